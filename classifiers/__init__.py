@@ -1,0 +1,1 @@
+"""Classifiers: declarative rules plus a scikit-learn model, combined into one verdict with evidence."""

@@ -1,0 +1,1 @@
+"""The corpus the project maintains: labels and the shipped model artifact."""

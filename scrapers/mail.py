@@ -1,0 +1,128 @@
+"""One e-mail message -> the fields the store keeps (``messages`` row) and the text to parse.
+
+Used by every mail source: single ``.eml`` files, mbox, maildir, public-inbox and lore.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+_POLICY = email.policy.default.clone(raise_on_defect=False)
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+@dataclass
+class Mail:
+    """A parsed e-mail message, ready for the store."""
+
+    message_id: str
+    subject: str = ""
+    author_name: str = ""
+    author_email: str = ""
+    date: str | None = None           # ISO 8601 UTC
+    in_reply_to: str | None = None
+    refs: list[str] = field(default_factory=list)
+    list_id: str | None = None
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def parse_bytes(raw: bytes) -> Mail:
+    """Parse one RFC 5322 message. Never raises on malformed input: missing fields stay empty."""
+    msg = email.message_from_bytes(raw, policy=_POLICY)
+    return from_message(msg, raw)
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # a malformed header the policy cannot fold
+        value = None
+    if value is None:
+        return ""
+    return re.sub(r"\s+", " ", str(value)).strip()
+
+
+def msgids(value: str) -> list[str]:
+    """The message-ids in a header, without angle brackets, in order."""
+    return _MSGID.findall(value or "")
+
+
+def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
+    mid_list = msgids(_header(msg, "Message-ID"))
+    if mid_list:
+        message_id = mid_list[0]
+    else:  # a message without Message-ID still needs a stable key
+        digest = hashlib.sha256(raw if raw is not None else msg.as_bytes()).hexdigest()[:32]
+        message_id = f"{digest}@syz-triage.invalid"
+    name, addr = email.utils.parseaddr(_header(msg, "From"))
+    irt = msgids(_header(msg, "In-Reply-To"))
+    return Mail(
+        message_id=message_id,
+        subject=_header(msg, "Subject"),
+        author_name=name,
+        author_email=addr.lower(),
+        date=_iso_date(_header(msg, "Date")),
+        in_reply_to=irt[0] if irt else None,
+        refs=msgids(_header(msg, "References")),
+        list_id=(msgids(_header(msg, "List-Id")) or [None])[0],
+        body=body_text(msg),
+    )
+
+
+def _iso_date(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        dt = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def body_text(msg: EmailMessage) -> str:
+    """The message's plain-text body: every text/plain part (not attachments of other types)."""
+    parts = []
+    for part in msg.walk() if msg.is_multipart() else [msg]:
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/x-log", "text/x-diff", "text/x-patch") and not (
+            ctype.startswith("text/") and part.get_filename()
+        ):
+            if msg.is_multipart() or ctype != "text/html":
+                continue
+        try:
+            payload = part.get_payload(decode=True) or b""
+        except Exception:
+            payload = b""
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            parts.append(payload.decode(charset, "replace"))
+        except LookupError:
+            parts.append(payload.decode("utf-8", "replace"))
+    return "\n".join(parts).replace("\r\n", "\n")
+
+
+def looks_like_mail(head: bytes) -> bool:
+    """True if ``head`` (the first bytes of a file) starts with RFC 5322 headers."""
+    lines = head.replace(b"\r\n", b"\n").split(b"\n", 30)[:30]
+    names = set()
+    for line in lines:
+        if not line.strip():
+            break
+        m = re.match(rb"^([A-Za-z][A-Za-z0-9-]*):", line)
+        if m:
+            names.add(m.group(1).lower())
+        elif not line[:1].isspace():
+            return False
+    return bool(names & {b"message-id", b"from", b"subject"}) and len(names) >= 2

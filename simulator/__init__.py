@@ -1,0 +1,1 @@
+"""Companion simulator of the kernel allocator, reclaim and writeback. Imports nothing from triage/scrapers/classifiers."""

@@ -1,0 +1,56 @@
+"""Shared CLI plumbing: the database option, JSON Lines output, one-line errors and exit codes.
+
+Exit codes: 0 ok, 1 findings or errors the user must see, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class Options:
+    """Global options shared by every command (set by the app callback)."""
+
+    db_path: Path | None = None
+    quiet: bool = False
+
+
+def db_path() -> Path:
+    from triage.paths import default_db
+
+    return Options.db_path or default_db()
+
+
+def open_store(read_only: bool = False):
+    """Open the user's database or exit with a one-line error."""
+    from triage.store import StoreError, open_db
+
+    try:
+        return open_db(db_path(), read_only=read_only)
+    except StoreError as exc:
+        die(str(exc))
+
+
+def die(message: str, code: int = EXIT_FINDINGS) -> NoReturn:
+    """Print ``triage: <message>`` on stderr and exit."""
+    typer.echo(f"triage: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"triage: {message}", err=True)
+
+
+def emit_json(obj: Any) -> None:
+    """One JSON object on one line (JSON Lines)."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON Lines (one object per line) for scripts.")

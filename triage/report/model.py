@@ -1,0 +1,41 @@
+"""The parsed report: plain dataclasses, JSON-able through ``to_dict``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+PARSER_VERSION = "0.1"
+
+
+@dataclass
+class Frame:
+    function: str
+    norm_function: str
+    stack: str = "crash"          # crash | lockdep-chain-N | unsafe-scenario | task:<comm>/<pid> | ...
+    offset: str | None = None
+    size: str | None = None
+    file: str | None = None
+    line: int | None = None
+    inline: bool = False
+    module: str | None = None
+
+
+@dataclass
+class Report:
+    title: str | None = None
+    type: str | None = None
+    alt_titles: list[str] = field(default_factory=list)
+    corrupted: bool = False
+    corrupted_reason: str | None = None
+    guilty_file: str | None = None
+    guilty_frame: str | None = None
+    frames: list[Frame] = field(default_factory=list)
+    gfp: list[dict] = field(default_factory=list)
+    markers: list[dict] = field(default_factory=list)
+    kernel: str | None = None
+    task: dict | None = None
+    signature: list[str] = field(default_factory=list)
+    report: str = ""              # the extracted report text (the crash, without unrelated console noise)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

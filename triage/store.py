@@ -1,0 +1,238 @@
+"""The store: one SQLite file, opened through sqlite-utils, versioned with forward migrations.
+
+The schema is the dataset users query, so names are meant to be read:
+
+``reports``      one crash report (its text, where it came from, the parsed result, the signature)
+``sources``      every place a report was seen (file, e-mail, syzbot crash, lore message), for idempotency
+``frames``       one row per stack frame of every parsed report (``norm_function`` is indexed)
+``bugs``         syzbot bugs (extid, status, subsystems, counts, fix/cause commits, discussions)
+``threads`` / ``messages``  lore / mailing-list threads and their messages
+``verdicts``     classifier output per report (``source`` = combined | human), with evidence
+``repro_runs``   simulator runs linked to a report
+``reviews``      the maintainer's review state per report: never touched by sync or classification
+``sync_state``   resumable cursors per source (public-inbox last commit, syzbot list positions, ...)
+
+Migrations are append-only: ``MIGRATIONS[i]`` brings a database from version ``i`` to ``i + 1``
+(``PRAGMA user_version``). Never edit a released migration; add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _v1_base(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY,
+            content_hash TEXT NOT NULL UNIQUE,      -- sha256 of the normalized report text
+            title TEXT,                             -- syzbot-compatible title, NULL if no crash found
+            crash_type TEXT,
+            corrupted INTEGER NOT NULL DEFAULT 0,
+            kernel TEXT,
+            guilty_frame TEXT,
+            guilty_file TEXT,
+            signature TEXT,                         -- normalized frames joined by ' <- '
+            signature_hash TEXT,
+            bug_extid TEXT,                         -- syzbot bug, when known
+            source_kind TEXT NOT NULL,              -- first source: file | eml | mbox | maildir | syzbot | lore | sim
+            source TEXT NOT NULL,                   -- first source location (path, URL, message-id)
+            message_id TEXT,
+            reported_at TEXT,                       -- when the crash was reported (mail Date, crash time)
+            imported_at TEXT NOT NULL,
+            parser_version TEXT,
+            parsed TEXT,                            -- JSON of the parsed report
+            text TEXT NOT NULL                      -- the report text
+        );
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id),
+            kind TEXT NOT NULL,
+            location TEXT NOT NULL,
+            message_id TEXT,
+            seen_at TEXT NOT NULL,
+            UNIQUE (report_id, kind, location)
+        );
+        CREATE UNIQUE INDEX sources_message_id ON sources(message_id) WHERE message_id IS NOT NULL;
+        CREATE TABLE frames (
+            report_id INTEGER NOT NULL REFERENCES reports(id),
+            stack TEXT NOT NULL,                    -- crash | lockdep-chain-N | unsafe-scenario | task:<comm>/<pid> ...
+            pos INTEGER NOT NULL,
+            function TEXT NOT NULL,
+            norm_function TEXT NOT NULL,
+            offset TEXT,
+            size TEXT,
+            file TEXT,
+            line INTEGER,
+            inline INTEGER NOT NULL DEFAULT 0,
+            module TEXT,
+            PRIMARY KEY (report_id, stack, pos)
+        );
+        CREATE INDEX frames_norm_function ON frames(norm_function);
+        CREATE TABLE bugs (
+            extid TEXT PRIMARY KEY,
+            bug_id TEXT,
+            namespace TEXT,
+            title TEXT,
+            status TEXT,                            -- open | fixed | invalid | dup | ...
+            subsystems TEXT,                        -- JSON list
+            labels TEXT,                            -- JSON list
+            first_crash TEXT,
+            last_crash TEXT,
+            num_crashes INTEGER,
+            repro TEXT,                             -- '' | syz | C
+            fix_commits TEXT,                       -- JSON list of {title, hash, repo}
+            cause_commit TEXT,                      -- JSON
+            discussions TEXT,                       -- JSON list of links
+            link TEXT,
+            updated_at TEXT,
+            raw TEXT                                -- JSON as fetched
+        );
+        CREATE TABLE threads (
+            thread_id TEXT PRIMARY KEY,             -- message-id of the root
+            subject TEXT,
+            list TEXT,
+            bug_extid TEXT,
+            first_date TEXT,
+            last_date TEXT,
+            n_messages INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE messages (
+            message_id TEXT PRIMARY KEY,
+            thread_id TEXT,
+            parent_id TEXT,                         -- resolved parent (In-Reply-To, References, subject fallback)
+            in_reply_to TEXT,
+            refs TEXT,                              -- JSON list
+            subject TEXT,
+            author_name TEXT,
+            author_email TEXT,
+            date TEXT,                              -- ISO 8601 UTC
+            list TEXT,
+            body TEXT,
+            syz_commands TEXT,                      -- JSON list of {command, args}
+            tags TEXT,                              -- JSON: Reported-by / Closes / Link / Fixes ...
+            patch_subject TEXT,
+            bug_extid TEXT,
+            source TEXT,
+            imported_at TEXT
+        );
+        CREATE INDEX messages_thread ON messages(thread_id);
+        CREATE INDEX messages_bug ON messages(bug_extid);
+        CREATE TABLE verdicts (
+            report_id INTEGER NOT NULL REFERENCES reports(id),
+            source TEXT NOT NULL,                   -- combined | human
+            label TEXT NOT NULL,
+            confidence REAL,
+            needs_review INTEGER NOT NULL DEFAULT 0,
+            evidence TEXT,                          -- JSON
+            classifier_version TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (report_id, source)
+        );
+        CREATE INDEX verdicts_label ON verdicts(label);
+        CREATE TABLE repro_runs (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER REFERENCES reports(id),
+            scenario TEXT NOT NULL,
+            variant TEXT,
+            params TEXT,                            -- JSON
+            seed INTEGER,
+            outcome TEXT NOT NULL,
+            evidence TEXT,                          -- JSON
+            console TEXT,
+            trace TEXT,                             -- JSON
+            sim_version TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX repro_runs_report ON repro_runs(report_id);
+        CREATE TABLE reviews (
+            report_id INTEGER PRIMARY KEY REFERENCES reports(id),
+            state TEXT NOT NULL DEFAULT 'new',      -- new | seen | acked | muted
+            snooze_until TEXT,
+            seen_at TEXT,
+            note TEXT,
+            who TEXT,
+            updated_at TEXT
+        );
+        CREATE TABLE sync_state (
+            source TEXT PRIMARY KEY,
+            cursor TEXT,                            -- JSON
+            updated_at TEXT
+        );
+        CREATE INDEX reports_reported_at ON reports(reported_at);
+        CREATE INDEX reports_bug ON reports(bug_extid);
+        CREATE INDEX reports_signature ON reports(signature_hash);
+        """
+    )
+
+
+def _v2_search(db: sqlite_utils.Database) -> None:
+    """Full-text search over report titles and text, and over message subjects and bodies."""
+    db["reports"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+    db["messages"].enable_fts(["subject", "body"], create_triggers=True, tokenize="porter")
+
+
+MIGRATIONS: list[Migration] = [_v1_base, _v2_search]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The database cannot be opened or is from a newer syz-triage."""
+
+
+def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> int:
+    """Apply the pending migrations up to ``target``, each in its own transaction."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"database schema version {current} is newer than this syz-triage ({SCHEMA_VERSION}); upgrade"
+        )
+    for version in range(current, target):
+        with db.conn:
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+    return target
+
+
+def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHEMA_VERSION) -> sqlite_utils.Database:
+    """Open (creating and migrating if needed) the store at ``path``.
+
+    ``read_only`` opens through a ``mode=ro`` URI with ``query_only`` on, so no statement can write.
+    """
+    path = Path(path)
+    try:
+        if read_only:
+            if not path.exists():
+                raise StoreError(f"{path}: no such database")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn.execute("PRAGMA query_only = ON")
+            return sqlite_utils.Database(conn)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30)
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db, migrate_to)
+        return db
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: not a usable database ({exc})") from exc
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database):
+    """One atomic batch: everything inside commits together or not at all."""
+    with db.conn:
+        yield db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
