@@ -1,0 +1,54 @@
+"""Shared test fixtures: the real data in ../shared/data, a fresh database, the CLI runner."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TRIAGE_SHARED", ROOT.parent / "shared")).resolve()
+DATA = SHARED / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test with the reason when it is absent."""
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} (tests read ../shared/data beside the repo)")
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path, monkeypatch) -> Path:
+    """A fresh database path, also exported as TRIAGE_DB; HOME points at an empty directory."""
+    path = tmp_path / "triage.db"
+    monkeypatch.setenv("TRIAGE_DB", str(path))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))
+    return path
+
+
+@pytest.fixture
+def db(db_path):
+    from triage.store import open_db
+
+    return open_db(db_path)
+
+
+@pytest.fixture
+def cli(db_path):
+    """Run the CLI in-process: ``cli("import", "--json", path)`` -> click Result."""
+    from typer.testing import CliRunner
+
+    from triage.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return run
