@@ -11,7 +11,7 @@ import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from email.message import EmailMessage
 
 _POLICY = email.policy.default.clone(raise_on_defect=False)

@@ -1,1 +1,4 @@
-"""Companion simulator of the kernel allocator, reclaim and writeback. Imports nothing from triage/scrapers/classifiers."""
+"""Companion simulator of the kernel allocator, reclaim and writeback.
+
+Imports nothing from triage/, scrapers/ or classifiers/.
+"""
