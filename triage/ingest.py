@@ -178,7 +178,7 @@ class Ingest:
         """Commit the pending batch in one transaction (and run the report hooks inside it)."""
         if not self._pending:
             return
-        with self.db.conn:
+        with self.db.atomic():
             for op in self._pending:
                 op()
             if self._new_ids:

@@ -28,8 +28,16 @@ import sqlite_utils
 Migration = Callable[[sqlite_utils.Database], None]
 
 
+def _script(db: sqlite_utils.Database, sql: str) -> None:
+    """Run several statements inside the caller's transaction (``executescript`` would commit)."""
+    for statement in sql.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
 def _v1_base(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    _script(
+        db,
         """
         CREATE TABLE reports (
             id INTEGER PRIMARY KEY,
@@ -196,7 +204,7 @@ def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> int:
             f"database schema version {current} is newer than this syz-triage ({SCHEMA_VERSION}); upgrade"
         )
     for version in range(current, target):
-        with db.conn:
+        with db.atomic():
             MIGRATIONS[version](db)
             db.execute(f"PRAGMA user_version = {version + 1}")
     return target
@@ -229,8 +237,8 @@ def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHE
 
 @contextmanager
 def transaction(db: sqlite_utils.Database):
-    """One atomic batch: everything inside commits together or not at all."""
-    with db.conn:
+    """One atomic batch: everything inside commits together or not at all (nested: a savepoint)."""
+    with db.atomic():
         yield db
 
 
