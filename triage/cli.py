@@ -16,6 +16,7 @@ app = typer.Typer(
     help="Triage syzbot and kernel crash reports: parse, classify by consequence, reproduce, review.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -10,7 +10,7 @@ from triage.commands.common import EXIT_FINDINGS, JSON_OPTION, emit_json, open_s
 
 
 def import_cmd(
-    paths: list[Path] = typer.Argument(..., metavar="PATH...",
+    paths: list[Path] = typer.Argument(..., metavar="PATH",
                                        help="Report files, .eml, mbox (.gz), maildirs, or directories of them."),
     json_out: bool = JSON_OPTION,
 ) -> None:

@@ -10,7 +10,7 @@ from triage.commands.common import EXIT_FINDINGS, JSON_OPTION, emit_json, warn
 
 
 def parse_cmd(
-    files: list[Path] = typer.Argument(..., metavar="FILE...", help="Console logs, report excerpts or e-mails."),
+    files: list[Path] = typer.Argument(..., metavar="FILE", help="Console logs, report excerpts or e-mails."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Parse kernel crash reports: title, crash type, guilty frame, stacks, gfp masks, markers."""
