@@ -81,6 +81,8 @@ _NOISE = re.compile(
 )
 _ARM32 = re.compile(r"^\s*\[<[0-9a-f]+>\] \((?P<func>[A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<")
 _UNRELIABLE = re.compile(r"^\s*(?:\[<[0-9a-fA-Fx]+>\]\s*)?\? ")
+_MODULE_BUILD_ID = re.compile(r"\[([\w-]+) [0-9a-f]{16,64}\]")
+_DOUBLE_LOC = re.compile(r"(\.(?:[chS]|rs):\d+(?: \[inline\])?)(?: [\w./+-]{1,200}\.(?:[chS]|rs):\d+)+\s*$")
 _PPC = re.compile(r"^\s*\[[0-9a-f]{8,16}\]\s+\[[0-9a-f]{8,16}\]\s+")
 _RESET_IP = re.compile(r"^(?:WARNING: CPU: \d+ PID: \d+ at |NMI backtrace for cpu \d+|stack backtrace:)")
 
@@ -187,7 +189,14 @@ def _frame(line: str, label: str) -> Frame | None:
             if line.endswith("(unreliable)"):
                 return None
             line = " " + line[m.end():]
-    return parse_frame_line(line, label)
+    frame = parse_frame_line(line, label)
+    if frame is None and ("[" in line or line.count(":") > 1):
+        # forms parse_frame_line does not take: "[xfs <build id>]" module tags, doubled "file:line file:line"
+        fixed = _MODULE_BUILD_ID.sub(r"[\1]", line)
+        fixed = _DOUBLE_LOC.sub(r"\1", fixed)
+        if fixed != line:
+            frame = parse_frame_line(fixed, label)
+    return frame
 
 
 def extract_frames(text: str) -> list[Frame]:
