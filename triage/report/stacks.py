@@ -361,8 +361,9 @@ def lockdep_locks(text: str) -> list[dict]:
     - ``usage``: ``from`` / ``to`` of ``inconsistent {FROM} -> {TO} usage.``; ``registered``: a usage state's
       registration (``{IN-RECLAIM_FS-W} state was registered at:``); ``inconsistent``: the lock it names
     - ``held``: lock ``index`` held by ``task`` ({comm, pid}) in a ``N locks held by comm/pid:`` list
-    Lock names keep their text (``fs_reclaim``, ``&ei->xattr_sem``, ``(wq_completion)events``); each dict
-    also has ``state`` (``+.+.``), ``wait`` (``0:0``) and ``at`` (the function) when printed.
+    Every dict has the ``lineno`` it was read from. Lock names keep their text (``fs_reclaim``,
+    ``&ei->xattr_sem``, ``(wq_completion)events``); each dict also has ``state`` (``+.+.``), ``wait``
+    (``0:0``) and ``at`` (the function) when printed.
     """
     if not isinstance(text, str) or "{" not in text:
         return []
@@ -379,7 +380,8 @@ def lockdep_locks(text: str) -> list[dict]:
         stripped = line.strip()
         if chain_exists:
             if stripped:
-                out.append({"role": "chain-exists", "locks": [p.strip() for p in stripped.split(" --> ")]})
+                locks = [p.strip() for p in stripped.split(" --> ")]
+                out.append({"lineno": ln.lineno, "role": "chain-exists", "locks": locks})
                 chain_exists = False
             continue
         if in_scenario:
@@ -393,7 +395,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 col = m.start()
                 cpu = 1 if scen_col is not None and col >= scen_col - 2 else 0
                 scen_step += 1
-                entry = {"role": "scenario", "cpu": cpu, "step": scen_step}
+                entry = {"lineno": ln.lineno, "role": "scenario", "cpu": cpu, "step": scen_step}
                 if m.group("name") is None:
                     entry["op"] = "<Interrupt>"
                 else:
@@ -410,10 +412,10 @@ def lockdep_locks(text: str) -> list[dict]:
                     key = (held_task["pid"] if held_task else "", idx, lock["lock"])
                     if key not in held_seen:
                         held_seen.add(key)
-                        out.append({"role": "held", "index": int(idx) if idx.isdigit() else None,
+                        out.append({"lineno": ln.lineno, "role": "held", "index": int(idx) if idx.isdigit() else None,
                                     "task": held_task, **lock})
                     continue
-                out.append({"role": mode, **lock})
+                out.append({"lineno": ln.lineno, "role": mode, **lock})
                 if mode in ("acquiring", "holding", "inconsistent"):
                     mode = None
                 continue
@@ -423,7 +425,7 @@ def lockdep_locks(text: str) -> list[dict]:
         if m:
             lock = _lock_of(line)
             if lock is not None:
-                out.append({"role": "chain", "link": int(m.group("n")), **lock})
+                out.append({"lineno": ln.lineno, "role": "chain", "link": int(m.group("n")), **lock})
             mode = None
             continue
         if _TRYING.match(line):
@@ -440,14 +442,14 @@ def lockdep_locks(text: str) -> list[dict]:
             continue
         m = _INCONSISTENT.match(line)
         if m:
-            out.append({"role": "usage", "from": m.group("from"), "to": m.group("to")})
+            out.append({"lineno": ln.lineno, "role": "usage", "from": m.group("from"), "to": m.group("to")})
             continue
         if _TAKES.match(line):
             mode = "inconsistent"
             continue
         m = _USAGE_REG.match(line)
         if m:
-            out.append({"role": "registered", "state": m.group("state")})
+            out.append({"lineno": ln.lineno, "role": "registered", "state": m.group("state")})
             continue
         m = _HELD_BY.match(line)
         if m:
