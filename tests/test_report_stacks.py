@@ -215,3 +215,14 @@ def test_linear_time_on_hostile_input():
     extract_frames(one_line)
     lockdep_locks(one_line)
     assert time.perf_counter() - t < 2.0
+
+
+def test_trace_pasted_without_header():
+    # a maintainer's reply quoting only part of a trace
+    text = ("On Tue, someone wrote:\n> the warning fires here:\n>\n"
+            ">  ext4_mb_load_buddy_gfp+0x5a/0xb60 fs/ext4/mballoc.c:1640\n"
+            ">  ext4_discard_preallocations+0x49c/0x1040 fs/ext4/mballoc.c:5462\n"
+            ">  ext4_clear_inode+0x31/0x1b0 fs/ext4/super.c:1524\n>\n> and then\n")
+    frames = extract_frames(text)
+    assert [(f.stack, f.function) for f in frames] == [
+        ("crash", "ext4_mb_load_buddy_gfp"), ("crash", "ext4_discard_preallocations"), ("crash", "ext4_clear_inode")]

@@ -95,7 +95,7 @@ def _union(*patterns: str) -> re.Pattern[str]:
 _OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
 # Any line _step_outside acts on (one search instead of a dozen matches for the lines it ignores).
 _OUTSIDE_ANY = _union(_OPENER_ANY.pattern, _CALL_TRACE.pattern, _HUNG.pattern, r"^task:", _TASK_OLD.pattern,
-                      _CPU_LINE.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
+                      _CPU_LINE.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ", r"\+0x[0-9a-fA-F]+/0x")
 _MAX_GAP = 3          # unknown non-frame lines tolerated inside a trace before it is closed
 
 
@@ -220,6 +220,7 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
     """Handle one line while a trace is open; False if the line closed it and must be looked at again."""
     stripped = line.strip()
     if not stripped:
+        s.resumable = (s.label, s.base, s.tag)     # frames right after a blank line continue this trace
         s.close()
         return True
     if stripped[0] == "?" or (stripped[0] == "[" and _UNRELIABLE.match(stripped)):
@@ -266,16 +267,26 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
     return True
 
 
+_OUT_FIRST = frozenset("-AaFfSLpIbtT?RPENWs{")
+
+
+def _maybe_header(line: str) -> bool:
+    """Cheap test: can ``line`` be a header ``_step_outside`` acts on? (most console lines cannot)"""
+    c = line.lstrip()[:1]
+    return (c in _OUT_FIRST and c != "") or "CPU: " in line or "race:" in line or " 0x" in line or "+0x" in line
+
+
 def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
     """Handle one line while no trace is open: headers that say whose trace comes next."""
-    if not _OUTSIDE_ANY.search(line):
-        if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
-            frame = _frame(line, "stack")
-            if frame is not None and frame.offset is not None:
-                s.label, s.base, s.tag = s.resumable
-                s.resumable = None
-                s.add(frame)
+    if not _maybe_header(line) or not _OUTSIDE_ANY.search(line):
         return
+    if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
+        frame = _frame(line, "stack")
+        if frame is not None and frame.offset is not None:
+            s.label, s.base, s.tag = s.resumable    # the trace an interleaved line or blank had cut
+            s.resumable = None
+            s.add(frame)
+            return
     s.resumable = None
     for rx, label in _OPENERS:
         m = rx.match(line)
