@@ -14,6 +14,7 @@ Markers come from ``MARKERS``, a table of (kind, regexp, field extractor). Addin
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 
 from triage.report.context import kernel_version
@@ -271,15 +272,39 @@ def find_markers(text: str) -> list[dict]:
     return out
 
 
+def _hit_lines(text: str, rows: list) -> dict[int, list[int]]:
+    """Line index -> indexes of the rows whose keys occur in that line (str.find over the whole text)."""
+    starts: list[int] | None = None
+    hits: dict[int, list[int]] = {}
+    for r, (_, _, _, keys) in enumerate(rows):
+        for key in keys:
+            pos = text.find(key)
+            while pos != -1:
+                if starts is None:
+                    starts = [0]
+                    for m in re.finditer("\n", text):
+                        starts.append(m.end())
+                line = bisect_right(starts, pos) - 1
+                rows_here = hits.setdefault(line, [])
+                if not rows_here or rows_here[-1] != r:
+                    rows_here.append(r)
+                nxt = starts[line + 1] if line + 1 < len(starts) else len(text)
+                pos = text.find(key, nxt)
+    return hits
+
+
 def _scan(text: str, rows: list, out: list[dict]) -> None:
+    hits = _hit_lines(text, rows)
+    if not hits:
+        return
     lines = cleaned(text)
     ctx: dict = {"kernel": None, "tag_pid": None}
     kernel_known = False
-    for i, ln in enumerate(lines):
+    for i in sorted(hits):
+        ln = lines[i]
         line = ln.text
-        for kind, rx, extract, keys in rows:
-            if not any(k in line for k in keys):
-                continue
+        for r in sorted(set(hits[i])):
+            kind, rx, extract, _keys = rows[r]
             m = rx.search(line)
             if not m:
                 continue
