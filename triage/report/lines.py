@@ -72,5 +72,6 @@ def cleaned(text: str) -> list[Line]:
     if text is cached_text:
         return cached
     out = [Line(i, *clean(raw)) for i, raw in enumerate(text.split("\n"), 1)]
-    _last = (text, out)
+    if len(text) > 512:                 # one-line lookups (a marker's own line) must not evict the report
+        _last = (text, out)
     return out

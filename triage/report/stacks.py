@@ -349,6 +349,9 @@ _HELD = re.compile(r"^\s*#(?P<n>\d+):")
 _IRQ_INVERSION = re.compile(r"^(?:which would create a new lock dependency|and this task is already holding:)")
 
 
+_LOCKDEP_KEYS = ("{", "lock", "Chain", "Possible", "holding", "takes:", "has:")
+
+
 def _lock_of(line: str) -> dict | None:
     m = _LOCK.search(line)
     if not m:
@@ -413,6 +416,8 @@ def lockdep_locks(text: str) -> list[dict]:
                     entry["op"] = m.group("op")
                     entry["lock"] = m.group("name").strip()
                 out.append(entry)
+            continue
+        if mode is None and not any(k in line for k in _LOCKDEP_KEYS):
             continue
         if mode is not None and stripped:
             lock = _lock_of(line)
