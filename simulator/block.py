@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from simulator import gfp as G
+from simulator import mm
 from simulator.console import KTHREAD_BOTTOM
 from simulator.engine import Completion
 from simulator.pagecache import EIO
@@ -30,6 +32,19 @@ class Bio:
         if self.end_io:
             self.end_io(self)
         self.done.complete(status)
+
+
+def io_error_line(k: Kernel, dev: str, bio: Bio) -> str:
+    """The block layer's report of a failed request, in the chosen kernel's words."""
+    v = k.version
+    ops = f" op 0x1:(WRITE) flags 0x4000 phys_seg {len(bio.blocks)} prio class {2 if v.at_least('6.5') else 0}"
+    if v.at_least("5.18"):
+        return f"I/O error, dev {dev}, sector {bio.sector}{ops}"
+    if v.at_least("5.0"):
+        return f"blk_update_request: I/O error, dev {dev}, sector {bio.sector}{ops}"
+    if v.at_least("4.17"):
+        return f"print_req_error: I/O error, dev {dev}, sector {bio.sector}"
+    return f"blk_update_request: I/O error, dev {dev}, sector {bio.sector}"
 
 
 class BlockDevice:
@@ -58,11 +73,7 @@ class Disk(BlockDevice):
         yield self.k.env.timeout(self.latency)
         failing = bio.op == "WRITE" and self.fail_writes_at is not None and self.k.now() >= self.fail_writes_at
         if failing:
-            v = self.k.version
-            prefix = "blk_update_request: " if v.at_least("5.0") and not v.at_least("5.18") else ""
-            prio = " prio class 2" if v.at_least("6.5") else " prio class 0"
-            self.k.console.printk(f"{prefix}I/O error, dev {self.name}, sector {bio.sector} op 0x1:(WRITE) "
-                                  f"flags 0x4000 phys_seg {len(bio.blocks)}{prio}")
+            self.k.console.printk(io_error_line(self.k, self.name, bio))
             bio.finish(-EIO)
             return
         for key, version in bio.blocks:
@@ -79,6 +90,7 @@ class DmTarget(BlockDevice):
         self.queue: simpy.Store = simpy.Store(k.env)
         self.worker_nofs = worker_nofs
         self.worker = k.spawn("kworker/u8:5", self._worker, kthread=True, daemon=True)
+        self.worker.workqueue = f"dmz_cwq_{name} dmz_chunk_work [dm_zoned]"
 
     @property
     def blocks(self) -> dict[Any, int]:
@@ -100,6 +112,8 @@ class DmTarget(BlockDevice):
                 task.state = "R"
                 if self.worker_nofs:
                     task.flags.add("PF_MEMALLOC_NOFS")          # memalloc_nofs_save() in the dm worker
+                with task.call("dmz_map", "bio_alloc_clone"):
+                    yield from mm.kmem_cache_alloc(self.k, task, "bio-0", G.GFP_NOIO)   # mempool-backed clone
                 with task.call("dmz_map"):
                     lower = Bio(self.k, bio.op, bio.blocks, lambda lb, up=bio: up.finish(lb.status),
                                 f"bio to {self.lower.name} for {self.name}")

@@ -41,7 +41,7 @@ class Console:
         uid = " UID: 0" if versions.switch(v, "uid_in_header") else ""
         preempt = " PREEMPT(full)" if v.at_least("6.13") else ""
         return [f"CPU: {task.cpu}{uid} PID: {task.pid} Comm: {task.comm} {self.taint_word()} {self.uname()}{preempt}",
-                HARDWARE]
+                HARDWARE] + ([f"Workqueue: {task.workqueue}"] if task.workqueue else [])
 
     def call_trace(self, frames: list[str], task: Task | None = None) -> list[str]:
         markers = versions.switch(self.k.version, "task_markers")
@@ -127,6 +127,8 @@ class Console:
                          f"{tgid} ppid:{task.ppid:<6} flags:0x{0x4000 if task.kthread else 0x4002:08x}")
         else:
             lines.append(f"{task.comm:<15} D{23000 + task.pid % 4000:>5} {task.pid:>5} {task.ppid:>6} 0x00004000")
+        if task.workqueue:
+            lines.append(f"Workqueue: {task.workqueue}")
         lines += self.call_trace(task.wait_stack, task)
         self.emit(lines)
 

@@ -68,6 +68,7 @@ class Rpciod:
         self.k, self.latency, self.nofs_scope = k, latency, nofs_scope
         self.queue: simpy.Store = simpy.Store(k.env)
         self.task = k.spawn("kworker/u8:1", self._body, kthread=True, daemon=True)
+        self.task.workqueue = "rpciod rpc_async_schedule"
         self.server: dict[tuple, int] = {}
 
     def owner_task(self) -> Task:

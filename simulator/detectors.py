@@ -38,6 +38,7 @@ def deadlock(k: Kernel) -> dict | None:
                 cyc = path[path.index(node):]
                 return {"kind": "wait-for cycle",
                         "cycle": [{"task": t.name, "waits_on": t.waiting_on.describe(),
+                                   "which_needs": graph[t][0].name,
                                    "blocked_since": round(t.blocked_since or 0, 3)} for t in cyc],
                         "blocked_tasks": sorted(t.name for t in graph)}
             path.append(node)

@@ -58,6 +58,7 @@ class Task:
         self.journal_handle: Any = None
         self.proc: simpy.Process | None = None
         self.retries = 0                   # allocation retry loops (livelock evidence)
+        self.workqueue: str | None = None  # "rpciod rpc_async_schedule" for kworkers
 
     @property
     def name(self) -> str:

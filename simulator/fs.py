@@ -70,7 +70,11 @@ class Filesystem:
             folio = Folio(m, idx)
             m.pages[idx] = folio
             self.k.subsystems["zone"].lru_add(folio)
-        err = yield from self.write_end(task, inode, folio)
+        folio.pinned, was_pinned = True, folio.pinned          # locked across ->write_end
+        try:
+            err = yield from self.write_end(task, inode, folio)
+        finally:
+            folio.pinned = was_pinned
         if err:
             return err
         folio.version = version
@@ -158,6 +162,7 @@ class Filesystem:
 
     def evictable(self, task: Task, inode: Inode) -> bool:
         return (inode.i_count == 0 and not inode.evicted and not inode.freeing and not inode.extra.get("dentry_only")
+                and not inode.extra.get("reclaimable")
                 and not inode.is_dirty() and not any(f.writeback for f in inode.mapping.pages.values()))
 
     def free_cached_objects(self, task: Task, gfp: int):
@@ -238,7 +243,8 @@ class Ext4(Filesystem):
     def write_error(self, inode: Inode, folios: list[Folio], bio: Bio) -> None:
         v = self.k.version
         line = 353 if v.at_least("6.0") else 343
-        self.k.console.printk(f"EXT4-fs warning (device {self.devname}): ext4_end_bio:{line}: I/O error 10 writing "
+        err = 10 if v.at_least("4.13") else -5          # blk_status_t from 4.13 on, errno before
+        self.k.console.printk(f"EXT4-fs warning (device {self.devname}): ext4_end_bio:{line}: I/O error {err} writing "
                               f"to inode {inode.ino} starting block {bio.sector // 8})")
         for f in folios:
             block = bio.sector // 8 + f.index
@@ -316,10 +322,17 @@ class Xfs(Filesystem):
         with task.call("xfs_fs_free_cached_objects", "xfs_reclaim_inodes_nr", "xfs_reclaim_inodes_ag"):
             for inode in [i for i in self.inodes.values() if i.extra.get("reclaimable") and not i.evicted][:2]:
                 with task.call("xfs_reclaim_inode"):
-                    if inode.needs_flush and self.opts.get("sync_inode_reclaim", True):
+                    pending = inode.extra.get("flush_bio")
+                    if pending is not None:          # xfs_iflock(): another reclaimer is flushing it
+                        if not self.opts.get("sync_inode_reclaim", True):
+                            continue
+                        yield from self.k.block(task, pending.done.event, pending.done,
+                                                ("xfs_iflock", "wait_for_completion", "schedule"))
+                    elif inode.needs_flush and self.opts.get("sync_inode_reclaim", True):
                         with task.call("xfs_iflush", "xfs_bwrite", "__xfs_buf_submit"):
                             bio = Bio(self.k, "WRITE", [((self.name, "icluster", inode.ino), 1)], None,
                                       f"xfs_buf write of inode cluster {inode.ino}")
+                            inode.extra["flush_bio"] = bio
                             self.dev.submit_bio(task, bio)
                         with task.call("xfs_buf_iowait"):
                             yield from self.k.block(task, bio.done.event, bio.done,
@@ -328,6 +341,8 @@ class Xfs(Filesystem):
                         inode.needs_flush = False
                     elif inode.needs_flush:
                         continue          # non-blocking reclaim skips dirty inodes
+                if inode.evicted:
+                    continue
                 inode.evicted = True
                 if inode.extra.pop("slab", False):
                     self.k.subsystems["zone"].release(1)

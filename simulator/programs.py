@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import gfp as G
 from simulator import mm, writeback
 from simulator.console import SYSCALL_BOTTOM
-from simulator.pagecache import EIO, OpenFile
+from simulator.pagecache import EIO, Folio, OpenFile
 from simulator.versions import resolve, switch
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ def op_write_files(k: Kernel, task: Task, prog: Program, prefix: str, count: int
 
 
 def op_read(k: Kernel, task: Task, prog: Program, file: str, pages: int = 1, start: int = 0):
+    """Buffered read: cached pages, poisoned ones fail with EIO, missing ones are read in (holes read zeros)."""
     f = prog.file(file)
     inode, fs = f.inode, f.inode.fs
     with task.call(*SYSCALL_BOTTOM, "__x64_sys_read", "ksys_read", "vfs_read", "filemap_read"):
@@ -98,11 +99,22 @@ def op_read(k: Kernel, task: Task, prog: Program, file: str, pages: int = 1, sta
             if folio is not None and folio.hwpoison:
                 _report(k, task, file, "read", -EIO)
                 return
-            got = folio.version if folio is not None else fs.read_missing(inode, idx)
+            if folio is not None:
+                got = folio.version
+            else:
+                got = fs.read_missing(inode, idx)
+                if fs.stored((fs.name, inode.ino, idx)) is not None or fs.fstype == "nfs":
+                    with task.call("__filemap_get_folio", "filemap_alloc_folio_noprof", "folio_alloc_noprof",
+                                   "alloc_pages_noprof"):
+                        ok = yield from mm.alloc_pages(k, task, inode.mapping.gfp_mask)
+                    if not ok:
+                        _report(k, task, file, "read", -12)
+                        return
+                    folio = Folio(inode.mapping, idx, got)
+                    inode.mapping.pages[idx] = folio
+                    k.subsystems["zone"].lru_add(folio)
             k.log(task, "read", file=file, index=idx, version=got)
     k.progress()
-    return
-    yield  # pragma: no cover
 
 
 def op_fsync(k: Kernel, task: Task, prog: Program, file: str):
@@ -112,6 +124,16 @@ def op_fsync(k: Kernel, task: Task, prog: Program, file: str):
     if err:
         _report(k, task, file, "fsync", err)
     k.progress()
+
+
+def op_fsync_if(k: Kernel, task: Task, prog: Program, file: str, when: bool):
+    if when:
+        yield from op_fsync(k, task, prog, file)
+
+
+def op_sleep_until(k: Kernel, task: Task, prog: Program, t: float):
+    if float(t) > k.now():
+        yield from k.sleep(task, float(t) - k.now())
 
 
 def op_sleep(k: Kernel, task: Task, prog: Program, seconds: float):
@@ -207,7 +229,7 @@ def op_prctl_io_flusher(k: Kernel, task: Task, prog: Program):
 
 OPS: dict[str, Callable[..., Any]] = {
     "open": op_open, "close": op_close, "write": op_write, "write_files": op_write_files, "read": op_read,
-    "fsync": op_fsync, "sleep": op_sleep,
+    "fsync": op_fsync, "fsync_if": op_fsync_if, "sleep": op_sleep, "sleep_until": op_sleep_until,
     "hog": op_hog, "madvise_hwpoison": op_madvise_hwpoison, "umount": op_umount, "unlink": op_unlink,
     "setxattr": op_setxattr, "fail_nth": op_fail_nth, "prctl_io_flusher": op_prctl_io_flusher,
 }

@@ -8,6 +8,7 @@ This module loads and validates them, builds a ``Kernel`` from one, runs it and 
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from simulator.reclaim import kswapd
 from simulator.writeback import Flusher
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
+_BRACED = re.compile(r"\$\{(\w+)\}")
 SIM_VERSION = "1.0"
 
 # parameters every scenario has (a scenario may override the default)
@@ -33,8 +35,8 @@ COMMON_PARAMS: dict[str, dict[str, Any]] = {
     "panic_on_warn": {"default": False, "help": "panic on the first WARN (syzbot runs with it)"},
     "kasan": {"default": True, "help": "KASAN kernel: NULL dereferences print as general protection faults"},
     "lockdep": {"default": True, "help": "CONFIG_PROVE_LOCKING"},
-    "hung_task_timeout": {"default": 143, "help": "khungtaskd timeout in seconds"},
-    "horizon": {"default": 320.0, "help": "simulated seconds before the run is stopped"},
+    "hung_task_timeout": {"default": 143, "min": 1, "max": 3600, "help": "khungtaskd timeout in seconds"},
+    "horizon": {"default": 320.0, "min": 1.0, "max": 86400.0, "help": "simulated seconds before the run is stopped"},
 }
 
 
@@ -48,6 +50,8 @@ class Param:
     default: Any
     help: str = ""
     choices: list[Any] | None = None
+    min: float | None = None
+    max: float | None = 100_000      # keeps a run cheap; scenarios may raise it
 
     def coerce(self, raw: Any) -> Any:
         d = self.default
@@ -67,8 +71,12 @@ class Param:
             raise SimError(f"bad value for {self.name}: {raw!r} (choose from {', '.join(map(str, self.choices))})")
         if isinstance(raw, float) and self.name.endswith("rate") and not 0.0 <= raw <= 1.0:
             raise SimError(f"bad value for {self.name}: {raw!r} (a probability between 0 and 1)")
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw < 0:
-            raise SimError(f"bad value for {self.name}: {raw!r} (must not be negative)")
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            low = 0 if self.min is None else self.min
+            if raw < low:
+                raise SimError(f"bad value for {self.name}: {raw!r} (must be at least {low})")
+            if self.max is not None and raw > self.max:
+                raise SimError(f"bad value for {self.name}: {raw!r} (at most {self.max})")
         return raw
 
 
@@ -167,8 +175,10 @@ def get(name: str) -> Scenario:
 
 
 def _subst(obj: Any, values: dict[str, Any]) -> Any:
-    if isinstance(obj, str) and obj.startswith("$"):
+    if isinstance(obj, str) and obj.startswith("$") and not obj.startswith("${"):
         return values[obj[1:]]
+    if isinstance(obj, str) and "${" in obj:
+        return _BRACED.sub(lambda m: str(values[m.group(1)]), obj)
     if isinstance(obj, dict):
         return {k: _subst(v, values) for k, v in obj.items()}
     if isinstance(obj, list):

@@ -239,6 +239,12 @@ kthread_worker_fn kernel/kthread.c 844
 panic kernel/panic.c 354
 check_panic_on_warn kernel/panic.c 240
 filemap_write_and_wait_range mm/filemap.c 684
+bio_alloc_clone block/bio.c 872
+xfs_iflock fs/xfs/xfs_inode.h 241 inline
+xfs_vm_writepages fs/xfs/xfs_aops.c 483
+iomap_writepages fs/iomap/buffered-io.c 1983
+nfs_writepages fs/nfs/write.c 744
+nfs_file_write fs/nfs/file.c 682
 """
 
 SYMBOLS: dict[str, tuple[str, int, bool]] = {}

@@ -42,6 +42,7 @@ class Flusher:
         self.kick = k.env.event()
         self.reason = ""
         self.task = k.spawn("kworker/u8:2", self._body, kthread=True, daemon=True)
+        self.task.workqueue = "writeback wb_workfn (flush-8:0)"
 
     def wake(self, reason: str) -> None:
         self.reason = self.reason or reason
