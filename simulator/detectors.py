@@ -67,10 +67,11 @@ def data_loss(k: Kernel) -> dict | None:
     if not latest:
         return None
     fs_by_name = k.subsystems["fs_by_name"]
+    by_ino = {(fs.name, i.ino): i for fs in fs_by_name.values() for i in fs.inodes.values()}
     lost, told = [], []
     for key, ack in latest.items():
         fs = fs_by_name[key[0]]
-        inode = next((i for i in fs.inodes.values() if i.ino == key[1]), None)
+        inode = by_ino.get((key[0], key[1]))
         folio = inode.mapping.pages.get(key[2]) if inode is not None else None
         cached = folio is not None and not folio.hwpoison and folio.version >= ack["version"]
         stored = (fs.stored(key) or 0) >= ack["version"]

@@ -55,7 +55,6 @@ class Zone:
         self.wmark = {"min": wmark_min, "low": wmark_low, "high": wmark_high}
         self.lru: dict[Folio, None] = {}          # file LRU, oldest first
         self.kswapd_wake = k.env.event()
-        self.freed_event = k.env.event()
         self.warned: set[str] = set()             # WARN_ON_ONCE sites already fired
         self.slab: dict[str, int] = {}            # cache -> free objects
         self.allocs = 0
@@ -80,9 +79,6 @@ class Zone:
     def release(self, n: int) -> None:
         self.free += n
         self.k.progress()
-        if not self.freed_event.triggered:
-            self.freed_event.succeed()
-            self.freed_event = self.k.env.event()
 
     def wake_kswapd(self) -> None:
         if not self.kswapd_wake.triggered:
@@ -142,7 +138,7 @@ def might_alloc(k: Kernel, task: Task, gfp: int) -> None:
     """fs_reclaim acquire+release: records "held locks -> fs_reclaim" (4.14+, FS requests only)."""
     if not switch(k.version, "fs_reclaim_map"):
         return
-    if gfp & G.DIRECT_RECLAIM and gfp & G.FS and "PF_MEMALLOC" not in task.flags:
+    if gfp & G.DIRECT_RECLAIM and gfp & G.FS and "PF_MEMALLOC" not in task.flags and k.lockdep.held.get(task.pid):
         with task.call("might_alloc", "fs_reclaim_acquire", "__fs_reclaim_acquire"):
             k.lockdep.acquire_release(task, "fs_reclaim")
 

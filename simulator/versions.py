@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 
 @total_ordering
@@ -31,10 +31,15 @@ class KernelVersion:
         return (self.major, self.minor) < (other.major, other.minor)
 
     def at_least(self, text: str) -> bool:
-        return not self < KernelVersion.parse(text)
+        return not self < _parsed(text)
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str) -> KernelVersion:
+    return KernelVersion.parse(text)
 
 
 # switch name -> (first version with it, source key in kernel-semantics.md)

@@ -50,8 +50,8 @@ class Flusher:
             self.kick.succeed()
 
     def note_dirty(self) -> None:
-        dirty = sum(f.dirty for f in self.k.subsystems["zone"].lru)
-        if dirty > self.background_thresh:
+        lru = self.k.subsystems["zone"].lru
+        if len(lru) > self.background_thresh and sum(f.dirty for f in lru) > self.background_thresh:
             self.wake("background")
 
     def _body(self, task: Task):

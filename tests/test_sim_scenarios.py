@@ -91,3 +91,98 @@ def test_unchecked_alloc_checked_variant_returns_enomem():
     assert r.stats["injected_failures"] == 1
     assert r.evidence["errors_returned"][0]["err"] == -12
     assert "general protection fault" not in r.console
+
+
+# -- stacked-reclaim-deadlock (seed 003) ---------------------------------------------------------------
+def test_stacked_default_deadlocks_on_the_daemon_itself():
+    r = run("stacked-reclaim-deadlock")
+    assert r.outcome == "deadlock"
+    cycle = r.evidence["cycle"]
+    assert [c["task"] for c in cycle] == ["tcmu-runner:1460"] and cycle[0]["which_needs"] == "tcmu-runner:1460"
+    assert "xfs_buf write" in cycle[0]["waits_on"]
+    text = r.console
+    assert "INFO: task tcmu-runner:1460 blocked for more than 143 seconds." in text
+    block = text[text.index("INFO: task tcmu-runner"):]
+    block = block[:block.index("</TASK>")]
+    order = ["wait_for_completion+", "xfs_buf_iowait+", "xfs_reclaim_inode+", "super_cache_scan+",
+             "try_to_free_pages+", "__alloc_pages_slowpath+", "ext4_da_write_begin+", "ksys_pwrite64+"]
+    positions = [block.index(" " + fn) for fn in order]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("variant", ["mapping-nofs", "io-flusher"])
+def test_stacked_fixes_that_strip_fs_from_the_daemon_allocation(variant):
+    r = run("stacked-reclaim-deadlock", variant)
+    assert r.outcome == "ok"
+    assert "blocked for more than" not in r.console
+    assert any(t["ev"] == "direct-reclaim" and "GFP_FS" not in t["gfp"] and "GFP_KERNEL" not in t["gfp"]
+               for t in r.trace if t["task"].startswith("tcmu-runner"))
+
+
+def test_stacked_nofs_in_dm_worker_does_not_remove_the_deadlock():
+    r = run("stacked-reclaim-deadlock", "nofs-in-dm-worker")
+    assert r.outcome == "deadlock"
+    assert r.evidence["cycle"][0]["task"] == "tcmu-runner:1460"
+
+
+# -- hwpoison-dirty-shmem (seed 004) -------------------------------------------------------------------
+def test_hwpoison_dirty_shmem_truncation_is_silent_loss():
+    r = run("hwpoison-dirty-shmem")
+    assert r.outcome == "data-loss"
+    assert r.evidence["silent"] == 1 and r.evidence["examples"][0]["page"] == 1
+    assert "Memory failure: 0x" in r.console and "recovery action for dirty LRU page: Recovered" in r.console
+    reads = [t for t in r.trace if t["ev"] == "read"]
+    assert [t["version"] for t in reads][1] == 0          # the read returned a hole (zeros), no error
+
+
+def test_hwpoison_keep_poisoned_reports_eio():
+    r = run("hwpoison-dirty-shmem", "keep-poisoned")
+    assert r.outcome == "error-reported"
+    assert r.evidence["examples"][0]["reported"] == "read -5"
+
+
+# -- writeback-eio (S6), fs-reclaim-lockdep (S10), nfs-rpciod-releasepage (S4) --------------------------
+def test_writeback_eio_errseq_tells_both_writers():
+    r = run("writeback-eio")
+    assert r.outcome == "error-reported" and r.evidence["silent"] == 0
+    assert "Buffer I/O error on device sda1, logical block" in r.console
+    assert sorted({e["writer"] for e in r.evidence["examples"]}) == ["postgres:4201"]   # first examples
+
+
+def test_writeback_eio_as_eio_loses_the_second_writer():
+    r = run("writeback-eio", "as-eio")
+    assert r.outcome == "data-loss"
+    assert {e["writer"] for e in r.evidence["examples"]} == {"postgres:4202"}
+    assert "blk_update_request: I/O error, dev sda" in r.console        # 4.12 wording
+
+
+def test_writeback_eio_healthy_disk_is_ok():
+    assert run("writeback-eio", "healthy-disk").outcome == "ok"
+
+
+def test_fs_reclaim_lockdep_cycle_and_nofs_scope_fix():
+    r = run("fs-reclaim-lockdep")
+    assert r.outcome == "deadlock" and r.evidence["kind"].startswith("lock-order")
+    assert "fs_reclaim" in r.evidence["cycle"] and "jbd2_handle" in r.evidence["cycle"]
+    assert "WARNING: possible circular locking dependency detected" in r.console
+    assert "-> #1 (fs_reclaim){+.+.}-{0:0}:" in r.console
+    fixed = run("fs-reclaim-lockdep", "nofs-scope")
+    assert fixed.outcome == "ok" and "circular locking" not in fixed.console
+
+
+def test_nfs_rpciod_releasepage_self_deadlock_and_fix():
+    r = run("nfs-rpciod-releasepage")
+    assert r.outcome == "deadlock"
+    assert r.evidence["cycle"][0]["task"].startswith("kworker/u8:1")
+    assert "Workqueue: rpciod rpc_async_schedule" in r.console
+    assert run("nfs-rpciod-releasepage", "skip-commit-in-reclaim").outcome == "ok"
+
+
+def test_every_scenario_and_variant_runs_and_is_deterministic():
+    from simulator import run_all
+
+    first = [r.to_dict() for r in run_all()]
+    second = [r.to_dict() for r in run_all()]
+    assert first == second
+    assert len({r["scenario"] for r in first}) >= 8
+    assert {r["outcome"] for r in first} >= {"ok", "warning", "deadlock", "data-loss", "error-reported", "crash"}
