@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json
+from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store
 
 sim_app = typer.Typer(help="The companion simulator: kernel allocation, reclaim and writeback scenarios.",
                       no_args_is_help=True)
@@ -103,8 +103,32 @@ def fuzz_cmd(
                    f"({100 * res['loss_fraction']:.3f}%)")
 
 
+def repro_cmd(
+    report_id: int = typer.Argument(..., metavar="REPORT_ID", help="Id of a stored report (triage import ...)."),
+    seed: int = typer.Option(1, "--seed", help="RNG seed of the run."),
+    store: bool = typer.Option(True, "--store/--no-store", help="Keep the run in repro_runs with the report."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Pick the scenario that reproduces a report's mechanism, run it and store the run with the report."""
+    from triage.repro import ReproError, repro
+
+    db = open_store(read_only=not store)
+    try:
+        res = repro(db, report_id, seed, store=store)
+    except ReproError as exc:
+        die(str(exc), EXIT_FINDINGS)
+    if json_out:
+        emit_json(res)
+        return
+    lk = res["link"]
+    typer.echo(f"report {report_id} -> scenario {res['scenario']}  variant {res['variant']}  "
+               f"params {lk['params'] or '{}'}  seed {seed}")
+    typer.echo(f"  why: {lk['why']}")
+    typer.echo(f"  matched: {', '.join(lk['matched'])}")
+    typer.echo(f"outcome: {res['outcome']}" + (f"  (stored as repro run {res['run_id']})" if res["run_id"] else ""))
+    typer.echo(res["console"], nl=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(sim_app, name="sim")
-
-
-__all__ = ["register", "EXIT_FINDINGS"]
+    app.command("repro")(repro_cmd)
