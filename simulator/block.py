@@ -112,8 +112,12 @@ class DmTarget(BlockDevice):
                 task.state = "R"
                 if self.worker_nofs:
                     task.flags.add("PF_MEMALLOC_NOFS")          # memalloc_nofs_save() in the dm worker
-                with task.call("dmz_map", "bio_alloc_clone"):
-                    yield from mm.kmem_cache_alloc(self.k, task, "bio-0", G.GFP_NOIO)   # mempool-backed clone
+                with task.call("dmz_map", "bio_alloc_clone", "mempool_alloc"):
+                    # mempool_alloc: a first try without reclaim, then the pool's reserved element
+                    clone = yield from mm.kmem_cache_alloc(self.k, task, "bio-0", G.GFP_NOIO & ~G.DIRECT_RECLAIM |
+                                                           G.NORETRY | G.NOWARN | G.NOMEMALLOC)
+                    if clone is None:
+                        self.k.log(task, "mempool-reserve", pool="bio-0")
                 with task.call("dmz_map"):
                     lower = Bio(self.k, bio.op, bio.blocks, lambda lb, up=bio: up.finish(lb.status),
                                 f"bio to {self.lower.name} for {self.name}")

@@ -49,14 +49,22 @@ def deadlock(k: Kernel) -> dict | None:
 
 
 def livelock(k: Kernel) -> dict | None:
+    """A program never finished, and some task (any, kthreads too) kept retrying without progress."""
+    unfinished = [t for t in k.tasks if not t.daemon and t.state != "X"]
     quiet = k.now() - k.last_progress
-    spinning = [t for t in k.tasks if not t.daemon and t.state in ("R", "S") and t.retries > 0 and
-                t.proc is not None and t.proc.is_alive]
-    if quiet < LIVELOCK_QUIET or not spinning:
+    spinning = [t for t in k.tasks if t.state in ("R", "S") and t.retries > 0 and t.proc is not None and
+                t.proc.is_alive and t.stack and t.stack[-1] != "kswapd"]
+    if not unfinished or quiet < LIVELOCK_QUIET or not spinning:
         return None
     return {"no_progress_for_s": round(quiet, 3),
-            "retrying": [{"task": t.name, "retries": t.retries, "at": t.stack[-1] if t.stack else None}
-                         for t in spinning]}
+            "retrying": [{"task": t.name, "retries": t.retries, "in": _innermost(t)} for t in spinning],
+            "unfinished": sorted(t.name for t in unfinished)}
+
+
+def _innermost(t: Task) -> str:
+    from simulator.mm import _caller
+
+    return _caller(t)
 
 
 def data_loss(k: Kernel) -> dict | None:

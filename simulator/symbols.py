@@ -240,6 +240,7 @@ panic kernel/panic.c 354
 check_panic_on_warn kernel/panic.c 240
 filemap_write_and_wait_range mm/filemap.c 684
 bio_alloc_clone block/bio.c 872
+mempool_alloc mm/mempool.c 408
 xfs_iflock fs/xfs/xfs_inode.h 241 inline
 xfs_vm_writepages fs/xfs/xfs_aops.c 483
 iomap_writepages fs/iomap/buffered-io.c 1983

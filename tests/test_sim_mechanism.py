@@ -92,3 +92,14 @@ def test_hwpoison_on_ext4_is_reported_by_fsync_and_clean_pages_lose_nothing():
 
 def test_lockdep_splat_needs_fs_in_the_transaction_allocation():
     assert run("fs-reclaim-lockdep", overrides={"xattr_gfp": "GFP_NOFS"}).outcome == "ok"
+
+
+def test_nofs_allocation_that_cannot_oom_kill_livelocks():
+    """mapping-nofs with almost no memory: the daemon's NOFS allocation gets no OOM kill (!__GFP_FS) and
+    loops, while kswapd waits on XFS inode writeback that only the daemon can complete (S9's mechanism)."""
+    r = run("stacked-reclaim-deadlock", "mapping-nofs", {"free_pages": "20", "fio_pages": "4"})
+    assert r.outcome == "livelock"
+    spin = r.evidence["retrying"][0]
+    assert spin["task"] == "tcmu-runner:1460" and spin["in"] == "grab_cache_page_write_begin"
+    assert any(t["ev"] == "oom-skip" for t in r.trace)
+    assert "fio:3301" in r.evidence["unfinished"]
