@@ -1,0 +1,235 @@
+"""User programs: each scenario task runs a list of operations (system calls and faults) from this table.
+
+An operation is a generator ``op(k, task, prog, **args)``. Writes acknowledged to the program and errors
+returned to it are recorded here: they are what the data-loss detector weighs against the final state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from simulator import gfp as G
+from simulator import mm, writeback
+from simulator.console import SYSCALL_BOTTOM
+from simulator.pagecache import EIO, Folio, OpenFile
+from simulator.versions import resolve, switch
+
+if TYPE_CHECKING:
+    from simulator.engine import Kernel, Task
+    from simulator.fs import Filesystem
+
+
+class Program:
+    def __init__(self, k: Kernel, ops: list[dict[str, Any]]):
+        self.k, self.ops = k, ops
+        self.files: dict[str, OpenFile] = {}
+
+    def fs_path(self, spec: str) -> tuple[Filesystem, str]:
+        fsname, _, path = spec.partition(":")
+        return self.k.subsystems["fs_by_name"][fsname], path
+
+    def file(self, spec: str) -> OpenFile:
+        if spec not in self.files:
+            raise KeyError(f"file {spec!r} used before open")
+        return self.files[spec]
+
+    def run(self, task: Task):
+        for op in self.ops:
+            args = {key: val for key, val in op.items() if key != "op"}
+            self.k.log(task, "op", op=op["op"], **{a: v for a, v in args.items() if isinstance(v, (int, str, float))})
+            yield from OPS[op["op"]](self.k, task, self, **args)
+
+
+def _report(k: Kernel, task: Task, spec: str, op: str, err: int) -> None:
+    k.reports.append({"t": k.now(), "task": task.name, "file": spec, "op": op, "err": err})
+    k.log(task, "error-returned", op=op, file=spec, err=err)
+
+
+def op_open(k: Kernel, task: Task, prog: Program, file: str):
+    fs, path = prog.fs_path(file)
+    inode = fs.lookup(path)
+    inode.i_count += 1
+    report_after_open = resolve(k.version, "errseq_report_after_open", k.params.get("errseq", "auto"))
+    prog.files[file] = OpenFile(inode, task, OpenFile.sample(inode.mapping, report_after_open))
+    return
+    yield  # pragma: no cover
+
+
+def op_close(k: Kernel, task: Task, prog: Program, file: str):
+    f = prog.files.pop(file)
+    f.inode.i_count -= 1
+    return
+    yield  # pragma: no cover
+
+
+def op_write(k: Kernel, task: Task, prog: Program, file: str, pages: int = 1, start: int = 0, pwrite: bool = False):
+    f = prog.file(file)
+    inode, fs = f.inode, f.inode.fs
+    sys = ("__x64_sys_pwrite64", "ksys_pwrite64") if pwrite else ("__x64_sys_write", "ksys_write")
+    with task.call(*SYSCALL_BOTTOM, *sys, "vfs_write", "new_sync_write", *fs.write_frames):
+        for idx in range(start, start + pages):
+            k.version_seq = getattr(k, "version_seq", 0) + 1
+            version = k.version_seq
+            err = yield from fs.write_page(task, inode, idx, version)
+            if err:
+                _report(k, task, file, "write", err)
+                return
+            k.acks.append({"t": k.now(), "task": task.name, "file": file, "key": (fs.name, inode.ino, idx),
+                           "version": version})
+    k.progress()
+
+
+def op_write_files(k: Kernel, task: Task, prog: Program, prefix: str, count: int, pages: int = 1):
+    """Create ``count`` files, write ``pages`` pages to each and close them (no fsync)."""
+    for n in range(int(count)):
+        spec = f"{prefix}{n}"
+        yield from op_open(k, task, prog, spec)
+        yield from op_write(k, task, prog, spec, pages=int(pages))
+        yield from op_close(k, task, prog, spec)
+
+
+def op_read(k: Kernel, task: Task, prog: Program, file: str, pages: int = 1, start: int = 0):
+    """Buffered read: cached pages, poisoned ones fail with EIO, missing ones are read in (holes read zeros)."""
+    f = prog.file(file)
+    inode, fs = f.inode, f.inode.fs
+    with task.call(*SYSCALL_BOTTOM, "__x64_sys_read", "ksys_read", "vfs_read", "filemap_read"):
+        for idx in range(start, start + pages):
+            folio = inode.mapping.pages.get(idx)
+            if folio is not None and folio.hwpoison:
+                _report(k, task, file, "read", -EIO)
+                return
+            if folio is not None:
+                got = folio.version
+            else:
+                got = fs.read_missing(inode, idx)
+                if fs.stored((fs.name, inode.ino, idx)) is not None or fs.fstype == "nfs":
+                    with task.call("__filemap_get_folio", "filemap_alloc_folio_noprof", "folio_alloc_noprof",
+                                   "alloc_pages_noprof"):
+                        ok = yield from mm.alloc_pages(k, task, inode.mapping.gfp_mask)
+                    if not ok:
+                        _report(k, task, file, "read", -12)
+                        return
+                    folio = Folio(inode.mapping, idx, got)
+                    inode.mapping.pages[idx] = folio
+                    k.subsystems["zone"].lru_add(folio)
+            k.log(task, "read", file=file, index=idx, version=got)
+    k.progress()
+
+
+def op_fsync(k: Kernel, task: Task, prog: Program, file: str):
+    with task.call(*SYSCALL_BOTTOM):
+        err = yield from writeback.fsync(k, task, prog.file(file))
+    k.log(task, "fsync", file=file, ret=err)
+    if err:
+        _report(k, task, file, "fsync", err)
+    k.progress()
+
+
+def op_fsync_if(k: Kernel, task: Task, prog: Program, file: str, when: bool):
+    if when:
+        yield from op_fsync(k, task, prog, file)
+
+
+def op_sleep_until(k: Kernel, task: Task, prog: Program, t: float):
+    if float(t) > k.now():
+        yield from k.sleep(task, float(t) - k.now())
+
+
+def op_sleep(k: Kernel, task: Task, prog: Program, seconds: float):
+    yield from k.sleep(task, float(seconds))
+
+
+def op_hog(k: Kernel, task: Task, prog: Program, pages: int):
+    """Fault in anonymous memory (madvise(MADV_POPULATE_WRITE)): the memory pressure of the scenario."""
+    task.rss = getattr(task, "rss", 0)
+    with task.call(*SYSCALL_BOTTOM, "__x64_sys_madvise", "do_madvise", "madvise_do_behavior", "madvise_populate",
+                   "faultin_page_range", "__get_user_pages", "handle_mm_fault", "__handle_mm_fault",
+                   "do_anonymous_page", "alloc_anon_folio", "vma_alloc_folio_noprof", "alloc_pages_mpol"):
+        for _ in range(int(pages)):
+            ok = yield from mm.alloc_pages(k, task, G.GFP_HIGHUSER_MOVABLE)
+            if not ok:
+                k.log(task, "hog-fault-failed")
+                return
+            task.rss += 1
+    k.progress()
+
+
+def op_madvise_hwpoison(k: Kernel, task: Task, prog: Program, file: str, page: int = 0):
+    """madvise(MADV_HWPOISON) on a mapped page of ``file``: memory_failure() on its folio."""
+    f = prog.file(file)
+    folio = f.inode.mapping.pages.get(page)
+    if folio is None:
+        return
+    pfn = 0x1a000 + (f.inode.ino * 64 + page) % 0x4000
+    with task.call(*SYSCALL_BOTTOM, "__x64_sys_madvise", "do_madvise", "madvise_inject_error", "memory_failure"):
+        k.console.printk(f"Injecting memory failure for pfn {pfn:#x} at process virtual address "
+                         f"{0x20000000 + page * 4096:#x}")
+        kind = "dirty LRU page" if folio.dirty else "clean LRU page"
+        was_dirty = folio.dirty
+        folio.hwpoison = True
+        folio.dirty = False
+        fs = f.inode.fs
+        if was_dirty and fs.dev is not None:
+            f.inode.mapping.set_error(EIO)            # me_pagecache_dirty: mapping_set_error(-EIO)
+        truncated = fs.error_remove_folio(folio)
+        k.log(task, "memory-failure", pfn=hex(pfn), type=kind, truncated=truncated, dirty=was_dirty)
+        k.console.printk(f"Memory failure: {pfn:#x}: recovery action for {kind}: Recovered")
+    return
+    yield  # pragma: no cover
+
+
+def op_umount(k: Kernel, task: Task, prog: Program, fs: str):
+    with task.call(*SYSCALL_BOTTOM):
+        yield from writeback.umount(k, task, k.subsystems["fs_by_name"][fs])
+    k.progress()
+
+
+def op_unlink(k: Kernel, task: Task, prog: Program, file: str):
+    """Unlink a file whose last reference is then only its dentry: the dcache shrinker will evict it."""
+    fs, path = prog.fs_path(file)
+    inode = fs.lookup(path)
+    inode.nlink = 0
+    inode.extra["dentry_only"] = True
+    return
+    yield  # pragma: no cover
+
+
+def op_setxattr(k: Kernel, task: Task, prog: Program, file: str, gfp: str = "GFP_KERNEL"):
+    """ext4_xattr_set: a journal handle, then xattr_sem, then a kvmalloc with ``gfp`` (seed of S10)."""
+    f = prog.file(file)
+    fs = f.inode.fs
+    with task.call(*SYSCALL_BOTTOM, "__x64_sys_setxattr", "ext4_xattr_set"):
+        scoped = fs.journal_start(task)
+        with task.call("ext4_xattr_set_handle"):
+            with task.call("ext4_write_lock_xattr", "down_write"):
+                k.lockdep.acquire(task, "&ei->xattr_sem")
+            with task.call("ext4_xattr_set_entry", "ext4_xattr_inode_cache_find", "kvmalloc_node_noprof"):
+                obj = yield from mm.kmem_cache_alloc(k, task, "kmalloc-4k", G.parse(gfp), 4096, entry="kmalloc")
+            k.lockdep.release(task, "&ei->xattr_sem")
+        fs.journal_stop(task, scoped)
+    if obj is None:
+        _report(k, task, file, "setxattr", -12)
+    k.progress()
+
+
+def op_fail_nth(k: Kernel, task: Task, prog: Program, n: int):
+    """Write ``n`` to /proc/thread-self/fail-nth: fail the n-th injectable call of this task."""
+    task.fail_nth = int(n)
+    return
+    yield  # pragma: no cover
+
+
+def op_prctl_io_flusher(k: Kernel, task: Task, prog: Program):
+    if switch(k.version, "io_flusher"):
+        task.flags.update({"PF_MEMALLOC_NOIO", "PF_LOCAL_THROTTLE"})
+    return
+    yield  # pragma: no cover
+
+
+OPS: dict[str, Callable[..., Any]] = {
+    "open": op_open, "close": op_close, "write": op_write, "write_files": op_write_files, "read": op_read,
+    "fsync": op_fsync, "fsync_if": op_fsync_if, "sleep": op_sleep, "sleep_until": op_sleep_until,
+    "hog": op_hog, "madvise_hwpoison": op_madvise_hwpoison, "umount": op_umount, "unlink": op_unlink,
+    "setxattr": op_setxattr, "fail_nth": op_fail_nth, "prctl_io_flusher": op_prctl_io_flusher,
+}
