@@ -24,7 +24,7 @@ def _link_text(text: str):
 
 @pytest.mark.parametrize(("scenario", "variant"), [
     ("nofail-reclaim", None), ("stacked-reclaim-deadlock", None), ("stacked-reclaim-deadlock", "nofs-in-dm-worker"),
-    ("unchecked-alloc-failure", "syzbot"), ("hwpoison-dirty-shmem", None), ("writeback-eio", None),
+    ("unchecked-alloc-failure", None), ("hwpoison-dirty-shmem", None), ("writeback-eio", None),
     ("writeback-eio", "as-eio"), ("fs-reclaim-lockdep", None), ("nfs-rpciod-releasepage", None),
 ])
 def test_a_runs_own_console_links_back_to_its_scenario(scenario, variant):
@@ -119,7 +119,7 @@ def _label(verdict) -> str:
 
 
 @pytest.mark.parametrize(("scenario", "variant"), [
-    ("nofail-reclaim", None), ("stacked-reclaim-deadlock", None), ("unchecked-alloc-failure", "syzbot"),
+    ("nofail-reclaim", None), ("stacked-reclaim-deadlock", None), ("unchecked-alloc-failure", None),
     ("fs-reclaim-lockdep", None), ("nfs-rpciod-releasepage", None), ("hwpoison-dirty-shmem", None),
     ("writeback-eio", "as-eio"),
 ])

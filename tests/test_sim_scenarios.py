@@ -68,15 +68,15 @@ def test_writepages_enomem_retry_fix_keeps_the_data():
 
 
 # -- unchecked-alloc-failure (seed 001) ----------------------------------------------------------------
-def test_unchecked_alloc_default_knobs_inject_nothing():
-    r = run("unchecked-alloc-failure")
+def test_unchecked_alloc_kernel_default_knobs_inject_nothing():
+    r = run("unchecked-alloc-failure", overrides={"ignore_gfp_wait": "true"})
     assert r.outcome == "ok"
     assert r.stats["injected_failures"] == 0
     assert "FAULT_INJECTION" not in r.console
 
 
 def test_unchecked_alloc_under_syzbot_failslab_crashes():
-    r = run("unchecked-alloc-failure", "syzbot")
+    r = run("unchecked-alloc-failure")
     assert r.outcome == "crash"
     assert r.evidence["uses_of_failed_result"][0]["site"] == "nfs_page_create"
     text = r.console

@@ -182,7 +182,7 @@ LINK_RULES: list[LinkRule] = [
                                                                   "fn:nfs_wb_folio", "fn:nfs_wb_page"], RECLAIM],
              ["text:rpciod", "marker:hung_task"],
              "NFS ->release_folio committing (and waiting for rpciod) from reclaim"),
-    LinkRule("unchecked-alloc-failure", "syzbot",
+    LinkRule("unchecked-alloc-failure", None,
              [["marker:fault_injection"], ["marker:oops", "text:KASAN:|BUG: unable to handle"]],
              ["marker:failslab", "gfp:GFP_NOFS", "gfp:GFP_KERNEL"],
              "an injected allocation failure followed by a use of the failed result", _fault_params),
