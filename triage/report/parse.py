@@ -1,30 +1,475 @@
-"""Placeholder parser: finds the first oops header and the frames after it."""
+"""Find the first crash in a text and describe it: syzbot title, type, alternative titles, corruption.
+
+The mechanism is syzkaller's (pkg/report/linux.go), driven by the tables in ``formats.py``:
+
+1. ``find_first_oops``: the first console line carrying an oops header that no suppression excludes;
+2. ``find_report``: the report text from there on, console prefixes stripped, keeping only lines of the same
+   printk context (``[T123]`` / ``[C1]``) when the log has them, noting where a second report begins;
+3. ``extract_description``: the earliest matching title format gives the title; its stack format picks the
+   guilty frame (skip lists, stall / hang extractors);
+4. ``is_corrupted``: a report whose stack trace is missing or mixed with another is marked corrupted.
+
+Everything is line-oriented and bounded (``MAX_REPORT``), so a 50 MB log parses in linear time.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from triage.report.model import Frame, Report
+from triage.report import formats as fm
+from triage.report.frames import parse_frame_line
+from triage.report.guilty import guilty_file
+from triage.report.model import Report
+from triage.report.textin import clean_text
 
-_HEADERS = [
-    (re.compile(r"^(?:\[[ \d.]+\] )?(WARNING: .*)$", re.M), "WARNING"),
-    (re.compile(r"^(?:\[[ \d.]+\] )?(BUG: .*)$", re.M), "BUG"),
-    (re.compile(r"^(?:\[[ \d.]+\] )?(INFO: task .* blocked for more than .*)$", re.M), "HANG"),
-    (re.compile(r"^(?:\[[ \d.]+\] )?(WARNING: possible circular locking dependency detected)$", re.M), "LOCKDEP"),
-]
-_FRAME = re.compile(r"^(?:\[[ \d.]+\] )?\s+(?:\? )?([A-Za-z_][\w.]*)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)", re.M)
+MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
+MAX_REPORT_LINES = 6000
+MAX_PREFIX_SCAN = 4000            # lines before the oops scanned for context prefix lines
+
+CONSOLE_RE = re.compile(
+    r"^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:<[0-9]+>)?"
+    r"\[ *[0-9]+\.[0-9]+\](\[ *(?:C|T)[0-9]+\])? ")
+TASK_CONTEXT = re.compile(r"\[ *T[0-9]+\]")
+QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
+CONTEXT_CONSOLE = "console"
+
+_HEADER_RE = re.compile("|".join(re.escape(o.header) for o in fm.OOPSES))
+_SKIP_RES: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+_NMI_BACKTRACE = "NMI backtrace for cpu"
+_CORRUPTED_NO_FRAMES = "extracted no stack frame"
+
+
+@dataclass
+class Extracted:
+    """What ``extract_description`` found."""
+
+    title: str = ""
+    corrupted: str = ""
+    alt: list[str] = field(default_factory=list)
+    fmt: fm.OopsFormat | None = None
+    frame: str = ""
+
+
+def _lines(text: str, start: int = 0):
+    """(line start, line) pairs from ``start``."""
+    pos, n = start, len(text)
+    while pos < n:
+        nl = text.find("\n", pos)
+        if nl < 0:
+            nl = n
+        yield pos, text[pos:nl]
+        pos = nl + 1
+
+
+def match_oops(line: str, oops: fm.Oops) -> bool:
+    return oops.header in line and not any(s.search(line) for s in oops.suppressions)
+
+
+def line_oops(line: str) -> fm.Oops | None:
+    """The first oops (table order) this line announces, if any."""
+    if _HEADER_RE.search(line) is None:
+        return None
+    for oops in fm.OOPSES:
+        if match_oops(line, oops):
+            return oops
+    return None
+
+
+def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
+    """The first oops line (its start offset); searching the whole text with one regexp keeps it fast."""
+    pos = 0
+    while True:
+        m = _HEADER_RE.search(text, pos)
+        if m is None:
+            return None, -1
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        oops = line_oops(text[start:end])
+        if oops is not None:
+            return oops, start
+        pos = end + 1
+
+
+def extract_context(line: str) -> str:
+    m = CONSOLE_RE.match(line)
+    if m is None:
+        return ""
+    return m.group(1).replace(" ", "") if m.group(1) else CONTEXT_CONSOLE
+
+
+def strip_prefix(line: str, context: str, questionable_ok: bool) -> tuple[str | None, bool]:
+    """The line without its console prefix; None if it must be left out. Second value: a '?' frame line."""
+    m = CONSOLE_RE.match(line)
+    if m is not None:
+        line = line[m.end():]
+    elif context:
+        return None, False          # the report has timestamps: lines without one are other output
+    if QUESTIONABLE.match(line) and "<EOI>" not in line:
+        if not questionable_ok:
+            return None, True
+        line = QUESTIONABLE.sub(" ", line, count=1)
+    return line.rstrip("\r"), False
+
+
+@dataclass
+class Found:
+    report: str                 # the report text, prefix lines excluded
+    report_end: int             # length of ``report`` before a second report starts
+    prefix: list[str]
+    end_pos: int                # offset in the input where the report ends
+
+
+def find_report(text: str, start: int, context: str, questionable_ok: bool) -> Found:
+    """Collect the report lines that follow the oops line at ``start``."""
+    ctx_kind = context if context not in ("", CONTEXT_CONSOLE) else ""
+    max_prefix = 50 if TASK_CONTEXT.match(context or "") else 5
+    # Prefix: a few preceding lines of the same context (they often say what the crash was doing).
+    prefix: list[str] = []
+    before = text[:start].split("\n")[-MAX_PREFIX_SCAN - 1:-1] if start else []
+    for line in before:
+        c1 = extract_context(line)
+        stripped, q = strip_prefix(line, c1, questionable_ok)
+        if c1 == context and stripped and not q:
+            prefix.append(stripped)
+    prefix = prefix[-max_prefix:]
+
+    out: list[str] = []
+    size = 0
+    report_end = 0
+    second = False
+    text_lines = 0
+    skip_text = False
+    contexts = {context}
+    end_pos = len(text)
+    for pos, line in _lines(text, start):
+        c1 = extract_context(line)
+        if pos != start and not second and c1 in contexts and line_oops(line) is not None \
+                and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
+            second = True
+            end_pos = pos
+        if ctx_kind and _NMI_BACKTRACE in line and "skipped" not in line:
+            contexts.add(c1)        # a stalled CPU's backtrace, printed from its own context
+        if ctx_kind and c1 not in contexts:
+            continue
+        if not ctx_kind and context == CONTEXT_CONSOLE and c1 == "":
+            continue
+        stripped, q = strip_prefix(line, "" if context == "" else c1 or context, questionable_ok)
+        if stripped is None:
+            continue
+        text_lines += 1
+        skip_line = skip_text
+        if "Disabling lock debugging due to kernel taint" in stripped:
+            skip_line = True
+        elif text_lines > 25 and "Kernel panic - not syncing" in stripped:
+            # panic_on_warn's own panic stack repeats the report: drop it.
+            skip_text = skip_line = True
+        if not skip_line:
+            out.append(stripped)
+            size += len(stripped) + 1
+            if not second or ctx_kind:
+                report_end = size
+        if size > MAX_REPORT or len(out) > MAX_REPORT_LINES:
+            break
+    report = "\n".join(out) + "\n" if out else ""
+    return Found(report=report, report_end=min(report_end, len(report)), prefix=prefix, end_pos=end_pos)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Title extraction.
+
+def _go_format(fmt: str, args: list[str]) -> str:
+    """Go's ``%[N]v`` with N counted from 1; a missing argument reads like Go's ``%!v(BADINDEX)``."""
+    return re.sub(r"%\[(\d+)\]v", lambda m: args[int(m.group(1)) - 1] if int(m.group(1)) <= len(args)
+                  else "%!v(BADINDEX)", fmt)
+
+
+def _skip_re(skip: tuple[str, ...]) -> re.Pattern[str] | None:
+    if skip not in _SKIP_RES:
+        _SKIP_RES[skip] = re.compile("|".join(skip)) if skip else None
+    return _SKIP_RES[skip]
+
+
+def strip_variants(frame: str) -> list[str]:
+    """Syscall-prefix stripping, step by step: ``__se_sys_foo`` -> [``__se_sys_foo``, ``sys_foo``, ``foo``]."""
+    out = [frame]
+    for prefix in fm.STRIP_FRAME_PREFIXES:
+        if frame.startswith(prefix) and len(frame) > len(prefix):
+            frame = frame[len(prefix):]
+            out.append(frame)
+    return out
+
+
+def _append_frames(frames: list[tuple[str, str]], m: re.Match[str], skip: re.Pattern[str] | None) -> None:
+    for raw in m.groups():
+        if raw is None:
+            continue
+        name = strip_variants(raw)[-1]
+        if skip is None or not skip.search(name):
+            frames.append((name, raw))
+
+
+def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str] | None
+                  ) -> tuple[list[tuple[str, str]], bool]:
+    """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean."""
+    lines = text.split("\n")
+    i, n = 0, len(lines)
+    frames: list[tuple[str, str]] = []
+    ok = True
+    idx = 0
+    while idx < len(parts):
+        part = parts[idx]
+        if part is fm.PARSE_STACK:
+            seen_frame = False
+            while i < n:
+                ln = lines[i]
+                i += 1
+                if any(c.search(ln) for c in fm.CORRUPTED_LINES):
+                    ok = False
+                    break
+                if any(s.search(ln) for s in fm.STACK_START):
+                    if seen_frame:
+                        break
+                    continue
+                if idx != len(parts) - 1:
+                    m = parts[idx + 1].search(ln)
+                    if m:
+                        _append_frames(frames, m, skip)
+                        idx += 1
+                        break
+                for rx in fm.FRAME_RES:
+                    m = rx.search(ln)
+                    if m:
+                        seen_frame = True
+                        _append_frames(frames, m, skip)
+                        break
+        else:
+            while i < n:
+                ln = lines[i]
+                i += 1
+                if any(c.search(ln) for c in fm.CORRUPTED_LINES):
+                    ok = False
+                    break
+                m = part.search(ln)
+                if m:
+                    _append_frames(frames, m, skip)
+                    break
+        if not ok:
+            break
+        idx += 1
+    return frames, ok
+
+
+def extract_stack_frame(stack: fm.StackFmt, text: str) -> tuple[str, str, str]:
+    """(guilty frame name, its raw form, corruption reason) for one stack format."""
+    skip = _skip_re(tuple(fm.SKIP_PATTERNS) + tuple(stack.skip))
+    extractor = fm.EXTRACTORS.get(stack.extractor or "")
+    result = ("", "", _CORRUPTED_NO_FRAMES)
+    for parts in (stack.parts, stack.parts2):
+        if not parts:
+            continue
+        frames, ok = _stack_frames(text, parts, skip)
+        if frames:
+            if extractor is None:
+                name, raw = frames[0]
+            else:
+                frame, i = extractor([f[0] for f in frames])
+                name, raw = (frames[i][0], frames[i][1]) if i >= 0 else ("", "")
+                if name and frame != name:
+                    name = frame
+            if name:
+                return name, raw, "" if ok else "stack is mixed with a fault injection stack"
+        if result[2] == _CORRUPTED_NO_FRAMES and not ok:
+            result = ("", "", "stack is mixed with a fault injection stack")
+    return result
+
+
+def _canon(frame: str) -> str:
+    for rx, repl in fm.FRAME_CANON:
+        if rx.match(frame):
+            return repl
+    return frame
+
+
+def extract_description(report: str, oops: fm.Oops) -> Extracted:
+    """Earliest-matching title format wins; ties go to the earlier row of the table."""
+    best = Extracted()
+    start_pos = len(report) + 1
+    matched_title = False
+    for f in oops.formats:
+        m = f.title.search(report)
+        if m is None or m.start() > start_pos:
+            continue
+        if m.start() == start_pos and best.title:
+            continue
+        if m.start() < start_pos:
+            best = Extracted()
+            start_pos = m.start()
+        matched_title = True
+        if f.report is not None:
+            m = f.report.search(report)
+            if m is None:
+                continue
+        args = [g or "" for g in m.groups()]
+        corrupted = ""
+        variants: list[str] = []
+        frame = ""
+        if f.stack is not None:
+            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():])
+            if not name:
+                name = "corrupted"
+                corrupted = corrupted or _CORRUPTED_NO_FRAMES
+                variants = [name]
+            else:
+                variants = strip_variants(raw)
+                if f.stack.extractor:
+                    canon = _canon(name)
+                    if canon not in variants:
+                        variants.append(canon)
+                    name = canon
+            frame = raw or name
+            args.append(name)
+        title = _go_format(f.fmt, args)
+        alts = [_go_format(a, args) for a in f.alt]
+        for v in variants:
+            va = args[:-1] + [v]
+            alts.append(_go_format(f.fmt, va))
+            alts.extend(_go_format(a, va) for a in f.alt)
+        best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame)
+    if not best.title:
+        best = Extracted()
+        if matched_title:
+            best.corrupted = "matched title but not report regexp"
+        pos = report.find(oops.header)
+        if pos < 0:
+            return best
+        end = report.find("\n", pos)
+        best.title = report[pos:] if end < 0 else report[pos:end]
+    if not best.corrupted and best.fmt is not None and best.fmt.corrupted:
+        best.corrupted = "report format is marked as corrupted"
+    return best
+
+
+def replace_dynamic(title: str) -> str:
+    for rx, repl in fm.TITLE_REPLACEMENTS:
+        title = rx.sub(repl, title)
+    return title
+
+
+def sanitize_title(title: str) -> str:
+    """Printable ASCII, tabs as spaces, no double spaces, at most 120 characters (syzbot's limit)."""
+    out: list[str] = []
+    prev = " "
+    for ch in title:
+        if ch == "\t":
+            ch = " "
+        elif ch < " " or ch >= "\x7f":
+            continue
+        if ch == " " and prev == " ":
+            continue
+        out.append(ch)
+        prev = ch
+        if len(out) >= 120:
+            break
+    return "".join(out).strip()
+
+
+def clean_title(title: str) -> str:
+    return sanitize_title(replace_dynamic(title))
+
+
+def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
+    """Reason the report is damaged, or ''."""
+    if any(rx.search(title) for rx in fm.CORRUPTED_TITLES):
+        return "title contains a timestamp"
+    if f is None:
+        return ""
+    if any(rx.search(report) for rx in fm.CORRUPTED_LINES):
+        return "report mixed with a fault injection stack"
+    if f.no_stack:
+        return ""
+    has_stack = False
+    for key in fm.STACK_START:
+        m = key.search(report)
+        if m is None:
+            continue
+        rest = report[m.start():].split("\n", 16)
+        if len(rest) < 4:
+            return "call trace is missed"
+        found = False
+        for ln in rest[1:16]:
+            if any(k.search(ln) for k in fm.STACK_START):
+                break
+            if "(stack is not available)" in ln or any(rx.search(ln) for rx in fm.FRAME_RES):
+                found = has_stack = True
+                break
+        if not found:
+            return "no frames in a stack trace"
+    if not has_stack:
+        return "no stack trace in report"
+    return ""
+
+
+def report_type(oops: fm.Oops, f: fm.OopsFormat | None, title: str) -> str:
+    t = f.type if f is not None and f.type is not None else oops.type
+    if t in ("KASAN", "KFENCE", "KMSAN"):
+        return _sanitizer_type(t, title)
+    return t
+
+
+def _sanitizer_type(tool: str, title: str) -> str:
+    """KASAN-USE-AFTER-FREE-READ etc. from the title's words."""
+    low = title.lower()
+    if tool == "KMSAN":
+        return "KMSAN-INFO-LEAK" if "infoleak" in low else \
+            "KMSAN-USE-AFTER-FREE" if "use-after-free" in low else "KMSAN-UNINIT-VALUE"
+    if "invalid-free" in low or "invalid free" in low or "double-free" in low:
+        return f"{tool}-INVALID-FREE"
+    if "memory corruption" in low:
+        return f"{tool}-MEMORY-CORRUPTION"
+    kind = "NULL-POINTER-DEREFERENCE-" if "null-ptr-deref" in low else \
+        "USE-AFTER-FREE-" if "use-after-free" in low else ""
+    rw = "WRITE" if re.search(r"\bwrite\b", low) else "READ"
+    return f"{tool}-{kind}{rw}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+def _describe(found: Found, oops: fm.Oops) -> Extracted:
+    ex = extract_description(found.report[:found.report_end], oops)
+    return ex if ex.title else extract_description(found.report, oops)
 
 
 def parse(text: str | bytes) -> Report:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    for rx, kind in _HEADERS:
-        m = rx.search(text)
-        if m:
-            frames = [
-                Frame(function=f.group(1), norm_function=f.group(1).split(".")[0], offset=f.group(2), size=f.group(3))
-                for f in _FRAME.finditer(text, m.end())
-            ]
-            return Report(title=m.group(1).strip(), type=kind, frames=frames, report=text[m.start():],
-                          signature=[f.norm_function for f in frames[:5]])
-    return Report()
+    """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
+    text = clean_text(text)
+    oops, start = find_first_oops(text)
+    if oops is None:
+        return Report()
+    context = extract_context(text[start:text.find("\n", start) if "\n" in text[start:] else len(text)])
+    found = find_report(text, start, context, questionable_ok=False)
+    ex = _describe(found, oops)
+    report = found.report
+    if not ex.title:  # the header was in a line we dropped (other context): read the raw line
+        line_end = text.find("\n", start)
+        ex.title = text[start:line_end if line_end >= 0 else len(text)]
+        ex.title = ex.title[text[start:].find(oops.header):] if oops.header in ex.title else ex.title
+    title = clean_title(ex.title)
+    corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt)
+    if fm.CONSOLE_HANGUP in text:
+        corrupted = corrupted or "console hang-up (VM disconnected)"
+    alts = sorted({clean_title(a) for a in ex.alt} - {title, ""})
+    rep = Report(
+        title=title,
+        type=report_type(oops, ex.fmt, title) or None,
+        alt_titles=alts,
+        corrupted=bool(corrupted),
+        corrupted_reason=corrupted or None,
+        guilty_frame=ex.frame or None,
+        report=report,
+    )
+    rep.guilty_file = guilty_file(title, report)
+    rep.frames = [f for f in (parse_frame_line(ln) for ln in report.split("\n")) if f is not None]
+    rep.signature = [f.norm_function for f in rep.frames[:5]]
+    return rep

@@ -1,0 +1,640 @@
+"""The oops table: every kind of kernel crash report is one row here, not a branch in the parser.
+
+This follows syzkaller's ``pkg/report/linux.go`` (the reference for syzbot's titles): an ``Oops`` is the header
+text that announces a report on one console line plus the lines that look alike but are not crashes
+(suppressions); each has ``OopsFormat`` rows, tried against the extracted report, the earliest match wins:
+
+- ``title``: regexp that must match; ``report``: optional stricter regexp whose groups feed ``fmt``
+  (no match => the report is corrupted);
+- ``fmt``: Go-style format (``%[2]v`` = the second argument); arguments are the regexp groups, then the
+  guilty stack frame picked by ``stack`` (``StackFmt``: regexps matched in order over the lines, a
+  ``PARSE_STACK`` marker meaning "read a stack trace here", frame-skip regexps, an optional extractor);
+- ``alt``: alternative titles (syzbot's cross-type aliases such as ``bad-access in X``);
+- ``type``: syzkaller's crash type name; ``no_stack``: no stack trace is expected; ``corrupted``: a match means
+  the report is damaged (e.g. only the second half of a two-printk header survived).
+
+Templates inside regexps: ``{{ADDR}}``, ``{{PC}}`` (``[<ffffffff81234567>]``), ``{{FUNC}}`` (a function name followed
+by ``.`` or ``+``, captured), ``{{SRC}}`` (``file.c:123``, captured).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def compile_re(rx: str) -> re.Pattern[str]:
+    """Expand the syzkaller regexp templates and compile."""
+    rx = rx.replace("{{ADDR}}", r"0x[0-9a-f]+")
+    rx = rx.replace("{{PC}}", r"\[\<?(?:0x)?[0-9a-f]+\>?\]")
+    rx = rx.replace("{{FUNC}}", r"([a-zA-Z0-9_]+)(?:\.|\+)")
+    rx = rx.replace("{{SRC}}", r"([a-zA-Z0-9-_/.]+\.[a-z]+:[0-9]+)")
+    return re.compile(rx)
+
+
+# A marker part: "parse a stack trace from here".
+PARSE_STACK = re.compile(r"(?!x)x")
+
+FrameExtractor = Callable[[list[str]], tuple[str, int]]
+
+
+@dataclass
+class StackFmt:
+    parts: list[re.Pattern[str]]
+    parts2: list[re.Pattern[str]] = field(default_factory=list)   # tried when ``parts`` finds no frame
+    skip: list[str] = field(default_factory=list)                 # frame-skip regexps (searched, not anchored)
+    extractor: str | None = None                                  # name in EXTRACTORS (stall / hang)
+
+
+@dataclass
+class OopsFormat:
+    title: re.Pattern[str]
+    fmt: str
+    report: re.Pattern[str] | None = None
+    alt: list[str] = field(default_factory=list)
+    stack: StackFmt | None = None
+    no_stack: bool = False
+    corrupted: bool = False
+    type: str | None = None                                       # None: the oops' default type
+
+
+@dataclass
+class Oops:
+    header: str
+    formats: list[OopsFormat]
+    suppressions: list[re.Pattern[str]] = field(default_factory=list)
+    type: str = ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stack reading parameters.
+
+STACK_START = [compile_re(r) for r in (
+    r"Call (?:T|t)race",
+    r"Allocated:",
+    r"Allocated by task [0-9]+:",
+    r"Freed:",
+    r"Freed by task [0-9]+:",
+    r"[^k] backtrace(?: \(crc [0-9a-f]+\))?:",   # 'backtrace:' but not 'stack backtrace:'
+    r"Backtrace:",
+    r"Uninit was stored to memory at",
+)]
+
+FRAME_RES = [
+    compile_re(r"^ *(?:{{PC}} ){0,2}{{FUNC}}"),
+    # arm: both the current and the next frame (the top frame is only in LR).
+    compile_re(r"^ *{{PC}} \(([a-zA-Z0-9_.]+)\) from {{PC}} \({{FUNC}}"),
+]
+
+# Frames never taken as the guilty one (reporting, sanitizer, allocator, locking, string and list plumbing).
+SKIP_PATTERNS = [
+    "__sanitizer", "__asan", "kasan", "hwasan", "__msan", "kmsan", "kcsan_setup_watchpoint",
+    "check_memory_region", "check_heap_object", "check_object", "read_word_at_a_time",
+    "(read|write)_once_.*nocheck", "print_address_description", "panic", "invalid_op", "report_bug",
+    "fixup_bug", "print_report", "print_usage_bug", "do_error", "invalid_op", "_trap$|do_trap_", "show_stack",
+    "dump_stack", "walk_stack", "dump_backtrace", "warn_slowpath", "warn_alloc", "warn_bogus", "__warn",
+    "alloc_page", "k?v?(?:m|z|c)alloc", "krealloc", "kmem_cache", "allocate_slab", "folio_(?:alloc|unlock)",
+    "filemap_alloc_folio", "__filemap_get_folio", "find_or_create_page", "do_read_cache_folio",
+    "read_cache_page", "pagecache_get_page", "grab_cache_page_write_begin", "slab_", "debug_object",
+    "timer_is_static_object", "work_is_static_object", "__might_fault", "print_unlock", "imbalance_bug",
+    "lockdep", "bh_enable", "bh_disable", "perf_trace", "lock_acquire", "lock_release", "lock_class",
+    "mark_lock", "(reacquire|mark)_held_locks", "raw_spin_rq", "spin_lock", "spin_trylock", "spin_unlock",
+    "read_lock", "read_trylock", "write_lock", "write_trylock", "read_unlock", "write_unlock", "^down$",
+    "_raw_spin", "_raw_read", "_raw_write", "down_read", "down_write", "down_trylock", "up_read", "up_write",
+    "^mutex_", "^__mutex_", "^rt_mutex_", "owner_on_cpu",
+    "osq_lock", "osq_unlock", "atomic(64)?_(dec|inc|read|set|or|xor|and|add|sub|fetch|xchg|cmpxchg|try)",
+    "(set|clear|change|test)_bit", "__wake_up", "memcpy", "memcmp", "memset", "memchr",
+    "memmove", "memdup", "strcmp", "strncmp", "strcpy", "strlcpy", "strncpy", "strscpy", "strlen", "strstr",
+    "strnstr", "strnlen", "strchr", "strdup", "strndup", "copy_to_user", "copy_from_user", "copy_to_iter",
+    "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter", "copy_folio_to_iter", "^copyin$",
+    "^copyout$", "put_user", "get_user", "might_fault", "might_sleep", "list_add", "list_del",
+    "list_replace", "list_move", "list_splice", "^rb_", "^__rb_", "_indirect_thunk_", "string", "pointer",
+    "snprintf", "scnprintf", "kasprintf", "kvasprintf", "printk", "va_format", "dev_info", "dev_notice",
+    "dev_warn", "dev_err", "dev_alert", "dev_crit", "dev_emerg", "program_check_exception",
+    "program_check_common", "del_timer", "flush_work", "__cancel_work_timer", "cancel_work_sync",
+    "try_to_grab_pending", "flush_workqueue", "drain_workqueue", "destroy_workqueue", "queue_work",
+    "finish_wait", "kthread_stop", "kobject_", "add_uevent_var", "get_device_parent", "device_add",
+    "device_del", "device_unregister", "device_destroy", "device_release", "devres_release_all",
+    "hwrng_unregister", "i2c_del_adapter", "__unregister_client", "device_for_each_child",
+    "rollback_registered", "unregister_netdev", "unregister_netdevice", "netif_napi_del", "refcount_",
+    "kref_", "ref_tracker", "seqprop_assert", "memcpy_from_page", "memcpy_to_page", "stack_trace_save",
+    "__napi_schedule", "napi_schedule", "hrtimer_", "__timer_delete", "trace_hardirqs", "taint", "fortify",
+    "kfree", "klist_", "^xas_", "hex_dump", "crc", "__phys_addr", "^(?:__)?die(?:_body)?$", "usb_submit_urb",
+    "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg", "sysfs_remove",
+    "device_remove_file", "stack_trace", "stack_walk", "unlock_page", "put_device", "alloc_frozen_pages",
+    "__do_kernel_fault",
+]
+
+# Seeing such a line while reading a stack means the stack is mixed with another one (fault injection).
+CORRUPTED_LINES = [compile_re(r"^( \[\<?(?:0x)?[0-9a-f]+\>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x")]
+
+# Syscall-entry prefixes stripped from frames, in order (each step gives an alternative title).
+STRIP_FRAME_PREFIXES = [
+    "SYSC_", "SyS_", "__se_", "sys_", "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "____sys_",
+    "___sys_", "__sys_", "__do_sys_", "compat_SYSC_", "compat_SyS_", "ksys_",
+]
+
+# Frame names unified so that one root cause gets one title.
+FRAME_CANON = [
+    (re.compile(r"^synchronize_(?:rcu|srcu|net|sched).*"), "synchronize_rcu"),
+    (re.compile(r"^smp_call_function.*"), "smp_call_function"),
+]
+
+# Where a stall's loop "enters": the guilty frame is the one just above (see linux_stall_extractor).
+STALL_ANCHORS = [re.compile(r) for r in (
+    # syscall entry / exit plumbing
+    r"^entry_SYSCALL", r"^entry_SYSENTER", r"^entry_INT80", r"^ret_fast_syscall", r"^do_syscall_",
+    r"^do_fast_syscall", r"^do_int80_syscall", r"^syscall_call", r"^sysenter_dispatch", r"^tracesys",
+    r"^system_call_fastpath", r"^el0_svc", r"^invoke_syscall", r"^x64_sys_call", r"^ia32_sys_call",
+    r"^do_el0_svc", r"^__do_fast_syscall", r"^__invoke_syscall",
+    # generic syscalls whose caller is more telling (device ioctl, socket family, file type)
+    r"^(?:sys_|__sys_|ksys_)?(?:ioctl|read|write|readv|writev|pread64|pwrite64|preadv|pwritev|sendfile64|"
+    r"sendmsg|sendmmsg|recvmsg|recvmmsg|sendto|recvfrom|connect|accept4?|bind|listen|setsockopt|getsockopt|"
+    r"splice|vmsplice|copy_file_range|fallocate|poll|ppoll|select|pselect6|epoll_wait|epoll_pwait|"
+    r"close|exit_group|socketcall|compat_ioctl|vfs_ioctl)$",
+    r"^(?:do_vfs_ioctl|vfs_read|vfs_write|vfs_readv|vfs_writev|do_iter_write|do_iter_read|__vfs_write|"
+    r"__vfs_read|new_sync_write|new_sync_read|do_readv|do_writev|do_sendfile|sock_ioctl|sock_sendmsg|"
+    r"sock_recvmsg|____sys_sendmsg|___sys_sendmsg|____sys_recvmsg|___sys_recvmsg|__sys_sendmsg|"
+    r"__sys_recvmsg|__sys_sendmmsg|__sys_recvmmsg|__sys_sendto|__sys_recvfrom|__sys_connect|"
+    r"__sys_setsockopt|__sys_getsockopt|do_sock_setsockopt|sock_write_iter|sock_read_iter|do_splice|"
+    r"__do_splice|vfs_iter_write|vfs_iter_read|do_compat_readv|do_compat_writev|kernel_write|kernel_read)$",
+    # deferred work and interrupt dispatch
+    r"^(?:__)?do_softirq", r"^handle_softirqs$", r"^irq_exit", r"^run_ksoftirqd", r"^smpboot_thread_fn",
+    r"^process_one_work", r"^worker_thread", r"^kthread$", r"^ret_from_fork", r"^call_timer_fn",
+    r"^__run_timers", r"^run_timer_softirq", r"^expire_timers", r"^tasklet_action", r"^tasklet_hi_action",
+    r"^net_rx_action", r"^__napi_poll", r"^napi_poll", r"^rcu_do_batch", r"^rcu_core", r"^rcu_process_callbacks",
+    r"^__hrtimer_run_queues", r"^hrtimer_interrupt", r"^sysvec_apic_timer_interrupt",
+    r"^asm_sysvec_apic_timer_interrupt", r"^apic_timer_interrupt", r"^smp_apic_timer_interrupt",
+    r"^el1_irq", r"^el1h_64_irq", r"^__irq_svc", r"^gic_handle_irq",
+)]
+
+
+def linux_stall_extractor(frames: list[str]) -> tuple[str, int]:
+    """Stalls loop over several functions; take the frame just above the first dispatch point (anchor)."""
+    prev, prev_idx = frames[0], 0
+    for i, frame in enumerate(frames):
+        if "smp_call_function" in frame:
+            return frame, i
+        if any(a.search(frame) for a in STALL_ANCHORS):
+            return prev, prev_idx
+        prev, prev_idx = frame, i
+    return "", -1
+
+
+_HANG_ANCHORS = ("rtnl_lock", "synchronize_rcu", "synchronize_srcu", "synchronize_net", "synchronize_sched")
+_HANG_SKIP = ("sched", "_lock", "_slowlock", "down", "rwsem", "completion", "kthread", "wait", "synchronize",
+              "context_switch", "__switch_to", "cancel_delayed_work", "rcu_barrier")
+
+
+def linux_hang_extractor(frames: list[str]) -> tuple[str, int]:
+    """Hung tasks sit in a victim's wait; group the common rtnl_lock / synchronize_rcu buckets first."""
+    for i, frame in enumerate(frames):
+        if any(a in frame for a in _HANG_ANCHORS):
+            return frame, i
+    for i, frame in enumerate(frames):
+        if not any(s in frame for s in _HANG_SKIP):
+            return frame, i
+    return "", -1
+
+
+EXTRACTORS: dict[str, FrameExtractor] = {"stall": linux_stall_extractor, "hang": linux_hang_extractor}
+
+# ---------------------------------------------------------------------------------------------------------
+# Shared pieces of the table.
+
+RIP_FRAME = compile_re(
+    r"(?:IP|NIP|pc |PC is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|"
+    r"(?:[0-9]+:)?{{PC}} +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))")
+CALL_TRACE = compile_re(r"(?:Call (?:T|t)race:)|(?:Backtrace:)")
+
+
+def rip_stack(*skip: str, extractor: str | None = None) -> StackFmt:
+    return StackFmt(parts=[RIP_FRAME, CALL_TRACE, PARSE_STACK], parts2=[CALL_TRACE, PARSE_STACK],
+                    skip=list(skip), extractor=extractor)
+
+
+def call_stack(*skip: str, extractor: str | None = None) -> StackFmt:
+    return StackFmt(parts=[CALL_TRACE, PARSE_STACK], skip=list(skip), extractor=extractor)
+
+
+def warning_stack(*skip: str) -> StackFmt:
+    """WARNING traps: the stack starts at the RIP (x86) / ``--- interrupt:`` (powerpc) line, else Call Trace."""
+    return StackFmt(
+        parts=[compile_re(r"(?:" + RIP_FRAME.pattern + r"|--- interrupt: [0-9]+ at {{FUNC}})"), PARSE_STACK],
+        parts2=[CALL_TRACE, PARSE_STACK], skip=list(skip))
+
+
+def F(title: str, fmt: str, report: str | None = None, **kw) -> OopsFormat:  # noqa: N802 (table constructor)
+    return OopsFormat(title=compile_re(title), fmt=fmt, report=compile_re(report) if report else None, **kw)
+
+
+BAD = ["bad-access in %[{}]v"]
+LOCKDEP = "LOCKDEP"
+HANG = "HANG"
+
+# ---------------------------------------------------------------------------------------------------------
+# The table.
+
+OOPSES: list[Oops] = [
+    Oops("BUG:", [
+        F(r"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}",
+          "KASAN: invalid-free in %[2]v", alt=["invalid-free in %[2]v"],
+          stack=StackFmt(parts=[compile_re(r"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free)"
+                                           r" in {{FUNC}}"), CALL_TRACE, PARSE_STACK],
+                         skip=["slab_", "kfree", "vunmap", "vfree", "kvfree", "kmem_cache_free"]),
+          type="KASAN-INVALID-FREE"),
+        F(r"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(Read|Write) (?:of size|at addr) (?:[0-9a-f]+)",
+          "KASAN: %[1]v %[3]v in %[4]v", alt=["bad-access in %[4]v"],
+          stack=StackFmt(parts=[compile_re(r"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), CALL_TRACE, PARSE_STACK],
+                         parts2=[CALL_TRACE, PARSE_STACK]), type="KASAN"),
+        F(r"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)",
+          "KASAN: %[1]v %[2]v of size %[3]v", no_stack=True, type="KASAN"),
+        F(r"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(?:Read|Write)? ?at addr ([0-9a-f]+)",
+          "KASAN: %[1]v in %[2]v at addr %[3]v", type="KASAN",
+          stack=StackFmt(parts=[compile_re(r"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), CALL_TRACE, PARSE_STACK])),
+        F(r"BUG: KASAN: (.*)", "KASAN: %[1]v", corrupted=True, type="KASAN"),
+        F(r"BUG: KMSAN: kernel-usb-infoleak", "KMSAN: kernel-usb-infoleak in %[2]v",
+          report=r"BUG: KMSAN: kernel-usb-infoleak in {{FUNC}}", alt=["bad-access in %[2]v"],
+          stack=StackFmt(parts=[CALL_TRACE, PARSE_STACK],
+                         skip=["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg",
+                               "usb_control_msg"]), type="KMSAN-INFO-LEAK"),
+        F(r"BUG: KMSAN: kernel-infoleak", "KMSAN: kernel-infoleak in %[2]v",
+          report=r"BUG: KMSAN: kernel-infoleak in {{FUNC}}", alt=["bad-access in %[2]v"],
+          stack=StackFmt(parts=[compile_re(r"BUG: KMSAN: kernel-infoleak"), PARSE_STACK],
+                         parts2=[CALL_TRACE, PARSE_STACK],
+                         skip=["copy_to_user", "copy_from_user", "_copy_to_iter", "copy_page_to_iter",
+                               "kmsan_internal", "instrument_copy_to_user", "copy_to_user_nofault",
+                               "copyout", "__put_user"]), type="KMSAN-INFO-LEAK"),
+        F(r"BUG: KMSAN: ([a-z\-]+) in ", "KMSAN: %[1]v in %[2]v", alt=["bad-access in %[2]v"],
+          stack=StackFmt(parts=[compile_re(r"BUG: KMSAN: (?:[a-z\-]+) in"), PARSE_STACK],
+                         parts2=[CALL_TRACE, PARSE_STACK],
+                         skip=["alloc_skb", "netlink_ack", "netlink_rcv_skb"]), type="KMSAN"),
+        F(r"BUG: KMSAN: (.*)", "KMSAN: %[1]v", corrupted=True, type="KMSAN"),
+        F(r"BUG: KCSAN: data-race", "KCSAN: %[1]v", report=r"BUG: KCSAN: (data-race in .* / .*)",
+          no_stack=True, type="KCSAN-DATARACE"),
+        F(r"BUG: KCSAN: (.*)", "KCSAN: %[1]v", no_stack=True, type="KCSAN-DATARACE", corrupted=True),
+        F(r"BUG: KFENCE: (use-after-free|out-of-bounds) ([a-z]+) in {{FUNC}}", "KFENCE: %[1]v %[2]v in %[4]v",
+          alt=["bad-access in %[4]v"],
+          stack=StackFmt(parts=[compile_re(r"BUG: KFENCE: (?:[a-z\- ]+) in {{FUNC}}"), PARSE_STACK]), no_stack=True,
+          type="KFENCE"),
+        F(r"BUG: KFENCE: invalid free in {{FUNC}}", "KFENCE: invalid free in %[2]v", alt=["invalid-free in %[2]v"],
+          stack=StackFmt(parts=[compile_re(r"BUG: KFENCE: (?:[a-z\- ]+) in {{FUNC}}"), PARSE_STACK]), no_stack=True,
+          type="KFENCE-INVALID-FREE"),
+        F(r"BUG: KFENCE: invalid (read|write) in {{FUNC}}", "KFENCE: invalid %[1]v in %[3]v",
+          alt=["bad-access in %[3]v"],
+          stack=StackFmt(parts=[compile_re(r"BUG: KFENCE: (?:[a-z\- ]+) in {{FUNC}}"), PARSE_STACK]), no_stack=True,
+          type="KFENCE"),
+        F(r"BUG: KFENCE: memory corruption in {{FUNC}}", "KFENCE: memory corruption in %[2]v",
+          stack=StackFmt(parts=[compile_re(r"BUG: KFENCE: (?:[a-z\- ]+) in {{FUNC}}"), PARSE_STACK]), no_stack=True,
+          type="KFENCE-MEMORY-CORRUPTION"),
+        F(r"BUG: (?:unable to handle kernel paging request|unable to handle page fault for address|"
+          r"Unable to handle kernel data access)",
+          "BUG: unable to handle kernel paging request in %[1]v", alt=["bad-access in %[1]v"],
+          stack=rip_stack(), type="MEMORY_SAFETY_BUG"),
+        F(r"BUG: (?:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference, address)",
+          "BUG: unable to handle kernel NULL pointer dereference in %[1]v", alt=["bad-access in %[1]v"],
+          stack=rip_stack(), type="NULL-POINTER-DEREFERENCE"),
+        # The two halves of this header are two printk calls; the second may be lost.
+        F(r"BUG: (?:unable to handle kernel|unable to handle)", "BUG: unable to handle kernel", corrupted=True),
+        F(r"BUG: (spinlock|rwlock) (lockup suspected|already unlocked|recursion|cpu recursion|bad magic|"
+          r"wrong owner|wrong CPU|trylock failure on UP)", "BUG: %[1]v %[2]v in %[3]v",
+          stack=call_stack("spin_", "_lock", "_unlock"), type=LOCKDEP),
+        F(r"BUG: soft lockup", "BUG: soft lockup in %[1]v", alt=["stall in %[1]v"],
+          stack=rip_stack(extractor="stall"), type=HANG),
+        F(r"BUG: .*still has locks held!", "BUG: still has locks held in %[1]v",
+          report=r"BUG: .*still has locks held!(?:.*\n)+?.*{{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"BUG: scheduling while atomic", "BUG: scheduling while atomic in %[1]v",
+          stack=call_stack("schedule"), type="ATOMIC_SLEEP"),
+        F(r"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in %[1]v",
+          report=r"BUG: lock held when returning to user space(?:.*\n)+?.*leaving the kernel with locks still held"
+                 r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}", no_stack=True),
+        F(r"BUG: bad unlock balance detected!", "BUG: bad unlock balance in %[1]v",
+          report=r"BUG: bad unlock balance detected!(?:.*\n){0,15}?.*is trying to release lock"
+                 r"(?:.*\n){0,15}?.*{{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"BUG: held lock freed!", "BUG: held lock freed in %[1]v",
+          report=r"BUG: held lock freed!(?:.*\n)+?.*{{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", no_stack=True),
+        F(r"BUG: non-zero nr_ptes on freeing mm", "BUG: non-zero nr_ptes on freeing mm", no_stack=True),
+        F(r"BUG: non-zero nr_pmds on freeing mm", "BUG: non-zero nr_pmds on freeing mm", no_stack=True),
+        F(r"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]",
+          "BUG: Dentry still in use in %[1]v", alt=["BUG: Dentry still in use [%[1]v of %[2]v]"]),
+        F(r"BUG: Bad page (state|map)", "BUG: Bad page %[1]v in %[2]v",
+          stack=StackFmt(parts=[compile_re(r"page last allocated"), PARSE_STACK], parts2=[CALL_TRACE, PARSE_STACK],
+                         skip=["free_", "_free", "put_page", "release_pages", "page_remove_rmap", "zap_",
+                               "unmap_", "bad_page", "check_new_page", "free_unref", "print_bad_pte",
+                               "vm_normal_page", "prep_new_page", "rmqueue", "get_page_from_freelist",
+                               "free_pcp", "destroy_large_folio", "folio_put", "__folio_put", "post_alloc_hook",
+                               "get_page_from_freelist", "alloc_pages", "prep_new_page"])),
+        F(r"BUG: workqueue lockup", "BUG: workqueue lockup", no_stack=True, type=HANG),
+        F(r"BUG: sleeping function called from invalid context at (.*)",
+          "BUG: sleeping function called from invalid context in %[2]v", stack=call_stack(),
+          type="ATOMIC_SLEEP"),
+        F(r"BUG: using ([a-z_]+)\(\) in preemptible", "BUG: using %[1]v() in preemptible code in %[2]v",
+          stack=call_stack("dump_stack", "preemption", "preempt", "debug_", "processor_id", "this_cpu_"),
+          type=LOCKDEP),
+        F(r"BUG: workqueue leaked lock or atomic", "BUG: workqueue leaked lock or atomic in %[1]v",
+          report=r"BUG: workqueue leaked lock or atomic(?:.*\n)+?.*last function: ([a-zA-Z0-9_]+)\n",
+          no_stack=True),
+        F(r"BUG: memory leak", "memory leak in %[1]v",
+          stack=StackFmt(parts=[compile_re(r"backtrace(?: \(crc [0-9a-f]+\))?:"), PARSE_STACK],
+                         skip=["kmemleak", "mmap", "kmem", "slab", "alloc", "create_object", "idr_get",
+                               "list_lru_init", "kasprintf", "kvasprintf", "pcpu_create_chunk", "strdup",
+                               "strndup", "memdup"]), type="LEAK"),
+        F(r"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v",
+          alt=["stack-overflow in %[1]v"], stack=rip_stack(extractor="stall")),
+        F(r"BUG: Invalid wait context", "WARNING: locking bug in %[1]v", stack=call_stack(), type=LOCKDEP),
+        F(r"BUG: (MAX_LOCKDEP_KEYS|MAX_LOCKDEP_ENTRIES|MAX_LOCKDEP_CHAINS|MAX_LOCKDEP_CHAIN_HLOCKS|"
+          r"MAX_STACK_TRACE_ENTRIES|MAX_LOCK_DEPTH) too low!", "BUG: %[1]v too low!", no_stack=True),
+        F(r"BUG: TASK stack guard page was hit at", "BUG: TASK stack guard page was hit in %[1]v",
+          alt=["stack-overflow in %[1]v"], stack=rip_stack(extractor="stall")),
+        F(r"BUG: corrupted list in {{FUNC}}", "BUG: corrupted list in %[1]v", alt=["bad-access in %[1]v"],
+          no_stack=True, type="MEMORY_SAFETY_BUG"),
+        F(r"BUG: looking up invalid subclass: ([0-9]+)", "BUG: looking up invalid subclass in %[2]v",
+          stack=call_stack("lock_", "look_up_lock_class"), type=LOCKDEP),
+        F(r"BUG: unable to handle kernel", "BUG: unable to handle kernel", corrupted=True),
+        F(r"BUG: stack guard page was hit", "BUG: stack guard page was hit in %[1]v",
+          alt=["stack-overflow in %[1]v"], stack=rip_stack(extractor="stall")),
+    ], [
+        compile_re(r"ODEBUG:"),
+        compile_re(r"Boot_DEBUG:"),
+        compile_re(r"xlog_status:"),
+        compile_re(r"DEBUG:"),
+        compile_re(r"BUG: no syscalls can create resource"),
+    ], ""),
+    Oops("WARNING:", [
+        F(r"WARNING: .*lib/debugobjects\.c", "WARNING: ODEBUG bug in %[1]v",
+          stack=warning_stack("debug_", "__warn", "lockdep", "call_rcu", "kvfree", "vfree", "vunmap", "free_pages",
+                              "init_timer", "timer_setup", "destroy_work_on_stack", "cancel_work")),
+        F(r"WARNING: .*drivers/usb/core/urb\.c.* usb_submit_urb", "WARNING in %[1]v/usb_submit_urb",
+          stack=warning_stack("usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg",
+                              "usb_control_msg")),
+        F(r"WARNING: .*mm/usercopy\.c", "WARNING: bad usercopy in %[1]v",
+          stack=warning_stack("usercopy", "__check")),
+        F(r"WARNING: .*lib/kobject\.c", "WARNING: kobject bug in %[1]v", stack=warning_stack("kobject_")),
+        F(r"WARNING: .*fs/proc/generic\.c.* proc_register", "WARNING: proc registration bug in %[1]v",
+          stack=warning_stack("proc_")),
+        F(r"WARNING: .*lib/refcount\.c", "WARNING: refcount bug in %[1]v",
+          stack=warning_stack("refcount"), type="REFCOUNT_WARNING"),
+        F(r"WARNING: .*kernel/locking/lockdep\.c.*lock_", "WARNING: locking bug in %[1]v",
+          stack=StackFmt(parts=[CALL_TRACE, PARSE_STACK], skip=["lock_sync", "lock_sock", "release_sock"]),
+          type=LOCKDEP),
+        F(r"WARNING: .*still has locks held!", "WARNING: still has locks held in %[1]v",
+          report=r"WARNING: .*still has locks held!(?:.*\n)+?.*at: {{FUNC}}", type=LOCKDEP),
+        F(r"WARNING: Nested lock was not taken", "WARNING: nested lock was not taken in %[1]v",
+          stack=call_stack(), type=LOCKDEP),
+        F(r"WARNING: lock held when returning to user space",
+          "WARNING: lock held when returning to user space in %[1]v",
+          report=r"WARNING: lock held when returning to user space(?:.*\n)+?.*leaving the kernel with locks still "
+                 r"held(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}", no_stack=True, type=LOCKDEP),
+        F(r"WARNING: .*mm/.*\.c.* k?.?malloc", "WARNING: kmalloc bug in %[1]v",
+          stack=warning_stack("kmalloc", "krealloc", "slab", "kmem")),
+        F(r"WARNING: .*mm/vmalloc\.c.*__vmalloc_node", "WARNING: zero-size vmalloc in %[1]v",
+          stack=call_stack("vmalloc")),
+        F(r"WARNING: .* at {{SRC}} {{FUNC}}", "WARNING in %[3]v", stack=warning_stack()),
+        F(r"WARNING: .* at {{SRC}}\n", "WARNING in %[2]v", stack=warning_stack()),
+        # 2025+: "WARNING: fs/x.c:12 at func+0x1/0x2, CPU#0: comm/pid" (optionally "[condition] " first)
+        F(r"WARNING: (?:\[.*?\] )?{{SRC}} at ", "WARNING in %[2]v", stack=warning_stack()),
+        F(r"WARNING: possible circular locking dependency detected", "possible deadlock in %[1]v",
+          report=r"WARNING: possible circular locking dependency detected(?:.*\n)+?.*is trying to acquire lock",
+          stack=StackFmt(parts=[compile_re(r"at: (?:{{PC}} +)?{{FUNC}}"),
+                                compile_re(r"at: (?:{{PC}} +)?{{FUNC}}"), PARSE_STACK],
+                         skip=["lock_acquire", "lock_release"]), type=LOCKDEP),
+        F(r"WARNING: possible irq lock inversion dependency detected", "possible deadlock in %[1]v",
+          report=r"WARNING: possible irq lock inversion dependency detected(?:.*\n)+?.*just changed the state of "
+                 r"lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}", type=LOCKDEP),
+        F(r"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v",
+          stack=StackFmt(parts=[compile_re(r"which became (?:.*) at:"), PARSE_STACK]), type=LOCKDEP),
+        F(r"WARNING: possible recursive locking detected", "possible deadlock in %[1]v",
+          report=r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
+                 r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}", type=LOCKDEP),
+        F(r"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v",
+          report=r"WARNING: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}",
+          stack=call_stack(), type=LOCKDEP),
+        F(r"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[2]v",
+          report=r"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}",
+          stack=call_stack("rcu", "kmem", "slab"), type=LOCKDEP),
+        F(r"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad '([^']+)' value",
+          "WARNING: kernel stack regs has bad '%[1]v' value", no_stack=True),
+        F(r"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value",
+          "WARNING: kernel stack frame pointer has bad value", no_stack=True),
+        F(r"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in %[1]v",
+          report=r"WARNING: bad unlock balance detected!(?:.*\n){0,15}?.*is trying to release lock"
+                 r"(?:.*\n){0,15}?.*{{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"WARNING: held lock freed!", "WARNING: held lock freed in %[1]v",
+          report=r"WARNING: held lock freed!(?:.*\n)+?.*at:(?: {{PC}})? +{{FUNC}}", type=LOCKDEP),
+        F(r"WARNING: kernel stack regs .* has bad 'bp' value", "WARNING: kernel stack regs has bad value",
+          no_stack=True),
+        F(r"WARNING: kernel stack frame pointer .* has bad value", "WARNING: kernel stack regs has bad value",
+          no_stack=True),
+        F(r"WARNING: ([a-zA-Z0-9_]+) is trying to free .*", "WARNING: %[1]v is trying to free", no_stack=True),
+    ], [
+        compile_re(r"WARNING: /etc/ssh/moduli does not exist, using fixed modulus"),
+        compile_re(r"WARNING: workqueue cpumask: online intersect > possible intersect"),
+        compile_re(r"WARNING: [Tt]he mand mount option"),
+        compile_re(r"WARNING: Unsupported flag value\(s\) of 0x%x in DT_FLAGS_1"),
+        compile_re(r"WARNING: Unprivileged eBPF is enabled with eIBRS"),
+        compile_re(r"WARNING: fbcon: Driver '(.*)' missed to adjust virtual screen size"),
+        compile_re(r"WARNING: See https.* for mitigation options\."),
+        compile_re(r"WARNING: kernel not compiled with CPU_SRSO"),
+        compile_re(r"EXT4-[Ff][Ss](?: \(.*\))?:"),
+        compile_re(r"(?i)warning: .* uses (deprecated v2 capabilities|wireless extensions)"),
+        compile_re(r"XFS \(\w+\): WARNING"),
+    ], "WARNING"),
+    Oops("INFO:", [
+        F(r"INFO: possible circular locking dependency detected", "possible deadlock in %[1]v",
+          report=r"INFO: possible circular locking dependency detected \](?:.*\n)+?.*is trying to acquire lock"
+                 r"(?:.*\n)+?.*at: {{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"INFO: possible irq lock inversion dependency detected", "possible deadlock in %[1]v",
+          report=r"INFO: possible irq lock inversion dependency detected \](?:.*\n)+?.*just changed the state of "
+                 r"lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"INFO: SOFTIRQ-READ-safe -> SOFTIRQ-READ-unsafe lock order detected", "possible deadlock in %[1]v",
+          report=r"INFO: SOFTIRQ-READ-safe -> SOFTIRQ-READ-unsafe lock order detected \](?:.*\n)+?.*is trying to "
+                 r"acquire(?:.*\n)+?.*at: {{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"INFO: possible recursive locking detected", "possible deadlock in %[1]v",
+          report=r"INFO: possible recursive locking detected \](?:.*\n)+?.*is trying to acquire lock"
+                 r"(?:.*\n)+?.*at: {{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"INFO: inconsistent lock state", "inconsistent lock state in %[1]v",
+          report=r"INFO: inconsistent lock state \](?:.*\n)+?.*takes(?:.*\n)+?.*at: {{PC}} +{{FUNC}}",
+          type=LOCKDEP),
+        F(r"INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall",
+          "INFO: rcu detected stall in %[1]v",
+          alt=["stall in %[1]v"],
+          stack=StackFmt(
+              parts=[compile_re(r"apic_timer_interrupt|Exception stack|el1h?_(?:64_)?irq"), RIP_FRAME, PARSE_STACK],
+              parts2=[compile_re(r"(?:apic_timer_interrupt|Exception stack|el1h?_(?:64_)?irq)"), PARSE_STACK],
+              skip=["apic_timer_interrupt", "rcu"], extractor="stall"), type=HANG),
+        F(r"INFO: trying to register non-static key", "INFO: trying to register non-static key in %[1]v",
+          stack=call_stack("stack", "lock", "IRQ")),
+        F(r"INFO: suspicious RCU usage", "INFO: suspicious RCU usage in %[2]v",
+          report=r"INFO: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}", stack=call_stack("rcu", "kmem", "slab")),
+        F(r"INFO: task .* blocked for more than [0-9]+ seconds", "INFO: task hung in %[1]v", alt=["hang in %[1]v"],
+          stack=call_stack(extractor="hang"), type=HANG),
+        # Old-style KASAN reports that lost their header.
+        F(r"INFO: (Freed|Allocated) in (.*)", "INFO: %[1]v in %[2]v", corrupted=True),
+        F(r"INFO: task .*:[0-9]+ can't die for more than .* seconds", "INFO: task can't die in %[1]v",
+          alt=["hang in %[1]v"], stack=call_stack("schedule"), type=HANG),
+        F(r"INFO: rcu_tasks(?:_trace)? detected stalls? on tasks", "INFO: rcu detected stall in %[1]v",
+          alt=["stall in %[1]v"], stack=StackFmt(parts=[CALL_TRACE, PARSE_STACK], skip=["rcu"], extractor="stall"),
+          type=HANG),
+        F(r"INFO: rcu detected stall in (.*)", "INFO: rcu detected stall in %[1]v", alt=["stall in %[1]v"],
+          no_stack=True, type=HANG),
+    ], [
+        compile_re(r"INFO: lockdep is turned off"),
+        compile_re(r"INFO: Stall ended before state dump start"),
+        compile_re(r"INFO: NMI handler .* took too long to run"),
+        compile_re(r"_INFO::"),
+        compile_re(r"INFO: sys_.* is not present in /proc/kallsyms"),
+        compile_re(r"INFO: no syscalls can create resource"),
+        compile_re(r"INFO: (?:task|pid) .* is blocked on"),
+        compile_re(r"INFO: NMI backtrace"),
+    ], ""),
+    Oops("Unable to handle kernel", [
+        F(r"Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)",
+          "BUG: unable to handle kernel %[1]v in %[2]v", alt=["bad-access in %[2]v"], stack=rip_stack(),
+          type="MEMORY_SAFETY_BUG"),
+    ], [], ""),
+    Oops("general protection fault", [
+        F(r"general protection fault.*:", "general protection fault in %[1]v", alt=["bad-access in %[1]v"],
+          stack=rip_stack()),
+    ], [compile_re(r"general protection fault .* error:\d+ in ")], "DoS"),
+    Oops("stack segment: ", [
+        F(r"stack segment: 0000", "stack segment fault in %[1]v", stack=rip_stack()),
+    ], [], "DoS"),
+    Oops("Kernel panic", [
+        F(r"Kernel panic - not syncing: stack-protector:", "kernel panic: stack is corrupted in %[1]v",
+          report=r"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: {{FUNC}}",
+          no_stack=True),
+        F(r"Kernel panic - not syncing: stack-protector:", "kernel panic: stack is corrupted in %[1]v",
+          report=r"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: [a-f0-9]+",
+          stack=call_stack("stack_chk")),
+        F(r"Kernel panic - not syncing: corrupted stack end", "kernel panic: corrupted stack end in %[1]v",
+          report=r"Kernel panic - not syncing: corrupted stack end detected inside scheduler",
+          alt=["stack-overflow in %[1]v"], stack=call_stack("schedule", "retint_kernel", extractor="stall")),
+        F(r"Kernel panic - not syncing: kernel stack overflow", "kernel stack overflow in %[1]v",
+          alt=["stack-overflow in %[1]v"], stack=call_stack("bad_stack", extractor="stall")),
+        F(r"Kernel panic - not syncing: Attempted to kill init!", "kernel panic: Attempted to kill init!",
+          no_stack=False),
+        F(r"Kernel panic - not syncing: Couldn't open N_TTY ldisc for [^ ]+ --- error -[0-9]+",
+          "kernel panic: Couldn't open N_TTY ldisc"),
+        # Printed after a BUG / WARNING / hung task: catching it first means the report lost its head.
+        F(r"Kernel panic - not syncing: Fatal exception", "kernel panic: Fatal exception", corrupted=True),
+        F(r"Kernel panic - not syncing: panic_on_warn set", "kernel panic: panic_on_warn set", corrupted=True),
+        F(r"Kernel panic - not syncing: hung_task: blocked tasks", "kernel panic: hung_task: blocked tasks",
+          corrupted=True),
+        F(r"Kernel panic - not syncing: (.*)", "kernel panic: %[1]v"),
+    ], [], "DoS"),
+    Oops("PANIC: double fault", [
+        F(r"PANIC: double fault", "PANIC: double fault in %[1]v", stack=StackFmt(parts=[RIP_FRAME])),
+    ], [], "DoS"),
+    Oops("kernel BUG", [
+        F(r"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in %[1]v",
+          stack=call_stack("usercopy", "__check")),
+        F(r"kernel BUG at lib/list_debug\.c", "BUG: corrupted list in %[1]v", alt=["bad-access in %[1]v"],
+          stack=call_stack(), type="MEMORY_SAFETY_BUG"),
+        F(r"kernel BUG at (.*)", "kernel BUG in %[2]v", stack=rip_stack("^skb_")),
+    ], [], "BUG"),
+    Oops("Kernel BUG", [F(r"Kernel BUG (.*)", "kernel BUG %[1]v")], [], "BUG"),
+    Oops("BUG kmalloc-", [F(r"BUG kmalloc-.*: Object already free", "BUG: Object already free")], [], "DoS"),
+    Oops("divide error:", [F(r"divide error: ", "divide error in %[1]v", stack=StackFmt(parts=[RIP_FRAME]))],
+         [], "DoS"),
+    Oops("divide_error:", [F(r"divide_error: ", "divide error in %[1]v", stack=StackFmt(parts=[RIP_FRAME]))],
+         [], "DoS"),
+    Oops("invalid opcode:", [
+        F(r"invalid opcode: ", "invalid opcode in %[1]v", stack=StackFmt(parts=[RIP_FRAME])),
+    ], [], "DoS"),
+    Oops("UBSAN:", [
+        F(r"UBSAN: Undefined behaviour in", "UBSAN: undefined-behaviour in %[1]v",
+          stack=call_stack("ubsan", "overflow")),
+        F(r"UBSAN: array-index-out-of-bounds in", "UBSAN: array-index-out-of-bounds in %[1]v",
+          alt=["bad-access in %[1]v"], stack=call_stack("ubsan", "overflow"), type="MEMORY_SAFETY_UBSAN"),
+        F(r"UBSAN: (.*?) in", "UBSAN: %[1]v in %[2]v", stack=call_stack("ubsan", "overflow")),
+    ], [], "UBSAN"),
+    Oops("Booting the kernel.", [
+        F(r"Booting the kernel", "unexpected kernel reboot", no_stack=True),
+    ], [compile_re(r"Parsing ELF|Decompressing Linux")], "REBOOT"),
+    Oops("unregister_netdevice: waiting for", [
+        F(r"unregister_netdevice: waiting for (?:.*) to become free",
+          "unregister_netdevice: waiting for DEV to become free", no_stack=True),
+    ], [], "DoS"),
+    Oops("VFS: Close: file count is 0", [
+        F(r"VFS: Close: file count is 0", "VFS: Close: file count is zero (use-after-free)",
+          no_stack=True),
+    ], [], "DoS"),
+    Oops("Internal error:", [
+        F(r"Internal error:", "Internal error in %[1]v", alt=["bad-access in %[1]v"],
+          stack=StackFmt(parts=[compile_re(r"pc : (?:{{PC}} +)?{{FUNC}}"), compile_re(r"lr : (?:{{PC}} +)?{{FUNC}}"),
+                                CALL_TRACE, PARSE_STACK],
+                         parts2=[compile_re(r"PC is at {{FUNC}}"), compile_re(r"LR is at {{FUNC}}"),
+                                 CALL_TRACE, PARSE_STACK])),
+    ], [], "DoS"),
+    Oops("Unhandled fault:", [
+        F(r"Unhandled fault:", "Unhandled fault in %[1]v", alt=["bad-access in %[1]v"],
+          stack=StackFmt(parts=[compile_re(r"pc : (?:{{PC}} +)?{{FUNC}}"), compile_re(r"lr : (?:{{PC}} +)?{{FUNC}}"),
+                                CALL_TRACE, PARSE_STACK],
+                         parts2=[compile_re(r"PC is at {{FUNC}}"), compile_re(r"LR is at {{FUNC}}"),
+                                 CALL_TRACE, PARSE_STACK])),
+    ], [], "DoS"),
+    Oops("Alignment trap:", [
+        F(r"Alignment trap:", "Alignment trap in %[1]v",
+          stack=StackFmt(parts=[compile_re(r"pc : (?:{{PC}} +)?{{FUNC}}"), compile_re(r"lr : (?:{{PC}} +)?{{FUNC}}")],
+                         parts2=[compile_re(r"PC is at {{FUNC}}"), compile_re(r"LR is at {{FUNC}}")])),
+    ], [], "DoS"),
+    Oops("trusty: panic", [
+        F(r"trusty: panic.*ASSERT FAILED at \(.*?\): (.*)", "trusty: ASSERT FAILED: %[1]v", no_stack=True),
+        F(r"trusty: panic.*?\):(?: DEBUG)? (.*)", "trusty: panic: %[1]v", no_stack=True),
+    ], [], "DoS"),
+    Oops("trusty: ASSERT FAILED", [
+        F(r"trusty: ASSERT FAILED", "trusty: ASSERT FAILED: %[1]v",
+          report=r"trusty: ASSERT FAILED \(.*?\):(?: DEBUG)? ([^\n]+)\n", no_stack=True),
+    ], [], "DoS"),
+    Oops("int3:", [F(r"int3: 0000", "int3 in %[1]v", stack=rip_stack())], [], "DoS"),
+    # Messages of syzkaller's own executor and Go runtime (pkg/report/report.go commonOopses).
+    Oops("SYZFAIL:", [F(r"SYZFAIL:(.*)", "SYZFAIL:%[1]v", no_stack=True)], [], "SYZ_FAILURE"),
+    Oops("SYZFATAL:", [F(r"SYZFATAL:(.*)()", "SYZFATAL:%[1]v", alt=["SYZFATAL%[2]v"], no_stack=True)],
+         [], "SYZ_FAILURE"),
+    Oops("panic: ", [
+        F(r"panic: runtime error: (.*)", "go runtime error", no_stack=True),
+        F(r"panic: (.*)", "go panic: %[1]v", no_stack=True, corrupted=False),
+    ], [compile_re(r"panic: failed to start executor binary"),
+        compile_re(r"panic: executor failed: pthread_create failed"),
+        compile_re(r"panic: error parsing command line arguments"),
+        compile_re(r"panic: (?:[a-z]+ )?sysfs"), compile_re(r"Kernel panic"), compile_re(r"kernel panic"),
+        compile_re(r"[a-z_]+_panic: "), compile_re(r"rcu_panic: ")], "DoS"),
+    Oops("fatal error:", [
+        F(r"fatal error: (.*)", "go runtime error", no_stack=True),
+    ], [], "DoS"),
+]
+
+# These headers do not start a new report when they appear inside one (they follow the real header).
+REPORT_START_IGNORES = [compile_re(r) for r in (
+    r"invalid opcode: 0000",
+    r"Kernel panic - not syncing",
+    r"unregister_netdevice: waiting for",
+    r"PANIC: double fault",
+    r"Internal error:",
+)]
+
+# Messages that are not bugs but carry a stack; seen inside a report they may mix stacks into it.
+INFO_MESSAGES_WITH_STACK = ("vmalloc: allocation failure:", "FAULT_INJECTION: forcing a failure",
+                            "FAULT_FLAG_ALLOW_RETRY missing")
+
+# Lines that say the whole log is damaged.
+CONSOLE_HANGUP = "serialport: VM disconnected."
+
+# Titles that are corrupted whatever the format (a timestamp merged into the middle of a title).
+CORRUPTED_TITLES = [re.compile(r"\[ *[0-9]+\.[0-9]+\]")]
+
+# Dynamic parts of titles replaced by constants, in order (syzkaller's dynamicTitleReplacement).
+TITLE_REPLACEMENTS = [
+    (re.compile(r"syz-executor\.?[0-9]+((/|:)[0-9]+)?"), "syz-executor"),
+    (re.compile(r"syz\.[0-9]+\.[0-9]+"), "syz"),
+    (re.compile(r"syzkaller[0-9]+((/|:)[0-9]+)?"), "syzkaller"),
+    (re.compile(r"([^a-zA-Z0-9])(?:0x)?[0-9a-f]{6,}"), r"\1ADDR"),
+    (re.compile(r"(\.\w+)(:[0-9]+)+"), r"\1:LINE"),
+    (re.compile(r"([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+"), r"\1"),
+    (re.compile(r"CPU#[0-9]+"), "CPU"),
+    (re.compile(r"(\W)(\d+)(\W|$)"), r"\1NUM\3"),
+    (re.compile(r"(\W)(\d+)(\W|$)"), r"\1NUM\3"),
+    (re.compile(r"(\d+){7,}"), "NUM"),
+]

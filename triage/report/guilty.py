@@ -1,0 +1,63 @@
+"""The guilty source file of a report: the first file in the report that is not reporting, allocator,
+locking, scheduling or library plumbing (syzkaller's guiltyFileIgnores), then deepened along the stack.
+
+The ignore list is a table of path regexps; adding an entry is adding a row.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+GUILTY_FILE_IGNORES = [re.compile(r) for r in (
+    r".*\.h$", r"^lib/.*", r"^virt/lib/.*", r"^mm/kasan/.*", r"^mm/kmsan/.*", r"^kernel/kcov\.c",
+    r"^mm/sl.b\.c", r"^mm/filemap\.c", r"^mm/folio-compat\.c", r"^mm/truncate\.c", r"^mm/memory\.c",
+    r"^mm/percpu.*", r"^mm/vmalloc\.c", r"^mm/page_alloc\.c", r"^mm/mempool\.c", r"^mm/util\.c",
+    r"^kernel/rcu/.*", r"^arch/.*/kernel/traps\.c", r"^arch/.*/kernel/unwind.*\.c", r"^arch/.*/mm/fault\.c",
+    r"^arch/.*/mm/physaddr\.c", r"^arch/.*/kernel/stacktrace\.c", r"^arch/.*/kernel/apic/apic\.c",
+    r"^arch/arm64/kernel/entry.*\.c", r"^arch/arm64/kernel/process\.c", r"^kernel/locking/.*",
+    r"^kernel/panic\.c", r"^kernel/printk/printk.*\.c", r"^kernel/softirq\.c", r"^kernel/kthread\.c",
+    r"^kernel/sched/.*\.c", r"^kernel/stacktrace\.c", r"^kernel/time/timer\.c", r"^kernel/workqueue\.c",
+    r"^net/core/dev\.c", r"^net/core/sock\.c", r"^net/core/skbuff\.c", r"^fs/proc/generic\.c",
+    r"^trusty/", r"^drivers/usb/core/urb\.c", r"^drivers/media/usb/pvrusb2/pvrusb2-hdw\.c",
+    r"^drivers/media/usb/pvrusb2/pvrusb2-context\.c", r"^drivers/gpu/drm/drm_gem\.c",
+    r"^drivers/gpu/drm/drm_atomic\.c", r"^drivers/gpu/drm/drm_crtc_helper\.c", r"^drivers/gpu/drm/drm_edid\.c",
+    r"^drivers/gpu/drm/drm_fb_helper\.c", r"^mm/kfence/.*", r"^mm/kmemleak\.c", r"^mm/page_owner\.c",
+    r"^kernel/locking/lockdep.*", r"^mm/debug.*\.c", r"^kernel/entry/.*", r"^arch/.*/entry/.*",
+    r"^kernel/irq_work\.c", r"^kernel/time/hrtimer\.c", r"^kernel/smp\.c",
+)]
+GUILTY_LINE_IGNORE = re.compile(r"(hardirqs|softirqs)\s+last\s+(enabled|disabled)|^Register r\d+ information")
+FILENAME_RE = re.compile(r"([a-zA-Z0-9_\-\./]*[a-zA-Z0-9_\-]+\.(?:c|h|rs|S)):[0-9]+")
+# rcu stalls: start reading at the interrupted context, not in the rcu/timer plumbing above it.
+_STALL_ENTRIES = ("apic_timer_interrupt+", "asm_sysvec_apic_timer_interrupt+", "Exception stack")
+
+
+def _ignored(path: str, line: str) -> bool:
+    return any(rx.match(path) for rx in GUILTY_FILE_IGNORES) or GUILTY_LINE_IGNORE.search(line) is not None
+
+
+def _guilty(report: str) -> str | None:
+    first = None
+    for line in report.split("\n"):
+        m = FILENAME_RE.search(line)
+        if m is None:
+            continue
+        path = m.group(1)
+        if first is None:
+            first = path
+        if _ignored(path, line):
+            continue
+        return posixpath.normpath(path)
+    return first
+
+
+def guilty_file(title: str | None, report: str) -> str | None:
+    """The source file most likely at fault, or None if the report has no file:line at all."""
+    if title and title.startswith("INFO: rcu detected stall"):
+        for entry in _STALL_ENTRIES:
+            pos = report.find(entry)
+            if pos >= 0:
+                found = _guilty(report[pos:])
+                if found:
+                    return found
+    return _guilty(report)
