@@ -107,7 +107,26 @@ class Model:
             import numpy as np
 
             return np.zeros((0, len(self.classes)))
-        return self.pipeline.predict_proba(feats)
+        return self.pipeline[1:].predict_proba(self.vectorize(feats))
+
+    def vectorize(self, feats: list[dict[str, float]]):
+        """The DictVectorizer step for a batch, as one CSR matrix (unknown features are ignored)."""
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        vocab = self.pipeline.named_steps["features"].vocabulary_
+        indices: list[int] = []
+        data: list[float] = []
+        indptr = [0]
+        for f in feats:
+            for k, v in f.items():
+                j = vocab.get(k)
+                if j is not None:
+                    indices.append(j)
+                    data.append(v)
+            indptr.append(len(indices))
+        return csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32),
+                           np.asarray(indptr, dtype=np.int64)), shape=(len(feats), len(vocab)))
 
     # -- persistence (JSON data only) ----------------------------------------------------------------
     def to_json(self, include_meta: bool = True) -> dict[str, Any]:

@@ -205,6 +205,9 @@ class RuleSet:
     def evaluate(self, view: ReportView) -> list[Hit]:
         hits = []
         for rule in self.rules:
+            kinds = rule.when.get("crash")
+            if kinds is not None and view.crash_kind not in kinds:
+                continue                      # cheap pre-filter: most rules name the crash kinds they need
             ev = self.holds(rule.when, view)
             if ev is not None:
                 hits.append(Hit(rule, _dedup(ev)))
@@ -304,7 +307,8 @@ def _p_marker(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evide
     for m in view.markers:
         if m.kind not in kinds:
             continue
-        if spec.get("before_crash") and view.crash_line >= 0 and not (0 <= m.line < view.crash_line):
+        # a marker only the parser saw (line -1) was printed outside the extracted report: before the crash
+        if spec.get("before_crash") and view.crash_line >= 0 and not m.line < view.crash_line:
             continue
         if spec.get("same_task") and not (m.pid and view.crash_pid and m.pid == view.crash_pid):
             continue

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 # Prefixes removed before reading a line (the rest of the line is a suffix of the original, so evidence
@@ -92,19 +93,29 @@ MARKERS: list[tuple[re.Pattern[str], str]] = [
         (r"Memory failure: .*dirty (?:LRU |page.cache |pagecache |shmem )?page", "hwpoison-dirty", 1),
         (r"I/O error,? .*\b(?:op 0x1:\(WRITE\)|WRITE)\b", "write-io-error", 0),
         (r"Delayed block allocation failed", "delalloc-failed", 0),
-        (r"(?:EXT4-fs|XFS|BTRFS|F2FS|NILFS|ntfs3?)[^:]*error|corrupt|bad block bitmap|Corruption", "fs-error", 1),
+        (r"(?:EXT[234]-fs|XFS|BTRFS|F2FS|NILFS|ntfs3?)[^:]*\berror\b|[Cc]orrupt|bad block bitmap|"
+         r"Structure needs cleaning", "fs-error", 0),
         (r"can't allocate|cannot allocate|failed to allocate|-ENOMEM\b|\berror -12\b", "alloc-failure", 1),
     ]
 ]
-_MARKER_HINT = re.compile(r"FAULT_INJ|lost|Data will|unwritten|discard|Memory failure|I/O error|Delayed|error|corrupt"
-                          r"|allocate|ENOMEM|Corruption|should not", re.I)
+_MARKER_WORDS = ("FAULT_INJ", "lost", "Data will", "unwritten", "discard", "Memory failure", "I/O error", "Delayed",
+                 "error", "orrupt", "allocate", "ENOMEM", "should not", "Structure needs")
+_MARKER_HINT = re.compile(r"FAULT_INJ|lost|Data will|unwritten|discard|Memory failure|I/O error|Delayed|error|"
+                          r"[Cc]orrupt|allocate|ENOMEM|should not|Structure needs")
 
-# Parser marker kinds mapped onto ours (the parser names them its own way; unknown kinds pass through).
-PARSER_MARKER_KINDS = {
-    "FAULT_INJECTION": "fault-injection", "fault_injection": "fault-injection", "fault-injection": "fault-injection",
-    "lost async page write": "lost-write", "lost-write": "lost-write", "lost_async_page_write": "lost-write",
-    "Data will be lost": "data-will-be-lost", "data-will-be-lost": "data-will-be-lost",
-    "data_will_be_lost": "data-will-be-lost",
+# The parser's marker kinds mapped onto ours: kind -> (our kind, predicate on the marker dict or None).
+PARSER_MARKERS: dict[str, tuple[str, Any]] = {
+    "fault_injection": ("fault-injection", None),
+    "lost_async_page_write": ("lost-write", None),
+    "lost_page_write": ("lost-write", None),
+    "buffer_io_error": ("lost-write", lambda m: bool(m.get("lost"))),
+    "page_discard": ("page-discard", None),
+    "data_will_be_lost": ("data-will-be-lost", None),
+    "potential_data_loss": ("unwritten-extents", None),
+    "memory_failure": ("hwpoison-dirty", lambda m: bool(m.get("dirty"))),
+    "fs_error": ("fs-error", None),
+    "fs_corruption": ("fs-error", None),
+    "io_error": ("write-io-error", lambda m: str(m.get("op") or "").upper() == "WRITE"),
 }
 
 GFP_FLAG = re.compile(r"\b__GFP_[A-Z_]+\b|\bGFP_[A-Z_]+\b")
@@ -116,6 +127,7 @@ def clean(line: str) -> str:
     return _PREFIX.sub("", line, count=1).rstrip()
 
 
+@lru_cache(maxsize=65536)
 def norm_function(func: str) -> str:
     return _SUFFIX.sub("", func)
 
@@ -191,8 +203,11 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
+_HEADER_FIRST = frozenset("WBIKUOugkrw[")
+
+
 def _header_kind(line: str) -> str | None:
-    if not _HEADER_HINT.match(line):
+    if line[0] not in _HEADER_FIRST or not _HEADER_HINT.match(line):
         return None
     for rx, kind in CRASH_HEADERS:
         if rx.match(line):
@@ -203,8 +218,11 @@ def _header_kind(line: str) -> str | None:
 def _build(report: Any, text: str | None) -> ReportView:
     if text is None:
         text = _get(report, "report") or ""
-    raw = text.replace("\r\n", "\n").split("\n")
-    lines = [clean(x) for x in raw]
+    text = text.replace("\r\n", "\n")
+    if _needs_clean(text):
+        lines = [clean(x) for x in text.split("\n")]
+    else:
+        lines = text.split("\n")
     view = ReportView(title=_get(report, "title"), crash_type=_get(report, "type"),
                       corrupted=bool(_get(report, "corrupted", False)), lines=lines)
     stack = "pre"
@@ -214,15 +232,49 @@ def _build(report: Any, text: str | None) -> ReportView:
     prev_delalloc_err: int | None = None
     in_irq = rip_seen = False
     n = len(lines)
+    maybe_markers = any(w in text for w in _MARKER_WORDS)
     for i, s in enumerate(lines):
         if not s:
             continue
-        s = s.lstrip()
-        first = s[:1]
-        # frames first: the commonest line; unreliable "? func" frames are skipped
-        if ("+0x" in s or s.endswith("[inline]") or ".c:" in s or ".h:" in s) and first not in "RW":
+        if s[0] in " \t":
+            s = s.lstrip()
+            if not s:
+                continue
+        first = s[0]
+        # frames first: the commonest line (cheap substring tests before the regex)
+        j = s.find("+0x")
+        if j > 0 and s[j - 1] != " ":
+            # the usual frame "[? ][[<addr>] ]func+0xOFF/0xSIZE [module] [file:line]": string ops, no regex
+            head = s[:j]
+            sp = head.rfind(" ")
+            func = head[sp + 1:]
+            prefix = head[:sp + 1].strip() if sp >= 0 else ""
+            if (not prefix or prefix == "?" or prefix[:2] == "[<") and func.replace(".", "_").isidentifier() \
+                    and "/0x" in s[j:j + 40]:
+                if view.headers and view.headers[-1][0] == i - 1 and _AT_FILE_END.search(lines[i - 1]):
+                    if view.crash_line == i - 1 and view.crash_function is None:
+                        view.crash_function, view.crash_function_line = norm_function(func), i
+                    continue
+                unreliable = prefix[-1:] == "?"
+                view.frames.append(VFrame(norm_function(func), stack, i, s, unreliable))
+                if not unreliable:
+                    in_stack += 1
+                    if in_irq and stack == "crash":
+                        view.in_irq = True
+                continue
+        elif j < 0 and s.endswith(" [inline]"):
+            # "func file.c:LINE [inline]"
+            parts = s.split()
+            if len(parts) == 3 and parts[0].replace(".", "_").isidentifier() and ":" in parts[1] and \
+                    not (view.headers and view.headers[-1][0] == i - 1):
+                view.frames.append(VFrame(norm_function(parts[0]), stack, i, s))
+                in_stack += 1
+                if in_irq and stack == "crash":
+                    view.in_irq = True
+                continue
+        if s.endswith("[inline]") or (j > 0 and ".c:" in s):
             m = _FRAME.match(s)
-            if m and (m.group("off") or m.group("file")):
+            if m is not None and (m.group("off") or m.group("file")):
                 if view.headers and view.headers[-1][0] == i - 1 and _AT_FILE_END.search(lines[i - 1]):
                     # a mail client wrapped "WARNING: ... at FILE:LINE" before the function name
                     if view.crash_line == i - 1 and view.crash_function is None:
@@ -312,13 +364,13 @@ def _build(report: Any, text: str | None) -> ReportView:
         if "GFP" in s or "gfp" in s or "mode:0x" in s:
             for m in GFP_FLAG.finditer(s):
                 view.gfp.append((m.group(0), i))
-        nxt = lines[i + 1].strip() if i + 1 < n else ""
-        window = f"{s} {nxt}" if nxt else s
-        if _MARKER_HINT.search(window):
+        if maybe_markers and _MARKER_HINT.search(s):
+            nxt = lines[i + 1].strip() if i + 1 < n else ""
+            window = f"{s} {nxt}" if nxt else s
             mk = _marker(s, window, i)
             if mk is None:
                 continue
-            if mk.text != s:
+            if mk.extra:
                 mk.extra = nxt
             if mk.kind == "fault-injection":
                 n_fi += 1
@@ -345,6 +397,28 @@ def _build(report: Any, text: str | None) -> ReportView:
     return view
 
 
+def _needs_clean(text: str) -> bool:
+    """Whether some line may carry a console / syslog / mail-quote prefix (cheap substring tests)."""
+    return text[:1] in "[>" or "\n[" in text or "\n>" in text or "\n >" in text or "kernel:" in text
+
+
+# Lines that carry a console / syslog / mail-quote prefix somewhere in the text.
+_NEEDS_CLEAN = re.compile(
+    r"^(?:[ \t]*>|[ \t]*\[[ \t]*\d+\.\d+\]|\[\d{4}-\d\d-|[A-Z][a-z]{2} [ \d]\d \d\d:|kernel:)", re.M)
+_FRAME_ML = re.compile(
+    r"^[ \t]*(?:\[<[0-9a-fA-Fx]+>\][ \t]*)?(?:\?[ \t]+)?(?P<func>[A-Za-z_][\w.$]*)"
+    r"(?P<off>\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?:[ \t]+\[(?P<module>[\w-]+)\])?"
+    r"(?:[ \t]+(?P<file>[\w./+-]+\.(?:[chS]|rs)):(?P<line>-?\d+)(?::\d+)?)?(?:[ \t]+\[inline\])?"
+    r"(?:[ \t]+[\w./+-]+\.[chS]:\d+)*[ \t]*$", re.M)
+# Lines that may start a crash / stack / lockdep section, and lines that may hold a task, lock, gfp or marker.
+_EVENT_START = re.compile(
+    r"^[ \t]*(?:WARNING|BUG|INFO|KASAN|UBSAN|Oops|Unable|general protection|kernel BUG|[Kk]ernel panic|rcu|"
+    r"watchdog|\[ BUG|-> #|stack backtrace|task:|</?(?:IRQ|SOFTIRQ|NMI|TASK)>|RIP|pc ?:|PC is at|epc|lock\()", re.M)
+_EVENT_WORDS = (
+    "PID: ", "){", "-W}", "-R}", "GFP", "gfp", "mode:0x", "FAULT_INJ", "lost", "Data will", "unwritten", "discard",
+    "Memory failure", "I/O error", "Delayed", "error", "orrupt", "allocate", "ENOMEM", "should not",
+    "is trying to acquire", "takes:", "just changed", "state was registered", "Structure needs", "bad block",
+)
 _AT_FILE_END = re.compile(r" at [\w./-]+:\d+$")
 _ERRNO = re.compile(r"\berror (-?\d+)")
 
@@ -354,22 +428,31 @@ def _marker(s: str, window: str, i: int) -> Marker | None:
     for rx, kind in MARKERS:
         m = rx.search(window)
         if m and m.start() < len(s):
-            return Marker(kind, i, s)
+            mk = Marker(kind, i, s)
+            mk.extra = "wrapped" if m.end() > len(s) else ""
+            return mk
     return None
 
 
 def _merge_parser(view: ReportView, report: Any) -> None:
-    """Add what the parser found and the text scan did not (markers and gfp flags of lines outside the text)."""
-    seen = {(m.kind, m.text) for m in view.markers}
+    """Add what the parser found and the text scan did not: markers printed outside the report text (the
+    parser reads the whole input; a stored report keeps only the crash), and decoded gfp flags."""
+    seen = [m.text for m in view.markers]
     for pm in _get(report, "markers") or []:
-        kind = PARSER_MARKER_KINDS.get(str(_get(pm, "kind")), str(_get(pm, "kind")))
-        line = str(_get(pm, "line") or "").strip()
-        if not line or (kind, clean(line)) in seen or any(line in m.text or m.text in line for m in view.markers):
+        if not isinstance(pm, dict):
             continue
-        task = _get(pm, "task") or {}
-        pid = str(_get(task, "pid")) if isinstance(task, dict) and _get(task, "pid") is not None else None
-        comm = _get(task, "comm") if isinstance(task, dict) else (task if isinstance(task, str) else None)
-        view.markers.append(Marker(kind, -1, clean(line), pid, comm))
+        mapped = PARSER_MARKERS.get(str(pm.get("kind")))
+        if mapped is None or (mapped[1] is not None and not mapped[1](pm)):
+            continue
+        line = clean(str(pm.get("line") or "")).strip()
+        if not line or any(line == t or line in t or t in line for t in seen):
+            continue
+        task = pm.get("task") if isinstance(pm.get("task"), dict) else {}
+        pid = task.get("pid")
+        err = pm.get("error")
+        view.markers.append(Marker(mapped[0], -1, line, str(pid) if pid is not None else None, task.get("comm"),
+                                   abs(err) if isinstance(err, int) else None))
+        seen.append(line)
     have = {g for g, _ in view.gfp}
     for g in _get(report, "gfp") or []:
         flags = _get(g, "flags") or []
