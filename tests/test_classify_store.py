@@ -135,5 +135,10 @@ def test_human_label_changes_the_next_trained_model(cli, db_path, tmp_path):
     assert label_after == "data-loss", probs_after
     near = tmp_path / "near.txt"
     near.write_text(near_copy)
+    # the CLI shows the new model's answer; a confident "ordinary warning" rule still decides the label, and the
+    # disagreement with the retrained model sends the report to review
     out = json.loads(cli("classify", "--json", "--model", after, near).output)
-    assert out["label"] == "data-loss" and out["evidence"]["decided_by"] == "model"
+    assert out["evidence"]["model"]["label"] == "data-loss"
+    assert out["needs_review"] is True
+    out_before = json.loads(cli("classify", "--json", "--model", before, near).output)
+    assert out_before["evidence"]["model"]["label"] != "data-loss"
