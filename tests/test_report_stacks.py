@@ -226,3 +226,8 @@ def test_trace_pasted_without_header():
     frames = extract_frames(text)
     assert [(f.stack, f.function) for f in frames] == [
         ("crash", "ext4_mb_load_buddy_gfp"), ("crash", "ext4_discard_preallocations"), ("crash", "ext4_clear_inode")]
+
+
+def test_repeated_frames_kept_except_the_ip_twin():
+    text = ("RIP: 0010:f+0x1/0x10 a.c:1\nCall Trace:\n f+0x1/0x10 a.c:1\n g+0x2/0x10 a.c:2\n g+0x2/0x10 a.c:2\n")
+    assert [f.function for f in extract_frames(text)] == ["f", "g", "g"]
