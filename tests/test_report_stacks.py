@@ -206,15 +206,15 @@ def test_never_raises(text):
 
 def test_linear_time_on_hostile_input():
     big = ("(" * 5000 + "){" + " foo+0x1/0x2\n" + "Call Trace:\n" + " a+0x1/0x2 b.c:1\n" * 50) * 400
-    t = time.perf_counter()
+    t = time.process_time()
     extract_frames(big)
     lockdep_locks(big)
-    assert time.perf_counter() - t < 5.0
+    assert time.process_time() - t < 5.0
     one_line = "x" * 5_000_000 + "(" * 1_000_000
-    t = time.perf_counter()
+    t = time.process_time()
     extract_frames(one_line)
     lockdep_locks(one_line)
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0
 
 
 def test_trace_pasted_without_header():
