@@ -206,12 +206,28 @@ def test_never_raises(text):
 
 def test_linear_time_on_hostile_input():
     big = ("(" * 5000 + "){" + " foo+0x1/0x2\n" + "Call Trace:\n" + " a+0x1/0x2 b.c:1\n" * 50) * 400
-    t = time.perf_counter()
+    t = time.process_time()
     extract_frames(big)
     lockdep_locks(big)
-    assert time.perf_counter() - t < 5.0
+    assert time.process_time() - t < 5.0
     one_line = "x" * 5_000_000 + "(" * 1_000_000
-    t = time.perf_counter()
+    t = time.process_time()
     extract_frames(one_line)
     lockdep_locks(one_line)
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0
+
+
+def test_trace_pasted_without_header():
+    # a maintainer's reply quoting only part of a trace
+    text = ("On Tue, someone wrote:\n> the warning fires here:\n>\n"
+            ">  ext4_mb_load_buddy_gfp+0x5a/0xb60 fs/ext4/mballoc.c:1640\n"
+            ">  ext4_discard_preallocations+0x49c/0x1040 fs/ext4/mballoc.c:5462\n"
+            ">  ext4_clear_inode+0x31/0x1b0 fs/ext4/super.c:1524\n>\n> and then\n")
+    frames = extract_frames(text)
+    assert [(f.stack, f.function) for f in frames] == [
+        ("crash", "ext4_mb_load_buddy_gfp"), ("crash", "ext4_discard_preallocations"), ("crash", "ext4_clear_inode")]
+
+
+def test_repeated_frames_kept_except_the_ip_twin():
+    text = ("RIP: 0010:f+0x1/0x10 a.c:1\nCall Trace:\n f+0x1/0x10 a.c:1\n g+0x2/0x10 a.c:2\n g+0x2/0x10 a.c:2\n")
+    assert [f.function for f in extract_frames(text)] == ["f", "g", "g"]

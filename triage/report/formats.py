@@ -123,7 +123,9 @@ SKIP_PATTERNS = [
     "kfree", "klist_", "^xas_", "hex_dump", "crc", "__phys_addr", "^(?:__)?die(?:_body)?$", "usb_submit_urb",
     "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg", "sysfs_remove",
     "device_remove_file", "stack_trace", "stack_walk", "unlock_page", "put_device", "alloc_frozen_pages",
-    "__do_kernel_fault",
+    "__do_kernel_fault", "do_tag_check_fault", "do_mem_abort", "el1_abort", "el1_sync", "el1h_64_sync", "do_bad_area",
+    "do_translation_fault", "wait_for_completion", "insert_work", "find_lock_entries", "truncate_inode_pages", "dput",
+    "mark_buffer_dirty",
 ]
 
 # Seeing such a line while reading a stack means the stack is mixed with another one (fault injection).
@@ -141,32 +143,25 @@ FRAME_CANON = [
     (re.compile(r"^smp_call_function.*"), "smp_call_function"),
 ]
 
-# Where a stall's loop "enters": the guilty frame is the one just above (see linux_stall_extractor).
+# Where a stall's loop is dispatched from (searched in the frame name): the guilty frame is the one just above,
+# e.g. the protocol handler above netif_receive_skb, the device ioctl above vfs_ioctl, the syscall above its entry.
 STALL_ANCHORS = [re.compile(r) for r in (
-    # syscall entry / exit plumbing
-    r"^entry_SYSCALL", r"^entry_SYSENTER", r"^entry_INT80", r"^ret_fast_syscall", r"^do_syscall_",
-    r"^do_fast_syscall", r"^do_int80_syscall", r"^syscall_call", r"^sysenter_dispatch", r"^tracesys",
-    r"^system_call_fastpath", r"^el0_svc", r"^invoke_syscall", r"^x64_sys_call", r"^ia32_sys_call",
-    r"^do_el0_svc", r"^__do_fast_syscall", r"^__invoke_syscall",
-    # generic syscalls whose caller is more telling (device ioctl, socket family, file type)
-    r"^(?:sys_|__sys_|ksys_)?(?:ioctl|read|write|readv|writev|pread64|pwrite64|preadv|pwritev|sendfile64|"
-    r"sendmsg|sendmmsg|recvmsg|recvmmsg|sendto|recvfrom|connect|accept4?|bind|listen|setsockopt|getsockopt|"
-    r"splice|vmsplice|copy_file_range|fallocate|poll|ppoll|select|pselect6|epoll_wait|epoll_pwait|"
-    r"close|exit_group|socketcall|compat_ioctl|vfs_ioctl)$",
-    r"^(?:do_vfs_ioctl|vfs_read|vfs_write|vfs_readv|vfs_writev|do_iter_write|do_iter_read|__vfs_write|"
-    r"__vfs_read|new_sync_write|new_sync_read|do_readv|do_writev|do_sendfile|sock_ioctl|sock_sendmsg|"
-    r"sock_recvmsg|____sys_sendmsg|___sys_sendmsg|____sys_recvmsg|___sys_recvmsg|__sys_sendmsg|"
-    r"__sys_recvmsg|__sys_sendmmsg|__sys_recvmmsg|__sys_sendto|__sys_recvfrom|__sys_connect|"
-    r"__sys_setsockopt|__sys_getsockopt|do_sock_setsockopt|sock_write_iter|sock_read_iter|do_splice|"
-    r"__do_splice|vfs_iter_write|vfs_iter_read|do_compat_readv|do_compat_writev|kernel_write|kernel_read)$",
-    # deferred work and interrupt dispatch
-    r"^(?:__)?do_softirq", r"^handle_softirqs$", r"^irq_exit", r"^run_ksoftirqd", r"^smpboot_thread_fn",
-    r"^process_one_work", r"^worker_thread", r"^kthread$", r"^ret_from_fork", r"^call_timer_fn",
-    r"^__run_timers", r"^run_timer_softirq", r"^expire_timers", r"^tasklet_action", r"^tasklet_hi_action",
-    r"^net_rx_action", r"^__napi_poll", r"^napi_poll", r"^rcu_do_batch", r"^rcu_core", r"^rcu_process_callbacks",
-    r"^__hrtimer_run_queues", r"^hrtimer_interrupt", r"^sysvec_apic_timer_interrupt",
-    r"^asm_sysvec_apic_timer_interrupt", r"^apic_timer_interrupt", r"^smp_apic_timer_interrupt",
-    r"^el1_irq", r"^el1h_64_irq", r"^__irq_svc", r"^gic_handle_irq",
+    # syscall entry
+    r"do_syscall_", r"do_fast_syscall_", r"do_int80_syscall", r"sysenter_dispatch", r"tracesys_phase2",
+    r"el0_svc", r"invoke_syscall", r"ret_fast_syscall", r"system_call_fastpath", r"^entry_SYSCALL",
+    r"^entry_SYSENTER", r"^entry_INT80", r"^x64_sys_call", r"^ia32_sys_call",
+    # deferred work, interrupts, kernel threads
+    r"^process_one_work", r"^_*do_softirq", r"^handle_softirqs", r"^call_timer_fn", r"^task_work_run",
+    r"^run_ksoftirqd", r"^kthread$", r"^ret_from_fork",
+    # generic dispatchers: the caller is the specific handler (protocol, device, file type, netlink family)
+    r"^_*netif_receive_skb", r"^rtnetlink_rcv_msg", r"^nfnetlink_rcv_msg", r"^netlink_dump", r"^do_vfs_ioctl",
+    r"^vfs_ioctl", r"compat_ioctl", r"^(?:compat_)?blkdev_ioctl", r"^sock_ioctl", r"^sock_do_ioctl",
+    r"^sock_common_setsockopt", r"^sock_common_getsockopt", r"^sock_sendmsg", r"^sock_write_iter",
+    r"^sock_read_iter", r"^vfs_write", r"^vfs_read", r"^do_iter_readv_writev", r"^do_iter_write", r"^do_iter_read",
+    r"^new_sync_write", r"^new_sync_read", r"^__vfs_write", r"^__vfs_read", r"^do_dentry_open", r"^__do_fault",
+    # generic syscalls (after syscall-prefix stripping): the caller says which device / file
+    r"^(?:ioctl|read|write|readv|writev|pread64|pwrite64|splice|sendfile64|setsockopt|getsockopt)$",
+    r"^tasklet_action", r"^tasklet_hi_action",
 )]
 
 
@@ -179,7 +174,7 @@ def linux_stall_extractor(frames: list[str]) -> tuple[str, int]:
         if any(a.search(frame) for a in STALL_ANCHORS):
             return prev, prev_idx
         prev, prev_idx = frame, i
-    return "", -1
+    return frames[0], 0
 
 
 _HANG_ANCHORS = ("rtnl_lock", "synchronize_rcu", "synchronize_srcu", "synchronize_net", "synchronize_sched")
@@ -209,6 +204,11 @@ RIP_FRAME = compile_re(
 CALL_TRACE = compile_re(r"(?:Call (?:T|t)race:)|(?:Backtrace:)")
 
 
+# The timer-interrupt path a stall report is printed from is never the culprit.
+STALL_SKIP = ["apic_timer_interrupt", "rcu", "nmi_", "backtrace", "tick_", "update_process_times",
+              "handle_.*irq", "irq_svc", "gic_handle_irq", "arch_timer_handler", "hrtimer", "__irq_", "irq_exit"]
+
+
 def rip_stack(*skip: str, extractor: str | None = None) -> StackFmt:
     return StackFmt(parts=[RIP_FRAME, CALL_TRACE, PARSE_STACK], parts2=[CALL_TRACE, PARSE_STACK],
                     skip=list(skip), extractor=extractor)
@@ -229,7 +229,9 @@ def F(title: str, fmt: str, report: str | None = None, **kw) -> OopsFormat:  # n
     return OopsFormat(title=compile_re(title), fmt=fmt, report=compile_re(report) if report else None, **kw)
 
 
-BAD = ["bad-access in %[{}]v"]
+# "is trying to release lock (x) at:" then the releasing frame, then the stack.
+UNLOCK_STACK = StackFmt(parts=[compile_re(r"is trying to release lock"), compile_re(r"(?:{{PC}} +)?{{FUNC}}"),
+                               PARSE_STACK])
 LOCKDEP = "LOCKDEP"
 HANG = "HANG"
 
@@ -249,7 +251,7 @@ OOPSES: list[Oops] = [
           stack=StackFmt(parts=[compile_re(r"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), CALL_TRACE, PARSE_STACK],
                          parts2=[CALL_TRACE, PARSE_STACK]), type="KASAN"),
         F(r"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)",
-          "KASAN: %[1]v %[2]v of size %[3]v", no_stack=True, type="KASAN"),
+          "KASAN: %[1]v %[2]v", corrupted=True, type="KASAN"),
         F(r"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(?:Read|Write)? ?at addr ([0-9a-f]+)",
           "KASAN: %[1]v in %[2]v at addr %[3]v", type="KASAN",
           stack=StackFmt(parts=[compile_re(r"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), CALL_TRACE, PARSE_STACK])),
@@ -309,9 +311,7 @@ OOPSES: list[Oops] = [
         F(r"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in %[1]v",
           report=r"BUG: lock held when returning to user space(?:.*\n)+?.*leaving the kernel with locks still held"
                  r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}", no_stack=True),
-        F(r"BUG: bad unlock balance detected!", "BUG: bad unlock balance in %[1]v",
-          report=r"BUG: bad unlock balance detected!(?:.*\n){0,15}?.*is trying to release lock"
-                 r"(?:.*\n){0,15}?.*{{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"BUG: bad unlock balance detected!", "BUG: bad unlock balance in %[1]v", stack=UNLOCK_STACK, type=LOCKDEP),
         F(r"BUG: held lock freed!", "BUG: held lock freed in %[1]v",
           report=r"BUG: held lock freed!(?:.*\n)+?.*{{PC}} +{{FUNC}}", type=LOCKDEP),
         F(r"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", no_stack=True),
@@ -365,7 +365,7 @@ OOPSES: list[Oops] = [
     Oops("WARNING:", [
         F(r"WARNING: .*lib/debugobjects\.c", "WARNING: ODEBUG bug in %[1]v",
           stack=warning_stack("debug_", "__warn", "lockdep", "call_rcu", "kvfree", "vfree", "vunmap", "free_pages",
-                              "init_timer", "timer_setup", "destroy_work_on_stack", "cancel_work")),
+                              "timer", "destroy_work_on_stack", "cancel_work")),
         F(r"WARNING: .*drivers/usb/core/urb\.c.* usb_submit_urb", "WARNING in %[1]v/usb_submit_urb",
           stack=warning_stack("usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg",
                               "usb_control_msg")),
@@ -418,9 +418,8 @@ OOPSES: list[Oops] = [
           "WARNING: kernel stack regs has bad '%[1]v' value", no_stack=True),
         F(r"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value",
           "WARNING: kernel stack frame pointer has bad value", no_stack=True),
-        F(r"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in %[1]v",
-          report=r"WARNING: bad unlock balance detected!(?:.*\n){0,15}?.*is trying to release lock"
-                 r"(?:.*\n){0,15}?.*{{PC}} +{{FUNC}}", type=LOCKDEP),
+        F(r"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in %[1]v", stack=UNLOCK_STACK,
+          type=LOCKDEP),
         F(r"WARNING: held lock freed!", "WARNING: held lock freed in %[1]v",
           report=r"WARNING: held lock freed!(?:.*\n)+?.*at:(?: {{PC}})? +{{FUNC}}", type=LOCKDEP),
         F(r"WARNING: kernel stack regs .* has bad 'bp' value", "WARNING: kernel stack regs has bad value",
@@ -448,8 +447,8 @@ OOPSES: list[Oops] = [
         F(r"INFO: possible irq lock inversion dependency detected", "possible deadlock in %[1]v",
           report=r"INFO: possible irq lock inversion dependency detected \](?:.*\n)+?.*just changed the state of "
                  r"lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}", type=LOCKDEP),
-        F(r"INFO: SOFTIRQ-READ-safe -> SOFTIRQ-READ-unsafe lock order detected", "possible deadlock in %[1]v",
-          report=r"INFO: SOFTIRQ-READ-safe -> SOFTIRQ-READ-unsafe lock order detected \](?:.*\n)+?.*is trying to "
+        F(r"INFO: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v",
+          report=r"INFO: .*-safe -> .*-unsafe lock order detected \](?:.*\n)+?.*is trying to "
                  r"acquire(?:.*\n)+?.*at: {{PC}} +{{FUNC}}", type=LOCKDEP),
         F(r"INFO: possible recursive locking detected", "possible deadlock in %[1]v",
           report=r"INFO: possible recursive locking detected \](?:.*\n)+?.*is trying to acquire lock"
@@ -463,7 +462,7 @@ OOPSES: list[Oops] = [
           stack=StackFmt(
               parts=[compile_re(r"apic_timer_interrupt|Exception stack|el1h?_(?:64_)?irq"), RIP_FRAME, PARSE_STACK],
               parts2=[compile_re(r"(?:apic_timer_interrupt|Exception stack|el1h?_(?:64_)?irq)"), PARSE_STACK],
-              skip=["apic_timer_interrupt", "rcu"], extractor="stall"), type=HANG),
+              skip=STALL_SKIP, extractor="stall"), type=HANG),
         F(r"INFO: trying to register non-static key", "INFO: trying to register non-static key in %[1]v",
           stack=call_stack("stack", "lock", "IRQ")),
         F(r"INFO: suspicious RCU usage", "INFO: suspicious RCU usage in %[2]v",

@@ -11,7 +11,8 @@ import re
 
 GUILTY_FILE_IGNORES = [re.compile(r) for r in (
     r".*\.h$", r"^lib/.*", r"^virt/lib/.*", r"^mm/kasan/.*", r"^mm/kmsan/.*", r"^kernel/kcov\.c",
-    r"^mm/sl.b\.c", r"^mm/filemap\.c", r"^mm/folio-compat\.c", r"^mm/truncate\.c", r"^mm/memory\.c",
+    r"^mm/sl.b\.c", r"^mm/slab_common\.c", r"^mm/filemap\.c", r"^mm/folio-compat\.c", r"^mm/truncate\.c",
+    r"^mm/memory\.c",
     r"^mm/percpu.*", r"^mm/vmalloc\.c", r"^mm/page_alloc\.c", r"^mm/mempool\.c", r"^mm/util\.c",
     r"^kernel/rcu/.*", r"^arch/.*/kernel/traps\.c", r"^arch/.*/kernel/unwind.*\.c", r"^arch/.*/mm/fault\.c",
     r"^arch/.*/mm/physaddr\.c", r"^arch/.*/kernel/stacktrace\.c", r"^arch/.*/kernel/apic/apic\.c",
@@ -26,8 +27,9 @@ GUILTY_FILE_IGNORES = [re.compile(r) for r in (
     r"^kernel/locking/lockdep.*", r"^mm/debug.*\.c", r"^kernel/entry/.*", r"^arch/.*/entry/.*",
     r"^kernel/irq_work\.c", r"^kernel/time/hrtimer\.c", r"^kernel/smp\.c",
 )]
-GUILTY_LINE_IGNORE = re.compile(r"(hardirqs|softirqs)\s+last\s+(enabled|disabled)|^Register r\d+ information")
-FILENAME_RE = re.compile(r"([a-zA-Z0-9_\-\./]*[a-zA-Z0-9_\-]+\.(?:c|h|rs|S)):[0-9]+")
+GUILTY_LINE_IGNORE = re.compile(
+    r"(hardirqs|softirqs)\s+last\s+(enabled|disabled)|^Register r\d+ information|^\s*#\d+: ")  # held-lock lines
+FILENAME_RE = re.compile(r"([a-zA-Z0-9_\-\./]*[a-zA-Z0-9_\-]+\.(?:c|h|rs)):[0-9]+")
 # rcu stalls: start reading at the interrupted context, not in the rcu/timer plumbing above it.
 _STALL_ENTRIES = ("apic_timer_interrupt+", "asm_sysvec_apic_timer_interrupt+", "Exception stack")
 
@@ -37,8 +39,12 @@ def _ignored(path: str, line: str) -> bool:
 
 
 def _guilty(report: str) -> str | None:
-    first = None
-    for line in report.split("\n"):
+    """First file that is not plumbing; then a deeper file under the same directory further down the stack
+    (``net/socket.c`` -> ``net/tipc/topsrv.c``: the generic layer called the specific one)."""
+    lines = report.split("\n")
+    first = guilty = None
+    rest = 0
+    for i, line in enumerate(lines):
         m = FILENAME_RE.search(line)
         if m is None:
             continue
@@ -47,8 +53,19 @@ def _guilty(report: str) -> str | None:
             first = path
         if _ignored(path, line):
             continue
-        return posixpath.normpath(path)
-    return first
+        guilty, rest = posixpath.normpath(path), i + 1
+        break
+    if guilty is None:
+        return first
+    deepest = posixpath.dirname(guilty)
+    for line in lines[rest:]:
+        m = FILENAME_RE.search(line)
+        if m is None or _ignored(m.group(1), line):
+            continue
+        path = posixpath.normpath(m.group(1))
+        if deepest and path.startswith(deepest + "/") and "/" in path[len(deepest) + 1:]:
+            guilty, deepest = path, posixpath.dirname(path)
+    return guilty
 
 
 def guilty_file(title: str | None, report: str) -> str | None:

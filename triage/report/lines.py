@@ -19,13 +19,14 @@ from typing import NamedTuple
 MAX_LINE = 2000
 
 # "> ", "> > ", ">> " (mail quoting); "Feb 24 20:39:18 host kernel: " (syslog/journal); "<4>" (printk level);
-# "[ 12.345678]" (time); "[ T1234]" / "[ C0]" (caller).
+# "[2023-10-13 02:51:09]" (logger date); "[ 12.345678]" (time); "[ T1234]" / "[ C0]" (caller).
 _PREFIX = re.compile(
-    r"""^(?:[ \t]*>[ \t]?)*
+    r"""^(?:[ \t\u00a0]*>[ \t]?)*
     (?:(?:[A-Z][a-z]{2}[ ][ \d]\d[ ]\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.,+-]{8,40})[ ]\S{1,64}[ ]kernel:[ ])?
+    (?:\[\d{4}-\d\d-\d\d[ T][\d:.,]{5,20}\][ \t]*)?
     (?:<\d{1,2}>)?
-    (?:\[[ \t]*\d+\.\d+\])?
-    (?:\[[ \t]*(?P<tag>[TC]\d+)\])?
+    (?:\[[ \t\u00a0]*\d+\.\d+\])?
+    (?:\[[ \t\u00a0]*(?P<tag>[TC]\d+)\])?
     """,
     re.X,
 )
@@ -58,6 +59,19 @@ def clean(raw: str) -> tuple[str | None, str]:
 
 def clean_lines(text: str) -> Iterator[Line]:
     """Every line of ``text`` (LF or CRLF), cleaned; never raises on any str."""
-    for i, raw in enumerate(text.split("\n"), 1):
-        tag, msg = clean(raw)
-        yield Line(i, tag, msg)
+    yield from cleaned(text)
+
+
+_last: tuple[str, list[Line]] = ("", [])
+
+
+def cleaned(text: str) -> list[Line]:
+    """``clean_lines`` as a list, remembered for the last text: the parsers of one report share one pass."""
+    global _last
+    cached_text, cached = _last
+    if text is cached_text:
+        return cached
+    out = [Line(i, *clean(raw)) for i, raw in enumerate(text.split("\n"), 1)]
+    if len(text) > 512:                 # one-line lookups (a marker's own line) must not evict the report
+        _last = (text, out)
+    return out

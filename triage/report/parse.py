@@ -160,6 +160,8 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             continue
         text_lines += 1
         skip_line = skip_text
+        if pos != start and any(m in stripped for m in fm.INFO_MESSAGES_WITH_STACK):
+            skip_text = True        # an unrelated stack (fault injection, vmalloc failure) follows
         if "Disabling lock debugging due to kernel taint" in stripped:
             skip_line = True
         elif text_lines > 25 and "Kernel panic - not syncing" in stripped:
@@ -406,9 +408,13 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
                 break
         if not found:
             return "no frames in a stack trace"
-    if not has_stack:
+    if not has_stack and sum(1 for ln in report.split("\n", 40)[:40] if FRAME_RES_ANY(ln)) < 2:
         return "no stack trace in report"
     return ""
+
+
+def FRAME_RES_ANY(line: str) -> bool:  # noqa: N802
+    return any(rx.search(line) for rx in fm.FRAME_RES)
 
 
 def report_type(oops: fm.Oops, f: fm.OopsFormat | None, title: str) -> str:

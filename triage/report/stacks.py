@@ -95,7 +95,7 @@ def _union(*patterns: str) -> re.Pattern[str]:
 _OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
 # Any line _step_outside acts on (one search instead of a dozen matches for the lines it ignores).
 _OUTSIDE_ANY = _union(_OPENER_ANY.pattern, _CALL_TRACE.pattern, _HUNG.pattern, r"^task:", _TASK_OLD.pattern,
-                      _CPU_LINE.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
+                      _CPU_LINE.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ", r"\+0x[0-9a-fA-F]+/0x")
 _MAX_GAP = 3          # unknown non-frame lines tolerated inside a trace before it is closed
 
 
@@ -109,6 +109,7 @@ class _Scan:
         self.base: str | None = None        # label outside an <IRQ> section
         self.gap = 0
         self.pending_ip: Frame | None = None
+        self.ip_frame: Frame | None = None  # the RIP/pc frame just added (its twin in the trace is dropped)
         self.reliable = 0                   # reliable frames in the open trace
         self.unreliable: list[Frame] = []   # its "? func" frames, kept only if it has no reliable one
         self.resumable: tuple[str | None, str | None, str | None] | None = None  # trace cut by interleaving
@@ -148,7 +149,7 @@ class _Scan:
         self.gap = 0
         if self.pending_ip is not None:
             self.add(self.pending_ip)
-            self.pending_ip = None
+            self.ip_frame, self.pending_ip = self.pending_ip, None
 
     def close(self) -> None:
         if self.label is not None and self.reliable == 0 and self.unreliable:
@@ -161,9 +162,9 @@ class _Scan:
     def add(self, frame: Frame) -> None:
         frame.stack = self.label or "stack"
         self.reliable += 1
-        last = self.frames[-1] if self.frames else None
-        if (last is not None and last.stack == frame.stack and last.function == frame.function
-                and last.offset == frame.offset and last.file == frame.file and last.line == frame.line):
+        last, self.ip_frame = self.ip_frame, None
+        if (last is not None and last.function == frame.function and last.offset == frame.offset
+                and last.line == frame.line):
             return                           # arm64: "pc :" repeats as the first Call trace frame
         self.frames.append(frame)
 
@@ -220,6 +221,7 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
     """Handle one line while a trace is open; False if the line closed it and must be looked at again."""
     stripped = line.strip()
     if not stripped:
+        s.resumable = (s.label, s.base, s.tag)     # frames right after a blank line continue this trace
         s.close()
         return True
     if stripped[0] == "?" or (stripped[0] == "[" and _UNRELIABLE.match(stripped)):
@@ -266,16 +268,26 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
     return True
 
 
+_OUT_FIRST = frozenset("-AaFfSLpIbtT?RPENWs{")
+
+
+def _maybe_header(line: str) -> bool:
+    """Cheap test: can ``line`` be a header ``_step_outside`` acts on? (most console lines cannot)"""
+    c = line.lstrip()[:1]
+    return (c in _OUT_FIRST and c != "") or "CPU: " in line or "race:" in line or " 0x" in line or "+0x" in line
+
+
 def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
     """Handle one line while no trace is open: headers that say whose trace comes next."""
-    if not _OUTSIDE_ANY.search(line):
-        if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
-            frame = _frame(line, "stack")
-            if frame is not None and frame.offset is not None:
-                s.label, s.base, s.tag = s.resumable
-                s.resumable = None
-                s.add(frame)
+    if not _maybe_header(line) or not _OUTSIDE_ANY.search(line):
         return
+    if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
+        frame = _frame(line, "stack")
+        if frame is not None and frame.offset is not None:
+            s.label, s.base, s.tag = s.resumable    # the trace an interleaved line or blank had cut
+            s.resumable = None
+            s.add(frame)
+            return
     s.resumable = None
     for rx, label in _OPENERS:
         m = rx.match(line)
@@ -336,6 +348,9 @@ _TAKES = re.compile(r"^(?P<task>\S+/\d+) \[\S*\] (?:takes|has):")
 _HELD_BY = re.compile(r"^\d+ locks? held by (?P<comm>.+)/(?P<pid>\d+):")
 _HELD = re.compile(r"^\s*#(?P<n>\d+):")
 _IRQ_INVERSION = re.compile(r"^(?:which would create a new lock dependency|and this task is already holding:)")
+
+
+_LOCKDEP_KEYS = ("{", "lock", "Chain", "Possible", "holding", "takes:", "has:")
 
 
 def _lock_of(line: str) -> dict | None:
@@ -402,6 +417,8 @@ def lockdep_locks(text: str) -> list[dict]:
                     entry["op"] = m.group("op")
                     entry["lock"] = m.group("name").strip()
                 out.append(entry)
+            continue
+        if mode is None and not any(k in line for k in _LOCKDEP_KEYS):
             continue
         if mode is not None and stripped:
             lock = _lock_of(line)

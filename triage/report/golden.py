@@ -1,0 +1,101 @@
+"""syzkaller's golden report files, and how far our parser agrees with them.
+
+A golden file (pkg/report/testdata/linux/{report,guilty}) is a header of ``KEY: value`` lines (``TITLE``,
+``ALT`` repeated, ``TYPE``, ``CORRUPTED: Y``, ``FILE``, ...), an empty line, the console log, and optionally a
+line ``REPORT:`` followed by the report syzkaller extracts. No ``TITLE`` (or an empty one) means "no crash".
+Used by the golden tests and ``bench/golden_agreement.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triage.report.parse import parse
+
+
+@dataclass
+class Golden:
+    name: str
+    headers: dict[str, str]
+    alts: list[str]
+    log: bytes
+
+    @property
+    def title(self) -> str | None:
+        return self.headers.get("TITLE") or None
+
+    @property
+    def corrupted(self) -> bool:
+        return self.headers.get("CORRUPTED") == "Y"
+
+
+def read_golden(path: Path) -> Golden:
+    data = Path(path).read_bytes()
+    head, _, body = data.partition(b"\n\n")
+    headers: dict[str, str] = {}
+    alts: list[str] = []
+    for line in head.decode("utf-8", "replace").split("\n"):
+        key, _, value = line.partition(":")
+        if key == "ALT":
+            alts.append(value.strip())
+        elif key:
+            headers[key] = value.strip()
+    pos = body.find(b"\nREPORT:\n")
+    if pos >= 0:
+        body = body[:pos + 1]
+    return Golden(name=Path(path).name, headers=headers, alts=alts, log=body)
+
+
+def golden_files(directory: Path) -> list[Path]:
+    def key(p: str) -> tuple[int, str]:
+        return (int(p), p) if p.isdigit() else (1 << 30, p)
+    return [Path(directory) / n for n in sorted(os.listdir(directory), key=key)]
+
+
+@dataclass
+class Agreement:
+    total: int = 0
+    title_ok: int = 0
+    corrupted_ok: int = 0
+    alt_ok: int = 0
+    type_ok: int = 0
+    disagreements: list[dict] = field(default_factory=list)
+
+    def rate(self, what: str) -> float:
+        return getattr(self, what) / self.total if self.total else 0.0
+
+
+def report_agreement(directory: Path) -> Agreement:
+    """Title / corrupted / alt titles / type agreement over the ``report`` golden files."""
+    out = Agreement()
+    for path in golden_files(directory):
+        g = read_golden(path)
+        rep = parse(g.log)
+        out.total += 1
+        t_ok, c_ok = rep.title == g.title, rep.corrupted == g.corrupted
+        out.title_ok += t_ok
+        out.corrupted_ok += c_ok
+        out.alt_ok += sorted(g.alts) == rep.alt_titles
+        out.type_ok += (g.headers.get("TYPE") or None) == rep.type
+        if not (t_ok and c_ok):
+            out.disagreements.append({"file": g.name, "want": g.title, "got": rep.title,
+                                      "want_corrupted": g.corrupted, "got_corrupted": rep.corrupted,
+                                      "reason": rep.corrupted_reason})
+    return out
+
+
+def guilty_agreement(directory: Path) -> Agreement:
+    """Guilty-file agreement over the ``guilty`` golden files (header ``FILE:``); counted in ``title_ok``."""
+    out = Agreement()
+    for path in golden_files(directory):
+        g = read_golden(path)
+        rep = parse(g.log)
+        out.total += 1
+        ok = rep.guilty_file == (g.headers.get("FILE") or None)
+        out.title_ok += ok
+        if not ok:
+            out.disagreements.append({"file": g.name, "want": g.headers.get("FILE"), "got": rep.guilty_file,
+                                      "title": rep.title})
+    return out
