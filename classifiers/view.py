@@ -203,6 +203,9 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
+_DUMP_LINES = frozenset(["RAX:", "RBX:", "RCX:", "RDX:", "RSI:", "RDI:", "RBP:", "RSP:", "R08:", "R09:", "R10:",
+                         "R11:", "R12:", "R13:", "R14:", "R15:", "Code", "FS: ", "CS: ", "CR2:", "DR0:", "DR3:",
+                         "Hard", "Modu", "Call", "EFLA", "ORIG"])
 _HEADER_FIRST = frozenset("WBIKUOugkrw[")
 
 
@@ -287,6 +290,8 @@ def _build(report: Any, text: str | None) -> ReportView:
                     if in_irq and stack == "crash":
                         view.in_irq = True
                 continue
+        if s[:4] in _DUMP_LINES:
+            continue                         # register / code dump lines: never a header, lock or marker
         if first == "<":
             if s.startswith(("<IRQ>", "<SOFTIRQ>", "<NMI>")):
                 in_irq = True
