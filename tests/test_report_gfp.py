@@ -148,6 +148,6 @@ def test_never_raises(text, kernel):
 
 def test_linear_time():
     text = ("x gfp_mask 0x8c40(GFP_NOFS|__GFP_NOFAIL) " + "(" * 300 + "\n") * 20000 + "gfp" + "(" * 3_000_000
-    t = time.perf_counter()
+    t = time.process_time()
     assert len(find_gfp(text, "6.1")) == 20000
-    assert time.perf_counter() - t < 5.0
+    assert time.process_time() - t < 5.0

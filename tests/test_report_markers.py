@@ -183,7 +183,7 @@ def test_never_raises(text):
 
 def test_linear_time():
     text = ("EXT4-fs error (device x) " + "corrupt" * 200 + "\n" + "Memory failure: 0x1: " + "a" * 1500 + "\n") * 5000
-    t = time.perf_counter()
+    t = time.process_time()
     find_markers(text)
     find_markers("x" * 3_000_000 + "Data will be lost")
-    assert time.perf_counter() - t < 5.0
+    assert time.process_time() - t < 5.0

@@ -206,15 +206,15 @@ def test_never_raises(text):
 
 def test_linear_time_on_hostile_input():
     big = ("(" * 5000 + "){" + " foo+0x1/0x2\n" + "Call Trace:\n" + " a+0x1/0x2 b.c:1\n" * 50) * 400
-    t = time.perf_counter()
+    t = time.process_time()
     extract_frames(big)
     lockdep_locks(big)
-    assert time.perf_counter() - t < 5.0
+    assert time.process_time() - t < 5.0
     one_line = "x" * 5_000_000 + "(" * 1_000_000
-    t = time.perf_counter()
+    t = time.process_time()
     extract_frames(one_line)
     lockdep_locks(one_line)
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0
 
 
 def test_trace_pasted_without_header():
@@ -226,3 +226,8 @@ def test_trace_pasted_without_header():
     frames = extract_frames(text)
     assert [(f.stack, f.function) for f in frames] == [
         ("crash", "ext4_mb_load_buddy_gfp"), ("crash", "ext4_discard_preallocations"), ("crash", "ext4_clear_inode")]
+
+
+def test_repeated_frames_kept_except_the_ip_twin():
+    text = ("RIP: 0010:f+0x1/0x10 a.c:1\nCall Trace:\n f+0x1/0x10 a.c:1\n g+0x2/0x10 a.c:2\n g+0x2/0x10 a.c:2\n")
+    assert [f.function for f in extract_frames(text)] == ["f", "g", "g"]

@@ -109,6 +109,7 @@ class _Scan:
         self.base: str | None = None        # label outside an <IRQ> section
         self.gap = 0
         self.pending_ip: Frame | None = None
+        self.ip_frame: Frame | None = None  # the RIP/pc frame just added (its twin in the trace is dropped)
         self.reliable = 0                   # reliable frames in the open trace
         self.unreliable: list[Frame] = []   # its "? func" frames, kept only if it has no reliable one
         self.resumable: tuple[str | None, str | None, str | None] | None = None  # trace cut by interleaving
@@ -148,7 +149,7 @@ class _Scan:
         self.gap = 0
         if self.pending_ip is not None:
             self.add(self.pending_ip)
-            self.pending_ip = None
+            self.ip_frame, self.pending_ip = self.pending_ip, None
 
     def close(self) -> None:
         if self.label is not None and self.reliable == 0 and self.unreliable:
@@ -161,9 +162,9 @@ class _Scan:
     def add(self, frame: Frame) -> None:
         frame.stack = self.label or "stack"
         self.reliable += 1
-        last = self.frames[-1] if self.frames else None
-        if (last is not None and last.stack == frame.stack and last.function == frame.function
-                and last.offset == frame.offset and last.file == frame.file and last.line == frame.line):
+        last, self.ip_frame = self.ip_frame, None
+        if (last is not None and last.function == frame.function and last.offset == frame.offset
+                and last.line == frame.line):
             return                           # arm64: "pc :" repeats as the first Call trace frame
         self.frames.append(frame)
 

@@ -1,0 +1,86 @@
+"""The classifier: rules + model + combiner behind one call.
+
+    from classifiers import classify
+    verdict = classify(report, text)          # Verdict(label, confidence, needs_review, evidence)
+
+``Classifier.classify_many`` classifies a batch with one vectorized model call (the import hook and the
+re-classification of a whole store use it). ``Classifier.version`` names the rules file and the model, and
+is stored with every verdict, so a new rules file or model re-classifies stored reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from classifiers.combine import Verdict, combine
+from classifiers.features import features
+from classifiers.rules import RULES_FILE, Hit, RuleSet
+from classifiers.view import ReportView
+
+_DEFAULT: Classifier | None = None
+
+
+class Classifier:
+    def __init__(self, rules: RuleSet | None = None, model: Any | None = None, *, use_model: bool = True,
+                 rules_path: str | Path = RULES_FILE):
+        self.rules = rules or RuleSet.load(rules_path)
+        self._rules_digest = hashlib.sha256(Path(rules_path).read_bytes()).hexdigest()[:8] if rules is None \
+            else hashlib.sha256(repr([(r.id, r.label, r.confidence, r.when) for r in self.rules.rules])
+                                .encode()).hexdigest()[:8]
+        if model is None and use_model:
+            from classifiers.model import Model, model_path
+
+            path = model_path()
+            model = Model.load(path) if path.exists() else None
+        self.model = model
+
+    @property
+    def version(self) -> str:
+        mv = self.model.version if self.model is not None else "none"
+        return f"rules-{self._rules_digest}+model-{mv}"
+
+    def views(self, items: Sequence[tuple[Any, str | None]]) -> list[ReportView]:
+        return [ReportView.build(rep, text) for rep, text in items]
+
+    def hits(self, view: ReportView) -> list[Hit]:
+        return self.rules.evaluate(view)
+
+    def probabilities(self, views: Sequence[ReportView]) -> list[dict[str, float] | None]:
+        if self.model is None:
+            return [None] * len(views)
+        matrix = self.model.predict_proba([features(v) for v in views])
+        classes = self.model.classes
+        return [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
+
+    def classify_views(self, views: Sequence[ReportView]) -> list[Verdict]:
+        probs = self.probabilities(views)
+        mv = self.model.version if self.model is not None else None
+        out = []
+        for view, p in zip(views, probs, strict=True):
+            v = combine(self.hits(view), p, corrupted=view.corrupted, model_version=mv)
+            v.version = self.version
+            out.append(v)
+        return out
+
+    def classify_many(self, items: Sequence[tuple[Any, str | None]]) -> list[Verdict]:
+        """Verdicts for ``(report, text)`` pairs; ``text`` None means the report's own text."""
+        return self.classify_views(self.views(items))
+
+    def classify(self, report: Any, text: str | None = None) -> Verdict:
+        return self.classify_many([(report, text)])[0]
+
+
+def default_classifier(reload: bool = False) -> Classifier:
+    """The shipped rules and the current model (see ``classifiers.model.model_path``), loaded once."""
+    global _DEFAULT
+    if _DEFAULT is None or reload:
+        _DEFAULT = Classifier()
+    return _DEFAULT
+
+
+def classify(report: Any, text: str | None = None) -> Verdict:
+    """Classify one parsed report (``triage.report.parse`` result); ``text`` is the input it came from."""
+    return default_classifier().classify(report, text)

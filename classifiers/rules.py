@@ -1,0 +1,392 @@
+"""The rules engine: rules are data (``rules.toml``), evaluated by one generic interpreter over a ``ReportView``.
+
+A rule is ``{id, label, confidence, why, when}`` where ``when`` is a condition. A condition is a table whose
+keys are *primitives* (all must hold) or the combinators ``all`` / ``any`` (lists of conditions) and ``not``
+(a condition). Each primitive that holds returns its evidence: the lines and frames of the report text that
+made it hold, so a hit can be checked by a maintainer. Names in lists may be globs (``jbd2_*``) or ``@set``
+references to the named sets of the rules file.
+
+Primitives (see ``PRIMITIVES``):
+  crash = [kinds]                 the primary crash is one of these kinds (``none`` = no crash header)
+  header = "regex"                the primary crash header line matches
+  crash_function = [names]        the function the crash fired in (``WARNING ... at`` / ``RIP:``)
+  frames = {stack, any, callers, top}
+                                  a frame named in ``any`` in the given stacks (crash, blocked, lockdep, task,
+                                  fault-injection, any); with ``callers``, one of its callers (a frame printed
+                                  below it in the same stack) is named in ``callers``; ``top = N`` looks only
+                                  at the first N frames of a stack
+  lock = "regex"                  a lockdep lock name (``fs_reclaim``, ``&ei->xattr_sem``)
+  usage = "regex"                 a lockdep usage state (``IN-RECLAIM_FS-W``)
+  marker = {kind, before_crash, same_task, error_not}
+                                  a marker line (``FAULT_INJECTION: forcing a failure``, ``lost async page
+                                  write``); ``same_task``: printed by the task that crashed; ``error_not``: its
+                                  error code is not one of these
+  gfp = "flag"                    a decoded gfp flag (``__GFP_NOFAIL``)
+  shared_frame = {a, b}           a frame, not in ``@plumbing``, present in both stacks
+  line_before_crash = {regex, within}
+                                  a line at most ``within`` lines above the crash header matches
+  irq = true                      the crash happened in interrupt / softirq context
+  task = "regex"                  the comm of the task that crashed (``kswapd0``)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from classifiers.view import ReportView, VFrame
+
+RULES_FILE = Path(__file__).with_name("rules.toml")
+LABELS = ["data-loss", "reclaim-deadlock", "fault-injection", "nofail-warning", "other"]
+# LABELS.md tie-break 2: when the primary crash shows evidence for two labels, the earlier one wins.
+PRECEDENCE = {label: i for i, label in enumerate(LABELS)}
+
+Evidence = dict[str, Any]
+
+
+class RuleError(ValueError):
+    """The rules file is malformed (unknown primitive, bad regex, unknown set)."""
+
+
+@dataclass
+class Rule:
+    id: str
+    label: str
+    confidence: float
+    why: str
+    when: dict[str, Any]
+
+
+@dataclass
+class Hit:
+    rule: Rule
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule.id, "label": self.rule.label, "confidence": self.rule.confidence,
+                "why": self.rule.why, "matches": self.evidence}
+
+
+class NameSet:
+    """A set of function names with globs, matched exactly or by glob."""
+
+    def __init__(self, names: list[str]):
+        self.exact = {n for n in names if not any(c in n for c in "*?[")}
+        globs = [fnmatch.translate(n) for n in names if n not in self.exact]
+        self.rx = re.compile("|".join(globs)) if globs else None
+
+    def __contains__(self, name: str | None) -> bool:
+        if not name:
+            return False
+        return name in self.exact or bool(self.rx and self.rx.match(name))
+
+
+def _line_ev(view: ReportView, i: int, why: str) -> Evidence:
+    return {"kind": "line", "line": i + 1, "text": view.lines[i].strip(), "matched": why}
+
+
+def _frame_ev(f: VFrame, why: str) -> Evidence:
+    return {"kind": "frame", "line": f.line + 1 if f.line >= 0 else None, "stack": f.stack,
+            "function": f.function, "text": f.text.strip(), "matched": why}
+
+
+class RuleSet:
+    """The rules of one file, compiled; ``evaluate(view)`` returns the hits."""
+
+    def __init__(self, data: dict[str, Any], source: str = "<rules>"):
+        self.source = source
+        self.sets = {name: NameSet(list(names)) for name, names in data.get("sets", {}).items()}
+        self.rules: list[Rule] = []
+        self._cache: dict[Any, Any] = {}
+        ids = set()
+        for raw in data.get("rules", []):
+            try:
+                rule = Rule(raw["id"], raw["label"], float(raw["confidence"]), raw["why"], raw["when"])
+            except KeyError as exc:
+                raise RuleError(f"{source}: rule {raw.get('id', '?')} lacks {exc}") from exc
+            if rule.label not in LABELS:
+                raise RuleError(f"{source}: rule {rule.id}: unknown label {rule.label!r}")
+            if rule.id in ids:
+                raise RuleError(f"{source}: duplicate rule id {rule.id}")
+            ids.add(rule.id)
+            self._check(rule.when, rule.id)
+            self.rules.append(rule)
+
+    @classmethod
+    def load(cls, path: str | Path = RULES_FILE) -> RuleSet:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise RuleError(f"{path}: {exc}") from exc
+        return cls(data, str(path))
+
+    # -- validation --------------------------------------------------------------------------------
+    def _check(self, cond: dict[str, Any], rid: str) -> None:
+        for key, arg in cond.items():
+            if key in ("all", "any"):
+                for sub in arg:
+                    self._check(sub, rid)
+            elif key == "not":
+                self._check(arg, rid)
+            elif key not in PRIMITIVES:
+                raise RuleError(f"{self.source}: rule {rid}: unknown condition {key!r}")
+            else:
+                for ref in re.findall(r"@(\w+)", repr(arg)):
+                    if ref not in self.sets:
+                        raise RuleError(f"{self.source}: rule {rid}: unknown set @{ref}")
+                for rx in _regexes(key, arg):
+                    try:
+                        re.compile(rx)
+                    except re.error as exc:
+                        raise RuleError(f"{self.source}: rule {rid}: bad regex {rx!r}: {exc}") from exc
+
+    # -- helpers used by the primitives ------------------------------------------------------------
+    def names(self, spec: str | list[str]) -> NameSet:
+        key = ("names", spec if isinstance(spec, str) else tuple(spec))
+        got = self._cache.get(key)
+        if got is None:
+            items: list[str] = []
+            for s in [spec] if isinstance(spec, str) else spec:
+                if s.startswith("@"):
+                    ns = self.sets[s[1:]]
+                    items += list(ns.exact) + ([f"re:{ns.rx.pattern}"] if ns.rx else [])
+                else:
+                    items.append(s)
+            got = NameSet([i for i in items if not i.startswith("re:")])
+            extra = [i[3:] for i in items if i.startswith("re:")]
+            if extra:
+                pats = ([got.rx.pattern] if got.rx else []) + extra
+                got.rx = re.compile("|".join(pats))
+            self._cache[key] = got
+        return got
+
+    def regex(self, rx: str) -> re.Pattern[str]:
+        got = self._cache.get(("rx", rx))
+        if got is None:
+            got = self._cache[("rx", rx)] = re.compile(rx)
+        return got
+
+    # -- evaluation --------------------------------------------------------------------------------
+    def holds(self, cond: dict[str, Any], view: ReportView) -> list[Evidence] | None:
+        """Evidence if ``cond`` holds on ``view`` (possibly empty), None if it does not."""
+        out: list[Evidence] = []
+        for key, arg in cond.items():
+            if key == "all":
+                for sub in arg:
+                    ev = self.holds(sub, view)
+                    if ev is None:
+                        return None
+                    out += ev
+            elif key == "any":
+                found = False
+                for sub in arg:
+                    ev = self.holds(sub, view)
+                    if ev is not None:
+                        found = True
+                        out += ev
+                if not found:
+                    return None
+            elif key == "not":
+                if self.holds(arg, view) is not None:
+                    return None
+            else:
+                ev = PRIMITIVES[key](self, view, arg)
+                if ev is None:
+                    return None
+                out += ev
+        return out
+
+    def evaluate(self, view: ReportView) -> list[Hit]:
+        hits = []
+        for rule in self.rules:
+            kinds = rule.when.get("crash")
+            if kinds is not None and view.crash_kind not in kinds:
+                continue                      # cheap pre-filter: most rules name the crash kinds they need
+            ev = self.holds(rule.when, view)
+            if ev is not None:
+                hits.append(Hit(rule, _dedup(ev)))
+        return hits
+
+
+def _dedup(ev: list[Evidence]) -> list[Evidence]:
+    seen, out = set(), []
+    for e in ev:
+        key = (e["kind"], e.get("line"), e["text"])
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def _regexes(key: str, arg: Any) -> list[str]:
+    if key in ("header", "lock", "usage", "task"):
+        return [arg]
+    if key == "line_before_crash":
+        return [arg["regex"]]
+    return []
+
+
+# -- primitives --------------------------------------------------------------------------------------
+def _p_crash(rs: RuleSet, view: ReportView, kinds: list[str]) -> list[Evidence] | None:
+    if view.crash_kind not in kinds:
+        return None
+    return [_line_ev(view, view.crash_line, "crash header")] if view.crash_line >= 0 else []
+
+
+def _p_header(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
+    if view.crash_line < 0 or not rs.regex(rx).search(view.lines[view.crash_line]):
+        return None
+    return [_line_ev(view, view.crash_line, f"header ~ {rx}")]
+
+
+def _p_crash_function(rs: RuleSet, view: ReportView, names: list[str] | str) -> list[Evidence] | None:
+    if view.crash_function not in rs.names(names):
+        return None
+    return [_line_ev(view, view.crash_function_line, f"crash in {view.crash_function}")]
+
+
+def _stack_selected(name: str, which: str) -> bool:
+    if which == "any":
+        return True
+    if which == "crash":
+        return name == "crash"
+    if which == "blocked":          # the hung task and the other blocked tasks of a hang report
+        return name == "crash" or name.startswith("task:")
+    if which == "lockdep":          # the acquiring task and the dependency chain
+        return name == "crash" or name.startswith("lockdep-chain-")
+    return name.startswith(which)
+
+
+def _p_frames(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
+    which = spec.get("stack", "crash")
+    want = rs.names(spec["any"])
+    callers = rs.names(spec["callers"]) if "callers" in spec else None
+    top = spec.get("top")
+    out: list[Evidence] = []
+    for name, frames in view.stacks().items():
+        if not _stack_selected(name, which):
+            continue
+        for i, f in enumerate(frames[:top] if top else frames):
+            if f.function not in want:
+                continue
+            if callers is None:
+                out.append(_frame_ev(f, f"frame in {name}"))
+                break
+            caller = next((g for g in frames[i + 1:] if g.function in callers), None)
+            if caller is not None:
+                out += [_frame_ev(f, f"frame in {name}"), _frame_ev(caller, f"called from {caller.function}")]
+                break
+    return out or None
+
+
+def _p_lock(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
+    pat = rs.regex(rx)
+    hits = [i for name, i in view.locks if pat.search(name)]
+    if not hits:
+        return None
+    return [_line_ev(view, i, f"lock ~ {rx}") for i in sorted(set(hits))[:3]]
+
+
+def _p_usage(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
+    pat = rs.regex(rx)
+    hits = [i for usage, i in view.usages if pat.search(usage)]
+    if not hits:
+        return None
+    return [_line_ev(view, i, f"usage ~ {rx}") for i in sorted(set(hits))[:2]]
+
+
+def _p_marker(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
+    kinds = spec["kind"] if isinstance(spec["kind"], list) else [spec["kind"]]
+    out: list[Evidence] = []
+    for m in view.markers:
+        if m.kind not in kinds:
+            continue
+        # a marker only the parser saw (line -1) was printed outside the extracted report: before the crash
+        if spec.get("before_crash") and view.crash_line >= 0 and not m.line < view.crash_line:
+            continue
+        if spec.get("same_task") and not (m.pid and view.crash_pid and m.pid == view.crash_pid):
+            continue
+        if "error_not" in spec and m.error is not None and m.error in spec["error_not"]:
+            continue
+        if m.line >= 0:
+            ev = _line_ev(view, m.line, f"marker {m.kind}")
+        else:
+            ev = {"kind": "line", "line": None, "text": m.text, "matched": f"marker {m.kind} (parser)"}
+        out.append(ev)
+        if m.extra:
+            out.append({"kind": "line", "line": m.line + 2, "text": m.extra, "matched": "continued"})
+        if spec.get("same_task"):
+            if m.task_line >= 0:
+                out.append(_line_ev(view, m.task_line, f"injected in PID {m.pid}"))
+            if view.crash_task_line >= 0:
+                out.append(_line_ev(view, view.crash_task_line, f"crash in PID {view.crash_pid}"))
+        if len(out) >= 4:
+            break
+    return out or None
+
+
+def _p_gfp(rs: RuleSet, view: ReportView, flag: str) -> list[Evidence] | None:
+    lines = sorted({i for g, i in view.gfp if g == flag})
+    if not lines:
+        return None
+    if lines[0] < 0:
+        return [{"kind": "gfp", "line": None, "text": flag, "matched": "decoded gfp mask"}]
+    return [_line_ev(view, i, f"gfp {flag}") for i in lines[:2]]
+
+
+def _p_shared_frame(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
+    plumbing = rs.names("@plumbing")
+    stacks = view.stacks()
+    a_frames = [f for name, fs in stacks.items() if _stack_selected(name, spec["a"]) for f in fs]
+    b_frames = {f.function: f for name, fs in stacks.items() if _stack_selected(name, spec["b"]) for f in fs}
+    for f in a_frames:
+        if f.function in b_frames and f.function not in plumbing:
+            return [_frame_ev(f, f"in {f.stack}"), _frame_ev(b_frames[f.function], "also in the crash stack")]
+    return None
+
+
+def _p_line_before_crash(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
+    if view.crash_line < 0:
+        return None
+    pat = rs.regex(spec["regex"])
+    for i in range(view.crash_line - 1, max(-1, view.crash_line - 1 - spec.get("within", 3)), -1):
+        if pat.search(view.lines[i]):
+            return [_line_ev(view, i, "just before the crash")]
+    return None
+
+
+def _p_task(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
+    if not view.crash_comm or not rs.regex(rx).search(view.crash_comm):
+        return None
+    return [_line_ev(view, view.crash_task_line, f"task {view.crash_comm}")] if view.crash_task_line >= 0 else []
+
+
+def _p_irq(rs: RuleSet, view: ReportView, flag: bool) -> list[Evidence] | None:
+    return [] if view.in_irq == flag else None
+
+
+def _p_corrupted(rs: RuleSet, view: ReportView, flag: bool) -> list[Evidence] | None:
+    return [] if view.corrupted == flag else None
+
+
+PRIMITIVES: dict[str, Callable[[RuleSet, ReportView, Any], list[Evidence] | None]] = {
+    "crash": _p_crash,
+    "header": _p_header,
+    "crash_function": _p_crash_function,
+    "frames": _p_frames,
+    "lock": _p_lock,
+    "usage": _p_usage,
+    "marker": _p_marker,
+    "gfp": _p_gfp,
+    "shared_frame": _p_shared_frame,
+    "line_before_crash": _p_line_before_crash,
+    "irq": _p_irq,
+    "task": _p_task,
+    "corrupted": _p_corrupted,
+}

@@ -1,0 +1,176 @@
+"""Verdicts in the store: classify reports as they are imported, re-classify when the classifier changes.
+
+- ``classify_reports(db, ids)`` classifies stored reports in one batch and writes one ``verdicts`` row per
+  report (``source = 'combined'``, the evidence as JSON, the classifier version);
+- it is registered in ``triage.ingest.REPORT_HOOKS``, so import / sync classify new reports inside the batch
+  transaction (a report is never stored without its verdict);
+- ``reclassify(db)`` re-runs on every report whose verdict came from another classifier version;
+- a human label is a ``verdicts`` row with ``source = 'human'``: ``current_verdict`` prefers it, and
+  ``triage train`` learns from it;
+- ``similar(db, report)`` finds stored reports with the same normalized signature (or sharing its frames),
+  with the syzbot bug's status and fix when known.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from triage.ingest import REPORT_HOOKS, content_hash, now, signature_hash
+
+BATCH = 500
+
+
+def _classifier(classifier: Any = None) -> Any:
+    """The given classifier, else the default one; a broken model file degrades to the rules alone."""
+    if classifier is not None:
+        return classifier
+    from classifiers.classifier import Classifier, default_classifier
+    from classifiers.model import ModelError
+
+    try:
+        return default_classifier()
+    except ModelError:
+        return Classifier(use_model=False)
+
+
+def _rows(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[int, str, str | None]]:
+    out: list[tuple[int, str, str | None]] = []
+    for start in range(0, len(ids), BATCH):
+        chunk = list(ids[start:start + BATCH])
+        marks = ",".join("?" * len(chunk))
+        out += db.execute(f"SELECT id, text, parsed FROM reports WHERE id IN ({marks})", chunk).fetchall()
+    return out
+
+
+def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> int:
+    """Classify the stored reports ``ids`` and upsert their combined verdicts; returns how many were written."""
+    from classifiers.store_rows import report_from_row
+
+    clf = _classifier(classifier)
+    written = 0
+    rows = _rows(db, ids)
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start:start + BATCH]
+        items = [(report_from_row(parsed, text), text) for _, text, parsed in chunk]
+        verdicts = clf.classify_many(items)
+        stamp = now()
+        db["verdicts"].upsert_all(
+            [{"report_id": rid, "source": "combined", "label": v.label, "confidence": round(v.confidence, 4),
+              "needs_review": int(v.needs_review), "evidence": json.dumps(v.evidence, ensure_ascii=False),
+              "classifier_version": v.version, "created_at": stamp}
+             for (rid, _, _), v in zip(chunk, verdicts, strict=True)],
+            pk=("report_id", "source"),
+        )
+        written += len(chunk)
+    return written
+
+
+def classify_hook(db: sqlite_utils.Database, ids: list[int]) -> None:
+    """The ingest hook: new reports get their verdict in the same transaction."""
+    classify_reports(db, ids)
+
+
+def stale_ids(db: sqlite_utils.Database, version: str, everything: bool = False) -> list[int]:
+    if everything:
+        return [r[0] for r in db.execute("SELECT id FROM reports ORDER BY id").fetchall()]
+    sql = ("SELECT r.id FROM reports r LEFT JOIN verdicts v ON v.report_id = r.id AND v.source = 'combined' "
+           "WHERE v.report_id IS NULL OR v.classifier_version IS NOT ? ORDER BY r.id")
+    return [r[0] for r in db.execute(sql, [version]).fetchall()]
+
+
+def reclassify(db: sqlite_utils.Database, classifier: Any = None, everything: bool = False) -> dict[str, Any]:
+    """Re-classify every stored report whose verdict is missing or from another classifier version."""
+    clf = _classifier(classifier)
+    ids = stale_ids(db, clf.version, everything)
+    with db.conn:
+        n = classify_reports(db, ids, clf) if ids else 0
+    return {"reclassified": n, "classifier_version": clf.version}
+
+
+def set_human_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | None = None,
+                    note: str | None = None) -> None:
+    """Store a maintainer's label (the workflow's ``triage label`` does the same)."""
+    from classifiers.rules import LABELS
+
+    if label not in LABELS:
+        raise ValueError(f"unknown label {label!r}; one of {', '.join(LABELS)}")
+    with db.conn:
+        db["verdicts"].upsert({"report_id": report_id, "source": "human", "label": label, "confidence": 1.0,
+                               "needs_review": 0, "evidence": json.dumps({"who": who, "note": note}),
+                               "classifier_version": None, "created_at": now()}, pk=("report_id", "source"))
+
+
+def current_verdict(db: sqlite_utils.Database, report_id: int) -> dict[str, Any] | None:
+    """The verdict that counts: the human one if any, else the combined one."""
+    row = db.execute(
+        "SELECT source, label, confidence, needs_review, evidence, classifier_version FROM verdicts "
+        "WHERE report_id = ? ORDER BY source = 'human' DESC LIMIT 1", [report_id]).fetchone()
+    if row is None:
+        return None
+    source, label, conf, review, evidence, version = row
+    return {"source": source, "label": label, "confidence": conf, "needs_review": bool(review),
+            "evidence": json.loads(evidence) if evidence else {}, "classifier_version": version}
+
+
+def human_label_for_text(db: sqlite_utils.Database, text: str) -> dict[str, Any] | None:
+    """A maintainer's label on the stored report with this text, if any."""
+    row = db.execute(
+        "SELECT r.id, v.label, v.evidence FROM reports r JOIN verdicts v ON v.report_id = r.id "
+        "WHERE r.content_hash = ? AND v.source = 'human'", [content_hash(text)]).fetchone()
+    if row is None:
+        return None
+    return {"report_id": row[0], "label": row[1], "evidence": json.loads(row[2]) if row[2] else {}}
+
+
+def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
+def similar(db: sqlite_utils.Database, report: Any, limit: int = 5, exclude_hash: str | None = None
+            ) -> list[dict[str, Any]]:
+    """Stored reports nearest by normalized signature: same signature first, then shared frames."""
+    sig = list(getattr(report, "signature", None) or [])
+    title = getattr(report, "title", None)
+    shash = signature_hash(sig, title)
+    cands: dict[int, tuple] = {}
+    sql = ("SELECT r.id, r.title, r.signature, r.signature_hash, r.bug_extid, r.content_hash, b.status, "
+           "b.fix_commits, b.link FROM reports r LEFT JOIN bugs b ON b.extid = r.bug_extid ")
+    queries = []
+    if shash:
+        queries.append((sql + "WHERE r.signature_hash = ? LIMIT 50", [shash]))
+    if title:
+        queries.append((sql + "WHERE r.title = ? LIMIT 50", [title]))
+    if sig:
+        marks = ",".join("?" * len(sig))
+        queries.append((sql + f"WHERE r.id IN (SELECT report_id FROM frames WHERE norm_function IN ({marks}) "
+                        "LIMIT 500)", sig))
+    for q, args in queries:
+        for row in db.execute(q, args).fetchall():
+            cands.setdefault(row[0], row)
+    scored = []
+    for rid, rtitle, rsig, rhash, extid, chash, status, fixes, link in cands.values():
+        if exclude_hash and chash == exclude_hash:
+            continue
+        other = (rsig or "").split(" <- ") if rsig else []
+        score = 1.0 if shash and rhash == shash else 0.8 * _jaccard(sig, other) + 0.2 * (title == rtitle)
+        if score <= 0:
+            continue
+        verdict = current_verdict(db, rid)
+        try:
+            fix = json.loads(fixes) if fixes else None
+        except json.JSONDecodeError:
+            fix = fixes
+        scored.append({"report_id": rid, "score": round(score, 3), "title": rtitle, "bug": extid,
+                       "status": status, "fix": fix, "link": link,
+                       "label": verdict["label"] if verdict else None})
+    scored.sort(key=lambda d: (-d["score"], d["report_id"]))
+    return scored[:limit]
+
+
+if classify_hook not in REPORT_HOOKS:
+    REPORT_HOOKS.append(classify_hook)
