@@ -264,10 +264,22 @@ class Site:
         return urljoin(self.base_url.rstrip("/") + "/", path.lstrip("/"))
 
 
+# environment overrides of the retry policy (slow links, tests): name -> (Settings field, type)
+ENV_SETTINGS = {"TRIAGE_HTTP_TIMEOUT": ("timeout", float), "TRIAGE_HTTP_RETRIES": ("retries", int),
+                "TRIAGE_HTTP_BACKOFF": ("backoff", float)}
+
+
 def make_http(rate: float | None = None, *, cache: bool = True, **kw) -> Http:
-    """The default client: rate from ``--rate`` / ``TRIAGE_RATE``, cache in the user cache dir."""
+    """The default client: rate from ``--rate`` / ``TRIAGE_RATE``, cache in the user cache dir, retry
+    policy overridable with ``TRIAGE_HTTP_TIMEOUT`` / ``TRIAGE_HTTP_RETRIES`` / ``TRIAGE_HTTP_BACKOFF``."""
     from triage.paths import cache_dir
 
+    for env, (name, kind) in ENV_SETTINGS.items():
+        if os.environ.get(env) and name not in kw:
+            try:
+                kw[name] = kind(os.environ[env])
+            except ValueError:
+                pass
     settings = Settings(rate=env_rate() if rate is None else rate,
                         cache_dir=(cache_dir() / "http") if cache else None, **kw)
     return Http(settings)

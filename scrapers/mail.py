@@ -30,6 +30,7 @@ class Mail:
     in_reply_to: str | None = None
     refs: list[str] = field(default_factory=list)
     list_id: str | None = None
+    recipients: list[str] = field(default_factory=list)   # To + Cc addresses, lower-case
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -73,6 +74,7 @@ def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
         in_reply_to=irt[0] if irt else None,
         refs=msgids(_header(msg, "References")),
         list_id=(msgids(_header(msg, "List-Id")) or [None])[0],
+        recipients=[a.lower() for _, a in email.utils.getaddresses([_header(msg, "To"), _header(msg, "Cc")]) if a],
         body=body_text(msg),
     )
 

@@ -68,5 +68,32 @@ def sync_syzbot(
     finish(job.summary, json_out, stopped)
 
 
+@sync_app.command("lore")
+def sync_lore(
+    base_url: str = typer.Option(None, "--base-url", envvar="TRIAGE_LORE_URL", metavar="URL",
+                                 help="lore URL or a public-inbox mirror [default: https://lore.kernel.org]."),
+    query: str = typer.Option(None, "--query", "-q", metavar="Q",
+                              help="Also fetch the threads a public-inbox search finds (e.g. 's:ext4 syzbot')."),
+    no_bugs: bool = typer.Option(False, "--no-bugs", help="Only the search, not the synced bugs' threads."),
+    rate: float = RATE_OPTION,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Store the lore threads the synced bugs link to (and a search's), threaded and linked to bugs."""
+    from scrapers.http import make_http
+    from scrapers.lore import DEFAULT_BASE, LoreSync, SyncStopped
+    from scrapers.progress import Bar
+
+    db = open_store()
+    http = make_http(rate)
+    with Bar(not json_out) as bar:
+        job = LoreSync(db, http, base_url or DEFAULT_BASE, progress=bar)
+        stopped = None
+        try:
+            job.run(query, bugs=not no_bugs)
+        except SyncStopped as exc:
+            stopped = f"sync stopped: {exc}"
+    finish(job.summary, json_out, stopped)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(sync_app, name="sync")
