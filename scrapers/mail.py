@@ -6,6 +6,7 @@ Used by every mail source: single ``.eml`` files, mbox, maildir, public-inbox an
 from __future__ import annotations
 
 import email
+import email.header
 import email.policy
 import email.utils
 import hashlib
@@ -16,6 +17,8 @@ from email.message import EmailMessage
 
 _POLICY = email.policy.default.clone(raise_on_defect=False)
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_SURROGATE = re.compile("[\udc80-\udcff]")     # undecodable bytes in a raw header
+_ADDR = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass
@@ -41,14 +44,29 @@ def parse_bytes(raw: bytes) -> Mail:
     return from_message(msg, raw)
 
 
-def _header(msg: EmailMessage, name: str) -> str:
-    try:
-        value = msg.get(name)
-    except Exception:  # a malformed header the policy cannot fold
-        value = None
+def _raw_headers(msg: EmailMessage) -> dict[str, str]:
+    """First value of each header, unparsed: the policy's structured parsing of long To/Cc lists costs
+    milliseconds per message, and only Subject and From need decoding (``_header``)."""
+    out: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        key = name.lower()
+        if key not in out:
+            if isinstance(value, str) and _SURROGATE.search(value):
+                value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            out[key] = str(value)
+    return out
+
+
+def _header(headers: dict[str, str], name: str, decode: bool = False) -> str:
+    value = headers.get(name.lower())
     if value is None:
         return ""
-    return re.sub(r"\s+", " ", str(value)).strip()
+    if decode and "=?" in value:
+        try:
+            value = str(email.header.make_header(email.header.decode_header(value)))
+        except Exception:  # a malformed encoded word: keep the raw text
+            pass
+    return re.sub(r"\s+", " ", value).strip()
 
 
 def msgids(value: str) -> list[str]:
@@ -57,24 +75,25 @@ def msgids(value: str) -> list[str]:
 
 
 def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
-    mid_list = msgids(_header(msg, "Message-ID"))
+    hdrs = _raw_headers(msg)
+    mid_list = msgids(_header(hdrs, "Message-ID"))
     if mid_list:
         message_id = mid_list[0]
     else:  # a message without Message-ID still needs a stable key
         digest = hashlib.sha256(raw if raw is not None else msg.as_bytes()).hexdigest()[:32]
         message_id = f"{digest}@syz-triage.invalid"
-    name, addr = email.utils.parseaddr(_header(msg, "From"))
-    irt = msgids(_header(msg, "In-Reply-To"))
+    name, addr = email.utils.parseaddr(_header(hdrs, "From", decode=True))
+    irt = msgids(_header(hdrs, "In-Reply-To"))
     return Mail(
         message_id=message_id,
-        subject=_header(msg, "Subject"),
+        subject=_header(hdrs, "Subject", decode=True),
         author_name=name,
         author_email=addr.lower(),
-        date=_iso_date(_header(msg, "Date")),
+        date=_iso_date(_header(hdrs, "Date")),
         in_reply_to=irt[0] if irt else None,
-        refs=msgids(_header(msg, "References")),
-        list_id=(msgids(_header(msg, "List-Id")) or [None])[0],
-        recipients=[a.lower() for _, a in email.utils.getaddresses([_header(msg, "To"), _header(msg, "Cc")]) if a],
+        refs=msgids(_header(hdrs, "References")),
+        list_id=(msgids(_header(hdrs, "List-Id")) or [None])[0],
+        recipients=[a.lower() for a in _ADDR.findall(_header(hdrs, "To") + " " + _header(hdrs, "Cc"))],
         body=body_text(msg),
     )
 

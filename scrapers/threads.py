@@ -120,5 +120,7 @@ def refresh(db: sqlite_utils.Database, thread_ids: set[str], bug_hints: dict[str
         }, pk="thread_id")
         if bug:
             db.execute("UPDATE messages SET bug_extid = ? WHERE thread_id = ? AND bug_extid IS NULL", [bug, tid])
+            db.execute("UPDATE reports SET bug_extid = ? WHERE bug_extid IS NULL AND message_id IN "
+                       "(SELECT message_id FROM messages WHERE thread_id = ?)", [bug, tid])
         new += existed is None
     return new

@@ -209,6 +209,19 @@ def _v3_crashes_threading(db: sqlite_utils.Database) -> None:
         CREATE INDEX threads_bug ON threads(bug_extid);
         """
     )
+    # threading updates thread_id / parent_id / bug_extid of stored messages: re-index the text only
+    # when the text changes (the v2 trigger re-indexed the whole body on every update)
+    if db["messages"].detect_fts():
+        db.executescript(
+            """
+            DROP TRIGGER IF EXISTS messages_au;
+            CREATE TRIGGER messages_au AFTER UPDATE OF subject, body ON messages BEGIN
+              INSERT INTO messages_fts (messages_fts, rowid, subject, body)
+                VALUES('delete', old.rowid, old.subject, old.body);
+              INSERT INTO messages_fts (rowid, subject, body) VALUES (new.rowid, new.subject, new.body);
+            END;
+            """
+        )
 
 
 MIGRATIONS: list[Migration] = [_v1_base, _v2_search, _v3_crashes_threading]
