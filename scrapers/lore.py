@@ -156,7 +156,10 @@ class LoreSync:
         start = self.http.counters["requests"]
         ing = Ingest(self.db)
         try:
-            targets = (self.bug_targets() if bugs else []) + (self.search_targets(query) if query else [])
+            try:
+                targets = (self.bug_targets() if bugs else []) + (self.search_targets(query) if query else [])
+            except HttpError as exc:
+                raise SyncStopped(str(exc)) from None
             cursor = self._cursor()
             done = set(cursor.get("done", [])) if not cursor.get("complete", True) else set()
             cursor = {"complete": False, "done": sorted(done)}
