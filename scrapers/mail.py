@@ -19,6 +19,8 @@ from email.message import EmailMessage
 # decoded explicitly (RFC 2047) in ``_header``.
 _POLICY = email.policy.compat32
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_SURROGATE = re.compile("[\udc80-\udcff]")     # undecodable bytes in a raw header
+_ADDR = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Mail:
     in_reply_to: str | None = None
     refs: list[str] = field(default_factory=list)
     list_id: str | None = None
+    recipients: list[str] = field(default_factory=list)   # To + Cc addresses, lower-case
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -43,15 +46,27 @@ def parse_bytes(raw: bytes) -> Mail:
     return from_message(msg, raw)
 
 
-def _header(msg: EmailMessage, name: str) -> str:
-    value = msg.get(name)
+def _raw_headers(msg: EmailMessage) -> dict[str, str]:
+    """First value of each header, unparsed: the policy's structured parsing of long To/Cc lists costs
+    milliseconds per message, and only Subject and From need decoding (``_header``)."""
+    out: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        key = name.lower()
+        if key not in out:
+            if isinstance(value, str) and _SURROGATE.search(value):
+                value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            out[key] = str(value)
+    return out
+
+
+def _header(headers: dict[str, str], name: str, decode: bool = False) -> str:
+    value = headers.get(name.lower())
     if value is None:
         return ""
-    value = str(value)
-    if "=?" in value:
+    if decode and "=?" in value:
         try:
             value = str(email.header.make_header(email.header.decode_header(value)))
-        except (ValueError, LookupError, UnicodeError):
+        except Exception:  # a malformed encoded word: keep the raw text
             pass
     return re.sub(r"\s+", " ", value).strip()
 
@@ -62,23 +77,25 @@ def msgids(value: str) -> list[str]:
 
 
 def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
-    mid_list = msgids(_header(msg, "Message-ID"))
+    hdrs = _raw_headers(msg)
+    mid_list = msgids(_header(hdrs, "Message-ID"))
     if mid_list:
         message_id = mid_list[0]
     else:  # a message without Message-ID still needs a stable key
         digest = hashlib.sha256(raw if raw is not None else msg.as_bytes()).hexdigest()[:32]
         message_id = f"{digest}@syz-triage.invalid"
-    name, addr = email.utils.parseaddr(_header(msg, "From"))
-    irt = msgids(_header(msg, "In-Reply-To"))
+    name, addr = email.utils.parseaddr(_header(hdrs, "From", decode=True))
+    irt = msgids(_header(hdrs, "In-Reply-To"))
     return Mail(
         message_id=message_id,
-        subject=_header(msg, "Subject"),
+        subject=_header(hdrs, "Subject", decode=True),
         author_name=name,
         author_email=addr.lower(),
-        date=_iso_date(_header(msg, "Date")),
+        date=_iso_date(_header(hdrs, "Date")),
         in_reply_to=irt[0] if irt else None,
-        refs=msgids(_header(msg, "References")),
-        list_id=(msgids(_header(msg, "List-Id")) or [None])[0],
+        refs=msgids(_header(hdrs, "References")),
+        list_id=(msgids(_header(hdrs, "List-Id")) or [None])[0],
+        recipients=[a.lower() for a in _ADDR.findall(_header(hdrs, "To") + " " + _header(hdrs, "Cc"))],
         body=body_text(msg),
     )
 

@@ -1,17 +1,122 @@
-"""A parsed ``Mail`` -> a ``messages`` row (threading fields, authors, dates).
+"""A parsed ``Mail`` -> a ``messages`` row: threading headers, author, date, ``#syz`` commands, trailer
+tags, the patch subject and the syzbot bug the message is about.
 
-The thread resolution, ``#syz`` commands and trailer tags are filled in by the mail-thread logic
-(lore / public-inbox); this module only maps the header fields.
+Every mail source uses this (``.eml``, mbox, maildir, public-inbox, lore); ``scrapers.threads`` then
+resolves ``thread_id`` / ``parent_id`` (including the subject fallback) over what was stored.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from scrapers.mail import Mail
 
+SYZBOT_ADDR = re.compile(r"^syzbot(?:\+([0-9a-f]{8,40}))?@syzkaller\.appspotmail\.com$", re.I)
+SYZBOT_TAG = re.compile(r"syzbot\+([0-9a-f]{8,40})@syzkaller\.appspotmail\.com", re.I)
+EXTID_LINK = re.compile(r"https?://(?:syzkaller\.appspot\.com|syzbot\.org)/bug\?(?:[^\s>]*&)?extid=([0-9a-f]{8,40})")
+
+# ``#syz`` verbs (syzkaller pkg/email/parser.go): verb -> takes arguments
+SYZ_VERBS = {"fix": True, "unfix": False, "dup": True, "undup": False, "test": True, "invalid": False,
+             "uncc": False, "set": True, "unset": True, "upstream": False, "regenerate": False}
+SYZ_LINE = re.compile(r"^#syz[ \t:-]+([a-z-]+):?[ \t]*(.*?)\s*$")
+
+# trailer tags kept per message (name as written in the mail -> key in ``tags``)
+TRAILERS = {"reported-by": "Reported-by", "closes": "Closes", "link": "Link", "fixes": "Fixes",
+            "tested-by": "Tested-by", "reviewed-by": "Reviewed-by", "acked-by": "Acked-by",
+            "suggested-by": "Suggested-by", "signed-off-by": "Signed-off-by", "cc": "Cc"}
+TRAILER_LINE = re.compile(r"^([A-Za-z][A-Za-z-]*):[ \t]+(\S.*?)\s*$")
+
+REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|sv)\s*:\s*)+", re.I)
+PATCH_TAG = re.compile(r"^\s*(?:\[[^\]]*\]\s*)*")
+FORWARD_MARK = "\n***\n"
+
+
+def is_syzbot(addr: str) -> bool:
+    return bool(SYZBOT_ADDR.match(addr or ""))
+
+
+def base_subject(subject: str) -> str:
+    """The subject public-inbox threads on: leading ``Re:`` prefixes dropped, whitespace folded."""
+    return re.sub(r"\s+", " ", REPLY_PREFIX.sub("", subject or "")).strip()
+
+
+def is_reply_subject(subject: str) -> bool:
+    return bool(REPLY_PREFIX.match(subject or ""))
+
+
+def unquoted_lines(body: str) -> list[str]:
+    return [line for line in body.split("\n") if not line.lstrip().startswith(">")]
+
+
+def command_text(mail: Mail) -> str:
+    """The part of the body that can carry commands. syzbot's own mails quote the commands as help
+    text, except its archival forwards of a human's command mail (after the ``***`` line)."""
+    if is_syzbot(mail.author_email):
+        if mail.subject.startswith("Forwarded:") and FORWARD_MARK in mail.body:
+            return mail.body.split(FORWARD_MARK, 1)[1]
+        return ""
+    return mail.body
+
+
+def syz_commands(text: str) -> list[dict]:
+    lines = unquoted_lines(text)
+    out = []
+    for i, line in enumerate(lines):
+        m = SYZ_LINE.match(line.rstrip())
+        if not m or m.group(1) not in SYZ_VERBS:
+            continue
+        verb, args = m.group(1), m.group(2)
+        if verb == "test" and not args and i + 1 < len(lines) and re.match(r"^\s*(git|https?)://", lines[i + 1]):
+            args = lines[i + 1].strip()           # "#syz test:" with the tree on the next line
+        out.append({"command": verb, "args": args if SYZ_VERBS[verb] else ""})
+    return out
+
+
+def trailer_tags(text: str) -> dict[str, list[str]]:
+    tags: dict[str, list[str]] = {}
+    for line in unquoted_lines(text):
+        m = TRAILER_LINE.match(line)
+        if m and m.group(1).lower() in TRAILERS:
+            values = tags.setdefault(TRAILERS[m.group(1).lower()], [])
+            if m.group(2) not in values:
+                values.append(m.group(2))
+    return tags
+
+
+def patch_subject(mail: Mail) -> str | None:
+    """The commit title of a patch mail (``[PATCH v2 1/3] ext4: fix x`` -> ``ext4: fix x``)."""
+    subj = mail.subject or ""
+    if is_reply_subject(subj) or subj.startswith("Forwarded:"):
+        return None
+    if re.match(r"^\s*\[[^\]]*PATCH[^\]]*\]", subj, re.I) or "\ndiff --git " in mail.body:
+        return PATCH_TAG.sub("", subj).strip() or None
+    return None
+
+
+def bug_extid(mail: Mail, tags: dict[str, list[str]]) -> str | None:
+    """The syzbot bug a message is about, strongest evidence first."""
+    m = SYZBOT_ADDR.match(mail.author_email or "")
+    if m and m.group(1):
+        return m.group(1)
+    for value in tags.get("Reported-by", []) + tags.get("Tested-by", []):
+        m = SYZBOT_TAG.search(value)
+        if m:
+            return m.group(1)
+    for value in tags.get("Closes", []) + tags.get("Link", []):
+        m = EXTID_LINK.search(value)
+        if m:
+            return m.group(1)
+    for addr in mail.recipients:
+        m = SYZBOT_ADDR.match(addr)
+        if m and m.group(1):
+            return m.group(1)
+    m = EXTID_LINK.search("\n".join(unquoted_lines(command_text(mail) or "")))
+    return m.group(1) if m else None
+
 
 def message_row(mail: Mail, source: str) -> dict:
+    tags = trailer_tags(mail.body)
     return {
         "message_id": mail.message_id,
         "thread_id": None,
@@ -24,9 +129,9 @@ def message_row(mail: Mail, source: str) -> dict:
         "date": mail.date,
         "list": mail.list_id,
         "body": mail.body,
-        "syz_commands": "[]",
-        "tags": "{}",
-        "patch_subject": None,
-        "bug_extid": None,
+        "syz_commands": json.dumps(syz_commands(command_text(mail))),
+        "tags": json.dumps(tags),
+        "patch_subject": patch_subject(mail),
+        "bug_extid": bug_extid(mail, tags),
         "source": source,
     }

@@ -18,7 +18,7 @@ from conftest import ROOT, shared_data
 from triage.store import open_db
 
 # Reports with a crash the parser must find, picked for variety (WARNING, hang, lockdep, KASAN, BUG).
-_LABELLED = ["001.txt", "005.txt", "010.txt", "020.txt", "030.txt", "040.txt", "050.txt", "060.txt",
+_LABELLED = ["001.txt", "005.txt", "010.txt", "020.txt", "025.txt", "040.txt", "050.txt", "060.txt",
              "070.txt", "080.txt"]
 
 

@@ -188,7 +188,51 @@ def _v2_search(db: sqlite_utils.Database) -> None:
     db["messages"].enable_fts(["subject", "body"], create_triggers=True, tokenize="porter")
 
 
-MIGRATIONS: list[Migration] = [_v1_base, _v2_search]
+def _v3_crashes_threading(db: sqlite_utils.Database) -> None:
+    """syzbot crashes per bug (the crash table of a bug page joined with its JSON), and indexes the
+    mail threading needs (subject fallback, bug links)."""
+    db.executescript(
+        """
+        CREATE TABLE crashes (
+            bug_extid TEXT NOT NULL,
+            crash_key TEXT NOT NULL,                -- the report blob id (x=...), else a hash of the links
+            time TEXT,                              -- ISO 8601 UTC
+            title TEXT,
+            kernel TEXT,                            -- kernel alias (upstream, linux-next, ...)
+            kernel_commit TEXT,
+            kernel_repo TEXT,
+            syzkaller_commit TEXT,
+            manager TEXT,
+            config_link TEXT,
+            log_link TEXT,
+            report_link TEXT,
+            syz_repro_link TEXT,
+            c_repro_link TEXT,
+            repro_opts TEXT,
+            report_id INTEGER REFERENCES reports(id),
+            PRIMARY KEY (bug_extid, crash_key)
+        );
+        CREATE INDEX crashes_report ON crashes(report_id);
+        CREATE INDEX messages_subject ON messages(subject);
+        CREATE INDEX threads_bug ON threads(bug_extid);
+        """
+    )
+    # threading updates thread_id / parent_id / bug_extid of stored messages: re-index the text only
+    # when the text changes (the v2 trigger re-indexed the whole body on every update)
+    if db["messages"].detect_fts():
+        db.executescript(
+            """
+            DROP TRIGGER IF EXISTS messages_au;
+            CREATE TRIGGER messages_au AFTER UPDATE OF subject, body ON messages BEGIN
+              INSERT INTO messages_fts (messages_fts, rowid, subject, body)
+                VALUES('delete', old.rowid, old.subject, old.body);
+              INSERT INTO messages_fts (rowid, subject, body) VALUES (new.rowid, new.subject, new.body);
+            END;
+            """
+        )
+
+
+MIGRATIONS: list[Migration] = [_v1_base, _v2_search, _v3_crashes_threading]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

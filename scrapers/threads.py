@@ -1,0 +1,126 @@
+"""Thread resolution over stored messages: ``thread_id`` / ``parent_id``, the ``threads`` table, bug links.
+
+The rules follow public-inbox (what lore shows):
+
+1. the parent is the nearest stored message named by ``In-Reply-To`` then ``References`` (last first);
+   if none is stored, the named message-id is kept as a "ghost" parent and the thread is rooted at the
+   first reference;
+2. a reply that lost its headers (``Re:`` subject, no ``In-Reply-To``/``References``) is attached by
+   subject: to the latest earlier message with the same subject from someone else (else the latest);
+3. a new root whose subject equals an earlier root's joins that thread (public-inbox's loose matching:
+   ``[PATCH] foo`` re-sent), without a parent.
+
+Messages are resolved in date order, so it works incrementally: every import resolves only what it added
+(``thread_id IS NULL``), and a message arriving after its replies re-roots them. Threads take the bug of
+their messages (a syzbot report, ``Reported-by``, ``Closes:``, a Cc to ``syzbot+EXTID``), and messages
+without their own bug inherit the thread's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import sqlite_utils
+
+from scrapers.messages import base_subject, is_reply_subject
+
+REPLY_FORMS = ("{}", "Re: {}", "RE: {}", "re: {}", "Re: Re: {}", "Aw: {}", "AW: {}")
+
+
+def _subject_matches(db: sqlite_utils.Database, subject: str, mid: str, date: str | None) -> list[tuple]:
+    base = base_subject(subject)
+    if not base:
+        return []
+    forms = [f.format(base) for f in REPLY_FORMS]
+    sql = (f"SELECT message_id, thread_id, author_email, date, subject FROM messages "
+           f"WHERE subject IN ({','.join('?' * len(forms))}) AND message_id != ? AND thread_id IS NOT NULL")
+    args: list = [*forms, mid]
+    if date:
+        sql += " AND (date IS NULL OR date <= ?)"
+        args.append(date)
+    return db.execute(sql + " ORDER BY date DESC", args).fetchall()
+
+
+def _resolve_one(db: sqlite_utils.Database, row: tuple) -> str:
+    mid, irt, refs_json, subject, author, date = row
+    refs = json.loads(refs_json or "[]")
+    named = [m for m in ([irt] if irt else []) + refs[::-1] if m and m != mid]
+    named = list(dict.fromkeys(named))
+    parent = thread = None
+    for cand in named:
+        hit = db.execute("SELECT thread_id FROM messages WHERE message_id = ?", [cand]).fetchone()
+        if hit is not None:
+            parent = cand
+            thread = hit[0]
+            break
+    if named and parent is None:
+        parent = irt or refs[-1]
+        hit = db.execute(
+            f"SELECT thread_id FROM messages WHERE thread_id IN ({','.join('?' * len(named))}) LIMIT 1", named
+        ).fetchone()
+        thread = hit[0] if hit else (refs[0] if refs else parent)
+    if not named:
+        matches = _subject_matches(db, subject, mid, date)
+        if is_reply_subject(subject) and matches:
+            others = [m for m in matches if m[2] != author] or matches
+            parent, thread = others[0][0], others[0][1]
+        else:
+            roots = [m for m in matches if not is_reply_subject(m[4])]
+            thread = roots[-1][1] if roots else mid
+    thread = thread or mid
+    db.execute("UPDATE messages SET thread_id = ?, parent_id = ? WHERE message_id = ?", [thread, parent, mid])
+    if thread != mid:   # replies that arrived first were rooted at this message: move them along
+        db.execute("UPDATE messages SET thread_id = ? WHERE thread_id = ?", [thread, mid])
+    return thread
+
+
+def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None) -> int:
+    """Resolve every message without a thread; refresh the touched threads. Returns new threads.
+
+    ``bug_hints`` maps a message-id to the bug that linked it (a syzbot discussion link), used when the
+    thread's own messages name no bug.
+    """
+    with db.conn:
+        pending = db.execute(
+            "SELECT message_id, in_reply_to, refs, subject, author_email, date FROM messages "
+            "WHERE thread_id IS NULL ORDER BY date IS NULL, date, rowid"
+        ).fetchall()
+        touched = {_resolve_one(db, row) for row in pending}
+        touched |= {row[0] for row in pending}     # ids that stopped being thread roots lose their row
+        for mid in bug_hints or {}:
+            hit = db.execute("SELECT thread_id FROM messages WHERE message_id = ?", [mid]).fetchone()
+            if hit and hit[0]:
+                touched.add(hit[0])
+        return refresh(db, touched, bug_hints or {})
+
+
+def refresh(db: sqlite_utils.Database, thread_ids: set[str], bug_hints: dict[str, str]) -> int:
+    new = 0
+    for tid in thread_ids:
+        rows = db.execute(
+            "SELECT message_id, subject, list, date, bug_extid FROM messages WHERE thread_id = ? "
+            "ORDER BY date IS NULL, date", [tid]
+        ).fetchall()
+        existed = db.execute("SELECT bug_extid FROM threads WHERE thread_id = ?", [tid]).fetchone()
+        if not rows:
+            if existed is not None:
+                db.execute("DELETE FROM threads WHERE thread_id = ?", [tid])
+            continue
+        root = next((r for r in rows if r[0] == tid), rows[0])
+        bugs = Counter(r[4] for r in rows if r[4])
+        hinted = next((bug_hints[r[0]] for r in rows if r[0] in bug_hints), None)
+        bug = root[4] or (bugs.most_common(1)[0][0] if bugs else None) or hinted or (existed[0] if existed else None)
+        lists = Counter(r[2] for r in rows if r[2])
+        dates = [r[3] for r in rows if r[3]]
+        db["threads"].upsert({
+            "thread_id": tid, "subject": root[1], "list": lists.most_common(1)[0][0] if lists else None,
+            "bug_extid": bug, "first_date": min(dates) if dates else None, "last_date": max(dates) if dates else None,
+            "n_messages": len(rows),
+        }, pk="thread_id")
+        if bug:
+            db.execute("UPDATE messages SET bug_extid = ? WHERE thread_id = ? AND bug_extid IS NULL", [bug, tid])
+            db.execute("UPDATE reports SET bug_extid = ? WHERE bug_extid IS NULL AND message_id IN "
+                       "(SELECT message_id FROM messages WHERE thread_id = ?)", [bug, tid])
+        new += existed is None
+    return new

@@ -1,0 +1,99 @@
+"""``triage sync syzbot|lore``: pull syzbot bugs and crash reports, and the lore threads about them."""
+
+from __future__ import annotations
+
+import typer
+
+from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store, warn
+
+sync_app = typer.Typer(help="Pull syzbot bugs and lore threads into the database.", no_args_is_help=True)
+
+SUMMARY_KEYS = ("bugs_new", "bugs_updated", "reports_new", "threads_new", "messages_new", "requests")
+RATE_OPTION = typer.Option(None, "--rate", metavar="N", min=0.0,
+                           help="Requests per second per host (0 = no limit) [default: 1, or TRIAGE_RATE].")
+
+
+def summary_dict(summary) -> dict:
+    out = summary.as_dict()
+    for key in SUMMARY_KEYS:
+        out.setdefault(key, 0)
+    out["reports_new"] = summary.reports_new
+    out["messages_new"] = summary.messages_new
+    return out
+
+
+def finish(summary, json_out: bool, stopped: str | None = None) -> None:
+    if stopped:
+        summary.errors.append(stopped)
+    out = summary_dict(summary)
+    if json_out:
+        emit_json(out)
+    else:
+        for err in summary.errors:
+            warn(err)
+        typer.echo(", ".join(f"{out[k]} {k.replace('_', ' ')}" for k in SUMMARY_KEYS)
+                   + f", {len(summary.errors)} errors")
+    if summary.errors:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@sync_app.command("syzbot")
+def sync_syzbot(
+    namespace: str = typer.Option("upstream", "--namespace", help="syzbot namespace (kernel)."),
+    status: list[str] = typer.Option(None, "--status", help="open, fixed or invalid (repeatable) [default: all]."),
+    subsystem: str = typer.Option(None, "--subsystem", help="Only bugs of this subsystem (e.g. ext4)."),
+    base_url: str = typer.Option(None, "--base-url", envvar="TRIAGE_SYZBOT_URL", metavar="URL",
+                                 help="Dashboard URL [default: https://syzkaller.appspot.com]."),
+    rate: float = RATE_OPTION,
+    full: bool = typer.Option(False, "--full", help="Re-read every bug page, even unchanged ones."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Store syzbot bugs, their crashes and crash reports. A re-sync only fetches what changed."""
+    from scrapers.http import make_http
+    from scrapers.progress import Bar
+    from scrapers.syzbot import DEFAULT_BASE, STATUS_PAGES, SyncStopped, SyzbotSync
+
+    bad = [s for s in status or [] if s not in STATUS_PAGES]
+    if bad:
+        die(f"--status {bad[0]}: expected one of {', '.join(STATUS_PAGES)}", EXIT_USAGE)
+    db = open_store()
+    http = make_http(rate)
+    with Bar(not json_out) as bar:
+        job = SyzbotSync(db, http, base_url or DEFAULT_BASE, namespace, progress=bar)
+        stopped = None
+        try:
+            job.run(list(status) if status else None, subsystem, full=full)
+        except SyncStopped as exc:
+            stopped = f"sync stopped: {exc}"
+    finish(job.summary, json_out, stopped)
+
+
+@sync_app.command("lore")
+def sync_lore(
+    base_url: str = typer.Option(None, "--base-url", envvar="TRIAGE_LORE_URL", metavar="URL",
+                                 help="lore URL or a public-inbox mirror [default: https://lore.kernel.org]."),
+    query: str = typer.Option(None, "--query", "-q", metavar="Q",
+                              help="Also fetch the threads a public-inbox search finds (e.g. 's:ext4 syzbot')."),
+    no_bugs: bool = typer.Option(False, "--no-bugs", help="Only the search, not the synced bugs' threads."),
+    rate: float = RATE_OPTION,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Store the lore threads the synced bugs link to (and a search's), threaded and linked to bugs."""
+    from scrapers.http import make_http
+    from scrapers.lore import DEFAULT_BASE, LoreSync, SyncStopped
+    from scrapers.progress import Bar
+
+    db = open_store()
+    http = make_http(rate)
+    with Bar(not json_out) as bar:
+        job = LoreSync(db, http, base_url or DEFAULT_BASE, progress=bar)
+        stopped = None
+        try:
+            job.run(query, bugs=not no_bugs)
+        except SyncStopped as exc:
+            stopped = f"sync stopped: {exc}"
+    finish(job.summary, json_out, stopped)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sync_app, name="sync")
