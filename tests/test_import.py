@@ -18,13 +18,21 @@ from conftest import ROOT, shared_data
 from triage.store import open_db
 
 # Reports with a crash the parser must find, picked for variety (WARNING, hang, lockdep, KASAN, BUG).
-_LABELLED = ["001.txt", "005.txt", "010.txt", "020.txt", "025.txt", "040.txt", "050.txt", "060.txt",
+_LABELLED = ["001.txt", "005.txt", "010.txt", "020.txt", "025.txt", "037.txt", "050.txt", "060.txt",
              "070.txt", "080.txt"]
 
 
 def _reports() -> list[str]:
     folder = shared_data("labelled", "reports")
     return [(folder / name).read_text(errors="replace") for name in _LABELLED]
+
+
+def distinct(text: str, i: int) -> str:
+    """The same crash made distinct: a marker line inside the report, right after its first line."""
+    from triage.report import parse
+
+    first = parse(text).report.split("\n", 1)[0]
+    return text.replace(first, f"{first}\nsyz-triage-test-marker {i}", 1)
 
 
 def _mail(body: str, n: int, subject: str = "[syzbot] crash", reply_to: str | None = None) -> EmailMessage:
@@ -136,14 +144,23 @@ def test_missing_path_is_an_error(cli, tmp_path):
 
 def test_sigkill_midway_leaves_no_duplicates_or_half_reports(tmp_path):
     """Kill ``triage import`` with SIGKILL while it writes; the re-run completes the set exactly."""
+    from triage.ingest import content_hash
     from triage.report import parse
 
-    texts = [t for t in _reports() if parse(t).title]
+    def marks(t: str) -> bool:  # the marker survives report extraction
+        return content_hash(parse(distinct(t, 1)).report) != content_hash(parse(distinct(t, 2)).report)
+
+    texts = [t for t in _reports() if parse(t).title and marks(t)]
+    assert len(texts) >= 5
     corpus = tmp_path / "many"
     corpus.mkdir()
     n = 3000
-    for i in range(n):  # distinct reports: the same crash text with a distinct marker line appended
-        (corpus / f"r{i:05d}.txt").write_text(texts[i % len(texts)] + f"\nsyz-triage-test-marker {i}\n")
+    hashes = set()
+    for i in range(n):  # distinct reports: a marker line inside each crash, right after its header
+        text = distinct(texts[i % len(texts)], i)
+        hashes.add(content_hash(parse(text).report)) if i < 50 else None
+        (corpus / f"r{i:05d}.txt").write_text(text)
+    assert len(hashes) == 50
     db_path = tmp_path / "kill.db"
     env = {**os.environ, "TRIAGE_DB": str(db_path), "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "triage", "import", "--json", str(corpus)]

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from triage.report import PARSER_VERSION, Report, parse
 
+MAX_STORED_TEXT = 2_000_000  # bytes of input kept with a report; larger logs keep the extracted report only
 _PREFIX = re.compile(r"^\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?", re.M)
 
 
@@ -73,7 +74,7 @@ class Ingest:
         self.summary = Summary()
         self._pending: list[Callable[[], None]] = []
         self._new_ids: list[int] = []
-        self._hashes: set[str] = set()
+        self._hashes: dict[str, int] = {}
         self._mids: set[str] = set()
         self._next_id = (db.execute("SELECT max(id) FROM reports").fetchone()[0] or 0) + 1
 
@@ -105,24 +106,26 @@ class Ingest:
         if rep.title is None:
             return None
         return self.add_report(rep, kind=kind, location=location, message_id=message_id,
-                               reported_at=reported_at, bug_extid=bug_extid)
+                               reported_at=reported_at, bug_extid=bug_extid, full_text=text)
 
     def add_report(self, rep: Report, *, kind: str, location: str, message_id: str | None = None,
-                   reported_at: str | None = None, bug_extid: str | None = None) -> int | None:
-        """Queue a parsed report; returns its new id, or None if it is already stored."""
-        text = rep.report or ""
-        chash = content_hash(text)
-        if chash in self._hashes:
-            self.summary.skipped += 1
-            return None
-        existing = self.report_id(chash)
+                   reported_at: str | None = None, bug_extid: str | None = None,
+                   full_text: str | None = None) -> int | None:
+        """Queue a parsed report; returns its new id, or None if the same crash text is already stored.
+
+        The report is keyed by its extracted crash text; the stored ``text`` is the whole input when it
+        is not huge, so the lines printed before the crash (fault injection, I/O errors) stay with it.
+        """
+        chash = content_hash(rep.report or "")
+        existing = self._hashes.get(chash) or self.report_id(chash)
         if existing is not None:
-            self.summary.skipped += 1
+            self.summary.counters["reports_known"] = self.summary.counters.get("reports_known", 0) + 1
             self._queue(lambda: self._add_source(existing, kind, location, message_id))
             return None
+        text = full_text if full_text is not None and len(full_text) <= MAX_STORED_TEXT else rep.report or ""
         rid = self._next_id
         self._next_id += 1
-        self._hashes.add(chash)
+        self._hashes[chash] = rid
         stamp = now()
         row = {
             "id": rid, "content_hash": chash, "title": rep.title, "crash_type": rep.type,
