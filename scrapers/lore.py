@@ -148,7 +148,7 @@ class LoreSync:
         return json.loads(row[0]) if row and row[0] else {}
 
     def _save_cursor(self, cursor: dict) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["sync_state"].upsert({"source": self.cursor_key, "cursor": json.dumps(cursor),
                                           "updated_at": now()}, pk="source")
 

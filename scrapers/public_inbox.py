@@ -138,7 +138,7 @@ def _checkpoint(db: sqlite_utils.Database, ing: Ingest, summary: Summary, key: s
     """Commit what was read, thread it, then remember the last commit (a re-run repeats at most a batch)."""
     ing.flush()
     summary.counters["threads_new"] += resolve(db)
-    with db.conn:
+    with db.atomic():
         db["sync_state"].upsert({"source": key, "cursor": json.dumps({"last": commit}), "updated_at": now()},
                                 pk="source")
 

@@ -182,7 +182,7 @@ class SyzbotSync:
         if not changed and not new_crashes:
             self.summary.counters["bugs_unchanged"] += 1
             return
-        with self.db.conn:
+        with self.db.atomic():
             if old is not None and old["extid"] != extid:
                 self.db.execute("DELETE FROM bugs WHERE extid = ?", [old["extid"]])
             self.db["bugs"].upsert(row, pk="extid")

@@ -81,7 +81,7 @@ def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None) 
     ``bug_hints`` maps a message-id to the bug that linked it (a syzbot discussion link), used when the
     thread's own messages name no bug.
     """
-    with db.conn:
+    with db.atomic():
         pending = db.execute(
             "SELECT message_id, in_reply_to, refs, subject, author_email, date FROM messages "
             "WHERE thread_id IS NULL ORDER BY date IS NULL, date, rowid"

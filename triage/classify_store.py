@@ -86,7 +86,7 @@ def reclassify(db: sqlite_utils.Database, classifier: Any = None, everything: bo
     """Re-classify every stored report whose verdict is missing or from another classifier version."""
     clf = _classifier(classifier)
     ids = stale_ids(db, clf.version, everything)
-    with db.conn:
+    with db.atomic():
         n = classify_reports(db, ids, clf) if ids else 0
     return {"reclassified": n, "classifier_version": clf.version}
 
@@ -98,7 +98,7 @@ def set_human_label(db: sqlite_utils.Database, report_id: int, label: str, who: 
 
     if label not in LABELS:
         raise ValueError(f"unknown label {label!r}; one of {', '.join(LABELS)}")
-    with db.conn:
+    with db.atomic():
         db["verdicts"].upsert({"report_id": report_id, "source": "human", "label": label, "confidence": 1.0,
                                "needs_review": 0, "evidence": json.dumps({"who": who, "note": note}),
                                "classifier_version": None, "created_at": now()}, pk=("report_id", "source"))

@@ -262,7 +262,7 @@ def store_run(db: Any, report_id: int | None, run: Any) -> int:
         "trace": json.dumps(run.trace, default=str), "sim_version": run.sim_version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with db.conn:
+    with db.atomic():
         return db["repro_runs"].insert(row).last_pk
 
 
