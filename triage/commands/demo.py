@@ -1,0 +1,63 @@
+"""``triage demo``: build a dataset from the simulator's reproducer runs and show the inbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from triage.commands.common import JSON_OPTION, die, emit_json
+
+
+def demo_cmd(
+    out: Path = typer.Option(None, "--out", metavar="PATH",
+                             help="Where to build the demo database [default: demo.db in the user data dir]; "
+                                  "an existing demo database there is replaced, anything else is refused."),
+    seed: int = typer.Option(1, "--seed", help="Simulator seed for every run."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Run every simulator scenario, import and classify what the modelled kernel printed, show the inbox."""
+    from triage.demo import DemoError, build, prepare
+    from triage.paths import data_dir
+
+    path = out or data_dir() / "demo.db"
+    try:
+        db = prepare(path)
+    except DemoError as exc:
+        die(str(exc))
+    runs = build(db, seed)
+    if json_out:
+        for r in runs:
+            emit_json({"scenario": r.scenario, "variant": r.variant, "outcome": r.outcome,
+                       "report_id": r.report_id, "label": r.label})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"Reproducer runs (seed {seed})", title_justify="left", box=None, pad_edge=False)
+    for col in ("scenario", "variant", "outcome", "report", "label"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.scenario, r.variant, r.outcome, str(r.report_id or "-"),
+                      r.label or "(kernel silent)")
+    console.print(table)
+    console.print()
+    _show_inbox(path)
+    console.print(f"\nDataset: {path}\nTry: triage --db {path} inbox --all   |   "
+                  f"triage --db {path} query \"SELECT label, count(*) FROM verdicts GROUP BY label\"")
+
+
+def _show_inbox(path: Path) -> None:
+    from triage.commands.common import Options
+
+    try:
+        from triage.commands.workflow import inbox_cmd
+    except ImportError:
+        return
+    Options.db_path = path
+    inbox_cmd(subsystem=None, label=None, since=None, show_all=True, limit=50, json_out=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_cmd)
