@@ -35,6 +35,8 @@ QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
 
 _HEADER_RE = re.compile("|".join(re.escape(o.header) for o in fm.OOPSES))
+# A symbolized header repeated once per inlined frame: "BUG: KASAN: x in inlined file.c:1 [inline]".
+_INLINE_HEADER = re.compile(r"^[^\n]*?(?:" + _HEADER_RE.pattern + r")[^\n]*\[inline\][^\n]*$", re.M)
 _SKIP_RES: dict[tuple[str, ...], re.Pattern[str] | None] = {}
 _NMI_BACKTRACE = "NMI backtrace for cpu"
 _CORRUPTED_NO_FRAMES = "extracted no stack frame"
@@ -74,6 +76,28 @@ def line_oops(line: str) -> fm.Oops | None:
         if match_oops(line, oops):
             return oops
     return None
+
+
+def drop_inline_headers(text: str) -> str:
+    """Symbolizers print the oops line once per inlined frame; keep only the real (last) one, as in a raw log."""
+    if "[inline]" not in text:
+        return text
+    cut: list[tuple[int, int]] = []
+    for m in _INLINE_HEADER.finditer(text):
+        nxt_end = text.find("\n", m.end() + 1)
+        nxt = text[m.end() + 1:nxt_end if nxt_end >= 0 else len(text)]
+        line = m.group(0)
+        h = _HEADER_RE.search(line)
+        if h is not None and nxt.startswith(line[:h.end()]):
+            cut.append((m.start(), m.end() + 1))
+    if not cut:
+        return text
+    parts, pos = [], 0
+    for a, b in cut:
+        parts.append(text[pos:a])
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
@@ -449,7 +473,7 @@ def _describe(found: Found, oops: fm.Oops) -> Extracted:
 
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
-    text = clean_text(text)
+    text = drop_inline_headers(clean_text(text))
     oops, start = find_first_oops(text)
     if oops is None:
         return Report()
