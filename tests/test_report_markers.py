@@ -1,0 +1,189 @@
+"""Evidence markers over the real labelled reports (../shared/data/labelled) and real console lines."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import SHARED, shared_data
+from triage.report.context import crash_task
+from triage.report.markers import KEYS, MARKERS, find_markers
+
+
+def _read(*parts: str) -> str:
+    return shared_data(*parts).read_text(errors="replace")
+
+
+def _kinds(text: str) -> Counter:
+    return Counter(m["kind"] for m in find_markers(text))
+
+
+def _labelled() -> list[tuple[dict, str]]:
+    root = shared_data("labelled")
+    rows = [json.loads(line) for line in (root / "labels.jsonl").read_text().splitlines() if line.strip()]
+    return [(r, (root / r["file"]).read_text(errors="replace")) for r in rows]
+
+
+def test_table_is_complete():
+    assert {kind for kind, _, _ in MARKERS} == set(KEYS)
+
+
+def test_every_fault_injection_report_has_its_marker():
+    for row, text in _labelled():
+        if row["label"] == "fault-injection":
+            assert _kinds(text)["fault_injection"] >= 1, row["file"]
+
+
+def test_every_lockdep_reclaim_deadlock_names_fs_reclaim():
+    for row, text in _labelled():
+        if row["label"] == "reclaim-deadlock" and "circular locking" in text:
+            assert _kinds(text)["fs_reclaim_lock"] >= 1, row["file"]
+
+
+def test_data_loss_reports_carry_loss_markers():
+    loss = {"lost_async_page_write", "lost_page_write", "data_will_be_lost", "potential_data_loss",
+            "memory_failure", "page_discard", "buffer_io_error"}
+    missing = [row["file"] for row, text in _labelled()
+               if row["label"] == "data-loss" and not loss & set(_kinds(text))]
+    # the labelled set has two loss reports that are prose (a forum post, a bug summary) with no kernel line
+    assert len(missing) <= 2, missing
+
+
+def test_fault_injection_task_and_type():
+    ms = [m for m in find_markers(_read("labelled", "reports", "067.txt")) if m["kind"] == "fault_injection"]
+    assert len(ms) == 7
+    assert ms[0]["task"] == {"comm": "syz-executor4", "pid": 6274} and ms[0]["fault"] == "failslab"
+    assert ms[0]["times"] == 1
+    assert any(m["fault"] == "fail_page_alloc" for m in ms)
+    # the injection tied to the crash: same task as the crash
+    text = _read("labelled", "reports", "052.txt")
+    (fi,) = [m for m in find_markers(text) if m["kind"] == "fault_injection"]
+    assert fi["task"]["pid"] == 16429
+
+
+def test_fault_injection_task_from_console_tag():
+    text = ("[   63.733438][ T5321] FAULT_INJECTION: forcing a failure.\n"
+            "[   63.733438][ T5321] name fail_usercopy, interval 1, probability 0, space 0, times 0\n")
+    (m,) = find_markers(text)
+    assert m["task"] == {"comm": None, "pid": 5321} and m["fault"] == "fail_usercopy"
+
+
+def test_data_will_be_lost_error_codes_tell_corruption_apart():
+    by_file = {}
+    for name in ("030", "031", "034", "042"):
+        ms = [m for m in find_markers(_read("labelled", "reports", f"{name}.txt")) if m["kind"] == "data_will_be_lost"]
+        by_file[name] = ms[0]
+    assert (by_file["031"]["error"], by_file["031"]["errno"], by_file["031"]["corruption"]) == (5, "EIO", False)
+    assert (by_file["042"]["error"], by_file["042"]["errno"], by_file["042"]["corruption"]) == (
+        117, "EFSCORRUPTED", True)
+    assert by_file["034"]["error"] == 30 and by_file["034"]["inode"] == 155757   # wrapped over 5 lines
+    assert by_file["030"]["corruption"] is True                                   # 74: EFSBADCRC
+
+
+def test_memory_failure_dirty_page():
+    ms = [m for m in find_markers(_read("labelled", "reports", "037.txt")) if m["kind"] == "memory_failure"]
+    assert len(ms) == 3
+    assert ms[0]["page_type"] == "dirty LRU page" and ms[0]["dirty"] and ms[0]["result"] == "Recovered"
+
+
+def test_potential_data_loss_and_io_errors():
+    ms = find_markers(_read("labelled", "reports", "029.txt"))
+    pdl = [m for m in ms if m["kind"] == "potential_data_loss"]
+    assert pdl[0]["error"] == -5 and pdl[0]["errno"] == "EIO" and pdl[0]["inode"] == 16
+    io = [m for m in ms if m["kind"] == "io_error"]
+    assert io[0]["op"] == "WRITE" and io[0]["device"] == "vda"
+
+
+def test_lost_writes():
+    ms = find_markers(_read("labelled", "reports", "032.txt"))
+    assert any(m["kind"] == "lost_async_page_write" for m in ms)
+    ms = find_markers(_read("labelled", "reports", "036.txt"))
+    assert [m["device"] for m in ms if m["kind"] == "lost_page_write"][0]
+    bio = find_markers("[   22.885415] 000: Buffer I/O error on dev mmcblk1p3, logical block 0, lost async page write")
+    assert bio[0]["kind"] == "buffer_io_error" and bio[0]["lost"] and bio[0]["write"]
+    read = find_markers("Buffer I/O error on dev loop0, logical block 0, async page read")
+    assert read[0]["lost"] is False
+
+
+def test_reclaim_guard_hung_task_and_allocator_warning():
+    (g,) = [m for m in find_markers(_read("labelled", "reports", "028.txt")) if m["kind"] == "pf_memalloc_guard"]
+    assert g["function"] == "ext4_write_inode" and g["task"]["pid"] == 78
+    ms = find_markers(_read("labelled", "reports", "070.txt"))
+    (h,) = [m for m in ms if m["kind"] == "hung_task"]
+    assert h["task"] == {"comm": "syz-executor6", "pid": 4522} and h["seconds"] == 120
+    assert h["task"] == crash_task(_read("labelled", "reports", "070.txt"))
+    (w,) = [m for m in find_markers(_read("labelled", "reports", "001.txt")) if m["kind"] == "page_alloc_warning"]
+    assert w["function"] == "__alloc_pages_slowpath" and w["file_line"] == 4630
+
+
+def test_fs_reclaim_roles_and_usage_states():
+    ms = find_markers(_read("labelled", "reports", "013.txt"))
+    roles = {m["role"] for m in ms if m["kind"] == "fs_reclaim_lock"}
+    assert {"holding", "chain", "chain-exists", "scenario", "held"} <= roles
+    ms = find_markers(_read("labelled", "reports", "063.txt"))
+    (u,) = [m for m in ms if m["kind"] == "lockdep_usage"]
+    assert (u["from"], u["to"], u["reclaim"]) == ("SOFTIRQ-ON-W", "IN-SOFTIRQ-W", False)
+    old = find_markers("inconsistent {IN-RECLAIM_FS-W} -> {RECLAIM_FS-ON-W} usage.\n")
+    assert old[0]["reclaim"] is True
+
+
+def test_page_allocation_failure_with_mode():
+    line = ("[ 3239.898444][    C1] kworker/u4:4: page allocation failure: order:0, mode:0x40a20(GFP_ATOMIC|"
+            "__GFP_COMP), nodemask=(null),cpuset=/,mems_allowed=0-1")
+    (m,) = find_markers(line)
+    assert m["order"] == 0 and m["mode"] == "0x40a20" and m["task"]["comm"] == "kworker/u4:4"
+    assert m["flags"] == ["GFP_ATOMIC", "__GFP_COMP"] and m["nofail"] is False
+    (n,) = find_markers("CPU: 0 PID: 1 Comm: a Not tainted 6.12.0 #1\nx: page allocation failure: order:1, "
+                        "mode:0x8c40(GFP_NOFS|__GFP_NOFAIL), nodemask=(null)")
+    assert n["nofail"] is True
+
+
+def test_fs_errors_and_corruption_hints():
+    ms = find_markers(_read("labelled", "reports", "082.txt"))
+    errs = [m for m in ms if m["kind"] == "fs_error"]
+    assert errs and errs[0]["fs"].startswith("EXT4") and errs[0]["device"]
+    assert any(m["kind"] == "fs_corruption" for m in ms)
+    btrfs_stats = "BTRFS error (device dm-3): bdev /dev/mapper/cdisk20 errs: wr 2, rd 1, flush 0, corrupt 0, gen 0"
+    assert [m["kind"] for m in find_markers(btrfs_stats)] == ["fs_error"]
+
+
+def test_panic_on_warn_both_forms():
+    ms = find_markers("Kernel command line: root=/dev/sda1 panic_on_warn=1 nmi_watchdog=panic\n"
+                      "Kernel panic - not syncing: panic_on_warn set ...\n")
+    assert [m["source"] for m in ms] == ["cmdline", "panic"]
+
+
+@pytest.mark.parametrize("name", ["000_26da824d47702629.txt", "002_b3e4073c25075bfa.txt",
+                                  "004_b3a297d6b871d30e.txt"])
+def test_seeds_parse(name):
+    path = SHARED / "seeds" / name
+    if not path.exists():
+        pytest.skip(f"seed not available: {path}")
+    for m in find_markers(path.read_text(errors="replace")):
+        assert m["lineno"] >= 1 and m["kind"] in KEYS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300) | st.lists(st.sampled_from(
+    ["FAULT_INJECTION: forcing a failure.", "name failslab, interval 1, probability 0, space 0, times 1",
+     "Memory failure: 0x1: recovery action for dirty LRU page: Recovered", "Data will be lost", "with error",
+     "Delayed block allocation failed for inode 1", "x: page allocation failure: order:", "mode:0x8c40(",
+     "EXT4-fs error (device ", "corrupt", "INFO: task a:1 blocked for more than 5 seconds", "(fs_reclaim){+.+.}",
+     "inconsistent {A} -> {B} usage", "WARNING: CPU: 0 PID: 1 at mm/page_alloc.c:1 f", "[ 1.0][ T7] ", "\n"]),
+    max_size=30).map("\n".join))
+def test_never_raises(text):
+    for m in find_markers(text):
+        assert m["kind"] in KEYS or m["kind"] == "fs_reclaim_lock"
+
+
+def test_linear_time():
+    text = ("EXT4-fs error (device x) " + "corrupt" * 200 + "\n" + "Memory failure: 0x1: " + "a" * 1500 + "\n") * 5000
+    t = time.process_time()
+    find_markers(text)
+    find_markers("x" * 3_000_000 + "Data will be lost")
+    assert time.process_time() - t < 5.0

@@ -1,0 +1,476 @@
+"""Every stack in a kernel report, each frame attributed to the stack it belongs to.
+
+``extract_frames(text)`` scans the report line by line (linear time) and returns ``Frame`` objects whose
+``stack`` says where they come from:
+
+    crash                         the crashing task's trace; the kernel RIP / pc / IP frame first
+    crash-2, crash-3, ...         later traces printed by the same task (a second WARN/BUG in the excerpt)
+    irq, nmi                      the <IRQ> / <NMI> / <SOFTIRQ> part of the crash trace (where it crashed)
+    <stack>/irq, <stack>/nmi      the same sections inside any other stack
+    lockdep-chain-N               the frames of the ``-> #N (lock){...}:`` entry of a lockdep report
+    other-task:<comm>/<pid>       another task's trace (hung-task dumps, NMI backtraces of other CPUs, ...)
+    allocated, freed              KASAN / KFENCE allocation and free stacks
+    last-potentially-related, second-last-potentially-related
+                                  KASAN aux (call_rcu / work creation) stacks
+    page-alloc, page-free         page_owner stacks of the page that holds the buggy address
+    stack                         a trace whose owner the text does not say (no crash trace before it)
+
+Frames printed as ``? func+0x1/0x2`` (unreliable: a stale return address the unwinder found on the
+stack) are left out, as syzkaller does (``Frame`` has no field to flag them), except in a trace that has
+no reliable frame at all (32-bit or frame-pointer-less kernels print only those): then they are all we have.
+
+``lockdep_locks(text)`` lists the locks a lockdep report names: per chain link, the acquire/held pair,
+the ``Chain exists of`` list, the unsafe-scenario table and the usage states of an inconsistent-lock-state
+report (``{IN-RECLAIM_FS-W} -> {RECLAIM_FS-ON-W}``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from triage.report.frames import parse_frame_line, strip_suffix
+from triage.report.lines import clean_lines
+from triage.report.model import Frame
+
+# ---------------------------------------------------------------------------------------------------------
+# Lines that open a stack, with the label of the stack they open. First match wins.
+# A label containing "{...}" is formatted with the match's groups.
+_OPENERS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^-> #(?P<n>\d+) "), "lockdep-chain-{n}"),
+    (re.compile(r"^(?:Allocated|Allocation) by task -?\d+|^Allocated in |^allocated by task \d+"), "allocated"),
+    (re.compile(r"^Freed by task -?\d+|^Freed in |^freed by task \d+"), "freed"),
+    (re.compile(r"^Second to last (?:potentially related work creation|call_rcu\(\) call trace)"),
+     "second-last-potentially-related"),
+    (re.compile(r"^Last (?:potentially related work creation|call_rcu\(\) call trace)"), "last-potentially-related"),
+    (re.compile(r"^page last allocated via order|^page allocated via order"), "page-alloc"),
+    (re.compile(r"^page last free(?:d)? (?:stack trace|pid \d+ tgid \d+ stack trace)"), "page-free"),
+    (re.compile(r"^\{(?P<state>[A-Z_-]+)\} state was registered at:"), "lockdep-usage:{state}"),
+]
+
+# "Call Trace:" ends the line; a console race can glue it to the previous message ("...0000Call Trace:").
+_CALL_TRACE = re.compile(r"(?:^|[\s\w])Call [Tt]race:\s*$|^\s*(?:Backtrace|Stack backtrace):?\s*$")
+_CPU_LINE = re.compile(r"CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>\S.*?)(?: (?:Not tainted|Tainted:)|$)")
+_HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more than|can't die)")
+# sched_show_task(): "task:syz-executor state:D stack:0 pid:1234 ..." (5.x+) and the old column format
+# "syz-executor6   D21192  4522      1 0x00000004" (comm, state, free stack, pid, ppid, flags).
+_TASK_NEW = re.compile(r"^task:(?P<comm>.+?)\s+state:\S+ .*?\bpid:\s*(?P<pid>\d+)")
+_TASK_OLD = re.compile(r"^(?P<comm>\S.{0,15}?)\s+[RSDTtXZPIWK]\s*\d+\s+(?P<pid>\d+)\s+\d+\s+0x[0-9a-f]+\s*$")
+
+# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC.
+_IP = re.compile(
+    r"^\s*(?:RIP: (?:[0-9a-f]{4}:)?|IP: |pc : |PC is at |EIP: (?:[0-9a-f]{4}:)?)"
+    r"(?:\[<[0-9a-fx]+>\]\s*)*(?P<rest>.*)$"
+)
+# Markers inside a trace.
+_IRQ_START = re.compile(r"^\s*<(?P<kind>IRQ|NMI|SOFTIRQ)>\s*$")
+_IRQ_END = re.compile(r"^\s*(?:</(?:IRQ|NMI|SOFTIRQ)>|<EOI>)\s*$")
+_TASK_START = re.compile(r"^\s*<TASK>\s*$")
+_TASK_END = re.compile(r"^\s*</TASK>\s*$")
+# Lines that end any open trace.
+_ENDERS = re.compile(
+    r"^(?:---\[ end |Kernel panic|Kernel Offset|Rebooting in|Dumping ftrace|Showing all locks held|"
+    r"Showing busy workqueues|=====|-----|other info that might help|Chain exists of|"
+    r" Possible unsafe locking scenario|The buggy address|Memory state around|BUG: |WARNING: |"
+    r"INFO: |Modules linked in|Sending NMI from|Mem-Info:|\d+ locks? held by|no locks held by)"
+)
+# Lines a trace may contain that are not frames (registers, code bytes, user-mode RIP, module lists).
+_NOISE = re.compile(
+    r"^\s*(?:R[SABCD]X|R[SD]I|RBP|RSP|R\d{1,2}|FS|CS|CR2|DR[0-7]|Code|ORIG_RAX|EFLAGS|RIP: 0033|"
+    r"x\d+\s*:|sp :|lr :|pstate|PKRU|RAX|Hardware name|irq event stamp|hardirqs|softirqs|"
+    r"task:|Workqueue:|NMI backtrace|\[<[0-9a-f]+>\]\s*$|r\d+\s*:|Exception stack|Function entered at)"
+)
+_ARM32 = re.compile(r"^\s*\[<[0-9a-f]+>\] \((?P<func>[A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<")
+_UNRELIABLE = re.compile(r"^\s*(?:\[<[0-9a-fA-Fx]+>\]\s*)?\? ")
+_MODULE_BUILD_ID = re.compile(r"\[([\w-]+) [0-9a-f]{16,64}\]")
+_DOUBLE_LOC = re.compile(r"(\.(?:[chS]|rs):\d+(?: \[inline\])?)(?: [\w./+-]{1,200}\.(?:[chS]|rs):\d+)+\s*$")
+_PPC = re.compile(r"^\s*\[[0-9a-f]{8,16}\]\s+\[[0-9a-f]{8,16}\]\s+")
+_RESET_IP = re.compile(r"^(?:WARNING: CPU: \d+ PID: \d+ at |NMI backtrace for cpu \d+|stack backtrace:)")
+
+
+def _union(*patterns: str) -> re.Pattern[str]:
+    """One regexp matching where any of ``patterns`` matches (named groups dropped)."""
+    return re.compile("|".join("(?:" + re.sub(r"\(\?P<\w+>", "(?:", p) + ")" for p in patterns))
+
+
+_OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
+# Any line _step_outside acts on (one search instead of a dozen matches for the lines it ignores).
+_OUTSIDE_ANY = _union(_OPENER_ANY.pattern, _CALL_TRACE.pattern, _HUNG.pattern, r"^task:", _TASK_OLD.pattern,
+                      _CPU_LINE.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ", r"\+0x[0-9a-fA-F]+/0x")
+_MAX_GAP = 3          # unknown non-frame lines tolerated inside a trace before it is closed
+
+
+class _Scan:
+    """State of one pass over a report."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.label: str | None = None       # label of the open trace (None: no trace open)
+        self.tag: str | None = None         # console tag of the open trace's lines
+        self.base: str | None = None        # label outside an <IRQ> section
+        self.gap = 0
+        self.pending_ip: Frame | None = None
+        self.ip_frame: Frame | None = None  # the RIP/pc frame just added (its twin in the trace is dropped)
+        self.reliable = 0                   # reliable frames in the open trace
+        self.unreliable: list[Frame] = []   # its "? func" frames, kept only if it has no reliable one
+        self.resumable: tuple[str | None, str | None, str | None] | None = None  # trace cut by interleaving
+        self.crash_task: tuple[str, str] | None = None    # (comm, pid) of the crashing task
+        self.expect: tuple[str, str] | None = None        # hung task named by "INFO: task X:pid blocked"
+        self.crash_seen = False
+        self.crash_count = 0
+        self.cur_task: tuple[str, str] | None = None
+
+    # -- labels --------------------------------------------------------------------------------
+    def label_for_task(self, task: tuple[str, str] | None) -> str:
+        """Label of a trace printed for ``task``: crash, crash-N or other-task:comm/pid."""
+        if not self.crash_seen:
+            if self.expect is None or task is None or task[1] == self.expect[1]:
+                if task is not None:
+                    self.crash_task = task
+                return "crash"
+        if task is None:
+            return self.next_crash_label() if self.crash_task is None else "stack"
+        if self.crash_task is not None and task[1] == self.crash_task[1]:
+            return self.next_crash_label()
+        return f"other-task:{task[0]}/{task[1]}"
+
+    def next_crash_label(self) -> str:
+        return f"crash-{self.crash_count + 1}" if self.crash_seen else "crash"
+
+    # -- traces --------------------------------------------------------------------------------
+    def open(self, label: str, tag: str | None) -> None:
+        self.close()
+        if label == "crash" or label.startswith("crash-"):
+            if self.crash_seen and label == "crash":
+                label = self.next_crash_label()
+            self.crash_seen = True
+            self.crash_count += 1
+        self.label = self.base = label
+        self.tag = tag
+        self.gap = 0
+        if self.pending_ip is not None:
+            self.add(self.pending_ip)
+            self.ip_frame, self.pending_ip = self.pending_ip, None
+
+    def close(self) -> None:
+        if self.label is not None and self.reliable == 0 and self.unreliable:
+            self.frames.extend(self.unreliable)      # a trace with nothing else: its "?" frames are all we have
+        self.unreliable = []
+        self.reliable = 0
+        self.label = self.base = None
+        self.gap = 0
+
+    def add(self, frame: Frame) -> None:
+        frame.stack = self.label or "stack"
+        self.reliable += 1
+        last, self.ip_frame = self.ip_frame, None
+        if (last is not None and last.function == frame.function and last.offset == frame.offset
+                and last.line == frame.line):
+            return                           # arm64: "pc :" repeats as the first Call trace frame
+        self.frames.append(frame)
+
+
+def _irq_label(base: str, kind: str) -> str:
+    kind = "nmi" if kind == "NMI" else "irq"
+    return kind if base == "crash" else f"{base}/{kind}"
+
+
+def _frame(line: str, label: str) -> Frame | None:
+    """A frame from a trace line (x86/arm64 forms through ``parse_frame_line``, arm32 ``(f) from (g)``)."""
+    if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
+            and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
+        return None
+    if ") from [<" in line:
+        m = _ARM32.match(line)
+        if m:
+            func = m.group("func")
+            return Frame(function=func, norm_function=strip_suffix(func), stack=label)
+    if line.lstrip()[:1] == "[" and line.lstrip()[:2] != "[<":
+        m = _PPC.match(line)
+        if m:
+            if line.endswith("(unreliable)"):
+                return None
+            line = " " + line[m.end():]
+    frame = parse_frame_line(line, label)
+    if frame is None and ("[" in line or line.count(":") > 1):
+        # forms parse_frame_line does not take: "[xfs <build id>]" module tags, doubled "file:line file:line"
+        fixed = _MODULE_BUILD_ID.sub(r"[\1]", line)
+        fixed = _DOUBLE_LOC.sub(r"\1", fixed)
+        if fixed != line:
+            frame = parse_frame_line(fixed, label)
+    return frame
+
+
+def extract_frames(text: str) -> list[Frame]:
+    """All frames of all stacks in ``text``, in order, each with its ``stack`` label (see module doc)."""
+    if not isinstance(text, str) or ("+0x" not in text and ".c:" not in text):
+        return []
+    s = _Scan()
+    for ln in clean_lines(text):
+        line = ln.text
+        if s.label is not None:
+            if ln.tag is not None and s.tag is not None and ln.tag != s.tag and line.strip():
+                continue                     # another CPU's line interleaved into this trace
+            if _step_in_trace(s, line):
+                continue
+        _step_outside(s, line, ln.tag)
+    s.close()
+    return s.frames
+
+
+def _step_in_trace(s: _Scan, line: str) -> bool:
+    """Handle one line while a trace is open; False if the line closed it and must be looked at again."""
+    stripped = line.strip()
+    if not stripped:
+        s.resumable = (s.label, s.base, s.tag)     # frames right after a blank line continue this trace
+        s.close()
+        return True
+    if stripped[0] == "?" or (stripped[0] == "[" and _UNRELIABLE.match(stripped)):
+        frame = _frame(line, s.label or "stack")     # unreliable: left out unless the trace has nothing else
+        if frame is not None and len(s.unreliable) < 200:
+            s.unreliable.append(frame)
+        return True
+    frame = _frame(line, s.label or "stack")
+    if frame is not None:
+        s.add(frame)
+        s.gap = 0
+        return True
+    if stripped[0] == "<":
+        m = _IRQ_START.match(stripped)
+        if m:
+            s.label = _irq_label(s.base or "stack", m.group("kind"))
+            return True
+        if _IRQ_END.match(stripped) or _TASK_START.match(stripped):
+            s.label = s.base
+            return True
+        if _TASK_END.match(stripped):
+            s.close()
+            return True
+    m = _IP.match(line)
+    if m:
+        if not line.startswith("RIP: 0033"):
+            f = parse_frame_line(" " + m.group("rest").strip(), s.label or "stack")
+            if f is not None:
+                s.add(f)
+        return True
+    if _ENDERS.match(line):
+        s.resumable = (s.label, s.base, s.tag)     # "Kernel panic" from another CPU may cut a trace in two
+        s.close()
+        return False
+    if _OPENER_ANY.match(line) or _CALL_TRACE.search(line):
+        s.close()
+        return False
+    if _NOISE.match(line):
+        return True
+    s.gap += 1
+    if s.gap > _MAX_GAP:
+        s.resumable = (s.label, s.base, s.tag)
+        s.close()
+    return True
+
+
+_OUT_FIRST = frozenset("-AaFfSLpIbtT?RPENWs{")
+
+
+def _maybe_header(line: str) -> bool:
+    """Cheap test: can ``line`` be a header ``_step_outside`` acts on? (most console lines cannot)"""
+    c = line.lstrip()[:1]
+    return (c in _OUT_FIRST and c != "") or "CPU: " in line or "race:" in line or " 0x" in line or "+0x" in line
+
+
+def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
+    """Handle one line while no trace is open: headers that say whose trace comes next."""
+    if not _maybe_header(line) or not _OUTSIDE_ANY.search(line):
+        return
+    if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
+        frame = _frame(line, "stack")
+        if frame is not None and frame.offset is not None:
+            s.label, s.base, s.tag = s.resumable    # the trace an interleaved line or blank had cut
+            s.resumable = None
+            s.add(frame)
+            return
+    s.resumable = None
+    for rx, label in _OPENERS:
+        m = rx.match(line)
+        if m:
+            s.open(label.format(**m.groupdict()), tag)
+            return
+    if _CALL_TRACE.search(line):
+        s.open(s.label_for_task(s.cur_task), tag)
+        return
+    m = _HUNG.match(line)
+    if m:
+        if not s.crash_seen and s.expect is None:
+            s.expect = (m.group("comm"), m.group("pid"))
+        return
+    m = _TASK_NEW.match(line) or _TASK_OLD.match(line)
+    if m:
+        s.cur_task = (m.group("comm").strip(), m.group("pid"))
+        s.pending_ip = None
+        return
+    m = _CPU_LINE.search(line)
+    if m:
+        s.cur_task = (m.group("comm").strip(), m.group("pid"))
+        return
+    if _RESET_IP.match(line):
+        s.pending_ip = None
+        return
+    m = _IP.match(line)
+    if m:
+        if not line.startswith("RIP: 0033"):
+            f = parse_frame_line(" " + m.group("rest").strip(), "crash")
+            if f is not None:
+                s.pending_ip = f
+        return
+    if _UNRELIABLE.match(line):
+        return
+    # A trace pasted without its header (mail excerpts): frames with offsets open an anonymous trace.
+    frame = _frame(line, "stack")
+    if frame is not None and frame.offset is not None:
+        s.open(s.label_for_task(s.cur_task), tag)
+        s.add(frame)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# lockdep: the locks a report names.
+
+_LOCK = re.compile(r"\((?P<name>[^{}\n]{1,300}?)\)\{(?P<state>[^{}\s]{0,16})\}(?:-\{(?P<wait>\d+:\d+)\})?")
+_AT = re.compile(r", at: (?:\[<[0-9a-f]+>\] )?(?P<func>[A-Za-z_][\w.]*)")
+_TRYING = re.compile(r"^(?P<task>\S+/\d+) (?:\[\S*\] )?is trying to acquire lock:")
+_HOLDING = re.compile(r"^but task is already holding lock:|^but this lock (?:took|was taken by)")
+_CHAIN_LINK = re.compile(r"^-> #(?P<n>\d+) ")
+_CHAIN_EXISTS = re.compile(r"^Chain exists of:")
+_SCENARIO = re.compile(r"^\s*Possible (?:unsafe locking scenario|interrupt unsafe locking scenario)")
+_SCEN_HEADER = re.compile(r"^\s*CPU0(?:\s+CPU1)?\s*$")
+_SCEN_LOCK = re.compile(r"(?P<op>lock|rlock|rlock_shared|lock_shared|<Interrupt>)\((?P<name>.{1,300}?)\);|<Interrupt>")
+_INCONSISTENT = re.compile(r"^inconsistent \{(?P<from>[A-Z_-]+)\} -> \{(?P<to>[A-Z_-]+)\} usage\.")
+_USAGE_REG = re.compile(r"^\{(?P<state>[A-Z_-]+)\} state was registered at:")
+_TAKES = re.compile(r"^(?P<task>\S+/\d+) \[\S*\] (?:takes|has):")
+_HELD_BY = re.compile(r"^\d+ locks? held by (?P<comm>.+)/(?P<pid>\d+):")
+_HELD = re.compile(r"^\s*#(?P<n>\d+):")
+_IRQ_INVERSION = re.compile(r"^(?:which would create a new lock dependency|and this task is already holding:)")
+
+
+_LOCKDEP_KEYS = ("{", "lock", "Chain", "Possible", "holding", "takes:", "has:")
+
+
+def _lock_of(line: str) -> dict | None:
+    m = _LOCK.search(line)
+    if not m:
+        return None
+    d = {"lock": m.group("name"), "state": m.group("state")}
+    if m.group("wait"):
+        d["wait"] = m.group("wait")
+    at = _AT.search(line, m.end())
+    if at:
+        d["at"] = at.group("func")
+    return d
+
+
+def lockdep_locks(text: str) -> list[dict]:
+    """Locks named by a lockdep report, in order, as dicts with a ``role``:
+
+    - ``acquiring`` / ``holding``: the new lock and the held one (``is trying to acquire`` / ``already holding``)
+    - ``chain``: the lock of chain link ``link`` (``-> #N (lock){...}:``)
+    - ``chain-exists``: ``locks``, the ``Chain exists of: A --> B --> C`` list
+    - ``scenario``: ``cpu`` (0/1), ``step`` and ``lock`` (or ``op: "<Interrupt>"``) of the unsafe scenario
+    - ``usage``: ``from`` / ``to`` of ``inconsistent {FROM} -> {TO} usage.``; ``registered``: a usage state's
+      registration (``{IN-RECLAIM_FS-W} state was registered at:``); ``inconsistent``: the lock it names
+    - ``held``: lock ``index`` held by ``task`` ({comm, pid}) in a ``N locks held by comm/pid:`` list
+    Every dict has the ``lineno`` it was read from. Lock names keep their text (``fs_reclaim``,
+    ``&ei->xattr_sem``, ``(wq_completion)events``); each dict also has ``state`` (``+.+.``), ``wait``
+    (``0:0``) and ``at`` (the function) when printed.
+    """
+    if not isinstance(text, str) or "{" not in text:
+        return []
+    out: list[dict] = []
+    mode: str | None = None         # which lock line the previous header announced
+    held_task: dict | None = None
+    held_seen: set[tuple[str, str, str]] = set()
+    scen_col: int | None = None
+    scen_step = 0
+    in_scenario = False
+    chain_exists = False
+    for ln in clean_lines(text):
+        line = ln.text
+        stripped = line.strip()
+        if chain_exists:
+            if stripped:
+                locks = [p.strip() for p in stripped.split(" --> ")]
+                out.append({"lineno": ln.lineno, "role": "chain-exists", "locks": locks})
+                chain_exists = False
+            continue
+        if in_scenario:
+            if _SCEN_HEADER.match(line):
+                scen_col = line.find("CPU1") if "CPU1" in line else None
+                continue
+            if stripped.startswith("*** DEADLOCK") or (not stripped and scen_step):
+                in_scenario = False
+                continue
+            for m in _SCEN_LOCK.finditer(line):
+                col = m.start()
+                cpu = 1 if scen_col is not None and col >= scen_col - 2 else 0
+                scen_step += 1
+                entry = {"lineno": ln.lineno, "role": "scenario", "cpu": cpu, "step": scen_step}
+                if m.group("name") is None:
+                    entry["op"] = "<Interrupt>"
+                else:
+                    entry["op"] = m.group("op")
+                    entry["lock"] = m.group("name").strip()
+                out.append(entry)
+            continue
+        if mode is None and not any(k in line for k in _LOCKDEP_KEYS):
+            continue
+        if mode is not None and stripped:
+            lock = _lock_of(line)
+            if lock is not None:
+                if mode == "held":
+                    m = _HELD.match(line)
+                    idx = m.group("n") if m else "?"
+                    key = (held_task["pid"] if held_task else "", idx, lock["lock"])
+                    if key not in held_seen:
+                        held_seen.add(key)
+                        out.append({"lineno": ln.lineno, "role": "held", "index": int(idx) if idx.isdigit() else None,
+                                    "task": held_task, **lock})
+                    continue
+                out.append({"lineno": ln.lineno, "role": mode, **lock})
+                if mode in ("acquiring", "holding", "inconsistent"):
+                    mode = None
+                continue
+            if mode == "held" and not _HELD.match(line):
+                mode = None
+        m = _CHAIN_LINK.match(line)
+        if m:
+            lock = _lock_of(line)
+            if lock is not None:
+                out.append({"lineno": ln.lineno, "role": "chain", "link": int(m.group("n")), **lock})
+            mode = None
+            continue
+        if _TRYING.match(line):
+            mode = "acquiring"
+            continue
+        if _HOLDING.match(line) or _IRQ_INVERSION.match(line):
+            mode = "holding"
+            continue
+        if _CHAIN_EXISTS.match(line):
+            chain_exists = True
+            continue
+        if _SCENARIO.match(line):
+            in_scenario, scen_col, scen_step = True, None, 0
+            continue
+        m = _INCONSISTENT.match(line)
+        if m:
+            out.append({"lineno": ln.lineno, "role": "usage", "from": m.group("from"), "to": m.group("to")})
+            continue
+        if _TAKES.match(line):
+            mode = "inconsistent"
+            continue
+        m = _USAGE_REG.match(line)
+        if m:
+            out.append({"lineno": ln.lineno, "role": "registered", "state": m.group("state")})
+            continue
+        m = _HELD_BY.match(line)
+        if m:
+            held_task = {"comm": m.group("comm"), "pid": int(m.group("pid"))}
+            mode = "held"
+            continue
+    return out
