@@ -1,14 +1,15 @@
-"""Agreement with syzkaller's golden files: title, corrupted flag (report/) and guilty file (guilty/).
+"""Agreement with syzkaller's golden files (title, corrupted flag, guilty file) and syzbot's titles.
 
     PYTHONPATH=. python bench/golden_agreement.py [--list]
 """
 
 from __future__ import annotations
 
+import collections
 import sys
 from pathlib import Path
 
-from triage.report.golden import guilty_agreement, report_agreement
+from triage.report.golden import guilty_agreement, report_agreement, syzbot_agreement
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "syzkaller-reports"
 
@@ -24,6 +25,10 @@ def main() -> int:
     print(f"corrupted agreement: {rep.corrupted_ok}/{rep.total} = {rep.rate('corrupted_ok'):.1%}")
     print(f"guilty file:         {gui.title_ok}/{gui.total} = {gui.rate('title_ok'):.1%}")
     print(f"(alt titles: {rep.rate('alt_ok'):.1%}, type: {rep.rate('type_ok'):.1%})")
+    syz = syzbot_agreement(base.parent / "syzbot-sample")
+    print(f"syzbot sample titles: {syz.title_ok}/{syz.total} = {syz.rate('title_ok'):.1%} (ignoring ' (N)')")
+    for kind, n in collections.Counter(d["kind"] for d in syz.disagreements).most_common():
+        print(f"  {n:4d}  {kind}")
     return 0
 
 

@@ -108,7 +108,7 @@ SKIP_PATTERNS = [
     "memmove", "memdup", "strcmp", "strncmp", "strcpy", "strlcpy", "strncpy", "strscpy", "strlen", "strstr",
     "strnstr", "strnlen", "strchr", "strdup", "strndup", "copy_to_user", "copy_from_user", "copy_to_iter",
     "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter", "copy_folio_to_iter", "^copyin$",
-    "^copyout$", "put_user", "get_user", "might_fault", "might_sleep", "list_add", "list_del",
+    "^copyout$", "put_user", "get_user", "might_fault", "might_sleep", "might_resched", "list_add", "list_del",
     "list_replace", "list_move", "list_splice", "^rb_", "^__rb_", "_indirect_thunk_", "string", "pointer",
     "snprintf", "scnprintf", "kasprintf", "kvasprintf", "printk", "va_format", "dev_info", "dev_notice",
     "dev_warn", "dev_err", "dev_alert", "dev_crit", "dev_emerg", "program_check_exception",
@@ -139,7 +139,7 @@ STRIP_FRAME_PREFIXES = [
 
 # Frame names unified so that one root cause gets one title.
 FRAME_CANON = [
-    (re.compile(r"^synchronize_(?:rcu|srcu|net|sched).*"), "synchronize_rcu"),
+    (re.compile(r"^_*synchronize_(?:rcu|srcu|net|sched).*"), "synchronize_rcu"),
     (re.compile(r"^smp_call_function.*"), "smp_call_function"),
 ]
 
@@ -629,7 +629,7 @@ TITLE_REPLACEMENTS = [
     (re.compile(r"syz-executor\.?[0-9]+((/|:)[0-9]+)?"), "syz-executor"),
     (re.compile(r"syz\.[0-9]+\.[0-9]+"), "syz"),
     (re.compile(r"syzkaller[0-9]+((/|:)[0-9]+)?"), "syzkaller"),
-    (re.compile(r"([^a-zA-Z0-9])(?:0x)?[0-9a-f]{6,}"), r"\1ADDR"),
+    (re.compile(r"([^a-zA-Z0-9_])(?:0x)?[0-9a-f]{6,}"), r"\1ADDR"),
     (re.compile(r"(\.\w+)(:[0-9]+)+"), r"\1:LINE"),
     (re.compile(r"([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+"), r"\1"),
     (re.compile(r"CPU#[0-9]+"), "CPU"),

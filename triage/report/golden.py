@@ -99,3 +99,43 @@ def guilty_agreement(directory: Path) -> Agreement:
             out.disagreements.append({"file": g.name, "want": g.headers.get("FILE"), "got": rep.guilty_file,
                                       "title": rep.title})
     return out
+
+
+# Kinds of title disagreement with syzbot, in the order they are checked (a table, first match wins).
+SYZBOT_PREFIX = ("boot error: ", "test error: ", "build error: ")
+
+
+def disagreement_kind(want: str, got: str | None) -> str:
+    """Why our title differs from syzbot's, as a short category."""
+    if any(p in want for p in SYZBOT_PREFIX):
+        return "syzbot adds where it crashed (boot/test/build error) prefix"
+    if got is None:
+        return "no crash found (title suppressed by today's table)"
+    if got.endswith(" in corrupted"):
+        return "excerpt lost the stack (interleaved / cut report)"
+    if want.rsplit(" in ", 1)[0] == got.rsplit(" in ", 1)[0] and " in " in want and " in " in got:
+        return "same crash kind, other guilty frame (skip lists changed since)"
+    if want.startswith("kernel BUG at "):
+        return "old 'kernel BUG at FILE' title format"
+    return "other title format change"
+
+
+def syzbot_agreement(directory: Path) -> Agreement:
+    """Title agreement with syzbot's titles (index.jsonl), ignoring the ' (N)' recurrence suffix."""
+    import json
+    import re
+
+    out = Agreement()
+    for line in (Path(directory) / "index.jsonl").read_text().splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        want = re.sub(r" \(\d+\)$", "", item["title"])
+        rep = parse((Path(directory) / f"{item['id']}.txt").read_bytes())
+        out.total += 1
+        if rep.title == want:
+            out.title_ok += 1
+        else:
+            out.disagreements.append({"id": item["id"], "want": want, "got": rep.title,
+                                      "kind": disagreement_kind(want, rep.title)})
+    return out

@@ -12,7 +12,7 @@ import re
 GUILTY_FILE_IGNORES = [re.compile(r) for r in (
     r".*\.h$", r"^lib/.*", r"^virt/lib/.*", r"^mm/kasan/.*", r"^mm/kmsan/.*", r"^kernel/kcov\.c",
     r"^mm/sl.b\.c", r"^mm/slab_common\.c", r"^mm/filemap\.c", r"^mm/folio-compat\.c", r"^mm/truncate\.c",
-    r"^mm/memory\.c",
+    r"^mm/memory\.c", r"^mm/mempolicy\.c",
     r"^mm/percpu.*", r"^mm/vmalloc\.c", r"^mm/page_alloc\.c", r"^mm/mempool\.c", r"^mm/util\.c",
     r"^kernel/rcu/.*", r"^arch/.*/kernel/traps\.c", r"^arch/.*/kernel/unwind.*\.c", r"^arch/.*/mm/fault\.c",
     r"^arch/.*/mm/physaddr\.c", r"^arch/.*/kernel/stacktrace\.c", r"^arch/.*/kernel/apic/apic\.c",

@@ -18,9 +18,13 @@ import re
 from dataclasses import dataclass, field
 
 from triage.report import formats as fm
-from triage.report.frames import parse_frame_line
+from triage.report.context import crash_task, kernel_version
+from triage.report.gfp import find_gfp
 from triage.report.guilty import guilty_file
+from triage.report.markers import find_markers
 from triage.report.model import Report
+from triage.report.normalize import signature
+from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -35,6 +39,8 @@ QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
 
 _HEADER_RE = re.compile("|".join(re.escape(o.header) for o in fm.OOPSES))
+# A symbolized header repeated once per inlined frame: "BUG: KASAN: x in inlined file.c:1 [inline]".
+_INLINE_HEADER = re.compile(r"^[^\n]*?(?:" + _HEADER_RE.pattern + r")[^\n]*\[inline\][^\n]*$", re.M)
 _SKIP_RES: dict[tuple[str, ...], re.Pattern[str] | None] = {}
 _NMI_BACKTRACE = "NMI backtrace for cpu"
 _CORRUPTED_NO_FRAMES = "extracted no stack frame"
@@ -74,6 +80,28 @@ def line_oops(line: str) -> fm.Oops | None:
         if match_oops(line, oops):
             return oops
     return None
+
+
+def drop_inline_headers(text: str) -> str:
+    """Symbolizers print the oops line once per inlined frame; keep only the real (last) one, as in a raw log."""
+    if "[inline]" not in text:
+        return text
+    cut: list[tuple[int, int]] = []
+    for m in _INLINE_HEADER.finditer(text):
+        nxt_end = text.find("\n", m.end() + 1)
+        nxt = text[m.end() + 1:nxt_end if nxt_end >= 0 else len(text)]
+        line = m.group(0)
+        h = _HEADER_RE.search(line)
+        if h is not None and nxt.startswith(line[:h.end()]):
+            cut.append((m.start(), m.end() + 1))
+    if not cut:
+        return text
+    parts, pos = [], 0
+    for a, b in cut:
+        parts.append(text[pos:a])
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
@@ -449,10 +477,11 @@ def _describe(found: Found, oops: fm.Oops) -> Extracted:
 
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
-    text = clean_text(text)
+    text = drop_inline_headers(clean_text(text))
     oops, start = find_first_oops(text)
     if oops is None:
-        return Report()
+        # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks).
+        return add_structure(Report(), text[-MAX_REPORT:])
     context = extract_context(text[start:text.find("\n", start) if "\n" in text[start:] else len(text)])
     found = find_report(text, start, context, questionable_ok=False)
     ex = _describe(found, oops)
@@ -466,6 +495,7 @@ def parse(text: str | bytes) -> Report:
     if fm.CONSOLE_HANGUP in text:
         corrupted = corrupted or "console hang-up (VM disconnected)"
     alts = sorted({clean_title(a) for a in ex.alt} - {title, ""})
+    full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
     rep = Report(
         title=title,
         type=report_type(oops, ex.fmt, title) or None,
@@ -473,9 +503,20 @@ def parse(text: str | bytes) -> Report:
         corrupted=bool(corrupted),
         corrupted_reason=corrupted or None,
         guilty_frame=ex.frame or None,
-        report=report,
+        report=full,
     )
     rep.guilty_file = guilty_file(title, report)
-    rep.frames = [f for f in (parse_frame_line(ln) for ln in report.split("\n")) if f is not None]
-    rep.signature = [f.norm_function for f in rep.frames[:5]]
+    add_structure(rep, full, crash_text=report)
+    return rep
+
+
+def add_structure(rep: Report, text: str, crash_text: str | None = None) -> Report:
+    """Stacks with attribution, gfp masks, markers, kernel, task and signature (the structural modules)."""
+    crash_text = text if crash_text is None else crash_text
+    rep.kernel = kernel_version(crash_text) or kernel_version(text)
+    rep.task = crash_task(crash_text) or crash_task(text)
+    rep.frames = extract_frames(text)
+    rep.gfp = find_gfp(text, rep.kernel)
+    rep.markers = find_markers(text)
+    rep.signature = signature(rep.frames, rep.title)
     return rep
