@@ -87,6 +87,8 @@ MARKERS: list[tuple[re.Pattern[str], str]] = [
         (r"FAULT_INJECTION: forcing a failure", "fault-injection", 0),
         (r"lost (?:async |sync )?page write", "lost-write", 0),
         (r"Buffer I/O error on dev(?:ice)? \S+, logical block \d+, lost", "lost-write", 0),
+        # ext4's bio completion: the failed pages end writeback clean, with only an errseq mark left
+        (r"I/O error -?\d+ writing to inode", "lost-write", 0),
         (r"This should not happen!! Data will be lost", "data-will-be-lost", 0),
         (r"failed to convert unwritten extents to written extents -- potential data loss", "unwritten-extents", 0),
         (r"page discard on page", "page-discard", 0),

@@ -5,7 +5,6 @@ Also: the classifier, given a run's console log, names the label that matches th
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
@@ -103,11 +102,9 @@ DATA_LOSS_LINES = ("Buffer I/O error", "lost async page write", "Data will be lo
 
 
 def _classify():
-    mod = importlib.import_module("classifiers")
-    fn = getattr(mod, "classify", None)
-    if fn is None:
-        pytest.skip("classifiers has no classify() API yet (the lead wires the classifier in)")
-    return fn
+    from classifiers import classify
+
+    return classify
 
 
 def _label(verdict) -> str:
@@ -130,9 +127,5 @@ def test_classifier_labels_the_console_like_the_outcome(scenario, variant):
         expected = "data-loss"
     else:
         expected = EXPECTED_LABEL[r.outcome]
-    rep = parse(r.console)
-    try:
-        verdict = classify(rep)
-    except (TypeError, AttributeError):
-        verdict = classify(r.console)
-    assert _label(verdict) == expected
+    verdict = classify(parse(r.console), r.console)
+    assert verdict.label == expected, verdict.evidence

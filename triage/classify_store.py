@@ -131,34 +131,74 @@ def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
+def _stack_similarity(a: Iterable[str], b: Iterable[str]) -> float:
+    """Mean of Jaccard and the overlap coefficient: stacks of very different depth that share the
+    mechanism's frames (reclaim -> shrinker -> eviction) still count as alike."""
+    sa, sb = set(a), set(b)
+    if not sa or not sb:
+        return 0.0
+    inter = len(sa & sb)
+    return (inter / len(sa | sb) + inter / min(len(sa), len(sb))) / 2
+
+
+# Frames every stack shares (syscall entry, scheduler, kthread plumbing) say nothing about similarity.
+_COMMON_FRAMES = frozenset({"do_syscall_64", "entry_SYSCALL_64_after_hwframe", "do_syscall_x64", "kthread",
+                            "ret_from_fork", "ret_from_fork_asm", "worker_thread", "process_one_work",
+                            "__schedule", "schedule", "x64_sys_call", "el0_svc", "invoke_syscall"})
+
+
+def _stack_set(report: Any) -> list[str]:
+    """The crashing task's meaningful frames (canonical names), for similarity."""
+    from triage.report.normalize import SKIP
+
+    out = []
+    for f in getattr(report, "frames", None) or []:
+        if not str(f.stack).startswith(("crash", "irq")):
+            continue
+        name = f.norm_function
+        if name not in _COMMON_FRAMES and not SKIP.match(name) and name not in out:
+            out.append(name)
+    return out
+
+
 def similar(db: sqlite_utils.Database, report: Any, limit: int = 5, exclude_hash: str | None = None
             ) -> list[dict[str, Any]]:
-    """Stored reports nearest by normalized signature: same signature first, then shared frames."""
+    """Stored reports nearest by normalized signature: same signature first, then shared crash-stack frames."""
     sig = list(getattr(report, "signature", None) or [])
     title = getattr(report, "title", None)
     shash = signature_hash(sig, title)
+    stack = _stack_set(report) or sig
     cands: dict[int, tuple] = {}
-    sql = ("SELECT r.id, r.title, r.signature, r.signature_hash, r.bug_extid, r.content_hash, b.status, "
+    sql = ("SELECT r.id, r.title, r.signature_hash, r.bug_extid, r.content_hash, b.status, "
            "b.fix_commits, b.link FROM reports r LEFT JOIN bugs b ON b.extid = r.bug_extid ")
     queries = []
     if shash:
         queries.append((sql + "WHERE r.signature_hash = ? LIMIT 50", [shash]))
     if title:
         queries.append((sql + "WHERE r.title = ? LIMIT 50", [title]))
-    if sig:
-        marks = ",".join("?" * len(sig))
-        queries.append((sql + f"WHERE r.id IN (SELECT report_id FROM frames WHERE norm_function IN ({marks}) "
-                        "LIMIT 500)", sig))
+    if stack:
+        marks = ",".join("?" * len(stack))
+        queries.append((sql + "WHERE r.id IN (SELECT report_id FROM frames WHERE norm_function IN "
+                        f"({marks}) AND stack LIKE 'crash%' LIMIT 2000)", stack))
     for q, args in queries:
         for row in db.execute(q, args).fetchall():
             cands.setdefault(row[0], row)
+    if not cands:
+        return []
+    ids = list(cands)
+    their: dict[int, set[str]] = {i: set() for i in ids}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for rid, name in db.execute(
+                f"SELECT report_id, norm_function FROM frames WHERE stack LIKE 'crash%' AND report_id IN "
+                f"({','.join('?' * len(chunk))})", chunk).fetchall():
+            their[rid].add(name)
     scored = []
-    for rid, rtitle, rsig, rhash, extid, chash, status, fixes, link in cands.values():
+    for rid, rtitle, rhash, extid, chash, status, fixes, link in cands.values():
         if exclude_hash and chash == exclude_hash:
             continue
-        other = (rsig or "").split(" <- ") if rsig else []
-        score = 1.0 if shash and rhash == shash else 0.8 * _jaccard(sig, other) + 0.2 * (title == rtitle)
-        if score <= 0:
+        score = 1.0 if shash and rhash == shash else 0.8 * _stack_similarity(stack, their[rid]) + 0.2 * (title == rtitle)
+        if score <= 0.1:
             continue
         verdict = current_verdict(db, rid)
         try:

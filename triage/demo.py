@@ -55,7 +55,6 @@ def prepare(path: Path) -> sqlite_utils.Database:
 def build(db: sqlite_utils.Database, seed: int = 1) -> list[DemoRun]:
     """Run every scenario and variant, import the consoles, store the runs linked to their reports."""
     import simulator
-
     import triage.classify_store  # noqa: F401 - registers the classification hook for the import
 
     results = simulator.run_all(seed)

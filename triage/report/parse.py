@@ -23,7 +23,7 @@ from triage.report.gfp import find_gfp
 from triage.report.guilty import guilty_file
 from triage.report.markers import find_markers
 from triage.report.model import Report
-from triage.report.normalize import signature
+from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text
 
@@ -516,6 +516,8 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None) -> Repo
     rep.kernel = kernel_version(crash_text) or kernel_version(text)
     rep.task = crash_task(crash_text) or crash_task(text)
     rep.frames = extract_frames(text)
+    for f in rep.frames:  # renamed functions unified, so SQL over frames finds every version's report
+        f.norm_function = canonical(f.function)
     rep.gfp = find_gfp(text, rep.kernel)
     rep.markers = find_markers(text)
     rep.signature = signature(rep.frames, rep.title)
