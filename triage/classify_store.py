@@ -197,7 +197,8 @@ def similar(db: sqlite_utils.Database, report: Any, limit: int = 5, exclude_hash
     for rid, rtitle, rhash, extid, chash, status, fixes, link in cands.values():
         if exclude_hash and chash == exclude_hash:
             continue
-        score = 1.0 if shash and rhash == shash else 0.8 * _stack_similarity(stack, their[rid]) + 0.2 * (title == rtitle)
+        alike = 0.8 * _stack_similarity(stack, their[rid]) + 0.2 * (title == rtitle)
+        score = 1.0 if shash and rhash == shash else alike
         if score <= 0.1:
             continue
         verdict = current_verdict(db, rid)
