@@ -103,7 +103,7 @@ class Ingest:
                  reported_at: str | None = None, bug_extid: str | None = None) -> int | None:
         """Parse ``text`` and store its crash, if any. Returns the new report id or None."""
         rep = parse(text)
-        if rep.title is None:
+        if rep.display_title is None:
             return None
         return self.add_report(rep, kind=kind, location=location, message_id=message_id,
                                reported_at=reported_at, bug_extid=bug_extid, full_text=text)
@@ -116,22 +116,24 @@ class Ingest:
         The report is keyed by its extracted crash text; the stored ``text`` is the whole input when it
         is not huge, so the lines printed before the crash (fault injection, I/O errors) stay with it.
         """
-        chash = content_hash(rep.report or "")
+        crash_text = rep.report or (rep.event or {}).get("text") or ""
+        chash = content_hash(crash_text)
         existing = self._hashes.get(chash) or self.report_id(chash)
         if existing is not None:
             self.summary.counters["reports_known"] = self.summary.counters.get("reports_known", 0) + 1
             self._queue(lambda: self._add_source(existing, kind, location, message_id))
             return None
-        text = full_text if full_text is not None and len(full_text) <= MAX_STORED_TEXT else rep.report or ""
+        text = full_text if full_text is not None and len(full_text) <= MAX_STORED_TEXT else crash_text
         rid = self._next_id
         self._next_id += 1
         self._hashes[chash] = rid
         stamp = now()
         row = {
-            "id": rid, "content_hash": chash, "title": rep.title, "crash_type": rep.type,
+            "id": rid, "content_hash": chash, "title": rep.display_title, "crash_type": rep.type or (
+                "DATA_LOSS" if rep.event else None),
             "corrupted": int(bool(rep.corrupted)), "kernel": rep.kernel, "guilty_frame": rep.guilty_frame,
             "guilty_file": rep.guilty_file, "signature": " <- ".join(rep.signature),
-            "signature_hash": signature_hash(rep.signature, rep.title), "bug_extid": bug_extid,
+            "signature_hash": signature_hash(rep.signature, rep.display_title), "bug_extid": bug_extid,
             "source_kind": kind, "source": location, "message_id": message_id,
             "reported_at": reported_at or stamp, "imported_at": stamp, "parser_version": PARSER_VERSION,
             "parsed": json.dumps(rep.to_dict(), ensure_ascii=False), "text": text,

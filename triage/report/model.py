@@ -35,7 +35,15 @@ class Report:
     kernel: str | None = None
     task: dict | None = None
     signature: list[str] = field(default_factory=list)
-    report: str = ""              # the extracted report text (the crash, without unrelated console noise)
+    report: str = ""
+    # When syzkaller would find no crash but the log shows lost data (triage.report.events): kind, title,
+    # lineno, line, text. ``title`` stays None then; stores use ``display_title``.
+    event: dict | None = None              # the extracted report text (the crash, without unrelated console noise)
+
+    @property
+    def display_title(self) -> str | None:
+        """The syzkaller-compatible title, else the triage event's title."""
+        return self.title or (self.event or {}).get("title")
 
     def to_dict(self) -> dict:
         return asdict(self)

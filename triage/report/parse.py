@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from triage.report import formats as fm
 from triage.report.context import crash_task, kernel_version
+from triage.report.events import find_event
 from triage.report.gfp import find_gfp
 from triage.report.guilty import guilty_file
 from triage.report.markers import find_markers
@@ -480,8 +481,11 @@ def parse(text: str | bytes) -> Report:
     text = drop_inline_headers(clean_text(text))
     oops, start = find_first_oops(text)
     if oops is None:
-        # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks).
-        return add_structure(Report(), text[-MAX_REPORT:])
+        # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
+        # and a data-loss event syzkaller does not title (triage.report.events).
+        rep = add_structure(Report(), text[-MAX_REPORT:])
+        rep.event = find_event(text)
+        return rep
     context = extract_context(text[start:text.find("\n", start) if "\n" in text[start:] else len(text)])
     found = find_report(text, start, context, questionable_ok=False)
     ex = _describe(found, oops)

@@ -1,0 +1,74 @@
+"""Events triage reports that syzkaller does not: kernel logs with no oops header that still matter.
+
+A user's bug report often holds only the lines a filesystem printed when it dropped data
+(``Buffer I/O error ... lost async page write``, ext4's ``Data will be lost``, a hwpoisoned dirty page),
+or a call trace pasted without its WARNING line. syzkaller's parser (rightly, for a fuzzer) finds no
+crash there; for a maintainer they are reports. ``find_event`` recognises them from a table, first match
+in table order, and gives a stable title, so ``Report.title`` stays exactly syzkaller-compatible and the
+event lives beside it in ``Report.event``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from triage.report.lines import cleaned
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    pattern: re.Pattern[str]
+    title: str            # format string over the pattern's named groups
+
+
+def _ev(kind: str, pattern: str, title: str) -> Event:
+    return Event(kind, re.compile(pattern), title)
+
+
+# Order matters: the most specific evidence of lost data first.
+EVENTS: list[Event] = [
+    _ev("data-will-be-lost", r"EXT4-fs \((?P<dev>[^)]+)\): This should not happen!! Data will be lost",
+        "EXT4-fs ({dev}): Data will be lost"),
+    _ev("potential-data-loss", r"EXT4-fs[^:]*\((?P<dev>[^)]+)\)?.*failed to convert unwritten extents"
+        r"|failed to convert unwritten extents to written extents -- potential data loss",
+        "ext4: failed to convert unwritten extents (potential data loss)"),
+    _ev("lost-async-page-write", r"Buffer I/O error on dev(?:ice)? (?P<dev>[\w/.-]+), logical block \d+, "
+        r"lost (?:async )?page write", "Buffer I/O error on dev {dev}: lost async page write"),
+    _ev("lost-page-write", r"(?:(?P<fs>BTRFS|XFS|EXT\d-fs|F2FS)[^:]*: )?lost page write due to I/?O"
+        r"(?: error on (?P<dev>[\w/.-]+))?", "lost page write due to I/O error on {dev}"),
+    _ev("loop-write-error", r"loop\d*: Write error at byte offset", "loop: write error on the backing file"),
+    _ev("page-discard", r"(?P<fs>XFS|iomap)[^:]*: ?.*page discard on page", "{fs}: page discard on page"),
+    _ev("hwpoison-dirty", r"Memory failure: 0x[0-9a-f]+: recovery action for dirty (?P<what>[\w -]*?)page",
+        "Memory failure on a dirty {what}page"),
+    _ev("writeback-io-error", r"EXT4-fs warning \(device (?P<dev>[^)]+)\): ext4_end_bio:\d+: I/O error -?\d+ "
+        r"writing to inode", "EXT4-fs ({dev}): I/O error writing to inode"),
+    _ev("write-io-error", r"(?:blk_update_request|print_req_error|critical \w+ error|I/O error), dev (?P<dev>\w+), "
+        r"sector \d+ op 0x1:\(WRITE\)", "I/O error writing to dev {dev}"),
+]
+
+_HINTS = ("Data will be lost", "unwritten extents", "Buffer I/O error", "lost page write", "page discard",
+          "Memory failure", "ext4_end_bio", "WRITE")
+
+
+def find_event(text: str) -> dict | None:
+    """The first table event in ``text``: kind, title, line number, the line, and the text from there on."""
+    if not any(h in text for h in _HINTS):
+        return None
+    lines = [ln.text for ln in cleaned(text)]
+    for ev in EVENTS:
+        for n, line in enumerate(lines):
+            m = ev.pattern.search(line)
+            if m:
+                fields = {k: (v or "").strip() for k, v in m.groupdict().items()}
+                fields.setdefault("what", "")
+                try:
+                    title = ev.title.format(**fields)
+                except (KeyError, IndexError):
+                    title = ev.title
+                title = re.sub(r"\s+", " ", re.sub(r" (?:on|dev|\(\))\s*(?=:|$)", "", title)).strip()
+                start = max(0, n - 3)
+                return {"kind": ev.kind, "title": title, "lineno": n + 1, "line": line.strip(),
+                        "text": "\n".join(lines[start:start + 200]).strip()}
+    return None
