@@ -66,6 +66,11 @@ class Oops:
     suppressions: list[re.Pattern[str]] = field(default_factory=list)
     type: str = ""
 
+    def __post_init__(self) -> None:
+        # One alternation instead of a loop: a log with a million suppressed lines stays fast.
+        self.suppressed = re.compile("|".join(f"(?:{s.pattern})" for s in self.suppressions)).search \
+            if self.suppressions else (lambda _line: None)
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Stack reading parameters.
@@ -437,7 +442,7 @@ OOPSES: list[Oops] = [
         compile_re(r"WARNING: See https.* for mitigation options\."),
         compile_re(r"WARNING: kernel not compiled with CPU_SRSO"),
         compile_re(r"EXT4-[Ff][Ss](?: \(.*\))?:"),
-        compile_re(r"(?i)warning: .* uses (deprecated v2 capabilities|wireless extensions)"),
+        compile_re(r"(?i:warning: .* uses (deprecated v2 capabilities|wireless extensions))"),
         compile_re(r"XFS \(\w+\): WARNING"),
     ], "WARNING"),
     Oops("INFO:", [

@@ -30,6 +30,7 @@ from triage.report.textin import clean_text
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
 MAX_REPORT_LINES = 6000
 MAX_PREFIX_SCAN = 4000            # lines before the oops scanned for context prefix lines
+MAX_LINE = 4096                   # longer console lines are cut: bounds every per-line regexp
 
 CONSOLE_RE = re.compile(
     r"^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:<[0-9]+>)?"
@@ -58,27 +59,40 @@ class Extracted:
 
 
 def _lines(text: str, start: int = 0):
-    """(line start, line) pairs from ``start``."""
+    """(line start, line cut to MAX_LINE) pairs from ``start``."""
     pos, n = start, len(text)
     while pos < n:
         nl = text.find("\n", pos)
         if nl < 0:
             nl = n
-        yield pos, text[pos:nl]
+        yield pos, text[pos:min(nl, pos + MAX_LINE)]
         pos = nl + 1
 
 
 def match_oops(line: str, oops: fm.Oops) -> bool:
-    return oops.header in line and not any(s.search(line) for s in oops.suppressions)
+    return oops.header in line and oops.suppressed(line) is None
+
+
+_BY_HEADER: dict[str, list[int]] = {}
+for _i, _o in enumerate(fm.OOPSES):
+    _BY_HEADER.setdefault(_o.header, []).append(_i)
+# Headers that contain another header (or are contained in one): regexp matches do not overlap, so a line
+# holding one of these is checked against every header it contains.
+_OVERLAPPING = {h for h in _BY_HEADER for o in _BY_HEADER if o != h and o in h}
 
 
 def line_oops(line: str) -> fm.Oops | None:
     """The first oops (table order) this line announces, if any."""
-    if _HEADER_RE.search(line) is None:
+    found = set(_HEADER_RE.findall(line))
+    if not found:
         return None
-    for oops in fm.OOPSES:
-        if match_oops(line, oops):
-            return oops
+    if len(found) > 1 or found & _OVERLAPPING:
+        idx = sorted(i for h in _BY_HEADER if h in line for i in _BY_HEADER[h])
+    else:
+        idx = _BY_HEADER[found.pop()]
+    for i in idx:
+        if match_oops(line, fm.OOPSES[i]):
+            return fm.OOPSES[i]
     return None
 
 
@@ -114,7 +128,7 @@ def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
         start = text.rfind("\n", 0, m.start()) + 1
         end = text.find("\n", m.end())
         end = len(text) if end < 0 else end
-        oops = line_oops(text[start:end])
+        oops = line_oops(text[start:min(end, start + MAX_LINE)])
         if oops is not None:
             return oops, start
         pos = end + 1
@@ -155,7 +169,8 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     max_prefix = 50 if TASK_CONTEXT.match(context or "") else 5
     # Prefix: a few preceding lines of the same context (they often say what the crash was doing).
     prefix: list[str] = []
-    before = text[:start].split("\n")[-MAX_PREFIX_SCAN - 1:-1] if start else []
+    window = text[max(0, start - MAX_PREFIX_SCAN * 200):start]
+    before = [ln[:MAX_LINE] for ln in window.split("\n")[-MAX_PREFIX_SCAN - 1:-1]] if start else []
     for line in before:
         c1 = extract_context(line)
         stripped, q = strip_prefix(line, c1, questionable_ok)
@@ -482,13 +497,13 @@ def parse(text: str | bytes) -> Report:
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks).
         return add_structure(Report(), text[-MAX_REPORT:])
-    context = extract_context(text[start:text.find("\n", start) if "\n" in text[start:] else len(text)])
+    line_end = text.find("\n", start)
+    context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
     found = find_report(text, start, context, questionable_ok=False)
     ex = _describe(found, oops)
     report = found.report
     if not ex.title:  # the header was in a line we dropped (other context): read the raw line
-        line_end = text.find("\n", start)
-        ex.title = text[start:line_end if line_end >= 0 else len(text)]
+        ex.title = text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)]
         ex.title = ex.title[text[start:].find(oops.header):] if oops.header in ex.title else ex.title
     title = clean_title(ex.title)
     corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt)

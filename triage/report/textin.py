@@ -16,6 +16,11 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>", re.M)
 def to_text(data: str | bytes) -> str:
     if isinstance(data, bytes | bytearray):
         return bytes(data).decode("utf-8", "replace")
+    if not data.isascii():
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:        # lone surrogates (e.g. from surrogateescape): not printable anywhere
+            data = data.encode("utf-8", "replace").decode("utf-8")
     return data
 
 
