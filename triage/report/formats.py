@@ -92,6 +92,8 @@ FRAME_RES = [
     compile_re(r"^ *{{PC}} \(([a-zA-Z0-9_.]+)\) from {{PC}} \({{FUNC}}"),
 ]
 
+STACK_START_ANY = re.compile("|".join(f"(?:{r.pattern})" for r in STACK_START))
+
 # Frames never taken as the guilty one (reporting, sanitizer, allocator, locking, string and list plumbing).
 SKIP_PATTERNS = [
     "__sanitizer", "__asan", "kasan", "hwasan", "__msan", "kmsan", "kcsan_setup_watchpoint",
@@ -135,6 +137,7 @@ SKIP_PATTERNS = [
 
 # Seeing such a line while reading a stack means the stack is mixed with another one (fault injection).
 CORRUPTED_LINES = [compile_re(r"^( \[\<?(?:0x)?[0-9a-f]+\>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x")]
+CORRUPTED_LINE_ANY = re.compile("|".join(f"(?:{r.pattern})" for r in CORRUPTED_LINES))
 
 # Syscall-entry prefixes stripped from frames, in order (each step gives an alternative title).
 STRIP_FRAME_PREFIXES = [

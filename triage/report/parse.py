@@ -141,9 +141,11 @@ def extract_context(line: str) -> str:
     return m.group(1).replace(" ", "") if m.group(1) else CONTEXT_CONSOLE
 
 
-def strip_prefix(line: str, context: str, questionable_ok: bool) -> tuple[str | None, bool]:
+def strip_prefix(line: str, context: str, questionable_ok: bool,
+                 m: re.Match[str] | None | bool = False) -> tuple[str | None, bool]:
     """The line without its console prefix; None if it must be left out. Second value: a '?' frame line."""
-    m = CONSOLE_RE.match(line)
+    if m is False:
+        m = CONSOLE_RE.match(line)
     if m is not None:
         line = line[m.end():]
     elif context:
@@ -187,7 +189,8 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     contexts = {context}
     end_pos = len(text)
     for pos, line in _lines(text, start):
-        c1 = extract_context(line)
+        cm = CONSOLE_RE.match(line)
+        c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
         if pos != start and not second and c1 in contexts and line_oops(line) is not None \
                 and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
             second = True
@@ -198,7 +201,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             continue
         if not ctx_kind and context == CONTEXT_CONSOLE and c1 == "":
             continue
-        stripped, q = strip_prefix(line, "" if context == "" else c1 or context, questionable_ok)
+        stripped, q = strip_prefix(line, "" if context == "" else c1 or context, questionable_ok, cm)
         if stripped is None:
             continue
         text_lines += 1
@@ -270,10 +273,10 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
             while i < n:
                 ln = lines[i]
                 i += 1
-                if any(c.search(ln) for c in fm.CORRUPTED_LINES):
+                if fm.CORRUPTED_LINE_ANY.search(ln):
                     ok = False
                     break
-                if any(s.search(ln) for s in fm.STACK_START):
+                if fm.STACK_START_ANY.search(ln):
                     if seen_frame:
                         break
                     continue
@@ -293,7 +296,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
             while i < n:
                 ln = lines[i]
                 i += 1
-                if any(c.search(ln) for c in fm.CORRUPTED_LINES):
+                if fm.CORRUPTED_LINE_ANY.search(ln):
                     ok = False
                     break
                 m = part.search(ln)
@@ -430,7 +433,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
         return "title contains a timestamp"
     if f is None:
         return ""
-    if any(rx.search(report) for rx in fm.CORRUPTED_LINES):
+    if fm.CORRUPTED_LINE_ANY.search(report):
         return "report mixed with a fault injection stack"
     if f.no_stack:
         return ""
@@ -444,7 +447,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
             return "call trace is missed"
         found = False
         for ln in rest[1:16]:
-            if any(k.search(ln) for k in fm.STACK_START):
+            if fm.STACK_START_ANY.search(ln):
                 break
             if "(stack is not available)" in ln or any(rx.search(ln) for rx in fm.FRAME_RES):
                 found = has_stack = True
