@@ -126,7 +126,7 @@ SKIP_PATTERNS = [
     "hwrng_unregister", "i2c_del_adapter", "__unregister_client", "device_for_each_child",
     "rollback_registered", "unregister_netdev", "unregister_netdevice", "netif_napi_del", "refcount_",
     "kref_", "ref_tracker", "seqprop_assert", "memcpy_from_page", "memcpy_to_page", "stack_trace_save",
-    "__napi_schedule", "napi_schedule", "hrtimer_", "__timer_delete", "trace_hardirqs", "taint", "fortify",
+    "__napi_schedule", "napi_schedule", "^hrtimer_", "__timer_delete", "trace_hardirqs", "taint", "fortify",
     "kfree", "klist_", "^xas_", "hex_dump", "crc", "__phys_addr", "^(?:__)?die(?:_body)?$", "usb_submit_urb",
     "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg", "sysfs_remove",
     "device_remove_file", "stack_trace", "stack_walk", "unlock_page", "put_device", "alloc_frozen_pages",

@@ -40,8 +40,6 @@ QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
 
 _HEADER_RE = re.compile("|".join(re.escape(o.header) for o in fm.OOPSES))
-# A symbolized header repeated once per inlined frame: "BUG: KASAN: x in inlined file.c:1 [inline]".
-_INLINE_HEADER = re.compile(r"^[^\n]*?(?:" + _HEADER_RE.pattern + r")[^\n]*\[inline\][^\n]*$", re.M)
 _SKIP_RES: dict[tuple[str, ...], re.Pattern[str] | None] = {}
 _NMI_BACKTRACE = "NMI backtrace for cpu"
 _CORRUPTED_NO_FRAMES = "extracted no stack frame"
@@ -96,23 +94,42 @@ def line_oops(line: str) -> fm.Oops | None:
     return None
 
 
+_INLINE_LINE = re.compile(r"^[^\n]*\[inline\][^\n]*$", re.M)
+_IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
 def drop_inline_headers(text: str) -> str:
-    """Symbolizers print the oops line once per inlined frame; keep only the real (last) one, as in a raw log."""
+    """Undo symbolizer repetition: when a line naming an inlined function (``... [inline]``) is followed by the
+    same line naming the next function (same oops header, same ``RIP:``, same lock ``at:``), the repeated head
+    is cut from the inlined line, which becomes a plain inline-frame line. A symbolized excerpt then reads
+    like the raw log it came from (one header), and no file name is lost."""
     if "[inline]" not in text:
         return text
-    cut: list[tuple[int, int]] = []
-    for m in _INLINE_HEADER.finditer(text):
+    edits: list[tuple[int, int, str]] = []
+    for m in _INLINE_LINE.finditer(text):
+        line = m.group(0)
         nxt_end = text.find("\n", m.end() + 1)
         nxt = text[m.end() + 1:nxt_end if nxt_end >= 0 else len(text)]
-        line = m.group(0)
-        h = _HEADER_RE.search(line)
-        if h is not None and nxt.startswith(line[:h.end()]):
-            cut.append((m.start(), m.end() + 1))
-    if not cut:
+        cm, cn = CONSOLE_RE.match(line), CONSOLE_RE.match(nxt)
+        if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
+            continue                    # not the same printk context: two lines, not one repeated
+        console = cm.group(0) if cm is not None else ""
+        body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
+        k = 0
+        limit = min(len(body), len(nbody))
+        while k < limit and body[k] == nbody[k]:
+            k += 1
+        while k > 0 and body[k - 1] in _IDENT:
+            k -= 1
+        head = body[:k]
+        if head.strip() and not head.strip().startswith("?") and k < len(body) and body[k] in _IDENT:
+            edits.append((m.start() + len(console), m.start() + len(console) + k, " "))
+    if not edits:
         return text
     parts, pos = [], 0
-    for a, b in cut:
+    for a, b, repl in edits:
         parts.append(text[pos:a])
+        parts.append(repl)
         pos = b
     parts.append(text[pos:])
     return "".join(parts)
@@ -533,7 +550,9 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None) -> Repo
     crash_text = text if crash_text is None else crash_text
     rep.kernel = kernel_version(crash_text) or kernel_version(text)
     rep.task = crash_task(crash_text) or crash_task(text)
-    rep.frames = extract_frames(text)
+    # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
+    # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
+    rep.frames = extract_frames(crash_text)
     rep.gfp = find_gfp(text, rep.kernel)
     rep.markers = find_markers(text)
     rep.signature = signature(rep.frames, rep.title)
