@@ -50,7 +50,7 @@ def test_similar_reports_come_from_the_store(cli, db_path):
 
 
 @pytest.mark.parametrize("content,message", [
-    (None, "No such file"),
+    (None, "no such file"),
     (b"\x00\x01\x02binary\x00" * 100, "binary"),
 ])
 def test_bad_input_is_one_line_and_exit_1(cli, tmp_path, content, message):

@@ -81,18 +81,19 @@ def classify_cmd(
     from triage.classify_store import human_label_for_text, similar
     from triage.ingest import content_hash
     from triage.report import parse
-    from triage.report.source import read_report_input
+    from triage.report.source import InputError, read_report_input
 
     clf = _classifier(model)
     db = _open_existing_db()
     failed = False
     for path in files:
         try:
-            text = read_report_input(path)
-        except OSError as exc:
-            warn(f"{path}: {exc.strerror or exc}")
+            raw = read_report_input(path)
+        except InputError as exc:
+            warn(f"{path}: {exc}")
             failed = True
             continue
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if "\x00" in text[:4096]:
             warn(f"{path}: binary data, not a kernel report")
             failed = True

@@ -6,7 +6,13 @@ Public API (stable; the rest of syz-triage uses only this):
     Report.to_dict() -> dict                JSON-able, the object ``triage parse --json`` prints (minus ``file``)
     PARSER_VERSION                           bump when results change, so stored reports re-parse
 
-This first version only recognises a few oops headers; the full table-driven parser replaces it.
+How it works: ``textin`` cleans the input (bytes, CRLF, ``> `` quoting, mail-client wrapping); ``parse``
+follows syzkaller's pkg/report/linux.go over the tables in ``formats`` (oops headers and suppressions, title
+formats, frame-skip lists, stall/hang frame extractors, title replacements) to find the first crash, its
+syzbot title, crash type, alternative titles and corruption; ``guilty`` picks the guilty source file; then
+``stacks`` / ``gfp`` / ``markers`` / ``context`` / ``normalize`` add the structure (attributed frames, gfp
+masks, evidence markers, kernel release, task, signature). ``golden`` measures agreement with syzkaller's
+golden files and syzbot's titles.
 """
 
 from triage.report.model import PARSER_VERSION, Frame, Report

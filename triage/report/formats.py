@@ -66,6 +66,11 @@ class Oops:
     suppressions: list[re.Pattern[str]] = field(default_factory=list)
     type: str = ""
 
+    def __post_init__(self) -> None:
+        # One alternation instead of a loop: a log with a million suppressed lines stays fast.
+        self.suppressed = re.compile("|".join(f"(?:{s.pattern})" for s in self.suppressions)).search \
+            if self.suppressions else (lambda _line: None)
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Stack reading parameters.
@@ -86,6 +91,8 @@ FRAME_RES = [
     # arm: both the current and the next frame (the top frame is only in LR).
     compile_re(r"^ *{{PC}} \(([a-zA-Z0-9_.]+)\) from {{PC}} \({{FUNC}}"),
 ]
+
+STACK_START_ANY = re.compile("|".join(f"(?:{r.pattern})" for r in STACK_START))
 
 # Frames never taken as the guilty one (reporting, sanitizer, allocator, locking, string and list plumbing).
 SKIP_PATTERNS = [
@@ -119,7 +126,7 @@ SKIP_PATTERNS = [
     "hwrng_unregister", "i2c_del_adapter", "__unregister_client", "device_for_each_child",
     "rollback_registered", "unregister_netdev", "unregister_netdevice", "netif_napi_del", "refcount_",
     "kref_", "ref_tracker", "seqprop_assert", "memcpy_from_page", "memcpy_to_page", "stack_trace_save",
-    "__napi_schedule", "napi_schedule", "hrtimer_", "__timer_delete", "trace_hardirqs", "taint", "fortify",
+    "__napi_schedule", "napi_schedule", "^hrtimer_", "__timer_delete", "trace_hardirqs", "taint", "fortify",
     "kfree", "klist_", "^xas_", "hex_dump", "crc", "__phys_addr", "^(?:__)?die(?:_body)?$", "usb_submit_urb",
     "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg", "sysfs_remove",
     "device_remove_file", "stack_trace", "stack_walk", "unlock_page", "put_device", "alloc_frozen_pages",
@@ -130,6 +137,7 @@ SKIP_PATTERNS = [
 
 # Seeing such a line while reading a stack means the stack is mixed with another one (fault injection).
 CORRUPTED_LINES = [compile_re(r"^( \[\<?(?:0x)?[0-9a-f]+\>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x")]
+CORRUPTED_LINE_ANY = re.compile("|".join(f"(?:{r.pattern})" for r in CORRUPTED_LINES))
 
 # Syscall-entry prefixes stripped from frames, in order (each step gives an alternative title).
 STRIP_FRAME_PREFIXES = [
@@ -437,7 +445,7 @@ OOPSES: list[Oops] = [
         compile_re(r"WARNING: See https.* for mitigation options\."),
         compile_re(r"WARNING: kernel not compiled with CPU_SRSO"),
         compile_re(r"EXT4-[Ff][Ss](?: \(.*\))?:"),
-        compile_re(r"(?i)warning: .* uses (deprecated v2 capabilities|wireless extensions)"),
+        compile_re(r"(?i:warning: .* uses (deprecated v2 capabilities|wireless extensions))"),
         compile_re(r"XFS \(\w+\): WARNING"),
     ], "WARNING"),
     Oops("INFO:", [

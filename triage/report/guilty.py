@@ -34,38 +34,39 @@ FILENAME_RE = re.compile(r"([a-zA-Z0-9_\-\./]*[a-zA-Z0-9_\-]+\.(?:c|h|rs)):[0-9]
 _STALL_ENTRIES = ("apic_timer_interrupt+", "asm_sysvec_apic_timer_interrupt+", "Exception stack")
 
 
+_IGNORED_FILE = re.compile("|".join(f"(?:{rx.pattern})" for rx in GUILTY_FILE_IGNORES))
+
+
 def _ignored(path: str, line: str) -> bool:
-    return any(rx.match(path) for rx in GUILTY_FILE_IGNORES) or GUILTY_LINE_IGNORE.search(line) is not None
+    return _IGNORED_FILE.match(path) is not None or GUILTY_LINE_IGNORE.search(line) is not None
+
+
+def _file_lines(report: str):
+    """(path, line) for every line naming a source file (the first file of the line)."""
+    for line in report.split("\n"):
+        if ".c:" in line or ".h:" in line or ".rs:" in line:
+            m = FILENAME_RE.search(line)
+            if m is not None:
+                yield m.group(1), line
 
 
 def _guilty(report: str) -> str | None:
     """First file that is not plumbing; then a deeper file under the same directory further down the stack
     (``net/socket.c`` -> ``net/tipc/topsrv.c``: the generic layer called the specific one)."""
-    lines = report.split("\n")
-    first = guilty = None
-    rest = 0
-    for i, line in enumerate(lines):
-        m = FILENAME_RE.search(line)
-        if m is None:
-            continue
-        path = m.group(1)
+    first = guilty = deepest = None
+    for path, line in _file_lines(report):
         if first is None:
             first = path
         if _ignored(path, line):
             continue
-        guilty, rest = posixpath.normpath(path), i + 1
-        break
-    if guilty is None:
-        return first
-    deepest = posixpath.dirname(guilty)
-    for line in lines[rest:]:
-        m = FILENAME_RE.search(line)
-        if m is None or _ignored(m.group(1), line):
+        if guilty is None:
+            guilty = posixpath.normpath(path)
+            deepest = posixpath.dirname(guilty)
             continue
-        path = posixpath.normpath(m.group(1))
+        path = posixpath.normpath(path)
         if deepest and path.startswith(deepest + "/") and "/" in path[len(deepest) + 1:]:
             guilty, deepest = path, posixpath.dirname(path)
-    return guilty
+    return guilty if guilty is not None else first
 
 
 def guilty_file(title: str | None, report: str) -> str | None:

@@ -31,6 +31,7 @@ from triage.report.textin import clean_text
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
 MAX_REPORT_LINES = 6000
 MAX_PREFIX_SCAN = 4000            # lines before the oops scanned for context prefix lines
+MAX_LINE = 4096                   # longer console lines are cut: bounds every per-line regexp
 
 CONSOLE_RE = re.compile(
     r"^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:<[0-9]+>)?"
@@ -40,8 +41,6 @@ QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
 
 _HEADER_RE = re.compile("|".join(re.escape(o.header) for o in fm.OOPSES))
-# A symbolized header repeated once per inlined frame: "BUG: KASAN: x in inlined file.c:1 [inline]".
-_INLINE_HEADER = re.compile(r"^[^\n]*?(?:" + _HEADER_RE.pattern + r")[^\n]*\[inline\][^\n]*$", re.M)
 _SKIP_RES: dict[tuple[str, ...], re.Pattern[str] | None] = {}
 _NMI_BACKTRACE = "NMI backtrace for cpu"
 _CORRUPTED_NO_FRAMES = "extracted no stack frame"
@@ -59,47 +58,79 @@ class Extracted:
 
 
 def _lines(text: str, start: int = 0):
-    """(line start, line) pairs from ``start``."""
+    """(line start, line cut to MAX_LINE) pairs from ``start``."""
     pos, n = start, len(text)
     while pos < n:
         nl = text.find("\n", pos)
         if nl < 0:
             nl = n
-        yield pos, text[pos:nl]
+        yield pos, text[pos:min(nl, pos + MAX_LINE)]
         pos = nl + 1
 
 
 def match_oops(line: str, oops: fm.Oops) -> bool:
-    return oops.header in line and not any(s.search(line) for s in oops.suppressions)
+    return oops.header in line and oops.suppressed(line) is None
+
+
+_BY_HEADER: dict[str, list[int]] = {}
+for _i, _o in enumerate(fm.OOPSES):
+    _BY_HEADER.setdefault(_o.header, []).append(_i)
+# Headers that contain another header (or are contained in one): regexp matches do not overlap, so a line
+# holding one of these is checked against every header it contains.
+_OVERLAPPING = {h for h in _BY_HEADER for o in _BY_HEADER if o != h and o in h}
 
 
 def line_oops(line: str) -> fm.Oops | None:
     """The first oops (table order) this line announces, if any."""
-    if _HEADER_RE.search(line) is None:
+    found = set(_HEADER_RE.findall(line))
+    if not found:
         return None
-    for oops in fm.OOPSES:
-        if match_oops(line, oops):
-            return oops
+    if len(found) > 1 or found & _OVERLAPPING:
+        idx = sorted(i for h in _BY_HEADER if h in line for i in _BY_HEADER[h])
+    else:
+        idx = _BY_HEADER[found.pop()]
+    for i in idx:
+        if match_oops(line, fm.OOPSES[i]):
+            return fm.OOPSES[i]
     return None
 
 
+_INLINE_LINE = re.compile(r"^[^\n]*\[inline\][^\n]*$", re.M)
+_IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
 def drop_inline_headers(text: str) -> str:
-    """Symbolizers print the oops line once per inlined frame; keep only the real (last) one, as in a raw log."""
+    """Undo symbolizer repetition: when a line naming an inlined function (``... [inline]``) is followed by the
+    same line naming the next function (same oops header, same ``RIP:``, same lock ``at:``), the repeated head
+    is cut from the inlined line, which becomes a plain inline-frame line. A symbolized excerpt then reads
+    like the raw log it came from (one header), and no file name is lost."""
     if "[inline]" not in text:
         return text
-    cut: list[tuple[int, int]] = []
-    for m in _INLINE_HEADER.finditer(text):
+    edits: list[tuple[int, int, str]] = []
+    for m in _INLINE_LINE.finditer(text):
+        line = m.group(0)
         nxt_end = text.find("\n", m.end() + 1)
         nxt = text[m.end() + 1:nxt_end if nxt_end >= 0 else len(text)]
-        line = m.group(0)
-        h = _HEADER_RE.search(line)
-        if h is not None and nxt.startswith(line[:h.end()]):
-            cut.append((m.start(), m.end() + 1))
-    if not cut:
+        cm, cn = CONSOLE_RE.match(line), CONSOLE_RE.match(nxt)
+        if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
+            continue                    # not the same printk context: two lines, not one repeated
+        console = cm.group(0) if cm is not None else ""
+        body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
+        k = 0
+        limit = min(len(body), len(nbody))
+        while k < limit and body[k] == nbody[k]:
+            k += 1
+        while k > 0 and body[k - 1] in _IDENT:
+            k -= 1
+        head = body[:k]
+        if head.strip() and not head.strip().startswith("?") and k < len(body) and body[k] in _IDENT:
+            edits.append((m.start() + len(console), m.start() + len(console) + k, " "))
+    if not edits:
         return text
     parts, pos = [], 0
-    for a, b in cut:
+    for a, b, repl in edits:
         parts.append(text[pos:a])
+        parts.append(repl)
         pos = b
     parts.append(text[pos:])
     return "".join(parts)
@@ -115,7 +146,7 @@ def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
         start = text.rfind("\n", 0, m.start()) + 1
         end = text.find("\n", m.end())
         end = len(text) if end < 0 else end
-        oops = line_oops(text[start:end])
+        oops = line_oops(text[start:min(end, start + MAX_LINE)])
         if oops is not None:
             return oops, start
         pos = end + 1
@@ -128,9 +159,11 @@ def extract_context(line: str) -> str:
     return m.group(1).replace(" ", "") if m.group(1) else CONTEXT_CONSOLE
 
 
-def strip_prefix(line: str, context: str, questionable_ok: bool) -> tuple[str | None, bool]:
+def strip_prefix(line: str, context: str, questionable_ok: bool,
+                 m: re.Match[str] | None | bool = False) -> tuple[str | None, bool]:
     """The line without its console prefix; None if it must be left out. Second value: a '?' frame line."""
-    m = CONSOLE_RE.match(line)
+    if m is False:
+        m = CONSOLE_RE.match(line)
     if m is not None:
         line = line[m.end():]
     elif context:
@@ -156,7 +189,8 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     max_prefix = 50 if TASK_CONTEXT.match(context or "") else 5
     # Prefix: a few preceding lines of the same context (they often say what the crash was doing).
     prefix: list[str] = []
-    before = text[:start].split("\n")[-MAX_PREFIX_SCAN - 1:-1] if start else []
+    window = text[max(0, start - MAX_PREFIX_SCAN * 200):start]
+    before = [ln[:MAX_LINE] for ln in window.split("\n")[-MAX_PREFIX_SCAN - 1:-1]] if start else []
     for line in before:
         c1 = extract_context(line)
         stripped, q = strip_prefix(line, c1, questionable_ok)
@@ -173,7 +207,8 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     contexts = {context}
     end_pos = len(text)
     for pos, line in _lines(text, start):
-        c1 = extract_context(line)
+        cm = CONSOLE_RE.match(line)
+        c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
         if pos != start and not second and c1 in contexts and line_oops(line) is not None \
                 and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
             second = True
@@ -184,7 +219,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             continue
         if not ctx_kind and context == CONTEXT_CONSOLE and c1 == "":
             continue
-        stripped, q = strip_prefix(line, "" if context == "" else c1 or context, questionable_ok)
+        stripped, q = strip_prefix(line, "" if context == "" else c1 or context, questionable_ok, cm)
         if stripped is None:
             continue
         text_lines += 1
@@ -256,10 +291,10 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
             while i < n:
                 ln = lines[i]
                 i += 1
-                if any(c.search(ln) for c in fm.CORRUPTED_LINES):
+                if fm.CORRUPTED_LINE_ANY.search(ln):
                     ok = False
                     break
-                if any(s.search(ln) for s in fm.STACK_START):
+                if fm.STACK_START_ANY.search(ln):
                     if seen_frame:
                         break
                     continue
@@ -279,7 +314,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
             while i < n:
                 ln = lines[i]
                 i += 1
-                if any(c.search(ln) for c in fm.CORRUPTED_LINES):
+                if fm.CORRUPTED_LINE_ANY.search(ln):
                     ok = False
                     break
                 m = part.search(ln)
@@ -416,7 +451,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
         return "title contains a timestamp"
     if f is None:
         return ""
-    if any(rx.search(report) for rx in fm.CORRUPTED_LINES):
+    if fm.CORRUPTED_LINE_ANY.search(report):
         return "report mixed with a fault injection stack"
     if f.no_stack:
         return ""
@@ -430,7 +465,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
             return "call trace is missed"
         found = False
         for ln in rest[1:16]:
-            if any(k.search(ln) for k in fm.STACK_START):
+            if fm.STACK_START_ANY.search(ln):
                 break
             if "(stack is not available)" in ln or any(rx.search(ln) for rx in fm.FRAME_RES):
                 found = has_stack = True
@@ -486,13 +521,13 @@ def parse(text: str | bytes) -> Report:
         rep = add_structure(Report(), text[-MAX_REPORT:])
         rep.event = find_event(text)
         return rep
-    context = extract_context(text[start:text.find("\n", start) if "\n" in text[start:] else len(text)])
+    line_end = text.find("\n", start)
+    context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
     found = find_report(text, start, context, questionable_ok=False)
     ex = _describe(found, oops)
     report = found.report
     if not ex.title:  # the header was in a line we dropped (other context): read the raw line
-        line_end = text.find("\n", start)
-        ex.title = text[start:line_end if line_end >= 0 else len(text)]
+        ex.title = text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)]
         ex.title = ex.title[text[start:].find(oops.header):] if oops.header in ex.title else ex.title
     title = clean_title(ex.title)
     corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt)
@@ -519,7 +554,9 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None) -> Repo
     crash_text = text if crash_text is None else crash_text
     rep.kernel = kernel_version(crash_text) or kernel_version(text)
     rep.task = crash_task(crash_text) or crash_task(text)
-    rep.frames = extract_frames(text)
+    # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
+    # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
+    rep.frames = extract_frames(crash_text)
     for f in rep.frames:  # renamed functions unified, so SQL over frames finds every version's report
         f.norm_function = canonical(f.function)
     rep.gfp = find_gfp(text, rep.kernel)
