@@ -30,6 +30,7 @@ class DemoRun:
     outcome: str
     report_id: int | None
     label: str | None
+    console_lines: int
 
 
 def prepare(path: Path) -> sqlite_utils.Database:
@@ -63,13 +64,8 @@ def build(db: sqlite_utils.Database, seed: int = 1) -> list[DemoRun]:
         for r in results:
             rid = None
             if r.console.strip():
-                rid = ing.add_text(r.console, kind="sim", location=f"sim:{r.scenario}/{r.variant}#seed{r.seed}")
-                if rid is None:  # the same console as another variant (the fix did not change what is printed)
-                    ing.flush()
-                    from triage.ingest import content_hash
-                    from triage.report import parse
-
-                    rid = ing.report_id(content_hash(parse(r.console).report or ""))
+                ing.add_text(r.console, kind="sim", location=f"sim:{r.scenario}/{r.variant}#seed{r.seed}")
+                rid = ing.last_id   # also when another variant printed the same report
             report_ids.append(rid)
     runs = []
     with db.atomic():
@@ -77,5 +73,6 @@ def build(db: sqlite_utils.Database, seed: int = 1) -> list[DemoRun]:
             store_run(db, rid, r)
     labels = dict(db.execute("SELECT report_id, label FROM verdicts WHERE source = 'combined'").fetchall())
     for r, rid in zip(results, report_ids, strict=True):
-        runs.append(DemoRun(r.scenario, r.variant, r.outcome, rid, labels.get(rid)))
+        lines = len(r.console.strip().splitlines()) if r.console.strip() else 0
+        runs.append(DemoRun(r.scenario, r.variant, r.outcome, rid, labels.get(rid), lines))
     return runs

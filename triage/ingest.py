@@ -77,6 +77,7 @@ class Ingest:
         self._hashes: dict[str, int] = {}
         self._mids: set[str] = set()
         self._next_id = (db.execute("SELECT max(id) FROM reports").fetchone()[0] or 0) + 1
+        self.last_id: int | None = None   # id of the report the last add_report stored or found
 
     def __enter__(self) -> Ingest:
         return self
@@ -103,6 +104,7 @@ class Ingest:
                  reported_at: str | None = None, bug_extid: str | None = None) -> int | None:
         """Parse ``text`` and store its crash, if any. Returns the new report id or None."""
         rep = parse(text)
+        self.last_id = None
         if rep.display_title is None:
             return None
         return self.add_report(rep, kind=kind, location=location, message_id=message_id,
@@ -119,6 +121,7 @@ class Ingest:
         crash_text = rep.report or (rep.event or {}).get("text") or ""
         chash = content_hash(crash_text)
         existing = self._hashes.get(chash) or self.report_id(chash)
+        self.last_id = existing
         if existing is not None:
             self.summary.counters["reports_known"] = self.summary.counters.get("reports_known", 0) + 1
             self._queue(lambda: self._add_source(existing, kind, location, message_id))
@@ -127,6 +130,7 @@ class Ingest:
         rid = self._next_id
         self._next_id += 1
         self._hashes[chash] = rid
+        self.last_id = rid
         stamp = now()
         row = {
             "id": rid, "content_hash": chash, "title": rep.display_title, "crash_type": rep.type or (

@@ -29,18 +29,25 @@ def demo_cmd(
     if json_out:
         for r in runs:
             emit_json({"scenario": r.scenario, "variant": r.variant, "outcome": r.outcome,
-                       "report_id": r.report_id, "label": r.label})
+                       "report_id": r.report_id, "label": r.label, "console_lines": r.console_lines})
         return
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    import sys
+
+    console = Console(width=None if sys.stdout.isatty() else 132)
     table = Table(title=f"Reproducer runs (seed {seed})", title_justify="left", box=None, pad_edge=False)
     for col in ("scenario", "variant", "outcome", "report", "label"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for r in runs:
-        table.add_row(r.scenario, r.variant, r.outcome, str(r.report_id or "-"),
-                      r.label or "(kernel silent)")
+        if r.report_id:
+            shown = r.label or "-"
+        elif r.console_lines:
+            shown = f"({r.console_lines} console lines, no report)"
+        else:
+            shown = "(kernel silent)"
+        table.add_row(r.scenario, r.variant, r.outcome, str(r.report_id or "-"), shown)
     console.print(table)
     console.print()
     _show_inbox(path)
