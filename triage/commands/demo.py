@@ -31,10 +31,10 @@ def demo_cmd(
             emit_json({"scenario": r.scenario, "variant": r.variant, "outcome": r.outcome,
                        "report_id": r.report_id, "label": r.label, "console_lines": r.console_lines})
         return
+    import sys
+
     from rich.console import Console
     from rich.table import Table
-
-    import sys
 
     console = Console(width=None if sys.stdout.isatty() else 132)
     table = Table(title=f"Reproducer runs (seed {seed})", title_justify="left", box=None, pad_edge=False)
