@@ -180,7 +180,86 @@ def _v2_search(db: sqlite_utils.Database) -> None:
     db["messages"].enable_fts(["subject", "body"], create_triggers=True, tokenize="porter")
 
 
-MIGRATIONS: list[Migration] = [_v1_base, _v2_search]
+def _v3_workflow(db: sqlite_utils.Database) -> None:
+    """The maintainer's workflow: label ranks, effective labels, duplicate groups, inbox / digest / frame views.
+
+    ``report_labels`` is the one place that says what a report *is*: the human label when there is one,
+    else the classifier's combined verdict (NULL label: not classified yet).
+    """
+    db.executescript(
+        """
+        CREATE TABLE label_ranks (
+            label TEXT PRIMARY KEY,
+            rank INTEGER NOT NULL,                  -- 0 = worst; the inbox sorts on it
+            severity TEXT NOT NULL,
+            description TEXT
+        );
+        INSERT INTO label_ranks VALUES
+            ('data-loss', 0, 'critical', 'the kernel may silently drop data a program already wrote'),
+            ('reclaim-deadlock', 1, 'high', 'memory reclaim recursing into a filesystem or IO path can hang'),
+            ('fault-injection', 2, 'medium', 'a crash on an error path opened by an injected failure'),
+            ('other', 3, 'normal', 'anything else: memory safety, unrelated warnings and deadlocks, ...'),
+            ('unclassified', 4, 'unknown', 'no verdict yet'),
+            ('nofail-warning', 5, 'low', 'the page allocator complaining about a __GFP_NOFAIL request');
+
+        CREATE VIEW report_labels AS
+        SELECT r.id AS report_id,
+               COALESCE(h.label, c.label) AS label,
+               COALESCE(h.confidence, c.confidence) AS confidence,
+               CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
+               CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS source
+        FROM reports r
+        LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
+        LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined';
+
+        -- duplicates fold on the syzbot bug, else on a bug known for the same signature, else on the signature
+        CREATE INDEX reports_signature_bug ON reports(signature_hash, bug_extid) WHERE bug_extid IS NOT NULL;
+        CREATE VIEW report_groups AS
+        SELECT r.id AS report_id,
+               COALESCE(r.bug_extid,
+                        (SELECT MIN(s.bug_extid) FROM reports s
+                         WHERE s.signature_hash = r.signature_hash AND s.bug_extid IS NOT NULL),
+                        r.signature_hash, 'report:' || r.id) AS dup_key
+        FROM reports r;
+
+        CREATE VIEW inbox_reports AS
+        SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(l.label, 'unclassified') AS label, l.confidence,
+               l.needs_review, l.source AS label_source, COALESCE(lr.rank, 3) AS label_rank,
+               COALESCE(v.state, 'new') AS state, v.snooze_until, v.seen_at,
+               r.reported_at, r.bug_extid, r.message_id, r.signature_hash, r.guilty_frame, r.guilty_file,
+               b.status AS bug_status, b.subsystems, b.num_crashes, b.repro, b.link AS bug_link
+        FROM reports r
+        JOIN report_groups g ON g.report_id = r.id
+        LEFT JOIN report_labels l ON l.report_id = r.id
+        LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
+        LEFT JOIN reviews v ON v.report_id = r.id
+        LEFT JOIN bugs b ON b.extid = r.bug_extid;
+
+        CREATE VIEW report_frames AS
+        SELECT f.report_id, r.title, l.label, f.stack, f.pos, f.function, f.norm_function, f.file, f.line,
+               f.inline, f.module, (f.function = r.guilty_frame OR f.norm_function = r.guilty_frame) AS guilty
+        FROM frames f
+        JOIN reports r ON r.id = f.report_id
+        LEFT JOIN report_labels l ON l.report_id = f.report_id;
+
+        -- reports per ISO week and effective label: the digest's counts and trend
+        CREATE VIEW digest_weekly AS
+        SELECT strftime('%Y-W%W', r.reported_at) AS week, COALESCE(l.label, 'unclassified') AS label,
+               COUNT(*) AS reports, COUNT(DISTINCT g.dup_key) AS groups
+        FROM reports r
+        JOIN report_groups g ON g.report_id = r.id
+        LEFT JOIN report_labels l ON l.report_id = r.id
+        GROUP BY week, label;
+
+        CREATE INDEX threads_bug ON threads(bug_extid);
+        CREATE INDEX messages_bug_date ON messages(bug_extid, date);
+        CREATE INDEX messages_thread_date ON messages(thread_id, date);
+        CREATE INDEX repro_runs_report_created ON repro_runs(report_id, created_at);
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_base, _v2_search, _v3_workflow]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
