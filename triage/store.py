@@ -259,7 +259,32 @@ def _v3_workflow(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_base, _v2_search, _v3_workflow]
+def _v4_dataset(db: sqlite_utils.Database) -> None:
+    """Dataset views: one row per inbox line (``inbox_groups``) and the labelled reports (the default export)."""
+    db.executescript(
+        """
+        CREATE VIEW inbox_groups AS
+        SELECT g.*, lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
+        FROM (
+            SELECT dup_key, MIN(report_id) AS first_report, COUNT(*) AS reports,
+                   COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank)) AS label_rank,
+                   MAX(reported_at) AS last_reported, MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes,
+                   MAX(bug_extid) AS bug_extid, MAX(needs_review) AS needs_review,
+                   SUM(state = 'muted') = 0 AND SUM(state <> 'acked' AND (snooze_until IS NULL
+                       OR snooze_until <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) > 0 AS visible
+            FROM inbox_reports GROUP BY dup_key
+        ) g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+
+        CREATE VIEW labelled_reports AS
+        SELECT r.id, r.title, r.crash_type, r.corrupted, r.kernel, r.guilty_frame, r.guilty_file, r.signature,
+               r.signature_hash, r.bug_extid, r.reported_at, l.label, l.confidence, l.needs_review,
+               l.source AS label_source, r.source_kind, r.source, r.message_id
+        FROM reports r LEFT JOIN report_labels l ON l.report_id = r.id;
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_base, _v2_search, _v3_workflow, _v4_dataset]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -4,4 +4,4 @@ Keep module imports light: heavy libraries (scikit-learn, simpy, bs4) are import
 command functions, so ``triage parse`` starts fast.
 """
 
-MODULES = ["parse", "importing", "workflow"]
+MODULES = ["parse", "importing", "workflow", "dataset"]
