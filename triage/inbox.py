@@ -86,6 +86,9 @@ class InboxFilter:
     since: datetime | None = None
     include_all: bool = False          # also acked, muted and snoozed
     limit: int = 50                    # 0 = no limit
+    first_since: datetime | None = None    # only groups whose first report is this recent (new bugs)
+    last_before: datetime | None = None    # only groups quiet since then (stale bugs)
+    open_only: bool = False            # only groups whose syzbot bug is open (or unknown)
 
 
 @dataclass
@@ -97,7 +100,8 @@ class InboxItem:
     label_source: str | None
     title: str
     subsystems: list[str]
-    reported_at: str | None
+    reported_at: str | None            # the group's latest report
+    first_reported_at: str | None      # the group's first report
     age: str
     crashes: int
     duplicates: int                    # reports folded into this line (1 = none)
@@ -158,9 +162,17 @@ def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     if flt.since:
         params["since"] = stamp(flt.since)
         having.append("MAX(reported_at) >= :since")
+    if flt.first_since:
+        params["first_since"] = stamp(flt.first_since)
+        having.append("MIN(reported_at) >= :first_since")
+    if flt.last_before:
+        params["last_before"] = stamp(flt.last_before)
+        having.append("MAX(reported_at) < :last_before")
+    if flt.open_only:
+        having.append("SUM(COALESCE(bug_status, 'open') NOT IN ('open', '')) = 0")
     limit = f"LIMIT {int(flt.limit)}" if flt.limit > 0 else ""
     sql = f"""
-        SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, COUNT(*) AS n,
+        SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, MIN(reported_at) AS first, COUNT(*) AS n,
                MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes, GROUP_CONCAT(report_id) AS ids
         FROM inbox_reports ir
         WHERE {_where(flt, params)}
@@ -179,7 +191,7 @@ _MEMBER_COLS = ("report_id", "title", "label", "confidence", "needs_review", "la
 
 
 def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: datetime) -> InboxItem:
-    _key, grank, last, n, crashes, ids = group
+    _key, grank, last, first, n, crashes, ids = group
     ids = [int(i) for i in ids.split(",")]
     marks = ",".join("?" * len(ids))
     rows = [dict(zip(_MEMBER_COLS, r, strict=True)) for r in db.execute(
@@ -195,7 +207,7 @@ def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: d
         id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
         needs_review=any(r["needs_review"] for r in rows if r["label_rank"] == grank), label_source=rep["label_source"],
         title=rep["title"] or "", subsystems=subsystems_of(rep["subsystems"], rep["guilty_file"]),
-        reported_at=last, age=age(last, now), crashes=int(crashes), duplicates=int(n),
+        reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
         repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
         new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows), snooze_until=rep["snooze_until"],
         bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"], link=rep["bug_link"], report_ids=ids,

@@ -219,7 +219,69 @@ def config_cmd(
     typer.echo(cfg.text if cfg.exists else EXAMPLE, nl=False)
 
 
+def digest_cmd(
+    since: str = typer.Option("7d", "--since", metavar="SPAN", help="The period: 7d, 2w, or a start DATE."),
+    subsystem: list[str] = typer.Option(None, "--subsystem", "-s", metavar="S",
+                                        help="Only this subsystem (repeatable). Overrides the subscriptions."),
+    to: list[str] = typer.Option(None, "--to", metavar="ADDR", help="Send to ADDR (repeatable)."),
+    sender: str = typer.Option(None, "--from", metavar="ADDR", help="From address."),
+    smtp: str = typer.Option(None, "--smtp", metavar="HOST:PORT", help="SMTP server [default: localhost:25]."),
+    starttls: bool = typer.Option(None, "--starttls/--no-starttls", help="Use STARTTLS."),
+    user: str = typer.Option(None, "--user", metavar="U", help="SMTP login."),
+    password_env: str = typer.Option(None, "--password-env", metavar="VAR",
+                                     help="Environment variable holding the SMTP password."),
+    out: Path = typer.Option(None, "--out", metavar="FILE.eml", help="Write the message to FILE.eml."),
+    stale_max: int = typer.Option(None, "--stale-max", min=0, help="At most N stale open items."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """The weekly digest: counts per label, new critical items first, what got fixed, what is stale."""
+    from triage.digest import SendError, SmtpSettings, build, message, send
+    from triage.digest.mail import parse_hostport, password_from_env, save
+    from triage.paths import data_dir
+    from triage.review import ReviewError, parse_when, utcnow
+
+    cfg = _config()
+    dig = cfg.digest
+    now = utcnow()
+    try:
+        span = now - parse_when(since, future=False, now=now)
+    except ReviewError as exc:
+        die(f"--since {exc}", EXIT_USAGE)
+    if span.total_seconds() <= 0:
+        die(f"--since {since}: the period must end before now", EXIT_USAGE)
+    subs = cfg.subscriptions
+    d = build(open_store(), span, subsystems=list(subsystem) if subsystem else subs.subsystems,
+              addresses=[] if subsystem else subs.addresses, labels=subs.labels,
+              stale_max=dig.stale_max if stale_max is None else stale_max, stale_days=dig.stale_days, now=now)
+    recipients = list(to) if to else dig.to
+    if json_out:
+        emit_json(d.to_dict())
+    msg = message(d, recipients, sender or dig.sender or f"syz-triage <{_user(cfg)}@localhost>")
+    if out:
+        try:
+            save(msg, out)
+        except OSError as exc:
+            die(f"{out}: {exc.strerror or exc}")
+        typer.echo(f"digest written to {out}", err=True)
+    if not recipients:
+        if not out and not json_out:
+            typer.echo(msg.get_body(("plain",)).get_content(), nl=False)
+        return
+    try:
+        host, port = parse_hostport(smtp or dig.smtp or "localhost:25")
+        settings = SmtpSettings(host=host, port=port, starttls=dig.starttls if starttls is None else starttls,
+                                user=user or dig.user, password=password_from_env(password_env or dig.password_env))
+    except ValueError as exc:
+        die(str(exc), EXIT_USAGE)
+    try:
+        send(msg, settings, data_dir() / "outbox")
+    except SendError as exc:
+        die(str(exc))
+    typer.echo(f"digest sent to {', '.join(recipients)} via {host}:{port}", err=True)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("digest")(digest_cmd)
     app.command("inbox")(inbox_cmd)
     app.command("show")(show_cmd)
     app.command("ack")(ack_cmd)
