@@ -177,3 +177,32 @@ def test_cli_subscriptions_from_config(cli, db, tmp_path, monkeypatch):
     cfg.write_text("[subscriptions\n")
     res = cli("inbox")
     assert res.exit_code == 1 and str(cfg) in res.output
+
+
+def test_rank_walk_with_a_limit_matches_the_full_aggregation(db):
+    """The fast path (one label rank at a time, stop at the limit) gives the head of the full ordering."""
+    import random
+
+    rng = random.Random(7)
+    labels = ["data-loss", "reclaim-deadlock", "fault-injection", "other", "nofail-warning", "weird-new-label", None]
+    for i in range(80):
+        extid = f"bug{rng.randrange(25)}" if rng.random() < 0.6 else None
+        rid = add(db, synthetic(f"fn{rng.randrange(30)}", i), f"r{i}", days_ago=rng.uniform(0, 90), bug=extid)
+        label = rng.choice(labels)
+        if label:
+            verdict(db, rid, label, needs_review=rng.random() < 0.2)
+        if rng.random() < 0.1:
+            set_label(db, rid, rng.choice(labels[:5]), who="t")
+        if rng.random() < 0.2:
+            set_state(db, [rid], rng.choice(["acked", "muted", "seen"]))
+    for n in range(25):
+        bug(db, f"bug{n}", crashes=rng.randrange(1, 100), status=rng.choice(["open", "fixed"]))
+    db.conn.commit()
+    for kw in ({}, {"include_all": True}, {"labels": ["other", "nofail-warning"]}, {"subsystems": ["ext4"]}):
+        full = [(it.id, it.duplicates, it.label) for it in query(db, InboxFilter(limit=0, **kw))]
+        assert full, kw
+        for limit in (1, 5, 17, 1000):
+            head = [(it.id, it.duplicates, it.label) for it in query(db, InboxFilter(limit=limit, **kw))]
+            assert head == full[:limit], (kw, limit)
+    grouped = {rid for it in query(db, InboxFilter(limit=0, include_all=True)) for rid in it.report_ids}
+    assert grouped == {r[0] for r in db.execute("SELECT id FROM reports")}     # every report in exactly one line

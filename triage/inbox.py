@@ -147,42 +147,79 @@ GROUP_RANK = "COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END)
 
 
 def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
-    """The inbox lines for ``flt``, worst first."""
+    """The inbox lines for ``flt``, worst first.
+
+    With a limit, groups are gathered one label rank at a time, worst first, from the reports that carry
+    that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
+    so the inbox rarely has to aggregate the whole store.
+    """
     now = now or utcnow()
     ranks = _rank_table(db)
     by_label = {label: rank for rank, label in ranks.items()}
+    wanted = sorted(by_label[lab] for lab in flt.labels if lab in by_label) if flt.labels else sorted(ranks)
     params: dict = {"now": stamp(now)}
     having = []
     if not flt.include_all:
         having.append("SUM(state = 'muted') = 0")
         having.append("SUM(state <> 'acked' AND (snooze_until IS NULL OR snooze_until <= :now)) > 0")
-    if flt.labels:
-        wanted = [by_label[lab] for lab in flt.labels if lab in by_label]
-        having.append(f"{GROUP_RANK} IN ({','.join(str(r) for r in wanted) or 'NULL'})")
-    if flt.since:
-        params["since"] = stamp(flt.since)
-        having.append("MAX(reported_at) >= :since")
-    if flt.first_since:
-        params["first_since"] = stamp(flt.first_since)
-        having.append("MIN(reported_at) >= :first_since")
-    if flt.last_before:
-        params["last_before"] = stamp(flt.last_before)
-        having.append("MAX(reported_at) < :last_before")
+    for name, value, cond in (("since", flt.since, "MAX(reported_at) >= :since"),
+                              ("first_since", flt.first_since, "MIN(reported_at) >= :first_since"),
+                              ("last_before", flt.last_before, "MAX(reported_at) < :last_before")):
+        if value:
+            params[name] = stamp(value)
+            having.append(cond)
     if flt.open_only:
         having.append("SUM(COALESCE(bug_status, 'open') NOT IN ('open', '')) = 0")
-    limit = f"LIMIT {int(flt.limit)}" if flt.limit > 0 else ""
-    sql = f"""
+    where = _where(flt, params)
+    if flt.limit <= 0:
+        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
+        groups = _groups(db, where, having, params, None)
+    else:
+        groups = []
+        for rank in wanted:
+            groups += _groups(db, where, [*having, f"grank = {rank}"], {**params, "label": ranks[rank]},
+                              _candidates(ranks[rank]))
+            if len(groups) >= flt.limit:
+                break
+        groups = groups[: flt.limit]
+    return [_item(db, ranks, g, now) for g in groups]
+
+
+def _candidates(label: str) -> str:
+    """SQL for the ids of the reports whose effective label is ``:label`` (unknown labels count as other)."""
+    if label == "unclassified":
+        return "SELECT id FROM reports WHERE NOT EXISTS (SELECT 1 FROM verdicts WHERE report_id = reports.id)"
+    unknown = " OR v.label NOT IN (SELECT label FROM label_ranks)" if label == "other" else ""
+    return (f"SELECT v.report_id FROM verdicts v WHERE v.source = 'human' AND (v.label = :label{unknown}) "
+            f"UNION SELECT v.report_id FROM verdicts v WHERE v.source = 'combined' AND (v.label = :label{unknown}) "
+            "AND NOT EXISTS (SELECT 1 FROM verdicts h WHERE h.report_id = v.report_id AND h.source = 'human')")
+
+
+def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: dict, candidates: str | None
+            ) -> list[tuple]:
+    """Aggregate duplicate groups: all of them, or those holding one of the ``candidates`` reports."""
+    scope = ""
+    if candidates:
+        # every member of the candidates' groups: same bug, same signature, or a signature known for the bug
+        scope = f"""
+        WITH cand(id) AS ({candidates}),
+        keys(k) AS (SELECT DISTINCT g.dup_key FROM cand JOIN report_groups g ON g.report_id = cand.id),
+        members(id) AS (
+            SELECT id FROM cand
+            UNION SELECT r.id FROM reports r WHERE r.bug_extid IN (SELECT k FROM keys)
+            UNION SELECT r.id FROM reports r WHERE r.signature_hash IN (SELECT k FROM keys)
+            UNION SELECT r.id FROM reports r WHERE r.bug_extid IS NULL AND r.signature_hash IN
+                (SELECT s.signature_hash FROM reports s WHERE s.bug_extid IN (SELECT k FROM keys)))"""
+        where = f"ir.report_id IN (SELECT id FROM members) AND ir.dup_key IN (SELECT k FROM keys) AND {where}"
+    sql = f"""{scope}
         SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, MIN(reported_at) AS first, COUNT(*) AS n,
                MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes, GROUP_CONCAT(report_id) AS ids
         FROM inbox_reports ir
-        WHERE {_where(flt, params)}
+        WHERE {where}
         GROUP BY dup_key
         {"HAVING " + " AND ".join(having) if having else ""}
-        ORDER BY grank, last DESC, crashes DESC
-        {limit}
-    """
-    groups = db.execute(sql, params).fetchall()
-    return [_item(db, ranks, g, now) for g in groups]
+        ORDER BY grank, last DESC, crashes DESC"""
+    return db.execute(sql, params).fetchall()
 
 
 _MEMBER_COLS = ("report_id", "title", "label", "confidence", "needs_review", "label_source", "label_rank", "state",

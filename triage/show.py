@@ -160,10 +160,17 @@ def render(d: dict) -> str:
     if r["guilty_frame"]:
         out.append(f"  guilty: {r['guilty_frame']} ({r['guilty_file'] or '?'})")
     for v in d["verdicts"]:
-        ev = v["evidence"]
-        ev_text = json.dumps(ev, ensure_ascii=False) if not isinstance(ev, str) else ev
-        out.append(f"  verdict {v['source']}: {v['label']} {v['confidence'] or ''} "
-                   f"[{v['classifier_version'] or '-'}] evidence: {ev_text}")
+        conf_v = f" {v['confidence']:.2f}" if isinstance(v["confidence"], int | float) else ""
+        out.append(f"  verdict {v['source']}: {v['label']}{conf_v} [{v['classifier_version'] or '-'}]"
+                   f"{' needs-review' if v['needs_review'] else ''}")
+        out += [f"      {line}" for line in _evidence_lines(v["evidence"])]
+    notes = [m.get("text") or m.get("kind") or json.dumps(m, ensure_ascii=False) if isinstance(m, dict) else str(m)
+             for m in d["markers"]]
+    if notes:
+        out.append(f"  markers: {'; '.join(notes)}")
+    gfp = [g.get("flags") or g.get("text") or g.get("mask") if isinstance(g, dict) else str(g) for g in d["gfp"]]
+    if any(gfp):
+        out.append(f"  gfp: {'; '.join(str(g) for g in gfp if g)}")
     if d["frames"]:
         out.append("")
         out.append("Trace (* = guilty frame):")
@@ -191,25 +198,47 @@ def render(d: dict) -> str:
     if d["thread"]:
         out.append("")
         out.append("Thread:")
+        depth: dict[str, int] = {}
         for m in d["thread"]:
+            depth[m["message_id"]] = depth.get(m["parent_id"] or "", -1) + 1 if m["parent_id"] in depth else 0
+            pad = "  " + "  " * min(depth[m["message_id"]], 6)
             who = m["author_name"] or m["author_email"] or "?"
-            out.append(f"  {m['date'] or '?'}  {who}: {m['subject'] or ''}")
+            out.append(f"{pad}{(m['date'] or '?')[:16]}  {who}: {m['subject'] or ''}")
             for c in m["syz_commands"]:
                 cmd = c.get("command") if isinstance(c, dict) else c
                 args = c.get("args", "") if isinstance(c, dict) else ""
-                out.append(f"      #syz {cmd} {args}".rstrip())
+                out.append(f"{pad}    #syz {cmd} {args}".rstrip())
             if m["patch_subject"]:
-                out.append(f"      patch: {m['patch_subject']}")
+                out.append(f"{pad}    patch: {m['patch_subject']}")
+            for tag, value in (m["tags"] or {}).items() if isinstance(m["tags"], dict) else ():
+                out.append(f"{pad}    {tag}: {value if isinstance(value, str) else ', '.join(map(str, value))}")
     if d["repro_runs"]:
         out.append("")
-        out.append("Reproducer runs:")
+        out.append("Reproducer runs (simulator):")
         for run in d["repro_runs"]:
             out.append(f"  {run['created_at']}  {run['scenario']}{'/' + run['variant'] if run['variant'] else ''}"
                        f" seed={run['seed']}: {run['outcome']}")
-            if run["evidence"]:
-                out.append(f"      evidence: {json.dumps(run['evidence'], ensure_ascii=False)}")
+            out += [f"      {line}" for line in _evidence_lines(run["evidence"])]
+        console = (d["repro_runs"][0].get("console") or "").rstrip().splitlines()
+        if console:
+            out.append("  console (last lines of the latest run):")
+            out += [f"    | {line}" for line in console[-8:]]
     if d["links"]:
         out.append("")
         out.append("Links:")
         out += [f"  {link}" for link in d["links"]]
+    out.append("")
+    out.append(f"Next: triage ack {r['id']} | triage mute {r['id']} | triage snooze {r['id']} --until 2w | "
+               f"triage label {r['id']} LABEL --note WHY")
     return "\n".join(out)
+
+
+def _evidence_lines(ev: Any) -> list[str]:
+    """Evidence as ``key: value`` lines (a dict), one line per item (a list), or the text."""
+    if ev in (None, "", {}, []):
+        return []
+    if isinstance(ev, dict):
+        return [f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}" for k, v in ev.items()]
+    if isinstance(ev, list):
+        return [x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in ev]
+    return [str(ev)]
