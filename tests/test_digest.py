@@ -198,3 +198,17 @@ def test_subsystem_filter_and_helpers(db, week):
         "NOFAIL from reclaim"
     assert evidence_line("plain words") == "plain words" and evidence_line(None) == ""
     assert iso(0) <= NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_digest_settings_from_the_config(cli, db, week, smtp_server, tmp_path, monkeypatch):
+    controller, handler = smtp_server
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[subscriptions]\nsubsystems = ["ext4"]\n\n[digest]\nto = ["me@example.org"]\n'
+                   f'from = "bot@example.org"\nsmtp = "127.0.0.1:{controller.port}"\nstale_max = 0\n')
+    monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))
+    res = cli("digest")
+    assert res.exit_code == 0, res.output
+    (mail_from, rcpts, raw), = handler.messages
+    assert mail_from == "bot@example.org" and rcpts == ["me@example.org"]
+    text = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content()
+    assert "(ext4)" in text and "Open and quiet" not in text

@@ -146,3 +146,17 @@ def test_show_marks_seen_and_prints_everything(cli, db):
     cli("ack", rid)
     cli("show", rid)
     assert db.execute("SELECT state FROM reviews WHERE report_id = ?", [rid]).fetchone()[0] == "acked"
+
+
+def test_config_command_shows_path_and_content(cli, db, tmp_path, monkeypatch):
+    cfg = tmp_path / "conf" / "config.toml"
+    monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))
+    res = cli("config")
+    assert res.exit_code == 0 and str(cfg) in res.output and "absent" in res.output and "[subscriptions]" in res.output
+    assert cli("config", "--init").exit_code == 0 and cfg.exists()
+    assert cli("config", "--init").exit_code == 1                 # never overwrites
+    data = json.loads(cli("config", "--json").output)
+    assert data["subscriptions"]["subsystems"] == ["ext4", "mm"] and data["digest"]["stale_max"] == 10
+    cfg.write_text('[subscriptions]\nlabels = ["scary"]\n')
+    res = cli("config")
+    assert res.exit_code == 1 and "scary" in res.output and str(cfg) in res.output
