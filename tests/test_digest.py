@@ -139,7 +139,8 @@ def test_smtp_auth(cli, db, week, monkeypatch):
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         seen.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.login == b"jack" and auth_data.password == b"s3cret")
+        ok = auth_data.login == b"jack" and auth_data.password == b"s3cret"
+        return AuthResult(success=ok, handled=False)      # not handled: aiosmtpd answers 235 or 535
 
     controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), authenticator=authenticator,
                             auth_required=True, auth_require_tls=False)
