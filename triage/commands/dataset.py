@@ -16,9 +16,12 @@ def _read_only():
     from triage.store import StoreError, open_db
 
     path = db_path()
-    try:
-        if path.exists():
+    if path.exists():
+        try:
             open_db(path).conn.close()      # bring an older store's schema (views) up to date first
+        except StoreError:
+            pass                            # a read-only file or a newer schema: query it as it is
+    try:
         return open_read_only(path)
     except StoreError as exc:
         die(str(exc))
