@@ -119,27 +119,30 @@ def build(path: Path, n: int, seed: int = 1) -> dict:
                              "linux-kernel.vger.kernel.org", "bench reply body", "[]", "{}", extid, "bench"))
     prepared = time.perf_counter() - t0
     t1 = time.perf_counter()
-    with db.conn:
-        c = db.conn
-        c.executemany("INSERT INTO reports (id, content_hash, title, crash_type, corrupted, kernel, guilty_frame, "
-                      "guilty_file, signature, signature_hash, bug_extid, source_kind, source, message_id, "
-                      "reported_at, imported_at, parser_version, parsed, text) VALUES "
-                      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", reports)
-        c.executemany("INSERT OR IGNORE INTO frames (report_id, stack, pos, function, norm_function, file, line, "
-                      "inline) VALUES (?,?,?,?,?,?,?,?)", frames)
-        c.executemany("INSERT INTO sources (report_id, kind, location, seen_at) VALUES (?,?,?,?)", sources)
-        c.executemany("INSERT INTO reviews (report_id, state, snooze_until, seen_at, updated_at) VALUES (?,?,?,?,?)",
-                      reviews)
-        c.executemany("INSERT INTO verdicts (report_id, source, label, confidence, needs_review, evidence, "
-                      "classifier_version, created_at) VALUES (?,?,?,?,?,?,?,?)", verdicts)
-        c.executemany("INSERT INTO repro_runs (report_id, scenario, variant, params, seed, outcome, evidence, "
-                      "console, sim_version, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)", runs)
-        c.executemany("INSERT INTO bugs (extid, bug_id, namespace, title, status, subsystems, labels, first_crash, "
-                      "last_crash, num_crashes, repro, fix_commits, link, updated_at) VALUES "
-                      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", bugs)
-        c.executemany("INSERT INTO threads (thread_id, subject, list, bug_extid) VALUES (?,?,?,?)", threads)
-        c.executemany("INSERT INTO messages (message_id, thread_id, subject, author_name, date, list, body, "
-                      "syz_commands, tags, bug_extid, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)", messages)
+    db.execute("PRAGMA cache_size = -262144")            # 256 MB: the bulk load touches many b-trees
+    inserts = [
+        ("INSERT INTO reports (id, content_hash, title, crash_type, corrupted, kernel, guilty_frame, guilty_file, "
+         "signature, signature_hash, bug_extid, source_kind, source, message_id, reported_at, imported_at, "
+         "parser_version, parsed, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", reports),
+        ("INSERT OR IGNORE INTO frames (report_id, stack, pos, function, norm_function, file, line, inline) "
+         "VALUES (?,?,?,?,?,?,?,?)", frames),
+        ("INSERT INTO sources (report_id, kind, location, seen_at) VALUES (?,?,?,?)", sources),
+        ("INSERT INTO reviews (report_id, state, snooze_until, seen_at, updated_at) VALUES (?,?,?,?,?)", reviews),
+        ("INSERT INTO verdicts (report_id, source, label, confidence, needs_review, evidence, classifier_version, "
+         "created_at) VALUES (?,?,?,?,?,?,?,?)", verdicts),
+        ("INSERT INTO repro_runs (report_id, scenario, variant, params, seed, outcome, evidence, console, "
+         "sim_version, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)", runs),
+        ("INSERT INTO bugs (extid, bug_id, namespace, title, status, subsystems, labels, first_crash, last_crash, "
+         "num_crashes, repro, fix_commits, link, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", bugs),
+        ("INSERT INTO threads (thread_id, subject, list, bug_extid) VALUES (?,?,?,?)", threads),
+        ("INSERT INTO messages (message_id, thread_id, subject, author_name, date, list, body, syz_commands, tags, "
+         "bug_extid, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)", messages),
+    ]
+    chunk = 10_000                 # one transaction per chunk keeps the WAL (and its re-reads) small
+    for sql, rows in inserts:
+        for i in range(0, len(rows), chunk):
+            with db.conn:
+                db.conn.executemany(sql, rows[i:i + chunk])
     db.execute("ANALYZE")
     db.conn.close()
     return {"reports": n, "bases": len(bases), "bugs": len(bugs), "frames": len(frames), "messages": len(messages),

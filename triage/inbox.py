@@ -123,7 +123,7 @@ def _rank_table(db: sqlite_utils.Database) -> dict[int, str]:
     return {rank: label for label, rank in db.execute("SELECT label, rank FROM label_ranks")}
 
 
-def _where(flt: InboxFilter, params: dict) -> str:
+def area_sql(flt: InboxFilter, params: dict) -> str:
     """The per-report conditions (area: subsystems OR mailing-list addresses)."""
     area = []
     for i, sub in enumerate(flt.subsystems):
@@ -170,7 +170,7 @@ def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
             having.append(cond)
     if flt.open_only:
         having.append("SUM(COALESCE(bug_status, 'open') NOT IN ('open', '')) = 0")
-    where = _where(flt, params)
+    where = area_sql(flt, params)
     if flt.limit <= 0:
         having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
         groups = _groups(db, where, having, params, None)

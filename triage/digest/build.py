@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from triage.inbox import InboxFilter, InboxItem, _where, query, thread_message_ids_sql
+from triage.inbox import InboxFilter, InboxItem, area_sql, query, thread_message_ids_sql
 from triage.review import stamp, utcnow
 from triage.show import bug_link, lore_link
 
@@ -160,7 +160,7 @@ def build(db: sqlite_utils.Database, since: timedelta = timedelta(days=7), *, su
     base = InboxFilter(subsystems=subsystems, addresses=addresses, labels=labels, limit=0)
 
     params: dict = {"start": stamp(start), "prev": stamp(prev), "now": stamp(now)}
-    area = _where(base, params)
+    area = area_sql(base, params)
     label_cond = ""
     if labels:
         label_cond = " AND ir.label IN (" + ",".join(f":lab{i}" for i in range(len(labels))) + ")"
