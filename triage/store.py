@@ -29,10 +29,19 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:
-    """Run several statements inside the caller's transaction (``executescript`` would commit)."""
-    for statement in sql.split(";\n"):
-        if statement.strip():
-            db.execute(statement)
+    """Run several statements inside the caller's transaction (``executescript`` would commit first).
+
+    Statements are cut where SQLite says one is complete, so trigger bodies with their own ``;`` stay whole.
+    """
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip().rstrip(";").strip():
+                db.execute(buf)
+            buf = ""
+    if buf.strip():
+        db.execute(buf)
 
 
 def _v1_base(db: sqlite_utils.Database) -> None:
@@ -191,7 +200,8 @@ def _v2_search(db: sqlite_utils.Database) -> None:
 def _v3_crashes_threading(db: sqlite_utils.Database) -> None:
     """syzbot crashes per bug (the crash table of a bug page joined with its JSON), and indexes the
     mail threading needs (subject fallback, bug links)."""
-    db.executescript(
+    _script(
+        db,
         """
         CREATE TABLE crashes (
             bug_extid TEXT NOT NULL,
@@ -220,7 +230,8 @@ def _v3_crashes_threading(db: sqlite_utils.Database) -> None:
     # threading updates thread_id / parent_id / bug_extid of stored messages: re-index the text only
     # when the text changes (the v2 trigger re-indexed the whole body on every update)
     if db["messages"].detect_fts():
-        db.executescript(
+        _script(
+        db,
             """
             DROP TRIGGER IF EXISTS messages_au;
             CREATE TRIGGER messages_au AFTER UPDATE OF subject, body ON messages BEGIN
@@ -232,7 +243,163 @@ def _v3_crashes_threading(db: sqlite_utils.Database) -> None:
         )
 
 
-MIGRATIONS: list[Migration] = [_v1_base, _v2_search, _v3_crashes_threading]
+def _v4_workflow(db: sqlite_utils.Database) -> None:
+    """The maintainer's workflow: label ranks, effective labels, duplicate groups, inbox / digest / frame views.
+
+    ``report_labels`` is the one place that says what a report *is*: the human label when there is one,
+    else the classifier's combined verdict (NULL label: not classified yet).
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE label_ranks (
+            label TEXT PRIMARY KEY,
+            rank INTEGER NOT NULL,                  -- 0 = worst; the inbox sorts on it
+            severity TEXT NOT NULL,
+            description TEXT
+        );
+        INSERT INTO label_ranks VALUES
+            ('data-loss', 0, 'critical', 'the kernel may silently drop data a program already wrote'),
+            ('reclaim-deadlock', 1, 'high', 'memory reclaim recursing into a filesystem or IO path can hang'),
+            ('fault-injection', 2, 'medium', 'a crash on an error path opened by an injected failure'),
+            ('other', 3, 'normal', 'anything else: memory safety, unrelated warnings and deadlocks, ...'),
+            ('unclassified', 4, 'unknown', 'no verdict yet'),
+            ('nofail-warning', 5, 'low', 'the page allocator complaining about a __GFP_NOFAIL request');
+
+        CREATE VIEW report_labels AS
+        SELECT r.id AS report_id,
+               COALESCE(h.label, c.label) AS label,
+               COALESCE(h.confidence, c.confidence) AS confidence,
+               CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
+               CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS source
+        FROM reports r
+        LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
+        LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined';
+
+        -- duplicates fold on the syzbot bug, else on a bug known for the same signature, else on the signature
+        CREATE INDEX reports_signature_bug ON reports(signature_hash, bug_extid) WHERE bug_extid IS NOT NULL;
+        CREATE VIEW report_groups AS
+        SELECT r.id AS report_id,
+               COALESCE(r.bug_extid,
+                        (SELECT MIN(s.bug_extid) FROM reports s
+                         WHERE s.signature_hash = r.signature_hash AND s.bug_extid IS NOT NULL),
+                        r.signature_hash, 'report:' || r.id) AS dup_key
+        FROM reports r;
+
+        CREATE VIEW inbox_reports AS
+        SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(l.label, 'unclassified') AS label, l.confidence,
+               l.needs_review, l.source AS label_source, COALESCE(lr.rank, 3) AS label_rank,
+               COALESCE(v.state, 'new') AS state, v.snooze_until, v.seen_at,
+               r.reported_at, r.bug_extid, r.message_id, r.signature_hash, r.guilty_frame, r.guilty_file,
+               b.status AS bug_status, b.subsystems, b.num_crashes, b.repro, b.link AS bug_link
+        FROM reports r
+        JOIN report_groups g ON g.report_id = r.id
+        LEFT JOIN report_labels l ON l.report_id = r.id
+        LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
+        LEFT JOIN reviews v ON v.report_id = r.id
+        LEFT JOIN bugs b ON b.extid = r.bug_extid;
+
+        CREATE VIEW report_frames AS
+        SELECT f.report_id, r.title, l.label, f.stack, f.pos, f.function, f.norm_function, f.file, f.line,
+               f.inline, f.module, (f.function = r.guilty_frame OR f.norm_function = r.guilty_frame) AS guilty
+        FROM frames f
+        JOIN reports r ON r.id = f.report_id
+        LEFT JOIN report_labels l ON l.report_id = f.report_id;
+
+        -- reports per ISO week and effective label: the digest's counts and trend
+        CREATE VIEW digest_weekly AS
+        SELECT strftime('%Y-W%W', r.reported_at) AS week, COALESCE(l.label, 'unclassified') AS label,
+               COUNT(*) AS reports, COUNT(DISTINCT g.dup_key) AS groups
+        FROM reports r
+        JOIN report_groups g ON g.report_id = r.id
+        LEFT JOIN report_labels l ON l.report_id = r.id
+        GROUP BY week, label;
+
+        CREATE INDEX IF NOT EXISTS threads_bug ON threads(bug_extid);
+        CREATE INDEX messages_bug_date ON messages(bug_extid, date);
+        CREATE INDEX messages_thread_date ON messages(thread_id, date);
+        CREATE INDEX repro_runs_report_created ON repro_runs(report_id, created_at);
+        """
+    )
+
+
+def _v5_dataset(db: sqlite_utils.Database) -> None:
+    """Dataset views: one row per inbox line (``inbox_groups``) and the labelled reports (the default export)."""
+    _script(
+        db,
+        """
+        CREATE VIEW inbox_groups AS
+        SELECT g.*, lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
+        FROM (
+            SELECT dup_key, MIN(report_id) AS first_report, COUNT(*) AS reports,
+                   COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank)) AS label_rank,
+                   MAX(reported_at) AS last_reported, MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes,
+                   MAX(bug_extid) AS bug_extid, MAX(needs_review) AS needs_review,
+                   SUM(state = 'muted') = 0 AND SUM(state <> 'acked' AND (snooze_until IS NULL
+                       OR snooze_until <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) > 0 AS visible
+            FROM inbox_reports GROUP BY dup_key
+        ) g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+
+        CREATE VIEW labelled_reports AS
+        SELECT r.id, r.title, r.crash_type, r.corrupted, r.kernel, r.guilty_frame, r.guilty_file, r.signature,
+               r.signature_hash, r.bug_extid, r.reported_at, l.label, l.confidence, l.needs_review,
+               l.source AS label_source, r.source_kind, r.source, r.message_id
+        FROM reports r LEFT JOIN report_labels l ON l.report_id = r.id;
+        """
+    )
+
+
+def _v6_inbox_speed(db: sqlite_utils.Database) -> None:
+    """A faster inbox on large stores: ``inbox_reports`` joins verdicts directly (the planner materialized
+    ``report_labels`` there), and covering indexes for the per-report columns the inbox reads."""
+    _script(
+        db,
+        """
+        DROP VIEW inbox_groups;
+        DROP VIEW inbox_reports;
+        CREATE VIEW inbox_reports AS
+        SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(h.label, c.label, 'unclassified') AS label,
+               COALESCE(h.confidence, c.confidence) AS confidence,
+               CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
+               CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
+               COALESCE(lr.rank, 3) AS label_rank,
+               COALESCE(v.state, 'new') AS state, v.snooze_until, v.seen_at,
+               r.reported_at, r.bug_extid, r.message_id, r.signature_hash, r.guilty_frame, r.guilty_file,
+               b.status AS bug_status, b.subsystems, b.num_crashes, b.repro, b.link AS bug_link
+        FROM reports r
+        JOIN report_groups g ON g.report_id = r.id
+        LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
+        LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined'
+        LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
+        LEFT JOIN reviews v ON v.report_id = r.id
+        LEFT JOIN bugs b ON b.extid = r.bug_extid;
+
+        CREATE VIEW inbox_groups AS
+        SELECT g.*, lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
+        FROM (
+            SELECT dup_key, MIN(report_id) AS first_report, COUNT(*) AS reports,
+                   COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank)) AS label_rank,
+                   MAX(reported_at) AS last_reported, MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes,
+                   MAX(bug_extid) AS bug_extid, MAX(needs_review) AS needs_review,
+                   SUM(state = 'muted') = 0 AND SUM(state <> 'acked' AND (snooze_until IS NULL
+                       OR snooze_until <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) > 0 AS visible
+            FROM inbox_reports GROUP BY dup_key
+        ) g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+
+        -- the inbox reads these columns only, so it never touches the (large) report rows
+        CREATE INDEX reports_inbox ON reports(id, bug_extid, signature_hash, reported_at);
+        CREATE INDEX reports_bug_signature ON reports(bug_extid, signature_hash, reported_at);
+        CREATE INDEX verdicts_label_source ON verdicts(label, source, report_id);
+        CREATE INDEX verdicts_report_label ON verdicts(report_id, source, label, needs_review, confidence);
+        CREATE INDEX bugs_inbox ON bugs(extid, num_crashes, status, subsystems);
+        ANALYZE;
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

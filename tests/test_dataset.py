@@ -1,0 +1,148 @@
+"""The dataset: read-only query (writes refused), full-text search, export, Datasette metadata, views."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+
+import pytest
+from test_inbox_data import add, bug, labelled_text, message, synthetic, verdict
+
+from triage.dataset import CANNED_QUERIES, QueryError, datasette_metadata, open_read_only, run_query
+
+
+@pytest.fixture
+def store(db, db_path):
+    ids = [add(db, labelled_text(n), f"l{n}", days_ago=n, bug=f"bug{n}") for n in (1, 5, 20)]
+    bug(db, "bug5", subsystems=("ext4",), status="open")
+    bug(db, "bug1", subsystems=("mm",), status="fixed")
+    verdict(db, ids[0], "nofail-warning")
+    verdict(db, ids[1], "data-loss", needs_review=True, confidence=0.5)
+    message(db, "<m1@x>", "bug5", 1, author="Jan Kara", body="The dirty pages are dropped on umount, a data loss.",
+            syz=[{"command": "fix", "args": "ext4: keep dirty pages"}])
+    db.conn.commit()
+    return ids
+
+
+def test_query_refuses_writes_and_answers_selects(cli, store, db, tmp_path):
+    before = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+    other = tmp_path / "other.db"
+    refused = {
+        "DELETE FROM reports": "DELETE",
+        "UPDATE reviews SET state = 'acked'": "UPDATE",
+        "INSERT INTO label_ranks VALUES ('x', 9, 'x', 'x')": "INSERT",
+        f"ATTACH DATABASE '{other}' AS o": "ATTACH",
+        "PRAGMA query_only = 0": "PRAGMA",
+        "PRAGMA user_version = 99": "PRAGMA",
+        "CREATE TABLE t (x)": "CREATE",
+        "DROP VIEW report_labels": "DROP",
+        "WITH x AS (SELECT 1) DELETE FROM reviews": "DELETE",
+    }
+    for sql, what in refused.items():
+        res = cli("query", sql)
+        assert res.exit_code == 1, sql
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and "refused" in lines[0] and what in lines[0], (sql, res.output)
+    assert not other.exists(), "ATTACH created a file"
+    assert db.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == before
+    assert db.execute("SELECT state FROM reviews GROUP BY state").fetchall() == [("new",)]
+    res = cli("query", "--json", "SELECT label, COUNT(*) AS n FROM report_labels GROUP BY label ORDER BY label")
+    assert res.exit_code == 0
+    assert [json.loads(x) for x in res.output.splitlines()] == [
+        {"label": None, "n": 1}, {"label": "data-loss", "n": 1}, {"label": "nofail-warning", "n": 1}]
+    res = cli("query", "--json", "-p", "f=does_not_exist", "SELECT COUNT(*) AS n FROM frames WHERE norm_function = :f")
+    assert json.loads(res.output) == {"n": 0}
+    assert cli("query", "PRAGMA table_info(reports)").exit_code == 0
+    res = cli("query", "SELEC nonsense")
+    assert res.exit_code == 1 and "syntax error" in res.output
+
+
+def test_authorizer_guards_even_a_writable_attach(db_path, store):
+    """The authorizer, not only mode=ro, stops ATTACH: attaching another file could write to it."""
+    db, guard = open_read_only(db_path)
+    with pytest.raises(QueryError, match="ATTACH"):
+        run_query(db, guard, "ATTACH DATABASE ':memory:' AS m")
+    cols, rows = run_query(db, guard, "SELECT COUNT(*) AS n FROM reports")
+    assert cols == ["n"] and list(rows) == [(3,)]
+
+
+def test_search_reports_and_messages(cli, store):
+    res = cli("search", "--json", "dropped umount")
+    hits = [json.loads(x) for x in res.output.splitlines()]
+    assert hits and hits[0]["kind"] == "message" and hits[0]["id"] == "<m1@x>"
+    hits = [json.loads(x) for x in cli("search", "--json", "prune_icache_sb").output.splitlines()]
+    assert any(h["kind"] == "report" and h["id"] == store[0] for h in hits)
+    # invalid FTS5 syntax falls back to plain words instead of failing
+    res = cli("search", "--json", 'prune_icache_sb AND ("')
+    assert res.exit_code == 0 and any(json.loads(x)["id"] == store[0] for x in res.output.splitlines())
+    assert cli("search", "zzzznotaword").output.strip() == "no match"
+
+
+def test_export_csv_json_and_errors(cli, store, tmp_path):
+    out = tmp_path / "reports.csv"
+    res = cli("export", "--format", "csv", "--out", out)
+    assert res.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert sorted(int(r["id"]) for r in rows) == sorted(store)
+    assert {r["label"] for r in rows} == {"data-loss", "nofail-warning", ""}
+    res = cli("export", "--format", "json", "--table", "bugs")
+    data = json.loads(res.output)
+    assert sorted(b["extid"] for b in data) == ["bug1", "bug5"]
+    res = cli("export", "--format", "jsonl", "--table", "messages")
+    assert json.loads(res.output)["author_name"] == "Jan Kara"
+    for args in (("--table", "reports; DROP TABLE reports"), ("--format", "xml"), ("--table", "reports_fts_data")):
+        res = cli("export", *args)
+        assert res.exit_code == 2 and "Traceback" not in res.output, args
+    res = cli("export", "--out", tmp_path / "missing" / "x.csv")
+    assert res.exit_code == 1 and "x.csv" in res.output
+
+
+def test_datasette_metadata_and_canned_queries_run(cli, store, db, tmp_path):
+    out = tmp_path / "metadata.json"
+    assert cli("serve", "--metadata-only", "--out", out).exit_code == 0
+    meta = json.loads(out.read_text())
+    (name, dbmeta), = meta["databases"].items()
+    assert name == "triage" and "reports_through_function" in dbmeta["queries"]
+    assert "open_data_loss_by_subsystem" in dbmeta["queries"]
+    assert meta == datasette_metadata("triage")
+    db.execute("INSERT INTO frames (report_id, stack, pos, function, norm_function) "
+               "VALUES (?, 'crash', 99, 'ext4_x.isra.0', 'ext4_x')", [store[1]])
+    db.conn.commit()
+    ro, guard = open_read_only(db.conn.execute("PRAGMA database_list").fetchone()[2])
+    results = {}
+    for qname, q in CANNED_QUERIES.items():
+        params = {"function": "ext4_x"} if ":function" in q["sql"] else {}
+        cols, rows = run_query(ro, guard, q["sql"], params)
+        results[qname] = [dict(zip(cols, r, strict=True)) for r in rows]
+    assert [r["id"] for r in results["reports_through_function"]] == [store[1]]
+    assert results["open_data_loss_by_subsystem"] == [
+        {"subsystem": "ext4", "bugs": 1, "reports": 1, "titles": results["open_data_loss_by_subsystem"][0]["titles"]}]
+    assert [r["id"] for r in results["needs_review"]] == [store[1]]
+    assert results["syz_commands"][0]["command"] == "fix"
+    assert len(results["inbox"]) == 3 and results["inbox"][0]["label"] == "data-loss"
+
+
+def test_serve_without_datasette_says_how_to_install(cli, store):
+    import importlib.util
+
+    if importlib.util.find_spec("datasette") is not None:
+        pytest.skip("datasette is installed here")
+    res = cli("serve")
+    assert res.exit_code == 1 and "pip install 'syz-triage[datasette]'" in res.output
+
+
+def test_views_from_plain_sqlite(db_path, store, db):
+    """The views answer from the sqlite3 module alone (no syz-triage code in the query path)."""
+    add(db, synthetic("view_fn", 1), "v1", days_ago=1, bug="bug5")
+    db.conn.commit()
+    conn = sqlite3.connect(db_path)
+    groups = conn.execute("SELECT dup_key, reports, label FROM inbox_groups WHERE visible").fetchall()
+    assert ("bug5", 2, "data-loss") in groups
+    guilty = conn.execute("SELECT COUNT(*) FROM report_frames WHERE guilty").fetchone()[0]
+    assert guilty == conn.execute("SELECT COUNT(*) FROM report_frames f JOIN reports r ON r.id = f.report_id "
+                                  "WHERE f.function = r.guilty_frame OR f.norm_function = r.guilty_frame"
+                                  ).fetchone()[0]
+    weeks = conn.execute("SELECT SUM(reports) FROM digest_weekly").fetchone()[0]
+    assert weeks == 4

@@ -1,0 +1,215 @@
+"""The weekly digest: content, a real SMTP server (aiosmtpd) on 127.0.0.1, escaping, the outbox on failure."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+from datetime import timedelta
+
+import pytest
+from test_inbox_data import NOW, add, bug, iso, message, repro_run, synthetic, verdict
+
+from triage.digest import build, evidence_line, sparkline
+from triage.review import set_state
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Collect:
+    def __init__(self):
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    handler = _Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def week(db):
+    """A store with a week of activity: new critical / high / low items, a fix, a stale bug, old reports."""
+    ids = {}
+    ids["dl"] = add(db, synthetic("dl_fn"), "dl", days_ago=1, bug="bugDL", message_id="<dl@google.com>")
+    ids["rd"] = add(db, synthetic("rd_fn"), "rd", days_ago=2, bug="bugRD")
+    ids["nf"] = add(db, synthetic("nf_fn"), "nf", days_ago=3, bug="bugNF")
+    ids["old_other"] = add(db, synthetic("old_fn"), "old", days_ago=10, bug="bugOld")
+    ids["stale"] = add(db, synthetic("stale_fn"), "stale", days_ago=60, bug="bugStale")
+    ids["stale_replied"] = add(db, synthetic("replied_fn"), "replied", days_ago=60, bug="bugReplied")
+    ids["fixed"] = add(db, synthetic("fixed_fn"), "fixed", days_ago=20, bug="bugFixed")
+    ids["acked"] = add(db, synthetic("acked_fn"), "acked", days_ago=1, bug="bugAcked")
+    for key, extid, status in (("dl", "bugDL", "open"), ("rd", "bugRD", "open"), ("nf", "bugNF", "open"),
+                               ("old_other", "bugOld", "open"), ("stale", "bugStale", "open"),
+                               ("stale_replied", "bugReplied", "open"), ("fixed", "bugFixed", "fixed"),
+                               ("acked", "bugAcked", "open")):
+        bug(db, extid, status=status, crashes=3, repro="C" if key == "dl" else "",
+            fix=[{"title": "ext4: keep the dirty pages", "hash": "abc"}] if status == "fixed" else None)
+    for key, label in (("dl", "data-loss"), ("rd", "reclaim-deadlock"), ("nf", "nofail-warning"),
+                       ("old_other", "other"), ("stale", "other"), ("stale_replied", "other"),
+                       ("fixed", "data-loss"), ("acked", "data-loss")):
+        verdict(db, ids[key], label, evidence={"summary": f"evidence for {key}: lost async page write"})
+    set_state(db, [ids["acked"]], "acked")
+    message(db, "<human@x>", "bugReplied", 5, author="Dave Chinner", body="looking at it")
+    message(db, "<bot@x>", "bugStale", 5, author="syzbot", body="still happening")
+    repro_run(db, ids["dl"], "data-loss")
+    db.conn.commit()
+    return ids
+
+
+def test_digest_content(db, week):
+    d = build(db, timedelta(days=7), now=NOW)
+    counts = {c.label: (c.count, c.previous, c.delta) for c in d.counts}
+    assert counts["data-loss"] == (2, 0, "+2")           # dl and the acked one were reported this week
+    assert counts["reclaim-deadlock"] == (1, 0, "+1") and counts["other"] == (0, 1, "-1")
+    assert [n.item.id for n in d.new] == [week["dl"], week["rd"], week["nf"]]
+    assert d.new[0].severity == "critical" and "lost async page write" in d.new[0].evidence
+    assert "https://syzkaller.appspot.com/bug?extid=bugDL" in d.new[0].links
+    assert "https://lore.kernel.org/all/dl@google.com/" in d.new[0].links
+    assert [f.extid for f in d.fixed] == ["bugFixed"] and d.fixed[0].fix == "ext4: keep the dirty pages"
+    # stale: open, quiet for 30 days; the one Dave replied to is skipped, a syzbot ping does not count
+    assert [n.item.id for n in d.stale] == [week["stale"]]
+    assert sum(d.trend) == 6 and d.trend[-1] == 4 and len(d.trend) == 8
+    assert "data-loss" in d.subject and "3 new" in d.subject
+    assert build(db, timedelta(days=7), now=NOW, stale_max=0).stale == []
+
+
+def test_digest_sent_to_a_real_smtp_server(cli, db, week, smtp_server, tmp_path):
+    controller, handler = smtp_server
+    db.execute("UPDATE reports SET title = ? WHERE id = ?", [HOSTILE, week["dl"]])
+    verdict(db, week["dl"], "data-loss", evidence={"summary": "dropped </small><script>evil()</script>"})
+    db.conn.commit()
+    res = cli("digest", "--to", "maint@example.org", "--to", "list@example.org", "--from", "triage@example.org",
+              "--smtp", f"127.0.0.1:{controller.port}")
+    assert res.exit_code == 0, res.output
+    assert len(handler.messages) == 1
+    mail_from, rcpts, raw = handler.messages[0]
+    assert mail_from == "triage@example.org" and rcpts == ["maint@example.org", "list@example.org"]
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    for header in ("Date", "Message-ID", "List-Id", "X-Triage-Digest", "Subject"):
+        assert msg[header], header
+    assert msg["List-Id"].endswith("<digest.syz-triage>")
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "[ *NEW* ]" in text and HOSTILE in text              # plain text is shown as-is
+    assert "ext4: keep the dirty pages" in text and "Open and quiet" in text
+    assert any(ch in text for ch in "▁▂▃▄▅▆▇█")
+    # the hostile title and evidence arrive inert in the HTML part
+    assert "<script>" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    assert "&lt;script&gt;alert(" in html and "&lt;/small&gt;&lt;script&gt;evil()" in html
+    assert "<svg" in html and "<rect" in html
+    from html.parser import HTMLParser
+
+    tags: list[str] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append(tag)
+
+    Tags().feed(html)
+    assert "script" not in tags and "img" not in tags
+
+
+def test_smtp_auth(cli, db, week, monkeypatch):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    handler = _Collect()
+    seen = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        seen.append((auth_data.login, auth_data.password))
+        ok = auth_data.login == b"jack" and auth_data.password == b"s3cret"
+        return AuthResult(success=ok, handled=False)      # not handled: aiosmtpd answers 235 or 535
+
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), authenticator=authenticator,
+                            auth_required=True, auth_require_tls=False)
+    controller.start()
+    try:
+        monkeypatch.setenv("DIGEST_PW", "s3cret")
+        res = cli("digest", "--to", "a@example.org", "--smtp", f"127.0.0.1:{controller.port}",
+                  "--user", "jack", "--password-env", "DIGEST_PW")
+        assert res.exit_code == 0, res.output
+        assert seen == [(b"jack", b"s3cret")] and len(handler.messages) == 1
+        monkeypatch.setenv("DIGEST_PW", "wrong")
+        res = cli("digest", "--to", "a@example.org", "--smtp", f"127.0.0.1:{controller.port}",
+                  "--user", "jack", "--password-env", "DIGEST_PW")
+        assert res.exit_code == 1 and "kept in" in res.output and len(handler.messages) == 1
+    finally:
+        controller.stop()
+    res = cli("digest", "--to", "a@example.org", "--user", "jack", "--password-env", "UNSET_VAR_XYZ")
+    assert res.exit_code == 2 and "UNSET_VAR_XYZ" in res.output
+
+
+def test_refused_connection_keeps_the_digest_in_the_outbox(cli, db, week, db_path):
+    from triage.paths import data_dir
+
+    port = _free_port()              # nothing listens there
+    res = cli("digest", "--to", "maint@example.org", "--smtp", f"127.0.0.1:{port}")
+    assert res.exit_code == 1
+    assert "could not send" in res.output and "kept in" in res.output
+    kept = list((data_dir() / "outbox").glob("*.eml"))
+    assert len(kept) == 1 and str(kept[0]) in res.output.replace("\n", "")
+    msg = email.message_from_bytes(kept[0].read_bytes(), policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/alternative" and msg["To"] == "maint@example.org"
+
+
+def test_out_file_json_and_stdout(cli, db, week, tmp_path):
+    out = tmp_path / "digest.eml"
+    res = cli("digest", "--out", out, "--since", "2w")
+    assert res.exit_code == 0
+    msg = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
+    assert "[syz-triage] digest" in msg["Subject"]
+    d = json.loads(cli("digest", "--json").output.splitlines()[0])
+    assert [n["item"]["id"] for n in d["new"]] == [week["dl"], week["rd"], week["nf"]]
+    assert d["counts"][0]["label"] == "data-loss" and d["counts"][0]["delta"] == "+2"
+    res = cli("digest")
+    assert res.exit_code == 0 and "Reports per label" in res.output
+    assert cli("digest", "--since", "soon").exit_code == 2
+    assert cli("digest", "--to", "a@b", "--smtp", "host:notaport").exit_code == 2
+
+
+def test_subsystem_filter_and_helpers(db, week):
+    bug(db, "bugRD", subsystems=("xfs",))
+    d = build(db, timedelta(days=7), subsystems=["xfs"], now=NOW)
+    assert [n.item.id for n in d.new] == [week["rd"]]
+    assert sparkline([0, 1, 2, 4]) == "▁▃▅█" and sparkline([0, 0]) == "▁▁"
+    assert evidence_line(json.dumps({"by": "jack", "note": "seen it"})) == "labelled by jack: seen it"
+    assert evidence_line(json.dumps({"rules": [{"id": "r1", "sentence": "NOFAIL from reclaim"}]})) == \
+        "NOFAIL from reclaim"
+    assert evidence_line("plain words") == "plain words" and evidence_line(None) == ""
+    assert iso(0) <= NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_digest_settings_from_the_config(cli, db, week, smtp_server, tmp_path, monkeypatch):
+    controller, handler = smtp_server
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[subscriptions]\nsubsystems = ["ext4"]\n\n[digest]\nto = ["me@example.org"]\n'
+                   f'from = "bot@example.org"\nsmtp = "127.0.0.1:{controller.port}"\nstale_max = 0\n')
+    monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))
+    res = cli("digest")
+    assert res.exit_code == 0, res.output
+    (mail_from, rcpts, raw), = handler.messages
+    assert mail_from == "bot@example.org" and rcpts == ["me@example.org"]
+    text = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content()
+    assert "(ext4)" in text and "Open and quiet" not in text

@@ -1,0 +1,208 @@
+"""The inbox: ordering, duplicate folding, hiding by review state, replies, reproducer runs, filters."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from test_inbox_data import NOW, add, bug, labelled_text, message, repro_run, synthetic, verdict
+
+from triage.inbox import InboxFilter, query, subsystem_of_file
+from triage.review import set_label, set_state, snooze
+
+
+def _ids(db, **kw) -> list[int]:
+    return [it.id for it in query(db, InboxFilter(**kw))]
+
+
+def test_worst_first_then_recency_then_crashes(db):
+    a = add(db, synthetic("nofail_fn"), "a", days_ago=0)
+    b = add(db, synthetic("other_old"), "b", days_ago=5)
+    c = add(db, synthetic("other_new"), "c", days_ago=1)
+    d = add(db, synthetic("dataloss_fn"), "d", days_ago=30)
+    e = add(db, synthetic("deadlock_fn"), "e", days_ago=2)
+    f = add(db, synthetic("inject_fn"), "f", days_ago=2)
+    g = add(db, synthetic("unlabelled_fn"), "g", days_ago=0)
+    for rid, label in ((a, "nofail-warning"), (b, "other"), (c, "other"), (d, "data-loss"),
+                       (e, "reclaim-deadlock"), (f, "fault-injection")):
+        verdict(db, rid, label)
+    assert _ids(db) == [d, e, f, c, b, g, a]
+    # same label and same day: more crashes first
+    h = add(db, synthetic("other_same_day", 1), "h", days_ago=1, bug="bugH")
+    bug(db, "bugH", crashes=50)
+    verdict(db, h, "other")
+    db.execute("UPDATE reports SET reported_at = (SELECT reported_at FROM reports WHERE id = ?) WHERE id = ?", [c, h])
+    order = _ids(db)
+    assert order.index(h) < order.index(c)
+    labels = [it.label for it in query(db, InboxFilter())]
+    assert labels[0] == "data-loss" and labels[-1] == "nofail-warning" and "unclassified" in labels
+
+
+def test_duplicates_fold_by_bug_and_by_signature(db):
+    r1 = add(db, synthetic("ext4_dup", 1), "r1", days_ago=3, bug="bugA")
+    r2 = add(db, synthetic("ext4_dup", 2), "r2", days_ago=1)            # same signature, no bug: folds via bugA
+    r3 = add(db, synthetic("ext4_other_fn", 3), "r3", days_ago=2, bug="bugA")   # same bug, other signature
+    r4 = add(db, synthetic("lonely_fn", 4), "r4", days_ago=2)
+    r5 = add(db, synthetic("lonely_fn", 5), "r5", days_ago=4)           # same signature, no bug at all
+    bug(db, "bugA", crashes=7)
+    for rid in (r1, r2, r3, r4, r5):
+        verdict(db, rid, "other")
+    verdict(db, r3, "reclaim-deadlock")
+    items = query(db, InboxFilter())
+    assert len(items) == 2
+    first, second = items
+    assert sorted(first.report_ids) == sorted([r1, r2, r3]) and first.duplicates == 3
+    assert first.label == "reclaim-deadlock" and first.id == r3      # the worst member represents the group
+    assert first.crashes == 7 and first.bug_extid == "bugA"
+    assert sorted(second.report_ids) == [r4, r5] and second.crashes == 2 and second.id == r4
+
+
+def test_acked_muted_snoozed_hidden_unless_all(db):
+    ids = [add(db, synthetic(f"fn_{i}"), f"r{i}", days_ago=i) for i in range(4)]
+    for rid in ids:
+        verdict(db, rid, "other")
+    set_state(db, [ids[0]], "acked")
+    set_state(db, [ids[1]], "muted")
+    snooze(db, [ids[2]], NOW + timedelta(days=3))
+    assert _ids(db) == [ids[3]]
+    assert sorted(_ids(db, include_all=True)) == sorted(ids)
+    # a snooze that has expired shows the report again
+    snooze(db, [ids[2]], NOW - timedelta(hours=1))
+    assert sorted(_ids(db)) == sorted([ids[2], ids[3]])
+    states = {it.id: it.state for it in query(db, InboxFilter(include_all=True))}
+    assert states[ids[0]] == "acked" and states[ids[1]] == "muted"
+
+
+def test_new_crash_brings_an_acked_bug_back_but_not_a_muted_one(db):
+    a1 = add(db, synthetic("acked_fn", 1), "a1", days_ago=5, bug="bugAck")
+    m1 = add(db, synthetic("muted_fn", 1), "m1", days_ago=5, bug="bugMute")
+    set_state(db, [a1], "acked")
+    set_state(db, [m1], "muted")
+    assert _ids(db) == []
+    a2 = add(db, synthetic("acked_fn", 2), "a2", days_ago=0, bug="bugAck")
+    add(db, synthetic("muted_fn", 2), "m2", days_ago=0, bug="bugMute")
+    items = query(db, InboxFilter())
+    assert [it.id for it in items] == [a2] and items[0].duplicates == 2
+
+
+def test_new_replies_since_last_seen_and_repro_run(db):
+    from triage.review import mark_seen
+
+    rid = add(db, synthetic("replied_fn"), "r", days_ago=10, bug="bugR", message_id="<report@google.com>")
+    bug(db, "bugR", repro="C")
+    verdict(db, rid, "data-loss", confidence=0.55, needs_review=True)
+    message(db, "<report@google.com>", "bugR", 10, author="syzbot")      # the report mail itself
+    message(db, "<r1@x>", "bugR", 9)
+    message(db, "<r2@x>", None, 8, thread="<root@x>")
+    db["threads"].insert({"thread_id": "<root@x>", "subject": "s", "bug_extid": "bugR", "n_messages": 1})
+    repro_run(db, rid, "deadlock")
+    item = query(db, InboxFilter())[0]
+    assert item.new_replies == 2 and item.repro == "C" and item.needs_review
+    assert item.repro_run.startswith("deadlock")
+    mark_seen(db, rid)
+    assert query(db, InboxFilter())[0].new_replies == 0
+    message(db, "<r3@x>", "bugR", -0.01)            # a reply after the last look
+    item = query(db, InboxFilter())[0]
+    assert item.new_replies == 1 and item.state == "seen"
+
+
+def test_human_label_overrides_the_classifier(db):
+    r1 = add(db, synthetic("human_fn"), "r1", days_ago=1)
+    r2 = add(db, synthetic("dl_fn"), "r2", days_ago=2)
+    verdict(db, r1, "nofail-warning")
+    verdict(db, r2, "data-loss")
+    assert _ids(db) == [r2, r1]
+    set_label(db, r1, "data-loss", who="tester", note="pages dropped")
+    items = query(db, InboxFilter())
+    assert [it.id for it in items] == [r1, r2] and items[0].label_source == "human"
+    row = db.execute("SELECT label, confidence, source FROM report_labels WHERE report_id = ?", [r1]).fetchone()
+    assert row == ("data-loss", 1.0, "human")
+    ev = json.loads(db.execute("SELECT evidence FROM verdicts WHERE report_id = ? AND source = 'human'",
+                               [r1]).fetchone()[0])
+    assert ev == {"by": "tester", "note": "pages dropped"}
+
+
+def test_filters_subsystem_label_since_limit(db):
+    ext4 = add(db, synthetic("ext4_fn"), "ext4", days_ago=1, bug="bugE")
+    xfs = add(db, synthetic("xfs_fn"), "xfs", days_ago=20, bug="bugX")
+    bug(db, "bugE", subsystems=("ext4",))
+    bug(db, "bugX", subsystems=("xfs", "mm"))
+    verdict(db, ext4, "other")
+    verdict(db, xfs, "data-loss")
+    assert _ids(db, subsystems=["xfs"]) == [xfs]
+    assert _ids(db, subsystems=["mm", "ext4"]) == [xfs, ext4]
+    assert _ids(db, labels=["other"]) == [ext4]
+    assert _ids(db, since=NOW - timedelta(days=14)) == [ext4]
+    assert _ids(db, limit=1) == [xfs]
+    # no syzbot subsystems: the guilty file decides
+    assert subsystem_of_file("fs/ext4/inode.c") == "ext4" and subsystem_of_file("fs/jbd2/x.c") == "ext4"
+    assert subsystem_of_file("mm/page_alloc.c") == "mm" and subsystem_of_file("fs/btrfs/a.c") == "btrfs"
+
+
+def test_mailing_list_subscription(db):
+    on_list = add(db, synthetic("listed_fn"), "a", days_ago=1, bug="bugL")
+    add(db, synthetic("unlisted_fn"), "b", days_ago=1, bug="bugU")
+    message(db, "<l@x>", "bugL", 1, list_id="<linux-xfs.vger.kernel.org>")
+    assert _ids(db, addresses=["linux-xfs@vger.kernel.org"]) == [on_list]
+
+
+def test_cli_inbox_json_and_table(cli, db):
+    texts = [labelled_text(n) for n in (1, 5, 20)]
+    ids = [add(db, t, f"labelled-{i}", days_ago=i) for i, t in enumerate(texts)]
+    verdict(db, ids[0], "nofail-warning")
+    verdict(db, ids[1], "data-loss", needs_review=True)
+    res = cli("inbox", "--json")
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(x) for x in res.output.splitlines()]
+    assert [x["id"] for x in lines] == [ids[1], ids[2], ids[0]]
+    assert lines[0]["needs_review"] is True and lines[0]["label"] == "data-loss"
+    res = cli("inbox")
+    assert res.exit_code == 0 and "data-loss" in res.output and "needs-review" in res.output
+    assert cli("inbox", "--label", "bogus").exit_code == 2
+    assert cli("inbox", "--since", "yesterday").exit_code == 2
+
+
+def test_cli_subscriptions_from_config(cli, db, tmp_path, monkeypatch):
+    ext4 = add(db, synthetic("cfg_ext4"), "a", days_ago=1, bug="bugC1")
+    xfs = add(db, synthetic("cfg_xfs"), "b", days_ago=1, bug="bugC2")
+    bug(db, "bugC1", subsystems=("ext4",))
+    bug(db, "bugC2", subsystems=("xfs",))
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[subscriptions]\nsubsystems = ["xfs"]\n')
+    monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))
+    out = [json.loads(x)["id"] for x in cli("inbox", "--json").output.splitlines()]
+    assert out == [xfs]
+    out = [json.loads(x)["id"] for x in cli("inbox", "--json", "--subsystem", "ext4").output.splitlines()]
+    assert out == [ext4]
+    cfg.write_text("[subscriptions\n")
+    res = cli("inbox")
+    assert res.exit_code == 1 and str(cfg) in res.output
+
+
+def test_rank_walk_with_a_limit_matches_the_full_aggregation(db):
+    """The fast path (one label rank at a time, stop at the limit) gives the head of the full ordering."""
+    import random
+
+    rng = random.Random(7)
+    labels = ["data-loss", "reclaim-deadlock", "fault-injection", "other", "nofail-warning", "weird-new-label", None]
+    for i in range(80):
+        extid = f"bug{rng.randrange(25)}" if rng.random() < 0.6 else None
+        rid = add(db, synthetic(f"fn{rng.randrange(30)}", i), f"r{i}", days_ago=rng.uniform(0, 90), bug=extid)
+        label = rng.choice(labels)
+        if label:
+            verdict(db, rid, label, needs_review=rng.random() < 0.2)
+        if rng.random() < 0.1:
+            set_label(db, rid, rng.choice(labels[:5]), who="t")
+        if rng.random() < 0.2:
+            set_state(db, [rid], rng.choice(["acked", "muted", "seen"]))
+    for n in range(25):
+        bug(db, f"bug{n}", crashes=rng.randrange(1, 100), status=rng.choice(["open", "fixed"]))
+    db.conn.commit()
+    for kw in ({}, {"include_all": True}, {"labels": ["other", "nofail-warning"]}, {"subsystems": ["ext4"]}):
+        full = [(it.id, it.duplicates, it.label) for it in query(db, InboxFilter(limit=0, **kw))]
+        assert full, kw
+        for limit in (1, 5, 17, 1000):
+            head = [(it.id, it.duplicates, it.label) for it in query(db, InboxFilter(limit=limit, **kw))]
+            assert head == full[:limit], (kw, limit)
+    grouped = {rid for it in query(db, InboxFilter(limit=0, include_all=True)) for rid in it.report_ids}
+    assert grouped == {r[0] for r in db.execute("SELECT id FROM reports")}     # every report in exactly one line

@@ -1,0 +1,162 @@
+"""Review state: ack / mute / snooze / label / show, and that nothing but these commands ever changes it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import shared_data
+from test_inbox_data import add, bug, iso, labelled_text, message, repro_run, synthetic, verdict
+
+from triage.ingest import Ingest, import_paths
+from triage.review import ReviewError, parse_when
+
+
+def _review_state(db) -> list[tuple]:
+    return db.execute("SELECT report_id, state, snooze_until, seen_at, note, who FROM reviews "
+                      "ORDER BY report_id").fetchall()
+
+
+def _human_labels(db) -> list[tuple]:
+    return db.execute("SELECT report_id, label, confidence, evidence FROM verdicts WHERE source = 'human' "
+                      "ORDER BY report_id").fetchall()
+
+
+def test_review_state_survives_reimport_reclassify_and_resync(cli, db, tmp_path):
+    src = tmp_path / "reports"
+    src.mkdir()
+    for n in (1, 2, 5, 20):
+        shutil.copy(shared_data("labelled", "reports", f"{n:03d}.txt"), src)
+    summary = import_paths(db, [str(src)])
+    assert summary.reports_new == 4, summary.as_dict()
+    ids = [r[0] for r in db.execute("SELECT id FROM reports ORDER BY id")]
+    db.execute("UPDATE reports SET bug_extid = 'bug' || id")
+    for rid in ids:
+        bug(db, f"bug{rid}", status="open", crashes=3)
+        verdict(db, rid, "other", confidence=0.6)
+    db.conn.commit()
+
+    assert cli("ack", ids[0], "--note", "known").exit_code == 0
+    assert cli("mute", ids[1]).exit_code == 0
+    assert cli("label", ids[2], "data-loss", "--note", "dirty pages dropped").exit_code == 0
+    assert cli("snooze", ids[3], "--until", "2w").exit_code == 0
+    assert cli("show", ids[2]).exit_code == 0
+    before_reviews, before_labels = _review_state(db), _human_labels(db)
+    assert [s for _, s, *_ in before_reviews] == ["acked", "muted", "seen", "new"]
+    assert before_reviews[3][2] is not None and before_labels[0][1] == "data-loss"
+    inbox_before = cli("inbox", "--json", "--all").output
+
+    # 1. re-import the same files (and once more through the CLI)
+    again = import_paths(db, [str(src)])
+    assert again.reports_new == 0
+    assert cli("import", src).exit_code == 0
+    # 2. re-classify: the classifier rewrites every combined verdict
+    for rid in ids:
+        verdict(db, rid, "reclaim-deadlock", confidence=0.95, evidence={"rule": "reclassified"})
+    # 3. re-sync: bugs upserted with new counts and status
+    for rid in ids:
+        bug(db, f"bug{rid}", status="fixed", crashes=10)
+    # a direct ingest of a known text is also a no-op for reviews
+    with Ingest(db) as ing:
+        assert ing.add_text(labelled_text(1), kind="file", location="again") is None
+    db.conn.commit()
+
+    assert _review_state(db) == before_reviews
+    assert _human_labels(db) == before_labels
+    labels = dict(db.execute("SELECT report_id, label FROM report_labels").fetchall())
+    assert labels[ids[2]] == "data-loss" and labels[ids[0]] == "reclaim-deadlock"
+    after = {json.loads(x)["id"]: json.loads(x) for x in cli("inbox", "--json", "--all").output.splitlines()}
+    before = {json.loads(x)["id"]: json.loads(x) for x in inbox_before.splitlines()}
+    assert {k: v["state"] for k, v in after.items()} == {k: v["state"] for k, v in before.items()}
+    visible = [json.loads(x)["id"] for x in cli("inbox", "--json").output.splitlines()]
+    assert visible == [ids[2]]
+
+
+def test_ack_and_mute_apply_to_the_duplicate_group(cli, db):
+    a = add(db, synthetic("grp_fn", 1), "a", 2, bug="bugG")
+    b = add(db, synthetic("grp_fn", 2), "b", 1)
+    other = add(db, synthetic("other_fn"), "c", 1)
+    res = cli("ack", "--json", a)
+    assert res.exit_code == 0
+    assert json.loads(res.output) == {"action": "acked", "ids": [a], "reports": [a, b]}
+    states = dict(db.execute("SELECT report_id, state FROM reviews").fetchall())
+    assert states == {a: "acked", b: "acked", other: "new"}
+    assert cli("unack", b).exit_code == 0
+    assert dict(db.execute("SELECT report_id, state FROM reviews").fetchall())[a] == "seen"
+
+
+def test_bad_ids_labels_and_dates_are_one_line_errors(cli, db):
+    rid = add(db, synthetic("err_fn"), "a")
+    for args, code in ((("ack", 999), 1), (("label", rid, "scary"), 2), (("label", 999, "other"), 1),
+                       (("snooze", rid, "--until", "someday"), 2), (("show", 999), 1), (("mute", "x"), 2)):
+        res = cli(*args)
+        assert res.exit_code == code, (args, res.output)
+        assert "Traceback" not in res.output
+    res = cli("label", rid, "scary")
+    assert "not a label" in res.output and "data-loss" in res.output
+    assert db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0] == 0
+
+
+def test_snooze_dates():
+    now = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    assert parse_when("3d", future=True, now=now) == now + timedelta(days=3)
+    assert parse_when("2w", future=True, now=now) == now + timedelta(weeks=2)
+    assert parse_when("14d", future=False, now=now) == now - timedelta(days=14)
+    assert parse_when("2026-02-01", future=True, now=now) == datetime(2026, 2, 1, tzinfo=UTC)
+    for bad in ("", "3x", "2026-13-01", "tomorrow", "-3d"):
+        with pytest.raises(ReviewError):
+            parse_when(bad, future=True, now=now)
+
+
+def test_show_marks_seen_and_prints_everything(cli, db):
+    text = labelled_text(1)
+    rid = add(db, text, "syzbot-mail", days_ago=5, bug="fd3f70a4509fca8c265d", message_id="<rep@google.com>")
+    older = add(db, synthetic("__alloc_pages_slowpath"), "older", days_ago=400, bug="oldbug")
+    bug(db, "fd3f70a4509fca8c265d", repro="C", crashes=4, subsystems=("ext4", "mm"))
+    bug(db, "oldbug", status="fixed", fix=[{"title": "mm: fix the old thing", "hash": "abc123"}])
+    # make the old report look like the same crash: same guilty frame
+    db.execute("UPDATE reports SET guilty_frame = 'ext4_mb_load_buddy_gfp' WHERE id IN (?, ?)", [rid, older])
+    verdict(db, rid, "nofail-warning", evidence={"rule": "nofail-from-reclaim", "frames": ["evict", "shrink_slab"]})
+    message(db, "<rep@google.com>", "fd3f70a4509fca8c265d", 5, author="syzbot", subject="[syzbot] WARNING")
+    message(db, "<reply@x>", "fd3f70a4509fca8c265d", 3, author="Ted Tso", subject="Re: [syzbot] WARNING",
+            syz=[{"command": "set", "args": "subsystems: mm"}])
+    repro_run(db, rid, "warning")
+    db.conn.commit()
+    before = db.execute("SELECT state, seen_at FROM reviews WHERE report_id = ?", [rid]).fetchone()
+    assert before == ("new", None)
+    res = cli("show", rid)
+    assert res.exit_code == 0, res.output
+    out = res.output
+    for needle in ("nofail-warning", "nofail-from-reclaim", "Ted Tso", "#syz set subsystems: mm",
+                   "https://syzkaller.appspot.com/bug?extid=fd3f70a4509fca8c265d",
+                   "https://lore.kernel.org/all/rep@google.com/", "ext4-evict-nofail/buggy seed=1: warning",
+                   "Similar reports",
+                   "mm: fix the old thing", "ext4, mm"):
+        assert needle in out, needle
+    state, seen_at = db.execute("SELECT state, seen_at FROM reviews WHERE report_id = ?", [rid]).fetchone()
+    assert state == "seen" and seen_at >= iso(0.001)
+    d = json.loads(cli("show", "--json", rid).output)
+    assert d["report"]["id"] == rid and d["label"]["label"] == "nofail-warning"
+    assert [m["author_name"] for m in d["thread"]] == ["syzbot", "Ted Tso"]
+    assert d["similar"][0]["id"] == older and d["similar"][0]["bug_status"] == "fixed"
+    assert d["repro_runs"][0]["outcome"] == "warning"
+    # show never resurrects an acked report
+    cli("ack", rid)
+    cli("show", rid)
+    assert db.execute("SELECT state FROM reviews WHERE report_id = ?", [rid]).fetchone()[0] == "acked"
+
+
+def test_config_command_shows_path_and_content(cli, db, tmp_path, monkeypatch):
+    cfg = tmp_path / "conf" / "config.toml"
+    monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))
+    res = cli("config")
+    assert res.exit_code == 0 and str(cfg) in res.output and "absent" in res.output and "[subscriptions]" in res.output
+    assert cli("config", "--init").exit_code == 0 and cfg.exists()
+    assert cli("config", "--init").exit_code == 1                 # never overwrites
+    data = json.loads(cli("config", "--json").output)
+    assert data["subscriptions"]["subsystems"] == ["ext4", "mm"] and data["digest"]["stale_max"] == 10
+    cfg.write_text('[subscriptions]\nlabels = ["scary"]\n')
+    res = cli("config")
+    assert res.exit_code == 1 and "scary" in res.output and str(cfg) in res.output

@@ -1,0 +1,296 @@
+"""The inbox: the reports that need the maintainer, one line per duplicate group, worst first.
+
+Built on the ``inbox_reports`` view (one row per report with its effective label from
+``report_labels``, its review state and its syzbot bug). Two steps keep it fast on large stores:
+one aggregate query ranks the groups and keeps the top ``limit``; only those get the per-line details
+(representative report, new replies since last seen, latest reproducer run).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import sqlite_utils
+
+from triage.review import stamp, utcnow
+
+# Where a report without syzbot subsystems belongs, from its guilty file (longest prefix wins);
+# anything else under fs/<name>/ is subsystem <name>, otherwise the top directory names it.
+SUBSYSTEM_PATHS: dict[str, tuple[str, ...]] = {
+    "ext4": ("fs/ext4/", "fs/jbd2/"),
+    "mm": ("mm/", "include/linux/mm", "include/linux/gfp"),
+    "block": ("block/", "drivers/block/"),
+    "net": ("net/", "drivers/net/"),
+    "usb": ("drivers/usb/",),
+    "kernel": ("kernel/",),
+}
+
+
+def path_prefixes(subsystem: str) -> tuple[str, ...]:
+    return SUBSYSTEM_PATHS.get(subsystem, (f"fs/{subsystem}/",))
+
+
+def subsystem_of_file(path: str | None) -> str | None:
+    if not path:
+        return None
+    best = max(((p, s) for s, ps in SUBSYSTEM_PATHS.items() for p in ps if path.startswith(p)),
+               key=lambda ps: len(ps[0]), default=None)
+    if best:
+        return best[1]
+    parts = path.split("/")
+    if parts[0] == "fs" and len(parts) > 2:
+        return parts[1]
+    return parts[0] if len(parts) > 1 else None
+
+
+def subsystems_of(subsystems_json: str | None, guilty_file: str | None) -> list[str]:
+    """The bug's syzbot subsystems, else the one named by the guilty file."""
+    try:
+        subs = json.loads(subsystems_json) if subsystems_json else []
+    except ValueError:
+        subs = []
+    if isinstance(subs, list) and subs:
+        return [str(s) for s in subs]
+    derived = subsystem_of_file(guilty_file)
+    return [derived] if derived else []
+
+
+def age(since: str | None, now: datetime | None = None) -> str:
+    """'3d', '5h', '2w' from an ISO timestamp."""
+    if not since:
+        return "-"
+    try:
+        then = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        return "-"
+    if then.tzinfo is None:
+        from datetime import UTC
+
+        then = then.replace(tzinfo=UTC)
+    secs = max(0, int(((now or utcnow()) - then).total_seconds()))
+    for unit, size in (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit}"
+    return "now"
+
+
+@dataclass
+class InboxFilter:
+    """What to show. Empty lists mean no restriction."""
+
+    subsystems: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    include_all: bool = False          # also acked, muted and snoozed
+    limit: int = 50                    # 0 = no limit
+    first_since: datetime | None = None    # only groups whose first report is this recent (new bugs)
+    last_before: datetime | None = None    # only groups quiet since then (stale bugs)
+    open_only: bool = False            # only groups whose syzbot bug is open (or unknown)
+
+
+@dataclass
+class InboxItem:
+    id: int
+    label: str
+    confidence: float | None
+    needs_review: bool
+    label_source: str | None
+    title: str
+    subsystems: list[str]
+    reported_at: str | None            # the group's latest report
+    first_reported_at: str | None      # the group's first report
+    age: str
+    crashes: int
+    duplicates: int                    # reports folded into this line (1 = none)
+    repro: str | None                  # syzbot reproducer: '' | syz | C
+    repro_run: str | None              # latest simulator run: '<outcome> (<scenario>)'
+    new_replies: int
+    state: str
+    snooze_until: str | None
+    bug_extid: str | None
+    bug_status: str | None
+    link: str | None
+    report_ids: list[int]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rank_table(db: sqlite_utils.Database) -> dict[int, str]:
+    return {rank: label for label, rank in db.execute("SELECT label, rank FROM label_ranks")}
+
+
+def area_sql(flt: InboxFilter, params: dict) -> str:
+    """The per-report conditions (area: subsystems OR mailing-list addresses)."""
+    area = []
+    for i, sub in enumerate(flt.subsystems):
+        params[f"sub{i}"] = f'%"{sub}"%'
+        conds = [f"subsystems LIKE :sub{i}"]
+        for j, prefix in enumerate(path_prefixes(sub)):
+            params[f"sub{i}p{j}"] = prefix + "%"
+            conds.append(f"(subsystems IS NULL AND guilty_file LIKE :sub{i}p{j})")
+        area.append(" OR ".join(conds))
+    for i, addr in enumerate(flt.addresses):
+        params[f"addr{i}"] = "%" + addr.strip("<>").replace("@", ".") + "%"
+        params[f"addrm{i}"] = "%" + addr.strip("<>") + "%"
+        area.append(
+            "EXISTS (SELECT 1 FROM messages m WHERE (m.bug_extid = ir.bug_extid OR m.message_id = ir.message_id)"
+            f" AND (m.list LIKE :addr{i} OR m.list LIKE :addrm{i}))"
+        )
+    return "(" + " OR ".join(f"({a})" for a in area) + ")" if area else "1"
+
+
+GROUP_RANK = "COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank))"
+
+
+def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
+    """The inbox lines for ``flt``, worst first.
+
+    With a limit, groups are gathered one label rank at a time, worst first, from the reports that carry
+    that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
+    so the inbox rarely has to aggregate the whole store.
+    """
+    now = now or utcnow()
+    ranks = _rank_table(db)
+    by_label = {label: rank for rank, label in ranks.items()}
+    wanted = sorted(by_label[lab] for lab in flt.labels if lab in by_label) if flt.labels else sorted(ranks)
+    params: dict = {"now": stamp(now)}
+    having = []
+    if not flt.include_all:
+        having.append("SUM(state = 'muted') = 0")
+        having.append("SUM(state <> 'acked' AND (snooze_until IS NULL OR snooze_until <= :now)) > 0")
+    for name, value, cond in (("since", flt.since, "MAX(reported_at) >= :since"),
+                              ("first_since", flt.first_since, "MIN(reported_at) >= :first_since"),
+                              ("last_before", flt.last_before, "MAX(reported_at) < :last_before")):
+        if value:
+            params[name] = stamp(value)
+            having.append(cond)
+    if flt.open_only:
+        having.append("SUM(COALESCE(bug_status, 'open') NOT IN ('open', '')) = 0")
+    where = area_sql(flt, params)
+    if flt.limit <= 0:
+        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
+        groups = _groups(db, where, having, params, None)
+    else:
+        groups = []
+        for rank in wanted:
+            groups += _groups(db, where, [*having, f"grank = {rank}"], {**params, "label": ranks[rank]},
+                              _candidates(ranks[rank]))
+            if len(groups) >= flt.limit:
+                break
+        groups = groups[: flt.limit]
+    return [_item(db, ranks, g, now) for g in groups]
+
+
+def _candidates(label: str) -> str:
+    """SQL for the ids of the reports whose effective label is ``:label`` (unknown labels count as other)."""
+    if label == "unclassified":
+        return "SELECT id FROM reports WHERE NOT EXISTS (SELECT 1 FROM verdicts WHERE report_id = reports.id)"
+    unknown = " OR v.label NOT IN (SELECT label FROM label_ranks)" if label == "other" else ""
+    return (f"SELECT v.report_id FROM verdicts v WHERE v.source = 'human' AND (v.label = :label{unknown}) "
+            f"UNION SELECT v.report_id FROM verdicts v WHERE v.source = 'combined' AND (v.label = :label{unknown}) "
+            "AND NOT EXISTS (SELECT 1 FROM verdicts h WHERE h.report_id = v.report_id AND h.source = 'human')")
+
+
+def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: dict, candidates: str | None
+            ) -> list[tuple]:
+    """Aggregate duplicate groups: all of them, or those holding one of the ``candidates`` reports."""
+    scope = ""
+    if candidates:
+        # every member of the candidates' groups: same bug, same signature, or a signature known for the bug
+        scope = f"""
+        WITH cand(id) AS ({candidates}),
+        keys(k) AS (SELECT DISTINCT g.dup_key FROM cand JOIN report_groups g ON g.report_id = cand.id),
+        members(id) AS (
+            SELECT id FROM cand
+            UNION SELECT r.id FROM reports r WHERE r.bug_extid IN (SELECT k FROM keys)
+            UNION SELECT r.id FROM reports r WHERE r.signature_hash IN (SELECT k FROM keys)
+            UNION SELECT r.id FROM reports r WHERE r.bug_extid IS NULL AND r.signature_hash IN
+                (SELECT s.signature_hash FROM reports s WHERE s.bug_extid IN (SELECT k FROM keys)))"""
+        where = f"ir.report_id IN (SELECT id FROM members) AND ir.dup_key IN (SELECT k FROM keys) AND {where}"
+    sql = f"""{scope}
+        SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, MIN(reported_at) AS first, COUNT(*) AS n,
+               MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes, GROUP_CONCAT(report_id) AS ids
+        FROM inbox_reports ir
+        WHERE {where}
+        GROUP BY dup_key
+        {"HAVING " + " AND ".join(having) if having else ""}
+        ORDER BY grank, last DESC, crashes DESC"""
+    return db.execute(sql, params).fetchall()
+
+
+_MEMBER_COLS = ("report_id", "title", "label", "confidence", "needs_review", "label_source", "label_rank", "state",
+                "snooze_until", "seen_at", "reported_at", "bug_extid", "message_id", "guilty_file", "bug_status",
+                "subsystems", "repro", "bug_link")
+
+
+def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: datetime) -> InboxItem:
+    _key, grank, last, first, n, crashes, ids = group
+    ids = [int(i) for i in ids.split(",")]
+    marks = ",".join("?" * len(ids))
+    rows = [dict(zip(_MEMBER_COLS, r, strict=True)) for r in db.execute(
+        f"SELECT {', '.join(_MEMBER_COLS)} FROM inbox_reports WHERE report_id IN ({marks})", ids)]
+    # the representative: the member that carries the group's label, human first, most recent
+    rows.sort(key=lambda r: r["reported_at"] or "", reverse=True)
+    rows.sort(key=lambda r: (r["label_rank"] != grank, r["label_source"] != "human"))
+    rep = rows[0]
+    bugs = sorted({r["bug_extid"] for r in rows if r["bug_extid"]})
+    mids = sorted({r["message_id"] for r in rows if r["message_id"]})
+    seen = max((r["seen_at"] for r in rows if r["seen_at"]), default="")
+    return InboxItem(
+        id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
+        needs_review=any(r["needs_review"] for r in rows if r["label_rank"] == grank), label_source=rep["label_source"],
+        title=rep["title"] or "", subsystems=subsystems_of(rep["subsystems"], rep["guilty_file"]),
+        reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
+        repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
+        new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows), snooze_until=rep["snooze_until"],
+        bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"], link=rep["bug_link"], report_ids=ids,
+    )
+
+
+def _group_state(rows: list[dict]) -> str:
+    states = {r["state"] for r in rows}
+    for state in ("muted", "new", "seen", "acked"):
+        if state in states:
+            return state
+    return "new"
+
+
+def thread_message_ids_sql(bugs: list[str], mids: list[str]) -> tuple[str, list]:
+    """SQL condition on ``m`` selecting the messages of the threads about these bugs / report mails."""
+    conds, params = [], []
+    if bugs:
+        bm = ",".join("?" * len(bugs))
+        conds.append(f"m.bug_extid IN ({bm})")
+        conds.append(f"m.thread_id IN (SELECT thread_id FROM threads WHERE bug_extid IN ({bm}))")
+        params += bugs + bugs
+    if mids:
+        mm = ",".join("?" * len(mids))
+        conds.append(f"m.thread_id IN (SELECT thread_id FROM messages WHERE message_id IN ({mm}))")
+        conds.append(f"m.message_id IN ({mm})")
+        params += mids + mids
+    return ("(" + " OR ".join(conds) + ")" if conds else "0"), params
+
+
+def new_replies(db: sqlite_utils.Database, bugs: list[str], mids: list[str], seen_at: str) -> int:
+    """Messages in the group's threads dated after ``seen_at`` (the report mails themselves excluded)."""
+    cond, params = thread_message_ids_sql(bugs, mids)
+    if cond == "0":
+        return 0
+    exclude = f" AND m.message_id NOT IN ({','.join('?' * len(mids))})" if mids else ""
+    row = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {cond} AND COALESCE(m.date, '') > ?{exclude}",
+                     [*params, seen_at or "", *mids]).fetchone()
+    return int(row[0])
+
+
+def _repro_run(db: sqlite_utils.Database, ids: list[int]) -> str | None:
+    marks = ",".join("?" * len(ids))
+    row = db.execute(f"SELECT outcome, scenario, variant FROM repro_runs WHERE report_id IN ({marks}) "
+                     "ORDER BY created_at DESC, id DESC LIMIT 1", ids).fetchone()
+    if not row:
+        return None
+    outcome, scenario, variant = row
+    return f"{outcome} ({scenario}{'/' + variant if variant else ''})"
