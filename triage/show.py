@@ -163,7 +163,7 @@ def render(d: dict) -> str:
         conf_v = f" {v['confidence']:.2f}" if isinstance(v["confidence"], int | float) else ""
         out.append(f"  verdict {v['source']}: {v['label']}{conf_v} [{v['classifier_version'] or '-'}]"
                    f"{' needs-review' if v['needs_review'] else ''}")
-        out += [f"      {line}" for line in _evidence_lines(v["evidence"])]
+        out += [f"      {line}" for line in _verdict_lines(v["evidence"])]
     notes = [m.get("text") or m.get("kind") or json.dumps(m, ensure_ascii=False) if isinstance(m, dict) else str(m)
              for m in d["markers"]]
     if notes:
@@ -231,6 +231,27 @@ def render(d: dict) -> str:
     out.append(f"Next: triage ack {r['id']} | triage mute {r['id']} | triage snooze {r['id']} --until 2w | "
                f"triage label {r['id']} LABEL --note WHY")
     return "\n".join(out)
+
+
+def _verdict_lines(ev: Any) -> list[str]:
+    """A classifier verdict's evidence as a maintainer reads it: each rule with its sentence and the report
+    lines / frames it matched, then the model's probabilities."""
+    if not isinstance(ev, dict) or "rules" not in ev:
+        return _evidence_lines(ev)
+    out = []
+    for hit in ev.get("rules") or []:
+        out.append(f"rule {hit.get('rule')} -> {hit.get('label')} ({hit.get('confidence')}): {hit.get('why', '')}")
+        for m in hit.get("matches") or []:
+            where = f"line {m['line']}" if m.get("line") else m.get("kind", "")
+            out.append(f"    {where:>9}: {str(m.get('text', '')).strip()}")
+    model = ev.get("model") or {}
+    if model.get("probabilities"):
+        probs = sorted(model["probabilities"].items(), key=lambda kv: -kv[1])
+        out.append("model: " + ", ".join(f"{k} {v:.2f}" for k, v in probs))
+    for key in ("decided_by", "by", "note"):
+        if ev.get(key):
+            out.append(f"{key.replace('_', ' ')}: {ev[key]}")
+    return out
 
 
 def _evidence_lines(ev: Any) -> list[str]:

@@ -44,26 +44,23 @@ def demo_cmd(
         if r.report_id:
             shown = r.label or "-"
         elif r.console_lines:
-            shown = f"({r.console_lines} console lines, no report)"
+            shown = f"({r.console_lines} console line{'s' if r.console_lines > 1 else ''}, no report)"
         else:
             shown = "(kernel silent)"
         table.add_row(r.scenario, r.variant, r.outcome, str(r.report_id or "-"), shown)
     console.print(table)
     console.print()
-    _show_inbox(path)
-    console.print(f"\nDataset: {path}\nTry: triage --db {path} inbox --all   |   "
-                  f"triage --db {path} query \"SELECT label, count(*) FROM verdicts GROUP BY label\"")
+    _show_inbox(db)
+    typer.echo(f"\nDataset: {path}\nNext: triage --db {path} show 1    "
+               f"triage --db {path} query 'SELECT * FROM report_labels'")
 
 
-def _show_inbox(path: Path) -> None:
-    from triage.commands.common import Options
+def _show_inbox(db) -> None:
+    """The demo dataset's inbox, unfiltered (the user's subscriptions are for their own database)."""
+    from triage.commands.workflow import _print_inbox
+    from triage.inbox import InboxFilter, query
 
-    try:
-        from triage.commands.workflow import inbox_cmd
-    except ImportError:
-        return
-    Options.db_path = path
-    inbox_cmd(subsystem=None, label=None, since=None, show_all=True, limit=50, json_out=False)
+    _print_inbox(query(db, InboxFilter(include_all=True, limit=50)), filtered=False)
 
 
 def register(app: typer.Typer) -> None:

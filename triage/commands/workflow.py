@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -67,7 +68,7 @@ def _print_inbox(items, filtered: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 140)
     if not items:
         console.print("Inbox empty" + (" (filtered by options or subscriptions)" if filtered else "") + ".")
         return

@@ -41,7 +41,7 @@ EVENTS: list[Event] = [
     _ev("loop-write-error", r"loop\d*: Write error at byte offset", "loop: write error on the backing file"),
     _ev("page-discard", r"(?P<fs>XFS|iomap)[^:]*: ?.*page discard on page", "{fs}: page discard on page"),
     _ev("hwpoison-dirty", r"Memory failure: 0x[0-9a-f]+: recovery action for dirty (?P<what>[\w -]*?)page",
-        "Memory failure on a dirty {what}page"),
+        "Memory failure on a dirty {what} page"),
     _ev("writeback-io-error", r"EXT4-fs warning \(device (?P<dev>[^)]+)\): ext4_end_bio:\d+: I/O error -?\d+ "
         r"writing to inode", "EXT4-fs ({dev}): I/O error writing to inode"),
     _ev("write-io-error", r"(?:blk_update_request|print_req_error|critical \w+ error|I/O error), dev (?P<dev>\w+), "
