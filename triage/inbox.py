@@ -195,6 +195,24 @@ def _candidates(label: str) -> str:
             "AND NOT EXISTS (SELECT 1 FROM verdicts h WHERE h.report_id = v.report_id AND h.source = 'human')")
 
 
+# What ``inbox_reports`` says of a report, limited to the columns the ranking reads, through covering
+# indexes: without planner statistics SQLite would fetch the (large) report rows by rowid instead.
+DUP_KEY = ("COALESCE(r.bug_extid, (SELECT MIN(s.bug_extid) FROM reports s WHERE s.signature_hash = r.signature_hash "
+           "AND s.bug_extid IS NOT NULL), r.signature_hash, 'report:' || r.id)")
+ROWS = f"""
+    SELECT r.id AS report_id, {DUP_KEY} AS dup_key,
+           CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
+           COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
+           r.reported_at, r.bug_extid, r.message_id, r.guilty_file,
+           b.status AS bug_status, b.subsystems, b.num_crashes
+    FROM reports r INDEXED BY reports_inbox
+    LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
+    LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'
+    LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
+    LEFT JOIN reviews v ON v.report_id = r.id
+    LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
+
+
 def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: dict, candidates: str | None
             ) -> list[tuple]:
     """Aggregate duplicate groups: all of them, or those holding one of the ``candidates`` reports."""
@@ -203,7 +221,7 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
         # every member of the candidates' groups: same bug, same signature, or a signature known for the bug
         scope = f"""
         WITH cand(id) AS ({candidates}),
-        keys(k) AS (SELECT DISTINCT g.dup_key FROM cand JOIN report_groups g ON g.report_id = cand.id),
+        keys(k) AS (SELECT DISTINCT {DUP_KEY} FROM cand JOIN reports r INDEXED BY reports_inbox ON r.id = cand.id),
         members(id) AS (
             SELECT id FROM cand
             UNION SELECT r.id FROM reports r WHERE r.bug_extid IN (SELECT k FROM keys)
@@ -214,7 +232,7 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
     sql = f"""{scope}
         SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, MIN(reported_at) AS first, COUNT(*) AS n,
                MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes, GROUP_CONCAT(report_id) AS ids
-        FROM inbox_reports ir
+        FROM ({ROWS}) ir
         WHERE {where}
         GROUP BY dup_key
         {"HAVING " + " AND ".join(having) if having else ""}

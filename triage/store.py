@@ -392,7 +392,6 @@ def _v6_inbox_speed(db: sqlite_utils.Database) -> None:
         CREATE INDEX verdicts_label_source ON verdicts(label, source, report_id);
         CREATE INDEX verdicts_report_label ON verdicts(report_id, source, label, needs_review, confidence);
         CREATE INDEX bugs_inbox ON bugs(extid, num_crashes, status, subsystems);
-        ANALYZE;
         """
     )
 

@@ -282,7 +282,6 @@ def digest_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("digest")(digest_cmd)
     app.command("inbox")(inbox_cmd)
     app.command("show")(show_cmd)
     app.command("ack")(ack_cmd)
@@ -291,3 +290,4 @@ def register(app: typer.Typer) -> None:
     app.command("snooze")(snooze_cmd)
     app.command("label")(label_cmd)
     app.command("config")(config_cmd)
+    app.command("digest")(digest_cmd)
