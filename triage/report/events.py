@@ -72,3 +72,15 @@ def find_event(text: str) -> dict | None:
                 return {"kind": ev.kind, "title": title, "lineno": n + 1, "line": line.strip(),
                         "text": "\n".join(lines[start:start + 200]).strip()}
     return None
+
+
+MIN_BARE_TRACE = 8   # frames in a header-less trace before it counts as a report (not a stray quoted frame)
+
+
+def bare_trace_event(frames: list, signature: list[str]) -> dict | None:
+    """A call trace pasted without its WARNING / BUG line (a reply quoting only the stack)."""
+    crash = [f for f in frames if str(f.stack).startswith("crash")]
+    if len(crash) < MIN_BARE_TRACE or not signature:
+        return None
+    return {"kind": "call-trace", "title": f"call trace in {signature[0]} (no crash header)", "lineno": None,
+            "line": "", "text": "\n".join(f.norm_function for f in crash)}

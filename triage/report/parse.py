@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from triage.report import formats as fm
 from triage.report.context import crash_task, kernel_version
-from triage.report.events import find_event
+from triage.report.events import bare_trace_event, find_event
 from triage.report.gfp import find_gfp
 from triage.report.guilty import guilty_file
 from triage.report.markers import find_markers
@@ -519,7 +519,7 @@ def parse(text: str | bytes) -> Report:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
         # and a data-loss event syzkaller does not title (triage.report.events).
         rep = add_structure(Report(), text[-MAX_REPORT:])
-        rep.event = find_event(text)
+        rep.event = find_event(text) or bare_trace_event(rep.frames, rep.signature)
         return rep
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
