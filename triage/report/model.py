@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 PARSER_VERSION = "1.1"
 
@@ -46,4 +46,12 @@ class Report:
         return self.title or (self.event or {}).get("title")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-able, fields in declaration order (a shallow copy: ``dataclasses.asdict`` deep-copies every
+        frame, a third of an import's time)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["frames"] = [{f.name: getattr(fr, f.name) for f in _FRAME_FIELDS} for fr in self.frames]
+        out["alt_titles"] = list(self.alt_titles)
+        return out
+
+
+_FRAME_FIELDS = fields(Frame)
