@@ -4,4 +4,4 @@ Keep module imports light: heavy libraries (scikit-learn, simpy, bs4) are import
 command functions, so ``triage parse`` starts fast.
 """
 
-MODULES = ["parse", "importing", "classify", "sim", "sync", "workflow", "dataset", "demo"]
+MODULES = ["demo", "importing", "sync", "workflow", "parse", "classify", "dataset", "sim"]
