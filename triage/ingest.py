@@ -70,7 +70,11 @@ class Ingest:
     def __init__(self, db: sqlite_utils.Database, batch_size: int = 500, hooks: Iterable[ReportHook] | None = None):
         self.db = db
         self.batch_size = batch_size
-        self.hooks = list(REPORT_HOOKS if hooks is None else hooks)
+        if hooks is None:  # the default: classify new reports (imported here, not at start-up: scikit-learn)
+            import triage.classify_store  # noqa: F401  (registers its hook in REPORT_HOOKS)
+
+            hooks = REPORT_HOOKS
+        self.hooks = list(hooks)
         self.summary = Summary()
         self._pending: list[Callable[[], None]] = []
         self._new_ids: list[int] = []

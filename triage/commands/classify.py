@@ -1,7 +1,7 @@
 """``triage classify`` / ``train`` / ``eval`` / ``reclassify``: label reports by their consequence.
 
-Importing this module registers the classification hook of the store (``triage.classify_store``), so every
-report ``triage import`` / ``sync`` stores gets its verdict. scikit-learn is imported only inside commands.
+Every report ``triage import`` / ``sync`` stores gets its verdict through the ingest hook
+(``triage.classify_store``, loaded by ``Ingest``). scikit-learn is imported only inside commands.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from pathlib import Path
 
 import typer
 
-import triage.classify_store  # noqa: F401  (registers the ingest hook)
 from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, db_path, die, emit_json, warn
 
 MODEL_OPTION = typer.Option(None, "--model", metavar="PATH", help="Model file to use [default: trained, else shipped].")
