@@ -58,6 +58,10 @@ class Summary:
         return out
 
 
+_FRAMES_INSERT = ("INSERT OR IGNORE INTO frames (report_id, stack, pos, function, norm_function, offset, size, "
+                  "file, line, inline, module) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+
+
 # Hooks run on every batch of newly stored report ids, inside the batch transaction
 # (classification registers one here, so a report is never stored without its verdict).
 ReportHook = Callable[[sqlite_utils.Database, list[int]], None]
@@ -146,17 +150,13 @@ class Ingest:
             "reported_at": reported_at or stamp, "imported_at": stamp, "parser_version": PARSER_VERSION,
             "parsed": json.dumps(rep.to_dict(), ensure_ascii=False), "text": text,
         }
-        frames = [
-            {"report_id": rid, "stack": f.stack, "pos": i, "function": f.function,
-             "norm_function": f.norm_function, "offset": f.offset, "size": f.size, "file": f.file,
-             "line": f.line, "inline": int(bool(f.inline)), "module": f.module}
-            for i, f in enumerate(rep.frames)
-        ]
+        frames = [(rid, f.stack, i, f.function, f.norm_function, f.offset, f.size, f.file, f.line,
+                   int(bool(f.inline)), f.module) for i, f in enumerate(rep.frames)]
 
         def write() -> None:
             self.db["reports"].insert(row)
             if frames:
-                self.db["frames"].insert_all(frames, ignore=True)
+                self.db.conn.executemany(_FRAMES_INSERT, frames)   # plain rows: the hot path of an import
             self._add_source(rid, kind, location, message_id)
             self.db["reviews"].insert({"report_id": rid, "state": "new", "updated_at": stamp}, ignore=True)
             self._new_ids.append(rid)
