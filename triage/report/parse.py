@@ -14,11 +14,13 @@ Everything is line-oriented and bounded (``MAX_REPORT``), so a 50 MB log parses 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 from triage.report import formats as fm
 from triage.report.context import crash_task, kernel_version
+from triage.report.era import active, kernel_date
 from triage.report.events import find_event
 from triage.report.gfp import find_gfp
 from triage.report.guilty import guilty_file
@@ -257,6 +259,12 @@ def _skip_re(skip: tuple[str, ...]) -> re.Pattern[str] | None:
     return _SKIP_RES[skip]
 
 
+@functools.lru_cache(maxsize=512)
+def global_skip(era: str | None) -> tuple[str, ...]:
+    """The frame-skip patterns syzkaller had in ``era`` (all of today's for an undated report)."""
+    return tuple(p for p in fm.SKIP_PATTERNS if active(era, fm.SKIP_SINCE.get(p), None))
+
+
 def strip_variants(frame: str) -> list[str]:
     """Syscall-prefix stripping, step by step: ``__se_sys_foo`` -> [``__se_sys_foo``, ``sys_foo``, ``foo``]."""
     out = [frame]
@@ -327,9 +335,9 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
     return frames, ok
 
 
-def extract_stack_frame(stack: fm.StackFmt, text: str) -> tuple[str, str, str]:
+def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None) -> tuple[str, str, str]:
     """(guilty frame name, its raw form, corruption reason) for one stack format."""
-    skip = _skip_re(tuple(fm.SKIP_PATTERNS) + tuple(stack.skip))
+    skip = _skip_re((global_skip(era) if stack.global_skip else ()) + tuple(stack.skip))
     extractor = fm.EXTRACTORS.get(stack.extractor or "")
     result = ("", "", _CORRUPTED_NO_FRAMES)
     for parts in (stack.parts, stack.parts2):
@@ -358,12 +366,15 @@ def _canon(frame: str) -> str:
     return frame
 
 
-def extract_description(report: str, oops: fm.Oops) -> Extracted:
-    """Earliest-matching title format wins; ties go to the earlier row of the table."""
+def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> Extracted:
+    """Earliest-matching title format wins; ties go to the earlier row of the table. ``era``: the rows and
+    skip lists in force then (None: today's)."""
     best = Extracted()
     start_pos = len(report) + 1
     matched_title = False
     for f in oops.formats:
+        if (f.since or f.until) and not active(era, f.since, f.until):
+            continue
         m = f.title.search(report)
         if m is None or m.start() > start_pos:
             continue
@@ -382,7 +393,7 @@ def extract_description(report: str, oops: fm.Oops) -> Extracted:
         variants: list[str] = []
         frame = ""
         if f.stack is not None:
-            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():])
+            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era)
             if not name:
                 name = "corrupted"
                 corrupted = corrupted or _CORRUPTED_NO_FRAMES
@@ -417,9 +428,11 @@ def extract_description(report: str, oops: fm.Oops) -> Extracted:
     return best
 
 
-def replace_dynamic(title: str) -> str:
-    for rx, repl in fm.TITLE_REPLACEMENTS:
-        title = rx.sub(repl, title)
+def replace_dynamic(title: str, era: str | None = None) -> str:
+    for r in fm.TITLE_REPLACEMENTS:
+        if (r.since or r.until) and not active(era, r.since, r.until):
+            continue
+        title = r.rx.sub(r.repl, title)
     return title
 
 
@@ -441,8 +454,8 @@ def sanitize_title(title: str) -> str:
     return "".join(out).strip()
 
 
-def clean_title(title: str) -> str:
-    return sanitize_title(replace_dynamic(title))
+def clean_title(title: str, era: str | None = None) -> str:
+    return sanitize_title(replace_dynamic(title, era))
 
 
 def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
@@ -506,9 +519,16 @@ def _sanitizer_type(tool: str, title: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 
-def _describe(found: Found, oops: fm.Oops) -> Extracted:
-    ex = extract_description(found.report[:found.report_end], oops)
-    return ex if ex.title else extract_description(found.report, oops)
+def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
+    ex = extract_description(found.report[:found.report_end], oops, era)
+    return ex if ex.title else extract_description(found.report, oops, era)
+
+
+def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, era: str | None) -> str:
+    if not ex.title:  # the header was in a line we dropped (other context): read the raw line
+        ex.title = text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)]
+        ex.title = ex.title[text[start:].find(oops.header):] if oops.header in ex.title else ex.title
+    return clean_title(ex.title, era)
 
 
 def parse(text: str | bytes) -> Report:
@@ -526,17 +546,21 @@ def parse(text: str | bytes) -> Report:
     found = find_report(text, start, context, questionable_ok=False)
     ex = _describe(found, oops)
     report = found.report
-    if not ex.title:  # the header was in a line we dropped (other context): read the raw line
-        ex.title = text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)]
-        ex.title = ex.title[text[start:].find(oops.header):] if oops.header in ex.title else ex.title
-    title = clean_title(ex.title)
+    title = _title(ex, text, start, line_end, oops, None)
+    full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
+    kernel = kernel_version(report) or kernel_version(full)
+    era = kernel_date(kernel)
+    era_title = title
+    if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
+        era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
     corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt)
     if fm.CONSOLE_HANGUP in text:
         corrupted = corrupted or "console hang-up (VM disconnected)"
     alts = sorted({clean_title(a) for a in ex.alt} - {title, ""})
-    full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
     rep = Report(
         title=title,
+        era=era,
+        era_title=era_title,
         type=report_type(oops, ex.fmt, title) or None,
         alt_titles=alts,
         corrupted=bool(corrupted),
@@ -545,14 +569,14 @@ def parse(text: str | bytes) -> Report:
         report=full,
     )
     rep.guilty_file = guilty_file(title, report)
-    add_structure(rep, full, crash_text=report)
+    add_structure(rep, full, crash_text=report, kernel=kernel)
     return rep
 
 
-def add_structure(rep: Report, text: str, crash_text: str | None = None) -> Report:
+def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel: str | None = None) -> Report:
     """Stacks with attribution, gfp masks, markers, kernel, task and signature (the structural modules)."""
     crash_text = text if crash_text is None else crash_text
-    rep.kernel = kernel_version(crash_text) or kernel_version(text)
+    rep.kernel = kernel or kernel_version(crash_text) or kernel_version(text)
     rep.task = crash_task(crash_text) or crash_task(text)
     # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
     # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
