@@ -732,9 +732,42 @@ TITLE_REPLACEMENTS = [
 ]
 
 
-# The era each frame-skip pattern entered syzkaller's list (patterns absent here are as old as the list):
-# before it, titles name that frame.
+# The era each frame-skip pattern entered syzkaller's lists (global or a format's own; patterns absent here are
+# as old as the lists): before it, titles name that frame. Evidence: the day of the last syzbot title naming
+# such a frame and of the first one skipping it (or "-" if the sample has none); the day chosen is midway, or
+# the first of the quarter after the last naming title when nothing bounds it.
 SKIP_SINCE: dict[str, str] = {
+    "strlen": "2018-02-15",                 # 2018-01 general protection fault in strlen / 2018-03
+    "bh_enable": "2018-07-01",              # 2018-03 WARNING in __local_bh_enable_ip / -
+    "memmove": "2018-07-01",                # 2018-03 BUG: unable to handle kernel paging request in __memmove / -
+    "memdup": "2018-07-01",                 # 2018-04 WARNING: kmalloc bug in memdup_user / -
+    "device_add": "2018-07-01",             # 2018-05 WARNING in __device_add_disk / -
+    "strlcpy": "2018-07-01",                # 2018-04, 2018-05 KMSAN: uninit-value in strlcpy, ... nla_strlcpy / -
+    "queue_work": "2018-10-01",             # 2018-08 KASAN: use-after-free Read in __queue_work / -
+    "copy_from_iter": "2018-10-01",         # 2018-07 KASAN: use-after-free Read in _copy_from_iter / -
+    "memset": "2019-01-01",                 # 2018-01 ... paging request in memset_erms / 2020-01
+    "_indirect_thunk_": "2019-01-01",       # 2018-11 general protection fault in __x86_indirect_thunk_rbx / -
+    "string": "2019-03-01",                 # 2018-07 general protection fault in string / 2019-10
+    "^rb_": "2019-04-01",                   # 2018-01 ... in rb_first_postorder, 2019-01 ... in rb_erase / -
+    "rollback_registered": "2019-04-01",    # 2018-09 WARNING in rollback_registered_many / 2019-09
+    "lockdep": "2019-07-01",                # 2019-04 WARNING in lockdep_unregister_key / -
+    "^mutex_": "2019-09-15",                # 2019-09 KMSAN: use-after-free in mutex_spin_on_owner / 2019-10
+    "crc": "2020-01-01",                    # 2019-10 KMSAN: uninit-value in __crc32c_le_base / -
+    "lock_release": "2020-01-01",           # 2019-10 WARNING: bad unlock balance in rcu_lock_release / -
+    "lock_sock": "2020-04-01",              # 2019-04 WARNING: locking bug in lock_sock_nested / 2021-02
+    "flush_work": "2020-05-01",             # 2019-02 WARNING in __flush_work / 2021-07
+    "kmem_cache": "2020-05-01",             # 2018-09 WARNING in kmem_cache_create_usercopy / 2021-12
+    "kthread_stop": "2020-05-01",           # 2018-10 KASAN: null-ptr-deref Write in kthread_stop / 2021-10
+    "refcount_": "2020-10-01",              # 2018-10 .. 2020-08 KASAN: ... in refcount_inc_not_zero_checked etc. / -
+    "read_cache_page": "2020-10-01",        # 2020-08 INFO: task hung in do_read_cache_page / -
+    "alloc_page": "2020-12-20",             # 2020-06 ... NULL pointer dereference in alloc_pages_vma / 2021-07
+    "k?v?(?:m|z|c)alloc": "2021-06-01",     # 2020-02 ... in __kmalloc, 2021-05 ... in __vmalloc_node_range / 2021-07
+    "ref_tracker": "2022-06-01",            # 2021-12 general protection fault in ref_tracker_alloc / 2022-12
+    "__filemap_get_folio": "2022-07-01",    # 2022-04 kernel BUG in __filemap_get_folio / -
+    "hex_dump": "2023-01-01",               # 2022-09 KASAN: slab-out-of-bounds Read in hex_dump_to_buffer / -
+    "unlock_page": "2023-01-01",            # 2022-12 ... NULL pointer dereference in unlock_page / -
+    "kref_": "2023-04-01",                  # 2023-01 WARNING: locking bug in lockref_put_or_lock / -
+    "do_read_cache_folio": "2023-04-01",    # 2023-02 ... NULL pointer dereference in do_read_cache_folio / -
 }
 
 

@@ -337,7 +337,8 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
 
 def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None) -> tuple[str, str, str]:
     """(guilty frame name, its raw form, corruption reason) for one stack format."""
-    skip = _skip_re((global_skip(era) if stack.global_skip else ()) + tuple(stack.skip))
+    own = tuple(stack.skip) if era is None else tuple(p for p in stack.skip if active(era, fm.SKIP_SINCE.get(p), None))
+    skip = _skip_re((global_skip(era) if stack.global_skip else ()) + own)
     extractor = fm.EXTRACTORS.get(stack.extractor or "")
     result = ("", "", _CORRUPTED_NO_FRAMES)
     for parts in (stack.parts, stack.parts2):
