@@ -57,6 +57,7 @@ class Extracted:
     alt: list[str] = field(default_factory=list)
     fmt: fm.OopsFormat | None = None
     frame: str = ""
+    skipped: list[str] = field(default_factory=list)    # frames the skip lists passed over
 
 
 def _lines(text: str, start: int = 0):
@@ -275,17 +276,20 @@ def strip_variants(frame: str) -> list[str]:
     return out
 
 
-def _append_frames(frames: list[tuple[str, str]], m: re.Match[str], skip: re.Pattern[str] | None) -> None:
+def _append_frames(frames: list[tuple[str, str]], m: re.Match[str], skip: re.Pattern[str] | None,
+                   skipped: list[str]) -> None:
     for raw in m.groups():
         if raw is None:
             continue
         name = strip_variants(raw)[-1]
         if skip is None or not skip.search(name):
             frames.append((name, raw))
+        else:
+            skipped.append(name)
 
 
-def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str] | None
-                  ) -> tuple[list[tuple[str, str]], bool]:
+def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str] | None,
+                  skipped: list[str]) -> tuple[list[tuple[str, str]], bool]:
     """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean."""
     lines = text.split("\n")
     i, n = 0, len(lines)
@@ -309,14 +313,14 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
                 if idx != len(parts) - 1:
                     m = parts[idx + 1].search(ln)
                     if m:
-                        _append_frames(frames, m, skip)
+                        _append_frames(frames, m, skip, skipped)
                         idx += 1
                         break
                 for rx in fm.FRAME_RES:
                     m = rx.search(ln)
                     if m:
                         seen_frame = True
-                        _append_frames(frames, m, skip)
+                        _append_frames(frames, m, skip, skipped)
                         break
         else:
             while i < n:
@@ -327,7 +331,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
                     break
                 m = part.search(ln)
                 if m:
-                    _append_frames(frames, m, skip)
+                    _append_frames(frames, m, skip, skipped)
                     break
         if not ok:
             break
@@ -335,8 +339,11 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
     return frames, ok
 
 
-def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None) -> tuple[str, str, str]:
-    """(guilty frame name, its raw form, corruption reason) for one stack format."""
+def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None,
+                        skipped: list[str] | None = None) -> tuple[str, str, str]:
+    """(guilty frame name, its raw form, corruption reason) for one stack format; the names of the frames
+    the skip lists passed over are added to ``skipped``."""
+    skipped = [] if skipped is None else skipped
     own = tuple(stack.skip) if era is None else tuple(p for p in stack.skip if active(era, fm.SKIP_SINCE.get(p), None))
     skip = _skip_re((global_skip(era) if stack.global_skip else ()) + own)
     extractor = fm.EXTRACTORS.get(stack.extractor or "")
@@ -344,7 +351,7 @@ def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None) -
     for parts in (stack.parts, stack.parts2):
         if not parts:
             continue
-        frames, ok = _stack_frames(text, parts, skip)
+        frames, ok = _stack_frames(text, parts, skip, skipped)
         if frames:
             if extractor is None:
                 name, raw = frames[0]
@@ -393,8 +400,9 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> E
         corrupted = ""
         variants: list[str] = []
         frame = ""
+        skipped: list[str] = []
         if f.stack is not None:
-            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era)
+            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped)
             if not name:
                 name = "corrupted"
                 corrupted = corrupted or _CORRUPTED_NO_FRAMES
@@ -414,7 +422,7 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> E
             va = args[:-1] + [v]
             alts.append(_go_format(f.fmt, va))
             alts.extend(_go_format(a, va) for a in f.alt)
-        best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame)
+        best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame, skipped=skipped)
     if not best.title:
         best = Extracted()
         if matched_title:
@@ -525,6 +533,20 @@ def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
     return ex if ex.title else extract_description(found.report, oops, era)
 
 
+# Each oops' rows that are in use only in some eras.
+_DATED_ROWS = {id(o): [f for f in o.formats if f.since or f.until] for o in fm.OOPSES}
+
+
+def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted) -> bool:
+    """Whether the era's rows or skip lists could give this report another title than today's: an era row
+    of this oops matching the report, or a frame today's skip lists passed over that the era's did not."""
+    for f in _DATED_ROWS[id(oops)]:
+        if active(era, f.since, f.until) != active(None, f.since, f.until) and f.title.search(report):
+            return True
+    rx = _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
+    return rx is not None and any(rx.search(name) for name in ex.skipped)
+
+
 def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, era: str | None) -> str:
     if not ex.title:  # the header was in a line we dropped (other context): read the raw line
         ex.title = text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)]
@@ -553,7 +575,10 @@ def parse(text: str | bytes) -> Report:
     era = kernel_date(kernel)
     era_title = title
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
-        era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
+        if _rules_differ(oops, era, report, ex):
+            era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
+        else:                                               # same rows and frames: only the replacements
+            era_title = clean_title(ex.title, era)
     corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt)
     if fm.CONSOLE_HANGUP in text:
         corrupted = corrupted or "console hang-up (VM disconnected)"
