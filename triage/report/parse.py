@@ -530,7 +530,15 @@ def _sanitizer_type(tool: str, title: str) -> str:
 
 def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
     ex = extract_description(found.report[:found.report_end], oops, era)
-    return ex if ex.title else extract_description(found.report, oops, era)
+    if not ex.title:
+        return extract_description(found.report, oops, era)
+    if ex.corrupted == _CORRUPTED_NO_FRAMES and found.report_end < len(found.report) \
+            and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
+        # A second report cut this one before its stack (interleaved output): its frames may follow.
+        full = extract_description(found.report, oops, era)
+        if full.fmt is ex.fmt and full.title and full.corrupted != _CORRUPTED_NO_FRAMES:
+            return full
+    return ex
 
 
 # Each oops' rows that are in use only in some eras.
@@ -540,6 +548,8 @@ _DATED_ROWS = {id(o): [f for f in o.formats if f.since or f.until] for o in fm.O
 def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted) -> bool:
     """Whether the era's rows or skip lists could give this report another title than today's: an era row
     of this oops matching the report, or a frame today's skip lists passed over that the era's did not."""
+    if ex.corrupted == _CORRUPTED_NO_FRAMES and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
+        return True
     for f in _DATED_ROWS[id(oops)]:
         if active(era, f.since, f.until) != active(None, f.since, f.until) and f.title.search(report):
             return True
