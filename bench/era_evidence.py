@@ -61,6 +61,21 @@ def rules():
                 f.since, f.until = since, until
             fm.TITLE_REPLACEMENTS[:] = saved[1]
         yield names.get(day, day), off, on
+    for oops in [o for o in fm.OOPSES if o.since]:
+        def off(oops=oops):
+            oops.since = None
+
+        def on(oops=oops, since=oops.since):
+            oops.since = since
+        yield names.get(oops.since, oops.since) + f" ({oops.header} header)", off, on
+    window = fm.ERA_READ_PAST_SECOND_REPORT
+
+    def off_window():
+        fm.ERA_READ_PAST_SECOND_REPORT = (None, "0000-00-00")
+
+    def on_window(window=window):
+        fm.ERA_READ_PAST_SECOND_REPORT = window
+    yield "ERA_READ_PAST_SECOND_REPORT", off_window, on_window
     for pattern in list(fm.SKIP_SINCE):
         since = fm.SKIP_SINCE[pattern]
 

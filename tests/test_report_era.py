@@ -96,7 +96,7 @@ def test_number_replacement_by_era():
 def test_every_era_day_is_an_iso_day():
     days = [d for o in fm.OOPSES for f in o.formats for d in (f.since, f.until) if d]
     days += [d for r in fm.TITLE_REPLACEMENTS for d in (r.since, r.until) if d] + list(fm.SKIP_SINCE.values())
-    days += list(fm.ERA_READ_PAST_SECOND_REPORT)
+    days += list(fm.ERA_READ_PAST_SECOND_REPORT) + [o.since for o in fm.OOPSES if o.since]
     assert days and all(len(d) == 10 and d[4] == d[7] == "-" for d in days)
     assert fm.LAST_RULE_CHANGE == max(days)
     own = {p for o in fm.OOPSES for f in o.formats if f.stack for p in f.stack.skip}

@@ -68,6 +68,7 @@ class Oops:
     formats: list[OopsFormat]
     suppressions: list[re.Pattern[str]] = field(default_factory=list)
     type: str = ""
+    since: str | None = None                                      # era syzkaller began to know this header
 
     def __post_init__(self) -> None:
         # One alternation instead of a loop: a log with a million suppressed lines stays fast.
@@ -88,6 +89,7 @@ ERA_LOCK_STATE_IN = "2018-11-15"     # before: "WARNING: inconsistent lock state
 ERA_USB_URB_CALLER = "2019-03-01"    # before: "WARNING in usb_submit_urb" (no caller)
 ERA_SLEEPING_IN = "2019-07-01"       # before: "BUG: sleeping function called from invalid context at FILE:LINE"
 ERA_DENTRY_IN = "2019-12-01"         # before: "BUG: Dentry still in use [unmount of X]"
+ERA_DOUBLE_FAULT = "2019-07-01"      # from: "PANIC: double fault" starts a report
 ERA_PREEMPTIBLE_IN = "2020-01-15"    # before: "BUG: using smp_processor_id() in preemptible [ADDR] code: comm/NUM"
 ERA_LOCKS_HELD_IN = "2020-09-01"     # before: "WARNING: syz-executor still has locks held!"
 ERA_KERNEL_BUG_IN = "2020-12-01"     # before: "kernel BUG at FILE:LINE!"
@@ -600,9 +602,11 @@ OOPSES: list[Oops] = [
           corrupted=True),
         F(r"Kernel panic - not syncing: (.*)", "kernel panic: %[1]v"),
     ], [], "DoS"),
+    # Not an oops header in 2018: a KASAN report after it was titled ("KASAN: stack-out-of-bounds Read in
+    # lock_sock_nested", July 2018); "PANIC: double fault in fixup_bad_iret" (June 2020).
     Oops("PANIC: double fault", [
         F(r"PANIC: double fault", "PANIC: double fault in %[1]v", stack=StackFmt(parts=[RIP_FRAME])),
-    ], [], "DoS"),
+    ], [], "DoS", since=ERA_DOUBLE_FAULT),
     Oops("kernel BUG", [
         F(r"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in %[1]v",
           stack=call_stack("usercopy", "__check")),
@@ -777,6 +781,7 @@ SKIP_SINCE: dict[str, str] = {
 
 def _last_change() -> str:
     days = [d for o in OOPSES for f in o.formats for d in (f.since, f.until) if d]
+    days += [o.since for o in OOPSES if o.since]
     days += [d for r in TITLE_REPLACEMENTS for d in (r.since, r.until) if d]
     days += list(SKIP_SINCE.values()) + list(ERA_READ_PAST_SECOND_REPORT)
     return max(days, default="")

@@ -83,8 +83,8 @@ for _i, _o in enumerate(fm.OOPSES):
 _OVERLAPPING = {h for h in _BY_HEADER for o in _BY_HEADER if o != h and o in h}
 
 
-def line_oops(line: str) -> fm.Oops | None:
-    """The first oops (table order) this line announces, if any."""
+def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
+    """The first oops (table order) this line announces, if any (of those syzkaller knew in ``era``)."""
     found = set(_HEADER_RE.findall(line))
     if not found:
         return None
@@ -93,8 +93,9 @@ def line_oops(line: str) -> fm.Oops | None:
     else:
         idx = _BY_HEADER[found.pop()]
     for i in idx:
-        if match_oops(line, fm.OOPSES[i]):
-            return fm.OOPSES[i]
+        o = fm.OOPSES[i]
+        if match_oops(line, o) and (o.since is None or active(era, o.since, None)):
+            return o
     return None
 
 
@@ -139,7 +140,7 @@ def drop_inline_headers(text: str) -> str:
     return "".join(parts)
 
 
-def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
+def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, int]:
     """The first oops line (its start offset); searching the whole text with one regexp keeps it fast."""
     pos = 0
     while True:
@@ -149,7 +150,7 @@ def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
         start = text.rfind("\n", 0, m.start()) + 1
         end = text.find("\n", m.end())
         end = len(text) if end < 0 else end
-        oops = line_oops(text[start:min(end, start + MAX_LINE)])
+        oops = line_oops(text[start:min(end, start + MAX_LINE)], era)
         if oops is not None:
             return oops, start
         pos = end + 1
@@ -557,6 +558,17 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted) -> bool:
     return rx is not None and any(rx.search(name) for name in ex.skipped)
 
 
+def _era_title_from(text: str, era: str) -> str | None:
+    """The era title when the era's syzkaller would have started from another oops line."""
+    oops, start = find_first_oops(text, era)
+    if oops is None:
+        return None
+    line_end = text.find("\n", start)
+    context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
+    found = find_report(text, start, context, questionable_ok=False)
+    return _title(_describe(found, oops, era), text, start, line_end, oops, era)
+
+
 def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, era: str | None) -> str:
     if not ex.title:  # the header was in a line we dropped (other context): read the raw line
         ex.title = text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)]
@@ -585,7 +597,9 @@ def parse(text: str | bytes) -> Report:
     era = kernel_date(kernel)
     era_title = title
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
-        if _rules_differ(oops, era, report, ex):
+        if oops.since and not active(era, oops.since, None):   # a header syzkaller did not know then
+            era_title = _era_title_from(text, era)
+        elif _rules_differ(oops, era, report, ex):
             era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
         else:                                               # same rows and frames: only the replacements
             era_title = clean_title(ex.title, era)
