@@ -289,6 +289,14 @@ def _append_frames(frames: list[tuple[str, str]], m: re.Match[str], skip: re.Pat
             skipped.append(name)
 
 
+_INLINE_MARK = "[inline]"
+_PC_OR_FRAME = re.compile(r"^ *(?:\[<[0-9a-f]+>\] +)?[a-zA-Z0-9_.]+(?:\+0x| [^ ]+:[0-9]+)")
+
+
+def _frame_line_follows(line: str) -> bool:
+    return _PC_OR_FRAME.match(line) is not None
+
+
 def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str] | None,
                   skipped: list[str]) -> tuple[list[tuple[str, str]], bool]:
     """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean."""
@@ -330,6 +338,8 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
                 if fm.CORRUPTED_LINE_ANY.search(ln):
                     ok = False
                     break
+                if ln.endswith(_INLINE_MARK) and i < n and _frame_line_follows(lines[i]):
+                    continue        # the symbolizer's inline frame: the raw log had only the next line
                 m = part.search(ln)
                 if m:
                     _append_frames(frames, m, skip, skipped)
