@@ -758,6 +758,8 @@ SKIP_SINCE: dict[str, str] = {
     "string": "2019-03-01",                 # 2018-07 general protection fault in string / 2019-10
     "^rb_": "2019-04-01",                   # 2018-01 ... in rb_first_postorder, 2019-01 ... in rb_erase / -
     "rollback_registered": "2019-04-01",    # 2018-09 WARNING in rollback_registered_many / 2019-09
+    "del_timer": "2019-06-15",              # 2018-04, 2018-05 WARNING: ODEBUG bug in del_timer / 2020-08 (+"timer")
+    "timer": "2019-06-15",                  # ODEBUG's own list: same titles / 2020-08 ODEBUG bug in cancel_delayed_work
     "lockdep": "2019-07-01",                # 2019-04 WARNING in lockdep_unregister_key / -
     "^mutex_": "2019-09-15",                # 2019-09 KMSAN: use-after-free in mutex_spin_on_owner / 2019-10
     "crc": "2020-01-01",                    # 2019-10 KMSAN: uninit-value in __crc32c_le_base / -

@@ -116,7 +116,7 @@ def disagreement_kind(want: str, got: str | None) -> str:
     if want.rsplit(" in ", 1)[0] == got.rsplit(" in ", 1)[0] and " in " in want and " in " in got:
         return "same crash kind, other guilty frame (skip lists changed since)"
     if want.startswith("kernel BUG at "):
-        return "old 'kernel BUG at FILE' title format"
+        return "old 'kernel BUG at FILE' title, text from a later kernel than the title"
     return "other title format change"
 
 
