@@ -42,7 +42,10 @@ def rules():
     """(name, switch-off, restore) for every era rule."""
     days = sorted({d for o in fm.OOPSES for f in o.formats for d in (f.since, f.until) if d}
                   | {d for r in fm.TITLE_REPLACEMENTS for d in (r.since, r.until) if d})
-    names = {v: k for k, v in vars(fm).items() if k.startswith("ERA_") and isinstance(v, str)}
+    names: dict[str, str] = {}
+    for k, v in vars(fm).items():
+        if k.startswith("ERA_") and isinstance(v, str):
+            names[v] = f"{names[v]} / {k}" if v in names else k
     for day in days:
         rows = [f for o in fm.OOPSES for f in o.formats if day in (f.since, f.until)]
         reps = [i for i, r in enumerate(fm.TITLE_REPLACEMENTS) if day in (r.since, r.until)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-PARSER_VERSION = "1.1"
+PARSER_VERSION = "1.2"
 
 
 @dataclass
