@@ -26,7 +26,8 @@ def main() -> int:
     print(f"guilty file:         {gui.title_ok}/{gui.total} = {gui.rate('title_ok'):.1%}")
     print(f"(alt titles: {rep.rate('alt_ok'):.1%}, type: {rep.rate('type_ok'):.1%})")
     syz = syzbot_agreement(base.parent / "syzbot-sample")
-    print(f"syzbot sample titles: {syz.title_ok}/{syz.total} = {syz.rate('title_ok'):.1%} (ignoring ' (N)')")
+    print(f"syzbot sample titles: {syz.title_ok}/{syz.total} = {syz.rate('title_ok'):.1%} (era_title, ignoring ' (N)');"
+          f" today's title: {syz.alt_ok}/{syz.total} = {syz.rate('alt_ok'):.1%}")
     for kind, n in collections.Counter(d["kind"] for d in syz.disagreements).most_common():
         print(f"  {n:4d}  {kind}")
     return 0

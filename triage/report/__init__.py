@@ -11,8 +11,10 @@ follows syzkaller's pkg/report/linux.go over the tables in ``formats`` (oops hea
 formats, frame-skip lists, stall/hang frame extractors, title replacements) to find the first crash, its
 syzbot title, crash type, alternative titles and corruption; ``guilty`` picks the guilty source file; then
 ``stacks`` / ``gfp`` / ``markers`` / ``context`` / ``normalize`` add the structure (attributed frames, gfp
-masks, evidence markers, kernel release, task, signature). ``golden`` measures agreement with syzkaller's
-golden files and syzbot's titles.
+masks, evidence markers, kernel release, task, signature). ``era`` dates the report by its kernel release,
+and the dated rows, skip patterns and replacements of ``formats`` give ``Report.era_title``: the title
+syzkaller's rules of that day gave (what syzbot named bugs then); ``Report.title`` is always today's.
+``golden`` measures agreement with syzkaller's golden files and syzbot's titles.
 """
 
 from triage.report.model import PARSER_VERSION, Frame, Report

@@ -45,6 +45,7 @@ class StackFmt:
     parts2: list[re.Pattern[str]] = field(default_factory=list)   # tried when ``parts`` finds no frame
     skip: list[str] = field(default_factory=list)                 # frame-skip regexps (searched, not anchored)
     extractor: str | None = None                                  # name in EXTRACTORS (stall / hang)
+    global_skip: bool = True                                      # False: SKIP_PATTERNS not applied (old eras)
 
 
 @dataclass
@@ -57,6 +58,8 @@ class OopsFormat:
     no_stack: bool = False
     corrupted: bool = False
     type: str | None = None                                       # None: the oops' default type
+    since: str | None = None                                      # era (ISO day) the row came into use
+    until: str | None = None                                      # era it went out of use (historical rows)
 
 
 @dataclass
@@ -65,12 +68,38 @@ class Oops:
     formats: list[OopsFormat]
     suppressions: list[re.Pattern[str]] = field(default_factory=list)
     type: str = ""
+    since: str | None = None                                      # era syzkaller began to know this header
 
     def __post_init__(self) -> None:
         # One alternation instead of a loop: a log with a million suppressed lines stays fast.
         self.suppressed = re.compile("|".join(f"(?:{s.pattern})" for s in self.suppressions)).search \
             if self.suppressions else (lambda _line: None)
 
+
+# ---------------------------------------------------------------------------------------------------------
+# Eras of syzkaller's rules (ISO days, compared with triage.report.era.kernel_date of the report's kernel).
+# Each change is bounded by syzbot titles made before and after it (quoted next to the rows that use it);
+# the day chosen lies between the two.
+
+ERA_TASK_HUNG_IN = "2017-10-01"      # before: "INFO: task hung" (no frame)
+ERA_STACK_TITLES = "2017-12-01"      # before: KASAN / WARNING titles name the header's function, GPF the RIP's
+ERA_INVALID_FREE = "2018-09-01"      # before: "KASAN: double-free or invalid-free in X"
+ERA_RCU_USAGE_IN = "2018-04-15"      # before: "suspicious RCU usage at FILE:LINE"
+ERA_LOCK_STATE_IN = "2018-11-15"     # before: "WARNING: inconsistent lock state" (no frame)
+ERA_USB_URB_CALLER = "2019-03-01"    # before: "WARNING in usb_submit_urb" (no caller)
+ERA_SLEEPING_IN = "2019-07-01"       # before: "BUG: sleeping function called from invalid context at FILE:LINE"
+ERA_DENTRY_IN = "2019-12-01"         # before: "BUG: Dentry still in use [unmount of X]"
+ERA_DOUBLE_FAULT = "2019-07-03"      # from: "PANIC: double fault" starts a report
+ERA_PREEMPTIBLE_IN = "2020-01-15"    # before: "BUG: using smp_processor_id() in preemptible [ADDR] code: comm/NUM"
+ERA_LOCKS_HELD_IN = "2020-09-01"     # before: "WARNING: syz-executor still has locks held!"
+ERA_KERNEL_BUG_IN = "2020-12-01"     # before: "kernel BUG at FILE:LINE!"
+ERA_NAMES_KEEP_DIGITS = "2021-02-04"  # before: 5+ digit runs inside names became NUM
+ERA_ZERO_VMALLOC = "2021-06-01"      # before: zero-size vmalloc warnings were "WARNING in __vmalloc_node_range"
+# While in force: a report cut by a second one before its stack took its frames from past the cut ("INFO: rcu
+# detected stall in sys_open", Oct 2020; "WARNING: nested lock was not taken in ntfs_set_size", Dec 2022), not
+# before ("BUG: unable to handle kernel NULL pointer dereference in corrupted", July 2018) nor today.
+ERA_READ_PAST_SECOND_REPORT = ("2019-08-15", "2023-04-01")
+ERA_ALL_NUMBERS = "2021-08-01"       # from: every number in a title is NUM
 
 # ---------------------------------------------------------------------------------------------------------
 # Stack reading parameters.
@@ -248,12 +277,24 @@ HANG = "HANG"
 
 OOPSES: list[Oops] = [
     Oops("BUG:", [
+        # 2017-2018: "KASAN: double-free or invalid-free in relay_open" (Nov 2017); "KASAN: invalid-free in
+        # disconnect_rio" (Apr 2019).
+        F(r"BUG: KASAN: double-free or invalid-free in {{FUNC}}", "KASAN: double-free or invalid-free in %[1]v",
+          until=ERA_STACK_TITLES, type="KASAN-INVALID-FREE"),
+        F(r"BUG: KASAN: double-free or invalid-free in {{FUNC}}", "KASAN: double-free or invalid-free in %[2]v",
+          stack=StackFmt(parts=[compile_re(r"BUG: KASAN: double-free or invalid-free in {{FUNC}}"), CALL_TRACE,
+                                PARSE_STACK], skip=["slab_", "kfree", "vunmap", "vfree", "kvfree", "kmem_cache_free"]),
+          since=ERA_STACK_TITLES, until=ERA_INVALID_FREE, type="KASAN-INVALID-FREE"),
         F(r"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}",
           "KASAN: invalid-free in %[2]v", alt=["invalid-free in %[2]v"],
           stack=StackFmt(parts=[compile_re(r"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free)"
                                            r" in {{FUNC}}"), CALL_TRACE, PARSE_STACK],
                          skip=["slab_", "kfree", "vunmap", "vfree", "kvfree", "kmem_cache_free"]),
           type="KASAN-INVALID-FREE"),
+        # Before stack titles (late 2017) the header named the function: "KASAN: use-after-free Read in
+        # __list_add_valid" (Sept 2017), "... in __lock_acquire" (Nov 2017).
+        F(r"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(Read|Write) (?:of size|at addr) (?:[0-9a-f]+)",
+          "KASAN: %[1]v %[3]v in %[2]v", type="KASAN", until=ERA_STACK_TITLES),
         F(r"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(Read|Write) (?:of size|at addr) (?:[0-9a-f]+)",
           "KASAN: %[1]v %[3]v in %[4]v", alt=["bad-access in %[4]v"],
           stack=StackFmt(parts=[compile_re(r"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), CALL_TRACE, PARSE_STACK],
@@ -325,6 +366,9 @@ OOPSES: list[Oops] = [
         F(r"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", no_stack=True),
         F(r"BUG: non-zero nr_ptes on freeing mm", "BUG: non-zero nr_ptes on freeing mm", no_stack=True),
         F(r"BUG: non-zero nr_pmds on freeing mm", "BUG: non-zero nr_pmds on freeing mm", no_stack=True),
+        # "BUG: Dentry still in use [unmount of nfsd nfsd]" (Aug 2019).
+        F(r"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]",
+          "BUG: Dentry still in use [%[1]v of %[2]v]", until=ERA_DENTRY_IN),
         F(r"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]",
           "BUG: Dentry still in use in %[1]v", alt=["BUG: Dentry still in use [%[1]v of %[2]v]"]),
         F(r"BUG: Bad page (state|map)", "BUG: Bad page %[1]v in %[2]v",
@@ -335,10 +379,16 @@ OOPSES: list[Oops] = [
                                "free_pcp", "destroy_large_folio", "folio_put", "__folio_put", "post_alloc_hook",
                                "get_page_from_freelist", "alloc_pages", "prep_new_page"])),
         F(r"BUG: workqueue lockup", "BUG: workqueue lockup", no_stack=True, type=HANG),
+        # "BUG: sleeping function called from invalid context at mm/slab.h:LINE" (Dec 2018), "... in __kmalloc"
+        # (Feb 2020).
+        F(r"BUG: sleeping function called from invalid context at (.*)",
+          "BUG: sleeping function called from invalid context at %[1]v", until=ERA_SLEEPING_IN, type="ATOMIC_SLEEP"),
         F(r"BUG: sleeping function called from invalid context at (.*)",
           "BUG: sleeping function called from invalid context in %[2]v", stack=call_stack(),
           type="ATOMIC_SLEEP"),
+        # Before this row the line itself: "BUG: using smp_processor_id() in preemptible [ADDR] code: X/NUM" (2019).
         F(r"BUG: using ([a-z_]+)\(\) in preemptible", "BUG: using %[1]v() in preemptible code in %[2]v",
+          since=ERA_PREEMPTIBLE_IN,
           stack=call_stack("dump_stack", "preemption", "preempt", "debug_", "processor_id", "this_cpu_"),
           type=LOCKDEP),
         F(r"BUG: workqueue leaked lock or atomic", "BUG: workqueue leaked lock or atomic in %[1]v",
@@ -374,7 +424,11 @@ OOPSES: list[Oops] = [
         F(r"WARNING: .*lib/debugobjects\.c", "WARNING: ODEBUG bug in %[1]v",
           stack=warning_stack("debug_", "__warn", "lockdep", "call_rcu", "kvfree", "vfree", "vunmap", "free_pages",
                               "timer", "destroy_work_on_stack", "cancel_work")),
+        # "WARNING in usb_submit_urb" (Sept 2018), "WARNING in flexcop_usb_probe/usb_submit_urb" (Sept 2019).
+        F(r"WARNING: .*drivers/usb/core/urb\.c.* usb_submit_urb", "WARNING in usb_submit_urb",
+          until=ERA_USB_URB_CALLER),
         F(r"WARNING: .*drivers/usb/core/urb\.c.* usb_submit_urb", "WARNING in %[1]v/usb_submit_urb",
+          since=ERA_USB_URB_CALLER,
           stack=warning_stack("usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg",
                               "usb_control_msg")),
         F(r"WARNING: .*mm/usercopy\.c", "WARNING: bad usercopy in %[1]v",
@@ -387,7 +441,8 @@ OOPSES: list[Oops] = [
         F(r"WARNING: .*kernel/locking/lockdep\.c.*lock_", "WARNING: locking bug in %[1]v",
           stack=StackFmt(parts=[CALL_TRACE, PARSE_STACK], skip=["lock_sync", "lock_sock", "release_sock"]),
           type=LOCKDEP),
-        F(r"WARNING: .*still has locks held!", "WARNING: still has locks held in %[1]v",
+        # "WARNING: syz-executor still has locks held!" (Nov 2018), "... still has locks held in X" (2022).
+        F(r"WARNING: .*still has locks held!", "WARNING: still has locks held in %[1]v", since=ERA_LOCKS_HELD_IN,
           report=r"WARNING: .*still has locks held!(?:.*\n)+?.*at: {{FUNC}}", type=LOCKDEP),
         F(r"WARNING: Nested lock was not taken", "WARNING: nested lock was not taken in %[1]v",
           stack=call_stack(), type=LOCKDEP),
@@ -397,8 +452,11 @@ OOPSES: list[Oops] = [
                  r"held(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}", no_stack=True, type=LOCKDEP),
         F(r"WARNING: .*mm/.*\.c.* k?.?malloc", "WARNING: kmalloc bug in %[1]v",
           stack=warning_stack("kmalloc", "krealloc", "slab", "kmem")),
-        F(r"WARNING: .*mm/vmalloc\.c.*__vmalloc_node", "WARNING: zero-size vmalloc in %[1]v",
+        # "WARNING in __vmalloc_node_range" (May 2021) before this row.
+        F(r"WARNING: .*mm/vmalloc\.c.*__vmalloc_node", "WARNING: zero-size vmalloc in %[1]v", since=ERA_ZERO_VMALLOC,
           stack=call_stack("vmalloc")),
+        # Before stack titles: the function the WARNING line names ("WARNING in __check_heap_object", Nov 2017).
+        F(r"WARNING: .* at {{SRC}} {{FUNC}}", "WARNING in %[2]v", until=ERA_STACK_TITLES),
         F(r"WARNING: .* at {{SRC}} {{FUNC}}", "WARNING in %[3]v", stack=warning_stack()),
         F(r"WARNING: .* at {{SRC}}\n", "WARNING in %[2]v", stack=warning_stack()),
         # 2025+: "WARNING: fs/x.c:12 at func+0x1/0x2, CPU#0: comm/pid" (optionally "[condition] " first)
@@ -416,9 +474,13 @@ OOPSES: list[Oops] = [
         F(r"WARNING: possible recursive locking detected", "possible deadlock in %[1]v",
           report=r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
                  r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}", type=LOCKDEP),
-        F(r"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v",
+        # "WARNING: inconsistent lock state" (Apr 2018), "inconsistent lock state in ax25_rt_autobind" (June 2019).
+        F(r"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v", since=ERA_LOCK_STATE_IN,
           report=r"WARNING: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}",
           stack=call_stack(), type=LOCKDEP),
+        # "suspicious RCU usage at ./include/linux/rcupdate.h:LINE" (Dec 2017), "... in trace_call_bpf" (Aug 2018).
+        F(r"WARNING: suspicious RCU usage", "suspicious RCU usage at %[1]v",
+          report=r"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}", until=ERA_RCU_USAGE_IN, type=LOCKDEP),
         F(r"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[2]v",
           report=r"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}",
           stack=call_stack("rcu", "kmem", "slab"), type=LOCKDEP),
@@ -473,8 +535,13 @@ OOPSES: list[Oops] = [
               skip=STALL_SKIP, extractor="stall"), type=HANG),
         F(r"INFO: trying to register non-static key", "INFO: trying to register non-static key in %[1]v",
           stack=call_stack("stack", "lock", "IRQ")),
+        F(r"INFO: suspicious RCU usage", "suspicious RCU usage at %[1]v",
+          report=r"INFO: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}", until=ERA_RCU_USAGE_IN),
         F(r"INFO: suspicious RCU usage", "INFO: suspicious RCU usage in %[2]v",
           report=r"INFO: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}", stack=call_stack("rcu", "kmem", "slab")),
+        # "INFO: task hung" (Aug 2017), "INFO: task hung in __blkdev_get" (Nov 2017).
+        F(r"INFO: task .* blocked for more than [0-9]+ seconds", "INFO: task hung", until=ERA_TASK_HUNG_IN,
+          type=HANG),
         F(r"INFO: task .* blocked for more than [0-9]+ seconds", "INFO: task hung in %[1]v", alt=["hang in %[1]v"],
           stack=call_stack(extractor="hang"), type=HANG),
         # Old-style KASAN reports that lost their header.
@@ -502,6 +569,10 @@ OOPSES: list[Oops] = [
           type="MEMORY_SAFETY_BUG"),
     ], [], ""),
     Oops("general protection fault", [
+        # Before stack titles: the RIP function, whatever it was ("general protection fault in
+        # do_raw_spin_lock", Oct 2017).
+        F(r"general protection fault.*:", "general protection fault in %[1]v",
+          stack=StackFmt(parts=[RIP_FRAME], global_skip=False), until=ERA_STACK_TITLES),
         F(r"general protection fault.*:", "general protection fault in %[1]v", alt=["bad-access in %[1]v"],
           stack=rip_stack()),
     ], [compile_re(r"general protection fault .* error:\d+ in ")], "DoS"),
@@ -531,14 +602,18 @@ OOPSES: list[Oops] = [
           corrupted=True),
         F(r"Kernel panic - not syncing: (.*)", "kernel panic: %[1]v"),
     ], [], "DoS"),
+    # Not an oops header in 2018: a KASAN report after it was titled ("KASAN: stack-out-of-bounds Read in
+    # lock_sock_nested", July 2018); "PANIC: double fault in fixup_bad_iret" (June 2020).
     Oops("PANIC: double fault", [
         F(r"PANIC: double fault", "PANIC: double fault in %[1]v", stack=StackFmt(parts=[RIP_FRAME])),
-    ], [], "DoS"),
+    ], [], "DoS", since=ERA_DOUBLE_FAULT),
     Oops("kernel BUG", [
         F(r"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in %[1]v",
           stack=call_stack("usercopy", "__check")),
         F(r"kernel BUG at lib/list_debug\.c", "BUG: corrupted list in %[1]v", alt=["bad-access in %[1]v"],
           stack=call_stack(), type="MEMORY_SAFETY_BUG"),
+        # "kernel BUG at fs/f2fs/segment.h:LINE!" (Sept 2020), "kernel BUG in memory_bm_free" (Feb 2021).
+        F(r"kernel BUG at (.*)", "kernel BUG at %[1]v", until=ERA_KERNEL_BUG_IN),
         F(r"kernel BUG at (.*)", "kernel BUG in %[2]v", stack=rip_stack("^skb_")),
     ], [], "BUG"),
     Oops("Kernel BUG", [F(r"Kernel BUG (.*)", "kernel BUG %[1]v")], [], "BUG"),
@@ -632,16 +707,87 @@ CONSOLE_HANGUP = "serialport: VM disconnected."
 # Titles that are corrupted whatever the format (a timestamp merged into the middle of a title).
 CORRUPTED_TITLES = [re.compile(r"\[ *[0-9]+\.[0-9]+\]")]
 
+@dataclass(frozen=True)
+class Replacement:
+    rx: re.Pattern[str]
+    repl: str
+    since: str | None = None      # era (ISO day) the replacement came into use
+    until: str | None = None      # era it went out of use
+
+
+def R(rx: str, repl: str, since: str | None = None, until: str | None = None) -> Replacement:  # noqa: N802
+    return Replacement(re.compile(rx), repl, since, until)
+
+
 # Dynamic parts of titles replaced by constants, in order (syzkaller's dynamicTitleReplacement).
 TITLE_REPLACEMENTS = [
-    (re.compile(r"syz-executor\.?[0-9]+((/|:)[0-9]+)?"), "syz-executor"),
-    (re.compile(r"syz\.[0-9]+\.[0-9]+"), "syz"),
-    (re.compile(r"syzkaller[0-9]+((/|:)[0-9]+)?"), "syzkaller"),
-    (re.compile(r"([^a-zA-Z0-9_])(?:0x)?[0-9a-f]{6,}"), r"\1ADDR"),
-    (re.compile(r"(\.\w+)(:[0-9]+)+"), r"\1:LINE"),
-    (re.compile(r"([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+"), r"\1"),
-    (re.compile(r"CPU#[0-9]+"), "CPU"),
-    (re.compile(r"(\W)(\d+)(\W|$)"), r"\1NUM\3"),
-    (re.compile(r"(\W)(\d+)(\W|$)"), r"\1NUM\3"),
-    (re.compile(r"(\d+){7,}"), "NUM"),
+    R(r"syz-executor\.?[0-9]+((/|:)[0-9]+)?", "syz-executor"),
+    R(r"syz\.[0-9]+\.[0-9]+", "syz"),
+    R(r"syzkaller[0-9]+((/|:)[0-9]+)?", "syzkaller"),
+    R(r"([^a-zA-Z0-9_])(?:0x)?[0-9a-f]{6,}", r"\1ADDR"),
+    R(r"(\.\w+)(:[0-9]+)+", r"\1:LINE"),
+    R(r"([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+", r"\1"),
+    R(r"CPU#[0-9]+", "CPU"),
+    # Until early 2021 any run of 5+ digits not right after a letter was a number, also inside names
+    # (syzbot: "... in __cfg8NUM_wpan_dev_from_attrs" 2019, "WARNING in mc1NUM_get_time" Feb 2021;
+    # "general protection fault in nl802154_add_llsec_key" later in Feb 2021 keeps the name).
+    R(r"([^a-zA-Z])[0-9]{5,}", r"\1NUM", until=ERA_NAMES_KEEP_DIGITS),
+    # Small numbers stayed in titles until the second half of 2021 ("BUG: delta (-6195) <= 0 at ...",
+    # "kernel panic: VFS: Unable to mount root fs on unknown-block(0,0)" in July 2021).
+    R(r"(\W)(\d+)(\W|$)", r"\1NUM\3", since=ERA_ALL_NUMBERS),
+    R(r"(\W)(\d+)(\W|$)", r"\1NUM\3", since=ERA_ALL_NUMBERS),
+    R(r"(\d+){7,}", "NUM"),
 ]
+
+
+# The era each frame-skip pattern entered syzkaller's lists (global or a format's own; patterns absent here are
+# as old as the lists): before it, titles name that frame. Evidence: the day of the last syzbot title naming
+# such a frame and of the first one skipping it (or "-" if the sample has none); the day chosen is midway, or
+# the first of the quarter after the last naming title when nothing bounds it.
+SKIP_SINCE: dict[str, str] = {
+    "strlen": "2018-02-15",                 # 2018-01 general protection fault in strlen / 2018-03
+    "bh_enable": "2018-07-01",              # 2018-03 WARNING in __local_bh_enable_ip / -
+    "memmove": "2018-07-01",                # 2018-03 BUG: unable to handle kernel paging request in __memmove / -
+    "memdup": "2018-07-01",                 # 2018-04 WARNING: kmalloc bug in memdup_user / -
+    "device_add": "2018-07-01",             # 2018-05 WARNING in __device_add_disk / -
+    "strlcpy": "2018-07-01",                # 2018-04, 2018-05 KMSAN: uninit-value in strlcpy, ... nla_strlcpy / -
+    "queue_work": "2018-10-01",             # 2018-08 KASAN: use-after-free Read in __queue_work / -
+    "copy_from_iter": "2018-10-01",         # 2018-07 KASAN: use-after-free Read in _copy_from_iter / -
+    "memset": "2019-01-01",                 # 2018-01 ... paging request in memset_erms / 2020-01
+    "_indirect_thunk_": "2019-01-01",       # 2018-11 general protection fault in __x86_indirect_thunk_rbx / -
+    "string": "2019-03-01",                 # 2018-07 general protection fault in string / 2019-10
+    "^rb_": "2019-04-01",                   # 2018-01 ... in rb_first_postorder, 2019-01 ... in rb_erase / -
+    "rollback_registered": "2019-04-01",    # 2018-09 WARNING in rollback_registered_many / 2019-09
+    "del_timer": "2019-06-15",              # 2018-04, 2018-05 WARNING: ODEBUG bug in del_timer / 2020-08 (+"timer")
+    "timer": "2019-06-15",                  # ODEBUG's own list: same titles / 2020-08 ODEBUG bug in cancel_delayed_work
+    "lockdep": "2019-07-01",                # 2019-04 WARNING in lockdep_unregister_key / -
+    "^mutex_": "2019-09-15",                # 2019-09 KMSAN: use-after-free in mutex_spin_on_owner / 2019-10
+    "crc": "2020-01-01",                    # 2019-10 KMSAN: uninit-value in __crc32c_le_base / -
+    "lock_release": "2020-01-01",           # 2019-10 WARNING: bad unlock balance in rcu_lock_release / -
+    "lock_sock": "2020-04-01",              # 2019-04 WARNING: locking bug in lock_sock_nested / 2021-02
+    "flush_work": "2020-05-01",             # 2019-02 WARNING in __flush_work / 2021-07
+    "kmem_cache": "2020-05-01",             # 2018-09 WARNING in kmem_cache_create_usercopy / 2021-12
+    "kthread_stop": "2020-05-01",           # 2018-10 KASAN: null-ptr-deref Write in kthread_stop / 2021-10
+    "refcount_": "2020-10-01",              # 2018-10 .. 2020-08 KASAN: ... in refcount_inc_not_zero_checked etc. / -
+    "read_cache_page": "2020-10-01",        # 2020-08 INFO: task hung in do_read_cache_page / -
+    "alloc_page": "2020-12-20",             # 2020-06 ... NULL pointer dereference in alloc_pages_vma / 2021-07
+    "k?v?(?:m|z|c)alloc": "2021-06-01",     # 2020-02 ... in __kmalloc, 2021-05 ... in __vmalloc_node_range / 2021-07
+    "ref_tracker": "2022-06-01",            # 2021-12 general protection fault in ref_tracker_alloc / 2022-12
+    "__filemap_get_folio": "2022-07-01",    # 2022-04 kernel BUG in __filemap_get_folio / -
+    "hex_dump": "2023-01-01",               # 2022-09 KASAN: slab-out-of-bounds Read in hex_dump_to_buffer / -
+    "unlock_page": "2023-01-01",            # 2022-12 ... NULL pointer dereference in unlock_page / -
+    "kref_": "2023-04-01",                  # 2023-01 WARNING: locking bug in lockref_put_or_lock / -
+    "do_read_cache_folio": "2023-04-01",    # 2023-02 ... NULL pointer dereference in do_read_cache_folio / -
+}
+
+
+def _last_change() -> str:
+    days = [d for o in OOPSES for f in o.formats for d in (f.since, f.until) if d]
+    days += [o.since for o in OOPSES if o.since]
+    days += [d for r in TITLE_REPLACEMENTS for d in (r.since, r.until) if d]
+    days += list(SKIP_SINCE.values()) + list(ERA_READ_PAST_SECOND_REPORT)
+    return max(days, default="")
+
+
+# Reports dated at or after this day get today's rules: no era title to compute.
+LAST_RULE_CHANGE = _last_change()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-PARSER_VERSION = "1.1"
+PARSER_VERSION = "1.2"
 
 
 @dataclass
@@ -25,6 +25,11 @@ class Report:
     title: str | None = None
     type: str | None = None
     alt_titles: list[str] = field(default_factory=list)
+    # The day the kernel in the report dates to (triage.report.era) and the title syzkaller's rules of that
+    # day give (title formats, frame-skip lists and number replacement changed since): what syzbot named
+    # bugs of that time, for matching old bugs. ``title`` is always today's syzkaller title.
+    era: str | None = None
+    era_title: str | None = None
     corrupted: bool = False
     corrupted_reason: str | None = None
     guilty_file: str | None = None

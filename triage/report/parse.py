@@ -14,11 +14,13 @@ Everything is line-oriented and bounded (``MAX_REPORT``), so a 50 MB log parses 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 from triage.report import formats as fm
 from triage.report.context import crash_task, kernel_version
+from triage.report.era import active, kernel_date
 from triage.report.events import bare_trace_event, find_event
 from triage.report.gfp import find_gfp
 from triage.report.guilty import guilty_file
@@ -55,6 +57,7 @@ class Extracted:
     alt: list[str] = field(default_factory=list)
     fmt: fm.OopsFormat | None = None
     frame: str = ""
+    skipped: list[str] = field(default_factory=list)    # frames the skip lists passed over
 
 
 def _lines(text: str, start: int = 0):
@@ -80,8 +83,8 @@ for _i, _o in enumerate(fm.OOPSES):
 _OVERLAPPING = {h for h in _BY_HEADER for o in _BY_HEADER if o != h and o in h}
 
 
-def line_oops(line: str) -> fm.Oops | None:
-    """The first oops (table order) this line announces, if any."""
+def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
+    """The first oops (table order) this line announces, if any (of those syzkaller knew in ``era``)."""
     found = set(_HEADER_RE.findall(line))
     if not found:
         return None
@@ -90,8 +93,9 @@ def line_oops(line: str) -> fm.Oops | None:
     else:
         idx = _BY_HEADER[found.pop()]
     for i in idx:
-        if match_oops(line, fm.OOPSES[i]):
-            return fm.OOPSES[i]
+        o = fm.OOPSES[i]
+        if match_oops(line, o) and (o.since is None or active(era, o.since, None)):
+            return o
     return None
 
 
@@ -136,7 +140,7 @@ def drop_inline_headers(text: str) -> str:
     return "".join(parts)
 
 
-def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
+def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, int]:
     """The first oops line (its start offset); searching the whole text with one regexp keeps it fast."""
     pos = 0
     while True:
@@ -146,7 +150,7 @@ def find_first_oops(text: str) -> tuple[fm.Oops | None, int]:
         start = text.rfind("\n", 0, m.start()) + 1
         end = text.find("\n", m.end())
         end = len(text) if end < 0 else end
-        oops = line_oops(text[start:min(end, start + MAX_LINE)])
+        oops = line_oops(text[start:min(end, start + MAX_LINE)], era)
         if oops is not None:
             return oops, start
         pos = end + 1
@@ -257,6 +261,12 @@ def _skip_re(skip: tuple[str, ...]) -> re.Pattern[str] | None:
     return _SKIP_RES[skip]
 
 
+@functools.lru_cache(maxsize=512)
+def global_skip(era: str | None) -> tuple[str, ...]:
+    """The frame-skip patterns syzkaller had in ``era`` (all of today's for an undated report)."""
+    return tuple(p for p in fm.SKIP_PATTERNS if active(era, fm.SKIP_SINCE.get(p), None))
+
+
 def strip_variants(frame: str) -> list[str]:
     """Syscall-prefix stripping, step by step: ``__se_sys_foo`` -> [``__se_sys_foo``, ``sys_foo``, ``foo``]."""
     out = [frame]
@@ -267,17 +277,28 @@ def strip_variants(frame: str) -> list[str]:
     return out
 
 
-def _append_frames(frames: list[tuple[str, str]], m: re.Match[str], skip: re.Pattern[str] | None) -> None:
+def _append_frames(frames: list[tuple[str, str]], m: re.Match[str], skip: re.Pattern[str] | None,
+                   skipped: list[str]) -> None:
     for raw in m.groups():
         if raw is None:
             continue
         name = strip_variants(raw)[-1]
         if skip is None or not skip.search(name):
             frames.append((name, raw))
+        else:
+            skipped.append(name)
 
 
-def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str] | None
-                  ) -> tuple[list[tuple[str, str]], bool]:
+_INLINE_MARK = "[inline]"
+_PC_OR_FRAME = re.compile(r"^ *(?:\[<[0-9a-f]+>\] +)?[a-zA-Z0-9_.]+(?:\+0x| [^ ]+:[0-9]+)")
+
+
+def _frame_line_follows(line: str) -> bool:
+    return _PC_OR_FRAME.match(line) is not None
+
+
+def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str] | None,
+                  skipped: list[str]) -> tuple[list[tuple[str, str]], bool]:
     """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean."""
     lines = text.split("\n")
     i, n = 0, len(lines)
@@ -301,14 +322,14 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
                 if idx != len(parts) - 1:
                     m = parts[idx + 1].search(ln)
                     if m:
-                        _append_frames(frames, m, skip)
+                        _append_frames(frames, m, skip, skipped)
                         idx += 1
                         break
                 for rx in fm.FRAME_RES:
                     m = rx.search(ln)
                     if m:
                         seen_frame = True
-                        _append_frames(frames, m, skip)
+                        _append_frames(frames, m, skip, skipped)
                         break
         else:
             while i < n:
@@ -317,9 +338,11 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
                 if fm.CORRUPTED_LINE_ANY.search(ln):
                     ok = False
                     break
+                if ln.endswith(_INLINE_MARK) and i < n and _frame_line_follows(lines[i]):
+                    continue        # the symbolizer's inline frame: the raw log had only the next line
                 m = part.search(ln)
                 if m:
-                    _append_frames(frames, m, skip)
+                    _append_frames(frames, m, skip, skipped)
                     break
         if not ok:
             break
@@ -327,15 +350,19 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
     return frames, ok
 
 
-def extract_stack_frame(stack: fm.StackFmt, text: str) -> tuple[str, str, str]:
-    """(guilty frame name, its raw form, corruption reason) for one stack format."""
-    skip = _skip_re(tuple(fm.SKIP_PATTERNS) + tuple(stack.skip))
+def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None,
+                        skipped: list[str] | None = None) -> tuple[str, str, str]:
+    """(guilty frame name, its raw form, corruption reason) for one stack format; the names of the frames
+    the skip lists passed over are added to ``skipped``."""
+    skipped = [] if skipped is None else skipped
+    own = tuple(stack.skip) if era is None else tuple(p for p in stack.skip if active(era, fm.SKIP_SINCE.get(p), None))
+    skip = _skip_re((global_skip(era) if stack.global_skip else ()) + own)
     extractor = fm.EXTRACTORS.get(stack.extractor or "")
     result = ("", "", _CORRUPTED_NO_FRAMES)
     for parts in (stack.parts, stack.parts2):
         if not parts:
             continue
-        frames, ok = _stack_frames(text, parts, skip)
+        frames, ok = _stack_frames(text, parts, skip, skipped)
         if frames:
             if extractor is None:
                 name, raw = frames[0]
@@ -358,12 +385,15 @@ def _canon(frame: str) -> str:
     return frame
 
 
-def extract_description(report: str, oops: fm.Oops) -> Extracted:
-    """Earliest-matching title format wins; ties go to the earlier row of the table."""
+def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> Extracted:
+    """Earliest-matching title format wins; ties go to the earlier row of the table. ``era``: the rows and
+    skip lists in force then (None: today's)."""
     best = Extracted()
     start_pos = len(report) + 1
     matched_title = False
     for f in oops.formats:
+        if (f.since or f.until) and not active(era, f.since, f.until):
+            continue
         m = f.title.search(report)
         if m is None or m.start() > start_pos:
             continue
@@ -381,8 +411,9 @@ def extract_description(report: str, oops: fm.Oops) -> Extracted:
         corrupted = ""
         variants: list[str] = []
         frame = ""
+        skipped: list[str] = []
         if f.stack is not None:
-            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():])
+            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped)
             if not name:
                 name = "corrupted"
                 corrupted = corrupted or _CORRUPTED_NO_FRAMES
@@ -402,7 +433,7 @@ def extract_description(report: str, oops: fm.Oops) -> Extracted:
             va = args[:-1] + [v]
             alts.append(_go_format(f.fmt, va))
             alts.extend(_go_format(a, va) for a in f.alt)
-        best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame)
+        best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame, skipped=skipped)
     if not best.title:
         best = Extracted()
         if matched_title:
@@ -417,9 +448,11 @@ def extract_description(report: str, oops: fm.Oops) -> Extracted:
     return best
 
 
-def replace_dynamic(title: str) -> str:
-    for rx, repl in fm.TITLE_REPLACEMENTS:
-        title = rx.sub(repl, title)
+def replace_dynamic(title: str, era: str | None = None) -> str:
+    for r in fm.TITLE_REPLACEMENTS:
+        if (r.since or r.until) and not active(era, r.since, r.until):
+            continue
+        title = r.rx.sub(r.repl, title)
     return title
 
 
@@ -441,8 +474,8 @@ def sanitize_title(title: str) -> str:
     return "".join(out).strip()
 
 
-def clean_title(title: str) -> str:
-    return sanitize_title(replace_dynamic(title))
+def clean_title(title: str, era: str | None = None) -> str:
+    return sanitize_title(replace_dynamic(title, era))
 
 
 def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
@@ -506,9 +539,51 @@ def _sanitizer_type(tool: str, title: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 
-def _describe(found: Found, oops: fm.Oops) -> Extracted:
-    ex = extract_description(found.report[:found.report_end], oops)
-    return ex if ex.title else extract_description(found.report, oops)
+def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
+    ex = extract_description(found.report[:found.report_end], oops, era)
+    if not ex.title:
+        return extract_description(found.report, oops, era)
+    if ex.corrupted == _CORRUPTED_NO_FRAMES and found.report_end < len(found.report) \
+            and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
+        # A second report cut this one before its stack (interleaved output): its frames may follow.
+        full = extract_description(found.report, oops, era)
+        if full.fmt is ex.fmt and full.title and full.corrupted != _CORRUPTED_NO_FRAMES:
+            return full
+    return ex
+
+
+# Each oops' rows that are in use only in some eras.
+_DATED_ROWS = {id(o): [f for f in o.formats if f.since or f.until] for o in fm.OOPSES}
+
+
+def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted) -> bool:
+    """Whether the era's rows or skip lists could give this report another title than today's: an era row
+    of this oops matching the report, or a frame today's skip lists passed over that the era's did not."""
+    if ex.corrupted == _CORRUPTED_NO_FRAMES and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
+        return True
+    for f in _DATED_ROWS[id(oops)]:
+        if active(era, f.since, f.until) != active(None, f.since, f.until) and f.title.search(report):
+            return True
+    rx = _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
+    return rx is not None and any(rx.search(name) for name in ex.skipped)
+
+
+def _era_title_from(text: str, era: str) -> str | None:
+    """The era title when the era's syzkaller would have started from another oops line."""
+    oops, start = find_first_oops(text, era)
+    if oops is None:
+        return None
+    line_end = text.find("\n", start)
+    context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
+    found = find_report(text, start, context, questionable_ok=False)
+    return _title(_describe(found, oops, era), text, start, line_end, oops, era)
+
+
+def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, era: str | None) -> str:
+    if not ex.title:  # the header was in a line we dropped (other context): read the raw line
+        ex.title = text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)]
+        ex.title = ex.title[text[start:].find(oops.header):] if oops.header in ex.title else ex.title
+    return clean_title(ex.title, era)
 
 
 def parse(text: str | bytes) -> Report:
@@ -526,17 +601,26 @@ def parse(text: str | bytes) -> Report:
     found = find_report(text, start, context, questionable_ok=False)
     ex = _describe(found, oops)
     report = found.report
-    if not ex.title:  # the header was in a line we dropped (other context): read the raw line
-        ex.title = text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)]
-        ex.title = ex.title[text[start:].find(oops.header):] if oops.header in ex.title else ex.title
-    title = clean_title(ex.title)
+    title = _title(ex, text, start, line_end, oops, None)
+    full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
+    kernel = kernel_version(report) or kernel_version(full)
+    era = kernel_date(kernel)
+    era_title = title
+    if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
+        if oops.since and not active(era, oops.since, None):   # a header syzkaller did not know then
+            era_title = _era_title_from(text, era)
+        elif _rules_differ(oops, era, report, ex):
+            era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
+        else:                                               # same rows and frames: only the replacements
+            era_title = clean_title(ex.title, era)
     corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt)
     if fm.CONSOLE_HANGUP in text:
         corrupted = corrupted or "console hang-up (VM disconnected)"
     alts = sorted({clean_title(a) for a in ex.alt} - {title, ""})
-    full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
     rep = Report(
         title=title,
+        era=era,
+        era_title=era_title,
         type=report_type(oops, ex.fmt, title) or None,
         alt_titles=alts,
         corrupted=bool(corrupted),
@@ -545,14 +629,14 @@ def parse(text: str | bytes) -> Report:
         report=full,
     )
     rep.guilty_file = guilty_file(title, report)
-    add_structure(rep, full, crash_text=report)
+    add_structure(rep, full, crash_text=report, kernel=kernel)
     return rep
 
 
-def add_structure(rep: Report, text: str, crash_text: str | None = None) -> Report:
+def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel: str | None = None) -> Report:
     """Stacks with attribution, gfp masks, markers, kernel, task and signature (the structural modules)."""
     crash_text = text if crash_text is None else crash_text
-    rep.kernel = kernel_version(crash_text) or kernel_version(text)
+    rep.kernel = kernel or kernel_version(crash_text) or kernel_version(text)
     rep.task = crash_task(crash_text) or crash_task(text)
     # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
     # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
