@@ -92,6 +92,9 @@ def sync_lore(
             job.run(query, bugs=not no_bugs)
         except SyncStopped as exc:
             stopped = f"sync stopped: {exc}"
+    if not stopped and not query and job.summary.counters.get("requests", 0) == 0 and not json_out:
+        warn("nothing to fetch: no stored bug links a lore thread yet (run 'triage sync syzbot' first, "
+             "or pass --query, e.g. --query 's:\"[syzbot]\" AND s:ext4')")
     finish(job.summary, json_out, stopped)
 
 
