@@ -142,3 +142,18 @@ def test_human_label_changes_the_next_trained_model(cli, db_path, tmp_path):
     assert out["needs_review"] is True
     out_before = json.loads(cli("classify", "--json", "--model", before, near).output)
     assert out_before["evidence"]["model"]["label"] != "data-loss"
+
+
+def test_verdicts_of_an_older_classifier_are_refreshed_by_the_next_import(cli, db_path):
+    reports = shared_data("labelled", "reports")
+    assert cli("import", reports / "013.txt").exit_code == 0
+    from triage.store import open_db
+
+    db = open_db(db_path)
+    current = db.execute("SELECT classifier_version FROM verdicts WHERE source = 'combined'").fetchone()[0]
+    db.execute("UPDATE verdicts SET classifier_version = 'older', label = 'other' WHERE source = 'combined'")
+    db.conn.commit()
+    res = cli("import", "--json", reports / "001.txt")
+    assert json.loads(res.stdout)["reclassified"] == 1
+    rows = db.execute("SELECT label, classifier_version FROM verdicts WHERE source = 'combined' ORDER BY report_id")
+    assert [tuple(r) for r in rows] == [("reclaim-deadlock", current), ("nofail-warning", current)]

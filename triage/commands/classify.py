@@ -140,12 +140,22 @@ def train_cmd(
     summary = {"model": str(path), "version": model.version, "n_reports": model.meta["n_reports"],
                "labels": model.meta["labels"], "sources": model.meta.get("sources", {}),
                "n_features": model.meta["n_features"]}
+    if out is None and not no_store:
+        # the model the store's verdicts came from has changed: bring them up to date now
+        from classifiers.classifier import default_classifier
+        from triage.classify_store import reclassify
+
+        store = _open_existing_db(read_only=False)
+        if store is not None:
+            summary["reclassified"] = reclassify(store, default_classifier(reload=True))["reclassified"]
     if json_out:
         emit_json(summary)
     else:
         src = ", ".join(f"{n} {k}" for k, n in summary["sources"].items())
         typer.echo(f"trained model {model.version} on {summary['n_reports']} reports ({src}), "
                    f"{summary['n_features']} features -> {path}")
+        if "reclassified" in summary:
+            typer.echo(f"re-classified {summary['reclassified']} stored reports with it")
 
 
 def eval_cmd(

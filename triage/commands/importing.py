@@ -37,6 +37,10 @@ def import_cmd(
                     import_public_inbox(db, root, summary, progress=bar)
                 except PublicInboxError as exc:
                     summary.errors.append(str(exc))
+    if summary.reports_new:  # the classifier is loaded by now: refresh verdicts an older version gave
+        from triage.classify_store import reclassify
+
+        summary.counters["reclassified"] = reclassify(db)["reclassified"]
     if json_out:
         emit_json(summary_dict(summary))
     else:
