@@ -13,7 +13,6 @@ Feature families (prefix = family):
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from classifiers.view import ReportView
 
@@ -84,7 +83,3 @@ def features(view: ReportView) -> dict[str, float]:
     for u, _ in view.usages:
         f["usage:" + u] = 1.0
     return f
-
-
-def features_many(views: list[ReportView]) -> list[dict[str, Any]]:
-    return [features(v) for v in views]

@@ -13,8 +13,9 @@ from classifiers.model import Model
 from classifiers.rules import RuleSet
 from classifiers.view import ReportView
 from tests.conftest import shared_data
-from triage.classify_store import current_verdict, reclassify, set_human_label
+from triage.classify_store import current_verdict, reclassify
 from triage.report import parse
+from triage.review import set_label
 
 WRITEBACK_WARNING = """\
 ------------[ cut here ]------------
@@ -90,7 +91,7 @@ def test_a_new_classifier_version_reclassifies(imported):
 
 def test_human_label_wins(imported, cli, tmp_path):
     rid, title = imported.execute("SELECT id, title FROM reports WHERE title LIKE 'WARNING in ext4_mb%'").fetchone()
-    set_human_label(imported, rid, "other", who="maint", note="benign")
+    set_label(imported, rid, "other", who="maint", note="benign")
     v = current_verdict(imported, rid)
     assert v["source"] == "human" and v["label"] == "other"
     reclassify(imported, everything=True)                     # re-classification never touches the human label
@@ -117,7 +118,7 @@ def test_human_label_changes_the_next_trained_model(cli, db_path, tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["sources"] == {"corpus": 89}
 
-    set_human_label(db, rid, "data-loss", who="maint")
+    set_label(db, rid, "data-loss", who="maint")
     after = tmp_path / "after.json"
     res = cli("train", "--json", "--out", after)
     assert json.loads(res.output)["sources"] == {"corpus": 89, "human": 1}

@@ -91,19 +91,6 @@ def reclassify(db: sqlite_utils.Database, classifier: Any = None, everything: bo
     return {"reclassified": n, "classifier_version": clf.version}
 
 
-def set_human_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | None = None,
-                    note: str | None = None) -> None:
-    """Store a maintainer's label (the workflow's ``triage label`` does the same)."""
-    from classifiers.rules import LABELS
-
-    if label not in LABELS:
-        raise ValueError(f"unknown label {label!r}; one of {', '.join(LABELS)}")
-    with db.atomic():
-        db["verdicts"].upsert({"report_id": report_id, "source": "human", "label": label, "confidence": 1.0,
-                               "needs_review": 0, "evidence": json.dumps({"who": who, "note": note}),
-                               "classifier_version": None, "created_at": now()}, pk=("report_id", "source"))
-
-
 def current_verdict(db: sqlite_utils.Database, report_id: int) -> dict[str, Any] | None:
     """The verdict that counts: the human one if any, else the combined one."""
     row = db.execute(
@@ -124,11 +111,6 @@ def human_label_for_text(db: sqlite_utils.Database, text: str) -> dict[str, Any]
     if row is None:
         return None
     return {"report_id": row[0], "label": row[1], "evidence": json.loads(row[2]) if row[2] else {}}
-
-
-def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
-    sa, sb = set(a), set(b)
-    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
 def _stack_similarity(a: Iterable[str], b: Iterable[str]) -> float:

@@ -94,7 +94,7 @@ def group_ids(db: sqlite_utils.Database, report_id: int) -> list[int]:
 
 def _upsert(db: sqlite_utils.Database, ids: list[int], **fields) -> None:
     now = stamp()
-    with db.conn:
+    with db.atomic():
         for rid in ids:
             db.execute("INSERT OR IGNORE INTO reviews (report_id, state, updated_at) VALUES (?, 'new', ?)",
                        [rid, now])
@@ -127,7 +127,7 @@ def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None)
     """``triage show`` was run: remember when (for 'new replies'), and new -> seen for the group."""
     ids = group_ids(db, report_id)
     now = stamp()
-    with db.conn:
+    with db.atomic():
         for rid in ids:
             db.execute("INSERT OR IGNORE INTO reviews (report_id, state, updated_at) VALUES (?, 'new', ?)",
                        [rid, now])
@@ -141,7 +141,7 @@ def set_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | 
     if label not in LABELS:
         raise ReviewError(f"{label!r}: not a label (one of {', '.join(LABELS)})")
     require_report(db, report_id)
-    with db.conn:
+    with db.atomic():
         db["verdicts"].upsert(
             {"report_id": report_id, "source": "human", "label": label, "confidence": 1.0, "needs_review": 0,
              "evidence": json.dumps({"by": who or current_user(), "note": note}), "classifier_version": "human",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -443,13 +442,6 @@ def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHE
         return db
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a usable database ({exc})") from exc
-
-
-@contextmanager
-def transaction(db: sqlite_utils.Database):
-    """One atomic batch: everything inside commits together or not at all (nested: a savepoint)."""
-    with db.atomic():
-        yield db
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
