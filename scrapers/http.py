@@ -15,7 +15,6 @@ cache serves every database a user keeps.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import os
@@ -28,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from scrapers.mail import parse_date
 from triage import USER_AGENT
 
 MAX_BODY = 256 * 1024 * 1024
@@ -142,12 +142,9 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    when = parse_date(value)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     now_dt = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
     return max(0.0, (when - now_dt).total_seconds())
 

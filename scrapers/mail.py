@@ -12,7 +12,7 @@ import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 # compat32 is several times faster than the modern policy's header registry; the few headers we read are
@@ -100,16 +100,20 @@ def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
     )
 
 
-def _iso_date(value: str) -> str | None:
+def parse_date(value: str | None) -> datetime | None:
+    """An RFC 5322 / HTTP date as an aware datetime (UTC when the zone is missing); None if unreadable."""
     if not value:
         return None
     try:
         dt = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def _iso_date(value: str) -> str | None:
+    dt = parse_date(value)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
 
 
 def body_text(msg: EmailMessage) -> str:
