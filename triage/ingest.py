@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +17,9 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from triage.report import PARSER_VERSION, Report, parse
+from vocab.console import STAMP as _PREFIX
 
 MAX_STORED_TEXT = 2_000_000  # bytes of input kept with a report; larger logs keep the extracted report only
-_PREFIX = re.compile(r"^\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?", re.M)
 
 
 def now() -> str:

@@ -15,9 +15,7 @@ from __future__ import annotations
 import re
 
 from triage.report.model import Frame
-
-# Console prefixes: "[  123.456789]", "[  T1234]" / "[ C0]", syslog-ish "kern  :warn  : ".
-CONSOLE_PREFIX = re.compile(r"^(?:\s*\[\s*\d+\.\d+\])?(?:\s*\[\s*[TC]\d+\])?\s?")
+from vocab.console import PREFIX
 
 FRAME_RE = re.compile(
     r"""^\s*
@@ -42,7 +40,7 @@ def strip_suffix(func: str) -> str:
 
 def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
     """One frame, or None if the line is not a frame (an offset or a file is required)."""
-    m = FRAME_RE.match(CONSOLE_PREFIX.sub("", line, count=1))
+    m = FRAME_RE.match(line[PREFIX.match(line).end():])
     if not m or not (m.group("off") or m.group("file")):
         return None
     func = m.group("func")

@@ -29,15 +29,14 @@ from triage.report.model import Report
 from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text
+from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
 MAX_REPORT_LINES = 6000
 MAX_PREFIX_SCAN = 4000            # lines before the oops scanned for context prefix lines
 MAX_LINE = 4096                   # longer console lines are cut: bounds every per-line regexp
 
-CONSOLE_RE = re.compile(
-    r"^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:<[0-9]+>)?"
-    r"\[ *[0-9]+\.[0-9]+\](\[ *(?:C|T)[0-9]+\])? ")
+CONSOLE_RE = SYZKALLER_CONSOLE
 TASK_CONTEXT = re.compile(r"\[ *T[0-9]+\]")
 QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
