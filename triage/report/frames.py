@@ -13,6 +13,7 @@ Forms seen in real reports (x86-64, arm64, syzbot-symbolized and raw):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from triage.report.model import Frame
 from vocab.console import PREFIX
@@ -33,6 +34,7 @@ FRAME_RE = re.compile(
 _SUFFIX = re.compile(r"(\.(?:constprop|isra|part|cold|lto_priv|llvm|specialized)(?:\.\d+)*)+$")
 
 
+@lru_cache(maxsize=65536)
 def strip_suffix(func: str) -> str:
     """``foo.constprop.0`` -> ``foo``; ``bar.cold`` -> ``bar``."""
     return _SUFFIX.sub("", func)

@@ -33,7 +33,7 @@ def clean(raw: str) -> tuple[str | None, str]:
     """Strip mail quoting and console prefixes from one raw line: (caller tag, message)."""
     raw = raw[:MAX_LINE].rstrip("\r\n")
     c = raw[:1]
-    if (c not in _PREFIX_START and not (c in " \t" and raw.lstrip(" \t")[:1] == ">")
+    if (c not in _PREFIX_START and not (c in " \t" and raw.lstrip(" \t")[:1] in _PREFIX_START)
             and " kernel: " not in raw[:100]):
         return None, raw
     m = _PREFIX.match(raw)
