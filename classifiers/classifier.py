@@ -1,7 +1,7 @@
 """The classifier: rules + model + combiner behind one call.
 
     from classifiers import classify
-    verdict = classify(report, text)          # Verdict(label, confidence, needs_review, evidence)
+    verdict = classify(report)                # Verdict(label, confidence, needs_review, evidence)
 
 ``Classifier.classify_many`` classifies a batch with one vectorized model call (the import hook and the
 re-classification of a whole store use it). ``Classifier.version`` names the rules file and the model, and
@@ -21,11 +21,12 @@ from classifiers.rules import RULES_FILE, Hit, RuleSet
 from classifiers.view import ReportView
 
 _DEFAULT: Classifier | None = None
+_DEFAULT_TRAINED: Path | None = None
 
 
 class Classifier:
     def __init__(self, rules: RuleSet | None = None, model: Any | None = None, *, use_model: bool = True,
-                 rules_path: str | Path = RULES_FILE):
+                 rules_path: str | Path = RULES_FILE, trained: Path | None = None):
         self.rules = rules or RuleSet.load(rules_path)
         self._rules_digest = hashlib.sha256(Path(rules_path).read_bytes()).hexdigest()[:8] if rules is None \
             else hashlib.sha256(repr([(r.id, r.label, r.confidence, r.when) for r in self.rules.rules])
@@ -33,7 +34,7 @@ class Classifier:
         if model is None and use_model:
             from classifiers.model import Model, model_path
 
-            path = model_path()
+            path = model_path(trained)
             model = Model.load(path) if path.exists() else None
         self.model = model
 
@@ -42,8 +43,8 @@ class Classifier:
         mv = self.model.version if self.model is not None else "none"
         return f"rules-{self._rules_digest}+model-{mv}"
 
-    def views(self, items: Sequence[tuple[Any, str | None]]) -> list[ReportView]:
-        return [ReportView.build(rep, text) for rep, text in items]
+    def views(self, reports: Sequence[Any]) -> list[ReportView]:
+        return [ReportView.build(rep) for rep in reports]
 
     def hits(self, view: ReportView) -> list[Hit]:
         return self.rules.evaluate(view)
@@ -65,22 +66,23 @@ class Classifier:
             out.append(v)
         return out
 
-    def classify_many(self, items: Sequence[tuple[Any, str | None]]) -> list[Verdict]:
-        """Verdicts for ``(report, text)`` pairs; ``text`` None means the report's own text."""
-        return self.classify_views(self.views(items))
+    def classify_many(self, reports: Sequence[Any]) -> list[Verdict]:
+        """Verdicts for parsed reports (``triage.report.Report``)."""
+        return self.classify_views(self.views(reports))
 
-    def classify(self, report: Any, text: str | None = None) -> Verdict:
-        return self.classify_many([(report, text)])[0]
+    def classify(self, report: Any) -> Verdict:
+        return self.classify_many([report])[0]
 
 
-def default_classifier(reload: bool = False) -> Classifier:
-    """The shipped rules and the current model (see ``classifiers.model.model_path``), loaded once."""
-    global _DEFAULT
-    if _DEFAULT is None or reload:
-        _DEFAULT = Classifier()
+def default_classifier(reload: bool = False, trained: Path | None = None) -> Classifier:
+    """The shipped rules and the current model (``classifiers.model.model_path``: ``trained`` is where the
+    application keeps a model ``triage train`` wrote), loaded once."""
+    global _DEFAULT, _DEFAULT_TRAINED
+    if _DEFAULT is None or reload or trained != _DEFAULT_TRAINED:
+        _DEFAULT, _DEFAULT_TRAINED = Classifier(trained=trained), trained
     return _DEFAULT
 
 
-def classify(report: Any, text: str | None = None) -> Verdict:
-    """Classify one parsed report (``triage.report.parse`` result); ``text`` is the input it came from."""
-    return default_classifier().classify(report, text)
+def classify(report: Any) -> Verdict:
+    """Classify one parsed report (``triage.report.parse`` result)."""
+    return default_classifier().classify(report)

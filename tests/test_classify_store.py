@@ -123,7 +123,7 @@ def test_human_label_changes_the_next_trained_model(cli, db_path, tmp_path):
     res = cli("train", "--json", "--out", after)
     assert json.loads(res.output)["sources"] == {"corpus": 89, "human": 1}
 
-    feats = [features(ReportView.build(parse(near_copy), near_copy))]
+    feats = [features(ReportView.build(parse(near_copy)))]
 
     def predicted(path):
         m = Model.load(path)

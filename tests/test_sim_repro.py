@@ -127,5 +127,5 @@ def test_classifier_labels_the_console_like_the_outcome(scenario, variant):
         expected = "data-loss"
     else:
         expected = EXPECTED_LABEL[r.outcome]
-    verdict = classify(parse(r.console), r.console)
+    verdict = classify(parse(r.console))
     assert verdict.label == expected, verdict.evidence

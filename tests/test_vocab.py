@@ -1,4 +1,6 @@
-"""The shared vocabularies agree with every copy the store holds as data."""
+"""The shared vocabularies: every part takes its words from vocab/, and the copies the store holds as data agree."""
+
+import re
 
 from triage.store import open_db
 from vocab.labels import BY_NAME, INBOX_ORDER, LABELS
@@ -65,3 +67,21 @@ def test_kernel_4_15_to_4_17_masks_are_read_in_the_old_layout():
         assert decode(0x1400840, f"{v}.0") == ["GFP_NOFS", "__GFP_NOFAIL"]
     assert G.fmt(G.GFP_NOFS | G.NOFAIL, KernelVersion.parse("4.18")) == "0x600840(GFP_NOFS|__GFP_NOFAIL)"
     assert decode(0x600840, "4.18.0") == ["GFP_NOFS", "__GFP_NOFAIL"]
+
+
+# -- markers: one name per marker everywhere ----------------------------------------------------------------
+def test_every_marker_name_comes_from_the_vocabulary():
+    from classifiers.baselines import CRASH_TYPE_LABELS, TITLE_KEYWORDS
+    from classifiers.rules import RuleSet
+    from triage.report.events import EVENTS
+    from triage.report.markers import MARKERS
+    from vocab.markers import KINDS
+
+    assert {row.kind for row in MARKERS} <= set(KINDS)
+    assert {ev.kind for ev in EVENTS} <= set(KINDS)
+    named = set()
+    for rule in RuleSet.load().rules:                  # the loader rejects unknown kinds; this shows they are used
+        for kinds in re.findall(r"'kind': (\[[^\]]*\]|'[^']*')", repr(rule.when)):
+            named |= set(re.findall(r"'([^']+)'", kinds))
+    assert named and named <= set(KINDS)
+    assert set(CRASH_TYPE_LABELS.values()) | {lab for _, lab in TITLE_KEYWORDS} <= set(LABELS)

@@ -30,9 +30,10 @@ def _classifier(classifier: Any = None) -> Any:
         return classifier
     from classifiers.classifier import Classifier, default_classifier
     from classifiers.model import ModelError
+    from triage.paths import model_file
 
     try:
-        return default_classifier()
+        return default_classifier(trained=model_file())
     except ModelError:
         return Classifier(use_model=False)
 
@@ -55,8 +56,7 @@ def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: 
     rows = _rows(db, ids)
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
-        items = [(report_from_row(parsed, text), text) for _, text, parsed in chunk]
-        verdicts = clf.classify_many(items)
+        verdicts = clf.classify_many([report_from_row(parsed, text) for _, text, parsed in chunk])
         stamp = now()
         db["verdicts"].upsert_all(
             [{"report_id": rid, "source": "combined", "label": v.label, "confidence": round(v.confidence, 4),

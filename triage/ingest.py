@@ -17,20 +17,13 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from triage.report import PARSER_VERSION, Report, parse
-from vocab.console import STAMP as _PREFIX
+from triage.report.textin import content_hash
 
 MAX_STORED_TEXT = 2_000_000  # bytes of input kept with a report; larger logs keep the extracted report only
 
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def content_hash(text: str) -> str:
-    """sha256 of the report text with console timestamps, CRLF and trailing blanks removed."""
-    norm = _PREFIX.sub("", text.replace("\r\n", "\n"))
-    norm = "\n".join(line.rstrip() for line in norm.strip().split("\n"))
-    return hashlib.sha256(norm.encode("utf-8", "replace")).hexdigest()
 
 
 def signature_hash(signature: list[str], title: str | None) -> str | None:

@@ -26,6 +26,11 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP))
 
 
+def model_file() -> Path:
+    """Where ``triage train`` writes the model by default; classification prefers it to the shipped one."""
+    return data_dir() / "model.json"
+
+
 def default_db() -> Path:
     """The database path: ``TRIAGE_DB`` if set, else ``<user data dir>/triage.db``."""
     env = os.environ.get("TRIAGE_DB")

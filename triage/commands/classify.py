@@ -23,9 +23,10 @@ def _classifier(model: Path | None):
     from classifiers.classifier import Classifier, default_classifier
     from classifiers.model import Model, ModelError
     from classifiers.rules import RuleError
+    from triage.paths import model_file
 
     try:
-        return Classifier(model=Model.load(model)) if model else default_classifier()
+        return Classifier(model=Model.load(model)) if model else default_classifier(trained=model_file())
     except (ModelError, RuleError) as exc:
         die(str(exc))
 
@@ -98,7 +99,7 @@ def classify_cmd(
             failed = True
             continue
         rep = parse(text)
-        verdict = clf.classify(rep, text)
+        verdict = clf.classify(rep)
         result = {"file": str(path), "title": rep.title, **verdict.as_dict()}
         result["similar"] = []
         if db is not None:
@@ -127,8 +128,9 @@ def train_cmd(
 ) -> None:
     """Train the model on the labelled corpus plus the maintainers' labels in the store."""
     from classifiers.dataset import DatasetError
-    from classifiers.model import ModelError, user_model
+    from classifiers.model import ModelError
     from classifiers.training import gather, train
+    from triage.paths import model_file
 
     db = None if no_store else _open_existing_db()
     try:
@@ -136,7 +138,7 @@ def train_cmd(
         model = train(examples)
     except (DatasetError, ModelError) as exc:
         die(str(exc))
-    path = model.save(out or user_model())
+    path = model.save(out or model_file())
     summary = {"model": str(path), "version": model.version, "n_reports": model.meta["n_reports"],
                "labels": model.meta["labels"], "sources": model.meta.get("sources", {}),
                "n_features": model.meta["n_features"]}
@@ -147,7 +149,8 @@ def train_cmd(
 
         store = _open_existing_db(read_only=False)
         if store is not None:
-            summary["reclassified"] = reclassify(store, default_classifier(reload=True))["reclassified"]
+            clf = default_classifier(reload=True, trained=model_file())
+            summary["reclassified"] = reclassify(store, clf)["reclassified"]
     if json_out:
         emit_json(summary)
     else:
