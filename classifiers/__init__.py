@@ -3,6 +3,8 @@
     from classifiers import classify
     verdict = classify(report)           # label, confidence, needs_review, evidence (report: triage.report.parse)
 
+Classifiers read only the parsed ``Report`` (``classifiers.view`` organises it for the rules and features) and
+import nothing of ``triage`` but the parser, ``triage.report``; labels and marker kinds come from ``vocab``.
 Nothing here imports scikit-learn at module level; the model is loaded on first use.
 """
 
