@@ -28,17 +28,22 @@ NOT_A_REPORT = "not-a-report"
 KINDS = ("syzbot-report", "user-report", "reply", "patch", "review", "ci-output", "digest", "discussion", "other")
 FIELDS = ("message_id", "list", "label", "original", "kind", "title", "why", "selected_by")
 
-# strong markers (issue 10): a mail whose text carries one is always judged
+# strong markers: a mail whose text carries one is always judged. Issue 10's list, plus the other writeback-loss
+# lines LABELS.md names for data-loss (Buffer I/O error ... lost, iomap page discard, ext4's "potential data
+# loss"), and "lost sync page write" with the async one: without them the set held no data-loss candidate at all.
 MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx)) for name, rx in (
     ("fault-injection", r"FAULT_INJECTION"),
     ("gfp-nofail", r"__GFP_NOFAIL"),
     ("page-alloc-warning", r"WARNING:.*mm/page_alloc\.c"),
     ("fs-reclaim", r"fs_reclaim"),
     ("data-will-be-lost", r"Data will be lost"),
-    ("lost-page-write", r"lost (?:async )?page write"),
+    ("lost-page-write", r"lost (?:a?sync )?page write"),
     ("memory-failure", r"Memory failure"),
     ("blocked-for-more-than", r"blocked for more than"),
     ("dirty-warning", r"WARNING.*(?:folio_mark_dirty|set_page_dirty)"),
+    ("buffer-io-error", r"Buffer I/O error on dev"),
+    ("page-discard", r"page discard"),
+    ("potential-data-loss", r"potential data loss"),
 ))
 
 

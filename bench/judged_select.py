@@ -8,7 +8,8 @@ Per archive, a mail is selected when
   (d) ``inbox-top30``: it is the mail of the first report of one of the first 30 ``triage inbox`` lines.
 (a) and (d) follow the tool: a new version selects new mails, and this script lists them as missing.
 
-    python bench/judged_select.py [--work DIR] [--list NAME ...] [--missing] [--out FILE] [--json]
+    python bench/judged_select.py [--work DIR] [--list NAME ...] [--missing] [--out FILE] [--json] [--sync-judged]
+    python bench/judged_select.py --counts        # the judged set's counts per label and list (README table)
 
 Stores are ``DIR/<list>.db``, imported from ``../shared/data/public-inbox/<list>.bundle`` by the CLI when absent.
 The tool's verdict is not printed: the judge must not see it.
@@ -29,6 +30,7 @@ from judged_archives import (  # noqa: E402
     INBOX_TOP,
     LISTS,
     connect,
+    counts_table,
     ensure_db,
     first_report,
     inbox_top,
@@ -37,6 +39,7 @@ from judged_archives import (  # noqa: E402
     markers,
     printable,
     report_mail,
+    write_judged,
 )
 
 from vocab.labels import CONSEQUENCE_LABELS  # noqa: E402
@@ -92,7 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--missing", action="store_true", help="list every selected mail not judged yet")
     ap.add_argument("--out", type=Path, help="write the selection as JSON Lines (with `judged`)")
     ap.add_argument("--json", action="store_true", help="print the selection as JSON Lines")
+    ap.add_argument("--sync-judged", action="store_true",
+                    help="add today's reasons to the selected_by of mails already judged (kept: earlier reasons)")
+    ap.add_argument("--counts", action="store_true", help="print the judged set's counts table (for its README)")
     args = ap.parse_args(argv)
+    if args.counts:
+        print(counts_table())
+        return 0
     args.work.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     summary = []
@@ -104,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
             entry["judged"] = entry["message_id"] in judged
             reasons.update({r.split(":")[0] for r in entry["selected_by"]})
             rows.append(entry)
+        if args.sync_judged:
+            for mid, entry in chosen.items():
+                if mid in judged:
+                    judged[mid]["selected_by"] = sorted({*judged[mid]["selected_by"], *entry["selected_by"]})
+            if judged:
+                write_judged(judged_path(name), judged)
         missing = sum(not e["judged"] for e in chosen.values())
         summary.append((name, len(chosen), reasons, len(chosen) - missing, missing,
                         len(set(judged) - set(chosen))))

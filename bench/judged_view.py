@@ -35,11 +35,13 @@ from judged_archives import (  # noqa: E402
 
 from vocab.labels import LABELS  # noqa: E402
 
+STAMP = re.compile(r"^\s*\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s?")     # console time and caller id
 HELD = re.compile(r"\d+ locks? held by ")
 QUOTE = re.compile(r"^(?:\s*>)+\s?")
 DIFF = re.compile(r"^(?:diff --git |--- a/|\+\+\+ b/|@@ -\d+(?:,\d+)? \+\d+)")
 FRAME = re.compile(r"^\s*(?:\[\s*[\d.]+\]\s*)?(?:\[<[0-9a-f]+>\]\s*)?(?:\? )?([A-Za-z_][\w.]*)"
                    r"(?:\+0x[0-9a-f]+/0x[0-9a-f]+|\s+\S+\.[chS]:\d+(?:\s+\[inline\])?$)")
+FRAME_ARM = re.compile(r"^\s*\[<[0-9a-f]+>\] \(([A-Za-z_][\w.]*)[^)]*\) from")   # 32-bit ARM backtraces
 REGS = re.compile(r"^\s*(?:\[\s*[\d.]+\]\s*)?(?:R[A-Z0-9]{1,2}|FS|CS|CR2|DR\d|Code|RSP|RIP: 00\d\d):?\s")
 HEX = re.compile(r"^\s*(?:\[\s*[\d.]+\]\s*)?(?:[0-9a-f]{2} ){8,}|^\s*(?:[0-9a-f]{8,16}:? ){3,}")
 KERNEL = re.compile(
@@ -100,12 +102,12 @@ def compact(con, name: str, mid: str, max_kernel: int = 70) -> str:
             frames.clear()
 
     for i, raw in enumerate(lines, 1):
-        ln = QUOTE.sub("", raw)
+        ln = STAMP.sub("", QUOTE.sub("", raw))
         if own_diff and i >= own_diff[0]:
             # the mail's own diff runs to its end: kernel-looking text there is source, not output
             in_diff += bool(KERNEL.search(ln) or FRAME.match(ln))
             continue
-        m = FRAME.match(ln)
+        m = FRAME.match(ln) or FRAME_ARM.match(ln)
         if m and not KERNEL.search(ln.split(m.group(1), 1)[0]):
             if not frames:
                 span[0] = i
@@ -120,21 +122,32 @@ def compact(con, name: str, mid: str, max_kernel: int = 70) -> str:
             held_more += 1          # "N locks held by T" runs: the first line stands for them
             shown.add(i)
             continue
-        if held_more:
-            kern[-1] += f"  (+{held_more} more 'held by' lines)"
-            held_more = 0
         if KERNEL.search(ln) and not ln.lstrip().startswith("Hardware name"):
+            if kern and kern[-1].split(": ", 1)[-1].split("  (x")[0] == printable(ln.strip())[:170]:
+                repeat = kern[-1].rsplit("  (x", 1)
+                n = int(repeat[1].rstrip(")")) + 1 if len(repeat) == 2 else 2
+                kern[-1] = f"{repeat[0]}  (x{n})"
+                shown.add(i)
+                continue
             flush()
+            if held_more:
+                kern[-1] += f"  (+{held_more} more 'held by' lines)"
+                held_more = 0
             q = ">" if QUOTE.match(raw) else " "
             kern.append(f"{q}L{i}: {printable(ln.strip())[:170]}")
             shown.add(i)
     flush()
     if in_diff:
         kern.append(f"  ({in_diff} kernel-looking lines inside the mail's own diff, not shown)")
+    if len(kern) > 6 and sum(k.startswith(">") for k in kern) > 0.8 * sum(not k.startswith("  ") for k in kern):
+        kern = [*kern[:4], f"  ... ({len(kern) - 4} more, nearly all quoted; show --lines for all)"]
+    if kern and own_diff and len(kern) > 4:
+        # a mail with its own diff: the changelog's pasted output is motivation, a glimpse is enough
+        kern = [*kern[:3], f"  ... ({len(kern) - 3} more kernel lines before the diff; show --lines for all)"]
     if kern:
         out.append(f"kernel output ({len(shown)} lines):")
         out.extend(kern if len(kern) <= max_kernel else [*kern[:max_kernel - 10], "  ...", *kern[-10:]])
-    else:
+    elif not own_diff:
         own = [f"  L{i}: {printable(ln.strip())[:110]}" for i, ln in enumerate(lines, 1)
                if ln.strip() and not QUOTE.match(ln)][3:9]
         out.append("no kernel output; first own lines:")
@@ -143,7 +156,7 @@ def compact(con, name: str, mid: str, max_kernel: int = 70) -> str:
     for i, ln in enumerate(lines, 1):
         if i not in shown and markers(ln):
             ctx.append(f"  marker L{i}: {printable(ln.strip())[:150]}")
-    out.extend(ctx[:12])
+    out.extend(ctx[:3] if own_diff else ctx[:12])
     return "\n".join(out)
 
 
