@@ -108,10 +108,16 @@ def inbox_top(db: Path, limit: int = INBOX_TOP) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def first_report(line: dict) -> int:
-    """An inbox line's first report: the first of its ``report_ids`` (the line's own ``id`` when absent)."""
-    ids = line.get("report_ids") or [line["id"]]
-    return int(ids[0])
+def first_report(con: sqlite3.Connection, line: dict) -> int:
+    """An inbox line's first report: the earliest reported of its ``report_ids`` (then the lowest id).
+
+    The line's own ``id`` is its representative (whose title it shows); issue 10 wants a group titled by its
+    earliest original report, so the line is checked against that one.
+    """
+    ids = [int(i) for i in line.get("report_ids") or [line["id"]]]
+    rows = con.execute(f"SELECT id, COALESCE(reported_at, '') FROM reports WHERE id IN ({','.join('?' * len(ids))})",
+                       ids).fetchall()
+    return min(rows, key=lambda r: (r[1], r[0]))[0] if rows else ids[0]
 
 
 def report_mail(con: sqlite3.Connection, report_id: int) -> str | None:

@@ -12,7 +12,7 @@ by id, when a mail gave several); a mail without a report is predicted ``not-a-r
   agreeing weak rule, by default, by a human) and the share flagged ``needs_review``, for all verdicts and for the
   consequence verdicts;
 - the top of the inbox: for each of the first 30 lines of ``triage inbox --json``, whether the mail of its first
-  report is judged, and if so whether the line is right (a report, same label, same title).
+  (earliest) report is judged, and if so whether the line is right (a report, same label, same title).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from judged_archives import (  # noqa: E402
     list_name,
     load_judged,
     printable,
+    report_mail,
     same_title,
 )
 
@@ -107,11 +108,11 @@ def verdict_shares(con) -> dict[str, dict]:
 def inbox_check(db: Path, con, judged: dict[str, dict], limit: int = INBOX_TOP) -> list[dict]:
     lines = []
     for rank, line in enumerate(inbox_top(db, limit), 1):
-        rid = first_report(line)
-        mid = con.execute("SELECT message_id FROM reports WHERE id = ?", (rid,)).fetchone()
-        mid = mid[0] if mid else None
+        rid = first_report(con, line)
+        mid = report_mail(con, rid)
         j = judged.get(mid) if mid else None
-        row = {"rank": rank, "report_id": rid, "message_id": mid, "label": line.get("label"),
+        row = {"rank": rank, "report_id": rid, "message_id": mid, "representative_message_id":
+               report_mail(con, int(line["id"])), "label": line.get("label"),
                "title": line.get("title"), "judged": j is not None, "right": None, "problems": []}
         if j is not None:
             if j["label"] == NOT_A_REPORT:

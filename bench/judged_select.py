@@ -5,7 +5,7 @@ Per archive, a mail is selected when
   (b) ``marker:NAME``: its text carries a strong marker (``judged_archives.MARKERS``);
   (c) ``sample``: it is in a seeded random sample of the mails without a marker (the ``--sample`` first mails by
       sha256(seed:message-id), at least 60, one in a hundred for large lists), independent of the tool's version;
-  (d) ``inbox-top30``: it is the mail of the first report of one of the first 30 ``triage inbox`` lines.
+  (d) ``inbox-top30``: it is the mail of the first (earliest) report of one of the first 30 ``triage inbox`` lines.
 (a) and (d) follow the tool: a new version selects new mails, and this script lists them as missing.
 
     python bench/judged_select.py [--work DIR] [--list NAME ...] [--missing] [--out FILE] [--json] [--sync-judged]
@@ -80,7 +80,7 @@ def select(name: str, db: Path, seed: str = SEED, top: int = INBOX_TOP) -> dict[
     for mid in rest[:sample_size(len(subjects))]:
         pick(mid, "sample")
     for line in inbox_top(db, top):
-        mid = report_mail(con, first_report(line))
+        mid = report_mail(con, first_report(con, line))
         if mid:
             pick(mid, f"inbox-top{top}")
     con.close()

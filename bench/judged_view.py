@@ -54,7 +54,7 @@ KERNEL = re.compile(
     r"backtrace:|Tainted:|Showing all locks|DEPT|stack backtrace|irq event stamp|hardirqs last|softirqs last|"
     r"task:\S+ +state:|Read of size|Write of size|The buggy address|Memory state|Allocated by|Freed by|"
     r"SysRq|Code: |Kernel Offset|---\[ end trace|Dumping ftrace|gfp_mask|mode:0x|page dumped|"
-    r"unable to handle|cut here|EIP:|PC is at|LR is at|pc :|lr :)")
+    r"unable to handle|cut here|EIP:|PC is at|LR is at|pc :|lr :|I/O error|blk_update_request|^\s*loop\d*:)")
 
 
 # frames a judgement turns on: never folded away
