@@ -1,6 +1,6 @@
 """Score a store made by any version of the tool against the hand judgements of its list (tests/judged/).
 
-    python bench/judged_eval.py ARCHIVE_DB [JUDGED.jsonl] [--json]   # the list is told by the db's file name
+    python bench/judged_eval.py ARCHIVE_DB [JUDGED.jsonl] [--json]   # default JUDGED: tests/judged/<db's name>.jsonl
     python bench/judged_eval.py --all [--work DIR] [--json]          # the three archives (imported when absent)
 
 A mail's predicted label is the effective label (``report_labels``) of the report stored from it (the first one,
@@ -128,10 +128,13 @@ def inbox_check(db: Path, con, judged: dict[str, dict], limit: int = INBOX_TOP) 
 
 
 def evaluate(db: Path, judged_file: Path, original_only: bool = False) -> dict:
-    name = list_name(db)
     judged = load_judged(judged_file)
     if not judged:
         sys.exit(f"{judged_file}: no judgements")
+    names = {j.get("list") for j in judged.values()}
+    if len(names) != 1:
+        sys.exit(f"{judged_file}: judgements of several lists ({', '.join(sorted(map(str, names)))})")
+    name = names.pop()
     scored = {m: j for m, j in judged.items() if j.get("original", True) or not original_only}
     con = connect(db)
     pred = predictions(con, set(scored))
@@ -246,7 +249,7 @@ def print_table(results: list[dict], verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("db", nargs="?", type=Path, help="a store named <list>.db (or <list>.<anything>.db)")
+    ap.add_argument("db", nargs="?", type=Path, help="a store of one archive (named <list>.db when JUDGED is omitted)")
     ap.add_argument("judged", nargs="?", type=Path, help="default: tests/judged/<list>.jsonl")
     ap.add_argument("--all", action="store_true", help="the three archives: WORK/<list>.db, imported when absent")
     ap.add_argument("--work", type=Path, default=Path("/tmp/judged"))
