@@ -12,10 +12,10 @@ Primitives (see ``PRIMITIVES``):
   header = "regex"                the primary crash header line matches
   crash_function = [names]        the function the crash fired in (``WARNING ... at`` / ``RIP:``)
   frames = {stack, any, callers, top}
-                                  a frame named in ``any`` in the given stacks (crash, blocked, lockdep, task,
-                                  fault-injection, any); with ``callers``, one of its callers (a frame printed
-                                  below it in the same stack) is named in ``callers``; ``top = N`` looks only
-                                  at the first N frames of a stack
+                                  a frame named in ``any`` in the given stacks (``STACK_SELECTORS``: crash,
+                                  blocked, lockdep, fault-injection, any); with ``callers``, one of its callers
+                                  (a frame printed below it in the same stack) is named in ``callers``;
+                                  ``top = N`` looks only at the first N frames of a stack
   lock = "regex"                  a lockdep lock name (``fs_reclaim``, ``&ei->xattr_sem``)
   usage = "regex"                 a lockdep usage state (``IN-RECLAIM_FS-W``)
   marker = {kind, before_crash, same_task, error_not}
@@ -275,6 +275,7 @@ def _p_crash_function(rs: RuleSet, view: ReportView, names: list[str] | str) -> 
 
 
 def _stack_selected(name: str, which: str) -> bool:
+    """Whether stack ``name`` (``Report.trace``'s stack names) is one ``which`` (a STACK_SELECTORS word) means."""
     if which == "any":
         return True
     if which == "crash":
@@ -283,7 +284,7 @@ def _stack_selected(name: str, which: str) -> bool:
         return name == "crash" or name.startswith("other-task")
     if which == "lockdep":          # the acquiring task and the dependency chain
         return name == "crash" or name.startswith("lockdep-chain-")
-    return name.startswith(which)
+    return name.startswith(which)            # fault-injection: every fault-injection-N stack
 
 
 def _p_frames(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
