@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from triage.report.lines import cleaned
+from vocab.markers import BY_KIND
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Event:
 
 
 def _ev(kind: str, pattern: str, title: str) -> Event:
+    if kind not in BY_KIND:
+        raise ValueError(f"event kind {kind!r} is not a marker kind of vocab.markers")
     return Event(kind, re.compile(pattern), title)
 
 

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from triage.report.gfp import find_gfp, has_flag
 from triage.report.lines import Line
+from vocab.markers import BY_KIND
 
 # errno values a marker may print, and which of them mean "the filesystem image is corrupted".
 ERRNO = {1: "EPERM", 2: "ENOENT", 5: "EIO", 11: "EAGAIN", 12: "ENOMEM", 22: "EINVAL", 28: "ENOSPC",
@@ -266,6 +267,8 @@ def _unnamed(rx: re.Pattern[str]) -> str:
 
 def _row(kind: str, pattern: str, keys: tuple[str, ...], fields: Fields | None = None, on: str = "message",
          flags: int = 0) -> Row:
+    if kind not in BY_KIND:
+        raise ValueError(f"marker kind {kind!r} is not in vocab.markers")
     return Row(kind, re.compile(pattern, flags), keys, fields, on)
 
 
@@ -382,7 +385,7 @@ def fs_reclaim_markers(locks: list[dict], lines: list[Line]) -> list[dict]:
         n = d["lineno"]
         line = lines[n - 1].text.strip() if 0 < n <= len(lines) else ""
         task = d.get("task")
-        out.append({"kind": "fs-reclaim-lock", "line": line, "lineno": n, "task": task,
+        out.append({"kind": BY_KIND["fs-reclaim-lock"].kind, "line": line, "lineno": n, "task": task,
                     "task_lineno": None, "task_line": None, "role": d["role"], "link": d.get("link")})
     return out
 
