@@ -88,9 +88,11 @@ _DUMP_LINES = frozenset(["RAX:", "RBX:", "RCX:", "RDX:", "RSI:", "RDI:", "RBP:",
                          "R11:", "R12:", "R13:", "R14:", "R15:", "Code", "FS: ", "CS: ", "CR2:", "DR0:", "DR3:",
                          "Hard", "Modu", "Call", "EFLA", "ORIG"])
 LINES_BEFORE = 3          # lines kept before the primary crash header (the error message a failing path printed)
-MAX_FRAMES = 20_000       # bounds on what one input can make the structure hold
+MAX_FRAMES = 5_000        # bounds on what one input can make the structure hold (it is stored with the report)
 MAX_EVENTS = 1_000
 MAX_MARKERS = 2_000
+MAX_LOCKS = 2_000
+MAX_GFP = 1_000
 
 
 @dataclass
@@ -346,11 +348,11 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
             if f["stack"] == "stack":
                 f["stack"] = "crash"
     if "{" in text:
-        out.locks = lockdep_locks(text)
+        out.locks = lockdep_locks(text)[:MAX_LOCKS]
         if "fs_reclaim" in text:
             out.markers += mk.fs_reclaim_markers(out.locks, lines)
             out.markers.sort(key=lambda d: d["lineno"])
-    out.gfp = find_gfp(text, kernel)
+    out.gfp = find_gfp(text, kernel)[:MAX_GFP]
     if first_lineno != 1:
         _shift(out, first_lineno - 1)
     return out
