@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from test_inbox_data import NOW, add, bug, labelled_text, message, repro_run, synthetic, verdict
 
-from triage.inbox import InboxFilter, query
+from triage.inbox import InboxFilter, count, query
 from triage.review import set_label, set_state, snooze
 from triage.subsystems import of_file
 
@@ -202,6 +202,7 @@ def test_rank_walk_with_a_limit_matches_the_full_aggregation(db):
     for kw in ({}, {"include_all": True}, {"labels": ["other", "nofail-warning"]}, {"subsystems": ["ext4"]}):
         full = [(it.id, it.duplicates, it.label) for it in query(db, InboxFilter(limit=0, **kw))]
         assert full, kw
+        assert count(db, InboxFilter(limit=3, **kw)) == len(full), kw
         for limit in (1, 5, 17, 1000):
             head = [(it.id, it.duplicates, it.label) for it in query(db, InboxFilter(limit=limit, **kw))]
             assert head == full[:limit], (kw, limit)

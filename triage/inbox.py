@@ -168,13 +168,23 @@ def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
 
 
 def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> int:
-    """How many lines ``flt`` gives without its limit (``50 of 255 shown``)."""
+    """How many lines ``flt`` gives without its limit (``50 of 255 shown``). Without a label filter the
+    verdicts are not read (every rank counts), which halves the cost on a large store."""
     now = now or utcnow()
     wanted, params, having, where = _conditions(flt, _rank_table(db), now)
-    having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
+    if flt.labels:
+        source = ROWS
+        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
+    else:
+        source = f"""SELECT {DUP_KEY} AS dup_key, r.reported_at, r.bug_extid, r.message_id,
+                            COALESCE(v.state, 'new') AS state, v.snooze_until, b.status AS bug_status, {SUBSYSTEMS}
+                     FROM reports r INDEXED BY reports_inbox
+                     LEFT JOIN reviews v ON v.report_id = r.id
+                     LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
+    grank = f", {GROUP_RANK} AS grank" if flt.labels else ""
     sql = f"""SELECT COUNT(*) FROM (
-        SELECT dup_key, {GROUP_RANK} AS grank FROM ({ROWS}) ir WHERE {where}
-        GROUP BY dup_key HAVING {" AND ".join(having)})"""
+        SELECT dup_key{grank} FROM ({source}) ir WHERE {where}
+        GROUP BY dup_key {"HAVING " + " AND ".join(having) if having else ""})"""
     return int(db.execute(sql, params).fetchone()[0])
 
 
@@ -190,6 +200,9 @@ def _candidates(label: str) -> str:
 
 # What ``inbox_reports`` says of a report, limited to the columns the ranking reads, through covering
 # indexes: without planner statistics SQLite would fetch the (large) report rows by rowid instead.
+# the effective subsystems (as ``inbox_reports`` says): the syzbot bug's when it names any, else the report's
+SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
+              "ELSE COALESCE(r.subsystems, '[]') END AS subsystems")
 DUP_KEY = ("COALESCE(r.bug_extid, (SELECT MIN(s.bug_extid) FROM reports s WHERE s.signature_hash = r.signature_hash "
            "AND s.bug_extid IS NOT NULL), r.signature_hash, 'report:' || r.id)")
 ROWS = f"""
@@ -197,9 +210,7 @@ ROWS = f"""
            CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
            COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
            r.reported_at, r.bug_extid, r.message_id,
-           b.status AS bug_status, b.num_crashes,
-           CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems
-                ELSE COALESCE(r.subsystems, '[]') END AS subsystems
+           b.status AS bug_status, b.num_crashes, {SUBSYSTEMS}
     FROM reports r INDEXED BY reports_inbox
     LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
     LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'

@@ -85,10 +85,42 @@ def table() -> tuple[Entry, ...]:
     return tuple(parse_table(TABLE.read_text(encoding="utf-8")))
 
 
+def alternatives(pattern: str) -> list[str]:
+    """The top-level ``|`` alternatives of a regular expression (groups and classes left whole)."""
+    out, cur, depth, in_class, i = [], "", 0, False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            cur, i = cur + pattern[i:i + 2], i + 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        elif c == "|" and depth == 0:
+            out.append(cur)
+            cur, i = "", i + 1
+            continue
+        cur, i = cur + c, i + 1
+    return [*out, cur]
+
+
 @cache
-def _keywords() -> re.Pattern[str] | None:
-    parts = [f"(?P<k{i}>{'|'.join(f'(?:{k})' for k in e.keywords)})" for i, e in enumerate(table()) if e.keywords]
-    return re.compile("|".join(parts), re.M) if parts else None
+def _keywords() -> tuple[re.Pattern[str] | None, tuple[tuple[str, re.Pattern[str]], ...]]:
+    """The ``K:`` patterns compiled: one regex of every ``^`` alternative (named group per entry, matched at
+    the start of a message or a function), and per entry one regex of its other alternatives (searched)."""
+    anchored, searched = [], []
+    for i, e in enumerate(table()):
+        alts = [a for k in e.keywords for a in alternatives(k)]
+        starts = [a[1:] for a in alts if a.startswith("^")]
+        others = [a for a in alts if not a.startswith("^")]
+        if starts:
+            anchored.append(f"(?P<k{i}>{'|'.join(f'(?:{a})' for a in starts)})")
+        if others:
+            searched.append((e.name, re.compile("|".join(others), re.M)))
+    return (re.compile("|".join(anchored)) if anchored else None), tuple(searched)
 
 
 def names() -> list[str]:
@@ -122,20 +154,20 @@ _FRAME_LINE = re.compile(r"\+0x[0-9a-f]+/0x[0-9a-f]+|\s\[inline\]\s*$|^\s*\S+\s+
 
 
 def of_text(text: str | None) -> list[str]:
-    """The subsystems whose ``K:`` patterns match one of the log messages of ``text`` (its lines that are
-    not stack frames), in the order they first appear."""
-    rx = _keywords()
-    if not text or rx is None:
+    """The subsystems whose ``K:`` patterns match the log messages of ``text`` (its lines that are not
+    stack frames): those matched at the start of a message first, in order, then the searched ones."""
+    if not text:
         return []
+    anchored, searched = _keywords()
+    messages = [ln.strip() for ln in text.splitlines() if not _FRAME_LINE.search(ln)]
     found: list[str] = []
     entries = table()
-    for ln in text.splitlines():
-        if _FRAME_LINE.search(ln):
-            continue
-        for m in rx.finditer(ln.strip()):
-            name = entries[int(m.lastgroup[1:])].name
-            if name not in found:
-                found.append(name)
+    for ln in messages if anchored else ():
+        m = anchored.match(ln)
+        if m and entries[int(m.lastgroup[1:])].name not in found:
+            found.append(entries[int(m.lastgroup[1:])].name)
+    joined = "\n".join(messages)
+    found += [name for name, rx in searched if name not in found and rx.search(joined)]
     return found
 
 
@@ -145,8 +177,8 @@ def of_frame(path: str | None, function: str | None) -> str | None:
     if path:
         name = of_file(path)
         return name if name in _filesystems() else None
-    rx = _keywords()
-    m = rx.match(function or "") if rx else None
+    anchored = _keywords()[0]
+    m = anchored.match(function or "") if anchored else None
     name = table()[int(m.lastgroup[1:])].name if m else None
     return name if name in _filesystems() else None
 

@@ -99,7 +99,7 @@ def inbox_cmd(
     if not items:
         _say_empty(db, flt, subsystem, label, since, cfg)
         return
-    _print_inbox(items)
+    print_inbox(items)
     if limit and len(items) == limit:
         total = count(db, flt)
         if total > len(items):
@@ -136,7 +136,8 @@ def _say_empty(db, flt, subsystem, label, since, cfg) -> None:
             _echo(f"{hidden} acked, muted or snoozed: triage inbox --all shows them.")
 
 
-def _print_inbox(items) -> None:
+def print_inbox(items) -> None:
+    """Inbox lines as a table fitted to the terminal (the title kept readable), label coloured on a tty."""
     from rich.console import Console
     from rich.text import Text
 
