@@ -135,7 +135,8 @@ def test_reply_without_a_stored_mail_goes_to_syzbot_by_address(cli, db, tmp_path
     msg = _read(tmp_path / "r.eml")
     assert msg["To"] == "syzbot+0123456789abcdef0123@syzkaller.appspotmail.com" and msg["In-Reply-To"] is None
     assert msg["Subject"] == "Re: [syzbot] KASAN: use-after-free in mailless_fn"
-    assert msg.get_content().startswith("#syz set: subsystems: ext4\n")
+    assert msg.get_content().startswith("#syz set subsystems: ext4\n")
+    assert syz_commands(msg.get_content()) == [{"command": "set", "args": "subsystems: ext4"}]
 
 
 def test_send_outbox_and_resend(cli, report, tmp_path, monkeypatch):

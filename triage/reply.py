@@ -44,7 +44,10 @@ class Command:
 
     @property
     def line(self) -> str:
-        return f"#syz {self.verb}: {self.args}" if self.args else f"#syz {self.verb}"
+        """As syzbot documents it: ``#syz fix: TITLE``, ``#syz dup: TITLE``, ``#syz set subsystems: ext4``."""
+        if not self.args:
+            return f"#syz {self.verb}"
+        return f"#syz {self.verb} {self.args}" if self.verb == "set" else f"#syz {self.verb}: {self.args}"
 
     def to_dict(self) -> dict:
         return {"command": self.verb, "args": self.args}

@@ -289,7 +289,8 @@ def render(d: dict, width: int | None = None) -> str:
     out.append("")
     out.append(f"Next: triage ack {r['id']} | triage mute {r['id']} | triage snooze {r['id']} --until 2w | "
                f"triage label {r['id']} LABEL --note WHY"
-               + (f" | triage reply {r['id']} --fix TITLE | triage mbox {r['id']}" if d["bugs"] or d["thread"] else ""))
+               + (f" | triage reply {r['id']} --fix TITLE" if d["bugs"] or r["bug_extid"] else "")
+               + (f" | triage mbox {r['id']}" if d["thread"] else ""))
     return wrap(clean("\n".join(out)), width)
 
 
