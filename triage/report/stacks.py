@@ -393,6 +393,7 @@ def lockdep_locks(text: str) -> list[dict]:
     scen_step = 0
     in_scenario = False
     chain_exists = False
+    fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
     for ln in clean_lines(text):
         line = ln.text
         stripped = line.strip()
@@ -479,6 +480,11 @@ def lockdep_locks(text: str) -> list[dict]:
             mode = "held"
             continue
         for lk in _LOCK.finditer(line):
+            last = out[-1] if out else None
+            if last is not None and last.get("lock") == lk.group("name") and (
+                    last["lineno"] == ln.lineno - 1 or (fold[0] is last and fold[1] == ln.lineno - 1)):
+                fold = (last, ln.lineno)            # the symbolizer repeating a lock line per inlined frame
+                continue
             out.append({"lineno": ln.lineno, "line": stripped, "role": "other", "lock": lk.group("name"),
                         "state": lk.group("state")})
     return out
