@@ -1,15 +1,15 @@
 """One polite HTTP layer for every source (syzbot, lore, mirrors).
 
-- identifies itself with ``triage.USER_AGENT``;
-- rate-limits per host (default at most 1 request/s; ``--rate N`` or ``TRIAGE_RATE``; ``0`` = no limit);
+- identifies itself with the user agent it is given (``Settings.user_agent``);
+- rate-limits per host (default at most 1 request/s; ``0`` = no limit);
 - retries timeouts, connection errors, 429 (honouring ``Retry-After``) and 5xx with exponential backoff;
 - keeps a response cache with validators (ETag / Last-Modified) and sends conditional requests, so a
   re-sync mostly gets ``304 Not Modified``; bodies known to be immutable (syzbot text blobs are
   content-addressed by their ``x=`` id) are served from the cache without any request;
 - counts what it did (``requests``, ``not_modified``, ``cache_hits``, ``retries``).
 
-The cache lives in the user cache dir (``triage.paths.cache_dir()/http``), not in the store: it is
-disposable (deleting it only costs bandwidth), it would bloat the dataset users query and share, and one
+The cache lives in a directory the caller gives (syz-triage passes its user cache dir), not in the store: it
+is disposable (deleting it only costs bandwidth), it would bloat the dataset users query and share, and one
 cache serves every database a user keeps.
 """
 
@@ -27,10 +27,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from scrapers.mail import parse_date
-from triage import USER_AGENT
+from records.inputs import MAX_INPUT_BYTES
+from records.mail import parse_date
 
-MAX_BODY = 256 * 1024 * 1024
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -40,6 +39,7 @@ class HttpError(Exception):
     def __init__(self, url: str, reason: str, status: int | None = None):
         super().__init__(f"{url}: {reason}")
         self.url = url
+        self.reason = reason
         self.status = status
 
 
@@ -51,24 +51,14 @@ class Unreachable(HttpError):
     """The host cannot be reached (connection refused/reset, timeouts) even after retries."""
 
 
-def env_rate(default: float = 1.0) -> float:
-    value = os.environ.get("TRIAGE_RATE")
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return default
-
-
 @dataclass
 class Settings:
+    user_agent: str                   # who is asking (syz-triage names itself and its home page)
     rate: float = 1.0                 # requests per second per host; 0 = unlimited
     timeout: float = 30.0             # seconds, connect and read
     retries: int = 4                  # extra attempts after the first
     backoff: float = 1.0              # first retry delay, doubled each time
     max_delay: float = 120.0          # cap on any single wait (backoff or Retry-After)
-    user_agent: str = USER_AGENT
     cache_dir: Path | None = None     # None: no cache
 
 
@@ -152,8 +142,8 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
 class Http:
     """A shared session for all sources. Thread-safe enough for one sync at a time."""
 
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or Settings()
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self.session = requests.Session()
         self.session.headers["User-Agent"] = self.settings.user_agent
         self.cache = Cache(self.settings.cache_dir) if self.settings.cache_dir else None
@@ -239,9 +229,9 @@ class Http:
         chunks, size = [], 0
         for chunk in resp.iter_content(1 << 16):
             size += len(chunk)
-            if size > MAX_BODY:
+            if size > MAX_INPUT_BYTES:
                 resp.close()
-                raise HttpError(url, f"response larger than {MAX_BODY} bytes")
+                raise HttpError(url, f"response larger than {MAX_INPUT_BYTES} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -259,24 +249,3 @@ class Site:
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url.rstrip("/") + "/", path.lstrip("/"))
-
-
-# environment overrides of the retry policy (slow links, tests): name -> (Settings field, type)
-ENV_SETTINGS = {"TRIAGE_HTTP_TIMEOUT": ("timeout", float), "TRIAGE_HTTP_RETRIES": ("retries", int),
-                "TRIAGE_HTTP_BACKOFF": ("backoff", float)}
-
-
-def make_http(rate: float | None = None, *, cache: bool = True, **kw) -> Http:
-    """The default client: rate from ``--rate`` / ``TRIAGE_RATE``, cache in the user cache dir, retry
-    policy overridable with ``TRIAGE_HTTP_TIMEOUT`` / ``TRIAGE_HTTP_RETRIES`` / ``TRIAGE_HTTP_BACKOFF``."""
-    from triage.paths import cache_dir
-
-    for env, (name, kind) in ENV_SETTINGS.items():
-        if os.environ.get(env) and name not in kw:
-            try:
-                kw[name] = kind(os.environ[env])
-            except ValueError:
-                pass
-    settings = Settings(rate=env_rate() if rate is None else rate,
-                        cache_dir=(cache_dir() / "http") if cache else None, **kw)
-    return Http(settings)

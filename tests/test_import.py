@@ -144,8 +144,8 @@ def test_missing_path_is_an_error(cli, tmp_path):
 
 def test_sigkill_midway_leaves_no_duplicates_or_half_reports(tmp_path):
     """Kill ``triage import`` with SIGKILL while it writes; the re-run completes the set exactly."""
-    from triage.ingest import content_hash
     from triage.report import parse
+    from triage.report.source import content_hash
 
     def marks(t: str) -> bool:  # the marker survives report extraction
         return content_hash(parse(distinct(t, 1)).report) != content_hash(parse(distinct(t, 2)).report)

@@ -23,7 +23,7 @@ def server():
 def client(tmp_path=None, **kw) -> Http:
     opts = {"rate": 0, "timeout": 2.0, "retries": 3, "backoff": 0.01, "max_delay": 5.0}
     opts.update(kw)
-    return Http(Settings(cache_dir=tmp_path / "cache" if tmp_path else None, **opts))
+    return Http(Settings(user_agent=USER_AGENT, cache_dir=tmp_path / "cache" if tmp_path else None, **opts))
 
 
 def test_500_then_success_is_retried(server):

@@ -1,9 +1,8 @@
 """Verdicts in the store: classify reports as they are imported, re-classify when the classifier changes.
 
 - ``classify_reports(db, ids)`` classifies stored reports in one batch and writes one ``verdicts`` row per
-  report (``source = 'combined'``, the evidence as JSON, the classifier version);
-- it is registered in ``triage.ingest.REPORT_HOOKS``, so import / sync classify new reports inside the batch
-  transaction (a report is never stored without its verdict);
+  report (``source = 'combined'``, the evidence as JSON, the classifier version); the pipeline calls it on
+  each batch's new reports inside the batch transaction (a report is never stored without its verdict);
 - ``reclassify(db)`` re-runs on every report whose verdict came from another classifier version;
 - a human label is a ``verdicts`` row with ``source = 'human'``: ``current_verdict`` prefers it, and
   ``triage train`` learns from it;
@@ -19,7 +18,9 @@ from typing import Any
 
 import sqlite_utils
 
-from triage.ingest import REPORT_HOOKS, content_hash, now, signature_hash
+from triage.report.source import content_hash
+from triage.store import now
+from triage.store.reports import signature_hash
 
 BATCH = 500
 
@@ -67,11 +68,6 @@ def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: 
         )
         written += len(chunk)
     return written
-
-
-def classify_hook(db: sqlite_utils.Database, ids: list[int]) -> None:
-    """The ingest hook: new reports get their verdict in the same transaction."""
-    classify_reports(db, ids)
 
 
 def stale_ids(db: sqlite_utils.Database, version: str, everything: bool = False) -> list[int]:
@@ -193,7 +189,3 @@ def similar(db: sqlite_utils.Database, report: Any, limit: int = 5, exclude_hash
                        "label": verdict["label"] if verdict else None})
     scored.sort(key=lambda d: (-d["score"], d["report_id"]))
     return scored[:limit]
-
-
-if classify_hook not in REPORT_HOOKS:
-    REPORT_HOOKS.append(classify_hook)

@@ -1,4 +1,5 @@
-"""Thread resolution over stored messages: ``thread_id`` / ``parent_id``, the ``threads`` table, bug links.
+"""Threads in the store: resolution over stored messages (``thread_id`` / ``parent_id``), the ``threads`` table,
+bug links.
 
 The rules follow public-inbox (what lore shows):
 
@@ -10,8 +11,9 @@ The rules follow public-inbox (what lore shows):
 3. a new root whose subject equals an earlier root's joins that thread (public-inbox's loose matching:
    ``[PATCH] foo`` re-sent), without a parent.
 
-Messages are resolved in date order, so it works incrementally: every import resolves only what it added
-(``thread_id IS NULL``), and a message arriving after its replies re-roots them. Threads take the bug of
+Messages are resolved in date order, so it works incrementally: every batch resolves only what it added
+(``thread_id IS NULL``), and a message arriving after its replies re-roots them. It runs inside the caller's
+transaction (the pipeline's batch), so messages are never stored unthreaded. Threads take the bug of
 their messages (a syzbot report, ``Reported-by``, ``Closes:``, a Cc to ``syzbot+EXTID``), and messages
 without their own bug inherit the thread's.
 """
@@ -23,7 +25,7 @@ from collections import Counter
 
 import sqlite_utils
 
-from scrapers.messages import base_subject, is_reply_subject
+from triage.store.messages import base_subject, is_reply_subject
 
 REPLY_FORMS = ("{}", "Re: {}", "RE: {}", "re: {}", "Re: Re: {}", "Aw: {}", "AW: {}")
 
