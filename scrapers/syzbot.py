@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from records import Bug, BugState, BugUnchanged, Checkpoint, Crash, InputError, Record, ReportText, SyncStopped
-from scrapers.http import Http, HttpError, NotFound, Site, Unreachable
+from scrapers.http import Http, HttpError, Site, Unreachable
 from scrapers.syzbot_pages import BugPage, LayoutError, ListRow, parse_bug_list, parse_bug_page
 
 DEFAULT_BASE = "https://syzkaller.appspot.com"
@@ -222,7 +222,9 @@ class SyzbotSource:
             return None
         try:
             text = self.http.get(url, immutable=True).text()
-        except NotFound as exc:
+        except Unreachable:
+            raise
+        except HttpError as exc:       # not found, cut short...: the bug is stored without this report
             return InputError(exc.url, exc.reason)
         if not text.strip() or text.lstrip().startswith("<"):
             self.http.forget(url)

@@ -19,7 +19,7 @@ Progress = Callable[[str, int | None], None]
 
 # environment overrides of the HTTP retry policy (slow links, tests): name -> (Settings field, type)
 ENV_SETTINGS = {"TRIAGE_HTTP_TIMEOUT": ("timeout", float), "TRIAGE_HTTP_RETRIES": ("retries", int),
-                "TRIAGE_HTTP_BACKOFF": ("backoff", float)}
+                "TRIAGE_HTTP_BACKOFF": ("backoff", float), "TRIAGE_HTTP_DEADLINE": ("deadline", float)}
 
 
 def counted(records: Iterable[Record], progress: Progress | None, description: str) -> Iterator[Record]:
@@ -58,7 +58,8 @@ def env_rate(default: float = 1.0) -> float:
 
 def make_http(rate: float | None = None, *, cache: bool = True, **kw: Any):
     """The HTTP client of syncs: syz-triage's User-Agent, rate from ``--rate`` / ``TRIAGE_RATE``, the cache in
-    the user cache dir, retry policy overridable with ``TRIAGE_HTTP_TIMEOUT`` / ``_RETRIES`` / ``_BACKOFF``."""
+    the user cache dir, retry policy overridable with ``TRIAGE_HTTP_TIMEOUT`` / ``_RETRIES`` / ``_BACKOFF`` /
+    ``_DEADLINE``."""
     from scrapers.http import Http, Settings
     from triage import USER_AGENT
     from triage.paths import cache_dir

@@ -1,7 +1,8 @@
 """syzbot bugs and their crashes in the store.
 
 A bug is written with its crashes in one go; it counts as updated only when a field a maintainer reads
-changed (``CHANGE_FIELDS``) or a crash is new, so a re-sync of an unchanged dashboard writes nothing.
+changed (``CHANGE_FIELDS``), a crash is new or a crash's report is stored at last, so a re-sync of an
+unchanged dashboard writes nothing.
 """
 
 from __future__ import annotations
@@ -57,9 +58,11 @@ def save_bug(db: sqlite_utils.Database, bug: Bug, report_ids: dict[str, int | No
     old = find_bug(db, row.get("link"), bug.key)
     crashes = [{"bug_extid": bug.extid, "crash_key": c.key, **c.fields, "report_id": report_ids.get(c.key)}
                for c in bug.crashes]
-    old_keys = {r[0] for r in db.execute("SELECT crash_key FROM crashes WHERE bug_extid = ?", [bug.extid])}
+    linked = dict(db.execute("SELECT crash_key, report_id FROM crashes WHERE bug_extid = ?", [bug.extid]).fetchall())
     changed = old is None or any(old.get(k) != row.get(k) for k in CHANGE_FIELDS)
-    if not changed and not any(c["crash_key"] not in old_keys for c in crashes):
+    # a new crash, or a crash whose report text could not be read before and now is
+    relinked = any(c["crash_key"] not in linked or (c["report_id"] and not linked[c["crash_key"]]) for c in crashes)
+    if not changed and not relinked:
         return "unchanged"
     if old is not None and old["extid"] != bug.extid:
         db.execute("DELETE FROM bugs WHERE extid = ?", [old["extid"]])
