@@ -119,22 +119,20 @@ class Pipeline:
         self._checkpoints: dict[str, dict] = {}
         self._writes = 0
         self._since: float | None = None
+        self._failed = False                  # the last flush raised (its batch is rolled back)
 
     # -- taking records ------------------------------------------------------------------------------
     def run(self, records: Iterable[Record]) -> Summary:
         """Take every record, then commit. If the source fails (``SyncStopped``, an interrupt...), the whole
         records taken before are committed first, then the exception goes on."""
-        flushing = False
         try:
             for record in records:
                 self.add(record)
-            flushing = True
-            self.flush()
         except BaseException:
-            if not flushing:
-                flushing = True
+            if not self._failed:       # a batch that failed to commit is not tried again
                 self.flush()
             raise
+        self.flush()
         return self.summary
 
     def add(self, record: Record) -> None:
@@ -215,6 +213,7 @@ class Pipeline:
             return
         counts: Counter = Counter()
         new_ids: list[int] = []
+        self._failed = True
         with transaction(self.db):
             messages = False
             for unit in self._units:
@@ -241,6 +240,7 @@ class Pipeline:
                 counts["threads_new"] += resolve(self.db, self._hints or None)
             for source, cursor in self._checkpoints.items():
                 save_cursor(self.db, source, cursor)
+        self._failed = False
         self.summary.counts.update(counts)
         self.new_ids = new_ids
         self._units.clear()

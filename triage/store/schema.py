@@ -6,6 +6,7 @@ The schema is the dataset users query, so names are meant to be read:
 ``sources``      every place a report was seen (file, e-mail, syzbot crash, lore message), for idempotency
 ``frames``       one row per stack frame of every parsed report (``norm_function`` is indexed)
 ``bugs``         syzbot bugs (extid, status, subsystems, counts, fix/cause commits, discussions)
+``crashes``      syzbot crashes per bug (time, kernel, manager, links), each linked to its stored report
 ``threads`` / ``messages``  lore / mailing-list threads and their messages
 ``verdicts``     classifier output per report (``source`` = combined | human), with evidence
 ``repro_runs``   simulator runs linked to a report
