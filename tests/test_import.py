@@ -254,3 +254,35 @@ def test_inputs_that_could_block_loop_or_explode_are_named(cli, tmp_path, monkey
     db = open_db(os.environ["TRIAGE_DB"])
     assert db["messages"].count_where("message_id = 'utf7@x'") == 1     # read, body decoded as UTF-8
     assert any("f-deep.eml: unreadable e-mail (RecursionError)" in e for e in errors)
+
+
+def test_two_imports_into_one_new_database_both_complete(tmp_path):
+    """Two real ``triage import`` processes at once (issue 15: one died with 'database is locked', a migration
+    race or a report id taken twice). Writers take the lock up front and wait; SQLite allocates the ids."""
+    from triage.report import parse
+    from triage.report.source import content_hash
+
+    texts = [t for t in _reports() if parse(t).title
+             and content_hash(parse(distinct(t, 1)).report) != content_hash(parse(distinct(t, 2)).report)]
+    halves = [tmp_path / "a", tmp_path / "b"]
+    for n, half in enumerate(halves):
+        half.mkdir()
+        for i in range(60):
+            (half / f"r{i:03d}.txt").write_text(distinct(texts[i % len(texts)], 1000 * n + i))
+        box = mailbox.mbox(str(half / "shared.mbox"))        # the same mails in both: one of them stores each
+        for i in range(4):
+            box.add(_mail(distinct(texts[i], 9000 + i), i))
+        box.close()
+    db_path = tmp_path / "new.db"
+    env = {**os.environ, "TRIAGE_DB": str(db_path), "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "triage", "import", "--json", str(half)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for half in halves]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    assert [err for _, err in outputs] == ["", ""]
+    summaries = [json.loads(out) for out, _ in outputs]
+    assert sum(s["messages_new"] for s in summaries) == 4 and sum(s["skipped"] for s in summaries) == 4
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 120 + 4
+        assert sum(s["reports_new"] for s in summaries) == 124
+        assert conn.execute("SELECT count(*) FROM verdicts WHERE source = 'combined'").fetchone()[0] == 124

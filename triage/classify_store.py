@@ -19,7 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from triage.report.source import content_hash
-from triage.store import now
+from triage.store import now, transaction
 from triage.store.reports import signature_hash
 
 BATCH = 500
@@ -82,7 +82,7 @@ def reclassify(db: sqlite_utils.Database, classifier: Any = None, everything: bo
     """Re-classify every stored report whose verdict is missing or from another classifier version."""
     clf = _classifier(classifier)
     ids = stale_ids(db, clf.version, everything)
-    with db.atomic():
+    with transaction(db):        # the write lock up front: a concurrent import makes it wait, not fail
         n = classify_reports(db, ids, clf) if ids else 0
     return {"reclassified": n, "classifier_version": clf.version}
 

@@ -16,6 +16,7 @@ import sqlite_utils
 from records import ReportText
 from triage.pipeline import Pipeline
 from triage.repro import store_run
+from triage.store import transaction
 from triage.store.reports import report_at
 
 DEMO_MARK = "demo"
@@ -67,7 +68,7 @@ def build(db: sqlite_utils.Database, seed: int = 1) -> list[DemoRun]:
     report_ids = [report_at(db, "sim", loc) if r.console.strip() else None
                   for r, loc in zip(results, locations, strict=True)]
     runs = []
-    with db.atomic():
+    with transaction(db):
         for r, rid in zip(results, report_ids, strict=True):
             store_run(db, rid, r)
     labels = dict(db.execute("SELECT report_id, label FROM verdicts WHERE source = 'combined'").fetchall())

@@ -8,7 +8,7 @@ from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, 
 
 sync_app = typer.Typer(help="Pull syzbot bugs and lore threads into the database.", no_args_is_help=True)
 
-SUMMARY_KEYS = ("bugs_new", "bugs_updated", "reports_new", "threads_new", "messages_new", "requests")
+SUMMARY_KEYS = ("bugs_new", "bugs_updated", "bugs_unchanged", "reports_new", "threads_new", "messages_new", "requests")
 RATE_OPTION = typer.Option(None, "--rate", metavar="N", min=0.0,
                            help="Requests per second per host (0 = no limit) [default: 1, or TRIAGE_RATE].")
 

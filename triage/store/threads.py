@@ -26,6 +26,7 @@ from collections import Counter
 import sqlite_utils
 
 from triage.store.messages import base_subject, is_reply_subject
+from triage.store.schema import transaction
 
 REPLY_FORMS = ("{}", "Re: {}", "RE: {}", "re: {}", "Re: Re: {}", "Aw: {}", "AW: {}")
 
@@ -83,7 +84,7 @@ def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None) 
     ``bug_hints`` maps a message-id to the bug that linked it (a syzbot discussion link), used when the
     thread's own messages name no bug.
     """
-    with db.atomic():
+    with transaction(db):
         pending = db.execute(
             "SELECT message_id, in_reply_to, refs, subject, author_email, date FROM messages "
             "WHERE thread_id IS NULL ORDER BY date IS NULL, date, rowid"
