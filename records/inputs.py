@@ -24,12 +24,6 @@ class InputError(Exception):
         self.reason = " ".join(reason.split())
         super().__init__(f"{location}: {self.reason}")
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, InputError) and (self.location, self.reason) == (other.location, other.reason)
-
-    def __hash__(self) -> int:
-        return hash((self.location, self.reason))
-
 
 def too_large(size: int) -> str:
     return f"too large ({size} bytes; the limit is {MAX_INPUT_BYTES // (1024 * 1024)} MiB)"
