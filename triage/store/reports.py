@@ -16,6 +16,7 @@ import sqlite_utils
 from triage.report import PARSER_VERSION, Report
 from triage.report.source import content_hash
 from triage.store.schema import now
+from triage.subsystems import subsystems_json
 
 MAX_STORED_TEXT = 2_000_000  # bytes of input kept with a report; larger logs keep the extracted report only
 
@@ -61,6 +62,7 @@ def prepare(rep: Report, *, kind: str, location: str, message_id: str | None = N
         "signature_hash": signature_hash(rep.signature, rep.display_title), "bug_extid": bug_extid,
         "source_kind": kind, "source": location, "message_id": message_id, "reported_at": reported_at,
         "parser_version": PARSER_VERSION, "parsed": json.dumps(rep.to_dict(), ensure_ascii=False), "text": text,
+        "subsystems": subsystems_json(rep),
     }
     frames = [(f.stack, i, f.function, f.norm_function, f.offset, f.size, f.file, f.line, int(bool(f.inline)),
                f.module) for i, f in enumerate(rep.frames)]
