@@ -27,7 +27,7 @@ DEFAULT_C = 4.0
 
 def user_model() -> Path:
     """Where ``triage train`` writes by default (the user's data dir): it replaces the shipped model."""
-    from triage.paths import data_dir
+    from records.paths import data_dir
 
     return data_dir() / "model.json"
 

@@ -1,7 +1,7 @@
 """``triage classify`` / ``train`` / ``eval`` / ``reclassify``: label reports by their consequence.
 
-Every report ``triage import`` / ``sync`` stores gets its verdict through the ingest hook
-(``triage.classify_store``, loaded by ``Ingest``). scikit-learn is imported only inside commands.
+Every report ``triage import`` / ``sync`` stores gets its verdict in its batch: the pipeline calls
+``triage.classify_store.classify_reports``. scikit-learn is imported only inside commands.
 """
 
 from __future__ import annotations
@@ -78,9 +78,8 @@ def classify_cmd(
     """Label reports by consequence (data-loss, reclaim-deadlock, fault-injection, nofail-warning, other),
     with the evidence: the rules that fired, the lines they matched, the model's probabilities."""
     from triage.classify_store import human_label_for_text, similar
-    from triage.ingest import content_hash
     from triage.report import parse
-    from triage.report.source import InputError, read_report_input
+    from triage.report.source import InputError, content_hash, read_report_input
 
     clf = _classifier(model)
     db = _open_existing_db()
@@ -89,7 +88,7 @@ def classify_cmd(
         try:
             raw = read_report_input(path)
         except InputError as exc:
-            warn(f"{path}: {exc}")
+            warn(str(exc))
             failed = True
             continue
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
