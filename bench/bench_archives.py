@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scrapers.public_inbox import blobs, import_public_inbox, new_commits  # noqa: E402
-from scrapers.threads import resolve  # noqa: E402
-from triage.ingest import import_paths  # noqa: E402
+from scrapers.public_inbox import blobs, new_commits  # noqa: E402
+from triage import sources  # noqa: E402
+from triage.pipeline import Pipeline, import_paths  # noqa: E402
 from triage.store import open_db  # noqa: E402
 
 BUNDLE = ROOT.parent / "shared" / "data" / "public-inbox" / "linux-nilfs.bundle"
@@ -67,17 +67,12 @@ def main() -> None:
         for i in range(args.repeat):
             db = open_db(tmp / f"pi{i}.db")
             timed("public-inbox import (fresh store)", lambda s: s.messages_new,
-                  lambda db=db: import_public_inbox(db, repo))
+                  lambda db=db: Pipeline(db).run(sources.public_inbox(db, repo)))
             timed("public-inbox re-import (no new commits)", lambda s: s.messages_new,
-                  lambda db=db: import_public_inbox(db, repo))
+                  lambda db=db: Pipeline(db).run(sources.public_inbox(db, repo)))
             db2 = open_db(tmp / f"mbox{i}.db")
-
-            def mbox_import(db2=db2):
-                summary = import_paths(db2, [str(mbox)])
-                summary.counters["threads_new"] = resolve(db2)
-                return summary
-
-            timed("mbox import (fresh store)", lambda s: s.messages_new, mbox_import)
+            timed("mbox import (fresh store)", lambda s: s.messages_new,
+                  lambda db2=db2: import_paths(db2, [str(mbox)]))
             threads = db2["threads"].count, db["threads"].count
             print(f"threads: mbox {threads[0]}, public-inbox {threads[1]}")
 

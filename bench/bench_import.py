@@ -15,7 +15,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from triage.ingest import import_paths
+from triage.pipeline import import_paths
 from triage.report import parse
 from triage.store import open_db
 

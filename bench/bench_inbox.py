@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from triage.inbox import InboxFilter, query  # noqa: E402
-from triage.ingest import content_hash, signature_hash  # noqa: E402
 from triage.report import PARSER_VERSION, parse  # noqa: E402
+from triage.report.source import content_hash  # noqa: E402
 from triage.store import open_db  # noqa: E402
+from triage.store.reports import signature_hash  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 LABELS = [("other", 70), ("nofail-warning", 8), ("fault-injection", 10), ("reclaim-deadlock", 6), ("data-loss", 3),

@@ -21,12 +21,11 @@ from classifiers.rules import RULES_FILE, Hit, RuleSet
 from classifiers.view import ReportView
 
 _DEFAULT: Classifier | None = None
-_DEFAULT_TRAINED: Path | None = None
 
 
 class Classifier:
     def __init__(self, rules: RuleSet | None = None, model: Any | None = None, *, use_model: bool = True,
-                 rules_path: str | Path = RULES_FILE, trained: Path | None = None):
+                 rules_path: str | Path = RULES_FILE):
         self.rules = rules or RuleSet.load(rules_path)
         self._rules_digest = hashlib.sha256(Path(rules_path).read_bytes()).hexdigest()[:8] if rules is None \
             else hashlib.sha256(repr([(r.id, r.label, r.confidence, r.when) for r in self.rules.rules])
@@ -34,7 +33,7 @@ class Classifier:
         if model is None and use_model:
             from classifiers.model import Model, model_path
 
-            path = model_path(trained)
+            path = model_path()
             model = Model.load(path) if path.exists() else None
         self.model = model
 
@@ -74,12 +73,11 @@ class Classifier:
         return self.classify_many([report])[0]
 
 
-def default_classifier(reload: bool = False, trained: Path | None = None) -> Classifier:
-    """The shipped rules and the current model (``classifiers.model.model_path``: ``trained`` is where the
-    application keeps a model ``triage train`` wrote), loaded once."""
-    global _DEFAULT, _DEFAULT_TRAINED
-    if _DEFAULT is None or reload or trained != _DEFAULT_TRAINED:
-        _DEFAULT, _DEFAULT_TRAINED = Classifier(trained=trained), trained
+def default_classifier(reload: bool = False) -> Classifier:
+    """The shipped rules and the current model (see ``classifiers.model.model_path``), loaded once."""
+    global _DEFAULT
+    if _DEFAULT is None or reload:
+        _DEFAULT = Classifier()
     return _DEFAULT
 
 

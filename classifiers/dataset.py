@@ -1,7 +1,7 @@
 """Labelled examples for training and evaluation.
 
 The repository ships no third-party report text. ``corpus/labels.jsonl`` holds the project's labels keyed by
-a stable id (the sha256 of the normalized report text, ``triage.report.textin.content_hash``) with the syzbot bug as
+a stable id (the sha256 of the normalized report text, ``triage.report.source.content_hash``) with the syzbot bug as
 the group; the texts are read from a directory (default ``../shared/data/labelled`` beside the repository,
 or ``TRIAGE_LABELLED``) and matched to labels by that id. A ``labels.jsonl`` with ``file`` / ``label`` columns
 (the shared data's own format) can be given instead. Human labels come from the store (``verdicts`` rows
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vocab.labels import LABELS
+from classifiers.rules import LABELS
 
 CORPUS_LABELS = Path(__file__).resolve().parents[1] / "corpus" / "labels.jsonl"
 HUMAN_WEIGHT = 3.0       # a maintainer's label on a stored report counts more than a corpus label
@@ -86,7 +86,7 @@ def _read_text(path: Path) -> str:
 
 def load_file_labels(labels_file: Path, texts_dir: Path | None = None) -> list[Example]:
     """A labels.jsonl whose rows name their text by ``file`` (relative to ``texts_dir`` or the file's dir)."""
-    from triage.report.textin import content_hash
+    from triage.report.source import content_hash
 
     base = texts_dir or labels_file.parent
     out = []
@@ -105,7 +105,7 @@ def load_file_labels(labels_file: Path, texts_dir: Path | None = None) -> list[E
 
 def load_corpus(texts_dir: Path | None = None, labels_file: Path = CORPUS_LABELS) -> list[Example]:
     """The corpus labels joined with the texts found under ``texts_dir`` (by content hash)."""
-    from triage.report.textin import content_hash
+    from triage.report.source import content_hash
 
     texts_dir = texts_dir or default_labelled_dir()
     if not texts_dir.is_dir():

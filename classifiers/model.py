@@ -25,13 +25,20 @@ FEATURES_VERSION = "1"
 DEFAULT_C = 4.0
 
 
-def model_path(trained: Path | None = None) -> Path:
-    """The model to classify with: ``TRIAGE_MODEL``, else ``trained`` (where the application keeps the model
-    ``triage train`` wrote) when it exists, else the shipped one."""
+def user_model() -> Path:
+    """Where ``triage train`` writes by default (the user's data dir): it replaces the shipped model."""
+    from records.paths import data_dir
+
+    return data_dir() / "model.json"
+
+
+def model_path() -> Path:
+    """The model ``triage classify`` uses: ``TRIAGE_MODEL``, else the user's trained model, else the shipped one."""
     env = os.environ.get("TRIAGE_MODEL")
     if env:
         return Path(env)
-    return trained if trained is not None and trained.exists() else SHIPPED_MODEL
+    user = user_model()
+    return user if user.exists() else SHIPPED_MODEL
 
 
 class ModelError(ValueError):

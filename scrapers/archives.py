@@ -1,81 +1,65 @@
-"""Local inputs: plain report files, single e-mails, mbox (also .gz), maildirs, and directories of these.
+"""Local inputs as records: plain report files, single e-mails, mbox (also .gz), maildirs, and directories
+of these.
 
-``walk(paths)`` yields ``Item`` (one text to parse, with its source) and ``InputError`` (one input
-that could not be read, with a one-line reason) in a stable order, so an import can carry on past a
-bad file and say what failed.
+``walk(paths)`` yields, in a stable order, a ``ReportText`` per plain file, a ``MailRecord`` per e-mail
+message, and an ``InputError`` per input that cannot be read (with a one-line reason), so an import carries on
+past a bad file and says what failed. It reads files only: storing is the pipeline's job.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from scrapers.mail import Mail, looks_like_mail, parse_bytes
-
-MAX_FILE_BYTES = 512 * 1024 * 1024
-_MBOX_FROM = re.compile(rb"^From \S+.*$", re.M)
-
-
-@dataclass
-class Item:
-    """One text to parse: a report file, or one e-mail message."""
-
-    kind: str              # file | eml | mbox | maildir
-    location: str          # path, or path#N for a message inside an mbox
-    text: str
-    mail: Mail | None = None
+from records import InputError, MailRecord, Record, ReportText
+from records.inputs import gunzip, read_input
+from records.mail import looks_like_mail, mbox_messages, read_mail
 
 
-@dataclass
-class InputError:
-    location: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.reason}"
+def display_name(path: Path | str) -> str:
+    """The path as text that can be printed and stored: undecodable bytes of a file name become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
-def walk(paths: list[str | Path]) -> Iterator[Item | InputError]:
+def walk(paths: list[str | Path]) -> Iterator[Record]:
     for p in paths:
-        yield from _walk_one(Path(p))
+        yield from _walk_one(Path(p), set())
 
 
-def _walk_one(path: Path) -> Iterator[Item | InputError]:
-    if not path.exists():
-        yield InputError(str(path), "no such file or directory")
-    elif path.is_dir():
-        if is_maildir(path):
-            yield from read_maildir(path)
-            return
-        try:
-            entries = sorted(path.iterdir())
-        except OSError as exc:
-            yield InputError(str(path), exc.strerror or str(exc))
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            yield from _walk_one(entry)
-    else:
+def _walk_one(path: Path, seen: set[tuple[int, int]]) -> Iterator[Record]:
+    name = display_name(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        yield InputError(name, "no such file or directory")
+        return
+    except OSError as exc:                           # a symlink loop, a permission denied on the way
+        yield InputError(name, exc.strerror or str(exc))
+        return
+    if not path.is_dir():
         yield from read_file(path)
+        return
+    if (st.st_dev, st.st_ino) in seen:
+        yield InputError(name, "directory already read (a symlink loops back to it)")
+        return
+    seen = seen | {(st.st_dev, st.st_ino)}
+    if is_maildir(path):
+        yield from read_maildir(path)
+        return
+    try:
+        entries = sorted(path.iterdir())
+    except OSError as exc:
+        yield InputError(name, exc.strerror or str(exc))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        yield from _walk_one(entry, seen)
 
 
 def is_maildir(path: Path) -> bool:
     return all((path / sub).is_dir() for sub in ("cur", "new", "tmp"))
-
-
-def _read(path: Path) -> bytes | InputError:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return InputError(str(path), f"too large ({size} bytes; limit {MAX_FILE_BYTES})")
-        return path.read_bytes()
-    except OSError as exc:
-        return InputError(str(path), exc.strerror or str(exc))
 
 
 def is_binary(data: bytes) -> bool:
@@ -87,18 +71,15 @@ def is_binary(data: bytes) -> bool:
     return control > len(head) * 0.05
 
 
-def read_file(path: Path) -> Iterator[Item | InputError]:
-    data = _read(path)
-    if isinstance(data, InputError):
-        yield data
+def read_file(path: Path) -> Iterator[Record]:
+    name = display_name(path)
+    try:
+        data = read_input(path)
+        if path.suffix == ".gz":
+            data = gunzip(data, name)
+    except InputError as exc:
+        yield InputError(name, exc.reason)
         return
-    name = str(path)
-    if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            yield InputError(name, f"truncated or corrupt gzip ({exc})")
-            return
     if not data.strip():
         yield InputError(name, "empty file")
         return
@@ -108,46 +89,40 @@ def read_file(path: Path) -> Iterator[Item | InputError]:
     if data.startswith(b"From "):
         yield from read_mbox_bytes(data, name)
     elif path.suffix == ".eml" or looks_like_mail(data[:4096]):
-        mail = parse_bytes(data)
-        yield Item("eml", name, mail.body, mail)
+        yield from _mail(data, "eml", name)
     else:
-        yield Item("file", name, data.decode("utf-8", "replace").replace("\r\n", "\n"))
+        yield ReportText(data.decode("utf-8", "replace").replace("\r\n", "\n"), "file", name)
 
 
-def read_mbox_bytes(data: bytes, name: str) -> Iterator[Item | InputError]:
-    """Split an mbox (mboxo/mboxrd) on ``From `` lines; flag a message cut off by truncation."""
-    starts = [m.start() for m in _MBOX_FROM.finditer(data)]
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
-    for n, start in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(data)
-        chunk = data[start:end]
-        nl = chunk.find(b"\n")
-        raw = chunk[nl + 1:] if chunk.startswith(b"From ") else chunk
-        raw = re.sub(rb"^>(>*From )", rb"\1", raw, flags=re.M)   # mboxrd unquoting
-        last = n + 1 == len(starts)
-        normalized = raw.replace(b"\r\n", b"\n")
-        if last and (b"\n\n" not in normalized or not data.endswith(b"\n")):
-            yield InputError(f"{name}", f"truncated mbox: message {n + 1} is cut off")
-            return
-        if not raw.strip():
-            continue
-        mail = parse_bytes(raw)
-        yield Item("mbox", f"{name}#{n + 1}", mail.body, mail)
+def _mail(raw: bytes, kind: str, location: str) -> Iterator[Record]:
+    try:
+        yield MailRecord(read_mail(raw, location), kind, location)
+    except InputError as exc:
+        yield exc
 
 
-def read_maildir(path: Path) -> Iterator[Item | InputError]:
+def read_mbox_bytes(data: bytes, name: str) -> Iterator[Record]:
+    """The messages of an mbox; an ``InputError`` for a last message cut off by truncation."""
+    for item in mbox_messages(data, name):
+        if isinstance(item, InputError):
+            yield item
+        else:
+            yield from _mail(item[1], "mbox", item[0])
+
+
+def read_maildir(path: Path) -> Iterator[Record]:
     for sub in ("cur", "new"):
         folder = path / sub
         for entry in sorted(os.listdir(folder)):
             if entry.startswith("."):
                 continue
-            data = _read(folder / entry)
-            if isinstance(data, InputError):
-                yield data
+            name = display_name(folder / entry)
+            try:
+                data = read_input(folder / entry)
+            except InputError as exc:
+                yield InputError(name, exc.reason)
                 continue
             if not data.strip():
-                yield InputError(str(folder / entry), "empty file")
+                yield InputError(name, "empty file")
                 continue
-            mail = parse_bytes(data)
-            yield Item("maildir", str(folder / entry), mail.body, mail)
+            yield from _mail(data, "maildir", name)

@@ -1,15 +1,21 @@
 """One polite HTTP layer for every source (syzbot, lore, mirrors).
 
-- identifies itself with ``triage.USER_AGENT``;
-- rate-limits per host (default at most 1 request/s; ``--rate N`` or ``TRIAGE_RATE``; ``0`` = no limit);
-- retries timeouts, connection errors, 429 (honouring ``Retry-After``) and 5xx with exponential backoff;
+- identifies itself with the user agent it is given (``Settings.user_agent``);
+- rate-limits per host (default at most 1 request/s; ``0`` = no limit);
+- retries timeouts, connection errors, cut bodies, 429 (honouring ``Retry-After``) and 5xx with exponential
+  backoff;
+- bounds every attempt by an overall deadline (``Settings.deadline``) besides the per-read timeout, so a
+  server that trickles a byte a second cannot hold a sync;
+- accepts a body only when it is complete: as long as ``Content-Length`` says, or a chunked body that ended
+  properly. A body without either (ended by the connection closing) is used but never cached, and refused
+  where it would be cached as immutable: its end may be a cut;
 - keeps a response cache with validators (ETag / Last-Modified) and sends conditional requests, so a
   re-sync mostly gets ``304 Not Modified``; bodies known to be immutable (syzbot text blobs are
   content-addressed by their ``x=`` id) are served from the cache without any request;
 - counts what it did (``requests``, ``not_modified``, ``cache_hits``, ``retries``).
 
-The cache lives in the user cache dir (``triage.paths.cache_dir()/http``), not in the store: it is
-disposable (deleting it only costs bandwidth), it would bloat the dataset users query and share, and one
+The cache lives in a directory the caller gives (syz-triage passes its user cache dir), not in the store: it
+is disposable (deleting it only costs bandwidth), it would bloat the dataset users query and share, and one
 cache serves every database a user keeps.
 """
 
@@ -26,11 +32,11 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 
-from scrapers.mail import parse_date
-from triage import USER_AGENT
+from records.inputs import MAX_INPUT_BYTES
+from records.mail import parse_date
 
-MAX_BODY = 256 * 1024 * 1024
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -40,6 +46,7 @@ class HttpError(Exception):
     def __init__(self, url: str, reason: str, status: int | None = None):
         super().__init__(f"{url}: {reason}")
         self.url = url
+        self.reason = reason
         self.status = status
 
 
@@ -51,25 +58,20 @@ class Unreachable(HttpError):
     """The host cannot be reached (connection refused/reset, timeouts) even after retries."""
 
 
-def env_rate(default: float = 1.0) -> float:
-    value = os.environ.get("TRIAGE_RATE")
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return default
-
-
 @dataclass
 class Settings:
+    user_agent: str                   # who is asking (syz-triage names itself and its home page)
     rate: float = 1.0                 # requests per second per host; 0 = unlimited
-    timeout: float = 30.0             # seconds, connect and read
+    timeout: float = 30.0             # seconds, connect and each read
+    deadline: float = 300.0           # seconds for a whole attempt (connect, headers, the whole body)
     retries: int = 4                  # extra attempts after the first
     backoff: float = 1.0              # first retry delay, doubled each time
     max_delay: float = 120.0          # cap on any single wait (backoff or Retry-After)
-    user_agent: str = USER_AGENT
     cache_dir: Path | None = None     # None: no cache
+
+
+class _Incomplete(Exception):
+    """An attempt's body is not whole (cut short, or the deadline passed); the reason is one line."""
 
 
 @dataclass
@@ -152,8 +154,8 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
 class Http:
     """A shared session for all sources. Thread-safe enough for one sync at a time."""
 
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or Settings()
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self.session = requests.Session()
         self.session.headers["User-Agent"] = self.settings.user_agent
         self.cache = Cache(self.settings.cache_dir) if self.settings.cache_dir else None
@@ -199,9 +201,12 @@ class Http:
             self.counters["requests"] += 1
             try:
                 resp = self.session.get(url, headers=headers, timeout=self.settings.timeout, stream=True)
-                body = self._read(resp, url)
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                reason = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+                body, framed = self._read(resp, url, time.monotonic() + self.settings.deadline)
+            except (requests.Timeout, requests.ConnectionError, _Incomplete) as exc:
+                if isinstance(exc, _Incomplete):
+                    reason = str(exc)
+                else:
+                    reason = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
                 if attempt >= self.settings.retries:
                     raise Unreachable(url, f"{reason} after {attempt + 1} attempts") from None
                 self.counters["retries"] += 1
@@ -230,20 +235,48 @@ class Http:
             raise NotFound(url, "not found (HTTP 404)", 404)
         if status >= 400:
             raise HttpError(url, f"HTTP {status}", status)
-        if self.cache and use_cache and status == 200:
+        if immutable and not framed:
+            raise HttpError(url, "body ended by the connection closing, without Content-Length or chunked "
+                                 "framing: it may be cut, so it is not kept")
+        if self.cache and use_cache and status == 200 and framed:
             keep = {k: v for k, v in hdrs.items() if k in ("etag", "last-modified", "content-type", "date")}
             self.cache.put(url, keep, body)
         return Response(url, status, body, hdrs)
 
-    def _read(self, resp: requests.Response, url: str) -> bytes:
+    def _read(self, resp: requests.Response, url: str, deadline: float) -> tuple[bytes, bool]:
+        """The whole body and whether its framing proves it whole (``Content-Length`` or chunked).
+
+        Reads at most one socket read at a time, so the deadline is checked however slowly bytes arrive.
+        """
+        raw = resp.raw
         chunks, size = [], 0
-        for chunk in resp.iter_content(1 << 16):
-            size += len(chunk)
-            if size > MAX_BODY:
-                resp.close()
-                raise HttpError(url, f"response larger than {MAX_BODY} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise _Incomplete(f"no whole answer within {self.settings.deadline:g} s")
+                chunk = raw.read1(1 << 16, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_INPUT_BYTES:
+                    raise HttpError(url, f"response larger than {MAX_INPUT_BYTES} bytes")
+                chunks.append(chunk)
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+            resp.close()
+            raise _Incomplete(f"body cut short ({type(exc).__name__})") from None
+        except urllib3.exceptions.ReadTimeoutError:
+            resp.close()
+            raise requests.Timeout() from None
+        except BaseException:
+            resp.close()
+            raise
+        raw.release_conn()             # read to its end: the connection can serve the next request
+        length = resp.headers.get("Content-Length")
+        chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
+        encoded = raw.tell() if hasattr(raw, "tell") else None
+        if length is not None and length.isdigit() and encoded is not None and encoded < int(length):
+            raise _Incomplete(f"body cut short ({encoded} of {length} bytes)")
+        return b"".join(chunks), chunked or (length is not None and length.isdigit())
 
     def forget(self, url: str) -> None:
         """Drop a cached response that turned out to be unusable (truncated, challenge page...)."""
@@ -259,24 +292,3 @@ class Site:
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url.rstrip("/") + "/", path.lstrip("/"))
-
-
-# environment overrides of the retry policy (slow links, tests): name -> (Settings field, type)
-ENV_SETTINGS = {"TRIAGE_HTTP_TIMEOUT": ("timeout", float), "TRIAGE_HTTP_RETRIES": ("retries", int),
-                "TRIAGE_HTTP_BACKOFF": ("backoff", float)}
-
-
-def make_http(rate: float | None = None, *, cache: bool = True, **kw) -> Http:
-    """The default client: rate from ``--rate`` / ``TRIAGE_RATE``, cache in the user cache dir, retry
-    policy overridable with ``TRIAGE_HTTP_TIMEOUT`` / ``TRIAGE_HTTP_RETRIES`` / ``TRIAGE_HTTP_BACKOFF``."""
-    from triage.paths import cache_dir
-
-    for env, (name, kind) in ENV_SETTINGS.items():
-        if os.environ.get(env) and name not in kw:
-            try:
-                kw[name] = kind(os.environ[env])
-            except ValueError:
-                pass
-    settings = Settings(rate=env_rate() if rate is None else rate,
-                        cache_dir=(cache_dir() / "http") if cache else None, **kw)
-    return Http(settings)

@@ -1,9 +1,10 @@
-"""``triage sync lore``: the lore.kernel.org threads about the synced bugs, and those a search finds.
+"""lore.kernel.org as records, for ``triage sync lore``: the threads the synced bugs link to, and those a
+search finds.
 
 Each thread is fetched whole as ``t.mbox.gz`` (``/raw`` when lore has no thread view for it), split as
-mboxrd, and stored message by message (``scrapers.mailstore``), then threaded (``scrapers.threads``).
-A thread is one transaction; a cursor in ``sync_state`` lists the threads a pass has finished, so a
-killed sync resumes where it stopped, and message-ids keep a re-fetch from adding duplicates.
+mboxrd, and yielded message by message, then a ``ThreadHint`` (the bug that linked it) and a ``Checkpoint``
+whose cursor lists the threads this pass has finished: the caller passes the last cursor back, so a killed
+sync resumes where it stopped, and message-ids keep a re-fetch from adding duplicates.
 
 lore sits behind a bot filter: we send the identifying User-Agent, and if an HTML page comes back where an
 mbox was asked for, the sync stops and says so rather than storing a challenge page.
@@ -11,31 +12,21 @@ mbox was asked for, the sync stops and says so rather than storing a challenge p
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
-import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
 
-import sqlite_utils
-
-from scrapers.archives import InputError, read_mbox_bytes
+from records import Checkpoint, InputError, MailRecord, Record, SyncStopped, ThreadHint
+from records.inputs import gunzip
+from records.mail import mbox_messages, read_mail
 from scrapers.http import Http, HttpError, NotFound, Site, Unreachable
-from scrapers.mailstore import store_mail
-from scrapers.threads import resolve
-from triage.ingest import Ingest, Summary, now
 
 DEFAULT_BASE = "https://lore.kernel.org"
 LORE_LINK = re.compile(r"^https?://lore\.kernel\.org/([^/]+)/(.+?)/(?:T/|t/|raw|t\.mbox\.gz)?(?:#.*)?$")
 MSGID_SAFE = "@!$&'()*+,;=:~-._"
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-class SyncStopped(Exception):
-    """The sync cannot go on (bot challenge, unreachable host); what was stored is kept."""
 
 
 def lore_target(url: str) -> tuple[str, str] | None:
@@ -49,34 +40,34 @@ def looks_like_html(body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<meta", b"<script"))
 
 
+Target = tuple[str, str, str | None]      # (inbox, message-id, the bug that links it)
+
+
+def bug_targets(links: Iterable[tuple[str, str]]) -> list[Target]:
+    """The lore threads among bugs' discussion links ``(extid, link)``."""
+    out = []
+    for extid, link in links:
+        t = lore_target(link)
+        if t:
+            out.append((t[0], t[1], extid))
+    return out
+
+
 @dataclass
-class LoreSync:
-    db: sqlite_utils.Database
+class LoreSource:
     http: Http
     base_url: str = DEFAULT_BASE
     progress: Callable[[str, int | None], None] | None = None
-    summary: Summary = field(default_factory=Summary)
 
     def __post_init__(self) -> None:
         self.site = Site(self.base_url)
         self.cursor_key = f"lore:{self.base_url}"
-        for key in ("threads_new", "requests"):
-            self.summary.counters.setdefault(key, 0)
 
     def url(self, inbox: str, msgid: str, view: str) -> str:
         return self.site.url(f"{inbox}/{quote(msgid, safe=MSGID_SAFE)}/{view}")
 
     # -- what to fetch ---------------------------------------------------------------------------
-    def bug_targets(self) -> list[tuple[str, str, str | None]]:
-        out = []
-        for extid, discussions in self.db.execute("SELECT extid, discussions FROM bugs ORDER BY extid"):
-            for link in json.loads(discussions or "[]"):
-                t = lore_target(link)
-                if t:
-                    out.append((t[0], t[1], extid))
-        return out
-
-    def search_targets(self, query: str) -> list[tuple[str, str, str | None]]:
+    def search_targets(self, query: str) -> list[Target]:
         url = self.site.url("all/") + "?" + "&".join([f"q={quote(query, safe='')}", "x=A"])
         try:
             resp = self.http.get(url)
@@ -111,10 +102,10 @@ class LoreSync:
                 self._challenge(url, body)
                 raise HttpError(url, "not a gzip file (lore's t.mbox.gz)")
             try:
-                return url, gzip.decompress(body)
-            except (EOFError, OSError, zlib.error) as exc:
+                return url, gunzip(body, url, "t.mbox.gz")
+            except InputError as exc:
                 self.http.forget(url)
-                raise HttpError(url, f"truncated or corrupt t.mbox.gz ({exc})") from None
+                raise HttpError(url, exc.reason) from None
         except NotFound:
             url = self.url(inbox, msgid, "raw")
             body = self.http.get(url).body
@@ -128,68 +119,54 @@ class LoreSync:
                               "retry later, point --base-url at a mirror, or import a public-inbox clone "
                               "with 'triage import --public-inbox DIR'")
 
-    def store_thread(self, ing: Ingest, url: str, data: bytes, hint: tuple[str, str | None]) -> set[str]:
-        mids = set()
-        for item in read_mbox_bytes(data, url):
+    def thread_records(self, url: str, data: bytes) -> Iterator[Record]:
+        """The messages of one thread's mbox, each located by its lore URL."""
+        for item in mbox_messages(data, url):
             if isinstance(item, InputError):
-                self.summary.errors.append(str(item))
+                yield item
                 continue
-            mid = item.mail.message_id
-            mids.add(mid)
-            store_mail(ing, item.mail, kind="lore", location=self.site.url(f"all/{quote(mid, safe=MSGID_SAFE)}/"))
-        ing.flush()
-        msgid, extid = hint
-        self.summary.counters["threads_new"] += resolve(self.db, {msgid: extid} if extid else None)
-        return mids
+            try:
+                mail = read_mail(item[1], item[0])
+            except InputError as exc:
+                yield exc
+                continue
+            yield MailRecord(mail, "lore", self.site.url(f"all/{quote(mail.message_id, safe=MSGID_SAFE)}/"))
 
     # -- the whole sync --------------------------------------------------------------------------
-    def _cursor(self) -> dict:
-        row = self.db.execute("SELECT cursor FROM sync_state WHERE source = ?", [self.cursor_key]).fetchone()
-        return json.loads(row[0]) if row and row[0] else {}
-
-    def _save_cursor(self, cursor: dict) -> None:
-        with self.db.atomic():
-            self.db["sync_state"].upsert({"source": self.cursor_key, "cursor": json.dumps(cursor),
-                                          "updated_at": now()}, pk="source")
-
-    def run(self, query: str | None = None, bugs: bool = True) -> Summary:
-        start = self.http.counters["requests"]
-        ing = Ingest(self.db)
+    def records(self, links: Iterable[tuple[str, str]] = (), query: str | None = None,
+                cursor: dict | None = None) -> Iterator[Record]:
+        """The threads the bugs' discussion ``links`` name and those ``query`` finds, minus those the last
+        pass (``cursor``, from a ``Checkpoint`` of ours) finished if it did not complete."""
         try:
-            try:
-                targets = (self.bug_targets() if bugs else []) + (self.search_targets(query) if query else [])
-            except HttpError as exc:
-                raise SyncStopped(str(exc)) from None
-            cursor = self._cursor()
-            done = set(cursor.get("done", [])) if not cursor.get("complete", True) else set()
-            cursor = {"complete": False, "done": sorted(done)}
-            self._save_cursor(cursor)
-            if self.progress:
-                self.progress("lore threads", len(targets))
-            fetched: set[str] = set()
-            for inbox, msgid, extid in targets:
-                key = f"{inbox}/{msgid}"
-                if key in done or key in fetched:
-                    if extid:          # still link the bug to the thread it names
-                        self.summary.counters["threads_new"] += resolve(self.db, {msgid: extid})
+            targets = bug_targets(links) + (self.search_targets(query) if query else [])
+        except HttpError as exc:
+            raise SyncStopped(str(exc)) from None
+        cursor = cursor or {}
+        done = set(cursor.get("done", [])) if not cursor.get("complete", True) else set()
+        finished = sorted(done)
+        yield Checkpoint(self.cursor_key, {"complete": False, "done": list(finished)})
+        if self.progress:
+            self.progress("lore threads", len(targets))
+        fetched: set[str] = set()
+        for inbox, msgid, extid in targets:
+            key = f"{inbox}/{msgid}"
+            if key in done or key in fetched:
+                if extid:          # still link the bug to the thread it names
+                    yield ThreadHint(msgid, extid)
+            else:
+                try:
+                    url, data = self.fetch_thread(inbox, msgid)
+                except Unreachable as exc:
+                    raise SyncStopped(str(exc)) from None
+                except HttpError as exc:
+                    yield InputError(exc.url, exc.reason)
                 else:
-                    try:
-                        url, data = self.fetch_thread(inbox, msgid)
-                        fetched.add(key)
-                        self.store_thread(ing, url, data, (msgid, extid))
-                    except Unreachable as exc:
-                        raise SyncStopped(str(exc)) from None
-                    except HttpError as exc:
-                        self.summary.errors.append(str(exc))
-                    cursor["done"].append(key)
-                    self._save_cursor(cursor)
-                if self.progress:
-                    self.progress("", None)
-            self._save_cursor({"complete": True, "threads": len(targets)})
-        finally:
-            self.summary.reports_new += ing.summary.reports_new
-            self.summary.messages_new += ing.summary.messages_new
-            self.summary.skipped += ing.summary.skipped
-            self.summary.errors.extend(ing.summary.errors)
-            self.summary.counters["requests"] = self.http.counters["requests"] - start
-        return self.summary
+                    fetched.add(key)
+                    yield from self.thread_records(url, data)
+                    if extid:
+                        yield ThreadHint(msgid, extid)
+                finished.append(key)
+                yield Checkpoint(self.cursor_key, {"complete": False, "done": list(finished)})
+            if self.progress:
+                self.progress("", None)
+        yield Checkpoint(self.cursor_key, {"complete": True, "threads": len(targets)})

@@ -1,28 +1,24 @@
-"""``triage import --public-inbox DIR``: a public-inbox v2 git mirror (``git clone`` of a lore list).
+"""A public-inbox v2 git mirror (``git clone`` of a lore list) as records, for ``triage import --public-inbox``.
 
 Layout: either an inbox directory with epochs ``git/0.git``, ``git/1.git`` ... or a single epoch repository
-(bare or not). Each commit adds one message as blob ``m`` (deletions remove it). The commits are listed
-with ``git log --reverse`` and their blobs read in one stream through ``git cat-file --batch``; the last
-commit imported per epoch is kept in ``sync_state``, so the next import reads only new commits.
+(bare or not). Each commit adds one message as blob ``m`` (a deletion replaces it with ``d``). The commits are
+listed with ``git log --reverse`` and their blobs read in one stream through ``git cat-file --batch``. The
+caller passes the cursor of each epoch (the last commit read); checkpoints carry the new one, so the next
+import reads only new commits.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import sqlite_utils
+from records import Checkpoint, InputError, MailRecord, Record
+from records.mail import read_mail
 
-from scrapers.mail import parse_bytes
-from scrapers.mailstore import store_mail
-from scrapers.threads import resolve
-from triage.ingest import Ingest, Summary, now
-
-CHECKPOINT = 1000        # commits between commits of the store + cursor
+CHECKPOINT = 1000        # commits between two checkpoints
 
 
 class PublicInboxError(Exception):
@@ -40,6 +36,13 @@ def _git(repo: Path, *args: str) -> str:
     return out.stdout.decode()
 
 
+def _has_head(repo: Path) -> bool:
+    """Whether the repository has a commit at all (an empty clone has none)."""
+    out = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+                         capture_output=True, check=False)
+    return out.returncode == 0 and bool(out.stdout.strip())
+
+
 def epochs(root: Path) -> list[Path]:
     """The epoch repositories of an inbox directory, oldest first (or the directory itself)."""
     root = Path(root)
@@ -53,11 +56,17 @@ def epochs(root: Path) -> list[Path]:
     except PublicInboxError:
         raise PublicInboxError(f"{root}: not a public-inbox mirror (no git/N.git epochs, not a git repository)") \
             from None
+    if _has_head(root):
+        names = _git(root, "ls-tree", "--name-only", "HEAD").split()
+        if not names or not set(names) <= {"m", "d"}:
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise PublicInboxError(f"{root}: not a public-inbox mirror (a git repository whose HEAD holds "
+                                   f"{shown or 'nothing'}, not one message blob 'm')")
     return [root]
 
 
 def new_commits(repo: Path, last: str | None) -> list[str]:
-    if not _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").strip():
+    if not _has_head(repo):
         return []
     if last:
         check = subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", last, "HEAD"],
@@ -103,49 +112,34 @@ def blobs(repo: Path, commits: list[str]) -> Iterator[tuple[str, bytes | None]]:
         proc.wait()
 
 
-def import_public_inbox(db: sqlite_utils.Database, root: str | Path, summary: Summary | None = None,
-                        progress: Callable[[str, int | None], None] | None = None) -> Summary:
-    summary = summary or Summary()
-    summary.counters.setdefault("threads_new", 0)
+def read_mirror(root: str | Path, cursor: Callable[[str], dict | None],
+            progress: Callable[[str, int | None], None] | None = None) -> Iterator[Record]:
+    """The messages of a public-inbox mirror that are newer than ``cursor(key)`` says, epoch by epoch.
+
+    A ``Checkpoint`` ("public-inbox:<epoch repository>", ``{"last": commit}``) follows every
+    ``CHECKPOINT`` commits and the last one. Raises ``PublicInboxError`` if ``root`` is not a mirror.
+    """
     root = Path(root).resolve()
     if shutil.which("git") is None:
         raise PublicInboxError("git not found; install git to import public-inbox mirrors")
     for repo in epochs(root):
         key = f"public-inbox:{repo}"
-        row = db.execute("SELECT cursor FROM sync_state WHERE source = ?", [key]).fetchone()
-        last = json.loads(row[0]).get("last") if row and row[0] else None
+        last = (cursor(key) or {}).get("last")
         commits = new_commits(repo, last)
         if progress:
             progress(f"{repo.name} commits", len(commits))
-        ing = Ingest(db)
         done = None
         for n, (commit, data) in enumerate(blobs(repo, commits), 1):
             if data is not None and data.strip():
-                mail = parse_bytes(data)
-                store_mail(ing, mail, kind="public-inbox", location=f"{repo}#{commit}")
+                location = f"{repo}#{commit}"
+                try:
+                    yield MailRecord(read_mail(data, location), "public-inbox", location)
+                except InputError as exc:
+                    yield exc
             done = commit
             if n % CHECKPOINT == 0:
-                _checkpoint(db, ing, summary, key, done)
+                yield Checkpoint(key, {"last": done})
             if progress:
                 progress("", None)
         if done:
-            _checkpoint(db, ing, summary, key, done)
-        _merge(summary, ing.summary)
-    return summary
-
-
-def _checkpoint(db: sqlite_utils.Database, ing: Ingest, summary: Summary, key: str, commit: str) -> None:
-    """Commit what was read, thread it, then remember the last commit (a re-run repeats at most a batch)."""
-    ing.flush()
-    summary.counters["threads_new"] += resolve(db)
-    with db.atomic():
-        db["sync_state"].upsert({"source": key, "cursor": json.dumps({"last": commit}), "updated_at": now()},
-                                pk="source")
-
-
-def _merge(summary: Summary, part: Summary) -> None:
-    summary.reports_new += part.reports_new
-    summary.messages_new += part.messages_new
-    summary.skipped += part.skipped
-    summary.errors.extend(part.errors)
-
+            yield Checkpoint(key, {"last": done})

@@ -1,12 +1,14 @@
-"""``triage sync syzbot``: the syzbot dashboard -> ``bugs``, ``crashes`` and crash reports.
+"""The syzbot dashboard as records, for ``triage sync syzbot``: a ``Bug`` per listed bug, with its crashes
+and their report texts (as syzbot extracted them, with syzbot's title; the pipeline parses them).
 
 The JSON API (``?json=1``) is preferred: bug lists, bug ids, titles, fix/cause commits, crashes and their
 report links. The HTML fills what JSON lacks (counts, labels and subsystems, status in the 2025 generation,
 crash times and managers, the lore discussion links), read by meaning (``scrapers.syzbot_pages``).
 
 A re-sync is cheap: list pages and bug JSON are conditional requests (mostly ``304``); a bug page is only
-fetched again when the bug's JSON or its list row changed; report texts are immutable blobs served from the
-HTTP cache. Each bug is stored in its own transaction, so an interrupted sync keeps what it finished.
+fetched again when the bug's JSON or its list row changed since the last sync (the caller says what it has
+stored through ``known``; an unchanged bug is a ``BugUnchanged``); report texts are immutable blobs served
+from the HTTP cache.
 """
 
 from __future__ import annotations
@@ -14,16 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import sqlite_utils
-
-from scrapers.http import Http, HttpError, NotFound, Site, Unreachable
+from records import Bug, BugState, BugUnchanged, Checkpoint, Crash, InputError, Record, ReportText, SyncStopped
+from scrapers.http import Http, HttpError, Site, Unreachable
 from scrapers.syzbot_pages import BugPage, LayoutError, ListRow, parse_bug_list, parse_bug_page
-from triage.ingest import Ingest, Summary, content_hash, now
 
 DEFAULT_BASE = "https://syzkaller.appspot.com"
 STATUS_PAGES = {"open": "", "fixed": "/fixed", "invalid": "/invalid"}
@@ -33,13 +33,6 @@ STATUS_RULES = [
     (re.compile(r"^(auto-)?fixed\b|\bfixed on\b", re.I), "fixed"),
     (re.compile(r"closed as invalid|obsoleted|invalid", re.I), "invalid"),
 ]
-BUG_FIELDS = ("title", "bug_id", "namespace", "status", "subsystems", "labels", "first_crash", "last_crash",
-              "num_crashes", "repro", "fix_commits", "cause_commit", "discussions", "link")
-
-
-class SyncStopped(Exception):
-    """The sync cannot go on (host unreachable, list page not understood); stored data is kept."""
-
 
 def iso(value: str | None) -> str | None:
     """RFC 3339 (Go, with fractional seconds) -> ``YYYY-MM-DDTHH:MM:SSZ``; zero time -> None."""
@@ -66,11 +59,11 @@ def text_id(link: str | None) -> str | None:
     return (parse_qs(urlsplit(link).query).get("x") or [None])[0]
 
 
-def repro_level(row: ListRow | None, crashes: list[dict]) -> str:
+def repro_level(row: ListRow | None, crashes: list[Crash]) -> str:
     text = row.fields.get("repro", "") if row else ""
-    if "C" in text.replace("syz", "") or any(c.get("c_repro_link") for c in crashes):
+    if "C" in text.replace("syz", "") or any(c.fields.get("c_repro_link") for c in crashes):
         return "C"
-    if "syz" in text or any(c.get("syz_repro_link") for c in crashes):
+    if "syz" in text or any(c.fields.get("syz_repro_link") for c in crashes):
         return "syz"
     return ""
 
@@ -84,19 +77,20 @@ class Listed:
     row: ListRow | None = None
 
 
+def _unknown(link: str, key: str) -> BugState | None:
+    return None
+
+
 @dataclass
-class SyzbotSync:
-    db: sqlite_utils.Database
+class SyzbotSource:
     http: Http
     base_url: str = DEFAULT_BASE
     namespace: str = "upstream"
+    known: Callable[[str, str], BugState | None] = _unknown   # (bug page URL, extid or id) -> what is stored
     progress: Callable[[str, int | None], None] | None = None   # (description, total) / advance
-    summary: Summary = field(default_factory=Summary)
 
     def __post_init__(self) -> None:
         self.site = Site(self.base_url)
-        for key in ("bugs_new", "bugs_updated", "bugs_unchanged", "requests"):
-            self.summary.counters.setdefault(key, 0)
 
     # -- fetching --------------------------------------------------------------------------------
     def _json(self, path: str) -> tuple[dict, bool]:
@@ -105,10 +99,10 @@ class SyzbotSync:
         try:
             data = resp.json()
         except ValueError:
-            raise LayoutError(f"{url}: not JSON (got {resp.content_type or 'unknown content'})") from None
+            raise LayoutError(url, f"not JSON (got {resp.content_type or 'unknown content'})") from None
         if not isinstance(data, dict) or data.get("version") != 1:
             version = data.get("version") if isinstance(data, dict) else "?"
-            raise LayoutError(f"{url}: unexpected JSON (version {version}; this syz-triage reads version 1)")
+            raise LayoutError(url, f"unexpected JSON (version {version}; this syz-triage reads version 1)")
         return data, resp.from_cache
 
     def _html(self, path: str) -> tuple[str, bool]:
@@ -129,7 +123,7 @@ class SyzbotSync:
                 data, _ = self._json(page + "?json=1")
                 entries = data.get("Bugs")
                 if not isinstance(entries, list):
-                    raise LayoutError(f"{self.site.url(page)}?json=1: no bug list in the JSON")
+                    raise LayoutError(f"{self.site.url(page)}?json=1", "no bug list in the JSON")
             html, _ = self._html(page)
             rows = {r.link: r for r in parse_bug_list(html, self.site.url(page))}
             for e in entries:
@@ -144,56 +138,33 @@ class SyzbotSync:
         return items
 
     # -- one bug ---------------------------------------------------------------------------------
-    def stored(self, link: str, key: str) -> dict | None:
-        row = self.db.execute("SELECT * FROM bugs WHERE link = ? OR extid = ? OR bug_id = ?",
-                              [self.site.url(link), key, key]).fetchone()
-        if row is None:
-            return None
-        cols = [d[0] for d in self.db.execute("SELECT * FROM bugs LIMIT 0").description]
-        return dict(zip(cols, row, strict=True))
-
-    def sync_bug(self, item: Listed, ing: Ingest, full: bool = False) -> None:
+    def bug_records(self, item: Listed, full: bool = False) -> Iterator[Record]:
+        """The bug (or ``BugUnchanged``), after an ``InputError`` per crash report text that cannot be read."""
         key = item.row.key if item.row else (urlsplit(item.link).query.split("=", 1)[-1])
-        old = self.stored(item.link, key)
-        bug_json, json_cached = self._json(item.link + ("&" if "?" in item.link else "?") + "json=1")
-        old_raw = json.loads(old["raw"]) if old and old.get("raw") else {}
-        digest = item.row.digest() if item.row else None
-        if old and json_cached and not full and old_raw.get("list") == digest:
-            self.summary.counters["bugs_unchanged"] += 1
-            return
         page_url = self.site.url(item.link)
+        state = self.known(page_url, key)
+        bug_json, json_cached = self._json(item.link + ("&" if "?" in item.link else "?") + "json=1")
+        digest = item.row.digest() if item.row else None
+        if state and json_cached and not full and state.list_digest == digest:
+            yield BugUnchanged(state.extid)
+            return
         html, _ = self._html(item.link)
         page = parse_bug_page(html, page_url)
         crashes = self._crashes(bug_json, page, page_url)
         extid = self._extid(item, page, bug_json)
-        row = self._bug_row(item, extid, bug_json, page, crashes, digest)
-
-        # report texts first (their own batch), then the bug and its crashes in one transaction
+        fields = self._bug_fields(item, bug_json, page, crashes, digest)
         for c in crashes:
-            c["report_hash"] = self._report(ing, c, extid)
-        ing.flush()
-        for c in crashes:
-            h = c.pop("report_hash")
-            c["report_id"] = ing.report_id(h) if h else None
-            c["bug_extid"] = extid
-        changed = old is None or any(old.get(k) != row[k] for k in BUG_FIELDS)
-        old_keys = {r[0] for r in self.db.execute("SELECT crash_key FROM crashes WHERE bug_extid = ?", [extid])}
-        new_crashes = [c for c in crashes if c["crash_key"] not in old_keys]
-        if not changed and not new_crashes:
-            self.summary.counters["bugs_unchanged"] += 1
-            return
-        with self.db.atomic():
-            if old is not None and old["extid"] != extid:
-                self.db.execute("DELETE FROM bugs WHERE extid = ?", [old["extid"]])
-            self.db["bugs"].upsert(row, pk="extid")
-            if crashes:
-                self.db["crashes"].upsert_all(crashes, pk=("bug_extid", "crash_key"))
-        self.summary.counters["bugs_new" if old is None else "bugs_updated"] += 1
+            report = self._report(c, extid)
+            if isinstance(report, InputError):
+                yield report
+            else:
+                c.report = report
+        yield Bug(extid, key, fields, crashes)
 
     def _extid(self, item: Listed, page: BugPage, bug_json: dict) -> str:
         if item.row and item.row.kind == "extid":
             if page.extid and page.extid != item.row.key:
-                raise LayoutError(f"{self.site.url(item.link)}: page names syzbot+{page.extid}, "
+                raise LayoutError(self.site.url(item.link), f"page names syzbot+{page.extid}, "
                                   f"not the bug it was linked as ({item.row.key})")
             return item.row.key
         q = parse_qs(urlsplit(item.link).query)
@@ -202,10 +173,10 @@ class SyzbotSync:
         # never-reported bugs have no extid: key them by their 40-hex id
         return page.extid or bug_json.get("id") or q.get("id", [""])[0]
 
-    def _crashes(self, bug_json: dict, page: BugPage, where: str) -> list[dict]:
+    def _crashes(self, bug_json: dict, page: BugPage, where: str) -> list[Crash]:
         jcrashes = bug_json.get("crashes") or []
         if jcrashes and not page.crashes:
-            raise LayoutError(f"{where}: page layout not understood: no crash table (Time/Report/Manager columns)"
+            raise LayoutError(where, f"page layout not understood: no crash table (Time/Report/Manager columns)"
                               f" although the JSON lists {len(jcrashes)} crashes")
         by_x = {text_id(r.links.get("report")): r for r in page.crashes}
         out, seen = [], set()
@@ -219,7 +190,7 @@ class SyzbotSync:
                 out.append(self._crash({}, hrow))
         return out
 
-    def _crash(self, jc: dict, hrow) -> dict:
+    def _crash(self, jc: dict, hrow) -> Crash:
         links = hrow.links if hrow else {}
         fields = hrow.fields if hrow else {}
         report = jc.get("crash-report-link") or links.get("report")
@@ -239,43 +210,38 @@ class SyzbotSync:
             "repro_opts": jc.get("repro-opts"),
         }
         key = text_id(report) or hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:16]
-        return {"crash_key": key, **c}
+        return Crash(key, c)
 
     def _abs(self, link: str | None) -> str | None:
         return self.site.url(link) if link and link.startswith("/") else link
 
-    def _report(self, ing: Ingest, crash: dict, extid: str) -> str | None:
-        url = crash.get("report_link")
+    def _report(self, crash: Crash, extid: str) -> ReportText | InputError | None:
+        """The crash's report text, as syzbot extracted it (an immutable blob: cached)."""
+        url = crash.fields.get("report_link")
         if not url:
             return None
         try:
             text = self.http.get(url, immutable=True).text()
-        except NotFound as exc:
-            self.summary.errors.append(str(exc))
-            return None
+        except Unreachable:
+            raise
+        except HttpError as exc:       # not found, cut short...: the bug is stored without this report
+            return InputError(exc.url, exc.reason)
         if not text.strip() or text.lstrip().startswith("<"):
             self.http.forget(url)
-            self.summary.errors.append(f"{url}: not a crash report text")
-            return None
-        from triage.report import parse
+            return InputError(url, "not a crash report text")
+        return ReportText(text, "syzbot", url, reported_at=crash.fields.get("time"), bug_extid=extid,
+                          title=crash.fields.get("title"))
 
-        rep = parse(text)
-        if rep.title is None:       # syzbot already extracted this report: its title is authoritative
-            rep.title, rep.report = crash.get("title"), text
-        ing.add_report(rep, kind="syzbot", location=url, bug_extid=extid, reported_at=crash.get("time"))
-        return content_hash(rep.report or "")
-
-    def _bug_row(self, item: Listed, extid: str, bj: dict, page: BugPage, crashes: list[dict],
-                 digest: dict | None) -> dict:
+    def _bug_fields(self, item: Listed, bj: dict, page: BugPage, crashes: list[Crash], digest: dict | None) -> dict:
+        """The ``bugs`` columns other than ``extid`` (and ``updated_at``, the store's)."""
         row = item.row
-        times = sorted(c["time"] for c in crashes if c.get("time"))
+        times = sorted(c.fields["time"] for c in crashes if c.fields.get("time"))
         status_text = bj.get("status") or page.status_text
         lore = [d["url"] for d in page.discussions]
         discussions = lore + [u for u in (bj.get("discussions") or []) if u not in lore]
         count = row.fields.get("count") if row else None
         fixes = bj.get("fix-commits") or (item.json or {}).get("fix-commits") or (row.fix_commits if row else [])
         return {
-            "extid": extid,
             "bug_id": bj.get("id"),
             "namespace": self.namespace,
             "title": bj.get("title") or page.title,
@@ -290,39 +256,33 @@ class SyzbotSync:
             "cause_commit": json.dumps(bj["cause-commit"]) if bj.get("cause-commit") else None,
             "discussions": json.dumps(discussions),
             "link": self.site.url(item.link),
-            "updated_at": now(),
             "raw": json.dumps({"json": bj, "list": digest, "status_text": status_text,
                                "status_link": page.status_link, "first_last": page.first_last,
                                "discussions": page.discussions, "list_fields": row.fields if row else None}),
         }
 
     # -- the whole sync --------------------------------------------------------------------------
-    def run(self, statuses: list[str] | None = None, subsystem: str | None = None, full: bool = False) -> Summary:
+    def records(self, statuses: list[str] | None = None, subsystem: str | None = None,
+                full: bool = False) -> Iterator[Record]:
+        """Every listed bug of ``statuses`` (all by default), then a ``Checkpoint`` of the pass."""
         statuses = statuses or list(STATUS_PAGES)
-        start = self.http.counters["requests"]
-        ing = Ingest(self.db)
         try:
+            items = self.listing(statuses, subsystem)
+        except (LayoutError, HttpError) as exc:
+            raise SyncStopped(str(exc)) from None
+        if self.progress:
+            self.progress("syzbot bugs", len(items))
+        for item in items:
             try:
-                items = self.listing(statuses, subsystem)
-            except (LayoutError, HttpError) as exc:
+                out = list(self.bug_records(item, full=full))
+            except Unreachable as exc:
                 raise SyncStopped(str(exc)) from None
+            except HttpError as exc:
+                out = [InputError(exc.url, exc.reason)]
+            except LayoutError as exc:
+                out = [InputError(exc.where, exc.reason)]
+            yield from out
             if self.progress:
-                self.progress("syzbot bugs", len(items))
-            for item in items:
-                try:
-                    self.sync_bug(item, ing, full=full)
-                except Unreachable as exc:
-                    raise SyncStopped(str(exc)) from None
-                except (LayoutError, HttpError) as exc:
-                    self.summary.errors.append(str(exc))
-                if self.progress:
-                    self.progress("", None)
-            ing.flush()
-            self.db["sync_state"].upsert({"source": f"syzbot:{self.base_url}:{self.namespace}",
-                                          "cursor": json.dumps({"statuses": statuses, "subsystem": subsystem,
-                                                                "bugs": len(items)}),
-                                          "updated_at": now()}, pk="source")
-        finally:
-            self.summary.reports_new += ing.summary.reports_new
-            self.summary.counters["requests"] = self.http.counters["requests"] - start
-        return self.summary
+                self.progress("", None)
+        yield Checkpoint(f"syzbot:{self.base_url}:{self.namespace}",
+                         {"statuses": statuses, "subsystem": subsystem, "bugs": len(items)})

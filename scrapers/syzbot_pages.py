@@ -18,7 +18,12 @@ from bs4 import BeautifulSoup, Tag
 
 
 class LayoutError(Exception):
-    """A page no longer looks like the syzbot page it should be."""
+    """A page no longer looks like the syzbot page it should be: ``str()`` is ``"<page>: <what is missing>"``."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
 
 
 # header text (normalized) -> field name; unknown headers are kept under their normalized text
@@ -86,7 +91,7 @@ def _tables(soup: BeautifulSoup, *needed: str) -> list[tuple[Tag, list[str]]]:
 def _cells(row: Tag, header: list[str], where: str) -> list[Tag]:
     cells = row.find_all("td", recursive=False)
     if len(cells) != len(header):
-        raise LayoutError(f"{where}: a table row has {len(cells)} cells for {len(header)} columns")
+        raise LayoutError(where, f"a table row has {len(cells)} cells for {len(header)} columns")
     return cells
 
 
@@ -136,7 +141,7 @@ def parse_bug_list(html: str, where: str) -> list[ListRow]:
     tables = _tables(soup, "title", "count")
     if not tables:
         if soup.find("table", class_=re.compile("list_table")) is not None or BUG_LINK.search(html):
-            raise LayoutError(f"{where}: page layout not understood: no bug table with Title and Count columns")
+            raise LayoutError(where, "page layout not understood: no bug table with Title and Count columns")
         return []
     rows = []
     for table, header in tables:
@@ -146,7 +151,7 @@ def parse_bug_list(html: str, where: str) -> list[ListRow]:
             title_cell = by["title"]
             link = next((a for a in title_cell.find_all("a") if bug_key(a.get("href", ""))), None)
             if link is None:
-                raise LayoutError(f"{where}: page layout not understood: a bug row has no /bug? link")
+                raise LayoutError(where, "page layout not understood: a bug row has no /bug? link")
             kind, key = bug_key(link["href"])
             row = ListRow(kind, key, link["href"], cell_text(link))
             for span in title_cell.find_all(class_="bug-label"):
@@ -159,7 +164,7 @@ def parse_bug_list(html: str, where: str) -> list[ListRow]:
             if "patch" in by:
                 row.fix_commits = _commit_list(by["patch"])
             if not row.fields.get("count", "").lstrip("-").isdigit():
-                raise LayoutError(f"{where}: page layout not understood: Count of {row.title!r} is "
+                raise LayoutError(where, f"page layout not understood: Count of {row.title!r} is "
                                   f"{row.fields.get('count')!r}")
             rows.append(row)
     return rows
@@ -206,7 +211,7 @@ def parse_bug_page(html: str, where: str) -> BugPage:
     title_tag = soup.find("title")
     title = cell_text(title_tag) if title_tag else ""
     if not title or title == "syzbot":
-        raise LayoutError(f"{where}: page layout not understood: no bug title")
+        raise LayoutError(where, "page layout not understood: no bug title")
     text = soup.get_text(" ")
     m = REPORTED_BY.search(text)
     extid = m.group(1) if m else None
@@ -267,7 +272,7 @@ def parse_bug_page(html: str, where: str) -> BugPage:
             by = dict(zip(header, _cells(tr, header, where), strict=True))
             a = by["title"].find("a")
             if a is None or not a.get("href"):
-                raise LayoutError(f"{where}: page layout not understood: a discussion row has no link")
+                raise LayoutError(where, "page layout not understood: a discussion row has no link")
             discussions.append({"url": a["href"], "subject": cell_text(a),
                                 "replies": cell_text(by["replies including bot"]),
                                 "last_reply": syz_time(cell_text(by["last reply"])) if "last reply" in by else None})

@@ -9,8 +9,11 @@
 
 Faults are scripted per request: ``server.script(path_query, [actions...])`` where an action is an int
 status (served once with an empty body), ``(status, headers)``, ``("sleep", seconds)`` (a slow answer),
-or ``("body", bytes, content_type)``; ``server.replace(path_query, body, content_type)`` changes a route
-for good; ``server.die_after(n)`` drops every connection after ``n`` requests (a server that dies midway).
+``("body", bytes, content_type)``, ``("trickle", seconds_per_byte)`` (the real answer, one byte at a time),
+or ``("cut", keep_bytes, with_length)`` (the real answer cut after ``keep_bytes`` by closing the connection,
+announced with its full ``Content-Length`` or, without ``with_length``, ended by the close alone);
+``server.replace(path_query, body, content_type)`` changes a route for good; ``server.die_after(n)`` drops
+every connection after ``n`` requests (a server that dies midway).
 Responses carry an ETag and honour ``If-None-Match`` (304), like the real hosts.
 """
 
@@ -178,20 +181,40 @@ class ReplayServer:
         etag = '"' + hashlib.sha1(body).hexdigest() + '"'
         if status == 200 and h.headers.get("If-None-Match") == etag:
             return self._send(h, 304, {"ETag": etag}, b"")
-        self._send(h, status, {**headers, "ETag": etag, "Last-Modified": LAST_MODIFIED}, body)
+        headers = {**headers, "ETag": etag, "Last-Modified": LAST_MODIFIED}
+        if isinstance(action, tuple) and action[0] == "trickle":
+            return self._send(h, status, headers, body, trickle=action[1])
+        if isinstance(action, tuple) and action[0] == "cut":
+            return self._send(h, status, headers, body, keep=action[1], length=action[2])
+        self._send(h, status, headers, body)
 
     @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _send(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes, *,
+              trickle: float = 0.0, keep: int | None = None, length: bool = True) -> None:
         try:
             h.send_response(status)
             for k, v in headers.items():
                 h.send_header(k, v)
-            h.send_header("Content-Length", str(len(body)))
+            if length:
+                h.send_header("Content-Length", str(len(body)))
+            else:
+                h.send_header("Connection", "close")
             h.end_headers()
-            if status != 304:
+            if status == 304:
+                return
+            if keep is not None:                # the connection closes after part of the body
+                h.wfile.write(body[:keep])
+                h.wfile.flush()
+                h.close_connection = True
+            elif trickle:
+                for i in range(len(body)):
+                    h.wfile.write(body[i:i + 1])
+                    h.wfile.flush()
+                    time.sleep(trickle)
+            else:
                 h.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
-            pass
+            h.close_connection = True
 
 
 def gzip_truncated(data: bytes, keep: float = 0.5) -> bytes:

@@ -144,8 +144,8 @@ def test_missing_path_is_an_error(cli, tmp_path):
 
 def test_sigkill_midway_leaves_no_duplicates_or_half_reports(tmp_path):
     """Kill ``triage import`` with SIGKILL while it writes; the re-run completes the set exactly."""
-    from triage.ingest import content_hash
     from triage.report import parse
+    from triage.report.source import content_hash
 
     def marks(t: str) -> bool:  # the marker survives report extraction
         return content_hash(parse(distinct(t, 1)).report) != content_hash(parse(distinct(t, 2)).report)
@@ -196,3 +196,93 @@ def test_sigkill_midway_leaves_no_duplicates_or_half_reports(tmp_path):
             " OR NOT EXISTS (SELECT 1 FROM frames f WHERE f.report_id = r.id)"
         ).fetchone()[0]
         assert orphans == 0
+
+
+def test_text_summary_agrees_with_json(cli, tmp_path):
+    texts = _reports()
+    (tmp_path / "a.txt").write_text(texts[0])
+    assert cli("import", tmp_path / "a.txt").exit_code == 0
+    text = cli("import", tmp_path / "a.txt")              # the same file again: its report is known
+    out = json.loads(cli("import", "--json", tmp_path / "a.txt").stdout)
+    assert out["reports_known"] == 1 and out["reports_new"] == 0
+    assert "0 new reports, 1 reports already stored" in text.stdout
+    for key, value in out.items():
+        if isinstance(value, int):                         # every number of the JSON is in the text
+            assert f"{value} " in text.stdout, (key, text.stdout)
+
+
+def test_a_file_without_a_report_says_so(cli, tmp_path):
+    (tmp_path / "x.txt").write_text("just some notes, no kernel output\n")
+    res = cli("import", tmp_path / "x.txt")
+    assert res.exit_code == 0
+    assert f"triage: {tmp_path / 'x.txt'}: no kernel report found" in res.stderr
+    out = json.loads(cli("import", "--json", tmp_path / "x.txt").stdout)
+    assert out["notes"] == [f"{tmp_path / 'x.txt'}: no kernel report found"] and out["errors"] == []
+
+
+def test_inputs_that_could_block_loop_or_explode_are_named(cli, tmp_path, monkeypatch):
+    """A FIFO, a directory symlink loop, a gzip bomb and unreadable mails: one line each, the rest stored."""
+    import gzip
+
+    import records.inputs
+
+    monkeypatch.setattr(records.inputs, "MAX_INPUT_BYTES", 8 * 1024 * 1024)   # the bomb need not be 512 MiB
+
+    texts = _reports()
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "a-good.txt").write_text(texts[0])
+    os.mkfifo(batch / "b-fifo")
+    (batch / "c-loop").symlink_to(batch)
+    with gzip.open(batch / "d-bomb.txt.gz", "wb", compresslevel=9) as f:
+        for _ in range(9):
+            f.write(bytes(1024 * 1024))
+    (batch / "e-utf7.eml").write_bytes(
+        b"From: a@b\nSubject: x\nMessage-ID: <utf7@x>\nContent-Type: text/plain; charset=utf-7\n\n+AGEAYgBj-\n")
+    deep = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(5000))
+    (batch / "f-deep.eml").write_bytes(b"From: a@b\nSubject: x\nMessage-ID: <deep@x>\n" + deep + b"\nhello\n")
+    (batch / "g-good.txt").write_text(texts[1])
+    res = cli("import", "--json", batch)
+    out = json.loads(res.stdout)
+    assert res.exit_code == 1
+    errors = out["errors"]
+    assert all("\n" not in e for e in errors)
+    assert any("b-fifo: not a regular file" in e for e in errors)
+    assert any("c-loop: directory already read" in e for e in errors)
+    assert any("d-bomb.txt.gz: gzip decompresses to more than" in e for e in errors)
+    assert out["reports_new"] == 2
+    db = open_db(os.environ["TRIAGE_DB"])
+    assert db["messages"].count_where("message_id = 'utf7@x'") == 1     # read, body decoded as UTF-8
+    assert any("f-deep.eml: unreadable e-mail (RecursionError)" in e for e in errors)
+
+
+def test_two_imports_into_one_new_database_both_complete(tmp_path):
+    """Two real ``triage import`` processes at once (issue 15: one died with 'database is locked', a migration
+    race or a report id taken twice). Writers take the lock up front and wait; SQLite allocates the ids."""
+    from triage.report import parse
+    from triage.report.source import content_hash
+
+    texts = [t for t in _reports() if parse(t).title
+             and content_hash(parse(distinct(t, 1)).report) != content_hash(parse(distinct(t, 2)).report)]
+    halves = [tmp_path / "a", tmp_path / "b"]
+    for n, half in enumerate(halves):
+        half.mkdir()
+        for i in range(60):
+            (half / f"r{i:03d}.txt").write_text(distinct(texts[i % len(texts)], 1000 * n + i))
+        box = mailbox.mbox(str(half / "shared.mbox"))        # the same mails in both: one of them stores each
+        for i in range(4):
+            box.add(_mail(distinct(texts[i], 9000 + i), i))
+        box.close()
+    db_path = tmp_path / "new.db"
+    env = {**os.environ, "TRIAGE_DB": str(db_path), "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "triage", "import", "--json", str(half)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for half in halves]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    assert [err for _, err in outputs] == ["", ""]
+    summaries = [json.loads(out) for out, _ in outputs]
+    assert sum(s["messages_new"] for s in summaries) == 4 and sum(s["skipped"] for s in summaries) == 4
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 120 + 4
+        assert sum(s["reports_new"] for s in summaries) == 124
+        assert conn.execute("SELECT count(*) FROM verdicts WHERE source = 'combined'").fetchone()[0] == 124

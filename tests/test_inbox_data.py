@@ -1,6 +1,6 @@
 """Helpers shared by the workflow tests (inbox, review, digest, dataset): build a small store.
 
-Reports go through the real ingest (``Ingest.add_text``); verdicts, bugs, messages and reproducer runs
+Reports go through the real pipeline (``store_text``); verdicts, bugs, messages and reproducer runs
 are written directly, the way the classifier, the scrapers and the simulator will write them.
 """
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import shared_data
 
-from triage.ingest import Ingest
+from triage.pipeline import store_text
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -45,9 +45,9 @@ def labelled_text(n: int) -> str:
 
 def add(db, text: str, location: str, days_ago: float = 0.0, bug: str | None = None,
         message_id: str | None = None) -> int:
-    with Ingest(db, hooks=[]) as ing:   # these tests set verdicts themselves: no classification hook
-        rid = ing.add_text(text, kind="file", location=location, reported_at=iso(days_ago), bug_extid=bug,
-                           message_id=message_id)
+    # these tests set verdicts themselves: no classification
+    rid = store_text(db, text, kind="file", location=location, reported_at=iso(days_ago), bug_extid=bug,
+                     message_id=message_id, classify=False)
     assert rid is not None, f"{location}: the parser found no crash"
     return rid
 

@@ -14,8 +14,8 @@ from conftest import shared_data
 from test_digest import _Collect, _free_port
 from test_inbox_data import add, bug, message, synthetic
 
-from scrapers.messages import syz_commands
 from triage.status import BugStatus, from_commands, merge
+from triage.store.messages import syz_commands
 
 REPORT_MID = "68c7c2b3.050a0220.3c6139.0d0d.GAE@google.com"
 EXTID = "fd3f70a4509fca8c265d"

@@ -10,7 +10,7 @@ import pytest
 from conftest import shared_data
 from test_inbox_data import add, bug, iso, labelled_text, message, repro_run, synthetic, verdict
 
-from triage.ingest import Ingest, import_paths
+from triage.pipeline import import_paths, store_text
 from triage.review import ReviewError, parse_when
 
 
@@ -59,8 +59,7 @@ def test_review_state_survives_reimport_reclassify_and_resync(cli, db, tmp_path)
     for rid in ids:
         bug(db, f"bug{rid}", status="fixed", crashes=10)
     # a direct ingest of a known text is also a no-op for reviews
-    with Ingest(db) as ing:
-        assert ing.add_text(labelled_text(1), kind="file", location="again") is None
+    assert store_text(db, labelled_text(1), kind="file", location="again") is None
     db.conn.commit()
 
     assert _review_state(db) == before_reviews

@@ -23,7 +23,7 @@ def server():
 def client(tmp_path=None, **kw) -> Http:
     opts = {"rate": 0, "timeout": 2.0, "retries": 3, "backoff": 0.01, "max_delay": 5.0}
     opts.update(kw)
-    return Http(Settings(cache_dir=tmp_path / "cache" if tmp_path else None, **opts))
+    return Http(Settings(user_agent=USER_AGENT, cache_dir=tmp_path / "cache" if tmp_path else None, **opts))
 
 
 def test_500_then_success_is_retried(server):
@@ -112,3 +112,46 @@ def test_rate_limit_spaces_requests(server):
     for _ in range(5):
         http.get(server.url + LIST)
     assert time.monotonic() - t0 >= 4 * 0.05 * 0.9
+
+
+TEXT = "/text?tag=CrashReport&x=1652eb62580000"
+
+
+def test_a_trickling_server_meets_the_deadline(server):
+    """A server sending one byte at a time never trips the per-read timeout; the deadline ends the attempt."""
+    server.script(LIST, [("trickle", 0.02)] * 2)
+    http = client(timeout=2.0, deadline=0.3, retries=1)
+    with pytest.raises(Unreachable, match=r"no whole answer within 0.3 s after 2 attempts"):
+        http.get(server.url + LIST)
+    assert http.get(server.url + LIST).json()["Bugs"]      # the next, normal answer is read
+
+
+def test_a_body_shorter_than_its_length_is_retried_and_never_cached(server, tmp_path):
+    http = client(tmp_path)
+    full = client().get(server.url + TEXT).body
+    server.script(TEXT, [("cut", 100, True)])
+    resp = http.get(server.url + TEXT, immutable=True)
+    assert resp.body == full and http.counters["retries"] == 1
+
+    http = client(tmp_path / "other", retries=1)
+    server.script(TEXT, [("cut", 100, True)] * 2)
+    with pytest.raises(Unreachable, match="body cut short"):
+        http.get(server.url + TEXT, immutable=True)
+    assert http.cache.get(server.url + TEXT) is None
+
+
+def test_a_body_ended_by_the_connection_closing_is_not_cached(server, tmp_path):
+    http = client(tmp_path)
+    full = client().get(server.url + TEXT).body
+    server.script(TEXT, [("cut", 100, False)])      # 100 bytes, then the connection closes: no way to tell
+    with pytest.raises(HttpError, match="may be cut") as err:
+        http.get(server.url + TEXT, immutable=True)
+    assert "\n" not in str(err.value)
+    assert http.cache.get(server.url + TEXT) is None
+    assert http.get(server.url + TEXT, immutable=True).body == full     # a framed answer is kept...
+    n = server.count()
+    assert http.get(server.url + TEXT, immutable=True).from_cache and server.count() == n   # ... and cached
+
+    server.script(LIST, [("cut", 10**9, False)])    # the whole body, close-delimited: used, not cached
+    assert http.get(server.url + LIST).json()["Bugs"]
+    assert http.cache.get(server.url + LIST) is None

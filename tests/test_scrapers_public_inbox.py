@@ -113,3 +113,53 @@ def test_mbox_import_gets_the_same_threading(tmp_path, cli, db):
     assert lost["bug_extid"] == "0123456789abcdef0123"
     assert json.loads(lost["syz_commands"]) == [{"command": "dup", "args": "WARNING in bar"}]
     assert json.loads(db["messages"].get("r@x")["syz_commands"]) == []        # syzbot's help text
+
+
+def test_a_git_repository_that_is_not_a_public_inbox_is_a_clear_error(tmp_path, cli, db):
+    repo = tmp_path / "code"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "README").write_text("a project\n")
+    (repo / "main.c").write_text("int main(void) { return 0; }\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "start")
+    res, out = imp(cli, "--public-inbox", repo)
+    assert res.exit_code == 1
+    [err] = out["errors"]
+    assert err == f"{repo.resolve()}: not a public-inbox mirror (a git repository whose HEAD holds README, main.c, " \
+                  "not one message blob 'm')"
+    res = cli("import", "--public-inbox", repo)
+    assert res.exit_code == 1 and res.stderr == f"triage: {err}\n"
+    assert db["messages"].count == 0
+
+
+def test_a_progress_bar_on_a_terminal_and_nothing_elsewhere(tmp_path, db_path):
+    import os
+    import pty
+    import sys
+
+    from conftest import ROOT
+    from test_pipeline import make_inbox
+
+    repo = tmp_path / "inbox"
+    make_inbox(repo, 8)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "100"}
+    cmd = [sys.executable, "-m", "triage", "import", "--public-inbox", str(repo)]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:                       # the terminal's other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    assert b"inbox commits" in shown and b"8/8" in shown
+    again = subprocess.run(cmd, env={**env, "TRIAGE_DB": str(tmp_path / "other.db")}, capture_output=True,
+                           timeout=60)
+    assert again.returncode == 0 and again.stderr == b""

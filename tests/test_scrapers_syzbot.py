@@ -147,3 +147,27 @@ def test_subsystem_and_status_filters(cli, db):
     assert all("ext4" in json.loads(r["subsystems"]) for r in rows)
     assert {r["status"] for r in rows} == {"open", "fixed"}
     assert any(p.startswith("/upstream/s/ext4") for p, _ in srv.requests)
+
+
+def test_a_cut_report_text_is_not_stored_and_a_full_sync_repairs_it(cli, db):
+    """A crash report ended by the connection closing may be cut: it is neither stored nor cached (issue 15)."""
+    root = shared_data("syzbot-pages", "2025")
+    blob = "/text?tag=CrashReport&x=1652eb62580000"
+    with ReplayServer(SyzbotSite(root)) as srv:
+        srv.script(blob, [("cut", 300, False)] * 10)
+        res, out = sync(cli, srv.url)
+        assert res.exit_code == 1
+        [err] = out["errors"]
+        assert blob in err and "may be cut" in err
+        crash = db["crashes"].get(("fd3f70a4509fca8c265d", "1652eb62580000"))
+        assert crash["report_id"] is None
+        assert db["sources"].count_where("location LIKE ?", ["%x=1652eb62580000"]) == 0
+        srv.script(blob, [])
+        res, out = sync(cli, srv.url)                  # an ordinary re-sync skips the unchanged bug
+        assert res.exit_code == 0 and db["crashes"].get(("fd3f70a4509fca8c265d", "1652eb62580000"))["report_id"] is None
+        res, out = sync(cli, srv.url, "--full")
+    assert res.exit_code == 0, out
+    assert out["reports_new"] == 1 and out["bugs_updated"] == 1
+    rid = db["crashes"].get(("fd3f70a4509fca8c265d", "1652eb62580000"))["report_id"]
+    text = (root / "text/CrashReport/1652eb62580000.txt").read_text()
+    assert db["reports"].get(rid)["text"] == text

@@ -1,9 +1,8 @@
 """Verdicts in the store: classify reports as they are imported, re-classify when the classifier changes.
 
 - ``classify_reports(db, ids)`` classifies stored reports in one batch and writes one ``verdicts`` row per
-  report (``source = 'combined'``, the evidence as JSON, the classifier version);
-- it is registered in ``triage.ingest.REPORT_HOOKS``, so import / sync classify new reports inside the batch
-  transaction (a report is never stored without its verdict);
+  report (``source = 'combined'``, the evidence as JSON, the classifier version); the pipeline calls it on
+  each batch's new reports inside the batch transaction (a report is never stored without its verdict);
 - ``reclassify(db)`` re-runs on every report whose verdict came from another classifier version;
 - a human label is a ``verdicts`` row with ``source = 'human'``: ``current_verdict`` prefers it, and
   ``triage train`` learns from it;
@@ -19,7 +18,9 @@ from typing import Any
 
 import sqlite_utils
 
-from triage.ingest import REPORT_HOOKS, content_hash, now, signature_hash
+from triage.report.source import content_hash
+from triage.store import now, transaction
+from triage.store.reports import signature_hash
 
 BATCH = 500
 
@@ -30,10 +31,9 @@ def _classifier(classifier: Any = None) -> Any:
         return classifier
     from classifiers.classifier import Classifier, default_classifier
     from classifiers.model import ModelError
-    from triage.paths import model_file
 
     try:
-        return default_classifier(trained=model_file())
+        return default_classifier()
     except ModelError:
         return Classifier(use_model=False)
 
@@ -69,11 +69,6 @@ def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: 
     return written
 
 
-def classify_hook(db: sqlite_utils.Database, ids: list[int]) -> None:
-    """The ingest hook: new reports get their verdict in the same transaction."""
-    classify_reports(db, ids)
-
-
 def stale_ids(db: sqlite_utils.Database, version: str, everything: bool = False) -> list[int]:
     if everything:
         return [r[0] for r in db.execute("SELECT id FROM reports ORDER BY id").fetchall()]
@@ -86,7 +81,7 @@ def reclassify(db: sqlite_utils.Database, classifier: Any = None, everything: bo
     """Re-classify every stored report whose verdict is missing or from another classifier version."""
     clf = _classifier(classifier)
     ids = stale_ids(db, clf.version, everything)
-    with db.atomic():
+    with transaction(db):        # the write lock up front: a concurrent import makes it wait, not fail
         n = classify_reports(db, ids, clf) if ids else 0
     return {"reclassified": n, "classifier_version": clf.version}
 
@@ -193,7 +188,3 @@ def similar(db: sqlite_utils.Database, report: Any, limit: int = 5, exclude_hash
                        "label": verdict["label"] if verdict else None})
     scored.sort(key=lambda d: (-d["score"], d["report_id"]))
     return scored[:limit]
-
-
-if classify_hook not in REPORT_HOOKS:
-    REPORT_HOOKS.append(classify_hook)

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import sqlite_utils
 
-from triage.ingest import Ingest
+from records import ReportText
+from triage.pipeline import Pipeline
 from triage.repro import store_run
+from triage.store import transaction
+from triage.store.reports import report_at
 
 DEMO_MARK = "demo"
 
@@ -56,19 +59,16 @@ def prepare(path: Path) -> sqlite_utils.Database:
 def build(db: sqlite_utils.Database, seed: int = 1) -> list[DemoRun]:
     """Run every scenario and variant, import the consoles, store the runs linked to their reports."""
     import simulator
-    import triage.classify_store  # noqa: F401 - registers the classification hook for the import
 
     results = simulator.run_all(seed)
-    report_ids: list[int | None] = []
-    with Ingest(db) as ing:
-        for r in results:
-            rid = None
-            if r.console.strip():
-                ing.add_text(r.console, kind="sim", location=f"sim:{r.scenario}/{r.variant}#seed{r.seed}")
-                rid = ing.last_id   # also when another variant printed the same report
-            report_ids.append(rid)
+    locations = [f"sim:{r.scenario}/{r.variant}#seed{r.seed}" for r in results]
+    Pipeline(db).run(ReportText(r.console, "sim", loc) for r, loc in zip(results, locations, strict=True)
+                     if r.console.strip())
+    # the report each run printed (also when another variant printed the same one)
+    report_ids = [report_at(db, "sim", loc) if r.console.strip() else None
+                  for r, loc in zip(results, locations, strict=True)]
     runs = []
-    with db.atomic():
+    with transaction(db):
         for r, rid in zip(results, report_ids, strict=True):
             store_run(db, rid, r)
     labels = dict(db.execute("SELECT report_id, label FROM verdicts WHERE source = 'combined'").fetchall())

@@ -1,42 +1,5 @@
-"""Where syz-triage keeps its files: the database, the config, caches, the outbox.
+"""Where syz-triage keeps its files: defined once in ``records.paths`` (the classifiers read it too)."""
 
-Every location follows the XDG conventions through platformdirs and can be overridden:
-``--db`` / ``TRIAGE_DB`` for the database, ``TRIAGE_CONFIG`` for the config file.
-"""
+from records.paths import APP, cache_dir, config_dir, config_file, data_dir, default_db
 
-from __future__ import annotations
-
-import os
-from pathlib import Path
-
-import platformdirs
-
-APP = "syz-triage"
-
-
-def data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP))
-
-
-def config_dir() -> Path:
-    return Path(platformdirs.user_config_dir(APP))
-
-
-def cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir(APP))
-
-
-def model_file() -> Path:
-    """Where ``triage train`` writes the model by default; classification prefers it to the shipped one."""
-    return data_dir() / "model.json"
-
-
-def default_db() -> Path:
-    """The database path: ``TRIAGE_DB`` if set, else ``<user data dir>/triage.db``."""
-    env = os.environ.get("TRIAGE_DB")
-    return Path(env) if env else data_dir() / "triage.db"
-
-
-def config_file() -> Path:
-    env = os.environ.get("TRIAGE_CONFIG")
-    return Path(env) if env else config_dir() / "config.toml"
+__all__ = ["APP", "cache_dir", "config_dir", "config_file", "data_dir", "default_db"]

@@ -143,7 +143,7 @@ def read_recipients(source: str | None, message_id: str) -> list[str]:
     empty when the source is gone or is not local."""
     if not source:
         return []
-    from scrapers.mail import parse_bytes
+    from records.mail import parse_bytes
 
     raw = None
     m = re.fullmatch(r"(.+)#([0-9a-f]{40})", source)

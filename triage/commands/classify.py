@@ -1,7 +1,7 @@
 """``triage classify`` / ``train`` / ``eval`` / ``reclassify``: label reports by their consequence.
 
-Every report ``triage import`` / ``sync`` stores gets its verdict through the ingest hook
-(``triage.classify_store``, loaded by ``Ingest``). scikit-learn is imported only inside commands.
+Every report ``triage import`` / ``sync`` stores gets its verdict in its batch: the pipeline calls
+``triage.classify_store.classify_reports``. scikit-learn is imported only inside commands.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ def _classifier(model: Path | None):
     from classifiers.classifier import Classifier, default_classifier
     from classifiers.model import Model, ModelError
     from classifiers.rules import RuleError
-    from triage.paths import model_file
 
     try:
-        return Classifier(model=Model.load(model)) if model else default_classifier(trained=model_file())
+        return Classifier(model=Model.load(model)) if model else default_classifier()
     except (ModelError, RuleError) as exc:
         die(str(exc))
 
@@ -79,9 +78,8 @@ def classify_cmd(
     """Label reports by consequence (data-loss, reclaim-deadlock, fault-injection, nofail-warning, other),
     with the evidence: the rules that fired, the lines they matched, the model's probabilities."""
     from triage.classify_store import human_label_for_text, similar
-    from triage.ingest import content_hash
     from triage.report import parse
-    from triage.report.source import InputError, read_report_input
+    from triage.report.source import InputError, content_hash, read_report_input
 
     clf = _classifier(model)
     db = _open_existing_db()
@@ -90,7 +88,7 @@ def classify_cmd(
         try:
             raw = read_report_input(path)
         except InputError as exc:
-            warn(f"{path}: {exc}")
+            warn(str(exc))
             failed = True
             continue
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -128,9 +126,8 @@ def train_cmd(
 ) -> None:
     """Train the model on the labelled corpus plus the maintainers' labels in the store."""
     from classifiers.dataset import DatasetError
-    from classifiers.model import ModelError
+    from classifiers.model import ModelError, user_model
     from classifiers.training import gather, train
-    from triage.paths import model_file
 
     db = None if no_store else _open_existing_db()
     try:
@@ -138,7 +135,7 @@ def train_cmd(
         model = train(examples)
     except (DatasetError, ModelError) as exc:
         die(str(exc))
-    path = model.save(out or model_file())
+    path = model.save(out or user_model())
     summary = {"model": str(path), "version": model.version, "n_reports": model.meta["n_reports"],
                "labels": model.meta["labels"], "sources": model.meta.get("sources", {}),
                "n_features": model.meta["n_features"]}
@@ -149,8 +146,7 @@ def train_cmd(
 
         store = _open_existing_db(read_only=False)
         if store is not None:
-            clf = default_classifier(reload=True, trained=model_file())
-            summary["reclassified"] = reclassify(store, clf)["reclassified"]
+            summary["reclassified"] = reclassify(store, default_classifier(reload=True))["reclassified"]
     if json_out:
         emit_json(summary)
     else:

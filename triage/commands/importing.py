@@ -8,6 +8,8 @@ import typer
 
 from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store, warn
 
+IMPORT_KEYS = ("threads_new",)
+
 
 def import_cmd(
     paths: list[Path] = typer.Argument(None, metavar="PATH",
@@ -18,37 +20,39 @@ def import_cmd(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Import kernel reports into the database. Importing the same input twice adds nothing."""
-    from scrapers.threads import resolve
-    from triage.commands.sync import summary_dict
-    from triage.ingest import Summary, import_paths
+    import sqlite3
+
+    from scrapers.public_inbox import PublicInboxError
+    from triage import sources
+    from triage.commands.progress import Bar
+    from triage.pipeline import Pipeline
 
     if not paths and not public_inbox:
         die("nothing to import: give PATH... or --public-inbox DIR", EXIT_USAGE)
     db = open_store()
-    summary = import_paths(db, [str(p) for p in paths]) if paths else Summary()
-    summary.counters["threads_new"] = resolve(db)      # thread what the mail inputs brought
-    if public_inbox:
-        from scrapers.progress import Bar
-        from scrapers.public_inbox import PublicInboxError, import_public_inbox
-
+    pipe = Pipeline(db)
+    summary = pipe.summary
+    try:
         with Bar(not json_out) as bar:
-            for root in public_inbox:
+            if paths:
+                pipe.run(sources.files([str(p) for p in paths], progress=bar))
+            for root in public_inbox or []:
                 try:
-                    import_public_inbox(db, root, summary, progress=bar)
+                    pipe.run(sources.public_inbox(db, root, progress=bar))
                 except PublicInboxError as exc:
                     summary.errors.append(str(exc))
-    if summary.reports_new:  # the classifier is loaded by now: refresh verdicts an older version gave
-        from triage.classify_store import reclassify
+        if summary.reports_new:  # the classifier is loaded by now: refresh verdicts an older version gave
+            from triage.classify_store import reclassify
 
-        summary.counters["reclassified"] = reclassify(db)["reclassified"]
+            summary.counts["reclassified"] = reclassify(db)["reclassified"]
+    except sqlite3.Error as exc:   # e.g. another writer held the database past the busy timeout
+        die(f"database error, the batch in progress was not stored ({exc}); run the import again")
     if json_out:
-        emit_json(summary_dict(summary))
+        emit_json(summary.as_dict(IMPORT_KEYS))
     else:
-        for err in summary.errors:
-            warn(err)
-        typer.echo(f"{summary.reports_new} new reports, {summary.messages_new} new messages, "
-                   f"{summary.counters['threads_new']} new threads, "
-                   f"{summary.skipped} already known, {len(summary.errors)} errors")
+        for line in summary.notes + summary.errors:
+            warn(line)
+        typer.echo(summary.text(IMPORT_KEYS))
     if summary.errors:
         raise typer.Exit(EXIT_FINDINGS)
 

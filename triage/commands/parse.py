@@ -29,7 +29,7 @@ def parse_cmd(
         try:
             rep = parse(read_report_input(path))
         except InputError as exc:
-            warn(f"{name}: {exc}")
+            warn(str(exc))
             failed = True
             continue
         except Exception as exc:  # a parser bug must not hide the other inputs' results

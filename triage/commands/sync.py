@@ -8,31 +8,41 @@ from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, 
 
 sync_app = typer.Typer(help="Pull syzbot bugs and lore threads into the database.", no_args_is_help=True)
 
-SUMMARY_KEYS = ("bugs_new", "bugs_updated", "reports_new", "threads_new", "messages_new", "requests")
+SUMMARY_KEYS = ("bugs_new", "bugs_updated", "bugs_unchanged", "reports_new", "threads_new", "messages_new", "requests")
 RATE_OPTION = typer.Option(None, "--rate", metavar="N", min=0.0,
                            help="Requests per second per host (0 = no limit) [default: 1, or TRIAGE_RATE].")
 
 
-def summary_dict(summary) -> dict:
-    out = summary.as_dict()
-    for key in SUMMARY_KEYS:
-        out.setdefault(key, 0)
-    out["reports_new"] = summary.reports_new
-    out["messages_new"] = summary.messages_new
-    return out
+def run_sync(db, http, records, json_out: bool):
+    """Store a source's records through the pipeline (a progress bar on a terminal), then say what happened."""
+    import sqlite3
+
+    from records import SyncStopped
+    from triage.commands.progress import Bar
+    from triage.pipeline import Pipeline
+
+    pipe = Pipeline(db)
+    stopped = None
+    try:
+        with Bar(not json_out) as bar:
+            pipe.run(records(bar))
+    except SyncStopped as exc:
+        stopped = f"sync stopped: {exc}"
+    except sqlite3.Error as exc:   # e.g. another writer held the database past the busy timeout
+        die(f"database error, the batch in progress was not stored ({exc}); run the sync again")
+    pipe.summary.counts["requests"] = http.counters["requests"]
+    return pipe.summary, stopped
 
 
 def finish(summary, json_out: bool, stopped: str | None = None) -> None:
     if stopped:
         summary.errors.append(stopped)
-    out = summary_dict(summary)
     if json_out:
-        emit_json(out)
+        emit_json(summary.as_dict(SUMMARY_KEYS))
     else:
-        for err in summary.errors:
-            warn(err)
-        typer.echo(", ".join(f"{out[k]} {k.replace('_', ' ')}" for k in SUMMARY_KEYS)
-                   + f", {len(summary.errors)} errors")
+        for line in summary.notes + summary.errors:
+            warn(line)
+        typer.echo(summary.text(SUMMARY_KEYS))
     if summary.errors:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -49,23 +59,18 @@ def sync_syzbot(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Store syzbot bugs, their crashes and crash reports. A re-sync only fetches what changed."""
-    from scrapers.http import make_http
-    from scrapers.progress import Bar
-    from scrapers.syzbot import DEFAULT_BASE, STATUS_PAGES, SyncStopped, SyzbotSync
+    from scrapers.syzbot import DEFAULT_BASE, STATUS_PAGES
+    from triage import sources
 
     bad = [s for s in status or [] if s not in STATUS_PAGES]
     if bad:
         die(f"--status {bad[0]}: expected one of {', '.join(STATUS_PAGES)}", EXIT_USAGE)
     db = open_store()
-    http = make_http(rate)
-    with Bar(not json_out) as bar:
-        job = SyzbotSync(db, http, base_url or DEFAULT_BASE, namespace, progress=bar)
-        stopped = None
-        try:
-            job.run(list(status) if status else None, subsystem, full=full)
-        except SyncStopped as exc:
-            stopped = f"sync stopped: {exc}"
-    finish(job.summary, json_out, stopped)
+    http = sources.make_http(rate)
+    summary, stopped = run_sync(db, http, lambda bar: sources.syzbot(
+        db, http, base_url or DEFAULT_BASE, namespace, list(status) if status else None, subsystem, full,
+        progress=bar), json_out)
+    finish(summary, json_out, stopped)
 
 
 @sync_app.command("lore")
@@ -79,23 +84,17 @@ def sync_lore(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Store the lore threads the synced bugs link to (and a search's), threaded and linked to bugs."""
-    from scrapers.http import make_http
-    from scrapers.lore import DEFAULT_BASE, LoreSync, SyncStopped
-    from scrapers.progress import Bar
+    from scrapers.lore import DEFAULT_BASE
+    from triage import sources
 
     db = open_store()
-    http = make_http(rate)
-    with Bar(not json_out) as bar:
-        job = LoreSync(db, http, base_url or DEFAULT_BASE, progress=bar)
-        stopped = None
-        try:
-            job.run(query, bugs=not no_bugs)
-        except SyncStopped as exc:
-            stopped = f"sync stopped: {exc}"
-    if not stopped and not query and job.summary.counters.get("requests", 0) == 0 and not json_out:
+    http = sources.make_http(rate)
+    summary, stopped = run_sync(db, http, lambda bar: sources.lore(
+        db, http, base_url or DEFAULT_BASE, query, bugs=not no_bugs, progress=bar), json_out)
+    if not stopped and not query and summary["requests"] == 0 and not json_out:
         warn("nothing to fetch: no stored bug links a lore thread yet (run 'triage sync syzbot' first, "
              "or pass --query, e.g. --query 's:\"[syzbot]\" AND s:ext4')")
-    finish(job.summary, json_out, stopped)
+    finish(summary, json_out, stopped)
 
 
 def register(app: typer.Typer) -> None:

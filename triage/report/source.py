@@ -1,35 +1,24 @@
-"""Read one report input for parsing: a console log, a report excerpt, or an e-mail (its body), or stdin."""
+"""Report inputs: read one for parsing (a console log, a report excerpt, an e-mail's body, or stdin), and the
+key a report text is stored and labelled under (``content_hash``)."""
 
 from __future__ import annotations
 
-import sys
+import hashlib
 from pathlib import Path
 
-from scrapers.mail import looks_like_mail, parse_bytes
+from records.inputs import InputError, read_input
+from records.mail import looks_like_mail, parse_bytes
+from vocab.console import STAMP as _PREFIX
 
-MAX_INPUT = 1 << 30                       # refuse more than 1 GiB: a report is never that big
-
-
-class InputError(Exception):
-    """The input cannot be read; the message names what is wrong (the caller adds the input's name)."""
+__all__ = ["InputError", "content_hash", "read_report_input", "report_text"]
 
 
-def read_report_bytes(path: Path | str) -> bytes:
-    if str(path) == "-":
-        return sys.stdin.buffer.read(MAX_INPUT + 1)
-    p = Path(path)
-    if p.is_dir():
-        raise InputError("is a directory")
-    try:
-        with p.open("rb") as fh:
-            data = fh.read(MAX_INPUT + 1)
-    except FileNotFoundError:
-        raise InputError("no such file") from None
-    except OSError as exc:
-        raise InputError(exc.strerror or str(exc)) from None
-    if len(data) > MAX_INPUT:
-        raise InputError("larger than 1 GiB, not a report")
-    return data
+
+def content_hash(text: str) -> str:
+    """sha256 of the report text with console timestamps, CRLF and trailing blanks removed."""
+    norm = _PREFIX.sub("", text.replace("\r\n", "\n"))
+    norm = "\n".join(line.rstrip() for line in norm.strip().split("\n"))
+    return hashlib.sha256(norm.encode("utf-8", "replace")).hexdigest()
 
 
 def report_text(data: bytes) -> str | bytes:
@@ -47,4 +36,5 @@ def report_text(data: bytes) -> str | bytes:
 
 
 def read_report_input(path: Path | str) -> str | bytes:
-    return report_text(read_report_bytes(path))
+    """The text to parse from a file (``-``: stdin); ``InputError`` naming it if it cannot be read."""
+    return report_text(read_input(path))

@@ -7,7 +7,6 @@ same crash reads the same whichever way it came in.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from vocab.console import STAMP as _TS
@@ -89,11 +88,3 @@ def clean_text(data: str | bytes) -> str:
     if "\x00" in text:
         text = text.replace("\x00", "")
     return unwrap(unquote(text))
-
-
-def content_hash(text: str) -> str:
-    """sha256 of the report text with console timestamps, CRLF and trailing blanks removed: the id a stored
-    report and a corpus label have (the same crash, logged twice, gets the same id)."""
-    norm = _TS.sub("", text.replace("\r\n", "\n"))
-    norm = "\n".join(line.rstrip() for line in norm.strip().split("\n"))
-    return hashlib.sha256(norm.encode("utf-8", "replace")).hexdigest()

@@ -1,8 +1,8 @@
-"""A parsed ``Mail`` -> a ``messages`` row: threading headers, author, date, ``#syz`` commands, trailer
-tags, the patch subject and the syzbot bug the message is about.
+"""Messages in the store: a ``Mail`` -> its ``messages`` row (threading headers, author, date, ``#syz``
+commands, trailer tags, the patch subject and the syzbot bug the message is about), stored once per message-id.
 
-Every mail source uses this (``.eml``, mbox, maildir, public-inbox, lore); ``scrapers.threads`` then
-resolves ``thread_id`` / ``parent_id`` (including the subject fallback) over what was stored.
+Every mail source's messages come through here (``.eml``, mbox, maildir, public-inbox, lore); ``threads``
+then resolves ``thread_id`` / ``parent_id`` (including the subject fallback) over what was stored.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import re
 
-from scrapers.mail import Mail
+import sqlite_utils
+
+from records.mail import Mail
+from triage.store.schema import now
 
 SYZBOT_ADDR = re.compile(r"^syzbot(?:\+([0-9a-f]{8,40}))?@syzkaller\.appspotmail\.com$", re.I)
 SYZBOT_TAG = re.compile(r"syzbot\+([0-9a-f]{8,40})@syzkaller\.appspotmail\.com", re.I)
@@ -115,6 +118,10 @@ def bug_extid(mail: Mail, tags: dict[str, list[str]]) -> str | None:
     return m.group(1) if m else None
 
 
+_COLUMNS = ("message_id", "thread_id", "parent_id", "in_reply_to", "refs", "subject", "author_name", "author_email",
+            "date", "list", "body", "syz_commands", "tags", "patch_subject", "bug_extid", "source")
+
+
 def message_row(mail: Mail, source: str) -> dict:
     tags = trailer_tags(mail.body)
     return {
@@ -135,3 +142,19 @@ def message_row(mail: Mail, source: str) -> dict:
         "bug_extid": bug_extid(mail, tags),
         "source": source,
     }
+
+
+def has_message(db: sqlite_utils.Database, message_id: str) -> bool:
+    """Whether the message (or a report that came in it) is stored."""
+    return bool(
+        db.execute("SELECT 1 FROM messages WHERE message_id = ?", [message_id]).fetchone()
+        or db.execute("SELECT 1 FROM sources WHERE message_id = ?", [message_id]).fetchone()
+    )
+
+
+def insert_message(db: sqlite_utils.Database, row: dict) -> bool:
+    """Store a ``messages`` row (``thread_id`` unresolved); False if its message-id was already stored."""
+    cur = db.execute(
+        f"INSERT OR IGNORE INTO messages ({', '.join(_COLUMNS)}, imported_at) "
+        f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?)", [row[c] for c in _COLUMNS] + [now()])
+    return cur.rowcount == 1

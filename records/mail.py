@@ -1,6 +1,8 @@
-"""One e-mail message -> the fields the store keeps (``messages`` row) and the text to parse.
+"""The mail model: one RFC 5322 message -> ``Mail`` (threading headers, author, date, recipients, the
+plain-text body to parse).
 
-Used by every mail source: single ``.eml`` files, mbox, maildir, public-inbox and lore.
+Every mail source yields its messages as ``Mail`` (``.eml`` files, mbox, maildir, public-inbox, lore), and
+``triage parse`` reads an e-mail's body through it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import email.policy
 import email.utils
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+
+from records.inputs import InputError
 
 # compat32 is several times faster than the modern policy's header registry; the few headers we read are
 # decoded explicitly (RFC 2047) in ``_header``.
@@ -21,11 +26,12 @@ _POLICY = email.policy.compat32
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SURROGATE = re.compile("[\udc80-\udcff]")     # undecodable bytes in a raw header
 _ADDR = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
+_MBOX_FROM = re.compile(rb"^From \S+.*$", re.M)
 
 
 @dataclass
 class Mail:
-    """A parsed e-mail message, ready for the store."""
+    """A parsed e-mail message."""
 
     message_id: str
     subject: str = ""
@@ -41,9 +47,18 @@ class Mail:
 
 
 def parse_bytes(raw: bytes) -> Mail:
-    """Parse one RFC 5322 message. Never raises on malformed input: missing fields stay empty."""
+    """Parse one RFC 5322 message. Malformed headers do not raise: missing fields stay empty."""
     msg = email.message_from_bytes(raw, policy=_POLICY)
     return from_message(msg, raw)
+
+
+def read_mail(raw: bytes, location: str) -> Mail:
+    """``parse_bytes``, or ``InputError`` naming ``location`` when the message cannot be read at all
+    (MIME nested thousands deep, a codec that fails)."""
+    try:
+        return parse_bytes(raw)
+    except (RecursionError, MemoryError, LookupError, UnicodeError, ValueError, TypeError, AttributeError) as exc:
+        raise InputError(location, f"unreadable e-mail ({type(exc).__name__})") from None
 
 
 def _raw_headers(msg: EmailMessage) -> dict[str, str]:
@@ -135,7 +150,7 @@ def body_text(msg: EmailMessage) -> str:
         charset = part.get_content_charset() or "utf-8"
         try:
             parts.append(payload.decode(charset, "replace"))
-        except LookupError:
+        except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
             parts.append(payload.decode("utf-8", "replace"))
     return "\n".join(parts).replace("\r\n", "\n")
 
@@ -153,3 +168,24 @@ def looks_like_mail(head: bytes) -> bool:
         elif not line[:1].isspace():
             return False
     return bool(names & {b"message-id", b"from", b"subject"}) and len(names) >= 2
+
+
+def mbox_messages(data: bytes, name: str) -> Iterator[tuple[str, bytes] | InputError]:
+    """The raw messages of an mbox (mboxo/mboxrd), located ``name#N``; an ``InputError`` for a last message
+    cut off by truncation."""
+    starts = [m.start() for m in _MBOX_FROM.finditer(data)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(data)
+        chunk = data[start:end]
+        nl = chunk.find(b"\n")
+        raw = chunk[nl + 1:] if chunk.startswith(b"From ") else chunk
+        raw = re.sub(rb"^>(>*From )", rb"\1", raw, flags=re.M)   # mboxrd unquoting
+        last = n + 1 == len(starts)
+        normalized = raw.replace(b"\r\n", b"\n")
+        if last and (b"\n\n" not in normalized or not data.endswith(b"\n")):
+            yield InputError(name, f"truncated mbox: message {n + 1} is cut off")
+            return
+        if raw.strip():
+            yield f"{name}#{n + 1}", raw

@@ -1,4 +1,5 @@
-"""Thread resolution over stored messages: ``thread_id`` / ``parent_id``, the ``threads`` table, bug links.
+"""Threads in the store: resolution over stored messages (``thread_id`` / ``parent_id``), the ``threads`` table,
+bug links.
 
 The rules follow public-inbox (what lore shows):
 
@@ -10,8 +11,9 @@ The rules follow public-inbox (what lore shows):
 3. a new root whose subject equals an earlier root's joins that thread (public-inbox's loose matching:
    ``[PATCH] foo`` re-sent), without a parent.
 
-Messages are resolved in date order, so it works incrementally: every import resolves only what it added
-(``thread_id IS NULL``), and a message arriving after its replies re-roots them. Threads take the bug of
+Messages are resolved in date order, so it works incrementally: every batch resolves only what it added
+(``thread_id IS NULL``), and a message arriving after its replies re-roots them. It runs inside the caller's
+transaction (the pipeline's batch), so messages are never stored unthreaded. Threads take the bug of
 their messages (a syzbot report, ``Reported-by``, ``Closes:``, a Cc to ``syzbot+EXTID``), and messages
 without their own bug inherit the thread's.
 """
@@ -23,7 +25,8 @@ from collections import Counter
 
 import sqlite_utils
 
-from scrapers.messages import base_subject, is_reply_subject
+from triage.store.messages import base_subject, is_reply_subject
+from triage.store.schema import transaction
 
 REPLY_FORMS = ("{}", "Re: {}", "RE: {}", "re: {}", "Re: Re: {}", "Aw: {}", "AW: {}")
 
@@ -81,7 +84,7 @@ def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None) 
     ``bug_hints`` maps a message-id to the bug that linked it (a syzbot discussion link), used when the
     thread's own messages name no bug.
     """
-    with db.atomic():
+    with transaction(db):
         pending = db.execute(
             "SELECT message_id, in_reply_to, refs, subject, author_email, date FROM messages "
             "WHERE thread_id IS NULL ORDER BY date IS NULL, date, rowid"

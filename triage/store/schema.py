@@ -1,4 +1,4 @@
-"""The store: one SQLite file, opened through sqlite-utils, versioned with forward migrations.
+"""The store's schema: one SQLite file, opened through sqlite-utils, versioned with forward migrations.
 
 The schema is the dataset users query, so names are meant to be read:
 
@@ -6,6 +6,7 @@ The schema is the dataset users query, so names are meant to be read:
 ``sources``      every place a report was seen (file, e-mail, syzbot crash, lore message), for idempotency
 ``frames``       one row per stack frame of every parsed report (``norm_function`` is indexed)
 ``bugs``         syzbot bugs (extid, status, subsystems, counts, fix/cause commits, discussions)
+``crashes``      syzbot crashes per bug (time, kernel, manager, links), each linked to its stored report
 ``threads`` / ``messages``  lore / mailing-list threads and their messages
 ``verdicts``     classifier output per report (``source`` = combined | human), with evidence
 ``repro_runs``   simulator runs linked to a report
@@ -19,7 +20,9 @@ Migrations are append-only: ``MIGRATIONS[i]`` brings a database from version ``i
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -454,15 +457,45 @@ class StoreError(Exception):
     """The database cannot be opened or is from a newer syz-triage."""
 
 
+def now() -> str:
+    """The store's timestamps: ISO 8601 UTC, to the second."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction that takes the write lock up front (``BEGIN IMMEDIATE``): another writer makes
+    this one wait (the connection's busy timeout) at the start rather than fail halfway. Rolled back on any
+    exception. Inside an open transaction it is a savepoint of that one."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
 def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> int:
-    """Apply the pending migrations up to ``target``, each in its own transaction."""
-    current = db.execute("PRAGMA user_version").fetchone()[0]
+    """Apply the pending migrations up to ``target``, each in its own transaction.
+
+    Each step re-reads the version under the write lock, so two processes opening a new database at once
+    apply every migration once.
+    """
+    current = schema_version(db)
     if current > SCHEMA_VERSION:
         raise StoreError(
             f"database schema version {current} is newer than this syz-triage ({SCHEMA_VERSION}); upgrade"
         )
     for version in range(current, target):
-        with db.atomic():
+        with transaction(db):
+            if schema_version(db) > version:      # another process applied it meanwhile
+                continue
             MIGRATIONS[version](db)
             db.execute(f"PRAGMA user_version = {version + 1}")
     return target
