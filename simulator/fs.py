@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import gfp as G
 from simulator import mm
 from simulator.block import Bio, BlockDevice
+from simulator.callpath import ACTION, END, LOCKDEP, MM_ENTRY, SCAN, SLEEP, Stage
 from simulator.pagecache import EIO, ENOMEM, AddressSpace, Folio, Inode
 from simulator.reclaim import remove_folio
 from simulator.versions import resolve
@@ -17,6 +18,14 @@ if TYPE_CHECKING:
     from simulator.engine import Kernel, Task
 
 INODE_SCAN = 4          # inodes pruned per super_cache_scan call
+PRUNE_ICACHE = Stage("prune_icache_sb", "dispose_list")
+PRUNE_DCACHE = Stage("prune_dcache_sb", "shrink_dentry_list")
+_LOCK_FRAMES = {"rwsem": ("down_write",), "mutex": ("mutex_lock_nested",), "percpu-rwsem": ("percpu_down_read",)}
+
+
+def _has_evict_work(inode: Inode) -> bool:
+    x = inode.extra
+    return bool(x.get("evict_lock") or x.get("evict_alloc") or x.get("evict_write_inode") or x.get("evict_read"))
 WRITE_ALLOC = ("__filemap_get_folio", "filemap_alloc_folio_noprof", "folio_alloc_noprof", "alloc_pages_noprof",
                "alloc_pages_mpol")
 
@@ -143,17 +152,21 @@ class Filesystem:
                                          "io_schedule", "schedule"))
 
     # -- reclaim ---------------------------------------------------------------------------------
+    evict_frames: tuple[str, ...] = ()          # the fs's ->evict_inode frames (defaults when no path)
+    write_inode_guard: str | None = None        # "file.c:line" of a WARN_ON_ONCE(PF_MEMALLOC) in ->write_inode
+
     def super_cache_scan(self, task: Task, gfp: int):
         """fs/super.c: SHRINK_STOP without __GFP_FS; trylock s_umount; dentries, inodes, fs objects."""
         if not gfp & G.FS or self.umounting or not self.mounted:
             return 0
         freed = 0
-        with task.call("super_cache_scan"):
-            with task.call("prune_dcache_sb", "shrink_dentry_list", "__dentry_kill", "dentry_unlink_inode", "iput"):
+        with task.thru(SCAN, "super_cache_scan"):
+            with task.via(ACTION, "prune_dcache_sb", "shrink_dentry_list", "__dentry_kill", "dentry_unlink_inode",
+                          "iput", stop=PRUNE_ICACHE):
                 for inode in [i for i in self.inodes.values() if i.extra.get("dentry_only") and not i.evicted]:
                     inode.extra["dentry_only"] = False
                     freed += yield from self.evict(task, inode)
-            with task.call("prune_icache_sb", "dispose_list"):
+            with task.via(ACTION, "prune_icache_sb", "dispose_list", stop=PRUNE_DCACHE):
                 victims = [i for i in self.inodes.values() if self.evictable(task, i)][:INODE_SCAN]
                 for inode in victims:
                     freed += yield from self.evict(task, inode)
@@ -161,9 +174,13 @@ class Filesystem:
         return freed
 
     def evictable(self, task: Task, inode: Inode) -> bool:
-        return (inode.i_count == 0 and not inode.evicted and not inode.freeing and not inode.extra.get("dentry_only")
-                and not inode.extra.get("reclaimable")
-                and not inode.is_dirty() and not any(f.writeback for f in inode.mapping.pages.values()))
+        if (inode.i_count or inode.evicted or inode.freeing or inode.extra.get("dentry_only")
+                or inode.extra.get("reclaimable") or inode.is_dirty()
+                or any(f.writeback for f in inode.mapping.pages.values())):
+            return False
+        # a fix discussed for seed 002: do not evict inodes whose eviction needs work from reclaim context
+        return not (self.opts.get("skip_evict_in_reclaim") and "PF_MEMALLOC" in task.flags
+                    and (inode.prealloc or _has_evict_work(inode)))
 
     def free_cached_objects(self, task: Task, gfp: int):
         return 0
@@ -172,7 +189,7 @@ class Filesystem:
     def evict(self, task: Task, inode: Inode):
         inode.freeing = True
         self.k.log(task, "evict", fs=self.name, ino=inode.ino)
-        with task.call("evict"):
+        with task.via(ACTION, "evict"):
             yield from self.evict_inode(task, inode)
         inode.evicted = True
         if inode.extra.pop("slab", False):
@@ -181,9 +198,72 @@ class Filesystem:
         return 0
 
     def evict_inode(self, task: Task, inode: Inode):
-        self.truncate_final(task, inode)
+        with task.via(ACTION, *self.evict_frames):
+            self.truncate_final(task, inode)
+            yield from self.evict_work(task, inode)
+
+    def evict_work(self, task: Task, inode: Inode, alloc: bool = True):
+        """What evicting this inode does beyond dropping its pages ([[files]] keys): take a lock
+        (``evict_lock``), allocate (``evict_alloc`` gfp, ``evict_order``), write the inode back
+        (``evict_write_inode``: ->write_inode, refused with a WARN from reclaim where the fs guards it),
+        read metadata from the device and wait (``evict_read``)."""
+        x = inode.extra
+        for cls in x.get("evict_lock") or ():
+            lock = self.k.lock_class(cls)
+            with task.via(LOCKDEP | SLEEP, *_LOCK_FRAMES.get(lock.kind, ())):
+                yield from lock.lock(task)
+            lock.unlock(task)
+        if alloc and x.get("evict_alloc"):
+            yield from self.evict_alloc(task, inode, G.parse(x["evict_alloc"]), int(x.get("evict_order", 0)))
+        if x.get("evict_write_inode"):
+            yield from self.write_inode(task, inode)
+        if x.get("evict_read") and self.dev is not None:
+            with task.via(SLEEP, "submit_bio_wait"):
+                bio = Bio(self.k, "READ", [], None, f"metadata read for inode {inode.ino} on {self.devname}")
+                self.dev.submit_bio(task, bio)
+                yield from self.k.block(task, bio.done.event, bio.done, ("wait_for_completion_io",
+                                                                         "io_schedule", "schedule"))
+
+    def evict_alloc(self, task: Task, inode: Inode, gfp: int, order: int = 0,
+                    frames: tuple[str, ...] = WRITE_ALLOC):
+        """The page an eviction needs (a bitmap, a buffer): allocated with ``gfp`` unless already in memory
+        (``pinned``). ``evict_alloc_mode`` (fs option): ``as-is``; ``retry-loop``: without __GFP_NOFAIL, the
+        caller sleeps and retries; ``check``: without __GFP_NOFAIL, a failure skips the work."""
+        if inode.extra.get("pinned"):
+            return True
+        mode = self.opts.get("evict_alloc_mode", "as-is")
+        if mode != "as-is":
+            gfp &= ~G.NOFAIL
+        while True:
+            with task.via(MM_ENTRY, *frames):
+                ok = yield from mm.alloc_pages(self.k, task, gfp, order)
+            if ok or mode != "retry-loop":
+                if not ok:
+                    self.k.log(task, "evict-alloc-failed", ino=inode.ino)
+                return ok
+            self.k.log(task, "evict-alloc-retry", ino=inode.ino)
+            yield from self.k.sleep(task, mm.RETRY_THROTTLE)
+
+    def write_inode(self, task: Task, inode: Inode):
+        """->write_inode from eviction (write_inode_now): a guarded fs refuses it in PF_MEMALLOC context."""
+        with task.via(ACTION | END, "write_inode_now", "writeback_single_inode", "__writeback_single_inode",
+                      "write_inode", *self.write_inode_frames):
+            if self.write_inode_guard and "PF_MEMALLOC" in task.flags:
+                file, _, line = self.write_inode_guard.partition(":")
+                self.k.warns.append({"t": self.k.now(), "task": task.name, "cond": "reclaim_guard",
+                                     "reason": f"{task.stack[-1]} entered from reclaim (PF_MEMALLOC): write refused",
+                                     "alloc": None, "gfp": None, "order": None, "site": str(task.stack[-1]),
+                                     "completed": None})
+                self.k.log(task, "reclaim-guard", fs=self.name, ino=inode.ino, fn=str(task.stack[-1]))
+                if "reclaim_guard" not in self.k.subsystems["zone"].warned:
+                    self.k.subsystems["zone"].warned.add("reclaim_guard")
+                    self.k.console.warn(task, task.stack[-1], file, int(line), list(task.stack[:-1]))
+                return
+            self.k.log(task, "write-inode", fs=self.name, ino=inode.ino)
         return
         yield  # pragma: no cover
+
+    write_inode_frames: tuple[str, ...] = ()
 
     def truncate_final(self, task: Task, inode: Inode) -> None:
         """truncate_inode_pages_final(): drops every folio, dirty or not."""
@@ -223,6 +303,9 @@ class Ext4(Filesystem):
     write_begin = ("ext4_da_write_begin", "grab_cache_page_write_begin")
     fsync_frames = ("ext4_sync_file", "file_write_and_wait_range")
     writepages_frames = ("ext4_writepages", "ext4_do_writepages")
+    evict_frames = ("ext4_evict_inode",)
+    write_inode_guard = "fs/ext4/inode.c:5291"        # ext4_write_inode: WARN_ON_ONCE(current->flags & PF_MEMALLOC)
+    write_inode_frames = ("ext4_write_inode",)
 
     def __init__(self, k: Kernel, name: str, dev: BlockDevice | None, opts: dict[str, Any]):
         super().__init__(k, name, dev, opts)
@@ -264,44 +347,33 @@ class Ext4(Filesystem):
         if scoped:
             task.flags.discard("PF_MEMALLOC_NOFS")
 
-    def evictable(self, task: Task, inode: Inode) -> bool:
-        if not super().evictable(task, inode):
-            return False
-        # fix (b) of seed 002: do not evict inodes with preallocations from reclaim context
-        return not (self.opts.get("skip_evict_in_reclaim") and inode.prealloc and "PF_MEMALLOC" in task.flags)
-
     def evict_inode(self, task: Task, inode: Inode):
-        with task.call("ext4_evict_inode"):
+        with task.via(ACTION, "ext4_evict_inode"):
             self.truncate_final(task, inode)
             if inode.nlink == 0:
                 scoped = self.journal_start(task)
                 with task.call("ext4_truncate"):
                     pass
                 self.journal_stop(task, scoped)
-            with task.call("ext4_clear_inode"):
-                if inode.prealloc:
-                    with task.call("ext4_discard_preallocations"):
+            prealloc = inode.prealloc
+            with task.via(ACTION, "ext4_clear_inode"):
+                if prealloc:
+                    with task.via(ACTION, "ext4_discard_preallocations"):
                         yield from self.mb_load_buddy(task, inode)
                     inode.prealloc = False
+            yield from self.evict_work(task, inode, alloc=not prealloc)
 
     def mb_load_buddy(self, task: Task, inode: Inode):
         """ext4_mb_load_buddy_gfp(GFP_NOFS|__GFP_NOFAIL): the buddy bitmap page of the inode's group."""
         group = inode.extra.get("group", 0)
         m = self.buddy.mapping
-        with task.call("ext4_mb_load_buddy_gfp"):
+        with task.via(ACTION, "ext4_mb_load_buddy_gfp"):
             if group in m.pages:
                 return
-            mode = self.opts.get("buddy_alloc", "nofail")
-            while True:
-                gfp = G.GFP_NOFS | (G.NOFAIL if mode == "nofail" else 0)
-                with task.call(*WRITE_ALLOC):
-                    ok = yield from mm.alloc_pages(self.k, task, gfp)
-                if ok:
-                    break
-                if mode != "retry-loop":      # unreachable for NOFAIL
-                    return
-                self.k.log(task, "buddy-retry")
-                yield from self.k.sleep(task, mm.RETRY_THROTTLE)
+            gfp = G.parse(inode.extra.get("evict_alloc") or "GFP_NOFS|__GFP_NOFAIL")
+            ok = yield from self.evict_alloc(task, inode, gfp, int(inode.extra.get("evict_order", 0)))
+            if not ok:
+                return
             folio = Folio(m, group)
             m.pages[group] = folio
             self.k.subsystems["zone"].lru_add(folio)
@@ -436,3 +508,33 @@ class Nfs(Filesystem):
 
 
 FILESYSTEMS: dict[str, type[Filesystem]] = {"ext4": Ext4, "xfs": Xfs, "tmpfs": Shmem, "nfs": Nfs}
+
+# Other disk filesystems share the generic mechanics; what differs is the names their paths print when no
+# report path is given, and whether ->write_inode guards against reclaim (markers.PF_MEMALLOC_GUARDS).
+_PROFILES: dict[str, dict[str, Any]] = {
+    "btrfs": {"write_frames": ("btrfs_file_write_iter", "btrfs_buffered_write"), "write_begin": ("prepare_one_folio",),
+              "writepages_frames": ("btrfs_writepages", "extent_writepages"), "fsync_frames": ("btrfs_sync_file",),
+              "evict_frames": ("btrfs_evict_inode",)},
+    "f2fs": {"write_frames": ("f2fs_file_write_iter", "f2fs_buffered_write_iter"), "write_begin": ("f2fs_write_begin",),
+             "writepages_frames": ("f2fs_write_data_pages",), "fsync_frames": ("f2fs_sync_file",),
+             "evict_frames": ("f2fs_evict_inode",)},
+    "nilfs2": {"write_frames": ("generic_file_write_iter",), "write_begin": ("nilfs_write_begin",),
+               "writepages_frames": ("nilfs_writepages",), "fsync_frames": ("nilfs_sync_file",),
+               "evict_frames": ("nilfs_evict_inode",)},
+    "ntfs3": {"write_frames": ("ntfs_file_write_iter",), "write_begin": ("ntfs_write_begin",),
+              "writepages_frames": ("ntfs_writepages",), "evict_frames": ("ntfs_evict_inode",)},
+    "overlay": {"write_frames": ("ovl_write_iter",), "evict_frames": ("ovl_evict_inode",)},
+    "fuse": {"write_frames": ("fuse_file_write_iter", "fuse_perform_write"), "write_begin": ("fuse_fill_write_pages",),
+             "writepages_frames": ("fuse_writepages",), "fsync_frames": ("fuse_fsync",),
+             "evict_frames": ("fuse_evict_inode",)},
+    "ext3": {"write_frames": ("generic_file_aio_write", "__generic_file_aio_write", "generic_file_buffered_write"),
+             "write_begin": ("ext3_write_begin",), "writepages_frames": ("ext3_ordered_writepage",),
+             "fsync_frames": ("ext3_sync_file",), "evict_frames": ("ext3_evict_inode",)},
+    "gfs2": {"writepages_frames": ("gfs2_writepages",), "evict_frames": ("gfs2_evict_inode",)},
+    "jfs": {"writepages_frames": ("jfs_writepages",), "evict_frames": ("jfs_evict_inode",)},
+    "ocfs2": {"writepages_frames": ("ocfs2_writepages",), "evict_frames": ("ocfs2_evict_inode",)},
+    "bcachefs": {"writepages_frames": ("bch2_writepages",), "evict_frames": ("bch2_evict_inode",)},
+    "vfat": {"writepages_frames": ("fat_writepages",), "evict_frames": ("fat_evict_inode",)},
+}
+for _fstype, _attrs in _PROFILES.items():
+    FILESYSTEMS[_fstype] = type(_fstype.capitalize(), (Filesystem,), {"fstype": _fstype, **_attrs})

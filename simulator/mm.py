@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from simulator import faults
 from simulator import gfp as G
+from simulator.callpath import ALLOCATOR, DIRECT_RECLAIM, END, FAILSLAB, FAULT_DUMP, FREELIST, MAY_OOM, SLOWPATH
 from simulator.versions import switch
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from simulator.pagecache import Folio
 
 COSTLY_ORDER = 3
+MAX_PAGE_ORDER = 10        # MAX_ORDER - 1 (x86-64 default)
 MAX_RECLAIM_RETRIES = 16
 RETRY_THROTTLE = 0.1       # congestion_wait(HZ/10) / reclaim_throttle between reclaim retries (seconds)
 NOFAIL_RETRY = 0.01        # cond_resched() + goto retry in the NOFAIL loop, coarsened to keep runs cheap
@@ -24,13 +26,20 @@ NOFAIL_RETRY = 0.01        # cond_resched() + goto retry in the NOFAIL loop, coa
 # Where the NOFAIL WARNs sit (kernel-semantics.md c.6), and representative mm/page_alloc.c lines.
 # condition -> (site: "entry" from 6.12, "nopage" before), lines per first version (newest first).
 WARN_LINES: list[tuple[str, dict[str, int]]] = [
-    ("6.18", {"order": 4649, "no_reclaim": 4655, "pf_memalloc": 4660, "costly": 4660, "oom": 4047}),
-    ("6.15", {"order": 4619, "no_reclaim": 4625, "pf_memalloc": 4630, "costly": 4630, "oom": 4017}),
-    ("6.12", {"order": 4229, "no_reclaim": 4235, "pf_memalloc": 4240, "costly": 4240, "oom": 3941}),
-    ("6.0", {"order": 3837, "no_reclaim": 5399, "pf_memalloc": 5405, "costly": 5411, "oom": 4523}),
-    ("5.13", {"order": 3488, "no_reclaim": 4975, "pf_memalloc": 4981, "costly": 4987, "oom": 4203}),
-    ("5.0", {"order": 3203, "no_reclaim": 4609, "pf_memalloc": 4616, "costly": 4622, "oom": 4023}),
-    ("2.6", {"order": 2869, "no_reclaim": 3926, "pf_memalloc": 3931, "costly": 3936, "oom": 3791}),
+    ("6.18", {"order": 4649, "no_reclaim": 4655, "pf_memalloc": 4660, "costly": 4660, "oom": 4047,
+              "order_too_large": 5124}),
+    ("6.15", {"order": 4619, "no_reclaim": 4625, "pf_memalloc": 4630, "costly": 4630, "oom": 4017,
+              "order_too_large": 5124}),
+    ("6.12", {"order": 4229, "no_reclaim": 4235, "pf_memalloc": 4240, "costly": 4240, "oom": 3941,
+              "order_too_large": 4747}),
+    ("6.0", {"order": 3837, "no_reclaim": 5399, "pf_memalloc": 5405, "costly": 5411, "oom": 4523,
+             "order_too_large": 5525}),
+    ("5.13", {"order": 3488, "no_reclaim": 4975, "pf_memalloc": 4981, "costly": 4987, "oom": 4203,
+              "order_too_large": 5005}),
+    ("5.0", {"order": 3203, "no_reclaim": 4609, "pf_memalloc": 4616, "costly": 4622, "oom": 4023,
+             "order_too_large": 4645}),
+    ("2.6", {"order": 2869, "no_reclaim": 3926, "pf_memalloc": 3931, "costly": 3936, "oom": 3791,
+             "order_too_large": 3926}),
 ]
 WARN_TEXT = {
     "order": "__GFP_NOFAIL with order > 1", "no_reclaim": "__GFP_NOFAIL without __GFP_DIRECT_RECLAIM",
@@ -105,7 +114,8 @@ def _warn_line(k: Kernel, cond: str) -> int:
 
 
 def warn_nofail(k: Kernel, task: Task, cond: str, gfp: int, order: int, alloc_id: int) -> None:
-    """WARN_ON_ONCE in the slowpath; ``_GFP`` variants (5.19+, before 6.12) honour __GFP_NOWARN."""
+    """WARN_ON_ONCE in the allocator; ``_GFP`` variants (5.19+, before 6.12) honour __GFP_NOWARN. The RIP is
+    the innermost frame the task is in (the slowpath, or rmqueue for the order check before 6.12)."""
     zone: Zone = k.subsystems["zone"]
     if any(w["alloc"] == alloc_id and w["cond"] == cond for w in k.warns):
         return
@@ -118,19 +128,14 @@ def warn_nofail(k: Kernel, task: Task, cond: str, gfp: int, order: int, alloc_id
     gfp_warn = switch(k.version, "warn_gfp") and not switch(k.version, "nofail_warn_at_entry")
     if gfp_warn and gfp & G.NOWARN:
         return
-    k.console.warn(task, "__alloc_pages_slowpath", "mm/page_alloc.c", _warn_line(k, cond), list(task.stack[:-1]))
-
-
-_ALLOC_FRAMES = {"__alloc_frozen_pages_noprof", "__alloc_pages_slowpath", "alloc_pages_noprof", "alloc_pages_mpol",
-                 "folio_alloc_noprof", "filemap_alloc_folio_noprof", "__filemap_get_folio",
-                 "vma_alloc_folio_noprof", "new_slab", "allocate_slab", "___slab_alloc", "__slab_alloc",
-                 "kmem_cache_alloc_noprof", "slab_alloc_node", "__kmalloc_noprof", "kvmalloc_node_noprof"}
+    k.console.warn(task, task.stack[-1], "mm/page_alloc.c", _warn_line(k, cond), list(task.stack[:-1]))
 
 
 def _caller(task: Task) -> str:
+    """The innermost frame that is not the allocators' own: the allocation site."""
     for fn in reversed(task.stack):
-        if fn not in _ALLOC_FRAMES:
-            return fn
+        if fn not in ALLOCATOR and fn not in FAILSLAB and fn not in FAULT_DUMP:
+            return str(fn)
     return "?"
 
 
@@ -144,20 +149,45 @@ def might_alloc(k: Kernel, task: Task, gfp: int) -> None:
 
 
 def alloc_pages(k: Kernel, task: Task, gfp: int, order: int = 0):
-    """__alloc_pages: fast path at the low watermark, else the slowpath. Returns True or False (NULL)."""
+    """__alloc_pages: the order check, fault injection, the fast path at the low watermark (rmqueue's NOFAIL
+    order WARN before 6.12), else the slowpath. Returns True or False (NULL)."""
     zone: Zone = k.subsystems["zone"]
     n = 1 << order
     gfp = current_gfp_context(task, gfp)
-    with task.call("__alloc_frozen_pages_noprof"):
+    with task.via(FREELIST | SLOWPATH | FAILSLAB, "__alloc_frozen_pages_noprof"):
         might_alloc(k, task, gfp)
+        if order > MAX_PAGE_ORDER:
+            return (yield from _too_large(k, task, gfp, order))
         if faults.should_fail_alloc_page(k, task, k.subsystems.get("fail_page_alloc"), gfp, order):
             return False
+        if gfp & G.NOFAIL and order > 1 and not switch(k.version, "nofail_warn_at_entry"):
+            k.alloc_seq += 1
+            with task.via(END, "get_page_from_freelist", "rmqueue"):
+                warn_nofail(k, task, "order", gfp, order, k.alloc_seq)
         if zone.ok(n, "low", gfp):
             zone.take(n)
             return True
-        with task.call("__alloc_pages_slowpath"):
+        with task.via(DIRECT_RECLAIM | MAY_OOM | END, "__alloc_pages_slowpath"):
             ok = yield from _slowpath(k, task, zone, gfp, order)
     return ok
+
+
+def _too_large(k: Kernel, task: Task, gfp: int, order: int):
+    """order > MAX_PAGE_ORDER: a caller's size bug, WARN (unless __GFP_NOWARN) and NULL; in the slowpath
+    before 5.0, at the allocator entry since (kernel-semantics.md c.2)."""
+    k.log(task, "alloc-too-large", order=order, site=_caller(task))
+    k.alloc_seq += 1
+    if not gfp & G.NOWARN and "order_too_large" not in k.subsystems["zone"].warned:
+        k.subsystems["zone"].warned.add("order_too_large")
+        k.warns.append({"t": k.now(), "task": task.name, "cond": "order_too_large", "alloc": k.alloc_seq,
+                        "reason": f"order {order} > MAX_PAGE_ORDER ({MAX_PAGE_ORDER}): a caller's size bug",
+                        "gfp": G.fmt(gfp, k.version), "order": order, "site": _caller(task), "completed": False})
+        frames = ("__alloc_pages_slowpath",) if not switch(k.version, "max_order_check_at_entry") else ()
+        with task.call(*frames):
+            k.console.warn(task, task.stack[-1], "mm/page_alloc.c", _warn_line(k, "order_too_large"),
+                           list(task.stack[:-1]))
+    return False
+    yield  # pragma: no cover
 
 
 def _slowpath(k: Kernel, task: Task, zone: Zone, gfp: int, order: int):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator import gfp as G
 from simulator import mm, writeback
+from simulator.callpath import MM_ENTRY
 from simulator.console import SYSCALL_BOTTOM
 from simulator.pagecache import EIO, Folio, OpenFile
 from simulator.versions import resolve, switch
@@ -143,9 +144,9 @@ def op_sleep(k: Kernel, task: Task, prog: Program, seconds: float):
 def op_hog(k: Kernel, task: Task, prog: Program, pages: int):
     """Fault in anonymous memory (madvise(MADV_POPULATE_WRITE)): the memory pressure of the scenario."""
     task.rss = getattr(task, "rss", 0)
-    with task.call(*SYSCALL_BOTTOM, "__x64_sys_madvise", "do_madvise", "madvise_do_behavior", "madvise_populate",
-                   "faultin_page_range", "__get_user_pages", "handle_mm_fault", "__handle_mm_fault",
-                   "do_anonymous_page", "alloc_anon_folio", "vma_alloc_folio_noprof", "alloc_pages_mpol"):
+    with task.via(MM_ENTRY, *SYSCALL_BOTTOM, "__x64_sys_madvise", "do_madvise", "madvise_do_behavior",
+                  "madvise_populate", "faultin_page_range", "__get_user_pages", "handle_mm_fault", "__handle_mm_fault",
+                  "do_anonymous_page", "alloc_anon_folio", "vma_alloc_folio_noprof", "alloc_pages_mpol"):
         for _ in range(int(pages)):
             ok = yield from mm.alloc_pages(k, task, G.GFP_HIGHUSER_MOVABLE)
             if not ok:
@@ -227,9 +228,34 @@ def op_prctl_io_flusher(k: Kernel, task: Task, prog: Program):
     yield  # pragma: no cover
 
 
+def op_follow(k: Kernel, task: Task, prog: Program, path: list[str] | None = None):
+    """From here on the task prints a report's call path where the mechanics pass its stages."""
+    task.follow(path)
+    return
+    yield  # pragma: no cover
+
+
+STREAM_SECONDS, STREAM_TICK = 2.0, 0.0005
+
+
+def op_pressure(k: Kernel, task: Task, prog: Program, reclaimer: str = "direct", pages: int = 0):
+    """Fault in anonymous memory: ``direct``: ``pages`` of it (down past min: direct reclaim); ``kswapd``:
+    just below the low watermark (kswapd is woken, the task does not reclaim), then wait for kswapd."""
+    zone = k.subsystems["zone"]
+    if reclaimer != "kswapd":
+        yield from op_hog(k, task, prog, int(pages))
+        return
+    # a steady allocator: whatever kswapd frees is used again, so the zone stays just below low
+    for _ in range(int(STREAM_SECONDS / STREAM_TICK)):
+        if zone.free >= zone.wmark["low"]:
+            yield from op_hog(k, task, prog, zone.free - zone.wmark["low"] + 1)
+        yield from k.sleep(task, STREAM_TICK)
+
+
 OPS: dict[str, Callable[..., Any]] = {
     "open": op_open, "close": op_close, "write": op_write, "write_files": op_write_files, "read": op_read,
     "fsync": op_fsync, "fsync_if": op_fsync_if, "sleep": op_sleep, "sleep_until": op_sleep_until,
     "hog": op_hog, "madvise_hwpoison": op_madvise_hwpoison, "umount": op_umount, "unlink": op_unlink,
     "setxattr": op_setxattr, "fail_nth": op_fail_nth, "prctl_io_flusher": op_prctl_io_flusher,
+    "follow": op_follow, "pressure": op_pressure,
 }

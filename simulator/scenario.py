@@ -17,10 +17,11 @@ from typing import Any
 from simulator import detectors, versions
 from simulator.block import Disk, DmTarget, TcmuDevice
 from simulator.daemons import Rpciod, khungtaskd, oom_reaper, tcmu_runner
-from simulator.engine import Kernel
+from simulator.engine import Kernel, Mutex
 from simulator.faults import FaultAttr
 from simulator.fs import FILESYSTEMS
 from simulator.mm import Zone
+from simulator.params import Param, SimError
 from simulator.programs import OPS, Program
 from simulator.reclaim import kswapd
 from simulator.writeback import Flusher
@@ -40,69 +41,6 @@ COMMON_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
-class SimError(ValueError):
-    """Bad scenario, variant, parameter or value (one line, for the CLI)."""
-
-
-@dataclass
-class Param:
-    name: str
-    default: Any
-    help: str = ""
-    choices: list[Any] | None = None
-    min: float | None = None
-    max: float | None = 100_000      # keeps a run cheap; scenarios may raise it
-
-    def coerce(self, raw: Any) -> Any:
-        d = self.default
-        try:
-            if isinstance(raw, str) and not isinstance(d, str):
-                raw = _parse_scalar(raw, type(d), self.choices)
-            if isinstance(d, bool) and not isinstance(raw, bool) and raw != "auto":
-                raise ValueError
-            if isinstance(d, float) and isinstance(raw, int) and not isinstance(raw, bool):
-                raw = float(raw)
-            if self.name == "kernel":
-                versions.KernelVersion.parse(str(raw))
-                raw = str(raw)
-        except ValueError as exc:
-            raise SimError(f"bad value for {self.name}: {raw!r} ({exc or 'want ' + type(d).__name__})") from None
-        if self.choices is not None and raw not in self.choices:
-            raise SimError(f"bad value for {self.name}: {raw!r} (choose from {', '.join(map(str, self.choices))})")
-        if isinstance(raw, float) and self.name.endswith("rate") and not 0.0 <= raw <= 1.0:
-            raise SimError(f"bad value for {self.name}: {raw!r} (a probability between 0 and 1)")
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            low = 0 if self.min is None else self.min
-            if raw < low:
-                raise SimError(f"bad value for {self.name}: {raw!r} (must be at least {low})")
-            if self.max is not None and raw > self.max:
-                raise SimError(f"bad value for {self.name}: {raw!r} (at most {self.max})")
-        return raw
-
-
-def _parse_scalar(text: str, kind: type, choices: list[Any] | None) -> Any:
-    t = text.strip()
-    if choices and "auto" in choices and t == "auto":
-        return "auto"
-    if kind is bool:
-        low = t.lower()
-        if low in ("1", "true", "yes", "y", "on"):
-            return True
-        if low in ("0", "false", "no", "n", "off"):
-            return False
-        raise ValueError("want true or false")
-    if kind is int:
-        return int(t, 0)
-    if kind is float:
-        import math
-
-        val = float(t)
-        if not math.isfinite(val):
-            raise ValueError("want a finite number")
-        return val
-    return t
-
-
 @dataclass
 class Scenario:
     name: str
@@ -113,9 +51,11 @@ class Scenario:
     variants: dict[str, dict[str, Any]]
     body: dict[str, Any]
     path: Path = field(repr=False, default=Path())
+    facts: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         return {"scenario": self.name, "summary": self.summary, "seed_thread": self.seed_thread, "spec": self.spec,
+                "facts": self.facts,
                 "variants": {name: v.get("help", "") for name, v in self.variants.items()},
                 "params": {p.name: {"default": p.default, "help": p.help,
                                     **({"choices": p.choices} if p.choices else {})} for p in self.params.values()}}
@@ -153,7 +93,7 @@ def _load(path: Path) -> Scenario:
             if op.get("op") not in OPS:
                 raise SimError(f"{path.name}: unknown op {op.get('op')!r}")
     return Scenario(data["name"], data.get("summary", ""), data.get("seed_thread"), data.get("spec"), params,
-                    variants, body, path)
+                    variants, body, path, list(data.get("facts", [])))
 
 
 _CACHE: dict[str, Scenario] = {}
@@ -196,7 +136,9 @@ def build(sc: Scenario, values: dict[str, Any], seed: int) -> Kernel:
     k.subsystems.update(zone=zone, shrinkers=[], filesystems=[], fs_by_name={}, oom_reaper=oom_reaper(k))
     for cap, knobs in body.get("faults", {}).items():
         k.subsystems[cap] = FaultAttr(cap, **knobs)
-    k.spawn("kswapd0", kswapd(k), kthread=True, daemon=True, pid=80, ppid=2)
+    k.subsystems["shrinker_rwsem"] = Mutex(k, "shrinker_rwsem", "rwsem")
+    k.spawn(m.get("kswapd_comm") or "kswapd0", kswapd(k, m.get("kswapd_path")), kthread=True, daemon=True,
+            pid=int(m.get("kswapd_pid") or 80), ppid=2)
     k.spawn("khungtaskd", khungtaskd(k, int(values["hung_task_timeout"])), kthread=True, daemon=True, pid=30, ppid=2)
     k.subsystems["flusher"] = Flusher(k, m.get("dirty_background", 64))
     devices: dict[str, Any] = {}
@@ -227,7 +169,7 @@ def build(sc: Scenario, values: dict[str, Any], seed: int) -> Kernel:
         _make_files(k, spec)
     for t in body.get("task", []):
         prog = Program(k, t["program"])
-        k.spawn(t["comm"], prog.run, kthread=False, pid=t.get("pid"), ppid=t.get("ppid", 1))
+        k.spawn(str(t["comm"]), prog.run, kthread=bool(t.get("kthread")), pid=t.get("pid"), ppid=t.get("ppid", 1))
     return k
 
 
@@ -244,6 +186,11 @@ def _make_files(k: Kernel, spec: dict[str, Any]) -> None:
         inode.extra["slab"] = bool(spec.get("slab", True))
         inode.extra["reclaimable"] = bool(spec.get("reclaimable"))
         inode.extra["group"] = n
+        for key in ("evict_alloc", "evict_order", "evict_lock", "evict_write_inode", "evict_read", "pinned"):
+            if spec.get(key) not in (None, "", [], False):
+                inode.extra[key] = spec[key]
+        if spec.get("dentry_only"):
+            inode.nlink, inode.extra["dentry_only"] = 0, True
         for idx in range(int(spec.get("clean_pages", 0))):
             folio = Folio(inode.mapping, idx)
             inode.mapping.pages[idx] = folio

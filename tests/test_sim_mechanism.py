@@ -102,6 +102,6 @@ def test_nofs_allocation_that_cannot_oom_kill_livelocks():
     r = run("stacked-reclaim-deadlock", "mapping-nofs", {"free_pages": "20", "fio_pages": "4"})
     assert r.outcome == "livelock"
     spin = r.evidence["retrying"][0]
-    assert spin["task"] == "tcmu-runner:1460" and spin["in"] == "grab_cache_page_write_begin"
+    assert spin["task"] == "tcmu-runner:1460" and spin["in"] == "ext4_da_write_begin"
     assert any(t["ev"] == "oom-skip" for t in r.trace)
     assert "fio:3301" in r.evidence["unfinished"]
