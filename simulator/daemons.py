@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 
 MAX_HUNG_REPORTS = 10      # sysctl_hung_task_warnings
 
+# Kernel threads that run with scoped allocation flags, by name prefix.
+KTHREAD_FLAGS: dict[str, frozenset[str]] = {
+    "kswapd": frozenset({"PF_MEMALLOC", "PF_KSWAPD"}),   # [KSWPF]
+    "xfsaild": frozenset({"PF_MEMALLOC"}),               # fs/xfs/xfs_trans_ail.c xfsaild(): memalloc_noreclaim_save()
+}
+
+
+def kthread_flags(comm: str) -> frozenset[str]:
+    """The PF_* flags a kernel thread named ``comm`` sets for itself."""
+    for prefix, flags in KTHREAD_FLAGS.items():
+        if comm.startswith(prefix):
+            return flags
+    return frozenset()
+
 
 def khungtaskd(k: Kernel, timeout: int):
     """Wakes every ``timeout`` seconds; reports each task in D state blocked for at least that long."""

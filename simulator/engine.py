@@ -56,6 +56,7 @@ class Task:
     def __init__(self, k: Kernel, comm: str, pid: int, *, kthread: bool, daemon: bool = False, ppid: int = 1):
         self.k, self.comm, self.pid, self.ppid = k, comm, pid, ppid
         self.kthread, self.daemon = kthread, daemon
+        self.atomic = False                # softirq / irq context: may not sleep
         self.flags: set[str] = set()
         self.stack: list[str] = []
         self.held: list[Any] = []          # lock objects, acquisition order

@@ -160,15 +160,15 @@ def alloc_pages(k: Kernel, task: Task, gfp: int, order: int = 0):
             return (yield from _too_large(k, task, gfp, order))
         if faults.should_fail_alloc_page(k, task, k.subsystems.get("fail_page_alloc"), gfp, order):
             return False
+        k.alloc_seq += 1
+        alloc_id = k.alloc_seq
         if gfp & G.NOFAIL and order > 1 and not switch(k.version, "nofail_warn_at_entry"):
-            k.alloc_seq += 1
             with task.via(END, "get_page_from_freelist", "rmqueue"):
-                warn_nofail(k, task, "order", gfp, order, k.alloc_seq)
+                warn_nofail(k, task, "order", gfp, order, alloc_id)
         if zone.ok(n, "low", gfp):
-            zone.take(n)
-            return True
+            return _got(k, zone, n, alloc_id)
         with task.via(DIRECT_RECLAIM | MAY_OOM | END, "__alloc_pages_slowpath"):
-            ok = yield from _slowpath(k, task, zone, gfp, order)
+            ok = yield from _slowpath(k, task, zone, gfp, order, alloc_id)
     return ok
 
 
@@ -190,15 +190,13 @@ def _too_large(k: Kernel, task: Task, gfp: int, order: int):
     yield  # pragma: no cover
 
 
-def _slowpath(k: Kernel, task: Task, zone: Zone, gfp: int, order: int):
+def _slowpath(k: Kernel, task: Task, zone: Zone, gfp: int, order: int, alloc_id: int):
     from simulator import reclaim
 
     n = 1 << order
     nofail = bool(gfp & G.NOFAIL)
     can_reclaim = bool(gfp & G.DIRECT_RECLAIM)
     at_entry = switch(k.version, "nofail_warn_at_entry")
-    k.alloc_seq += 1
-    alloc_id = k.alloc_seq
     if nofail and at_entry:
         for cond, hit in (("order", order > 1), ("no_reclaim", not can_reclaim),
                           ("pf_memalloc", "PF_MEMALLOC" in task.flags)):
@@ -316,6 +314,10 @@ def out_of_memory(k: Kernel, task: Task, gfp: int, order: int):
         return False
     if not gfp & G.FS:
         k.log(task, "oom-skip", reason="!__GFP_FS: out_of_memory() returns true without killing")
+        return True
+    if any(t.oom_victim and t.state != "X" and getattr(t, "rss", 0) for t in k.tasks):
+        # oom_evaluate_task(): a victim is still exiting with its memory: wait for it (progress)
+        k.log(task, "oom-wait-victim")
         return True
     victims = [t for t in k.tasks if not t.kthread and t.state != "X" and not t.oom_victim and
                getattr(t, "rss", 0) > 0]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import gfp as G
 from simulator import mm, writeback
 from simulator.callpath import MM_ENTRY
-from simulator.console import SYSCALL_BOTTOM
+from simulator.console import KTHREAD_BOTTOM, SYSCALL_BOTTOM
 from simulator.pagecache import EIO, Folio, OpenFile
 from simulator.versions import resolve, switch
 
@@ -252,10 +252,68 @@ def op_pressure(k: Kernel, task: Task, prog: Program, reclaimer: str = "direct",
         yield from k.sleep(task, STREAM_TICK)
 
 
+def op_context(k: Kernel, task: Task, prog: Program, kind: str = "process", memalloc: Any = "auto",
+               defer: bool = False):
+    """Where the next allocations run: ``process`` (a system call), ``kthread`` (with the PF_* flags that
+    kernel thread sets for itself: ``memalloc`` auto, or forced), ``softirq`` (atomic: cannot sleep);
+    ``defer``: a softirq's work is handed to a work item, which may sleep."""
+    from simulator.daemons import kthread_flags
+
+    task.kthread = kind in ("kthread", "softirq")
+    if kind == "softirq" and defer:
+        kind, task.deferred = "kthread", True
+        task.workqueue = "events deferred_alloc_work"
+    if kind == "kthread":
+        flags = kthread_flags(task.comm) if memalloc == "auto" else ({"PF_MEMALLOC"} if memalloc else set())
+        task.flags.update(flags)
+    task.atomic = kind == "softirq"
+    return
+    yield  # pragma: no cover
+
+
+_ALLOC_DEFAULTS = {"process": (*SYSCALL_BOTTOM, "__x64_sys_ioctl", "kmalloc_noprof", "__kmalloc_cache_noprof",
+                               "___slab_alloc", "new_slab", "allocate_slab", "alloc_pages_mpol"),
+                   "kthread": (*KTHREAD_BOTTOM, "kmalloc_noprof", "__kmalloc_noprof", "___slab_alloc", "new_slab",
+                               "allocate_slab", "alloc_pages_mpol"),
+                   "softirq": (*KTHREAD_BOTTOM, "smpboot_thread_fn", "run_ksoftirqd", "handle_softirqs",
+                               "kmalloc_noprof", "__kmalloc_cache_noprof", "___slab_alloc", "new_slab",
+                               "allocate_slab", "alloc_pages_mpol")}
+
+
+def op_alloc(k: Kernel, task: Task, prog: Program, gfp: str, order: int = 0, fallback: str = "none",
+             check: bool = False, drain: bool = False):
+    """One allocation of ``2^order`` pages with ``gfp`` from the task's context. ``fallback="order0"``: as
+    kvmalloc does, ``2^order`` single pages instead of one block; ``check``: without __GFP_NOFAIL, a NULL is
+    handled (-ENOMEM); ``drain``: the context first used up what GFP_ATOMIC may take (a softirq flood)."""
+    mask, order = G.parse(gfp), int(order)
+    kind = "softirq" if task.atomic else ("kthread" if task.kthread else "process")
+    if getattr(task, "deferred", False):           # the work item may sleep: a GFP_KERNEL request
+        mask = (mask & ~(G.HIGH | G.ATOMIC)) | G.GFP_KERNEL
+    if drain == "auto":
+        drain = task.atomic
+    if drain:
+        held = 0
+        while (yield from mm.alloc_pages(k, task, G.GFP_ATOMIC | G.NOWARN)):
+            held += 1
+        k.log(task, "atomic-drain", pages=held)
+    if check:
+        mask &= ~G.NOFAIL
+    blocks = [(order, 1)] if fallback != "order0" or order == 0 else [(0, 1 << order)]
+    with task.via(MM_ENTRY, *_ALLOC_DEFAULTS[kind]):
+        for o, count in blocks:
+            for _ in range(count):
+                ok = yield from mm.alloc_pages(k, task, mask, o)
+                if not ok:
+                    k.log(task, "alloc-null", gfp=G.fmt(mask, k.version), order=o, handled=check)
+                    _report(k, task, "-", "alloc", -12)
+                    return
+    k.progress()
+
+
 OPS: dict[str, Callable[..., Any]] = {
     "open": op_open, "close": op_close, "write": op_write, "write_files": op_write_files, "read": op_read,
     "fsync": op_fsync, "fsync_if": op_fsync_if, "sleep": op_sleep, "sleep_until": op_sleep_until,
     "hog": op_hog, "madvise_hwpoison": op_madvise_hwpoison, "umount": op_umount, "unlink": op_unlink,
     "setxattr": op_setxattr, "fail_nth": op_fail_nth, "prctl_io_flusher": op_prctl_io_flusher,
-    "follow": op_follow, "pressure": op_pressure,
+    "follow": op_follow, "pressure": op_pressure, "context": op_context, "alloc": op_alloc,
 }

@@ -57,8 +57,21 @@ class Scenario:
         return {"scenario": self.name, "summary": self.summary, "seed_thread": self.seed_thread, "spec": self.spec,
                 "facts": self.facts,
                 "variants": {name: v.get("help", "") for name, v in self.variants.items()},
+                "fixes": [name for name, v in self.variants.items() if v.get("fix", True)],
                 "params": {p.name: {"default": p.default, "help": p.help,
                                     **({"choices": p.choices} if p.choices else {})} for p in self.params.values()}}
+
+    def fixes(self, values: dict[str, Any]) -> list[str]:
+        """The fix variants that apply to a run with ``values`` (``fix = false`` marks a variant that is a
+        configuration, not a fix; ``when`` limits a fix to some parameter values)."""
+        out = []
+        for name, v in self.variants.items():
+            if not v.get("fix", True):
+                continue
+            when = v.get("when", {})
+            if all(values.get(key) in allowed for key, allowed in when.items()):
+                out.append(name)
+        return out
 
     def resolve_params(self, variant: str | None, overrides: dict[str, str] | None) -> dict[str, Any]:
         values = {name: p.default for name, p in self.params.items()}
@@ -84,9 +97,9 @@ def _load(path: Path) -> Scenario:
         params[name] = Param(name, **base)
     variants = data.get("variants", {})
     for vname, v in variants.items():
-        for key in v.get("set", {}):
+        for key in [*v.get("set", {}), *v.get("when", {})]:
             if key not in params:
-                raise SimError(f"{path.name}: variant {vname} sets unknown parameter {key}")
+                raise SimError(f"{path.name}: variant {vname} names unknown parameter {key}")
     body = {key: data[key] for key in ("machine", "device", "fs", "files", "task", "faults") if key in data}
     for t in body.get("task", []):
         for op in t.get("program", []):

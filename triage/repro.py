@@ -1,259 +1,358 @@
-"""Link a parsed report to the simulator scenario that reproduces its mechanism, run it, store the run.
+"""From a parsed report to a simulator run of its mechanism, with the fixes that change the outcome.
 
-Linking reads what the report shows, not its label: the allocation site and callers (frames), the
-filesystems in the stacks, the reclaim context (kswapd / direct reclaim / shrinkers / evict), the gfp
-flags, the lock names of a lockdep chain, the evidence markers (fault injection, memory failure, I/O
-errors, hung tasks) and the kernel version. It uses the parser's fields (``Report.frames``, ``.gfp``,
-``.markers``, ``.kernel``) when present and falls back to regular expressions over the report text, so a
-bare call trace pasted in a mail still links.
+``link(report)`` reads only the parser's ``Report`` (its crash stack and other stacks, markers with their
+lines and tasks, decoded gfp flags, kernel release, task, title and crash type) and returns either a
+``Link`` (the mechanism, its typed parameters filled from the report, and the report lines and frames that
+chose them) or a ``NotCovered`` saying why no mechanism of the simulator covers the report. It never
+looks at a label: the run's detectors decide what happens.
 
-``LINK_RULES`` is the table: a rule fits when all its ``need`` groups match (each group: any of its
-features); ``bonus`` features raise the score; ``params`` derives scenario parameters from the report.
+The choice is a table, ``RULES``: each rule looks at one family of primary crash (an allocator WARN, a
+lockdep cycle, hung tasks, an oops after an injected failure, lost writes) and returns a Link, a
+NotCovered with the reason, or None (not its family). The first answer wins.
+
+``repro(db, id)`` links a stored report, runs the mechanism and every fix variant that applies, says which
+fixes flip the outcome, and stores the run (``repro_runs``); ``runs_for(db, id)`` gives what ``triage show``
+prints.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# -- features ---------------------------------------------------------------------------------------------
-_FRAME_RX = re.compile(r"(?:^|[\s\[<(])(?:\? )?([A-Za-z_][\w]*)(?:\.[\w.]+)?"
-                       r"(?:\+0x[0-9a-f]+/0x[0-9a-f]+| \S+\.[ch]:\d+ \[inline\])", re.M)
-_GFP_RX = re.compile(r"\b(__GFP_[A-Z_]+|GFP_[A-Z_]+)\b")
-_KERNEL_RX = re.compile(r"(?:Not tainted|Tainted: [A-Z ]+?)\s+(\d+\.\d+)(?:\.\d+)?[-\w.+]*", re.M)
-_LOCK_RX = re.compile(r"\(([&\w>\-#/.]+)\)\{[.+\-?]{4}\}")
-_MARKER_RX: dict[str, re.Pattern[str]] = {
-    "fault_injection": re.compile(r"FAULT_INJECTION: forcing a failure"),
-    "failslab": re.compile(r"name failslab,"),
-    "memory_failure": re.compile(r"Memory failure: (?:0x)?[0-9a-f]+: recovery action for dirty"),
-    "buffer_io_error": re.compile(r"Buffer I/O error on dev"),
-    "lost_page_write": re.compile(r"lost (?:async )?page write"),
-    "io_error_write": re.compile(r"I/O error.*\bWRITE\b|I/O error writing|error writing"),
-    "hung_task": re.compile(r"blocked for more than \d+ seconds"),
-    "lockdep_circular": re.compile(r"possible circular locking dependency|possible recursive locking"),
-    "page_alloc_warning": re.compile(r"WARNING: .*at mm/page_alloc\.c:\d+|RIP: 0010:(?:__alloc_pages_slowpath|"
-                                     r"__alloc_pages|__alloc_frozen_pages|__alloc_pages_noprof)"),
-    "oops": re.compile(r"general protection fault|BUG: kernel NULL pointer dereference|BUG: unable to handle|"
-                       r"KASAN: null-ptr-deref"),
-    "writepages_enomem": re.compile(r"writepages\S*[: ].*(?:ENOMEM|error -12\b|err -12\b)", re.I),
-    "nomem_delalloc": re.compile(r"Delayed block allocation failed.*error -12\b"),
-}
-# marker kinds of the parser (triage.report.markers) mapped to ours
-_PARSER_KINDS = {"fault_injection": "fault_injection", "memory_failure": "memory_failure",
-                 "buffer_io_error": "buffer_io_error", "lost_async_page_write": "lost_page_write",
-                 "lost_page_write": "lost_page_write", "hung_task": "hung_task",
-                 "page_alloc_warning": "page_alloc_warning"}
+# Outcomes that are the correct behaviour of the kernel, not a failure of the run.
+PASSING = ("ok", "error-reported")
+
+# -- the functions the rules look for (kernel names; stripped of compiler suffixes, all versions) -----------
+ALLOCATOR_ENTRY = {"__alloc_pages", "__alloc_pages_nodemask", "__alloc_pages_noprof", "__alloc_frozen_pages_noprof",
+                   "__alloc_frozen_pages", "__alloc_pages_internal"}
+SLOWPATH = {"__alloc_pages_slowpath"}
+RMQUEUE = {"rmqueue", "get_page_from_freelist", "rmqueue_buddy", "buffered_rmqueue"}
+ALLOCATOR = ALLOCATOR_ENTRY | SLOWPATH | RMQUEUE
+DIRECT_RECLAIM = {"try_to_free_pages", "__perform_reclaim", "__alloc_pages_direct_reclaim", "do_try_to_free_pages"}
+MEMCG_RECLAIM = {"try_to_free_mem_cgroup_pages", "mem_cgroup_reclaim"}
+KSWAPD = {"kswapd", "balance_pgdat"}
+SHRINKER = {"shrink_slab", "do_shrink_slab", "super_cache_scan", "prune_icache_sb", "prune_dcache_sb",
+            "shrink_dentry_list", "shrink_slab_memcg"}
+PAGE_RECLAIM = {"shrink_folio_list", "shrink_page_list", "shrink_inactive_list", "shrink_lruvec", "evict_folios"}
+RECLAIM = DIRECT_RECLAIM | MEMCG_RECLAIM | KSWAPD | SHRINKER | PAGE_RECLAIM
+DCACHE = {"prune_dcache_sb", "shrink_dentry_list", "__dentry_kill", "dput"}
+SOFTIRQ = {"handle_softirqs", "__do_softirq", "run_ksoftirqd", "do_softirq", "irq_exit_rcu", "__irq_exit_rcu",
+           "net_rx_action", "call_timer_fn", "run_timer_softirq", "__run_timers", "expire_timers"}
+KTHREAD_BOTTOM = {"kthread", "ret_from_fork", "ret_from_fork_asm", "worker_thread", "process_one_work"}
+WAITS = {"wait_for_completion", "folio_wait_writeback", "wait_on_page_writeback", "wait_on_page_bit",
+         "folio_wait_bit", "folio_wait_bit_common", "wait_on_page_bit_common", "io_schedule", "xfs_buf_iowait",
+         "__wait_on_bit", "bit_wait_io", "wait_on_commit", "nfs_commit_inode", "__nfs_commit_inode"}
+WRITEPAGES = {"do_writepages", "write_cache_pages", "xfs_vm_writepages", "iomap_writepages", "ext4_writepages",
+              "ext4_do_writepages", "btrfs_writepages", "extent_writepages", "__filemap_fdatawrite_range"}
+SERVER_WRITE = {"ksys_pwrite64", "__x64_sys_pwrite64", "vfs_iter_write", "lo_write_bvec", "loop_process_work",
+                "lo_rw_aio", "do_iter_write", "fuse_dev_write", "sock_sendmsg", "sock_recvmsg", "nbd_read_stat",
+                "__x64_sys_write", "ksys_write"}
+SHRINKER_UNREGISTER = {"unregister_shrinker", "shrinker_free", "register_shrinker", "prealloc_shrinker",
+                       "shrinker_register"}
+NFS_RELEASE = {"nfs_release_folio", "nfs_release_page", "nfs_wb_folio", "nfs_wb_page"}
+# functions whose name tells the filesystem (innermost wins); overlayfs and FUSE sit on top of another fs
+FS_PREFIXES = [("ext4_", "ext4"), ("__ext4_", "ext4"), ("jbd2_", "ext4"), ("xfs_", "xfs"), ("btrfs_", "btrfs"),
+               ("f2fs_", "f2fs"), ("nilfs_", "nilfs2"), ("ntfs_", "ntfs3"), ("__ntfs_", "ntfs3"),
+               ("ovl_", "overlay"), ("fuse_", "fuse"), ("gfs2_", "gfs2"), ("ocfs2_", "ocfs2"), ("jfs_", "jfs"),
+               ("bch2_", "bcachefs"), ("fat_", "vfat"), ("ext3_", "ext3"), ("shmem_", "tmpfs")]
+FS_SCENARIO_TYPES = {"ext4", "xfs", "btrfs", "f2fs", "nilfs2", "ntfs3", "ext3", "gfs2", "ocfs2", "jfs", "bcachefs",
+                     "vfat", "fuse", "overlay"}
+# where the kernel prints a warning for a PF_MEMALLOC recursion into a write path (parser's pf_memalloc_guard)
+GUARDED = {"ext4_write_inode": "ext4"}
+LOST_WRITE_MARKERS = {"lost_async_page_write", "lost_page_write", "data_will_be_lost", "potential_data_loss",
+                      "page_discard"}
+MAX_PATH = 256
 
 
+def base(name: str) -> str:
+    """``foo.constprop.0`` -> ``foo`` (the parser's ``strip_suffix``)."""
+    from triage.report.frames import strip_suffix
+
+    return strip_suffix(name)
+
+
+# -- what a rule reads ----------------------------------------------------------------------------------------
 @dataclass
-class Features:
-    functions: set[str] = field(default_factory=set)
-    gfp: set[str] = field(default_factory=set)
-    markers: set[str] = field(default_factory=set)
-    locks: set[str] = field(default_factory=set)
-    kernel: str | None = None
-    text: str = ""
+class Facts:
+    """The parsed report as the rules read it."""
 
-    def has(self, feature: str) -> bool:
-        """``fn:name`` (a frame), ``gfp:FLAG``, ``marker:kind``, ``lock:name`` (substring), ``text:regex``."""
-        kind, _, val = feature.partition(":")
-        if kind == "fn":
-            return val in self.functions
-        if kind == "gfp":
-            return val in self.gfp
-        if kind == "marker":
-            return val in self.markers
-        if kind == "lock":
-            return any(val in lk for lk in self.locks)
-        if kind == "text":
-            return re.search(val, self.text) is not None
-        raise ValueError(f"bad feature {feature!r}")
+    title: str | None
+    type: str | None
+    kernel: str | None
+    kernel_note: str
+    task: dict | None
+    stacks: dict[str, list[Any]]                  # stack label -> frames, innermost first (parser order)
+    markers: list[dict]
+    gfp_flags: set[str]
+    locks: list[dict]
+    extra_markers: list[dict] = field(default_factory=list)     # fault injection outside the report excerpt
+    extra_stacks: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def crash(self) -> list[Any]:
+        return self.stacks.get("crash", [])
+
+    def path(self, stack: str = "crash") -> list[str]:
+        """A stack's function names, outermost first (what a mechanism's ``path`` parameter takes)."""
+        frames = self.stacks.get(stack) or self.extra_stacks.get(stack) or []
+        return [f.function for f in reversed(frames)][-MAX_PATH:]
+
+    def names(self, stack: str = "crash") -> set[str]:
+        return {base(f.function) for f in self.stacks.get(stack, [])}
+
+    def kinds(self) -> set[str]:
+        return {m["kind"] for m in self.markers}
+
+    def marker(self, kind: str) -> dict | None:
+        return next((m for m in self.markers if m["kind"] == kind), None)
+
+    def blocked_stacks(self) -> list[tuple[str, list[Any]]]:
+        """The stacks of tasks a hang report shows blocked (the crash task first)."""
+        return [(label, frames) for label, frames in self.stacks.items()
+                if label == "crash" or label.startswith(("other-task:", "crash-"))]
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+def facts(report: Any, text: str | None = None) -> Facts:
+    """The rules' view of a parsed report. ``text`` (the stored text) is only handed to the parser's own
+    helpers for what today's ``Report`` does not carry (see ``_outside_excerpt``)."""
+    from triage.report.stacks import lockdep_locks
+    from simulator.versions import KernelVersion
 
-
-def features(report: Any, text: str | None = None) -> Features:
-    """Features of a parsed report (``triage.report.Report`` or its dict), with text fallbacks."""
-    body = text if text is not None else (_get(report, "report") or "")
-    f = Features(text=body)
-    for fr in _get(report, "frames", []) or []:
-        name = _get(fr, "norm_function") or _get(fr, "function")
-        if name:
-            f.functions.add(str(name).split(".")[0])
-    f.functions.update(m.group(1) for m in _FRAME_RX.finditer(body))
-    for entry in _get(report, "gfp", []) or []:
-        for flag in _get(entry, "flags", []) or []:
-            f.gfp.add(str(flag))
-    f.gfp.update(_GFP_RX.findall(body))
-    for m in _get(report, "markers", []) or []:
-        kind = _get(m, "kind")
-        if kind in _PARSER_KINDS:
-            f.markers.add(_PARSER_KINDS[kind])
-        if kind == "fault_injection" and _get(m, "fault") == "failslab":
-            f.markers.add("failslab")
-    for kind, rx in _MARKER_RX.items():
-        if rx.search(body):
-            f.markers.add(kind)
-    f.locks.update(_LOCK_RX.findall(body))
-    kernel = _get(report, "kernel")
-    m = re.match(r"(\d+\.\d+)", str(kernel)) if kernel else None
-    if m is None:
-        km = _KERNEL_RX.search(body)
-        f.kernel = km.group(1) if km else None
-    else:
-        f.kernel = m.group(1)
+    stacks: dict[str, list[Any]] = {}
+    for fr in report.frames:
+        stacks.setdefault(fr.stack, []).append(fr)
+    kernel, note = (None, "")
+    if report.kernel:
+        v, note = KernelVersion.nearest(report.kernel)
+        kernel = str(v) if v else None
+    gfp_flags = {flag for g in report.gfp for flag in g.get("flags", [])}
+    # TODO(H2): switch to the Report's lockdep locks field once the parser exposes it.
+    locks = lockdep_locks(report.report) if report.type == "LOCKDEP" else []
+    f = Facts(report.title, report.type, kernel, note, report.task, stacks, list(report.markers), gfp_flags, locks)
+    if text is not None:
+        _outside_excerpt(f, report, text)
     return f
 
 
-# -- rules --------------------------------------------------------------------------------------------------
-RECLAIM = ["fn:try_to_free_pages", "fn:shrink_slab", "fn:do_shrink_slab", "fn:super_cache_scan", "fn:kswapd",
-           "fn:balance_pgdat", "fn:shrink_node", "fn:prune_icache_sb", "fn:prune_dcache_sb", "fn:shrink_folio_list",
-           "fn:shrink_page_list", "fn:__perform_reclaim", "fn:__alloc_pages_direct_reclaim", "lock:fs_reclaim"]
+def _outside_excerpt(f: Facts, report: Any, text: str) -> None:
+    """A fault injection printed before the crash excerpt (syzbot puts the excerpt at the oops line): read
+    with the parser's own marker and stack readers over the stored text.
+    TODO(H2): switch to the Report's events (each with its task and stack) once the parser exposes them."""
+    if any(m["kind"] == "fault_injection" for m in f.markers) or "FAULT_INJECTION" not in text:
+        return
+    from triage.report.markers import find_markers
+    from triage.report.stacks import extract_frames
+
+    found = [m for m in find_markers(text) if m["kind"] == "fault_injection"]
+    if not found:
+        return
+    f.extra_markers = found
+    lines = text.splitlines()
+    m = found[-1]
+    dump = "\n".join(lines[m["lineno"] - 1:m["lineno"] + 80])
+    frames = extract_frames(dump)
+    first = frames[0].stack if frames else None
+    f.extra_stacks["fault-injection"] = [fr for fr in frames if fr.stack == first]
 
 
-def _kernel_param(f: Features) -> dict[str, str]:
-    return {"kernel": f.kernel} if f.kernel else {}
-
-
-def _nofail_params(f: Features) -> dict[str, str]:
-    return _kernel_param(f)
-
-
-def _hwpoison_params(f: Features) -> dict[str, str]:
-    out = _kernel_param(f)
-    if any(fn.startswith("shmem_") for fn in f.functions) or "shmem" in f.text or "tmpfs" in f.text:
-        out["fs"] = "tmpfs"
-    elif any(fn.startswith("ext4_") for fn in f.functions):
-        out["fs"] = "ext4"
-    return out
-
-
-def _fault_params(f: Features) -> dict[str, str]:
-    out = _kernel_param(f)
-    for mask in ("GFP_NOFS", "GFP_KERNEL", "GFP_NOIO", "GFP_NOWAIT", "GFP_ATOMIC"):
-        if mask in f.gfp:
-            out["req_gfp"] = mask
-            break
-    return out
-
-
-@dataclass
-class LinkRule:
-    scenario: str
-    variant: str | None
-    need: list[list[str]]                 # every group must match (any feature of the group)
-    bonus: list[str]
-    why: str
-    params: Any = _kernel_param
-
-
-LINK_RULES: list[LinkRule] = [
-    LinkRule("nofail-reclaim", None,
-             [["marker:page_alloc_warning", "text:WARN_ON_ONCE.*PF_MEMALLOC"], RECLAIM,
-              ["fn:ext4_mb_load_buddy_gfp", "fn:ext4_discard_preallocations", "fn:__getblk_slow",
-               "fn:ext4_clear_inode", "fn:ext4_evict_inode", "fn:evict", "gfp:__GFP_NOFAIL"]],
-             ["fn:ext4_mb_load_buddy_gfp", "fn:ext4_discard_preallocations", "fn:prune_icache_sb", "fn:evict",
-              "gfp:__GFP_NOFAIL"],
-             "a page-allocator WARN for a __GFP_NOFAIL request made from reclaim (inode eviction)", _nofail_params),
-    LinkRule("stacked-reclaim-deadlock", None,
-             [["marker:hung_task"], RECLAIM,
-              ["fn:xfs_reclaim_inode", "fn:xfs_reclaim_inodes_ag", "fn:xfs_reclaim_inodes_nr", "fn:xfs_buf_iowait",
-               "fn:xfs_icwalk_ag", "fn:ksys_pwrite64", "fn:loop_process_work", "fn:nbd_read_stat",
-               "fn:tcmu_queue_cmd", "fn:folio_wait_writeback", "fn:wait_on_page_writeback", "fn:wait_on_page_bit"]],
-             ["fn:xfs_reclaim_inode", "fn:xfs_buf_iowait", "fn:ksys_pwrite64", "fn:ext4_da_write_begin",
-              "text:tcmu|dm-zoned|nbd|loop\\d"],
-             "a task hung in direct reclaim waiting for IO that the stacked device's single server must do"),
-    LinkRule("fs-reclaim-lockdep", None,
-             [["marker:lockdep_circular"], ["lock:fs_reclaim", "fn:fs_reclaim_acquire", "fn:__fs_reclaim_acquire"],
-              ["lock:jbd2_handle", "lock:sb_internal", "fn:start_this_handle", "fn:ext4_evict_inode", "fn:evict",
-               "fn:start_transaction", "fn:xfs_trans_alloc", "fn:btrfs_evict_inode"]],
-             ["lock:jbd2_handle", "fn:start_this_handle", "fn:prune_dcache_sb", "fn:prune_icache_sb"],
-             "lockdep: a transaction lock and fs_reclaim taken in both orders (allocation under the transaction, "
-             "transaction start from reclaim)"),
-    LinkRule("nfs-rpciod-releasepage", None,
-             [["fn:nfs_release_page", "fn:nfs_release_folio"], ["fn:nfs_commit_inode", "fn:__nfs_commit_inode",
-                                                                  "fn:nfs_wb_folio", "fn:nfs_wb_page"], RECLAIM],
-             ["text:rpciod", "marker:hung_task"],
-             "NFS ->release_folio committing (and waiting for rpciod) from reclaim"),
-    LinkRule("unchecked-alloc-failure", None,
-             [["marker:fault_injection"], ["marker:oops", "text:KASAN:|BUG: unable to handle"]],
-             ["marker:failslab", "gfp:GFP_NOFS", "gfp:GFP_KERNEL"],
-             "an injected allocation failure followed by a use of the failed result", _fault_params),
-    LinkRule("hwpoison-dirty-shmem", None,
-             [["marker:memory_failure"]], ["text:shmem|tmpfs", "fn:shmem_file_read_iter"],
-             "memory failure on a dirty page-cache page, which is truncated", _hwpoison_params),
-    LinkRule("writepages-enomem", None,
-             [["marker:writepages_enomem", "marker:nomem_delalloc"]], ["fn:ext4_writepages", "fn:do_writepages"],
-             "->writepages failing with ENOMEM on a data-integrity pass"),
-    LinkRule("writeback-eio", None,
-             [["marker:buffer_io_error", "marker:lost_page_write", "marker:io_error_write"]],
-             ["marker:lost_page_write", "fn:ext4_end_bio", "text:ext4_end_bio"],
-             "writeback I/O errors: pages left clean but not on disk; fsync reporting decides who learns it"),
-]
-
-
+# -- what a rule answers ---------------------------------------------------------------------------------------
 @dataclass
 class Link:
     scenario: str
-    variant: str | None
-    params: dict[str, str]
-    score: int
+    params: dict[str, Any]
     why: str
-    matched: list[str]
+    evidence: list[str]                      # report lines and frames that chose the mechanism and its parameters
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "variant": self.variant, "params": self.params, "score": self.score,
-                "why": self.why, "matched": self.matched}
+        return {"scenario": self.scenario, "params": self.params, "why": self.why, "evidence": self.evidence,
+                "notes": self.notes}
 
 
-def _supported_kernel(params: dict[str, str]) -> dict[str, str]:
-    """Drop a kernel version the simulator cannot model (it then uses the scenario's default)."""
-    from simulator.versions import KernelVersion
+@dataclass
+class NotCovered:
+    why: str
 
-    if "kernel" in params:
-        try:
-            KernelVersion.parse(params["kernel"])
-        except ValueError:
-            params = {k: v for k, v in params.items() if k != "kernel"}
-    return params
+    def __str__(self) -> str:
+        return f"no mechanism in the simulator covers this report: {self.why}"
 
 
-def link(report: Any, text: str | None = None) -> Link | None:
-    """The best-fitting scenario for a parsed report, or None when no rule's requirements all hold."""
-    f = features(report, text)
-    best: Link | None = None
-    for rule in LINK_RULES:
-        matched: list[str] = []
-        ok = True
-        for group in rule.need:
-            hit = [feat for feat in group if f.has(feat)]
-            if not hit:
-                ok = False
-                break
-            matched.append(hit[0])
-        if not ok:
-            continue
-        bonus = [feat for feat in rule.bonus if f.has(feat) and feat not in matched]
-        score = 10 * len(rule.need) + len(bonus)
-        if best is None or score > best.score:
-            best = Link(rule.scenario, rule.variant, _supported_kernel(dict(rule.params(f))), score, rule.why,
-                        matched + bonus)
-    return best
+Rule = Callable[[Facts], "Link | NotCovered | None"]
 
 
-# -- running and storing --------------------------------------------------------------------------------------
+def _fs_of(names: Iterable[str]) -> str | None:
+    """The filesystem of the innermost function that names one (``names`` outermost first)."""
+    found = None
+    for n in names:
+        for prefix, fs in FS_PREFIXES:
+            if n.startswith(prefix):
+                found = fs
+    return found
+
+
+def _common(f: Facts) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if f.kernel:
+        out["kernel"] = f.kernel
+    return out
+
+
+def _notes(f: Facts) -> list[str]:
+    return [f.kernel_note] if f.kernel_note else []
+
+
+def _frame_line(fr: Any) -> str:
+    loc = f" {fr.file}:{fr.line}" if fr.file else ""
+    return f"frame {fr.function}{loc}"
+
+
+def _task_params(f: Facts, comm: str = "comm", pid: str = "pid") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if f.task and f.task.get("comm"):
+        out[comm] = f.task["comm"]
+    if f.task and f.task.get("pid") is not None and 0 < int(f.task["pid"]) < 4_000_000:
+        out[pid] = int(f.task["pid"])
+    return out
+
+
+# -- rule: NOFAIL warnings -----------------------------------------------------------------------------------
+def rule_nofail(f: Facts) -> Link | NotCovered | None:
+    crash = f.crash
+    warn = f.marker("page_alloc_warning")
+    trace_only = f.title is None and crash and base(crash[0].function) in ALLOCATOR
+    if warn is None and not (f.type == "WARNING" and crash and base(crash[0].function) in ALLOCATOR) \
+            and not trace_only:
+        return None
+    rip = base(warn["function"]) if warn else base(crash[0].function)
+    names = f.names()
+    path = f.path()
+    evidence = [warn["line"]] if warn else [f"call trace: {crash[0].function} at the top"]
+    comm = (f.task or {}).get("comm") or ""
+    in_reclaim = bool(names & (DIRECT_RECLAIM | KSWAPD | MEMCG_RECLAIM)) and bool(names & SHRINKER)
+    softirq = bool(names & SOFTIRQ) or "irq" in f.stacks or comm.startswith(("ksoftirqd", "swapper"))
+    kthread = bool(names & KTHREAD_BOTTOM) or comm.startswith(("kswapd", "xfsaild", "kworker"))
+    from simulator.daemons import kthread_flags
+
+    memalloc_kthread = "PF_MEMALLOC" in kthread_flags(comm)
+    nofail_gfp = "__GFP_NOFAIL" in f.gfp_flags
+    at_rmqueue = rip in RMQUEUE
+    kernel_ok_slowpath = f.kernel is None or _at_least(f.kernel, "5.0")
+    reasons = []
+    if nofail_gfp:
+        reasons.append("the printed gfp mask has __GFP_NOFAIL")
+    if at_rmqueue:
+        reasons.append(f"the WARN is in {rip}: its only check is __GFP_NOFAIL with order > 1")
+    if in_reclaim or memalloc_kthread:
+        reasons.append("the request runs in PF_MEMALLOC context, where only a __GFP_NOFAIL request warns")
+    if softirq and rip in SLOWPATH:
+        reasons.append("a request that may not reclaim warns in the slowpath only with __GFP_NOFAIL")
+    if rip in SLOWPATH and kernel_ok_slowpath and not reasons:
+        reasons.append("from 5.0 the slowpath's WARNs are the __GFP_NOFAIL checks (the order check moved to the "
+                       "allocator entry)")
+    if not reasons:
+        return NotCovered(f"an allocator WARN in {rip} without __GFP_NOFAIL evidence (no NOFAIL gfp, caller "
+                          "context or WARN site that only a NOFAIL request reaches): the order > MAX_PAGE_ORDER "
+                          "check, a caller's size bug the simulator does not model")
+    params = _common(f)
+    gfp = None
+    if in_reclaim:
+        params.update(_nofail_reclaim_params(f, names, path))
+        evidence += [_frame_line(fr) for fr in crash if base(fr.function) in (SHRINKER | KSWAPD | DIRECT_RECLAIM)][:4]
+        return Link("nofail-reclaim", params, "a __GFP_NOFAIL allocation made while reclaim evicts a filesystem "
+                    "inode (PF_MEMALLOC context); " + "; ".join(reasons), evidence, _notes(f))
+    context = "softirq" if softirq else ("kthread" if kthread else "process")
+    params.update(context=context, path=path, **_task_params(f))
+    if nofail_gfp:
+        gfp = "|".join(sorted(fl for fl in f.gfp_flags if fl.startswith(("GFP_", "__GFP_"))))
+    params["gfp"] = gfp or ("GFP_ATOMIC|__GFP_NOFAIL" if softirq else "GFP_KERNEL|__GFP_NOFAIL")
+    # the order: > 1 where that is the only check the WARN's site or context leaves
+    only_order = at_rmqueue or (not softirq and not memalloc_kthread)
+    params["order"] = 2 if only_order else 0
+    if only_order:
+        reasons.append("order > 1: the one NOFAIL condition a request that may reclaim outside PF_MEMALLOC meets")
+    return Link("nofail-caller", params, f"a __GFP_NOFAIL request from {context} context the allocator warns "
+                "about; " + "; ".join(reasons), evidence, _notes(f))
+
+
+def _nofail_reclaim_params(f: Facts, names: set[str], path: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    after = path[next((i for i, n in enumerate(path) if base(n) in SHRINKER), 0):]
+    fs = _fs_of(base(n) for n in after if base(n) not in ALLOCATOR)
+    if fs == "overlay":
+        fs = _fs_of(base(n) for n in after if not n.startswith("ovl_")) or "ext4"
+    out["fs"] = fs if fs in FS_SCENARIO_TYPES else "ext4"
+    out["via_dcache"] = bool(names & DCACHE)
+    if names & KSWAPD:
+        out["reclaimer"] = "kswapd"
+        out["kswapd_path"] = path
+        if f.task and str(f.task.get("comm", "")).startswith("kswapd"):
+            out["kswapd_comm"] = f.task["comm"]
+    else:
+        out["reclaimer"] = "direct"
+        out["path"] = path
+        out.update(_task_params(f))
+    return out
+
+
+def _at_least(kernel: str, version: str) -> bool:
+    a = tuple(int(x) for x in kernel.split(".")[:2])
+    b = tuple(int(x) for x in version.split(".")[:2])
+    return a >= b
+
+
+RULES: list[Rule] = [rule_nofail]
+
+
+def link(report: Any, text: str | None = None) -> Link | NotCovered:
+    """The mechanism that covers a parsed report, with its parameters, or why none does."""
+    f = facts(report, text)
+    for rule in RULES:
+        answer = rule(f)
+        if answer is not None:
+            return answer
+    what = report.title or (report.event or {}).get("title") or "no crash and no evidence marker"
+    return NotCovered(f"no mechanism fits {what!r} (the simulator models NOFAIL allocator warnings, reclaim "
+                      "recursion deadlocks, injected-failure error paths and lost writes)")
+
+
+# -- running ----------------------------------------------------------------------------------------------------
 class ReproError(Exception):
     """The report does not exist or cannot be reproduced (one line for the CLI)."""
 
 
-def store_run(db: Any, report_id: int | None, run: Any) -> int:
+def _flat(params: dict[str, Any]) -> dict[str, Any]:
+    return dict(params)
+
+
+def run_link(lk: Link, seed: int = 1, variant: str | None = None, *, with_trace: bool = True) -> Any:
+    from simulator import run as sim_run
+
+    return sim_run(lk.scenario, variant, _flat(lk.params), seed, with_trace=with_trace)
+
+
+def failing(outcome: str) -> bool:
+    return outcome not in PASSING
+
+
+def fix_runs(lk: Link, result: Any, seed: int = 1) -> list[dict[str, Any]]:
+    """Every fix variant of the mechanism that applies to this run, and whether it flips the outcome."""
+    from simulator.scenario import get
+
+    sc = get(lk.scenario)
+    out = []
+    for name in sc.fixes(result.params):
+        r = run_link(lk, seed, name, with_trace=False)
+        out.append({"variant": name, "outcome": r.outcome, "help": sc.variants[name].get("help", ""),
+                    "flips": failing(result.outcome) and not failing(r.outcome)})
+    return out
+
+
+def store_run(db: Any, report_id: int | None, run: Any, lk: Link | None = None,
+              fixes: list[dict[str, Any]] | None = None) -> int:
     """Insert a simulator run (``simulator.RunResult``) into ``repro_runs``; returns the row id."""
     row = {
         "report_id": report_id, "scenario": run.scenario, "variant": run.variant,
@@ -262,28 +361,79 @@ def store_run(db: Any, report_id: int | None, run: Any) -> int:
         "trace": json.dumps(run.trace, default=str), "sim_version": run.sim_version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if lk is not None or fixes is not None:
+        row["link"] = json.dumps(lk.to_dict() if lk else None, sort_keys=True)
+        row["fixes"] = json.dumps(fixes or [], sort_keys=True)
     with db.atomic():
-        return db["repro_runs"].insert(row).last_pk
+        return db["repro_runs"].insert(row, alter=False).last_pk
 
 
-def repro(db: Any, report_id: int, seed: int = 1, *, store: bool = True) -> dict[str, Any]:
-    """Link stored report ``report_id``, run the scenario, store the run. Returns link + run summary."""
-    from simulator import run as sim_run
+def _load(db: Any, report_id: int) -> tuple[Any, str]:
     from triage.report import parse
 
-    rows = list(db.execute("SELECT id, text FROM reports WHERE id = ?", [report_id]).fetchall())
-    if not rows:
+    row = db.execute("SELECT text FROM reports WHERE id = ?", [report_id]).fetchone()
+    if row is None:
         raise ReproError(f"no report with id {report_id}")
-    text = rows[0][1] or ""
-    rep = parse(text)
-    lk = link(rep, (_get(rep, "report") or "") + "\n" + text)
-    if lk is None:
-        raise ReproError(f"report {report_id}: no scenario fits its mechanism (no link rule matched)")
-    result = sim_run(lk.scenario, lk.variant, lk.params, seed)
-    run_id = store_run(db, report_id, result) if store else None
-    return {"report_id": report_id, "link": lk.to_dict(), "run_id": run_id, "scenario": result.scenario,
-            "variant": result.variant, "params": result.params, "seed": result.seed, "outcome": result.outcome,
-            "evidence": result.evidence, "console": result.console}
+    text = row[0] or ""
+    return parse(text), text
+
+
+def repro(db: Any, report_id: int, seed: int = 1, *, store: bool = True, fixes: bool = True) -> dict[str, Any]:
+    """Link stored report ``report_id``, run the mechanism and its fixes, store the run. A report no
+    mechanism covers gives ``{"covered": False, "why": ...}``."""
+    rep, text = _load(db, report_id)
+    lk = link(rep, text)
+    if isinstance(lk, NotCovered):
+        return {"report_id": report_id, "covered": False, "why": str(lk)}
+    result = run_link(lk, seed)
+    fx = fix_runs(lk, result, seed) if fixes else []
+    run_id = store_run(db, report_id, result, lk, fx) if store else None
+    return {"report_id": report_id, "covered": True, "link": lk.to_dict(), "run_id": run_id,
+            "scenario": result.scenario, "variant": result.variant, "params": result.params, "seed": result.seed,
+            "outcome": result.outcome, "evidence": result.evidence, "console": result.console, "fixes": fx}
+
+
+def repro_many(db: Any, report_ids: Iterable[int], seed: int = 1, *, store: bool = True
+               ) -> Iterator[dict[str, Any] | ReproError]:
+    """``repro`` for each id in turn; an unknown id yields its ReproError and the rest go on."""
+    for rid in report_ids:
+        try:
+            yield repro(db, rid, seed, store=store)
+        except ReproError as exc:
+            yield exc
+
+
+def labelled_report_ids(db: Any) -> list[int]:
+    """Every stored report whose effective label is a consequence (not ``other``)."""
+    from vocab.labels import CONSEQUENCE_LABELS
+
+    marks = ",".join("?" * len(CONSEQUENCE_LABELS))
+    rows = db.execute(f"SELECT report_id FROM report_labels WHERE label IN ({marks}) ORDER BY report_id",
+                      list(CONSEQUENCE_LABELS)).fetchall()
+    return [r[0] for r in rows]
+
+
+def runs_for(db: Any, report_id: int) -> list[dict[str, Any]]:
+    """The report's stored runs, newest first: scenario, variant, outcome, evidence, the link's reason and
+    the fixes with whether each flips the outcome (what ``triage show`` prints)."""
+    cols = {r[1] for r in db.execute("PRAGMA table_info(repro_runs)").fetchall()}
+    extra = ", link, fixes" if {"link", "fixes"} <= cols else ""
+    rows = db.execute(f"SELECT id, scenario, variant, params, seed, outcome, evidence, console, created_at{extra} "
+                      "FROM repro_runs WHERE report_id = ? ORDER BY created_at DESC, id DESC", [report_id]).fetchall()
+    out = []
+    for row in rows:
+        d = dict(zip(["id", "scenario", "variant", "params", "seed", "outcome", "evidence", "console", "created_at",
+                      *(["link", "fixes"] if extra else [])], row, strict=True))
+        for key in ("params", "evidence", "link", "fixes"):
+            if isinstance(d.get(key), str):
+                try:
+                    d[key] = json.loads(d[key])
+                except ValueError:
+                    pass
+        d.setdefault("link", None)
+        d["fixes"] = d.get("fixes") or []
+        out.append(d)
+    return out
 
 
 def run_all_for_demo(seed: int = 1) -> list[dict[str, Any]]:
