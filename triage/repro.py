@@ -119,8 +119,8 @@ class Facts:
 def facts(report: Any, text: str | None = None) -> Facts:
     """The rules' view of a parsed report. ``text`` (the stored text) is only handed to the parser's own
     helpers for what today's ``Report`` does not carry (see ``_outside_excerpt``)."""
-    from triage.report.stacks import lockdep_locks
     from simulator.versions import KernelVersion
+    from triage.report.stacks import lockdep_locks
 
     stacks: dict[str, list[Any]] = {}
     for fr in report.frames:
