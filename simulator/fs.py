@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 INODE_SCAN = 4          # inodes pruned per super_cache_scan call
 PRUNE_ICACHE = Stage("prune_icache_sb", "dispose_list")
 PRUNE_DCACHE = Stage("prune_dcache_sb", "shrink_dentry_list")
-_LOCK_FRAMES = {"rwsem": ("down_write",), "mutex": ("mutex_lock_nested",), "percpu-rwsem": ("percpu_down_read",)}
 
 
 def _has_evict_work(inode: Inode) -> bool:
@@ -209,8 +208,13 @@ class Filesystem:
         read metadata from the device and wait (``evict_read``)."""
         x = inode.extra
         for cls in x.get("evict_lock") or ():
+            if self.opts.get("skip_lock_in_reclaim") and "PF_MEMALLOC" in task.flags:
+                self.k.log(task, "evict-lock-deferred", fs=self.name, lock=cls)
+                continue
             lock = self.k.lock_class(cls)
-            with task.via(LOCKDEP | SLEEP, *_LOCK_FRAMES.get(lock.kind, ())):
+            from simulator.lockchain import lock_frames
+
+            with task.via(LOCKDEP | SLEEP, *lock_frames(lock)):
                 yield from lock.lock(task)
             lock.unlock(task)
         if alloc and x.get("evict_alloc"):

@@ -317,3 +317,12 @@ OPS: dict[str, Callable[..., Any]] = {
     "setxattr": op_setxattr, "fail_nth": op_fail_nth, "prctl_io_flusher": op_prctl_io_flusher,
     "follow": op_follow, "pressure": op_pressure, "context": op_context, "alloc": op_alloc,
 }
+
+
+def _register_mechanism_ops() -> None:
+    from simulator.lockchain import op_lock_chain
+
+    OPS["lock_chain"] = op_lock_chain
+
+
+_register_mechanism_ops()

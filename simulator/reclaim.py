@@ -120,9 +120,27 @@ def shrink_slab(k: Kernel, task: Task, gfp: int):
     return freed
 
 
-def kswapd(k: Kernel, path: list[str] | None = None):
-    """The kswapd0 kthread: sleeps until woken below the low watermark, reclaims up to high as GFP_KERNEL
-    (holding fs_reclaim for lockdep); ``path``: a report's kswapd stack to print."""
+def balance_pgdat(k: Kernel, task: Task):
+    """One kswapd pass: hold fs_reclaim (lockdep, 4.14+) and reclaim as GFP_KERNEL up to the high watermark."""
+    zone = k.subsystems["zone"]
+    with task.thru(BALANCE, "balance_pgdat"):
+        lockdep = switch(k.version, "fs_reclaim_map")
+        if lockdep:
+            k.lockdep.acquire(task, "fs_reclaim")
+        for _ in range(4):
+            if zone.free >= zone.wmark["high"]:
+                break
+            with task.via(RECLAIM_WORK, "kswapd_shrink_node"):
+                freed = yield from shrink_node(k, task, G.GFP_KERNEL)
+            if not freed:
+                break
+        if lockdep:
+            k.lockdep.release(task, "fs_reclaim")
+
+
+def kswapd(k: Kernel, path: list[str] | None = None, *, once: bool = False):
+    """The kswapd0 kthread: sleeps until woken below the low watermark, then ``balance_pgdat``; ``path``: a
+    report's kswapd stack to print; ``once``: one pass, now (a kswapd of a lockdep chain's link)."""
     zone = k.subsystems["zone"]
 
     def body(task: Task):
@@ -130,22 +148,13 @@ def kswapd(k: Kernel, path: list[str] | None = None):
         task.follow(path)
         with task.via(BALANCE, *KTHREAD_BOTTOM, "kswapd"):
             while True:
-                task.state = "S"
-                yield zone.kswapd_wake
-                task.state = "R"
-                zone.kswapd_wake = k.env.event()
-                with task.thru(BALANCE, "balance_pgdat"):
-                    lockdep = switch(k.version, "fs_reclaim_map")
-                    if lockdep:
-                        k.lockdep.acquire(task, "fs_reclaim")
-                    for _ in range(4):
-                        if zone.free >= zone.wmark["high"]:
-                            break
-                        with task.via(RECLAIM_WORK, "kswapd_shrink_node"):
-                            freed = yield from shrink_node(k, task, G.GFP_KERNEL)
-                        if not freed:
-                            break
-                    if lockdep:
-                        k.lockdep.release(task, "fs_reclaim")
+                if not once:
+                    task.state = "S"
+                    yield zone.kswapd_wake
+                    task.state = "R"
+                    zone.kswapd_wake = k.env.event()
+                yield from balance_pgdat(k, task)
+                if once:
+                    return
 
     return body

@@ -298,13 +298,69 @@ def _nofail_reclaim_params(f: Facts, names: set[str], path: list[str]) -> dict[s
     return out
 
 
+# -- rule: lockdep chains through fs_reclaim ----------------------------------------------------------------------
+def _is_fs_reclaim(lock: str) -> bool:
+    return lock.strip("()") in ("fs_reclaim", "__fs_reclaim_map")
+
+
+def _chain(f: Facts) -> list[str]:
+    """L0..Ln of a lockdep circular-dependency report: 'Chain exists of', else the '-> #i' links."""
+    links = {d["link"]: d["lock"] for d in f.locks if d["role"] == "chain" and d.get("lock")}
+    exists = next((d["locks"] for d in f.locks if d["role"] == "chain-exists"), None)
+    if links and sorted(links) == list(range(len(links))):
+        chain = [links[i] for i in range(len(links))]
+        if exists and len(exists) == len(chain) and exists[0] == chain[0] and exists[-1] == chain[-1]:
+            return exists
+        return chain
+    return []
+
+
+def rule_lockdep(f: Facts) -> Link | NotCovered | None:
+    if f.type != "LOCKDEP" and not f.locks:
+        return None
+    usage = next((d for d in f.locks if d["role"] == "usage"), None)
+    title = f.title or ""
+    if usage is not None:
+        if "RECLAIM_FS" in usage["from"] + usage["to"]:
+            return NotCovered(f"an inconsistent lock state with {usage['from']} -> {usage['to']} (the per-lock "
+                              "RECLAIM_FS states of lockdep before 4.14); the model's lockdep records fs_reclaim "
+                              "dependencies as 4.14+ does")
+        return NotCovered(f"an inconsistent lock state {{{usage['from']}}} -> {{{usage['to']}}}: a lock used from "
+                          "interrupt context, not memory reclaim recursing into a filesystem")
+    if "circular" not in title and "possible deadlock" not in title and "deadlock" not in title:
+        return NotCovered(f"a lockdep report that is not a dependency cycle ({title or f.type}): the simulator "
+                          "models fs_reclaim dependency cycles only")
+    chain = _chain(f)
+    if len(chain) < 2:
+        return NotCovered("the lockdep report's dependency chain could not be read (no '-> #N' links with their "
+                          "locks), so there is no chain to rebuild")
+    paths = [f.path("crash")] + [f.path(f"lockdep-chain-{i}") for i in range(1, len(chain))]
+    reclaim_links = [i for i in range(len(chain)) if {base(n) for n in paths[i]} & RECLAIM]
+    if not any(_is_fs_reclaim(lk) for lk in chain) and not reclaim_links:
+        return NotCovered(f"a lock-order cycle ({' -> '.join(chain)}) with no fs_reclaim and no link taken in "
+                          "memory reclaim: lock ordering outside reclaim, which the simulator does not model")
+    params = _common(f)
+    params.update(locks=chain, paths=paths, **_task_params(f))
+    fs_frames = [n for i in reclaim_links for n in paths[i]] or [n for p in paths for n in p]
+    fs = _fs_of(base(n) for n in fs_frames)
+    params["fs"] = fs if fs in FS_SCENARIO_TYPES else "ext4"
+    held = next((d for d in f.locks if d["role"] == "holding"), None)
+    evidence = [f"lockdep chain: {' --> '.join(chain)}"]
+    if held:
+        evidence.append(f"held: {held['lock']} at {held.get('at') or '?'}")
+    return Link("fs-reclaim-lockdep", params, "a lockdep cycle through memory reclaim: "
+                + ("allocations under the chain's locks take fs_reclaim, and reclaim's filesystem callback takes "
+                   "them back" if any(_is_fs_reclaim(lk) for lk in chain) else
+                   "a link of the chain is taken by reclaim's filesystem callback"), evidence, _notes(f))
+
+
 def _at_least(kernel: str, version: str) -> bool:
     a = tuple(int(x) for x in kernel.split(".")[:2])
     b = tuple(int(x) for x in version.split(".")[:2])
     return a >= b
 
 
-RULES: list[Rule] = [rule_nofail]
+RULES: list[Rule] = [rule_nofail, rule_lockdep]
 
 
 def link(report: Any, text: str | None = None) -> Link | NotCovered:
