@@ -217,6 +217,7 @@ class Kernel:
         self.reports: list[dict[str, Any]] = []       # errors returned to programs (fsync/read/write)
         self.warns: list[dict[str, Any]] = []         # WARN conditions met
         self.crashes: list[dict[str, Any]] = []       # uses of failed results (oops)
+        self.leaks: list[dict[str, Any]] = []         # objects an error path never freed (kmemleak)
         self.injections: list[dict[str, Any]] = []    # injected failures
         self.last_progress = 0.0
         self.alloc_seq = 0

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from simulator import faults
 from simulator import gfp as G
-from simulator.callpath import ALLOCATOR, DIRECT_RECLAIM, END, FAILSLAB, FAULT_DUMP, FREELIST, MAY_OOM, SLOWPATH
+from simulator.callpath import (ALLOCATOR, DIRECT_RECLAIM, END, FAILSLAB, FAULT_DUMP, FREELIST, MAY_OOM,
+                                MM_ENTRY, NEW_SLAB, SLOWPATH)
 from simulator.versions import switch
 
 if TYPE_CHECKING:
@@ -292,13 +293,13 @@ def kmem_cache_alloc(k: Kernel, task: Task, cache: str, gfp: int, size: int = 64
     zone: Zone = k.subsystems["zone"]
     gfp = current_gfp_context(task, gfp)
     top = "kmem_cache_alloc_noprof" if entry == "kmem_cache" else "__kmalloc_noprof"
-    with task.call(top, "slab_alloc_node"):
-        with task.call("slab_pre_alloc_hook"):
+    with task.via(FAILSLAB | NEW_SLAB | MM_ENTRY, top, "slab_alloc_node"):
+        with task.via(FAILSLAB, "slab_pre_alloc_hook"):
             might_alloc(k, task, gfp)
             if faults.should_failslab(k, task, k.subsystems.get("failslab"), gfp, size):
                 return None
         if zone.slab.get(cache, 0) == 0:
-            with task.call("__slab_alloc", "___slab_alloc", "new_slab", "allocate_slab"):
+            with task.via(MM_ENTRY, "__slab_alloc", "___slab_alloc", "new_slab", "allocate_slab"):
                 ok = yield from alloc_pages(k, task, gfp)
             if not ok:
                 return None

@@ -320,9 +320,11 @@ OPS: dict[str, Callable[..., Any]] = {
 
 
 def _register_mechanism_ops() -> None:
+    from simulator.errorpath import op_fault_site
     from simulator.lockchain import op_lock_chain
 
     OPS["lock_chain"] = op_lock_chain
+    OPS["fault_site"] = op_fault_site
 
 
 _register_mechanism_ops()

@@ -133,30 +133,32 @@ def facts(report: Any, text: str | None = None) -> Facts:
     # TODO(H2): switch to the Report's lockdep locks field once the parser exposes it.
     locks = lockdep_locks(report.report) if report.type == "LOCKDEP" else []
     f = Facts(report.title, report.type, kernel, note, report.task, stacks, list(report.markers), gfp_flags, locks)
-    if text is not None:
-        _outside_excerpt(f, report, text)
+    _outside_excerpt(f, report, text)
     return f
 
 
-def _outside_excerpt(f: Facts, report: Any, text: str) -> None:
-    """A fault injection printed before the crash excerpt (syzbot puts the excerpt at the oops line): read
-    with the parser's own marker and stack readers over the stored text.
+def _outside_excerpt(f: Facts, report: Any, text: str | None) -> None:
+    """The fault injection behind the crash and its stack, read with the parser's own marker and stack
+    readers: from the report when the excerpt holds it, else from the stored text (syzbot starts the excerpt
+    at the oops line, after the injection's dump).
     TODO(H2): switch to the Report's events (each with its task and stack) once the parser exposes them."""
-    if any(m["kind"] == "fault_injection" for m in f.markers) or "FAULT_INJECTION" not in text:
-        return
     from triage.report.markers import find_markers
     from triage.report.stacks import extract_frames
 
-    found = [m for m in find_markers(text) if m["kind"] == "fault_injection"]
-    if not found:
+    source, found = report.report, [m for m in f.markers if m["kind"] == "fault_injection"]
+    if text and "FAULT_INJECTION" in text and (not found or not any(m.get("fault") for m in found)):
+        source, found = text, [m for m in find_markers(text) if m["kind"] == "fault_injection"]
+        f.extra_markers = found
+    if not found or not source:
         return
-    f.extra_markers = found
-    lines = text.splitlines()
-    m = found[-1]
-    dump = "\n".join(lines[m["lineno"] - 1:m["lineno"] + 80])
-    frames = extract_frames(dump)
+    pid = (f.task or {}).get("pid")
+    mine = [m for m in found if (m.get("task") or {}).get("pid") == pid and pid is not None]
+    m = (mine or found)[-1]
+    lines = source.splitlines()
+    frames = extract_frames("\n".join(lines[m["lineno"] - 1:m["lineno"] + 80]))
     first = frames[0].stack if frames else None
     f.extra_stacks["fault-injection"] = [fr for fr in frames if fr.stack == first]
+    f.extra_markers = [m] + [x for x in f.extra_markers if x is not m]
 
 
 # -- what a rule answers ---------------------------------------------------------------------------------------
@@ -354,13 +356,82 @@ def rule_lockdep(f: Facts) -> Link | NotCovered | None:
                    "a link of the chain is taken by reclaim's filesystem callback"), evidence, _notes(f))
 
 
+# -- rule: an injected failure's error path -------------------------------------------------------------------
+INJECTION_FRAMES = {"should_fail", "should_fail_ex", "should_failslab", "__should_failslab", "fail_dump",
+                    "should_fail_alloc_page", "__should_fail_alloc_page", "dump_stack", "dump_stack_lvl", "__dump_stack"}
+ENTRY_FRAMES = KTHREAD_BOTTOM | {"entry_SYSCALL_64_after_hwframe", "do_syscall_64", "do_syscall_x64",
+                                 "entry_SYSCALL_64", "system_call_fastpath"}
+
+
+def _error_path(f: Facts) -> str | None:
+    """What the crash says the error path did (from the crash type and title)."""
+    title, kind = (f.title or "").lower(), (f.type or "").upper()
+    if "refcount" in title or kind == "REFCOUNT_WARNING":
+        return "refcount"
+    if "lock held when returning" in title:
+        return "lock-held"
+    if "memory leak" in title:
+        return "leak"
+    if "use-after-free" in title or "double-free" in title or "invalid-free" in title:
+        return "use-after-free"
+    if "null pointer dereference" in title or "null-ptr-deref" in title or title.startswith(
+            "general protection fault"):
+        return "null-deref"
+    if "paging request" in title or "page fault" in title:
+        return "bad-pointer"
+    if title.startswith("kernel bug") or kind == "BUG":
+        return "bug"
+    if title.startswith("warning"):
+        return "warn"
+    return None
+
+
+def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
+    fi = next((m for m in f.extra_markers), None) or f.marker("fault_injection")
+    if fi is None:
+        return None
+    error_path = _error_path(f)
+    if f.type == "LOCKDEP" or error_path is None:
+        return NotCovered(f"a fault injection next to {f.title or 'a report'!r}, which is not a crash an error "
+                          "path makes (a use of the failed result, a BUG_ON, a WARN, a double put, a leak)")
+    site = [n for n in f.path("fault-injection") if base(n) not in INJECTION_FRAMES]
+    crash = [n for n in f.path() if base(n) not in INJECTION_FRAMES]
+    fi_pid = (fi.get("task") or {}).get("pid")
+    crash_pid = (f.task or {}).get("pid")
+    same_task = fi_pid is not None and fi_pid == crash_pid
+    shared = {base(n) for n in site} & {base(n) for n in crash} - ENTRY_FRAMES - ALLOCATOR
+    if not same_task and not shared:
+        return NotCovered("the injected failure and the crash are in different tasks and share no frame, so "
+                          "nothing ties the crash to that failure's error path")
+    params = _common(f)
+    cap = fi.get("fault") if fi.get("fault") in ("failslab", "fail_page_alloc") else "failslab"
+    params.update(cap=cap, error_path=error_path, path=site or crash, crash_path=crash)
+    if f.task and f.task.get("comm"):
+        params["comm"] = (fi.get("task") or f.task).get("comm") or f.task["comm"]
+    if fi_pid:
+        params["pid"] = int(fi_pid)
+    if not same_task and f.task:
+        params["crash_comm"] = f.task.get("comm") or ""
+        params["crash_pid"] = int(f.task.get("pid") or 0)
+    top = f.crash[0] if f.crash else None
+    if top is not None and top.file and top.line:
+        params["crash_site"] = f"{top.file}:{top.line}"
+    if "__GFP_NOFAIL" in f.gfp_flags:
+        return NotCovered("the failed request is __GFP_NOFAIL, which fault injection never fails")
+    tie = "the same task" if same_task else f"a frame both stacks share ({sorted(shared)[0]})"
+    evidence = [fi["line"], f"crash: {f.title}"] + ([f"fault-injection stack: {' <- '.join(site[-1:-4:-1])}"]
+                                                    if site else [])
+    return Link("unchecked-alloc-failure", params, f"an allocation failed by {cap} and its error path "
+                f"({error_path}) in {tie}", evidence, _notes(f))
+
+
 def _at_least(kernel: str, version: str) -> bool:
     a = tuple(int(x) for x in kernel.split(".")[:2])
     b = tuple(int(x) for x in version.split(".")[:2])
     return a >= b
 
 
-RULES: list[Rule] = [rule_nofail, rule_lockdep]
+RULES: list[Rule] = [rule_nofail, rule_lockdep, rule_fault_injection]
 
 
 def link(report: Any, text: str | None = None) -> Link | NotCovered:
