@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator import callpath as C
 from simulator import faults
 from simulator import gfp as G
-from simulator.callpath import (ALLOCATOR, DIRECT_RECLAIM, END, FAILSLAB, FAULT_DUMP, FREELIST, MAY_OOM,
-                                MM_ENTRY, NEW_SLAB, SLOWPATH)
 from simulator.versions import switch
 
 if TYPE_CHECKING:
@@ -135,7 +134,7 @@ def warn_nofail(k: Kernel, task: Task, cond: str, gfp: int, order: int, alloc_id
 def _caller(task: Task) -> str:
     """The innermost frame that is not the allocators' own: the allocation site."""
     for fn in reversed(task.stack):
-        if fn not in ALLOCATOR and fn not in FAILSLAB and fn not in FAULT_DUMP:
+        if fn not in C.ALLOCATOR and fn not in C.FAILSLAB and fn not in C.FAULT_DUMP:
             return str(fn)
     return "?"
 
@@ -155,7 +154,7 @@ def alloc_pages(k: Kernel, task: Task, gfp: int, order: int = 0):
     zone: Zone = k.subsystems["zone"]
     n = 1 << order
     gfp = current_gfp_context(task, gfp)
-    with task.via(FREELIST | SLOWPATH | FAILSLAB, "__alloc_frozen_pages_noprof"):
+    with task.via(C.FREELIST | C.SLOWPATH | C.FAILSLAB, "__alloc_frozen_pages_noprof"):
         might_alloc(k, task, gfp)
         if order > MAX_PAGE_ORDER:
             return (yield from _too_large(k, task, gfp, order))
@@ -164,11 +163,11 @@ def alloc_pages(k: Kernel, task: Task, gfp: int, order: int = 0):
         k.alloc_seq += 1
         alloc_id = k.alloc_seq
         if gfp & G.NOFAIL and order > 1 and not switch(k.version, "nofail_warn_at_entry"):
-            with task.via(END, "get_page_from_freelist", "rmqueue"):
+            with task.via(C.END, "get_page_from_freelist", "rmqueue"):
                 warn_nofail(k, task, "order", gfp, order, alloc_id)
         if zone.ok(n, "low", gfp):
             return _got(k, zone, n, alloc_id)
-        with task.via(DIRECT_RECLAIM | MAY_OOM | END, "__alloc_pages_slowpath"):
+        with task.via(C.DIRECT_RECLAIM | C.MAY_OOM | C.END, "__alloc_pages_slowpath"):
             ok = yield from _slowpath(k, task, zone, gfp, order, alloc_id)
     return ok
 
@@ -293,13 +292,13 @@ def kmem_cache_alloc(k: Kernel, task: Task, cache: str, gfp: int, size: int = 64
     zone: Zone = k.subsystems["zone"]
     gfp = current_gfp_context(task, gfp)
     top = "kmem_cache_alloc_noprof" if entry == "kmem_cache" else "__kmalloc_noprof"
-    with task.via(FAILSLAB | NEW_SLAB | MM_ENTRY, top, "slab_alloc_node"):
-        with task.via(FAILSLAB, "slab_pre_alloc_hook"):
+    with task.via(C.FAILSLAB | C.NEW_SLAB | C.MM_ENTRY, top, "slab_alloc_node"):
+        with task.via(C.FAILSLAB, "slab_pre_alloc_hook"):
             might_alloc(k, task, gfp)
             if faults.should_failslab(k, task, k.subsystems.get("failslab"), gfp, size):
                 return None
         if zone.slab.get(cache, 0) == 0:
-            with task.via(MM_ENTRY, "__slab_alloc", "___slab_alloc", "new_slab", "allocate_slab"):
+            with task.via(C.MM_ENTRY, "__slab_alloc", "___slab_alloc", "new_slab", "allocate_slab"):
                 ok = yield from alloc_pages(k, task, gfp)
             if not ok:
                 return None

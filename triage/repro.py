@@ -358,7 +358,8 @@ def rule_lockdep(f: Facts) -> Link | NotCovered | None:
 
 # -- rule: an injected failure's error path -------------------------------------------------------------------
 INJECTION_FRAMES = {"should_fail", "should_fail_ex", "should_failslab", "__should_failslab", "fail_dump",
-                    "should_fail_alloc_page", "__should_fail_alloc_page", "dump_stack", "dump_stack_lvl", "__dump_stack"}
+                    "should_fail_alloc_page", "__should_fail_alloc_page", "dump_stack", "dump_stack_lvl",
+                    "__dump_stack"}
 ENTRY_FRAMES = KTHREAD_BOTTOM | {"entry_SYSCALL_64_after_hwframe", "do_syscall_64", "do_syscall_x64",
                                  "entry_SYSCALL_64", "system_call_fastpath"}
 
