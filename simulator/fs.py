@@ -10,9 +10,10 @@ from simulator import gfp as G
 from simulator import mm
 from simulator.block import Bio, BlockDevice
 from simulator.callpath import ACTION, END, LOCKDEP, MM_ENTRY, SCAN, SLEEP, Stage
+from simulator.journal import EROFS, Journal, give_up_on_write
 from simulator.pagecache import EIO, ENOMEM, AddressSpace, Folio, Inode
 from simulator.reclaim import remove_folio
-from simulator.versions import resolve
+from simulator.versions import resolve, switch
 
 if TYPE_CHECKING:
     from simulator.engine import Kernel, Task
@@ -45,6 +46,8 @@ class Filesystem:
         self.mounted = True
         self.s_wb_err = 0
         self.devname = opts.get("devname", dev.name + "1" if dev else "tmpfs")
+        self.read_only = False          # set when a journal commit fails (simulator.journal)
+        self.journal: Journal | None = Journal(k, self) if opts.get("journal") and dev is not None else None
 
     # -- inodes ----------------------------------------------------------------------------------
     def new_inode(self, path: str, *, cached_slab: bool = True) -> Inode:
@@ -66,6 +69,8 @@ class Filesystem:
     # -- write path ------------------------------------------------------------------------------
     def write_page(self, task: Task, inode: Inode, idx: int, version: int):
         """One page of generic_perform_write: ->write_begin (page cache allocation), copy, ->write_end."""
+        if self.read_only:
+            return -EROFS
         m = inode.mapping
         folio = m.pages.get(idx)
         if folio is not None and folio.hwpoison:
@@ -102,12 +107,17 @@ class Filesystem:
 
     # -- writeback -------------------------------------------------------------------------------
     def writepages(self, task: Task, inode: Inode, sync_all: bool):
-        """Submit every dirty folio: clear dirty, set writeback, one bio; errors recorded at completion."""
+        """Submit every dirty folio: clear dirty, set writeback, one bio; errors recorded at completion. On a
+        read-only (aborted) filesystem delayed-allocation data cannot get blocks and is dropped."""
         with task.call(*self.writepages_frames):
+            if self.read_only and inode.is_dirty():
+                give_up_on_write(self.k, task, self, inode, EROFS)
+                return -EROFS
             err = self.writepages_hook(task, inode, sync_all)
             if err:
                 return err
-            self.submit_dirty(task, inode)
+            if self.submit_dirty(task, inode) is not None and self.journal is not None:
+                self.journal.dirty(2)           # block bitmap and extent tree of the allocation
         return 0
         yield  # pragma: no cover
 
@@ -139,9 +149,15 @@ class Filesystem:
         inode.extra["inflight"].remove(bio)
 
     def write_error(self, inode: Inode, folios: list[Folio], bio: Bio) -> None:
+        """Buffer-head writeback (end_buffer_async_write): each failed page's block, lost."""
         for f in folios:
-            self.k.console.printk(f"Buffer I/O error on dev {self.devname}, logical block {bio.sector // 8 + f.index}"
-                                  ", lost async page write")
+            block = bio.sector // 8 + f.index
+            if switch(self.k.version, "buffer_lost_write_wording"):
+                self.k.console.printk(f"Buffer I/O error on dev {self.devname}, logical block {block}, "
+                                      "lost async page write")
+            else:
+                self.k.console.printk(f"Buffer I/O error on device {self.devname}, logical block {block}")
+                self.k.console.printk(f"lost page write due to I/O error on {self.devname}")
 
     def fdatawait(self, task: Task, inode: Inode):
         for bio in list(inode.extra.get("inflight", [])):
@@ -318,6 +334,12 @@ class Ext4(Filesystem):
         self.journal_nofs = resolve(k.version, "scoped_nofs", opts.get("jbd2_nofs_scope", "auto"))
 
     def writepages_hook(self, task: Task, inode: Inode, sync_all: bool) -> int:
+        alloc_error = int(self.opts.get("alloc_error") or 0)
+        if alloc_error and inode.is_dirty():
+            # block allocation for the delayed-allocation data fails (a bitmap that fails its checksum:
+            # -EFSBADCRC, no space: -ENOSPC): ext4 gives up on the write
+            give_up_on_write(self.k, task, self, inode, alloc_error)
+            return -alloc_error
         rate = float(self.opts.get("writepages_enomem_rate", 0.0))
         if rate and self.k.rng.random() < rate:
             # the seed's debug mount option: "a 1 in 16 chance that ext4_writepages will immediately return
@@ -336,6 +358,10 @@ class Ext4(Filesystem):
         for f in folios:
             block = bio.sector // 8 + f.index
             self.k.console.printk(f"Buffer I/O error on device {self.devname}, logical block {block}")
+        if resolve(v, "ext4_dioread_nolock", self.opts.get("unwritten", "auto")):
+            # end_io converts the unwritten extents it wrote; after the error the conversion fails too
+            self.k.console.printk(f"EXT4-fs ({self.devname}): failed to convert unwritten extents to written "
+                                  f"extents -- potential data loss!  (inode {inode.ino}, error -5)")
 
     # journal: a lockdep map, and the NOFS scope jbd2 sets for a running handle (4.12+)
     def journal_start(self, task: Task) -> bool:

@@ -81,12 +81,15 @@ def op_write(k: Kernel, task: Task, prog: Program, file: str, pages: int = 1, st
     k.progress()
 
 
-def op_write_files(k: Kernel, task: Task, prog: Program, prefix: str, count: int, pages: int = 1):
-    """Create ``count`` files, write ``pages`` pages to each and close them (no fsync)."""
+def op_write_files(k: Kernel, task: Task, prog: Program, prefix: str, count: int, pages: int = 1,
+                   fsync: bool = False):
+    """Create ``count`` files, write ``pages`` pages to each and close them (``fsync``: fsync before close)."""
     for n in range(int(count)):
         spec = f"{prefix}{n}"
         yield from op_open(k, task, prog, spec)
         yield from op_write(k, task, prog, spec, pages=int(pages))
+        if fsync:
+            yield from op_fsync(k, task, prog, spec)
         yield from op_close(k, task, prog, spec)
 
 

@@ -95,6 +95,8 @@ SWITCHES: dict[str, tuple[str, str]] = {
     # buffer-head write errors: "lost page write due to I/O error on X" before, then
     # "Buffer I/O error on dev X, logical block N, lost {async,sync} page write" (fs/buffer.c, 4.x)
     "buffer_lost_write_wording": ("4.2", "fs/buffer.c buffer_io_error(bh, \", lost async page write\") (unverified)"),
+    # ext4 writes delayed-allocation data into unwritten extents and converts them at I/O completion
+    "ext4_dioread_nolock": ("5.6", "ext4: make dioread_nolock the default (v5.6)"),
     # the loop worker runs with PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE (LOOP key; version not pinned: unverified)
     "loop_worker_noio": ("5.14", "LOOP (unverified version)"),
 }

@@ -426,13 +426,89 @@ def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
                 f"({error_path}) in {tie}", evidence, _notes(f))
 
 
+# -- rule: lost writes ----------------------------------------------------------------------------------------
+MARKER_FS = {"EXT4-fs": "ext4", "EXT3-fs": "ext3", "EXT2-fs": "ext3", "BTRFS": "btrfs", "XFS": "xfs",
+             "F2FS-fs": "f2fs", "NILFS": "nilfs2", "jbd2": "ext4", "JBD2": "ext4", "FAT-fs": "vfat",
+             "xfs": "xfs"}
+LOSS_FS = {"data_will_be_lost": "ext4", "potential_data_loss": "ext4"}       # who prints them
+MEMORY_SAFETY = ("MEMORY_SAFETY_BUG", "NULL-POINTER-DEREFERENCE", "KASAN", "KMSAN", "UBSAN", "REFCOUNT")
+
+
+def _loss_markers(f: Facts) -> list[dict]:
+    out = []
+    for m in f.markers:
+        kind = m["kind"]
+        if kind in LOST_WRITE_MARKERS or (kind == "memory_failure" and m.get("dirty")):
+            out.append(m)
+        elif kind == "buffer_io_error" and (m.get("lost") or m.get("write")):
+            out.append(m)
+    return out
+
+
+def rule_data_loss(f: Facts) -> Link | NotCovered | None:
+    losses = _loss_markers(f)
+    if not losses:
+        return None
+    kinds = {m["kind"] for m in losses}
+    hwpoison = next((m for m in losses if m["kind"] == "memory_failure"), None)
+    title, ctype = f.title or "", (f.type or "").upper()
+    primary_ok = (not title or ctype in ("HANG", "STALL") or title.startswith("kernel panic")
+                  or (hwpoison is not None and ctype == "BUG"))
+    if not primary_ok:
+        return NotCovered(f"the primary crash is {title!r} ({f.type}); the lost-write lines next to it are "
+                          "secondary, and the simulator does not model that crash")
+    errnos = {abs(m["error"]) for m in losses if m.get("error")}
+    corrupt = {m.get("errno") for m in losses if m.get("corruption")}
+    params = _common(f)
+    evidence = [m["line"] for m in losses[:3]]
+    if hwpoison is not None:
+        fs = "tmpfs" if hwpoison.get("shmem") else _marker_fs(f) or "ext4"
+        params.update(fs=fs if fs in ("tmpfs", "ext4", "xfs", "btrfs", "f2fs", "ext3") else "ext4",
+                      fsync_after=False)
+        return Link("hwpoison-dirty-shmem", params, f"memory failure on a dirty page-cache page "
+                    f"({hwpoison.get('page_type') or 'dirty page'}): truncated with the data only it held",
+                    evidence, _notes(f) + ["no fsync reporting the error appears in the report"])
+    if errnos == {12}:
+        return Link("writepages-enomem", params, "->writepages failed with ENOMEM and the dirty pages were "
+                    "dropped", evidence, _notes(f))
+    io_errors = [m for m in f.markers if m["kind"] == "io_error" and m.get("op") in ("WRITE", None)]
+    write_failed = bool(io_errors) or bool(kinds & {"lost_async_page_write", "lost_page_write", "page_discard"}) \
+        or any(m["kind"] == "buffer_io_error" for m in losses) or 5 in errnos or 30 in errnos
+    if not write_failed and corrupt & {"EFSCORRUPTED"}:
+        return NotCovered("'Data will be lost' with -EFSCORRUPTED: the filesystem refused a corrupted image, "
+                          "which the simulator does not model (and is not a lost write)")
+    fs = _marker_fs(f) or next((LOSS_FS[k] for k in kinds if k in LOSS_FS), None) or "ext4"
+    params.update(fs=fs if fs in ("ext4", "ext3", "btrfs", "xfs", "vfat", "f2fs", "nilfs2") else "ext4")
+    dev = next((m.get("device") for m in losses + io_errors if m.get("device")), None)
+    if dev and not dev.startswith("/"):
+        params["devname"] = dev
+    elif dev:
+        params["devname"] = dev.rsplit("/", 1)[-1]
+    if not write_failed:
+        err = next(iter(errnos & {28, 74, 117}), 28)
+        params.update(fail_at=0.0, alloc_error=err)
+        why = f"block allocation for delayed-allocation data failed (error {err}) and the data was dropped"
+    else:
+        why = "writes to the device failed: written data reached neither the disk nor the writer (async " \
+              "writeback errors, a journal abort, dropped delayed-allocation data)"
+    return Link("device-write-errors", params, why, evidence, _notes(f))
+
+
+def _marker_fs(f: Facts) -> str | None:
+    for m in f.markers:
+        fs = MARKER_FS.get(str(m.get("fs") or ""))
+        if fs:
+            return fs
+    return None
+
+
 def _at_least(kernel: str, version: str) -> bool:
     a = tuple(int(x) for x in kernel.split(".")[:2])
     b = tuple(int(x) for x in version.split(".")[:2])
     return a >= b
 
 
-RULES: list[Rule] = [rule_nofail, rule_lockdep, rule_fault_injection]
+RULES: list[Rule] = [rule_data_loss, rule_nofail, rule_lockdep, rule_fault_injection]
 
 
 def link(report: Any, text: str | None = None) -> Link | NotCovered:
