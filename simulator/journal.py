@@ -32,7 +32,7 @@ class Journal:
         self.dirty_blocks: list[int] = []      # metadata blocks dirtied since the last commit
         self.aborted = False
         self.next_block = 1024
-        names = {"ext4": f"jbd2/{fs.devname}-8", "ext3": f"kjournald", "btrfs": "btrfs-transaction",
+        names = {"ext4": f"jbd2/{fs.devname}-8", "ext3": "kjournald", "btrfs": "btrfs-transaction",
                  "xfs": f"xfsaild/{fs.devname}"}
         self.task = k.spawn(names.get(fs.fstype, f"jbd2/{fs.devname}-8"), self._body, kthread=True, daemon=True)
 
