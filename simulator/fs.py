@@ -10,6 +10,7 @@ from simulator import gfp as G
 from simulator import mm
 from simulator.block import Bio, BlockDevice
 from simulator.callpath import ACTION, END, LOCKDEP, MM_ENTRY, SCAN, SLEEP, Stage
+from simulator.console import KTHREAD_BOTTOM
 from simulator.journal import EROFS, Journal, give_up_on_write
 from simulator.pagecache import EIO, ENOMEM, AddressSpace, Folio, Inode
 from simulator.reclaim import remove_folio
@@ -203,6 +204,11 @@ class Filesystem:
 
     def evict(self, task: Task, inode: Inode):
         inode.freeing = True
+        if self.opts.get("defer_evict_in_reclaim") and "PF_MEMALLOC" in task.flags and _has_evict_work(inode):
+            # the final iput's work is handed to a work item that runs outside reclaim
+            self.k.log(task, "evict-deferred", fs=self.name, ino=inode.ino)
+            self.k.spawn("kworker/u8:4", lambda t, i=inode: self._deferred_evict(t, i), kthread=True, daemon=True)
+            return 0
         self.k.log(task, "evict", fs=self.name, ino=inode.ino)
         with task.via(ACTION, "evict"):
             yield from self.evict_inode(task, inode)
@@ -211,6 +217,13 @@ class Filesystem:
             self.k.subsystems["zone"].release(1)
             return 1
         return 0
+
+    def _deferred_evict(self, task: Task, inode: Inode):
+        task.workqueue = "events delayed_iput_work"
+        with task.call(*KTHREAD_BOTTOM, "worker_thread", "process_one_work", "delayed_iput_work", "iput", "evict"):
+            self.k.log(task, "evict", fs=self.name, ino=inode.ino)
+            yield from self.evict_inode(task, inode)
+        inode.evicted = True
 
     def evict_inode(self, task: Task, inode: Inode):
         with task.via(ACTION, *self.evict_frames):
@@ -416,6 +429,8 @@ class Xfs(Filesystem):
     write_begin = ("iomap_write_begin",)
     fsync_frames = ("xfs_file_fsync", "filemap_write_and_wait_range")
     writepages_frames = ("xfs_vm_writepages", "iomap_writepages")
+    write_inode_frames = ("iomap_do_writepage",)
+    write_inode_guard = "fs/iomap/buffered-io.c:1949"     # iomap_do_writepage: WARN_ON_ONCE(PF_MEMALLOC)
 
     def free_cached_objects(self, task: Task, gfp: int):
         """xfs_reclaim_inodes_nr: with synchronous inode reclaim (XFS of 5.2) dirty inodes are written
@@ -544,10 +559,12 @@ FILESYSTEMS: dict[str, type[Filesystem]] = {"ext4": Ext4, "xfs": Xfs, "tmpfs": S
 _PROFILES: dict[str, dict[str, Any]] = {
     "btrfs": {"write_frames": ("btrfs_file_write_iter", "btrfs_buffered_write"), "write_begin": ("prepare_one_folio",),
               "writepages_frames": ("btrfs_writepages", "extent_writepages"), "fsync_frames": ("btrfs_sync_file",),
-              "evict_frames": ("btrfs_evict_inode",)},
+              "evict_frames": ("btrfs_evict_inode",), "write_inode_frames": ("btrfs_writepage",),
+              "write_inode_guard": "fs/btrfs/inode.c:8021"},
     "f2fs": {"write_frames": ("f2fs_file_write_iter", "f2fs_buffered_write_iter"), "write_begin": ("f2fs_write_begin",),
              "writepages_frames": ("f2fs_write_data_pages",), "fsync_frames": ("f2fs_sync_file",),
-             "evict_frames": ("f2fs_evict_inode",)},
+             "evict_frames": ("f2fs_evict_inode",), "write_inode_frames": ("f2fs_write_data_page",),
+             "write_inode_guard": "fs/f2fs/data.c:2925"},
     "nilfs2": {"write_frames": ("generic_file_write_iter",), "write_begin": ("nilfs_write_begin",),
                "writepages_frames": ("nilfs_writepages",), "fsync_frames": ("nilfs_sync_file",),
                "evict_frames": ("nilfs_evict_inode",)},

@@ -90,6 +90,7 @@ class Facts:
     gfp_flags: set[str]
     locks: list[dict]
     extra_markers: list[dict] = field(default_factory=list)     # fault injection outside the report excerpt
+    text_markers: list[dict] = field(default_factory=list)      # markers of the stored text outside the excerpt
     extra_stacks: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
@@ -145,9 +146,14 @@ def _outside_excerpt(f: Facts, report: Any, text: str | None) -> None:
     from triage.report.markers import find_markers
     from triage.report.stacks import extract_frames
 
+    if text and report.report and len(text) > len(report.report):
+        # lost-write lines printed before the excerpt (a panic or hang that followed them)
+        seen = {m["line"] for m in f.markers}
+        f.text_markers = [m for m in find_markers(text) if m["line"] not in seen]
     source, found = report.report, [m for m in f.markers if m["kind"] == "fault_injection"]
     if text and "FAULT_INJECTION" in text and (not found or not any(m.get("fault") for m in found)):
-        source, found = text, [m for m in find_markers(text) if m["kind"] == "fault_injection"]
+        source, found = text, [m for m in f.text_markers + f.markers if m["kind"] == "fault_injection"] or \
+            [m for m in find_markers(text) if m["kind"] == "fault_injection"]
         f.extra_markers = found
     if not found or not source:
         return
@@ -219,6 +225,32 @@ def _task_params(f: Facts, comm: str = "comm", pid: str = "pid") -> dict[str, An
     if f.task and f.task.get("pid") is not None and 0 < int(f.task["pid"]) < 4_000_000:
         out[pid] = int(f.task["pid"])
     return out
+
+
+# -- rule: a filesystem refusing a write from reclaim -------------------------------------------------------------
+GUARD_FS = [("ext4_", "ext4"), ("xfs_", "xfs"), ("iomap_", "xfs"), ("btrfs_", "btrfs"), ("f2fs_", "f2fs")]
+
+
+def rule_guard(f: Facts) -> Link | NotCovered | None:
+    g = f.marker("pf_memalloc_guard")
+    if g is None:
+        return None
+    names, path = f.names(), f.path()
+    if not names & RECLAIM:
+        return NotCovered(f"{g['function']}'s PF_MEMALLOC guard fired outside memory reclaim (no reclaim frame "
+                          "in the stack), which the simulator does not model")
+    fs = next((fs for prefix, fs in GUARD_FS if g["function"].startswith(prefix)), "ext4")
+    params = _common(f)
+    params.update(fs=fs, via_dcache=bool(names & DCACHE))
+    if names & KSWAPD:
+        params.update(reclaimer="kswapd", kswapd_path=path)
+        if f.task and str(f.task.get("comm", "")).startswith("kswapd"):
+            params["kswapd_comm"] = f.task["comm"]
+    else:
+        params.update(reclaimer="direct", path=path, **_task_params(f))
+    return Link("reclaim-guard", params, f"reclaim recursed into {fs}'s write path, whose PF_MEMALLOC guard "
+                f"({g['function']}) refused it", [g["line"]] + [_frame_line(fr) for fr in f.crash
+                                                              if base(fr.function) in SHRINKER][:3], _notes(f))
 
 
 # -- rule: NOFAIL warnings -----------------------------------------------------------------------------------
@@ -436,7 +468,7 @@ MEMORY_SAFETY = ("MEMORY_SAFETY_BUG", "NULL-POINTER-DEREFERENCE", "KASAN", "KMSA
 
 def _loss_markers(f: Facts) -> list[dict]:
     out = []
-    for m in f.markers:
+    for m in f.markers + f.text_markers:
         kind = m["kind"]
         if kind in LOST_WRITE_MARKERS or (kind == "memory_failure" and m.get("dirty")):
             out.append(m)
@@ -471,7 +503,7 @@ def rule_data_loss(f: Facts) -> Link | NotCovered | None:
     if errnos == {12}:
         return Link("writepages-enomem", params, "->writepages failed with ENOMEM and the dirty pages were "
                     "dropped", evidence, _notes(f))
-    io_errors = [m for m in f.markers if m["kind"] == "io_error" and m.get("op") in ("WRITE", None)]
+    io_errors = [m for m in f.markers + f.text_markers if m["kind"] == "io_error" and m.get("op") in ("WRITE", None)]
     write_failed = bool(io_errors) or bool(kinds & {"lost_async_page_write", "lost_page_write", "page_discard"}) \
         or any(m["kind"] == "buffer_io_error" for m in losses) or 5 in errnos or 30 in errnos
     if not write_failed and corrupt & {"EFSCORRUPTED"}:
@@ -495,7 +527,7 @@ def rule_data_loss(f: Facts) -> Link | NotCovered | None:
 
 
 def _marker_fs(f: Facts) -> str | None:
-    for m in f.markers:
+    for m in f.markers + f.text_markers:
         fs = MARKER_FS.get(str(m.get("fs") or ""))
         if fs:
             return fs
@@ -508,7 +540,7 @@ def _at_least(kernel: str, version: str) -> bool:
     return a >= b
 
 
-RULES: list[Rule] = [rule_data_loss, rule_nofail, rule_lockdep, rule_fault_injection]
+RULES: list[Rule] = [rule_data_loss, rule_guard, rule_nofail, rule_lockdep, rule_fault_injection]
 
 
 def link(report: Any, text: str | None = None) -> Link | NotCovered:
