@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import gfp as G
 from simulator import mm
 from simulator.block import Bio, BlockDevice
+from simulator.engine import Completion
 from simulator.callpath import ACTION, END, LOCKDEP, MM_ENTRY, SCAN, SLEEP, Stage
 from simulator.console import KTHREAD_BOTTOM
 from simulator.journal import EROFS, Journal, give_up_on_write
@@ -82,6 +83,7 @@ class Filesystem:
             if not ok:
                 return -ENOMEM
             folio = Folio(m, idx)
+            folio.memcg = getattr(task, "memcg", None)
             m.pages[idx] = folio
             self.k.subsystems["zone"].lru_add(folio)
         folio.pinned, was_pinned = True, folio.pinned          # locked across ->write_end
@@ -117,10 +119,36 @@ class Filesystem:
             err = self.writepages_hook(task, inode, sync_all)
             if err:
                 return err
+            if self.opts.get("map_alloc"):
+                yield from self.map_blocks_alloc(task, inode)
             if self.submit_dirty(task, inode) is not None and self.journal is not None:
                 self.journal.dirty(2)           # block bitmap and extent tree of the allocation
         return 0
-        yield  # pragma: no cover
+
+    map_alloc_frames: tuple[str, ...] = ("iomap_writepages", "xfs_map_blocks", "xfs_bmapi_convert_delalloc",
+                                         "xfs_trans_alloc", "kmem_cache_alloc_noprof")
+
+    def map_blocks_alloc(self, task: Task, inode: Inode):
+        """->map_blocks allocates (a transaction for delayed allocation) while the folios it is building
+        an ioend of are already under writeback, an ioend only this task will submit (``map_alloc`` gfp)."""
+        folios = [f for f in inode.mapping.pages.values() if f.dirty]
+        if not folios:
+            return
+        pending = Completion(self.k, f"writeback of inode {inode.ino} in an ioend not yet submitted")
+        pending.holder = task
+        for f in folios:
+            f.writeback, f.wb_done = True, pending
+        gfp = G.parse(self.opts["map_alloc"])
+        if self.opts.get("map_alloc_nofs"):
+            task.flags.add("PF_MEMALLOC_NOFS")
+        try:
+            with task.via(MM_ENTRY, *self.map_alloc_frames):
+                yield from mm.alloc_pages(self.k, task, gfp)
+        finally:
+            task.flags.discard("PF_MEMALLOC_NOFS")
+        for f in folios:
+            f.writeback = False          # submit_dirty sets it again for the bio
+        pending.complete()
 
     def writepages_hook(self, task: Task, inode: Inode, sync_all: bool) -> int:
         return 0
@@ -251,6 +279,8 @@ class Filesystem:
         if x.get("evict_write_inode"):
             yield from self.write_inode(task, inode)
         if x.get("evict_read") and self.dev is not None:
+            if hasattr(self.dev, "map"):
+                yield from self.dev.map(task)
             with task.via(SLEEP, "submit_bio_wait"):
                 bio = Bio(self.k, "READ", [], None, f"metadata read for inode {inode.ino} on {self.devname}")
                 self.dev.submit_bio(task, bio)

@@ -148,18 +148,65 @@ def might_alloc(k: Kernel, task: Task, gfp: int) -> None:
             k.lockdep.acquire_release(task, "fs_reclaim")
 
 
+class Memcg:
+    """A memory cgroup with a hard limit: its tasks' allocations are charged to it; over the limit, the
+    charging task reclaims the cgroup's own pages (try_to_free_mem_cgroup_pages). ``legacy``: cgroup v1,
+    whose reclaim waits for folios under writeback it marked before (kernel-semantics.md d.2 case 3, c.7)."""
+
+    def __init__(self, name: str, limit: int, legacy: bool = True):
+        self.name, self.limit, self.legacy = name, limit, legacy
+        self.usage = 0
+
+
+MEMCG_RECLAIM_RETRIES = 5      # try_charge: nr_retries = MAX_RECLAIM_RETRIES (5 in memcg before 5.x's 16)
+
+
+def memcg_charge(k: Kernel, task: Task, gfp: int, n: int):
+    """try_charge: within the limit, charge; else reclaim the cgroup's pages and retry; NOFAIL forces."""
+    from simulator import reclaim
+
+    memcg: Memcg | None = getattr(task, "memcg", None)
+    if memcg is None:
+        return True
+    for _ in range(MEMCG_RECLAIM_RETRIES + 1):
+        if memcg.usage + n <= memcg.limit:
+            memcg.usage += n
+            return True
+        if not gfp & G.DIRECT_RECLAIM:
+            break
+        k.log(task, "memcg-reclaim", memcg=memcg.name, usage=memcg.usage, limit=memcg.limit)
+        with task.via(C.MEMCG_RECLAIM | reclaim.RECLAIM_WORK, "try_charge_memcg"):
+            with task.via(reclaim.RECLAIM_WORK, "try_to_free_mem_cgroup_pages", "do_try_to_free_pages"):
+                had = "PF_MEMALLOC" in task.flags
+                task.flags.add("PF_MEMALLOC")
+                try:
+                    yield from reclaim.shrink_node(k, task, gfp, memcg)
+                finally:
+                    if not had:
+                        task.flags.discard("PF_MEMALLOC")
+    if gfp & G.NOFAIL:
+        memcg.usage += n            # NOFAIL charges go over the limit ("force") [c.7]
+        return True
+    k.log(task, "memcg-charge-failed", memcg=memcg.name)
+    return False
+
+
 def alloc_pages(k: Kernel, task: Task, gfp: int, order: int = 0):
-    """__alloc_pages: the order check, fault injection, the fast path at the low watermark (rmqueue's NOFAIL
-    order WARN before 6.12), else the slowpath. Returns True or False (NULL)."""
+    """__alloc_pages: the order check, fault injection, the memcg charge, the fast path at the low watermark
+    (rmqueue's NOFAIL order WARN before 6.12), else the slowpath. Returns True or False (NULL)."""
     zone: Zone = k.subsystems["zone"]
     n = 1 << order
     gfp = current_gfp_context(task, gfp)
-    with task.via(C.FREELIST | C.SLOWPATH | C.FAILSLAB, "__alloc_frozen_pages_noprof"):
+    with task.via(C.FREELIST | C.SLOWPATH | C.FAILSLAB | C.MEMCG_CHARGE, "__alloc_frozen_pages_noprof"):
         might_alloc(k, task, gfp)
         if order > MAX_PAGE_ORDER:
             return (yield from _too_large(k, task, gfp, order))
         if faults.should_fail_alloc_page(k, task, k.subsystems.get("fail_page_alloc"), gfp, order):
             return False
+        if getattr(task, "memcg", None) is not None:
+            with task.via(C.MEMCG_RECLAIM | C.SHRINK_LIST, "__memcg_kmem_charge_page", "obj_cgroup_charge"):
+                if not (yield from memcg_charge(k, task, gfp, n)):
+                    return False
         k.alloc_seq += 1
         alloc_id = k.alloc_seq
         if gfp & G.NOFAIL and order > 1 and not switch(k.version, "nofail_warn_at_entry"):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator import gfp as G
 from simulator import mm, writeback
-from simulator.callpath import MM_ENTRY
+from simulator.callpath import LOCKDEP, MM_ENTRY, SLEEP
 from simulator.console import KTHREAD_BOTTOM, SYSCALL_BOTTOM
 from simulator.pagecache import EIO, Folio, OpenFile
 from simulator.versions import resolve, switch
@@ -313,12 +313,55 @@ def op_alloc(k: Kernel, task: Task, prog: Program, gfp: str, order: int = 0, fal
     k.progress()
 
 
+def op_lock(k: Kernel, task: Task, prog: Program, lock: str, shared: bool = False):
+    """Take a lock (down_write / down_read / mutex_lock) and keep it."""
+    from simulator.lockchain import lock_frames
+
+    lk = k.lock_class(lock)
+    with task.via(LOCKDEP | SLEEP, *lock_frames(lk)):
+        yield from lk.lock(task, shared=bool(shared))
+
+
+def op_unlock(k: Kernel, task: Task, prog: Program, lock: str):
+    k.lock_class(lock).unlock(task)
+    return
+    yield  # pragma: no cover
+
+
+def op_unlock_if(k: Kernel, task: Task, prog: Program, lock: str, when: bool = True, unless: bool = False):
+    if when and not unless:
+        k.lock_class(lock).unlock(task)
+    return
+    yield  # pragma: no cover
+
+
+def op_unregister_shrinker(k: Kernel, task: Task, prog: Program):
+    """unregister_shrinker(): up to 6.6, down_write(shrinker_rwsem), which every shrink_slab() holds for
+    read; from 6.7 (lockless shrinkers) it waits only for users of its own shrinker."""
+    with task.via(SLEEP, "unregister_shrinker"):
+        if switch(k.version, "lockless_shrinkers"):
+            k.log(task, "unregister-shrinker", lockless=True)
+            return
+        rwsem = k.subsystems["shrinker_rwsem"]
+        yield from rwsem.lock(task)
+        rwsem.unlock(task)
+    k.log(task, "unregister-shrinker", lockless=False)
+
+
+def op_memcg(k: Kernel, task: Task, prog: Program, name: str = "app", limit: int = 64, legacy: bool = True):
+    """Join a memory cgroup with a hard limit (cgroup v1 when ``legacy``)."""
+    task.memcg = mm.Memcg(name, int(limit), bool(legacy))
+    return
+    yield  # pragma: no cover
+
+
 OPS: dict[str, Callable[..., Any]] = {
     "open": op_open, "close": op_close, "write": op_write, "write_files": op_write_files, "read": op_read,
     "fsync": op_fsync, "fsync_if": op_fsync_if, "sleep": op_sleep, "sleep_until": op_sleep_until,
     "hog": op_hog, "madvise_hwpoison": op_madvise_hwpoison, "umount": op_umount, "unlink": op_unlink,
     "setxattr": op_setxattr, "fail_nth": op_fail_nth, "prctl_io_flusher": op_prctl_io_flusher,
-    "follow": op_follow, "pressure": op_pressure, "context": op_context, "alloc": op_alloc,
+    "follow": op_follow, "pressure": op_pressure, "context": op_context, "alloc": op_alloc, "memcg": op_memcg,
+    "lock": op_lock, "unlock": op_unlock, "unlock_if": op_unlock_if, "unregister_shrinker": op_unregister_shrinker,
 }
 
 

@@ -100,6 +100,8 @@ def remove_folio(k: Kernel, folio) -> None:
     folio.mapping.pages.pop(folio.index, None)
     zone.lru_del(folio)
     zone.release(1)
+    if folio.memcg is not None:
+        folio.memcg.usage -= 1
 
 
 def shrink_slab(k: Kernel, task: Task, gfp: int):

@@ -160,7 +160,8 @@ def build(sc: Scenario, values: dict[str, Any], seed: int) -> Kernel:
         if d["kind"] == "disk":
             devices[d["name"]] = Disk(k, d["name"], d.get("latency", 0.002), d.get("fail_writes_at") or None)
         elif d["kind"] == "dm":
-            devices[d["name"]] = DmTarget(k, d["name"], devices[d["lower"]], worker_nofs=bool(d.get("worker_nofs")))
+            devices[d["name"]] = DmTarget(k, d["name"], devices[d["lower"]], worker_nofs=bool(d.get("worker_nofs")),
+                                          map_lock=d.get("map_lock") or None)
         elif d["kind"] == "tcmu":
             devices[d["name"]] = dev = TcmuDevice(k, d["name"])
             tcmu.append((dev, d))
