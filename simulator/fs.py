@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from simulator import gfp as G
 from simulator import mm
 from simulator.block import Bio, BlockDevice
-from simulator.engine import Completion
 from simulator.callpath import ACTION, END, LOCKDEP, MM_ENTRY, SCAN, SLEEP, Stage
 from simulator.console import KTHREAD_BOTTOM
+from simulator.engine import Completion
 from simulator.journal import EROFS, Journal, give_up_on_write
 from simulator.pagecache import EIO, ENOMEM, AddressSpace, Folio, Inode
 from simulator.reclaim import remove_folio
