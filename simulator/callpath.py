@@ -107,6 +107,19 @@ class PathPlan:
                 return None
         return None
 
+    def through_any(self, names: tuple[str, ...]) -> tuple[Reported, ...] | None:
+        """The frames from the cursor through the last of ``names`` found in a short window after the first
+        one ahead (a stage's own functions), or None if none is ahead."""
+        stage = Stage(*names)
+        first = self.find(stage)
+        if first is None:
+            return None
+        last = first
+        for i in range(first + 1, min(len(self.frames), first + 2 * len(names) + 2)):
+            if self.frames[i] in stage:
+                last = i
+        return self.frames[self.pos:last + 1]
+
     def find(self, stage: Stage) -> int | None:
         """Index of the first frame of ``stage`` at or after the cursor."""
         for i in range(self.pos, len(self.frames)):

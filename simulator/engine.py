@@ -78,6 +78,13 @@ class Task:
         return f"{self.comm}:{self.pid}"
 
     def call(self, *names: str) -> Frames:
+        """Push ``names``; when following a report's path that has one of them ahead, push the path's frames
+        up to that point instead (the stage is anchored on its own function names)."""
+        plan = self.plan
+        if plan is not None and names:
+            frames = plan.through_any(names)
+            if frames is not None:
+                return Frames(self, frames, plan.pos + len(frames))
         return Frames(self, names)
 
     def follow(self, path: list[str] | tuple[str, ...] | None) -> None:

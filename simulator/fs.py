@@ -27,7 +27,8 @@ PRUNE_DCACHE = Stage("prune_dcache_sb", "shrink_dentry_list")
 
 def _has_evict_work(inode: Inode) -> bool:
     x = inode.extra
-    return bool(x.get("evict_lock") or x.get("evict_alloc") or x.get("evict_write_inode") or x.get("evict_read"))
+    return bool(x.get("evict_lock") or x.get("evict_alloc") or x.get("evict_write_inode") or x.get("evict_read")
+                or inode.needs_flush)
 WRITE_ALLOC = ("__filemap_get_folio", "filemap_alloc_folio_noprof", "folio_alloc_noprof", "alloc_pages_noprof",
                "alloc_pages_mpol")
 
@@ -197,6 +198,7 @@ class Filesystem:
 
     # -- reclaim ---------------------------------------------------------------------------------
     evict_frames: tuple[str, ...] = ()          # the fs's ->evict_inode frames (defaults when no path)
+    own_inode_reclaim = False                   # reclaimable inodes go through ->free_cached_objects (XFS)
     write_inode_guard: str | None = None        # "file.c:line" of a WARN_ON_ONCE(PF_MEMALLOC) in ->write_inode
 
     def super_cache_scan(self, task: Task, gfp: int):
@@ -219,11 +221,15 @@ class Filesystem:
 
     def evictable(self, task: Task, inode: Inode) -> bool:
         if (inode.i_count or inode.evicted or inode.freeing or inode.extra.get("dentry_only")
-                or inode.extra.get("reclaimable") or inode.is_dirty()
+                or (inode.extra.get("reclaimable") and self.own_inode_reclaim) or inode.is_dirty()
                 or any(f.writeback for f in inode.mapping.pages.values())):
             return False
-        # a fix discussed for seed 002: do not evict inodes whose eviction needs work from reclaim context
-        return not (self.opts.get("skip_evict_in_reclaim") and "PF_MEMALLOC" in task.flags
+        # a fix discussed for seed 002: do not evict inodes whose eviction needs work from reclaim context;
+        # non-blocking inode reclaim skips the ones that need I/O
+        in_reclaim = "PF_MEMALLOC" in task.flags
+        if self.opts.get("nonblocking_reclaim") and in_reclaim and (inode.needs_flush or inode.extra.get("evict_read")):
+            return False
+        return not (self.opts.get("skip_evict_in_reclaim") and in_reclaim
                     and (inode.prealloc or _has_evict_work(inode)))
 
     def free_cached_objects(self, task: Task, gfp: int):
@@ -278,11 +284,14 @@ class Filesystem:
             yield from self.evict_alloc(task, inode, G.parse(x["evict_alloc"]), int(x.get("evict_order", 0)))
         if x.get("evict_write_inode"):
             yield from self.write_inode(task, inode)
-        if x.get("evict_read") and self.dev is not None:
+        if (x.get("evict_read") or inode.needs_flush) and self.dev is not None:
             if hasattr(self.dev, "map"):
                 yield from self.dev.map(task)
             with task.via(SLEEP, "submit_bio_wait"):
-                bio = Bio(self.k, "READ", [], None, f"metadata read for inode {inode.ino} on {self.devname}")
+                what = "inode write-back" if inode.needs_flush else "metadata read"
+                bio = Bio(self.k, "WRITE" if inode.needs_flush else "READ",
+                          [((self.name, "inode", inode.ino), 1)] if inode.needs_flush else [], None,
+                          f"{what} for inode {inode.ino} on {self.devname}")
                 self.dev.submit_bio(task, bio)
                 yield from self.k.block(task, bio.done.event, bio.done, ("wait_for_completion_io",
                                                                          "io_schedule", "schedule"))
@@ -461,6 +470,7 @@ class Xfs(Filesystem):
     writepages_frames = ("xfs_vm_writepages", "iomap_writepages")
     write_inode_frames = ("iomap_do_writepage",)
     write_inode_guard = "fs/iomap/buffered-io.c:1949"     # iomap_do_writepage: WARN_ON_ONCE(PF_MEMALLOC)
+    own_inode_reclaim = True
 
     def free_cached_objects(self, task: Task, gfp: int):
         """xfs_reclaim_inodes_nr: with synchronous inode reclaim (XFS of 5.2) dirty inodes are written
@@ -471,11 +481,12 @@ class Xfs(Filesystem):
                 with task.call("xfs_reclaim_inode"):
                     pending = inode.extra.get("flush_bio")
                     if pending is not None:          # xfs_iflock(): another reclaimer is flushing it
-                        if not self.opts.get("sync_inode_reclaim", True):
+                        if not self.opts.get("sync_inode_reclaim", True) or self.opts.get("nonblocking_reclaim"):
                             continue
                         yield from self.k.block(task, pending.done.event, pending.done,
                                                 ("xfs_iflock", "wait_for_completion", "schedule"))
-                    elif inode.needs_flush and self.opts.get("sync_inode_reclaim", True):
+                    elif inode.needs_flush and self.opts.get("sync_inode_reclaim", True) \
+                            and not self.opts.get("nonblocking_reclaim"):
                         with task.call("xfs_iflush", "xfs_bwrite", "__xfs_buf_submit"):
                             bio = Bio(self.k, "WRITE", [((self.name, "icluster", inode.ino), 1)], None,
                                       f"xfs_buf write of inode cluster {inode.ino}")

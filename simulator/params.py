@@ -77,8 +77,12 @@ class Param:
 
     def _coerce(self, raw: Any) -> Any:
         t = self.type
-        if self.choices and "auto" in self.choices and raw == "auto":
-            return "auto"
+        if self.choices is not None:
+            if any(raw == c and type(raw) is type(c) for c in self.choices):
+                return raw
+            if isinstance(raw, str) and any(isinstance(c, bool) for c in self.choices) and \
+                    raw.strip().lower() in ("1", "true", "yes", "y", "on", "0", "false", "no", "n", "off"):
+                return _bool(raw)
         if t == "bool":
             return _bool(raw)
         if t == "int":

@@ -1,6 +1,7 @@
 """Scenarios are data (``simulator/scenarios/*.toml``): parameters with defaults, variants that preset
 parameters, and the machine: memory, devices, filesystems, pre-existing files, fault-injection knobs and
-the tasks' programs. Any string value ``"$name"`` is replaced by parameter ``name``.
+the tasks' programs. Any string value ``"$name"`` is replaced by parameter ``name`` (``"!$name"``: its
+negation; ``"${name}"`` inside a longer string: its text).
 
 This module loads and validates them, builds a ``Kernel`` from one, runs it and hands it to the detectors.
 """
@@ -128,6 +129,8 @@ def get(name: str) -> Scenario:
 
 
 def _subst(obj: Any, values: dict[str, Any]) -> Any:
+    if isinstance(obj, str) and obj.startswith("!$"):
+        return not values[obj[2:]]
     if isinstance(obj, str) and obj.startswith("$") and not obj.startswith("${"):
         return values[obj[1:]]
     if isinstance(obj, str) and "${" in obj:
@@ -172,13 +175,15 @@ def build(sc: Scenario, values: dict[str, Any], seed: int) -> Kernel:
         k.subsystems["fs_by_name"][f["name"]] = fs
         k.subsystems["shrinkers"].append(fs)
         if f["type"] == "nfs":
-            k.subsystems["rpciod"] = Rpciod(k, nofs_scope=bool(f.get("rpciod_nofs")))
+            k.subsystems["rpciod"] = Rpciod(k, nofs_scope=bool(f.get("rpciod_nofs")), path=f.get("rpciod_path") or None)
     for dev, d in tcmu:
         fsname, _, path = d["backing"].partition(":")
-        dev.daemon = k.spawn(d.get("daemon", "tcmu-runner"),
+        kind = d.get("server") or "tcmu-runner"
+        dev.daemon = k.spawn(d.get("daemon") or kind,
                              tcmu_runner(k, dev, k.subsystems["fs_by_name"][fsname], path,
-                                         io_flusher=bool(d.get("io_flusher"))),
-                             kthread=False, daemon=True, pid=d.get("pid", 1460))
+                                         io_flusher=bool(d.get("io_flusher")), kind=kind,
+                                         path=d.get("path") or None, noio=d.get("noio", "auto")),
+                             kthread=kind == "loop", daemon=True, pid=int(d.get("pid") or 1460))
     for spec in body.get("files", []):
         _make_files(k, spec)
     for t in body.get("task", []):

@@ -534,13 +534,120 @@ def _marker_fs(f: Facts) -> str | None:
     return None
 
 
+# -- rule: hung tasks in reclaim ------------------------------------------------------------------------------
+LOOP_SERVER = {"loop_process_work", "lo_write_bvec", "lo_rw_aio", "loop_workfn", "do_req_filebacked",
+               "loop_handle_cmd", "loop_queue_work"}
+PAGE_WAITS = {"folio_wait_writeback", "wait_on_page_writeback", "wait_on_page_bit", "folio_wait_bit",
+              "folio_wait_bit_common", "wait_on_page_bit_common"}
+
+
+def _stack_task(f: Facts, label: str) -> dict[str, Any]:
+    """comm and pid of the task a stack belongs to (the crash task, or ``other-task:comm/pid``)."""
+    if label.startswith("other-task:"):
+        comm, _, pid = label[len("other-task:"):].rpartition("/")
+        out: dict[str, Any] = {"comm": comm}
+        if pid.isdigit() and 0 < int(pid) < 4_000_000:
+            out["pid"] = int(pid)
+        return out
+    return {k: v for k, v in (f.task or {}).items() if v is not None}
+
+
+def _outer(frames: list[Any]) -> list[str]:
+    return [fr.function for fr in reversed(frames)][-MAX_PATH:]
+
+
+def rule_hang(f: Facts) -> Link | NotCovered | None:
+    title = (f.title or "").lower()
+    if f.type != "HANG" and not f.marker("hung_task"):
+        return None
+    if "stall" in title and "rcu" in title:
+        return NotCovered("an RCU stall: a CPU kept from scheduling, not tasks waiting on each other through "
+                          "reclaim")
+    if not f.marker("hung_task") and "hung" not in title and "blocked" not in title:
+        return NotCovered(f"a hang report ({f.title}) that is not a hung-task report")
+    stacks = f.blocked_stacks()
+    named = [(label, frames, {base(fr.function) for fr in frames}) for label, frames in stacks]
+    reclaiming = [x for x in named if x[2] & (DIRECT_RECLAIM | MEMCG_RECLAIM | KSWAPD | SHRINKER | PAGE_RECLAIM)]
+    if not reclaiming:
+        return NotCovered("hung tasks blocked on locks, the journal or a device with no reclaim frame in their "
+                          "stacks: an ordinary wait, not reclaim recursing into a filesystem or IO path")
+    params = _common(f)
+    for label, frames, names in reclaiming:
+        if names & MEMCG_RECLAIM and names & PAGE_WAITS and names & WRITEPAGES:
+            fs = _fs_of(base(n) for n in _outer(frames))
+            t = _stack_task(f, label)
+            params.update(path=_outer(frames), fs=fs if fs in ("xfs", "ext4", "btrfs", "f2fs", "ext3") else "xfs",
+                          **{k: v for k, v in t.items() if k in ("comm", "pid")})
+            return Link("memcg-writeback-wait", params, "a task hung in memcg reclaim waiting on page writeback it "
+                        "started itself (->writepages allocates before submitting its I/O)",
+                        [f"{t.get('comm')}: " + " <- ".join(n for n in _outer(frames)[::-1]
+                                                             if base(n) in MEMCG_RECLAIM | PAGE_WAITS | WRITEPAGES)],
+                        _notes(f))
+    unregister = [x for x in named if x[2] & SHRINKER_UNREGISTER]
+    shrinking = [x for x in reclaiming if x[2] & {"shrink_slab", "do_shrink_slab"}]
+    if unregister and shrinking:
+        (rl, rframes, rnames), (wl, wframes, _) = shrinking[0], unregister[0]
+        rt, wt = _stack_task(f, rl), _stack_task(f, wl)
+        fs = _fs_of(base(n) for n in _outer(rframes))
+        params.update(path=_outer(rframes), worker_path=_outer(wframes),
+                      fs=fs if fs in ("ext4", "xfs", "btrfs", "f2fs", "ext3") else "ext4")
+        params.update({k: v for k, v in (("comm", rt.get("comm")), ("pid", rt.get("pid")),
+                                         ("worker_comm", wt.get("comm"))) if v})
+        if not f.kernel:
+            params.pop("kernel", None)
+        return Link("shrinker-lock-inversion", params, "a task in shrink_slab waits on a lock held by a task that "
+                    "waits to unregister a shrinker", [f"{wt.get('comm')}: unregister_shrinker",
+                                                       f"{rt.get('comm')}: shrink_slab"], _notes(f))
+    for label, frames, names in named:
+        if names & NFS_RELEASE:
+            t = _stack_task(f, label)
+            params["rpciod_path"] = _outer(frames)
+            return Link("nfs-rpciod-releasepage", params, "NFS ->release_folio in reclaim waits for a COMMIT only "
+                        "rpciod can send", [f"{t.get('comm')}: " + ", ".join(sorted(names & NFS_RELEASE))],
+                        _notes(f))
+    for label, frames, names in reclaiming:
+        if not names & (WAITS | PAGE_WAITS):
+            continue
+        t = _stack_task(f, label)
+        comm = str(t.get("comm") or "")
+        if names & LOOP_SERVER or comm.startswith("loop"):
+            server = "loop"
+        elif comm.startswith("nbd"):
+            server = "nbd-client"
+        elif names & {"fuse_dev_write", "fuse_dev_do_write"} or "fuse" in comm:
+            server = "fuse-daemon"
+        elif names & SERVER_WRITE:
+            server = "tcmu-runner"
+        else:
+            continue
+        path = _outer(frames)
+        alloc_at = next((i for i, n in enumerate(path) if base(n) in ALLOCATOR), len(path))
+        scan_at = next((i for i, n in enumerate(path) if base(n) in SHRINKER), len(path))
+        upper = _fs_of(base(n) for n in path[scan_at:])
+        backing = _fs_of(base(n) for n in path[:alloc_at])
+        params.update(server=server, server_path=path,
+                      upper_fs=upper if upper in ("xfs", "ext4", "btrfs", "f2fs", "ext3", "nilfs2", "gfs2", "ocfs2",
+                                                  "jfs") else "xfs",
+                      backing_fs=backing if backing in ("ext4", "xfs", "btrfs", "f2fs", "ext3") else "ext4")
+        if comm:
+            params["server_comm"] = comm
+        if t.get("pid"):
+            params["server_pid"] = t["pid"]
+        return Link("stacked-reclaim-deadlock", params, f"the {server} serving a device hangs in its own direct "
+                    "reclaim, waiting for I/O to a filesystem on the device it serves",
+                    [f"{comm}: " + " <- ".join(n for n in path[::-1] if base(n) in (WAITS | SHRINKER | SERVER_WRITE
+                                                                                  | LOOP_SERVER))[:300]], _notes(f))
+    return NotCovered("tasks hung in reclaim, but no stack shows what they wait for as something the model "
+                      "ties back to them (their own I/O server, a shrinker lock, NFS commit, their own writeback)")
+
+
 def _at_least(kernel: str, version: str) -> bool:
     a = tuple(int(x) for x in kernel.split(".")[:2])
     b = tuple(int(x) for x in version.split(".")[:2])
     return a >= b
 
 
-RULES: list[Rule] = [rule_data_loss, rule_guard, rule_nofail, rule_lockdep, rule_fault_injection]
+RULES: list[Rule] = [rule_data_loss, rule_guard, rule_nofail, rule_lockdep, rule_fault_injection, rule_hang]
 
 
 def link(report: Any, text: str | None = None) -> Link | NotCovered:
