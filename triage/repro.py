@@ -89,6 +89,7 @@ class Facts:
     markers: list[dict]
     gfp_flags: set[str]
     locks: list[dict]
+    corrupted: bool = False
     extra_markers: list[dict] = field(default_factory=list)     # fault injection outside the report excerpt
     text_markers: list[dict] = field(default_factory=list)      # markers of the stored text outside the excerpt
     extra_stacks: dict[str, list[Any]] = field(default_factory=dict)
@@ -133,7 +134,8 @@ def facts(report: Any, text: str | None = None) -> Facts:
     gfp_flags = {flag for g in report.gfp for flag in g.get("flags", [])}
     # TODO(H2): switch to the Report's lockdep locks field once the parser exposes it.
     locks = lockdep_locks(report.report) if report.type == "LOCKDEP" else []
-    f = Facts(report.title, report.type, kernel, note, report.task, stacks, list(report.markers), gfp_flags, locks)
+    f = Facts(report.title, report.type, kernel, note, report.task, stacks, list(report.markers), gfp_flags, locks,
+              bool(report.corrupted))
     _outside_excerpt(f, report, text)
     return f
 
@@ -396,6 +398,17 @@ ENTRY_FRAMES = KTHREAD_BOTTOM | {"entry_SYSCALL_64_after_hwframe", "do_syscall_6
                                  "entry_SYSCALL_64", "system_call_fastpath"}
 
 
+GENERIC_PREFIXES = ("__x64_sys_", "__se_sys_", "__do_sys_", "SyS_", "SYSC_", "ksys_", "do_syscall", "entry_",
+                    "__sys_", "sys_", "vfs_", "do_sys", "__vfs_", "kthread", "ret_from_fork", "worker_thread",
+                    "process_one_work", "panic", "dump_", "__dump_", "show_stack", "kmem_cache_", "kmalloc", "kzalloc",
+                    "__kmalloc", "slab_", "__slab", "___slab", "should_fail", "fail_dump")
+
+
+def _specific(name: str) -> bool:
+    """A frame that ties two stacks to the same code path (not syscall, VFS, allocator or dump plumbing)."""
+    return name not in ENTRY_FRAMES | ALLOCATOR | INJECTION_FRAMES and not name.startswith(GENERIC_PREFIXES)
+
+
 def _error_path(f: Facts) -> str | None:
     """What the crash says the error path did (from the crash type and title)."""
     title, kind = (f.title or "").lower(), (f.type or "").upper()
@@ -405,6 +418,8 @@ def _error_path(f: Facts) -> str | None:
         return "lock-held"
     if "memory leak" in title:
         return "leak"
+    if "kmalloc bug" in title:
+        return None                  # a caller asking for an absurd size, not an error path
     if "use-after-free" in title or "double-free" in title or "invalid-free" in title:
         return "use-after-free"
     if "null pointer dereference" in title or "null-ptr-deref" in title or title.startswith(
@@ -432,10 +447,13 @@ def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
     fi_pid = (fi.get("task") or {}).get("pid")
     crash_pid = (f.task or {}).get("pid")
     same_task = fi_pid is not None and fi_pid == crash_pid
-    shared = {base(n) for n in site} & {base(n) for n in crash} - ENTRY_FRAMES - ALLOCATOR
+    shared = {n for n in {base(n) for n in site} & {base(n) for n in crash} if _specific(n)}
     if not same_task and not shared:
-        return NotCovered("the injected failure and the crash are in different tasks and share no frame, so "
-                          "nothing ties the crash to that failure's error path")
+        return NotCovered("the injected failure and the crash are in different tasks and share no frame of their "
+                          "own, so nothing ties the crash to that failure's error path")
+    if not same_task and f.corrupted and fi_pid is not None:
+        return NotCovered("a corrupted report (interleaved console) whose crash is another task's than the "
+                          "injection's: its stacks cannot tie the crash to the injection")
     params = _common(f)
     cap = fi.get("fault") if fi.get("fault") in ("failslab", "fail_page_alloc") else "failslab"
     params.update(cap=cap, error_path=error_path, path=site or crash, crash_path=crash)
@@ -586,7 +604,7 @@ def rule_hang(f: Facts) -> Link | NotCovered | None:
     unregister = [x for x in named if x[2] & SHRINKER_UNREGISTER]
     shrinking = [x for x in reclaiming if x[2] & {"shrink_slab", "do_shrink_slab"}]
     if unregister and shrinking:
-        (rl, rframes, rnames), (wl, wframes, _) = shrinking[0], unregister[0]
+        (rl, rframes, _), (wl, wframes, _) = shrinking[0], unregister[0]
         rt, wt = _stack_task(f, rl), _stack_task(f, wl)
         fs = _fs_of(base(n) for n in _outer(rframes))
         params.update(path=_outer(rframes), worker_path=_outer(wframes),
