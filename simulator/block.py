@@ -111,10 +111,10 @@ class DmTarget(BlockDevice):
         metadata lock (dm_thin_find_block: down_read(&pmd->root_lock))."""
         if not self.map_lock:
             return
-        from simulator.callpath import LOCKDEP, SLEEP
+        from simulator.callpath import LOCK_STAGE
 
         lock = self.k.lock_class(self.map_lock)
-        with task.via(LOCKDEP | SLEEP, "submit_bio_noacct", "dm_submit_bio", "__map_bio", "thin_map",
+        with task.via(LOCK_STAGE, "submit_bio_noacct", "dm_submit_bio", "__map_bio", "thin_map",
                       "dm_thin_find_block"):
             yield from lock.lock(task, shared=True)
         lock.unlock(task)

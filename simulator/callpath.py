@@ -60,28 +60,30 @@ for _group in _EXTRA_ALIASES:
 
 
 class Stage:
-    """A set of function names that marks where a stage of the mechanics begins."""
+    """A set of function names that marks where a stage of the mechanics begins; ``rest``: when none of them
+    is ahead, the rest of the path (``END`` is the empty stage with ``rest``)."""
 
-    __slots__ = ("names",)
+    __slots__ = ("names", "rest")
 
-    def __init__(self, *names: str | Iterable[str]):
+    def __init__(self, *names: str | Iterable[str], rest: bool = False):
         out: set[str] = set()
         for n in names:
             for one in ([n] if isinstance(n, str) else n):
                 out |= ALIASES.get(one, {one})
         self.names = frozenset(out)
+        self.rest = rest
 
     def __contains__(self, name: str) -> bool:
         return name in self.names or base(name) in self.names
 
     def __or__(self, other: Stage) -> Stage:
-        return Stage(self.names | other.names)
+        return Stage(self.names | other.names, rest=self.rest or other.rest)
 
     def __repr__(self) -> str:
         return f"Stage({', '.join(sorted(self.names)[:4])}{', ...' if len(self.names) > 4 else ''})"
 
 
-END = Stage()          # the rest of the path
+END = Stage(rest=True)          # the rest of the path
 
 
 class PathPlan:
@@ -97,15 +99,14 @@ class PathPlan:
              ) -> tuple[Reported, ...] | None:
         """The frames from the cursor to the first frame of ``stage`` (exclusive; ``inclusive``: with it), or
         None if it is not ahead, or if a frame of ``stop`` comes first. ``END``: the rest."""
-        if stage is END:
-            return self.frames[self.pos:]
-        for i in range(self.pos, len(self.frames)):
-            f = self.frames[i]
-            if f in stage:
-                return self.frames[self.pos:i + 1 if inclusive else i]
-            if stop is not None and f in stop:
-                return None
-        return None
+        if stage.names:
+            for i in range(self.pos, len(self.frames)):
+                f = self.frames[i]
+                if f in stage:
+                    return self.frames[self.pos:i + 1 if inclusive else i]
+                if stop is not None and f in stop:
+                    return None
+        return self.frames[self.pos:] if stage.rest else None
 
     def through_any(self, names: tuple[str, ...]) -> tuple[Reported, ...] | None:
         """The frames from the cursor through the last of ``names`` found in a short window after the first
@@ -185,3 +186,7 @@ ALLOCATOR = MM_ENTRY | FREELIST | SLOWPATH | SLAB | NEW_SLAB | VMALLOC | Stage(
     "mempool_alloc", "mempool_alloc_noprof", "alloc_page_interleave", "__page_cache_alloc", "page_cache_alloc")
 # what a reclaim callback ends in: an allocation, a lock, a sleep, a WARN
 ACTION = MM_ENTRY | LOCKDEP | SLEEP | WARN_INTERNALS
+# unions used on hot paths, built once
+LOCK_STAGE = LOCKDEP | SLEEP
+WRITE_INODE_STAGE = ACTION | END
+SITE_STAGE = SLAB | FAILSLAB

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator import gfp as G
 from simulator import mm
-from simulator.callpath import END, FAILSLAB, MM_ENTRY, SLAB
+from simulator.callpath import END, MM_ENTRY, SITE_STAGE
 from simulator.console import KTHREAD_BOTTOM, SYSCALL_BOTTOM
 from simulator.engine import TaskKilled
 
@@ -54,7 +54,7 @@ def op_fault_site(k: Kernel, task: Task, prog: Program, cap: str = "failslab", g
         with task.via(MM_ENTRY, *(SEED_SITE if not path else ()), "alloc_pages_noprof"):
             ok = yield from mm.alloc_pages(k, task, mask, int(order))
     else:
-        with task.via(SLAB | FAILSLAB, *SEED_SITE):
+        with task.via(SITE_STAGE, *SEED_SITE):
             ok = (yield from mm.kmem_cache_alloc(k, task, "site", mask, int(size))) is not None
     task.fail_nth = 0
     if ok:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import gfp as G
 from simulator import mm
 from simulator.block import Bio, BlockDevice
-from simulator.callpath import ACTION, END, LOCKDEP, MM_ENTRY, SCAN, SLEEP, Stage
+from simulator.callpath import ACTION, LOCK_STAGE, MM_ENTRY, SCAN, SLEEP, WRITE_INODE_STAGE, Stage
 from simulator.console import KTHREAD_BOTTOM
 from simulator.engine import Completion
 from simulator.journal import EROFS, Journal, give_up_on_write
@@ -277,7 +277,7 @@ class Filesystem:
             lock = self.k.lock_class(cls)
             from simulator.lockchain import lock_frames
 
-            with task.via(LOCKDEP | SLEEP, *lock_frames(lock)):
+            with task.via(LOCK_STAGE, *lock_frames(lock)):
                 yield from lock.lock(task)
             lock.unlock(task)
         if alloc and x.get("evict_alloc"):
@@ -318,7 +318,7 @@ class Filesystem:
 
     def write_inode(self, task: Task, inode: Inode):
         """->write_inode from eviction (write_inode_now): a guarded fs refuses it in PF_MEMALLOC context."""
-        with task.via(ACTION | END, "write_inode_now", "writeback_single_inode", "__writeback_single_inode",
+        with task.via(WRITE_INODE_STAGE, "write_inode_now", "writeback_single_inode", "__writeback_single_inode",
                       "write_inode", *self.write_inode_frames):
             if self.write_inode_guard and "PF_MEMALLOC" in task.flags:
                 file, _, line = self.write_inode_guard.partition(":")

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from simulator.pagecache import Folio
 
 COSTLY_ORDER = 3
+# where the next stage begins, for each stage of an allocation (simulator.callpath)
+_AFTER_ENTRY = C.FREELIST | C.SLOWPATH | C.FAILSLAB | C.MEMCG_CHARGE
+_AFTER_SLOWPATH = C.DIRECT_RECLAIM | C.MAY_OOM | C.END
+_AFTER_SLAB = C.FAILSLAB | C.NEW_SLAB | C.MM_ENTRY
+_TO_MEMCG_RECLAIM = C.MEMCG_RECLAIM | C.SHRINK_LIST
+_TO_MEMCG_WORK = C.MEMCG_RECLAIM | C.SHRINK_LIST | C.SHRINK_SLAB | C.SCAN
 MAX_PAGE_ORDER = 10        # MAX_ORDER - 1 (x86-64 default)
 MAX_RECLAIM_RETRIES = 16
 RETRY_THROTTLE = 0.1       # congestion_wait(HZ/10) / reclaim_throttle between reclaim retries (seconds)
@@ -175,7 +181,7 @@ def memcg_charge(k: Kernel, task: Task, gfp: int, n: int):
         if not gfp & G.DIRECT_RECLAIM:
             break
         k.log(task, "memcg-reclaim", memcg=memcg.name, usage=memcg.usage, limit=memcg.limit)
-        with task.via(C.MEMCG_RECLAIM | reclaim.RECLAIM_WORK, "try_charge_memcg"):
+        with task.via(_TO_MEMCG_WORK, "try_charge_memcg"):
             with task.via(reclaim.RECLAIM_WORK, "try_to_free_mem_cgroup_pages", "do_try_to_free_pages"):
                 had = "PF_MEMALLOC" in task.flags
                 task.flags.add("PF_MEMALLOC")
@@ -197,14 +203,14 @@ def alloc_pages(k: Kernel, task: Task, gfp: int, order: int = 0):
     zone: Zone = k.subsystems["zone"]
     n = 1 << order
     gfp = current_gfp_context(task, gfp)
-    with task.via(C.FREELIST | C.SLOWPATH | C.FAILSLAB | C.MEMCG_CHARGE, "__alloc_frozen_pages_noprof"):
+    with task.via(_AFTER_ENTRY, "__alloc_frozen_pages_noprof"):
         might_alloc(k, task, gfp)
         if order > MAX_PAGE_ORDER:
             return (yield from _too_large(k, task, gfp, order))
         if faults.should_fail_alloc_page(k, task, k.subsystems.get("fail_page_alloc"), gfp, order):
             return False
         if getattr(task, "memcg", None) is not None:
-            with task.via(C.MEMCG_RECLAIM | C.SHRINK_LIST, "__memcg_kmem_charge_page", "obj_cgroup_charge"):
+            with task.via(_TO_MEMCG_RECLAIM, "__memcg_kmem_charge_page", "obj_cgroup_charge"):
                 if not (yield from memcg_charge(k, task, gfp, n)):
                     return False
         k.alloc_seq += 1
@@ -214,7 +220,7 @@ def alloc_pages(k: Kernel, task: Task, gfp: int, order: int = 0):
                 warn_nofail(k, task, "order", gfp, order, alloc_id)
         if zone.ok(n, "low", gfp):
             return _got(k, zone, n, alloc_id)
-        with task.via(C.DIRECT_RECLAIM | C.MAY_OOM | C.END, "__alloc_pages_slowpath"):
+        with task.via(_AFTER_SLOWPATH, "__alloc_pages_slowpath"):
             ok = yield from _slowpath(k, task, zone, gfp, order, alloc_id)
     return ok
 
@@ -339,7 +345,7 @@ def kmem_cache_alloc(k: Kernel, task: Task, cache: str, gfp: int, size: int = 64
     zone: Zone = k.subsystems["zone"]
     gfp = current_gfp_context(task, gfp)
     top = "kmem_cache_alloc_noprof" if entry == "kmem_cache" else "__kmalloc_noprof"
-    with task.via(C.FAILSLAB | C.NEW_SLAB | C.MM_ENTRY, top, "slab_alloc_node"):
+    with task.via(_AFTER_SLAB, top, "slab_alloc_node"):
         with task.via(C.FAILSLAB, "slab_pre_alloc_hook"):
             might_alloc(k, task, gfp)
             if faults.should_failslab(k, task, k.subsystems.get("failslab"), gfp, size):

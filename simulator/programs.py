@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator import gfp as G
 from simulator import mm, writeback
-from simulator.callpath import LOCKDEP, MM_ENTRY, SLEEP
+from simulator.callpath import LOCK_STAGE, MM_ENTRY, SLEEP
 from simulator.console import KTHREAD_BOTTOM, SYSCALL_BOTTOM
 from simulator.pagecache import EIO, Folio, OpenFile
 from simulator.versions import resolve, switch
@@ -318,7 +318,7 @@ def op_lock(k: Kernel, task: Task, prog: Program, lock: str, shared: bool = Fals
     from simulator.lockchain import lock_frames
 
     lk = k.lock_class(lock)
-    with task.via(LOCKDEP | SLEEP, *lock_frames(lk)):
+    with task.via(LOCK_STAGE, *lock_frames(lk)):
         yield from lk.lock(task, shared=bool(shared))
 
 
