@@ -754,12 +754,12 @@ def repro(db: Any, report_id: int, seed: int = 1, *, store: bool = True, fixes: 
             "outcome": result.outcome, "evidence": result.evidence, "console": result.console, "fixes": fx}
 
 
-def repro_many(db: Any, report_ids: Iterable[int], seed: int = 1, *, store: bool = True
+def repro_many(db: Any, report_ids: Iterable[int], seed: int = 1, *, store: bool = True, fixes: bool = True
                ) -> Iterator[dict[str, Any] | ReproError]:
     """``repro`` for each id in turn; an unknown id yields its ReproError and the rest go on."""
     for rid in report_ids:
         try:
-            yield repro(db, rid, seed, store=store)
+            yield repro(db, rid, seed, store=store, fixes=fixes)
         except ReproError as exc:
             yield exc
 
@@ -774,17 +774,25 @@ def labelled_report_ids(db: Any) -> list[int]:
     return [r[0] for r in rows]
 
 
-def runs_for(db: Any, report_id: int) -> list[dict[str, Any]]:
-    """The report's stored runs, newest first: scenario, variant, outcome, evidence, the link's reason and
-    the fixes with whether each flips the outcome (what ``triage show`` prints)."""
+RUN_COLUMNS = ("id", "report_id", "scenario", "variant", "params", "seed", "outcome", "evidence", "console",
+               "sim_version", "created_at")
+
+
+def runs_for(db: Any, report_ids: int | Iterable[int]) -> list[dict[str, Any]]:
+    """The stored runs of a report (or of a group of duplicate reports), newest first, JSON decoded: what
+    ``triage show`` prints, with ``link`` (why the mechanism was chosen) and ``fixes`` (each fix variant's
+    outcome and whether it flips the run's)."""
+    ids = [report_ids] if isinstance(report_ids, int) else list(report_ids)
+    if not ids:
+        return []
     cols = {r[1] for r in db.execute("PRAGMA table_info(repro_runs)").fetchall()}
-    extra = ", link, fixes" if {"link", "fixes"} <= cols else ""
-    rows = db.execute(f"SELECT id, scenario, variant, params, seed, outcome, evidence, console, created_at{extra} "
-                      "FROM repro_runs WHERE report_id = ? ORDER BY created_at DESC, id DESC", [report_id]).fetchall()
+    names = list(RUN_COLUMNS) + [c for c in ("link", "fixes") if c in cols]
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(f"SELECT {', '.join(names)} FROM repro_runs WHERE report_id IN ({marks}) "
+                      "ORDER BY created_at DESC, id DESC", ids).fetchall()
     out = []
     for row in rows:
-        d = dict(zip(["id", "scenario", "variant", "params", "seed", "outcome", "evidence", "console", "created_at",
-                      *(["link", "fixes"] if extra else [])], row, strict=True))
+        d = dict(zip(names, row, strict=True))
         for key in ("params", "evidence", "link", "fixes"):
             if isinstance(d.get(key), str):
                 try:
@@ -794,6 +802,22 @@ def runs_for(db: Any, report_id: int) -> list[dict[str, Any]]:
         d.setdefault("link", None)
         d["fixes"] = d.get("fixes") or []
         out.append(d)
+    return out
+
+
+def run_lines(run: dict[str, Any]) -> list[str]:
+    """A stored run's link and fixes as lines for a terminal (after its evidence)."""
+    out = []
+    lk = run.get("link")
+    if isinstance(lk, dict) and lk.get("why"):
+        out.append(f"why this mechanism: {lk['why']}")
+        out += [f"  from the report: {e}" for e in (lk.get("evidence") or [])[:3]]
+        out += [f"  note: {n}" for n in lk.get("notes") or []]
+    for fx in run.get("fixes") or []:
+        if not isinstance(fx, dict):
+            continue
+        flip = "  <- flips the outcome" if fx.get("flips") else ""
+        out.append(f"fix {fx.get('variant')}: {fx.get('outcome')}{flip}")
     return out
 
 

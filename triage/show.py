@@ -13,6 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from triage.inbox import subsystems_of, thread_message_ids_sql
+from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
 
 SYZBOT = "https://syzkaller.appspot.com"
@@ -84,12 +85,7 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
         m["syz_commands"] = _json(m["syz_commands"], [])
         m["tags"] = _json(m["tags"], {})
         m["link"] = lore_link(m["message_id"])
-    runs = _rows(db, f"SELECT id, report_id, scenario, variant, params, seed, outcome, evidence, console, "
-                     f"sim_version, created_at FROM repro_runs WHERE report_id IN ({marks}) "
-                     f"ORDER BY created_at DESC, id DESC", members)
-    for run in runs:
-        run["params"] = _json(run["params"], run["params"])
-        run["evidence"] = _json(run["evidence"], run["evidence"])
+    runs = runs_for(db, members)
     links = [b["link"] for b in bugs]
     if r["bug_extid"] and not bugs:
         links.append(bug_link(r["bug_extid"]))
@@ -219,6 +215,7 @@ def render(d: dict) -> str:
             out.append(f"  {run['created_at']}  {run['scenario']}{'/' + run['variant'] if run['variant'] else ''}"
                        f" seed={run['seed']}: {run['outcome']}")
             out += [f"      {line}" for line in _evidence_lines(run["evidence"])]
+            out += [f"      {line}" for line in run_lines(run)]
         console = (d["repro_runs"][0].get("console") or "").rstrip().splitlines()
         if console:
             out.append("  console (last lines of the latest run):")
