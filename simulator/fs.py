@@ -12,10 +12,10 @@ from simulator.block import Bio, BlockDevice
 from simulator.callpath import ACTION, LOCK_STAGE, MM_ENTRY, SCAN, SLEEP, WRITE_INODE_STAGE, Stage
 from simulator.console import KTHREAD_BOTTOM
 from simulator.engine import Completion
-from simulator.journal import EROFS, Journal, give_up_on_write
+from simulator.journal import EROFS, Journal, give_up_on_write, lost_write_line
 from simulator.pagecache import EIO, ENOMEM, AddressSpace, Folio, Inode
 from simulator.reclaim import remove_folio
-from simulator.versions import resolve, switch
+from simulator.versions import resolve
 
 if TYPE_CHECKING:
     from simulator.engine import Kernel, Task
@@ -181,13 +181,7 @@ class Filesystem:
     def write_error(self, inode: Inode, folios: list[Folio], bio: Bio) -> None:
         """Buffer-head writeback (end_buffer_async_write): each failed page's block, lost."""
         for f in folios:
-            block = bio.sector // 8 + f.index
-            if switch(self.k.version, "buffer_lost_write_wording"):
-                self.k.console.printk(f"Buffer I/O error on dev {self.devname}, logical block {block}, "
-                                      "lost async page write")
-            else:
-                self.k.console.printk(f"Buffer I/O error on device {self.devname}, logical block {block}")
-                self.k.console.printk(f"lost page write due to I/O error on {self.devname}")
+            self.k.console.printk(lost_write_line(self.k, self.devname, bio.sector // 8 + f.index))
 
     def fdatawait(self, task: Task, inode: Inode):
         for bio in list(inode.extra.get("inflight", [])):

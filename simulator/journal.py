@@ -6,7 +6,7 @@ metadata the filesystem dirtied (block allocations at writeback) every ``interva
 writes to the device. A failed commit prints what that filesystem prints, aborts the journal and makes the
 filesystem read-only; from then on ``Filesystem.writepages`` cannot allocate blocks for delayed-allocation
 data and drops it (ext4's ``give_up_on_write``: "Data will be lost"; XFS's "page discard"). The messages
-follow the kernel's wording, by version where it changed (``versions`` buffer_lost_write_wording).
+follow the kernel's wording.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from simulator.block import Bio
 from simulator.console import KTHREAD_BOTTOM
-from simulator.versions import switch
 
 if TYPE_CHECKING:
     from simulator.engine import Kernel, Task
@@ -94,10 +93,9 @@ class Journal:
 
 
 def lost_write_line(k: Kernel, dev: str, block: int) -> str:
-    """fs/buffer.c's report of a failed asynchronous buffer write, in the chosen kernel's words."""
-    if switch(k.version, "buffer_lost_write_wording"):
-        return f"Buffer I/O error on dev {dev}, logical block {block}, lost async page write"
-    return f"lost page write due to I/O error on {dev}"
+    """fs/buffer.c's report of a failed asynchronous buffer write (the 4.x+ wording: every kernel the model
+    knows; 2.6/3.x printed 'lost page write due to I/O error on DEV')."""
+    return f"Buffer I/O error on dev {dev}, logical block {block}, lost async page write"
 
 
 def give_up_on_write(k: Kernel, task: Task, fs: Filesystem, inode, err: int) -> None:

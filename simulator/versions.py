@@ -92,9 +92,6 @@ SWITCHES: dict[str, tuple[str, str]] = {
     # shrinkers: one global shrinker_rwsem held (read) across every shrink_slab() and taken for write by
     # (un)register_shrinker, until lockless (SRCU + per-shrinker refcount) shrinkers in 6.7
     "lockless_shrinkers": ("6.7", "mm: shrinker: make global slab shrink lockless (v6.7)"),
-    # buffer-head write errors: "lost page write due to I/O error on X" before, then
-    # "Buffer I/O error on dev X, logical block N, lost {async,sync} page write" (fs/buffer.c, 4.x)
-    "buffer_lost_write_wording": ("4.2", "fs/buffer.c buffer_io_error(bh, \", lost async page write\") (unverified)"),
     # ext4 writes delayed-allocation data into unwritten extents and converts them at I/O completion
     "ext4_dioread_nolock": ("5.6", "ext4: make dioread_nolock the default (v5.6)"),
     # the loop worker runs with PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE (LOOP key; version not pinned: unverified)
