@@ -1,10 +1,13 @@
 """How well ``triage repro`` reproduces labelled reports: link each report, run its mechanism, classify the run.
 
     PYTHONPATH=. python bench/repro_eval.py                         # the 89 hand-labelled reports
-    PYTHONPATH=. python bench/repro_eval.py --set tests/judged/x.jsonl --set other.jsonl [--json] [-v]
+    PYTHONPATH=. python bench/repro_eval.py --set other.jsonl [--json] [-v]
+    PYTHONPATH=. python bench/repro_eval.py --judged tests/judged/linux-nilfs.jsonl [--work /tmp/judged]
 
 A set is a JSON Lines file of ``{"label": ..., "text": ...}`` or ``{"label": ..., "file": path relative to the
 file}`` (``labels.jsonl`` of ../shared/data/labelled is one), or a directory holding a ``labels.jsonl``.
+``--judged`` takes the judged archive mails (tests/judged, keyed by message-id): their bodies come from a store
+of the list built with bench/judged_archives.py (kept in ``--work``); mails judged ``not-a-report`` are left out.
 Three figures, the targets of issue 14:
 
 - linked and matching: the share of consequence-labelled reports linked to a run that fails (any outcome
@@ -69,6 +72,23 @@ def load_set(spec: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def load_judged(path: str, work: Path) -> list[tuple[str, str, str]]:
+    """(message-id, label, body) of the judged mails of one list archive that are reports."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import judged_archives as ja
+
+    work.mkdir(parents=True, exist_ok=True)
+    con = ja.connect(ja.ensure_db(ja.list_name(path), work))
+    out = []
+    for j in ja.read_judged(Path(path)):
+        if j["label"] == ja.NOT_A_REPORT:
+            continue
+        row = con.execute("SELECT body FROM messages WHERE message_id = ?", (j["message_id"],)).fetchone()
+        if row and row[0]:
+            out.append((j["message_id"], j["label"], row[0]))
+    return out
+
+
 def console_names(console: str) -> set[str]:
     from triage.report.normalize import canonical
     from triage.report.stacks import extract_frames
@@ -125,15 +145,19 @@ def summary(rows: list[Row]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", action="append", default=[], help="a JSON Lines set or a directory with labels.jsonl")
+    ap.add_argument("--judged", action="append", default=[], help="a tests/judged/<list>.jsonl file")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/judged"), help="where the judged lists' stores live")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="one JSON object per report, then the summary")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per report")
     args = ap.parse_args(argv)
-    sets = args.set or [str(DEFAULT_SET)]
+    sets = args.set or ([] if args.judged else [str(DEFAULT_SET)])
     t0 = time.perf_counter()
     rows: list[Row] = []
     for spec in sets:
         rows += evaluate(load_set(spec), Path(spec).name, args.seed)
+    for spec in args.judged:
+        rows += evaluate(load_judged(spec, args.work), Path(spec).stem, args.seed)
     summ = summary(rows)
     summ["seconds"] = round(time.perf_counter() - t0, 1)
     if args.json:

@@ -53,14 +53,21 @@ def is_fs_reclaim(lock: str) -> bool:
 
 def op_lock_chain(k: Kernel, task: Task, prog: Program, locks: list[str], paths: list[list[str]] | None = None,
                   comm: str = "", pid: int = 0, fs: str = "fs", gfp: str = "GFP_KERNEL", nofs_scope: bool = False,
-                  skip_in_reclaim: bool = False):
-    """Replay links n..1 of ``locks`` (L0 first), then the closing acquisition of L0 under Ln."""
+                  skip_in_reclaim: bool = False, held_at: str = ""):
+    """Replay links n..1 of ``locks`` (L0 first), then the closing acquisition of L0 under Ln. ``[X, X]``:
+    one task holding X allocates, and reclaim's callback takes X again (recursive locking)."""
     if len(locks) < 2:
         return
     paths = list(paths or [])
     n = len(locks) - 1
     fsys = k.subsystems["fs_by_name"][fs]
     fsys.opts["skip_lock_in_reclaim"] = skip_in_reclaim
+    if n == 1 and locks[0] == locks[1] and not is_fs_reclaim(locks[0]):
+        path = paths[0] if paths else []
+        body = _recursive_body(k, fsys, locks[0], path, G.parse(gfp), nofs_scope, held_at)
+        actor = k.spawn(comm or _comm_for(path), body, kthread=_is_kthread(path, comm), pid=int(pid) or None)
+        yield actor.proc
+        return
     for i in range(n, -1, -1):
         outer, inner = (locks[i - 1], locks[i]) if i > 0 else (locks[n], locks[0])
         path = paths[i] if i < len(paths) else []
@@ -95,6 +102,44 @@ def _link_body(k: Kernel, fsys: Any, outer: str, inner: str, path: list[str], gf
             yield from _nest(k, t, outer, inner)
 
     return body
+
+
+def _recursive_body(k: Kernel, fsys: Any, cls: str, path: list[str], gfp: int, nofs_scope: bool, held_at: str):
+    """Hold ``cls`` (taken in ``held_at`` on the path) and allocate: direct reclaim evicts an inode whose
+    ->evict_inode takes ``cls`` again."""
+    def body(t: Task):
+        t.follow(path)
+        lock = k.lock_class(cls)
+        inode = fsys.new_inode(f"/chain/{len(fsys.inodes)}")
+        inode.extra.update(slab=True, evict_lock=[cls])
+        with t.thru(Stage(held_at) if held_at else Stage(), *_bottom(t), *lock_frames(lock)[:-1]):
+            if nofs_scope:
+                t.flags.add("PF_MEMALLOC_NOFS")
+            with t.call(*lock_frames(lock)[-1:]):
+                yield from lock.lock(t)
+            fill_with_page_cache(k, fsys)                            # at min: the next request reclaims
+            with t.via(MM_ENTRY, *_ALLOC_DEFAULT):
+                yield from mm.alloc_pages(k, t, gfp)
+            t.flags.discard("PF_MEMALLOC_NOFS")
+            lock.unlock(t)
+
+    return body
+
+
+def fill_with_page_cache(k: Kernel, fsys: Any) -> None:
+    """Memory used up by clean page cache down to the min watermark: the next request reclaims, and
+    reclaim can free those pages (the filesystem is not needed for that)."""
+    from simulator.pagecache import Folio
+
+    zone = k.subsystems["zone"]
+    inode = fsys.new_inode(f"/cache/{len(fsys.inodes)}")
+    for idx in range(max(0, zone.free - zone.wmark["min"])):
+        folio = Folio(inode.mapping, idx)
+        inode.mapping.pages[idx] = folio
+        zone.take(1)
+        zone.lru_add(folio)
+        if fsys.dev is not None:
+            fsys.dev.blocks[(fsys.name, inode.ino, idx)] = 0
 
 
 def _bottom(t: Task) -> tuple[str, ...]:
@@ -144,7 +189,7 @@ def _reclaim_takes(k: Kernel, t: Task, fsys: Any, inner: str, path: list[str]):
         with t.via(reclaim.BALANCE, *KTHREAD_BOTTOM, "kswapd"):
             yield from reclaim.balance_pgdat(k, t)
         return
-    zone.take(max(0, zone.free - zone.wmark["min"]))                 # at min: the next request reclaims
+    fill_with_page_cache(k, fsys)                                    # at min: the next request reclaims
     t.rss = 0
     with t.via(MM_ENTRY, *_bottom(t), "handle_mm_fault", "__handle_mm_fault", "do_anonymous_page",
                "vma_alloc_folio_noprof", "alloc_pages_mpol"):

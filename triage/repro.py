@@ -367,6 +367,22 @@ def rule_lockdep(f: Facts) -> Link | NotCovered | None:
         return NotCovered(f"a lockdep report that is not a dependency cycle ({title or f.type}): the simulator "
                           "models fs_reclaim dependency cycles only")
     chain = _chain(f)
+    acquiring = next((d for d in f.locks if d["role"] == "acquiring"), None)
+    holding = next((d for d in f.locks if d["role"] == "holding"), None)
+    if not chain and acquiring and holding and acquiring["lock"] == holding["lock"]:
+        # a recursive acquisition: the task takes again a lock class it holds
+        if not f.names() & RECLAIM:
+            return NotCovered(f"a recursive acquisition of {acquiring['lock']} outside memory reclaim: lock "
+                              "nesting the simulator does not model")
+        params = _common(f)
+        path = f.path()
+        fs = _fs_of(base(n) for n in path[next((i for i, n in enumerate(path) if base(n) in SHRINKER), 0):])
+        params.update(locks=[acquiring["lock"], holding["lock"]], paths=[path], held_at=holding.get("at") or "",
+                      fs=fs if fs in FS_SCENARIO_TYPES else "ext4", **_task_params(f))
+        return Link("fs-reclaim-lockdep", params, f"a task holding {holding['lock']} allocates, and reclaim's "
+                    "filesystem callback takes the same lock class again (recursive locking through reclaim)",
+                    [f"holding {holding['lock']} at {holding.get('at')}, acquiring it at {acquiring.get('at')}"],
+                    _notes(f))
     if len(chain) < 2:
         return NotCovered("the lockdep report's dependency chain could not be read (no '-> #N' links with their "
                           "locks), so there is no chain to rebuild")
@@ -495,11 +511,23 @@ def _loss_markers(f: Facts) -> list[dict]:
     return out
 
 
+def _writeback_failed(f: Facts) -> bool:
+    """A filesystem error raised in background writeback (``EXT4-fs error ... in ext4_writepages``)."""
+    return any(m["kind"] == "fs_error" and str(m.get("function") or "").endswith(("writepages", "writepage",
+                                                                                   "_end_io", "_end_bio"))
+               for m in f.markers + f.text_markers)
+
+
 def rule_data_loss(f: Facts) -> Link | NotCovered | None:
     losses = _loss_markers(f)
     if not losses:
         return None
     kinds = {m["kind"] for m in losses}
+    async_lines = {m["lineno"] for m in f.markers + f.text_markers if m["kind"] == "lost_async_page_write"}
+    sync_only = kinds == {"buffer_io_error"} and not any(m["lineno"] in async_lines for m in losses)
+    if sync_only and not _writeback_failed(f):
+        return NotCovered("only synchronous buffer writes failed ('lost sync page write'): their callers get the "
+                          "error back, which is a reported failure, not written data dropped silently")
     hwpoison = next((m for m in losses if m["kind"] == "memory_failure"), None)
     title, ctype = f.title or "", (f.type or "").upper()
     primary_ok = (not title or ctype in ("HANG", "STALL") or title.startswith("kernel panic")
