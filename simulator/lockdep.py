@@ -102,7 +102,8 @@ class Lockdep:
                  f"{k.console.uname()} {k.console.taint_word()}", "--------------------------------------------",
                  f"{task.comm}/{task.pid} is trying to acquire lock:",
                  f"{_addr(cls)} {self._name(cls)}, at: {symbols.ip_of(task.stack[-1], v) if task.stack else '?'}", "",
-                 "but task is already holding lock:", f"{_addr(cls)} {self._name(cls)}, at: {symbols.ip_of(held_at, v)}",
+                 "but task is already holding lock:",
+                 f"{_addr(cls)} {self._name(cls)}, at: {symbols.ip_of(held_at, v)}",
                  "", "other info that might help us debug this:", " Possible unsafe locking scenario:", "",
                  "       CPU0", "       ----", f"  lock({cls});", f"  lock({cls});", "", " *** DEADLOCK ***", "",
                  " May be due to missing lock nesting notation", ""]
