@@ -112,6 +112,8 @@ class Param:
             return [_path(p) for p in items]
         if not isinstance(raw, str):
             raise ValueError("want text")
+        if len(raw) > 256 or any(not ch.isprintable() for ch in raw):
+            raise ValueError("want printable text of at most 256 characters")
         return raw
 
 

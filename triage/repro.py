@@ -220,9 +220,13 @@ def _frame_line(fr: Any) -> str:
     return f"frame {fr.function}{loc}"
 
 
+def _printable(text: Any) -> bool:
+    return isinstance(text, str) and 0 < len(text) <= 64 and text.isprintable()
+
+
 def _task_params(f: Facts, comm: str = "comm", pid: str = "pid") -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if f.task and f.task.get("comm"):
+    if f.task and _printable(f.task.get("comm")):
         out[comm] = f.task["comm"]
     if f.task and f.task.get("pid") is not None and 0 < int(f.task["pid"]) < 4_000_000:
         out[pid] = int(f.task["pid"])
@@ -504,6 +508,8 @@ def _loss_markers(f: Facts) -> list[dict]:
     out = []
     for m in f.markers + f.text_markers:
         kind = m["kind"]
+        if kind in ("data_will_be_lost", "potential_data_loss") and m.get("error") is None:
+            continue          # no errno: the format string (a diff, a quote of the source), not the kernel's line
         if kind in LOST_WRITE_MARKERS or (kind == "memory_failure" and m.get("dirty")):
             out.append(m)
         elif kind == "buffer_io_error" and (m.get("lost") or m.get("write")):
@@ -774,7 +780,13 @@ def repro(db: Any, report_id: int, seed: int = 1, *, store: bool = True, fixes: 
     lk = link(rep, text)
     if isinstance(lk, NotCovered):
         return {"report_id": report_id, "covered": False, "why": str(lk)}
-    result = run_link(lk, seed)
+    from simulator import SimError
+
+    try:
+        result = run_link(lk, seed)
+    except SimError as exc:          # a value read from the report that the model cannot take
+        return {"report_id": report_id, "covered": False,
+                "why": str(NotCovered(f"{lk.scenario} cannot run with what the report gives: {exc}"))}
     fx = fix_runs(lk, result, seed) if fixes else []
     run_id = store_run(db, report_id, result, lk, fx) if store else None
     return {"report_id": report_id, "covered": True, "link": lk.to_dict(), "run_id": run_id,
@@ -833,8 +845,17 @@ def runs_for(db: Any, report_ids: int | Iterable[int]) -> list[dict[str, Any]]:
     return out
 
 
+def _safe(text: Any) -> str:
+    """Report text as data: no control character (escape sequences included) reaches a terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+
+
 def run_lines(run: dict[str, Any]) -> list[str]:
     """A stored run's link and fixes as lines for a terminal (after its evidence)."""
+    return [_safe(line) for line in _run_lines(run)]
+
+
+def _run_lines(run: dict[str, Any]) -> list[str]:
     out = []
     lk = run.get("link")
     if isinstance(lk, dict) and lk.get("why"):

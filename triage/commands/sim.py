@@ -154,22 +154,22 @@ def repro_cmd(
 def _print_repro(res: dict, *, console: bool) -> None:
     rid = res["report_id"]
     if not res["covered"]:
-        typer.echo(f"report {rid}: {res['why']}")
+        typer.echo(f"report {rid}: {_clip(res['why'], 400)}")
         return
     lk = res["link"]
     shown = {k: v for k, v in lk["params"].items() if not isinstance(v, list)}
-    typer.echo(f"report {rid} -> {res['scenario']}  {_params_text(shown)}  seed {res['seed']}")
-    typer.echo(f"  why: {lk['why']}")
+    typer.echo(f"report {rid} -> {res['scenario']}  {_clip(_params_text(shown), 400)}  seed {res['seed']}")
+    typer.echo(f"  why: {_clip(lk['why'], 400)}")
     for e in lk["evidence"][:3]:
         typer.echo(f"  from the report: {_clip(e)}")
     for n in lk.get("notes") or []:
-        typer.echo(f"  note: {n}")
+        typer.echo(f"  note: {_clip(n)}")
     stored = f"  (stored as repro run {res['run_id']})" if res.get("run_id") else ""
     typer.echo(f"  outcome: {res['outcome']}{stored}")
     for fx in res.get("fixes") or []:
         typer.echo(f"  fix {fx['variant']}: {fx['outcome']}{'  <- flips the outcome' if fx['flips'] else ''}")
     if console:
-        typer.echo(res["console"], nl=False)
+        typer.echo("".join(ch if ch.isprintable() or ch == "\n" else "?" for ch in res["console"]), nl=False)
 
 
 def _params_text(params: dict) -> str:
