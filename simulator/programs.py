@@ -266,9 +266,9 @@ def op_context(k: Kernel, task: Task, prog: Program, kind: str = "process", mema
     if kind == "softirq" and defer:
         kind, task.deferred = "kthread", True
         task.workqueue = "events deferred_alloc_work"
-    if kind == "kthread":
-        flags = kthread_flags(task.comm) if memalloc == "auto" else ({"PF_MEMALLOC"} if memalloc else set())
-        task.flags.update(flags)
+    if memalloc is True or (memalloc == "auto" and kind == "kthread"):
+        # PF_MEMALLOC: forced (the request is made inside reclaim), or as that kernel thread sets it itself
+        task.flags.update({"PF_MEMALLOC"} if memalloc is True else kthread_flags(task.comm))
     task.atomic = kind == "softirq"
     return
     yield  # pragma: no cover

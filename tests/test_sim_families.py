@@ -64,6 +64,7 @@ def test_reported_frames_print_as_the_report_named_them():
     ({"context": "kthread", "comm": "kworker/u8:2", "order": "0"}, []),   # no PF_MEMALLOC of its own
     ({"context": "kthread", "comm": "xfsaild/sda3", "order": "0", "kernel": "6.11"}, []),
     ({"context": "softirq", "gfp": "GFP_ATOMIC|__GFP_NOFAIL", "order": "0", "kernel": "5.16"}, ["no_reclaim"]),
+    ({"context": "process", "memalloc": "true", "order": "0"}, ["pf_memalloc"]),     # made inside reclaim
 ])
 def test_nofail_caller_warns_where_the_kernel_does(kw, conds):
     r = run("nofail-caller", overrides=kw)

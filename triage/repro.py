@@ -272,12 +272,13 @@ def rule_nofail(f: Facts) -> Link | NotCovered | None:
     path = f.path()
     evidence = [warn["line"]] if warn else [f"call trace: {crash[0].function} at the top"]
     comm = (f.task or {}).get("comm") or ""
-    in_reclaim = bool(names & (DIRECT_RECLAIM | KSWAPD | MEMCG_RECLAIM)) and bool(names & SHRINKER)
+    reclaim_ctx = bool(names & (DIRECT_RECLAIM | KSWAPD | MEMCG_RECLAIM))
+    in_reclaim = reclaim_ctx and bool(names & SHRINKER)
     softirq = bool(names & SOFTIRQ) or "irq" in f.stacks or comm.startswith(("ksoftirqd", "swapper"))
     kthread = bool(names & KTHREAD_BOTTOM) or comm.startswith(("kswapd", "xfsaild", "kworker"))
     from simulator.daemons import kthread_flags
 
-    memalloc_kthread = "PF_MEMALLOC" in kthread_flags(comm)
+    memalloc_kthread = "PF_MEMALLOC" in kthread_flags(comm) or reclaim_ctx
     nofail_gfp = "__GFP_NOFAIL" in f.gfp_flags
     at_rmqueue = rip in RMQUEUE
     kernel_ok_slowpath = f.kernel is None or _at_least(f.kernel, "5.0")
@@ -306,6 +307,8 @@ def rule_nofail(f: Facts) -> Link | NotCovered | None:
                     "inode (PF_MEMALLOC context); " + "; ".join(reasons), evidence, _notes(f))
     context = "softirq" if softirq else ("kthread" if kthread else "process")
     params.update(context=context, path=path, **_task_params(f))
+    if reclaim_ctx:
+        params["memalloc"] = True          # inside reclaim, not through a shrinker: PF_MEMALLOC all the same
     if nofail_gfp:
         gfp = "|".join(sorted(fl for fl in f.gfp_flags if fl.startswith(("GFP_", "__GFP_"))))
     params["gfp"] = gfp or ("GFP_ATOMIC|__GFP_NOFAIL" if softirq else "GFP_KERNEL|__GFP_NOFAIL")
