@@ -124,11 +124,10 @@ def test_datasette_metadata_and_canned_queries_run(cli, store, db, tmp_path):
     assert len(results["inbox"]) == 3 and results["inbox"][0]["label"] == "data-loss"
 
 
-def test_serve_without_datasette_says_how_to_install(cli, store):
-    import importlib.util
+def test_serve_without_datasette_says_how_to_install(cli, store, monkeypatch):
+    import sys
 
-    if importlib.util.find_spec("datasette") is not None:
-        pytest.skip("datasette is installed here")
+    monkeypatch.setitem(sys.modules, "datasette", None)        # as if it were not installed
     res = cli("serve")
     assert res.exit_code == 1 and "pip install 'syz-triage[datasette]'" in res.output
 
@@ -146,3 +145,167 @@ def test_views_from_plain_sqlite(db_path, store, db):
                                   ).fetchone()[0]
     weeks = conn.execute("SELECT SUM(reports) FROM digest_weekly").fetchone()[0]
     assert weeks == 4
+
+
+def test_query_prints_plain_aligned_columns_and_json_as_json(cli, store):
+    res = cli("query", "SELECT label, COUNT(*) AS reports FROM report_labels GROUP BY label ORDER BY label")
+    assert res.exit_code == 0
+    assert res.output.splitlines() == [" label           reports", "                 1",
+                                       " data-loss       1", " nofail-warning  1"]
+    assert "┃" in cli("query", "--table", "SELECT 1 AS x").output
+    rows = [json.loads(x) for x in cli("query", "--json", "SELECT extid, subsystems, fix_commits, title FROM bugs "
+                                                          "ORDER BY extid").output.splitlines()]
+    assert rows[0]["subsystems"] == ["mm"] and rows[0]["fix_commits"] == [] and isinstance(rows[0]["title"], str)
+    # text that merely looks like JSON stays text
+    row = json.loads(cli("query", "--json", "SELECT '[syzbot] x' AS s, '[1, 2]' AS j").output)
+    assert row == {"s": "[syzbot] x", "j": [1, 2]}
+
+
+FOREVER = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c"
+
+
+def test_query_time_limit(cli, store):
+    res = cli("query", "--timeout", "0.5", FOREVER)
+    assert res.exit_code == 1 and res.output.strip().splitlines() == [
+        "triage: query stopped after 0.5 s (--timeout; 0 for no limit)"]
+    assert cli("query", "--timeout", "0.5", "SELECT COUNT(*) FROM reports").exit_code == 0
+
+
+def test_ctrl_c_stops_a_query(db_path, store):
+    """A real process running a statement with no time limit stops on SIGINT with one line, exit 1."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    env = {**os.environ, "TRIAGE_DB": str(db_path), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "triage", "query", "--timeout", "0", FOREVER], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)          # well into the statement
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, (out, err)
+    assert err.strip().splitlines() == ["triage: query interrupted (Ctrl-C)"] and out == ""
+
+
+def _databases(folder) -> list[str]:
+    return sorted({p.name.removesuffix("-wal").removesuffix("-shm") for p in folder.iterdir()})
+
+
+def test_paths_with_uri_characters_open_read_only(cli, tmp_path, monkeypatch):
+    from triage.store import open_db
+
+    for name in ("a#b.db", "c?d.db", "e%41f.db", "g h#?%.db"):
+        path = tmp_path / name
+        db = open_db(path)
+        add(db, synthetic("uri_fn"), "u", days_ago=1)
+        db.conn.close()
+        before = _databases(tmp_path)
+        res = cli("--db", path, "query", "--json", "SELECT COUNT(*) AS n FROM reports")
+        assert res.exit_code == 0 and json.loads(res.output) == {"n": 1}, (name, res.output)
+        assert _databases(tmp_path) == before, name      # no stray empty database ("a" for "a#b.db")
+        db, guard = open_read_only(path)
+        with pytest.raises(QueryError, match="refused"):
+            run_query(db, guard, "DELETE FROM reports")
+
+
+def test_search_ranks_reports_before_mails(cli, store, db):
+    for n in range(25):
+        message(db, f"<talk{n}@x>", None, 2, body="prune_icache_sb prune_icache_sb prune_icache_sb again")
+    db.conn.commit()
+    hits = [json.loads(x) for x in cli("search", "--json", "prune_icache_sb").output.splitlines()]
+    kinds = [h["kind"] for h in hits]
+    assert kinds[0] == "report" and kinds == sorted(kinds, key=lambda k: k != "report")
+    assert kinds.count("message") == 20 and any(h["id"] == store[0] for h in hits if h["kind"] == "report")
+    out = cli("search", "prune_icache_sb").output
+    assert out.index("report ") < out.index("message ")
+
+
+def test_canned_query_lists_each_report_once(store, db, db_path):
+    # one report whose stack passes through the function in three frames of two stacks
+    for stack, pos in (("crash", 90), ("crash", 91), ("lockdep-chain-0", 0)):
+        db.execute("INSERT INTO frames (report_id, stack, pos, function, norm_function) VALUES (?, ?, ?, 'f', 'f')",
+                   [store[1], stack, pos])
+    db.conn.commit()
+    ro, guard = open_read_only(db_path)
+    cols, rows = run_query(ro, guard, CANNED_QUERIES["reports_through_function"]["sql"], {"function": "f"})
+    rows = [dict(zip(cols, r, strict=True)) for r in rows]
+    assert [r["id"] for r in rows] == [store[1]] and rows[0]["frames"] == 3
+    assert sorted(rows[0]["stacks"].split(",")) == ["crash", "lockdep-chain-0"]
+
+
+def test_serve_refuses_a_non_loopback_host(cli, store):
+    from triage.dataset import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.3.4.5")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1") and not is_loopback("::")
+    for host in ("0.0.0.0", "::", "192.0.2.1"):
+        res = cli("serve", "--host", host)
+        assert res.exit_code == 2 and "--public" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def _wait_http(url: str, proc, seconds: float = 90) -> bytes:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.read()
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url}: no answer")
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_serve_runs_datasette_in_process_so_a_kill_stops_it(db_path, store, db, sig):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    pytest.importorskip("datasette")
+    db.execute("INSERT INTO frames (report_id, stack, pos, function, norm_function) VALUES (?, 'crash', 98, 'g', 'g')",
+               [store[1]])
+    db.execute("INSERT INTO frames (report_id, stack, pos, function, norm_function) VALUES (?, 'crash', 99, 'g', 'g')",
+               [store[1]])
+    db.conn.commit()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TRIAGE_DB": str(db_path), "PYTHONPATH": str(ROOT),
+           "XDG_CACHE_HOME": str(db_path.parent / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "triage", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        body = _wait_http(f"http://127.0.0.1:{port}/triage/reports_through_function.json?function=g&_shape=array",
+                          proc)
+        assert [r["id"] for r in json.loads(body)] == [store[1]]          # once, through Datasette too
+        assert _children(proc.pid) == []                                   # no Datasette child to orphan
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=30)
+        with socket.socket() as s, pytest.raises(OSError):
+            s.settimeout(2)
+            s.connect(("127.0.0.1", port))                                  # nothing listens any more
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

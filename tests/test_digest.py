@@ -26,8 +26,19 @@ def _free_port() -> int:
 class _Collect:
     def __init__(self):
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.greetings = 0          # EHLO / HELO: a client connected and spoke
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd's hook)
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):  # noqa: N802
+        self.greetings += 1
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 OK"
 
@@ -207,9 +218,85 @@ def test_digest_settings_from_the_config(cli, db, week, smtp_server, tmp_path, m
     cfg.write_text(f'[subscriptions]\nsubsystems = ["ext4"]\n\n[digest]\nto = ["me@example.org"]\n'
                    f'from = "bot@example.org"\nsmtp = "127.0.0.1:{controller.port}"\nstale_max = 0\n')
     monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))
-    res = cli("digest")
+    res = cli("digest", "--send")
     assert res.exit_code == 0, res.output
     (mail_from, rcpts, raw), = handler.messages
     assert mail_from == "bot@example.org" and rcpts == ["me@example.org"]
     text = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content()
     assert "(ext4)" in text and "Open and quiet" not in text
+
+
+def test_a_preview_never_sends(cli, db, week, smtp_server, tmp_path, monkeypatch):
+    """Recipients and an SMTP server in the config arm nothing: only --send / --to send; --out, --json and
+    --dry-run never connect (the real server below hears no greeting)."""
+    controller, handler = smtp_server
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[digest]\nto = ["me@example.org"]\n[smtp]\nhost = "127.0.0.1:{controller.port}"\n')
+    monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))
+    previews = [(), ("--out", tmp_path / "d.eml"), ("--json",), ("--dry-run",), ("--to", "x@example.org", "--dry-run"),
+                ("--to", "x@example.org", "--out", tmp_path / "e.eml"), ("--to", "x@example.org", "--json")]
+    for args in previews:
+        res = cli("digest", *args)
+        assert res.exit_code == 0, (args, res.output)
+    assert handler.greetings == 0 and handler.messages == []
+    assert (tmp_path / "d.eml").exists() and (tmp_path / "e.eml").exists()
+    res = cli("digest", "--dry-run")
+    assert "To: me@example.org" in res.output and "Reports per label" in res.output
+    res = cli("digest", "--send", "--out", tmp_path / "f.eml")
+    assert res.exit_code == 2 and "never sends" in res.output and not (tmp_path / "f.eml").exists()
+    assert handler.greetings == 0
+    assert cli("digest", "--send").exit_code == 0
+    assert handler.greetings == 1 and [m[1] for m in handler.messages] == [["me@example.org"]]
+    assert cli("digest", "--to", "x@example.org").exit_code == 0          # --to sends
+    assert [m[1] for m in handler.messages][1] == ["x@example.org"]
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 made here with the openssl command."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_starttls_against_a_local_server_with_a_self_signed_certificate(cli, db, week, tmp_path, monkeypatch):
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from triage.paths import data_dir
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    handler = _Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), tls_context=context,
+                            require_starttls=True)
+    controller.start()
+    smtp = f"127.0.0.1:{controller.port}"
+    try:
+        # the certificate is not trusted: the send fails, the digest waits in the outbox
+        res = cli("digest", "--to", "a@example.org", "--smtp", smtp, "--starttls")
+        assert res.exit_code == 1 and "certificate" in res.output.lower() and "kept in" in res.output
+        assert handler.messages == []
+        # no STARTTLS against a server that requires it: refused too
+        res = cli("digest", "--to", "a@example.org", "--smtp", smtp, "--no-starttls")
+        assert res.exit_code == 1 and handler.messages == []
+        # trusted (as a system CA would be): delivered over TLS
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        res = cli("digest", "--to", "a@example.org", "--smtp", smtp, "--starttls")
+        assert res.exit_code == 0, res.output
+        assert len(handler.messages) == 1
+        # and the outbox goes out the same way
+        assert len(list((data_dir() / "outbox").glob("*.eml"))) == 2
+        res = cli("outbox", "--resend", "--smtp", smtp, "--starttls")
+        assert res.exit_code == 0, res.output
+        assert len(handler.messages) == 3 and list((data_dir() / "outbox").glob("*.eml")) == []
+    finally:
+        controller.stop()

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from test_inbox_data import NOW, add, bug, labelled_text, message, repro_run, synthetic, verdict
 
-from triage.inbox import InboxFilter, query, subsystem_of_file
+from triage.inbox import InboxFilter, count, query
 from triage.review import set_label, set_state, snooze
+from triage.subsystems import of_file
 
 
 def _ids(db, **kw) -> list[int]:
@@ -135,8 +136,8 @@ def test_filters_subsystem_label_since_limit(db):
     assert _ids(db, since=NOW - timedelta(days=14)) == [ext4]
     assert _ids(db, limit=1) == [xfs]
     # no syzbot subsystems: the guilty file decides
-    assert subsystem_of_file("fs/ext4/inode.c") == "ext4" and subsystem_of_file("fs/jbd2/x.c") == "ext4"
-    assert subsystem_of_file("mm/page_alloc.c") == "mm" and subsystem_of_file("fs/btrfs/a.c") == "btrfs"
+    assert of_file("fs/ext4/inode.c") == "ext4" and of_file("fs/jbd2/x.c") == "ext4"
+    assert of_file("mm/page_alloc.c") == "mm" and of_file("fs/btrfs/a.c") == "btrfs"
 
 
 def test_mailing_list_subscription(db):
@@ -201,8 +202,90 @@ def test_rank_walk_with_a_limit_matches_the_full_aggregation(db):
     for kw in ({}, {"include_all": True}, {"labels": ["other", "nofail-warning"]}, {"subsystems": ["ext4"]}):
         full = [(it.id, it.duplicates, it.label) for it in query(db, InboxFilter(limit=0, **kw))]
         assert full, kw
+        assert count(db, InboxFilter(limit=3, **kw)) == len(full), kw
         for limit in (1, 5, 17, 1000):
             head = [(it.id, it.duplicates, it.label) for it in query(db, InboxFilter(limit=limit, **kw))]
             assert head == full[:limit], (kw, limit)
     grouped = {rid for it in query(db, InboxFilter(limit=0, include_all=True)) for rid in it.report_ids}
     assert grouped == {r[0] for r in db.execute("SELECT id FROM reports")}     # every report in exactly one line
+
+
+def test_subsystem_derived_from_the_report_and_unknown_shown_to_every_subscriber(cli, db, tmp_path, monkeypatch):
+    data_loss = add(db, labelled_text(30), "ext4-data-will-be-lost", days_ago=1)      # EXT4-fs ... Data will be lost
+    xfs = add(db, labelled_text(20), "xfs", days_ago=1)
+    unknown = add(db, labelled_text(36), "dm-lost-write", days_ago=1)               # nothing names a subsystem
+    syzbot = add(db, synthetic("syz_fn"), "syz", days_ago=1, bug="bugS")
+    bug(db, "bugS", subsystems=("btrfs",))                                           # syzbot's word wins
+    subs = dict(db.execute("SELECT report_id, subsystems FROM inbox_reports").fetchall())
+    assert json.loads(subs[data_loss]) == ["ext4"] and json.loads(subs[xfs]) == ["xfs"]
+    assert json.loads(subs[unknown]) == [] and json.loads(subs[syzbot]) == ["btrfs"]
+    assert sorted(_ids(db, subsystems=["ext4"])) == sorted([data_loss, unknown])
+    assert sorted(_ids(db, subsystems=["btrfs"])) == sorted([syzbot, unknown])
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[subscriptions]\nsubsystems = ["xfs"]\n')
+    monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))
+    lines = [json.loads(x) for x in cli("inbox", "--json").output.splitlines()]
+    assert sorted(x["id"] for x in lines) == sorted([xfs, unknown])
+    assert {x["id"]: x["subsystems"] for x in lines}[unknown] == []
+
+
+def test_subsystem_backfill_of_stored_reports(db):
+    from triage.subsystems import backfill
+
+    rid = add(db, synthetic("backfill_fn"), "a", days_ago=1)
+    db.execute("UPDATE reports SET subsystems = NULL")
+    assert backfill(db) == 1
+    assert json.loads(db.execute("SELECT subsystems FROM reports WHERE id = ?", [rid]).fetchone()[0]) == ["ext4"]
+    assert backfill(db) == 0
+
+
+def test_unknown_subsystem_is_a_usage_error(cli, db):
+    add(db, synthetic("x_fn"), "a", days_ago=1, bug="bugK")
+    bug(db, "bugK", subsystems=("kernfs-special",))            # a name only syzbot knows is known too
+    for cmd in (("inbox",), ("digest",)):
+        res = cli(*cmd, "--subsystem", "nosuchsubsystem")
+        assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and "nosuchsubsystem" in res.output
+    res = cli("inbox", "--subsystem", "ext")
+    assert res.exit_code == 2 and "ext4" in res.output              # a near name is suggested
+    assert cli("inbox", "--subsystem", "kernfs-special").exit_code == 0
+    assert cli("inbox", "--subsystem", "nilfs").exit_code == 0
+
+
+def test_limit_says_how_many_and_an_empty_filter_says_which(cli, db, monkeypatch):
+    ids = [add(db, synthetic(f"many_{i}"), f"r{i}", days_ago=i) for i in range(7)]
+    for rid in ids:
+        verdict(db, rid, "other")
+    res = cli("inbox", "--limit", "3")
+    assert res.exit_code == 0 and "3 of 7 shown (--limit 3" in res.output
+    assert "shown" not in cli("inbox", "--limit", "7").output
+    res = cli("inbox", "--label", "data-loss", "--since", "2d")
+    assert res.exit_code == 0
+    assert "Inbox empty for --label data-loss; --since 2d (7 lines without these filters)" in res.output
+    set_state(db, ids, "acked")
+    res = cli("inbox")
+    assert "Inbox empty." in res.output and "7 acked, muted or snoozed" in res.output
+
+
+def test_80_columns_keep_the_title_readable(cli, db, monkeypatch):
+    long_title = "possible deadlock in ext4_evict_inode with a long explanation that goes on"
+    rid = add(db, synthetic("wide_fn"), "w", days_ago=1, bug="bugW")
+    bug(db, "bugW", crashes=12, repro="C", subsystems=("ext4", "mm"))
+    db.execute("UPDATE reports SET title = ? WHERE id = ?", [long_title, rid])
+    verdict(db, rid, "reclaim-deadlock", needs_review=True)
+    repro_run(db, rid, "deadlock")
+    db.conn.commit()
+    for width in (80, 60, 100):
+        monkeypatch.setenv("COLUMNS", str(width))
+        res = cli("inbox")
+        lines = res.output.rstrip("\n").splitlines()
+        assert all(len(x) <= width for x in lines), (width, lines)
+        title_part = lines[1].split("  ")[-1]
+        assert len(title_part) >= min(len(long_title), 40) or title_part in long_title, (width, lines)
+        assert "ID" in lines[0] and "title" in lines[0] and lines[1].lstrip().startswith(str(rid))
+    monkeypatch.setenv("COLUMNS", "80")
+    header = cli("inbox").output.splitlines()[0]
+    assert "run" not in header.split() and "repro" not in header.split()     # the least needed went first
+    monkeypatch.setenv("COLUMNS", "300")
+    header = cli("inbox").output.splitlines()[0].split()
+    assert header[:4] == ["ID", "label", "conf", "subsys"] and "run" in header and header[-1] == "title"
+    assert long_title in cli("inbox").output

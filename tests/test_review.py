@@ -155,8 +155,59 @@ def test_config_command_shows_path_and_content(cli, db, tmp_path, monkeypatch):
     assert res.exit_code == 0 and str(cfg) in res.output and "absent" in res.output and "[subscriptions]" in res.output
     assert cli("config", "--init").exit_code == 0 and cfg.exists()
     assert cli("config", "--init").exit_code == 1                 # never overwrites
+    # the example is written commented out: it filters nothing and arms no mail
+    data = json.loads(cli("config", "--json").output)
+    assert data["subscriptions"] == {"subsystems": [], "labels": [], "addresses": []}
+    assert data["digest"]["to"] == [] and data["smtp"]["host"] is None and data["user"] is None
+    # ... and every setting in it is valid once uncommented
+    cfg.write_text(_uncommented(cfg.read_text()))
     data = json.loads(cli("config", "--json").output)
     assert data["subscriptions"]["subsystems"] == ["ext4", "mm"] and data["digest"]["stale_max"] == 10
+    assert data["digest"]["to"] == ["jack@example.org"] and data["smtp"]["host"] == "smtp.example.org:587"
+    assert data["smtp"]["starttls"] is True and data["user"].endswith("<jack@example.org>")
     cfg.write_text('[subscriptions]\nlabels = ["scary"]\n')
     res = cli("config")
     assert res.exit_code == 1 and "scary" in res.output and str(cfg) in res.output
+
+
+def _uncommented(text: str) -> str:
+    """The example config with its settings switched on: ``# key = value`` and ``# [table]`` lines uncommented."""
+    out = []
+    for ln in text.splitlines(keepends=True):
+        body = ln[2:] if ln.startswith("# ") else ln
+        head = body.split("#", 1)[0].strip()
+        out.append(body if head.startswith("[") or "=" in head else ln)
+    return "".join(out)
+
+
+def test_batch_applies_to_valid_ids_and_names_the_bad_ones(cli, db):
+    a = add(db, synthetic("batch_a"), "a", 1)
+    b = add(db, synthetic("batch_b"), "b", 1)
+    c = add(db, synthetic("batch_c"), "c", 1)
+    for cmd, state in (("ack", "acked"), ("mute", "muted"), ("unack", "seen")):
+        res = cli(cmd, a, 99999, b, 99998)
+        assert res.exit_code == 1, (cmd, res.output)
+        assert "no report with id 99999" in res.output and "no report with id 99998" in res.output
+        states = dict(db.execute("SELECT report_id, state FROM reviews").fetchall())
+        assert states[a] == states[b] == state and states[c] == "new", cmd
+    res = cli("snooze", "--json", c, 12345, "--until", "3d")
+    assert res.exit_code == 1 and "no report with id 12345" in res.output
+    line = json.loads(next(x for x in res.output.splitlines() if x.startswith("{")))
+    assert line["ids"] == [c] and line["unknown"] == [12345]
+    assert db.execute("SELECT snooze_until FROM reviews WHERE report_id = ?", [c]).fetchone()[0] is not None
+    # only bad ids: nothing changes, exit 1
+    before = db.execute("SELECT * FROM reviews ORDER BY report_id").fetchall()
+    assert cli("ack", 4242).exit_code == 1
+    assert db.execute("SELECT * FROM reviews ORDER BY report_id").fetchall() == before
+    # all good: exit 0
+    assert cli("ack", a, b).exit_code == 0
+
+
+def test_snooze_into_the_past_is_a_usage_error(cli, db):
+    rid = add(db, synthetic("past_fn"), "a", 1)
+    for until in ("2001-01-01", (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")):
+        res = cli("snooze", rid, "--until", until)
+        assert res.exit_code == 2 and "in the past" in res.output, res.output
+        assert len(res.output.strip().splitlines()) == 1
+    assert db.execute("SELECT snooze_until FROM reviews WHERE report_id = ?", [rid]).fetchone()[0] is None
+    assert cli("snooze", rid, "--until", (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")).exit_code == 0

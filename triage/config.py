@@ -1,23 +1,10 @@
-"""The user's configuration: subscriptions and digest settings, one TOML file read with tomllib.
+"""The user's configuration: identity, subscriptions, digest and SMTP settings, one TOML file read with tomllib.
 
-Example ``config.toml`` (path: ``triage.paths.config_file()``, ``TRIAGE_CONFIG`` overrides it)::
+``EXAMPLE`` is what ``triage config --init`` writes: every setting commented out, so a fresh file changes
+nothing (no inbox filter, no mail armed). The path is ``triage.paths.config_file()`` (``TRIAGE_CONFIG`` overrides it).
 
-    user = "jack@example.org"
-
-    [subscriptions]            # the default inbox / digest filter; empty = everything
-    subsystems = ["ext4", "mm"]
-    labels = ["data-loss", "reclaim-deadlock", "fault-injection", "other", "nofail-warning"]
-    addresses = ["linux-ext4@vger.kernel.org"]
-
-    [digest]
-    to = ["jack@example.org"]
-    from = "syz-triage <triage@example.org>"
-    smtp = "smtp.example.org:587"
-    starttls = true
-    user = "jack"
-    password_env = "TRIAGE_SMTP_PASSWORD"
-    stale_max = 10            # at most this many stale open items
-    stale_days = 30           # open with no human reply for this long = stale
+SMTP settings live in ``[smtp]``; older files that kept them in ``[digest]`` (``smtp``, ``starttls``, ``user``,
+``password_env``) are still read.
 """
 
 from __future__ import annotations
@@ -28,7 +15,28 @@ from pathlib import Path
 
 from triage.paths import config_file
 
-EXAMPLE = __doc__.split("::\n\n", 1)[1].replace("\n    ", "\n").strip() + "\n"
+EXAMPLE = """\
+# syz-triage configuration. Every setting is commented out: remove the leading "# " of a line to use it.
+
+# user = "Jack Doe <jack@example.org>"   # you: the From of `triage reply`, the name on acks and labels
+
+# [subscriptions]                  # the default inbox and digest filter; absent = everything
+# subsystems = ["ext4", "mm"]      # reports whose subsystem is unknown are shown to every subscriber
+# labels = ["data-loss", "reclaim-deadlock", "fault-injection"]
+# addresses = ["linux-ext4@vger.kernel.org"]
+
+# [digest]                         # `triage digest --send` mails the digest to these
+# to = ["jack@example.org"]
+# from = "syz-triage <triage@example.org>"
+# stale_max = 10                   # at most this many stale open items
+# stale_days = 30                  # open with no human reply for this long = stale
+
+# [smtp]                           # how `digest --send`, `reply --send` and `outbox --resend` send mail
+# host = "smtp.example.org:587"
+# starttls = true
+# user = "jack"
+# password_env = "TRIAGE_SMTP_PASSWORD"   # the variable that holds the password (never the password)
+"""
 
 
 class ConfigError(Exception):
@@ -49,12 +57,16 @@ class Subscriptions:
 class DigestSettings:
     to: list[str] = field(default_factory=list)
     sender: str | None = None
-    smtp: str | None = None
+    stale_max: int = 10
+    stale_days: int = 30
+
+
+@dataclass
+class SmtpConfig:
+    host: str | None = None           # HOST[:PORT]
     starttls: bool = False
     user: str | None = None
     password_env: str | None = None
-    stale_max: int = 10
-    stale_days: int = 30
 
 
 @dataclass
@@ -64,6 +76,7 @@ class Config:
     user: str | None = None
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
     text: str = ""
 
 
@@ -76,9 +89,23 @@ def _strings(section: dict, key: str, where: str) -> list[str]:
     return value
 
 
+def _string(section: dict, key: str, where: str) -> str | None:
+    value = section.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where}.{key}: expected a string")
+    return value
+
+
+def _table(data: dict, name: str) -> dict:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return value
+
+
 def load_config(path: Path | None = None) -> Config:
     """Read the config (a missing file is an empty config); ``ConfigError`` names the file and the problem."""
-    from triage.review import LABELS
+    from vocab.labels import LABELS
 
     path = path or config_file()
     cfg = Config(path=path)
@@ -91,11 +118,8 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path}: {exc}") from None
     cfg.exists = True
     try:
-        subs = data.get("subscriptions", {})
-        dig = data.get("digest", {})
-        if not isinstance(subs, dict) or not isinstance(dig, dict):
-            raise ConfigError("[subscriptions] and [digest] must be tables")
-        cfg.user = data.get("user")
+        subs, dig, smtp = _table(data, "subscriptions"), _table(data, "digest"), _table(data, "smtp")
+        cfg.user = _string(data, "user", "user")
         cfg.subscriptions = Subscriptions(
             subsystems=_strings(subs, "subsystems", "subscriptions"),
             labels=_strings(subs, "labels", "subscriptions"),
@@ -105,9 +129,14 @@ def load_config(path: Path | None = None) -> Config:
         if bad:
             raise ConfigError(f"subscriptions.labels: unknown label {bad[0]!r} (one of {', '.join(LABELS)})")
         cfg.digest = DigestSettings(
-            to=_strings(dig, "to", "digest"), sender=dig.get("from"), smtp=dig.get("smtp"),
-            starttls=bool(dig.get("starttls", False)), user=dig.get("user"), password_env=dig.get("password_env"),
+            to=_strings(dig, "to", "digest"), sender=_string(dig, "from", "digest"),
             stale_max=int(dig.get("stale_max", 10)), stale_days=int(dig.get("stale_days", 30)),
+        )
+        cfg.smtp = SmtpConfig(   # [smtp], else the keys older files kept in [digest]
+            host=_string(smtp, "host", "smtp") or _string(dig, "smtp", "digest"),
+            starttls=bool(smtp.get("starttls", dig.get("starttls", False))),
+            user=_string(smtp, "user", "smtp") or _string(dig, "user", "digest"),
+            password_env=_string(smtp, "password_env", "smtp") or _string(dig, "password_env", "digest"),
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None

@@ -1,9 +1,9 @@
 """The store as a dataset: read-only SQL, full-text search, export, and Datasette metadata.
 
-``triage query`` runs on a ``mode=ro`` connection with ``query_only`` on, and an authorizer that
-refuses every write action (INSERT / UPDATE / DELETE, CREATE / DROP / ALTER, ATTACH / DETACH, and
-PRAGMAs other than a few readers): ATTACH of another file could otherwise write through the
-read-only connection.
+``triage query`` runs on a ``mode=ro`` connection (its URI quoted: a path may hold ``#``, ``?``, ``%``) with
+``query_only`` on, and an authorizer that refuses every write action (INSERT / UPDATE / DELETE, CREATE / DROP /
+ALTER, ATTACH / DETACH, and PRAGMAs other than a few readers): ATTACH of another file could otherwise write
+through the read-only connection. A progress handler stops a statement at its time limit or on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ from __future__ import annotations
 import csv
 import json
 import re
+import signal
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 import sqlite_utils
 
-from triage.store import open_db
+from triage.store import StoreError
 
 _DENIED: dict[int, str] = {
     getattr(sqlite3, name): label
@@ -79,29 +83,113 @@ class _Guard:
         return sqlite3.SQLITE_OK
 
 
+def read_only_uri(path: str | Path) -> str:
+    """A ``mode=ro`` URI for ``path``, quoted (``#``, ``?`` and ``%`` in a file name are not URI syntax)."""
+    return "file:" + quote(str(Path(path).resolve()), safe="/") + "?mode=ro"
+
+
 def open_read_only(path: str | Path) -> tuple[sqlite_utils.Database, _Guard]:
     """A read-only database with the write-refusing authorizer installed."""
-    db = open_db(path, read_only=True)
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path}: no such database")
+    try:
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: not a usable database ({exc})") from None
+    db = sqlite_utils.Database(conn)
     guard = _Guard()
     db.conn.set_authorizer(guard)
     return db, guard
 
 
+class _Limit:
+    """A progress handler that stops a statement past its deadline or on Ctrl-C (SIGINT sets a flag the
+    handler reads: SQLite runs C code, so Python's KeyboardInterrupt would wait for the statement to end)."""
+
+    def __init__(self, conn: sqlite3.Connection, timeout: float | None):
+        self.conn, self.timeout = conn, timeout
+        self.deadline = time.monotonic() + timeout if timeout else None
+        self.why: str | None = None
+        self._previous = None
+
+    def __enter__(self) -> _Limit:
+        self.conn.set_progress_handler(self._check, PROGRESS_STEPS)
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._interrupt)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.conn.set_progress_handler(None, 0)
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _interrupt(self, _signum, _frame) -> None:
+        self.why = "interrupted (Ctrl-C)"
+
+    def _check(self) -> int:
+        if self.why is None and self.deadline is not None and time.monotonic() > self.deadline:
+            self.why = f"stopped after {self.timeout:g} s (--timeout; 0 for no limit)"
+        return 1 if self.why else 0
+
+
+PROGRESS_STEPS = 10_000          # SQLite VM steps between two looks at the clock
+DEFAULT_TIMEOUT = 5.0
+
+
+def _error(exc: Exception, guard: _Guard, limit: _Limit) -> QueryError:
+    if limit.why:
+        return QueryError(limit.why)
+    if guard.refused:
+        return QueryError(f"refused: {guard.refused} is not allowed (the query connection is read-only)")
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "readonly" in msg or "read-only" in msg:
+        return QueryError(f"refused: {msg} (the query connection is read-only)")
+    return QueryError(msg)
+
+
 def run_query(db: sqlite_utils.Database, guard: _Guard, sql: str, params: dict | list | None = None,
-              ) -> tuple[list[str], Iterator[tuple]]:
-    """Run one read-only statement; returns the column names and the rows (lazily)."""
+              timeout: float | None = None) -> tuple[list[str], Iterator[tuple]]:
+    """Run one read-only statement; returns the column names and the rows (lazily). The statement, fetching
+    included, stops with ``QueryError`` after ``timeout`` seconds (None: no limit) or on Ctrl-C."""
     guard.refused, guard.refused_schema = None, False
-    try:
-        cur = db.conn.execute(sql, params or [])
-    except (sqlite3.DatabaseError, sqlite3.Warning, sqlite3.ProgrammingError) as exc:
-        if guard.refused:
-            raise QueryError(f"refused: {guard.refused} is not allowed (the query connection is read-only)") from None
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "readonly" in msg or "read-only" in msg:
-            raise QueryError(f"refused: {msg} (the query connection is read-only)") from None
-        raise QueryError(msg) from None
+    limit = _Limit(db.conn, timeout)
+    with limit:
+        try:
+            cur = db.conn.execute(sql, params or [])
+            first = cur.fetchone()
+        except (sqlite3.DatabaseError, sqlite3.Warning, sqlite3.ProgrammingError) as exc:
+            raise _error(exc, guard, limit) from None
     cols = [c[0] for c in cur.description or []]
-    return cols, iter(cur)
+
+    def rows() -> Iterator[tuple]:
+        if first is None:
+            return
+        yield first
+        with limit:
+            try:
+                yield from cur
+            except (sqlite3.DatabaseError, sqlite3.Warning) as exc:
+                raise _error(exc, guard, limit) from None
+
+    return cols, rows()
+
+
+def json_values(row: dict) -> dict:
+    """JSON text in a row's values (a list or object, as the store keeps ``subsystems``, ``evidence``, ...)
+    decoded, so ``--json`` gives JSON, not strings of JSON. Other values are left alone."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                decoded = value
+            value = decoded if isinstance(decoded, list | dict) else value
+        out[key] = value
+    return out
 
 
 # -- search ----------------------------------------------------------------------------------------------
@@ -116,7 +204,8 @@ def fts_phrase(text: str) -> str:
 
 
 def search(db: sqlite_utils.Database, text: str, limit: int = 20) -> list[dict]:
-    """Reports (title, text) and messages (subject, body) matching ``text``, best first.
+    """Reports (title, text) matching ``text``, best first, then messages (subject, body), best first: at most
+    ``limit`` of each.
 
     ``text`` is tried as an FTS5 query first (``ext4 AND NOT xfs``, ``"lost async"``); if that is not
     valid FTS5 syntax, its words are searched as plain terms.
@@ -146,8 +235,7 @@ def _search(db: sqlite_utils.Database, query: str, limit: int) -> list[dict]:
            for k, i, t, lab, d, b, s, rk in reports]
     out += [{"kind": k, "id": i, "title": t, "author": a, "date": d, "bug_extid": b, "snippet": s, "rank": rk}
             for k, i, t, a, d, b, s, rk in messages]
-    out.sort(key=lambda h: h["rank"])
-    return out[:limit]
+    return out
 
 
 # -- export ----------------------------------------------------------------------------------------------
@@ -196,14 +284,32 @@ def export(db: sqlite_utils.Database, table: str, fmt: str, out: IO[str]) -> int
 
 # -- Datasette -------------------------------------------------------------------------------------------
 
+def is_loopback(host: str) -> bool:
+    """True if every address ``host`` names is a loopback one (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+    import socket
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "reports_through_function": {
         "title": "Reports through a function",
-        "description": "Every report whose stack passes through a (normalized) kernel function, newest first.",
-        "sql": "SELECT DISTINCT r.id, r.title, l.label, l.confidence, r.reported_at, r.bug_extid, f.stack, f.pos\n"
+        "description": "Every report whose stack passes through a (normalized) kernel function, newest first, once, "
+                       "with the stacks it is in.",
+        "sql": "SELECT r.id, r.title, l.label, l.confidence, r.reported_at, r.bug_extid,\n"
+               "       GROUP_CONCAT(DISTINCT f.stack) AS stacks, COUNT(*) AS frames\n"
                "FROM frames f JOIN reports r ON r.id = f.report_id\n"
                "LEFT JOIN report_labels l ON l.report_id = r.id\n"
-               "WHERE f.norm_function = :function\nORDER BY r.reported_at DESC",
+               "WHERE f.norm_function = :function\nGROUP BY r.id ORDER BY r.reported_at DESC",
     },
     "open_data_loss_by_subsystem": {
         "title": "Open data-loss bugs by subsystem",

@@ -15,46 +15,17 @@ from datetime import datetime
 import sqlite_utils
 
 from triage.review import stamp, utcnow
-
-# Where a report without syzbot subsystems belongs, from its guilty file (longest prefix wins);
-# anything else under fs/<name>/ is subsystem <name>, otherwise the top directory names it.
-SUBSYSTEM_PATHS: dict[str, tuple[str, ...]] = {
-    "ext4": ("fs/ext4/", "fs/jbd2/"),
-    "mm": ("mm/", "include/linux/mm", "include/linux/gfp"),
-    "block": ("block/", "drivers/block/"),
-    "net": ("net/", "drivers/net/"),
-    "usb": ("drivers/usb/",),
-    "kernel": ("kernel/",),
-}
+from triage.status import bug_status
 
 
-def path_prefixes(subsystem: str) -> tuple[str, ...]:
-    return SUBSYSTEM_PATHS.get(subsystem, (f"fs/{subsystem}/",))
-
-
-def subsystem_of_file(path: str | None) -> str | None:
-    if not path:
-        return None
-    best = max(((p, s) for s, ps in SUBSYSTEM_PATHS.items() for p in ps if path.startswith(p)),
-               key=lambda ps: len(ps[0]), default=None)
-    if best:
-        return best[1]
-    parts = path.split("/")
-    if parts[0] == "fs" and len(parts) > 2:
-        return parts[1]
-    return parts[0] if len(parts) > 1 else None
-
-
-def subsystems_of(subsystems_json: str | None, guilty_file: str | None) -> list[str]:
-    """The bug's syzbot subsystems, else the one named by the guilty file."""
+def subsystems_of(subsystems_json: str | None) -> list[str]:
+    """The effective subsystems of a report (``inbox_reports.subsystems``: the syzbot bug's, else those
+    derived from the report) as a list; empty when nothing says."""
     try:
         subs = json.loads(subsystems_json) if subsystems_json else []
     except ValueError:
         subs = []
-    if isinstance(subs, list) and subs:
-        return [str(s) for s in subs]
-    derived = subsystem_of_file(guilty_file)
-    return [derived] if derived else []
+    return [str(s) for s in subs] if isinstance(subs, list) else []
 
 
 def age(since: str | None, now: datetime | None = None) -> str:
@@ -111,7 +82,9 @@ class InboxItem:
     state: str
     snooze_until: str | None
     bug_extid: str | None
-    bug_status: str | None
+    bug_status: str | None             # syzbot's, as last synced
+    status: str | None                 # where the bug stands: syzbot's merged with #syz commands (triage.status)
+    status_detail: str                 # the fix's title, the dup's title
     link: str | None
     report_ids: list[int]
 
@@ -123,15 +96,19 @@ def _rank_table(db: sqlite_utils.Database) -> dict[int, str]:
     return {rank: label for label, rank in db.execute("SELECT label, rank FROM label_ranks")}
 
 
+UNKNOWN_SUBSYSTEMS = "'[]'"      # the effective subsystems of a report nothing attributes
+
+
 def area_sql(flt: InboxFilter, params: dict) -> str:
-    """The per-report conditions (area: subsystems OR mailing-list addresses)."""
+    """The per-report conditions (area: subsystems OR mailing-list addresses), over a row source with the
+    effective ``subsystems`` (JSON list) of ``inbox_reports``. A report whose subsystem is unknown is in
+    every subsystem's area: a subscriber must see it to know it is not theirs."""
     area = []
-    for i, sub in enumerate(flt.subsystems):
-        params[f"sub{i}"] = f'%"{sub}"%'
-        conds = [f"subsystems LIKE :sub{i}"]
-        for j, prefix in enumerate(path_prefixes(sub)):
-            params[f"sub{i}p{j}"] = prefix + "%"
-            conds.append(f"(subsystems IS NULL AND guilty_file LIKE :sub{i}p{j})")
+    if flt.subsystems:
+        conds = [f"ir.subsystems = {UNKNOWN_SUBSYSTEMS}"]
+        for i, sub in enumerate(flt.subsystems):
+            params[f"sub{i}"] = '%"' + sub.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"%'
+            conds.append(f"ir.subsystems LIKE :sub{i} ESCAPE '\\'")
         area.append(" OR ".join(conds))
     for i, addr in enumerate(flt.addresses):
         params[f"addr{i}"] = "%" + addr.strip("<>").replace("@", ".") + "%"
@@ -146,15 +123,8 @@ def area_sql(flt: InboxFilter, params: dict) -> str:
 GROUP_RANK = "COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank))"
 
 
-def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
-    """The inbox lines for ``flt``, worst first.
-
-    With a limit, groups are gathered one label rank at a time, worst first, from the reports that carry
-    that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
-    so the inbox rarely has to aggregate the whole store.
-    """
-    now = now or utcnow()
-    ranks = _rank_table(db)
+def _conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple[list[int], dict, list[str], str]:
+    """The label ranks wanted, the parameters, the per-group HAVING conditions and the per-report WHERE."""
     by_label = {label: rank for rank, label in ranks.items()}
     wanted = sorted(by_label[lab] for lab in flt.labels if lab in by_label) if flt.labels else sorted(ranks)
     params: dict = {"now": stamp(now)}
@@ -170,7 +140,19 @@ def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
             having.append(cond)
     if flt.open_only:
         having.append("SUM(COALESCE(bug_status, 'open') NOT IN ('open', '')) = 0")
-    where = area_sql(flt, params)
+    return wanted, params, having, area_sql(flt, params)
+
+
+def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
+    """The inbox lines for ``flt``, worst first.
+
+    With a limit, groups are gathered one label rank at a time, worst first, from the reports that carry
+    that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
+    so the inbox rarely has to aggregate the whole store.
+    """
+    now = now or utcnow()
+    ranks = _rank_table(db)
+    wanted, params, having, where = _conditions(flt, ranks, now)
     if flt.limit <= 0:
         having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
         groups = _groups(db, where, having, params, None)
@@ -185,6 +167,27 @@ def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     return [_item(db, ranks, g, now) for g in groups]
 
 
+def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> int:
+    """How many lines ``flt`` gives without its limit (``50 of 255 shown``). Without a label filter the
+    verdicts are not read (every rank counts), which halves the cost on a large store."""
+    now = now or utcnow()
+    wanted, params, having, where = _conditions(flt, _rank_table(db), now)
+    if flt.labels:
+        source = ROWS
+        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
+    else:
+        source = f"""SELECT {DUP_KEY} AS dup_key, r.reported_at, r.bug_extid, r.message_id,
+                            COALESCE(v.state, 'new') AS state, v.snooze_until, b.status AS bug_status, {SUBSYSTEMS}
+                     FROM reports r INDEXED BY reports_inbox
+                     LEFT JOIN reviews v ON v.report_id = r.id
+                     LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
+    grank = f", {GROUP_RANK} AS grank" if flt.labels else ""
+    sql = f"""SELECT COUNT(*) FROM (
+        SELECT dup_key{grank} FROM ({source}) ir WHERE {where}
+        GROUP BY dup_key {"HAVING " + " AND ".join(having) if having else ""})"""
+    return int(db.execute(sql, params).fetchone()[0])
+
+
 def _candidates(label: str) -> str:
     """SQL for the ids of the reports whose effective label is ``:label`` (unknown labels count as other)."""
     if label == "unclassified":
@@ -197,14 +200,17 @@ def _candidates(label: str) -> str:
 
 # What ``inbox_reports`` says of a report, limited to the columns the ranking reads, through covering
 # indexes: without planner statistics SQLite would fetch the (large) report rows by rowid instead.
+# the effective subsystems (as ``inbox_reports`` says): the syzbot bug's when it names any, else the report's
+SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
+              "ELSE COALESCE(r.subsystems, '[]') END AS subsystems")
 DUP_KEY = ("COALESCE(r.bug_extid, (SELECT MIN(s.bug_extid) FROM reports s WHERE s.signature_hash = r.signature_hash "
            "AND s.bug_extid IS NOT NULL), r.signature_hash, 'report:' || r.id)")
 ROWS = f"""
     SELECT r.id AS report_id, {DUP_KEY} AS dup_key,
            CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
            COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
-           r.reported_at, r.bug_extid, r.message_id, r.guilty_file,
-           b.status AS bug_status, b.subsystems, b.num_crashes
+           r.reported_at, r.bug_extid, r.message_id,
+           b.status AS bug_status, b.num_crashes, {SUBSYSTEMS}
     FROM reports r INDEXED BY reports_inbox
     LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
     LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'
@@ -241,7 +247,7 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
 
 
 _MEMBER_COLS = ("report_id", "title", "label", "confidence", "needs_review", "label_source", "label_rank", "state",
-                "snooze_until", "seen_at", "reported_at", "bug_extid", "message_id", "guilty_file", "bug_status",
+                "snooze_until", "seen_at", "reported_at", "bug_extid", "message_id", "bug_status",
                 "subsystems", "repro", "bug_link")
 
 
@@ -258,14 +264,17 @@ def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: d
     bugs = sorted({r["bug_extid"] for r in rows if r["bug_extid"]})
     mids = sorted({r["message_id"] for r in rows if r["message_id"]})
     seen = max((r["seen_at"] for r in rows if r["seen_at"]), default="")
+    status = bug_status(db, bugs, mids)
     return InboxItem(
         id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
         needs_review=any(r["needs_review"] for r in rows if r["label_rank"] == grank), label_source=rep["label_source"],
-        title=rep["title"] or "", subsystems=subsystems_of(rep["subsystems"], rep["guilty_file"]),
+        title=rep["title"] or "", subsystems=subsystems_of(rep["subsystems"]),
         reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
         repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
         new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows), snooze_until=rep["snooze_until"],
-        bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"], link=rep["bug_link"], report_ids=ids,
+        bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"],
+        status=status.status if status else None, status_detail=status.detail if status else "",
+        link=rep["bug_link"], report_ids=ids,
     )
 
 
@@ -294,13 +303,16 @@ def thread_message_ids_sql(bugs: list[str], mids: list[str]) -> tuple[str, list]
 
 
 def new_replies(db: sqlite_utils.Database, bugs: list[str], mids: list[str], seen_at: str) -> int:
-    """Messages in the group's threads dated after ``seen_at`` (the report mails themselves excluded)."""
+    """Messages in the group's threads dated after ``seen_at`` (the report mails themselves and the user's own
+    replies excluded)."""
     cond, params = thread_message_ids_sql(bugs, mids)
     if cond == "0":
         return 0
+    from triage.reply import OUTGOING
+
     exclude = f" AND m.message_id NOT IN ({','.join('?' * len(mids))})" if mids else ""
-    row = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {cond} AND COALESCE(m.date, '') > ?{exclude}",
-                     [*params, seen_at or "", *mids]).fetchone()
+    row = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {cond} AND COALESCE(m.date, '') > ?{exclude} "
+                     "AND COALESCE(m.source, '') <> ?", [*params, seen_at or "", *mids, OUTGOING]).fetchone()
     return int(row[0])
 
 

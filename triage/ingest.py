@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from triage.report import PARSER_VERSION, Report, parse
+from triage.subsystems import subsystems_json
 
 MAX_STORED_TEXT = 2_000_000  # bytes of input kept with a report; larger logs keep the extracted report only
 _PREFIX = re.compile(r"^\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?", re.M)
@@ -149,6 +150,7 @@ class Ingest:
             "source_kind": kind, "source": location, "message_id": message_id,
             "reported_at": reported_at or stamp, "imported_at": stamp, "parser_version": PARSER_VERSION,
             "parsed": json.dumps(rep.to_dict(), ensure_ascii=False), "text": text,
+            "subsystems": subsystems_json(rep),
         }
         frames = [(rid, f.stack, i, f.function, f.norm_function, f.offset, f.size, f.file, f.line,
                    int(bool(f.inline)), f.module) for i, f in enumerate(rep.frames)]

@@ -848,14 +848,12 @@ def runs_for(db: Any, report_ids: int | Iterable[int]) -> list[dict[str, Any]]:
     return out
 
 
-def _safe(text: Any) -> str:
-    """Report text as data: no control character (escape sequences included) reaches a terminal."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
-
-
 def run_lines(run: dict[str, Any]) -> list[str]:
-    """A stored run's link and fixes as lines for a terminal (after its evidence)."""
-    return [_safe(line) for line in _run_lines(run)]
+    """A stored run's link and fixes as lines for a terminal (after its evidence), made inert
+    (``triage.termsafe``): report text in them reaches no terminal raw."""
+    from triage.termsafe import line
+
+    return [line(text) for text in _run_lines(run)]
 
 
 def _run_lines(run: dict[str, Any]) -> list[str]:

@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-LABELS: tuple[str, ...] = ("data-loss", "reclaim-deadlock", "fault-injection", "other", "nofail-warning")
+from vocab.labels import LABELS
+
 STATES: tuple[str, ...] = ("new", "seen", "acked", "muted")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -73,6 +74,13 @@ def _login() -> str:
 def require_report(db: sqlite_utils.Database, report_id: int) -> None:
     if not db.execute("SELECT 1 FROM reports WHERE id = ?", [report_id]).fetchone():
         raise ReviewError(f"no report with id {report_id}")
+
+
+def unknown_ids(db: sqlite_utils.Database, report_ids: list[int]) -> list[int]:
+    """The ids in ``report_ids`` that name no stored report, in the order given (a batch command applies
+    to the others and names these)."""
+    return [rid for rid in dict.fromkeys(report_ids)
+            if not db.execute("SELECT 1 FROM reports WHERE id = ?", [rid]).fetchone()]
 
 
 def group_ids(db: sqlite_utils.Database, report_id: int) -> list[int]:

@@ -12,9 +12,11 @@ from typing import Any
 
 import sqlite_utils
 
+from triage.columns import wrap
 from triage.inbox import subsystems_of, thread_message_ids_sql
 from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
+from triage.status import bug_status
 
 SYZBOT = "https://syzkaller.appspot.com"
 LORE = "https://lore.kernel.org/all"
@@ -46,7 +48,8 @@ def bug_link(extid: str, link: str | None = None) -> str:
 def details(db: sqlite_utils.Database, report_id: int) -> dict:
     """Everything ``triage show`` prints, as a JSON-able dict."""
     rep = _rows(db, "SELECT id, title, crash_type, corrupted, kernel, guilty_frame, guilty_file, signature, "
-                    "signature_hash, bug_extid, source_kind, source, message_id, reported_at, parsed "
+                    "signature_hash, bug_extid, source_kind, source, message_id, reported_at, parsed, "
+                    "(SELECT subsystems FROM inbox_reports WHERE report_id = reports.id) AS subsystems "
                     "FROM reports WHERE id = ?", [report_id])
     if not rep:
         raise ReviewError(f"no report with id {report_id}")
@@ -86,18 +89,67 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
         m["tags"] = _json(m["tags"], {})
         m["link"] = lore_link(m["message_id"])
     runs = runs_for(db, members)
+    crashes = _rows(db, f"SELECT bug_extid, time, title, kernel, kernel_commit, manager, report_link, log_link, "
+                        f"syz_repro_link, c_repro_link, config_link, report_id FROM crashes "
+                        f"WHERE bug_extid IN ({','.join('?' * len(bugs_ext))}) ORDER BY time DESC",
+                        bugs_ext) if bugs_ext else []
     links = [b["link"] for b in bugs]
     if r["bug_extid"] and not bugs:
         links.append(bug_link(r["bug_extid"]))
     links += [lore_link(m) for m in mids]
+    status = bug_status(db, bugs_ext, mids)
     return {
-        "report": {**r, "subsystems": subsystems_of(json.dumps(bugs[0]["subsystems"]) if bugs else None,
-                                                    r["guilty_file"])},
+        "report": {**r, "subsystems": subsystems_of(r["subsystems"])},
         "label": label, "verdicts": verdicts, "review": review,
+        "status": {"status": status.status, "detail": status.detail, "source": status.source,
+                   "date": status.date} if status else None,
         "duplicates": [m for m in members if m != report_id],
         "frames": frames, "markers": parsed.get("markers", []), "gfp": parsed.get("gfp", []),
-        "bugs": bugs, "similar": similar(db, r, members), "thread": thread, "repro_runs": runs, "links": links,
+        "lockdep": lockdep_summary(parsed.get("report")), "bugs": bugs, "crashes": crashes,
+        "similar": similar(db, r, members), "thread": thread, "repro_runs": runs, "links": links,
     }
+
+
+def raw_text(db: sqlite_utils.Database, report_id: int) -> str:
+    """The report's stored text (``triage show --raw``)."""
+    row = db.execute("SELECT text FROM reports WHERE id = ?", [report_id]).fetchone()
+    if row is None:
+        raise ReviewError(f"no report with id {report_id}")
+    return row[0] or ""
+
+
+def lockdep_summary(text: str | None) -> str | None:
+    """One line for a lockdep report: what was acquired while holding what, and the dependency chain; or the
+    inconsistent usage. None when the report names no locks."""
+    if not text:
+        return None
+    from triage.report.stacks import lockdep_locks
+
+    locks = lockdep_locks(text)
+    if not locks:
+        return None
+
+    def first(role: str) -> dict | None:
+        return next((d for d in locks if d.get("role") == role), None)
+
+    def name(d: dict) -> str:
+        return str(d.get("lock")) + (f" ({d['at']})" if d.get("at") else "")
+
+    parts = []
+    acq, held = first("acquiring"), first("holding")
+    if acq and held:
+        parts.append(f"acquiring {name(acq)} while holding {name(held)}")
+    chain = first("chain-exists")
+    links = sorted((d for d in locks if d.get("role") == "chain"), key=lambda d: -int(d.get("link") or 0))
+    if chain and chain.get("locks"):
+        parts.append("chain " + " --> ".join(map(str, chain["locks"])))
+    elif links:
+        parts.append("chain " + " --> ".join(str(d.get("lock")) for d in links))
+    usage, bad = first("usage"), first("inconsistent")
+    if usage:
+        parts.append(f"inconsistent {{{usage.get('from')}}} -> {{{usage.get('to')}}} usage"
+                     + (f" of {name(bad)}" if bad else ""))
+    return "; ".join(parts) or None
 
 
 def similar(db: sqlite_utils.Database, r: dict, members: list[int], limit: int = 10) -> list[dict]:
@@ -138,59 +190,65 @@ def _fix_text(fixes: Any) -> str:
     return str(fixes)
 
 
-def render(d: dict) -> str:
-    """The human view of ``details``: plain text, report-controlled strings printed as-is (never markup)."""
+def render(d: dict, width: int | None = None) -> str:
+    """The human view of ``details``: plain text, report-controlled strings printed as data (control
+    characters escaped, never markup), lines longer than ``width`` wrapped under their indentation."""
+    from triage.termsafe import clean, line
+
     r, lab, rv = d["report"], d["label"], d["review"]
     conf = f" {lab['confidence']:.2f}" if isinstance(lab.get("confidence"), int | float) else ""
     flags = " needs-review" if lab.get("needs_review") else ""
     out = [
-        f"#{r['id']}  {r['title']}",
+        f"#{r['id']}  {line(r['title'])}",
         f"  label: {lab.get('label') or 'unclassified'}{conf} ({lab.get('source') or 'no verdict'}){flags}",
-        f"  type: {r['crash_type'] or '-'}   kernel: {r['kernel'] or '-'}   reported: {r['reported_at'] or '-'}",
-        f"  subsystems: {', '.join(r['subsystems']) or '-'}   source: {r['source_kind']} {r['source']}",
+    ]
+    st = d.get("status")
+    if st:
+        out.append(f"  status: {st['status']}" + (f": {line(st['detail'])}" if st.get("detail") else "")
+                   + f" (from {'syzbot' if st['source'] == 'syzbot' else 'a #syz command'})")
+    out += [
+        f"  type: {r['crash_type'] or '-'}   kernel: {line(r['kernel']) or '-'}   reported: {r['reported_at'] or '-'}",
+        f"  subsystems: {', '.join(map(line, r['subsystems'])) or '? (unknown: shown to every subscriber)'}   "
+        f"source: {r['source_kind']} {line(r['source'])}",
         f"  review: {rv.get('state')}" + (f", snoozed until {rv['snooze_until']}" if rv.get("snooze_until") else "")
         + (f", last seen {rv['seen_at']}" if rv.get("seen_at") else ""),
     ]
     if d["duplicates"]:
         out.append(f"  duplicates: {', '.join('#' + str(i) for i in d['duplicates'])}")
     if r["guilty_frame"]:
-        out.append(f"  guilty: {r['guilty_frame']} ({r['guilty_file'] or '?'})")
+        out.append(f"  guilty: {line(r['guilty_frame'])} ({line(r['guilty_file']) or '?'})")
+    if d.get("lockdep"):
+        out.append(f"  lockdep: {line(d['lockdep'])}")
     for v in d["verdicts"]:
         conf_v = f" {v['confidence']:.2f}" if isinstance(v["confidence"], int | float) else ""
         out.append(f"  verdict {v['source']}: {v['label']}{conf_v} [{v['classifier_version'] or '-'}]"
                    f"{' needs-review' if v['needs_review'] else ''}")
-        out += [f"      {line}" for line in _verdict_lines(v["evidence"])]
-    notes = [m.get("text") or m.get("kind") or json.dumps(m, ensure_ascii=False) if isinstance(m, dict) else str(m)
-             for m in d["markers"]]
-    if notes:
-        out.append(f"  markers: {'; '.join(notes)}")
-    gfp = [g.get("flags") or g.get("text") or g.get("mask") if isinstance(g, dict) else str(g) for g in d["gfp"]]
-    if any(gfp):
-        out.append(f"  gfp: {'; '.join(str(g) for g in gfp if g)}")
+        out += [f"      {line(text)}" for text in _verdict_lines(v["evidence"])]
+    markers = marker_summary(d["markers"])
+    if markers:
+        out.append(f"  markers: {line(markers)}")
+    gfp = gfp_summary(d["gfp"])
+    if gfp:
+        out.append(f"  gfp: {line(gfp)}")
     if d["frames"]:
         out.append("")
         out.append("Trace (* = guilty frame):")
-        stack = None
-        for f in d["frames"]:
-            if f["stack"] != stack:
-                stack = f["stack"]
-                out.append(f"  [{stack}]")
-            loc = f" {f['file']}:{f['line']}" if f["file"] else ""
-            out.append(f"   {'*' if f['guilty'] else ' '} {f['function']}{loc}{' (inline)' if f['inline'] else ''}")
+        out += _trace_lines(d["frames"])
     for b in d["bugs"]:
         out.append("")
         out.append(f"syzbot bug {b['extid']}: {b['status'] or '?'}, {b['num_crashes'] or '?'} crashes, "
-                   f"repro: {b['repro'] or 'none'}  {b['link']}")
+                   f"repro: {b['repro'] or 'none'}  {line(b['link'])}")
         if b["fix_commits"]:
-            out.append(f"  fix: {_fix_text(b['fix_commits'])}")
+            out.append(f"  fix: {line(_fix_text(b['fix_commits']))}")
+        out += _crash_lines([c for c in d.get("crashes", []) if c["bug_extid"] == b["extid"]])
     if d["similar"]:
         out.append("")
         out.append("Similar reports:")
         for s in d["similar"]:
             why = "same signature" if s["same_signature"] else "same title/frame"
             fix = _fix_text(s["fix_commits"])
-            out.append(f"  #{s['id']} {s['label']} {s['title']} ({why}; bug {s['bug_status'] or 'none'}"
-                       f"{'; fix: ' + fix if fix else ''})")
+            out.append(f"  #{s['id']} {s['label']} {line(s['title'])} ({why}; bug {s['bug_status'] or 'none'}"
+                       f"{'; fix: ' + line(fix) if fix else ''})")
     if d["thread"]:
         out.append("")
         out.append("Thread:")
@@ -199,35 +257,117 @@ def render(d: dict) -> str:
             depth[m["message_id"]] = depth.get(m["parent_id"] or "", -1) + 1 if m["parent_id"] in depth else 0
             pad = "  " + "  " * min(depth[m["message_id"]], 6)
             who = m["author_name"] or m["author_email"] or "?"
-            out.append(f"{pad}{(m['date'] or '?')[:16]}  {who}: {m['subject'] or ''}")
+            out.append(f"{pad}{(m['date'] or '?')[:16]}  {line(who)}: {line(m['subject'])}")
             for c in m["syz_commands"]:
                 cmd = c.get("command") if isinstance(c, dict) else c
                 args = c.get("args", "") if isinstance(c, dict) else ""
-                out.append(f"{pad}    #syz {cmd} {args}".rstrip())
+                out.append(f"{pad}    #syz {line(cmd)} {line(args)}".rstrip())
             if m["patch_subject"]:
-                out.append(f"{pad}    patch: {m['patch_subject']}")
+                out.append(f"{pad}    patch: {line(m['patch_subject'])}")
             for tag, value in (m["tags"] or {}).items() if isinstance(m["tags"], dict) else ():
-                out.append(f"{pad}    {tag}: {value if isinstance(value, str) else ', '.join(map(str, value))}")
+                text = value if isinstance(value, str) else ", ".join(map(str, value))
+                out.append(f"{pad}    {line(tag)}: {line(text)}")
     if d["repro_runs"]:
         out.append("")
         out.append("Reproducer runs (simulator):")
         for run in d["repro_runs"]:
             out.append(f"  {run['created_at']}  {run['scenario']}{'/' + run['variant'] if run['variant'] else ''}"
                        f" seed={run['seed']}: {run['outcome']}")
-            out += [f"      {line}" for line in _evidence_lines(run["evidence"])]
-            out += [f"      {line}" for line in run_lines(run)]
+            out += [f"      {line(text)}" for text in _evidence_lines(run["evidence"])]
+            out += [f"      {line(text)}" for text in run_lines(run)]
         console = (d["repro_runs"][0].get("console") or "").rstrip().splitlines()
         if console:
             out.append("  console (last lines of the latest run):")
-            out += [f"    | {line}" for line in console[-8:]]
+            out += [f"    | {line(text)}" for text in console[-8:]]
     if d["links"]:
         out.append("")
         out.append("Links:")
-        out += [f"  {link}" for link in d["links"]]
+        out += [f"  {line(link)}" for link in d["links"]]
     out.append("")
     out.append(f"Next: triage ack {r['id']} | triage mute {r['id']} | triage snooze {r['id']} --until 2w | "
-               f"triage label {r['id']} LABEL --note WHY")
-    return "\n".join(out)
+               f"triage label {r['id']} LABEL --note WHY"
+               + (f" | triage reply {r['id']} --fix TITLE" if d["bugs"] or r["bug_extid"] else "")
+               + (f" | triage mbox {r['id']}" if d["thread"] else ""))
+    return wrap(clean("\n".join(out)), width)
+
+
+def marker_summary(markers: list) -> str:
+    """Markers grouped by kind, each once: ``fs_reclaim_lock x5 (holding, chain, chain-exists)``."""
+    groups: dict[str, dict] = {}
+    for m in markers:
+        if isinstance(m, dict):
+            kind = str(m.get("kind") or m.get("text") or json.dumps(m, ensure_ascii=False))
+            g = groups.setdefault(kind, {"n": 0, "roles": [], "line": m.get("lineno")})
+            if m.get("role") and m["role"] not in g["roles"]:
+                g["roles"].append(str(m["role"]))
+        else:
+            g = groups.setdefault(str(m), {"n": 0, "roles": [], "line": None})
+        g["n"] += 1
+    parts = []
+    for kind, g in groups.items():
+        text = kind + (f" x{g['n']}" if g["n"] > 1 else "")
+        if g["roles"]:
+            text += f" ({', '.join(g['roles'])})"
+        elif g["n"] == 1 and g["line"]:
+            text += f" (line {g['line']})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def gfp_summary(masks: list) -> str:
+    """Each distinct gfp mask once, as the kernel prints it: ``gfp_mask=0x6200ca(GFP_HIGHUSER_MOVABLE)``."""
+    seen: list[str] = []
+    for g in masks:
+        if isinstance(g, dict):
+            flags = g.get("flags") or g.get("bits") or []
+            names = "|".join(map(str, flags)) if isinstance(flags, list) else str(flags)
+            raw = g.get("raw") or g.get("mask") or ""
+            text = (f"{g['context']}=" if g.get("context") else "") + f"{raw}({names})" if names else str(raw)
+        else:
+            text = str(g)
+        if text and text not in seen:
+            seen.append(text)
+    return "; ".join(seen)
+
+
+def _trace_lines(frames: list[dict]) -> list[str]:
+    """Frames per stack; a stack that repeats a run of an earlier one (lockdep's chain link #0 is the crash
+    stack itself) is named instead of printed again."""
+    stacks: dict[str, list[dict]] = {}
+    for f in frames:
+        stacks.setdefault(f["stack"], []).append(f)
+    out: list[str] = []
+    printed: list[tuple[str, list[tuple]]] = []
+    for stack, fs in stacks.items():
+        key = [(f["function"], f["file"], f["line"]) for f in fs]
+        same = next(((name, i) for name, seq in printed if len(key) >= 3
+                     for i in range(len(seq) - len(key) + 1) if seq[i:i + len(key)] == key), None)
+        if same:
+            out.append(f"  [{stack}] = [{same[0]}] from {fs[0]['function']} on ({len(fs)} frames)")
+            continue
+        printed.append((stack, key))
+        out.append(f"  [{stack}]")
+        for f in fs:
+            loc = f" {f['file']}:{f['line']}" if f["file"] else ""
+            out.append(f"   {'*' if f['guilty'] else ' '} {f['function']}{loc}{' (inline)' if f['inline'] else ''}")
+    return out
+
+
+def _crash_lines(crashes: list[dict], limit: int = 10) -> list[str]:
+    """syzbot's crash table of a bug: when, which kernel, where, what reproducer, and the links."""
+    if not crashes:
+        return []
+    out = ["  crashes (latest first):"]
+    for c in crashes[:limit]:
+        repro = "C" if c["c_repro_link"] else "syz" if c["syz_repro_link"] else "-"
+        out.append(f"    {(c['time'] or '?')[:16].replace('T', ' ')}  {c['kernel'] or '?'}  "
+                   f"{(c['kernel_commit'] or '?')[:12]}  {c['manager'] or '?'}  repro: {repro}")
+        links = [(k, c[f"{k}_link"]) for k in ("report", "log", "syz_repro", "c_repro", "config") if c[f"{k}_link"]]
+        if links:
+            out.append("        " + "  ".join(f"{k.replace('_repro', ' repro')}: {v}" for k, v in links))
+    if len(crashes) > limit:
+        out.append(f"    ... and {len(crashes) - limit} more")
+    return out
 
 
 def _verdict_lines(ev: Any) -> list[str]:

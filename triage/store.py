@@ -395,7 +395,55 @@ def _v6_inbox_speed(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v7_repro_links_and_fixes(db: sqlite_utils.Database) -> None:
+def _v7_report_subsystems(db: sqlite_utils.Database) -> None:
+    """Each report's subsystems derived from the report (``triage.subsystems``: guilty file against a
+    MAINTAINERS-style table, filesystem messages and frames), stored reports backfilled; ``inbox_reports``
+    says the effective ones: the syzbot bug's when it names any, else the report's."""
+    from triage.subsystems import backfill
+
+    db.execute("ALTER TABLE reports ADD COLUMN subsystems TEXT")   # a JSON list; [] = nothing says
+    backfill(db)
+    _script(
+        db,
+        """
+        DROP VIEW inbox_groups;
+        DROP VIEW inbox_reports;
+        CREATE VIEW inbox_reports AS
+        SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(h.label, c.label, 'unclassified') AS label,
+               COALESCE(h.confidence, c.confidence) AS confidence,
+               CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
+               CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
+               COALESCE(lr.rank, 3) AS label_rank,
+               COALESCE(v.state, 'new') AS state, v.snooze_until, v.seen_at,
+               r.reported_at, r.bug_extid, r.message_id, r.signature_hash, r.guilty_frame, r.guilty_file,
+               b.status AS bug_status,
+               CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems
+                    ELSE COALESCE(r.subsystems, '[]') END AS subsystems,
+               b.num_crashes, b.repro, b.link AS bug_link
+        FROM reports r
+        JOIN report_groups g ON g.report_id = r.id
+        LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
+        LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined'
+        LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
+        LEFT JOIN reviews v ON v.report_id = r.id
+        LEFT JOIN bugs b ON b.extid = r.bug_extid;
+
+        CREATE VIEW inbox_groups AS
+        SELECT g.*, lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
+        FROM (
+            SELECT dup_key, MIN(report_id) AS first_report, COUNT(*) AS reports,
+                   COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank)) AS label_rank,
+                   MAX(reported_at) AS last_reported, MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes,
+                   MAX(bug_extid) AS bug_extid, MAX(needs_review) AS needs_review,
+                   SUM(state = 'muted') = 0 AND SUM(state <> 'acked' AND (snooze_until IS NULL
+                       OR snooze_until <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) > 0 AS visible
+            FROM inbox_reports GROUP BY dup_key
+        ) g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+        """
+    )
+
+
+def _v8_repro_links_and_fixes(db: sqlite_utils.Database) -> None:
     """Why a run was linked to its report (mechanism, parameters, evidence) and the fix variants run with
     it, with whether each flips the outcome (``triage repro`` fills both, ``triage show`` prints them)."""
     _script(
@@ -409,7 +457,7 @@ def _v7_repro_links_and_fixes(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
-    _v7_repro_links_and_fixes,
+    _v7_report_subsystems, _v8_repro_links_and_fixes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -39,18 +39,22 @@ def open_store(read_only: bool = False):
 
 
 def die(message: str, code: int = EXIT_FINDINGS) -> NoReturn:
-    """Print ``triage: <message>`` on stderr and exit."""
-    typer.echo(f"triage: {message}", err=True)
+    """Print ``triage: <message>`` on stderr (one line, control characters escaped) and exit."""
+    warn(message)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    typer.echo(f"triage: {message}", err=True)
+    from triage.termsafe import line
+
+    typer.echo(f"triage: {line(message)}", err=True)
 
 
 def emit_json(obj: Any) -> None:
-    """One JSON object on one line (JSON Lines)."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    """One JSON object on one line (JSON Lines); characters a terminal could act on are ``\\u`` escapes."""
+    from triage.termsafe import json_safe
+
+    sys.stdout.write(json_safe(json.dumps(obj, ensure_ascii=False, default=str)) + "\n")
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON Lines (one object per line) for scripts.")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from triage.commands.common import EXIT_USAGE, JSON_OPTION, db_path, die, emit_json
+from triage.commands.common import EXIT_USAGE, JSON_OPTION, db_path, die, emit_json, warn
 
 
 def _read_only():
@@ -27,28 +27,45 @@ def _read_only():
         die(str(exc))
 
 
-def _print_rows(cols: list[str], rows) -> int:
-    from rich.console import Console
-    from rich.table import Table
+def _print_rows(cols: list[str], rows, table: bool = False) -> int:
+    """Rows as plain aligned columns (``--table``: a box), every value printed as data."""
+    from triage.termsafe import line
 
-    table = Table(header_style="bold", show_lines=False)
-    for col in cols:
-        table.add_column(col, overflow="fold")
-    n = 0
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-        n += 1
-    Console().print(table)
-    return n
+    cells = [["" if v is None else line(v) for v in row] for row in rows]
+    if table:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        box = Table(header_style="bold", show_lines=False)
+        for col in cols:
+            box.add_column(Text(line(col)), overflow="fold")
+        for row in cells:
+            box.add_row(*(Text(v) for v in row))
+        Console(highlight=False).print(box)
+        return len(cells)
+    heads = [line(c) for c in cols]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(heads)]
+    out = sys.stdout
+    out.write(" " + "  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip() + "\n")
+    for row in cells:
+        out.write(" " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    return len(cells)
 
 
 def query_cmd(
     sql: str = typer.Argument(..., metavar="SQL", help="One SQL statement (SELECT / WITH / read-only PRAGMA)."),
     param: list[str] = typer.Option(None, "--param", "-p", metavar="NAME=VALUE", help="Named parameter :NAME."),
+    timeout: float = typer.Option(5.0, "--timeout", metavar="SECONDS", min=0,
+                                  help="Stop the statement after this long (0: no limit)."),
+    table: bool = typer.Option(False, "--table", help="Draw a box table instead of plain aligned columns."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Run read-only SQL on the database. Writes (INSERT, UPDATE, DELETE, ATTACH, PRAGMA x=y) are refused."""
-    from triage.dataset import QueryError, run_query
+    """Run read-only SQL on the database. Writes (INSERT, UPDATE, DELETE, ATTACH, PRAGMA x=y) are refused.
+
+    Ctrl-C or --timeout stops a long statement with a one-line message (exit 1).
+    """
+    from triage.dataset import QueryError, json_values, run_query
 
     params = {}
     for p in param or []:
@@ -58,23 +75,24 @@ def query_cmd(
         params[k] = v
     db, guard = _read_only()
     try:
-        cols, rows = run_query(db, guard, sql, params)
+        cols, rows = run_query(db, guard, sql, params, timeout=timeout or None)
         if json_out:
             for row in rows:
-                emit_json(dict(zip(cols, row, strict=True)))
+                emit_json(json_values(dict(zip(cols, row, strict=True))))
         else:
-            _print_rows(cols, rows)
+            _print_rows(cols, list(rows), table=table)
     except QueryError as exc:
         die(f"query {exc}")
 
 
 def search_cmd(
     text: str = typer.Argument(..., metavar="TEXT", help="Words, or an FTS5 query (\"lost async\" AND ext4)."),
-    limit: int = typer.Option(20, "--limit", "-n", min=1),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="At most N reports and N mails."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Full-text search over report titles and texts and over mail subjects and bodies."""
+    """Full-text search: reports (titles and texts) first, then mails (subjects and bodies), best first."""
     from triage.dataset import search
+    from triage.termsafe import line
 
     db, _guard = _read_only()
     hits = search(db, text, limit)
@@ -87,9 +105,9 @@ def search_cmd(
         return
     for h in hits:
         who = h.get("label") or "" if h["kind"] == "report" else h.get("author") or ""
-        ident = f"#{h['id']}" if h["kind"] == "report" else h["id"]
-        typer.echo(f"{h['kind']:7} {ident}  {h['date'] or '-'}  {who}  {h['title'] or ''}")
-        typer.echo("        " + " ".join((h["snippet"] or "").split()))
+        ident = f"#{h['id']}" if h["kind"] == "report" else line(h["id"])
+        typer.echo(f"{h['kind']:7} {ident}  {h['date'] or '-'}  {line(who)}  {line(h['title'])}")
+        typer.echo("        " + line(" ".join((h["snippet"] or "").split())))
 
 
 def export_cmd(
@@ -129,15 +147,16 @@ def serve_cmd(
     metadata_only: bool = typer.Option(False, "--metadata-only", help="Only write Datasette's metadata JSON."),
     out: Path = typer.Option(None, "--out", "-o", metavar="FILE",
                              help="Where to write the metadata [default: stdout with --metadata-only]."),
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8001, "--port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback unless --public)."),
+    port: int = typer.Option(8001, "--port", min=0, max=65535),
+    public: bool = typer.Option(False, "--public",
+                                help="Allow a non-loopback --host: anyone who reaches it reads the whole store."),
     open_browser: bool = typer.Option(False, "--open", help="Open a browser on the served database."),
 ) -> None:
-    """Browse the database in Datasette, with table descriptions and canned queries."""
+    """Browse the database in Datasette (run in this process), with table descriptions and canned queries."""
     import importlib.util
-    import subprocess
 
-    from triage.dataset import datasette_metadata
+    from triage.dataset import datasette_metadata, is_loopback
     from triage.paths import cache_dir
 
     path = db_path()
@@ -149,19 +168,29 @@ def serve_cmd(
         else:
             typer.echo(meta)
         return
+    if not public and not is_loopback(host):
+        die(f"--host {host}: not a loopback address; Datasette has no login, so everyone who can reach "
+            f"{host}:{port} would read the whole store. Pass --public to serve it anyway", EXIT_USAGE)
     if importlib.util.find_spec("datasette") is None:
         die("Datasette is not installed: pip install 'syz-triage[datasette]'")
-    if not path.exists():
+    if not path.is_file():
         die(f"{path}: no such database")
     meta_file = out or cache_dir() / "datasette-metadata.json"
     meta_file.parent.mkdir(parents=True, exist_ok=True)
     meta_file.write_text(meta + "\n", encoding="utf-8")
-    cmd = [sys.executable, "-m", "datasette", "serve", str(path), "--metadata", str(meta_file),
-           "--host", host, "--port", str(port)] + (["--open"] if open_browser else [])
+    if public and not is_loopback(host):
+        warn(f"serving {path} to the network on {host}:{port} without authentication (--public)")
+    # In this process, not a child: killing `triage serve` stops the server with it.
+    from datasette.cli import cli as datasette_cli
+
+    args = ["serve", str(path), "--metadata", str(meta_file), "--host", host, "--port", str(port)]
     try:
-        raise typer.Exit(subprocess.call(cmd))
+        datasette_cli.main(args + (["--open"] if open_browser else []), prog_name="triage serve",
+                           standalone_mode=False)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+    except Exception as exc:  # click / datasette start-up errors: one line
+        die(f"serve: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
 
 def register(app: typer.Typer) -> None:

@@ -57,10 +57,10 @@ def demo_cmd(
 
 def _show_inbox(db) -> None:
     """The demo dataset's inbox, unfiltered (the user's subscriptions are for their own database)."""
-    from triage.commands.workflow import _print_inbox
+    from triage.commands.workflow import print_inbox
     from triage.inbox import InboxFilter, query
 
-    _print_inbox(query(db, InboxFilter(include_all=True, limit=50)), filtered=False)
+    print_inbox(query(db, InboxFilter(include_all=True, limit=50)))
 
 
 def register(app: typer.Typer) -> None:

@@ -64,12 +64,14 @@ def run_cmd(
     typer.echo(f"outcome: {r.outcome}")
     for key, val in r.evidence.items():
         if key not in ("detector", "also") and val not in (None, [], {}):
-            typer.echo(f"  {key}: {val}")
+            typer.echo(f"  {key}: {_clip(val, 400)}")
     if r.evidence.get("also"):
         typer.echo(f"  also: {', '.join(r.evidence['also'])}")
     typer.echo(f"simulated {r.sim_time:g} s, {r.stats['events']} trace events")
     typer.echo("--- console ---" if r.console else "--- console: (the kernel printed nothing) ---")
-    typer.echo(r.console, nl=False)
+    from triage.termsafe import clean
+
+    typer.echo(clean(r.console), nl=False)
 
 
 @sim_app.command("fuzz")
@@ -169,7 +171,9 @@ def _print_repro(res: dict, *, console: bool) -> None:
     for fx in res.get("fixes") or []:
         typer.echo(f"  fix {fx['variant']}: {fx['outcome']}{'  <- flips the outcome' if fx['flips'] else ''}")
     if console:
-        typer.echo("".join(ch if ch.isprintable() or ch == "\n" else "?" for ch in res["console"]), nl=False)
+        from triage.termsafe import clean
+
+        typer.echo(clean(res["console"]), nl=False)
 
 
 def _params_text(params: dict) -> str:
@@ -177,7 +181,10 @@ def _params_text(params: dict) -> str:
 
 
 def _clip(text: str, width: int = 160) -> str:
-    text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    """One line of report-derived text, inert (``triage.termsafe``) and cut at ``width``."""
+    from triage.termsafe import line
+
+    text = line(text)
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
