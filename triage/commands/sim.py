@@ -117,7 +117,7 @@ def repro_cmd(
 
     A report no mechanism of the simulator covers says why. Exit 1 if an id does not exist (the others are
     still run)."""
-    from scrapers.progress import Bar
+    from triage.commands.progress import Bar
     from triage.repro import ReproError, labelled_report_ids, repro_many
 
     if not report_ids and not all_:
