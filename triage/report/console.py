@@ -318,6 +318,12 @@ class _Walk:
             return
         if m.end() > len(s) and nxt:
             d["continued"] = nxt
+        last = self.out.markers[-1] if self.out.markers else None
+        if row.on == "header" and last is not None and last["kind"] == d["kind"] and last["lineno"] == i and \
+                last.get("file") == d.get("file"):
+            # the symbolizer repeats a WARNING header per inlined function: one marker, the last (real) one
+            self.out.markers[-1] = d
+            return
         if d["kind"] == "fault-injection":
             self.n_fi += 1
             self.stack, self.in_stack = f"fault-injection-{self.n_fi}", 0

@@ -88,9 +88,14 @@ _LOST_PAGE = re.compile(r"lost page write due to I/?O error on (?P<dev>[\w./-]+)
 _EXT4_WB = re.compile(r"(?:\(device (?P<dev>[^)\s]+)\).*?)?I/O error (?P<err>-?\d+) writing to inode (?P<ino>\d+)")
 
 
+_PAGE_WRITE = re.compile(r"lost (async|sync) page write")
+
+
 def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     text = _window(lines, i, 0, 1)
-    out: dict = {"device": None, "errno": None}
+    pw = _PAGE_WRITE.search(text)
+    # "lost async page write": writeback dropped the page; "lost sync page write": the writer got the error
+    out: dict = {"device": None, "errno": None, "page_write": pw.group(1) if pw else None}
     b = _BUFFER.search(text)
     if b:
         out.update(device=b.group("dev"), block=_int(b.group("block")), lost=True, write="write" in b.group("rest"))
