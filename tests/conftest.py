@@ -52,3 +52,8 @@ def cli(db_path):
         return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return run
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update", action="store_true", default=False,
+                     help="rewrite the parser's golden files (tests/golden/parser) from the current parser")

@@ -56,8 +56,7 @@ def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: 
     rows = _rows(db, ids)
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
-        items = [(report_from_row(parsed, text), text) for _, text, parsed in chunk]
-        verdicts = clf.classify_many(items)
+        verdicts = clf.classify_many([report_from_row(parsed, text) for _, text, parsed in chunk])
         stamp = now()
         db["verdicts"].upsert_all(
             [{"report_id": rid, "source": "combined", "label": v.label, "confidence": round(v.confidence, 4),
