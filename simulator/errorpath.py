@@ -45,8 +45,9 @@ SEED_CRASH = (*SYSCALL_BOTTOM, "__x64_sys_write", "ksys_write", "vfs_write", "ne
 def op_fault_site(k: Kernel, task: Task, prog: Program, cap: str = "failslab", gfp: str = "GFP_NOFS",
                   order: int = 0, size: int = 64, path: list[str] | None = None, fail_nth: int = 1,
                   error_path: str = "null-deref", crash_path: list[str] | None = None, crash_comm: str = "",
-                  crash_pid: int = 0, crash_site: str = "", check: bool = False):
-    """Allocate at the site (failslab: a slab object; fail_page_alloc: pages), then the error path."""
+                  crash_pid: int = 0, crash_site: str = "", check: bool = False, message: str = ""):
+    """Allocate at the site (failslab: a slab object; fail_page_alloc: pages), then the error path (which
+    first prints the failing path's ``message``, if the code has one)."""
     task.follow(path)
     task.fail_nth = int(fail_nth)
     mask = G.parse(gfp)
@@ -61,6 +62,8 @@ def op_fault_site(k: Kernel, task: Task, prog: Program, cap: str = "failslab", g
         k.log(task, "site-allocated")
         return
     k.log(task, "site-failed", error_path=error_path)
+    if message:
+        k.console.printk(message)
     if check:
         k.reports.append({"t": k.now(), "task": task.name, "file": "-", "op": "syscall", "err": -12})
         k.log(task, "error-returned", op="syscall", err=-12)
