@@ -255,6 +255,41 @@ def rule_guard(f: Facts) -> Link | NotCovered | None:
                                                               if base(fr.function) in SHRINKER][:3], _notes(f))
 
 
+# -- rule: a pinned page dirtied behind the filesystem's back -----------------------------------------------------
+# the filesystem's check that a page being dirtied has its buffers (WARN_ON_ONCE(!folio_buffers))
+DIRTY_CHECKS = {"ext4_set_page_dirty": "ext4", "ext4_dirty_folio": "ext4"}
+# a pinner dirtying the pages it pinned (unpin, or set_page_dirty_lock on a GUP reference)
+PIN_DIRTIERS = {"unpin_user_pages_dirty_lock", "unpin_user_page_range_dirty_lock", "put_user_pages_dirty_lock",
+                "set_page_dirty_lock", "folio_mark_dirty_lock", "process_vm_rw_single_vec", "process_vm_rw",
+                "bio_set_pages_dirty", "bio_check_pages_dirty", "bio_dirty_fn", "__ib_umem_release",
+                "ib_umem_release", "i915_gem_userptr_put_pages", "__i915_gem_userptr_put_pages",
+                "vb2_destroy_framevec", "vhost_log_write"}
+LONGTERM_PINNERS = {"__ib_umem_release", "ib_umem_release", "ib_umem_get", "vfio_unpin_pages_remote",
+                    "io_buffer_unmap", "io_sqe_buffers_unregister"}
+
+
+def rule_pinned_redirty(f: Facts) -> Link | NotCovered | None:
+    crash = f.crash
+    fn = base(((f.crash_event or {}).get("function")) or (crash[0].function if crash else ""))
+    if f.type != "WARNING" or fn not in DIRTY_CHECKS:
+        return None
+    names = f.names()
+    dirtiers = names & PIN_DIRTIERS
+    if not dirtiers:
+        return NotCovered(f"{fn} warned about a page dirtied without buffers, but no pinner "
+                          "(unpin_user_pages_dirty_lock, set_page_dirty_lock on a GUP reference) is in its stack: a "
+                          "page dirtied some other way, which the simulator does not model")
+    params = _common(f)
+    params.update(fs=DIRTY_CHECKS[fn], path=f.path(), kind="long-term" if names & LONGTERM_PINNERS else "short-term",
+                  **_task_params(f))
+    evidence = [(f.crash_event or {}).get("line") or f"crash: {f.title}"] + \
+        [_frame_line(fr) for fr in crash if base(fr.function) in PIN_DIRTIERS][:3]
+    who = ", ".join(sorted(dirtiers))
+    return Link("gup-pinned-redirty", params, f"a pinned page dirtied by its pinner ({who}) without ->page_mkwrite: "
+                f"{fn} found no buffers on it (writeback cleaned it and reclaim stripped them while it was pinned)",
+                evidence, _notes(f))
+
+
 # -- rule: NOFAIL warnings -----------------------------------------------------------------------------------
 def rule_nofail(f: Facts) -> Link | NotCovered | None:
     crash = f.crash
@@ -742,7 +777,8 @@ def _at_least(kernel: str, version: str) -> bool:
     return a >= b
 
 
-RULES: list[Rule] = [rule_data_loss, rule_guard, rule_nofail, rule_lockdep, rule_fault_injection, rule_hang]
+RULES: list[Rule] = [rule_data_loss, rule_guard, rule_pinned_redirty, rule_nofail, rule_lockdep,
+                     rule_fault_injection, rule_hang]
 
 
 def link(report: Any) -> Link | NotCovered:
