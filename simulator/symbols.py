@@ -280,6 +280,20 @@ kiocb_invalidate_pages mm/filemap.c 2747
 invalidate_inode_pages2_range mm/truncate.c 640
 dio_warn_stale_pagecache fs/direct-io.c 118
 try_to_free_buffers fs/buffer.c 2897
+btrfs_create fs/btrfs/inode.c 6809
+btrfs_add_link fs/btrfs/inode.c 6636
+btrfs_insert_dir_item fs/btrfs/dir-item.c 134
+btrfs_alloc_tree_block fs/btrfs/extent-tree.c 4853
+btrfs_add_delayed_tree_ref fs/btrfs/delayed-ref.c 913
+ext4_reserve_inode_write fs/ext4/inode.c 5735
+ext4_mark_inode_dirty fs/ext4/inode.c 5877
+__ext4_new_inode fs/ext4/ialloc.c 1228
+xfs_create fs/xfs/xfs_inode.c 1047
+xfs_dir_createname fs/xfs/libxfs/xfs_dir2.c 308
+__x64_sys_openat fs/open.c 1428
+do_sys_openat2 fs/open.c 1388
+do_filp_open fs/namei.c 3822
+path_openat fs/namei.c 3793
 """
 
 class Reported(str):

@@ -51,8 +51,13 @@ def _names(console: str) -> set[str]:
     ("030.txt", "device-write-errors", {"alloc_error": 74, "fail_at": 0.0}),      # a bitmap failing its checksum
     ("037.txt", "hwpoison-dirty-shmem", {"fs": "ext4"}),
     ("038.txt", "device-write-errors", {"fs": "btrfs"}),
+    ("043.txt", "unchecked-alloc-failure", {"error_path": "bad-pointer"}),            # the dump itself crashed
+    ("045.txt", "unchecked-alloc-failure", {"error_path": "bug", "pid": 6107}),       # tied by d_make_root
+    # another task's injection, tied by the failing path's own message printed just before the crash
+    ("046.txt", "unchecked-alloc-failure", {"error_path": "null-deref", "crash_comm": "kworker/0:1",
+                                            "message": "Bluetooth: Can't allocate HCI device"}),
     ("047.txt", "unchecked-alloc-failure", {"error_path": "null-deref", "cap": "failslab"}),
-    ("048.txt", "unchecked-alloc-failure", {"error_path": "bug"}),
+    ("048.txt", "fs-shutdown", {"after": "bug", "fs": "btrfs"}),                   # forced readonly, then a BUG
     ("050.txt", "unchecked-alloc-failure", {"error_path": "warn"}),
     ("056.txt", "unchecked-alloc-failure", {"error_path": "use-after-free"}),
 ])
@@ -81,6 +86,14 @@ def test_reports_no_mechanism_covers_say_why(name, why):
     assert isinstance(lk, NotCovered)
     assert str(lk).startswith("no mechanism in the simulator covers this report: ")
     assert why in str(lk)
+
+
+def test_an_error_message_ties_an_injection_only_when_it_names_what_failed():
+    rep, text = _report("046.txt")
+    assert link(rep).scenario == "unchecked-alloc-failure"
+    other = parse(text.replace("Can't allocate HCI device", "Can't allocate widget"))
+    lk = link(other)
+    assert isinstance(lk, NotCovered) and "no error message of the failing path" in str(lk)
 
 
 def test_the_linker_reads_the_parsed_report_only():

@@ -538,8 +538,56 @@ def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
         tie = f"another task, tied by the failing path's error message (naming {', '.join(told[1])})"
     evidence = [fi["line"], f"crash: {f.title}"] + ([f"fault-injection stack: {' <- '.join(site[-1:-4:-1])}"]
                                                     if site else []) + ([told[0]["line"]] if told else [])
+    down = _shutdown(f, fi, site)
+    if down is not None:
+        return _shutdown_link(f, params, down, error_path, tie, evidence)
     return Link("unchecked-alloc-failure", params, f"an allocation failed by {cap} and its error path "
                 f"({error_path}) in {tie}", evidence, _notes(f))
+
+
+SHUTDOWN_FS = ("btrfs", "ext4", "xfs")          # the filesystems whose transaction abort the model has
+
+
+def _shutdown(f: Facts, fi: dict, site: list[str]) -> tuple[str, dict] | None:
+    """The filesystem the injected failure shut down, and the report's line that says so: an error the
+    filesystem printed after the injection and before the crash (an ``fs-error`` marker, or an
+    ``alloc-failure`` one such as btrfs's "Transaction aborted (error -12)"), the filesystem named by that
+    line or else by the innermost filesystem function of the injection's stack."""
+    end = (f.crash_event or {}).get("lineno") or float("inf")
+    said = next((m for m in f.markers if m["kind"] in ("fs-error", "alloc-failure")
+                 and fi["lineno"] < m["lineno"] <= end), None)
+    if said is None:
+        return None
+    fs = MARKER_FS.get(str(said.get("fs") or "")) or _fs_of(base(n) for n in site)
+    return (fs, said) if fs in SHUTDOWN_FS else None
+
+
+def _shutdown_link(f: Facts, params: dict[str, Any], down: tuple[str, dict], error_path: str, tie: str,
+                   evidence: list[str]) -> Link:
+    """fs-shutdown: the unchecked-alloc-failure parameters, the filesystem, where it aborted, and what the
+    crash says happened after (the abort's own WARN on btrfs before 6.1: nothing more)."""
+    fs, said = down
+    site = params.pop("path")
+    own = [n for n in site if base(n).startswith(FS_OWN_PREFIXES[fs])]
+    top = base(f.crash[0].function) if f.crash else ""
+    abort_warn = (error_path == "warn" and fs == "btrfs" and top.startswith(FS_OWN_PREFIXES[fs])
+                  and not (f.kernel and _at_least(f.kernel, "6.1")))
+    params.pop("message", None)
+    params.pop("error_path", None)
+    named = base(str(said.get("function") or ""))          # "EXT4-fs error (device D) in FUNC:LINE"
+    if abort_warn:
+        where = top
+    elif named.startswith(FS_OWN_PREFIXES[fs]):
+        where = named
+    else:
+        where = base(own[-1]) if own else ""
+    params.update(fs=fs, path=site, after="none" if abort_warn else error_path, abort_site=where)
+    what = "its abort's WARN" if abort_warn else f"then {error_path}"
+    return Link("fs-shutdown", params, f"an allocation failed by {params['cap']} inside a {fs} transaction in {tie}: "
+                f"the filesystem aborted it and shut down ({what})", evidence + [said["line"]], _notes(f))
+
+
+FS_OWN_PREFIXES = {"btrfs": ("btrfs_", "__btrfs_"), "ext4": ("ext4_", "__ext4_"), "xfs": ("xfs_",)}
 
 
 # words of an error message that say nothing about what the failed allocation was for
@@ -616,6 +664,8 @@ def rule_data_loss(f: Facts) -> Link | NotCovered | None:
     primary_ok = (not title or ctype in ("HANG", "STALL") or title.startswith("kernel panic")
                   or (hwpoison is not None and ctype == "BUG"))
     if not primary_ok:
+        if f.injection is not None:
+            return None              # a crash after an injected failure: the error-path rules weigh it
         return NotCovered(f"the primary crash is {title!r} ({f.type}); the lost-write lines next to it are "
                           "secondary, and the simulator does not model that crash")
     errnos = {abs(m["error"]) for m in losses if m.get("error")}
