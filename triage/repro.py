@@ -1,13 +1,15 @@
 """From a parsed report to a simulator run of its mechanism, with the fixes that change the outcome.
 
-``link(report)`` reads only the parser's ``Report`` (its crash stack and other stacks, markers with their
-lines and tasks, decoded gfp flags, kernel release, task, title and crash type) and returns either a
+``link(report)`` reads only the parser's ``Report`` (its crash stacks, the console's primary crash and the
+``fault-injection-N`` stacks of its trace, markers of the whole input with their lines and tasks, lockdep
+locks, decoded gfp flags, kernel release, task, title and crash type) and returns either a
 ``Link`` (the mechanism, its typed parameters filled from the report, and the report lines and frames that
 chose them) or a ``NotCovered`` saying why no mechanism of the simulator covers the report. It never
 looks at a label: the run's detectors decide what happens.
 
-The choice is a table, ``RULES``: each rule looks at one family of primary crash (an allocator WARN, a
-lockdep cycle, hung tasks, an oops after an injected failure, lost writes) and returns a Link, a
+The choice is a table, ``RULES``: each rule looks at one family of primary crash (lost writes, a filesystem's
+reclaim guard, a page dirtied without buffers by its pinner, an allocator WARN, a lockdep cycle, a crash
+after an injected failure, with or without the filesystem shutting down, hung tasks) and returns a Link, a
 NotCovered with the reason, or None (not its family). The first answer wins.
 
 ``repro(db, id)`` links a stored report, runs the mechanism and every fix variant that applies, says which
