@@ -42,7 +42,13 @@ TABLE: tuple[MarkerKind, ...] = (
     MarkerKind("write-io-error", "context", "a block-layer I/O error on a WRITE (lost only if the page is dropped)"),
     MarkerKind("delalloc-failed", "context", "ext4 'Delayed block allocation failed': its errno qualifies the "
                                              "'Data will be lost' that follows"),
+    MarkerKind("fs-shutdown", "context",
+               "a filesystem stopping on an error: btrfs 'Transaction aborted' / 'errno=-5 IO failure' / 'forced "
+               "readonly', jbd2 'Aborting journal', ext4 'Detected aborted journal' / 'Remounting filesystem "
+               "read-only', XFS 'Filesystem has been shut down' / xfs_do_force_shutdown, f2fs 'Stopped filesystem'"),
     MarkerKind("fs-error", "other", "a filesystem error or corruption report: the kernel refusing a bad image"),
+    MarkerKind("beyond-eod", "context",
+               "'attempt to access beyond end of device': a filesystem image claiming blocks its device lacks"),
     MarkerKind("alloc-failure", "context", "an error path saying an allocation failed (can't / failed to "
                                            "allocate, -ENOMEM): ties an injected failure to the crash"),
     MarkerKind("buffer-io-error", "context", "'Buffer I/O error on dev X' that does not say the write was lost"),
