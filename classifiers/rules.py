@@ -24,17 +24,22 @@ Primitives (see ``PRIMITIVES``):
                                   ``same_event``: attributed to the primary crash (``console.attribute``:
                                   its header, or the task that printed it); ``error_not``: its error code is
                                   not one of these; ``has = {field = value}``: the marker's fields (a list:
-                                  one of these values; a string: a regex its text matches; else equal)
+                                  one of these values; a string: a regex its text matches; else equal),
+                                  ``has_not``: not so; ``before = [kinds]``: printed before a marker of
+                                  these kinds
   follows = {first, then, same_task, within}
                                   a marker of kind ``then`` printed after one of kind ``first``: by the same
                                   task when the log names both tasks, else at most ``within`` lines later
-  gfp = "flag"                    a decoded gfp flag (``__GFP_NOFAIL``)
+  gfp = "flag"                    a decoded gfp flag (``__GFP_NOFAIL``) of a mask printed with the primary
+                                  crash (from just above its header to the next crash), or anywhere in a
+                                  log without a crash header
   shared_frame = {a, b}           a frame, not in ``@plumbing``, present in both stacks
   line_before_crash = {regex, within}
                                   a line at most ``within`` lines above the crash header matches (the parser
                                   keeps ``console.LINES_BEFORE`` of them)
   irq = true                      the crash happened in interrupt / softirq context
   task = "regex"                  the comm of the task that crashed (``kswapd0``)
+  cond = "name"                   the named condition of the rules file's ``[conditions]`` table holds
   kernel = {min, max}             the report's kernel release (``"6.12"``) is in this range: the printed
                                   release, else the range its allocator frames allow (``view.kernel_range``)
 
@@ -130,6 +135,9 @@ class RuleSet:
     def __init__(self, data: dict[str, Any], source: str = "<rules>"):
         self.source = source
         self.sets = {name: NameSet(list(names)) for name, names in data.get("sets", {}).items()}
+        self.conditions: dict[str, dict[str, Any]] = dict(data.get("conditions", {}))
+        for name, cond in self.conditions.items():
+            self._check(cond, f"conditions.{name}")
         self.rules: list[Rule] = []
         self._cache: dict[Any, Any] = {}
         ids = set()
@@ -169,6 +177,8 @@ class RuleSet:
                 for ref in re.findall(r"@(\w+)", repr(arg)):
                     if ref not in self.sets:
                         raise RuleError(f"{self.source}: rule {rid}: unknown set @{ref}")
+                if key == "cond" and arg not in self.conditions:
+                    raise RuleError(f"{self.source}: rule {rid}: unknown condition name {arg!r}")
                 for rx in _regexes(key, arg):
                     try:
                         re.compile(rx)
@@ -265,7 +275,7 @@ def _words(key: str, arg: Any) -> list[tuple[str, tuple[str, ...], str]]:
     if key == "crash":
         return [(k, CRASH_KINDS, "crash kind") for k in arg]
     if key == "marker":
-        kinds = arg["kind"] if isinstance(arg["kind"], list) else [arg["kind"]]
+        kinds = _as_list(arg["kind"]) + list(arg.get("before", []))
         return [(k, MARKER_KINDS, "marker kind") for k in kinds]
     if key == "follows":
         return [(arg["first"], MARKER_KINDS, "marker kind"), *[(k, MARKER_KINDS, "marker kind") for k in
@@ -283,7 +293,7 @@ def _regexes(key: str, arg: Any) -> list[str]:
     if key == "line_before_crash":
         return [arg["regex"]]
     if key == "marker":
-        return [v for v in (arg.get("has") or {}).values() if isinstance(v, str)]
+        return [v for k in ("has", "has_not") for v in (arg.get(k) or {}).values() if isinstance(v, str)]
     return []
 
 
@@ -406,6 +416,11 @@ def _p_marker(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evide
             continue
         if "has" in spec and not _has(rs, m.fields, spec["has"]):
             continue
+        if "has_not" in spec and _has(rs, m.fields, spec["has_not"]):
+            continue
+        if "before" in spec and not any(o.kind in spec["before"] and (o.line or 0) > (m.line or 0)
+                                        for o in view.markers):
+            continue
         out += _marker_ev(view, m, f"marker {m.kind}")
         if spec.get("same_task"):
             if m.task_line is not None:
@@ -442,8 +457,13 @@ def _p_kernel(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evide
     return [] if want_lo <= lo and hi <= want_hi else None
 
 
+def _p_cond(rs: RuleSet, view: ReportView, name: str) -> list[Evidence] | None:
+    return rs.holds(rs.conditions[name], view)
+
+
 def _p_gfp(rs: RuleSet, view: ReportView, flag: str) -> list[Evidence] | None:
-    lines = sorted({n for g, n in view.gfp if g == flag and n is not None})
+    lo, hi = view.crash_span()
+    lines = sorted({n for g, n in view.gfp if g == flag and n is not None and lo <= n < hi})
     if not lines:
         return None
     return [_line_ev(view, n, f"gfp {flag}") for n in lines[:2]]
@@ -495,6 +515,7 @@ PRIMITIVES: dict[str, Callable[[RuleSet, ReportView, Any], list[Evidence] | None
     "marker": _p_marker,
     "follows": _p_follows,
     "kernel": _p_kernel,
+    "cond": _p_cond,
     "gfp": _p_gfp,
     "shared_frame": _p_shared_frame,
     "line_before_crash": _p_line_before_crash,

@@ -91,6 +91,14 @@ class ReportView:
                 self._stacks.setdefault(f["stack"], []).append(f)
         return self._stacks
 
+    def crash_span(self) -> tuple[int, float]:
+        """The lines of the primary crash: from just above its header to the next distinct crash header (the
+        whole input when there is no crash header)."""
+        if self.crash_line is None:
+            return 0, float("inf")
+        nxt = [n for k, (n, _) in enumerate(self.headers) if k > 0 and k not in self.repeats and n > self.crash_line]
+        return min(self.before or [self.crash_line]), min(nxt, default=float("inf"))
+
     def text(self, line: int | None) -> str:
         """The text of input line ``line`` as the report holds it ('' if it does not)."""
         return self.lines.get(line, "") if line is not None else ""

@@ -115,7 +115,10 @@ _PAGE_WRITE = re.compile(r"lost (async|sync) page write")
 
 
 def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    text = _window(lines, i, 0, 1)
+    line = lines[i].text.strip()
+    # the next line only when this one was wrapped (it may be the next message, with its own page write)
+    whole = _PAGE_WRITE.search(line) or _LOST_PAGE.search(line) or _EXT4_WB.search(line)
+    text = line if whole else _window(lines, i, 0, 1)
     pw = _PAGE_WRITE.search(text)
     # "lost async page write": writeback dropped the page; "lost sync page write": the writer got the error
     out: dict = {"device": None, "errno": None, "page_write": pw.group(1) if pw else None}
