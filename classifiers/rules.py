@@ -21,6 +21,8 @@ Primitives (see ``PRIMITIVES``):
   marker = {kind, before_crash, same_task, same_event, error_not, has}
                                   a marker of these kinds (``vocab.markers``: ``fault-injection``,
                                   ``lost-write``, ...); ``same_task``: printed by the task that crashed;
+                                  ``not_other_task``: not printed by another program than the one that
+                                  crashed (another comm, else another pid: its frames may interleave);
                                   ``same_event``: attributed to the primary crash (``console.attribute``:
                                   its header, or the task that printed it); ``error_not``: its error code is
                                   not one of these; ``has = {field = value}``: the marker's fields (a list:
@@ -391,6 +393,14 @@ def _has(rs: RuleSet, fields: dict[str, Any], want: dict[str, Any]) -> bool:
     return True
 
 
+def _other_task(view: ReportView, m: Any) -> bool:
+    """Whether the log shows marker ``m`` was printed by another program than the one that crashed: another
+    comm when both are named (threads of one test program share it), else another pid."""
+    if m.comm and view.crash_comm:
+        return m.comm != view.crash_comm
+    return bool(m.pid and view.crash_pid and m.pid != view.crash_pid)
+
+
 def _marker_ev(view: ReportView, m: Any, why: str) -> list[Evidence]:
     ev = _line_ev(view, m.line, why, m.text)
     ev["event"] = m.event           # the crash it belongs to (0: the primary crash), None: no crash
@@ -411,6 +421,8 @@ def _p_marker(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evide
         if spec.get("same_task") and not (m.pid and view.crash_pid and m.pid == view.crash_pid):
             continue
         if spec.get("same_event") and m.event != 0:
+            continue
+        if spec.get("not_other_task") and _other_task(view, m):
             continue
         if "error_not" in spec and m.error is not None and m.error in spec["error_not"]:
             continue
