@@ -82,7 +82,10 @@ _WARN_AT_NEW = re.compile(r"^WARNING: (?P<file>[^\s:]+):\d+ at (?P<func>[A-Za-z_
                           r"(?P<comm>.+)/(?P<pid>\d+)\s*$")
 _NMI = re.compile(r"^NMI backtrace for cpu (?P<cpu>\d+)")
 _CHAIN = re.compile(r"^-> #(?P<n>\d+) \(")
-_TASK_ACQ = re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) (?:is trying to acquire|takes:|just changed the state)")
+_TASK_ACQ = re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) (?:is trying to acquire|takes:|just changed the state|"
+                       r"is leaving the kernel with locks still held|is trying to release lock|is freeing memory|"
+                       r"is exiting with locks still held)")
+_TAG_PID = re.compile(r"^T(\d+)$")
 _HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than")
 _TASK_DUMP = re.compile(r"^task:(?P<comm>\S+)\s+state:(?:.*?\bpid:\s*(?P<pid>\d+))?")
 _USAGE_STACK = re.compile(r"^\{(?P<state>[A-Z_-]+)\} state was registered at:")
@@ -208,6 +211,9 @@ class _Walk:
             event["task"] = _task(None, m.group("pid"))
         if new:
             event.update(task=_task(new.group("comm"), new.group("pid")), task_lineno=i + 1)
+        tag = _TAG_PID.match(self.lines[i].tag) if self.lines[i].tag else None
+        if tag and event["task"] is None:
+            event["task"] = _task(None, tag.group(1))       # the console caller tag: the task that printed it
         if hung:
             event.update(task=_task(hung.group("comm"), hung.group("pid")), task_lineno=i + 1)
         if len(self.out.events) < MAX_EVENTS:
@@ -228,6 +234,8 @@ class _Walk:
                              function_lineno=i + 1, function_line=s)
             if hung:
                 crash.update(task=_task(hung.group("comm"), hung.group("pid")), task_lineno=i + 1, task_line=s)
+            if crash["task"] is None and event["task"] is not None:
+                crash["task"] = dict(event["task"])
             self.out.crash = crash
             self.n_crash = 1
             self.stack, self.in_stack = "crash", 0
