@@ -2,8 +2,9 @@
 no consequence verdict without an evidence line of the report, every model suggestion flagged for review, and
 ``triage eval --judged`` scoring them (issue 11, points 1 and 2).
 
-The archives are imported once per session by ``triage.judged.archive_store`` (a bare clone, the import
-pipeline, the shipped classifier), which ``triage eval --judged --work`` then reuses.
+The archives are imported once per module by ``triage.judged.archive_store`` (a bare clone, the import
+pipeline, the shipped classifier), which ``triage eval --judged --work`` then reuses: whole-archive imports, so
+these tests are marked slow (CI runs them; ``--slow`` locally).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def verdict_rows(db_path):
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LISTS)
 def test_no_consequence_verdict_without_an_evidence_line(stores, name):
     rows = verdict_rows(stores[name])
@@ -64,6 +66,7 @@ def test_no_consequence_verdict_without_an_evidence_line(stores, name):
         assert consequences >= 10          # the nilfs lockdep reports through fs_reclaim
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LISTS)
 def test_every_model_suggestion_is_flagged_and_none_is_a_label(stores, name):
     seen = 0
@@ -79,6 +82,7 @@ def test_every_model_suggestion_is_flagged_and_none_is_a_label(stores, name):
         assert seen >= 1                   # the model does rank consequences there; each one became a suggestion
 
 
+@pytest.mark.slow
 def test_eval_judged_scores_the_archives(cli, stores, work):
     res = cli("eval", "--judged", str(JUDGED), "--work", str(work), "--json", *sum((["--set", n] for n in LISTS), []))
     assert res.exit_code == 0, res.output
