@@ -44,19 +44,38 @@ def _open_existing_db(read_only: bool = True):
         return None
 
 
+def termsafe(text: object) -> str:
+    from triage.termsafe import line
+
+    return line(text)
+
+
 def _render(name: str, result: dict) -> str:
     flag = "  NEEDS REVIEW" if result["needs_review"] else ""
-    lines = [f"{name}: {result['label']} ({result['confidence']:.2f}){flag}"]
+    lines = [f"{termsafe(name)}: {result['label']} ({result['confidence']:.2f}){flag}"]
     if result.get("title"):
-        lines.append(f"  title: {result['title']}")
+        lines.append(f"  title: {termsafe(result['title'])}")
     ev = result["evidence"]
     if ev.get("decided_by") == "human":
         lines.append(f"  labelled by a maintainer (report {ev.get('report_id')})")
+    d = ev.get("decisive")
+    if d and result["label"] != "other":
+        where = f"line {d['line']}" if d.get("line") else "evidence"
+        lines.append(f"  decisive ({d['rule']}): {where}: {termsafe(d['text'])[:140]}")
+    event = ev.get("event") or {}
+    if event.get("kind") and event["kind"] != "none":
+        about = "the primary crash" if event.get("primary") else "not the primary crash"
+        lines.append(f"  about: {event['kind']} at line {event.get('line')} ({about}"
+                     + (f"; the log holds {event['crashes']} crashes" if event.get("crashes") else "") + ")")
+    sug = ev.get("suggestion")
+    if sug:
+        lines.append(f"  suggestion: {sug['label']} ({sug['probability']:.2f}) from the model alone, no evidence "
+                     f"line: review")
     for hit in ev.get("rules", []):
         lines.append(f"  rule {hit['rule']} -> {hit['label']} ({hit['confidence']:.2f}): {hit['why']}")
         for m in hit["matches"][:6]:
             where = f"line {m['line']}" if m.get("line") else m["kind"]
-            lines.append(f"      {where:>10}: {m['text'][:140]}")
+            lines.append(f"      {where:>10}: {termsafe(m['text'])[:140]}")
     model = ev.get("model")
     if model:
         probs = ", ".join(f"{k} {v:.2f}" for k, v in sorted(model["probabilities"].items(), key=lambda kv: -kv[1]))
@@ -65,7 +84,7 @@ def _render(name: str, result: dict) -> str:
         lines.append(f"  note: {ev['note']}")
     for s in result.get("similar", []):
         fix = f", fix: {s['fix']}" if s.get("fix") else ""
-        lines.append(f"  similar: report {s['report_id']} {s['title']} [{s.get('status') or '?'}{fix}]"
+        lines.append(f"  similar: report {s['report_id']} {termsafe(s['title'])} [{s.get('status') or '?'}{fix}]"
                      f" label {s.get('label') or '-'}")
     return "\n".join(lines)
 
