@@ -108,3 +108,15 @@ def test_eval_judged_with_a_bad_file_fails_cleanly(cli, tmp_path):
     (tmp_path / "x.jsonl").write_text('{"message_id": "a", "label": "sad"}\n')
     res = cli("eval", "--judged", str(tmp_path), "--work", str(tmp_path / "w"))
     assert res.exit_code == 1 and "needs a label" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_a_dirty_folio_removed_from_the_page_cache_is_data_loss(stores):
+    """syzbot's 'WARNING in filemap_unaccount_folio' on linux-nilfs: that WARN fires only for a folio removed
+    while still dirty, whose unwritten data is gone."""
+    rows = [r for r in verdict_rows(stores["linux-nilfs"]) if "filemap_unaccount_folio+" in r[1]]
+    assert rows
+    for _rid, text, label, _review, evidence in rows:
+        ev = json.loads(evidence)
+        assert label == "data-loss" and ev["decisive"]["rule"] == "dl-dirty-folio-removed"
+        assert "filemap_unaccount_folio" in ev["decisive"]["text"] and ev["decisive"]["text"] in text

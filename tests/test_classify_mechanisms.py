@@ -402,3 +402,14 @@ def test_a_model_alone_suggests_and_flags_but_never_labels():
     v = clf.classify(parse(nothing))
     assert v.label == "other" and v.needs_review
     assert v.evidence["decided_by"] == "suggestion" and v.evidence["suggestion"]["label"] == "data-loss"
+
+
+def test_iomap_writeback_error_is_a_lost_write():
+    """(our own text) iomap ends the folios of a failed writeback clean: the data waits only for an fsync."""
+    text = ("blk_update_request: I/O error, dev sdc, sector 1024 op 0x1:(WRITE) flags 0x0 phys_seg 1 prio class 0\n"
+            "sdc1: writeback error on inode 131, offset 0, sector 1024\n")
+    v = classify(text)
+    assert v.label == "data-loss" and "writeback error on inode 131" in v.evidence["decisive"]["text"]
+    assert classify(text.replace("sdc1:", "loop0:").replace("dev sdc", "dev loop0").replace(
+        "blk_update_request", "XFS (loop0): Metadata corruption detected at xfs_agf_verify+0x1/0x2\n"
+        "blk_update_request")).label == "other"          # a crafted image's corruption came first

@@ -30,7 +30,8 @@ TABLE: tuple[MarkerKind, ...] = (
                "FAULT_INJECTION: forcing a failure (failslab, fail_page_alloc, fail_usercopy, ...), with its task"),
     MarkerKind("lost-write", "data-loss",
                "writeback dropped a page it could not write: 'lost (async) page write', 'Buffer I/O error on "
-               "dev X, logical block N, lost ...', ext4's 'I/O error N writing to inode'"),
+               "dev X, logical block N, lost ...', ext4's 'I/O error N writing to inode', iomap's 'writeback "
+               "error on inode N'"),
     MarkerKind("data-will-be-lost", "data-loss",
                "ext4 'This should not happen!! Data will be lost' (delayed allocation failed; the errno tells "
                "a corrupted image, -EFSCORRUPTED / -EFSBADCRC, from lost data)"),

@@ -109,6 +109,8 @@ def _fault(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
 _BUFFER = re.compile(r"Buffer I/O error on dev(?:ice)? (?P<dev>[\w./-]+), logical block (?P<block>\d+)(?P<rest>.*)")
 _LOST_PAGE = re.compile(r"lost page write due to I/?O\s+error(?: on (?P<dev>[\w./-]+))?")
 _EXT4_WB = re.compile(r"(?:\(device (?P<dev>[^)\s]+)\).*?)?I/O error (?P<err>-?\d+) writing to inode (?P<ino>\d+)")
+# iomap (XFS, gfs2, zonefs, ...): the folios of a failed writeback end clean; the error waits for an fsync
+_IOMAP_WB = re.compile(r"(?:^|\s)(?P<dev>[\w./-]+): writeback error on inode (?P<ino>\d+), offset")
 
 
 _PAGE_WRITE = re.compile(r"lost (async|sync) page write")
@@ -117,7 +119,7 @@ _PAGE_WRITE = re.compile(r"lost (async|sync) page write")
 def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     line = lines[i].text.strip()
     # the next line only when this one was wrapped (it may be the next message, with its own page write)
-    whole = _PAGE_WRITE.search(line) or _LOST_PAGE.search(line) or _EXT4_WB.search(line)
+    whole = _PAGE_WRITE.search(line) or _LOST_PAGE.search(line) or _EXT4_WB.search(line) or _IOMAP_WB.search(line)
     text = line if whole else _window(lines, i, 0, 1)
     pw = _PAGE_WRITE.search(text)
     # "lost async page write": writeback dropped the page; "lost sync page write": the writer got the error
@@ -136,6 +138,10 @@ def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     w = _EXT4_WB.search(text)
     if w:
         out.update(device=w.group("dev"), inode=_int(w.group("ino")), **_errno(_int(w.group("err"))))
+        return out
+    w = _IOMAP_WB.search(text)
+    if w:
+        out.update(device=w.group("dev"), inode=_int(w.group("ino")))
     return out
 
 
@@ -354,8 +360,8 @@ def _row(kind: str, pattern: str, keys: tuple[str, ...], fields: Fields | None =
 MARKERS: list[Row] = [
     _row("fault-injection", r"FAULT_INJECTION: forcing a failure", ("FAULT_INJ",), _fault),
     _row("lost-write", r"lost (?:async|sync) page write|lost page write due to I/?O\s+error|"
-         r"Buffer I/O error on dev(?:ice)? \S+, logical block \d+, lost|I/O error -?\d+ writing to inode",
-         ("lost", "I/O error"), _lost_write),
+         r"Buffer I/O error on dev(?:ice)? \S+, logical block \d+, lost|I/O error -?\d+ writing to inode|"
+         r"writeback error on inode \d+, offset", ("lost", "I/O error", "writeback error"), _lost_write),
     _row("data-will-be-lost", r"This should not happen!! Data will be lost", ("should not",), _data_will_be_lost),
     _row("unwritten-extents", r"failed to convert unwritten extents to written extents -- potential data loss",
          ("unwritten",), _potential_loss),
