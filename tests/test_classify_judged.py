@@ -120,3 +120,42 @@ def test_a_dirty_folio_removed_from_the_page_cache_is_data_loss(stores):
         ev = json.loads(evidence)
         assert label == "data-loss" and ev["decisive"]["rule"] == "dl-dirty-folio-removed"
         assert "filemap_unaccount_folio" in ev["decisive"]["text"] and ev["decisive"]["text"] in text
+
+
+def sample_rows() -> list[dict]:
+    return [json.loads(line) for line in (JUDGED / "syzbot-sample.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_held_out_sample_is_well_formed():
+    """tests/judged/syzbot-sample.jsonl: one judgement per sample report, sorted, each naming its report, a label,
+    a reason and why it was selected; the README's table is the file's."""
+    import re
+    import sys
+
+    from vocab.labels import LABELS
+
+    rows = sample_rows()
+    assert len(rows) >= 120
+    assert [r["bug_id"] for r in rows] == sorted({r["bug_id"] for r in rows})
+    texts = shared_data("syzbot-sample")
+    for r in rows:
+        assert tuple(r) == ("bug_id", "label", "title", "why", "selected_by"), r
+        assert r["label"] in LABELS and r["why"].strip(), r["bug_id"]
+        assert (texts / f"{r['bug_id']}.txt").is_file(), r["bug_id"]
+        assert r["selected_by"] and all(re.match(r"^(?:tool-consequence|sample|marker:[a-z-]+)$", s)
+                                        for s in r["selected_by"]), r
+    sys.path.insert(0, str(ROOT / "bench"))
+    from judged_archives import sample_counts_table
+
+    assert sample_counts_table() in (JUDGED / "README.md").read_text(encoding="utf-8")
+
+
+def test_eval_judged_scores_the_held_out_sample(cli, tmp_path):
+    shared_data("syzbot-sample")
+    res = cli("eval", "--judged", str(JUDGED), "--set", "syzbot-sample", "--work", str(tmp_path), "--json")
+    assert res.exit_code == 0, res.output
+    (s,) = [json.loads(line) for line in res.output.splitlines()]
+    assert s["set"] == "syzbot-sample" and s["judged"] == len(sample_rows())
+    assert s["store"] is None and s["verdicts"] == s["judged"]
+    assert set(s["decided_by"]) <= {"rule", "model", "suggestion", "default"}
+    assert "other" in s["per_label"] and s["per_label"]["other"]["judged"] > 100
