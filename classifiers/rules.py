@@ -90,6 +90,15 @@ class Rule:
     confidence: float
     why: str
     when: dict[str, Any]
+    # the marker kinds the rule's top-level ``marker`` / ``follows`` need (a view with none of them is skipped)
+    needs: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        w = self.when
+        if "marker" in w:
+            self.needs = frozenset(_as_list(w["marker"]["kind"]))
+        elif "follows" in w:
+            self.needs = frozenset([w["follows"]["first"]])
 
 
 @dataclass
@@ -248,10 +257,13 @@ class RuleSet:
 
     def evaluate(self, view: ReportView) -> list[Hit]:
         hits = []
+        present = view.marker_kinds()
         for rule in self.rules:
             kinds = rule.when.get("crash")
             if kinds is not None and view.crash_kind not in kinds:
-                continue                      # cheap pre-filter: most rules name the crash kinds they need
+                continue                      # cheap pre-filters: most rules name the crash kinds they need,
+            if rule.needs is not None and rule.needs.isdisjoint(present):
+                continue                      # many the marker kinds
             ev = self.holds(rule.when, view)
             if ev is not None:
                 hits.append(Hit(rule, _dedup(ev)))

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from triage.report.context import kernel_tuple
+
 # lockdep_locks roles that name a lock class (the chain-exists list and usage rows do not)
 _LOCK_ROLES = frozenset({"acquiring", "holding", "chain", "inconsistent", "held", "scenario", "other"})
 
@@ -48,7 +50,8 @@ class Marker:
     task_line: int | None = None  # the line naming the task that printed it
     extra: str = ""               # the continuation line when a mail client wrapped the marker
     event: int | None = None      # the event (index of ``ReportView.headers``) it belongs to, None: none
-    fields: dict[str, Any] = field(default_factory=dict)   # the kind's fields (device, fs, page_write, ...)
+    fields: dict[str, Any] = field(default_factory=dict)   # the parser's marker, with its kind's fields
+    #                                                        (device, fs, page_write, ...): read, never copied
 
 
 @dataclass
@@ -70,7 +73,6 @@ class ReportView:
     header_pids: list[int | None] = field(default_factory=list)     # the task of each header, when named
     repeats: set[int] = field(default_factory=set)                  # headers that repeat an earlier one
     kernel: str | None = None
-    kernel_range: tuple[tuple[int, int], tuple[int, int]] = (OLDEST, NEWEST)   # releases the report can be from
     frames: list[Frame] = field(default_factory=list)
     locks: list[tuple[str, int]] = field(default_factory=list)     # (lock name, line)
     usages: list[tuple[str, int]] = field(default_factory=list)    # (usage state, line)
@@ -78,6 +80,8 @@ class ReportView:
     gfp: list[tuple[str, int | None]] = field(default_factory=list)  # (flag, line)
     in_irq: bool = False
     _stacks: dict[str, list[Frame]] | None = field(default=None, repr=False)
+    _kinds: frozenset[str] | None = field(default=None, repr=False)
+    _kernel_range: tuple[tuple[int, int], tuple[int, int]] | None = field(default=None, repr=False)
 
     # -- derived lookups ---------------------------------------------------------------------------
     def stack(self, name: str) -> list[Frame]:
@@ -90,6 +94,18 @@ class ReportView:
             for f in self.frames:
                 self._stacks.setdefault(f["stack"], []).append(f)
         return self._stacks
+
+    def marker_kinds(self) -> frozenset[str]:
+        if self._kinds is None:
+            self._kinds = frozenset(m.kind for m in self.markers)
+        return self._kinds
+
+    @property
+    def kernel_range(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The releases the report can be from: the printed one, else what its allocator frames allow."""
+        if self._kernel_range is None:
+            self._kernel_range = _kernel_range(self.kernel, self.frames)
+        return self._kernel_range
 
     def crash_span(self) -> tuple[int, float]:
         """The lines of the primary crash: from just above its header to the next distinct crash header (the
@@ -123,14 +139,7 @@ def _pid(task: Any) -> int | None:
     return pid if isinstance(pid, int) else None
 
 
-# marker keys that are not the kind's fields
-_MARKER_TEXT = frozenset({"kind", "line", "lineno", "task", "task_lineno", "task_line", "continued", "event"})
-
-
 def _kernel_range(kernel: str | None, frames: list[Frame]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The releases a report can come from: the printed one, else what its allocator frames allow."""
-    from triage.report.context import kernel_tuple
-
     known = kernel_tuple(kernel)
     if known is not None:
         return known, known
@@ -171,7 +180,6 @@ def _build(report: Any) -> ReportView:
         lines.setdefault(e["lineno"], e.get("line") or "")
     view.frames = _get(report, "trace") or []
     view.kernel = _get(report, "kernel")
-    view.kernel_range = _kernel_range(view.kernel, view.frames)
     for d in _get(report, "locks") or []:
         role, n = d.get("role"), d.get("lineno")
         if role in _LOCK_ROLES and d.get("lock"):
@@ -189,7 +197,7 @@ def _build(report: Any) -> ReportView:
         err = m.get("error")
         mk = Marker(m["kind"], m.get("lineno"), m.get("line") or "", _pid(task), task.get("comm"),
                     abs(err) if isinstance(err, int) else None, m.get("task_lineno"), m.get("continued") or "",
-                    m.get("event"), {k: v for k, v in m.items() if k not in _MARKER_TEXT})
+                    m.get("event"), m)
         view.markers.append(mk)
         if mk.line is not None:
             lines[mk.line] = mk.text
