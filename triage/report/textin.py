@@ -1,8 +1,13 @@
-"""Input clean-up before parsing: bytes to text, line ends, mail quoting.
+"""Input clean-up before parsing: bytes to text, line ends, mail quoting, text that is not kernel output.
 
 Real input is pasted from consoles, syzbot mails and replies: invalid UTF-8, CRLF line ends, and reports
 quoted with ``> `` (possibly nested). The result is plain console text in which quoting is undone, so the
 same crash reads the same whichever way it came in.
+
+Mails also quote the kernel's *source*: diff hunks of a patch (``+  pr_err("lost page write due to I/O error on
+%s\n", ...)``), format strings and ``printk(...)`` calls quoted in prose. Those lines name crash headers and
+data-loss messages without being kernel output; ``mask_code`` blanks them (the line count stays, so line
+numbers still point into the input) before anything looks for a crash.
 """
 
 from __future__ import annotations
@@ -80,11 +85,96 @@ def unwrap(text: str) -> str:
     return "\n".join(out)
 
 
-def clean_text(data: str | bytes) -> str:
-    """Decoded, LF-only, unquoted and unwrapped text."""
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_DIFF_HEAD = re.compile(r"^(?:diff --git |--- |\+\+\+ |index [0-9a-f]+\.\.)")
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t\u00a0]*>[ \t]?)*")
+# a printf conversion (kernel output never carries one): %s, %d, %lu, %llx, %pd, %*ph, %-8s ...
+_PRINTF = re.compile(r"%[-+#0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[sdiuxXpc]")
+_MAX_HUNK = 100_000        # lines one hunk header can claim
+
+
+def _kernel_words() -> re.Pattern[str]:
+    """Every crash header (the oops table) and data-loss message (the event table): the words a quoted source
+    line would have to carry to be taken for kernel output."""
+    from triage.report import formats as fm
+    from triage.report.events import HINTS
+
+    words = sorted({o.header for o in fm.OOPSES} | {h for h in HINTS if len(h) > 5}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(w) for w in words))
+
+
+_WORDS: list[re.Pattern[str]] = []
+
+
+def is_source_line(line: str) -> bool:
+    """A line (quote marks removed) that names a crash header or data-loss message inside a C string literal
+    (a ``"`` before the words) or as a printf format (``%s`` beside them): source quoted, not kernel output."""
+    if '"' not in line and "%" not in line:
+        return False
+    if not _WORDS:
+        _WORDS.append(_kernel_words())
+    m = _WORDS[0].search(line)
+    if m is None:
+        return False
+    return '"' in line[:m.start()] or _PRINTF.search(line) is not None
+
+
+def mask_code(text: str) -> str:
+    """``text`` with the lines that quote kernel source blanked: diff hunks (the lines an ``@@ -a,b +c,d @@``
+    header counts, and the file headers before it) and source lines naming crash headers (``is_source_line``).
+    Mail quoting is looked through; the number of lines stays the same."""
+    if "@@ -" not in text and '"' not in text and "%" not in text:
+        return text
+    lines = text.split("\n")
+    changed = False
+    i, n = 0, len(lines)
+    while i < n:
+        body = _QUOTE_PREFIX.sub("", lines[i], count=1).rstrip("\r")
+        m = _HUNK.match(body) if body[:4] == "@@ -" else None
+        if m is None:
+            if is_source_line(body):
+                lines[i] = ""
+                changed = True
+            i += 1
+            continue
+        k = i - 1                  # the file headers just above the hunk
+        while k >= 0 and i - k <= 4 and _DIFF_HEAD.match(_QUOTE_PREFIX.sub("", lines[k], count=1)):
+            lines[k] = ""
+            k -= 1
+        old = int(m.group(1)) if m.group(1) is not None else 1
+        new = int(m.group(2)) if m.group(2) is not None else 1
+        depth = _QUOTE_PREFIX.match(lines[i]).group(0).count(">")
+        lines[i] = ""
+        changed = True
+        i += 1
+        budget = _MAX_HUNK
+        while i < n and (old > 0 or new > 0) and budget:
+            q = _QUOTE_PREFIX.match(lines[i])
+            if q.group(0).count(">") != depth:
+                break              # the quoted hunk was cut ("[..]"): the replier's own lines follow
+            body = lines[i][q.end():]
+            if body.startswith(("@@ -", "diff --git ")):
+                break
+            first = body[:1]
+            if first == "+":
+                new -= 1
+            elif first == "-":
+                old -= 1
+            elif first != "\\":
+                old, new = old - 1, new - 1
+            lines[i] = ""
+            i += 1
+            budget -= 1
+    return "\n".join(lines) if changed else text
+
+
+def clean_text(data: str | bytes, mask: bool = True) -> str:
+    """Decoded, LF-only, unquoted and unwrapped text, the lines quoting kernel source blanked (unless ``mask``
+    is False: the caller masked them already)."""
     text = to_text(data)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
         text = text.replace("\x00", "")
-    return unwrap(unquote(text))
+    text = unquote(text)
+    return unwrap(mask_code(text) if mask else text)

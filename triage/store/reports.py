@@ -45,18 +45,19 @@ class PreparedReport:
 
 def prepare(rep: Report, *, kind: str, location: str, message_id: str | None = None,
             reported_at: str | None = None, bug_extid: str | None = None,
-            full_text: str | None = None) -> PreparedReport:
+            full_text: str | None = None, title: str | None = None) -> PreparedReport:
     """The rows of a parsed report (``rep.display_title`` must be set).
 
     The report is keyed by its extracted crash text; the stored ``text`` is the whole input when it is not
-    huge, so the lines printed before the crash (fault injection, I/O errors) stay with it.
+    huge, so the lines printed before the crash (fault injection, I/O errors) stay with it. ``title``: the
+    title the crash's origin gave it (syzbot's, on its own mail), stored instead of the parser's.
     """
     crash_text = rep.report or (rep.event or {}).get("text") or ""
     text = full_text if full_text is not None and len(full_text) <= MAX_STORED_TEXT else crash_text
     chash = content_hash(crash_text)
     row = {
-        "content_hash": chash, "title": rep.display_title,
-        "crash_type": rep.type or ("DATA_LOSS" if rep.event else None),
+        "content_hash": chash, "title": title or rep.display_title,
+        "crash_type": rep.type or (rep.event or {}).get("type"),    # what was printed, never a verdict
         "corrupted": int(bool(rep.corrupted)), "kernel": rep.kernel, "guilty_frame": rep.guilty_frame,
         "guilty_file": rep.guilty_file, "signature": " <- ".join(rep.signature),
         "signature_hash": signature_hash(rep.signature, rep.display_title), "bug_extid": bug_extid,
