@@ -11,11 +11,15 @@ Sources (``scrapers/``, the simulator runs of ``triage demo``) yield plain recor
 
 Parsing happens as records arrive, outside any transaction. Writes are batched, and a batch is ONE
 transaction (``BEGIN IMMEDIATE``) that stores the messages and reports, classifies the new reports (an
-explicit call, unless ``classify=False``), threads the new messages, links bugs and crashes, and saves the
-batch's checkpoints. A record is never split between batches, so a mail and the report parsed from it commit
-together, and a cursor never runs ahead of the data it covers: a killed run leaves whole records or none, and
-a re-run fills the gap (message-ids and content hashes keep it idempotent). Reports are keyed by the sha256 of
-their normalized crash text; storing the same crash twice adds only where it was seen.
+explicit call, unless ``classify=False``), threads the new messages, links bugs and crashes, keeps the
+duplicate groups (``store.groups``) up to date, and saves the batch's checkpoints. A record is never split
+between batches, so a mail and the report parsed from it commit together, and a cursor never runs ahead of the
+data it covers: a killed run leaves whole records or none, and a re-run fills the gap (message-ids and content
+hashes keep it idempotent). Reports are keyed by the sha256 of their normalized crash text; storing the same
+crash twice adds only where it was seen.
+
+Which mails hold reports is decided here (``report_text``): patches and syzbot's digests never do; the parser
+decides the rest from the text.
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ from triage.report.model import Report
 from triage.store import transaction
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
+from triage.store.groups import refresh as refresh_groups
 from triage.store.messages import (
     has_message,
     insert_message,
     is_digest,
     is_patch,
     is_patch_reply,
+    is_syzbot,
     message_row,
     patch_bodies,
     syzbot_title,
@@ -192,8 +198,11 @@ class Pipeline:
             if rep is not None and is_patch_reply(mail) and self._quotes_patch(mail, rep):
                 rep = None      # a review quoting the oops its patch's changelog pasted
             if rep is not None:
+                # only syzbot's own mail says its crash is the bug's; another mail's report joins the bug when
+                # threading finds it is that bug's crash (threads.link_reports)
+                bug = row["bug_extid"] if is_syzbot(mail.author_email) else None
                 report = self._prepare(rep, record.kind, record.location, message_id=mid, reported_at=mail.date,
-                                       bug_extid=row["bug_extid"], title=syzbot_title(mail), full_text=mail.body)
+                                       bug_extid=bug, title=syzbot_title(mail), full_text=mail.body)
         self._mids.add(mid)
         self._queue(_Mail(row, report), 2 if report else 1)
 
@@ -271,10 +280,13 @@ class Pipeline:
                 from triage.classify_store import classify_reports
 
                 classify_reports(self.db, new_ids, self.classifier)
+            linked: list[int] = []
             if messages or self._hints:
                 from triage.store.threads import resolve
 
-                counts["threads_new"] += resolve(self.db, self._hints or None)
+                counts["threads_new"] += resolve(self.db, self._hints or None, linked=linked)
+            if new_ids or linked:
+                refresh_groups(self.db, new_ids + linked)
             for source, cursor in self._checkpoints.items():
                 save_cursor(self.db, source, cursor)
         self._failed = False

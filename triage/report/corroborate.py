@@ -7,11 +7,11 @@ crashes ("we found a general protection fault while fuzzing", ``run #1: crashed:
 - its line carries a console timestamp, or is itself unmistakable (``WARNING: CPU: 0 PID: 1 at ...``, an
   address, ``SYZFAIL:``);
 - it starts its line (or follows only a printk prefix such as ``rcu:``): one of the ``AFTER`` lines below it
-  (or ``BEFORE`` above it), up to the next header, is kernel output of a crash (``CORROBORATION``: a stack frame, ``Call Trace:``, ``CPU:
-  N PID: M``, ``RIP:``, ``Modules linked in``, ``---[ end trace``, lockdep's and KASAN's own lines, ...), or a
-  line next to it carries the same printk prefix (a run of one driver's messages). Console timestamps below an
-  untimestamped header do not count: in a timestamped log the header has its own (a tool's ``WARNING:`` above
-  a pasted dmesg is not the kernel's);
+  (or ``BEFORE`` above it), up to the next header, is kernel output of a crash (``CORROBORATION``: a stack
+  frame, ``Call Trace:``, ``CPU: N PID: M``, ``RIP:``, ``Modules linked in``, ``---[ end trace``, lockdep's and
+  KASAN's own lines, ...), or a line next to it carries the same printk prefix (a run of one driver's
+  messages). Console timestamps below an untimestamped header do not count: in a timestamped log the header
+  has its own (a tool's ``WARNING:`` above a pasted dmesg is not the kernel's);
 - it follows other words (a sentence): only its own line or the ``NEAR`` lines after it count, so a sentence
   that happens to precede a pasted report does not borrow the report's stack;
 - it is alone (nothing but empty lines around it): a header given on its own is taken as given.

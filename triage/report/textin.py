@@ -45,7 +45,7 @@ _WRAP_WIDTH = 100          # mail clients wrap at 72-80 columns; kernel consoles
 _CUT_HEADERS = [
     (re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S+:\d+\s*$"),
      re.compile(r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$")),
-    (re.compile(r"INFO: task .* blocked for more than\s*$"), re.compile(r"^\d+ seconds")),
+    (re.compile(r"INFO: task .* blocked for more than(?: \d+)?\s*$"), re.compile(r"^(?:\d+ )?seconds\.?\s*$")),
     (re.compile(r"(?:BUG|WARNING|INFO|KASAN|KMSAN|KCSAN|UBSAN): .* in\s*$"),
      re.compile(r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$")),
 ]

@@ -131,6 +131,15 @@ def syzbot_title(mail: Mail) -> str | None:
         return m.group(1).strip() or None if m else None
     if subj.startswith(("Forwarded:", "[syzbot ci]")) or is_digest(mail):
         return None
+    return SYZBOT_SUBJECT_TAGS.sub("", subj).strip() or None       # older reports: the bare title
+
+
+def syzbot_subject_title(subject: str | None) -> str | None:
+    """The bug title a subject about a syzbot report carries (``Re: [syzbot] [nilfs?] WARNING in x (2)`` ->
+    ``WARNING in x (2)``); None when the subject is not about one."""
+    subj = base_subject(subject or "")
+    if not subj.startswith("[syzbot]"):
+        return None
     return SYZBOT_SUBJECT_TAGS.sub("", subj).strip() or None
 
 
