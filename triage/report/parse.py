@@ -28,7 +28,7 @@ from triage.report.guilty import guilty_file
 from triage.report.model import Report
 from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
-from triage.report.textin import clean_text, mask_code, to_text
+from triage.report.textin import clean_text, mask_code, to_text, undecode
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -593,7 +593,7 @@ def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, e
 
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
-    raw = mask_code(to_text(text))        # diff hunks and quoted source are not kernel output: blanked
+    raw = undecode(mask_code(to_text(text)))   # diff hunks and quoted source blanked; decoded frames re-encoded
     text = drop_inline_headers(clean_text(raw, mask=False))
     oops, start = find_first_oops(text)
     if oops is None:

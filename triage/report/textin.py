@@ -4,6 +4,9 @@ Real input is pasted from consoles, syzbot mails and replies: invalid UTF-8, CRL
 quoted with ``> `` (possibly nested). The result is plain console text in which quoting is undone, so the
 same crash reads the same whichever way it came in.
 
+Reports decoded by ``scripts/decode_stacktrace.sh`` (``func (file.c:LINE)`` instead of ``func+0x1/0x2``) are put
+back in the symbolized form (``undecode``).
+
 Mails also quote the kernel's *source*: diff hunks of a patch (``+  pr_err("lost page write due to I/O error on
 %s\n", ...)``), format strings and ``printk(...)`` calls quoted in prose. Those lines name crash headers and
 data-loss messages without being kernel output; ``mask_code`` blanks them (the line count stays, so line
@@ -46,9 +49,15 @@ _CUT_HEADERS = [
     (re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S+:\d+\s*$"),
      re.compile(r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$")),
     (re.compile(r"INFO: task .* blocked for more than(?: \d+)?\s*$"), re.compile(r"^(?:\d+ )?seconds\.?\s*$")),
+    (re.compile(r"general protection fault, probably for non-canonical address\s*$"),
+     re.compile(r"^0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\]")),
     (re.compile(r"(?:BUG|WARNING|INFO|KASAN|KMSAN|KCSAN|UBSAN): .* in\s*$"),
      re.compile(r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$")),
 ]
+
+
+_GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical address)[ \t]*\n[ \t]*"
+                      r"(0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\])")
 
 
 def looks_wrapped(lines: list[str]) -> bool:
@@ -61,6 +70,8 @@ def unwrap(text: str) -> str:
     """Join lines a mail client broke. Only in texts that look wrapped (no long lines at all), and only
     continuations that cannot be lines of their own: a line without a console timestamp after a timestamped
     one (timestamped logs), or the rest of an oops header line (plain excerpts)."""
+    if _GPF_CUT.search(text):                 # a cut no kernel prints, whatever the rest of the text looks like
+        text = _GPF_CUT.sub(r"\1 \2", text)
     lines = text.split("\n")
     if not looks_wrapped(lines):
         return text
@@ -168,6 +179,21 @@ def mask_code(text: str) -> str:
     return "\n".join(lines) if changed else text
 
 
+# scripts/decode_stacktrace.sh replaces "func+0x12/0x34" by "func (file.c:LINE[ (discriminator N)] ...)"
+_DECODED = re.compile(r"(?:^|(?<=[\s:]))(?P<func>[A-Za-z_][\w.]*) \((?P<src>[\w./+-]+\.(?:[chS]|rs):\d+)"
+                      r"(?: \(discriminator \d+\))?(?: [\w./+-]+\.(?:[chS]|rs):\d+(?: \(discriminator \d+\))?)*\)"
+                      r"[ \t]*$", re.M)
+
+
+def undecode(text: str) -> str:
+    """Frames and headers as ``scripts/decode_stacktrace.sh`` prints them (``umount_check (fs/dcache.c:1590
+    (discriminator 1))``; the kernel test robot mails them so) put back in the symbolized form the report formats
+    read: ``umount_check+0x0/0x0 fs/dcache.c:1590`` (the offset is lost: 0x0). Line count unchanged."""
+    if " (" not in text or ":" not in text or _DECODED.search(text) is None:
+        return text
+    return _DECODED.sub(lambda m: f"{m.group('func')}+0x0/0x0 {m.group('src')}", text)
+
+
 def clean_text(data: str | bytes, mask: bool = True) -> str:
     """Decoded, LF-only, unquoted and unwrapped text, the lines quoting kernel source blanked (unless ``mask``
     is False: the caller masked them already)."""
@@ -177,4 +203,4 @@ def clean_text(data: str | bytes, mask: bool = True) -> str:
     if "\x00" in text:
         text = text.replace("\x00", "")
     text = unquote(text)
-    return unwrap(mask_code(text) if mask else text)
+    return unwrap(undecode(mask_code(text)) if mask else text)
