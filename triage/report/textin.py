@@ -4,8 +4,8 @@ Real input is pasted from consoles, syzbot mails and replies: invalid UTF-8, CRL
 quoted with ``> `` (possibly nested). The result is plain console text in which quoting is undone, so the
 same crash reads the same whichever way it came in.
 
-Reports decoded by ``scripts/decode_stacktrace.sh`` (``func (file.c:LINE)`` instead of ``func+0x1/0x2``) are put
-back in the symbolized form (``undecode``).
+Reports decoded by ``scripts/decode_stacktrace.sh`` (``func (file.c:LINE)`` instead of ``func+0x1/0x2``) or
+printed by ``dmesg --decode`` (``kern  :warn  : ``) are put back in console form (``undecode``).
 
 Mails also quote the kernel's *source*: diff hunks of a patch (``+  pr_err("lost page write due to I/O error on
 %s\n", ...)``), format strings and ``printk(...)`` calls quoted in prose. Those lines name crash headers and
@@ -185,11 +185,24 @@ _DECODED = re.compile(r"(?:^|(?<=[\s:]))(?P<func>[A-Za-z_][\w.]*) \((?P<src>[\w.
                       r"[ \t]*$", re.M)
 
 
+# ``dmesg --decode`` (the kernel test robot's logs): "kern  :warn  : [  407.44] msg"
+_DMESG_LEVEL = re.compile(r"^((?:[ \t]*>[ \t]?)*[ \t]*)(?:(kern)|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|"
+                          r"authpriv|ftp|local[0-7]) *:(?:emerg|alert|crit|err|warn|notice|info|debug) *: (.*)$", re.M)
+
+
 def undecode(text: str) -> str:
-    """Frames and headers as ``scripts/decode_stacktrace.sh`` prints them (``umount_check (fs/dcache.c:1590
-    (discriminator 1))``; the kernel test robot mails them so) put back in the symbolized form the report formats
-    read: ``umount_check+0x0/0x0 fs/dcache.c:1590`` (the offset is lost: 0x0). Line count unchanged."""
-    if " (" not in text or ":" not in text or _DECODED.search(text) is None:
+    """Kernel lines as the kernel test robot mails them, put back in console form: ``dmesg --decode``'s level
+    prefix (``kern  :warn  : ``) dropped (lines of other facilities blanked), and frames and headers as
+    ``scripts/decode_stacktrace.sh`` prints them (``umount_check (fs/dcache.c:1590 (discriminator 1))``) in the
+    symbolized form the report formats read: ``umount_check+0x0/0x0 fs/dcache.c:1590`` (the offset is lost: 0x0).
+    Line count unchanged."""
+    if ":" not in text:
+        return text
+    if " :" in text and _DMESG_LEVEL.search(text):
+        # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
+        # the kernel's: blanked
+        text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)
+    if " (" not in text or _DECODED.search(text) is None:
         return text
     return _DECODED.sub(lambda m: f"{m.group('func')}+0x0/0x0 {m.group('src')}", text)
 
@@ -203,4 +216,4 @@ def clean_text(data: str | bytes, mask: bool = True) -> str:
     if "\x00" in text:
         text = text.replace("\x00", "")
     text = unquote(text)
-    return unwrap(undecode(mask_code(text)) if mask else text)
+    return undecode(unwrap(undecode(mask_code(text)) if mask else text))    # again: a wrap may cut a decoded frame
