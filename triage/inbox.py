@@ -291,8 +291,9 @@ def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: d
 
 
 def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str]) -> str:
-    """The syzbot bug's title when the bug is known, else the title of the group's earliest original report:
-    a report that is not a reply's quote (its mail is not a ``Re:``, or it is syzbot's own), else the earliest."""
+    """The syzbot bug's title when the bug is known (synced, or named by syzbot's own report mail), else the title
+    of the group's earliest original report: one that is not a reply's quote (its mail is not a ``Re:``, or it
+    is syzbot's own), else the earliest."""
     from triage.store.messages import is_reply_subject, is_syzbot
 
     if bugs:
@@ -312,8 +313,13 @@ def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str]) ->
         subj, author = mails.get(r["message_id"], ("", ""))
         return not is_reply_subject(subj or "") or is_syzbot(author or "")
 
+    def syzbot_report(r: dict) -> bool:        # syzbot's own report mail of the bug: it carries syzbot's title
+        subj, author = mails.get(r["message_id"], ("", ""))
+        return r["bug_extid"] in bugs and is_syzbot(author or "") and not is_reply_subject(subj or "")
+
     ordered = sorted(rows, key=lambda r: (r["reported_at"] or "9999", r["report_id"]))
-    first = next((r for r in ordered if original(r)), ordered[0])
+    first = next((r for r in ordered if syzbot_report(r)), None) or next((r for r in ordered if original(r)),
+                                                                           ordered[0])
     return first["title"] or ""
 
 

@@ -146,9 +146,12 @@ def _say_empty(db, flt, subsystem, label, since, cfg) -> None:
     else:
         _echo("Inbox empty.")
     if not flt.include_all:
-        hidden = count(db, replace(flt, include_all=True, include_closed=True, limit=0))
-        if hidden:
-            _echo(f"{hidden} acked, muted, snoozed, fixed, dup or invalid: triage inbox --all shows them.")
+        reviewed = count(db, replace(flt, include_all=True, limit=0))
+        closed = count(db, replace(flt, include_all=True, include_closed=True, limit=0)) - reviewed
+        if reviewed:
+            _echo(f"{reviewed} acked, muted or snoozed: triage inbox --all shows them.")
+        if closed:
+            _echo(f"{closed} fixed, dup or invalid: triage inbox --all shows them.")
 
 
 def print_inbox(items) -> None:

@@ -16,6 +16,7 @@ from records.mail import Mail
 from triage.store.schema import now
 
 SYZBOT_ADDR = re.compile(r"^syzbot(?:\+([0-9a-f]{8,40}))?@syzkaller\.appspotmail\.com$", re.I)
+SYZBOT_SENDER = re.compile(r"^syzbot(?:\+[\w.-]+)?@syzkaller\.appspotmail\.com$", re.I)   # also its list mails
 SYZBOT_TAG = re.compile(r"syzbot\+([0-9a-f]{8,40})@syzkaller\.appspotmail\.com", re.I)
 EXTID_LINK = re.compile(r"https?://(?:syzkaller\.appspot\.com|syzbot\.org)/bug\?(?:[^\s>]*&)?extid=([0-9a-f]{8,40})")
 
@@ -40,7 +41,7 @@ SYZBOT_DIGEST = re.compile(r"^\[syzbot\] Monthly .* [Rr]eport\b|^\[syzbot\] \S+ 
 
 
 def is_syzbot(addr: str) -> bool:
-    return bool(SYZBOT_ADDR.match(addr or ""))
+    return bool(SYZBOT_SENDER.match(addr or ""))
 
 
 def base_subject(subject: str) -> str:
