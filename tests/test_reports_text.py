@@ -116,6 +116,13 @@ def test_event_reports_are_typed_by_what_was_printed_not_by_a_verdict():
     trace = parse(shared_data("labelled", "reports", "078.txt").read_bytes())   # a bare, header-less call trace
     assert trace.event["type"] == "CALL_TRACE" and trace.event["title"] == "call trace in __ext4_std_error"
     assert "DATA_LOSS" not in (rep.event["type"], trace.event["type"])
+    dept = parse("===================================================\nDEPT: Circular dependency has been detected.\n"
+                 "6.2.0-rc3 #1 Tainted: G        W\n---------------------------------------------------\n"
+                 "[S] lock(&ni->ni_lock:0):\nstacktrace:\n" + "".join(
+                     f"      {f}+0x{i + 1:x}0/0x400\n" for i, f in enumerate(
+                         ["ntfs3_setattr", "notify_change", "do_truncate", "path_openat", "do_filp_open",
+                          "do_sys_openat2", "__x64_sys_creat", "do_syscall_64"])))
+    assert dept.event["type"] == "DEPT" and dept.event["title"] == "DEPT: circular dependency in ntfs3_setattr"
     # a FAULT_INJECTION dump is not a crash: its stack alone is no report
     fi = ("[   64.050342][ T5103] FAULT_INJECTION: forcing a failure.\n"
           "[   64.050342][ T5103] name failslab, interval 1, probability 0, space 0, times 0\n"

@@ -95,9 +95,20 @@ def find_event(text: str) -> dict | None:
 MIN_BARE_TRACE = 8   # frames in a header-less trace before it counts as a report (not a stray quoted frame)
 
 
-def bare_trace_event(frames: list, signature: list[str], trace: list[dict]) -> dict | None:
+# Dumps that print stacks without a crash header syzkaller knows: what printed them names the report's type.
+DUMPS: list[tuple[re.Pattern[str], str, str | None]] = [
+    (re.compile(r"DEPT: Circular dependency has been detected"), "DEPT", "DEPT: circular dependency in {func}"),
+    (re.compile(r"DEPT: .*"), "DEPT", None),
+    (re.compile(r"(?:sysrq|SysRq) ?: Show (?:Blocked State|State|backtrace of all active CPUs)"), "SYSRQ_DUMP", None),
+    (re.compile(r"Freezing (?:of tasks|user space processes|remaining freezable tasks) failed"), "FREEZER", None),
+    (re.compile(r"task:\S+\s+state:D"), "BLOCKED_TASK_DUMP", None),
+]
+
+
+def bare_trace_event(frames: list, signature: list[str], trace: list[dict], text: str = "") -> dict | None:
     """A call trace pasted without its WARNING / BUG line (a reply quoting only the stack), titled as the judged
-    set and syzkaller's style name such dumps: ``call trace in FUNC`` (its first frame of its own).
+    set and syzkaller's style name such dumps: ``call trace in FUNC`` (its first frame of its own). Its type is
+    ``CALL_TRACE``, or what printed the dump when ``text`` says (``DUMPS``: DEPT, a sysrq or freezer dump).
 
     ``trace``: the console's frames (``console.read_console``): the stack a ``FAULT_INJECTION`` message prints
     is not a crash (it says an allocation was made to fail), so its frames do not count."""
@@ -106,7 +117,13 @@ def bare_trace_event(frames: list, signature: list[str], trace: list[dict]) -> d
     if len(crash) < MIN_BARE_TRACE or own < MIN_BARE_TRACE or not signature:
         return None
     first = next((f for f in trace if f.get("stack") == "crash"), None)
-    return {"kind": "call-trace", "type": event_type("call-trace"), "title": f"call trace in {signature[0]}",
+    kind, title = event_type("call-trace"), f"call trace in {signature[0]}"
+    if "DEPT" in text or "ysRq" in text or "sysrq" in text or "Freezing" in text or "state:D" in text:
+        for rx, dump, fmt in DUMPS:
+            if rx.search(text):
+                kind, title = dump, fmt.format(func=signature[0]) if fmt else title
+                break
+    return {"kind": "call-trace", "type": kind, "title": title,
             "lineno": first["lineno"] if first else None, "line": first["line"] if first else "",
             "text": "\n".join(f.norm_function for f in crash)}
 

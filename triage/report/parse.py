@@ -600,7 +600,8 @@ def parse(text: str | bytes) -> Report:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
         # and a data-loss event syzkaller does not title (triage.report.events).
         rep = add_structure(Report(), text[-MAX_REPORT:], whole=raw)
-        rep.event = find_event(text) or _leak_event(text) or bare_trace_event(rep.frames, rep.signature, rep.trace)
+        rep.event = find_event(text) or _leak_event(text) or bare_trace_event(rep.frames, rep.signature, rep.trace,
+                                                                              text)
         return rep
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
