@@ -144,6 +144,10 @@ def build(path: Path, n: int, seed: int = 1) -> dict:
         for i in range(0, len(rows), chunk):
             with db.conn:
                 db.conn.executemany(sql, rows[i:i + chunk])
+    from triage.store.groups import refresh_all
+
+    with db.conn:                  # the duplicate groups the writers keep (reports.dup_key)
+        refresh_all(db)
     db.conn.close()                # no ANALYZE: a real store has no planner statistics either
     return {"reports": n, "bases": len(bases), "bugs": len(bugs), "frames": len(frames), "messages": len(messages),
             "prepare_s": round(prepared, 1), "insert_s": round(time.perf_counter() - t1, 1)}

@@ -5,7 +5,8 @@
     python bench/judged_eval.py --sample [--json]                    # the held-out syzbot sample (classify --json)
 
 A mail's predicted label is the effective label (``report_labels``) of the report stored from it (the first one,
-by id, when a mail gave several); a mail without a report is predicted ``not-a-report``. It prints
+by id, when a mail gave several), or of the report it is a source of (a reply re-pasting a crash stored already);
+a mail without a report is predicted ``not-a-report``. It prints
 - per consequence label: precision / recall over the judged mails (with the counts behind them);
 - the judged ``not-a-report`` mails that became reports (listed) and the judged reports that did not;
 - judged reports whose stored title disagrees with the judged one (up to whitespace and a ``(N)`` suffix);
@@ -54,9 +55,10 @@ UNCLASSIFIED = "(unclassified)"
 def predictions(con, mids: set[str]) -> dict[str, dict]:
     """message-id -> {report_id, label, title, reports} for the judged mails the store made a report of."""
     out: dict[str, dict] = {}
-    rows = con.execute("SELECT r.message_id, r.id, r.title, l.label FROM reports r "
-                       "LEFT JOIN report_labels l ON l.report_id = r.id "
-                       "WHERE r.message_id IS NOT NULL ORDER BY r.id")
+    # a mail whose crash was stored already (a reply re-pasting it) is a source of that report
+    rows = con.execute("SELECT s.message_id, r.id, r.title, l.label FROM sources s "
+                       "JOIN reports r ON r.id = s.report_id LEFT JOIN report_labels l ON l.report_id = r.id "
+                       "WHERE s.message_id IS NOT NULL ORDER BY s.message_id = r.message_id DESC, r.id")
     for mid, rid, title, label in rows:
         if mid not in mids:
             continue

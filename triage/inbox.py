@@ -1,9 +1,14 @@
 """The inbox: the reports that need the maintainer, one line per duplicate group, worst first.
 
 Built on the ``inbox_reports`` view (one row per report with its effective label from
-``report_labels``, its review state and its syzbot bug). Two steps keep it fast on large stores:
-one aggregate query ranks the groups and keeps the top ``limit``; only those get the per-line details
-(representative report, new replies since last seen, latest reproducer run).
+``report_labels``, its review state and its syzbot bug). Groups are the stored ``reports.dup_key``
+(``triage.store.groups``). Two steps keep it fast on large stores: one aggregate query ranks the groups and
+keeps the top ``limit``; only those get the per-line details (title, representative report, status, new
+replies in the report's own thread since last seen, latest reproducer run).
+
+A line's title is its syzbot bug's title when the bug is known, else the title of the group's earliest
+original report (not a reply's). Bugs that are fixed, dup or invalid (``triage.status``: syzbot's word merged
+with the mail's) are left out unless ``include_closed``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime
 import sqlite_utils
 
 from triage.review import stamp, utcnow
-from triage.status import bug_status
+from triage.status import CLOSED, bug_status, closed_overrides
 
 
 def subsystems_of(subsystems_json: str | None) -> list[str]:
@@ -56,6 +61,7 @@ class InboxFilter:
     labels: list[str] = field(default_factory=list)
     since: datetime | None = None
     include_all: bool = False          # also acked, muted and snoozed
+    include_closed: bool = False       # also groups whose bug is fixed, dup or invalid
     limit: int = 50                    # 0 = no limit
     first_since: datetime | None = None    # only groups whose first report is this recent (new bugs)
     last_before: datetime | None = None    # only groups quiet since then (stale bugs)
@@ -123,7 +129,11 @@ def area_sql(flt: InboxFilter, params: dict) -> str:
 GROUP_RANK = "COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank))"
 
 
-def _conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple[list[int], dict, list[str], str]:
+CLOSED_SQL = "(" + ", ".join(f"'{s}'" for s in CLOSED) + ")"
+
+
+def _conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
+                ) -> tuple[list[int], dict, list[str], str]:
     """The label ranks wanted, the parameters, the per-group HAVING conditions and the per-report WHERE."""
     by_label = {label: rank for rank, label in ranks.items()}
     wanted = sorted(by_label[lab] for lab in flt.labels if lab in by_label) if flt.labels else sorted(ranks)
@@ -140,6 +150,12 @@ def _conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple
             having.append(cond)
     if flt.open_only:
         having.append("SUM(COALESCE(bug_status, 'open') NOT IN ('open', '')) = 0")
+    if not flt.include_closed:
+        closed, reopened = closed_overrides(db)
+        params["closed"], params["reopened"] = json.dumps(closed), json.dumps(reopened)
+        having.append("NOT (dup_key IN (SELECT value FROM json_each(:closed)) OR "
+                      f"(COALESCE(MAX(bug_status), '') IN {CLOSED_SQL} "
+                      "AND dup_key NOT IN (SELECT value FROM json_each(:reopened))))")
     return wanted, params, having, area_sql(flt, params)
 
 
@@ -152,7 +168,7 @@ def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     """
     now = now or utcnow()
     ranks = _rank_table(db)
-    wanted, params, having, where = _conditions(flt, ranks, now)
+    wanted, params, having, where = _conditions(db, flt, ranks, now)
     if flt.limit <= 0:
         having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
         groups = _groups(db, where, having, params, None)
@@ -171,14 +187,14 @@ def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     """How many lines ``flt`` gives without its limit (``50 of 255 shown``). Without a label filter the
     verdicts are not read (every rank counts), which halves the cost on a large store."""
     now = now or utcnow()
-    wanted, params, having, where = _conditions(flt, _rank_table(db), now)
+    wanted, params, having, where = _conditions(db, flt, _rank_table(db), now)
     if flt.labels:
         source = ROWS
         having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
     else:
         source = f"""SELECT {DUP_KEY} AS dup_key, r.reported_at, r.bug_extid, r.message_id,
                             COALESCE(v.state, 'new') AS state, v.snooze_until, b.status AS bug_status, {SUBSYSTEMS}
-                     FROM reports r INDEXED BY reports_inbox
+                     FROM reports r INDEXED BY reports_group_cols
                      LEFT JOIN reviews v ON v.report_id = r.id
                      LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
     grank = f", {GROUP_RANK} AS grank" if flt.labels else ""
@@ -203,15 +219,14 @@ def _candidates(label: str) -> str:
 # the effective subsystems (as ``inbox_reports`` says): the syzbot bug's when it names any, else the report's
 SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
               "ELSE COALESCE(r.subsystems, '[]') END AS subsystems")
-DUP_KEY = ("COALESCE(r.bug_extid, (SELECT MIN(s.bug_extid) FROM reports s WHERE s.signature_hash = r.signature_hash "
-           "AND s.bug_extid IS NOT NULL), r.signature_hash, 'report:' || r.id)")
+DUP_KEY = "COALESCE(r.dup_key, 'report:' || r.id)"
 ROWS = f"""
     SELECT r.id AS report_id, {DUP_KEY} AS dup_key,
            CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
            COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
            r.reported_at, r.bug_extid, r.message_id,
            b.status AS bug_status, b.num_crashes, {SUBSYSTEMS}
-    FROM reports r INDEXED BY reports_inbox
+    FROM reports r INDEXED BY reports_group_cols
     LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
     LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'
     LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
@@ -224,16 +239,13 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
     """Aggregate duplicate groups: all of them, or those holding one of the ``candidates`` reports."""
     scope = ""
     if candidates:
-        # every member of the candidates' groups: same bug, same signature, or a signature known for the bug
+        # every member of the candidates' groups (one indexed key)
         scope = f"""
         WITH cand(id) AS ({candidates}),
-        keys(k) AS (SELECT DISTINCT {DUP_KEY} FROM cand JOIN reports r INDEXED BY reports_inbox ON r.id = cand.id),
+        keys(k) AS (SELECT DISTINCT {DUP_KEY} FROM cand JOIN reports r INDEXED BY reports_group_cols ON r.id = cand.id),
         members(id) AS (
             SELECT id FROM cand
-            UNION SELECT r.id FROM reports r WHERE r.bug_extid IN (SELECT k FROM keys)
-            UNION SELECT r.id FROM reports r WHERE r.signature_hash IN (SELECT k FROM keys)
-            UNION SELECT r.id FROM reports r WHERE r.bug_extid IS NULL AND r.signature_hash IN
-                (SELECT s.signature_hash FROM reports s WHERE s.bug_extid IN (SELECT k FROM keys)))"""
+            UNION SELECT r.id FROM reports r INDEXED BY reports_dup_key WHERE r.dup_key IN (SELECT k FROM keys))"""
         where = f"ir.report_id IN (SELECT id FROM members) AND ir.dup_key IN (SELECT k FROM keys) AND {where}"
     sql = f"""{scope}
         SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, MIN(reported_at) AS first, COUNT(*) AS n,
@@ -268,7 +280,7 @@ def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: d
     return InboxItem(
         id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
         needs_review=any(r["needs_review"] for r in rows if r["label_rank"] == grank), label_source=rep["label_source"],
-        title=rep["title"] or "", subsystems=subsystems_of(rep["subsystems"]),
+        title=group_title(db, rows, bugs), subsystems=subsystems_of(rep["subsystems"]),
         reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
         repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
         new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows), snooze_until=rep["snooze_until"],
@@ -276,6 +288,39 @@ def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: d
         status=status.status if status else None, status_detail=status.detail if status else "",
         link=rep["bug_link"], report_ids=ids,
     )
+
+
+def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str]) -> str:
+    """The syzbot bug's title when the bug is known (synced, or named by syzbot's own report mail), else the title
+    of the group's earliest original report: one that is not a reply's quote (its mail is not a ``Re:``, or it
+    is syzbot's own), else the earliest."""
+    from triage.store.messages import is_reply_subject, is_syzbot
+
+    if bugs:
+        marks = ",".join("?" * len(bugs))
+        row = db.execute(f"SELECT title FROM bugs WHERE extid IN ({marks}) AND title IS NOT NULL AND title != '' "
+                         "ORDER BY status = 'open' DESC, updated_at DESC LIMIT 1", bugs).fetchone()
+        if row:
+            return row[0]
+    mids = [r["message_id"] for r in rows if r["message_id"]]
+    mails = {}
+    if mids:
+        marks = ",".join("?" * len(mids))
+        mails = {m: (subj, author) for m, subj, author in db.execute(
+            f"SELECT message_id, subject, author_email FROM messages WHERE message_id IN ({marks})", mids)}
+
+    def original(r: dict) -> bool:
+        subj, author = mails.get(r["message_id"], ("", ""))
+        return not is_reply_subject(subj or "") or is_syzbot(author or "")
+
+    def syzbot_report(r: dict) -> bool:        # syzbot's own report mail of the bug: it carries syzbot's title
+        subj, author = mails.get(r["message_id"], ("", ""))
+        return r["bug_extid"] in bugs and is_syzbot(author or "") and not is_reply_subject(subj or "")
+
+    ordered = sorted(rows, key=lambda r: (r["reported_at"] or "9999", r["report_id"]))
+    first = next((r for r in ordered if syzbot_report(r)), None) or next((r for r in ordered if original(r)),
+                                                                           ordered[0])
+    return first["title"] or ""
 
 
 def _group_state(rows: list[dict]) -> str:
@@ -302,10 +347,24 @@ def thread_message_ids_sql(bugs: list[str], mids: list[str]) -> tuple[str, list]
     return ("(" + " OR ".join(conds) + ")" if conds else "0"), params
 
 
+def own_threads_sql(bugs: list[str], mids: list[str]) -> tuple[str, list]:
+    """SQL condition on ``m`` selecting the messages of the report's own threads: the threads its report mails
+    are in, else (a report synced from syzbot) the threads about its bugs that are not a patch's. A patch series
+    that names the bug in its trailers is not the report's thread."""
+    if mids:
+        mm = ",".join("?" * len(mids))
+        return f"m.thread_id IN (SELECT thread_id FROM messages WHERE message_id IN ({mm}))", list(mids)
+    if bugs:
+        bm = ",".join("?" * len(bugs))
+        return (f"m.thread_id IN (SELECT t.thread_id FROM threads t LEFT JOIN messages root ON root.message_id = "
+                f"t.thread_id WHERE t.bug_extid IN ({bm}) AND root.patch_subject IS NULL)", list(bugs))
+    return "0", []
+
+
 def new_replies(db: sqlite_utils.Database, bugs: list[str], mids: list[str], seen_at: str) -> int:
-    """Messages in the group's threads dated after ``seen_at`` (the report mails themselves and the user's own
-    replies excluded)."""
-    cond, params = thread_message_ids_sql(bugs, mids)
+    """Messages in the report's own threads dated after ``seen_at`` (the report mails themselves and the
+    user's own replies excluded)."""
+    cond, params = own_threads_sql(bugs, mids)
     if cond == "0":
         return 0
     from triage.reply import OUTGOING

@@ -11,11 +11,15 @@ Sources (``scrapers/``, the simulator runs of ``triage demo``) yield plain recor
 
 Parsing happens as records arrive, outside any transaction. Writes are batched, and a batch is ONE
 transaction (``BEGIN IMMEDIATE``) that stores the messages and reports, classifies the new reports (an
-explicit call, unless ``classify=False``), threads the new messages, links bugs and crashes, and saves the
-batch's checkpoints. A record is never split between batches, so a mail and the report parsed from it commit
-together, and a cursor never runs ahead of the data it covers: a killed run leaves whole records or none, and
-a re-run fills the gap (message-ids and content hashes keep it idempotent). Reports are keyed by the sha256 of
-their normalized crash text; storing the same crash twice adds only where it was seen.
+explicit call, unless ``classify=False``), threads the new messages, links bugs and crashes, keeps the
+duplicate groups (``store.groups``) up to date, and saves the batch's checkpoints. A record is never split
+between batches, so a mail and the report parsed from it commit together, and a cursor never runs ahead of the
+data it covers: a killed run leaves whole records or none, and a re-run fills the gap (message-ids and content
+hashes keep it idempotent). Reports are keyed by the sha256 of their normalized crash text; storing the same
+crash twice adds only where it was seen.
+
+Which mails hold reports is decided here (``report_text``): patches and syzbot's digests never do; the parser
+decides the rest from the text.
 """
 
 from __future__ import annotations
@@ -29,10 +33,23 @@ from typing import Any
 import sqlite_utils
 
 from records import Bug, BugUnchanged, Checkpoint, InputError, MailRecord, Record, ReportText, ThreadHint
+from records.mail import Mail
+from triage.report.model import Report
 from triage.store import transaction
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
-from triage.store.messages import has_message, insert_message, message_row
+from triage.store.groups import refresh as refresh_groups
+from triage.store.messages import (
+    has_message,
+    insert_message,
+    is_digest,
+    is_patch,
+    is_patch_reply,
+    is_syzbot,
+    message_row,
+    patch_bodies,
+    syzbot_title,
+)
 from triage.store.reports import PreparedReport, prepare, store_report
 
 # what a summary counts, in the order its text names them: key -> words after the number
@@ -175,27 +192,56 @@ class Pipeline:
             self.summary.counts["skipped"] += 1
             return
         row = message_row(mail, source=record.location)
-        report = self._parse(mail.body, record.kind, record.location, message_id=mid, reported_at=mail.date,
-                             bug_extid=row["bug_extid"])
+        report = None
+        if report_text(mail) is not None:
+            rep = self._read(mail.body, record.location)
+            if rep is not None and is_patch_reply(mail) and self._quotes_patch(mail, rep):
+                rep = None      # a review quoting the oops its patch's changelog pasted
+            if rep is not None:
+                # only syzbot's own mail says its crash is the bug's; another mail's report joins the bug when
+                # threading finds it is that bug's crash (threads.link_reports)
+                bug = row["bug_extid"] if is_syzbot(mail.author_email) else None
+                report = self._prepare(rep, record.kind, record.location, message_id=mid, reported_at=mail.date,
+                                       bug_extid=bug, title=syzbot_title(mail), full_text=mail.body)
         self._mids.add(mid)
         self._queue(_Mail(row, report), 2 if report else 1)
 
-    def _parse(self, text: str, kind: str, location: str, *, message_id: str | None, reported_at: str | None,
-               bug_extid: str | None, title: str | None = None) -> PreparedReport | None:
-        """The report in ``text``, ready to write; None if there is none (or the parser failed: an error)."""
+    def _quotes_patch(self, mail: Mail, rep: Report) -> bool:
+        """Whether the kernel output of ``rep`` is the one a patch this mail replies to carries."""
+        named = [m for m in dict.fromkeys([mail.in_reply_to, *mail.refs]) if m]
+        bodies = [u.row["body"] for u in self._units if isinstance(u, _Mail) and u.row["message_id"] in named
+                  and u.row["patch_subject"]]
+        return quoted_from(rep, bodies + patch_bodies(self.db, named))
+
+    def _read(self, text: str, location: str, title: str | None = None) -> Report | None:
+        """The report in ``text``; None if there is none (or the parser failed: an error)."""
         from triage.report import parse
 
         try:
             rep = parse(text)
             if rep.display_title is None and title:   # the origin (syzbot) already extracted it and named it
                 rep.title, rep.report = title, text
-            if rep.display_title is None:
-                return None
-            return prepare(rep, kind=kind, location=location, message_id=message_id, reported_at=reported_at,
-                           bug_extid=bug_extid, full_text=text)
+            return rep if rep.display_title is not None else None
         except Exception as exc:  # a parser bug must not lose the rest of the batch
             self.summary.errors.append(f"{location}: could not parse ({type(exc).__name__}: {exc})")
             return None
+
+    def _prepare(self, rep: Report, kind: str, location: str, *, full_text: str, **fields: Any
+                 ) -> PreparedReport | None:
+        try:
+            return prepare(rep, kind=kind, location=location, full_text=full_text, **fields)
+        except Exception as exc:  # a parser bug must not lose the rest of the batch
+            self.summary.errors.append(f"{location}: could not parse ({type(exc).__name__}: {exc})")
+            return None
+
+    def _parse(self, text: str, kind: str, location: str, *, message_id: str | None, reported_at: str | None,
+               bug_extid: str | None, title: str | None = None) -> PreparedReport | None:
+        """The report in ``text``, ready to write; None if there is none (or the parser failed: an error)."""
+        rep = self._read(text, location, title)
+        if rep is None:
+            return None
+        return self._prepare(rep, kind, location, message_id=message_id, reported_at=reported_at,
+                             bug_extid=bug_extid, full_text=text)
 
     def _queue(self, unit: _Mail | PreparedReport | _Bug | None, writes: int) -> None:
         if unit is not None:
@@ -234,10 +280,13 @@ class Pipeline:
                 from triage.classify_store import classify_reports
 
                 classify_reports(self.db, new_ids, self.classifier)
+            linked: list[int] = []
             if messages or self._hints:
                 from triage.store.threads import resolve
 
-                counts["threads_new"] += resolve(self.db, self._hints or None)
+                counts["threads_new"] += resolve(self.db, self._hints or None, linked=linked)
+            if new_ids or linked:
+                refresh_groups(self.db, new_ids + linked)
             for source, cursor in self._checkpoints.items():
                 save_cursor(self.db, source, cursor)
         self._failed = False
@@ -258,6 +307,38 @@ class Pipeline:
         else:
             counts["reports_known"] += 1
         return rid
+
+
+def report_text(mail: Mail) -> str | None:
+    """The text of a mail that may hold a crash report, or None when the mail cannot be one.
+
+    Patches are not reports, even when their changelog pastes an oops (they count for a bug's status instead):
+    a ``[PATCH`` subject, AUTOSEL and stable-bot mails, a body with a diff of its own. syzbot's monthly digests
+    list titles, not crashes. (A reply to a patch may be one: ``quoted_from`` tells a review quoting the
+    changelog's oops from a reply quoting or pasting a crash of the thread.)
+    """
+    if is_patch(mail) or is_digest(mail):
+        return None
+    return mail.body
+
+
+MIN_QUOTED = 16        # characters of a report line compared with a patch's lines
+
+
+def quoted_from(rep: Report, bodies: list[str]) -> bool:
+    """Whether most of the first lines of the report ``rep`` (its extracted text; at least two) appear in one of
+    ``bodies`` (the patches a mail replies to), quote marks and console prefixes set aside."""
+    from triage.report.lines import clean
+
+    text = rep.report or (rep.event or {}).get("text") or ""
+    wanted = [t.strip() for t in (clean(ln)[1] for ln in text.split("\n")[:40]) if len(t.strip()) >= MIN_QUOTED][:12]
+    if len(wanted) < 2:
+        return False
+    for body in bodies:
+        have = {clean(ln)[1].strip() for ln in body.split("\n")}
+        if sum(t in have for t in wanted) * 2 >= len(wanted):
+            return True
+    return False
 
 
 def store_text(db: sqlite_utils.Database, text: str, *, kind: str, location: str, classify: bool = True,

@@ -86,18 +86,10 @@ def unknown_ids(db: sqlite_utils.Database, report_ids: list[int]) -> list[int]:
 def group_ids(db: sqlite_utils.Database, report_id: int) -> list[int]:
     """The ids of every report in the duplicate group of ``report_id`` (itself included)."""
     require_report(db, report_id)
-    key = db.execute("SELECT dup_key FROM report_groups WHERE report_id = ?", [report_id]).fetchone()[0]
-    rows = db.execute(
-        "SELECT r.id FROM reports r WHERE r.bug_extid = :k OR r.signature_hash = :k OR r.id = :id "
-        "OR r.signature_hash IN (SELECT signature_hash FROM reports WHERE bug_extid = :k)",
-        {"k": key, "id": report_id},
-    ).fetchall()
-    # the cheap superset above is narrowed to the exact group through the view
-    cands = [r[0] for r in rows]
-    marks = ",".join("?" * len(cands))
-    exact = db.execute(f"SELECT report_id FROM report_groups WHERE report_id IN ({marks}) AND dup_key = ?",
-                       [*cands, key]).fetchall()
-    return sorted(r[0] for r in exact)
+    key = db.execute("SELECT dup_key FROM reports WHERE id = ?", [report_id]).fetchone()[0]
+    if key is None:
+        return [report_id]
+    return sorted(r[0] for r in db.execute("SELECT id FROM reports WHERE dup_key = ?", [key]))
 
 
 def _upsert(db: sqlite_utils.Database, ids: list[int], **fields) -> None:
@@ -118,6 +110,8 @@ def set_state(db: sqlite_utils.Database, report_ids: list[int], state: str, who:
         raise ReviewError(f"{state!r}: not a review state ({', '.join(STATES)})")
     ids = _expand(db, report_ids)
     fields: dict = {"state": state, "who": who or current_user(), "snooze_until": None}
+    if state == "acked":
+        fields["seen_at"] = stamp()      # acking a line is looking at it: its replies so far are not new
     if note is not None:
         fields["note"] = note
     _upsert(db, ids, **fields)
@@ -131,8 +125,8 @@ def snooze(db: sqlite_utils.Database, report_ids: list[int], until: datetime, wh
     return ids
 
 
-def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None) -> None:
-    """``triage show`` was run: remember when (for 'new replies'), and new -> seen for the group."""
+def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None) -> list[int]:
+    """``triage seen``: remember when (for 'new replies'), and new -> seen for the group; returns its ids."""
     ids = group_ids(db, report_id)
     now = stamp()
     with db.atomic():
@@ -141,6 +135,7 @@ def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None)
                        [rid, now])
             db.execute("UPDATE reviews SET seen_at = ?, state = CASE state WHEN 'new' THEN 'seen' ELSE state END "
                        "WHERE report_id = ?", [now, rid])
+    return ids
 
 
 def set_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | None = None,

@@ -458,9 +458,35 @@ def _v8_repro_links_and_fixes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v9_report_dup_key(db: sqlite_utils.Database) -> None:
+    """The duplicate group each report folds into, stored (``reports.dup_key``, ``triage.store.groups``): a reply
+    quoting a report folds into it, and a signature that says too little (no trace of its own, a corrupted
+    report) no longer folds unrelated reports (its ``signature_hash`` is cleared). ``report_groups`` reads it."""
+    from triage.report.normalize import foldable
+    from triage.store.groups import refresh_all
+
+    db.execute("ALTER TABLE reports ADD COLUMN dup_key TEXT")
+    degenerate = [rid for rid, sig, title in db.execute(
+        "SELECT id, signature, title FROM reports WHERE signature_hash IS NOT NULL")
+        if not foldable([f for f in (sig or "").split(" <- ") if f], title)]
+    for rid in degenerate:
+        db.execute("UPDATE reports SET signature_hash = NULL WHERE id = ?", [rid])
+    refresh_all(db)
+    _script(
+        db,
+        """
+        CREATE INDEX reports_dup_key ON reports(dup_key, reported_at, id);
+        CREATE INDEX reports_group_cols ON reports(id, dup_key, bug_extid, reported_at);
+        DROP VIEW report_groups;
+        CREATE VIEW report_groups AS
+        SELECT r.id AS report_id, COALESCE(r.dup_key, 'report:' || r.id) AS dup_key FROM reports r;
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
-    _v7_report_subsystems, _v8_repro_links_and_fixes,
+    _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

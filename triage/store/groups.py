@@ -1,0 +1,108 @@
+"""Duplicate groups: the key each report folds on, stored per report (``reports.dup_key``) and kept up to date
+by the writers (the pipeline after each batch, the bug links of ``threads``), so the inbox, the review commands
+and the digest group with one indexed column.
+
+A report's key, first rule that applies:
+
+1. its syzbot bug (``bug_extid``);
+2. a syzbot bug known for the same signature (``signature_hash``: only signatures that say enough to fold on,
+   ``normalize.foldable``);
+3. the key of an earlier report of the same mail thread about the same crash (same title up to syzbot's ``(N)``,
+   or same foldable signature): a reply that quotes or re-pastes a report folds into it;
+4. its signature (``signature_hash``);
+5. itself (``report:ID``): a report without a readable trace never folds with another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import sqlite_utils
+
+CHUNK = 500
+_RECURRENCE = re.compile(r"\s+\(\d+\)$")
+
+
+def base_title(title: str | None) -> str:
+    """A title without syzbot's recurrence suffix ``(2)`` and extra whitespace."""
+    return _RECURRENCE.sub("", " ".join((title or "").split()))
+
+
+def own_key(report_id: int) -> str:
+    return f"report:{report_id}"
+
+
+def _chunks(ids: list) -> Iterable[list]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def _affected(db: sqlite_utils.Database, ids: set[int]) -> set[int]:
+    """``ids`` and the reports whose key may follow theirs: same signature, same mail thread."""
+    out = set(ids)
+    for part in _chunks(sorted(ids)):
+        marks = ",".join("?" * len(part))
+        out.update(r[0] for r in db.execute(
+            f"SELECT s.id FROM reports s WHERE s.signature_hash IN (SELECT signature_hash FROM reports "
+            f"WHERE id IN ({marks}) AND signature_hash IS NOT NULL)", part))
+        out.update(r[0] for r in db.execute(
+            f"SELECT s.id FROM reports s JOIN messages m ON m.message_id = s.message_id WHERE m.thread_id IN "
+            f"(SELECT m2.thread_id FROM reports r JOIN messages m2 ON m2.message_id = r.message_id "
+            f"WHERE r.id IN ({marks}) AND m2.thread_id IS NOT NULL)", part))
+    return out
+
+
+_ROWS = ("SELECT r.id, r.bug_extid, r.signature_hash, r.title, r.dup_key, m.thread_id, COALESCE(r.reported_at, '') "
+         "FROM reports r LEFT JOIN messages m ON m.message_id = r.message_id")
+
+
+def refresh(db: sqlite_utils.Database, report_ids: Iterable[int]) -> int:
+    """Recompute the key of ``report_ids`` and of the reports that may fold with them (inside the caller's
+    transaction); returns how many keys changed."""
+    ids = _affected(db, {int(i) for i in report_ids})
+    rows = []
+    for part in _chunks(sorted(ids)):
+        rows += db.execute(f"{_ROWS} WHERE r.id IN ({','.join('?' * len(part))})", part).fetchall()
+    return _recompute(db, rows)
+
+
+def refresh_all(db: sqlite_utils.Database) -> int:
+    """Every report's key (a migration's backfill, or a repair)."""
+    return _recompute(db, db.execute(_ROWS).fetchall())
+
+
+def _recompute(db: sqlite_utils.Database, rows: list[tuple]) -> int:
+    rows.sort(key=lambda r: (r[6], r[0]))        # earlier reports first: a reply folds into what it quotes
+    known_bug: dict[str, str | None] = {}
+    changed = 0
+    for rid, bug, shash, title, old, thread, when in rows:
+        key = bug
+        if key is None and shash:
+            if shash not in known_bug:
+                known_bug[shash] = db.execute("SELECT MIN(bug_extid) FROM reports WHERE signature_hash = ? "
+                                              "AND bug_extid IS NOT NULL", [shash]).fetchone()[0]
+            key = known_bug[shash]
+        if key is None and thread:
+            key = _thread_key(db, rid, thread, title, shash, when)
+        key = key or shash or own_key(rid)
+        if key != old:
+            db.execute("UPDATE reports SET dup_key = ? WHERE id = ?", [key, rid])
+            changed += 1
+    return changed
+
+
+def _thread_key(db: sqlite_utils.Database, rid: int, thread: str, title: str | None, shash: str | None,
+                when: str) -> str | None:
+    """The key of the earliest earlier report of ``thread`` about the same crash, if any."""
+    base = base_title(title)
+    for other, otitle, oshash, okey in db.execute(
+            "SELECT r.id, r.title, r.signature_hash, r.dup_key FROM reports r JOIN messages m "
+            "ON m.message_id = r.message_id WHERE m.thread_id = ? AND r.id != ? "
+            "AND (COALESCE(r.reported_at, '') < ? OR (COALESCE(r.reported_at, '') = ? AND r.id < ?)) "
+            "ORDER BY COALESCE(r.reported_at, ''), r.id", [thread, rid, when, when, rid]):
+        if (shash and oshash == shash) or (base and base_title(otitle) == base):
+            return okey or oshash or own_key(other)
+    return None
+
+
