@@ -552,11 +552,11 @@ SHUTDOWN_FS = ("btrfs", "ext4", "xfs")          # the filesystems whose transact
 
 def _shutdown(f: Facts, fi: dict, site: list[str]) -> tuple[str, dict] | None:
     """The filesystem the injected failure shut down, and the report's line that says so: an error the
-    filesystem printed after the injection and before the crash (an ``fs-error`` marker, or an
+    filesystem printed after the injection and before the crash (an ``fs-shutdown`` or ``fs-error`` marker, or an
     ``alloc-failure`` one such as btrfs's "Transaction aborted (error -12)"), the filesystem named by that
     line or else by the innermost filesystem function of the injection's stack."""
     end = (f.crash_event or {}).get("lineno") or float("inf")
-    said = next((m for m in f.markers if m["kind"] in ("fs-error", "alloc-failure")
+    said = next((m for m in f.markers if m["kind"] in ("fs-shutdown", "fs-error", "alloc-failure")
                  and fi["lineno"] < m["lineno"] <= end), None)
     if said is None:
         return None
