@@ -255,6 +255,8 @@ class ReproError(Exception):
 
 def store_run(db: Any, report_id: int | None, run: Any) -> int:
     """Insert a simulator run (``simulator.RunResult``) into ``repro_runs``; returns the row id."""
+    from triage.store import transaction
+
     row = {
         "report_id": report_id, "scenario": run.scenario, "variant": run.variant,
         "params": json.dumps(run.params, sort_keys=True), "seed": run.seed, "outcome": run.outcome,
@@ -262,7 +264,7 @@ def store_run(db: Any, report_id: int | None, run: Any) -> int:
         "trace": json.dumps(run.trace, default=str), "sim_version": run.sim_version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with db.atomic():
+    with transaction(db):
         return db["repro_runs"].insert(row).last_pk
 
 

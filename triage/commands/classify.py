@@ -10,7 +10,16 @@ from pathlib import Path
 
 import typer
 
-from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, db_path, die, emit_json, warn
+from triage.commands.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    JSON_OPTION,
+    db_path,
+    die,
+    emit_json,
+    waiting_for_lock,
+    warn,
+)
 
 MODEL_OPTION = typer.Option(None, "--model", metavar="PATH", help="Model file to use [default: trained, else shipped].")
 LABELLED_OPTION = typer.Option(None, "--labelled", metavar="DIR",
@@ -38,7 +47,7 @@ def _open_existing_db(read_only: bool = True):
     if not path.exists():
         return None
     try:
-        return open_db(path, read_only=read_only)
+        return open_db(path, read_only=read_only, on_wait=waiting_for_lock)
     except StoreError as exc:
         warn(f"{exc} (continuing without the store)")
         return None
