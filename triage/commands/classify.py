@@ -86,6 +86,7 @@ def classify_cmd(
 ) -> None:
     """Label reports by consequence (data-loss, reclaim-deadlock, fault-injection, nofail-warning, other),
     with the evidence: the rules that fired, the lines they matched, the model's probabilities."""
+    from records.inputs import display_name
     from triage.classify_store import human_label_for_text, similar
     from triage.report import parse
     from triage.report.source import InputError, content_hash, read_report_input
@@ -100,14 +101,15 @@ def classify_cmd(
             warn(str(exc))
             failed = True
             continue
+        name = display_name(path)            # a file name's undecodable bytes shown as U+FFFD
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if "\x00" in text[:4096]:
-            warn(f"{path}: binary data, not a kernel report")
+            warn(f"{name}: binary data, not a kernel report")
             failed = True
             continue
         rep = parse(text)
         verdict = clf.classify(rep, text)
-        result = {"file": str(path), "title": rep.title, **verdict.as_dict()}
+        result = {"file": name, "title": rep.title, **verdict.as_dict()}
         result["similar"] = []
         if db is not None:
             human = human_label_for_text(db, rep.report or text) or human_label_for_text(db, text)
@@ -119,7 +121,7 @@ def classify_cmd(
         if json_out:
             emit_json(result)
         else:
-            typer.echo(_render(str(path), result))
+            typer.echo(_render(name, result))
     if failed:
         raise typer.Exit(EXIT_FINDINGS)
 
