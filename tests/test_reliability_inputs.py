@@ -18,6 +18,8 @@ from test_reliability_locks import distinct_reports
 
 from records.inputs import MAX_INPUT_BYTES
 
+pytestmark = pytest.mark.slow            # three 2 GB gzip bombs refused at 512 MiB each: CI runs it (CI=1)
+
 TRIAGE = [sys.executable, "-m", "triage"]
 BAD_NAME = b"c-bad-\xff\xfe-name.txt"        # not UTF-8: readable, stored and printed with U+FFFD
 

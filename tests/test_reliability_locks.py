@@ -118,6 +118,7 @@ def test_a_writer_held_up_past_the_busy_timeout_fails_whole_in_one_line(tmp_path
         assert conn.execute("SELECT count(*) FROM reviews WHERE state <> 'new'").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_review_commands_during_a_whole_archive_import_all_complete(tmp_path):
     """``triage label`` / ``ack`` / ``mute`` over and over while ``triage import --public-inbox`` stores a whole
     list archive (issue 15: 6 in 17 failed with a traceback; the import held the lock up to 27.6 s)."""
@@ -223,6 +224,7 @@ pipeline.Pipeline(open_db(sys.argv[1]), classify=False, batch_size=2).run(walk([
 """
 
 
+@pytest.mark.slow
 def test_a_kill_between_a_message_and_its_report_loses_neither(tmp_path):
     """SIGKILL right after a mail's message row is written and before its report row (one batch per mail): the
     store has the mails before it, each with its report, and not that mail; a re-run stores it whole."""

@@ -57,8 +57,7 @@ def verdict_rows(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any 
     rows = _rows(db, ids)
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
-        items = [(report_from_row(parsed, text), text) for _, text, parsed in chunk]
-        verdicts = clf.classify_many(items)
+        verdicts = clf.classify_many([report_from_row(parsed, text) for _, text, parsed in chunk])
         stamp = now()
         out += [{"report_id": rid, "source": "combined", "label": v.label, "confidence": round(v.confidence, 4),
                  "needs_review": int(v.needs_review), "evidence": json.dumps(v.evidence, ensure_ascii=False),
