@@ -510,22 +510,28 @@ def _begin_immediate(db: sqlite_utils.Database) -> None:
     notice = _ON_WAIT.get(db)
     first = min(limit, int(NOTICE_AFTER * 1000)) if notice else limit
     try:
-        for step, wait in enumerate((first, limit - first)):
-            if step and wait <= 0:
-                break
-            conn.execute(f"PRAGMA busy_timeout = {wait}")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
+        if _try_begin(conn, first):
+            return
+        if limit > first:
+            notice(db_file(db))
+            if _try_begin(conn, limit - first):
                 return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
-                    raise
-            if step == 0 and notice:
-                notice(db_file(db))
     finally:
         conn.execute(f"PRAGMA busy_timeout = {limit}")
     raise StoreBusy(f"{db_file(db)}: another triage process kept it locked for more than {limit / 1000:g} s; "
                     "nothing was written (run the command again when it is done)")
+
+
+def _try_begin(conn: sqlite3.Connection, wait_ms: int) -> bool:
+    """``BEGIN IMMEDIATE``, waiting up to ``wait_ms`` for another writer; False if it still holds the lock."""
+    conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            return False
+        raise
+    return True
 
 
 @contextmanager
