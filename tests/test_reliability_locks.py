@@ -195,7 +195,7 @@ def test_a_batch_holds_the_lock_about_lock_seconds(db, tmp_path):
             super().flush()
             per_tx.append(n) if n else None
 
-    pipe = Counting(db, classifier=Slow(), lock_seconds=0.2)
+    pipe = Counting(db, classifier=Slow(), lock_seconds=0.2, batch_seconds=3600)   # batches end by count only
     pipe.batch_limit = 40                       # a first batch far too large for the lock time
     summary = pipe.run(walk([folder]))
     assert summary.reports_new == sum(per_tx) == 80
