@@ -25,6 +25,7 @@ from records.inputs import InputError
 _POLICY = email.policy.compat32
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SURROGATE = re.compile("[\udc80-\udcff]")     # undecodable bytes in a raw header
+_CRLF = re.compile(r"\r+\n")                 # CRLF, and the CRCRLF of a gateway that added one more
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # what a utf-7 / utf-16 decoder can leave: no UTF-8 for it
 _ADDR = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 _MBOX_FROM = re.compile(rb"^From \S+.*$", re.M)
@@ -159,7 +160,7 @@ def body_text(msg: EmailMessage) -> str:
             parts.append(storable_text(payload.decode(charset, "replace")))
         except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
             parts.append(payload.decode("utf-8", "replace"))
-    return "\n".join(parts).replace("\r\n", "\n")
+    return _CRLF.sub("\n", "\n".join(parts))
 
 
 def looks_like_mail(head: bytes) -> bool:

@@ -327,3 +327,11 @@ def test_a_utf7_mail_that_decodes_to_lone_surrogates_is_stored(db, tmp_path):
     assert summary.messages_new == 1 and summary.errors == []
     subject, body = db.execute("SELECT subject, body FROM messages").fetchone()
     assert subject == "\ufffd crash" and body.startswith("\ufffd __alloc_pages")
+
+
+def test_a_body_with_cr_cr_lf_line_ends_is_read_with_plain_newlines():
+    """Found by the fuzzer: replacing CRLF once left CR CR LF (a gateway's extra CR) as CR LF in the body."""
+    from records.mail import read_mail
+
+    mail = read_mail(b"From: a@example.org\r\nMessage-ID: <cr@example.org>\r\n\r\nfirst\r\r\nsecond\r\n", "cr.eml")
+    assert mail.body == "first\nsecond\n"
