@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlite_utils
 
 from triage.review import ReviewError, group_ids, stamp, utcnow
+from triage.store import transaction
 
 OUTGOING = "triage reply"          # messages.source of the mails triage composed
 SYZBOT_DOMAIN = "syzkaller.appspotmail.com"
@@ -268,7 +269,7 @@ def record(db: sqlite_utils.Database, msg: EmailMessage, cmds: list[Command], ex
         "source": OUTGOING,
         "imported_at": stamp(),
     }
-    with db.atomic():
+    with transaction(db):
         db["messages"].insert(row, ignore=True)
     return mid
 

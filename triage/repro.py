@@ -880,6 +880,8 @@ def fix_runs(lk: Link, result: Any, seed: int = 1) -> list[dict[str, Any]]:
 def store_run(db: Any, report_id: int | None, run: Any, lk: Link | None = None,
               fixes: list[dict[str, Any]] | None = None) -> int:
     """Insert a simulator run (``simulator.RunResult``) into ``repro_runs``; returns the row id."""
+    from triage.store import transaction
+
     row = {
         "report_id": report_id, "scenario": run.scenario, "variant": run.variant,
         "params": json.dumps(run.params, sort_keys=True), "seed": run.seed, "outcome": run.outcome,
@@ -890,7 +892,7 @@ def store_run(db: Any, report_id: int | None, run: Any, lk: Link | None = None,
     if lk is not None or fixes is not None:
         row["link"] = json.dumps(lk.to_dict() if lk else None, sort_keys=True)
         row["fixes"] = json.dumps(fixes or [], sort_keys=True)
-    with db.atomic():
+    with transaction(db):
         return db["repro_runs"].insert(row, alter=False).last_pk
 
 
