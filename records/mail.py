@@ -134,6 +134,16 @@ def parse_date(value: str | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
+def header_date(iso: str | None) -> str | None:
+    """A stored ISO date as an RFC 5322 ``Date:`` value (None when absent or unreadable)."""
+    if not iso:
+        return None
+    try:
+        return email.utils.format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
 def _iso_date(value: str) -> str | None:
     dt = parse_date(value)
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from records.mail import header_date
 from triage.review import ReviewError, group_ids, stamp, utcnow
 from triage.store import transaction
 
@@ -174,7 +175,7 @@ def read_recipients(source: str | None, message_id: str) -> list[str]:
 def _quote(orig: Original) -> str:
     lines = orig.body.strip("\n").splitlines()
     head = lines[:QUOTE_LINES]
-    when = _rfc_date(orig.date)
+    when = header_date(orig.date)
     who = orig.author_name or orig.author_email or "someone"
     out = [f"On {when}, {who} wrote:" if when else f"{who} wrote:"]
     out += [("> " + ln).rstrip() for ln in head]
@@ -183,13 +184,6 @@ def _quote(orig: Original) -> str:
     return "\n".join(out)
 
 
-def _rfc_date(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    try:
-        return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def _unique(addresses: list[str], exclude: set[str]) -> list[str]:
