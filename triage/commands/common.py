@@ -65,3 +65,15 @@ def emit_json(obj: Any) -> None:
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON Lines (one object per line) for scripts.")
+
+
+def finish_summary(summary: Any, keys: tuple[str, ...], json_out: bool) -> None:
+    """Print an import or sync summary (its notes and errors on stderr, one line each) and exit 1 on errors."""
+    if json_out:
+        emit_json(summary.as_dict(keys))
+    else:
+        for line in summary.notes + summary.errors:
+            warn(line)
+        typer.echo(summary.text(keys))
+    if summary.errors:
+        raise typer.Exit(EXIT_FINDINGS)
