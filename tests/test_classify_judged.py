@@ -49,7 +49,7 @@ def verdict_rows(db_path):
 @pytest.mark.parametrize("name", LISTS)
 def test_no_consequence_verdict_without_an_evidence_line(stores, name):
     rows = verdict_rows(stores[name])
-    assert len(rows) > 200
+    assert len(rows) > 150             # each archive holds 190-220 reports; fewer means the import broke
     consequences = 0
     for rid, text, label, _review, evidence in rows:
         if label not in CONSEQUENCE_LABELS:
