@@ -29,7 +29,11 @@ GUILTY_FILE_IGNORES = [re.compile(r) for r in (
 )]
 GUILTY_LINE_IGNORE = re.compile(
     r"(hardirqs|softirqs)\s+last\s+(enabled|disabled)|^Register r\d+ information|^\s*#\d+: ")  # held-lock lines
-FILENAME_RE = re.compile(r"([a-zA-Z0-9_\-\./]*[a-zA-Z0-9_\-]+\.(?:c|h|rs)):[0-9]+")
+# syzkaller's "([a-zA-Z0-9_\-\./]*[a-zA-Z0-9_\-]+\.(?:c|h|rs)):[0-9]+", which retries from every character of a
+# path (cubic in its length). Its leftmost match always starts where a run of path characters starts (one starting
+# inside a run extends to the run's start) and ends at the run's end (":" is not a path character), so tried only
+# at run starts, with the two classes' overlap removed, it finds the same files in one pass.
+FILENAME_RE = re.compile(r"(?<![a-zA-Z0-9_\-./])([a-zA-Z0-9_\-./]*[a-zA-Z0-9_\-]\.(?:c|h|rs)):[0-9]+")
 # rcu stalls: start reading at the interrupted context, not in the rcu/timer plumbing above it.
 _STALL_ENTRIES = ("apic_timer_interrupt+", "asm_sysvec_apic_timer_interrupt+", "Exception stack")
 
