@@ -31,13 +31,43 @@ FRAME_RE = re.compile(
     re.X,
 )
 
-_SUFFIX = re.compile(r"(\.(?:constprop|isra|part|cold|lto_priv|llvm|specialized)(?:\.\d+)*)+$")
+# Compiler suffixes: ".constprop", ".isra", ... each optionally numbered (".constprop.0").
+COMPILER_SUFFIXES = frozenset(("constprop", "isra", "part", "cold", "lto_priv", "llvm", "specialized"))
+
+
+def strip_tokens(name: str, words: frozenset[str], numbers_lead: bool) -> str:
+    r"""``name`` without the trailing run of ``.WORD`` (in ``words``) and ``.N`` (decimal) tokens; unless
+    ``numbers_lead``, the run starts at a word (``foo.1.isra.0`` -> ``foo.1``). What ``re.sub`` of
+    ``(\.(?:WORDS)(?:\.\d+)*)+$`` (or ``(?:\.(?:WORDS)|\.\d+)+$``) does, in one pass from the end: the regexp
+    retries from every dot and backtracks over every split of the numbers (cubic in a name of 4,000 characters)."""
+    if "." not in name:
+        return name
+    if name.endswith("\n"):                 # "$" matches before a final newline
+        return _strip_tokens(name[:-1], words, numbers_lead) + "\n"
+    return _strip_tokens(name, words, numbers_lead)
+
+
+def _strip_tokens(name: str, words: frozenset[str], numbers_lead: bool) -> str:
+    parts = name.split(".")
+    cut = len(name)
+    end = len(name)
+    for tok in reversed(parts[1:]):
+        start = end - len(tok) - 1
+        if tok in words:
+            cut = start
+        elif tok.isdecimal():
+            if numbers_lead:
+                cut = start
+        else:
+            break
+        end = start
+    return name[:cut]
 
 
 @lru_cache(maxsize=65536)
 def strip_suffix(func: str) -> str:
     """``foo.constprop.0`` -> ``foo``; ``bar.cold`` -> ``bar``."""
-    return _SUFFIX.sub("", func)
+    return strip_tokens(func, COMPILER_SUFFIXES, False)
 
 
 def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from triage.report.frames import strip_suffix
+from triage.report.frames import COMPILER_SUFFIXES, strip_suffix, strip_tokens
 from triage.report.model import Frame
 
 SIGNATURE_LEN = 6
@@ -85,7 +85,8 @@ SUFFIX_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(?:SyS|SYSC|sys|compat_SyS|compat_sys|__sys)_(\w+)$"), r"sys_\1"),  # <=4.16 wrappers, __sys_*
 ]
 
-_SUFFIX_EXTRA = re.compile(r"(?:\.(?:constprop|isra|part|cold|lto_priv|llvm|specialized|clone|prop)(?:\.\d+)*|\.\d+)+$")
+# Every compiler suffix and clone number: ".clone.3", ".prop.0", ".123" as well.
+_SUFFIX_EXTRA = COMPILER_SUFFIXES | {"clone", "prop"}
 
 
 def canonical(func: str) -> str:
@@ -93,7 +94,7 @@ def canonical(func: str) -> str:
     if not isinstance(func, str):
         return ""
     name = strip_suffix(func.strip())
-    name = _SUFFIX_EXTRA.sub("", name)
+    name = strip_tokens(name, _SUFFIX_EXTRA, True)
     if name in RENAMES:
         return RENAMES[name]
     for rx, repl in SUFFIX_RULES:
