@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 
 from triage.report.frames import COMPILER_SUFFIXES, strip_suffix, strip_tokens
+from triage.report.memo import by_name
 from triage.report.model import Frame
 
 SIGNATURE_LEN = 6
@@ -93,6 +94,11 @@ def canonical(func: str) -> str:
     """One name for a kernel function across versions and compilers (``''`` for a non-str)."""
     if not isinstance(func, str):
         return ""
+    return _canonical(func)
+
+
+@by_name
+def _canonical(func: str) -> str:
     name = strip_suffix(func.strip())
     name = strip_tokens(name, _SUFFIX_EXTRA, True)
     if name in RENAMES:

@@ -214,6 +214,9 @@ def mask_code(text: str) -> str:
 _DECODED = re.compile(r"(?:^|(?<=[\s:]))(?P<func>[A-Za-z_][\w.]*) \((?P<src>[\w./+-]+\.(?:[chS]|rs):\d+)"
                       r"(?: \(discriminator \d+\))?(?: [\w./+-]+\.(?:[chS]|rs):\d+(?: \(discriminator \d+\))?)*\)"
                       r"[ \t]*$", re.M)
+# How every decoded line ends (the last file:line and the closing parenthesis): a search that starts at a literal
+# "." and so skips most of the text, where ``_DECODED`` is tried at every word.
+_DECODED_END = re.compile(r"\.(?:[chS]|rs):\d+(?: \(discriminator \d+\))?\)[ \t]*$", re.M)
 
 
 # ``dmesg --decode`` (the kernel test robot's logs): "kern  :warn  : [  407.44] msg"
@@ -233,7 +236,7 @@ def undecode(text: str) -> str:
         # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
         # the kernel's: blanked
         text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)
-    if " (" not in text or _DECODED.search(text) is None:
+    if " (" not in text or _DECODED_END.search(text) is None:
         return text
     return _DECODED.sub(lambda m: f"{m.group('func')}+0x0/0x0 {m.group('src')}", text)
 
