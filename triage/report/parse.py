@@ -100,6 +100,16 @@ def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
     return None
 
 
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of ``a`` and ``b`` (compared 64 characters at a time)."""
+    k, limit = 0, min(len(a), len(b))
+    while k + 64 <= limit and a[k:k + 64] == b[k:k + 64]:
+        k += 64
+    while k < limit and a[k] == b[k]:
+        k += 1
+    return k
+
+
 def _lines_holding(text: str, word: str):
     """(start, end) of each line of ``text`` that holds ``word``, in order."""
     pos = text.find(word)
@@ -131,10 +141,7 @@ def drop_inline_headers(text: str) -> str:
             continue                    # not the same printk context: two lines, not one repeated
         console = cm.group(0) if cm is not None else ""
         body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
-        k = 0
-        limit = min(len(body), len(nbody))
-        while k < limit and body[k] == nbody[k]:
-            k += 1
+        k = _common_prefix(body, nbody)
         while k > 0 and body[k - 1] in _IDENT:
             k -= 1
         head = body[:k]
@@ -189,7 +196,7 @@ def strip_prefix(line: str, context: str, questionable_ok: bool,
         line = line[m.end():]
     elif context:
         return None, False          # the report has timestamps: lines without one are other output
-    if QUESTIONABLE.match(line) and "<EOI>" not in line:
+    if " ? " in line and QUESTIONABLE.match(line) and "<EOI>" not in line:
         if not questionable_ok:
             return None, True
         line = QUESTIONABLE.sub(" ", line, count=1)

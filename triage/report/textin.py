@@ -95,33 +95,35 @@ def unwrap(text: str) -> str:
     # The line being rebuilt, as its pieces (joined once it is complete: joining piece by piece would copy it
     # once per piece), its length without trailing blanks, whether it has a timestamp (then whether its message
     # is still blank) and whether a rest was joined to it.
+    # ``cut``: it may be a cut header (it ends as one of ``_CUT_HEADERS`` does: a digit, "n" or "s").
     cur: list[str] = []
     cur_len = 0
-    stamp = blank = joined = False
+    stamp = blank = cut = False
     for ln in lines:
-        if cur and ln.strip() and not _TS.match(ln) and not _PROGRAM_OUTPUT.match(ln.lstrip()):
+        m = _TS.match(ln)
+        if cur and m is None and (stamp or cut) and ln.strip() and not _PROGRAM_OUTPUT.match(ln.lstrip()):
             piece = None
             if timestamped and stamp:
                 if blank:
                     piece = ln.lstrip()
                 elif cur_len + 1 + len(ln.split(None, 1)[0]) > _MIN_WRAP:
                     piece = ln.strip()
-            elif not timestamped and not joined and _cut_header(cur[0], ln):
+            elif not timestamped and cut and _cut_header(cur[0], ln):
                 piece = ln.strip()
             if piece is not None:
                 cur[-1] = cur[-1].rstrip()
                 cur.append(" " + piece)
                 cur_len += 1 + len(piece.rstrip())
-                blank, joined = False, True
+                blank = cut = False
                 continue
         if cur:
             out.append("".join(cur))
         cur = [ln]
-        cur_len = len(ln.rstrip())
-        m = _TS.match(ln)
+        end = ln.rstrip()
+        cur_len = len(end)
         stamp = m is not None
         blank = stamp and not ln[m.end():].strip()
-        joined = False
+        cut = not timestamped and (end[-1:] in ("n", "s") or end[-1:].isdecimal())
     if cur:
         out.append("".join(cur))
     return "\n".join(out)
