@@ -9,14 +9,16 @@ Sources (``scrapers/``, the simulator runs of ``triage demo``) yield plain recor
 - a ``ThreadHint`` gives a thread its bug, a ``Checkpoint`` is a source's cursor, an ``InputError`` is
   counted and named in the summary.
 
-Parsing happens as records arrive, outside any transaction. Writes are batched, and a batch is ONE
-transaction (``BEGIN IMMEDIATE``) that stores the messages and reports, classifies the new reports (an
-explicit call, unless ``classify=False``), threads the new messages, links bugs and crashes, keeps the
-duplicate groups (``store.groups``) up to date, and saves the batch's checkpoints. A record is never split
-between batches, so a mail and the report parsed from it commit together, and a cursor never runs ahead of the
-data it covers: a killed run leaves whole records or none, and a re-run fills the gap (message-ids and content
-hashes keep it idempotent). Reports are keyed by the sha256 of their normalized crash text; storing the same
-crash twice adds only where it was seen.
+Parsing happens as records arrive, outside any transaction. Writes are batched, and a batch is ONE transaction
+(``BEGIN IMMEDIATE``) that stores the messages and reports, classifies the new reports (an explicit call,
+unless ``classify=False``; the classifier is loaded before the lock is taken), threads the new messages, links
+bugs and crashes, keeps the duplicate groups (``store.groups``) up to date, and saves the batch's checkpoints.
+A batch ends at ``batch_size`` writes, or ``batch_seconds`` after its first record, or sooner when the writes
+measured so far say it would hold the write lock longer than ``lock_seconds``: another writer (``triage label``
+during an import) waits about that long. A record is never split between batches, so a mail and the report
+parsed from it commit together, and a cursor never runs ahead of the data it covers: a killed run leaves whole
+records or none, and a re-run fills the gap (message-ids and content hashes keep it idempotent). Reports are
+keyed by the sha256 of their normalized crash text; storing the same crash twice adds only where it was seen.
 
 Which mails hold reports is decided here (``report_text``): patches and syzbot's digests never do; the parser
 decides the rest from the text.
@@ -119,15 +121,22 @@ class Pipeline:
 
     ``classify``: classify new reports in their batch (``classifier``: which; default the shipped one).
     ``batch_size`` / ``batch_seconds``: a batch commits after this many writes or this long, whichever first.
+    ``lock_seconds``: how long a batch's transaction should hold the write lock; the number of writes per batch
+    follows from the time the last transaction took per write (the first batch is at most ``FIRST_BATCH``).
     """
 
+    FIRST_BATCH = 100
+
     def __init__(self, db: sqlite_utils.Database, *, classify: bool = True, classifier: Any = None,
-                 batch_size: int = 500, batch_seconds: float = 5.0, summary: Summary | None = None):
+                 batch_size: int = 500, batch_seconds: float = 5.0, lock_seconds: float = 0.5,
+                 summary: Summary | None = None):
         self.db = db
         self.classify = classify
         self.classifier = classifier
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
+        self.lock_seconds = lock_seconds
+        self.batch_limit = min(batch_size, self.FIRST_BATCH)   # writes in the next batch (adapted)
         self.summary = summary if summary is not None else Summary()
         self.new_ids: list[int] = []          # reports the last committed batch stored anew
         self._units: list[_Mail | PreparedReport | _Bug] = []
@@ -249,7 +258,7 @@ class Pipeline:
         self._writes += writes
         if self._since is None:
             self._since = time.monotonic()
-        if self._writes >= self.batch_size or time.monotonic() - self._since >= self.batch_seconds:
+        if self._writes >= self.batch_limit or time.monotonic() - self._since >= self.batch_seconds:
             self.flush()
 
     # -- writing a batch -----------------------------------------------------------------------------
@@ -259,8 +268,13 @@ class Pipeline:
             return
         counts: Counter = Counter()
         new_ids: list[int] = []
+        if self.classify and self._has_reports():
+            from triage.classify_store import load_classifier
+
+            self.classifier = load_classifier(self.classifier)     # a first load takes seconds: not under the lock
         self._failed = True
         with transaction(self.db):
+            started = time.monotonic()
             messages = False
             for unit in self._units:
                 if isinstance(unit, _Mail):
@@ -289,6 +303,7 @@ class Pipeline:
                 refresh_groups(self.db, new_ids + linked)
             for source, cursor in self._checkpoints.items():
                 save_cursor(self.db, source, cursor)
+        self._adapt(time.monotonic() - started)
         self._failed = False
         self.summary.counts.update(counts)
         self.new_ids = new_ids
@@ -298,6 +313,16 @@ class Pipeline:
         self._checkpoints.clear()
         self._writes = 0
         self._since = None
+
+    def _has_reports(self) -> bool:
+        return any(isinstance(u, PreparedReport) or (isinstance(u, _Mail) and u.report is not None)
+                   or (isinstance(u, _Bug) and u.reports) for u in self._units)
+
+    def _adapt(self, held: float) -> None:
+        """Size the next batch so that its transaction holds the lock about ``lock_seconds``."""
+        per_write = held / self._writes
+        fits = int(self.lock_seconds / per_write) if per_write > 0 else self.batch_size
+        self.batch_limit = max(1, min(self.batch_size, fits))
 
     def _store(self, report: PreparedReport, counts: Counter, new_ids: list[int]) -> int:
         rid, new = store_report(self.db, report)
