@@ -50,7 +50,8 @@ def clean(raw: str) -> tuple[str | None, str]:
 def _line(lineno: int, raw: str) -> Line:
     """``Line(lineno, *clean(raw))``, without the call for a line that starts with no prefix character."""
     c = raw[:1]
-    if c in _PLAIN_START and " kernel: " not in raw[:100]:
+    if (c in _PLAIN_START or (c in " \t" and raw.lstrip(" \t")[:1] not in _PREFIX_START)) \
+            and " kernel: " not in raw[:100]:
         return _new_line(Line, (lineno, None, raw[:MAX_LINE].rstrip("\r\n")))
     return Line(lineno, *clean(raw))
 

@@ -252,7 +252,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     end_pos = len(text)
     headers = _Ahead(text)
     for pos, line in _lines(text, start):
-        cm = CONSOLE_RE.match(line)
+        cm = CONSOLE_RE.match(line) if "[" in line else None      # (a console prefix holds "[")
         c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
         if pos != start and not second and c1 in contexts and headers.starts_in(pos, pos + len(line)) \
                 and line_oops(line) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
