@@ -120,6 +120,8 @@ def _lines_holding(text: str, word: str):
             end = len(text)
         yield start, end
         pos = text.find(word, end)
+
+
 _INLINE_MARK = "[inline]"
 _IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 

@@ -94,8 +94,8 @@ def unwrap(text: str) -> str:
     out: list[str] = []
     # The line being rebuilt, as its pieces (joined once it is complete: joining piece by piece would copy it
     # once per piece), its length without trailing blanks, whether it has a timestamp (then whether its message
-    # is still blank) and whether a rest was joined to it.
-    # ``cut``: it may be a cut header (it ends as one of ``_CUT_HEADERS`` does: a digit, "n" or "s").
+    # is still blank), and whether it may be a cut header (plain excerpts: it ends as one of ``_CUT_HEADERS``
+    # does, in a digit, "n" or "s", and no rest was joined to it yet).
     cur: list[str] = []
     cur_len = 0
     stamp = blank = cut = False
