@@ -3,7 +3,8 @@
     PYTHONPATH=. python bench/linear.py [--sizes 1 10 50] [--cap 60] [--shape NAME ...]
 
 Shapes: the two reproducers of issue 15 (a KASAN header repeated with console prefixes; one line of N bytes),
-a real syzkaller console log repeated, and a mail with a huge quoted report. Each parse runs in a child
+a real syzkaller console log repeated, a mail with a huge quoted report, and three the parser once took
+quadratic or exponential time over (see ``SHAPES``). Each parse runs in a child
 process, killed past ``--cap`` seconds (a quadratic 50 MB input would take days); a shape that went over the
 cap is not tried at larger sizes.
 
@@ -51,11 +52,24 @@ def _quoted_mail(size: int) -> str:
     return head + _fill(quoted, size - len(head))
 
 
+def _wrapped_log(size: int) -> str:
+    """A mail-wrapped console log (a third of its lines timestamped, none long) whose last line goes on and on:
+    every following line is joined to it."""
+    k = size // 27
+    return "[    1.000000] x\n" * k + "[    1.000000] " + "y" * 50 + "\n" + _fill("word\n", size - 17 * k - 66)
+
+
 SHAPES: dict[str, Callable[[int], str]] = {
     "kasan-repeated": lambda size: _fill(KASAN, size),
     "one-line": lambda size: _fill(KASAN.rstrip("\n") + " ", size),
     "console-log": lambda size: _fill(_console_log(), size),
     "quoted-mail": _quoted_mail,
+    # found by reading the parser (its regexps and loops) for what repeats: a wrapped line joined piece by piece,
+    # a header searched from each of many "BUG: " on one line of a wrapped text, "> " quoting before a dmesg
+    # level (two ways to read each "> ": exponential in the depth)
+    "wrapped-log": _wrapped_log,
+    "long-header-line": lambda size: "a\n" * 60 + _fill("BUG: ", size - 125) + "\nfoo\n",
+    "deep-quote": lambda size: _fill("> " * 30 + "x :y\n", size),
 }
 
 

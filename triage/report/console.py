@@ -142,7 +142,6 @@ class _Walk:
         self.last_fi: dict | None = None
         self.event_task_open: dict | None = None     # the last event, until a CPU line names its task
         self.prev_header = -1                        # index of the last header line
-        self.prev_text = ""                          # the previous line, cleaned and right-stripped
         self.ctx: dict = {"kernel": kernel, "tag_pid": None, "delalloc": None}
         self.gate = mk.Hints(None, None)
 
@@ -161,7 +160,7 @@ class _Walk:
 
     def header_frame(self, i: int, func: str) -> bool:
         """A frame line right after a header cut by a mail client at "at FILE:LINE": the header's function."""
-        if self.prev_header == i - 1 and _AT_FILE_END.search(self.prev_text):
+        if self.prev_header == i - 1 and _AT_FILE_END.search(self.lines[i - 1].text.rstrip()):
             crash = self.out.crash
             if crash is not None and crash["lineno"] == i and crash["function"] is None:
                 crash.update(function=strip_suffix(func), function_lineno=i + 1,
@@ -329,7 +328,8 @@ class _Walk:
             crash.update(task=task, task_lineno=i + 1, task_line=s)
 
     def marker(self, i: int, s: str, header: bool = False) -> None:
-        if (self.gate.header if header else self.gate.message) is None:
+        gate = self.gate.header if header else self.gate.message
+        if gate is None or gate.search(s) is None:      # (matches() asks again: this spares the window)
             return
         lines = self.lines
         nxt = lines[i + 1].text.strip() if i + 1 < len(lines) else ""
@@ -367,7 +367,6 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     w.gate = mk.hints(text)
     for i in range(len(lines)):
         w.line(i)
-        w.prev_text = lines[i].text.rstrip()
     out = w.out
     if out.crash is not None:
         out.crash["in_irq"] = w.crash_irq

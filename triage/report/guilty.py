@@ -9,6 +9,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from triage.report.memo import by_name
+
 GUILTY_FILE_IGNORES = [re.compile(r) for r in (
     r".*\.h$", r"^lib/.*", r"^virt/lib/.*", r"^mm/kasan/.*", r"^mm/kmsan/.*", r"^kernel/kcov\.c",
     r"^mm/sl.b\.c", r"^mm/slab_common\.c", r"^mm/filemap\.c", r"^mm/folio-compat\.c", r"^mm/truncate\.c",
@@ -29,7 +31,11 @@ GUILTY_FILE_IGNORES = [re.compile(r) for r in (
 )]
 GUILTY_LINE_IGNORE = re.compile(
     r"(hardirqs|softirqs)\s+last\s+(enabled|disabled)|^Register r\d+ information|^\s*#\d+: ")  # held-lock lines
-FILENAME_RE = re.compile(r"([a-zA-Z0-9_\-\./]*[a-zA-Z0-9_\-]+\.(?:c|h|rs)):[0-9]+")
+# syzkaller's "([a-zA-Z0-9_\-\./]*[a-zA-Z0-9_\-]+\.(?:c|h|rs)):[0-9]+", which retries from every character of a
+# path (cubic in its length). Its leftmost match always starts where a run of path characters starts (one starting
+# inside a run extends to the run's start) and ends at the run's end (":" is not a path character), so tried only
+# at run starts, with the two classes' overlap removed, it finds the same files in one pass.
+FILENAME_RE = re.compile(r"(?<![a-zA-Z0-9_\-./])([a-zA-Z0-9_\-./]*[a-zA-Z0-9_\-]\.(?:c|h|rs)):[0-9]+")
 # rcu stalls: start reading at the interrupted context, not in the rcu/timer plumbing above it.
 _STALL_ENTRIES = ("apic_timer_interrupt+", "asm_sysvec_apic_timer_interrupt+", "Exception stack")
 
@@ -37,8 +43,17 @@ _STALL_ENTRIES = ("apic_timer_interrupt+", "asm_sysvec_apic_timer_interrupt+", "
 _IGNORED_FILE = re.compile("|".join(f"(?:{rx.pattern})" for rx in GUILTY_FILE_IGNORES))
 
 
+@by_name
+def _ignored_file(path: str) -> bool:
+    return _IGNORED_FILE.match(path) is not None
+
+
 def _ignored(path: str, line: str) -> bool:
-    return _IGNORED_FILE.match(path) is not None or GUILTY_LINE_IGNORE.search(line) is not None
+    return _ignored_file(path) or (("irqs" in line or "Register" in line or "#" in line)
+                                   and GUILTY_LINE_IGNORE.search(line) is not None)
+
+
+_normpath = by_name(posixpath.normpath)
 
 
 def _file_lines(report: str):
@@ -60,10 +75,10 @@ def _guilty(report: str) -> str | None:
         if _ignored(path, line):
             continue
         if guilty is None:
-            guilty = posixpath.normpath(path)
+            guilty = _normpath(path)
             deepest = posixpath.dirname(guilty)
             continue
-        path = posixpath.normpath(path)
+        path = _normpath(path)
         if deepest and path.startswith(deepest + "/") and "/" in path[len(deepest) + 1:]:
             guilty, deepest = path, posixpath.dirname(path)
     return guilty if guilty is not None else first

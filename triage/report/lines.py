@@ -21,6 +21,8 @@ from vocab.console import PREFIX as _PREFIX
 MAX_LINE = 2000
 
 _PREFIX_START = frozenset("[<>")
+# First characters of a line that cannot start a prefix (nor blanks before one): letters, digits, most signs.
+_PLAIN_START = frozenset(chr(c) for c in range(33, 127)) - _PREFIX_START
 
 
 class Line(NamedTuple):
@@ -45,6 +47,18 @@ def clean(raw: str) -> tuple[str | None, str]:
     return m.group("tag"), rest
 
 
+def _line(lineno: int, raw: str) -> Line:
+    """``Line(lineno, *clean(raw))``, without the call for a line that starts with no prefix character."""
+    c = raw[:1]
+    if (c in _PLAIN_START or (c in " \t" and raw.lstrip(" \t")[:1] not in _PREFIX_START)) \
+            and " kernel: " not in raw[:100]:
+        return _new_line(Line, (lineno, None, raw[:MAX_LINE].rstrip("\r\n")))
+    return Line(lineno, *clean(raw))
+
+
+_new_line = tuple.__new__
+
+
 def clean_lines(text: str) -> Iterator[Line]:
     """Every line of ``text`` (LF or CRLF), cleaned; never raises on any str."""
     yield from cleaned(text)
@@ -59,7 +73,7 @@ def cleaned(text: str) -> list[Line]:
     cached_text, cached = _last
     if text is cached_text:
         return cached
-    out = [Line(i, *clean(raw)) for i, raw in enumerate(text.split("\n"), 1)]
+    out = [_line(i, raw) for i, raw in enumerate(text.split("\n"), 1)]
     if len(text) > 512:                 # one-line lookups (a marker's own line) must not evict the report
         _last = (text, out)
     return out

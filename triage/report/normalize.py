@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from triage.report.frames import strip_suffix
+from triage.report.frames import COMPILER_SUFFIXES, strip_suffix, strip_tokens
+from triage.report.memo import by_name
 from triage.report.model import Frame
 
 SIGNATURE_LEN = 6
@@ -85,15 +86,21 @@ SUFFIX_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(?:SyS|SYSC|sys|compat_SyS|compat_sys|__sys)_(\w+)$"), r"sys_\1"),  # <=4.16 wrappers, __sys_*
 ]
 
-_SUFFIX_EXTRA = re.compile(r"(?:\.(?:constprop|isra|part|cold|lto_priv|llvm|specialized|clone|prop)(?:\.\d+)*|\.\d+)+$")
+# Every compiler suffix and clone number: ".clone.3", ".prop.0", ".123" as well.
+_SUFFIX_EXTRA = COMPILER_SUFFIXES | {"clone", "prop"}
 
 
 def canonical(func: str) -> str:
     """One name for a kernel function across versions and compilers (``''`` for a non-str)."""
     if not isinstance(func, str):
         return ""
+    return _canonical(func)
+
+
+@by_name
+def _canonical(func: str) -> str:
     name = strip_suffix(func.strip())
-    name = _SUFFIX_EXTRA.sub("", name)
+    name = strip_tokens(name, _SUFFIX_EXTRA, True)
     if name in RENAMES:
         return RENAMES[name]
     for rx, repl in SUFFIX_RULES:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from triage.report import formats as fm
@@ -25,6 +26,7 @@ from triage.report.corroborate import corroborated
 from triage.report.era import active, kernel_date
 from triage.report.events import bare_trace_event, find_event, leak_report
 from triage.report.guilty import guilty_file
+from triage.report.memo import by_name
 from triage.report.model import Report
 from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
@@ -42,7 +44,7 @@ QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
 
 _HEADER_RE = re.compile("|".join(re.escape(o.header) for o in fm.OOPSES))
-_SKIP_RES: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+_SKIP_RES: dict[tuple[str, ...], Callable[[str], bool] | None] = {}
 _NMI_BACKTRACE = "NMI backtrace for cpu"
 _CORRUPTED_NO_FRAMES = "extracted no stack frame"
 
@@ -98,7 +100,29 @@ def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
     return None
 
 
-_INLINE_LINE = re.compile(r"^[^\n]*\[inline\][^\n]*$", re.M)
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of ``a`` and ``b`` (compared 64 characters at a time)."""
+    k, limit = 0, min(len(a), len(b))
+    while k + 64 <= limit and a[k:k + 64] == b[k:k + 64]:
+        k += 64
+    while k < limit and a[k] == b[k]:
+        k += 1
+    return k
+
+
+def _lines_holding(text: str, word: str):
+    """(start, end) of each line of ``text`` that holds ``word``, in order."""
+    pos = text.find(word)
+    while pos >= 0:
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        if end < 0:
+            end = len(text)
+        yield start, end
+        pos = text.find(word, end)
+
+
+_INLINE_MARK = "[inline]"
 _IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
@@ -110,24 +134,21 @@ def drop_inline_headers(text: str) -> str:
     if "[inline]" not in text:
         return text
     edits: list[tuple[int, int, str]] = []
-    for m in _INLINE_LINE.finditer(text):
-        line = m.group(0)
-        nxt_end = text.find("\n", m.end() + 1)
-        nxt = text[m.end() + 1:nxt_end if nxt_end >= 0 else len(text)]
+    for line_start, line_end in _lines_holding(text, _INLINE_MARK):
+        line = text[line_start:line_end]
+        nxt_end = text.find("\n", line_end + 1)
+        nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else len(text)]
         cm, cn = CONSOLE_RE.match(line), CONSOLE_RE.match(nxt)
         if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
             continue                    # not the same printk context: two lines, not one repeated
         console = cm.group(0) if cm is not None else ""
         body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
-        k = 0
-        limit = min(len(body), len(nbody))
-        while k < limit and body[k] == nbody[k]:
-            k += 1
+        k = _common_prefix(body, nbody)
         while k > 0 and body[k - 1] in _IDENT:
             k -= 1
         head = body[:k]
         if head.strip() and not head.strip().startswith("?") and k < len(body) and body[k] in _IDENT:
-            edits.append((m.start() + len(console), m.start() + len(console) + k, " "))
+            edits.append((line_start + len(console), line_start + len(console) + k, " "))
     if not edits:
         return text
     parts, pos = [], 0
@@ -177,11 +198,27 @@ def strip_prefix(line: str, context: str, questionable_ok: bool,
         line = line[m.end():]
     elif context:
         return None, False          # the report has timestamps: lines without one are other output
-    if QUESTIONABLE.match(line) and "<EOI>" not in line:
+    if " ? " in line and QUESTIONABLE.match(line) and "<EOI>" not in line:
         if not questionable_ok:
             return None, True
         line = QUESTIONABLE.sub(" ", line, count=1)
     return line.rstrip("\r"), False
+
+
+class _Ahead:
+    """Where the oops headers of ``text`` start, found by one search ahead of a walk over its lines (instead of
+    one search per line): each part of the text is searched once."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.next = -1              # the first header at or after the last position asked about
+
+    def starts_in(self, lo: int, hi: int) -> bool:
+        """Whether a header starts in ``text[lo:hi]`` (``lo`` never decreasing between calls)."""
+        if self.next < lo:
+            m = _HEADER_RE.search(self.text, lo)
+            self.next = m.start() if m is not None else len(self.text)
+        return self.next < hi
 
 
 @dataclass
@@ -215,11 +252,12 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     skip_text = False
     contexts = {context}
     end_pos = len(text)
+    headers = _Ahead(text)
     for pos, line in _lines(text, start):
-        cm = CONSOLE_RE.match(line)
+        cm = CONSOLE_RE.match(line) if "[" in line else None      # (a console prefix holds "[")
         c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
-        if pos != start and not second and c1 in contexts and line_oops(line) is not None \
-                and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
+        if pos != start and not second and c1 in contexts and headers.starts_in(pos, pos + len(line)) \
+                and line_oops(line) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
             second = True
             end_pos = pos
         if ctx_kind and _NMI_BACKTRACE in line and "skipped" not in line:
@@ -233,7 +271,8 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             continue
         text_lines += 1
         skip_line = skip_text
-        if pos != start and any(m in stripped for m in fm.INFO_MESSAGES_WITH_STACK):
+        if pos != start and ("FAULT_" in stripped or "vmalloc" in stripped) \
+                and any(m in stripped for m in fm.INFO_MESSAGES_WITH_STACK):
             skip_text = True        # an unrelated stack (fault injection, vmalloc failure) follows
         if "Disabling lock debugging due to kernel taint" in stripped:
             skip_line = True
@@ -260,9 +299,11 @@ def _go_format(fmt: str, args: list[str]) -> str:
                   else "%!v(BADINDEX)", fmt)
 
 
-def _skip_re(skip: tuple[str, ...]) -> re.Pattern[str] | None:
+def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """Whether a frame name is on the skip list ``skip`` (remembered per name), None for an empty list."""
     if skip not in _SKIP_RES:
-        _SKIP_RES[skip] = re.compile("|".join(skip)) if skip else None
+        _SKIP_RES[skip] = by_name(lambda name, rx=re.compile("|".join(skip)): rx.search(name) is not None) \
+            if skip else None
     return _SKIP_RES[skip]
 
 
@@ -274,35 +315,58 @@ def global_skip(era: str | None) -> tuple[str, ...]:
 
 def strip_variants(frame: str) -> list[str]:
     """Syscall-prefix stripping, step by step: ``__se_sys_foo`` -> [``__se_sys_foo``, ``sys_foo``, ``foo``]."""
+    return list(_variants(frame))
+
+
+@by_name
+def _variants(frame: str) -> tuple[str, ...]:
     out = [frame]
     for prefix in fm.STRIP_FRAME_PREFIXES:
         if frame.startswith(prefix) and len(frame) > len(prefix):
             frame = frame[len(prefix):]
             out.append(frame)
-    return out
+    return tuple(out)
 
 
-def _append_frames(frames: list[tuple[str, str]], m: re.Match[str], skip: re.Pattern[str] | None,
+def _append_frames(frames: list[tuple[str, str]], m: re.Match[str], skip: Callable[[str], bool] | None,
                    skipped: list[str]) -> None:
     for raw in m.groups():
         if raw is None:
             continue
-        name = strip_variants(raw)[-1]
-        if skip is None or not skip.search(name):
+        name = _variants(raw)[-1]
+        if skip is None or not skip(name):
             frames.append((name, raw))
         else:
             skipped.append(name)
 
 
-_INLINE_MARK = "[inline]"
 _PC_OR_FRAME = re.compile(r"^ *(?:\[<[0-9a-f]+>\] +)?[a-zA-Z0-9_.]+(?:\+0x| [^ ]+:[0-9]+)")
+
+
+def _corrupted_line(line: str) -> bool:
+    """``formats.CORRUPTED_LINES``: a fault-injection frame (``should_fail``) inside the stack."""
+    return "should_fail" in line and fm.CORRUPTED_LINE_ANY.search(line) is not None
+
+
+def _stack_start(line: str) -> bool:
+    """``formats.STACK_START``: ``Call Trace``, ``Allocated``, ``Freed``, ``backtrace:``, ``Uninit was stored``."""
+    return ("race" in line or "Allocated" in line or "Freed" in line or "Uninit" in line) \
+        and fm.STACK_START_ANY.search(line) is not None
+
+
+def _frame_re(line: str) -> re.Match[str] | None:
+    """The first of ``formats.FRAME_RES`` that matches (the arm form holds ") from ")."""
+    m = fm.FRAME_RES[0].search(line)
+    if m is None and ") from " in line:
+        m = fm.FRAME_RES[1].search(line)
+    return m
 
 
 def _frame_line_follows(line: str) -> bool:
     return _PC_OR_FRAME.match(line) is not None
 
 
-def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str] | None,
+def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str], bool] | None,
                   skipped: list[str]) -> tuple[list[tuple[str, str]], bool]:
     """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean."""
     lines = text.split("\n")
@@ -317,10 +381,10 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
             while i < n:
                 ln = lines[i]
                 i += 1
-                if fm.CORRUPTED_LINE_ANY.search(ln):
+                if _corrupted_line(ln):
                     ok = False
                     break
-                if fm.STACK_START_ANY.search(ln):
+                if _stack_start(ln):
                     if seen_frame:
                         break
                     continue
@@ -330,17 +394,15 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: re.Pattern[str]
                         _append_frames(frames, m, skip, skipped)
                         idx += 1
                         break
-                for rx in fm.FRAME_RES:
-                    m = rx.search(ln)
-                    if m:
-                        seen_frame = True
-                        _append_frames(frames, m, skip, skipped)
-                        break
+                m = _frame_re(ln)
+                if m:
+                    seen_frame = True
+                    _append_frames(frames, m, skip, skipped)
         else:
             while i < n:
                 ln = lines[i]
                 i += 1
-                if fm.CORRUPTED_LINE_ANY.search(ln):
+                if _corrupted_line(ln):
                     ok = False
                     break
                 if ln.endswith(_INLINE_MARK) and i < n and _frame_line_follows(lines[i]):
@@ -463,6 +525,8 @@ def replace_dynamic(title: str, era: str | None = None) -> str:
 
 def sanitize_title(title: str) -> str:
     """Printable ASCII, tabs as spaces, no double spaces, at most 120 characters (syzbot's limit)."""
+    if title.isascii() and title.isprintable() and "  " not in title:     # already so (most titles)
+        return (title[1:] if title[:1] == " " else title)[:120].strip()
     out: list[str] = []
     prev = " "
     for ch in title:
@@ -489,7 +553,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
         return "title contains a timestamp"
     if f is None:
         return ""
-    if fm.CORRUPTED_LINE_ANY.search(report):
+    if "should_fail" in report and fm.CORRUPTED_LINE_ANY.search(report):
         return "report mixed with a fault injection stack"
     if f.no_stack:
         return ""
@@ -503,9 +567,9 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
             return "call trace is missed"
         found = False
         for ln in rest[1:16]:
-            if fm.STACK_START_ANY.search(ln):
+            if _stack_start(ln):
                 break
-            if "(stack is not available)" in ln or any(rx.search(ln) for rx in fm.FRAME_RES):
+            if "(stack is not available)" in ln or _frame_re(ln):
                 found = has_stack = True
                 break
         if not found:
@@ -516,7 +580,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
 
 
 def FRAME_RES_ANY(line: str) -> bool:  # noqa: N802
-    return any(rx.search(line) for rx in fm.FRAME_RES)
+    return _frame_re(line) is not None
 
 
 def report_type(oops: fm.Oops, f: fm.OopsFormat | None, title: str) -> str:
@@ -569,8 +633,8 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted) -> bool:
     for f in _DATED_ROWS[id(oops)]:
         if active(era, f.since, f.until) != active(None, f.since, f.until) and f.title.search(report):
             return True
-    rx = _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
-    return rx is not None and any(rx.search(name) for name in ex.skipped)
+    skip = _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
+    return skip is not None and any(skip(name) for name in ex.skipped)
 
 
 def _era_title_from(text: str, era: str) -> str | None:

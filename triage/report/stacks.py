@@ -93,9 +93,17 @@ def _union(*patterns: str) -> re.Pattern[str]:
 
 
 _OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
-# Any line _step_outside acts on (one search instead of a dozen matches for the lines it ignores).
-_OUTSIDE_ANY = _union(_OPENER_ANY.pattern, _CALL_TRACE.pattern, _HUNG.pattern, r"^task:", _TASK_OLD.pattern,
-                      _CPU_LINE.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ", r"\+0x[0-9a-fA-F]+/0x")
+# Any line _step_outside acts on (one test instead of a dozen matches for the lines it ignores): the expressions
+# anchored at the start in one match, the three that may match anywhere each after a substring they contain.
+_OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtrace):?\s*$", _HUNG.pattern,
+                           r"^task:", _TASK_OLD.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
+_OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
+
+
+def _acts_outside(line: str) -> bool:
+    return (_OUTSIDE_AT_START.match(line) is not None or ("+0x" in line and _OFFSET.search(line) is not None)
+            or ("CPU: " in line and _CPU_LINE.search(line) is not None)
+            or ("race:" in line and _CALL_TRACE.search(line) is not None))
 _MAX_GAP = 3          # unknown non-frame lines tolerated inside a trace before it is closed
 
 
@@ -279,7 +287,7 @@ def _maybe_header(line: str) -> bool:
 
 def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
     """Handle one line while no trace is open: headers that say whose trace comes next."""
-    if not _maybe_header(line) or not _OUTSIDE_ANY.search(line):
+    if not _maybe_header(line) or not _acts_outside(line):
         return
     if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
         frame = _frame(line, "stack")

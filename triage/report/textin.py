@@ -44,16 +44,30 @@ def unquote(text: str) -> str:
 _PROGRAM_OUTPUT = re.compile(r"^(?:\d{4}/\d\d/\d\d |\[[ \d*]|executing program|syzkaller login)")
 _MIN_WRAP = 60             # a break is a wrap only if the next word would not have fit in this many columns
 _WRAP_WIDTH = 100          # mail clients wrap at 72-80 columns; kernel consoles print RIP/Code lines far longer
-# Header lines a wrap can cut before their end, and what the rest must look like (a function, a number).
+_FUNC_REST = r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$"
+# Header lines a wrap can cut before their end: (the last occurrence of what the cut line ends with, the end
+# itself, the whole header, what the rest must look like: a function, a number). The end is tested first, from its
+# last occurrence: the header's search (".*" before a fixed end) is then linear in the line, whatever the line.
 _CUT_HEADERS = [
-    (re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S+:\d+\s*$"),
-     re.compile(r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$")),
-    (re.compile(r"INFO: task .* blocked for more than(?: \d+)?\s*$"), re.compile(r"^(?:\d+ )?seconds\.?\s*$")),
-    (re.compile(r"general protection fault, probably for non-canonical address\s*$"),
+    (":", re.compile(r":\d+\s*$"), re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S+:\d+\s*$"), re.compile(_FUNC_REST)),
+    (" blocked for more than", re.compile(r" blocked for more than(?: \d+)?\s*$"),
+     re.compile(r"INFO: task .* blocked for more than(?: \d+)?\s*$"), re.compile(r"^(?:\d+ )?seconds\.?\s*$")),
+    ("general protection fault, probably for non-canonical address",
+     re.compile(r"general protection fault, probably for non-canonical address\s*$"),
+     re.compile(r"general protection fault, probably for non-canonical address\s*$"),
      re.compile(r"^0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\]")),
-    (re.compile(r"(?:BUG|WARNING|INFO|KASAN|KMSAN|KCSAN|UBSAN): .* in\s*$"),
-     re.compile(r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$")),
+    (" in", re.compile(r" in\s*$"), re.compile(r"(?:BUG|WARNING|INFO|KASAN|KMSAN|KCSAN|UBSAN): .* in\s*$"),
+     re.compile(_FUNC_REST)),
 ]
+
+
+def _cut_header(line: str, rest: str) -> bool:
+    """``line`` is an oops header cut by a wrap and ``rest`` the rest of it."""
+    for anchor, end, header, after in _CUT_HEADERS:
+        j = line.rfind(anchor)
+        if j >= 0 and end.match(line, j) and after.match(rest) and header.search(line):
+            return True
+    return False
 
 
 _GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical address)[ \t]*\n[ \t]*"
@@ -69,7 +83,7 @@ def looks_wrapped(lines: list[str]) -> bool:
 def unwrap(text: str) -> str:
     """Join lines a mail client broke. Only in texts that look wrapped (no long lines at all), and only
     continuations that cannot be lines of their own: a line without a console timestamp after a timestamped
-    one (timestamped logs), or the rest of an oops header line (plain excerpts)."""
+    one (timestamped logs, as many as follow), or the rest of an oops header line (plain excerpts: one rest)."""
     if _GPF_CUT.search(text):                 # a cut no kernel prints, whatever the rest of the text looks like
         text = _GPF_CUT.sub(r"\1 \2", text)
     lines = text.split("\n")
@@ -78,21 +92,40 @@ def unwrap(text: str) -> str:
     stamped = sum(1 for ln in lines if _TS.match(ln))
     timestamped = stamped * 3 >= sum(1 for ln in lines if ln.strip())
     out: list[str] = []
+    # The line being rebuilt, as its pieces (joined once it is complete: joining piece by piece would copy it
+    # once per piece), its length without trailing blanks, whether it has a timestamp (then whether its message
+    # is still blank), and whether it may be a cut header (plain excerpts: it ends as one of ``_CUT_HEADERS``
+    # does, in a digit, "n" or "s", and no rest was joined to it yet).
+    cur: list[str] = []
+    cur_len = 0
+    stamp = blank = cut = False
     for ln in lines:
-        prev = out[-1] if out else None
-        if prev is not None and ln.strip() and not _TS.match(ln) and not _PROGRAM_OUTPUT.match(ln.lstrip()):
-            if timestamped and _TS.match(prev):
-                message = prev[_TS.match(prev).end():]
-                if not message.strip():
-                    out[-1] = prev.rstrip() + " " + ln.lstrip()
-                    continue
-                if len(prev.rstrip()) + 1 + len(ln.split(None, 1)[0]) > _MIN_WRAP:
-                    out[-1] = prev.rstrip() + " " + ln.strip()
-                    continue
-            elif not timestamped and any(h.search(prev) and rest.match(ln) for h, rest in _CUT_HEADERS):
-                out[-1] = prev.rstrip() + " " + ln.strip()
+        m = _TS.match(ln)
+        if cur and m is None and (stamp or cut) and ln.strip() and not _PROGRAM_OUTPUT.match(ln.lstrip()):
+            piece = None
+            if timestamped and stamp:
+                if blank:
+                    piece = ln.lstrip()
+                elif cur_len + 1 + len(ln.split(None, 1)[0]) > _MIN_WRAP:
+                    piece = ln.strip()
+            elif not timestamped and cut and _cut_header(cur[0], ln):
+                piece = ln.strip()
+            if piece is not None:
+                cur[-1] = cur[-1].rstrip()
+                cur.append(" " + piece)
+                cur_len += 1 + len(piece.rstrip())
+                blank = cut = False
                 continue
-        out.append(ln)
+        if cur:
+            out.append("".join(cur))
+        cur = [ln]
+        end = ln.rstrip()
+        cur_len = len(end)
+        stamp = m is not None
+        blank = stamp and not ln[m.end():].strip()
+        cut = not timestamped and (end[-1:] in ("n", "s") or end[-1:].isdecimal())
+    if cur:
+        out.append("".join(cur))
     return "\n".join(out)
 
 
@@ -183,10 +216,13 @@ def mask_code(text: str) -> str:
 _DECODED = re.compile(r"(?:^|(?<=[\s:]))(?P<func>[A-Za-z_][\w.]*) \((?P<src>[\w./+-]+\.(?:[chS]|rs):\d+)"
                       r"(?: \(discriminator \d+\))?(?: [\w./+-]+\.(?:[chS]|rs):\d+(?: \(discriminator \d+\))?)*\)"
                       r"[ \t]*$", re.M)
+# How every decoded line ends (the last file:line and the closing parenthesis): a search that starts at a literal
+# "." and so skips most of the text, where ``_DECODED`` is tried at every word.
+_DECODED_END = re.compile(r"\.(?:[chS]|rs):\d+(?: \(discriminator \d+\))?\)[ \t]*$", re.M)
 
 
 # ``dmesg --decode`` (the kernel test robot's logs): "kern  :warn  : [  407.44] msg"
-_DMESG_LEVEL = re.compile(r"^((?:[ \t]*>[ \t]?)*[ \t]*)(?:(kern)|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|"
+_DMESG_LEVEL = re.compile(r"^((?:[ \t]*>)*[ \t]*)(?:(kern)|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|"
                           r"authpriv|ftp|local[0-7]) *:(?:emerg|alert|crit|err|warn|notice|info|debug) *: (.*)$", re.M)
 
 
@@ -202,7 +238,7 @@ def undecode(text: str) -> str:
         # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
         # the kernel's: blanked
         text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)
-    if " (" not in text or _DECODED.search(text) is None:
+    if " (" not in text or _DECODED_END.search(text) is None:
         return text
     return _DECODED.sub(lambda m: f"{m.group('func')}+0x0/0x0 {m.group('src')}", text)
 

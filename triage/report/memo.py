@@ -1,0 +1,38 @@
+"""Remembered results of pure functions of a name (a function, a file path), for the parser's hot paths.
+
+A report names the same few hundred functions again and again (and the next report names most of them again):
+normalising a name, testing it against a skip list, splitting its syscall prefixes are each done once per
+name. Bounded: only names of at most ``MAX_KEY`` characters are kept (hostile input has longer ones), and a
+table that reaches ``MAX_SIZE`` entries starts again empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+MAX_KEY = 256
+MAX_SIZE = 65_536
+
+
+def by_name(fn: Callable[[str], T]) -> Callable[[str], T]:
+    """``fn`` with its results remembered per name (``fn`` must be pure and its result never mutated)."""
+    table: dict[str, T] = {}
+
+    def cached(name: str) -> T:
+        try:
+            return table[name]
+        except KeyError:
+            pass
+        value = fn(name)
+        if len(name) <= MAX_KEY:
+            if len(table) >= MAX_SIZE:
+                table.clear()
+            table[name] = value
+        return value
+
+    cached.__doc__ = fn.__doc__
+    cached.__wrapped__ = fn  # type: ignore[attr-defined]
+    return cached
