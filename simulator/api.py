@@ -42,9 +42,13 @@ def fuzz(name: str, runs: int, variant: str | None = None, overrides: dict[str, 
 
 
 def run_all(seed: int = 1) -> list[S.RunResult]:
-    """Every scenario and variant with default parameters (the lead's ``triage demo`` builds on this)."""
+    """Every scenario with default parameters and each of its variants that applies to them (a variant's
+    ``when``); ``triage demo`` builds on this."""
     out = []
     for sc in S.scenarios().values():
-        for variant in ["default", *sc.variants]:
+        defaults = sc.resolve_params(None, None)
+        applies = [name for name, v in sc.variants.items()
+                   if all(defaults.get(key) in allowed for key, allowed in v.get("when", {}).items())]
+        for variant in ["default", *applies]:
             out.append(S.run(sc.name, variant, None, seed))
     return out

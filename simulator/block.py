@@ -85,8 +85,10 @@ class Disk(BlockDevice):
 class DmTarget(BlockDevice):
     """A device-mapper target (dm-zoned): bios are queued to a kworker that remaps them to ``lower``."""
 
-    def __init__(self, k: Kernel, name: str, lower: BlockDevice, *, worker_nofs: bool = False):
+    def __init__(self, k: Kernel, name: str, lower: BlockDevice, *, worker_nofs: bool = False,
+                 map_lock: str | None = None):
         self.k, self.name, self.lower = k, name, lower
+        self.map_lock = map_lock           # dm-thin: the pool metadata lock its map function takes (shared)
         self.queue: simpy.Store = simpy.Store(k.env)
         self.worker_nofs = worker_nofs
         self.worker = k.spawn("kworker/u8:5", self._worker, kthread=True, daemon=True)
@@ -103,6 +105,19 @@ class DmTarget(BlockDevice):
         with task.call("submit_bio_noacct", "submit_bio_noacct_nocheck"):
             bio.done.holder = self
             self.queue.put(bio)
+
+    def map(self, task: Task):
+        """The target's map function in the submitter's context: dm-thin looks the block up under the pool
+        metadata lock (dm_thin_find_block: down_read(&pmd->root_lock))."""
+        if not self.map_lock:
+            return
+        from simulator.callpath import LOCK_STAGE
+
+        lock = self.k.lock_class(self.map_lock)
+        with task.via(LOCK_STAGE, "submit_bio_noacct", "dm_submit_bio", "__map_bio", "thin_map",
+                      "dm_thin_find_block"):
+            yield from lock.lock(task, shared=True)
+        lock.unlock(task)
 
     def _worker(self, task: Task):
         with task.call(*KTHREAD_BOTTOM, "worker_thread", "process_one_work", "dmz_chunk_work"):

@@ -98,11 +98,11 @@ class Console:
         return "\n".join(self.lines) + ("\n" if self.lines else "")
 
     # -- report kinds ----------------------------------------------------------------------------
-    def warn(self, task: Task, fn: str, file: str, line: int, frames: list[str]) -> None:
-        """``__warn()``: cut here, WARNING line, CPU, RIP + registers, call trace (callers of ``fn``)."""
+    def warn(self, task: Task, fn: str, file: str, line: int, frames: list[str], message: str = "") -> None:
+        """``__warn()``: cut here, the WARN's message, WARNING line, CPU, RIP + registers, call trace."""
         v = self.k.version
         ip = symbols.ip_of(fn, v).split(" ")[0]
-        lines = ["------------[ cut here ]------------",
+        lines = ["------------[ cut here ]------------", *([message] if message else []),
                  f"WARNING: CPU: {task.cpu} PID: {task.pid} at {file}:{line} {ip} {file}:{line}",
                  "Modules linked in:"]
         lines += self.cpu_lines(task)
@@ -163,4 +163,84 @@ class Console:
         lines += self._regs("0010", symbols.ip_of(fn, v), "<80> 3c 02 00" if kasan else "<48> 8b 40 18")
         lines += self.call_trace(frames[:-1], task)
         lines += ["Modules linked in:", "---[ end trace 0000000000000000 ]---"]
+        self.emit(lines)
+
+    def kernel_bug(self, task: Task, frames: list[str], file: str, line: int) -> None:
+        """``BUG()`` / ``BUG_ON()``: kernel BUG at FILE:LINE! and an invalid-opcode oops in the innermost frame."""
+        v = self.k.version
+        fn = frames[-1]
+        oops = "Oops: invalid opcode: 0000" if v.at_least("6.9") else "invalid opcode: 0000"
+        lines = ["------------[ cut here ]------------", f"kernel BUG at {file}:{line}!",
+                 f"{oops} [#1] PREEMPT SMP KASAN NOPTI"]
+        lines += self.cpu_lines(task)
+        lines += self._regs("0010", f"{symbols.ip_of(fn, v).split(' ')[0]} {file}:{line}")
+        lines += self.call_trace(frames[:-1], task)
+        lines += ["Modules linked in:", "---[ end trace 0000000000000000 ]---"]
+        self.emit(lines)
+
+    def page_fault(self, task: Task, frames: list[str], address: int) -> None:
+        """A dereference of a stale pointer: BUG: unable to handle page fault for address."""
+        v = self.k.version
+        fn = frames[-1]
+        head = "BUG: unable to handle page fault for address" if v.at_least("5.0") else \
+            "BUG: unable to handle kernel paging request at"
+        oops = "Oops: " if v.at_least("6.9") else ""
+        lines = [f"{head}: {address:016x}" if v.at_least("5.0") else f"{head} {address:016x}",
+                 "#PF: supervisor read access in kernel mode", "#PF: error_code(0x0000) - not-present page",
+                 "PGD 0 P4D 0 ", f"{oops or 'Oops: '}0000 [#1] PREEMPT SMP KASAN NOPTI"]
+        lines += self.cpu_lines(task)
+        lines += self._regs("0010", symbols.ip_of(fn, v))
+        lines += self.call_trace(frames[:-1], task)
+        lines += ["Modules linked in:", "---[ end trace 0000000000000000 ]---"]
+        self.emit(lines)
+
+    def kasan_uaf(self, task: Task, frames: list[str], alloc_frames: list[str], free_frames: list[str],
+                  cache: str = "kmalloc-64") -> None:
+        """KASAN's report of a read of a freed slab object, with where it was allocated and freed."""
+        v = self.k.version
+        fn = frames[-1]
+        kind = "slab-use-after-free" if v.at_least("6.5") else "use-after-free"
+        addr = 0xffff888012345600 + (self.k.seed % 64) * 8
+        lines = ["==================================================================",
+                 f"BUG: KASAN: {kind} in {symbols.ip_of(fn, v)}",
+                 f"Read of size 8 at addr {addr:016x} by task {task.comm}/{task.pid}", ""]
+        lines += self.cpu_lines(task)
+        lines += self.call_trace(frames + ["kasan_report", "print_report", "print_address_description",
+                                           "dump_stack_lvl", "__dump_stack"], task)
+        lines += ["", f"Allocated by task {task.pid}:"]
+        lines += ["  " + ln.strip() for ln in symbols.print_stack(alloc_frames + ["__kasan_slab_alloc",
+                                                                                 "kasan_save_stack"], v)]
+        lines += ["", f"Freed by task {task.pid}:"]
+        lines += ["  " + ln.strip() for ln in symbols.print_stack(free_frames + ["kmem_cache_free",
+                                                                                "__kasan_slab_free",
+                                                                                "kasan_save_stack"], v)]
+        lines += ["", f"The buggy address belongs to the object at {addr & ~0x3f:016x}",
+                  f" which belongs to the cache {cache} of size 64",
+                  "=================================================================="]
+        self.emit(lines)
+
+    def refcount_underflow(self, task: Task, frames: list[str]) -> None:
+        """refcount_t: underflow; use-after-free (a reference dropped twice)."""
+        self.warn(task, "refcount_warn_saturate", "lib/refcount.c", 28, frames,
+                  message="refcount_t: underflow; use-after-free.")
+
+    def lock_held_return(self, task: Task, held: list[tuple[str, str]]) -> None:
+        """lockdep: a system call returns to user space holding a lock (an error path forgot to unlock)."""
+        lines = ["", "================================================",
+                 "WARNING: lock held when returning to user space!", f"{self.uname()} {self.taint_word()}",
+                 "------------------------------------------------",
+                 f"{task.comm}/{task.pid} is leaving the kernel with locks still held!",
+                 f"{len(held)} lock{'s' if len(held) != 1 else ''} held by {task.comm}/{task.pid}:"]
+        for i, (cls, at) in enumerate(held):
+            lines.append(f" #{i}: ffff8880{symbols._h('lock:' + cls):08x} ({cls}){{+.+.}}-{{4:4}}, at: "
+                         f"{symbols.ip_of(at, self.k.version)}")
+        self.emit(lines)
+
+    def memory_leak(self, task: Task, frames: list[str], size: int = 64) -> None:
+        """kmemleak's report of an object nothing points to."""
+        lines = ["BUG: memory leak", f"unreferenced object 0xffff888012340000 (size {size}):",
+                 f'  comm "{task.comm}", pid {task.pid}, jiffies 4294942190',
+                 "  backtrace (crc 0):"]
+        lines += ["    [<ffffffff81234567>] " + ln.strip() for ln in symbols.print_stack(
+            frames + ["kmemleak_alloc_recursive", "kmemleak_alloc"], self.k.version)]
         self.emit(lines)

@@ -3,7 +3,7 @@ userspace daemon (tcmu-runner) that turns ring commands into pwrite() calls on i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
@@ -11,7 +11,7 @@ from simulator import gfp as G
 from simulator import mm
 from simulator.console import KTHREAD_BOTTOM, SYSCALL_BOTTOM
 from simulator.engine import Completion
-from simulator.versions import switch
+from simulator.versions import resolve, switch
 
 if TYPE_CHECKING:
     from simulator.block import TcmuDevice
@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from simulator.pagecache import Inode
 
 MAX_HUNG_REPORTS = 10      # sysctl_hung_task_warnings
+
+# Kernel threads that run with scoped allocation flags, by name prefix.
+KTHREAD_FLAGS: dict[str, frozenset[str]] = {
+    "kswapd": frozenset({"PF_MEMALLOC", "PF_KSWAPD"}),   # [KSWPF]
+    "xfsaild": frozenset({"PF_MEMALLOC"}),               # fs/xfs/xfs_trans_ail.c xfsaild(): memalloc_noreclaim_save()
+}
+
+
+def kthread_flags(comm: str) -> frozenset[str]:
+    """The PF_* flags a kernel thread named ``comm`` sets for itself."""
+    for prefix, flags in KTHREAD_FLAGS.items():
+        if comm.startswith(prefix):
+            return flags
+    return frozenset()
 
 
 def khungtaskd(k: Kernel, timeout: int):
@@ -64,8 +78,9 @@ def oom_reaper(k: Kernel):
 class Rpciod:
     """The rpciod workqueue: sends WRITE and COMMIT RPCs; each transmission allocates socket buffers."""
 
-    def __init__(self, k: Kernel, latency: float = 0.005, *, nofs_scope: bool = False):
-        self.k, self.latency, self.nofs_scope = k, latency, nofs_scope
+    def __init__(self, k: Kernel, latency: float = 0.005, *, nofs_scope: bool = False,
+                 path: list[str] | None = None):
+        self.k, self.latency, self.nofs_scope, self.path = k, latency, nofs_scope, path
         self.queue: simpy.Store = simpy.Store(k.env)
         self.task = k.spawn("kworker/u8:1", self._body, kthread=True, daemon=True)
         self.task.workqueue = "rpciod rpc_async_schedule"
@@ -86,6 +101,7 @@ class Rpciod:
 
     def _body(self, task: Task):
         k = self.k
+        task.follow(self.path)
         with task.call(*KTHREAD_BOTTOM, "worker_thread", "process_one_work", "rpc_async_schedule", "__rpc_execute"):
             while True:
                 task.state = "S"
@@ -115,10 +131,28 @@ class Rpciod:
                 k.progress()
 
 
-def tcmu_runner(k: Kernel, dev: TcmuDevice, backing_fs: Filesystem, backing_path: str, *, io_flusher: bool):
-    """Single-threaded tcmu-runner: take one command from the ring, pwrite() it, complete it."""
+SERVER_FRAMES = {
+    "tcmu-runner": (*SYSCALL_BOTTOM, "__x64_sys_pwrite64", "ksys_pwrite64", "vfs_write", "new_sync_write"),
+    "nbd-client": (*SYSCALL_BOTTOM, "__x64_sys_pwrite64", "ksys_pwrite64", "vfs_write", "new_sync_write"),
+    "fuse-daemon": (*SYSCALL_BOTTOM, "__x64_sys_pwrite64", "ksys_pwrite64", "vfs_write", "new_sync_write"),
+    "loop": (*KTHREAD_BOTTOM, "worker_thread", "process_one_work", "loop_workfn", "loop_process_work",
+             "do_req_filebacked", "lo_write_bvec", "vfs_iter_write", "do_iter_write"),
+}
+
+
+def tcmu_runner(k: Kernel, dev: TcmuDevice, backing_fs: Filesystem, backing_path: str, *, io_flusher: bool,
+                kind: str = "tcmu-runner", path: list[str] | None = None, noio: Any = "auto"):
+    """The single server of an emulated device: take one command, write it to the backing file, complete it.
+    A userspace daemon (tcmu-runner, nbd, a FUSE server) is NOIO only if it calls PR_SET_IO_FLUSHER (5.6+);
+    the loop driver's worker is NOIO by itself from the version that added it (``noio`` auto)."""
 
     def body(task: Task):
+        task.follow(path)
+        if kind == "loop":
+            task.kthread = True
+            task.workqueue = "loop0 loop_workfn"
+            if resolve(k.version, "loop_worker_noio", noio):
+                task.flags.update({"PF_MEMALLOC_NOIO", "PF_LOCAL_THROTTLE"})
         if io_flusher:
             if switch(k.version, "io_flusher"):
                 task.flags.update({"PF_MEMALLOC_NOIO", "PF_LOCAL_THROTTLE"})
@@ -132,8 +166,7 @@ def tcmu_runner(k: Kernel, dev: TcmuDevice, backing_fs: Filesystem, backing_path
             bio = yield dev.ring.get()
             task.state = "R"
             bio.done.holder = task
-            with task.call(*SYSCALL_BOTTOM, "__x64_sys_pwrite64", "ksys_pwrite64", "vfs_write", "new_sync_write",
-                           *backing_fs.write_frames):
+            with task.call(*SERVER_FRAMES.get(kind, SERVER_FRAMES["tcmu-runner"]), *backing_fs.write_frames):
                 for key, version in bio.blocks:
                     idx = _block_index(key)
                     err = yield from backing_fs.write_page(task, inode, idx, version)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from simulator.engine import Kernel, Task
 
-SEVERITY = ["crash", "deadlock", "livelock", "data-loss", "error-reported", "warning"]
+SEVERITY = ["crash", "deadlock", "livelock", "data-loss", "error-reported", "warning", "leak"]
 LIVELOCK_QUIET = 60.0     # seconds without progress while a task keeps retrying
 
 
@@ -108,9 +108,15 @@ def warning(k: Kernel) -> dict | None:
             "allocation_completed": all(d is True for d in done)}
 
 
+def leak(k: Kernel) -> dict | None:
+    if not k.leaks:
+        return None
+    return {"leaked": k.leaks, "injected_failures": k.injections}
+
+
 DETECTORS: list[tuple[str, Callable[[Kernel], dict | None]]] = [
     ("crash", crash), ("deadlock", deadlock), ("livelock", livelock), ("data-loss", data_loss),
-    ("warning", warning),
+    ("warning", warning), ("leak", leak),
 ]
 
 

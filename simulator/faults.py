@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from simulator import gfp as G
+from simulator.callpath import FAULT_DUMP
 
 if TYPE_CHECKING:
     from simulator.engine import Kernel, Task
@@ -27,7 +28,7 @@ class FaultAttr:
     verbose: int = 2
     task_filter: bool = False
     ignore_gfp_wait: bool = True  # debugfs default Y for both failslab and fail_page_alloc
-    min_order: int = 0
+    min_order: int = 1            # fail_page_alloc/min-order: order-0 pages are not failed by default
     count: int = field(default=0)
 
     def knobs(self) -> dict:
@@ -69,12 +70,9 @@ class FaultAttr:
 
 
 def _site(task: Task) -> str:
-    skip = {"kmem_cache_alloc_noprof", "slab_alloc_node", "slab_pre_alloc_hook", "should_failslab",
-            "__kmalloc_noprof", "__alloc_frozen_pages_noprof"}
-    for fn in reversed(task.stack):
-        if fn not in skip:
-            return fn
-    return "?"
+    from simulator.mm import _caller
+
+    return _caller(task)
 
 
 def should_failslab(k: Kernel, task: Task, attr: FaultAttr | None, gfp: int, size: int) -> bool:
@@ -82,7 +80,7 @@ def should_failslab(k: Kernel, task: Task, attr: FaultAttr | None, gfp: int, siz
         return False
     if attr.ignore_gfp_wait and gfp & G.DIRECT_RECLAIM:
         return False
-    with task.call("should_failslab"):
+    with task.via(FAULT_DUMP, "should_failslab"):
         return attr.should_fail_ex(k, task, size, nowarn=bool(gfp & G.NOWARN))
 
 
@@ -91,4 +89,5 @@ def should_fail_alloc_page(k: Kernel, task: Task, attr: FaultAttr | None, gfp: i
         return False
     if attr.ignore_gfp_wait and gfp & G.DIRECT_RECLAIM:
         return False
-    return attr.should_fail_ex(k, task, 1 << order, nowarn=bool(gfp & G.NOWARN))
+    with task.via(FAULT_DUMP, "should_fail_alloc_page"):
+        return attr.should_fail_ex(k, task, 1 << order, nowarn=bool(gfp & G.NOWARN))

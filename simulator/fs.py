@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING, Any
 from simulator import gfp as G
 from simulator import mm
 from simulator.block import Bio, BlockDevice
+from simulator.callpath import ACTION, LOCK_STAGE, MM_ENTRY, SCAN, SLEEP, WRITE_INODE_STAGE, Stage
+from simulator.console import KTHREAD_BOTTOM
+from simulator.engine import Completion
+from simulator.journal import EROFS, Journal, give_up_on_write, lost_write_line
 from simulator.pagecache import EIO, ENOMEM, AddressSpace, Folio, Inode
 from simulator.reclaim import remove_folio
 from simulator.versions import resolve
@@ -17,6 +21,14 @@ if TYPE_CHECKING:
     from simulator.engine import Kernel, Task
 
 INODE_SCAN = 4          # inodes pruned per super_cache_scan call
+PRUNE_ICACHE = Stage("prune_icache_sb", "dispose_list")
+PRUNE_DCACHE = Stage("prune_dcache_sb", "shrink_dentry_list")
+
+
+def _has_evict_work(inode: Inode) -> bool:
+    x = inode.extra
+    return bool(x.get("evict_lock") or x.get("evict_alloc") or x.get("evict_write_inode") or x.get("evict_read")
+                or inode.needs_flush)
 WRITE_ALLOC = ("__filemap_get_folio", "filemap_alloc_folio_noprof", "folio_alloc_noprof", "alloc_pages_noprof",
                "alloc_pages_mpol")
 
@@ -37,6 +49,8 @@ class Filesystem:
         self.mounted = True
         self.s_wb_err = 0
         self.devname = opts.get("devname", dev.name + "1" if dev else "tmpfs")
+        self.read_only = False          # set when a journal commit fails (simulator.journal)
+        self.journal: Journal | None = Journal(k, self) if opts.get("journal") and dev is not None else None
 
     # -- inodes ----------------------------------------------------------------------------------
     def new_inode(self, path: str, *, cached_slab: bool = True) -> Inode:
@@ -58,6 +72,8 @@ class Filesystem:
     # -- write path ------------------------------------------------------------------------------
     def write_page(self, task: Task, inode: Inode, idx: int, version: int):
         """One page of generic_perform_write: ->write_begin (page cache allocation), copy, ->write_end."""
+        if self.read_only:
+            return -EROFS
         m = inode.mapping
         folio = m.pages.get(idx)
         if folio is not None and folio.hwpoison:
@@ -68,6 +84,7 @@ class Filesystem:
             if not ok:
                 return -ENOMEM
             folio = Folio(m, idx)
+            folio.memcg = getattr(task, "memcg", None)
             m.pages[idx] = folio
             self.k.subsystems["zone"].lru_add(folio)
         folio.pinned, was_pinned = True, folio.pinned          # locked across ->write_end
@@ -94,14 +111,45 @@ class Filesystem:
 
     # -- writeback -------------------------------------------------------------------------------
     def writepages(self, task: Task, inode: Inode, sync_all: bool):
-        """Submit every dirty folio: clear dirty, set writeback, one bio; errors recorded at completion."""
+        """Submit every dirty folio: clear dirty, set writeback, one bio; errors recorded at completion. On a
+        read-only (aborted) filesystem delayed-allocation data cannot get blocks and is dropped."""
         with task.call(*self.writepages_frames):
+            if self.read_only and inode.is_dirty():
+                give_up_on_write(self.k, task, self, inode, EROFS)
+                return -EROFS
             err = self.writepages_hook(task, inode, sync_all)
             if err:
                 return err
-            self.submit_dirty(task, inode)
+            if self.opts.get("map_alloc"):
+                yield from self.map_blocks_alloc(task, inode)
+            if self.submit_dirty(task, inode) is not None and self.journal is not None:
+                self.journal.dirty(2)           # block bitmap and extent tree of the allocation
         return 0
-        yield  # pragma: no cover
+
+    map_alloc_frames: tuple[str, ...] = ("iomap_writepages", "xfs_map_blocks", "xfs_bmapi_convert_delalloc",
+                                         "xfs_trans_alloc", "kmem_cache_alloc_noprof")
+
+    def map_blocks_alloc(self, task: Task, inode: Inode):
+        """->map_blocks allocates (a transaction for delayed allocation) while the folios it is building
+        an ioend of are already under writeback, an ioend only this task will submit (``map_alloc`` gfp)."""
+        folios = [f for f in inode.mapping.pages.values() if f.dirty]
+        if not folios:
+            return
+        pending = Completion(self.k, f"writeback of inode {inode.ino} in an ioend not yet submitted")
+        pending.holder = task
+        for f in folios:
+            f.writeback, f.wb_done = True, pending
+        gfp = G.parse(self.opts["map_alloc"])
+        if self.opts.get("map_alloc_nofs"):
+            task.flags.add("PF_MEMALLOC_NOFS")
+        try:
+            with task.via(MM_ENTRY, *self.map_alloc_frames):
+                yield from mm.alloc_pages(self.k, task, gfp)
+        finally:
+            task.flags.discard("PF_MEMALLOC_NOFS")
+        for f in folios:
+            f.writeback = False          # submit_dirty sets it again for the bio
+        pending.complete()
 
     def writepages_hook(self, task: Task, inode: Inode, sync_all: bool) -> int:
         return 0
@@ -131,9 +179,9 @@ class Filesystem:
         inode.extra["inflight"].remove(bio)
 
     def write_error(self, inode: Inode, folios: list[Folio], bio: Bio) -> None:
+        """Buffer-head writeback (end_buffer_async_write): each failed page's block, lost."""
         for f in folios:
-            self.k.console.printk(f"Buffer I/O error on dev {self.devname}, logical block {bio.sector // 8 + f.index}"
-                                  ", lost async page write")
+            self.k.console.printk(lost_write_line(self.k, self.devname, bio.sector // 8 + f.index))
 
     def fdatawait(self, task: Task, inode: Inode):
         for bio in list(inode.extra.get("inflight", [])):
@@ -143,17 +191,22 @@ class Filesystem:
                                          "io_schedule", "schedule"))
 
     # -- reclaim ---------------------------------------------------------------------------------
+    evict_frames: tuple[str, ...] = ()          # the fs's ->evict_inode frames (defaults when no path)
+    own_inode_reclaim = False                   # reclaimable inodes go through ->free_cached_objects (XFS)
+    write_inode_guard: str | None = None        # "file.c:line" of a WARN_ON_ONCE(PF_MEMALLOC) in ->write_inode
+
     def super_cache_scan(self, task: Task, gfp: int):
         """fs/super.c: SHRINK_STOP without __GFP_FS; trylock s_umount; dentries, inodes, fs objects."""
         if not gfp & G.FS or self.umounting or not self.mounted:
             return 0
         freed = 0
-        with task.call("super_cache_scan"):
-            with task.call("prune_dcache_sb", "shrink_dentry_list", "__dentry_kill", "dentry_unlink_inode", "iput"):
+        with task.thru(SCAN, "super_cache_scan"):
+            with task.via(ACTION, "prune_dcache_sb", "shrink_dentry_list", "__dentry_kill", "dentry_unlink_inode",
+                          "iput", stop=PRUNE_ICACHE):
                 for inode in [i for i in self.inodes.values() if i.extra.get("dentry_only") and not i.evicted]:
                     inode.extra["dentry_only"] = False
                     freed += yield from self.evict(task, inode)
-            with task.call("prune_icache_sb", "dispose_list"):
+            with task.via(ACTION, "prune_icache_sb", "dispose_list", stop=PRUNE_DCACHE):
                 victims = [i for i in self.inodes.values() if self.evictable(task, i)][:INODE_SCAN]
                 for inode in victims:
                     freed += yield from self.evict(task, inode)
@@ -161,9 +214,17 @@ class Filesystem:
         return freed
 
     def evictable(self, task: Task, inode: Inode) -> bool:
-        return (inode.i_count == 0 and not inode.evicted and not inode.freeing and not inode.extra.get("dentry_only")
-                and not inode.extra.get("reclaimable")
-                and not inode.is_dirty() and not any(f.writeback for f in inode.mapping.pages.values()))
+        if (inode.i_count or inode.evicted or inode.freeing or inode.extra.get("dentry_only")
+                or (inode.extra.get("reclaimable") and self.own_inode_reclaim) or inode.is_dirty()
+                or any(f.writeback for f in inode.mapping.pages.values())):
+            return False
+        # a fix discussed for seed 002: do not evict inodes whose eviction needs work from reclaim context;
+        # non-blocking inode reclaim skips the ones that need I/O
+        in_reclaim = "PF_MEMALLOC" in task.flags
+        if self.opts.get("nonblocking_reclaim") and in_reclaim and (inode.needs_flush or inode.extra.get("evict_read")):
+            return False
+        return not (self.opts.get("skip_evict_in_reclaim") and in_reclaim
+                    and (inode.prealloc or _has_evict_work(inode)))
 
     def free_cached_objects(self, task: Task, gfp: int):
         return 0
@@ -171,8 +232,13 @@ class Filesystem:
 
     def evict(self, task: Task, inode: Inode):
         inode.freeing = True
+        if self.opts.get("defer_evict_in_reclaim") and "PF_MEMALLOC" in task.flags and _has_evict_work(inode):
+            # the final iput's work is handed to a work item that runs outside reclaim
+            self.k.log(task, "evict-deferred", fs=self.name, ino=inode.ino)
+            self.k.spawn("kworker/u8:4", lambda t, i=inode: self._deferred_evict(t, i), kthread=True, daemon=True)
+            return 0
         self.k.log(task, "evict", fs=self.name, ino=inode.ino)
-        with task.call("evict"):
+        with task.via(ACTION, "evict"):
             yield from self.evict_inode(task, inode)
         inode.evicted = True
         if inode.extra.pop("slab", False):
@@ -180,10 +246,90 @@ class Filesystem:
             return 1
         return 0
 
+    def _deferred_evict(self, task: Task, inode: Inode):
+        task.workqueue = "events delayed_iput_work"
+        with task.call(*KTHREAD_BOTTOM, "worker_thread", "process_one_work", "delayed_iput_work", "iput", "evict"):
+            self.k.log(task, "evict", fs=self.name, ino=inode.ino)
+            yield from self.evict_inode(task, inode)
+        inode.evicted = True
+
     def evict_inode(self, task: Task, inode: Inode):
-        self.truncate_final(task, inode)
+        with task.via(ACTION, *self.evict_frames):
+            self.truncate_final(task, inode)
+            yield from self.evict_work(task, inode)
+
+    def evict_work(self, task: Task, inode: Inode, alloc: bool = True):
+        """What evicting this inode does beyond dropping its pages ([[files]] keys): take a lock
+        (``evict_lock``), allocate (``evict_alloc`` gfp, ``evict_order``), write the inode back
+        (``evict_write_inode``: ->write_inode, refused with a WARN from reclaim where the fs guards it),
+        read metadata from the device and wait (``evict_read``)."""
+        x = inode.extra
+        for cls in x.get("evict_lock") or ():
+            if self.opts.get("skip_lock_in_reclaim") and "PF_MEMALLOC" in task.flags:
+                self.k.log(task, "evict-lock-deferred", fs=self.name, lock=cls)
+                continue
+            lock = self.k.lock_class(cls)
+            from simulator.lockchain import lock_frames
+
+            with task.via(LOCK_STAGE, *lock_frames(lock)):
+                yield from lock.lock(task)
+            lock.unlock(task)
+        if alloc and x.get("evict_alloc"):
+            yield from self.evict_alloc(task, inode, G.parse(x["evict_alloc"]), int(x.get("evict_order", 0)))
+        if x.get("evict_write_inode"):
+            yield from self.write_inode(task, inode)
+        if (x.get("evict_read") or inode.needs_flush) and self.dev is not None:
+            if hasattr(self.dev, "map"):
+                yield from self.dev.map(task)
+            with task.via(SLEEP, "submit_bio_wait"):
+                what = "inode write-back" if inode.needs_flush else "metadata read"
+                bio = Bio(self.k, "WRITE" if inode.needs_flush else "READ",
+                          [((self.name, "inode", inode.ino), 1)] if inode.needs_flush else [], None,
+                          f"{what} for inode {inode.ino} on {self.devname}")
+                self.dev.submit_bio(task, bio)
+                yield from self.k.block(task, bio.done.event, bio.done, ("wait_for_completion_io",
+                                                                         "io_schedule", "schedule"))
+
+    def evict_alloc(self, task: Task, inode: Inode, gfp: int, order: int = 0,
+                    frames: tuple[str, ...] = WRITE_ALLOC):
+        """The page an eviction needs (a bitmap, a buffer): allocated with ``gfp`` unless already in memory
+        (``pinned``). ``evict_alloc_mode`` (fs option): ``as-is``; ``retry-loop``: without __GFP_NOFAIL, the
+        caller sleeps and retries; ``check``: without __GFP_NOFAIL, a failure skips the work."""
+        if inode.extra.get("pinned"):
+            return True
+        mode = self.opts.get("evict_alloc_mode", "as-is")
+        if mode != "as-is":
+            gfp &= ~G.NOFAIL
+        while True:
+            with task.via(MM_ENTRY, *frames):
+                ok = yield from mm.alloc_pages(self.k, task, gfp, order)
+            if ok or mode != "retry-loop":
+                if not ok:
+                    self.k.log(task, "evict-alloc-failed", ino=inode.ino)
+                return ok
+            self.k.log(task, "evict-alloc-retry", ino=inode.ino)
+            yield from self.k.sleep(task, mm.RETRY_THROTTLE)
+
+    def write_inode(self, task: Task, inode: Inode):
+        """->write_inode from eviction (write_inode_now): a guarded fs refuses it in PF_MEMALLOC context."""
+        with task.via(WRITE_INODE_STAGE, "write_inode_now", "writeback_single_inode", "__writeback_single_inode",
+                      "write_inode", *self.write_inode_frames):
+            if self.write_inode_guard and "PF_MEMALLOC" in task.flags:
+                file, _, line = self.write_inode_guard.partition(":")
+                self.k.warns.append({"t": self.k.now(), "task": task.name, "cond": "reclaim_guard",
+                                     "reason": f"{task.stack[-1]} entered from reclaim (PF_MEMALLOC): write refused",
+                                     "alloc": None, "gfp": None, "order": None, "site": str(task.stack[-1]),
+                                     "completed": None})
+                self.k.log(task, "reclaim-guard", fs=self.name, ino=inode.ino, fn=str(task.stack[-1]))
+                if "reclaim_guard" not in self.k.subsystems["zone"].warned:
+                    self.k.subsystems["zone"].warned.add("reclaim_guard")
+                    self.k.console.warn(task, task.stack[-1], file, int(line), list(task.stack[:-1]))
+                return
+            self.k.log(task, "write-inode", fs=self.name, ino=inode.ino)
         return
         yield  # pragma: no cover
+
+    write_inode_frames: tuple[str, ...] = ()
 
     def truncate_final(self, task: Task, inode: Inode) -> None:
         """truncate_inode_pages_final(): drops every folio, dirty or not."""
@@ -223,6 +369,9 @@ class Ext4(Filesystem):
     write_begin = ("ext4_da_write_begin", "grab_cache_page_write_begin")
     fsync_frames = ("ext4_sync_file", "file_write_and_wait_range")
     writepages_frames = ("ext4_writepages", "ext4_do_writepages")
+    evict_frames = ("ext4_evict_inode",)
+    write_inode_guard = "fs/ext4/inode.c:5291"        # ext4_write_inode: WARN_ON_ONCE(current->flags & PF_MEMALLOC)
+    write_inode_frames = ("ext4_write_inode",)
 
     def __init__(self, k: Kernel, name: str, dev: BlockDevice | None, opts: dict[str, Any]):
         super().__init__(k, name, dev, opts)
@@ -231,6 +380,12 @@ class Ext4(Filesystem):
         self.journal_nofs = resolve(k.version, "scoped_nofs", opts.get("jbd2_nofs_scope", "auto"))
 
     def writepages_hook(self, task: Task, inode: Inode, sync_all: bool) -> int:
+        alloc_error = int(self.opts.get("alloc_error") or 0)
+        if alloc_error and inode.is_dirty():
+            # block allocation for the delayed-allocation data fails (a bitmap that fails its checksum:
+            # -EFSBADCRC, no space: -ENOSPC): ext4 gives up on the write
+            give_up_on_write(self.k, task, self, inode, alloc_error)
+            return -alloc_error
         rate = float(self.opts.get("writepages_enomem_rate", 0.0))
         if rate and self.k.rng.random() < rate:
             # the seed's debug mount option: "a 1 in 16 chance that ext4_writepages will immediately return
@@ -249,6 +404,10 @@ class Ext4(Filesystem):
         for f in folios:
             block = bio.sector // 8 + f.index
             self.k.console.printk(f"Buffer I/O error on device {self.devname}, logical block {block}")
+        if resolve(v, "ext4_dioread_nolock", self.opts.get("unwritten", "auto")):
+            # end_io converts the unwritten extents it wrote; after the error the conversion fails too
+            self.k.console.printk(f"EXT4-fs ({self.devname}): failed to convert unwritten extents to written "
+                                  f"extents -- potential data loss!  (inode {inode.ino}, error -5)")
 
     # journal: a lockdep map, and the NOFS scope jbd2 sets for a running handle (4.12+)
     def journal_start(self, task: Task) -> bool:
@@ -264,44 +423,33 @@ class Ext4(Filesystem):
         if scoped:
             task.flags.discard("PF_MEMALLOC_NOFS")
 
-    def evictable(self, task: Task, inode: Inode) -> bool:
-        if not super().evictable(task, inode):
-            return False
-        # fix (b) of seed 002: do not evict inodes with preallocations from reclaim context
-        return not (self.opts.get("skip_evict_in_reclaim") and inode.prealloc and "PF_MEMALLOC" in task.flags)
-
     def evict_inode(self, task: Task, inode: Inode):
-        with task.call("ext4_evict_inode"):
+        with task.via(ACTION, "ext4_evict_inode"):
             self.truncate_final(task, inode)
             if inode.nlink == 0:
                 scoped = self.journal_start(task)
                 with task.call("ext4_truncate"):
                     pass
                 self.journal_stop(task, scoped)
-            with task.call("ext4_clear_inode"):
-                if inode.prealloc:
-                    with task.call("ext4_discard_preallocations"):
+            prealloc = inode.prealloc
+            with task.via(ACTION, "ext4_clear_inode"):
+                if prealloc:
+                    with task.via(ACTION, "ext4_discard_preallocations"):
                         yield from self.mb_load_buddy(task, inode)
                     inode.prealloc = False
+            yield from self.evict_work(task, inode, alloc=not prealloc)
 
     def mb_load_buddy(self, task: Task, inode: Inode):
         """ext4_mb_load_buddy_gfp(GFP_NOFS|__GFP_NOFAIL): the buddy bitmap page of the inode's group."""
         group = inode.extra.get("group", 0)
         m = self.buddy.mapping
-        with task.call("ext4_mb_load_buddy_gfp"):
+        with task.via(ACTION, "ext4_mb_load_buddy_gfp"):
             if group in m.pages:
                 return
-            mode = self.opts.get("buddy_alloc", "nofail")
-            while True:
-                gfp = G.GFP_NOFS | (G.NOFAIL if mode == "nofail" else 0)
-                with task.call(*WRITE_ALLOC):
-                    ok = yield from mm.alloc_pages(self.k, task, gfp)
-                if ok:
-                    break
-                if mode != "retry-loop":      # unreachable for NOFAIL
-                    return
-                self.k.log(task, "buddy-retry")
-                yield from self.k.sleep(task, mm.RETRY_THROTTLE)
+            gfp = G.parse(inode.extra.get("evict_alloc") or "GFP_NOFS|__GFP_NOFAIL")
+            ok = yield from self.evict_alloc(task, inode, gfp, int(inode.extra.get("evict_order", 0)))
+            if not ok:
+                return
             folio = Folio(m, group)
             m.pages[group] = folio
             self.k.subsystems["zone"].lru_add(folio)
@@ -314,6 +462,9 @@ class Xfs(Filesystem):
     write_begin = ("iomap_write_begin",)
     fsync_frames = ("xfs_file_fsync", "filemap_write_and_wait_range")
     writepages_frames = ("xfs_vm_writepages", "iomap_writepages")
+    write_inode_frames = ("iomap_do_writepage",)
+    write_inode_guard = "fs/iomap/buffered-io.c:1949"     # iomap_do_writepage: WARN_ON_ONCE(PF_MEMALLOC)
+    own_inode_reclaim = True
 
     def free_cached_objects(self, task: Task, gfp: int):
         """xfs_reclaim_inodes_nr: with synchronous inode reclaim (XFS of 5.2) dirty inodes are written
@@ -324,11 +475,12 @@ class Xfs(Filesystem):
                 with task.call("xfs_reclaim_inode"):
                     pending = inode.extra.get("flush_bio")
                     if pending is not None:          # xfs_iflock(): another reclaimer is flushing it
-                        if not self.opts.get("sync_inode_reclaim", True):
+                        if not self.opts.get("sync_inode_reclaim", True) or self.opts.get("nonblocking_reclaim"):
                             continue
                         yield from self.k.block(task, pending.done.event, pending.done,
                                                 ("xfs_iflock", "wait_for_completion", "schedule"))
-                    elif inode.needs_flush and self.opts.get("sync_inode_reclaim", True):
+                    elif inode.needs_flush and self.opts.get("sync_inode_reclaim", True) \
+                            and not self.opts.get("nonblocking_reclaim"):
                         with task.call("xfs_iflush", "xfs_bwrite", "__xfs_buf_submit"):
                             bio = Bio(self.k, "WRITE", [((self.name, "icluster", inode.ino), 1)], None,
                                       f"xfs_buf write of inode cluster {inode.ino}")
@@ -436,3 +588,35 @@ class Nfs(Filesystem):
 
 
 FILESYSTEMS: dict[str, type[Filesystem]] = {"ext4": Ext4, "xfs": Xfs, "tmpfs": Shmem, "nfs": Nfs}
+
+# Other disk filesystems share the generic mechanics; what differs is the names their paths print when no
+# report path is given, and whether ->write_inode guards against reclaim (markers.PF_MEMALLOC_GUARDS).
+_PROFILES: dict[str, dict[str, Any]] = {
+    "btrfs": {"write_frames": ("btrfs_file_write_iter", "btrfs_buffered_write"), "write_begin": ("prepare_one_folio",),
+              "writepages_frames": ("btrfs_writepages", "extent_writepages"), "fsync_frames": ("btrfs_sync_file",),
+              "evict_frames": ("btrfs_evict_inode",), "write_inode_frames": ("btrfs_writepage",),
+              "write_inode_guard": "fs/btrfs/inode.c:8021"},
+    "f2fs": {"write_frames": ("f2fs_file_write_iter", "f2fs_buffered_write_iter"), "write_begin": ("f2fs_write_begin",),
+             "writepages_frames": ("f2fs_write_data_pages",), "fsync_frames": ("f2fs_sync_file",),
+             "evict_frames": ("f2fs_evict_inode",), "write_inode_frames": ("f2fs_write_data_page",),
+             "write_inode_guard": "fs/f2fs/data.c:2925"},
+    "nilfs2": {"write_frames": ("generic_file_write_iter",), "write_begin": ("nilfs_write_begin",),
+               "writepages_frames": ("nilfs_writepages",), "fsync_frames": ("nilfs_sync_file",),
+               "evict_frames": ("nilfs_evict_inode",)},
+    "ntfs3": {"write_frames": ("ntfs_file_write_iter",), "write_begin": ("ntfs_write_begin",),
+              "writepages_frames": ("ntfs_writepages",), "evict_frames": ("ntfs_evict_inode",)},
+    "overlay": {"write_frames": ("ovl_write_iter",), "evict_frames": ("ovl_evict_inode",)},
+    "fuse": {"write_frames": ("fuse_file_write_iter", "fuse_perform_write"), "write_begin": ("fuse_fill_write_pages",),
+             "writepages_frames": ("fuse_writepages",), "fsync_frames": ("fuse_fsync",),
+             "evict_frames": ("fuse_evict_inode",)},
+    "ext3": {"write_frames": ("generic_file_aio_write", "__generic_file_aio_write", "generic_file_buffered_write"),
+             "write_begin": ("ext3_write_begin",), "writepages_frames": ("ext3_ordered_writepage",),
+             "fsync_frames": ("ext3_sync_file",), "evict_frames": ("ext3_evict_inode",)},
+    "gfs2": {"writepages_frames": ("gfs2_writepages",), "evict_frames": ("gfs2_evict_inode",)},
+    "jfs": {"writepages_frames": ("jfs_writepages",), "evict_frames": ("jfs_evict_inode",)},
+    "ocfs2": {"writepages_frames": ("ocfs2_writepages",), "evict_frames": ("ocfs2_evict_inode",)},
+    "bcachefs": {"writepages_frames": ("bch2_writepages",), "evict_frames": ("bch2_evict_inode",)},
+    "vfat": {"writepages_frames": ("fat_writepages",), "evict_frames": ("fat_evict_inode",)},
+}
+for _fstype, _attrs in _PROFILES.items():
+    FILESYSTEMS[_fstype] = type(_fstype.capitalize(), (Filesystem,), {"fstype": _fstype, **_attrs})

@@ -60,6 +60,8 @@ class Lockdep:
         if not self.enabled():
             return
         held = self.held.setdefault(task.pid, [])
+        if cls != "fs_reclaim" and not self.reported and any(h == cls for h, _ in held):
+            self._recursive(task, cls)
         for h, _ in held:
             if h == cls:
                 continue
@@ -89,6 +91,33 @@ class Lockdep:
         if self.k.version.at_least("5.8"):
             return f"({cls}){usage}-{wait}"
         return f"({cls}){usage}"
+
+    def _recursive(self, task: Task, cls: str) -> None:
+        """A task takes a lock class it already holds: lockdep's recursive-locking report."""
+        self.reported = True
+        self.cycles.append([cls, cls])
+        k, v = self.k, self.k.version
+        held_at = next(a for c, a in self.held[task.pid] if c == cls)
+        lines = ["", "============================================", "WARNING: possible recursive locking detected",
+                 f"{k.console.uname()} {k.console.taint_word()}", "--------------------------------------------",
+                 f"{task.comm}/{task.pid} is trying to acquire lock:",
+                 f"{_addr(cls)} {self._name(cls)}, at: {symbols.ip_of(task.stack[-1], v) if task.stack else '?'}", "",
+                 "but task is already holding lock:",
+                 f"{_addr(cls)} {self._name(cls)}, at: {symbols.ip_of(held_at, v)}",
+                 "", "other info that might help us debug this:", " Possible unsafe locking scenario:", "",
+                 "       CPU0", "       ----", f"  lock({cls});", f"  lock({cls});", "", " *** DEADLOCK ***", "",
+                 " May be due to missing lock nesting notation", ""]
+        held_list = self.held[task.pid]
+        lines.append(f"{len(held_list)} lock{'s' if len(held_list) != 1 else ''} held by {task.comm}/{task.pid}:")
+        for i, (c, at) in enumerate(held_list):
+            lines.append(f" #{i}: {_addr(c)} {self._name(c)}, at: {symbols.ip_of(at, v)}")
+        lines += ["", "stack backtrace:"]
+        lines += k.console.cpu_lines(task)
+        lines += k.console.call_trace(task.stack + _ACQUIRE_FRAMES[:2] + ["validate_chain", "check_deadlock",
+                                                                       "print_deadlock_bug", "dump_stack_lvl",
+                                                                       "__dump_stack"])
+        k.console.emit(lines)
+        k.log(task, "lockdep", recursive=cls)
 
     def _splat(self, task: Task, new: str, held: str, path: list[str]) -> None:
         """``new`` is being taken while ``held`` is held, and ``path`` = new -> ... -> held exists."""

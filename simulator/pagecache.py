@@ -16,13 +16,16 @@ ERRSEQ_CTR = 1 << 13
 
 class Folio:
     __slots__ = ("mapping", "index", "version", "dirty", "writeback", "uptodate", "hwpoison", "private",
-                 "pinned", "on_lru", "__weakref__")
+                 "pinned", "on_lru", "reclaim", "memcg", "wb_done", "__weakref__")
 
     def __init__(self, mapping: AddressSpace, index: int, version: int = 0):
         self.mapping, self.index, self.version = mapping, index, version
         self.dirty = self.writeback = self.hwpoison = self.private = self.pinned = False
         self.uptodate = True
         self.on_lru = False
+        self.reclaim = False          # PG_reclaim: reclaim saw it under writeback
+        self.memcg = None             # the memory cgroup it is charged to (simulator.mm.Memcg)
+        self.wb_done = None           # the Completion its writeback ends with
 
     def __repr__(self) -> str:
         st = "".join(c for c, on in (("D", self.dirty), ("W", self.writeback), ("P", self.hwpoison),

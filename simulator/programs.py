@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from simulator import gfp as G
 from simulator import mm, writeback
-from simulator.console import SYSCALL_BOTTOM
+from simulator.callpath import LOCK_STAGE, MM_ENTRY, SLEEP
+from simulator.console import KTHREAD_BOTTOM, SYSCALL_BOTTOM
 from simulator.pagecache import EIO, Folio, OpenFile
 from simulator.versions import resolve, switch
 
@@ -80,12 +81,15 @@ def op_write(k: Kernel, task: Task, prog: Program, file: str, pages: int = 1, st
     k.progress()
 
 
-def op_write_files(k: Kernel, task: Task, prog: Program, prefix: str, count: int, pages: int = 1):
-    """Create ``count`` files, write ``pages`` pages to each and close them (no fsync)."""
+def op_write_files(k: Kernel, task: Task, prog: Program, prefix: str, count: int, pages: int = 1,
+                   fsync: bool = False):
+    """Create ``count`` files, write ``pages`` pages to each and close them (``fsync``: fsync before close)."""
     for n in range(int(count)):
         spec = f"{prefix}{n}"
         yield from op_open(k, task, prog, spec)
         yield from op_write(k, task, prog, spec, pages=int(pages))
+        if fsync:
+            yield from op_fsync(k, task, prog, spec)
         yield from op_close(k, task, prog, spec)
 
 
@@ -143,9 +147,9 @@ def op_sleep(k: Kernel, task: Task, prog: Program, seconds: float):
 def op_hog(k: Kernel, task: Task, prog: Program, pages: int):
     """Fault in anonymous memory (madvise(MADV_POPULATE_WRITE)): the memory pressure of the scenario."""
     task.rss = getattr(task, "rss", 0)
-    with task.call(*SYSCALL_BOTTOM, "__x64_sys_madvise", "do_madvise", "madvise_do_behavior", "madvise_populate",
-                   "faultin_page_range", "__get_user_pages", "handle_mm_fault", "__handle_mm_fault",
-                   "do_anonymous_page", "alloc_anon_folio", "vma_alloc_folio_noprof", "alloc_pages_mpol"):
+    with task.via(MM_ENTRY, *SYSCALL_BOTTOM, "__x64_sys_madvise", "do_madvise", "madvise_do_behavior",
+                  "madvise_populate", "faultin_page_range", "__get_user_pages", "handle_mm_fault", "__handle_mm_fault",
+                  "do_anonymous_page", "alloc_anon_folio", "vma_alloc_folio_noprof", "alloc_pages_mpol"):
         for _ in range(int(pages)):
             ok = yield from mm.alloc_pages(k, task, G.GFP_HIGHUSER_MOVABLE)
             if not ok:
@@ -227,9 +231,146 @@ def op_prctl_io_flusher(k: Kernel, task: Task, prog: Program):
     yield  # pragma: no cover
 
 
+def op_follow(k: Kernel, task: Task, prog: Program, path: list[str] | None = None):
+    """From here on the task prints a report's call path where the mechanics pass its stages."""
+    task.follow(path)
+    return
+    yield  # pragma: no cover
+
+
+STREAM_SECONDS, STREAM_TICK = 2.0, 0.0005
+
+
+def op_pressure(k: Kernel, task: Task, prog: Program, reclaimer: str = "direct", pages: int = 0):
+    """Fault in anonymous memory: ``direct``: ``pages`` of it (down past min: direct reclaim); ``kswapd``:
+    just below the low watermark (kswapd is woken, the task does not reclaim), then wait for kswapd."""
+    zone = k.subsystems["zone"]
+    if reclaimer != "kswapd":
+        yield from op_hog(k, task, prog, int(pages))
+        return
+    # a steady allocator: whatever kswapd frees is used again, so the zone stays just below low
+    for _ in range(int(STREAM_SECONDS / STREAM_TICK)):
+        if zone.free >= zone.wmark["low"]:
+            yield from op_hog(k, task, prog, zone.free - zone.wmark["low"] + 1)
+        yield from k.sleep(task, STREAM_TICK)
+
+
+def op_context(k: Kernel, task: Task, prog: Program, kind: str = "process", memalloc: Any = "auto",
+               defer: bool = False):
+    """Where the next allocations run: ``process`` (a system call), ``kthread`` (with the PF_* flags that
+    kernel thread sets for itself: ``memalloc`` auto, or forced), ``softirq`` (atomic: cannot sleep);
+    ``defer``: a softirq's work is handed to a work item, which may sleep."""
+    from simulator.daemons import kthread_flags
+
+    task.kthread = kind in ("kthread", "softirq")
+    if kind == "softirq" and defer:
+        kind, task.deferred = "kthread", True
+        task.workqueue = "events deferred_alloc_work"
+    if memalloc is True or (memalloc == "auto" and kind == "kthread"):
+        # PF_MEMALLOC: forced (the request is made inside reclaim), or as that kernel thread sets it itself
+        task.flags.update({"PF_MEMALLOC"} if memalloc is True else kthread_flags(task.comm))
+    task.atomic = kind == "softirq"
+    return
+    yield  # pragma: no cover
+
+
+_ALLOC_DEFAULTS = {"process": (*SYSCALL_BOTTOM, "__x64_sys_ioctl", "kmalloc_noprof", "__kmalloc_cache_noprof",
+                               "___slab_alloc", "new_slab", "allocate_slab", "alloc_pages_mpol"),
+                   "kthread": (*KTHREAD_BOTTOM, "kmalloc_noprof", "__kmalloc_noprof", "___slab_alloc", "new_slab",
+                               "allocate_slab", "alloc_pages_mpol"),
+                   "softirq": (*KTHREAD_BOTTOM, "smpboot_thread_fn", "run_ksoftirqd", "handle_softirqs",
+                               "kmalloc_noprof", "__kmalloc_cache_noprof", "___slab_alloc", "new_slab",
+                               "allocate_slab", "alloc_pages_mpol")}
+
+
+def op_alloc(k: Kernel, task: Task, prog: Program, gfp: str, order: int = 0, fallback: str = "none",
+             check: bool = False, drain: bool = False):
+    """One allocation of ``2^order`` pages with ``gfp`` from the task's context. ``fallback="order0"``: as
+    kvmalloc does, ``2^order`` single pages instead of one block; ``check``: without __GFP_NOFAIL, a NULL is
+    handled (-ENOMEM); ``drain``: the context first used up what GFP_ATOMIC may take (a softirq flood)."""
+    mask, order = G.parse(gfp), int(order)
+    kind = "softirq" if task.atomic else ("kthread" if task.kthread else "process")
+    if getattr(task, "deferred", False):           # the work item may sleep: a GFP_KERNEL request
+        mask = (mask & ~(G.HIGH | G.ATOMIC)) | G.GFP_KERNEL
+    if drain == "auto":
+        drain = task.atomic
+    if drain:
+        held = 0
+        while (yield from mm.alloc_pages(k, task, G.GFP_ATOMIC | G.NOWARN)):
+            held += 1
+        k.log(task, "atomic-drain", pages=held)
+    if check:
+        mask &= ~G.NOFAIL
+    blocks = [(order, 1)] if fallback != "order0" or order == 0 else [(0, 1 << order)]
+    with task.via(MM_ENTRY, *_ALLOC_DEFAULTS[kind]):
+        for o, count in blocks:
+            for _ in range(count):
+                ok = yield from mm.alloc_pages(k, task, mask, o)
+                if not ok:
+                    k.log(task, "alloc-null", gfp=G.fmt(mask, k.version), order=o, handled=check)
+                    _report(k, task, "-", "alloc", -12)
+                    return
+    k.progress()
+
+
+def op_lock(k: Kernel, task: Task, prog: Program, lock: str, shared: bool = False):
+    """Take a lock (down_write / down_read / mutex_lock) and keep it."""
+    from simulator.lockchain import lock_frames
+
+    lk = k.lock_class(lock)
+    with task.via(LOCK_STAGE, *lock_frames(lk)):
+        yield from lk.lock(task, shared=bool(shared))
+
+
+def op_unlock(k: Kernel, task: Task, prog: Program, lock: str):
+    k.lock_class(lock).unlock(task)
+    return
+    yield  # pragma: no cover
+
+
+def op_unlock_if(k: Kernel, task: Task, prog: Program, lock: str, when: bool = True, unless: bool = False):
+    if when and not unless:
+        k.lock_class(lock).unlock(task)
+    return
+    yield  # pragma: no cover
+
+
+def op_unregister_shrinker(k: Kernel, task: Task, prog: Program):
+    """unregister_shrinker(): up to 6.6, down_write(shrinker_rwsem), which every shrink_slab() holds for
+    read; from 6.7 (lockless shrinkers) it waits only for users of its own shrinker."""
+    with task.via(SLEEP, "unregister_shrinker"):
+        if switch(k.version, "lockless_shrinkers"):
+            k.log(task, "unregister-shrinker", lockless=True)
+            return
+        rwsem = k.subsystems["shrinker_rwsem"]
+        yield from rwsem.lock(task)
+        rwsem.unlock(task)
+    k.log(task, "unregister-shrinker", lockless=False)
+
+
+def op_memcg(k: Kernel, task: Task, prog: Program, name: str = "app", limit: int = 64, legacy: bool = True):
+    """Join a memory cgroup with a hard limit (cgroup v1 when ``legacy``)."""
+    task.memcg = mm.Memcg(name, int(limit), bool(legacy))
+    return
+    yield  # pragma: no cover
+
+
 OPS: dict[str, Callable[..., Any]] = {
     "open": op_open, "close": op_close, "write": op_write, "write_files": op_write_files, "read": op_read,
     "fsync": op_fsync, "fsync_if": op_fsync_if, "sleep": op_sleep, "sleep_until": op_sleep_until,
     "hog": op_hog, "madvise_hwpoison": op_madvise_hwpoison, "umount": op_umount, "unlink": op_unlink,
     "setxattr": op_setxattr, "fail_nth": op_fail_nth, "prctl_io_flusher": op_prctl_io_flusher,
+    "follow": op_follow, "pressure": op_pressure, "context": op_context, "alloc": op_alloc, "memcg": op_memcg,
+    "lock": op_lock, "unlock": op_unlock, "unlock_if": op_unlock_if, "unregister_shrinker": op_unregister_shrinker,
 }
+
+
+def _register_mechanism_ops() -> None:
+    from simulator.errorpath import op_fault_site
+    from simulator.lockchain import op_lock_chain
+
+    OPS["lock_chain"] = op_lock_chain
+    OPS["fault_site"] = op_fault_site
+
+
+_register_mechanism_ops()

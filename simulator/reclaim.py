@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulator import gfp as G
+from simulator.callpath import ACTION, END, PAGE_OUT, SCAN, SHRINK_LIST, SHRINK_SLAB, Stage
 from simulator.console import KTHREAD_BOTTOM
 from simulator.versions import switch
 
@@ -14,6 +15,10 @@ if TYPE_CHECKING:
     from simulator.engine import Kernel, Task
 
 SWAP_CLUSTER_MAX = 32
+SCAN_COST = 0.001          # seconds one kswapd shrink_folio_list batch takes
+TRY_TO_FREE = Stage("try_to_free_pages", "try_to_free_mem_cgroup_pages")
+RECLAIM_WORK = SHRINK_LIST | SHRINK_SLAB | SCAN
+BALANCE = Stage("balance_pgdat")
 
 
 def fs_reclaim_counts(k: Kernel, task: Task, gfp: int) -> bool:
@@ -23,14 +28,14 @@ def fs_reclaim_counts(k: Kernel, task: Task, gfp: int) -> bool:
 def direct_reclaim(k: Kernel, task: Task, gfp: int, order: int):
     """__perform_reclaim: hold fs_reclaim (lockdep), set PF_MEMALLOC, try_to_free_pages()."""
     k.log(task, "direct-reclaim", gfp=G.fmt(gfp, k.version))
-    with task.call("__alloc_pages_direct_reclaim", "__perform_reclaim"):
+    with task.via(TRY_TO_FREE, "__alloc_pages_direct_reclaim", "__perform_reclaim"):
         counts = fs_reclaim_counts(k, task, gfp)
         if counts:
             with task.call("fs_reclaim_acquire", "__fs_reclaim_acquire"):
                 k.lockdep.acquire(task, "fs_reclaim")
         task.flags.add("PF_MEMALLOC")
         try:
-            with task.call("try_to_free_pages", "do_try_to_free_pages", "shrink_zones"):
+            with task.via(RECLAIM_WORK, "try_to_free_pages", "do_try_to_free_pages", "shrink_zones"):
                 freed = yield from shrink_node(k, task, gfp)
         finally:
             task.flags.discard("PF_MEMALLOC")
@@ -39,23 +44,37 @@ def direct_reclaim(k: Kernel, task: Task, gfp: int, order: int):
     return freed
 
 
-def shrink_node(k: Kernel, task: Task, gfp: int):
-    with task.call("shrink_node"):
-        with task.call("shrink_lruvec", "shrink_inactive_list", "shrink_folio_list"):
-            freed = yield from shrink_folio_list(k, task, gfp)
-        freed += yield from shrink_slab(k, task, gfp)
+def shrink_node(k: Kernel, task: Task, gfp: int, memcg: Any = None):
+    """LRU pages first (of ``memcg`` only, for a memcg limit reclaim), then the slab shrinkers (global)."""
+    with task.via(RECLAIM_WORK, "shrink_node"):
+        with task.via(PAGE_OUT, "shrink_lruvec", "shrink_inactive_list", "shrink_folio_list",
+                      stop=SHRINK_SLAB | SCAN):
+            freed = yield from shrink_folio_list(k, task, gfp, memcg)
+        if memcg is None:
+            freed += yield from shrink_slab(k, task, gfp)
     if freed:
         k.log(task, "reclaimed", pages=freed)
     return freed
 
 
-def shrink_folio_list(k: Kernel, task: Task, gfp: int):
-    """Oldest first: skip writeback/dirty/poisoned/pinned folios (rotate), release private ones, free clean."""
+def shrink_folio_list(k: Kernel, task: Task, gfp: int, memcg: Any = None):
+    """Oldest first (of ``memcg``'s folios for a memcg limit reclaim). A folio under writeback is marked
+    PG_reclaim and rotated, except that reclaim of a cgroup-v1 memcg with ``__GFP_FS`` waits for a folio it
+    already marked (kernel-semantics.md d.2, case 3); dirty / poisoned / pinned folios rotate; private ones
+    go through ->release_folio; clean ones are freed."""
     zone = k.subsystems["zone"]
     freed = dirty_seen = 0
-    for folio in list(islice(zone.lru, SWAP_CLUSTER_MAX)):
+    lru = [f for f in zone.lru if f.memcg is memcg] if memcg is not None else list(islice(zone.lru, SWAP_CLUSTER_MAX))
+    for folio in lru[:SWAP_CLUSTER_MAX]:
         if not folio.on_lru:
             continue
+        if folio.writeback:
+            if memcg is not None and memcg.legacy and folio.reclaim and gfp & G.FS and folio.wb_done is not None:
+                k.log(task, "memcg-writeback-wait", ino=folio.mapping.inode.ino, index=folio.index)
+                with task.via(END, "folio_wait_writeback", "folio_wait_bit_common"):
+                    yield from k.block(task, folio.wb_done.event, folio.wb_done, ("io_schedule", "schedule"))
+                continue
+            folio.reclaim = True
         if folio.writeback or folio.dirty or folio.hwpoison or folio.pinned:
             dirty_seen += folio.dirty
             zone.lru.pop(folio)
@@ -63,7 +82,7 @@ def shrink_folio_list(k: Kernel, task: Task, gfp: int):
             continue
         if folio.private:
             fs = folio.mapping.inode.fs
-            with task.call("filemap_release_folio"):
+            with task.via(ACTION, "filemap_release_folio"):
                 released = yield from fs.release_folio(task, folio, gfp)
             if not released or not folio.on_lru:
                 continue
@@ -71,6 +90,8 @@ def shrink_folio_list(k: Kernel, task: Task, gfp: int):
         freed += 1
     if dirty_seen and not freed and "flusher" in k.subsystems:
         k.subsystems["flusher"].wake("vmscan")
+    if lru and "PF_KSWAPD" in task.flags:
+        yield k.env.timeout(SCAN_COST)     # kswapd scans in the background: other tasks allocate meanwhile
     return freed
 
 
@@ -79,41 +100,63 @@ def remove_folio(k: Kernel, folio) -> None:
     folio.mapping.pages.pop(folio.index, None)
     zone.lru_del(folio)
     zone.release(1)
+    if folio.memcg is not None:
+        folio.memcg.usage -= 1
 
 
 def shrink_slab(k: Kernel, task: Task, gfp: int):
+    """Every registered shrinker; up to 6.6 under the global shrinker_rwsem (read), which
+    ``(un)register_shrinker`` takes for write (``versions`` lockless_shrinkers)."""
     freed = 0
-    with task.call("shrink_slab"):
-        for sb in list(k.subsystems.get("shrinkers", [])):
-            with task.call("do_shrink_slab"):
-                freed += yield from sb.super_cache_scan(task, gfp)
+    rwsem = None if switch(k.version, "lockless_shrinkers") else k.subsystems.get("shrinker_rwsem")
+    with task.via(SCAN, "shrink_slab"):
+        if rwsem is not None:
+            yield from rwsem.lock(task, shared=True)
+        try:
+            for sb in list(k.subsystems.get("shrinkers", [])):
+                with task.via(SCAN, "do_shrink_slab"):
+                    freed += yield from sb.super_cache_scan(task, gfp)
+        finally:
+            if rwsem is not None:
+                rwsem.unlock(task)
     return freed
 
 
-def kswapd(k: Kernel):
-    """The kswapd0 kthread: sleeps until woken below the low watermark, reclaims up to high as GFP_KERNEL."""
+def balance_pgdat(k: Kernel, task: Task):
+    """One kswapd pass: hold fs_reclaim (lockdep, 4.14+) and reclaim as GFP_KERNEL up to the high watermark."""
+    zone = k.subsystems["zone"]
+    with task.thru(BALANCE, "balance_pgdat"):
+        lockdep = switch(k.version, "fs_reclaim_map")
+        if lockdep:
+            k.lockdep.acquire(task, "fs_reclaim")
+        for _ in range(4):
+            if zone.free >= zone.wmark["high"]:
+                break
+            with task.via(RECLAIM_WORK, "kswapd_shrink_node"):
+                freed = yield from shrink_node(k, task, G.GFP_KERNEL)
+            if not freed:
+                break
+        if lockdep:
+            k.lockdep.release(task, "fs_reclaim")
+
+
+def kswapd(k: Kernel, path: list[str] | None = None, *, once: bool = False):
+    """The kswapd0 kthread: sleeps until woken below the low watermark, then ``balance_pgdat``; ``path``: a
+    report's kswapd stack to print; ``once``: one pass, now (a kswapd of a lockdep chain's link)."""
     zone = k.subsystems["zone"]
 
     def body(task: Task):
         task.flags.update({"PF_MEMALLOC", "PF_KSWAPD"})
-        with task.call(*KTHREAD_BOTTOM, "kswapd"):
+        task.follow(path)
+        with task.via(BALANCE, *KTHREAD_BOTTOM, "kswapd"):
             while True:
-                task.state = "S"
-                yield zone.kswapd_wake
-                task.state = "R"
-                zone.kswapd_wake = k.env.event()
-                with task.call("balance_pgdat"):
-                    lockdep = switch(k.version, "fs_reclaim_map")
-                    if lockdep:
-                        k.lockdep.acquire(task, "fs_reclaim")
-                    for _ in range(4):
-                        if zone.free >= zone.wmark["high"]:
-                            break
-                        with task.call("kswapd_shrink_node"):
-                            freed = yield from shrink_node(k, task, G.GFP_KERNEL)
-                        if not freed:
-                            break
-                    if lockdep:
-                        k.lockdep.release(task, "fs_reclaim")
+                if not once:
+                    task.state = "S"
+                    yield zone.kswapd_wake
+                    task.state = "R"
+                    zone.kswapd_wake = k.env.event()
+                yield from balance_pgdat(k, task)
+                if once:
+                    return
 
     return body

@@ -1,6 +1,7 @@
 """Scenarios are data (``simulator/scenarios/*.toml``): parameters with defaults, variants that preset
 parameters, and the machine: memory, devices, filesystems, pre-existing files, fault-injection knobs and
-the tasks' programs. Any string value ``"$name"`` is replaced by parameter ``name``.
+the tasks' programs. Any string value ``"$name"`` is replaced by parameter ``name`` (``"!$name"``: its
+negation; ``"${name}"`` inside a longer string: its text).
 
 This module loads and validates them, builds a ``Kernel`` from one, runs it and hands it to the detectors.
 """
@@ -17,10 +18,11 @@ from typing import Any
 from simulator import detectors, versions
 from simulator.block import Disk, DmTarget, TcmuDevice
 from simulator.daemons import Rpciod, khungtaskd, oom_reaper, tcmu_runner
-from simulator.engine import Kernel
+from simulator.engine import Kernel, Mutex
 from simulator.faults import FaultAttr
 from simulator.fs import FILESYSTEMS
 from simulator.mm import Zone
+from simulator.params import Param, SimError
 from simulator.programs import OPS, Program
 from simulator.reclaim import kswapd
 from simulator.writeback import Flusher
@@ -40,69 +42,6 @@ COMMON_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
-class SimError(ValueError):
-    """Bad scenario, variant, parameter or value (one line, for the CLI)."""
-
-
-@dataclass
-class Param:
-    name: str
-    default: Any
-    help: str = ""
-    choices: list[Any] | None = None
-    min: float | None = None
-    max: float | None = 100_000      # keeps a run cheap; scenarios may raise it
-
-    def coerce(self, raw: Any) -> Any:
-        d = self.default
-        try:
-            if isinstance(raw, str) and not isinstance(d, str):
-                raw = _parse_scalar(raw, type(d), self.choices)
-            if isinstance(d, bool) and not isinstance(raw, bool) and raw != "auto":
-                raise ValueError
-            if isinstance(d, float) and isinstance(raw, int) and not isinstance(raw, bool):
-                raw = float(raw)
-            if self.name == "kernel":
-                versions.KernelVersion.parse(str(raw))
-                raw = str(raw)
-        except ValueError as exc:
-            raise SimError(f"bad value for {self.name}: {raw!r} ({exc or 'want ' + type(d).__name__})") from None
-        if self.choices is not None and raw not in self.choices:
-            raise SimError(f"bad value for {self.name}: {raw!r} (choose from {', '.join(map(str, self.choices))})")
-        if isinstance(raw, float) and self.name.endswith("rate") and not 0.0 <= raw <= 1.0:
-            raise SimError(f"bad value for {self.name}: {raw!r} (a probability between 0 and 1)")
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            low = 0 if self.min is None else self.min
-            if raw < low:
-                raise SimError(f"bad value for {self.name}: {raw!r} (must be at least {low})")
-            if self.max is not None and raw > self.max:
-                raise SimError(f"bad value for {self.name}: {raw!r} (at most {self.max})")
-        return raw
-
-
-def _parse_scalar(text: str, kind: type, choices: list[Any] | None) -> Any:
-    t = text.strip()
-    if choices and "auto" in choices and t == "auto":
-        return "auto"
-    if kind is bool:
-        low = t.lower()
-        if low in ("1", "true", "yes", "y", "on"):
-            return True
-        if low in ("0", "false", "no", "n", "off"):
-            return False
-        raise ValueError("want true or false")
-    if kind is int:
-        return int(t, 0)
-    if kind is float:
-        import math
-
-        val = float(t)
-        if not math.isfinite(val):
-            raise ValueError("want a finite number")
-        return val
-    return t
-
-
 @dataclass
 class Scenario:
     name: str
@@ -113,12 +52,27 @@ class Scenario:
     variants: dict[str, dict[str, Any]]
     body: dict[str, Any]
     path: Path = field(repr=False, default=Path())
+    facts: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         return {"scenario": self.name, "summary": self.summary, "seed_thread": self.seed_thread, "spec": self.spec,
+                "facts": self.facts,
                 "variants": {name: v.get("help", "") for name, v in self.variants.items()},
+                "fixes": [name for name, v in self.variants.items() if v.get("fix", True)],
                 "params": {p.name: {"default": p.default, "help": p.help,
                                     **({"choices": p.choices} if p.choices else {})} for p in self.params.values()}}
+
+    def fixes(self, values: dict[str, Any]) -> list[str]:
+        """The fix variants that apply to a run with ``values`` (``fix = false`` marks a variant that is a
+        configuration, not a fix; ``when`` limits a fix to some parameter values)."""
+        out = []
+        for name, v in self.variants.items():
+            if not v.get("fix", True):
+                continue
+            when = v.get("when", {})
+            if all(values.get(key) in allowed for key, allowed in when.items()):
+                out.append(name)
+        return out
 
     def resolve_params(self, variant: str | None, overrides: dict[str, str] | None) -> dict[str, Any]:
         values = {name: p.default for name, p in self.params.items()}
@@ -144,16 +98,16 @@ def _load(path: Path) -> Scenario:
         params[name] = Param(name, **base)
     variants = data.get("variants", {})
     for vname, v in variants.items():
-        for key in v.get("set", {}):
+        for key in [*v.get("set", {}), *v.get("when", {})]:
             if key not in params:
-                raise SimError(f"{path.name}: variant {vname} sets unknown parameter {key}")
+                raise SimError(f"{path.name}: variant {vname} names unknown parameter {key}")
     body = {key: data[key] for key in ("machine", "device", "fs", "files", "task", "faults") if key in data}
     for t in body.get("task", []):
         for op in t.get("program", []):
             if op.get("op") not in OPS:
                 raise SimError(f"{path.name}: unknown op {op.get('op')!r}")
     return Scenario(data["name"], data.get("summary", ""), data.get("seed_thread"), data.get("spec"), params,
-                    variants, body, path)
+                    variants, body, path, list(data.get("facts", [])))
 
 
 _CACHE: dict[str, Scenario] = {}
@@ -175,6 +129,8 @@ def get(name: str) -> Scenario:
 
 
 def _subst(obj: Any, values: dict[str, Any]) -> Any:
+    if isinstance(obj, str) and obj.startswith("!$"):
+        return not values[obj[2:]]
     if isinstance(obj, str) and obj.startswith("$") and not obj.startswith("${"):
         return values[obj[1:]]
     if isinstance(obj, str) and "${" in obj:
@@ -196,7 +152,9 @@ def build(sc: Scenario, values: dict[str, Any], seed: int) -> Kernel:
     k.subsystems.update(zone=zone, shrinkers=[], filesystems=[], fs_by_name={}, oom_reaper=oom_reaper(k))
     for cap, knobs in body.get("faults", {}).items():
         k.subsystems[cap] = FaultAttr(cap, **knobs)
-    k.spawn("kswapd0", kswapd(k), kthread=True, daemon=True, pid=80, ppid=2)
+    k.subsystems["shrinker_rwsem"] = Mutex(k, "shrinker_rwsem", "rwsem")
+    k.spawn(m.get("kswapd_comm") or "kswapd0", kswapd(k, m.get("kswapd_path")), kthread=True, daemon=True,
+            pid=int(m.get("kswapd_pid") or 80), ppid=2)
     k.spawn("khungtaskd", khungtaskd(k, int(values["hung_task_timeout"])), kthread=True, daemon=True, pid=30, ppid=2)
     k.subsystems["flusher"] = Flusher(k, m.get("dirty_background", 64))
     devices: dict[str, Any] = {}
@@ -205,7 +163,8 @@ def build(sc: Scenario, values: dict[str, Any], seed: int) -> Kernel:
         if d["kind"] == "disk":
             devices[d["name"]] = Disk(k, d["name"], d.get("latency", 0.002), d.get("fail_writes_at") or None)
         elif d["kind"] == "dm":
-            devices[d["name"]] = DmTarget(k, d["name"], devices[d["lower"]], worker_nofs=bool(d.get("worker_nofs")))
+            devices[d["name"]] = DmTarget(k, d["name"], devices[d["lower"]], worker_nofs=bool(d.get("worker_nofs")),
+                                          map_lock=d.get("map_lock") or None)
         elif d["kind"] == "tcmu":
             devices[d["name"]] = dev = TcmuDevice(k, d["name"])
             tcmu.append((dev, d))
@@ -216,18 +175,20 @@ def build(sc: Scenario, values: dict[str, Any], seed: int) -> Kernel:
         k.subsystems["fs_by_name"][f["name"]] = fs
         k.subsystems["shrinkers"].append(fs)
         if f["type"] == "nfs":
-            k.subsystems["rpciod"] = Rpciod(k, nofs_scope=bool(f.get("rpciod_nofs")))
+            k.subsystems["rpciod"] = Rpciod(k, nofs_scope=bool(f.get("rpciod_nofs")), path=f.get("rpciod_path") or None)
     for dev, d in tcmu:
         fsname, _, path = d["backing"].partition(":")
-        dev.daemon = k.spawn(d.get("daemon", "tcmu-runner"),
+        kind = d.get("server") or "tcmu-runner"
+        dev.daemon = k.spawn(d.get("daemon") or kind,
                              tcmu_runner(k, dev, k.subsystems["fs_by_name"][fsname], path,
-                                         io_flusher=bool(d.get("io_flusher"))),
-                             kthread=False, daemon=True, pid=d.get("pid", 1460))
+                                         io_flusher=bool(d.get("io_flusher")), kind=kind,
+                                         path=d.get("path") or None, noio=d.get("noio", "auto")),
+                             kthread=kind == "loop", daemon=True, pid=int(d.get("pid") or 1460))
     for spec in body.get("files", []):
         _make_files(k, spec)
     for t in body.get("task", []):
         prog = Program(k, t["program"])
-        k.spawn(t["comm"], prog.run, kthread=False, pid=t.get("pid"), ppid=t.get("ppid", 1))
+        k.spawn(str(t["comm"]), prog.run, kthread=bool(t.get("kthread")), pid=t.get("pid"), ppid=t.get("ppid", 1))
     return k
 
 
@@ -244,6 +205,11 @@ def _make_files(k: Kernel, spec: dict[str, Any]) -> None:
         inode.extra["slab"] = bool(spec.get("slab", True))
         inode.extra["reclaimable"] = bool(spec.get("reclaimable"))
         inode.extra["group"] = n
+        for key in ("evict_alloc", "evict_order", "evict_lock", "evict_write_inode", "evict_read", "pinned"):
+            if spec.get(key) not in (None, "", [], False):
+                inode.extra[key] = spec[key]
+        if spec.get("dentry_only"):
+            inode.nlink, inode.extra["dentry_only"] = 0, True
         for idx in range(int(spec.get("clean_pages", 0))):
             folio = Folio(inode.mapping, idx)
             inode.mapping.pages[idx] = folio

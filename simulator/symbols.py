@@ -248,6 +248,12 @@ nfs_writepages fs/nfs/write.c 744
 nfs_file_write fs/nfs/file.c 682
 """
 
+class Reported(str):
+    """A function name taken from a report (``simulator.callpath``): printed as the report named it."""
+
+    __slots__ = ()
+
+
 SYMBOLS: dict[str, tuple[str, int, bool]] = {}
 for _line in _TABLE.strip().splitlines():
     _parts = _line.split()
@@ -288,6 +294,8 @@ _FIRST_SEEN = {"do_syscall_x64": "5.9", "__schedule_loop": "6.8", "alloc_pages_m
 
 
 def name_for(name: str, version: KernelVersion) -> str | None:
+    if isinstance(name, Reported):
+        return name
     first = _FIRST_SEEN.get(name)
     if first and not version.at_least(first):
         return None
@@ -298,12 +306,18 @@ def name_for(name: str, version: KernelVersion) -> str | None:
     return chosen
 
 
+def _unsuffixed(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
 def _h(name: str) -> int:
     return int.from_bytes(hashlib.blake2s(name.encode(), digest_size=4).digest(), "big")
 
 
 def _fmt(canonical: str, shown: str, *, allow_inline: bool = True) -> str:
-    file, line, inline = SYMBOLS.get(canonical, (None, 0, False))
+    file, line, inline = SYMBOLS.get(canonical) or SYMBOLS.get(_unsuffixed(canonical)) or (None, 0, False)
+    if isinstance(canonical, Reported):
+        inline = False
     loc = f" {file}:{line}" if file else ""
     if inline and allow_inline:
         return f" {shown}{loc} [inline]"

@@ -2,6 +2,8 @@
 
 Every switch is a row of ``SWITCHES``: the first version that has the behaviour. A scenario may pin a
 switch to true/false (to model the buggy configuration of its seed thread); ``auto`` derives it here.
+The model knows kernels ``KNOWN_FIRST`` .. ``KNOWN_LAST``: the oldest gfp layout kernel-semantics.md
+documents (L1, v4.4) to the newest tree it read (the 2026 mm tree); ``KernelVersion.parse`` refuses others.
 """
 
 from __future__ import annotations
@@ -23,9 +25,23 @@ class KernelVersion:
         if not m:
             raise ValueError(f"not a kernel version: {text!r} (want e.g. 6.12 or 5.2)")
         v = cls(int(m.group(1)), int(m.group(2)))
-        if not (2, 6) <= (v.major, v.minor) <= (7, 99):
-            raise ValueError(f"kernel version out of range: {text!r}")
+        if not KNOWN_FIRST <= (v.major, v.minor) <= KNOWN_LAST:
+            raise ValueError(f"unknown kernel {text.strip()!r}: the model knows {_dotted(KNOWN_FIRST)} to "
+                             f"{_dotted(KNOWN_LAST)}")
         return v
+
+    @classmethod
+    def nearest(cls, text: str) -> tuple[KernelVersion | None, str]:
+        """A report's kernel release as the model can run it: (version, note). Outside the known range the
+        nearest known version is used and the note says so; unreadable text gives (None, note)."""
+        m = re.match(r"\s*v?(\d+)\.(\d+)", str(text or ""))
+        if not m:
+            return None, f"no kernel version in {text!r}"
+        got = (int(m.group(1)), int(m.group(2)))
+        near = min(max(got, KNOWN_FIRST), KNOWN_LAST)
+        note = "" if near == got else f"kernel {got[0]}.{got[1]} is outside what the model knows: run as " \
+                                      f"{_dotted(near)}"
+        return cls(*near), note
 
     def __lt__(self, other: KernelVersion) -> bool:
         return (self.major, self.minor) < (other.major, other.minor)
@@ -37,9 +53,19 @@ class KernelVersion:
         return f"{self.major}.{self.minor}"
 
 
+KNOWN_FIRST = (4, 4)
+KNOWN_LAST = (6, 19)
+
+
+def _dotted(v: tuple[int, int]) -> str:
+    return f"{v[0]}.{v[1]}"
+
+
 @lru_cache(maxsize=256)
 def _parsed(text: str) -> KernelVersion:
-    return KernelVersion.parse(text)
+    """A version named in the model's own tables (any x.y; not range-checked)."""
+    major, minor = text.split(".")
+    return KernelVersion(int(major), int(minor))
 
 
 # switch name -> (first version with it, source key in kernel-semantics.md)
@@ -58,6 +84,18 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "uid_in_header": ("6.10", "CPU: n UID: 0 PID: ..."),
     "lockdep_wait_type": ("5.8", "-{0:0} suffix"),
     "hung_task_new_format": ("5.14", "task:... state:D ..."),
+    # NOFAIL && order > 1 WARN at the top of rmqueue() (6.0-6.11; before, on its buddy path, which every
+    # order > 1 request took); from 6.12 at the slowpath entry (kernel-semantics.md c.6)
+    "rmqueue_order_warn_top": ("6.0", "PA510 vs 6.1 rmqueue()"),
+    # the MAX_ORDER check moved from the slowpath to the allocator entry (commit c63ae43ba53b, v5.0)
+    "max_order_check_at_entry": ("5.0", "c63ae43ba53b"),
+    # shrinkers: one global shrinker_rwsem held (read) across every shrink_slab() and taken for write by
+    # (un)register_shrinker, until lockless (SRCU + per-shrinker refcount) shrinkers in 6.7
+    "lockless_shrinkers": ("6.7", "mm: shrinker: make global slab shrink lockless (v6.7)"),
+    # ext4 writes delayed-allocation data into unwritten extents and converts them at I/O completion
+    "ext4_dioread_nolock": ("5.6", "ext4: make dioread_nolock the default (v5.6)"),
+    # the loop worker runs with PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE (LOOP key; version not pinned: unverified)
+    "loop_worker_noio": ("5.14", "LOOP (unverified version)"),
 }
 
 

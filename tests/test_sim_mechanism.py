@@ -54,9 +54,9 @@ def test_ignore_gfp_wait_default_means_no_injected_failure():
 
 
 def test_nofail_is_never_injected_and_nowait_always_is():
-    assert run("unchecked-alloc-failure", overrides={"req_gfp": "GFP_NOFS|__GFP_NOFAIL"}).outcome == "ok"
+    assert run("unchecked-alloc-failure", overrides={"gfp": "GFP_NOFS|__GFP_NOFAIL"}).outcome == "ok"
     # GFP_NOWAIT cannot sleep, so ignore-gfp-wait=Y does not protect it
-    nowait = run("unchecked-alloc-failure", overrides={"req_gfp": "GFP_NOWAIT", "ignore_gfp_wait": "true"})
+    nowait = run("unchecked-alloc-failure", overrides={"gfp": "GFP_NOWAIT", "ignore_gfp_wait": "true"})
     assert nowait.outcome == "crash"
 
 
@@ -93,7 +93,7 @@ def test_hwpoison_on_ext4_is_reported_by_fsync_and_clean_pages_lose_nothing():
 
 
 def test_lockdep_splat_needs_fs_in_the_transaction_allocation():
-    assert run("fs-reclaim-lockdep", overrides={"xattr_gfp": "GFP_NOFS"}).outcome == "ok"
+    assert run("fs-reclaim-lockdep", overrides={"gfp": "GFP_NOFS"}).outcome == "ok"
 
 
 def test_nofs_allocation_that_cannot_oom_kill_livelocks():
@@ -102,6 +102,6 @@ def test_nofs_allocation_that_cannot_oom_kill_livelocks():
     r = run("stacked-reclaim-deadlock", "mapping-nofs", {"free_pages": "20", "fio_pages": "4"})
     assert r.outcome == "livelock"
     spin = r.evidence["retrying"][0]
-    assert spin["task"] == "tcmu-runner:1460" and spin["in"] == "grab_cache_page_write_begin"
+    assert spin["task"] == "tcmu-runner:1460" and spin["in"] == "ext4_da_write_begin"
     assert any(t["ev"] == "oom-skip" for t in r.trace)
     assert "fio:3301" in r.evidence["unfinished"]

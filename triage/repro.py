@@ -1,259 +1,756 @@
-"""Link a parsed report to the simulator scenario that reproduces its mechanism, run it, store the run.
+"""From a parsed report to a simulator run of its mechanism, with the fixes that change the outcome.
 
-Linking reads what the report shows, not its label: the allocation site and callers (frames), the
-filesystems in the stacks, the reclaim context (kswapd / direct reclaim / shrinkers / evict), the gfp
-flags, the lock names of a lockdep chain, the evidence markers (fault injection, memory failure, I/O
-errors, hung tasks) and the kernel version. It uses the parser's fields (``Report.frames``, ``.gfp``,
-``.markers``, ``.kernel``) when present and falls back to regular expressions over the report text, so a
-bare call trace pasted in a mail still links.
+``link(report)`` reads only the parser's ``Report`` (its crash stack and other stacks, markers with their
+lines and tasks, decoded gfp flags, kernel release, task, title and crash type) and returns either a
+``Link`` (the mechanism, its typed parameters filled from the report, and the report lines and frames that
+chose them) or a ``NotCovered`` saying why no mechanism of the simulator covers the report. It never
+looks at a label: the run's detectors decide what happens.
 
-``LINK_RULES`` is the table: a rule fits when all its ``need`` groups match (each group: any of its
-features); ``bonus`` features raise the score; ``params`` derives scenario parameters from the report.
+The choice is a table, ``RULES``: each rule looks at one family of primary crash (an allocator WARN, a
+lockdep cycle, hung tasks, an oops after an injected failure, lost writes) and returns a Link, a
+NotCovered with the reason, or None (not its family). The first answer wins.
+
+``repro(db, id)`` links a stored report, runs the mechanism and every fix variant that applies, says which
+fixes flip the outcome, and stores the run (``repro_runs``); ``runs_for(db, id)`` gives what ``triage show``
+prints.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# -- features ---------------------------------------------------------------------------------------------
-_FRAME_RX = re.compile(r"(?:^|[\s\[<(])(?:\? )?([A-Za-z_][\w]*)(?:\.[\w.]+)?"
-                       r"(?:\+0x[0-9a-f]+/0x[0-9a-f]+| \S+\.[ch]:\d+ \[inline\])", re.M)
-_GFP_RX = re.compile(r"\b(__GFP_[A-Z_]+|GFP_[A-Z_]+)\b")
-_KERNEL_RX = re.compile(r"(?:Not tainted|Tainted: [A-Z ]+?)\s+(\d+\.\d+)(?:\.\d+)?[-\w.+]*", re.M)
-_LOCK_RX = re.compile(r"\(([&\w>\-#/.]+)\)\{[.+\-?]{4}\}")
-_MARKER_RX: dict[str, re.Pattern[str]] = {
-    "fault_injection": re.compile(r"FAULT_INJECTION: forcing a failure"),
-    "failslab": re.compile(r"name failslab,"),
-    "memory_failure": re.compile(r"Memory failure: (?:0x)?[0-9a-f]+: recovery action for dirty"),
-    "buffer_io_error": re.compile(r"Buffer I/O error on dev"),
-    "lost_page_write": re.compile(r"lost (?:async )?page write"),
-    "io_error_write": re.compile(r"I/O error.*\bWRITE\b|I/O error writing|error writing"),
-    "hung_task": re.compile(r"blocked for more than \d+ seconds"),
-    "lockdep_circular": re.compile(r"possible circular locking dependency|possible recursive locking"),
-    "page_alloc_warning": re.compile(r"WARNING: .*at mm/page_alloc\.c:\d+|RIP: 0010:(?:__alloc_pages_slowpath|"
-                                     r"__alloc_pages|__alloc_frozen_pages|__alloc_pages_noprof)"),
-    "oops": re.compile(r"general protection fault|BUG: kernel NULL pointer dereference|BUG: unable to handle|"
-                       r"KASAN: null-ptr-deref"),
-    "writepages_enomem": re.compile(r"writepages\S*[: ].*(?:ENOMEM|error -12\b|err -12\b)", re.I),
-    "nomem_delalloc": re.compile(r"Delayed block allocation failed.*error -12\b"),
-}
-# marker kinds of the parser (triage.report.markers) mapped to ours
-_PARSER_KINDS = {"fault_injection": "fault_injection", "memory_failure": "memory_failure",
-                 "buffer_io_error": "buffer_io_error", "lost_async_page_write": "lost_page_write",
-                 "lost_page_write": "lost_page_write", "hung_task": "hung_task",
-                 "page_alloc_warning": "page_alloc_warning"}
+# Outcomes that are the correct behaviour of the kernel, not a failure of the run.
+PASSING = ("ok", "error-reported")
+
+# -- the functions the rules look for (kernel names; stripped of compiler suffixes, all versions) -----------
+ALLOCATOR_ENTRY = {"__alloc_pages", "__alloc_pages_nodemask", "__alloc_pages_noprof", "__alloc_frozen_pages_noprof",
+                   "__alloc_frozen_pages", "__alloc_pages_internal"}
+SLOWPATH = {"__alloc_pages_slowpath"}
+RMQUEUE = {"rmqueue", "get_page_from_freelist", "rmqueue_buddy", "buffered_rmqueue"}
+ALLOCATOR = ALLOCATOR_ENTRY | SLOWPATH | RMQUEUE
+DIRECT_RECLAIM = {"try_to_free_pages", "__perform_reclaim", "__alloc_pages_direct_reclaim", "do_try_to_free_pages"}
+MEMCG_RECLAIM = {"try_to_free_mem_cgroup_pages", "mem_cgroup_reclaim"}
+KSWAPD = {"kswapd", "balance_pgdat"}
+SHRINKER = {"shrink_slab", "do_shrink_slab", "super_cache_scan", "prune_icache_sb", "prune_dcache_sb",
+            "shrink_dentry_list", "shrink_slab_memcg"}
+PAGE_RECLAIM = {"shrink_folio_list", "shrink_page_list", "shrink_inactive_list", "shrink_lruvec", "evict_folios"}
+RECLAIM = DIRECT_RECLAIM | MEMCG_RECLAIM | KSWAPD | SHRINKER | PAGE_RECLAIM
+DCACHE = {"prune_dcache_sb", "shrink_dentry_list", "__dentry_kill", "dput"}
+SOFTIRQ = {"handle_softirqs", "__do_softirq", "run_ksoftirqd", "do_softirq", "irq_exit_rcu", "__irq_exit_rcu",
+           "net_rx_action", "call_timer_fn", "run_timer_softirq", "__run_timers", "expire_timers"}
+KTHREAD_BOTTOM = {"kthread", "ret_from_fork", "ret_from_fork_asm", "worker_thread", "process_one_work"}
+WAITS = {"wait_for_completion", "folio_wait_writeback", "wait_on_page_writeback", "wait_on_page_bit",
+         "folio_wait_bit", "folio_wait_bit_common", "wait_on_page_bit_common", "io_schedule", "xfs_buf_iowait",
+         "__wait_on_bit", "bit_wait_io", "wait_on_commit", "nfs_commit_inode", "__nfs_commit_inode"}
+WRITEPAGES = {"do_writepages", "write_cache_pages", "xfs_vm_writepages", "iomap_writepages", "ext4_writepages",
+              "ext4_do_writepages", "btrfs_writepages", "extent_writepages", "__filemap_fdatawrite_range"}
+SERVER_WRITE = {"ksys_pwrite64", "__x64_sys_pwrite64", "vfs_iter_write", "lo_write_bvec", "loop_process_work",
+                "lo_rw_aio", "do_iter_write", "fuse_dev_write", "sock_sendmsg", "sock_recvmsg", "nbd_read_stat",
+                "__x64_sys_write", "ksys_write"}
+SHRINKER_UNREGISTER = {"unregister_shrinker", "shrinker_free", "register_shrinker", "prealloc_shrinker",
+                       "shrinker_register"}
+NFS_RELEASE = {"nfs_release_folio", "nfs_release_page", "nfs_wb_folio", "nfs_wb_page"}
+# functions whose name tells the filesystem (innermost wins); overlayfs and FUSE sit on top of another fs
+FS_PREFIXES = [("ext4_", "ext4"), ("__ext4_", "ext4"), ("jbd2_", "ext4"), ("xfs_", "xfs"), ("btrfs_", "btrfs"),
+               ("f2fs_", "f2fs"), ("nilfs_", "nilfs2"), ("ntfs_", "ntfs3"), ("__ntfs_", "ntfs3"),
+               ("ovl_", "overlay"), ("fuse_", "fuse"), ("gfs2_", "gfs2"), ("ocfs2_", "ocfs2"), ("jfs_", "jfs"),
+               ("bch2_", "bcachefs"), ("fat_", "vfat"), ("ext3_", "ext3"), ("shmem_", "tmpfs")]
+FS_SCENARIO_TYPES = {"ext4", "xfs", "btrfs", "f2fs", "nilfs2", "ntfs3", "ext3", "gfs2", "ocfs2", "jfs", "bcachefs",
+                     "vfat", "fuse", "overlay"}
+# where the kernel prints a warning for a PF_MEMALLOC recursion into a write path (parser's pf_memalloc_guard)
+GUARDED = {"ext4_write_inode": "ext4"}
+LOST_WRITE_MARKERS = {"lost_async_page_write", "lost_page_write", "data_will_be_lost", "potential_data_loss",
+                      "page_discard"}
+MAX_PATH = 256
 
 
+def base(name: str) -> str:
+    """``foo.constprop.0`` -> ``foo`` (the parser's ``strip_suffix``)."""
+    from triage.report.frames import strip_suffix
+
+    return strip_suffix(name)
+
+
+# -- what a rule reads ----------------------------------------------------------------------------------------
 @dataclass
-class Features:
-    functions: set[str] = field(default_factory=set)
-    gfp: set[str] = field(default_factory=set)
-    markers: set[str] = field(default_factory=set)
-    locks: set[str] = field(default_factory=set)
-    kernel: str | None = None
-    text: str = ""
+class Facts:
+    """The parsed report as the rules read it."""
 
-    def has(self, feature: str) -> bool:
-        """``fn:name`` (a frame), ``gfp:FLAG``, ``marker:kind``, ``lock:name`` (substring), ``text:regex``."""
-        kind, _, val = feature.partition(":")
-        if kind == "fn":
-            return val in self.functions
-        if kind == "gfp":
-            return val in self.gfp
-        if kind == "marker":
-            return val in self.markers
-        if kind == "lock":
-            return any(val in lk for lk in self.locks)
-        if kind == "text":
-            return re.search(val, self.text) is not None
-        raise ValueError(f"bad feature {feature!r}")
+    title: str | None
+    type: str | None
+    kernel: str | None
+    kernel_note: str
+    task: dict | None
+    stacks: dict[str, list[Any]]                  # stack label -> frames, innermost first (parser order)
+    markers: list[dict]
+    gfp_flags: set[str]
+    locks: list[dict]
+    corrupted: bool = False
+    extra_markers: list[dict] = field(default_factory=list)     # fault injection outside the report excerpt
+    text_markers: list[dict] = field(default_factory=list)      # markers of the stored text outside the excerpt
+    extra_stacks: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def crash(self) -> list[Any]:
+        return self.stacks.get("crash", [])
+
+    def path(self, stack: str = "crash") -> list[str]:
+        """A stack's function names, outermost first (what a mechanism's ``path`` parameter takes)."""
+        frames = self.stacks.get(stack) or self.extra_stacks.get(stack) or []
+        return [f.function for f in reversed(frames)][-MAX_PATH:]
+
+    def names(self, stack: str = "crash") -> set[str]:
+        return {base(f.function) for f in self.stacks.get(stack, [])}
+
+    def kinds(self) -> set[str]:
+        return {m["kind"] for m in self.markers}
+
+    def marker(self, kind: str) -> dict | None:
+        return next((m for m in self.markers if m["kind"] == kind), None)
+
+    def blocked_stacks(self) -> list[tuple[str, list[Any]]]:
+        """The stacks of tasks a hang report shows blocked (the crash task first)."""
+        return [(label, frames) for label, frames in self.stacks.items()
+                if label == "crash" or label.startswith(("other-task:", "crash-"))]
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+def facts(report: Any, text: str | None = None) -> Facts:
+    """The rules' view of a parsed report. ``text`` (the stored text) is only handed to the parser's own
+    helpers for what today's ``Report`` does not carry (see ``_outside_excerpt``)."""
+    from simulator.versions import KernelVersion
+    from triage.report.stacks import lockdep_locks
 
-
-def features(report: Any, text: str | None = None) -> Features:
-    """Features of a parsed report (``triage.report.Report`` or its dict), with text fallbacks."""
-    body = text if text is not None else (_get(report, "report") or "")
-    f = Features(text=body)
-    for fr in _get(report, "frames", []) or []:
-        name = _get(fr, "norm_function") or _get(fr, "function")
-        if name:
-            f.functions.add(str(name).split(".")[0])
-    f.functions.update(m.group(1) for m in _FRAME_RX.finditer(body))
-    for entry in _get(report, "gfp", []) or []:
-        for flag in _get(entry, "flags", []) or []:
-            f.gfp.add(str(flag))
-    f.gfp.update(_GFP_RX.findall(body))
-    for m in _get(report, "markers", []) or []:
-        kind = _get(m, "kind")
-        if kind in _PARSER_KINDS:
-            f.markers.add(_PARSER_KINDS[kind])
-        if kind == "fault_injection" and _get(m, "fault") == "failslab":
-            f.markers.add("failslab")
-    for kind, rx in _MARKER_RX.items():
-        if rx.search(body):
-            f.markers.add(kind)
-    f.locks.update(_LOCK_RX.findall(body))
-    kernel = _get(report, "kernel")
-    m = re.match(r"(\d+\.\d+)", str(kernel)) if kernel else None
-    if m is None:
-        km = _KERNEL_RX.search(body)
-        f.kernel = km.group(1) if km else None
-    else:
-        f.kernel = m.group(1)
+    stacks: dict[str, list[Any]] = {}
+    for fr in report.frames:
+        stacks.setdefault(fr.stack, []).append(fr)
+    kernel, note = (None, "")
+    if report.kernel:
+        v, note = KernelVersion.nearest(report.kernel)
+        kernel = str(v) if v else None
+    gfp_flags = {flag for g in report.gfp for flag in g.get("flags", [])}
+    # TODO(H2): switch to the Report's lockdep locks field once the parser exposes it.
+    locks = lockdep_locks(report.report) if report.type == "LOCKDEP" else []
+    f = Facts(report.title, report.type, kernel, note, report.task, stacks, list(report.markers), gfp_flags, locks,
+              bool(report.corrupted))
+    _outside_excerpt(f, report, text)
     return f
 
 
-# -- rules --------------------------------------------------------------------------------------------------
-RECLAIM = ["fn:try_to_free_pages", "fn:shrink_slab", "fn:do_shrink_slab", "fn:super_cache_scan", "fn:kswapd",
-           "fn:balance_pgdat", "fn:shrink_node", "fn:prune_icache_sb", "fn:prune_dcache_sb", "fn:shrink_folio_list",
-           "fn:shrink_page_list", "fn:__perform_reclaim", "fn:__alloc_pages_direct_reclaim", "lock:fs_reclaim"]
+def _outside_excerpt(f: Facts, report: Any, text: str | None) -> None:
+    """The fault injection behind the crash and its stack, read with the parser's own marker and stack
+    readers: from the report when the excerpt holds it, else from the stored text (syzbot starts the excerpt
+    at the oops line, after the injection's dump).
+    TODO(H2): switch to the Report's events (each with its task and stack) once the parser exposes them."""
+    from triage.report.markers import find_markers
+    from triage.report.stacks import extract_frames
+
+    if text and report.report and len(text) > len(report.report):
+        # lost-write lines printed before the excerpt (a panic or hang that followed them)
+        seen = {m["line"] for m in f.markers}
+        f.text_markers = [m for m in find_markers(text) if m["line"] not in seen]
+    source, found = report.report, [m for m in f.markers if m["kind"] == "fault_injection"]
+    if text and "FAULT_INJECTION" in text and (not found or not any(m.get("fault") for m in found)):
+        source, found = text, [m for m in f.text_markers + f.markers if m["kind"] == "fault_injection"] or \
+            [m for m in find_markers(text) if m["kind"] == "fault_injection"]
+        f.extra_markers = found
+    if not found or not source:
+        return
+    pid = (f.task or {}).get("pid")
+    mine = [m for m in found if (m.get("task") or {}).get("pid") == pid and pid is not None]
+    m = (mine or found)[-1]
+    lines = source.splitlines()
+    frames = extract_frames("\n".join(lines[m["lineno"] - 1:m["lineno"] + 80]))
+    first = frames[0].stack if frames else None
+    f.extra_stacks["fault-injection"] = [fr for fr in frames if fr.stack == first]
+    f.extra_markers = [m] + [x for x in f.extra_markers if x is not m]
 
 
-def _kernel_param(f: Features) -> dict[str, str]:
-    return {"kernel": f.kernel} if f.kernel else {}
-
-
-def _nofail_params(f: Features) -> dict[str, str]:
-    return _kernel_param(f)
-
-
-def _hwpoison_params(f: Features) -> dict[str, str]:
-    out = _kernel_param(f)
-    if any(fn.startswith("shmem_") for fn in f.functions) or "shmem" in f.text or "tmpfs" in f.text:
-        out["fs"] = "tmpfs"
-    elif any(fn.startswith("ext4_") for fn in f.functions):
-        out["fs"] = "ext4"
-    return out
-
-
-def _fault_params(f: Features) -> dict[str, str]:
-    out = _kernel_param(f)
-    for mask in ("GFP_NOFS", "GFP_KERNEL", "GFP_NOIO", "GFP_NOWAIT", "GFP_ATOMIC"):
-        if mask in f.gfp:
-            out["req_gfp"] = mask
-            break
-    return out
-
-
-@dataclass
-class LinkRule:
-    scenario: str
-    variant: str | None
-    need: list[list[str]]                 # every group must match (any feature of the group)
-    bonus: list[str]
-    why: str
-    params: Any = _kernel_param
-
-
-LINK_RULES: list[LinkRule] = [
-    LinkRule("nofail-reclaim", None,
-             [["marker:page_alloc_warning", "text:WARN_ON_ONCE.*PF_MEMALLOC"], RECLAIM,
-              ["fn:ext4_mb_load_buddy_gfp", "fn:ext4_discard_preallocations", "fn:__getblk_slow",
-               "fn:ext4_clear_inode", "fn:ext4_evict_inode", "fn:evict", "gfp:__GFP_NOFAIL"]],
-             ["fn:ext4_mb_load_buddy_gfp", "fn:ext4_discard_preallocations", "fn:prune_icache_sb", "fn:evict",
-              "gfp:__GFP_NOFAIL"],
-             "a page-allocator WARN for a __GFP_NOFAIL request made from reclaim (inode eviction)", _nofail_params),
-    LinkRule("stacked-reclaim-deadlock", None,
-             [["marker:hung_task"], RECLAIM,
-              ["fn:xfs_reclaim_inode", "fn:xfs_reclaim_inodes_ag", "fn:xfs_reclaim_inodes_nr", "fn:xfs_buf_iowait",
-               "fn:xfs_icwalk_ag", "fn:ksys_pwrite64", "fn:loop_process_work", "fn:nbd_read_stat",
-               "fn:tcmu_queue_cmd", "fn:folio_wait_writeback", "fn:wait_on_page_writeback", "fn:wait_on_page_bit"]],
-             ["fn:xfs_reclaim_inode", "fn:xfs_buf_iowait", "fn:ksys_pwrite64", "fn:ext4_da_write_begin",
-              "text:tcmu|dm-zoned|nbd|loop\\d"],
-             "a task hung in direct reclaim waiting for IO that the stacked device's single server must do"),
-    LinkRule("fs-reclaim-lockdep", None,
-             [["marker:lockdep_circular"], ["lock:fs_reclaim", "fn:fs_reclaim_acquire", "fn:__fs_reclaim_acquire"],
-              ["lock:jbd2_handle", "lock:sb_internal", "fn:start_this_handle", "fn:ext4_evict_inode", "fn:evict",
-               "fn:start_transaction", "fn:xfs_trans_alloc", "fn:btrfs_evict_inode"]],
-             ["lock:jbd2_handle", "fn:start_this_handle", "fn:prune_dcache_sb", "fn:prune_icache_sb"],
-             "lockdep: a transaction lock and fs_reclaim taken in both orders (allocation under the transaction, "
-             "transaction start from reclaim)"),
-    LinkRule("nfs-rpciod-releasepage", None,
-             [["fn:nfs_release_page", "fn:nfs_release_folio"], ["fn:nfs_commit_inode", "fn:__nfs_commit_inode",
-                                                                  "fn:nfs_wb_folio", "fn:nfs_wb_page"], RECLAIM],
-             ["text:rpciod", "marker:hung_task"],
-             "NFS ->release_folio committing (and waiting for rpciod) from reclaim"),
-    LinkRule("unchecked-alloc-failure", None,
-             [["marker:fault_injection"], ["marker:oops", "text:KASAN:|BUG: unable to handle"]],
-             ["marker:failslab", "gfp:GFP_NOFS", "gfp:GFP_KERNEL"],
-             "an injected allocation failure followed by a use of the failed result", _fault_params),
-    LinkRule("hwpoison-dirty-shmem", None,
-             [["marker:memory_failure"]], ["text:shmem|tmpfs", "fn:shmem_file_read_iter"],
-             "memory failure on a dirty page-cache page, which is truncated", _hwpoison_params),
-    LinkRule("writepages-enomem", None,
-             [["marker:writepages_enomem", "marker:nomem_delalloc"]], ["fn:ext4_writepages", "fn:do_writepages"],
-             "->writepages failing with ENOMEM on a data-integrity pass"),
-    LinkRule("writeback-eio", None,
-             [["marker:buffer_io_error", "marker:lost_page_write", "marker:io_error_write"]],
-             ["marker:lost_page_write", "fn:ext4_end_bio", "text:ext4_end_bio"],
-             "writeback I/O errors: pages left clean but not on disk; fsync reporting decides who learns it"),
-]
-
-
+# -- what a rule answers ---------------------------------------------------------------------------------------
 @dataclass
 class Link:
     scenario: str
-    variant: str | None
-    params: dict[str, str]
-    score: int
+    params: dict[str, Any]
     why: str
-    matched: list[str]
+    evidence: list[str]                      # report lines and frames that chose the mechanism and its parameters
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "variant": self.variant, "params": self.params, "score": self.score,
-                "why": self.why, "matched": self.matched}
+        return {"scenario": self.scenario, "params": self.params, "why": self.why, "evidence": self.evidence,
+                "notes": self.notes}
 
 
-def _supported_kernel(params: dict[str, str]) -> dict[str, str]:
-    """Drop a kernel version the simulator cannot model (it then uses the scenario's default)."""
-    from simulator.versions import KernelVersion
+@dataclass
+class NotCovered:
+    why: str
 
-    if "kernel" in params:
-        try:
-            KernelVersion.parse(params["kernel"])
-        except ValueError:
-            params = {k: v for k, v in params.items() if k != "kernel"}
-    return params
+    def __str__(self) -> str:
+        return f"no mechanism in the simulator covers this report: {self.why}"
 
 
-def link(report: Any, text: str | None = None) -> Link | None:
-    """The best-fitting scenario for a parsed report, or None when no rule's requirements all hold."""
-    f = features(report, text)
-    best: Link | None = None
-    for rule in LINK_RULES:
-        matched: list[str] = []
-        ok = True
-        for group in rule.need:
-            hit = [feat for feat in group if f.has(feat)]
-            if not hit:
-                ok = False
-                break
-            matched.append(hit[0])
-        if not ok:
+Rule = Callable[[Facts], "Link | NotCovered | None"]
+
+
+def _fs_of(names: Iterable[str]) -> str | None:
+    """The filesystem of the innermost function that names one (``names`` outermost first)."""
+    found = None
+    for n in names:
+        for prefix, fs in FS_PREFIXES:
+            if n.startswith(prefix):
+                found = fs
+    return found
+
+
+def _common(f: Facts) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if f.kernel:
+        out["kernel"] = f.kernel
+    return out
+
+
+def _notes(f: Facts) -> list[str]:
+    return [f.kernel_note] if f.kernel_note else []
+
+
+def _frame_line(fr: Any) -> str:
+    loc = f" {fr.file}:{fr.line}" if fr.file else ""
+    return f"frame {fr.function}{loc}"
+
+
+def _printable(text: Any) -> bool:
+    return isinstance(text, str) and 0 < len(text) <= 64 and text.isprintable()
+
+
+def _task_params(f: Facts, comm: str = "comm", pid: str = "pid") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if f.task and _printable(f.task.get("comm")):
+        out[comm] = f.task["comm"]
+    if f.task and f.task.get("pid") is not None and 0 < int(f.task["pid"]) < 4_000_000:
+        out[pid] = int(f.task["pid"])
+    return out
+
+
+# -- rule: a filesystem refusing a write from reclaim -------------------------------------------------------------
+GUARD_FS = [("ext4_", "ext4"), ("xfs_", "xfs"), ("iomap_", "xfs"), ("btrfs_", "btrfs"), ("f2fs_", "f2fs")]
+
+
+def rule_guard(f: Facts) -> Link | NotCovered | None:
+    g = f.marker("pf_memalloc_guard")
+    if g is None:
+        return None
+    names, path = f.names(), f.path()
+    if not names & RECLAIM:
+        return NotCovered(f"{g['function']}'s PF_MEMALLOC guard fired outside memory reclaim (no reclaim frame "
+                          "in the stack), which the simulator does not model")
+    fs = next((fs for prefix, fs in GUARD_FS if g["function"].startswith(prefix)), "ext4")
+    params = _common(f)
+    params.update(fs=fs, via_dcache=bool(names & DCACHE))
+    if names & KSWAPD:
+        params.update(reclaimer="kswapd", kswapd_path=path)
+        if f.task and str(f.task.get("comm", "")).startswith("kswapd"):
+            params["kswapd_comm"] = f.task["comm"]
+    else:
+        params.update(reclaimer="direct", path=path, **_task_params(f))
+    return Link("reclaim-guard", params, f"reclaim recursed into {fs}'s write path, whose PF_MEMALLOC guard "
+                f"({g['function']}) refused it", [g["line"]] + [_frame_line(fr) for fr in f.crash
+                                                              if base(fr.function) in SHRINKER][:3], _notes(f))
+
+
+# -- rule: NOFAIL warnings -----------------------------------------------------------------------------------
+def rule_nofail(f: Facts) -> Link | NotCovered | None:
+    crash = f.crash
+    warn = f.marker("page_alloc_warning")
+    trace_only = f.title is None and crash and base(crash[0].function) in ALLOCATOR
+    if warn is None and not (f.type == "WARNING" and crash and base(crash[0].function) in ALLOCATOR) \
+            and not trace_only:
+        return None
+    rip = base(warn["function"]) if warn else base(crash[0].function)
+    names = f.names()
+    path = f.path()
+    evidence = [warn["line"]] if warn else [f"call trace: {crash[0].function} at the top"]
+    comm = (f.task or {}).get("comm") or ""
+    reclaim_ctx = bool(names & (DIRECT_RECLAIM | KSWAPD | MEMCG_RECLAIM))
+    in_reclaim = reclaim_ctx and bool(names & SHRINKER)
+    softirq = bool(names & SOFTIRQ) or "irq" in f.stacks or comm.startswith(("ksoftirqd", "swapper"))
+    kthread = bool(names & KTHREAD_BOTTOM) or comm.startswith(("kswapd", "xfsaild", "kworker"))
+    from simulator.daemons import kthread_flags
+
+    memalloc_kthread = "PF_MEMALLOC" in kthread_flags(comm) or reclaim_ctx
+    nofail_gfp = "__GFP_NOFAIL" in f.gfp_flags
+    at_rmqueue = rip in RMQUEUE
+    kernel_ok_slowpath = f.kernel is None or _at_least(f.kernel, "5.0")
+    reasons = []
+    if nofail_gfp:
+        reasons.append("the printed gfp mask has __GFP_NOFAIL")
+    if at_rmqueue:
+        reasons.append(f"the WARN is in {rip}: its only check is __GFP_NOFAIL with order > 1")
+    if in_reclaim or memalloc_kthread:
+        reasons.append("the request runs in PF_MEMALLOC context, where only a __GFP_NOFAIL request warns")
+    if softirq and rip in SLOWPATH:
+        reasons.append("a request that may not reclaim warns in the slowpath only with __GFP_NOFAIL")
+    if rip in SLOWPATH and kernel_ok_slowpath and not reasons:
+        reasons.append("from 5.0 the slowpath's WARNs are the __GFP_NOFAIL checks (the order check moved to the "
+                       "allocator entry)")
+    if not reasons:
+        return NotCovered(f"an allocator WARN in {rip} without __GFP_NOFAIL evidence (no NOFAIL gfp, caller "
+                          "context or WARN site that only a NOFAIL request reaches): the order > MAX_PAGE_ORDER "
+                          "check, a caller's size bug the simulator does not model")
+    params = _common(f)
+    gfp = None
+    if in_reclaim:
+        params.update(_nofail_reclaim_params(f, names, path))
+        evidence += [_frame_line(fr) for fr in crash if base(fr.function) in (SHRINKER | KSWAPD | DIRECT_RECLAIM)][:4]
+        return Link("nofail-reclaim", params, "a __GFP_NOFAIL allocation made while reclaim evicts a filesystem "
+                    "inode (PF_MEMALLOC context); " + "; ".join(reasons), evidence, _notes(f))
+    context = "softirq" if softirq else ("kthread" if kthread else "process")
+    params.update(context=context, path=path, **_task_params(f))
+    if reclaim_ctx:
+        params["memalloc"] = True          # inside reclaim, not through a shrinker: PF_MEMALLOC all the same
+    if nofail_gfp:
+        gfp = "|".join(sorted(fl for fl in f.gfp_flags if fl.startswith(("GFP_", "__GFP_"))))
+    params["gfp"] = gfp or ("GFP_ATOMIC|__GFP_NOFAIL" if softirq else "GFP_KERNEL|__GFP_NOFAIL")
+    # the order: > 1 where that is the only check the WARN's site or context leaves
+    only_order = at_rmqueue or (not softirq and not memalloc_kthread)
+    params["order"] = 2 if only_order else 0
+    if only_order:
+        reasons.append("order > 1: the one NOFAIL condition a request that may reclaim outside PF_MEMALLOC meets")
+    return Link("nofail-caller", params, f"a __GFP_NOFAIL request from {context} context the allocator warns "
+                "about; " + "; ".join(reasons), evidence, _notes(f))
+
+
+def _nofail_reclaim_params(f: Facts, names: set[str], path: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    after = path[next((i for i, n in enumerate(path) if base(n) in SHRINKER), 0):]
+    fs = _fs_of(base(n) for n in after if base(n) not in ALLOCATOR)
+    if fs == "overlay":
+        fs = _fs_of(base(n) for n in after if not n.startswith("ovl_")) or "ext4"
+    out["fs"] = fs if fs in FS_SCENARIO_TYPES else "ext4"
+    out["via_dcache"] = bool(names & DCACHE)
+    if names & KSWAPD:
+        out["reclaimer"] = "kswapd"
+        out["kswapd_path"] = path
+        if f.task and str(f.task.get("comm", "")).startswith("kswapd"):
+            out["kswapd_comm"] = f.task["comm"]
+    else:
+        out["reclaimer"] = "direct"
+        out["path"] = path
+        out.update(_task_params(f))
+    return out
+
+
+# -- rule: lockdep chains through fs_reclaim ----------------------------------------------------------------------
+def _is_fs_reclaim(lock: str) -> bool:
+    return lock.strip("()") in ("fs_reclaim", "__fs_reclaim_map")
+
+
+def _chain(f: Facts) -> list[str]:
+    """L0..Ln of a lockdep circular-dependency report: 'Chain exists of', else the '-> #i' links."""
+    links = {d["link"]: d["lock"] for d in f.locks if d["role"] == "chain" and d.get("lock")}
+    exists = next((d["locks"] for d in f.locks if d["role"] == "chain-exists"), None)
+    if links and sorted(links) == list(range(len(links))):
+        chain = [links[i] for i in range(len(links))]
+        if exists and len(exists) == len(chain) and exists[0] == chain[0] and exists[-1] == chain[-1]:
+            return exists
+        return chain
+    return []
+
+
+def rule_lockdep(f: Facts) -> Link | NotCovered | None:
+    if f.type != "LOCKDEP" and not f.locks:
+        return None
+    usage = next((d for d in f.locks if d["role"] == "usage"), None)
+    title = f.title or ""
+    if usage is not None:
+        if "RECLAIM_FS" in usage["from"] + usage["to"]:
+            return NotCovered(f"an inconsistent lock state with {usage['from']} -> {usage['to']} (the per-lock "
+                              "RECLAIM_FS states of lockdep before 4.14); the model's lockdep records fs_reclaim "
+                              "dependencies as 4.14+ does")
+        return NotCovered(f"an inconsistent lock state {{{usage['from']}}} -> {{{usage['to']}}}: a lock used from "
+                          "interrupt context, not memory reclaim recursing into a filesystem")
+    if "circular" not in title and "possible deadlock" not in title and "deadlock" not in title:
+        return NotCovered(f"a lockdep report that is not a dependency cycle ({title or f.type}): the simulator "
+                          "models fs_reclaim dependency cycles only")
+    chain = _chain(f)
+    acquiring = next((d for d in f.locks if d["role"] == "acquiring"), None)
+    holding = next((d for d in f.locks if d["role"] == "holding"), None)
+    if not chain and acquiring and holding and acquiring["lock"] == holding["lock"]:
+        # a recursive acquisition: the task takes again a lock class it holds
+        if not f.names() & RECLAIM:
+            return NotCovered(f"a recursive acquisition of {acquiring['lock']} outside memory reclaim: lock "
+                              "nesting the simulator does not model")
+        params = _common(f)
+        path = f.path()
+        fs = _fs_of(base(n) for n in path[next((i for i, n in enumerate(path) if base(n) in SHRINKER), 0):])
+        params.update(locks=[acquiring["lock"], holding["lock"]], paths=[path], held_at=holding.get("at") or "",
+                      fs=fs if fs in FS_SCENARIO_TYPES else "ext4", **_task_params(f))
+        return Link("fs-reclaim-lockdep", params, f"a task holding {holding['lock']} allocates, and reclaim's "
+                    "filesystem callback takes the same lock class again (recursive locking through reclaim)",
+                    [f"holding {holding['lock']} at {holding.get('at')}, acquiring it at {acquiring.get('at')}"],
+                    _notes(f))
+    if len(chain) < 2:
+        return NotCovered("the lockdep report's dependency chain could not be read (no '-> #N' links with their "
+                          "locks), so there is no chain to rebuild")
+    paths = [f.path("crash")] + [f.path(f"lockdep-chain-{i}") for i in range(1, len(chain))]
+    reclaim_links = [i for i in range(len(chain)) if {base(n) for n in paths[i]} & RECLAIM]
+    if not any(_is_fs_reclaim(lk) for lk in chain) and not reclaim_links:
+        return NotCovered(f"a lock-order cycle ({' -> '.join(chain)}) with no fs_reclaim and no link taken in "
+                          "memory reclaim: lock ordering outside reclaim, which the simulator does not model")
+    params = _common(f)
+    params.update(locks=chain, paths=paths, **_task_params(f))
+    fs_frames = [n for i in reclaim_links for n in paths[i]] or [n for p in paths for n in p]
+    fs = _fs_of(base(n) for n in fs_frames)
+    params["fs"] = fs if fs in FS_SCENARIO_TYPES else "ext4"
+    held = next((d for d in f.locks if d["role"] == "holding"), None)
+    evidence = [f"lockdep chain: {' --> '.join(chain)}"]
+    if held:
+        evidence.append(f"held: {held['lock']} at {held.get('at') or '?'}")
+    return Link("fs-reclaim-lockdep", params, "a lockdep cycle through memory reclaim: "
+                + ("allocations under the chain's locks take fs_reclaim, and reclaim's filesystem callback takes "
+                   "them back" if any(_is_fs_reclaim(lk) for lk in chain) else
+                   "a link of the chain is taken by reclaim's filesystem callback"), evidence, _notes(f))
+
+
+# -- rule: an injected failure's error path -------------------------------------------------------------------
+INJECTION_FRAMES = {"should_fail", "should_fail_ex", "should_failslab", "__should_failslab", "fail_dump",
+                    "should_fail_alloc_page", "__should_fail_alloc_page", "dump_stack", "dump_stack_lvl",
+                    "__dump_stack"}
+ENTRY_FRAMES = KTHREAD_BOTTOM | {"entry_SYSCALL_64_after_hwframe", "do_syscall_64", "do_syscall_x64",
+                                 "entry_SYSCALL_64", "system_call_fastpath"}
+
+
+GENERIC_PREFIXES = ("__x64_sys_", "__se_sys_", "__do_sys_", "SyS_", "SYSC_", "ksys_", "do_syscall", "entry_",
+                    "__sys_", "sys_", "vfs_", "do_sys", "__vfs_", "kthread", "ret_from_fork", "worker_thread",
+                    "process_one_work", "panic", "dump_", "__dump_", "show_stack", "kmem_cache_", "kmalloc", "kzalloc",
+                    "__kmalloc", "slab_", "__slab", "___slab", "should_fail", "fail_dump")
+
+
+def _specific(name: str) -> bool:
+    """A frame that ties two stacks to the same code path (not syscall, VFS, allocator or dump plumbing)."""
+    return name not in ENTRY_FRAMES | ALLOCATOR | INJECTION_FRAMES and not name.startswith(GENERIC_PREFIXES)
+
+
+def _error_path(f: Facts) -> str | None:
+    """What the crash says the error path did (from the crash type and title)."""
+    title, kind = (f.title or "").lower(), (f.type or "").upper()
+    if "refcount" in title or kind == "REFCOUNT_WARNING":
+        return "refcount"
+    if "lock held when returning" in title:
+        return "lock-held"
+    if "memory leak" in title:
+        return "leak"
+    if "kmalloc bug" in title:
+        return None                  # a caller asking for an absurd size, not an error path
+    if "use-after-free" in title or "double-free" in title or "invalid-free" in title:
+        return "use-after-free"
+    if "null pointer dereference" in title or "null-ptr-deref" in title or title.startswith(
+            "general protection fault"):
+        return "null-deref"
+    if "paging request" in title or "page fault" in title:
+        return "bad-pointer"
+    if title.startswith("kernel bug") or kind == "BUG":
+        return "bug"
+    if title.startswith("warning"):
+        return "warn"
+    return None
+
+
+def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
+    fi = next((m for m in f.extra_markers), None) or f.marker("fault_injection")
+    if fi is None:
+        return None
+    error_path = _error_path(f)
+    if f.type == "LOCKDEP" or error_path is None:
+        return NotCovered(f"a fault injection next to {f.title or 'a report'!r}, which is not a crash an error "
+                          "path makes (a use of the failed result, a BUG_ON, a WARN, a double put, a leak)")
+    site = [n for n in f.path("fault-injection") if base(n) not in INJECTION_FRAMES]
+    crash = [n for n in f.path() if base(n) not in INJECTION_FRAMES]
+    fi_pid = (fi.get("task") or {}).get("pid")
+    crash_pid = (f.task or {}).get("pid")
+    same_task = fi_pid is not None and fi_pid == crash_pid
+    shared = {n for n in {base(n) for n in site} & {base(n) for n in crash} if _specific(n)}
+    if not same_task and not shared:
+        return NotCovered("the injected failure and the crash are in different tasks and share no frame of their "
+                          "own, so nothing ties the crash to that failure's error path")
+    if not same_task and f.corrupted and fi_pid is not None:
+        return NotCovered("a corrupted report (interleaved console) whose crash is another task's than the "
+                          "injection's: its stacks cannot tie the crash to the injection")
+    params = _common(f)
+    cap = fi.get("fault") if fi.get("fault") in ("failslab", "fail_page_alloc") else "failslab"
+    params.update(cap=cap, error_path=error_path, path=site or crash, crash_path=crash)
+    if f.task and f.task.get("comm"):
+        params["comm"] = (fi.get("task") or f.task).get("comm") or f.task["comm"]
+    if fi_pid:
+        params["pid"] = int(fi_pid)
+    if not same_task and f.task:
+        params["crash_comm"] = f.task.get("comm") or ""
+        params["crash_pid"] = int(f.task.get("pid") or 0)
+    top = f.crash[0] if f.crash else None
+    if top is not None and top.file and top.line:
+        params["crash_site"] = f"{top.file}:{top.line}"
+    if "__GFP_NOFAIL" in f.gfp_flags:
+        return NotCovered("the failed request is __GFP_NOFAIL, which fault injection never fails")
+    tie = "the same task" if same_task else f"a frame both stacks share ({sorted(shared)[0]})"
+    evidence = [fi["line"], f"crash: {f.title}"] + ([f"fault-injection stack: {' <- '.join(site[-1:-4:-1])}"]
+                                                    if site else [])
+    return Link("unchecked-alloc-failure", params, f"an allocation failed by {cap} and its error path "
+                f"({error_path}) in {tie}", evidence, _notes(f))
+
+
+# -- rule: lost writes ----------------------------------------------------------------------------------------
+MARKER_FS = {"EXT4-fs": "ext4", "EXT3-fs": "ext3", "EXT2-fs": "ext3", "BTRFS": "btrfs", "XFS": "xfs",
+             "F2FS-fs": "f2fs", "NILFS": "nilfs2", "jbd2": "ext4", "JBD2": "ext4", "FAT-fs": "vfat",
+             "xfs": "xfs"}
+LOSS_FS = {"data_will_be_lost": "ext4", "potential_data_loss": "ext4"}       # who prints them
+MEMORY_SAFETY = ("MEMORY_SAFETY_BUG", "NULL-POINTER-DEREFERENCE", "KASAN", "KMSAN", "UBSAN", "REFCOUNT")
+
+
+def _loss_markers(f: Facts) -> list[dict]:
+    out = []
+    for m in f.markers + f.text_markers:
+        kind = m["kind"]
+        if kind in ("data_will_be_lost", "potential_data_loss") and m.get("error") is None:
+            continue          # no errno: the format string (a diff, a quote of the source), not the kernel's line
+        if kind in LOST_WRITE_MARKERS or (kind == "memory_failure" and m.get("dirty")):
+            out.append(m)
+        elif kind == "buffer_io_error" and (m.get("lost") or m.get("write")):
+            out.append(m)
+    return out
+
+
+def _writeback_failed(f: Facts) -> bool:
+    """A filesystem error raised in background writeback (``EXT4-fs error ... in ext4_writepages``)."""
+    return any(m["kind"] == "fs_error" and str(m.get("function") or "").endswith(("writepages", "writepage",
+                                                                                   "_end_io", "_end_bio"))
+               for m in f.markers + f.text_markers)
+
+
+def rule_data_loss(f: Facts) -> Link | NotCovered | None:
+    losses = _loss_markers(f)
+    if not losses:
+        return None
+    kinds = {m["kind"] for m in losses}
+    async_lines = {m["lineno"] for m in f.markers + f.text_markers if m["kind"] == "lost_async_page_write"}
+    sync_only = kinds == {"buffer_io_error"} and not any(m["lineno"] in async_lines for m in losses)
+    if sync_only and not _writeback_failed(f):
+        return NotCovered("only synchronous buffer writes failed ('lost sync page write'): their callers get the "
+                          "error back, which is a reported failure, not written data dropped silently")
+    hwpoison = next((m for m in losses if m["kind"] == "memory_failure"), None)
+    title, ctype = f.title or "", (f.type or "").upper()
+    primary_ok = (not title or ctype in ("HANG", "STALL") or title.startswith("kernel panic")
+                  or (hwpoison is not None and ctype == "BUG"))
+    if not primary_ok:
+        return NotCovered(f"the primary crash is {title!r} ({f.type}); the lost-write lines next to it are "
+                          "secondary, and the simulator does not model that crash")
+    errnos = {abs(m["error"]) for m in losses if m.get("error")}
+    corrupt = {m.get("errno") for m in losses if m.get("corruption")}
+    params = _common(f)
+    evidence = [m["line"] for m in losses[:3]]
+    if hwpoison is not None:
+        fs = "tmpfs" if hwpoison.get("shmem") else _marker_fs(f) or "ext4"
+        params.update(fs=fs if fs in ("tmpfs", "ext4", "xfs", "btrfs", "f2fs", "ext3") else "ext4",
+                      fsync_after=False)
+        return Link("hwpoison-dirty-shmem", params, f"memory failure on a dirty page-cache page "
+                    f"({hwpoison.get('page_type') or 'dirty page'}): truncated with the data only it held",
+                    evidence, _notes(f) + ["no fsync reporting the error appears in the report"])
+    if errnos == {12}:
+        return Link("writepages-enomem", params, "->writepages failed with ENOMEM and the dirty pages were "
+                    "dropped", evidence, _notes(f))
+    io_errors = [m for m in f.markers + f.text_markers if m["kind"] == "io_error" and m.get("op") in ("WRITE", None)]
+    write_failed = bool(io_errors) or bool(kinds & {"lost_async_page_write", "lost_page_write", "page_discard"}) \
+        or any(m["kind"] == "buffer_io_error" for m in losses) or 5 in errnos or 30 in errnos
+    if not write_failed and corrupt & {"EFSCORRUPTED"}:
+        return NotCovered("'Data will be lost' with -EFSCORRUPTED: the filesystem refused a corrupted image, "
+                          "which the simulator does not model (and is not a lost write)")
+    fs = _marker_fs(f) or next((LOSS_FS[k] for k in kinds if k in LOSS_FS), None) or "ext4"
+    params.update(fs=fs if fs in ("ext4", "ext3", "btrfs", "xfs", "vfat", "f2fs", "nilfs2") else "ext4")
+    dev = next((m.get("device") for m in losses + io_errors if m.get("device")), None)
+    if dev and not dev.startswith("/"):
+        params["devname"] = dev
+    elif dev:
+        params["devname"] = dev.rsplit("/", 1)[-1]
+    if not write_failed:
+        err = next(iter(errnos & {28, 74, 117}), 28)
+        params.update(fail_at=0.0, alloc_error=err)
+        why = f"block allocation for delayed-allocation data failed (error {err}) and the data was dropped"
+    else:
+        why = "writes to the device failed: written data reached neither the disk nor the writer (async " \
+              "writeback errors, a journal abort, dropped delayed-allocation data)"
+    return Link("device-write-errors", params, why, evidence, _notes(f))
+
+
+def _marker_fs(f: Facts) -> str | None:
+    for m in f.markers + f.text_markers:
+        fs = MARKER_FS.get(str(m.get("fs") or ""))
+        if fs:
+            return fs
+    return None
+
+
+# -- rule: hung tasks in reclaim ------------------------------------------------------------------------------
+LOOP_SERVER = {"loop_process_work", "lo_write_bvec", "lo_rw_aio", "loop_workfn", "do_req_filebacked",
+               "loop_handle_cmd", "loop_queue_work"}
+PAGE_WAITS = {"folio_wait_writeback", "wait_on_page_writeback", "wait_on_page_bit", "folio_wait_bit",
+              "folio_wait_bit_common", "wait_on_page_bit_common"}
+
+
+def _stack_task(f: Facts, label: str) -> dict[str, Any]:
+    """comm and pid of the task a stack belongs to (the crash task, or ``other-task:comm/pid``)."""
+    if label.startswith("other-task:"):
+        comm, _, pid = label[len("other-task:"):].rpartition("/")
+        out: dict[str, Any] = {"comm": comm}
+        if pid.isdigit() and 0 < int(pid) < 4_000_000:
+            out["pid"] = int(pid)
+        return out
+    return {k: v for k, v in (f.task or {}).items() if v is not None}
+
+
+def _outer(frames: list[Any]) -> list[str]:
+    return [fr.function for fr in reversed(frames)][-MAX_PATH:]
+
+
+def rule_hang(f: Facts) -> Link | NotCovered | None:
+    title = (f.title or "").lower()
+    if f.type != "HANG" and not f.marker("hung_task"):
+        return None
+    if "stall" in title and "rcu" in title:
+        return NotCovered("an RCU stall: a CPU kept from scheduling, not tasks waiting on each other through "
+                          "reclaim")
+    if not f.marker("hung_task") and "hung" not in title and "blocked" not in title:
+        return NotCovered(f"a hang report ({f.title}) that is not a hung-task report")
+    stacks = f.blocked_stacks()
+    named = [(label, frames, {base(fr.function) for fr in frames}) for label, frames in stacks]
+    reclaiming = [x for x in named if x[2] & (DIRECT_RECLAIM | MEMCG_RECLAIM | KSWAPD | SHRINKER | PAGE_RECLAIM)]
+    if not reclaiming:
+        return NotCovered("hung tasks blocked on locks, the journal or a device with no reclaim frame in their "
+                          "stacks: an ordinary wait, not reclaim recursing into a filesystem or IO path")
+    params = _common(f)
+    for label, frames, names in reclaiming:
+        if names & MEMCG_RECLAIM and names & PAGE_WAITS and names & WRITEPAGES:
+            fs = _fs_of(base(n) for n in _outer(frames))
+            t = _stack_task(f, label)
+            params.update(path=_outer(frames), fs=fs if fs in ("xfs", "ext4", "btrfs", "f2fs", "ext3") else "xfs",
+                          **{k: v for k, v in t.items() if k in ("comm", "pid")})
+            return Link("memcg-writeback-wait", params, "a task hung in memcg reclaim waiting on page writeback it "
+                        "started itself (->writepages allocates before submitting its I/O)",
+                        [f"{t.get('comm')}: " + " <- ".join(n for n in _outer(frames)[::-1]
+                                                             if base(n) in MEMCG_RECLAIM | PAGE_WAITS | WRITEPAGES)],
+                        _notes(f))
+    unregister = [x for x in named if x[2] & SHRINKER_UNREGISTER]
+    shrinking = [x for x in reclaiming if x[2] & {"shrink_slab", "do_shrink_slab"}]
+    if unregister and shrinking:
+        (rl, rframes, _), (wl, wframes, _) = shrinking[0], unregister[0]
+        rt, wt = _stack_task(f, rl), _stack_task(f, wl)
+        fs = _fs_of(base(n) for n in _outer(rframes))
+        params.update(path=_outer(rframes), worker_path=_outer(wframes),
+                      fs=fs if fs in ("ext4", "xfs", "btrfs", "f2fs", "ext3") else "ext4")
+        params.update({k: v for k, v in (("comm", rt.get("comm")), ("pid", rt.get("pid")),
+                                         ("worker_comm", wt.get("comm"))) if v})
+        if not f.kernel:
+            params.pop("kernel", None)
+        return Link("shrinker-lock-inversion", params, "a task in shrink_slab waits on a lock held by a task that "
+                    "waits to unregister a shrinker", [f"{wt.get('comm')}: unregister_shrinker",
+                                                       f"{rt.get('comm')}: shrink_slab"], _notes(f))
+    for label, frames, names in named:
+        if names & NFS_RELEASE:
+            t = _stack_task(f, label)
+            params["rpciod_path"] = _outer(frames)
+            return Link("nfs-rpciod-releasepage", params, "NFS ->release_folio in reclaim waits for a COMMIT only "
+                        "rpciod can send", [f"{t.get('comm')}: " + ", ".join(sorted(names & NFS_RELEASE))],
+                        _notes(f))
+    for label, frames, names in reclaiming:
+        if not names & (WAITS | PAGE_WAITS):
             continue
-        bonus = [feat for feat in rule.bonus if f.has(feat) and feat not in matched]
-        score = 10 * len(rule.need) + len(bonus)
-        if best is None or score > best.score:
-            best = Link(rule.scenario, rule.variant, _supported_kernel(dict(rule.params(f))), score, rule.why,
-                        matched + bonus)
-    return best
+        t = _stack_task(f, label)
+        comm = str(t.get("comm") or "")
+        if names & LOOP_SERVER or comm.startswith("loop"):
+            server = "loop"
+        elif comm.startswith("nbd"):
+            server = "nbd-client"
+        elif names & {"fuse_dev_write", "fuse_dev_do_write"} or "fuse" in comm:
+            server = "fuse-daemon"
+        elif names & SERVER_WRITE:
+            server = "tcmu-runner"
+        else:
+            continue
+        path = _outer(frames)
+        alloc_at = next((i for i, n in enumerate(path) if base(n) in ALLOCATOR), len(path))
+        scan_at = next((i for i, n in enumerate(path) if base(n) in SHRINKER), len(path))
+        upper = _fs_of(base(n) for n in path[scan_at:])
+        backing = _fs_of(base(n) for n in path[:alloc_at])
+        params.update(server=server, server_path=path,
+                      upper_fs=upper if upper in ("xfs", "ext4", "btrfs", "f2fs", "ext3", "nilfs2", "gfs2", "ocfs2",
+                                                  "jfs") else "xfs",
+                      backing_fs=backing if backing in ("ext4", "xfs", "btrfs", "f2fs", "ext3") else "ext4")
+        if comm:
+            params["server_comm"] = comm
+        if t.get("pid"):
+            params["server_pid"] = t["pid"]
+        return Link("stacked-reclaim-deadlock", params, f"the {server} serving a device hangs in its own direct "
+                    "reclaim, waiting for I/O to a filesystem on the device it serves",
+                    [f"{comm}: " + " <- ".join(n for n in path[::-1] if base(n) in (WAITS | SHRINKER | SERVER_WRITE
+                                                                                  | LOOP_SERVER))[:300]], _notes(f))
+    return NotCovered("tasks hung in reclaim, but no stack shows what they wait for as something the model "
+                      "ties back to them (their own I/O server, a shrinker lock, NFS commit, their own writeback)")
 
 
-# -- running and storing --------------------------------------------------------------------------------------
+def _at_least(kernel: str, version: str) -> bool:
+    a = tuple(int(x) for x in kernel.split(".")[:2])
+    b = tuple(int(x) for x in version.split(".")[:2])
+    return a >= b
+
+
+RULES: list[Rule] = [rule_data_loss, rule_guard, rule_nofail, rule_lockdep, rule_fault_injection, rule_hang]
+
+
+def link(report: Any, text: str | None = None) -> Link | NotCovered:
+    """The mechanism that covers a parsed report, with its parameters, or why none does."""
+    f = facts(report, text)
+    for rule in RULES:
+        answer = rule(f)
+        if answer is not None:
+            return answer
+    what = report.title or (report.event or {}).get("title") or "no crash and no evidence marker"
+    return NotCovered(f"no mechanism fits {what!r} (the simulator models NOFAIL allocator warnings, reclaim "
+                      "recursion deadlocks, injected-failure error paths and lost writes)")
+
+
+# -- running ----------------------------------------------------------------------------------------------------
 class ReproError(Exception):
     """The report does not exist or cannot be reproduced (one line for the CLI)."""
 
 
-def store_run(db: Any, report_id: int | None, run: Any) -> int:
+def _flat(params: dict[str, Any]) -> dict[str, Any]:
+    return dict(params)
+
+
+def run_link(lk: Link, seed: int = 1, variant: str | None = None, *, with_trace: bool = True) -> Any:
+    from simulator import run as sim_run
+
+    return sim_run(lk.scenario, variant, _flat(lk.params), seed, with_trace=with_trace)
+
+
+def failing(outcome: str) -> bool:
+    return outcome not in PASSING
+
+
+def fix_runs(lk: Link, result: Any, seed: int = 1) -> list[dict[str, Any]]:
+    """Every fix variant of the mechanism that applies to this run, and whether it flips the outcome."""
+    from simulator.scenario import get
+
+    sc = get(lk.scenario)
+    out = []
+    for name in sc.fixes(result.params):
+        r = run_link(lk, seed, name, with_trace=False)
+        out.append({"variant": name, "outcome": r.outcome, "help": sc.variants[name].get("help", ""),
+                    "flips": failing(result.outcome) and not failing(r.outcome)})
+    return out
+
+
+def store_run(db: Any, report_id: int | None, run: Any, lk: Link | None = None,
+              fixes: list[dict[str, Any]] | None = None) -> int:
     """Insert a simulator run (``simulator.RunResult``) into ``repro_runs``; returns the row id."""
     row = {
         "report_id": report_id, "scenario": run.scenario, "variant": run.variant,
@@ -262,28 +759,116 @@ def store_run(db: Any, report_id: int | None, run: Any) -> int:
         "trace": json.dumps(run.trace, default=str), "sim_version": run.sim_version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if lk is not None or fixes is not None:
+        row["link"] = json.dumps(lk.to_dict() if lk else None, sort_keys=True)
+        row["fixes"] = json.dumps(fixes or [], sort_keys=True)
     with db.atomic():
-        return db["repro_runs"].insert(row).last_pk
+        return db["repro_runs"].insert(row, alter=False).last_pk
 
 
-def repro(db: Any, report_id: int, seed: int = 1, *, store: bool = True) -> dict[str, Any]:
-    """Link stored report ``report_id``, run the scenario, store the run. Returns link + run summary."""
-    from simulator import run as sim_run
+def _load(db: Any, report_id: int) -> tuple[Any, str]:
     from triage.report import parse
 
-    rows = list(db.execute("SELECT id, text FROM reports WHERE id = ?", [report_id]).fetchall())
-    if not rows:
+    row = db.execute("SELECT text FROM reports WHERE id = ?", [report_id]).fetchone()
+    if row is None:
         raise ReproError(f"no report with id {report_id}")
-    text = rows[0][1] or ""
-    rep = parse(text)
-    lk = link(rep, (_get(rep, "report") or "") + "\n" + text)
-    if lk is None:
-        raise ReproError(f"report {report_id}: no scenario fits its mechanism (no link rule matched)")
-    result = sim_run(lk.scenario, lk.variant, lk.params, seed)
-    run_id = store_run(db, report_id, result) if store else None
-    return {"report_id": report_id, "link": lk.to_dict(), "run_id": run_id, "scenario": result.scenario,
-            "variant": result.variant, "params": result.params, "seed": result.seed, "outcome": result.outcome,
-            "evidence": result.evidence, "console": result.console}
+    text = row[0] or ""
+    return parse(text), text
+
+
+def repro(db: Any, report_id: int, seed: int = 1, *, store: bool = True, fixes: bool = True) -> dict[str, Any]:
+    """Link stored report ``report_id``, run the mechanism and its fixes, store the run. A report no
+    mechanism covers gives ``{"covered": False, "why": ...}``."""
+    rep, text = _load(db, report_id)
+    lk = link(rep, text)
+    if isinstance(lk, NotCovered):
+        return {"report_id": report_id, "covered": False, "why": str(lk)}
+    from simulator import SimError
+
+    try:
+        result = run_link(lk, seed)
+    except SimError as exc:          # a value read from the report that the model cannot take
+        return {"report_id": report_id, "covered": False,
+                "why": str(NotCovered(f"{lk.scenario} cannot run with what the report gives: {exc}"))}
+    fx = fix_runs(lk, result, seed) if fixes else []
+    run_id = store_run(db, report_id, result, lk, fx) if store else None
+    return {"report_id": report_id, "covered": True, "link": lk.to_dict(), "run_id": run_id,
+            "scenario": result.scenario, "variant": result.variant, "params": result.params, "seed": result.seed,
+            "outcome": result.outcome, "evidence": result.evidence, "console": result.console, "fixes": fx}
+
+
+def repro_many(db: Any, report_ids: Iterable[int], seed: int = 1, *, store: bool = True, fixes: bool = True
+               ) -> Iterator[dict[str, Any] | ReproError]:
+    """``repro`` for each id in turn; an unknown id yields its ReproError and the rest go on."""
+    for rid in report_ids:
+        try:
+            yield repro(db, rid, seed, store=store, fixes=fixes)
+        except ReproError as exc:
+            yield exc
+
+
+def labelled_report_ids(db: Any) -> list[int]:
+    """Every stored report whose effective label is a consequence (not ``other``)."""
+    from vocab.labels import CONSEQUENCE_LABELS
+
+    marks = ",".join("?" * len(CONSEQUENCE_LABELS))
+    rows = db.execute(f"SELECT report_id FROM report_labels WHERE label IN ({marks}) ORDER BY report_id",
+                      list(CONSEQUENCE_LABELS)).fetchall()
+    return [r[0] for r in rows]
+
+
+RUN_COLUMNS = ("id", "report_id", "scenario", "variant", "params", "seed", "outcome", "evidence", "console",
+               "sim_version", "created_at")
+
+
+def runs_for(db: Any, report_ids: int | Iterable[int]) -> list[dict[str, Any]]:
+    """The stored runs of a report (or of a group of duplicate reports), newest first, JSON decoded: what
+    ``triage show`` prints, with ``link`` (why the mechanism was chosen) and ``fixes`` (each fix variant's
+    outcome and whether it flips the run's)."""
+    ids = [report_ids] if isinstance(report_ids, int) else list(report_ids)
+    if not ids:
+        return []
+    cols = {r[1] for r in db.execute("PRAGMA table_info(repro_runs)").fetchall()}
+    names = list(RUN_COLUMNS) + [c for c in ("link", "fixes") if c in cols]
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(f"SELECT {', '.join(names)} FROM repro_runs WHERE report_id IN ({marks}) "
+                      "ORDER BY created_at DESC, id DESC", ids).fetchall()
+    out = []
+    for row in rows:
+        d = dict(zip(names, row, strict=True))
+        for key in ("params", "evidence", "link", "fixes"):
+            if isinstance(d.get(key), str):
+                try:
+                    d[key] = json.loads(d[key])
+                except ValueError:
+                    pass
+        d.setdefault("link", None)
+        d["fixes"] = d.get("fixes") or []
+        out.append(d)
+    return out
+
+
+def run_lines(run: dict[str, Any]) -> list[str]:
+    """A stored run's link and fixes as lines for a terminal (after its evidence), made inert
+    (``triage.termsafe``): report text in them reaches no terminal raw."""
+    from triage.termsafe import line
+
+    return [line(text) for text in _run_lines(run)]
+
+
+def _run_lines(run: dict[str, Any]) -> list[str]:
+    out = []
+    lk = run.get("link")
+    if isinstance(lk, dict) and lk.get("why"):
+        out.append(f"why this mechanism: {lk['why']}")
+        out += [f"  from the report: {e}" for e in (lk.get("evidence") or [])[:3]]
+        out += [f"  note: {n}" for n in lk.get("notes") or []]
+    for fx in run.get("fixes") or []:
+        if not isinstance(fx, dict):
+            continue
+        flip = "  <- flips the outcome" if fx.get("flips") else ""
+        out.append(f"fix {fx.get('variant')}: {fx.get('outcome')}{flip}")
+    return out
 
 
 def run_all_for_demo(seed: int = 1) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from triage.columns import wrap
 from triage.inbox import subsystems_of, thread_message_ids_sql
+from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
 from triage.status import bug_status
 
@@ -87,12 +88,7 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
         m["syz_commands"] = _json(m["syz_commands"], [])
         m["tags"] = _json(m["tags"], {})
         m["link"] = lore_link(m["message_id"])
-    runs = _rows(db, f"SELECT id, report_id, scenario, variant, params, seed, outcome, evidence, console, "
-                     f"sim_version, created_at FROM repro_runs WHERE report_id IN ({marks}) "
-                     f"ORDER BY created_at DESC, id DESC", members)
-    for run in runs:
-        run["params"] = _json(run["params"], run["params"])
-        run["evidence"] = _json(run["evidence"], run["evidence"])
+    runs = runs_for(db, members)
     crashes = _rows(db, f"SELECT bug_extid, time, title, kernel, kernel_commit, manager, report_link, log_link, "
                         f"syz_repro_link, c_repro_link, config_link, report_id FROM crashes "
                         f"WHERE bug_extid IN ({','.join('?' * len(bugs_ext))}) ORDER BY time DESC",
@@ -278,6 +274,7 @@ def render(d: dict, width: int | None = None) -> str:
             out.append(f"  {run['created_at']}  {run['scenario']}{'/' + run['variant'] if run['variant'] else ''}"
                        f" seed={run['seed']}: {run['outcome']}")
             out += [f"      {line(text)}" for text in _evidence_lines(run["evidence"])]
+            out += [f"      {line(text)}" for text in run_lines(run)]
         console = (d["repro_runs"][0].get("console") or "").rstrip().splitlines()
         if console:
             out.append("  console (last lines of the latest run):")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store
+from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store, warn
 
 sim_app = typer.Typer(help="The companion simulator: kernel allocation, reclaim and writeback scenarios.",
                       no_args_is_help=True)
@@ -64,12 +64,14 @@ def run_cmd(
     typer.echo(f"outcome: {r.outcome}")
     for key, val in r.evidence.items():
         if key not in ("detector", "also") and val not in (None, [], {}):
-            typer.echo(f"  {key}: {val}")
+            typer.echo(f"  {key}: {_clip(val, 400)}")
     if r.evidence.get("also"):
         typer.echo(f"  also: {', '.join(r.evidence['also'])}")
     typer.echo(f"simulated {r.sim_time:g} s, {r.stats['events']} trace events")
     typer.echo("--- console ---" if r.console else "--- console: (the kernel printed nothing) ---")
-    typer.echo(r.console, nl=False)
+    from triage.termsafe import clean
+
+    typer.echo(clean(r.console), nl=False)
 
 
 @sim_app.command("fuzz")
@@ -104,29 +106,86 @@ def fuzz_cmd(
 
 
 def repro_cmd(
-    report_id: int = typer.Argument(..., metavar="REPORT_ID", help="Id of a stored report (triage import ...)."),
-    seed: int = typer.Option(1, "--seed", help="RNG seed of the run."),
-    store: bool = typer.Option(True, "--store/--no-store", help="Keep the run in repro_runs with the report."),
+    report_ids: list[int] = typer.Argument(None, metavar="[REPORT_ID]...", help="Ids of stored reports."),
+    all_: bool = typer.Option(False, "--all", help="Every stored report whose label is a consequence."),
+    seed: int = typer.Option(1, "--seed", help="RNG seed of the runs."),
+    store: bool = typer.Option(True, "--store/--no-store", help="Keep each run in repro_runs with its report."),
+    fixes: bool = typer.Option(True, "--fixes/--no-fixes", help="Also run the mechanism's fix variants."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Pick the scenario that reproduces a report's mechanism, run it and store the run with the report."""
-    from triage.repro import ReproError, repro
+    """Run the mechanism that reproduces each report, with the fixes that change its outcome, and store the runs.
 
+    A report no mechanism of the simulator covers says why. Exit 1 if an id does not exist (the others are
+    still run)."""
+    from triage.commands.progress import Bar
+    from triage.repro import ReproError, labelled_report_ids, repro_many
+
+    if not report_ids and not all_:
+        die("give REPORT_ID... or --all", EXIT_USAGE)
+    if report_ids and all_:
+        die("give REPORT_ID... or --all, not both", EXIT_USAGE)
     db = open_store(read_only=not store)
-    try:
-        res = repro(db, report_id, seed, store=store)
-    except ReproError as exc:
-        die(str(exc), EXIT_FINDINGS)
-    if json_out:
-        emit_json(res)
+    ids = labelled_report_ids(db) if all_ else list(report_ids)
+    single = len(ids) == 1 and not all_
+    counts = {"linked": 0, "failing": 0, "not_covered": 0, "unknown": 0}
+    with Bar(not json_out and not single) as bar:
+        bar("reproducing reports", len(ids))
+        for res in repro_many(db, ids, seed, store=store, fixes=fixes):
+            bar("", None)
+            if isinstance(res, ReproError):
+                counts["unknown"] += 1
+                warn(str(res))
+                continue
+            if json_out:
+                emit_json(res)
+            else:
+                _print_repro(res, console=single)
+            if not res["covered"]:
+                counts["not_covered"] += 1
+                continue
+            counts["linked"] += 1
+            counts["failing"] += res["outcome"] not in ("ok", "error-reported")
+    if not json_out and not single:
+        typer.echo(f"{len(ids)} report{'s' if len(ids) != 1 else ''}: {counts['linked']} reproduced "
+                   f"({counts['failing']} failing), {counts['not_covered']} not covered by a mechanism"
+                   + (f", {counts['unknown']} unknown ids" if counts["unknown"] else ""))
+    if counts["unknown"]:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _print_repro(res: dict, *, console: bool) -> None:
+    rid = res["report_id"]
+    if not res["covered"]:
+        typer.echo(f"report {rid}: {_clip(res['why'], 400)}")
         return
     lk = res["link"]
-    typer.echo(f"report {report_id} -> scenario {res['scenario']}  variant {res['variant']}  "
-               f"params {lk['params'] or '{}'}  seed {seed}")
-    typer.echo(f"  why: {lk['why']}")
-    typer.echo(f"  matched: {', '.join(lk['matched'])}")
-    typer.echo(f"outcome: {res['outcome']}" + (f"  (stored as repro run {res['run_id']})" if res["run_id"] else ""))
-    typer.echo(res["console"], nl=False)
+    shown = {k: v for k, v in lk["params"].items() if not isinstance(v, list)}
+    typer.echo(f"report {rid} -> {res['scenario']}  {_clip(_params_text(shown), 400)}  seed {res['seed']}")
+    typer.echo(f"  why: {_clip(lk['why'], 400)}")
+    for e in lk["evidence"][:3]:
+        typer.echo(f"  from the report: {_clip(e)}")
+    for n in lk.get("notes") or []:
+        typer.echo(f"  note: {_clip(n)}")
+    stored = f"  (stored as repro run {res['run_id']})" if res.get("run_id") else ""
+    typer.echo(f"  outcome: {res['outcome']}{stored}")
+    for fx in res.get("fixes") or []:
+        typer.echo(f"  fix {fx['variant']}: {fx['outcome']}{'  <- flips the outcome' if fx['flips'] else ''}")
+    if console:
+        from triage.termsafe import clean
+
+        typer.echo(clean(res["console"]), nl=False)
+
+
+def _params_text(params: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)"
+
+
+def _clip(text: str, width: int = 160) -> str:
+    """One line of report-derived text, inert (``triage.termsafe``) and cut at ``width``."""
+    from triage.termsafe import line
+
+    text = line(text)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def register(app: typer.Typer) -> None:

@@ -446,9 +446,21 @@ def _v7_report_subsystems(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v8_repro_links_and_fixes(db: sqlite_utils.Database) -> None:
+    """Why a run was linked to its report (mechanism, parameters, evidence) and the fix variants run with
+    it, with whether each flips the outcome (``triage repro`` fills both, ``triage show`` prints them)."""
+    _script(
+        db,
+        """
+        ALTER TABLE repro_runs ADD COLUMN link TEXT;       -- JSON: why, evidence, notes
+        ALTER TABLE repro_runs ADD COLUMN fixes TEXT;      -- JSON: [{variant, outcome, flips, help}]
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
-    _v7_report_subsystems,
+    _v7_report_subsystems, _v8_repro_links_and_fixes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
