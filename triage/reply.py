@@ -268,7 +268,10 @@ def record(db: sqlite_utils.Database, msg: EmailMessage, cmds: list[Command], ex
         "source": OUTGOING,
         "imported_at": stamp(),
     }
+    from triage.store.fts import index_new
+
     with db.atomic():
         db["messages"].insert(row, ignore=True)
+        index_new(db)
     return mid
 

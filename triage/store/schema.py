@@ -458,9 +458,32 @@ def _v8_repro_links_and_fixes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v9_bulk_search_index(db: sqlite_utils.Database) -> None:
+    """New rows are indexed in bulk by their writers (``triage.store.fts.index_new``) instead of one trigger
+    run per inserted row; a report is re-indexed only when its title or text changes (the v2 trigger re-indexed
+    the whole text when threading set its bug)."""
+    if not db["reports"].detect_fts():
+        return
+    _script(
+        db,
+        """
+        DROP TRIGGER IF EXISTS reports_ai;
+        DROP TRIGGER IF EXISTS messages_ai;
+        DROP TRIGGER IF EXISTS reports_au;
+        CREATE TRIGGER reports_au AFTER UPDATE OF title, text ON reports BEGIN
+          INSERT INTO reports_fts (reports_fts, rowid, title, text) VALUES('delete', old.rowid, old.title, old.text);
+          INSERT INTO reports_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        """
+    )
+    from triage.store.fts import index_new
+
+    index_new(db)            # rows an older writer left unindexed, if any
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
-    _v7_report_subsystems, _v8_repro_links_and_fixes,
+    _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_bulk_search_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
