@@ -21,6 +21,7 @@ import sqlite_utils
 from triage.report.source import content_hash
 from triage.store import now, transaction
 from triage.store.reports import signature_hash
+from triage.store.verdicts import save_verdicts, verdict_row
 
 BATCH = 500
 
@@ -47,25 +48,24 @@ def _rows(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[int, str,
     return out
 
 
-def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> int:
-    """Classify the stored reports ``ids`` and upsert their combined verdicts; returns how many were written."""
+def verdicts_for(rows: Sequence[tuple[str | None, str | None]], classifier: Any = None) -> list[Any]:
+    """The verdicts of reports given as stored rows ``(text, parsed JSON)``, in one batch."""
     from classifiers.store_rows import report_from_row
 
+    clf = _classifier(classifier)
+    return clf.classify_many([(report_from_row(parsed, text), text) for text, parsed in rows])
+
+
+def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> int:
+    """Classify the stored reports ``ids`` and upsert their combined verdicts; returns how many were written."""
     clf = _classifier(classifier)
     written = 0
     rows = _rows(db, ids)
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
-        items = [(report_from_row(parsed, text), text) for _, text, parsed in chunk]
-        verdicts = clf.classify_many(items)
+        verdicts = verdicts_for([(text, parsed) for _, text, parsed in chunk], clf)
         stamp = now()
-        db["verdicts"].upsert_all(
-            [{"report_id": rid, "source": "combined", "label": v.label, "confidence": round(v.confidence, 4),
-              "needs_review": int(v.needs_review), "evidence": json.dumps(v.evidence, ensure_ascii=False),
-              "classifier_version": v.version, "created_at": stamp}
-             for (rid, _, _), v in zip(chunk, verdicts, strict=True)],
-            pk=("report_id", "source"),
-        )
+        save_verdicts(db, (verdict_row(rid, v, stamp) for (rid, _, _), v in zip(chunk, verdicts, strict=True)))
         written += len(chunk)
     return written
 
