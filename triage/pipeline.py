@@ -21,19 +21,25 @@ their normalized crash text; storing the same crash twice adds only where it was
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
 from records import Bug, BugUnchanged, Checkpoint, InputError, MailRecord, Record, ReportText, ThreadHint
-from triage.store import transaction
+from triage.prefilter import may_hold_report
+from triage.store import now, transaction
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
-from triage.store.messages import has_message, insert_message, message_row
-from triage.store.reports import PreparedReport, prepare, store_report
+from triage.store.fts import index_new
+from triage.store.messages import insert_messages, known_messages, message_row
+from triage.store.reports import PreparedReport, store_reports
+from triage.store.verdicts import save_verdicts, verdict_row
+from triage.workers import Job, Result, Workers, default_workers, prepare_jobs
 
 # what a summary counts, in the order its text names them: key -> words after the number
 SUMMARY_WORDS = {
@@ -87,177 +93,304 @@ class Summary:
 
 @dataclass
 class _Mail:
-    row: dict
-    report: PreparedReport | None
+    record: MailRecord
+    job: int | None = None                 # index of its body's job in the batch (None: no report possible)
+    row: dict | None = None                # its ``messages`` row (None: stored already)
+    report: PreparedReport | None = None
+
+
+@dataclass
+class _Text:
+    job: int
+    report: PreparedReport | None = None
 
 
 @dataclass
 class _Bug:
     bug: Bug
-    reports: dict[str, PreparedReport]       # crash key -> its parsed report
+    jobs: dict[str, int]                   # crash key -> index of its report text's job
+    reports: dict[str, PreparedReport] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    """What one transaction writes: units in record order, the parse jobs they wait for, hints, checkpoints."""
+
+    units: list[_Mail | _Text | _Bug] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    hints: dict[str, str] = field(default_factory=dict)
+    checkpoints: dict[str, dict] = field(default_factory=dict)
+    mids: set[str] = field(default_factory=set)
+    counts: Counter = field(default_factory=Counter)
+    futures: list[Future] | None = None    # the jobs' results, when a worker pool computes them
+    results: list[Result] | None = None
 
 
 class Pipeline:
-    """Takes records (``add`` / ``run``), writes them batch by batch; ``flush`` commits the pending batch.
+    """Takes records (``add`` / ``run``), writes them batch by batch; ``flush`` commits what was taken.
 
     ``classify``: classify new reports in their batch (``classifier``: which; default the shipped one).
     ``batch_size`` / ``batch_seconds``: a batch commits after this many writes or this long, whichever first.
+    ``workers``: processes that parse and classify (None: one per core once the import has ``POOL_AFTER`` texts
+    to parse, so small imports never start them; 0: none, all in this process). While a pool parses a batch,
+    this process reads and splits the next one; batches are written in order, by this process only.
+    ``prefilter``: skip the parse of texts that cannot hold a report (``triage.prefilter``).
     """
 
+    POOL_AFTER = 200        # texts to parse in one run before a pool pays for its start-up
+
     def __init__(self, db: sqlite_utils.Database, *, classify: bool = True, classifier: Any = None,
-                 batch_size: int = 500, batch_seconds: float = 5.0, summary: Summary | None = None):
+                 batch_size: int = 500, batch_seconds: float = 5.0, summary: Summary | None = None,
+                 workers: int | None = None, prefilter: bool = True):
         self.db = db
         self.classify = classify
         self.classifier = classifier
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.summary = summary if summary is not None else Summary()
+        self.workers = workers
+        self.prefilter = prefilter
         self.new_ids: list[int] = []          # reports the last committed batch stored anew
-        self._units: list[_Mail | PreparedReport | _Bug] = []
-        self._mids: set[str] = set()
-        self._hints: dict[str, str] = {}
-        self._checkpoints: dict[str, dict] = {}
+        self.jobs_seen = 0                    # texts parsed (or queued to be) in this pipeline's life
+        self.jobs_pooled = 0                  # of which worker processes parsed
+        self._batch = _Batch()
+        self._inflight: deque[_Batch] = deque()
+        self._pending: set[str] = set()       # message-ids taken and not yet committed
+        self._pool: Workers | None = None
         self._writes = 0
         self._since: float | None = None
-        self._failed = False                  # the last flush raised (its batch is rolled back)
+        self._failed = False                  # the last commit raised (its batch is rolled back)
 
     # -- taking records ------------------------------------------------------------------------------
     def run(self, records: Iterable[Record]) -> Summary:
         """Take every record, then commit. If the source fails (``SyncStopped``, an interrupt...), the whole
         records taken before are committed first, then the exception goes on."""
         try:
-            for record in records:
-                self.add(record)
+            try:
+                for record in records:
+                    self.add(record)
+            except BaseException:
+                if not self._failed:       # a batch that failed to commit is not tried again
+                    self.flush()
+                raise
+            self.flush()
         except BaseException:
-            if not self._failed:       # a batch that failed to commit is not tried again
-                self.flush()
+            self._close_pool(cancel=True)
             raise
-        self.flush()
+        self._close_pool()
         return self.summary
 
     def add(self, record: Record) -> None:
+        batch = self._batch
         if isinstance(record, MailRecord):
             self._add_mail(record)
         elif isinstance(record, ReportText):
-            report = self._parse(record.text, record.kind, record.location, message_id=record.message_id,
-                                 reported_at=record.reported_at, bug_extid=record.bug_extid, title=record.title)
-            if report is not None:
-                self._queue(report, 1)
-            elif record.kind == "file":
-                self.summary.notes.append(f"{record.location}: no kernel report found")
+            job, maybe = self._job(Job(record.text, record.kind, record.location, record.message_id,
+                                       record.reported_at, record.bug_extid, record.title))
+            if job is None:
+                if record.kind == "file":
+                    self.summary.notes.append(f"{record.location}: no kernel report found")
+                return
+            batch.units.append(_Text(job))
+            self._queue(maybe)
         elif isinstance(record, Bug):
-            reports = {}
+            jobs, writes = {}, 1
             for crash in record.crashes:
                 r = crash.report
                 if r is not None:
-                    rep = self._parse(r.text, r.kind, r.location, message_id=r.message_id, reported_at=r.reported_at,
-                                      bug_extid=r.bug_extid, title=r.title)
-                    if rep is not None:
-                        reports[crash.key] = rep
-            self._queue(_Bug(record, reports), 1 + len(reports))
+                    job, maybe = self._job(Job(r.text, r.kind, r.location, r.message_id, r.reported_at, r.bug_extid,
+                                               r.title))
+                    writes += maybe
+                    if job is not None:
+                        jobs[crash.key] = job
+            batch.units.append(_Bug(record, jobs))
+            self._queue(writes)
         elif isinstance(record, BugUnchanged):
             self.summary.counts["bugs_unchanged"] += 1
         elif isinstance(record, ThreadHint):
-            self._hints[record.message_id] = record.bug_extid
-            self._queue(None, 1)
+            batch.hints[record.message_id] = record.bug_extid
+            self._queue(1)
         elif isinstance(record, Checkpoint):
-            self._checkpoints[record.source] = record.cursor
-            self._queue(None, 1)
+            batch.checkpoints[record.source] = record.cursor
+            self._queue(1)
         elif isinstance(record, InputError):
             self.summary.errors.append(str(record))
         else:
             raise TypeError(f"not a record: {type(record).__name__}")
 
     def _add_mail(self, record: MailRecord) -> None:
-        mail = record.mail
-        mid = mail.message_id
-        if mid in self._mids or has_message(self.db, mid):
+        mid = record.mail.message_id
+        if mid in self._pending:
             self.summary.counts["skipped"] += 1
             return
-        row = message_row(mail, source=record.location)
-        report = self._parse(mail.body, record.kind, record.location, message_id=mid, reported_at=mail.date,
-                             bug_extid=row["bug_extid"])
-        self._mids.add(mid)
-        self._queue(_Mail(row, report), 2 if report else 1)
+        self._pending.add(mid)
+        self._batch.mids.add(mid)
+        mail = record.mail
+        job, maybe = self._job(Job(mail.body, record.kind, record.location, mid, mail.date))
+        self._batch.units.append(_Mail(record, job))
+        self._queue(1 + maybe)
 
-    def _parse(self, text: str, kind: str, location: str, *, message_id: str | None, reported_at: str | None,
-               bug_extid: str | None, title: str | None = None) -> PreparedReport | None:
-        """The report in ``text``, ready to write; None if there is none (or the parser failed: an error)."""
-        from triage.report import parse
+    def _job(self, job: Job) -> tuple[int | None, bool]:
+        """Queue a parse job in the batch unless the prefilter says its text holds no report: (its index or None,
+        whether the text may hold a report). Batches count a text that may as one more write whether or not the
+        prefilter is on, so they end at the same records either way."""
+        maybe = job.title is not None or may_hold_report(job.text)
+        if not maybe and self.prefilter:
+            return None, False
+        self._batch.jobs.append(job)
+        self.jobs_seen += 1
+        return len(self._batch.jobs) - 1, maybe
 
-        try:
-            rep = parse(text)
-            if rep.display_title is None and title:   # the origin (syzbot) already extracted it and named it
-                rep.title, rep.report = title, text
-            if rep.display_title is None:
-                return None
-            return prepare(rep, kind=kind, location=location, message_id=message_id, reported_at=reported_at,
-                           bug_extid=bug_extid, full_text=text)
-        except Exception as exc:  # a parser bug must not lose the rest of the batch
-            self.summary.errors.append(f"{location}: could not parse ({type(exc).__name__}: {exc})")
-            return None
-
-    def _queue(self, unit: _Mail | PreparedReport | _Bug | None, writes: int) -> None:
-        if unit is not None:
-            self._units.append(unit)
+    def _queue(self, writes: int) -> None:
         self._writes += writes
         if self._since is None:
             self._since = time.monotonic()
         if self._writes >= self.batch_size or time.monotonic() - self._since >= self.batch_seconds:
-            self.flush()
+            self._submit()
 
-    # -- writing a batch -----------------------------------------------------------------------------
+    # -- preparing and writing batches ---------------------------------------------------------------
     def flush(self) -> None:
-        """Commit the pending batch in one transaction: store, classify, thread, link, save checkpoints."""
-        if not self._writes:
-            return
-        counts: Counter = Counter()
+        """Commit what was taken: the batch being filled and those still parsing, in order."""
+        if self._writes:
+            self._submit()
+        while self._inflight:
+            self._commit(self._inflight.popleft())
+
+    def _submit(self) -> None:
+        """Close the batch being filled: drop mails stored already, start its parse jobs, and commit the
+        batches before it (all of them without a pool; all but this one with one, which parses meanwhile)."""
+        batch, self._batch = self._batch, _Batch()
+        self._writes, self._since = 0, None
+        mails = [u for u in batch.units if isinstance(u, _Mail)]
+        if mails:
+            known = known_messages(self.db, (u.record.mail.message_id for u in mails))
+            keep = []
+            for unit in batch.units:
+                if isinstance(unit, _Mail):
+                    if unit.record.mail.message_id in known:
+                        batch.counts["skipped"] += 1
+                        continue
+                    unit.row = message_row(unit.record.mail, source=unit.record.location)
+                    jobs = batch.jobs
+                    if unit.job is not None:
+                        jobs[unit.job] = jobs[unit.job]._replace(bug_extid=unit.row["bug_extid"])
+                keep.append(unit)
+            batch.units = keep
+        jobs = self._live_jobs(batch)
+        pool = self._use_pool()
+        if pool is not None and jobs:
+            batch.futures = pool.submit(jobs)
+            self.jobs_pooled += len(jobs)
+        else:
+            batch.results = prepare_jobs(jobs, self.classify, self.classifier) if jobs else []
+        self._inflight.append(batch)
+        while len(self._inflight) > (1 if self._pool is not None else 0):
+            self._commit(self._inflight.popleft())
+
+    def _live_jobs(self, batch: _Batch) -> list[Job]:
+        """The batch's jobs still needed (a stored mail's are not), renumbering the units' references."""
+        used = sorted({u.job for u in batch.units if isinstance(u, _Mail | _Text) and u.job is not None}
+                      | {j for u in batch.units if isinstance(u, _Bug) for j in u.jobs.values()})
+        if len(used) == len(batch.jobs):
+            return batch.jobs
+        new = {old: i for i, old in enumerate(used)}
+        for unit in batch.units:
+            if isinstance(unit, _Bug):
+                unit.jobs = {k: new[j] for k, j in unit.jobs.items()}
+            elif unit.job is not None:
+                unit.job = new[unit.job]
+        batch.jobs = [batch.jobs[i] for i in used]
+        return batch.jobs
+
+    def _use_pool(self) -> Workers | None:
+        if self._pool is None and self.workers != 0 and (self.workers or self.jobs_seen >= self.POOL_AFTER):
+            n = self.workers or default_workers()
+            if n > 1 or self.workers:
+                self._pool = Workers(n, self.classify, self.classifier)
+        return self._pool
+
+    def _close_pool(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.close(cancel)
+            self._pool = None
+
+    def _results(self, batch: _Batch) -> list[Result]:
+        if batch.results is None:
+            try:
+                batch.results = [r for f in batch.futures or [] for r in f.result()]
+            except BrokenProcessPool:            # a worker died: parse this batch here, and the rest too
+                self._close_pool(cancel=True)
+                self.workers = 0
+                batch.results = prepare_jobs(batch.jobs, self.classify, self.classifier)
+        return batch.results
+
+    def _commit(self, batch: _Batch) -> None:
+        """Write one batch in one transaction: messages and reports, verdicts, the search index, threads,
+        bugs and crashes, checkpoints."""
+        results = self._results(batch)
+        reports: list[PreparedReport] = []
+
+        def report(job: int | None) -> PreparedReport | None:
+            if job is None:
+                return None
+            r = results[job]
+            if isinstance(r, str):
+                self.summary.errors.append(r)
+                return None
+            if r is not None:
+                reports.append(r)
+            return r
+
+        for unit in batch.units:
+            if isinstance(unit, _Bug):
+                unit.reports = {k: r for k, j in unit.jobs.items() if (r := report(j)) is not None}
+            else:
+                unit.report = report(unit.job)
+            if isinstance(unit, _Text) and unit.report is None and results[unit.job] is None \
+                    and batch.jobs[unit.job].kind == "file":
+                self.summary.notes.append(f"{batch.jobs[unit.job].location}: no kernel report found")
+        counts = Counter(batch.counts)
         new_ids: list[int] = []
         self._failed = True
         with transaction(self.db):
-            messages = False
-            for unit in self._units:
-                if isinstance(unit, _Mail):
-                    if insert_message(self.db, unit.row):
-                        counts["messages_new"] += 1
-                        messages = True
-                    else:                           # another writer stored it meanwhile
-                        counts["skipped"] += 1
-                    if unit.report is not None:
-                        self._store(unit.report, counts, new_ids)
-                elif isinstance(unit, PreparedReport):
-                    self._store(unit, counts, new_ids)
+            rows = [u.row for u in batch.units if isinstance(u, _Mail) and u.row is not None]
+            stored = insert_messages(self.db, rows) if rows else 0
+            counts["messages_new"] += stored
+            counts["skipped"] += len(rows) - stored          # another writer stored them meanwhile
+            ids = dict(zip(map(id, reports), store_reports(self.db, reports), strict=True))
+            verdicts, missing, stamp = [], [], now()
+            for rep in reports:
+                rid, new = ids[id(rep)]
+                if new:
+                    new_ids.append(rid)
+                    counts["reports_new"] += 1
+                    if rep.verdict is not None:
+                        verdicts.append(verdict_row(rid, rep.verdict, stamp))
+                    else:
+                        missing.append(rid)
                 else:
-                    ids = {key: self._store(rep, counts, new_ids) for key, rep in unit.reports.items()}
-                    counts["bugs_" + save_bug(self.db, unit.bug, ids)] += 1
-            if new_ids and self.classify:
+                    counts["reports_known"] += 1
+            if verdicts:
+                save_verdicts(self.db, verdicts)
+            if missing and self.classify:        # prepared without a verdict (a worker without the classifier)
                 from triage.classify_store import classify_reports
 
-                classify_reports(self.db, new_ids, self.classifier)
-            if messages or self._hints:
+                classify_reports(self.db, missing, self.classifier)
+            index_new(self.db)
+            for unit in batch.units:
+                if isinstance(unit, _Bug):
+                    crash_ids = {key: ids[id(rep)][0] for key, rep in unit.reports.items()}
+                    counts["bugs_" + save_bug(self.db, unit.bug, crash_ids)] += 1
+            if stored or batch.hints:
                 from triage.store.threads import resolve
 
-                counts["threads_new"] += resolve(self.db, self._hints or None)
-            for source, cursor in self._checkpoints.items():
+                counts["threads_new"] += resolve(self.db, batch.hints or None)
+            for source, cursor in batch.checkpoints.items():
                 save_cursor(self.db, source, cursor)
         self._failed = False
         self.summary.counts.update(counts)
         self.new_ids = new_ids
-        self._units.clear()
-        self._mids.clear()
-        self._hints.clear()
-        self._checkpoints.clear()
-        self._writes = 0
-        self._since = None
-
-    def _store(self, report: PreparedReport, counts: Counter, new_ids: list[int]) -> int:
-        rid, new = store_report(self.db, report)
-        if new:
-            new_ids.append(rid)
-            counts["reports_new"] += 1
-        else:
-            counts["reports_known"] += 1
-        return rid
+        self._pending -= batch.mids
 
 
 def store_text(db: sqlite_utils.Database, text: str, *, kind: str, location: str, classify: bool = True,
