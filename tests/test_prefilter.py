@@ -49,6 +49,16 @@ def test_every_phrase_passes_as_written_wrapped_and_quoted(phrase):
         assert may_hold_report(f"{head}\r\n   {tail}\r\n")
 
 
+def test_a_bare_trace_passes_when_it_has_frames_enough():
+    from triage.report.events import MIN_BARE_TRACE
+
+    frames = [f" func{i}+0x{i:x}/0x100" for i in range(MIN_BARE_TRACE)]
+    assert may_hold_report("Hi,\n" + "\n".join(frames) + "\n")
+    assert not may_hold_report("Hi,\n" + "\n".join(frames[1:]) + "\n")
+    arm = [f"[<c0{i:06x}>] (f{i}) from [<c0{i:06x}>] (g{i})" for i in range(MIN_BARE_TRACE)]
+    assert may_hold_report("see fs/ext4/inode.c:12\n" + "\n".join(arm))
+
+
 def test_plain_discussion_is_skipped_and_a_nul_is_not():
     mail = "Hi,\n\nthe patch looks fine to me, but please write a better commit message.\n\nThanks\n"
     assert not may_hold_report(mail)

@@ -8,14 +8,16 @@ mail-client wrapping joined):
 2. an event of ``events.EVENTS`` matches: its regexp's literal text is in a line (``required_literals``
    reads it from the compiled pattern), or
 3. a header-less call trace has ``events.MIN_BARE_TRACE`` frames, which ``stacks.extract_frames`` reads only in
-   a text holding ``+0x`` or ``.c:`` (``FRAME_GATE``: the one pair copied, not imported, from the parser).
+   a text holding ``+0x`` or ``.c:`` (``FRAME_GATE``), and only from lines holding an offset, a source file or
+   an arm ``) from [<`` (``FRAME_MARKS``, after ``stacks._frame``): a text needs that many of them.
 
 ``may_hold_report`` passes a text in which one of those phrases could be, so it is built from the parser's own
 tables and cannot drift from them: a phrase of one word must be in the raw text as it is (cleaning removes quote
 marks and joins lines, which never splits or creates a word); a phrase of several words may be cut by a mail
 client's wrap, so the raw text must hold its rarest word, and then the phrase with any line break and quote
-marks between its words (one regexp, run only on the few texts that hold the word). A text holding a NUL (which
-cleaning deletes, and so could join two words) always passes. ``tests/test_prefilter.py`` checks on every mail of
+marks between its words (one regexp, run only on the few texts that hold the word). The frame marks are counted
+(a line is at most one frame). A text holding a NUL (which cleaning deletes, and so could join two words) always
+passes. ``tests/test_prefilter.py`` checks on every mail of
 three list archives, the labelled reports and the syzbot sample that nothing the parser makes a report of is
 skipped.
 """
@@ -26,9 +28,10 @@ import re
 from collections.abc import Iterable
 
 from triage.report import formats
-from triage.report.events import EVENTS
+from triage.report.events import EVENTS, MIN_BARE_TRACE
 
 FRAME_GATE = ("+0x", ".c:")        # stacks.extract_frames reads no frame from a text without either
+FRAME_MARKS = ("+0x", ".c:", ".h:", ".S:", ".rs:", ") from [<")    # every frame line holds one (stacks._frame)
 
 # between two words of a phrase in the raw text: a space, or a line break that unwrapping joins (trailing and
 # leading blanks, mail quote marks)
@@ -66,9 +69,9 @@ def required_literals(pattern: re.Pattern[str]) -> list[str] | None:
 
 
 def phrases() -> list[str]:
-    """Every phrase whose presence (after cleaning) can make the parser report: oops headers, the literal
-    text of each event, the frame gate."""
-    out = [o.header for o in formats.OOPSES] + list(FRAME_GATE)
+    """Every phrase whose presence (after cleaning) can make the parser report: oops headers and the literal
+    text of each event."""
+    out = [o.header for o in formats.OOPSES]
     for ev in EVENTS:
         lits = required_literals(ev.pattern)
         if lits is None:
@@ -111,7 +114,7 @@ _KEYS, _PHRASES = _compile(phrases())
 
 
 def may_hold_report(text: str) -> bool:
-    """False only if the parser would find no report in ``text`` (no oops header, event hint or frame)."""
+    """False only if the parser would find no report in ``text`` (no oops header, no event, too few frames)."""
     if "\x00" in text:
         return True
     for key in _KEYS:
@@ -119,4 +122,6 @@ def may_hold_report(text: str) -> bool:
             rx = _PHRASES[key]
             if rx is None or rx.search(text):
                 return True
+    if any(g in text for g in FRAME_GATE):
+        return sum(text.count(m) for m in FRAME_MARKS) >= MIN_BARE_TRACE
     return False
