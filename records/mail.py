@@ -25,6 +25,7 @@ from records.inputs import InputError
 _POLICY = email.policy.compat32
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SURROGATE = re.compile("[\udc80-\udcff]")     # undecodable bytes in a raw header
+_SPACES = re.compile(r"\s+")
 _ADDR = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 _MBOX_FROM = re.compile(rb"^From \S+.*$", re.M)
 
@@ -131,7 +132,7 @@ def _header(headers: dict[str, str], name: str, decode: bool = False) -> str:
             value = str(email.header.make_header(email.header.decode_header(value)))
         except Exception:  # a malformed encoded word: keep the raw text
             pass
-    return re.sub(r"\s+", " ", value).strip()
+    return _SPACES.sub(" ", value).strip()
 
 
 def msgids(value: str) -> list[str]:

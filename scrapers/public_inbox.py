@@ -14,8 +14,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from records import Checkpoint, InputError, MailRecord, Record
-from records.mail import read_mail
+from records import Checkpoint, MailBytes, Record
 
 CHECKPOINT = 1000        # commits between two checkpoints
 
@@ -136,11 +135,7 @@ def read_mirror(root: str | Path, cursor: Callable[[str], dict | None],
         done = None
         for n, (commit, data) in enumerate(blobs(repo, commits), 1):
             if data is not None and data.strip():
-                location = f"{repo}#{commit}"
-                try:
-                    yield MailRecord(read_mail(data, location), "public-inbox", location)
-                except InputError as exc:
-                    yield exc
+                yield MailBytes(data, "public-inbox", f"{repo}#{commit}")
             done = commit
             if n % CHECKPOINT == 0:
                 yield Checkpoint(key, {"last": done})

@@ -3,19 +3,22 @@
 Sources (``scrapers/``, the simulator runs of ``triage demo``) yield plain records (``records``); a
 ``Pipeline`` takes them in order:
 
-- a ``MailRecord`` becomes a ``messages`` row, and the report its body holds (if any) a report;
+- a ``MailBytes`` / ``MailRecord`` becomes a ``messages`` row, and the report its body holds (if any) a report;
 - a ``ReportText`` is parsed and stored as a report (an origin's own title is kept when the parser finds none);
 - a ``Bug`` is stored with its crashes, each linked to the report parsed from its text;
 - a ``ThreadHint`` gives a thread its bug, a ``Checkpoint`` is a source's cursor, an ``InputError`` is
   counted and named in the summary.
 
-Parsing happens as records arrive, outside any transaction. Writes are batched, and a batch is ONE
-transaction (``BEGIN IMMEDIATE``) that stores the messages and reports, classifies the new reports (an
-explicit call, unless ``classify=False``), threads the new messages, links bugs and crashes, and saves the
-batch's checkpoints. A record is never split between batches, so a mail and the report parsed from it commit
-together, and a cursor never runs ahead of the data it covers: a killed run leaves whole records or none, and
-a re-run fills the gap (message-ids and content hashes keep it idempotent). Reports are keyed by the sha256 of
-their normalized crash text; storing the same crash twice adds only where it was seen.
+Records are gathered into batches. The costly work of a batch (splitting its mails, the prefilter, parsing and
+classifying, ``triage.workers``) happens outside any transaction: in this process, or for a large import in
+worker processes while this one reads the next batch. Each batch is then written as ONE transaction (``BEGIN
+IMMEDIATE``), in record order, by this process: messages and reports (one statement per table), the new
+reports' verdicts (an explicit classification, unless ``classify=False``), the search index, threads, bugs and
+crashes, and the batch's checkpoints. A record is never split between batches, so a mail and the report parsed
+from it commit together, and a cursor never runs ahead of the data it covers: a killed run leaves whole records
+or none, and a re-run fills the gap (message-ids and content hashes keep it idempotent; a mail whose message-id
+is stored already is skipped whole). Reports are keyed by the sha256 of their normalized crash text; storing the
+same crash twice adds only where it was seen.
 """
 
 from __future__ import annotations
@@ -23,23 +26,22 @@ from __future__ import annotations
 import time
 from collections import Counter, deque
 from collections.abc import Iterable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
-from records import Bug, BugUnchanged, Checkpoint, InputError, MailRecord, Record, ReportText, ThreadHint
-from triage.prefilter import may_hold_report
+from records import Bug, BugUnchanged, Checkpoint, InputError, MailBytes, MailRecord, Record, ReportText, ThreadHint
 from triage.store import now, transaction
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
 from triage.store.fts import index_new
-from triage.store.messages import insert_messages, known_messages, message_row
+from triage.store.messages import insert_messages, known_messages
 from triage.store.reports import PreparedReport, store_reports
 from triage.store.verdicts import save_verdicts, verdict_row
-from triage.workers import Job, Result, Workers, default_workers, prepare_jobs
+from triage.workers import Job, MailJob, MailResult, Result, Workers, default_workers, prepare_jobs
 
 # what a summary counts, in the order its text names them: key -> words after the number
 SUMMARY_WORDS = {
@@ -93,51 +95,52 @@ class Summary:
 
 @dataclass
 class _Mail:
-    record: MailRecord
-    job: int | None = None                 # index of its body's job in the batch (None: no report possible)
-    row: dict | None = None                # its ``messages`` row (None: stored already)
-    report: PreparedReport | None = None
+    job: int                               # index of its job in the batch
+    message_id: str | None = None          # known before the split for a ``MailRecord``
 
 
 @dataclass
 class _Text:
     job: int
-    report: PreparedReport | None = None
 
 
 @dataclass
 class _Bug:
     bug: Bug
     jobs: dict[str, int]                   # crash key -> index of its report text's job
-    reports: dict[str, PreparedReport] = field(default_factory=dict)
 
 
 @dataclass
 class _Batch:
-    """What one transaction writes: units in record order, the parse jobs they wait for, hints, checkpoints."""
+    """What one transaction writes: units in record order, the jobs they wait for, hints, checkpoints."""
 
     units: list[_Mail | _Text | _Bug] = field(default_factory=list)
-    jobs: list[Job] = field(default_factory=list)
+    jobs: list[Job | MailJob] = field(default_factory=list)
     hints: dict[str, str] = field(default_factory=dict)
     checkpoints: dict[str, dict] = field(default_factory=dict)
-    mids: set[str] = field(default_factory=set)
+    mids: set[str] = field(default_factory=set)          # message-ids of its ``MailRecord``s
     counts: Counter = field(default_factory=Counter)
     futures: list[Future] | None = None    # the jobs' results, when a worker pool computes them
     results: list[Result] | None = None
+
+    def add(self, job: Job | MailJob) -> int:
+        self.jobs.append(job)
+        return len(self.jobs) - 1
 
 
 class Pipeline:
     """Takes records (``add`` / ``run``), writes them batch by batch; ``flush`` commits what was taken.
 
     ``classify``: classify new reports in their batch (``classifier``: which; default the shipped one).
-    ``batch_size`` / ``batch_seconds``: a batch commits after this many writes or this long, whichever first.
-    ``workers``: processes that parse and classify (None: one per core once the import has ``POOL_AFTER`` texts
-    to parse, so small imports never start them; 0: none, all in this process). While a pool parses a batch,
-    this process reads and splits the next one; batches are written in order, by this process only.
+    ``batch_size`` / ``batch_seconds``: a batch commits after this many writes (a mail, a report text, a bug and
+    each of its crash texts count one) or this long, whichever first.
+    ``workers``: processes that split, parse and classify (None: one per core once the run has taken
+    ``POOL_AFTER`` mails and texts, so small imports never start them; 0: none, all in this process). While they
+    work on a batch this process reads the next one; batches are written in order, by this process only.
     ``prefilter``: skip the parse of texts that cannot hold a report (``triage.prefilter``).
     """
 
-    POOL_AFTER = 200        # texts to parse in one run before a pool pays for its start-up
+    POOL_AFTER = 2000       # jobs in one run before a pool pays for its start-up
 
     def __init__(self, db: sqlite_utils.Database, *, classify: bool = True, classifier: Any = None,
                  batch_size: int = 500, batch_seconds: float = 5.0, summary: Summary | None = None,
@@ -151,11 +154,12 @@ class Pipeline:
         self.workers = workers
         self.prefilter = prefilter
         self.new_ids: list[int] = []          # reports the last committed batch stored anew
-        self.jobs_seen = 0                    # texts parsed (or queued to be) in this pipeline's life
-        self.jobs_pooled = 0                  # of which worker processes parsed
+        self.jobs_seen = 0                    # mails and texts taken in this pipeline's life
+        self.jobs_pooled = 0                  # of which worker processes prepared
+        self.worker_cpu = 0.0                 # processor seconds the worker processes spent on them
         self._batch = _Batch()
         self._inflight: deque[_Batch] = deque()
-        self._pending: set[str] = set()       # message-ids taken and not yet committed
+        self._pending: set[str] = set()       # message-ids of ``MailRecord``s taken and not yet committed
         self._pool: Workers | None = None
         self._writes = 0
         self._since: float | None = None
@@ -182,29 +186,31 @@ class Pipeline:
 
     def add(self, record: Record) -> None:
         batch = self._batch
-        if isinstance(record, MailRecord):
-            self._add_mail(record)
-        elif isinstance(record, ReportText):
-            job, maybe = self._job(Job(record.text, record.kind, record.location, record.message_id,
-                                       record.reported_at, record.bug_extid, record.title))
-            if job is None:
-                if record.kind == "file":
-                    self.summary.notes.append(f"{record.location}: no kernel report found")
+        if isinstance(record, MailBytes):
+            batch.units.append(_Mail(self._job(MailJob(record.raw, None, record.kind, record.location))))
+            self._queue(1)
+        elif isinstance(record, MailRecord):
+            mid = record.mail.message_id
+            if mid in self._pending:
+                self.summary.counts["skipped"] += 1
                 return
-            batch.units.append(_Text(job))
-            self._queue(maybe)
+            self._pending.add(mid)
+            batch.mids.add(mid)
+            batch.units.append(_Mail(self._job(MailJob(None, record.mail, record.kind, record.location)), mid))
+            self._queue(1)
+        elif isinstance(record, ReportText):
+            batch.units.append(_Text(self._job(Job(record.text, record.kind, record.location, record.message_id,
+                                                   record.reported_at, record.bug_extid, record.title))))
+            self._queue(1)
         elif isinstance(record, Bug):
-            jobs, writes = {}, 1
+            jobs = {}
             for crash in record.crashes:
                 r = crash.report
                 if r is not None:
-                    job, maybe = self._job(Job(r.text, r.kind, r.location, r.message_id, r.reported_at, r.bug_extid,
-                                               r.title))
-                    writes += maybe
-                    if job is not None:
-                        jobs[crash.key] = job
+                    jobs[crash.key] = self._job(Job(r.text, r.kind, r.location, r.message_id, r.reported_at,
+                                                    r.bug_extid, r.title))
             batch.units.append(_Bug(record, jobs))
-            self._queue(writes)
+            self._queue(1 + len(jobs))
         elif isinstance(record, BugUnchanged):
             self.summary.counts["bugs_unchanged"] += 1
         elif isinstance(record, ThreadHint):
@@ -218,28 +224,9 @@ class Pipeline:
         else:
             raise TypeError(f"not a record: {type(record).__name__}")
 
-    def _add_mail(self, record: MailRecord) -> None:
-        mid = record.mail.message_id
-        if mid in self._pending:
-            self.summary.counts["skipped"] += 1
-            return
-        self._pending.add(mid)
-        self._batch.mids.add(mid)
-        mail = record.mail
-        job, maybe = self._job(Job(mail.body, record.kind, record.location, mid, mail.date))
-        self._batch.units.append(_Mail(record, job))
-        self._queue(1 + maybe)
-
-    def _job(self, job: Job) -> tuple[int | None, bool]:
-        """Queue a parse job in the batch unless the prefilter says its text holds no report: (its index or None,
-        whether the text may hold a report). Batches count a text that may as one more write whether or not the
-        prefilter is on, so they end at the same records either way."""
-        maybe = job.title is not None or may_hold_report(job.text)
-        if not maybe and self.prefilter:
-            return None, False
-        self._batch.jobs.append(job)
+    def _job(self, job: Job | MailJob) -> int:
         self.jobs_seen += 1
-        return len(self._batch.jobs) - 1, maybe
+        return self._batch.add(job)
 
     def _queue(self, writes: int) -> None:
         self._writes += writes
@@ -250,110 +237,99 @@ class Pipeline:
 
     # -- preparing and writing batches ---------------------------------------------------------------
     def flush(self) -> None:
-        """Commit what was taken: the batch being filled and those still parsing, in order."""
+        """Commit what was taken: the batch being filled and those still being prepared, in order."""
         if self._writes:
             self._submit()
         while self._inflight:
             self._commit(self._inflight.popleft())
 
     def _submit(self) -> None:
-        """Close the batch being filled: drop mails stored already, start its parse jobs, and commit the
-        batches before it (all of them without a pool; all but this one with one, which parses meanwhile)."""
+        """Close the batch being filled: drop the parsed mails stored already, start its jobs, and commit the
+        batches before it (all of them without a pool; all but this one with one, which works on it meanwhile)."""
         batch, self._batch = self._batch, _Batch()
         self._writes, self._since = 0, None
-        mails = [u for u in batch.units if isinstance(u, _Mail)]
-        if mails:
-            known = known_messages(self.db, (u.record.mail.message_id for u in mails))
-            keep = []
-            for unit in batch.units:
-                if isinstance(unit, _Mail):
-                    if unit.record.mail.message_id in known:
-                        batch.counts["skipped"] += 1
-                        continue
-                    unit.row = message_row(unit.record.mail, source=unit.record.location)
-                    jobs = batch.jobs
-                    if unit.job is not None:
-                        jobs[unit.job] = jobs[unit.job]._replace(bug_extid=unit.row["bug_extid"])
-                keep.append(unit)
-            batch.units = keep
-        jobs = self._live_jobs(batch)
+        if batch.mids:
+            known = known_messages(self.db, batch.mids)
+            if known:
+                keep = [u for u in batch.units if not (isinstance(u, _Mail) and u.message_id in known)]
+                batch.counts["skipped"] += len(batch.units) - len(keep)
+                batch.units = keep
+                _drop_unused_jobs(batch)
         pool = self._use_pool()
-        if pool is not None and jobs:
-            batch.futures = pool.submit(jobs)
-            self.jobs_pooled += len(jobs)
+        if pool is not None and batch.jobs:
+            batch.futures = pool.submit(batch.jobs)
+            self.jobs_pooled += len(batch.jobs)
         else:
-            batch.results = prepare_jobs(jobs, self.classify, self.classifier) if jobs else []
+            batch.results = prepare_jobs(batch.jobs, self.classify, self.classifier, self.prefilter)
         self._inflight.append(batch)
         while len(self._inflight) > (1 if self._pool is not None else 0):
             self._commit(self._inflight.popleft())
-
-    def _live_jobs(self, batch: _Batch) -> list[Job]:
-        """The batch's jobs still needed (a stored mail's are not), renumbering the units' references."""
-        used = sorted({u.job for u in batch.units if isinstance(u, _Mail | _Text) and u.job is not None}
-                      | {j for u in batch.units if isinstance(u, _Bug) for j in u.jobs.values()})
-        if len(used) == len(batch.jobs):
-            return batch.jobs
-        new = {old: i for i, old in enumerate(used)}
-        for unit in batch.units:
-            if isinstance(unit, _Bug):
-                unit.jobs = {k: new[j] for k, j in unit.jobs.items()}
-            elif unit.job is not None:
-                unit.job = new[unit.job]
-        batch.jobs = [batch.jobs[i] for i in used]
-        return batch.jobs
 
     def _use_pool(self) -> Workers | None:
         if self._pool is None and self.workers != 0 and (self.workers or self.jobs_seen >= self.POOL_AFTER):
             n = self.workers or default_workers()
             if n > 1 or self.workers:
-                self._pool = Workers(n, self.classify, self.classifier)
+                self._pool = Workers(n, self.classify, self.classifier, self.prefilter)
         return self._pool
 
     def _close_pool(self, cancel: bool = False) -> None:
         if self._pool is not None:
+            self.worker_cpu += self._pool.cpu_seconds
             self._pool.close(cancel)
             self._pool = None
 
     def _results(self, batch: _Batch) -> list[Result]:
         if batch.results is None:
             try:
-                batch.results = [r for f in batch.futures or [] for r in f.result()]
-            except BrokenProcessPool:            # a worker died: parse this batch here, and the rest too
+                if self._pool is None:
+                    raise BrokenProcessPool("closed")
+                batch.results = self._pool.results(batch.futures or [])
+            except (BrokenProcessPool, CancelledError):   # a worker died: prepare this batch here, and the rest too
                 self._close_pool(cancel=True)
                 self.workers = 0
-                batch.results = prepare_jobs(batch.jobs, self.classify, self.classifier)
+                batch.results = prepare_jobs(batch.jobs, self.classify, self.classifier, self.prefilter)
         return batch.results
 
     def _commit(self, batch: _Batch) -> None:
         """Write one batch in one transaction: messages and reports, verdicts, the search index, threads,
         bugs and crashes, checkpoints."""
         results = self._results(batch)
+        counts = Counter(batch.counts)
+        mails = {u.job: results[u.job] for u in batch.units if isinstance(u, _Mail)}
+        known = known_messages(self.db, (r.message_id for r in mails.values() if isinstance(r, MailResult)))
+        rows: list[dict] = []
         reports: list[PreparedReport] = []
+        bugs: list[tuple[Bug, dict[str, PreparedReport]]] = []
 
-        def report(job: int | None) -> PreparedReport | None:
-            if job is None:
-                return None
-            r = results[job]
+        def report(r: PreparedReport | str | None, location: str | None = None) -> PreparedReport | None:
             if isinstance(r, str):
                 self.summary.errors.append(r)
-                return None
-            if r is not None:
+            elif r is not None:
                 reports.append(r)
-            return r
+                return r
+            elif location is not None:
+                self.summary.notes.append(f"{location}: no kernel report found")
+            return None
 
         for unit in batch.units:
-            if isinstance(unit, _Bug):
-                unit.reports = {k: r for k, j in unit.jobs.items() if (r := report(j)) is not None}
+            if isinstance(unit, _Mail):
+                r = mails[unit.job]
+                if isinstance(r, str):                       # an unreadable mail
+                    self.summary.errors.append(r)
+                elif r.message_id in known:                  # stored already, or earlier in this batch
+                    counts["skipped"] += 1
+                else:
+                    known.add(r.message_id)
+                    rows.append(r.row)
+                    report(r.report)
+            elif isinstance(unit, _Text):
+                job = batch.jobs[unit.job]
+                report(results[unit.job], job.location if job.kind == "file" else None)
             else:
-                unit.report = report(unit.job)
-            if isinstance(unit, _Text) and unit.report is None and results[unit.job] is None \
-                    and batch.jobs[unit.job].kind == "file":
-                self.summary.notes.append(f"{batch.jobs[unit.job].location}: no kernel report found")
-        counts = Counter(batch.counts)
+                bugs.append((unit.bug, {k: rep for k, j in unit.jobs.items() if (rep := report(results[j]))}))
         new_ids: list[int] = []
         self._failed = True
         with transaction(self.db):
-            rows = [u.row for u in batch.units if isinstance(u, _Mail) and u.row is not None]
             stored = insert_messages(self.db, rows) if rows else 0
             counts["messages_new"] += stored
             counts["skipped"] += len(rows) - stored          # another writer stored them meanwhile
@@ -377,10 +353,9 @@ class Pipeline:
 
                 classify_reports(self.db, missing, self.classifier)
             index_new(self.db)
-            for unit in batch.units:
-                if isinstance(unit, _Bug):
-                    crash_ids = {key: ids[id(rep)][0] for key, rep in unit.reports.items()}
-                    counts["bugs_" + save_bug(self.db, unit.bug, crash_ids)] += 1
+            for bug, crash_reports in bugs:
+                crash_ids = {key: ids[id(rep)][0] for key, rep in crash_reports.items()}
+                counts["bugs_" + save_bug(self.db, bug, crash_ids)] += 1
             if stored or batch.hints:
                 from triage.store.threads import resolve
 
@@ -391,6 +366,19 @@ class Pipeline:
         self.summary.counts.update(counts)
         self.new_ids = new_ids
         self._pending -= batch.mids
+
+
+def _drop_unused_jobs(batch: _Batch) -> None:
+    """Renumber a batch's jobs to those its units still use."""
+    used = sorted({u.job for u in batch.units if isinstance(u, _Mail | _Text)}
+                  | {j for u in batch.units if isinstance(u, _Bug) for j in u.jobs.values()})
+    new = {old: i for i, old in enumerate(used)}
+    for unit in batch.units:
+        if isinstance(unit, _Bug):
+            unit.jobs = {k: new[j] for k, j in unit.jobs.items()}
+        else:
+            unit.job = new[unit.job]
+    batch.jobs = [batch.jobs[i] for i in used]
 
 
 def store_text(db: sqlite_utils.Database, text: str, *, kind: str, location: str, classify: bool = True,

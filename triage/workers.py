@@ -1,11 +1,18 @@
-"""The costly part of an import: parse texts into report rows and classify them, here or in worker processes.
+"""The costly part of an import: split mails, parse texts into report rows and classify them, here or in worker
+processes.
 
-A ``Job`` is one text that may hold a report, with its origin. ``prepare_jobs`` turns a list of jobs into one
-result per job, in order: a ``PreparedReport`` (with its ``verdict`` when classifying), None (no report in the
-text), or a one-line error (the parser failed on it). ``Workers`` runs lists of jobs in a process pool
-(``concurrent.futures``), so the parse of a large import uses every core while the importing process reads,
-splits mails and writes; the results come back in order and are written by that process alone, so ids and
-rows are the same as without the pool.
+A ``Job`` is one text that may hold a report, with its origin; a ``MailJob`` one e-mail (its raw bytes, or the
+``Mail`` a source parsed already). ``prepare_jobs`` turns a list of jobs into one result per job, in order:
+
+- for a ``Job``: a ``PreparedReport`` (with its ``verdict`` when classifying), None (no report in the text), or
+  a one-line error (the parser failed on it);
+- for a ``MailJob``: a ``MailResult`` (message-id, ``messages`` row, the report of its body as for a ``Job``),
+  or a one-line error (the mail cannot be read).
+
+``prefilter`` skips the parse of texts that cannot hold a report (``triage.prefilter``). ``Workers`` runs lists
+of jobs in a process pool (``concurrent.futures``), so a large import uses every core while the importing
+process reads its source and writes; the results come back in order and are written by that process alone, so
+ids and rows are the same as without the pool.
 
 A verdict is computed from the rows as they will be stored (``report_from_row`` of the parsed JSON and the
 stored text), exactly as ``classify_store.classify_reports`` computes it for a stored report.
@@ -16,10 +23,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, NamedTuple
 
+from records import InputError
+from records.mail import Mail, read_mail
+from triage.prefilter import may_hold_report
 from triage.store.reports import PreparedReport
 
 
@@ -35,14 +46,31 @@ class Job(NamedTuple):
     title: str | None = None            # the origin's own title (syzbot), used if the parser finds none
 
 
-Result = PreparedReport | str | None
+class MailJob(NamedTuple):
+    """An e-mail to split into its ``messages`` row and the report its body may hold."""
+
+    raw: bytes | None                   # as read (``MailBytes``), or None when ``mail`` is parsed already
+    mail: Mail | None
+    kind: str
+    location: str
 
 
-def prepare_job(job: Job) -> Result:
+class MailResult(NamedTuple):
+    message_id: str
+    row: dict                           # its ``messages`` row
+    report: PreparedReport | str | None
+
+
+Result = PreparedReport | MailResult | str | None
+
+
+def prepare_job(job: Job, prefilter: bool = True) -> PreparedReport | str | None:
     """The report in ``job.text`` as rows to write; None if there is none; an error line if the parser failed."""
     from triage.report import parse
     from triage.store.reports import prepare
 
+    if prefilter and job.title is None and not may_hold_report(job.text):
+        return None
     try:
         rep = parse(job.text)
         if rep.display_title is None and job.title:   # the origin (syzbot) already extracted it and named it
@@ -53,6 +81,20 @@ def prepare_job(job: Job) -> Result:
                        reported_at=job.reported_at, bug_extid=job.bug_extid, full_text=job.text)
     except Exception as exc:  # a parser bug must not lose the rest of the batch
         return f"{job.location}: could not parse ({type(exc).__name__}: {exc})"
+
+
+def prepare_mail(job: MailJob, prefilter: bool = True) -> MailResult | str:
+    """The mail's ``messages`` row and the report of its body; an error line if the mail cannot be read."""
+    from triage.store.messages import message_row
+
+    try:
+        mail = job.mail if job.mail is not None else read_mail(job.raw or b"", job.location)
+    except InputError as exc:
+        return str(exc)
+    row = message_row(mail, source=job.location)
+    report = prepare_job(Job(mail.body, job.kind, job.location, mail.message_id, mail.date, row["bug_extid"]),
+                         prefilter)
+    return MailResult(mail.message_id, row, report)
 
 
 _CLASSIFIER: Any = None        # a worker's classifier (``Workers(classifier=...)``), None: the default one
@@ -68,12 +110,22 @@ def classify_prepared(reports: Sequence[PreparedReport], classifier: Any = None)
             rep.verdict = verdict
 
 
-def prepare_jobs(jobs: Sequence[Job], classify: bool = True, classifier: Any = None) -> list[Result]:
-    """``prepare_job`` for each job, then the reports found classified together (``classify``)."""
-    results = [prepare_job(job) for job in jobs]
+def prepare_jobs(jobs: Sequence[Job | MailJob], classify: bool = True, classifier: Any = None,
+                 prefilter: bool = True) -> list[Result]:
+    """The result of each job, in order; then the reports found classified together (``classify``)."""
+    results: list[Result] = [prepare_mail(j, prefilter) if isinstance(j, MailJob) else prepare_job(j, prefilter)
+                             for j in jobs]
     if classify:
-        classify_prepared([r for r in results if isinstance(r, PreparedReport)], classifier)
+        reports = [r.report if isinstance(r, MailResult) else r for r in results]
+        classify_prepared([r for r in reports if isinstance(r, PreparedReport)], classifier)
     return results
+
+
+def _prepare_timed(jobs: Sequence[Job | MailJob], classify: bool, prefilter: bool) -> tuple[list[Result], float]:
+    """``prepare_jobs`` in a worker, with the processor time it took (``Workers.cpu_seconds``)."""
+    start = time.process_time()
+    results = prepare_jobs(jobs, classify, None, prefilter)
+    return results, time.process_time() - start
 
 
 def _init_worker(classifier: Any) -> None:
@@ -82,7 +134,7 @@ def _init_worker(classifier: Any) -> None:
     _CLASSIFIER = classifier
 
 
-CHUNK = 32          # jobs per task sent to a worker: enough to amortize the round trip, small enough to share
+CHUNK = 64          # jobs per task sent to a worker: enough to amortize the round trip, small enough to share
 
 
 class Workers:
@@ -90,17 +142,21 @@ class Workers:
 
     Workers are forked from a fresh server process (``forkserver``) that has imported the parser, not from the
     importing process: a fork would inherit its open files, among them the pipe into ``git cat-file``, which
-    would then never see the end of its input. Each worker loads the classifier on its first batch.
+    would then never see the end of its input. Each worker loads the classifier on its first batch. As with any
+    process pool, a script that imports from the pipeline must guard its top-level code with
+    ``if __name__ == "__main__":`` (worker processes import the main module).
     """
 
-    def __init__(self, n: int, classify: bool, classifier: Any = None):
+    def __init__(self, n: int, classify: bool, classifier: Any = None, prefilter: bool = True):
         self.n = n
         self.classify = classify
         self.classifier = classifier
+        self.prefilter = prefilter
+        self.cpu_seconds = 0.0          # processor time the workers spent on the jobs returned so far
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, jobs: Sequence[Job]) -> list[Future]:
-        """Start ``jobs`` (in chunks); each future's result is the list of that chunk's results."""
+    def submit(self, jobs: Sequence[Job | MailJob]) -> list[Future]:
+        """Start ``jobs`` (in chunks); ``results`` gathers them."""
         if self._pool is None:
             server = "forkserver" in multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if server else "spawn")
@@ -108,8 +164,17 @@ class Workers:
                 ctx.set_forkserver_preload(["triage.workers"])
             self._pool = ProcessPoolExecutor(self.n, mp_context=ctx, initializer=_init_worker,
                                              initargs=(self.classifier,))
-        return [self._pool.submit(prepare_jobs, list(jobs[i:i + CHUNK]), self.classify)
+        return [self._pool.submit(_prepare_timed, list(jobs[i:i + CHUNK]), self.classify, self.prefilter)
                 for i in range(0, len(jobs), CHUNK)]
+
+    def results(self, futures: Sequence[Future]) -> list[Result]:
+        """The results of ``submit``'s jobs, in order (waiting for them)."""
+        out: list[Result] = []
+        for future in futures:
+            results, cpu = future.result()
+            out += results
+            self.cpu_seconds += cpu
+        return out
 
     def close(self, cancel: bool = False) -> None:
         if self._pool is not None:
