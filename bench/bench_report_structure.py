@@ -10,9 +10,9 @@ import argparse
 import time
 from pathlib import Path
 
+from triage.report.console import read_console
 from triage.report.context import crash_task, kernel_version
 from triage.report.gfp import find_gfp
-from triage.report.markers import find_markers
 from triage.report.normalize import signature
 from triage.report.stacks import extract_frames, lockdep_locks
 
@@ -25,12 +25,12 @@ def structure(text: str) -> None:
     lockdep_locks(text)
     kv = kernel_version(text)
     crash_task(text)
-    find_gfp(text, kv)
-    find_markers(text)
+    read_console(text, kv)
 
 
+# read_console: the whole-input reading (events, trace, markers; with lockdep_locks and find_gfp inside)
 FUNCS = {"extract_frames": extract_frames, "lockdep_locks": lockdep_locks, "kernel_version": kernel_version,
-         "crash_task": crash_task, "find_gfp": find_gfp, "find_markers": find_markers, "all": structure}
+         "crash_task": crash_task, "find_gfp": find_gfp, "read_console": read_console, "all": structure}
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """The classifier: rules + model + combiner behind one call.
 
     from classifiers import classify
-    verdict = classify(report, text)          # Verdict(label, confidence, needs_review, evidence)
+    verdict = classify(report)                # Verdict(label, confidence, needs_review, evidence)
 
 ``Classifier.classify_many`` classifies a batch with one vectorized model call (the import hook and the
 re-classification of a whole store use it). ``Classifier.version`` names the rules file and the model, and
@@ -42,8 +42,8 @@ class Classifier:
         mv = self.model.version if self.model is not None else "none"
         return f"rules-{self._rules_digest}+model-{mv}"
 
-    def views(self, items: Sequence[tuple[Any, str | None]]) -> list[ReportView]:
-        return [ReportView.build(rep, text) for rep, text in items]
+    def views(self, reports: Sequence[Any]) -> list[ReportView]:
+        return [ReportView.build(rep) for rep in reports]
 
     def hits(self, view: ReportView) -> list[Hit]:
         return self.rules.evaluate(view)
@@ -65,12 +65,12 @@ class Classifier:
             out.append(v)
         return out
 
-    def classify_many(self, items: Sequence[tuple[Any, str | None]]) -> list[Verdict]:
-        """Verdicts for ``(report, text)`` pairs; ``text`` None means the report's own text."""
-        return self.classify_views(self.views(items))
+    def classify_many(self, reports: Sequence[Any]) -> list[Verdict]:
+        """Verdicts for parsed reports (``triage.report.Report``)."""
+        return self.classify_views(self.views(reports))
 
-    def classify(self, report: Any, text: str | None = None) -> Verdict:
-        return self.classify_many([(report, text)])[0]
+    def classify(self, report: Any) -> Verdict:
+        return self.classify_many([report])[0]
 
 
 def default_classifier(reload: bool = False) -> Classifier:
@@ -81,6 +81,6 @@ def default_classifier(reload: bool = False) -> Classifier:
     return _DEFAULT
 
 
-def classify(report: Any, text: str | None = None) -> Verdict:
-    """Classify one parsed report (``triage.report.parse`` result); ``text`` is the input it came from."""
-    return default_classifier().classify(report, text)
+def classify(report: Any) -> Verdict:
+    """Classify one parsed report (``triage.report.parse`` result)."""
+    return default_classifier().classify(report)

@@ -15,8 +15,9 @@ from classifiers.baselines import crash_type_label, title_keyword_label
 from classifiers.combine import combine, rules_label
 from classifiers.dataset import Example
 from classifiers.features import features
-from classifiers.rules import LABELS, RuleSet
+from classifiers.rules import RuleSet
 from classifiers.view import ReportView
+from vocab.labels import BY_NAME, LABELS
 
 CLASSIFIERS = ["title-keywords", "crash-type", "rules", "model", "combined"]
 
@@ -68,7 +69,7 @@ def cross_validate(examples: list[Example], *, n_splits: int = 5, seed: int = 0,
     from classifiers.model import Model
 
     rules = rules or RuleSet.load()
-    views = [ReportView.build(ex.parsed(), ex.text) for ex in examples]
+    views = [ReportView.build(ex.parsed()) for ex in examples]
     feats = [features(v) for v in views]
     hits = [rules.evaluate(v) for v in views]
     truth = [ex.label for ex in examples]
@@ -98,8 +99,7 @@ def cross_validate(examples: list[Example], *, n_splits: int = 5, seed: int = 0,
 def render_table(ev: Evaluation) -> str:
     """The side-by-side table: macro-F1 and per-label F1 per classifier, then P/R/F1 and the confusion matrix
     of the combination."""
-    short = {"data-loss": "data-loss", "reclaim-deadlock": "reclaim", "fault-injection": "fault-inj",
-             "nofail-warning": "nofail", "other": "other"}
+    short = {lab: BY_NAME[lab].short for lab in LABELS}
     head = f"{'classifier':<16}{'macro-F1':>9}{'acc':>7}" + "".join(f"{short[lab]:>11}" for lab in LABELS)
     lines = [f"grouped {ev.n_splits}-fold cross-validation, {len(ev.truth)} reports in {ev.n_groups} groups",
              "", head + "   (per-label F1)", "-" * len(head)]

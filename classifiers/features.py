@@ -30,8 +30,10 @@ asm_exc_invalid_op do_error_trap do_invalid_op invalid_op fixup_bug panic show_t
 def _stack_kind(name: str) -> str:
     if name.startswith("lockdep-chain-"):
         return "lockdep"
-    if name.startswith("task:"):
+    if name.startswith("other-task"):
         return "task"
+    if name.startswith("lockdep-usage"):
+        return "usage"
     if name.startswith("fault-injection-"):
         return "fi"
     if name.startswith("crash-"):
@@ -43,7 +45,7 @@ def features(view: ReportView) -> dict[str, float]:
     """Binary features of one report."""
     f: dict[str, float] = {}
     stacks = view.stacks()
-    crash = [fr.function for fr in stacks.get("crash", []) if fr.function not in _BORING][:CRASH_DEPTH]
+    crash = [fr["function"] for fr in stacks.get("crash", []) if fr["function"] not in _BORING][:CRASH_DEPTH]
     for fn in crash:
         f["fn:" + fn] = 1.0
     for a, b in zip(crash, crash[1:], strict=False):
@@ -53,8 +55,8 @@ def features(view: ReportView) -> dict[str, float]:
             continue
         kind = _stack_kind(name)
         for fr in frames[:OTHER_DEPTH]:
-            if fr.function not in _BORING:
-                f[f"sfn:{kind}:{fr.function}"] = 1.0
+            if fr["function"] not in _BORING:
+                f[f"sfn:{kind}:{fr['function']}"] = 1.0
     if view.title:
         for tok in _TOKEN.findall(view.title.lower()):
             f["title:" + tok] = 1.0
@@ -70,7 +72,7 @@ def features(view: ReportView) -> dict[str, float]:
         f["corrupted"] = 1.0
     for m in view.markers:
         f["marker:" + m.kind] = 1.0
-        if view.crash_line < 0 or 0 <= m.line < view.crash_line:
+        if view.crash_line is None or (m.line is not None and m.line < view.crash_line):
             f["marker+:" + m.kind] = 1.0
         if m.pid and m.pid == view.crash_pid:
             f["marker=task:" + m.kind] = 1.0

@@ -7,24 +7,26 @@ made it hold, so a hit can be checked by a maintainer. Names in lists may be glo
 references to the named sets of the rules file.
 
 Primitives (see ``PRIMITIVES``):
-  crash = [kinds]                 the primary crash is one of these kinds (``none`` = no crash header)
+  crash = [kinds]                 the primary crash is one of these kinds (``triage.report.console.KINDS``;
+                                  ``none`` = no crash header)
   header = "regex"                the primary crash header line matches
   crash_function = [names]        the function the crash fired in (``WARNING ... at`` / ``RIP:``)
   frames = {stack, any, callers, top}
-                                  a frame named in ``any`` in the given stacks (crash, blocked, lockdep, task,
-                                  fault-injection, any); with ``callers``, one of its callers (a frame printed
-                                  below it in the same stack) is named in ``callers``; ``top = N`` looks only
-                                  at the first N frames of a stack
+                                  a frame named in ``any`` in the given stacks (``STACK_SELECTORS``: crash,
+                                  blocked, lockdep, fault-injection, any); with ``callers``, one of its callers
+                                  (a frame printed below it in the same stack) is named in ``callers``;
+                                  ``top = N`` looks only at the first N frames of a stack
   lock = "regex"                  a lockdep lock name (``fs_reclaim``, ``&ei->xattr_sem``)
   usage = "regex"                 a lockdep usage state (``IN-RECLAIM_FS-W``)
   marker = {kind, before_crash, same_task, error_not}
-                                  a marker line (``FAULT_INJECTION: forcing a failure``, ``lost async page
-                                  write``); ``same_task``: printed by the task that crashed; ``error_not``: its
-                                  error code is not one of these
+                                  a marker of these kinds (``vocab.markers``: ``fault-injection``,
+                                  ``lost-write``, ...); ``same_task``: printed by the task that crashed;
+                                  ``error_not``: its error code is not one of these
   gfp = "flag"                    a decoded gfp flag (``__GFP_NOFAIL``)
   shared_frame = {a, b}           a frame, not in ``@plumbing``, present in both stacks
   line_before_crash = {regex, within}
-                                  a line at most ``within`` lines above the crash header matches
+                                  a line at most ``within`` lines above the crash header matches (the parser
+                                  keeps ``console.LINES_BEFORE`` of them)
   irq = true                      the crash happened in interrupt / softirq context
   task = "regex"                  the comm of the task that crashed (``kswapd0``)
 """
@@ -39,12 +41,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifiers.view import ReportView, VFrame
+from classifiers.view import Frame, ReportView
+from triage.report.console import KINDS as CRASH_KINDS
+from vocab.labels import BY_NAME, LABELS
+from vocab.markers import KINDS as MARKER_KINDS
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
-LABELS = ["data-loss", "reclaim-deadlock", "fault-injection", "nofail-warning", "other"]
-# LABELS.md tie-break 2: when the primary crash shows evidence for two labels, the earlier one wins.
-PRECEDENCE = {label: i for i, label in enumerate(LABELS)}
+# LABELS.md tie-break 2: when the primary crash shows evidence for two labels, the lower number wins.
+PRECEDENCE = {label: BY_NAME[label].precedence for label in LABELS}
+# The stacks ``frames`` / ``shared_frame`` select (see _stack_selected), besides a stack-name prefix.
+STACK_SELECTORS = ("crash", "blocked", "lockdep", "fault-injection", "any")
 
 Evidence = dict[str, Any]
 
@@ -86,13 +92,13 @@ class NameSet:
         return name in self.exact or bool(self.rx and self.rx.match(name))
 
 
-def _line_ev(view: ReportView, i: int, why: str) -> Evidence:
-    return {"kind": "line", "line": i + 1, "text": view.lines[i].strip(), "matched": why}
+def _line_ev(view: ReportView, n: int | None, why: str, text: str | None = None) -> Evidence:
+    return {"kind": "line", "line": n, "text": (view.text(n) if text is None else text).strip(), "matched": why}
 
 
-def _frame_ev(f: VFrame, why: str) -> Evidence:
-    return {"kind": "frame", "line": f.line + 1 if f.line >= 0 else None, "stack": f.stack,
-            "function": f.function, "text": f.text.strip(), "matched": why}
+def _frame_ev(f: Frame, why: str) -> Evidence:
+    return {"kind": "frame", "line": f["lineno"], "stack": f["stack"], "function": f["function"],
+            "text": f["line"].strip(), "matched": why}
 
 
 class RuleSet:
@@ -145,6 +151,9 @@ class RuleSet:
                         re.compile(rx)
                     except re.error as exc:
                         raise RuleError(f"{self.source}: rule {rid}: bad regex {rx!r}: {exc}") from exc
+                for word, known, what in _words(key, arg):
+                    if word not in known:
+                        raise RuleError(f"{self.source}: rule {rid}: unknown {what} {word!r}")
 
     # -- helpers used by the primitives ------------------------------------------------------------
     def names(self, spec: str | list[str]) -> NameSet:
@@ -224,6 +233,20 @@ def _dedup(ev: list[Evidence]) -> list[Evidence]:
     return out
 
 
+def _words(key: str, arg: Any) -> list[tuple[str, tuple[str, ...], str]]:
+    """The vocabulary words a primitive names: (word, the vocabulary, what it is)."""
+    if key == "crash":
+        return [(k, CRASH_KINDS, "crash kind") for k in arg]
+    if key == "marker":
+        kinds = arg["kind"] if isinstance(arg["kind"], list) else [arg["kind"]]
+        return [(k, MARKER_KINDS, "marker kind") for k in kinds]
+    if key == "frames":
+        return [(arg.get("stack", "crash"), STACK_SELECTORS, "stack")]
+    if key == "shared_frame":
+        return [(arg["a"], STACK_SELECTORS, "stack"), (arg["b"], STACK_SELECTORS, "stack")]
+    return []
+
+
 def _regexes(key: str, arg: Any) -> list[str]:
     if key in ("header", "lock", "usage", "task"):
         return [arg]
@@ -236,11 +259,11 @@ def _regexes(key: str, arg: Any) -> list[str]:
 def _p_crash(rs: RuleSet, view: ReportView, kinds: list[str]) -> list[Evidence] | None:
     if view.crash_kind not in kinds:
         return None
-    return [_line_ev(view, view.crash_line, "crash header")] if view.crash_line >= 0 else []
+    return [_line_ev(view, view.crash_line, "crash header")] if view.crash_line is not None else []
 
 
 def _p_header(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
-    if view.crash_line < 0 or not rs.regex(rx).search(view.lines[view.crash_line]):
+    if view.crash_line is None or not rs.regex(rx).search(view.text(view.crash_line)):
         return None
     return [_line_ev(view, view.crash_line, f"header ~ {rx}")]
 
@@ -252,15 +275,16 @@ def _p_crash_function(rs: RuleSet, view: ReportView, names: list[str] | str) -> 
 
 
 def _stack_selected(name: str, which: str) -> bool:
+    """Whether stack ``name`` (``Report.trace``'s stack names) is one ``which`` (a STACK_SELECTORS word) means."""
     if which == "any":
         return True
     if which == "crash":
         return name == "crash"
     if which == "blocked":          # the hung task and the other blocked tasks of a hang report
-        return name == "crash" or name.startswith("task:")
+        return name == "crash" or name.startswith("other-task")
     if which == "lockdep":          # the acquiring task and the dependency chain
         return name == "crash" or name.startswith("lockdep-chain-")
-    return name.startswith(which)
+    return name.startswith(which)            # fault-injection: every fault-injection-N stack
 
 
 def _p_frames(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
@@ -273,14 +297,14 @@ def _p_frames(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evide
         if not _stack_selected(name, which):
             continue
         for i, f in enumerate(frames[:top] if top else frames):
-            if f.function not in want:
+            if f["function"] not in want:
                 continue
             if callers is None:
                 out.append(_frame_ev(f, f"frame in {name}"))
                 break
-            caller = next((g for g in frames[i + 1:] if g.function in callers), None)
+            caller = next((g for g in frames[i + 1:] if g["function"] in callers), None)
             if caller is not None:
-                out += [_frame_ev(f, f"frame in {name}"), _frame_ev(caller, f"called from {caller.function}")]
+                out += [_frame_ev(f, f"frame in {name}"), _frame_ev(caller, f"called from {caller['function']}")]
                 break
     return out or None
 
@@ -307,24 +331,19 @@ def _p_marker(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evide
     for m in view.markers:
         if m.kind not in kinds:
             continue
-        # a marker only the parser saw (line -1) was printed outside the extracted report: before the crash
-        if spec.get("before_crash") and view.crash_line >= 0 and not m.line < view.crash_line:
+        if spec.get("before_crash") and view.crash_line is not None and not (m.line or 0) < view.crash_line:
             continue
         if spec.get("same_task") and not (m.pid and view.crash_pid and m.pid == view.crash_pid):
             continue
         if "error_not" in spec and m.error is not None and m.error in spec["error_not"]:
             continue
-        if m.line >= 0:
-            ev = _line_ev(view, m.line, f"marker {m.kind}")
-        else:
-            ev = {"kind": "line", "line": None, "text": m.text, "matched": f"marker {m.kind} (parser)"}
-        out.append(ev)
+        out.append(_line_ev(view, m.line, f"marker {m.kind}", m.text))
         if m.extra:
-            out.append({"kind": "line", "line": m.line + 2, "text": m.extra, "matched": "continued"})
+            out.append(_line_ev(view, m.line + 1 if m.line is not None else None, "continued", m.extra))
         if spec.get("same_task"):
-            if m.task_line >= 0:
+            if m.task_line is not None:
                 out.append(_line_ev(view, m.task_line, f"injected in PID {m.pid}"))
-            if view.crash_task_line >= 0:
+            if view.crash_task_line is not None:
                 out.append(_line_ev(view, view.crash_task_line, f"crash in PID {view.crash_pid}"))
         if len(out) >= 4:
             break
@@ -332,39 +351,38 @@ def _p_marker(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evide
 
 
 def _p_gfp(rs: RuleSet, view: ReportView, flag: str) -> list[Evidence] | None:
-    lines = sorted({i for g, i in view.gfp if g == flag})
+    lines = sorted({n for g, n in view.gfp if g == flag and n is not None})
     if not lines:
         return None
-    if lines[0] < 0:
-        return [{"kind": "gfp", "line": None, "text": flag, "matched": "decoded gfp mask"}]
-    return [_line_ev(view, i, f"gfp {flag}") for i in lines[:2]]
+    return [_line_ev(view, n, f"gfp {flag}") for n in lines[:2]]
 
 
 def _p_shared_frame(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
     plumbing = rs.names("@plumbing")
     stacks = view.stacks()
     a_frames = [f for name, fs in stacks.items() if _stack_selected(name, spec["a"]) for f in fs]
-    b_frames = {f.function: f for name, fs in stacks.items() if _stack_selected(name, spec["b"]) for f in fs}
+    b_frames = {f["function"]: f for name, fs in stacks.items() if _stack_selected(name, spec["b"]) for f in fs}
     for f in a_frames:
-        if f.function in b_frames and f.function not in plumbing:
-            return [_frame_ev(f, f"in {f.stack}"), _frame_ev(b_frames[f.function], "also in the crash stack")]
+        if f["function"] in b_frames and f["function"] not in plumbing:
+            return [_frame_ev(f, f"in {f['stack']}"), _frame_ev(b_frames[f["function"]], "also in the crash stack")]
     return None
 
 
 def _p_line_before_crash(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
-    if view.crash_line < 0:
+    if view.crash_line is None:
         return None
     pat = rs.regex(spec["regex"])
-    for i in range(view.crash_line - 1, max(-1, view.crash_line - 1 - spec.get("within", 3)), -1):
-        if pat.search(view.lines[i]):
-            return [_line_ev(view, i, "just before the crash")]
+    for n in range(view.crash_line - 1, view.crash_line - 1 - spec.get("within", 3), -1):
+        if n in view.before and pat.search(view.text(n)):
+            return [_line_ev(view, n, "just before the crash")]
     return None
 
 
 def _p_task(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
     if not view.crash_comm or not rs.regex(rx).search(view.crash_comm):
         return None
-    return [_line_ev(view, view.crash_task_line, f"task {view.crash_comm}")] if view.crash_task_line >= 0 else []
+    return [_line_ev(view, view.crash_task_line, f"task {view.crash_comm}")] if view.crash_task_line is not None \
+        else []
 
 
 def _p_irq(rs: RuleSet, view: ReportView, flag: bool) -> list[Evidence] | None:

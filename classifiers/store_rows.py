@@ -6,16 +6,21 @@ import dataclasses
 import json
 from typing import Any
 
+# Fields a parse must hold for the classifier to read it: the console reading of PARSER_VERSION 1.3. A row
+# stored by an older parser lacks them and is parsed again from its text.
+CONSOLE_FIELDS = ("crash", "events", "trace", "locks")
+
 
 def report_from_row(parsed: str | None, text: str | None) -> Any:
-    """The stored parse as a ``Report``; re-parse the text when the JSON is missing or unreadable."""
+    """The stored parse as a ``Report``; re-parse the text when the JSON is missing, unreadable or older
+    than the console reading."""
     from triage.report import Frame, Report, parse
 
     try:
         data = json.loads(parsed) if parsed else None
     except json.JSONDecodeError:
         data = None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or any(k not in data for k in CONSOLE_FIELDS):
         return parse(text or "")
     names = {f.name for f in dataclasses.fields(Report)}
     fnames = {f.name for f in dataclasses.fields(Frame)}

@@ -25,7 +25,7 @@ def gather(texts_dir: Path | None = None, labels_file: Path | None = None, db: A
 
 
 def train(examples: list[Example], *, C: float = DEFAULT_C, min_df: int = 2) -> Model:
-    views = [ReportView.build(ex.parsed(), ex.text) for ex in examples]
+    views = [ReportView.build(ex.parsed()) for ex in examples]
     feats = [features(v) for v in views]
     sources = Counter(ex.source for ex in examples)
     return Model.train(feats, [ex.label for ex in examples], weights=[ex.weight for ex in examples],

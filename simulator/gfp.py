@@ -1,14 +1,16 @@
 """GFP flags: semantics on an abstract bit set, numeric values per kernel layout (kernel-semantics.md a.2).
 
 The model works on symbolic bits (``IO``, ``FS``, ``NOFAIL`` ...); only printing needs the numeric mask of
-the chosen kernel's layout, which is a table row per version range.
+the chosen kernel's layout and the kernel's name table, both from ``vocab.gfp``: the one table the parser
+decodes with, so what the simulated kernel prints decodes back to the flags it used.
 """
 
 from __future__ import annotations
 
 from simulator.versions import KernelVersion
+from vocab import gfp as layouts
 
-# Symbolic single bits (values are ours; printing converts through LAYOUTS).
+# Symbolic single bits (values are ours; printing converts through vocab.gfp's layouts).
 HIGH, IO, FS, ZERO, ATOMIC, DIRECT_RECLAIM, KSWAPD_RECLAIM, WRITE, NOWARN, RETRY_MAYFAIL, NOFAIL, NORETRY, \
     MEMALLOC, COMP, NOMEMALLOC, HARDWALL, THISNODE, ACCOUNT, MOVABLE, HIGHMEM = (1 << i for i in range(20))
 
@@ -39,22 +41,6 @@ COMPOSITES = {
     "GFP_ATOMIC": GFP_ATOMIC, "GFP_NOIO": GFP_NOIO, "GFP_NOWAIT": GFP_NOWAIT,
 }
 
-# Numeric layouts: symbolic bit -> value (kernel-semantics.md a.2; L2 is an inference there).
-_COMMON_L1_3 = {HIGH: 0x20, IO: 0x40, FS: 0x80, NOWARN: 0x200, RETRY_MAYFAIL: 0x400, NOFAIL: 0x800,
-                NORETRY: 0x1000, MEMALLOC: 0x2000, COMP: 0x4000, NOMEMALLOC: 0x10000, HARDWALL: 0x20000,
-                THISNODE: 0x40000, ATOMIC: 0x80000, ACCOUNT: 0x100000, HIGHMEM: 0x02, MOVABLE: 0x08}
-_L45 = {HIGHMEM: 0x02, MOVABLE: 0x08, HIGH: 0x20, IO: 0x40, FS: 0x80, ZERO: 0x100, ATOMIC: 0x200,
-        DIRECT_RECLAIM: 0x400, KSWAPD_RECLAIM: 0x800, WRITE: 0x1000, NOWARN: 0x2000, RETRY_MAYFAIL: 0x4000,
-        NOFAIL: 0x8000, NORETRY: 0x10000, MEMALLOC: 0x20000, COMP: 0x40000, NOMEMALLOC: 0x80000,
-        HARDWALL: 0x100000, THISNODE: 0x200000, ACCOUNT: 0x400000}
-LAYOUTS: list[tuple[str, dict[int, int]]] = [   # (first version, layout), newest first
-    ("6.3", {k: v for k, v in _L45.items() if k != ATOMIC}),
-    ("5.0", _L45),
-    ("4.15", {**_COMMON_L1_3, ZERO: 0x8000, WRITE: 0x100, DIRECT_RECLAIM: 0x200000, KSWAPD_RECLAIM: 0x400000}),
-    ("4.10", {**_COMMON_L1_3, ZERO: 0x8000, WRITE: 0x800000, DIRECT_RECLAIM: 0x400000, KSWAPD_RECLAIM: 0x1000000}),
-    ("2.6", {**_COMMON_L1_3, ZERO: 0x8000, WRITE: 0x1000000, DIRECT_RECLAIM: 0x400000, KSWAPD_RECLAIM: 0x2000000}),
-]
-
 
 def parse(text: str) -> int:
     """``GFP_NOFS|__GFP_NOFAIL`` -> symbolic mask."""
@@ -73,11 +59,9 @@ def parse(text: str) -> int:
     return mask
 
 
-def _layout(version: KernelVersion) -> dict[int, int]:
-    for first, layout in LAYOUTS:
-        if version.at_least(first):
-            return layout
-    return LAYOUTS[-1][1]
+def _layout(version: KernelVersion) -> layouts.Layout:
+    """The numeric layout of ``version`` (one table with the parser's: ``vocab.gfp``)."""
+    return layouts.layout_for((version.major, version.minor))[0]
 
 
 def _with_atomic(mask: int, version: KernelVersion) -> int:
@@ -88,27 +72,16 @@ def _with_atomic(mask: int, version: KernelVersion) -> int:
 
 
 def value(mask: int, version: KernelVersion) -> int:
-    layout = _layout(version)
+    """The numeric mask ``version`` prints for the symbolic ``mask``."""
+    vals = _layout(version).values
     mask = _with_atomic(mask, version)
-    return sum(v for bit, v in layout.items() if mask & bit)
+    return sum(vals.get(name) or vals.get(layouts.OLD_NAMES.get(name, ""), 0)
+               for bit, name in BIT_NAMES.items() if mask & bit)
 
 
 def names(mask: int, version: KernelVersion) -> str:
-    """``%pGg``: composites first (in table order), then single bits."""
-    mask = _with_atomic(mask, version)
-    parts = []
-    table = dict(COMPOSITES)
-    if not version.at_least("6.3"):
-        table["GFP_ATOMIC"] = GFP_ATOMIC | ATOMIC
-    for name, bits in table.items():
-        if bits and mask & bits == bits:
-            parts.append(name)
-            mask &= ~bits
-    for bit, name in BIT_NAMES.items():
-        if mask & bit and bit in _layout(version):
-            parts.append(name)
-            mask &= ~bit
-    return "|".join(parts)
+    """``%pGg``: the names ``version`` prints for ``mask`` (composites first, in the kernel's table order)."""
+    return "|".join(layouts.pgg(value(mask, version), _layout(version)))
 
 
 def fmt(mask: int, version: KernelVersion) -> str:

@@ -54,6 +54,24 @@ def cli(db_path):
     return run
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update", action="store_true", default=False,
+                     help="rewrite the parser's golden files (tests/golden/parser) from the current parser")
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="also run the tests marked slow (CI runs them: it sets CI=1)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` (whole-archive imports, real SIGKILLs, concurrent processes) run in CI and with
+    ``--slow``; the README's test command skips them so a developer's run stays short."""
+    if config.getoption("--slow") or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason="slow: runs in CI (CI=1) or with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def list_archive(tmp_path_factory):
     """``list_archive("linux-nilfs")``: a clone of that public-inbox archive of ../shared/data, made once per

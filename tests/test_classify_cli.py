@@ -119,8 +119,9 @@ def test_parse_does_not_import_sklearn():
     assert out.stdout.strip() == "False"
 
 
-def test_batch_classification_is_fast():
-    """The full figure is bench/bench_classify.py (10,000 reports < 5 s); here 2,000 in well under 3 s of CPU."""
+def test_batch_classification_is_cheap_next_to_parsing():
+    """Classification reads only the parsed Report: a report costs a small fraction of parsing it. The
+    figure (reports/s) is bench/bench_classify.py's; this guards the ratio, measured in the same run."""
     import time
 
     from classifiers.classifier import Classifier
@@ -128,12 +129,14 @@ def test_batch_classification_is_fast():
 
     reports = shared_data("labelled", "reports")
     texts = [p.read_text(errors="replace") for p in sorted(reports.glob("*.txt"))]
+    c0 = time.process_time()
     parsed = [parse(t) for t in texts]
-    items = [(parsed[i % len(parsed)], texts[i % len(texts)]) for i in range(2000)]
+    parse_each = (time.process_time() - c0) / len(texts)
+    items = [parsed[i % len(parsed)] for i in range(2000)]
     clf = Classifier()
     clf.classify_many(items[:20])
     c0 = time.process_time()
     verdicts = clf.classify_many(items)
-    cpu = time.process_time() - c0
+    classify_each = (time.process_time() - c0) / len(items)
     assert len(verdicts) == 2000
-    assert cpu < 3.0, cpu
+    assert classify_each * 5 < parse_each, (classify_each, parse_each)

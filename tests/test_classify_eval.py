@@ -97,7 +97,7 @@ def test_every_evidence_line_and_frame_is_in_the_report_text(examples):
     clf = Classifier()
     checked = 0
     for ex in examples:
-        v = clf.classify(ex.parsed(), ex.text)
+        v = clf.classify(ex.parsed())
         assert v.evidence.get("rules") is not None
         for hit in v.evidence["rules"]:
             assert hit["matches"], (ex.name, hit["rule"])

@@ -113,7 +113,7 @@ LOST_WRITE = """\
 
 def verdict(text: str, classifier: Classifier | None = None):
     clf = classifier or Classifier(use_model=False)
-    return clf.classify(parse(text), text)
+    return clf.classify(parse(text))
 
 
 @pytest.mark.parametrize("text,label", [
@@ -162,7 +162,7 @@ def test_precedence_when_two_labels_fire():
 
 def test_view_reads_mail_quoted_and_wrapped_text():
     quoted = "\n".join("> " + line for line in NOFAIL_FROM_KSWAPD.splitlines())
-    view = ReportView.build(parse(quoted), quoted)
+    view = ReportView.build(parse(quoted))
     assert view.crash_kind == "warning"
     assert view.crash_function == "__alloc_pages_slowpath"
     assert view.crash_comm == "kswapd0"
@@ -179,6 +179,13 @@ def test_view_reads_mail_quoted_and_wrapped_text():
                  "when": {"crash_function": ["@nosuchset"]}}]}, "unknown set"),
     ({"rules": [{"id": "x", "label": "sad", "confidence": 0.9, "why": "w", "when": {}}]}, "unknown label"),
     ({"rules": [{"id": "x", "label": "other", "when": {}}]}, "lacks"),
+    # one vocabulary: a marker kind, crash kind or stack the parser does not produce is an error, not a no-op
+    ({"rules": [{"id": "x", "label": "other", "confidence": 0.9, "why": "w",
+                 "when": {"marker": {"kind": "lost_async_page_write"}}}]}, "unknown marker kind"),
+    ({"rules": [{"id": "x", "label": "other", "confidence": 0.9, "why": "w", "when": {"crash": ["WARNING"]}}]},
+     "unknown crash kind"),
+    ({"rules": [{"id": "x", "label": "other", "confidence": 0.9, "why": "w",
+                 "when": {"frames": {"stack": "task", "any": ["f"]}}}]}, "unknown stack"),
 ])
 def test_rules_file_is_validated(bad, message):
     with pytest.raises(RuleError, match=message):

@@ -123,7 +123,7 @@ def test_human_label_changes_the_next_trained_model(cli, db_path, tmp_path):
     res = cli("train", "--json", "--out", after)
     assert json.loads(res.output)["sources"] == {"corpus": 89, "human": 1}
 
-    feats = [features(ReportView.build(parse(near_copy), near_copy))]
+    feats = [features(ReportView.build(parse(near_copy)))]
 
     def predicted(path):
         m = Model.load(path)
@@ -158,3 +158,20 @@ def test_verdicts_of_an_older_classifier_are_refreshed_by_the_next_import(cli, d
     assert json.loads(res.stdout)["reclassified"] == 1
     rows = db.execute("SELECT label, classifier_version FROM verdicts WHERE source = 'combined' ORDER BY report_id")
     assert [tuple(r) for r in rows] == [("reclaim-deadlock", current), ("nofail-warning", current)]
+
+
+def test_a_parse_stored_by_an_older_parser_is_read_again_from_its_text():
+    """Rows stored before the console reading (PARSER_VERSION < 1.3: no crash / events / trace / locks, old
+    marker names) are parsed again from their text, so they classify as a fresh parse does."""
+    from classifiers.store_rows import CONSOLE_FIELDS, report_from_row
+
+    text = shared_data("labelled", "reports", "067.txt").read_text(errors="replace")
+    fresh = parse(text)
+    old = {k: v for k, v in fresh.to_dict().items() if k not in CONSOLE_FIELDS}
+    old["markers"] = [{**m, "kind": m["kind"].replace("-", "_")} for m in old["markers"]]   # 1.2's names
+    again = report_from_row(json.dumps(old), text)
+    assert again.crash == fresh.crash and again.trace == fresh.trace and again.markers == fresh.markers
+    stored = report_from_row(json.dumps(fresh.to_dict()), text)                # a current row is not re-parsed
+    assert stored.to_dict() == json.loads(json.dumps(fresh.to_dict()))
+    clf = Classifier(use_model=False)
+    assert clf.classify(again).label == clf.classify(fresh).label == clf.classify(stored).label

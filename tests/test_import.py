@@ -13,6 +13,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, shared_data
 
 from triage.store import open_db
@@ -142,6 +143,7 @@ def test_missing_path_is_an_error(cli, tmp_path):
     assert "nope: no such file or directory" in result.stderr
 
 
+@pytest.mark.slow
 def test_sigkill_midway_leaves_no_duplicates_or_half_reports(tmp_path):
     """Kill ``triage import`` with SIGKILL while it writes; the re-run completes the set exactly."""
     from triage.report import parse
@@ -256,6 +258,7 @@ def test_inputs_that_could_block_loop_or_explode_are_named(cli, tmp_path, monkey
     assert any("f-deep.eml: unreadable e-mail (RecursionError)" in e for e in errors)
 
 
+@pytest.mark.slow
 def test_two_imports_into_one_new_database_both_complete(tmp_path):
     """Two real ``triage import`` processes at once (issue 15: one died with 'database is locked', a migration
     race or a report id taken twice). Writers take the lock up front and wait; SQLite allocates the ids."""

@@ -51,7 +51,7 @@ def test_every_printed_mask_decodes_to_its_printed_names(printed):
         layouts_seen.add(lay)
         assert not e["layout_mismatch"], (path, kv, e["line"])
         assert decode(e["value"], lay) == e["flags"], (path, kv, e["line"])     # same names, same order
-    assert {"L2", "L3", "L4", "L5", "L6", "L7"} <= layouts_seen
+    assert {"v4.15", "v4.18", "v5.0", "v6.3", "v6.10", "v6.18"} <= layouts_seen
 
 
 def test_bare_form_of_each_real_mask_decodes_to_the_same_flags(printed):
@@ -77,7 +77,7 @@ def test_real_lines_contexts():
     assert set(e["bits"]) == {"__GFP_HIGH", "__GFP_ATOMIC", "__GFP_KSWAPD_RECLAIM", "__GFP_COMP"}
     line = "syz-executor0 invoked oom-killer: gfp_mask=0x6200ca(GFP_HIGHUSER_MOVABLE), nodemask=(null), order=0"
     (e,) = find_gfp(line, "4.19.0-rc2+")
-    assert e["context"] == "gfp_mask" and e["kernel_layout"].startswith("L3")
+    assert e["context"] == "gfp_mask" and e["kernel_layout"].startswith("v4.18")
     line = ("Unexpected gfp: 0x1000000 (__GFP_NOLOCKDEP). Fixing up to gfp: 0x2dc0 "
             "(GFP_KERNEL|__GFP_ZERO|__GFP_NOWARN). Fix your code!")
     a, b = find_gfp(line, None)
@@ -104,6 +104,10 @@ def test_nofail_in_both_forms_and_composite_split():
     ("4.9", 0x24200ca, ["GFP_HIGHUSER_MOVABLE"]), ("4.9", 0x25000c0, ["GFP_KERNEL_ACCOUNT"]),
     ("4.14", 0x14000c0, ["GFP_KERNEL"]), ("4.14", 0x1400840, ["GFP_NOFS", "__GFP_NOFAIL"]),
     ("4.14", 0x1080020, ["GFP_ATOMIC"]), ("4.14", 0x1000000, ["GFP_NOWAIT"]),
+    # 4.15-4.17: __GFP_COLD and __GFP_NOTRACK gone, nothing moved (4.15.0 / 4.16-rc reports in the data)
+    ("4.15", 0x14080c0, ["GFP_KERNEL", "__GFP_ZERO"]), ("4.16", 0x1400840, ["GFP_NOFS", "__GFP_NOFAIL"]),
+    ("4.17", 0x600840, ["__GFP_IO", "__GFP_NOFAIL", "__GFP_DIRECT_RECLAIM", "0x200000"]),   # not GFP_NOFS yet
+    ("4.18", 0x600840, ["GFP_NOFS", "__GFP_NOFAIL"]),
     ("4.19", 0x6000c0, ["GFP_KERNEL"]), ("4.19", 0x480020, ["GFP_ATOMIC"]),  # RPTATOM
     ("4.19", 0x604840, ["GFP_NOFS", "__GFP_NOFAIL", "__GFP_COMP"]), ("4.19", 0x7000c0, ["GFP_KERNEL_ACCOUNT"]),
     ("5.10", 0xcc0, ["GFP_KERNEL"]), ("5.10", 0xa20, ["GFP_ATOMIC"]), ("5.10", 0xc00, ["GFP_NOIO"]),
@@ -119,9 +123,11 @@ def test_decode_layout_table(kernel, value, names):
 
 
 def test_layout_selection():
-    assert layout_for("4.16.0+")[0].name == "L2"
-    assert layout_for("5.3.0-rc6")[0].name == "L4"
-    assert layout_for("6.17.0-rc5-syzkaller-00123-gabc")[0].name == "L6"
+    assert layout_for("4.14.0")[0].name == "v4.10"
+    assert layout_for("4.16.0+")[0].name == "v4.15" and layout_for("4.17.3")[0].name == "v4.15"
+    assert layout_for("4.18.0-rc1")[0].name == "v4.18"
+    assert layout_for("5.3.0-rc6")[0].name == "v5.0"
+    assert layout_for("6.17.0-rc5-syzkaller-00123-gabc")[0].name == "v6.10"
     lay, guessed = layout_for(None)
     assert lay is LAYOUTS[-1] and guessed
     assert layout_for("3.10.0")[1] is True

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import SHARED, shared_data
 from triage.report.context import crash_task
-from triage.report.markers import KEYS, MARKERS, find_markers
+from triage.report.markers import MARKERS, find_markers
+from vocab.markers import BY_KIND, EVIDENCE, KINDS
 
 
 def _read(*parts: str) -> str:
@@ -29,25 +30,31 @@ def _labelled() -> list[tuple[dict, str]]:
     return [(r, (root / r["file"]).read_text(errors="replace")) for r in rows]
 
 
-def test_table_is_complete():
-    assert {kind for kind, _, _ in MARKERS} == set(KEYS)
+def test_one_vocabulary():
+    """Every kind the parser finds is a kind of vocab.markers, and every vocabulary kind has a reader."""
+    assert len(KINDS) == len(set(KINDS))
+    rows = [row.kind for row in MARKERS]
+    assert len(rows) == len(set(rows))
+    assert set(rows) | {"fs-reclaim-lock"} == set(KINDS)           # fs_reclaim comes from lockdep_locks
+    assert all(BY_KIND[k].evidence in EVIDENCE and len(BY_KIND[k].description) > 20 for k in KINDS)
+    for row in MARKERS:
+        assert row.on in ("message", "header", "any") and row.keys, row.kind
 
 
 def test_every_fault_injection_report_has_its_marker():
     for row, text in _labelled():
         if row["label"] == "fault-injection":
-            assert _kinds(text)["fault_injection"] >= 1, row["file"]
+            assert _kinds(text)["fault-injection"] >= 1, row["file"]
 
 
 def test_every_lockdep_reclaim_deadlock_names_fs_reclaim():
     for row, text in _labelled():
         if row["label"] == "reclaim-deadlock" and "circular locking" in text:
-            assert _kinds(text)["fs_reclaim_lock"] >= 1, row["file"]
+            assert _kinds(text)["fs-reclaim-lock"] >= 1, row["file"]
 
 
 def test_data_loss_reports_carry_loss_markers():
-    loss = {"lost_async_page_write", "lost_page_write", "data_will_be_lost", "potential_data_loss",
-            "memory_failure", "page_discard", "buffer_io_error"}
+    loss = {kind for kind in KINDS if BY_KIND[kind].evidence == "data-loss"} | {"memory-failure", "buffer-io-error"}
     missing = [row["file"] for row, text in _labelled()
                if row["label"] == "data-loss" and not loss & set(_kinds(text))]
     # the labelled set has two loss reports that are prose (a forum post, a bug summary) with no kernel line
@@ -55,15 +62,16 @@ def test_data_loss_reports_carry_loss_markers():
 
 
 def test_fault_injection_task_and_type():
-    ms = [m for m in find_markers(_read("labelled", "reports", "067.txt")) if m["kind"] == "fault_injection"]
+    ms = [m for m in find_markers(_read("labelled", "reports", "067.txt")) if m["kind"] == "fault-injection"]
     assert len(ms) == 7
     assert ms[0]["task"] == {"comm": "syz-executor4", "pid": 6274} and ms[0]["fault"] == "failslab"
     assert ms[0]["times"] == 1
     assert any(m["fault"] == "fail_page_alloc" for m in ms)
     # the injection tied to the crash: same task as the crash
     text = _read("labelled", "reports", "052.txt")
-    (fi,) = [m for m in find_markers(text) if m["kind"] == "fault_injection"]
+    (fi,) = [m for m in find_markers(text) if m["kind"] == "fault-injection"]
     assert fi["task"]["pid"] == 16429
+    assert "PID: 16429" in fi["task_line"] and text.splitlines()[fi["task_lineno"] - 1].endswith(fi["task_line"])
 
 
 def test_fault_injection_task_from_console_tag():
@@ -71,12 +79,13 @@ def test_fault_injection_task_from_console_tag():
             "[   63.733438][ T5321] name fail_usercopy, interval 1, probability 0, space 0, times 0\n")
     (m,) = find_markers(text)
     assert m["task"] == {"comm": None, "pid": 5321} and m["fault"] == "fail_usercopy"
+    assert m["task_lineno"] is None                 # no line names the task: the console tag does
 
 
 def test_data_will_be_lost_error_codes_tell_corruption_apart():
     by_file = {}
     for name in ("030", "031", "034", "042"):
-        ms = [m for m in find_markers(_read("labelled", "reports", f"{name}.txt")) if m["kind"] == "data_will_be_lost"]
+        ms = [m for m in find_markers(_read("labelled", "reports", f"{name}.txt")) if m["kind"] == "data-will-be-lost"]
         by_file[name] = ms[0]
     assert (by_file["031"]["error"], by_file["031"]["errno"], by_file["031"]["corruption"]) == (5, "EIO", False)
     assert (by_file["042"]["error"], by_file["042"]["errno"], by_file["042"]["corruption"]) == (
@@ -86,47 +95,51 @@ def test_data_will_be_lost_error_codes_tell_corruption_apart():
 
 
 def test_memory_failure_dirty_page():
-    ms = [m for m in find_markers(_read("labelled", "reports", "037.txt")) if m["kind"] == "memory_failure"]
+    ms = [m for m in find_markers(_read("labelled", "reports", "037.txt")) if m["kind"] == "hwpoison-dirty"]
     assert len(ms) == 3
     assert ms[0]["page_type"] == "dirty LRU page" and ms[0]["dirty"] and ms[0]["result"] == "Recovered"
 
 
 def test_potential_data_loss_and_io_errors():
     ms = find_markers(_read("labelled", "reports", "029.txt"))
-    pdl = [m for m in ms if m["kind"] == "potential_data_loss"]
+    pdl = [m for m in ms if m["kind"] == "unwritten-extents"]
     assert pdl[0]["error"] == -5 and pdl[0]["errno"] == "EIO" and pdl[0]["inode"] == 16
-    io = [m for m in ms if m["kind"] == "io_error"]
+    io = [m for m in ms if m["kind"] == "write-io-error"]
     assert io[0]["op"] == "WRITE" and io[0]["device"] == "vda"
 
 
 def test_lost_writes():
     ms = find_markers(_read("labelled", "reports", "032.txt"))
-    assert any(m["kind"] == "lost_async_page_write" for m in ms)
+    assert any(m["kind"] == "lost-write" for m in ms)
     ms = find_markers(_read("labelled", "reports", "036.txt"))
-    assert [m["device"] for m in ms if m["kind"] == "lost_page_write"][0]
-    bio = find_markers("[   22.885415] 000: Buffer I/O error on dev mmcblk1p3, logical block 0, lost async page write")
-    assert bio[0]["kind"] == "buffer_io_error" and bio[0]["lost"] and bio[0]["write"]
-    read = find_markers("Buffer I/O error on dev loop0, logical block 0, async page read")
-    assert read[0]["lost"] is False
+    assert [m["device"] for m in ms if m["kind"] == "lost-write"][0]
+    (bio,) = find_markers("[   22.885415] 000: Buffer I/O error on dev mmcblk1p3, logical block 0, "
+                          "lost async page write")
+    assert bio["kind"] == "lost-write" and bio["device"] == "mmcblk1p3" and bio["lost"] and bio["write"]
+    (read,) = find_markers("Buffer I/O error on dev loop0, logical block 0, async page read")
+    assert read["kind"] == "buffer-io-error" and read["lost"] is False
+    (ext4,) = find_markers("EXT4-fs warning (device sda1): ext4_end_bio:343: I/O error 10 writing to inode 12 "
+                           "starting block 8)")
+    assert (ext4["kind"], ext4["device"], ext4["inode"], ext4["error"]) == ("lost-write", "sda1", 12, 10)
 
 
 def test_reclaim_guard_hung_task_and_allocator_warning():
-    (g,) = [m for m in find_markers(_read("labelled", "reports", "028.txt")) if m["kind"] == "pf_memalloc_guard"]
+    (g,) = [m for m in find_markers(_read("labelled", "reports", "028.txt")) if m["kind"] == "pf-memalloc-guard"]
     assert g["function"] == "ext4_write_inode" and g["task"]["pid"] == 78
     ms = find_markers(_read("labelled", "reports", "070.txt"))
-    (h,) = [m for m in ms if m["kind"] == "hung_task"]
+    (h,) = [m for m in ms if m["kind"] == "hung-task"]
     assert h["task"] == {"comm": "syz-executor6", "pid": 4522} and h["seconds"] == 120
     assert h["task"] == crash_task(_read("labelled", "reports", "070.txt"))
-    (w,) = [m for m in find_markers(_read("labelled", "reports", "001.txt")) if m["kind"] == "page_alloc_warning"]
+    (w,) = [m for m in find_markers(_read("labelled", "reports", "001.txt")) if m["kind"] == "page-alloc-warning"]
     assert w["function"] == "__alloc_pages_slowpath" and w["file_line"] == 4630
 
 
 def test_fs_reclaim_roles_and_usage_states():
     ms = find_markers(_read("labelled", "reports", "013.txt"))
-    roles = {m["role"] for m in ms if m["kind"] == "fs_reclaim_lock"}
+    roles = {m["role"] for m in ms if m["kind"] == "fs-reclaim-lock"}
     assert {"holding", "chain", "chain-exists", "scenario", "held"} <= roles
     ms = find_markers(_read("labelled", "reports", "063.txt"))
-    (u,) = [m for m in ms if m["kind"] == "lockdep_usage"]
+    (u,) = [m for m in ms if m["kind"] == "lockdep-usage"]
     assert (u["from"], u["to"], u["reclaim"]) == ("SOFTIRQ-ON-W", "IN-SOFTIRQ-W", False)
     old = find_markers("inconsistent {IN-RECLAIM_FS-W} -> {RECLAIM_FS-ON-W} usage.\n")
     assert old[0]["reclaim"] is True
@@ -145,11 +158,12 @@ def test_page_allocation_failure_with_mode():
 
 def test_fs_errors_and_corruption_hints():
     ms = find_markers(_read("labelled", "reports", "082.txt"))
-    errs = [m for m in ms if m["kind"] == "fs_error"]
+    errs = [m for m in ms if m["kind"] == "fs-error" and m["fs"]]
     assert errs and errs[0]["fs"].startswith("EXT4") and errs[0]["device"]
-    assert any(m["kind"] == "fs_corruption" for m in ms)
+    assert any(m["corruption"] for m in errs)
     btrfs_stats = "BTRFS error (device dm-3): bdev /dev/mapper/cdisk20 errs: wr 2, rd 1, flush 0, corrupt 0, gen 0"
-    assert [m["kind"] for m in find_markers(btrfs_stats)] == ["fs_error"]
+    (b,) = find_markers(btrfs_stats)
+    assert b["kind"] == "fs-error" and b["corruption"] is False
 
 
 def test_panic_on_warn_both_forms():
@@ -165,7 +179,7 @@ def test_seeds_parse(name):
     if not path.exists():
         pytest.skip(f"seed not available: {path}")
     for m in find_markers(path.read_text(errors="replace")):
-        assert m["lineno"] >= 1 and m["kind"] in KEYS
+        assert m["lineno"] >= 1 and m["kind"] in KINDS
 
 
 @settings(max_examples=300, deadline=None)
@@ -178,7 +192,7 @@ def test_seeds_parse(name):
     max_size=30).map("\n".join))
 def test_never_raises(text):
     for m in find_markers(text):
-        assert m["kind"] in KEYS or m["kind"] == "fs_reclaim_lock"
+        assert m["kind"] in KINDS
 
 
 def test_linear_time():

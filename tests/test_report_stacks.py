@@ -59,10 +59,12 @@ def test_inconsistent_lock_state_usage():
     text = _read("labelled", "reports", "063.txt")
     locks = lockdep_locks(text)
     usage = [d for d in locks if d["role"] == "usage"]
-    assert usage == [{"lineno": 5, "role": "usage", "from": "SOFTIRQ-ON-W", "to": "IN-SOFTIRQ-W"}]
+    assert usage == [{"lineno": 5, "line": "inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.", "role": "usage",
+                      "from": "SOFTIRQ-ON-W", "to": "IN-SOFTIRQ-W"}]
     inc = [d for d in locks if d["role"] == "inconsistent"]
     assert len(inc) == 1 and inc[0]["lock"] == "fs_reclaim" and inc[0]["state"] == "+.?."
-    assert {"lineno": 12, "role": "registered", "state": "SOFTIRQ-ON-W"} in locks
+    assert {"lineno": 12, "line": "{SOFTIRQ-ON-W} state was registered at:", "role": "registered",
+            "state": "SOFTIRQ-ON-W"} in locks
     assert "lockdep-usage:SOFTIRQ-ON-W" in _stacks(extract_frames(text))
 
 
@@ -80,7 +82,8 @@ def test_reclaim_fs_usage_states_synthetic_old_format():
         "  [<ffffffff8134f8a3>] xfs_reclaim_inode+0x33/0x330\n"
     )
     locks = lockdep_locks(text)
-    assert locks[0] == {"lineno": 3, "role": "usage", "from": "IN-RECLAIM_FS-W", "to": "RECLAIM_FS-ON-W"}
+    assert locks[0] == {"lineno": 3, "line": text.splitlines()[2], "role": "usage", "from": "IN-RECLAIM_FS-W",
+                        "to": "RECLAIM_FS-ON-W"}
     assert locks[1]["lock"] == "&xfs_dir_ilock_class" and locks[1]["at"] == "xfs_ilock"
     st_ = _stacks(extract_frames(text))
     assert st_["lockdep-usage:IN-RECLAIM_FS-W"] == ["lock_acquire", "xfs_ilock", "xfs_reclaim_inode"]

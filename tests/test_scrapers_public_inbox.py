@@ -67,6 +67,7 @@ def test_public_inbox_import_links_syzbot_reports_replies_and_commands(nilfs, cl
     assert any("syzkaller.appspot.com/bug?extid=" in v for t in tags for v in t["Closes"])
 
 
+@pytest.mark.slow
 def test_second_import_reads_only_new_commits(nilfs, cli, db):
     imp(cli, "--public-inbox", nilfs)
     report = next(db["messages"].rows_where("subject LIKE '[syzbot]%' AND subject NOT LIKE '%Monthly%'",

@@ -26,7 +26,7 @@ def test_markers_once_gfp_as_flags_and_lockdep_chain_not_repeated(cli, db, lockd
     monkeypatch.setenv("COLUMNS", "200")
     out = cli("show", lockdep).output
     markers = next(x for x in out.splitlines() if x.startswith("  markers:"))
-    assert markers.count("fs_reclaim_lock") == 1 and "fs_reclaim_lock x5" in markers
+    assert markers.count("fs-reclaim-lock") == 1 and "fs-reclaim-lock x6" in markers
     assert "  lockdep: acquiring jbd2_handle (start_this_handle) while holding fs_reclaim" in out
     assert "chain jbd2_handle --> &ei->xattr_sem --> fs_reclaim" in out
     # chain link #0 is the crash stack from check_prev_add on: named, not printed twice

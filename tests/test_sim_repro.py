@@ -278,5 +278,5 @@ def test_classifier_labels_the_console_like_the_outcome(scenario, variant, expec
 
     r = run(scenario, variant)
     assert r.outcome not in ("ok", "error-reported")
-    verdict = classify(parse(r.console), r.console)
+    verdict = classify(parse(r.console))
     assert verdict.label == expected, verdict.evidence

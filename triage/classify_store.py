@@ -53,7 +53,7 @@ def verdicts_for(rows: Sequence[tuple[str | None, str | None]], classifier: Any 
     from classifiers.store_rows import report_from_row
 
     clf = _classifier(classifier)
-    return clf.classify_many([(report_from_row(parsed, text), text) for text, parsed in rows])
+    return clf.classify_many([report_from_row(parsed, text) for text, parsed in rows])
 
 
 def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> int:

@@ -61,10 +61,9 @@ FS_PREFIXES = [("ext4_", "ext4"), ("__ext4_", "ext4"), ("jbd2_", "ext4"), ("xfs_
                ("bch2_", "bcachefs"), ("fat_", "vfat"), ("ext3_", "ext3"), ("shmem_", "tmpfs")]
 FS_SCENARIO_TYPES = {"ext4", "xfs", "btrfs", "f2fs", "nilfs2", "ntfs3", "ext3", "gfs2", "ocfs2", "jfs", "bcachefs",
                      "vfat", "fuse", "overlay"}
-# where the kernel prints a warning for a PF_MEMALLOC recursion into a write path (parser's pf_memalloc_guard)
+# where the kernel prints a warning for a PF_MEMALLOC recursion into a write path (parser's pf-memalloc-guard)
 GUARDED = {"ext4_write_inode": "ext4"}
-LOST_WRITE_MARKERS = {"lost_async_page_write", "lost_page_write", "data_will_be_lost", "potential_data_loss",
-                      "page_discard"}
+LOST_WRITE_MARKERS = {"lost-write", "data-will-be-lost", "unwritten-extents", "page-discard"}
 MAX_PATH = 256
 
 
@@ -152,10 +151,10 @@ def _outside_excerpt(f: Facts, report: Any, text: str | None) -> None:
         # lost-write lines printed before the excerpt (a panic or hang that followed them)
         seen = {m["line"] for m in f.markers}
         f.text_markers = [m for m in find_markers(text) if m["line"] not in seen]
-    source, found = report.report, [m for m in f.markers if m["kind"] == "fault_injection"]
+    source, found = report.report, [m for m in f.markers if m["kind"] == "fault-injection"]
     if text and "FAULT_INJECTION" in text and (not found or not any(m.get("fault") for m in found)):
-        source, found = text, [m for m in f.text_markers + f.markers if m["kind"] == "fault_injection"] or \
-            [m for m in find_markers(text) if m["kind"] == "fault_injection"]
+        source, found = text, [m for m in f.text_markers + f.markers if m["kind"] == "fault-injection"] or \
+            [m for m in find_markers(text) if m["kind"] == "fault-injection"]
         f.extra_markers = found
     if not found or not source:
         return
@@ -238,7 +237,7 @@ GUARD_FS = [("ext4_", "ext4"), ("xfs_", "xfs"), ("iomap_", "xfs"), ("btrfs_", "b
 
 
 def rule_guard(f: Facts) -> Link | NotCovered | None:
-    g = f.marker("pf_memalloc_guard")
+    g = f.marker("pf-memalloc-guard")
     if g is None:
         return None
     names, path = f.names(), f.path()
@@ -262,7 +261,7 @@ def rule_guard(f: Facts) -> Link | NotCovered | None:
 # -- rule: NOFAIL warnings -----------------------------------------------------------------------------------
 def rule_nofail(f: Facts) -> Link | NotCovered | None:
     crash = f.crash
-    warn = f.marker("page_alloc_warning")
+    warn = f.marker("page-alloc-warning")
     trace_only = f.title is None and crash and base(crash[0].function) in ALLOCATOR
     if warn is None and not (f.type == "WARNING" and crash and base(crash[0].function) in ALLOCATOR) \
             and not trace_only:
@@ -458,7 +457,7 @@ def _error_path(f: Facts) -> str | None:
 
 
 def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
-    fi = next((m for m in f.extra_markers), None) or f.marker("fault_injection")
+    fi = next((m for m in f.extra_markers), None) or f.marker("fault-injection")
     if fi is None:
         return None
     error_path = _error_path(f)
@@ -503,7 +502,7 @@ def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
 MARKER_FS = {"EXT4-fs": "ext4", "EXT3-fs": "ext3", "EXT2-fs": "ext3", "BTRFS": "btrfs", "XFS": "xfs",
              "F2FS-fs": "f2fs", "NILFS": "nilfs2", "jbd2": "ext4", "JBD2": "ext4", "FAT-fs": "vfat",
              "xfs": "xfs"}
-LOSS_FS = {"data_will_be_lost": "ext4", "potential_data_loss": "ext4"}       # who prints them
+LOSS_FS = {"data-will-be-lost": "ext4", "unwritten-extents": "ext4"}       # who prints them
 MEMORY_SAFETY = ("MEMORY_SAFETY_BUG", "NULL-POINTER-DEREFERENCE", "KASAN", "KMSAN", "UBSAN", "REFCOUNT")
 
 
@@ -511,18 +510,18 @@ def _loss_markers(f: Facts) -> list[dict]:
     out = []
     for m in f.markers + f.text_markers:
         kind = m["kind"]
-        if kind in ("data_will_be_lost", "potential_data_loss") and m.get("error") is None:
+        if kind in ("data-will-be-lost", "unwritten-extents") and m.get("error") is None:
             continue          # no errno: the format string (a diff, a quote of the source), not the kernel's line
-        if kind in LOST_WRITE_MARKERS or (kind == "memory_failure" and m.get("dirty")):
+        if kind in LOST_WRITE_MARKERS or kind == "hwpoison-dirty":
             out.append(m)
-        elif kind == "buffer_io_error" and (m.get("lost") or m.get("write")):
+        elif kind == "buffer-io-error" and m.get("write"):
             out.append(m)
     return out
 
 
 def _writeback_failed(f: Facts) -> bool:
     """A filesystem error raised in background writeback (``EXT4-fs error ... in ext4_writepages``)."""
-    return any(m["kind"] == "fs_error" and str(m.get("function") or "").endswith(("writepages", "writepage",
+    return any(m["kind"] == "fs-error" and str(m.get("function") or "").endswith(("writepages", "writepage",
                                                                                    "_end_io", "_end_bio"))
                for m in f.markers + f.text_markers)
 
@@ -532,12 +531,12 @@ def rule_data_loss(f: Facts) -> Link | NotCovered | None:
     if not losses:
         return None
     kinds = {m["kind"] for m in losses}
-    async_lines = {m["lineno"] for m in f.markers + f.text_markers if m["kind"] == "lost_async_page_write"}
-    sync_only = kinds == {"buffer_io_error"} and not any(m["lineno"] in async_lines for m in losses)
+    buffer = [m for m in losses if m.get("block") is not None or m["kind"] == "buffer-io-error"]
+    sync_only = bool(buffer) and len(buffer) == len(losses) and not any(m.get("page_write") == "async" for m in buffer)
     if sync_only and not _writeback_failed(f):
         return NotCovered("only synchronous buffer writes failed ('lost sync page write'): their callers get the "
                           "error back, which is a reported failure, not written data dropped silently")
-    hwpoison = next((m for m in losses if m["kind"] == "memory_failure"), None)
+    hwpoison = next((m for m in losses if m["kind"] == "hwpoison-dirty"), None)
     title, ctype = f.title or "", (f.type or "").upper()
     primary_ok = (not title or ctype in ("HANG", "STALL") or title.startswith("kernel panic")
                   or (hwpoison is not None and ctype == "BUG"))
@@ -558,15 +557,16 @@ def rule_data_loss(f: Facts) -> Link | NotCovered | None:
     if errnos == {12}:
         return Link("writepages-enomem", params, "->writepages failed with ENOMEM and the dirty pages were "
                     "dropped", evidence, _notes(f))
-    io_errors = [m for m in f.markers + f.text_markers if m["kind"] == "io_error" and m.get("op") in ("WRITE", None)]
-    write_failed = bool(io_errors) or bool(kinds & {"lost_async_page_write", "lost_page_write", "page_discard"}) \
-        or any(m["kind"] == "buffer_io_error" for m in losses) or 5 in errnos or 30 in errnos
+    io_errors = [m for m in f.markers + f.text_markers
+                 if m["kind"] in ("write-io-error", "io-error") and m.get("op") in ("WRITE", None)]
+    write_failed = bool(io_errors) or bool(kinds & {"lost-write", "page-discard", "buffer-io-error"}) \
+        or 5 in errnos or 30 in errnos
     if not write_failed and corrupt & {"EFSCORRUPTED"}:
         return NotCovered("'Data will be lost' with -EFSCORRUPTED: the filesystem refused a corrupted image, "
                           "which the simulator does not model (and is not a lost write)")
     fs = _marker_fs(f) or next((LOSS_FS[k] for k in kinds if k in LOSS_FS), None) or "ext4"
     params.update(fs=fs if fs in ("ext4", "ext3", "btrfs", "xfs", "vfat", "f2fs", "nilfs2") else "ext4")
-    dev = next((m.get("device") for m in losses + io_errors if m.get("device")), None)
+    dev = next((m.get("device") for m in io_errors + losses if m.get("device")), None)   # the failing disk first
     if dev and not dev.startswith("/"):
         params["devname"] = dev
     elif dev:
@@ -613,12 +613,12 @@ def _outer(frames: list[Any]) -> list[str]:
 
 def rule_hang(f: Facts) -> Link | NotCovered | None:
     title = (f.title or "").lower()
-    if f.type != "HANG" and not f.marker("hung_task"):
+    if f.type != "HANG" and not f.marker("hung-task"):
         return None
     if "stall" in title and "rcu" in title:
         return NotCovered("an RCU stall: a CPU kept from scheduling, not tasks waiting on each other through "
                           "reclaim")
-    if not f.marker("hung_task") and "hung" not in title and "blocked" not in title:
+    if not f.marker("hung-task") and "hung" not in title and "blocked" not in title:
         return NotCovered(f"a hang report ({f.title}) that is not a hung-task report")
     stacks = f.blocked_stacks()
     named = [(label, frames, {base(fr.function) for fr in frames}) for label, frames in stacks]

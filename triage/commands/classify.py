@@ -97,7 +97,7 @@ def classify_cmd(
             failed = True
             continue
         rep = parse(text)
-        verdict = clf.classify(rep, text)
+        verdict = clf.classify(rep)
         result = {"file": str(path), "title": rep.title, **verdict.as_dict()}
         result["similar"] = []
         if db is not None:

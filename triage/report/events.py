@@ -5,7 +5,8 @@ A user's bug report often holds only the lines a filesystem printed when it drop
 or a call trace pasted without its WARNING line. syzkaller's parser (rightly, for a fuzzer) finds no
 crash there; for a maintainer they are reports. ``find_event`` recognises them from a table, first match
 in table order, and gives a stable title, so ``Report.title`` stays exactly syzkaller-compatible and the
-event lives beside it in ``Report.event``.
+event lives beside it in ``Report.event``. An event's kind is the marker kind (``vocab.markers``) of the line
+it comes from (``call-trace`` for a bare trace).
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ import re
 from dataclasses import dataclass
 
 from triage.report.lines import cleaned
+from vocab.markers import BY_KIND
 
 
 @dataclass(frozen=True)
 class Event:
-    kind: str
+    kind: str             # the marker kind of the line (vocab.markers)
     pattern: re.Pattern[str]
     title: str            # format string over the pattern's named groups
 
 
 def _ev(kind: str, pattern: str, title: str) -> Event:
+    if kind not in BY_KIND:
+        raise ValueError(f"event kind {kind!r} is not a marker kind of vocab.markers")
     return Event(kind, re.compile(pattern), title)
 
 
@@ -31,18 +35,18 @@ def _ev(kind: str, pattern: str, title: str) -> Event:
 EVENTS: list[Event] = [
     _ev("data-will-be-lost", r"EXT4-fs \((?P<dev>[^)]+)\): This should not happen!! Data will be lost",
         "EXT4-fs ({dev}): Data will be lost"),
-    _ev("potential-data-loss", r"EXT4-fs[^:]*\((?P<dev>[^)]+)\)?.*failed to convert unwritten extents"
+    _ev("unwritten-extents", r"EXT4-fs[^:]*\((?P<dev>[^)]+)\)?.*failed to convert unwritten extents"
         r"|failed to convert unwritten extents to written extents -- potential data loss",
         "ext4: failed to convert unwritten extents (potential data loss)"),
-    _ev("lost-async-page-write", r"Buffer I/O error on dev(?:ice)? (?P<dev>[\w/.-]+), logical block \d+, "
+    _ev("lost-write", r"Buffer I/O error on dev(?:ice)? (?P<dev>[\w/.-]+), logical block \d+, "
         r"lost (?:async )?page write", "Buffer I/O error on dev {dev}: lost async page write"),
-    _ev("lost-page-write", r"(?:(?P<fs>BTRFS|XFS|EXT\d-fs|F2FS)[^:]*: )?lost page write due to I/?O"
+    _ev("lost-write", r"(?:(?P<fs>BTRFS|XFS|EXT\d-fs|F2FS)[^:]*: )?lost page write due to I/?O"
         r"(?: error on (?P<dev>[\w/.-]+))?", "lost page write due to I/O error on {dev}"),
     _ev("loop-write-error", r"loop\d*: Write error at byte offset", "loop: write error on the backing file"),
     _ev("page-discard", r"(?P<fs>XFS|iomap)[^:]*: ?.*page discard on page", "{fs}: page discard on page"),
     _ev("hwpoison-dirty", r"Memory failure: 0x[0-9a-f]+: recovery action for dirty (?P<what>[\w -]*?)page",
         "Memory failure on a dirty {what} page"),
-    _ev("writeback-io-error", r"EXT4-fs warning \(device (?P<dev>[^)]+)\): ext4_end_bio:\d+: I/O error -?\d+ "
+    _ev("lost-write", r"EXT4-fs warning \(device (?P<dev>[^)]+)\): ext4_end_bio:\d+: I/O error -?\d+ "
         r"writing to inode", "EXT4-fs ({dev}): I/O error writing to inode"),
     _ev("write-io-error", r"(?:blk_update_request|print_req_error|critical \w+ error|I/O error), dev (?P<dev>\w+), "
         r"sector \d+ op 0x1:\(WRITE\)", "I/O error writing to dev {dev}"),

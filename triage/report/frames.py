@@ -13,11 +13,10 @@ Forms seen in real reports (x86-64, arm64, syzbot-symbolized and raw):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from triage.report.model import Frame
-
-# Console prefixes: "[  123.456789]", "[  T1234]" / "[ C0]", syslog-ish "kern  :warn  : ".
-CONSOLE_PREFIX = re.compile(r"^(?:\s*\[\s*\d+\.\d+\])?(?:\s*\[\s*[TC]\d+\])?\s?")
+from vocab.console import PREFIX
 
 FRAME_RE = re.compile(
     r"""^\s*
@@ -35,6 +34,7 @@ FRAME_RE = re.compile(
 _SUFFIX = re.compile(r"(\.(?:constprop|isra|part|cold|lto_priv|llvm|specialized)(?:\.\d+)*)+$")
 
 
+@lru_cache(maxsize=65536)
 def strip_suffix(func: str) -> str:
     """``foo.constprop.0`` -> ``foo``; ``bar.cold`` -> ``bar``."""
     return _SUFFIX.sub("", func)
@@ -42,7 +42,7 @@ def strip_suffix(func: str) -> str:
 
 def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
     """One frame, or None if the line is not a frame (an offset or a file is required)."""
-    m = FRAME_RE.match(CONSOLE_PREFIX.sub("", line, count=1))
+    m = FRAME_RE.match(line[PREFIX.match(line).end():])
     if not m or not (m.group("off") or m.group("file")):
         return None
     func = m.group("func")

@@ -1,7 +1,8 @@
 """Console lines, cleaned: the one place the structural parsers strip what wraps a kernel message.
 
 A report reaches us as a raw console log (``[  12.345678][ T1234] msg``), a syzbot excerpt (bare ``msg``),
-an e-mail reply (``> msg``, ``> > msg``), with CRLF or LF line ends. ``clean_lines`` yields, per line, the
+an e-mail reply (``> msg``, ``> > msg``), with CRLF or LF line ends; the prefixes are ``vocab.console``'s
+grammar. ``clean_lines`` yields, per line, the
 message as the kernel printed it (leading indentation kept, so tables such as the lockdep unsafe-scenario
 still line up) and the console caller tag (``T1234`` / ``C0``) when there is one, so a stack printed by one
 task can be told apart from lines other CPUs interleave into it.
@@ -12,25 +13,12 @@ keeps all the parsers linear in the input size, whatever the input.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from vocab.console import PREFIX as _PREFIX
+
 MAX_LINE = 2000
-
-# "> ", "> > ", ">> " (mail quoting); "Feb 24 20:39:18 host kernel: " (syslog/journal); "<4>" (printk level);
-# "[2023-10-13 02:51:09]" (logger date); "[ 12.345678]" (time); "[ T1234]" / "[ C0]" (caller).
-_PREFIX = re.compile(
-    r"""^(?:[ \t\u00a0]*>[ \t]?)*
-    (?:(?:[A-Z][a-z]{2}[ ][ \d]\d[ ]\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.,+-]{8,40})[ ]\S{1,64}[ ]kernel:[ ])?
-    (?:\[\d{4}-\d\d-\d\d[ T][\d:.,]{5,20}\][ \t]*)?
-    (?:<\d{1,2}>)?
-    (?:\[[ \t\u00a0]*\d+\.\d+\])?
-    (?:\[[ \t\u00a0]*(?P<tag>[TC]\d+)\])?
-    """,
-    re.X,
-)
-
 
 _PREFIX_START = frozenset("[<>")
 
@@ -45,7 +33,7 @@ def clean(raw: str) -> tuple[str | None, str]:
     """Strip mail quoting and console prefixes from one raw line: (caller tag, message)."""
     raw = raw[:MAX_LINE].rstrip("\r\n")
     c = raw[:1]
-    if (c not in _PREFIX_START and not (c in " \t" and raw.lstrip(" \t")[:1] == ">")
+    if (c not in _PREFIX_START and not (c in " \t" and raw.lstrip(" \t")[:1] in _PREFIX_START)
             and " kernel: " not in raw[:100]):
         return None, raw
     m = _PREFIX.match(raw)

@@ -1,26 +1,32 @@
-"""Evidence lines in a report: the markers the classifier rules read (shared/docs/LABELS.md).
+"""Evidence markers: which console line is which marker kind (``vocab.markers``), and what it says.
 
-``find_markers(text)`` returns, in line order, one dict per marker line:
+``MARKERS`` is the table: one row per kind, in precedence order. A line is one message, so it is one marker at
+most: the first row whose regexp matches it names it. The regexp is searched in the line joined with the next
+one (mail clients wrap long kernel lines) but must start in the line itself. A row's ``fields`` reads the
+kind's details (device, errno, inode, gfp mask, fault type, ...); ``on`` says whether the row reads ordinary
+message lines, crash header lines (``INFO: task ... blocked``, a ``WARNING`` in the page allocator) or both.
 
-    {"kind": ..., "line": the cleaned line, "lineno": 1-based, "task": {"comm", "pid"} | None, ...kind fields}
+``triage.report.console`` walks the input and calls ``matches`` on each message / header line; ``find_markers``
+is that walk's marker list. Each marker is a dict:
 
-``task`` is the task that printed the line when the text says so: a ``comm`` in the message itself, the
-``CPU: N PID: M Comm: X`` line that follows a fault-injection message, or the console caller tag
-(``[ T1234]`` gives ``{"comm": None, "pid": 1234}``).
+    {"kind", "line": the cleaned line, "lineno": 1-based line of the input, "task": {"comm", "pid"} | None,
+     "task_lineno", "task_line": the line that names the task (None: the console caller tag ``[ T1234]``
+     says it, or nothing does),
+     "continued": the next line when the message was wrapped onto it, ...kind fields}
 
-Markers come from ``MARKERS``, a table of (kind, regexp, field extractor). Adding a marker is adding a row.
+Adding a marker is adding a kind to ``vocab.markers`` and a row here.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 
-from triage.report.context import kernel_version
 from triage.report.gfp import find_gfp, has_flag
-from triage.report.lines import Line, cleaned
-from triage.report.stacks import lockdep_locks
+from triage.report.lines import Line
+from vocab.markers import BY_KIND
 
 # errno values a marker may print, and which of them mean "the filesystem image is corrupted".
 ERRNO = {1: "EPERM", 2: "ENOENT", 5: "EIO", 11: "EAGAIN", 12: "ENOMEM", 22: "EINVAL", 28: "ENOSPC",
@@ -56,44 +62,83 @@ def _window(lines: list[Line], i: int, before: int, after: int) -> str:
     return " ".join(ln.text.strip() for ln in lines[max(0, i - before):i + after + 1])
 
 
-# --- kind-specific field extractors: (match, lines, index, ctx) -> fields --------------------------------
+# --- kind-specific field readers: (match, lines, index, ctx) -> fields ----------------------------------------
+# ``ctx``: "kernel" (for gfp masks), "tag_pid" (the console caller tag's pid), "delalloc" (the errno and inode
+# of the last 'Delayed block allocation failed' line before this one).
 
 _NAME = re.compile(r"^\s*name (?P<name>[\w-]+), interval (?P<interval>\d+), probability (?P<prob>\d+), "
                    r"space (?P<space>\d+), times (?P<times>-?\d+)")
-_CPU = re.compile(r"CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>\S.*?)(?: (?:Not tainted|Tainted:)|$)")
 
 
 def _fault(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     out: dict = {"fault": None}
     for ln in lines[i + 1:i + 8]:
         n = _NAME.match(ln.text)
-        if n and out["fault"] is None:
+        if n:
             out.update(fault=n.group("name"), interval=int(n.group("interval")),
                        probability=int(n.group("prob")), times=int(n.group("times")))
-            continue
-        c = _CPU.search(ln.text)
-        if c:
-            out["task"] = {"comm": c.group("comm").strip(), "pid": int(c.group("pid"))}
             break
-        if "FAULT_INJECTION" in ln.text:
+        if "FAULT_INJECTION" in ln.text or "PID:" in ln.text:
             break
+    return out
+
+
+_BUFFER = re.compile(r"Buffer I/O error on dev(?:ice)? (?P<dev>[\w./-]+), logical block (?P<block>\d+)(?P<rest>.*)")
+_LOST_PAGE = re.compile(r"lost page write due to I/?O error on (?P<dev>[\w./-]+)")
+_EXT4_WB = re.compile(r"(?:\(device (?P<dev>[^)\s]+)\).*?)?I/O error (?P<err>-?\d+) writing to inode (?P<ino>\d+)")
+
+
+_PAGE_WRITE = re.compile(r"lost (async|sync) page write")
+
+
+def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+    text = _window(lines, i, 0, 1)
+    pw = _PAGE_WRITE.search(text)
+    # "lost async page write": writeback dropped the page; "lost sync page write": the writer got the error
+    out: dict = {"device": None, "errno": None, "page_write": pw.group(1) if pw else None}
+    b = _BUFFER.search(text)
+    if b:
+        out.update(device=b.group("dev"), block=_int(b.group("block")), lost=True, write="write" in b.group("rest"))
+        return out
+    p = _LOST_PAGE.search(text)
+    if p:
+        e = re.search(r"\((-\d+)\)\s*$", lines[i].text)
+        out.update(device=p.group("dev"), **_errno(_int(e.group(1)) if e else None))
+        return out
+    w = _EXT4_WB.search(text)
+    if w:
+        out.update(device=w.group("dev"), inode=_int(w.group("ino")), **_errno(_int(w.group("err"))))
     return out
 
 
 _DELALLOC = re.compile(r"Delayed block allocation failed for inode\s+(?P<ino>\d+).*?with error (?P<err>-?\d+)")
 
 
-def _data_will_be_lost(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    d = _DELALLOC.search(_window(lines, i, 5, 0))
+def _delalloc(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+    d = _DELALLOC.search(_window(lines, i, 0, 4))
+    e = d or re.search(r"\berror (?P<err>-?\d+)", _window(lines, i, 0, 1))
     out = {"inode": _int(d.group("ino")) if d else None}
-    out.update(_errno(_int(d.group("err")) if d else None))
+    out.update(_errno(_int(e.group("err")) if e else None))
+    ctx["delalloc"] = out
     return out
 
 
+def _data_will_be_lost(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+    d = _DELALLOC.search(_window(lines, i, 5, 0))
+    if d:
+        out = {"inode": _int(d.group("ino"))}
+        out.update(_errno(_int(d.group("err"))))
+        return out
+    last = ctx.get("delalloc") or {"inode": None, **_errno(None)}
+    return dict(last)
+
+
 def _potential_loss(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    d = re.search(r"\(inode (?P<ino>\d+), error (?P<err>-?\d+)\)", _window(lines, i, 0, 1))
+    text = _window(lines, i, 0, 1)
+    d = re.search(r"\(inode (?P<ino>\d+), error (?P<err>-?\d+)\)", text)
+    e = d or re.search(r"\berror (?P<err>-?\d+)", text)
     out = {"inode": _int(d.group("ino")) if d else None}
-    out.update(_errno(_int(d.group("err")) if d else None))
+    out.update(_errno(_int(e.group("err")) if e else None))
     return out
 
 
@@ -102,8 +147,9 @@ _MF = re.compile(r"Memory failure: (?P<pfn>0x[0-9a-f]+|\d+): (?:recovery action 
 
 
 def _memory_failure(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    mm = _MF.search(_window(lines, i, 0, 1) if not m.group(0).rstrip().endswith(("Recovered", "Ignored", "Failed",
-                                                                                     "Delayed")) else lines[i].text)
+    line = lines[i].text.rstrip()
+    mm = _MF.search(line if line.endswith(("Recovered", "Ignored", "Failed", "Delayed"))
+                    else _window(lines, i, 0, 1))
     page_type = result = None
     if mm and mm.group("type"):
         page_type, result = mm.group("type").strip(), mm.group("result")
@@ -120,8 +166,7 @@ def _memory_failure(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
 def _alloc_failure(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     gfp = find_gfp(lines[i].text, ctx["kernel"])
     g = gfp[0] if gfp else None
-    return {"order": _int(m.group("order")), "comm_from_line": m.group("comm"),
-            "task": {"comm": m.group("comm"), "pid": ctx["tag_pid"]},
+    return {"order": _int(m.group("order")), "task": {"comm": m.group("comm"), "pid": ctx["tag_pid"]},
             "mode": g["raw"] if g else None, "flags": g["flags"] if g else [],
             "nofail": bool(g and has_flag(g, "__GFP_NOFAIL"))}
 
@@ -136,34 +181,48 @@ def _buffer_io(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
             "write": "write" in rest}
 
 
-def _lost_page_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    e = re.search(r"\((-\d+)\)\s*$", lines[i].text)
-    return {"device": m.group("dev"), **_errno(_int(e.group(1)) if e else None)}
+_FS_ERROR = re.compile(r"^(?P<fs>" + _FS_PREFIX + r") error \(device (?P<dev>[^)\s]+)\)"
+                       r"(?:(?::| in) (?P<func>\w+):\d+)?")
+_FS_CORRUPTION = re.compile(
+    r"^(?P<fs>" + _FS_PREFIX + r")(?:[ -]\w+)?(?: \(device (?P<dev>[^)\s]+)\)| \((?P<dev2>[^)\s]+)\))?.{0,300}?"
+    r"(?i:\bcorrupt(?:ed|ion)?\b(?! \d)|bad header/extent|bad block bitmap|checksum (?:error|mismatch|invalid)|"
+    r"Structure needs cleaning|run fsck|invalid magic|bad superblock)")
+_COMM = re.compile(r"\bcomm (\S.{0,63}?): ")
 
 
 def _fs_error(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    comm = re.search(r"\bcomm (\S.{0,63}?): ", lines[i].text)
-    out: dict = {"fs": m.group("fs"), "device": m.group("dev"), "function": m.group("func")}
+    line = lines[i].text
+    out: dict = {"fs": None, "device": None, "function": None, "corruption": False}
+    e = _FS_ERROR.search(line)
+    c = _FS_CORRUPTION.search(line)
+    if e:
+        out.update(fs=e.group("fs"), device=e.group("dev"), function=e.group("func"))
+    if c:
+        out.update(corruption=True, fs=out["fs"] or c.group("fs"), device=out["device"] or c.group("dev")
+                   or c.group("dev2"))
+    comm = _COMM.search(line)
     if comm:
         out["task"] = {"comm": comm.group(1), "pid": ctx["tag_pid"]}
     return out
 
 
-def _corruption(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    out = {"fs": m.group("fs"), "device": m.group("dev") or m.group("dev2")}
-    comm = re.search(r"\bcomm (\S.{0,63}?): ", lines[i].text)
-    if comm:
-        out["task"] = {"comm": comm.group(1), "pid": ctx["tag_pid"]}
-    return out
+_IO_ERROR = re.compile(r"I/O error, dev (?P<dev>[\w./-]+), sector (?P<sector>\d+)")
 
 
 def _io_error(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    op = re.search(r"op 0x\w+:\((?P<op>\w+)\)", _window(lines, i, 0, 1))
-    return {"device": m.group("dev"), "sector": _int(m.group("sector")), "op": op.group("op") if op else None}
+    text = _window(lines, i, 0, 1)
+    d = _IO_ERROR.search(text)
+    op = re.search(r"op 0x\w+:\((?P<op>\w+)\)", text)
+    return {"device": d.group("dev") if d else None, "sector": _int(d.group("sector")) if d else None,
+            "op": op.group("op") if op else None}
+
+
+_PAGE_DISCARD = re.compile(r"^(?P<fs>\w+)(?: \((?P<dev>[\w./-]+)\))?: page discard on page")
 
 
 def _page_discard(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    return {"fs": m.group("fs"), "device": m.group("dev")}
+    d = _PAGE_DISCARD.search(lines[i].text.strip())
+    return {"fs": d.group("fs") if d else None, "device": d.group("dev") if d else None}
 
 
 def _guard(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
@@ -194,144 +253,153 @@ def _oom(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
             "flags": g["flags"] if g else [], "order": _int(m.group("order"))}
 
 
-Extractor = Callable[[re.Match, list[Line], int, dict], dict]
+Fields = Callable[[re.Match, list[Line], int, dict], dict]
 
-# (kind, regexp searched in each cleaned line, extractor or None). Order only matters for the output order
-# of markers found on the same line.
-MARKERS: list[tuple[str, re.Pattern[str], Extractor | None]] = [
-    ("fault_injection", re.compile(r"FAULT_INJECTION: forcing a failure"), _fault),
-    ("buffer_io_error", re.compile(r"Buffer I/O error on dev(?:ice)? (?P<dev>[\w./-]+), logical block "
-                                   r"(?P<block>\d+)(?P<rest>.*)"), _buffer_io),
-    ("lost_async_page_write", re.compile(r"lost async page write"), None),
-    ("lost_page_write", re.compile(r"lost page write due to I/?O error on (?P<dev>[\w./-]+)"), _lost_page_write),
-    ("page_discard", re.compile(r"^(?P<fs>\w+)(?: \((?P<dev>[\w./-]+)\))?: page discard on page"), _page_discard),
-    ("data_will_be_lost", re.compile(r"This should not happen!! Data will be lost|Data will be lost"),
-     _data_will_be_lost),
-    ("potential_data_loss", re.compile(r"potential data loss"), _potential_loss),
-    ("memory_failure", re.compile(r"Memory failure: (?:0x[0-9a-f]+|\d+): "), _memory_failure),
-    ("hwpoison_inject", re.compile(r"Injecting memory failure (?:for|at) pfn"), None),
-    ("page_allocation_failure", re.compile(r"(?P<comm>\S+): page allocation failure: order:(?P<order>\d+)"),
-     _alloc_failure),
-    ("oom_killer", re.compile(r"(?P<comm>\S+) invoked oom-killer: .*?order=(?P<order>-?\d+)"), _oom),
-    ("slab_alloc_failure", re.compile(r"SLUB: Unable to allocate memory on node"), None),
-    ("hung_task", re.compile(r"INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"),
-     _blocked),
-    ("pf_memalloc_guard", re.compile(r"WARNING: CPU: \d+ PID: (?P<pid>\d+) at (?P<file>\S+):\d+ (?P<func>\S+)"),
-     _guard),
-    ("page_alloc_warning", re.compile(r"WARNING: CPU: \d+ PID: (?P<pid>\d+) at (?P<file>mm/page_alloc\.c):(?P<ln>\d+)"
-                                      r" (?P<func>\S+)"), _page_alloc_warning),
-    ("lockdep_usage", re.compile(r"inconsistent \{(?P<from>[A-Z_-]+)\} -> \{(?P<to>[A-Z_-]+)\} usage"), _usage),
-    ("fs_error", re.compile(r"^(?P<fs>" + _FS_PREFIX + r") error \(device (?P<dev>[^)\s]+)\)"
-                            r"(?:(?::| in) (?P<func>\w+):\d+)?"), _fs_error),
-    ("fs_corruption", re.compile(r"^(?P<fs>" + _FS_PREFIX + r")(?:[ -]\w+)?(?: \(device (?P<dev>[^)\s]+)\)| \("
-                                 r"(?P<dev2>[^)\s]+)\))?.{0,300}?(?i:\bcorrupt(?:ed|ion)?\b(?! \d)|bad header/extent|"
-                                 r"bad block bitmap|checksum (?:error|mismatch|invalid)|Structure needs cleaning|"
-                                 r"run fsck|invalid magic|bad superblock)"), _corruption),
-    ("io_error", re.compile(r"I/O error, dev (?P<dev>[\w./-]+), sector (?P<sector>\d+)"), _io_error),
-    ("panic_on_warn", re.compile(r"panic_on_warn set|\bpanic_on_warn=1\b"), _panic_on_warn),
+
+@dataclass(frozen=True)
+class Row:
+    kind: str                      # a kind of vocab.markers
+    pattern: re.Pattern[str]       # searched in the line and the next one; the match must start in the line
+    keys: tuple[str, ...]          # the line holds one of these when the row can match (cheap "in" tests)
+    fields: Fields | None = None
+    on: str = "message"            # message | header | any: the lines the row reads
+
+
+def _unnamed(rx: re.Pattern[str]) -> str:
+    """``rx``'s pattern with its named groups made plain (to join it into an alternation)."""
+    return re.sub(r"\(\?P<\w+>", "(?:", rx.pattern)
+
+
+def _row(kind: str, pattern: str, keys: tuple[str, ...], fields: Fields | None = None, on: str = "message",
+         flags: int = 0) -> Row:
+    if kind not in BY_KIND:
+        raise ValueError(f"marker kind {kind!r} is not in vocab.markers")
+    return Row(kind, re.compile(pattern, flags), keys, fields, on)
+
+
+# Precedence order: the first row that matches names the line.
+MARKERS: list[Row] = [
+    _row("fault-injection", r"FAULT_INJECTION: forcing a failure", ("FAULT_INJ",), _fault),
+    _row("lost-write", r"lost (?:async |sync )?page write|Buffer I/O error on dev(?:ice)? \S+, logical block \d+, lost"
+         r"|I/O error -?\d+ writing to inode", ("lost", "I/O error"), _lost_write),
+    _row("data-will-be-lost", r"This should not happen!! Data will be lost", ("should not",), _data_will_be_lost),
+    _row("unwritten-extents", r"failed to convert unwritten extents to written extents -- potential data loss",
+         ("unwritten",), _potential_loss),
+    _row("page-discard", r"page discard on page", ("discard",), _page_discard),
+    _row("hwpoison-dirty", r"Memory failure: .*dirty (?:LRU |page.cache |pagecache |shmem )?page", ("Memory failure",),
+         _memory_failure, flags=re.I),
+    _row("write-io-error", r"I/O error,? .*\b(?:op 0x1:\(WRITE\)|WRITE)\b", ("I/O error",), _io_error),
+    _row("delalloc-failed", r"Delayed block allocation failed", ("Delayed",), _delalloc),
+    _row("fs-error", r"(?:EXT[234]-fs|XFS|BTRFS|F2FS|NILFS|ntfs3?)[^:]*\berror\b|[Cc]orrupt|bad block bitmap|"
+         r"Structure needs cleaning|" + _unnamed(_FS_ERROR) + "|" + _unnamed(_FS_CORRUPTION),
+         ("error", "orrupt", "bad block bitmap", "Structure needs", "bad header", "hecksum", "fsck", "invalid magic",
+          "bad superblock"), _fs_error),
+    _row("alloc-failure", r"can't allocate|cannot allocate|failed to allocate|-ENOMEM\b|\berror -12\b",
+         ("allocate", "ENOMEM", "error"), flags=re.I),
+    _row("loop-write-error", r"loop\d*: Write error at byte offset", ("Write error",)),
+    _row("buffer-io-error", _BUFFER.pattern, ("Buffer I/O error",), _buffer_io),
+    _row("memory-failure", r"Memory failure: (?:0x[0-9a-f]+|\d+): ", ("Memory failure: ",), _memory_failure),
+    _row("io-error", _IO_ERROR.pattern, ("I/O error, dev",), _io_error),
+    _row("hwpoison-inject", r"Injecting memory failure (?:for|at) pfn", ("Injecting memory failure",)),
+    _row("page-allocation-failure", r"(?P<comm>\S+): page allocation failure: order:(?P<order>\d+)",
+         ("page allocation failure",), _alloc_failure),
+    _row("oom-killer", r"(?P<comm>\S+) invoked oom-killer: .*?order=(?P<order>-?\d+)", ("invoked oom-killer",), _oom),
+    _row("slab-alloc-failure", r"SLUB: Unable to allocate memory on node", ("SLUB: Unable",)),
+    _row("lockdep-usage", r"inconsistent \{(?P<from>[A-Z_-]+)\} -> \{(?P<to>[A-Z_-]+)\} usage", ("inconsistent {",),
+         _usage),
+    _row("hung-task", r"INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds",
+         ("blocked for more than",), _blocked, on="header"),
+    _row("pf-memalloc-guard", r"WARNING: CPU: \d+ PID: (?P<pid>\d+) at (?P<file>\S+):\d+ (?P<func>\S+)",
+         ("WARNING: CPU:",), _guard, on="header"),
+    _row("page-alloc-warning", r"WARNING: CPU: \d+ PID: (?P<pid>\d+) at (?P<file>mm/page_alloc\.c):(?P<ln>\d+)"
+         r" (?P<func>\S+)", ("mm/page_alloc.c",), _page_alloc_warning, on="header"),
+    _row("panic-on-warn", r"panic_on_warn set|\bpanic_on_warn=1\b", ("panic_on_warn",), _panic_on_warn, on="any"),
 ]
-# Literal substrings a line must contain for each marker's regexp to be tried (cheap "in" tests first).
-KEYS: dict[str, tuple[str, ...]] = {
-    "fault_injection": ("FAULT_INJECTION",),
-    "buffer_io_error": ("Buffer I/O error",),
-    "lost_async_page_write": ("lost async page write",),
-    "lost_page_write": ("lost page write",),
-    "page_discard": ("page discard on page",),
-    "data_will_be_lost": ("Data will be lost",),
-    "potential_data_loss": ("potential data loss",),
-    "memory_failure": ("Memory failure: ",),
-    "hwpoison_inject": ("Injecting memory failure",),
-    "page_allocation_failure": ("page allocation failure",),
-    "oom_killer": ("invoked oom-killer",),
-    "slab_alloc_failure": ("SLUB: Unable",),
-    "hung_task": ("blocked for more than",),
-    "pf_memalloc_guard": ("WARNING: CPU:",),
-    "page_alloc_warning": ("mm/page_alloc.c",),
-    "lockdep_usage": ("inconsistent {",),
-    "fs_error": (" error (device ",),
-    "fs_corruption": ("orrupt", "bad header", "bad block bitmap", "hecksum", "Structure needs", "fsck",
-                      "invalid magic", "bad superblock"),
-    "io_error": ("I/O error, dev",),
-    "panic_on_warn": ("panic_on_warn",),
-}
+_MESSAGE_ROWS = [r for r in MARKERS if r.on != "header"]
+_HEADER_ROWS = [r for r in MARKERS if r.on != "message"]
+# Words one of which a line holds when a row may match it.
+_WORDS = tuple(sorted({k for r in MARKERS for k in r.keys} | {
+    "FAULT_INJ", "lost", "Data will", "unwritten", "discard", "Memory failure", "I/O error", "Delayed", "error",
+    "Corrupt", "corrupt", "allocate", "ENOMEM", "should not", "Structure needs"}, key=len, reverse=True))
+_HEADER_WORDS = tuple({k for r in _HEADER_ROWS for k in r.keys})
+
+
+@dataclass(frozen=True)
+class Hints:
+    """The gate of one text: one search tells whether a line may be a marker (None: no line can be)."""
+
+    message: re.Pattern[str] | None
+    header: re.Pattern[str] | None
+
+
+@lru_cache(maxsize=256)
+def _gate(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile("|".join(map(re.escape, words))) if words else None
+
+
+def hints(text: str) -> Hints:
+    """The words of the table ``text`` holds, as gates (substring tests over the whole text, then one small
+    alternation per line instead of the whole table's)."""
+    return Hints(_gate(tuple(w for w in _WORDS if w in text)), _gate(tuple(w for w in _HEADER_WORDS if w in text)))
+
+
+_ALL = hints(" ".join(_WORDS))
+
+
+def matches(line: str, window: str, header: bool = False, gate: Hints = _ALL) -> Iterator[tuple[Row, re.Match[str]]]:
+    """The rows matching ``line`` in precedence order (``window``: the line and the next one, joined by a
+    space); the first whose reader accepts the line names it (``marker``)."""
+    rx = gate.header if header else gate.message
+    if rx is None or not rx.search(line):
+        return
+    n = len(line)
+    for row in _HEADER_ROWS if header else _MESSAGE_ROWS:
+        m = row.pattern.search(window)
+        if m is not None and m.start() < n:
+            yield row, m
+
+
 _TAG_PID = re.compile(r"^T(\d+)$")
 
 
-def find_markers(text: str) -> list[dict]:
-    """All marker lines of ``text`` in order (see module doc); never raises on a str."""
-    if not isinstance(text, str):
-        return []
-    rows = [(kind, rx, extract, KEYS[kind]) for kind, rx, extract in MARKERS
-            if any(k in text for k in KEYS[kind])]
-    out: list[dict] = []
-    if rows:
-        _scan(text, rows, out)
-    if "fs_reclaim" in text:
-        out += _fs_reclaim_markers(text)
-        out.sort(key=lambda d: d["lineno"])
-    return out
+def marker(row: Row, m: re.Match[str], lines: list[Line], i: int, ctx: dict) -> dict | None:
+    """The marker dict of a matched line (None when the row's reader rejects it)."""
+    ln = lines[i]
+    tag = _TAG_PID.match(ln.tag) if ln.tag else None
+    ctx["tag_pid"] = int(tag.group(1)) if tag else None
+    fields = row.fields(m, lines, i, ctx) if row.fields else {}
+    if fields.pop("skip", False):
+        return None
+    line = ln.text.strip()
+    task = fields.pop("task", None)
+    named = task is not None
+    if task is None and ctx["tag_pid"] is not None:
+        task = {"comm": None, "pid": ctx["tag_pid"]}
+    return {"kind": row.kind, "line": line, "lineno": ln.lineno, "task": task,
+            "task_lineno": ln.lineno if named else None, "task_line": line if named else None, **fields}
 
 
-def _hit_lines(text: str, rows: list) -> dict[int, list[int]]:
-    """Line index -> indexes of the rows whose keys occur in that line (str.find over the whole text)."""
-    starts: list[int] | None = None
-    hits: dict[int, list[int]] = {}
-    for r, (_, _, _, keys) in enumerate(rows):
-        for key in keys:
-            pos = text.find(key)
-            while pos != -1:
-                if starts is None:
-                    starts = [0]
-                    for m in re.finditer("\n", text):
-                        starts.append(m.end())
-                line = bisect_right(starts, pos) - 1
-                rows_here = hits.setdefault(line, [])
-                if not rows_here or rows_here[-1] != r:
-                    rows_here.append(r)
-                nxt = starts[line + 1] if line + 1 < len(starts) else len(text)
-                pos = text.find(key, nxt)
-    return hits
-
-
-def _scan(text: str, rows: list, out: list[dict]) -> None:
-    hits = _hit_lines(text, rows)
-    if not hits:
-        return
-    lines = cleaned(text)
-    ctx: dict = {"kernel": None, "tag_pid": None}
-    kernel_known = False
-    for i in sorted(hits):
-        ln = lines[i]
-        line = ln.text
-        for r in sorted(set(hits[i])):
-            kind, rx, extract, _keys = rows[r]
-            m = rx.search(line)
-            if not m:
-                continue
-            tag = _TAG_PID.match(ln.tag) if ln.tag else None
-            ctx["tag_pid"] = int(tag.group(1)) if tag else None
-            if not kernel_known and kind in ("page_allocation_failure", "oom_killer"):
-                ctx["kernel"], kernel_known = kernel_version(text), True
-            fields = extract(m, lines, i, ctx) if extract else {}
-            if fields.pop("skip", False):
-                continue
-            task = fields.pop("task", None)
-            if task is None and ctx["tag_pid"] is not None:
-                task = {"comm": None, "pid": ctx["tag_pid"]}
-            fields.pop("comm_from_line", None)
-            out.append({"kind": kind, "line": line.strip(), "lineno": ln.lineno, "task": task, **fields})
-
-
-def _fs_reclaim_markers(text: str) -> list[dict]:
-    """The fs_reclaim pseudo-lock in a lockdep report: one marker per role it appears in."""
-    lines = text.split("\n")
+def fs_reclaim_markers(locks: list[dict], lines: list[Line]) -> list[dict]:
+    """The fs_reclaim pseudo-lock in a lockdep report (``stacks.lockdep_locks``): one marker per role."""
     out = []
-    for d in lockdep_locks(text):
+    for d in locks:
         name = d.get("lock") or ""
         if name.strip("()") not in ("fs_reclaim", "__fs_reclaim_map") and not (
                 d["role"] == "chain-exists" and "fs_reclaim" in d.get("locks", [])):
             continue
-        raw = lines[d["lineno"] - 1] if 0 < d["lineno"] <= len(lines) else ""
-        out.append({"kind": "fs_reclaim_lock", "line": raw.strip()[:2000], "lineno": d["lineno"],
-                    "task": d.get("task"), "role": d["role"], "link": d.get("link")})
+        n = d["lineno"]
+        line = lines[n - 1].text.strip() if 0 < n <= len(lines) else ""
+        task = d.get("task")
+        out.append({"kind": BY_KIND["fs-reclaim-lock"].kind, "line": line, "lineno": n, "task": task,
+                    "task_lineno": None, "task_line": None, "role": d["role"], "link": d.get("link")})
     return out
+
+
+def find_markers(text: str) -> list[dict]:
+    """Every marker of ``text`` in line order (the console walk's, see module doc); never raises on a str."""
+    from triage.report.console import read_console
+    from triage.report.context import kernel_version
+
+    if not isinstance(text, str):
+        return []
+    return read_console(text, kernel_version(text)).markers

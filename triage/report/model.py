@@ -1,17 +1,24 @@
-"""The parsed report: plain dataclasses, JSON-able through ``to_dict``."""
+"""The parsed report: plain dataclasses, JSON-able through ``to_dict``.
+
+Two views of one input: the *report* syzkaller would extract (``title`` ... ``signature``, ``report``: the first
+crash, its stacks, its guilty frame) and the *console*, the whole input read line by line
+(``triage.report.console``: ``crash``, ``events``, ``trace``, ``markers``, ``locks``, ``gfp``), which is what a
+crash's consequence is decided from. Line numbers (``lineno``) are 1-based lines of the input as given.
+Stack names (``Frame.stack``, ``trace[].stack``) are one vocabulary: see ``triage.report.stacks``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-PARSER_VERSION = "1.2"
+PARSER_VERSION = "1.3"
 
 
 @dataclass
 class Frame:
     function: str
     norm_function: str
-    stack: str = "crash"          # crash | lockdep-chain-N | unsafe-scenario | task:<comm>/<pid> | ...
+    stack: str = "crash"          # crash | crash-N | irq | lockdep-chain-N | other-task:<comm>/<pid> | ...
     offset: str | None = None
     size: str | None = None
     file: str | None = None
@@ -34,16 +41,27 @@ class Report:
     corrupted_reason: str | None = None
     guilty_file: str | None = None
     guilty_frame: str | None = None
-    frames: list[Frame] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)       # the extracted report's stacks (stacks.extract_frames)
+    # Over the whole input (console.read_console): every gfp mask, decoded (gfp.find_gfp: raw, value, flags,
+    # bits, line, lineno, ...); every evidence marker (markers: kind of vocab.markers, line, lineno, task,
+    # task_lineno, kind fields)
     gfp: list[dict] = field(default_factory=list)
     markers: list[dict] = field(default_factory=list)
     kernel: str | None = None
     task: dict | None = None
     signature: list[str] = field(default_factory=list)
-    report: str = ""
+    report: str = ""                       # the extracted report text (the crash, without unrelated console noise)
     # When syzkaller would find no crash but the log shows lost data (triage.report.events): kind, title,
     # lineno, line, text. ``title`` stays None then; stores use ``display_title``.
-    event: dict | None = None              # the extracted report text (the crash, without unrelated console noise)
+    event: dict | None = None
+    # The primary crash of the console: the first crash header (kind: console.KINDS, lineno, line, function,
+    # function_lineno, function_line, file, task {comm, pid}, task_lineno, task_line, in_irq, before: the
+    # [lineno, line] pairs just above it); None when the input has no crash header.
+    crash: dict | None = None
+    events: list[dict] = field(default_factory=list)     # every crash header: kind, lineno, line, task, task_lineno
+    trace: list[dict] = field(default_factory=list)      # every frame: function (no .constprop/.isra suffix),
+    #                                                      stack, lineno, line (and unreliable: true for "? f")
+    locks: list[dict] = field(default_factory=list)      # lockdep locks and usage states (stacks.lockdep_locks)
 
     @property
     def display_title(self) -> str | None:

@@ -19,25 +19,23 @@ import re
 from dataclasses import dataclass, field
 
 from triage.report import formats as fm
+from triage.report.console import read_console
 from triage.report.context import crash_task, kernel_version
 from triage.report.era import active, kernel_date
 from triage.report.events import bare_trace_event, find_event
-from triage.report.gfp import find_gfp
 from triage.report.guilty import guilty_file
-from triage.report.markers import find_markers
 from triage.report.model import Report
 from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
-from triage.report.textin import clean_text
+from triage.report.textin import clean_text, to_text
+from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
 MAX_REPORT_LINES = 6000
 MAX_PREFIX_SCAN = 4000            # lines before the oops scanned for context prefix lines
 MAX_LINE = 4096                   # longer console lines are cut: bounds every per-line regexp
 
-CONSOLE_RE = re.compile(
-    r"^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:<[0-9]+>)?"
-    r"\[ *[0-9]+\.[0-9]+\](\[ *(?:C|T)[0-9]+\])? ")
+CONSOLE_RE = SYZKALLER_CONSOLE
 TASK_CONTEXT = re.compile(r"\[ *T[0-9]+\]")
 QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
@@ -588,12 +586,13 @@ def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, e
 
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
-    text = drop_inline_headers(clean_text(text))
+    raw = to_text(text)
+    text = drop_inline_headers(clean_text(raw))
     oops, start = find_first_oops(text)
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
         # and a data-loss event syzkaller does not title (triage.report.events).
-        rep = add_structure(Report(), text[-MAX_REPORT:])
+        rep = add_structure(Report(), text[-MAX_REPORT:], whole=raw)
         rep.event = find_event(text) or bare_trace_event(rep.frames, rep.signature)
         return rep
     line_end = text.find("\n", start)
@@ -629,12 +628,17 @@ def parse(text: str | bytes) -> Report:
         report=full,
     )
     rep.guilty_file = guilty_file(title, report)
-    add_structure(rep, full, crash_text=report, kernel=kernel)
+    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw)
     return rep
 
 
-def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel: str | None = None) -> Report:
-    """Stacks with attribution, gfp masks, markers, kernel, task and signature (the structural modules)."""
+MAX_CONSOLE = 4 * 1024 * 1024     # characters of the input the console reading covers (around the first crash)
+
+
+def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel: str | None = None,
+                  whole: str | None = None) -> Report:
+    """Stacks with attribution, kernel, task and signature of the report ``text``; the console structure
+    (crash, events, trace, markers, locks, gfp masks) of the ``whole`` input (default: ``text``)."""
     crash_text = text if crash_text is None else crash_text
     rep.kernel = kernel or kernel_version(crash_text) or kernel_version(text)
     rep.task = crash_task(crash_text) or crash_task(text)
@@ -643,7 +647,23 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     rep.frames = extract_frames(crash_text)
     for f in rep.frames:  # renamed functions unified, so SQL over frames finds every version's report
         f.norm_function = canonical(f.function)
-    rep.gfp = find_gfp(text, rep.kernel)
-    rep.markers = find_markers(text)
     rep.signature = signature(rep.frames, rep.title)
+    whole = text if whole is None else whole
+    part, first_lineno = _console_part(whole)
+    con = read_console(part, rep.kernel, first_lineno)
+    rep.crash, rep.events, rep.trace = con.crash, con.events, con.frames
+    rep.markers, rep.locks, rep.gfp = con.markers, con.locks, con.gfp
     return rep
+
+
+def _console_part(whole: str) -> tuple[str, int]:
+    """The input the console reading covers and the line number of its first line: all of it, or for a huge
+    log the ``MAX_CONSOLE`` characters around its first crash."""
+    if len(whole) <= MAX_CONSOLE:
+        return whole, 1
+    oops, start = find_first_oops(whole)
+    center = start if oops is not None else len(whole)
+    lo = max(0, min(center - MAX_CONSOLE // 2, len(whole) - MAX_CONSOLE))
+    lo = whole.rfind("\n", 0, lo) + 1 if lo else 0
+    hi = whole.rfind("\n", lo, lo + MAX_CONSOLE)
+    return whole[lo:hi if hi > lo else lo + MAX_CONSOLE], whole.count("\n", 0, lo) + 1

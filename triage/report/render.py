@@ -20,12 +20,15 @@ def render_text(name: str, rep: Report) -> str:
             lines.append(f"  guilty: {rep.guilty_frame or '?'} ({rep.guilty_file or 'file unknown'})")
         if rep.signature:
             lines.append(f"  signature: {' <- '.join(rep.signature)}")
+    if rep.crash:
+        c = rep.crash
+        more = f", {len(rep.events) - 1} more crash header(s)" if len(rep.events) > 1 else ""
+        at = f" in {c['function']}" if c.get("function") else ""
+        lines.append(f"  console: {c['kind']}{at} at line {c['lineno']}, task {_task(c.get('task'))}{more}")
     for g in rep.gfp:
-        flags = "|".join(g.get("flags") or g.get("names") or []) if isinstance(g, dict) else ""
-        lines.append(f"  gfp: {g.get('raw', '') if isinstance(g, dict) else g}  {flags}".rstrip())
+        lines.append(f"  gfp line {g.get('lineno')}: {g.get('raw', '')}  {'|'.join(g.get('flags') or [])}".rstrip())
     for m in rep.markers:
-        if isinstance(m, dict):
-            lines.append(f"  marker {m.get('kind')}: {str(m.get('line', ''))[:110]}")
+        lines.append(f"  marker {m.get('kind')} line {m.get('lineno')}: {str(m.get('line', ''))[:100]}")
     stack, shown = None, 0
     for f in rep.frames:
         if f.stack != stack:

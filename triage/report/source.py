@@ -4,15 +4,14 @@ key a report text is stored and labelled under (``content_hash``)."""
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 from records.inputs import InputError, read_input
 from records.mail import looks_like_mail, parse_bytes
+from vocab.console import STAMP as _PREFIX
 
 __all__ = ["InputError", "content_hash", "read_report_input", "report_text"]
 
-_PREFIX = re.compile(r"^\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?", re.M)
 
 
 def content_hash(text: str) -> str:

@@ -79,7 +79,7 @@ _NOISE = re.compile(
     r"x\d+\s*:|sp :|lr :|pstate|PKRU|RAX|Hardware name|irq event stamp|hardirqs|softirqs|"
     r"task:|Workqueue:|NMI backtrace|\[<[0-9a-f]+>\]\s*$|r\d+\s*:|Exception stack|Function entered at)"
 )
-_ARM32 = re.compile(r"^\s*\[<[0-9a-f]+>\] \((?P<func>[A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<")
+ARM32_FRAME = re.compile(r"^\s*\[<[0-9a-f]+>\] \((?P<func>[A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<")
 _UNRELIABLE = re.compile(r"^\s*(?:\[<[0-9a-fA-Fx]+>\]\s*)?\? ")
 _MODULE_BUILD_ID = re.compile(r"\[([\w-]+) [0-9a-f]{16,64}\]")
 _DOUBLE_LOC = re.compile(r"(\.(?:[chS]|rs):\d+(?: \[inline\])?)(?: [\w./+-]{1,200}\.(?:[chS]|rs):\d+)+\s*$")
@@ -180,7 +180,7 @@ def _frame(line: str, label: str) -> Frame | None:
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
         return None
     if ") from [<" in line:
-        m = _ARM32.match(line)
+        m = ARM32_FRAME.match(line)
         if m:
             func = m.group("func")
             return Frame(function=func, norm_function=strip_suffix(func), stack=label)
@@ -333,7 +333,9 @@ def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # lockdep: the locks a report names.
 
-_LOCK = re.compile(r"\((?P<name>[^{}\n]{1,300}?)\)\{(?P<state>[^{}\s]{0,16})\}(?:-\{(?P<wait>\d+:\d+)\})?")
+# "(ptrval)" / "(____ptrval____)": the hashed address 4.15-4.17 printed before the lock name.
+_LOCK = re.compile(r"\((?!(?:____)?ptrval(?:____)?\))(?P<name>[^{}\n]{1,300}?)\)\{(?P<state>[^{}\s]{0,16})\}"
+                   r"(?:-\{(?P<wait>\d+:\d+)\})?")
 _AT = re.compile(r", at: (?:\[<[0-9a-f]+>\] )?(?P<func>[A-Za-z_][\w.]*)")
 _TRYING = re.compile(r"^(?P<task>\S+/\d+) (?:\[\S*\] )?is trying to acquire lock:")
 _HOLDING = re.compile(r"^but task is already holding lock:|^but this lock (?:took|was taken by)")
@@ -376,9 +378,10 @@ def lockdep_locks(text: str) -> list[dict]:
     - ``usage``: ``from`` / ``to`` of ``inconsistent {FROM} -> {TO} usage.``; ``registered``: a usage state's
       registration (``{IN-RECLAIM_FS-W} state was registered at:``); ``inconsistent``: the lock it names
     - ``held``: lock ``index`` held by ``task`` ({comm, pid}) in a ``N locks held by comm/pid:`` list
-    Every dict has the ``lineno`` it was read from. Lock names keep their text (``fs_reclaim``,
-    ``&ei->xattr_sem``, ``(wq_completion)events``); each dict also has ``state`` (``+.+.``), ``wait``
-    (``0:0``) and ``at`` (the function) when printed.
+    - ``other``: a lock printed anywhere else (a dependency dump, a held-lock list broken by interleaving)
+    Every dict has the ``lineno`` it was read from and that ``line`` (cleaned, stripped). Lock names keep their
+    text (``fs_reclaim``, ``&ei->xattr_sem``, ``(wq_completion)events``); each dict also has ``state``
+    (``+.+.``), ``wait`` (``0:0``) and ``at`` (the function) when printed.
     """
     if not isinstance(text, str) or "{" not in text:
         return []
@@ -390,13 +393,14 @@ def lockdep_locks(text: str) -> list[dict]:
     scen_step = 0
     in_scenario = False
     chain_exists = False
+    fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
     for ln in clean_lines(text):
         line = ln.text
         stripped = line.strip()
         if chain_exists:
             if stripped:
                 locks = [p.strip() for p in stripped.split(" --> ")]
-                out.append({"lineno": ln.lineno, "role": "chain-exists", "locks": locks})
+                out.append({"lineno": ln.lineno, "line": stripped, "role": "chain-exists", "locks": locks})
                 chain_exists = False
             continue
         if in_scenario:
@@ -410,7 +414,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 col = m.start()
                 cpu = 1 if scen_col is not None and col >= scen_col - 2 else 0
                 scen_step += 1
-                entry = {"lineno": ln.lineno, "role": "scenario", "cpu": cpu, "step": scen_step}
+                entry = {"lineno": ln.lineno, "line": stripped, "role": "scenario", "cpu": cpu, "step": scen_step}
                 if m.group("name") is None:
                     entry["op"] = "<Interrupt>"
                 else:
@@ -429,10 +433,10 @@ def lockdep_locks(text: str) -> list[dict]:
                     key = (held_task["pid"] if held_task else "", idx, lock["lock"])
                     if key not in held_seen:
                         held_seen.add(key)
-                        out.append({"lineno": ln.lineno, "role": "held", "index": int(idx) if idx.isdigit() else None,
-                                    "task": held_task, **lock})
+                        out.append({"lineno": ln.lineno, "line": stripped, "role": "held",
+                                    "index": int(idx) if idx.isdigit() else None, "task": held_task, **lock})
                     continue
-                out.append({"lineno": ln.lineno, "role": mode, **lock})
+                out.append({"lineno": ln.lineno, "line": stripped, "role": mode, **lock})
                 if mode in ("acquiring", "holding", "inconsistent"):
                     mode = None
                 continue
@@ -442,7 +446,8 @@ def lockdep_locks(text: str) -> list[dict]:
         if m:
             lock = _lock_of(line)
             if lock is not None:
-                out.append({"lineno": ln.lineno, "role": "chain", "link": int(m.group("n")), **lock})
+                out.append({"lineno": ln.lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
+                            **lock})
             mode = None
             continue
         if _TRYING.match(line):
@@ -459,18 +464,27 @@ def lockdep_locks(text: str) -> list[dict]:
             continue
         m = _INCONSISTENT.match(line)
         if m:
-            out.append({"lineno": ln.lineno, "role": "usage", "from": m.group("from"), "to": m.group("to")})
+            out.append({"lineno": ln.lineno, "line": stripped, "role": "usage", "from": m.group("from"),
+                        "to": m.group("to")})
             continue
         if _TAKES.match(line):
             mode = "inconsistent"
             continue
         m = _USAGE_REG.match(line)
         if m:
-            out.append({"lineno": ln.lineno, "role": "registered", "state": m.group("state")})
+            out.append({"lineno": ln.lineno, "line": stripped, "role": "registered", "state": m.group("state")})
             continue
         m = _HELD_BY.match(line)
         if m:
             held_task = {"comm": m.group("comm"), "pid": int(m.group("pid"))}
             mode = "held"
             continue
+        for lk in _LOCK.finditer(line):
+            last = out[-1] if out else None
+            if last is not None and last.get("lock") == lk.group("name") and (
+                    last["lineno"] == ln.lineno - 1 or (fold[0] is last and fold[1] == ln.lineno - 1)):
+                fold = (last, ln.lineno)            # the symbolizer repeating a lock line per inlined frame
+                continue
+            out.append({"lineno": ln.lineno, "line": stripped, "role": "other", "lock": lk.group("name"),
+                        "state": lk.group("state")})
     return out

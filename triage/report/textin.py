@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from vocab.console import STAMP as _TS
+
 _QUOTE = re.compile(r"^[ \t]*((?:>[ \t]?)+)", re.M)
 _QUOTED_LINE = re.compile(r"^[ \t]*>", re.M)
 
@@ -31,7 +33,6 @@ def unquote(text: str) -> str:
     return _QUOTE.sub("", text)
 
 
-_TS = re.compile(r"^\[ *[0-9]+\.[0-9]+\](?:\[ *[TC][0-9]+\])? ?")
 _PROGRAM_OUTPUT = re.compile(r"^(?:\d{4}/\d\d/\d\d |\[[ \d*]|executing program|syzkaller login)")
 _MIN_WRAP = 60             # a break is a wrap only if the next word would not have fit in this many columns
 _WRAP_WIDTH = 100          # mail clients wrap at 72-80 columns; kernel consoles print RIP/Code lines far longer

@@ -1,0 +1,379 @@
+"""The whole input, read once line by line: every crash header, frame and evidence marker, with its line.
+
+``parse`` extracts one report (the first crash, as syzkaller would) and describes it; the labels are decided by
+weighing that crash against what the rest of the log shows: a fault injection 40 lines earlier in the same
+task, a lost write after a hang, the other tasks of a hung-task dump. ``read_console(text)`` gives that, for
+the input exactly as given (line numbers are the input's: evidence a maintainer can find):
+
+- ``events``: every crash header, with its kind (``KINDS``: warning, lockdep-circular, hang, memory-safety, ...)
+  and the task the header or its ``CPU: N PID: M Comm: X`` line names;
+- ``crash``: the primary crash, the first header: its kind, the function it fired in (``WARNING ... at FILE:LINE
+  func`` / ``RIP:``), its file, its task and the line naming it, whether its stack ran in interrupt context,
+  and the lines just before it;
+- ``frames``: every frame (its function without compiler suffixes such as ``.constprop.0``; ``unreliable``
+  when printed with ``?``), with its line and the stack it belongs to (stack names as in ``triage.report.stacks``:
+  ``crash``, ``crash-N`` for later crash headers, ``lockdep-chain-N``, ``lockdep-usage:STATE``,
+  ``other-task:COMM/PID`` for other tasks of a hang, ``fault-injection-N`` for the stack a ``FAULT_INJECTION``
+  message prints, ``stack`` before any header); unreliable ``? func`` frames are dropped unless their stack has
+  nothing else;
+- ``markers``: evidence markers (``triage.report.markers``), the task each was printed by, and for a fault
+  injection the ``CPU:`` line that follows it;
+- ``locks``: the lockdep locks and usage states (``stacks.lockdep_locks``); ``gfp``: every gfp mask, decoded
+  with the layout of ``kernel`` (``gfp.find_gfp``).
+
+One pass, linear in the input; each line is cut to ``lines.MAX_LINE`` characters first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from triage.report import markers as mk
+from triage.report.frames import strip_suffix
+from triage.report.gfp import find_gfp
+from triage.report.lines import Line, cleaned
+from triage.report.stacks import ARM32_FRAME, lockdep_locks
+
+# The crash headers, first match wins: (regexp, kind). The kinds are the words rules.toml's ``crash`` uses.
+CRASH_KINDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), kind) for p, kind in [
+        (r"^WARNING: possible circular locking dependency detected", "lockdep-circular"),
+        (r"^WARNING: possible recursive locking detected", "lockdep-recursive"),
+        (r"^WARNING: inconsistent lock state", "lockdep-inconsistent"),
+        (r"^WARNING: (?:HARDIRQ|SOFTIRQ)-safe -> (?:HARDIRQ|SOFTIRQ)-unsafe lock order detected", "lockdep-irq"),
+        (r"^WARNING: (?:suspicious RCU usage|Invalid wait context|bad unlock balance|held lock freed"
+         r"|lock held when returning|nested lock|locking bug)", "lockdep-other"),
+        (r"^\[ BUG: (?:Invalid wait context|bad unlock balance)", "lockdep-other"),
+        (r"^INFO: task .* blocked for more than", "hang"),
+        (r"^INFO: rcu .*stall|^rcu: INFO: rcu_\w+ (?:self-)?detected (?:stall|expedited)|"
+         r"^BUG: soft lockup|^BUG: workqueue lockup|^watchdog: BUG: soft lockup", "stall"),
+        (r"^BUG: (?:KASAN|KMSAN|KCSAN|KFENCE)|^KASAN:|^UBSAN:", "memory-safety"),
+        (r"^BUG: memory leak", "leak"),
+        (r"^(?:BUG: unable to handle|BUG: kernel NULL pointer dereference|Unable to handle kernel"
+         r"|general protection fault|Oops: general protection|Oops[: ]|BUG: stack guard page)", "oops"),
+        (r"^(?:kernel BUG at|------------\[ cut here \]------------\s*kernel BUG|BUG: Bad page|BUG: )", "bug"),
+        (r"^WARNING: (?:CPU: |kmalloc bug|.* at [\w./-]+:\d+)", "warning"),
+        (r"^Kernel panic|^kernel panic", "panic"),
+    ]
+]
+KINDS: tuple[str, ...] = (*dict.fromkeys(kind for _, kind in CRASH_KINDS), "none")
+_HEADER_FIRST = frozenset("WBIKUOugkrw[")
+_HEADER_HINT = re.compile(r"^(?:WARNING|BUG|INFO|KASAN|UBSAN|Oops|Unable|general|kernel|Kernel|rcu|watchdog|\[ BUG)")
+
+_FRAME = re.compile(
+    r"""^\s*
+    (?:\[<[0-9a-fA-Fx]+>\]\s*)?
+    (?:\?\s+)?
+    (?P<func>[A-Za-z_][\w.$]*)
+    (?P<off>\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?
+    (?:\s+\[(?P<module>[\w-]+)\])?
+    (?:\s+(?P<file>[\w./+-]+\.(?:[chS]|rs)):(?P<line>-?\d+)(?::\d+)?)?
+    (?:\s+\[inline\])?
+    (?:\s+[\w./+-]+\.[chS]:\d+)*
+    \s*$""",
+    re.X,
+)
+_RIP = re.compile(r"^(?:RIP|pc|PC is at|epc)\s*:\s*(?:0010:)?(?:\[<[0-9a-f]+>\]\s*)?(?P<func>[A-Za-z_][\w.]*)")
+_CPU_LINE = re.compile(r"\bCPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>\S+)")
+_WARN_AT = re.compile(r"^WARNING: CPU: \d+ PID: (?P<pid>\d+) at (?P<file>[^\s:]+):\d+(?:\s+(?P<func>[A-Za-z_][\w.]*))?")
+_CHAIN = re.compile(r"^-> #(?P<n>\d+) \(")
+_TASK_ACQ = re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) (?:is trying to acquire|takes:|just changed the state)")
+_HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than")
+_TASK_DUMP = re.compile(r"^task:(?P<comm>\S+)\s+state:(?:.*?\bpid:\s*(?P<pid>\d+))?")
+_USAGE_STACK = re.compile(r"^\{(?P<state>[A-Z_-]+)\} state was registered at:")
+_AT_FILE_END = re.compile(r" at [\w./-]+:\d+$")
+# Register / code dump lines: never a header, a task or a marker.
+_DUMP_LINES = frozenset(["RAX:", "RBX:", "RCX:", "RDX:", "RSI:", "RDI:", "RBP:", "RSP:", "R08:", "R09:", "R10:",
+                         "R11:", "R12:", "R13:", "R14:", "R15:", "Code", "FS: ", "CS: ", "CR2:", "DR0:", "DR3:",
+                         "Hard", "Modu", "Call", "EFLA", "ORIG"])
+LINES_BEFORE = 3          # lines kept before the primary crash header (the error message a failing path printed)
+MAX_FRAMES = 5_000        # bounds on what one input can make the structure hold (it is stored with the report)
+MAX_EVENTS = 1_000
+MAX_MARKERS = 2_000
+MAX_LOCKS = 2_000
+MAX_GFP = 1_000
+
+
+@dataclass
+class Console:
+    """What ``read_console`` found (see the module doc); every item is JSON-able."""
+
+    crash: dict | None = None
+    events: list[dict] = field(default_factory=list)
+    frames: list[dict] = field(default_factory=list)
+    markers: list[dict] = field(default_factory=list)
+    locks: list[dict] = field(default_factory=list)     # stacks.lockdep_locks: lockdep locks and usage states
+    gfp: list[dict] = field(default_factory=list)       # gfp.find_gfp: every gfp mask, decoded
+
+
+def header_kind(line: str) -> str | None:
+    """The crash kind a (cleaned, stripped) line announces, or None."""
+    if not line or line[0] not in _HEADER_FIRST or not _HEADER_HINT.match(line):
+        return None
+    for rx, kind in CRASH_KINDS:
+        if rx.match(line):
+            return kind
+    return None
+
+
+def _task(comm: str | None, pid: str | int | None) -> dict:
+    return {"comm": comm, "pid": int(pid) if pid is not None else None}
+
+
+class _Walk:
+    """State of one pass (the stack being printed, the primary crash, the open fault injection)."""
+
+    def __init__(self, lines: list[Line], kernel: str | None):
+        self.lines = lines
+        self.out = Console()
+        self.stack = "stack"
+        self.in_stack = 0                 # reliable frames read since the last header / stack switch
+        self.n_crash = self.n_fi = 0
+        self.in_irq = self.rip_seen = False
+        self.crash_irq = False
+        self.last_fi: dict | None = None
+        self.event_task_open: dict | None = None     # the last event, until a CPU line names its task
+        self.prev_header = -1                        # index of the last header line
+        self.prev_text = ""                          # the previous line, cleaned and right-stripped
+        self.ctx: dict = {"kernel": kernel, "tag_pid": None, "delalloc": None}
+        self.gate = mk.Hints(None, None)
+
+    # -- frames ------------------------------------------------------------------------------------------
+    def frame(self, i: int, func: str, s: str, unreliable: bool) -> None:
+        if len(self.out.frames) >= MAX_FRAMES:
+            return
+        frame = {"function": strip_suffix(func), "stack": self.stack, "lineno": i + 1, "line": s}
+        if unreliable:
+            frame["unreliable"] = True
+        self.out.frames.append(frame)
+        if not unreliable:
+            self.in_stack += 1
+            if self.in_irq and self.stack == "crash":
+                self.crash_irq = True
+
+    def header_frame(self, i: int, func: str) -> bool:
+        """A frame line right after a header cut by a mail client at "at FILE:LINE": the header's function."""
+        if self.prev_header == i - 1 and _AT_FILE_END.search(self.prev_text):
+            crash = self.out.crash
+            if crash is not None and crash["lineno"] == i and crash["function"] is None:
+                crash.update(function=strip_suffix(func), function_lineno=i + 1,
+                             function_line=self.lines[i].text.strip())
+            return True
+        return False
+
+    def try_frame(self, i: int, s: str) -> bool:
+        j = s.find("+0x")
+        if j > 0 and s[j - 1] != " ":
+            # the usual frame "[? ][[<addr>] ]func+0xOFF/0xSIZE [module] [file:line]": string ops, no regexp
+            head = s[:j]
+            sp = head.rfind(" ")
+            func = head[sp + 1:]
+            prefix = head[:sp + 1].strip() if sp >= 0 else ""
+            if (not prefix or prefix == "?" or prefix[:2] == "[<") and func.replace(".", "_").isidentifier() \
+                    and "/0x" in s[j:j + 40]:
+                if not self.header_frame(i, func):
+                    self.frame(i, func, s, prefix[-1:] == "?")
+                return True
+        elif j < 0 and s.endswith(" [inline]"):
+            parts = s.split()             # "func file.c:LINE [inline]"
+            if len(parts) == 3 and parts[0].replace(".", "_").isidentifier() and ":" in parts[1] \
+                    and self.prev_header != i - 1:
+                self.frame(i, parts[0], s, False)
+                return True
+        if s.endswith("[inline]") or (j > 0 and ".c:" in s):
+            m = _FRAME.match(s)
+            if m is not None and (m.group("off") or m.group("file")):
+                if not self.header_frame(i, m.group("func")):
+                    self.frame(i, m.group("func"), s, s[0] == "?" or "] ? " in s[:40])
+                return True
+        if ") from [<" in s:
+            m = ARM32_FRAME.match(s)        # arm32: "[<pc>] (func) from [<lr>] (caller+0x1/0x2)"
+            if m is not None:
+                self.frame(i, m.group("func"), s, False)
+                return True
+        return False
+
+    # -- headers -----------------------------------------------------------------------------------------
+    def header(self, i: int, s: str, kind: str) -> None:
+        event: dict = {"kind": kind, "lineno": i + 1, "line": s, "task": None, "task_lineno": None}
+        m = _WARN_AT.match(s)
+        hung = _HUNG.match(s) if kind == "hang" else None
+        if m:
+            event["task"] = _task(None, m.group("pid"))
+        if hung:
+            event.update(task=_task(hung.group("comm"), hung.group("pid")), task_lineno=i + 1)
+        if len(self.out.events) < MAX_EVENTS:
+            self.out.events.append(event)
+        self.event_task_open = event if event["task_lineno"] is None else None
+        if self.out.crash is None:
+            before = [[k + 1, self.lines[k].text.rstrip()] for k in range(max(0, i - LINES_BEFORE), i)]
+            crash = {"kind": kind, "lineno": i + 1, "line": s, "function": None, "function_lineno": None,
+                     "function_line": None, "file": None, "task": None, "task_lineno": None, "task_line": None,
+                     "in_irq": False, "before": before}
+            if m:
+                crash.update(task=_task(None, m.group("pid")), file=m.group("file"))
+                if m.group("func"):
+                    crash.update(function=strip_suffix(m.group("func")), function_lineno=i + 1, function_line=s)
+            if hung:
+                crash.update(task=_task(hung.group("comm"), hung.group("pid")), task_lineno=i + 1, task_line=s)
+            self.out.crash = crash
+            self.n_crash = 1
+            self.stack, self.in_stack = "crash", 0
+        elif self.in_stack == 0 and self.stack.startswith("crash"):
+            pass                     # another header line of the same crash (inline expansion, KASAN line)
+        elif kind == "hang":
+            self.stack = f"other-task:{hung.group('comm')}/{hung.group('pid')}" if hung else "other-task"
+            self.in_stack = 0
+        else:
+            self.n_crash += 1
+            self.stack, self.in_stack = f"crash-{self.n_crash}", 0
+        self.in_irq = False
+
+    # -- the pass ----------------------------------------------------------------------------------------
+    def line(self, i: int) -> None:
+        raw = self.lines[i].text
+        s = raw.strip()
+        if not s:
+            return
+        first = s[0]
+        if self.try_frame(i, s):
+            return
+        if s[:4] in _DUMP_LINES:
+            return
+        if first == "<":
+            if s.startswith(("<IRQ>", "<SOFTIRQ>", "<NMI>")):
+                self.in_irq = True
+            elif s.startswith(("</IRQ>", "</SOFTIRQ>", "</NMI>", "<TASK>")):
+                self.in_irq = False
+            return
+        kind = header_kind(s)
+        if kind:
+            self.header(i, s, kind)
+            self.prev_header = i
+            self.marker(i, s, header=True)
+            return
+        crash = self.out.crash
+        if first == "-" and s.startswith("-> #"):
+            m = _CHAIN.match(s)
+            if m:
+                self.stack, self.in_stack = f"lockdep-chain-{m.group('n')}", 0
+        elif first == "s" and s.startswith("stack backtrace:"):
+            if crash is not None:
+                self.stack, self.in_stack = "crash", 0
+        elif first == "t" and s.startswith("task:"):
+            m = _TASK_DUMP.match(s)
+            if m and not (self.stack == "crash" and self.in_stack == 0):
+                name = m.group("comm") + (f"/{m.group('pid')}" if m.group("pid") else "")
+                self.stack, self.in_stack = f"other-task:{name}", 0
+        elif "state was registered at:" in s:
+            m = _USAGE_STACK.match(s)
+            self.stack, self.in_stack = (f"lockdep-usage:{m.group('state')}" if m else "lockdep-usage"), 0
+        # the RIP of the primary crash names the function it fired in
+        if first in "RpPe" and self.stack == "crash" and not self.rip_seen:
+            m = _RIP.match(s)
+            if m and "0033:" not in s:
+                self.rip_seen = True
+                crash.update(function=strip_suffix(m.group("func")), function_lineno=i + 1, function_line=s)
+                return
+        if "PID:" in s and "Comm:" in s:
+            m = _CPU_LINE.search(s)
+            if m:
+                self.cpu_line(i, s, m)
+                return
+        if crash is not None and crash["task_lineno"] is None and "/" in s:
+            m = _TASK_ACQ.match(s)
+            if m:
+                crash.update(task=_task(m.group("comm"), m.group("pid")), task_lineno=i + 1, task_line=s)
+        self.marker(i, s)
+
+    def cpu_line(self, i: int, s: str, m: re.Match[str]) -> None:
+        task = _task(m.group("comm"), m.group("pid"))
+        ev = self.event_task_open
+        if ev is not None:
+            if ev["task"] is None or ev["task"]["pid"] == task["pid"]:
+                ev.update(task=task, task_lineno=i + 1)
+            self.event_task_open = None
+        fi = self.last_fi
+        if fi is not None and fi["task_lineno"] is None and i + 1 - fi["lineno"] <= 4:
+            fi.update(task=task, task_lineno=i + 1, task_line=s)
+            return
+        crash = self.out.crash
+        if self.stack == "crash" and crash["task_lineno"] is None and \
+                (crash["task"] is None or crash["task"]["pid"] == task["pid"]):
+            crash.update(task=task, task_lineno=i + 1, task_line=s)
+
+    def marker(self, i: int, s: str, header: bool = False) -> None:
+        if (self.gate.header if header else self.gate.message) is None:
+            return
+        lines = self.lines
+        nxt = lines[i + 1].text.strip() if i + 1 < len(lines) else ""
+        if len(self.out.markers) >= MAX_MARKERS:
+            return
+        for row, m in mk.matches(s, f"{s} {nxt}" if nxt else s, header, self.gate):
+            d = mk.marker(row, m, lines, i, self.ctx)
+            if d is not None:
+                break
+        else:
+            return
+        if m.end() > len(s) and nxt:
+            d["continued"] = nxt
+        last = self.out.markers[-1] if self.out.markers else None
+        if row.on == "header" and last is not None and last["kind"] == d["kind"] and last["lineno"] == i and \
+                last.get("file") == d.get("file"):
+            # the symbolizer repeats a WARNING header per inlined function: one marker, the last (real) one
+            self.out.markers[-1] = d
+            return
+        if d["kind"] == "fault-injection":
+            self.n_fi += 1
+            self.stack, self.in_stack = f"fault-injection-{self.n_fi}", 0
+            self.last_fi = d
+        self.out.markers.append(d)
+
+
+def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) -> Console:
+    """Events, the primary crash, frames by stack, markers, locks and gfp masks of the whole ``text`` (see the
+    module doc). ``kernel``: the release the gfp masks are decoded for; ``first_lineno``: the input line
+    number of ``text``'s first line (when it is a part of a bigger input)."""
+    if not isinstance(text, str):
+        return Console()
+    lines = cleaned(text)
+    w = _Walk(lines, kernel)
+    w.gate = mk.hints(text)
+    for i in range(len(lines)):
+        w.line(i)
+        w.prev_text = lines[i].text.rstrip()
+    out = w.out
+    if out.crash is not None:
+        out.crash["in_irq"] = w.crash_irq
+    # unreliable "? func" frames are dropped, unless a stack has nothing else (some dumps print only those)
+    reliable = {f["stack"] for f in out.frames if "unreliable" not in f}
+    out.frames = [f for f in out.frames if "unreliable" not in f or f["stack"] not in reliable]
+    if out.crash is None:
+        for f in out.frames:              # a bare call trace: its frames are the crash
+            if f["stack"] == "stack":
+                f["stack"] = "crash"
+    if "{" in text:
+        out.locks = lockdep_locks(text)[:MAX_LOCKS]
+        if "fs_reclaim" in text:
+            out.markers += mk.fs_reclaim_markers(out.locks, lines)
+            out.markers.sort(key=lambda d: d["lineno"])
+    out.gfp = find_gfp(text, kernel)[:MAX_GFP]
+    if first_lineno != 1:
+        _shift(out, first_lineno - 1)
+    return out
+
+
+_LINENOS = ("lineno", "task_lineno", "function_lineno")
+
+
+def _shift(out: Console, by: int) -> None:
+    """Line numbers of a part of the input made line numbers of the input."""
+    items = [*out.events, *out.frames, *out.markers, *out.locks, *out.gfp]
+    if out.crash is not None:
+        items.append(out.crash)
+        out.crash["before"] = [[n + by, t] for n, t in out.crash["before"]]
+    for d in items:
+        for key in _LINENOS:
+            if isinstance(d.get(key), int):
+                d[key] += by
