@@ -92,6 +92,8 @@ def list_archive(tmp_path_factory):
 
 
 ARCHIVES = ("reiserfs-devel", "linux-nilfs", "linux-unionfs")
+# for tests over every mail of an archive: the smallest always, the two larger ones in CI (``slow``)
+ARCHIVES_SMALL_FIRST = [ARCHIVES[0], *(pytest.param(a, marks=pytest.mark.slow) for a in ARCHIVES[1:])]
 
 
 @pytest.fixture(scope="session")

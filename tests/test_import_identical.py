@@ -37,6 +37,7 @@ def reiserfs(list_archive):
     return list_archive("reiserfs-devel")
 
 
+@pytest.mark.slow
 def test_public_inbox_import_is_the_same_with_and_without_the_speed_ups(tmp_path, reiserfs, monkeypatch):
     shared_data("labelled")                      # the classifier's corpus
     fast, pipe = import_with(tmp_path, "fast", lambda db: sources.public_inbox(db, reiserfs), True, monkeypatch)
@@ -46,6 +47,7 @@ def test_public_inbox_import_is_the_same_with_and_without_the_speed_ups(tmp_path
     assert not differences(fast, slow)
 
 
+@pytest.mark.slow
 def test_mbox_import_is_the_same_with_and_without_the_speed_ups(tmp_path, reiserfs, archive_mails, monkeypatch):
     mbox = tmp_path / "reiserfs-devel.mbox"
     with mbox.open("wb") as f:
