@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 from triage.inbox import InboxFilter, query  # noqa: E402
 from triage.report import PARSER_VERSION, parse  # noqa: E402
 from triage.report.source import content_hash  # noqa: E402
-from triage.store import open_db  # noqa: E402
+from triage.store import open_db, transaction  # noqa: E402
+from triage.store.fts import index_new  # noqa: E402
+from triage.store.groups import refresh  # noqa: E402
 from triage.store.reports import signature_hash  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -144,6 +146,9 @@ def build(path: Path, n: int, seed: int = 1) -> dict:
         for i in range(0, len(rows), chunk):
             with db.conn:
                 db.conn.executemany(sql, rows[i:i + chunk])
+    with transaction(db):           # what every writer does before it commits: the groups it touched, the index
+        refresh(db)
+        index_new(db)
     db.conn.close()                # no ANALYZE: a real store has no planner statistics either
     return {"reports": n, "bases": len(bases), "bugs": len(bugs), "frames": len(frames), "messages": len(messages),
             "prepare_s": round(prepared, 1), "insert_s": round(time.perf_counter() - t1, 1)}

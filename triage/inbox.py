@@ -1,21 +1,26 @@
 """The inbox: the reports that need the maintainer, one line per duplicate group, worst first.
 
-Built on the ``inbox_reports`` view (one row per report with its effective label from
-``report_labels``, its review state and its syzbot bug). Two steps keep it fast on large stores:
-one aggregate query ranks the groups and keeps the top ``limit``; only those get the per-line details
-(representative report, new replies since last seen, latest reproducer run).
+Two steps keep it fast on large stores: ``groups`` reads the duplicate groups in rank order from the stored
+group rows (``triage.store.groups``: one row per group, kept by the writers), stopping at the limit; only those
+get the per-line details (``item``: representative report, status, new replies since last seen, latest
+reproducer run) from ``inbox_reports`` (one row per report with its effective label, review state and bug).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from triage.review import stamp, utcnow
 from triage.status import bug_status
+from triage.store.groups import GROUP_STATS
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def subsystems_of(subsystems_json: str | None) -> list[str]:
@@ -121,6 +126,117 @@ def area_sql(flt: InboxFilter, params: dict) -> str:
 
 
 GROUP_RANK = "COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank))"
+ORDER = "label_rank, last_reported DESC, crashes DESC, dup_key"
+GROUP_COLS = "dup_key, label_rank, last_reported, first_reported, reports, crashes"
+
+
+@dataclass
+class Group:
+    """One inbox line before its details: a duplicate group and what ranks it."""
+
+    dup_key: str
+    rank: int
+    last: str | None
+    first: str | None
+    reports: int
+    crashes: int
+    ids: list[int] | None = None       # its reports (None: all of the group's, read when needed)
+
+
+def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
+    """The inbox lines for ``flt``, worst first (at most ``flt.limit``; 0: all)."""
+    now = now or utcnow()
+    ranks = _rank_table(db)
+    found = groups(db, flt, now, ranks)
+    if flt.limit > 0:
+        found = itertools.islice(found, flt.limit)
+    return [item(db, g, now, ranks) for g in found]
+
+
+def groups(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None,
+           ranks: dict[int, str] | None = None) -> Iterator[Group]:
+    """The groups of ``flt``, worst first, read as they are consumed (``flt.limit`` is not applied): a caller
+    that needs the first few pays for those (``item`` gives each its details).
+
+    Without an area (subsystems, list addresses) they come from the stored groups (``triage.store.groups``)
+    in the order of an index; groups a writer left marked are computed from their reports and merged in by
+    SQLite. With an area, only the reports in it count, so groups are aggregated from them (``_area_groups``).
+    """
+    now = now or utcnow()
+    ranks = ranks if ranks is not None else _rank_table(db)
+    if flt.subsystems or flt.addresses:
+        yield from _area_groups(db, flt, ranks, now)
+        return
+    where, params = _stored_conditions(flt, ranks, now)
+    for row in db.execute(f"{_stored_source(where, ordered=True)} ORDER BY {ORDER}", params):
+        yield Group(*row)
+
+
+def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> int:
+    """How many lines ``flt`` gives without its limit (``50 of 255 shown``)."""
+    now = now or utcnow()
+    ranks = _rank_table(db)
+    if flt.subsystems or flt.addresses:
+        return len(_area_groups(db, replace(flt, limit=0), ranks, now))
+    where, params = _stored_conditions(flt, ranks, now)
+    return int(db.execute(f"SELECT COUNT(*) FROM ({_stored_source(where)})", params).fetchone()[0])
+
+
+def _stored_conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple[str, dict]:
+    """The filter as conditions on ``dup_groups`` columns."""
+    params: dict = {"now": stamp(now)}
+    conds = []
+    if not flt.include_all:
+        conds.append("muted = 0 AND (unsnoozed > 0 OR wake_at <= :now)")       # wake_at NULL: no snooze
+    for name, value, cond in (("since", flt.since, "last_reported >= :since"),
+                              ("first_since", flt.first_since, "first_reported >= :first_since"),
+                              ("last_before", flt.last_before, "last_reported < :last_before")):
+        if value:
+            params[name] = stamp(value)
+            conds.append(cond)
+    if flt.open_only:
+        conds.append("closed = 0")
+    if flt.labels:
+        by_label = {label: rank for rank, label in ranks.items()}
+        wanted = sorted(by_label[lab] for lab in flt.labels if lab in by_label)
+        conds.append(f"label_rank IN ({','.join(map(str, wanted)) or 'NULL'})")
+    return " AND ".join(conds) or "1", params
+
+
+def _stored_source(where: str, ordered: bool = False) -> str:
+    """The stored groups meeting ``where``, and the groups marked dirty computed now (a compound SELECT:
+    with an ORDER BY, SQLite merges its two sides, each read in order; ``ordered``: the stored side through
+    the rank index, so the first lines come without reading the rest)."""
+    index = " INDEXED BY dup_groups_rank" if ordered else ""
+    return (f"SELECT {GROUP_COLS} FROM dup_groups{index} WHERE {where} "
+            f"AND dup_key NOT IN (SELECT dup_key FROM dirty_groups) "
+            f"UNION ALL SELECT {GROUP_COLS} FROM ({LIVE_GROUPS}) WHERE {where}")
+
+
+LIVE_GROUPS = GROUP_STATS.format(keys="dirty_groups")
+
+
+def _area_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
+                 ) -> list[Group]:
+    """The groups of the reports in the filter's area, aggregated over those reports only, worst first.
+
+    With a limit, groups are gathered one label rank at a time, worst first, from the reports that carry
+    that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
+    so the inbox rarely has to aggregate the whole store.
+    """
+    wanted, params, having, where = _conditions(flt, ranks, now)
+    if flt.limit <= 0:
+        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
+        rows = _groups(db, where, having, params, None)
+    else:
+        rows = []
+        for rank in wanted:
+            rows += _groups(db, where, [*having, f"grank = {rank}"], {**params, "label": ranks[rank]},
+                            _candidates(ranks[rank]))
+            if len(rows) >= flt.limit:
+                break
+    return [Group(key, grank, last, first, n, crashes, [int(i) for i in ids.split(",")])
+            for key, grank, last, first, n, crashes, ids in rows]
 
 
 def _conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple[list[int], dict, list[str], str]:
@@ -143,80 +259,28 @@ def _conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple
     return wanted, params, having, area_sql(flt, params)
 
 
-def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
-    """The inbox lines for ``flt``, worst first.
-
-    With a limit, groups are gathered one label rank at a time, worst first, from the reports that carry
-    that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
-    so the inbox rarely has to aggregate the whole store.
-    """
-    now = now or utcnow()
-    ranks = _rank_table(db)
-    wanted, params, having, where = _conditions(flt, ranks, now)
-    if flt.limit <= 0:
-        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
-        groups = _groups(db, where, having, params, None)
-    else:
-        groups = []
-        for rank in wanted:
-            groups += _groups(db, where, [*having, f"grank = {rank}"], {**params, "label": ranks[rank]},
-                              _candidates(ranks[rank]))
-            if len(groups) >= flt.limit:
-                break
-        groups = groups[: flt.limit]
-    return [_item(db, ranks, g, now) for g in groups]
-
-
-def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> int:
-    """How many lines ``flt`` gives without its limit (``50 of 255 shown``). Without a label filter the
-    verdicts are not read (every rank counts), which halves the cost on a large store."""
-    now = now or utcnow()
-    wanted, params, having, where = _conditions(flt, _rank_table(db), now)
-    if flt.labels:
-        source = ROWS
-        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
-    else:
-        source = f"""SELECT {DUP_KEY} AS dup_key, r.reported_at, r.bug_extid, r.message_id,
-                            COALESCE(v.state, 'new') AS state, v.snooze_until, b.status AS bug_status, {SUBSYSTEMS}
-                     FROM reports r INDEXED BY reports_inbox
-                     LEFT JOIN reviews v ON v.report_id = r.id
-                     LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
-    grank = f", {GROUP_RANK} AS grank" if flt.labels else ""
-    sql = f"""SELECT COUNT(*) FROM (
-        SELECT dup_key{grank} FROM ({source}) ir WHERE {where}
-        GROUP BY dup_key {"HAVING " + " AND ".join(having) if having else ""})"""
-    return int(db.execute(sql, params).fetchone()[0])
-
-
 def _candidates(label: str) -> str:
     """SQL for the ids of the reports whose effective label is ``:label`` (unknown labels count as other)."""
     if label == "unclassified":
-        return "SELECT id FROM reports WHERE NOT EXISTS (SELECT 1 FROM verdicts WHERE report_id = reports.id)"
-    unknown = " OR v.label NOT IN (SELECT label FROM label_ranks)" if label == "other" else ""
-    return (f"SELECT v.report_id FROM verdicts v WHERE v.source = 'human' AND (v.label = :label{unknown}) "
-            f"UNION SELECT v.report_id FROM verdicts v WHERE v.source = 'combined' AND (v.label = :label{unknown}) "
-            "AND NOT EXISTS (SELECT 1 FROM verdicts h WHERE h.report_id = v.report_id AND h.source = 'human')")
+        return "SELECT report_id FROM report_labels WHERE label IS NULL"
+    unknown = " OR label NOT IN (SELECT label FROM label_ranks)" if label == "other" else ""
+    return f"SELECT report_id FROM report_labels WHERE label = :label{unknown}"
 
 
-# What ``inbox_reports`` says of a report, limited to the columns the ranking reads, through covering
-# indexes: without planner statistics SQLite would fetch the (large) report rows by rowid instead.
+# What ``inbox_reports`` says of a report, limited to the columns the ranking reads.
 # the effective subsystems (as ``inbox_reports`` says): the syzbot bug's when it names any, else the report's
 SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
               "ELSE COALESCE(r.subsystems, '[]') END AS subsystems")
-DUP_KEY = ("COALESCE(r.bug_extid, (SELECT MIN(s.bug_extid) FROM reports s WHERE s.signature_hash = r.signature_hash "
-           "AND s.bug_extid IS NOT NULL), r.signature_hash, 'report:' || r.id)")
 ROWS = f"""
-    SELECT r.id AS report_id, {DUP_KEY} AS dup_key,
-           CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
-           COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
-           r.reported_at, r.bug_extid, r.message_id,
+    SELECT r.id AS report_id, g.dup_key, l.source AS label_source, COALESCE(lr.rank, 3) AS label_rank,
+           COALESCE(v.state, 'new') AS state, v.snooze_until, r.reported_at, r.bug_extid, r.message_id,
            b.status AS bug_status, b.num_crashes, {SUBSYSTEMS}
-    FROM reports r INDEXED BY reports_inbox
-    LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
-    LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'
-    LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
+    FROM reports r
+    JOIN report_groups g ON g.report_id = r.id
+    LEFT JOIN report_labels l ON l.report_id = r.id
+    LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
     LEFT JOIN reviews v ON v.report_id = r.id
-    LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
+    LEFT JOIN bugs b ON b.extid = r.bug_extid"""
 
 
 def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: dict, candidates: str | None
@@ -224,17 +288,11 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
     """Aggregate duplicate groups: all of them, or those holding one of the ``candidates`` reports."""
     scope = ""
     if candidates:
-        # every member of the candidates' groups: same bug, same signature, or a signature known for the bug
+        # every member of the candidates' groups
         scope = f"""
-        WITH cand(id) AS ({candidates}),
-        keys(k) AS (SELECT DISTINCT {DUP_KEY} FROM cand JOIN reports r INDEXED BY reports_inbox ON r.id = cand.id),
-        members(id) AS (
-            SELECT id FROM cand
-            UNION SELECT r.id FROM reports r WHERE r.bug_extid IN (SELECT k FROM keys)
-            UNION SELECT r.id FROM reports r WHERE r.signature_hash IN (SELECT k FROM keys)
-            UNION SELECT r.id FROM reports r WHERE r.bug_extid IS NULL AND r.signature_hash IN
-                (SELECT s.signature_hash FROM reports s WHERE s.bug_extid IN (SELECT k FROM keys)))"""
-        where = f"ir.report_id IN (SELECT id FROM members) AND ir.dup_key IN (SELECT k FROM keys) AND {where}"
+        WITH keys(k) AS (SELECT DISTINCT dup_key FROM report_groups WHERE report_id IN ({candidates})),
+        members(id) AS (SELECT report_id FROM report_groups WHERE dup_key IN (SELECT k FROM keys))"""
+        where = f"ir.report_id IN (SELECT id FROM members) AND {where}"
     sql = f"""{scope}
         SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, MIN(reported_at) AS first, COUNT(*) AS n,
                MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes, GROUP_CONCAT(report_id) AS ids
@@ -242,7 +300,7 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
         WHERE {where}
         GROUP BY dup_key
         {"HAVING " + " AND ".join(having) if having else ""}
-        ORDER BY grank, last DESC, crashes DESC"""
+        ORDER BY grank, last DESC, crashes DESC, dup_key"""
     return db.execute(sql, params).fetchall()
 
 
@@ -251,9 +309,15 @@ _MEMBER_COLS = ("report_id", "title", "label", "confidence", "needs_review", "la
                 "subsystems", "repro", "bug_link")
 
 
-def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: datetime) -> InboxItem:
-    _key, grank, last, first, n, crashes, ids = group
-    ids = [int(i) for i in ids.split(",")]
+def item(db: sqlite_utils.Database, group: Group, now: datetime | None = None,
+         ranks: dict[int, str] | None = None) -> InboxItem:
+    """The inbox line of a group: its representative report, status, replies and reproducer run."""
+    now = now or utcnow()
+    ranks = ranks if ranks is not None else _rank_table(db)
+    grank = group.rank
+    ids = group.ids if group.ids is not None else [
+        i for (i,) in db.execute("SELECT report_id FROM report_groups WHERE dup_key = ? ORDER BY report_id",
+                                 [group.dup_key])]
     marks = ",".join("?" * len(ids))
     rows = [dict(zip(_MEMBER_COLS, r, strict=True)) for r in db.execute(
         f"SELECT {', '.join(_MEMBER_COLS)} FROM inbox_reports WHERE report_id IN ({marks})", ids)]
@@ -265,14 +329,15 @@ def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: d
     mids = sorted({r["message_id"] for r in rows if r["message_id"]})
     seen = max((r["seen_at"] for r in rows if r["seen_at"]), default="")
     status = bug_status(db, bugs, mids)
+    last = group.last
     return InboxItem(
         id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
         needs_review=any(r["needs_review"] for r in rows if r["label_rank"] == grank), label_source=rep["label_source"],
         title=rep["title"] or "", subsystems=subsystems_of(rep["subsystems"]),
-        reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
-        repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
-        new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows), snooze_until=rep["snooze_until"],
-        bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"],
+        reported_at=last, first_reported_at=group.first, age=age(last, now), crashes=int(group.crashes),
+        duplicates=int(group.reports), repro=next((r["repro"] for r in rows if r["repro"]), None),
+        repro_run=_repro_run(db, ids), new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows),
+        snooze_until=rep["snooze_until"], bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"],
         status=status.status if status else None, status_detail=status.detail if status else "",
         link=rep["bug_link"], report_ids=ids,
     )

@@ -14,11 +14,11 @@ classifying, ``triage.workers``) happens outside any transaction: in this proces
 worker processes while this one reads the next batch. Each batch is then written as ONE transaction (``BEGIN
 IMMEDIATE``), in record order, by this process: messages and reports (one statement per table), the new
 reports' verdicts (an explicit classification, unless ``classify=False``), the search index, threads, bugs and
-crashes, and the batch's checkpoints. A record is never split between batches, so a mail and the report parsed
-from it commit together, and a cursor never runs ahead of the data it covers: a killed run leaves whole records
-or none, and a re-run fills the gap (message-ids and content hashes keep it idempotent; a mail whose message-id
-is stored already is skipped whole). Reports are keyed by the sha256 of their normalized crash text; storing the
-same crash twice adds only where it was seen.
+crashes, the batch's checkpoints and the duplicate groups it changed. A record is never split between batches,
+so a mail and the report parsed from it commit together, and a cursor never runs ahead of the data it covers: a
+killed run leaves whole records or none, and a re-run fills the gap (message-ids and content hashes keep it
+idempotent; a mail whose message-id is stored already is skipped whole). Reports are keyed by the sha256 of
+their normalized crash text; storing the same crash twice adds only where it was seen.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from triage.store import now, transaction
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
 from triage.store.fts import index_new
+from triage.store.groups import refresh as refresh_groups
 from triage.store.messages import insert_messages, known_messages
 from triage.store.reports import PreparedReport, store_reports
 from triage.store.verdicts import save_verdicts, verdict_row
@@ -362,6 +363,7 @@ class Pipeline:
                 counts["threads_new"] += resolve(self.db, batch.hints or None)
             for source, cursor in batch.checkpoints.items():
                 save_cursor(self.db, source, cursor)
+            refresh_groups(self.db)
         self._failed = False
         self.summary.counts.update(counts)
         self.new_ids = new_ids

@@ -2,7 +2,8 @@
 
 Review state lives in ``reviews`` and human labels in ``verdicts`` (``source = 'human'``). Nothing else
 in syz-triage writes them: sync, import and classification only ever add a ``'new'`` row with
-INSERT OR IGNORE, so a decision taken here is kept forever.
+INSERT OR IGNORE, so a decision taken here is kept forever. Each change refreshes the stored duplicate groups
+it touched in the same transaction (``triage.store.groups``).
 
 State changes apply to the whole duplicate group of the given report (the inbox shows one line per
 group; acking the line acks what it stands for). A human label applies to the given report only.
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
+from triage.store.groups import refresh as refresh_groups
 from vocab.labels import LABELS
 
 STATES: tuple[str, ...] = ("new", "seen", "acked", "muted")
@@ -109,6 +111,7 @@ def _upsert(db: sqlite_utils.Database, ids: list[int], **fields) -> None:
             sets = ", ".join(f"{k} = :{k}" for k in fields)
             db.execute(f"UPDATE reviews SET {sets}, updated_at = :now WHERE report_id = :rid",
                        {**fields, "now": now, "rid": rid})
+        refresh_groups(db)
 
 
 def set_state(db: sqlite_utils.Database, report_ids: list[int], state: str, who: str | None = None,
@@ -141,6 +144,7 @@ def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None)
                        [rid, now])
             db.execute("UPDATE reviews SET seen_at = ?, state = CASE state WHEN 'new' THEN 'seen' ELSE state END "
                        "WHERE report_id = ?", [now, rid])
+        refresh_groups(db)
 
 
 def set_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | None = None,
@@ -156,6 +160,7 @@ def set_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | 
              "created_at": stamp()},
             pk=("report_id", "source"),
         )
+        refresh_groups(db)
 
 
 def _expand(db: sqlite_utils.Database, report_ids: list[int]) -> list[int]:
