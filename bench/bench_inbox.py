@@ -32,7 +32,7 @@ from triage.report import PARSER_VERSION, parse  # noqa: E402
 from triage.report.source import content_hash  # noqa: E402
 from triage.store import open_db, transaction  # noqa: E402
 from triage.store.fts import index_new  # noqa: E402
-from triage.store.groups import refresh  # noqa: E402
+from triage.store.groups import refresh_all, settle  # noqa: E402
 from triage.store.reports import signature_hash  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -146,8 +146,9 @@ def build(path: Path, n: int, seed: int = 1) -> dict:
         for i in range(0, len(rows), chunk):
             with db.conn:
                 db.conn.executemany(sql, rows[i:i + chunk])
-    with transaction(db):           # what every writer does before it commits: the groups it touched, the index
-        refresh(db)
+    with transaction(db):           # what the writers do before they commit: keys, group rows, search index
+        refresh_all(db)
+        settle(db)
         index_new(db)
     db.conn.close()                # no ANALYZE: a real store has no planner statistics either
     return {"reports": n, "bases": len(bases), "bugs": len(bugs), "frames": len(frames), "messages": len(messages),

@@ -47,6 +47,53 @@ MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx)) 
 ))
 
 
+# The held-out set of syzbot reports (tests/judged/syzbot-sample.jsonl): judgements keyed by the sample's bug id.
+SAMPLE = "syzbot-sample"
+SAMPLE_DIR = DATA / SAMPLE
+SAMPLE_FIELDS = ("bug_id", "label", "title", "why", "selected_by")
+SAMPLE_SEED = "syz-triage-sample-1"
+SAMPLE_RANDOM = 60
+
+
+def sample_index() -> dict[str, dict]:
+    """The sample's index.jsonl (syzbot's title, status, ...) by bug id."""
+    path = SAMPLE_DIR / "index.jsonl"
+    if not path.exists():
+        sys.exit(f"{path}: the syzbot sample is not there (needs ../shared/data)")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["id"]: r for r in rows}
+
+
+def sample_text(bug_id: str) -> str:
+    return (SAMPLE_DIR / f"{bug_id}.txt").read_bytes().decode("utf-8", "replace")
+
+
+def classify_files(paths: list[Path], chunk: int = 200) -> dict[str, dict]:
+    """``triage classify --json`` of each file (no store), by file stem: the tool's verdict, any version."""
+    out: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="judged-classify-") as tmp:
+        db = Path(tmp) / "none.db"
+        for start in range(0, len(paths), chunk):
+            for line in triage(db, "classify", "--json", *map(str, paths[start:start + chunk])).splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    out[Path(row["file"]).stem] = row
+    return out
+
+
+def write_rows(path: Path, rows: dict[str, dict], fields: tuple[str, ...]) -> None:
+    """Rewrite a judged file, one judgement a line, sorted by key (stable diffs), atomically."""
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for key in sorted(rows):
+            f.write(json.dumps({k: rows[key].get(k) for k in fields}, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def load_sample_judged() -> dict[str, dict]:
+    return {j["bug_id"]: j for j in read_judged(judged_path(SAMPLE))}
+
+
 def bundle(name: str) -> Path:
     return BUNDLES / f"{name}.bundle"
 
@@ -175,6 +222,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def printable(text: str | None) -> str:
     """Mail text as data: control characters (escape sequences included) shown as ``\\xNN``, never raw."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text or "")
+
+
+def sample_counts_table() -> str:
+    """The held-out sample's counts per label and selection reason (tests/judged/README.md carries it)."""
+    from vocab.labels import LABELS
+
+    rows = list(read_judged(judged_path(SAMPLE)))
+    reasons = ("tool-consequence", "marker", "sample")
+    head = "| selected by | " + " | ".join(LABELS) + " | judged |"
+    out = [head, "|" + "---|" * (len(LABELS) + 2)]
+    for why in (*reasons, "all"):
+        got = [r["label"] for r in rows if why == "all" or any(x.split(":")[0] == why for x in r["selected_by"])]
+        out.append(f"| {why} | " + " | ".join(str(got.count(lab)) for lab in LABELS) + f" | {len(got)} |")
+    return "\n".join(out)
 
 
 def counts_table() -> str:

@@ -2,9 +2,11 @@
 
     python bench/judged_eval.py ARCHIVE_DB [JUDGED.jsonl] [--json]   # default JUDGED: tests/judged/<db's name>.jsonl
     python bench/judged_eval.py --all [--work DIR] [--json]          # the three archives (imported when absent)
+    python bench/judged_eval.py --sample [--json]                    # the held-out syzbot sample (classify --json)
 
 A mail's predicted label is the effective label (``report_labels``) of the report stored from it (the first one,
-by id, when a mail gave several); a mail without a report is predicted ``not-a-report``. It prints
+by id, when a mail gave several), or of the report it is a source of (a reply re-pasting a crash stored already);
+a mail without a report is predicted ``not-a-report``. It prints
 - per consequence label: precision / recall over the judged mails (with the counts behind them);
 - the judged ``not-a-report`` mails that became reports (listed) and the judged reports that did not;
 - judged reports whose stored title disagrees with the judged one (up to whitespace and a ``(N)`` suffix);
@@ -29,6 +31,9 @@ from judged_archives import (  # noqa: E402
     INBOX_TOP,
     LISTS,
     NOT_A_REPORT,
+    SAMPLE,
+    SAMPLE_DIR,
+    classify_files,
     connect,
     ensure_db,
     first_report,
@@ -36,6 +41,7 @@ from judged_archives import (  # noqa: E402
     judged_path,
     list_name,
     load_judged,
+    load_sample_judged,
     printable,
     report_mail,
     same_title,
@@ -49,9 +55,10 @@ UNCLASSIFIED = "(unclassified)"
 def predictions(con, mids: set[str]) -> dict[str, dict]:
     """message-id -> {report_id, label, title, reports} for the judged mails the store made a report of."""
     out: dict[str, dict] = {}
-    rows = con.execute("SELECT r.message_id, r.id, r.title, l.label FROM reports r "
-                       "LEFT JOIN report_labels l ON l.report_id = r.id "
-                       "WHERE r.message_id IS NOT NULL ORDER BY r.id")
+    # a mail whose crash was stored already (a reply re-pasting it) is a source of that report
+    rows = con.execute("SELECT s.message_id, r.id, r.title, l.label FROM sources s "
+                       "JOIN reports r ON r.id = s.report_id LEFT JOIN report_labels l ON l.report_id = r.id "
+                       "WHERE s.message_id IS NOT NULL ORDER BY s.message_id = r.message_id DESC, r.id")
     for mid, rid, title, label in rows:
         if mid not in mids:
             continue
@@ -77,15 +84,17 @@ def label_scores(truth: dict[str, str], pred: dict[str, str]) -> dict[str, dict]
     return scores
 
 
-def decided(evidence: str | None, label: str, source: str) -> str:
-    """How one verdict was decided: rule | model-alone | model+rule | default | human | unknown."""
+def decided(evidence: str | dict | None, label: str, source: str) -> str:
+    """How one verdict was decided: rule | model-alone | model+rule | suggestion | default | human | unknown."""
     if source == "human":
         return "human"
     try:
-        ev = json.loads(evidence or "{}")
+        ev = evidence if isinstance(evidence, dict) else json.loads(evidence or "{}")
     except json.JSONDecodeError:
         return "unknown"
     by = ev.get("decided_by")
+    if by == "suggestion":
+        return "suggestion"
     if by == "model":
         agreeing = [r for r in ev.get("rules") or [] if isinstance(r, dict) and r.get("label") == label]
         return "model+rule" if agreeing else "model-alone"
@@ -247,6 +256,37 @@ def print_table(results: list[dict], verbose: bool) -> None:
                       + (f"  <{printable(line['message_id'])}>" if not line["judged"] else ""))
 
 
+def evaluate_sample() -> dict:
+    """The held-out syzbot sample: the tool's verdict of each judged report (``triage classify --json``)."""
+    judged = load_sample_judged()
+    if not judged:
+        sys.exit(f"tests/judged/{SAMPLE}.jsonl: no judgements")
+    verdicts = classify_files([SAMPLE_DIR / f"{bug}.txt" for bug in sorted(judged)])
+    truth = {b: j["label"] for b, j in judged.items()}
+    pred = {b: verdicts[b]["label"] if b in verdicts else UNCLASSIFIED for b in judged}
+    how = Counter(decided(verdicts[b]["evidence"], pred[b], verdicts[b].get("source", "")) for b in verdicts)
+    wrong = [{"bug_id": b, "judged": truth[b], "predicted": pred[b], "title": judged[b].get("title")}
+             for b in sorted(judged) if truth[b] != pred[b]]
+    return {"list": SAMPLE, "judged": len(judged), "judged_labels": dict(Counter(truth.values()).most_common()),
+            "labels": label_scores(truth, pred), "other_right": sum(truth[b] == pred[b] == "other" for b in judged),
+            "verdicts": {"verdicts": len(verdicts), "decided_by": dict(how.most_common()),
+                         "needs_review": sum(bool(v.get("needs_review")) for v in verdicts.values())},
+            "wrong": wrong}
+
+
+def print_sample(r: dict) -> None:
+    print(f"{SAMPLE}: judged {r['judged']} ({', '.join(f'{k} {v}' for k, v in r['judged_labels'].items())})")
+    for lab, sc in r["labels"].items():
+        print(f"  {lab:18s} P {fmt(sc['precision'])}  R {fmt(sc['recall'])}  "
+              f"right/predicted/judged {sc['tp']}/{sc['predicted']}/{sc['judged']}")
+    v = r["verdicts"]
+    n = v["verdicts"] or 1
+    print("  decided by: " + ", ".join(f"{k} {c / n:.0%}" for k, c in v["decided_by"].items())
+          + f"; needs review {v['needs_review'] / n:.0%}")
+    for w in r["wrong"]:
+        print(f"  wrong: {w['bug_id']} judged {w['judged']}, predicted {w['predicted']}  {printable(w['title'])}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("db", nargs="?", type=Path, help="a store of one archive (named <list>.db when JUDGED is omitted)")
@@ -256,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--original-only", action="store_true", help="score only mails judged original")
     ap.add_argument("--json", action="store_true", help="one JSON object per archive, then the totals")
     ap.add_argument("--verbose", "-v", action="store_true", help="list every line, not only the wrong ones")
+    ap.add_argument("--sample", action="store_true", help="score the held-out syzbot sample instead")
     args = ap.parse_args(argv)
+    if args.sample:
+        r = evaluate_sample()
+        print(json.dumps(r, ensure_ascii=False)) if args.json else print_sample(r)
+        return 0
     if args.all == (args.db is not None):
         ap.error("give ARCHIVE_DB [JUDGED] or --all")
     if args.all:

@@ -11,6 +11,13 @@ Per archive, a mail is selected when
     python bench/judged_select.py [--work DIR] [--list NAME ...] [--missing] [--out FILE] [--json] [--sync-judged]
     python bench/judged_select.py --counts        # the judged set's counts per label and list (README table)
 
+The held-out syzbot sample (``--sample-set``) is selected the same way over ../shared/data/syzbot-sample: (a) every
+report the tool gives a consequence label (``triage classify --json``), (b) every report carrying a strong marker,
+(c) a seeded random sample of 60 of the others; its judgements are tests/judged/syzbot-sample.jsonl, by bug id.
+
+    python bench/judged_select.py --sample-set [--missing] [--out FILE]
+    python bench/judged_select.py --sample-counts  # the held-out set's counts (README table)
+
 Stores are ``DIR/<list>.db``, imported from ``../shared/data/public-inbox/<list>.bundle`` by the CLI when absent.
 The tool's verdict is not printed: the judge must not see it.
 """
@@ -29,6 +36,11 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 from judged_archives import (  # noqa: E402
     INBOX_TOP,
     LISTS,
+    SAMPLE,
+    SAMPLE_DIR,
+    SAMPLE_RANDOM,
+    SAMPLE_SEED,
+    classify_files,
     connect,
     counts_table,
     ensure_db,
@@ -36,9 +48,12 @@ from judged_archives import (  # noqa: E402
     inbox_top,
     judged_path,
     load_judged,
+    load_sample_judged,
     markers,
     printable,
     report_mail,
+    sample_counts_table,
+    sample_index,
     write_judged,
 )
 
@@ -87,6 +102,60 @@ def select(name: str, db: Path, seed: str = SEED, top: int = INBOX_TOP) -> dict[
     return chosen
 
 
+def select_sample(seed: str = SAMPLE_SEED, n_random: int = SAMPLE_RANDOM) -> dict[str, dict]:
+    """bug id -> {bug_id, title, selected_by} for the syzbot sample."""
+    index = sample_index()
+    paths = sorted(SAMPLE_DIR.glob("*.txt"))
+    verdicts = classify_files(paths)
+    chosen: dict[str, dict] = {}
+
+    def pick(bug: str, why: str) -> None:
+        entry = chosen.setdefault(bug, {"bug_id": bug, "title": index.get(bug, {}).get("title"), "selected_by": []})
+        if why not in entry["selected_by"]:
+            entry["selected_by"].append(why)
+
+    marked = set()
+    for path in paths:
+        for m in markers(path.read_bytes().decode("utf-8", "replace")):
+            marked.add(path.stem)
+            pick(path.stem, f"marker:{m}")
+    for bug, v in sorted(verdicts.items()):
+        if v.get("label") in CONSEQUENCE_LABELS:
+            pick(bug, "tool-consequence")
+    rest = sorted((p.stem for p in paths if p.stem not in marked),
+                  key=lambda b: hashlib.sha256(f"{seed}:{b}".encode()).hexdigest())
+    for bug in [b for b in rest if b not in chosen][:n_random]:
+        pick(bug, "sample")
+    return chosen
+
+
+def sample_main(args) -> int:
+    chosen = select_sample()
+    judged = load_sample_judged()
+    rows = [{**e, "judged": e["bug_id"] in judged} for e in chosen.values()]
+    if args.sync_judged:
+        from judged_archives import SAMPLE_FIELDS, write_rows
+
+        for bug, e in chosen.items():
+            if bug in judged:
+                judged[bug]["selected_by"] = sorted({*judged[bug]["selected_by"], *e["selected_by"]})
+        if judged:
+            write_rows(judged_path(SAMPLE), judged, SAMPLE_FIELDS)
+    if args.out:
+        with args.out.open("w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    reasons = Counter(x.split(":")[0] for r in rows for x in r["selected_by"])
+    missing = [r for r in rows if not r["judged"]]
+    print(f"{SAMPLE}: selected {len(rows)} (tool {reasons['tool-consequence']}, marker {reasons['marker']}, "
+          f"sample {reasons['sample']}), judged {len(rows) - len(missing)}, missing {len(missing)}, "
+          f"extra {len(set(judged) - set(chosen))}")
+    if args.missing:
+        for r in missing:
+            print(f"{SAMPLE}\t{r['bug_id']}\t{','.join(r['selected_by'])}\t{printable(r['title'])[:80]}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("/tmp/judged"), help="where the stores are (or are built)")
@@ -98,10 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sync-judged", action="store_true",
                     help="add today's reasons to the selected_by of mails already judged (kept: earlier reasons)")
     ap.add_argument("--counts", action="store_true", help="print the judged set's counts table (for its README)")
+    ap.add_argument("--sample-set", action="store_true", help="select from the syzbot sample instead of the archives")
+    ap.add_argument("--sample-counts", action="store_true", help="print the held-out sample's counts table")
     args = ap.parse_args(argv)
     if args.counts:
         print(counts_table())
         return 0
+    if args.sample_counts:
+        print(sample_counts_table())
+        return 0
+    if args.sample_set:
+        return sample_main(args)
     args.work.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     summary = []

@@ -3,6 +3,9 @@
     python bench/judged_view.py next [--list NAME] [-n N] [--selection FILE]   # next unjudged mails, compact
     python bench/judged_view.py show LIST MSGID [--full] [--lines A-B]         # one mail, compact or whole
     python bench/judged_view.py record [FILE] < LIST|MSGID|LABEL|KIND|ORIGINAL|TITLE|WHY lines
+    python bench/judged_view.py sample-next [-n N] [--selection FILE]          # the held-out syzbot sample
+    python bench/judged_view.py sample-show BUGID [--full] [--lines A-B]
+    python bench/judged_view.py sample-record [FILE] < BUGID|LABEL|WHY lines
 
 The compact view shows the subject, author, date, whether the mail carries a diff, the kernel-output lines with
 their line numbers (stack frames folded to their function names, register dumps dropped), the lines around the
@@ -25,12 +28,18 @@ from judged_archives import (  # noqa: E402
     KINDS,
     LISTS,
     NOT_A_REPORT,
+    SAMPLE,
+    SAMPLE_FIELDS,
     connect,
     judged_path,
     load_judged,
+    load_sample_judged,
     markers,
     printable,
+    sample_index,
+    sample_text,
     write_judged,
+    write_rows,
 )
 
 from vocab.labels import LABELS  # noqa: E402
@@ -79,9 +88,13 @@ def compact(con, name: str, mid: str, max_kernel: int = 70) -> str:
     if not row:
         return f"== {name} {mid}: not in the store"
     subject, author, email, date, body = row
+    return compact_text([f"== {name} <{printable(mid)}>", f"subj: {printable(subject)}",
+                         f"from: {printable(author)} <{printable(email)}>  {date}"], subject, body, max_kernel)
+
+
+def compact_text(out: list[str], subject: str | None, body: str | None, max_kernel: int = 70) -> str:
+    """The compact view of one text under the heading lines ``out`` (see the module doc)."""
     lines = (body or "").splitlines()
-    out = [f"== {name} <{printable(mid)}>", f"subj: {printable(subject)}",
-           f"from: {printable(author)} <{printable(email)}>  {date}"]
     quoted = sum(bool(QUOTE.match(ln)) for ln in lines)
     diff_at = [i for i, ln in enumerate(lines, 1) if DIFF.match(QUOTE.sub("", ln))]
     own_diff = [i for i in diff_at if not QUOTE.match(lines[i - 1])]
@@ -210,6 +223,39 @@ def record(work: Path, sel_path: Path, entries: list[tuple[str, ...]]) -> None:
         print(f"{name}: {len(judged)} judged")
 
 
+def sample_compact(bug: str, index: dict[str, dict]) -> str:
+    """A sample report's compact view: syzbot's title (the report's own, not the tool's verdict) and its text."""
+    title = (index.get(bug) or {}).get("title")
+    return compact_text([f"== {SAMPLE} {bug}", f"syzbot title: {printable(title)}"], None, sample_text(bug))
+
+
+def sample_full(bug: str, span: str | None) -> str:
+    lines = sample_text(bug).splitlines()
+    a, b = (int(x) for x in span.split("-")) if span else (1, len(lines))
+    return "\n".join(f"{i:4d}| {printable(lines[i - 1])}" for i in range(max(a, 1), min(b, len(lines)) + 1))
+
+
+def sample_record(sel_path: Path, entries: list[tuple[str, ...]]) -> None:
+    """Write judgements (bug id, label, why) into tests/judged/syzbot-sample.jsonl."""
+    sel = {s["bug_id"]: s for s in selection(sel_path)}
+    index = sample_index()
+    judged = load_sample_judged()
+    for n, (bug, label, why) in enumerate(entries, 1):
+        where = f"judgement {n} ({bug})"
+        if bug not in index:
+            sys.exit(f"{where}: not a report of the syzbot sample")
+        if label not in LABELS:
+            sys.exit(f"{where}: label {label!r} is not one of {', '.join(LABELS)}")
+        if not why.strip():
+            sys.exit(f"{where}: say why")
+        old = judged.get(bug, {})
+        judged[bug] = {"bug_id": bug, "label": label, "title": index[bug].get("title"), "why": why.strip(),
+                       "selected_by": sorted({*old.get("selected_by", []), *sel.get(bug, {}).get("selected_by", [])})}
+    path = judged_path(SAMPLE)
+    write_rows(path, judged, SAMPLE_FIELDS)
+    print(f"{SAMPLE}: {len(judged)} judged")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("/tmp/judged"))
@@ -226,7 +272,36 @@ def main(argv: list[str] | None = None) -> int:
     sh.add_argument("--lines")
     rc = sub.add_parser("record", help="judgements from stdin, one a line: LIST|MSGID|LABEL|KIND|ORIGINAL|TITLE|WHY")
     rc.add_argument("file", nargs="?", type=Path, help="read these lines from a file instead of stdin")
+    sn = sub.add_parser("sample-next")
+    sn.add_argument("-n", type=int, default=5)
+    ss = sub.add_parser("sample-show")
+    ss.add_argument("bug")
+    ss.add_argument("--full", action="store_true")
+    ss.add_argument("--lines")
+    sr = sub.add_parser("sample-record", help="judgements from stdin, one a line: BUGID|LABEL|WHY")
+    sr.add_argument("file", nargs="?", type=Path)
     args = ap.parse_args(argv)
+    if args.cmd.startswith("sample-"):
+        args.selection = args.selection or args.work / "sample-selection.jsonl"
+        if args.cmd == "sample-record":
+            text = args.file.read_text(encoding="utf-8") if args.file else sys.stdin.read()
+            entries = [tuple(f.strip() for f in ln.split("|", 2)) for ln in text.splitlines()
+                       if ln.strip() and not ln.startswith("#")]
+            bad = [e for e in entries if len(e) != 3]
+            if bad:
+                sys.exit(f"sample-record: {len(bad)} line(s) without 3 fields, first: {'|'.join(bad[0])}")
+            sample_record(args.selection, entries)
+            return 0
+        index = sample_index()
+        if args.cmd == "sample-show":
+            print(sample_full(args.bug, args.lines) if args.full or args.lines else sample_compact(args.bug, index))
+            return 0
+        judged = load_sample_judged()
+        todo = [s for s in selection(args.selection) if s["bug_id"] not in judged][:args.n]
+        for s in todo:
+            print(sample_compact(s["bug_id"], index))
+        print(f"({len(todo)} shown)")
+        return 0
     args.selection = args.selection or args.work / "selection.jsonl"
     if args.cmd == "record":
         text = args.file.read_text(encoding="utf-8") if args.file else sys.stdin.read()

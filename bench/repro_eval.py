@@ -106,7 +106,7 @@ def evaluate(items: list[tuple[str, str, str]], set_name: str, seed: int = 1) ->
         rep = parse(text)
         row = Row(set_name, item, label)
         crash = {f.norm_function for f in rep.frames if f.stack == "crash"}
-        lk = link(rep, text)
+        lk = link(rep)
         if isinstance(lk, NotCovered):
             row.why = lk.why
             row.share = 0.0 if crash else None
@@ -115,7 +115,7 @@ def evaluate(items: list[tuple[str, str, str]], set_name: str, seed: int = 1) ->
         r = run_link(lk, seed, with_trace=False)
         row.scenario, row.outcome, row.why = lk.scenario, r.outcome, lk.why
         if r.console.strip():
-            row.console_label = classify(parse(r.console), r.console).label
+            row.console_label = classify(parse(r.console)).label
         if crash:
             row.share = len(crash & console_names(r.console)) / len(crash)
         row.fixes = ",".join(fx["variant"] for fx in fix_runs(lk, r, seed) if fx["flips"])

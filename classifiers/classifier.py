@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from classifiers.combine import Verdict, combine
+from classifiers.combine import Verdict, combine, describe_event
 from classifiers.features import features
 from classifiers.rules import RULES_FILE, Hit, RuleSet
 from classifiers.view import ReportView
@@ -61,6 +61,7 @@ class Classifier:
         out = []
         for view, p in zip(views, probs, strict=True):
             v = combine(self.hits(view), p, corrupted=view.corrupted, model_version=mv)
+            v.evidence["event"] = describe_event(view, v)
             v.version = self.version
             out.append(v)
         return out

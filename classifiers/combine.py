@@ -1,13 +1,21 @@
-"""The combiner: rules and model into one verdict with its evidence.
+"""The combiner: rules and model into one verdict with its evidence (the rules of a verdict: ``VERDICTS.md``).
 
+- a consequence label (``data-loss``, ``reclaim-deadlock``, ``fault-injection``, ``nofail-warning``) is given
+  only with evidence: a *decisive* hit of that label (``rules.Hit.decisive``: it matched a line or frame of
+  this crash, not just its header). A hit that rests on the header alone is kept in the evidence but decides
+  nothing;
 - a confident rule (confidence >= ``STRONG``) decides; several confident rules of different labels are
   settled by the LABELS.md precedence (data-loss > reclaim-deadlock > fault-injection > nofail-warning > other);
-- otherwise the model decides; a weaker rule that agrees with it raises the confidence, one that disagrees
-  is weighed against the model's probability (the more confident side wins);
-- with no rule hit, a hesitant model (top probability < ``LOW``) does not assign a consequence label: the
-  verdict is ``other`` (what most reports are) and needs review;
+- otherwise the model ranks the labels that have evidence (and ``other``): a weaker rule that agrees with it
+  raises the confidence, one that disagrees is weighed against the model's probability (the more confident
+  side wins);
+- the model never gives a consequence label on its own: when it ranks first a consequence no rule found
+  evidence for, the verdict is ``other``, ``needs_review``, with the model's choice kept as
+  ``evidence["suggestion"]`` (``decided_by = "suggestion"``);
 - the verdict ``needs_review`` when rules and model disagree, when the winning probability is low
-  (< ``LOW``), or when the report is corrupted and no confident rule decided;
+  (< ``LOW``), when only the model speaks, or when the report is corrupted and no confident rule decided;
+- ``evidence["decisive"]`` is the first line of the deciding hit (the one a maintainer checks first), and
+  ``evidence["event"]`` the crash or log line the verdict is about (``describe_event``);
 - a human label (``Verdict.human``) overrides all of this (the store layer applies it).
 """
 
@@ -20,6 +28,7 @@ from classifiers.rules import PRECEDENCE, Hit
 
 STRONG = 0.8
 LOW = 0.6
+OTHER = "other"
 
 
 @dataclass
@@ -40,12 +49,30 @@ class Verdict:
         return cls(label, 1.0, False, {"decided_by": "human", "who": who, "note": note}, source="human")
 
 
+def usable(hits: list[Hit]) -> list[Hit]:
+    """The hits that may decide: every ``other`` hit, and consequence hits with decisive evidence."""
+    return [h for h in hits if h.rule.label == OTHER or h.decisive]
+
+
 def rules_label(hits: list[Hit]) -> str:
-    """What the rules alone say: the confident hit of highest precedence, else ``other``."""
-    strong = [h for h in hits if h.rule.confidence >= STRONG]
+    """What the rules alone say: the confident usable hit of highest precedence, else ``other``."""
+    strong = [h for h in usable(hits) if h.rule.confidence >= STRONG]
     if not strong:
-        return "other"
+        return OTHER
     return min((h.rule.label for h in strong), key=PRECEDENCE.__getitem__)
+
+
+def _decisive(hits: list[Hit], label: str) -> dict[str, Any] | None:
+    """The first evidence line of the most confident usable hit of ``label``."""
+    best = max((h for h in usable(hits) if h.rule.label == label and h.evidence),
+               key=lambda h: h.rule.confidence, default=None)
+    if best is None:
+        return None
+    first = best.evidence[0]
+    out = {"rule": best.rule.id, "line": first.get("line"), "text": first["text"], "role": first.get("role")}
+    if "event" in first:
+        out["event"] = first["event"]
+    return out
 
 
 def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool = False,
@@ -58,8 +85,14 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
         p_top = probs[model_label]
         evidence["model"] = {"label": model_label, "probabilities": {k: round(v, 4) for k, v in probs.items()},
                              "version": model_version}
-    strong = [h for h in hits if h.rule.confidence >= STRONG]
-    weak = [h for h in hits if h.rule.confidence < STRONG]
+    ok = usable(hits)
+    idle = [h.rule.id for h in hits if h not in ok]
+    if idle:
+        evidence["not_evidence"] = {"rules": idle, "why": "matched only the crash header: no line or frame of "
+                                                          "this crash shows the consequence"}
+    with_evidence = {h.rule.label for h in ok}
+    strong = [h for h in ok if h.rule.confidence >= STRONG]
+    weak = [h for h in ok if h.rule.confidence < STRONG]
     if strong:
         label = rules_label(hits)
         conf = max(h.rule.confidence for h in strong if h.rule.label == label)
@@ -67,14 +100,14 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
         if not agree:
             conf = (conf + probs.get(label, 0.0)) / 2
         evidence["decided_by"] = "rule"
-        return Verdict(label, conf, not agree, evidence)
+        return _finish(Verdict(label, conf, not agree, evidence), hits)
     if model_label is None:
         if weak:
             best = min(weak, key=lambda h: (PRECEDENCE[h.rule.label], -h.rule.confidence))
             evidence["decided_by"] = "rule"
-            return Verdict(best.rule.label, best.rule.confidence, True, evidence)
+            return _finish(Verdict(best.rule.label, best.rule.confidence, True, evidence), hits)
         evidence["decided_by"] = "default"
-        return Verdict("other", 0.5, True, evidence)
+        return _finish(Verdict(OTHER, 0.5, True, evidence), hits)
     label, conf, review = model_label, p_top, p_top < LOW
     evidence["decided_by"] = "model"
     if weak:
@@ -88,11 +121,51 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
             if best.rule.confidence > p_top:
                 label, conf = best.rule.label, best.rule.confidence
                 evidence["decided_by"] = "rule"
-    if not hits and label != "other" and conf < LOW:
-        # a consequence is a claim that needs evidence: no rule found any and the model hesitates
-        evidence["decided_by"] = "default"
-        evidence["note"] = f"no rule fired and the model is unsure ({label} {conf:.2f}): review"
-        label, conf, review = "other", probs.get("other", 0.0), True
+    if label != OTHER and label not in with_evidence:
+        # the model alone names a consequence: a suggestion to review, never a verdict
+        evidence["decided_by"] = "suggestion"
+        evidence["suggestion"] = {"label": label, "probability": round(conf, 4),
+                                  "why": "the model ranks it first, but no rule found a line of this crash "
+                                         "that shows it"}
+        label, conf, review = OTHER, probs.get(OTHER, 0.0), True
     if corrupted:
         review = True
-    return Verdict(label, conf, review, evidence)
+    return _finish(Verdict(label, conf, review, evidence), hits)
+
+
+def _finish(v: Verdict, hits: list[Hit]) -> Verdict:
+    decisive = _decisive(hits, v.label)
+    if decisive is not None:
+        v.evidence["decisive"] = decisive
+    return v
+
+
+def describe_event(view: Any, verdict: Verdict) -> dict[str, Any]:
+    """The crash or log line the verdict is about. The primary crash (event 0), unless the deciding evidence
+    is a marker that belongs elsewhere: to a later crash of the log (that crash), or to no crash at all (a lost
+    write printed by a bio completion after a panic, a data-loss line in a log without a crash: that line).
+    ``primary_crash`` names the primary crash when the verdict is about something else; ``crashes``: how
+    many distinct crash headers the log holds, when more than one."""
+    decisive = verdict.evidence.get("decisive") or {}
+    crash = None
+    if view.crash_line is not None:
+        crash = {"kind": view.crash_kind, "line": view.crash_line, "text": view.text(view.crash_line)}
+        if view.crash_pid is not None or view.crash_comm:
+            crash["task"] = {"comm": view.crash_comm, "pid": view.crash_pid}
+    k = decisive.get("event", 0) if verdict.label != OTHER else 0
+    if isinstance(k, int) and 0 < k < len(view.headers):
+        line, kind = view.headers[k]
+        out = {"kind": kind, "line": line, "text": view.text(line) or None, "primary": False}
+    elif k is None:
+        out = {"kind": "log-line", "line": decisive.get("line"), "text": decisive.get("text"),
+               "primary": crash is None}
+    elif crash is not None:
+        out = {**crash, "primary": True}
+    else:
+        out = {"kind": "none", "primary": True}
+    if crash is not None and not out["primary"]:
+        out["primary_crash"] = crash
+    distinct = len(view.headers) - len(view.repeats)
+    if distinct > 1:
+        out["crashes"] = distinct
+    return out

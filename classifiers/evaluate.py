@@ -43,6 +43,8 @@ class Evaluation:
     names: list[str]
     n_splits: int
     n_groups: int
+    decided: list[str] = field(default_factory=list)     # how each combined verdict was decided
+    flagged: list[bool] = field(default_factory=list)    # whether it needs review
 
     def errors(self, classifier: str = "combined") -> list[tuple[str, str, str]]:
         return [(n, t, p) for n, t, p in zip(self.names, self.truth, self.predictions[classifier], strict=True)
@@ -76,6 +78,7 @@ def cross_validate(examples: list[Example], *, n_splits: int = 5, seed: int = 0,
     groups = [ex.group for ex in examples]
     n = len(examples)
     pred: dict[str, list[str]] = {name: [""] * n for name in CLASSIFIERS}
+    decided, flagged = [""] * n, [False] * n
     for i, v in enumerate(views):
         pred["title-keywords"][i] = title_keyword_label(v)
         pred["crash-type"][i] = crash_type_label(v)
@@ -91,9 +94,19 @@ def cross_validate(examples: list[Example], *, n_splits: int = 5, seed: int = 0,
         for row, i in zip(proba, test, strict=True):
             probs = dict(zip(model.classes, map(float, row), strict=True))
             pred["model"][i] = max(probs, key=probs.__getitem__)
-            pred["combined"][i] = combine(hits[i], probs, corrupted=views[i].corrupted).label
+            v = combine(hits[i], probs, corrupted=views[i].corrupted)
+            pred["combined"][i] = v.label
+            decided[i], flagged[i] = v.evidence.get("decided_by", "default"), v.needs_review
     scores = {name: score(name, truth, pred[name]) for name in CLASSIFIERS}
-    return Evaluation(scores, pred, truth, [ex.name for ex in examples], k, len(set(groups)))
+    return Evaluation(scores, pred, truth, [ex.name for ex in examples], k, len(set(groups)), decided, flagged)
+
+
+def shares(ev: Evaluation) -> dict[str, Any]:
+    """How the combination's verdicts were decided (rule / model / suggestion / default) and how many were
+    flagged for review, as fractions of all verdicts."""
+    n = len(ev.decided) or 1
+    by = {k: round(ev.decided.count(k) / n, 4) for k in ("rule", "model", "suggestion", "default")}
+    return {"decided_by": by, "needs_review": round(sum(ev.flagged) / n, 4)}
 
 
 def render_table(ev: Evaluation) -> str:
@@ -116,4 +129,7 @@ def render_table(ev: Evaluation) -> str:
               f"{'':<18}" + "".join(f"{short[lab]:>11}" for lab in LABELS)]
     for lab, row in zip(LABELS, comb.confusion, strict=True):
         lines.append(f"{lab:<18}" + "".join(f"{x:>11}" for x in row))
+    sh = shares(ev)
+    lines += ["", "combined, verdicts decided by: " + ", ".join(f"{k} {v:.0%}" for k, v in sh["decided_by"].items())
+              + f"; flagged for review {sh['needs_review']:.0%}"]
     return "\n".join(lines)

@@ -7,8 +7,11 @@ tied to a line a maintainer can find (line numbers are the input's, 1-based; ``N
 - the *primary crash* (``Report.crash``): its header line, kind, task and the function it fired in;
 - frames grouped into stacks (``Report.trace``: ``crash``, ``crash-N``, ``lockdep-chain-N``,
   ``fault-injection-N``, ``other-task:COMM/PID``, ``lockdep-usage:STATE``, ``stack``);
-- lockdep lock names and usage states (``Report.locks``), markers with the task that printed them
-  (``Report.markers``, kinds of ``vocab.markers``) and gfp flags (``Report.gfp``).
+- lockdep lock names and usage states (``Report.locks``), markers with the task that printed them and the
+  event (crash header) they belong to (``Report.markers``, kinds of ``vocab.markers``) and gfp flags
+  (``Report.gfp``);
+- every crash header (``Report.events``: the primary crash is event 0) and the kernel release, as printed or,
+  when the log does not say, bounded by the allocator's frame names (``kernel_range``).
 
 A report stored by an older parser (no console fields) is re-parsed from its text by
 ``classifiers.store_rows`` before it gets here.
@@ -19,12 +22,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from triage.report.context import kernel_tuple
+
 # lockdep_locks roles that name a lock class (the chain-exists list and usage rows do not)
 _LOCK_ROLES = frozenset({"acquiring", "holding", "chain", "inconsistent", "held", "scenario", "other"})
 
 # A frame is the parser's ``Report.trace`` entry, as is: {"function" (no compiler suffix), "stack", "lineno",
 # "line"} (no copy: a report prints hundreds).
 Frame = dict[str, Any]
+
+
+# Kernel releases are compared as (major, minor); the open ends of a range.
+OLDEST, NEWEST = (0, 0), (99, 99)
+# Allocator frame names tell a release when the log does not print it: (frame, since, until).
+_ERA_FRAMES = (("__alloc_frozen_pages_noprof", (6, 15), NEWEST), ("__alloc_pages_noprof", (6, 10), NEWEST),
+               ("alloc_pages_mpol_noprof", (6, 10), NEWEST), ("__alloc_pages_nodemask", OLDEST, (5, 12)))
 
 
 @dataclass(slots=True)
@@ -37,6 +49,9 @@ class Marker:
     error: int | None = None      # errno, positive
     task_line: int | None = None  # the line naming the task that printed it
     extra: str = ""               # the continuation line when a mail client wrapped the marker
+    event: int | None = None      # the event (index of ``ReportView.headers``) it belongs to, None: none
+    fields: dict[str, Any] = field(default_factory=dict)   # the parser's marker, with its kind's fields
+    #                                                        (device, fs, page_write, ...): read, never copied
 
 
 @dataclass
@@ -55,6 +70,9 @@ class ReportView:
     crash_task_line: int | None = None
     before: list[int] = field(default_factory=list)               # the lines just above the crash header
     headers: list[tuple[int, str]] = field(default_factory=list)   # every crash header (line, kind)
+    header_pids: list[int | None] = field(default_factory=list)     # the task of each header, when named
+    repeats: set[int] = field(default_factory=set)                  # headers that repeat an earlier one
+    kernel: str | None = None
     frames: list[Frame] = field(default_factory=list)
     locks: list[tuple[str, int]] = field(default_factory=list)     # (lock name, line)
     usages: list[tuple[str, int]] = field(default_factory=list)    # (usage state, line)
@@ -62,6 +80,8 @@ class ReportView:
     gfp: list[tuple[str, int | None]] = field(default_factory=list)  # (flag, line)
     in_irq: bool = False
     _stacks: dict[str, list[Frame]] | None = field(default=None, repr=False)
+    _kinds: frozenset[str] | None = field(default=None, repr=False)
+    _kernel_range: tuple[tuple[int, int], tuple[int, int]] | None = field(default=None, repr=False)
 
     # -- derived lookups ---------------------------------------------------------------------------
     def stack(self, name: str) -> list[Frame]:
@@ -74,6 +94,26 @@ class ReportView:
             for f in self.frames:
                 self._stacks.setdefault(f["stack"], []).append(f)
         return self._stacks
+
+    def marker_kinds(self) -> frozenset[str]:
+        if self._kinds is None:
+            self._kinds = frozenset(m.kind for m in self.markers)
+        return self._kinds
+
+    @property
+    def kernel_range(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The releases the report can be from: the printed one, else what its allocator frames allow."""
+        if self._kernel_range is None:
+            self._kernel_range = _kernel_range(self.kernel, self.frames)
+        return self._kernel_range
+
+    def crash_span(self) -> tuple[int, float]:
+        """The lines of the primary crash: from just above its header to the next distinct crash header (the
+        whole input when there is no crash header)."""
+        if self.crash_line is None:
+            return 0, float("inf")
+        nxt = [n for k, (n, _) in enumerate(self.headers) if k > 0 and k not in self.repeats and n > self.crash_line]
+        return min(self.before or [self.crash_line]), min(nxt, default=float("inf"))
 
     def text(self, line: int | None) -> str:
         """The text of input line ``line`` as the report holds it ('' if it does not)."""
@@ -99,6 +139,18 @@ def _pid(task: Any) -> int | None:
     return pid if isinstance(pid, int) else None
 
 
+def _kernel_range(kernel: str | None, frames: list[Frame]) -> tuple[tuple[int, int], tuple[int, int]]:
+    known = kernel_tuple(kernel)
+    if known is not None:
+        return known, known
+    lo, hi = OLDEST, NEWEST
+    names = {f["function"] for f in frames}
+    for name, since, until in _ERA_FRAMES:
+        if name in names:
+            lo, hi = max(lo, since), min(hi, until)
+    return (lo, hi) if lo <= hi else (OLDEST, NEWEST)
+
+
 def _build(report: Any) -> ReportView:
     view = ReportView(title=_get(report, "title"), crash_type=_get(report, "type"),
                       corrupted=bool(_get(report, "corrupted", False)))
@@ -120,8 +172,14 @@ def _build(report: Any) -> ReportView:
         for n, text in crash.get("before") or []:
             view.before.append(n)
             lines[n] = text
-    view.headers = [(e["lineno"], e["kind"]) for e in _get(report, "events") or []]
+    for k, e in enumerate(_get(report, "events") or []):
+        view.headers.append((e["lineno"], e["kind"]))
+        view.header_pids.append(_pid(e.get("task")))
+        if "repeat_of" in e:
+            view.repeats.add(k)
+        lines.setdefault(e["lineno"], e.get("line") or "")
     view.frames = _get(report, "trace") or []
+    view.kernel = _get(report, "kernel")
     for d in _get(report, "locks") or []:
         role, n = d.get("role"), d.get("lineno")
         if role in _LOCK_ROLES and d.get("lock"):
@@ -138,7 +196,8 @@ def _build(report: Any) -> ReportView:
         task = m.get("task") or {}
         err = m.get("error")
         mk = Marker(m["kind"], m.get("lineno"), m.get("line") or "", _pid(task), task.get("comm"),
-                    abs(err) if isinstance(err, int) else None, m.get("task_lineno"), m.get("continued") or "")
+                    abs(err) if isinstance(err, int) else None, m.get("task_lineno"), m.get("continued") or "",
+                    m.get("event"), m)
         view.markers.append(mk)
         if mk.line is not None:
             lines[mk.line] = mk.text

@@ -18,7 +18,8 @@ HARDWARE = "Hardware name: QEMU Standard PC (Q35 + ICH9, 2009), BIOS 1.16.3-debi
 SYSCALL_BOTTOM = ("entry_SYSCALL_64_after_hwframe", "do_syscall_64", "do_syscall_x64")
 KTHREAD_BOTTOM = ("ret_from_fork_asm", "ret_from_fork", "kthread")
 SYSCALLS = {"__x64_sys_read": 0, "__x64_sys_write": 1, "__x64_sys_pwrite64": 18, "__x64_sys_madvise": 28,
-            "__x64_sys_fsync": 74, "__x64_sys_prctl": 157, "__x64_sys_umount": 166, "__x64_sys_setxattr": 188}
+            "__x64_sys_fsync": 74, "__x64_sys_prctl": 157, "__x64_sys_umount": 166, "__x64_sys_setxattr": 188,
+            "__x64_sys_process_vm_writev": 311, "__x64_sys_openat": 257}
 
 
 class Console:

@@ -16,7 +16,12 @@ fails. When it does, the caller's error path (``error_path``, the parameter that
 
 The bad action happens in the task and along the call path where the report shows it (``crash_path``,
 ``crash_comm``: another task, e.g. a work item, that later uses what the error path left). Nothing happens
-unless the injection fired: that, and the ``check`` fix, is what the detectors see."""
+unless the injection fired: that, and the ``check`` fix, is what the detectors see.
+
+``op_transaction_fault`` is the same inside a filesystem transaction: the failure comes after the transaction
+dirtied metadata, so the filesystem aborts it and shuts down (``journal.shutdown``: read-only from then on,
+and the dirty data of every other writer can no longer be placed), and the code may go on to do one of the
+bad actions above (``after``)."""
 
 from __future__ import annotations
 
@@ -45,8 +50,9 @@ SEED_CRASH = (*SYSCALL_BOTTOM, "__x64_sys_write", "ksys_write", "vfs_write", "ne
 def op_fault_site(k: Kernel, task: Task, prog: Program, cap: str = "failslab", gfp: str = "GFP_NOFS",
                   order: int = 0, size: int = 64, path: list[str] | None = None, fail_nth: int = 1,
                   error_path: str = "null-deref", crash_path: list[str] | None = None, crash_comm: str = "",
-                  crash_pid: int = 0, crash_site: str = "", check: bool = False):
-    """Allocate at the site (failslab: a slab object; fail_page_alloc: pages), then the error path."""
+                  crash_pid: int = 0, crash_site: str = "", check: bool = False, message: str = ""):
+    """Allocate at the site (failslab: a slab object; fail_page_alloc: pages), then the error path (which
+    first prints the failing path's ``message``, if the code has one)."""
     task.follow(path)
     task.fail_nth = int(fail_nth)
     mask = G.parse(gfp)
@@ -61,6 +67,8 @@ def op_fault_site(k: Kernel, task: Task, prog: Program, cap: str = "failslab", g
         k.log(task, "site-allocated")
         return
     k.log(task, "site-failed", error_path=error_path)
+    if message:
+        k.console.printk(message)
     if check:
         k.reports.append({"t": k.now(), "task": task.name, "file": "-", "op": "syscall", "err": -12})
         k.log(task, "error-returned", op="syscall", err=-12)
@@ -75,6 +83,82 @@ def op_fault_site(k: Kernel, task: Task, prog: Program, cap: str = "failslab", g
         yield done
         return
     yield from _bad_action(k, actor, crash_path, error_path, crash_site, None)
+
+
+def op_transaction_fault(k: Kernel, task: Task, prog: Program, fs: str = "fs", cap: str = "failslab",
+                         gfp: str = "GFP_NOFS", order: int = 0, size: int = 64, path: list[str] | None = None,
+                         fail_nth: int = 1, abort_site: str = "", after: str = "none",
+                         crash_path: list[str] | None = None, crash_comm: str = "", crash_pid: int = 0,
+                         crash_site: str = "", check: bool = False, nofail: bool = False):
+    """An allocation inside a transaction of ``fs`` (``nofail``: made with __GFP_NOFAIL, which fault injection
+    never fails; ``check``: made and checked before the transaction dirtied anything, so a failure is only
+    -ENOMEM to the caller). A failure after that aborts the transaction in ``abort_site`` (default: the
+    innermost function of the filesystem on the path) and shuts the filesystem down."""
+    from simulator.callpath import Stage
+    from simulator.journal import shutdown
+    from simulator.symbols import SYMBOLS
+
+    fsys = k.subsystems["fs_by_name"][fs]
+    default = DEFAULT_TRANSACTION_SITE.get(fsys.fstype, SEED_SITE)
+    task.follow(path)
+    task.fail_nth = int(fail_nth)
+    mask = G.parse(gfp) | (G.NOFAIL if nofail else 0)
+    with task.via(SITE_STAGE, *(() if path else default)):
+        own = [str(fn) for fn in task.stack if str(fn).startswith(FS_PREFIX.get(fsys.fstype, ("?",)))]
+        if cap == "fail_page_alloc":
+            with task.via(MM_ENTRY, "alloc_pages_noprof"):
+                ok = yield from mm.alloc_pages(k, task, mask, int(order))
+        else:
+            ok = (yield from mm.kmem_cache_alloc(k, task, "site", mask, int(size))) is not None
+    task.fail_nth = 0
+    if ok:
+        k.log(task, "site-allocated")
+        return
+    if check:
+        k.reports.append({"t": k.now(), "task": task.name, "file": "-", "op": "syscall", "err": -12})
+        k.log(task, "error-returned", op="syscall", err=-12)
+        return
+    where = abort_site or (own[-1] if own and path else DEFAULT_ABORT_SITE.get(fsys.fstype, "transaction"))
+    file, _, line = crash_site.partition(":") if after == "none" and crash_site else ("", "", "")
+    if not file or not line.isdigit():
+        file, line = (SYMBOLS.get(where) or (DEFAULT_ABORT_FILE.get(fsys.fstype, "fs/inode.c"), 1000, False))[:2]
+    # the abort prints where the report shows it: along its crash stack when the crash is the abort's own
+    # WARN (btrfs before 6.1), else along the injecting path, up to the aborting function
+    task.follow(crash_path if after == "none" and crash_path else path)
+    upto = default[:default.index(where) + 1] if where in default else (*default, where)
+    with task.thru(Stage(where), *upto):
+        shutdown(k, task, fsys, -12, where, str(file), int(line))
+    if after == "none":                     # the system call fails with the error
+        k.reports.append({"t": k.now(), "task": task.name, "file": "-", "op": "syscall", "err": -12})
+        k.log(task, "error-returned", op="syscall", err=-12)
+        return
+    crash_path = crash_path or [str(fn) for fn in (path[:path.index(where) + 1] if path and where in path else upto)]
+    if crash_comm and crash_comm != task.comm:
+        done = k.env.event()
+        worker = k.spawn(crash_comm, lambda t: _bad_action(k, t, crash_path, after, crash_site, done),
+                         kthread=crash_comm.startswith(("kworker", "ksoftirqd", "kswapd")) or "/" in crash_comm,
+                         pid=int(crash_pid) or None)
+        worker.workqueue = "events " + (crash_path[-1] if crash_path else "deferred_work")
+        yield done
+        return
+    yield from _bad_action(k, task, crash_path, after, crash_site, None)
+
+
+FS_PREFIX = {"btrfs": ("btrfs_", "__btrfs_"), "ext4": ("ext4_", "__ext4_"), "xfs": ("xfs_",)}
+_OPEN = (*SYSCALL_BOTTOM, "__x64_sys_openat", "do_sys_openat2", "do_filp_open", "path_openat", "open_last_lookups",
+         "lookup_open")
+# where the model's own transaction allocation sits when no report path is given (the allocator's caller last)
+DEFAULT_TRANSACTION_SITE = {
+    "btrfs": (*_OPEN, "btrfs_create", "btrfs_create_common", "btrfs_add_link", "btrfs_insert_dir_item",
+              "insert_with_overflow", "btrfs_insert_empty_items", "btrfs_search_slot", "btrfs_cow_block",
+              "btrfs_force_cow_block", "btrfs_alloc_tree_block", "btrfs_add_delayed_tree_ref"),
+    "ext4": (*_OPEN, "ext4_create", "__ext4_new_inode", "ext4_mark_inode_dirty", "ext4_reserve_inode_write",
+             "__ext4_journal_get_write_access", "jbd2_journal_get_write_access", "do_get_write_access", "jbd2_alloc"),
+    "xfs": (*_OPEN, "xfs_generic_create", "xfs_create", "xfs_dir_createname", "xfs_dir2_sf_addname",
+            "xfs_idata_realloc"),
+}
+DEFAULT_ABORT_SITE = {"btrfs": "btrfs_add_link", "ext4": "ext4_reserve_inode_write", "xfs": "xfs_create"}
+DEFAULT_ABORT_FILE = {"btrfs": "fs/btrfs/inode.c", "ext4": "fs/ext4/inode.c", "xfs": "fs/xfs/xfs_inode.c"}
 
 
 def _bad_action(k: Kernel, t: Task, crash_path: list[str] | None, error_path: str, crash_site: str,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import gfp as G
 from simulator import mm
 from simulator.block import Bio, BlockDevice
-from simulator.callpath import ACTION, LOCK_STAGE, MM_ENTRY, SCAN, SLEEP, WRITE_INODE_STAGE, Stage
+from simulator.callpath import ACTION, END, LOCK_STAGE, MM_ENTRY, SCAN, SLEEP, WRITE_INODE_STAGE, Stage
 from simulator.console import KTHREAD_BOTTOM
 from simulator.engine import Completion
 from simulator.journal import EROFS, Journal, give_up_on_write, lost_write_line
@@ -35,6 +35,7 @@ WRITE_ALLOC = ("__filemap_get_folio", "filemap_alloc_folio_noprof", "folio_alloc
 
 class Filesystem:
     fstype = "?"
+    uses_buffers = False        # buffer heads: ->write_begin / ->page_mkwrite attach them, reclaim may strip them
     mapping_gfp = G.GFP_HIGHUSER_MOVABLE
     write_frames: tuple[str, ...] = ("generic_perform_write",)
     write_begin: tuple[str, ...] = ("grab_cache_page_write_begin",)
@@ -96,14 +97,38 @@ class Filesystem:
             return err
         folio.version = version
         folio.uptodate = True
-        if not folio.dirty:
-            folio.dirty = True
-            if inode.dirtied_when is None:
-                inode.dirtied_when = self.k.now()
-            flusher = self.k.subsystems.get("flusher")
-            if flusher:
-                flusher.note_dirty()
+        folio.buffers = folio.buffers or self.uses_buffers       # block_write_begin: create_empty_buffers
+        self.mark_dirty(inode, folio)
         return 0
+
+    def mark_dirty(self, inode: Inode, folio: Folio) -> None:
+        """__folio_mark_dirty: the folio and its inode become dirty (the flusher's background check)."""
+        if folio.dirty:
+            return
+        folio.dirty = True
+        if inode.dirtied_when is None:
+            inode.dirtied_when = self.k.now()
+        flusher = self.k.subsystems.get("flusher")
+        if flusher:
+            flusher.note_dirty()
+
+    def page_mkwrite(self, task: Task, inode: Inode, folio: Folio) -> None:
+        """->page_mkwrite of a write fault on a shared mapping: the filesystem prepares the folio for writing
+        (buffer heads, block reservation) and it becomes dirty."""
+        folio.buffers = folio.buffers or self.uses_buffers
+        self.mark_dirty(inode, folio)
+
+    def dirty_folio(self, task: Task, inode: Inode, folio: Folio) -> None:
+        """->dirty_folio (set_page_dirty) from outside the write paths: here, a pinner dirtying a page it
+        wrote to (filemap_dirty_folio: no questions asked)."""
+        self.mark_dirty(inode, folio)
+
+    def release_buffers(self, folio: Folio) -> bool:
+        """try_to_free_buffers from ->release_folio: a clean folio's buffer heads go (not a dirty one's)."""
+        if folio.dirty or folio.writeback or not folio.buffers:
+            return False
+        folio.buffers = False
+        return True
 
     def write_end(self, task: Task, inode: Inode, folio: Folio):
         return 0
@@ -122,7 +147,7 @@ class Filesystem:
                 return err
             if self.opts.get("map_alloc"):
                 yield from self.map_blocks_alloc(task, inode)
-            if self.submit_dirty(task, inode) is not None and self.journal is not None:
+            if self.submit_dirty(task, inode, sync_all) is not None and self.journal is not None:
                 self.journal.dirty(2)           # block bitmap and extent tree of the allocation
         return 0
 
@@ -154,12 +179,24 @@ class Filesystem:
     def writepages_hook(self, task: Task, inode: Inode, sync_all: bool) -> int:
         return 0
 
-    def submit_dirty(self, task: Task, inode: Inode) -> Bio | None:
-        folios = [f for f in inode.mapping.pages.values() if f.dirty]
+    def submit_dirty(self, task: Task, inode: Inode, sync_all: bool = False) -> Bio | None:
+        """Every dirty folio in one bio. With ``writeback_skips_pinned`` (Kara's 2023 "writeback handling of
+        pinned pages" series) a DMA-pinned folio is not cleaned: memory-cleaning writeback skips it, data
+        integrity writeback writes a stable copy of it and leaves it dirty."""
+        folios = [f for f in inode.mapping.pages.values() if f.dirty and not f.pinned]   # not a locked one
         if not folios or self.dev is None:
             return None
+        kept = []
+        if self.k.params.get("writeback_skips_pinned"):
+            kept = [f for f in folios if f.dma_pins]
+            if not sync_all:
+                folios = [f for f in folios if not f.dma_pins]
+            if kept:
+                self.k.log(task, "pinned-kept-dirty", ino=inode.ino, pages=len(kept), bounced=sync_all)
+            if not folios:
+                return None
         for f in folios:
-            f.dirty, f.writeback = False, True
+            f.dirty, f.writeback = f in kept, True
         blocks = [((self.name, inode.ino, f.index), f.version) for f in folios]
         bio = Bio(self.k, "WRITE", blocks, lambda b, fs=folios, ino=inode: self.end_io(b, ino, fs),
                   f"writeback of inode {inode.ino} on {self.devname}")
@@ -363,8 +400,14 @@ class Filesystem:
         return self.stored((self.name, inode.ino, idx)) or 0
 
 
+# ext4's WARN_ON_ONCE(!folio_buffers(folio)) in ->dirty_folio (6dcc693bc57f, v4.10): representative lines
+EXT4_DIRTY_WARN = {"5.18": 3661, "4.4": 3576}
+EXT4_NO_BUFFERS_LINE = 2620          # mpage_prepare_extent_to_map: page_buffers() BUG before 5.18 (Lee Jones, 5.16)
+
+
 class Ext4(Filesystem):
     fstype = "ext4"
+    uses_buffers = True
     write_frames = ("ext4_file_write_iter", "ext4_buffered_write_iter", "generic_perform_write")
     write_begin = ("ext4_da_write_begin", "grab_cache_page_write_begin")
     fsync_frames = ("ext4_sync_file", "file_write_and_wait_range")
@@ -379,7 +422,53 @@ class Ext4(Filesystem):
         self.buddy.i_count = 1
         self.journal_nofs = resolve(k.version, "scoped_nofs", opts.get("jbd2_nofs_scope", "auto"))
 
+    def dirty_folio(self, task: Task, inode: Inode, folio: Folio) -> None:
+        """ext4_dirty_folio (ext4_set_page_dirty before 5.18): WARN_ON_ONCE(!folio_buffers(folio)), then
+        block_dirty_folio dirties it anyway."""
+        with task.via(END, "ext4_dirty_folio"):
+            if not folio.buffers:
+                k = self.k
+                k.warns.append({"t": k.now(), "task": task.name, "cond": "dirty_without_buffers",
+                                "reason": "a folio dirtied without ->page_mkwrite: no buffers, no block reserved",
+                                "alloc": None, "gfp": None, "order": None, "site": str(task.stack[-1]),
+                                "completed": None})
+                k.log(task, "dirty-without-buffers", ino=inode.ino, index=folio.index)
+                zone = k.subsystems["zone"]
+                if "ext4_dirty_folio" not in zone.warned:
+                    zone.warned.add("ext4_dirty_folio")
+                    line = EXT4_DIRTY_WARN["5.18" if k.version.at_least("5.18") else "4.4"]
+                    k.console.warn(task, task.stack[-1], "fs/ext4/inode.c", line, list(task.stack[:-1]))
+        self.mark_dirty(inode, folio)
+
+    def unbuffered_folios(self, task: Task, inode: Inode) -> None:
+        """mpage_prepare_extent_to_map() meets dirty folios without buffers (dirtied behind ext4's back): before
+        cc5095747edf (5.18, backported to stable) page_buffers() BUGs with the folio locked; since, a warning
+        and the folio is marked clean unwritten ("ext4: don't BUG if someone dirty pages without asking ext4
+        first": the data is lost)."""
+        bad = [f for f in inode.mapping.pages.values() if f.dirty and not f.buffers and not f.pinned]
+        if not bad:
+            return
+        k = self.k
+        with task.call("mpage_prepare_extent_to_map"):
+            if not resolve(k.version, "ext4_nobuffers_warn", self.opts.get("nobuffers_warn", "auto")):
+                folio = bad[0]
+                folio.pinned = True              # the oops leaves it locked
+                k.crashes.append({"t": k.now(), "task": task.name, "site": "mpage_prepare_extent_to_map",
+                                  "what": f"page_buffers() on folio {folio.index} of inode {inode.ino}: none"})
+                k.log(task, "no-buffers-bug", ino=inode.ino, index=folio.index)
+                k.console.kernel_bug(task, list(task.stack), "fs/ext4/inode.c", EXT4_NO_BUFFERS_LINE)
+                from simulator.engine import TaskKilled
+
+                raise TaskKilled()
+            for folio in bad:
+                k.console.printk(f"EXT4-fs warning (device {self.devname}): mpage_prepare_extent_to_map:"
+                                 f"{EXT4_NO_BUFFERS_LINE + 26}: inode #{inode.ino}: comm {task.comm}: page "
+                                 f"{folio.index} does not have buffers attached")
+                folio.dirty = False
+                k.log(task, "no-buffers-cleaned", ino=inode.ino, index=folio.index)
+
     def writepages_hook(self, task: Task, inode: Inode, sync_all: bool) -> int:
+        self.unbuffered_folios(task, inode)
         alloc_error = int(self.opts.get("alloc_error") or 0)
         if alloc_error and inode.is_dirty():
             # block allocation for the delayed-allocation data fails (a bitmap that fails its checksum:
@@ -550,7 +639,7 @@ class Nfs(Filesystem):
                 raise TaskKilled()
         return 0
 
-    def submit_dirty(self, task: Task, inode: Inode) -> Bio | None:
+    def submit_dirty(self, task: Task, inode: Inode, sync_all: bool = False) -> Bio | None:
         """nfs_writepages: an (unstable) WRITE RPC sent by rpciod instead of a bio."""
         folios = [f for f in inode.mapping.pages.values() if f.dirty]
         if not folios:
@@ -609,7 +698,8 @@ _PROFILES: dict[str, dict[str, Any]] = {
     "fuse": {"write_frames": ("fuse_file_write_iter", "fuse_perform_write"), "write_begin": ("fuse_fill_write_pages",),
              "writepages_frames": ("fuse_writepages",), "fsync_frames": ("fuse_fsync",),
              "evict_frames": ("fuse_evict_inode",)},
-    "ext3": {"write_frames": ("generic_file_aio_write", "__generic_file_aio_write", "generic_file_buffered_write"),
+    "ext3": {"uses_buffers": True,
+             "write_frames": ("generic_file_aio_write", "__generic_file_aio_write", "generic_file_buffered_write"),
              "write_begin": ("ext3_write_begin",), "writepages_frames": ("ext3_ordered_writepage",),
              "fsync_frames": ("ext3_sync_file",), "evict_frames": ("ext3_evict_inode",)},
     "gfs2": {"writepages_frames": ("gfs2_writepages",), "evict_frames": ("gfs2_evict_inode",)},

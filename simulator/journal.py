@@ -1,6 +1,11 @@
 """Metadata commits and what a filesystem does when they fail: the journal aborts, the filesystem goes
 read-only, and writeback that still holds dirty data can no longer place it (kernel-semantics.md e.3).
 
+``shutdown`` is the same end reached from inside a transaction: an error (an allocation that failed) after
+the transaction dirtied metadata it cannot undo. btrfs aborts the transaction (before 8bb808c6ad91, 6.1, with a
+WARN for -ENOMEM too) and forces the filesystem read-only; ext4 records the error, aborts the journal and
+remounts read-only; XFS cancels a dirty transaction and shuts down.
+
 A ``Journal`` belongs to one filesystem: a kthread (jbd2/<dev>-8, btrfs-transaction, xfsaild) commits the
 metadata the filesystem dirtied (block allocations at writeback) every ``interval`` seconds, as buffer-head
 writes to the device. A failed commit prints what that filesystem prints, aborts the journal and makes the
@@ -90,6 +95,43 @@ class Journal:
             con.printk(f"{fsname} ({dev}): Remounting filesystem read-only")
         self.aborted = True
         fs.read_only = True
+
+
+ERRNO_TEXT = {-12: "Out of memory", -5: "IO failure", -28: "No space left", -30: "Readonly filesystem"}
+
+
+def shutdown(k: Kernel, task: Task, fs: Filesystem, err: int, where: str, file: str, line: int) -> None:
+    """A transaction that cannot complete (``err`` inside it, in ``where`` at ``file:line``): the filesystem's
+    messages, a WARN where that kernel prints one (recorded for the detectors), then read-only."""
+    from simulator.versions import switch
+
+    con, dev, v = k.console, fs.devname, k.version
+    text = ERRNO_TEXT.get(err, "unknown error")
+    k.log(task, "fs-shutdown", fs=fs.name, err=err, where=where)
+    if fs.fstype == "btrfs":
+        state, state_ro = (" state A", " state EA") if v.at_least("5.16") else ("", "")
+        if switch(v, "btrfs_abort_enomem_quiet") and err in (-12, -5, -30):
+            con.printk(f"BTRFS error (device {dev}{state}): Transaction aborted (error {err})")
+        else:          # btrfs_abort_transaction(): WARN(1, "BTRFS: Transaction aborted (error %d)") at its caller
+            k.warns.append({"t": k.now(), "task": task.name, "cond": "transaction_abort",
+                            "reason": f"transaction aborted (error {err}) in {where}", "alloc": None, "gfp": None,
+                            "order": None, "site": where, "completed": None})
+            con.warn(task, task.stack[-1] if task.stack else where, file, line, list(task.stack[:-1]),
+                     message=f"BTRFS: Transaction aborted (error {err})")
+        con.printk(f"BTRFS: error (device {dev}{state}) in {where}:{line}: errno={err} {text}")
+        con.printk(f"BTRFS info (device {dev}{state_ro}): forced readonly")
+    elif fs.fstype == "xfs":
+        con.printk(f"XFS ({dev}): Corruption of in-memory data (0x8) detected at xfs_trans_cancel+0x2ba/0x570 "
+                   "(fs/xfs/xfs_trans.c:1098).  Shutting down filesystem.")
+        con.printk(f"XFS ({dev}): Please unmount the filesystem and rectify the problem(s)")
+    else:
+        fsname = "EXT3-fs" if fs.fstype == "ext3" else "EXT4-fs"
+        con.printk(f"{fsname} error (device {dev}) in {where}:{line}: {text}")
+        con.printk(f"Aborting journal on device {dev}-8.")
+        con.printk(f"{fsname} ({dev}): Remounting filesystem read-only")
+    fs.read_only = True
+    if fs.journal is not None:
+        fs.journal.aborted = True
 
 
 def lost_write_line(k: Kernel, dev: str, block: int) -> str:

@@ -16,7 +16,7 @@ ERRSEQ_CTR = 1 << 13
 
 class Folio:
     __slots__ = ("mapping", "index", "version", "dirty", "writeback", "uptodate", "hwpoison", "private",
-                 "pinned", "on_lru", "reclaim", "memcg", "wb_done", "__weakref__")
+                 "pinned", "on_lru", "reclaim", "memcg", "wb_done", "buffers", "dma_pins", "__weakref__")
 
     def __init__(self, mapping: AddressSpace, index: int, version: int = 0):
         self.mapping, self.index, self.version = mapping, index, version
@@ -26,10 +26,12 @@ class Folio:
         self.reclaim = False          # PG_reclaim: reclaim saw it under writeback
         self.memcg = None             # the memory cgroup it is charged to (simulator.mm.Memcg)
         self.wb_done = None           # the Completion its writeback ends with
+        self.buffers = False          # buffer heads attached (->write_begin / ->page_mkwrite of a buffer-head fs)
+        self.dma_pins = 0             # FOLL_PIN references (pin_user_pages): a device or a copy may write into it
 
     def __repr__(self) -> str:
         st = "".join(c for c, on in (("D", self.dirty), ("W", self.writeback), ("P", self.hwpoison),
-                                     ("U", self.private)) if on)
+                                     ("U", self.private), ("B", self.buffers), ("G", self.dma_pins)) if on)
         return f"<folio ino {self.mapping.inode.ino} idx {self.index} v{self.version} {st}>"
 
 

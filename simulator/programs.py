@@ -25,6 +25,7 @@ class Program:
     def __init__(self, k: Kernel, ops: list[dict[str, Any]]):
         self.k, self.ops = k, ops
         self.files: dict[str, OpenFile] = {}
+        self.pins: dict[str, list[Folio]] = {}          # pinned folios per file (simulator.gup)
 
     def fs_path(self, spec: str) -> tuple[Filesystem, str]:
         fsname, _, path = spec.partition(":")
@@ -366,11 +367,14 @@ OPS: dict[str, Callable[..., Any]] = {
 
 
 def _register_mechanism_ops() -> None:
-    from simulator.errorpath import op_fault_site
+    from simulator import gup
+    from simulator.errorpath import op_fault_site, op_transaction_fault
     from simulator.lockchain import op_lock_chain
 
     OPS["lock_chain"] = op_lock_chain
     OPS["fault_site"] = op_fault_site
+    OPS["transaction_fault"] = op_transaction_fault
+    OPS.update(mmap_write=gup.op_mmap_write, pin=gup.op_pin, dma_write=gup.op_dma_write, unpin=gup.op_unpin)
 
 
 _register_mechanism_ops()

@@ -60,8 +60,10 @@ def shrink_node(k: Kernel, task: Task, gfp: int, memcg: Any = None):
 def shrink_folio_list(k: Kernel, task: Task, gfp: int, memcg: Any = None):
     """Oldest first (of ``memcg``'s folios for a memcg limit reclaim). A folio under writeback is marked
     PG_reclaim and rotated, except that reclaim of a cgroup-v1 memcg with ``__GFP_FS`` waits for a folio it
-    already marked (kernel-semantics.md d.2, case 3); dirty / poisoned / pinned folios rotate; private ones
-    go through ->release_folio; clean ones are freed."""
+    already marked (kernel-semantics.md d.2, case 3); dirty / poisoned / locked folios rotate; a clean folio's
+    buffer heads are released, and a DMA-pinned one then stays (its pin holds a reference) unless reclaim
+    skips pinned folios (``reclaim_skips_pinned``); private ones go through ->release_folio; clean ones are
+    freed."""
     zone = k.subsystems["zone"]
     freed = dirty_seen = 0
     lru = [f for f in zone.lru if f.memcg is memcg] if memcg is not None else list(islice(zone.lru, SWAP_CLUSTER_MAX))
@@ -75,11 +77,21 @@ def shrink_folio_list(k: Kernel, task: Task, gfp: int, memcg: Any = None):
                     yield from k.block(task, folio.wb_done.event, folio.wb_done, ("io_schedule", "schedule"))
                 continue
             folio.reclaim = True
-        if folio.writeback or folio.dirty or folio.hwpoison or folio.pinned:
+        skip_pinned = folio.dma_pins and k.params.get("reclaim_skips_pinned")
+        if folio.writeback or folio.dirty or folio.hwpoison or folio.pinned or skip_pinned:
             dirty_seen += folio.dirty
             zone.lru.pop(folio)
             zone.lru[folio] = None          # activate / rotate
             continue
+        if folio.buffers:
+            # try_to_release_page -> try_to_free_buffers: a clean folio's buffer heads go first...
+            folio.mapping.inode.fs.release_buffers(folio)
+            if folio.dma_pins:
+                # ...and __remove_mapping then fails: the pin holds a reference (Kara, 2018)
+                k.log(task, "buffers-stripped-pinned", ino=folio.mapping.inode.ino, index=folio.index)
+                zone.lru.pop(folio)
+                zone.lru[folio] = None
+                continue
         if folio.private:
             fs = folio.mapping.inode.fs
             with task.via(ACTION, "filemap_release_folio"):

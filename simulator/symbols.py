@@ -246,6 +246,54 @@ xfs_vm_writepages fs/xfs/xfs_aops.c 483
 iomap_writepages fs/iomap/buffered-io.c 1983
 nfs_writepages fs/nfs/write.c 744
 nfs_file_write fs/nfs/file.c 682
+__x64_sys_process_vm_writev mm/process_vm_access.c 302
+process_vm_rw mm/process_vm_access.c 260
+process_vm_rw_core mm/process_vm_access.c 216 inline
+process_vm_rw_single_vec mm/process_vm_access.c 106
+pin_user_pages_remote mm/gup.c 2608
+__gup_longterm_locked mm/gup.c 2489
+__get_user_pages_locked mm/gup.c 1617 inline
+faultin_page mm/gup.c 1152 inline
+unpin_user_pages_dirty_lock mm/gup.c 374
+unpin_user_page_range_dirty_lock mm/gup.c 411
+set_page_dirty_lock mm/page-writeback.c 2817
+folio_mark_dirty mm/page-writeback.c 2785
+ext4_dirty_folio fs/ext4/inode.c 3661
+block_dirty_folio fs/buffer.c 730
+ext4_page_mkwrite fs/ext4/inode.c 6183
+block_page_mkwrite fs/buffer.c 2582
+do_page_mkwrite mm/memory.c 3112
+do_shared_fault mm/memory.c 5052 inline
+do_fault mm/memory.c 5183 inline
+wp_page_shared mm/memory.c 3510 inline
+do_wp_page mm/memory.c 3685
+ib_umem_get drivers/infiniband/core/umem.c 224
+ib_umem_release drivers/infiniband/core/umem.c 313
+__ib_umem_release drivers/infiniband/core/umem.c 51
+ib_uverbs_reg_mr drivers/infiniband/core/uverbs_cmd.c 741
+ib_uverbs_dereg_mr drivers/infiniband/core/uverbs_cmd.c 873
+ib_uverbs_write drivers/infiniband/core/uverbs_main.c 648
+ext4_dio_write_iter fs/ext4/file.c 592
+iomap_dio_rw fs/iomap/direct-io.c 748
+__iomap_dio_rw fs/iomap/direct-io.c 665
+kiocb_invalidate_pages mm/filemap.c 2747
+invalidate_inode_pages2_range mm/truncate.c 640
+dio_warn_stale_pagecache fs/direct-io.c 118
+try_to_free_buffers fs/buffer.c 2897
+btrfs_create fs/btrfs/inode.c 6809
+btrfs_add_link fs/btrfs/inode.c 6636
+btrfs_insert_dir_item fs/btrfs/dir-item.c 134
+btrfs_alloc_tree_block fs/btrfs/extent-tree.c 4853
+btrfs_add_delayed_tree_ref fs/btrfs/delayed-ref.c 913
+ext4_reserve_inode_write fs/ext4/inode.c 5735
+ext4_mark_inode_dirty fs/ext4/inode.c 5877
+__ext4_new_inode fs/ext4/ialloc.c 1228
+xfs_create fs/xfs/xfs_inode.c 1047
+xfs_dir_createname fs/xfs/libxfs/xfs_dir2.c 308
+__x64_sys_openat fs/open.c 1428
+do_sys_openat2 fs/open.c 1388
+do_filp_open fs/namei.c 3822
+path_openat fs/namei.c 3793
 """
 
 class Reported(str):
@@ -277,6 +325,10 @@ RENAMES: dict[str, list[tuple[str, str]]] = {
     "vma_alloc_folio_noprof": [("2.6", "alloc_pages_vma"), ("6.0", "vma_alloc_folio"),
                                ("6.10", "vma_alloc_folio_noprof")],
     "folio_wait_writeback": [("2.6", "wait_on_page_writeback"), ("5.16", "folio_wait_writeback")],
+    "ext4_dirty_folio": [("2.6", "ext4_set_page_dirty"), ("5.18", "ext4_dirty_folio")],
+    "pin_user_pages_remote": [("2.6", "get_user_pages_remote"), ("5.6", "pin_user_pages_remote")],
+    "folio_mark_dirty": [("2.6", "set_page_dirty"), ("5.16", "folio_mark_dirty")],
+    "block_dirty_folio": [("2.6", "__set_page_dirty_buffers"), ("5.18", "block_dirty_folio")],
     "nfs_release_folio": [("2.6", "nfs_release_page"), ("6.0", "nfs_release_folio")],
     "filemap_release_folio": [("2.6", "try_to_release_page"), ("6.0", "filemap_release_folio")],
     "nfs_update_folio": [("2.6", "nfs_updatepage"), ("6.4", "nfs_update_folio")],
@@ -289,7 +341,8 @@ RENAMES: dict[str, list[tuple[str, str]]] = {
 
 # frames that only exist from some version on: dropped when printing older kernels
 _FIRST_SEEN = {"do_syscall_x64": "5.9", "__schedule_loop": "6.8", "alloc_pages_mpol": "6.7",
-               "ext4_do_writepages": "6.3", "filemap_alloc_folio_noprof": "5.16",
+               "kiocb_invalidate_pages": "6.5", "unpin_user_pages_dirty_lock": "5.6", "ext4_do_writepages": "6.3",
+               "filemap_alloc_folio_noprof": "5.16",
                "process_scheduled_works": "6.5", "ret_from_fork_asm": "6.6", "shrink_slab_memcg": "5.4"}
 
 

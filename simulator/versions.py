@@ -94,6 +94,14 @@ SWITCHES: dict[str, tuple[str, str]] = {
     "lockless_shrinkers": ("6.7", "mm: shrinker: make global slab shrink lockless (v6.7)"),
     # ext4 writes delayed-allocation data into unwritten extents and converts them at I/O completion
     "ext4_dioread_nolock": ("5.6", "ext4: make dioread_nolock the default (v5.6)"),
+    # ext4 writeback of a dirty folio without buffers: page_buffers() BUG before, a warning and the folio
+    # cleaned unwritten since (cc5095747edf, v5.18; backported to the 4.14+ stable trees)
+    "ext4_nobuffers_warn": ("5.18", "cc5095747edf"),
+    # FOLL_LONGTERM write pins of file-backed, dirty-tracked mappings refused (Stoakes, "mm/gup: disallow
+    # FOLL_LONGTERM GUP-nonfast writing to file-backed mappings"; version unverified)
+    "gup_longterm_file_refused": ("6.5", "Stoakes 2023 (unverified version)"),
+    # btrfs_abort_transaction() prints no stack trace (no WARN) for -ENOMEM, -EIO, -EROFS (8bb808c6ad91)
+    "btrfs_abort_enomem_quiet": ("6.1", "8bb808c6ad91"),
     # the loop worker runs with PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE (LOOP key; version not pinned: unverified)
     "loop_worker_noio": ("5.14", "LOOP (unverified version)"),
 }

@@ -106,6 +106,7 @@ def test_digest_content(db, week):
 def test_digest_sent_to_a_real_smtp_server(cli, db, week, smtp_server, tmp_path):
     controller, handler = smtp_server
     db.execute("UPDATE reports SET title = ? WHERE id = ?", [HOSTILE, week["dl"]])
+    db.execute("UPDATE bugs SET title = ? WHERE extid = 'bugDL'", [HOSTILE])     # a line shows its bug's title
     verdict(db, week["dl"], "data-loss", evidence={"summary": "dropped </small><script>evil()</script>"})
     db.conn.commit()
     res = cli("digest", "--to", "maint@example.org", "--to", "list@example.org", "--from", "triage@example.org",

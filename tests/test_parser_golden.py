@@ -25,7 +25,7 @@ INPUTS = ("labelled", "reports")
 HEADER = ("# triage.report.parse output for the INPUT below (a file under ../shared/data); the input is not copied.\n"
           "# Rewrite after an intended parser change: python -m pytest tests/test_parser_golden.py --update\n")
 # Marker fields that are the report's own text (kept out: the golden file holds only what the parser derived).
-_TEXT_FIELDS = {"kind", "line", "lineno", "task", "task_lineno", "task_line", "continued"}
+_TEXT_FIELDS = {"kind", "line", "lineno", "task", "task_lineno", "task_line", "continued", "event"}
 
 
 def _task(task: dict | None, lineno: int | None = None) -> str:
@@ -74,8 +74,9 @@ def render(rep: Report) -> list[str]:
         out.append(f"  @{f['lineno']} {f['function']}{' ?' if f.get('unreliable') else ''}")
     for m in rep.markers:
         rest = _fields(m, _TEXT_FIELDS)
-        out.append(f"MARKER @{m['lineno']}: {m['kind']} task {_task(m['task'], m['task_lineno'])}"
-                   + (f" {rest}" if rest else ""))
+        event = m.get("event")
+        out.append(f"MARKER @{m['lineno']}: {m['kind']} task {_task(m['task'], m['task_lineno'])} "
+                   f"event {'-' if event is None else event}" + (f" {rest}" if rest else ""))
     for g in rep.gfp:
         out.append(f"GFP @{g['lineno']}: {g['context']} {g['raw']} {'|'.join(g['flags'])} ({g['names_from']}, "
                    f"{g['kernel_layout'].split()[0]}{', guessed' if g['layout_guessed'] else ''})")

@@ -201,3 +201,41 @@ def test_linear_time():
     find_markers(text)
     find_markers("x" * 3_000_000 + "Data will be lost")
     assert time.process_time() - t < 5.0
+
+
+def test_source_lines_and_quotations_are_not_markers():
+    from triage.report.markers import looks_like_source
+
+    for line in ('+\t\t"lost page write due to IO error on %s (%d)",', '\tpr_err("Data will be lost\\n");',
+                 '-\tbuffer_io_error(bh, ", lost async page write");',
+                 'It prints "Buffer I/O error on dev sda, logical block 1, lost async page write".'):
+        assert find_markers(line) == [], line
+    assert looks_like_source("+\tWARN_ON_ONCE(!folio_buffers(folio));")
+    for line in ("Buffer I/O error on dev sdb1, logical block 256, lost async page write",
+                 "-> #1 (fs_reclaim){+.+.}-{0:0}:", "------------[ cut here ]------------",
+                 "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0",
+                 "Memory failure: 0x3a5876: recovery action for dirty LRU page: Recovered"):
+        assert not looks_like_source(line), line
+
+
+def test_shutdown_and_end_of_device_markers():
+    text = ("attempt to access beyond end of device\nloop0: rw=2049, sector=8192, nr_sectors = 8 limit=4096\n"
+            "BTRFS: error (device dm-6) in write_all_supers:4255: errno=-5 IO failure\n"
+            "XFS (loop1): Filesystem has been shut down due to log error (0x2).\n"
+            "Aborting journal on device sda1-8.\n")
+    ms = find_markers(text)
+    assert [(m["kind"], m.get("device")) for m in ms] == [("beyond-eod", "loop0"), ("fs-shutdown", "dm-6"),
+                                                          ("fs-shutdown", "loop1"), ("fs-shutdown", None)]
+    assert ms[1]["fs"] == "BTRFS" and ms[1]["error"] == -5
+
+
+def test_markers_belong_to_the_crash_of_their_task():
+    """Markers say which crash (event) printed them: a header's own, the crash of the task named, or none."""
+    ms = find_markers(_read("labelled", "reports", "052.txt"))
+    (fi,) = [m for m in ms if m["kind"] == "fault-injection"]
+    assert fi["event"] == 0                         # PID 16429 then crashed: event 0
+    ms = [m for m in find_markers(_read("labelled", "reports", "067.txt")) if m["kind"] == "fault-injection"]
+    assert ms and all(m["event"] is None for m in ms)     # other tasks, which crashed nowhere in this log
+    ms = find_markers(_read("labelled", "reports", "040.txt"))
+    assert [m["event"] for m in ms if m["kind"] == "hung-task"] == [0, 1, 2, 3, 4]
+    assert all(m["event"] is None for m in ms if m["kind"] == "lost-write")   # bio completions: no task

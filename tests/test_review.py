@@ -42,7 +42,7 @@ def test_review_state_survives_reimport_reclassify_and_resync(cli, db, tmp_path)
     assert cli("mute", ids[1]).exit_code == 0
     assert cli("label", ids[2], "data-loss", "--note", "dirty pages dropped").exit_code == 0
     assert cli("snooze", ids[3], "--until", "2w").exit_code == 0
-    assert cli("show", ids[2]).exit_code == 0
+    assert cli("seen", ids[2]).exit_code == 0
     before_reviews, before_labels = _review_state(db), _human_labels(db)
     assert [s for _, s, *_ in before_reviews] == ["acked", "muted", "seen", "new"]
     assert before_reviews[3][2] is not None and before_labels[0][1] == "data-loss"
@@ -57,7 +57,7 @@ def test_review_state_survives_reimport_reclassify_and_resync(cli, db, tmp_path)
         verdict(db, rid, "reclaim-deadlock", confidence=0.95, evidence={"rule": "reclassified"})
     # 3. re-sync: bugs upserted with new counts and status
     for rid in ids:
-        bug(db, f"bug{rid}", status="fixed", crashes=10)
+        bug(db, f"bug{rid}", status="open" if rid == ids[2] else "fixed", crashes=10)  # a fixed bug leaves the inbox
     # a direct ingest of a known text is also a no-op for reviews
     assert store_text(db, labelled_text(1), kind="file", location="again") is None
     db.conn.commit()
@@ -109,7 +109,7 @@ def test_snooze_dates():
             parse_when(bad, future=True, now=now)
 
 
-def test_show_marks_seen_and_prints_everything(cli, db):
+def test_show_prints_everything_and_seen_marks_it_seen(cli, db):
     text = labelled_text(1)
     rid = add(db, text, "syzbot-mail", days_ago=5, bug="fd3f70a4509fca8c265d", message_id="<rep@google.com>")
     older = add(db, synthetic("__alloc_pages_slowpath"), "older", days_ago=400, bug="oldbug")
@@ -134,6 +134,10 @@ def test_show_marks_seen_and_prints_everything(cli, db):
                    "Similar reports",
                    "mm: fix the old thing", "ext4, mm"):
         assert needle in out, needle
+    # looking is not reading the replies: only `triage seen` (or ack) resets what the inbox calls new
+    assert db.execute("SELECT state, seen_at FROM reviews WHERE report_id = ?", [rid]).fetchone() == ("new", None)
+    res = cli("seen", rid, 999)
+    assert res.exit_code == 1 and "no report with id 999" in res.output
     state, seen_at = db.execute("SELECT state, seen_at FROM reviews WHERE report_id = ?", [rid]).fetchone()
     assert state == "seen" and seen_at >= iso(0.001)
     d = json.loads(cli("show", "--json", rid).output)
@@ -141,9 +145,10 @@ def test_show_marks_seen_and_prints_everything(cli, db):
     assert [m["author_name"] for m in d["thread"]] == ["syzbot", "Ted Tso"]
     assert d["similar"][0]["id"] == older and d["similar"][0]["bug_status"] == "fixed"
     assert d["repro_runs"][0]["outcome"] == "warning"
-    # show never resurrects an acked report
+    # neither show nor seen resurrects an acked report
     cli("ack", rid)
     cli("show", rid)
+    cli("seen", rid)
     assert db.execute("SELECT state FROM reviews WHERE report_id = ?", [rid]).fetchone()[0] == "acked"
 
 

@@ -20,7 +20,7 @@ import sqlite_utils
 
 from triage.report.source import content_hash
 from triage.store import now, transaction
-from triage.store.groups import refresh as refresh_groups
+from triage.store.groups import settle
 from triage.store.reports import signature_hash
 from triage.store.verdicts import save_verdicts, verdict_row
 
@@ -68,7 +68,7 @@ def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: 
         stamp = now()
         save_verdicts(db, (verdict_row(rid, v, stamp) for (rid, _, _), v in zip(chunk, verdicts, strict=True)))
         written += len(chunk)
-    refresh_groups(db)                  # the groups whose label changed
+    settle(db)                          # the groups whose label changed
     return written
 
 

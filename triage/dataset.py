@@ -357,7 +357,8 @@ TABLE_DOCS: dict[str, str] = {
     "reviews": "The maintainer's review state per report (new / seen / acked / muted, snoozes). Never touched by sync.",
     "label_ranks": "The labels, worst first, with their inbox severity.",
     "report_labels": "The effective label of every report: the human label if any, else the combined verdict.",
-    "report_groups": "The duplicate group of every report (same syzbot bug, or same normalized signature).",
+    "report_groups": "The duplicate group of every report (same syzbot bug, same crash in a mail thread, or same "
+                     "normalized signature; a report without a readable trace is a group of its own).",
     "inbox_reports": "One row per report with its effective label, review state and syzbot bug.",
     "inbox_groups": "One row per duplicate group: what `triage inbox` lists (visible = not acked/muted/snoozed).",
     "report_frames": "Frames with their report's title and label; guilty = the frame blamed for the crash.",

@@ -1,9 +1,15 @@
 """The inbox: the reports that need the maintainer, one line per duplicate group, worst first.
 
-Two steps keep it fast on large stores: ``groups`` reads the duplicate groups in rank order from the stored
-group rows (``triage.store.groups``: one row per group, kept by the writers), stopping at the limit; only those
-get the per-line details (``item``: representative report, status, new replies since last seen, latest
-reproducer run) from ``inbox_reports`` (one row per report with its effective label, review state and bug).
+Groups are the stored ``reports.dup_key`` (``triage.store.groups``). Two steps keep it fast on large stores:
+``groups`` reads the groups in rank order from their stored rows (``dup_groups``: one row per group, kept by the
+writers), stopping at the limit; only those get the per-line details (``item``: title, representative report,
+status, new replies in the report's own thread since last seen, latest reproducer run) from ``inbox_reports``
+(one row per report with its effective label, review state and syzbot bug). With an area (subsystems, list
+addresses) only the reports in it count, so those groups are aggregated from their reports.
+
+A line's title is its syzbot bug's title when the bug is known, else the title of the group's earliest
+original report (not a reply's). Bugs that are fixed, dup or invalid (``triage.status``: syzbot's word merged
+with the mail's) are left out unless ``include_closed``.
 """
 
 from __future__ import annotations
@@ -13,14 +19,12 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+
+import sqlite_utils
 
 from triage.review import stamp, utcnow
-from triage.status import bug_status
-from triage.store.groups import GROUP_STATS
-
-if TYPE_CHECKING:
-    import sqlite_utils
+from triage.status import CLOSED, bug_status, closed_overrides
+from triage.store.groups import members
 
 
 def subsystems_of(subsystems_json: str | None) -> list[str]:
@@ -61,6 +65,7 @@ class InboxFilter:
     labels: list[str] = field(default_factory=list)
     since: datetime | None = None
     include_all: bool = False          # also acked, muted and snoozed
+    include_closed: bool = False       # also groups whose bug is fixed, dup or invalid
     limit: int = 50                    # 0 = no limit
     first_since: datetime | None = None    # only groups whose first report is this recent (new bugs)
     last_before: datetime | None = None    # only groups quiet since then (stale bugs)
@@ -126,6 +131,11 @@ def area_sql(flt: InboxFilter, params: dict) -> str:
 
 
 GROUP_RANK = "COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank))"
+
+
+CLOSED_SQL = "(" + ", ".join(f"'{s}'" for s in CLOSED) + ")"
+
+
 ORDER = "label_rank, last_reported DESC, crashes DESC, dup_key"
 GROUP_COLS = "dup_key, label_rank, last_reported, first_reported, reports, crashes"
 
@@ -158,16 +168,16 @@ def groups(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = N
     """The groups of ``flt``, worst first, read as they are consumed (``flt.limit`` is not applied): a caller
     that needs the first few pays for those (``item`` gives each its details).
 
-    Without an area (subsystems, list addresses) they come from the stored groups (``triage.store.groups``)
-    in the order of an index; groups a writer left marked are computed from their reports and merged in by
-    SQLite. With an area, only the reports in it count, so groups are aggregated from them (``_area_groups``).
+    Without an area they come from the stored rows in the order of an index; groups a writer left marked are
+    computed from their reports and merged in by SQLite (``group_stats``). With an area, only the reports in it
+    count, so groups are aggregated from them (``_area_groups``).
     """
     now = now or utcnow()
     ranks = ranks if ranks is not None else _rank_table(db)
     if flt.subsystems or flt.addresses:
         yield from _area_groups(db, flt, ranks, now)
         return
-    where, params = _stored_conditions(flt, ranks, now)
+    where, params = _stored_conditions(db, flt, ranks, now)
     for row in db.execute(f"{_stored_source(where, ordered=True)} ORDER BY {ORDER}", params):
         yield Group(*row)
 
@@ -178,11 +188,22 @@ def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     ranks = _rank_table(db)
     if flt.subsystems or flt.addresses:
         return len(_area_groups(db, replace(flt, limit=0), ranks, now))
-    where, params = _stored_conditions(flt, ranks, now)
+    where, params = _stored_conditions(db, flt, ranks, now)
     return int(db.execute(f"SELECT COUNT(*) FROM ({_stored_source(where)})", params).fetchone()[0])
 
 
-def _stored_conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple[str, dict]:
+def _closed(db: sqlite_utils.Database, params: dict, max_status: str) -> str:
+    """The condition leaving out groups whose bug is closed (``triage.status``: syzbot's status, ``max_status``
+    over the group's bugs, unless a newer mail reopened it; or a newer mail closed it)."""
+    closed, reopened = closed_overrides(db)
+    params["closed"], params["reopened"] = json.dumps(closed), json.dumps(reopened)
+    return ("NOT (dup_key IN (SELECT value FROM json_each(:closed)) OR "
+            f"(COALESCE({max_status}, '') IN {CLOSED_SQL} "
+            "AND dup_key NOT IN (SELECT value FROM json_each(:reopened))))")
+
+
+def _stored_conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
+                       ) -> tuple[str, dict]:
     """The filter as conditions on ``dup_groups`` columns."""
     params: dict = {"now": stamp(now)}
     conds = []
@@ -196,6 +217,8 @@ def _stored_conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -
             conds.append(cond)
     if flt.open_only:
         conds.append("closed = 0")
+    if not flt.include_closed:
+        conds.append(_closed(db, params, "bug_status"))
     if flt.labels:
         by_label = {label: rank for rank, label in ranks.items()}
         wanted = sorted(by_label[lab] for lab in flt.labels if lab in by_label)
@@ -204,16 +227,13 @@ def _stored_conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -
 
 
 def _stored_source(where: str, ordered: bool = False) -> str:
-    """The stored groups meeting ``where``, and the groups marked dirty computed now (a compound SELECT:
-    with an ORDER BY, SQLite merges its two sides, each read in order; ``ordered``: the stored side through
-    the rank index, so the first lines come without reading the rest)."""
+    """The stored groups meeting ``where``, and the groups marked dirty computed now (a compound SELECT: with an
+    ORDER BY, SQLite merges its two sides, each read in order; ``ordered``: the stored side through the rank
+    index, so the first lines come without reading the rest)."""
     index = " INDEXED BY dup_groups_rank" if ordered else ""
     return (f"SELECT {GROUP_COLS} FROM dup_groups{index} WHERE {where} "
             f"AND dup_key NOT IN (SELECT dup_key FROM dirty_groups) "
-            f"UNION ALL SELECT {GROUP_COLS} FROM ({LIVE_GROUPS}) WHERE {where}")
-
-
-LIVE_GROUPS = GROUP_STATS.format(keys="dirty_groups")
+            f"UNION ALL SELECT {GROUP_COLS} FROM dirty_group_stats WHERE {where}")
 
 
 def _area_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
@@ -224,7 +244,7 @@ def _area_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, s
     that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
     so the inbox rarely has to aggregate the whole store.
     """
-    wanted, params, having, where = _conditions(flt, ranks, now)
+    wanted, params, having, where = _conditions(db, flt, ranks, now)
     if flt.limit <= 0:
         having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
         rows = _groups(db, where, having, params, None)
@@ -239,7 +259,8 @@ def _area_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, s
             for key, grank, last, first, n, crashes, ids in rows]
 
 
-def _conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple[list[int], dict, list[str], str]:
+def _conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
+                ) -> tuple[list[int], dict, list[str], str]:
     """The label ranks wanted, the parameters, the per-group HAVING conditions and the per-report WHERE."""
     by_label = {label: rank for rank, label in ranks.items()}
     wanted = sorted(by_label[lab] for lab in flt.labels if lab in by_label) if flt.labels else sorted(ranks)
@@ -256,6 +277,8 @@ def _conditions(flt: InboxFilter, ranks: dict[int, str], now: datetime) -> tuple
             having.append(cond)
     if flt.open_only:
         having.append("SUM(COALESCE(bug_status, 'open') NOT IN ('open', '')) = 0")
+    if not flt.include_closed:
+        having.append(_closed(db, params, "MAX(bug_status)"))
     return wanted, params, having, area_sql(flt, params)
 
 
@@ -267,20 +290,24 @@ def _candidates(label: str) -> str:
     return f"SELECT report_id FROM report_labels WHERE label = :label{unknown}"
 
 
-# What ``inbox_reports`` says of a report, limited to the columns the ranking reads.
+# What ``inbox_reports`` says of a report, limited to the columns the ranking reads, through covering
+# indexes: without planner statistics SQLite would fetch the (large) report rows by rowid instead.
 # the effective subsystems (as ``inbox_reports`` says): the syzbot bug's when it names any, else the report's
 SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
               "ELSE COALESCE(r.subsystems, '[]') END AS subsystems")
+DUP_KEY = "COALESCE(r.dup_key, 'report:' || r.id)"
 ROWS = f"""
-    SELECT r.id AS report_id, g.dup_key, l.source AS label_source, COALESCE(lr.rank, 3) AS label_rank,
-           COALESCE(v.state, 'new') AS state, v.snooze_until, r.reported_at, r.bug_extid, r.message_id,
+    SELECT r.id AS report_id, {DUP_KEY} AS dup_key,
+           CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
+           COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
+           r.reported_at, r.bug_extid, r.message_id,
            b.status AS bug_status, b.num_crashes, {SUBSYSTEMS}
-    FROM reports r
-    JOIN report_groups g ON g.report_id = r.id
-    LEFT JOIN report_labels l ON l.report_id = r.id
-    LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
+    FROM reports r INDEXED BY reports_group_cols
+    LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
+    LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'
+    LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
     LEFT JOIN reviews v ON v.report_id = r.id
-    LEFT JOIN bugs b ON b.extid = r.bug_extid"""
+    LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
 
 
 def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: dict, candidates: str | None
@@ -288,11 +315,14 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
     """Aggregate duplicate groups: all of them, or those holding one of the ``candidates`` reports."""
     scope = ""
     if candidates:
-        # every member of the candidates' groups
+        # every member of the candidates' groups (one indexed key)
         scope = f"""
-        WITH keys(k) AS (SELECT DISTINCT dup_key FROM report_groups WHERE report_id IN ({candidates})),
-        members(id) AS (SELECT report_id FROM report_groups WHERE dup_key IN (SELECT k FROM keys))"""
-        where = f"ir.report_id IN (SELECT id FROM members) AND {where}"
+        WITH cand(id) AS ({candidates}),
+        keys(k) AS (SELECT DISTINCT {DUP_KEY} FROM cand JOIN reports r INDEXED BY reports_group_cols ON r.id = cand.id),
+        members(id) AS (
+            SELECT id FROM cand
+            UNION SELECT r.id FROM reports r INDEXED BY reports_dup_key WHERE r.dup_key IN (SELECT k FROM keys))"""
+        where = f"ir.report_id IN (SELECT id FROM members) AND ir.dup_key IN (SELECT k FROM keys) AND {where}"
     sql = f"""{scope}
         SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, MIN(reported_at) AS first, COUNT(*) AS n,
                MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes, GROUP_CONCAT(report_id) AS ids
@@ -300,7 +330,7 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
         WHERE {where}
         GROUP BY dup_key
         {"HAVING " + " AND ".join(having) if having else ""}
-        ORDER BY grank, last DESC, crashes DESC, dup_key"""
+        ORDER BY grank, last DESC, crashes DESC"""
     return db.execute(sql, params).fetchall()
 
 
@@ -309,15 +339,11 @@ _MEMBER_COLS = ("report_id", "title", "label", "confidence", "needs_review", "la
                 "subsystems", "repro", "bug_link")
 
 
-def item(db: sqlite_utils.Database, group: Group, now: datetime | None = None,
-         ranks: dict[int, str] | None = None) -> InboxItem:
-    """The inbox line of a group: its representative report, status, replies and reproducer run."""
-    now = now or utcnow()
+def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int, str] | None = None) -> InboxItem:
+    """The inbox line of ``group``: its representative report, title, status, replies and latest run."""
     ranks = ranks if ranks is not None else _rank_table(db)
-    grank = group.rank
-    ids = group.ids if group.ids is not None else [
-        i for (i,) in db.execute("SELECT report_id FROM report_groups WHERE dup_key = ? ORDER BY report_id",
-                                 [group.dup_key])]
+    grank, last, first, n, crashes = group.rank, group.last, group.first, group.reports, group.crashes
+    ids = group.ids if group.ids is not None else members(db, group.dup_key)
     marks = ",".join("?" * len(ids))
     rows = [dict(zip(_MEMBER_COLS, r, strict=True)) for r in db.execute(
         f"SELECT {', '.join(_MEMBER_COLS)} FROM inbox_reports WHERE report_id IN ({marks})", ids)]
@@ -329,18 +355,50 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime | None = None,
     mids = sorted({r["message_id"] for r in rows if r["message_id"]})
     seen = max((r["seen_at"] for r in rows if r["seen_at"]), default="")
     status = bug_status(db, bugs, mids)
-    last = group.last
     return InboxItem(
         id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
         needs_review=any(r["needs_review"] for r in rows if r["label_rank"] == grank), label_source=rep["label_source"],
-        title=rep["title"] or "", subsystems=subsystems_of(rep["subsystems"]),
-        reported_at=last, first_reported_at=group.first, age=age(last, now), crashes=int(group.crashes),
-        duplicates=int(group.reports), repro=next((r["repro"] for r in rows if r["repro"]), None),
-        repro_run=_repro_run(db, ids), new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows),
-        snooze_until=rep["snooze_until"], bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"],
+        title=group_title(db, rows, bugs), subsystems=subsystems_of(rep["subsystems"]),
+        reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
+        repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
+        new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows), snooze_until=rep["snooze_until"],
+        bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"],
         status=status.status if status else None, status_detail=status.detail if status else "",
         link=rep["bug_link"], report_ids=ids,
     )
+
+
+def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str]) -> str:
+    """The syzbot bug's title when the bug is known (synced, or named by syzbot's own report mail), else the title
+    of the group's earliest original report: one that is not a reply's quote (its mail is not a ``Re:``, or it
+    is syzbot's own), else the earliest."""
+    from triage.store.messages import is_reply_subject, is_syzbot
+
+    if bugs:
+        marks = ",".join("?" * len(bugs))
+        row = db.execute(f"SELECT title FROM bugs WHERE extid IN ({marks}) AND title IS NOT NULL AND title != '' "
+                         "ORDER BY status = 'open' DESC, updated_at DESC LIMIT 1", bugs).fetchone()
+        if row:
+            return row[0]
+    mids = [r["message_id"] for r in rows if r["message_id"]]
+    mails = {}
+    if mids:
+        marks = ",".join("?" * len(mids))
+        mails = {m: (subj, author) for m, subj, author in db.execute(
+            f"SELECT message_id, subject, author_email FROM messages WHERE message_id IN ({marks})", mids)}
+
+    def original(r: dict) -> bool:
+        subj, author = mails.get(r["message_id"], ("", ""))
+        return not is_reply_subject(subj or "") or is_syzbot(author or "")
+
+    def syzbot_report(r: dict) -> bool:        # syzbot's own report mail of the bug: it carries syzbot's title
+        subj, author = mails.get(r["message_id"], ("", ""))
+        return r["bug_extid"] in bugs and is_syzbot(author or "") and not is_reply_subject(subj or "")
+
+    ordered = sorted(rows, key=lambda r: (r["reported_at"] or "9999", r["report_id"]))
+    first = next((r for r in ordered if syzbot_report(r)), None) or next((r for r in ordered if original(r)),
+                                                                           ordered[0])
+    return first["title"] or ""
 
 
 def _group_state(rows: list[dict]) -> str:
@@ -367,10 +425,24 @@ def thread_message_ids_sql(bugs: list[str], mids: list[str]) -> tuple[str, list]
     return ("(" + " OR ".join(conds) + ")" if conds else "0"), params
 
 
+def own_threads_sql(bugs: list[str], mids: list[str]) -> tuple[str, list]:
+    """SQL condition on ``m`` selecting the messages of the report's own threads: the threads its report mails
+    are in, else (a report synced from syzbot) the threads about its bugs that are not a patch's. A patch series
+    that names the bug in its trailers is not the report's thread."""
+    if mids:
+        mm = ",".join("?" * len(mids))
+        return f"m.thread_id IN (SELECT thread_id FROM messages WHERE message_id IN ({mm}))", list(mids)
+    if bugs:
+        bm = ",".join("?" * len(bugs))
+        return (f"m.thread_id IN (SELECT t.thread_id FROM threads t LEFT JOIN messages root ON root.message_id = "
+                f"t.thread_id WHERE t.bug_extid IN ({bm}) AND root.patch_subject IS NULL)", list(bugs))
+    return "0", []
+
+
 def new_replies(db: sqlite_utils.Database, bugs: list[str], mids: list[str], seen_at: str) -> int:
-    """Messages in the group's threads dated after ``seen_at`` (the report mails themselves and the user's own
-    replies excluded)."""
-    cond, params = thread_message_ids_sql(bugs, mids)
+    """Messages in the report's own threads dated after ``seen_at`` (the report mails themselves and the
+    user's own replies excluded)."""
+    cond, params = own_threads_sql(bugs, mids)
     if cond == "0":
         return 0
     from triage.reply import OUTGOING

@@ -19,6 +19,10 @@ so a mail and the report parsed from it commit together, and a cursor never runs
 killed run leaves whole records or none, and a re-run fills the gap (message-ids and content hashes keep it
 idempotent; a mail whose message-id is stored already is skipped whole). Reports are keyed by the sha256 of
 their normalized crash text; storing the same crash twice adds only where it was seen.
+
+Which mails hold reports is decided by ``triage.mail_reports``: patches and syzbot's digests never do, a review
+quoting its patch's oops is not one (checked at write time, against the patches stored or earlier in the batch);
+the parser decides the rest from the text.
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ from typing import Any
 import sqlite_utils
 
 from records import Bug, BugUnchanged, Checkpoint, InputError, MailBytes, MailRecord, Record, ReportText, ThreadHint
+from triage.mail_reports import quoted_from, quoted_in, report_text
 from triage.store import now, transaction
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
 from triage.store.fts import index_new
 from triage.store.groups import refresh as refresh_groups
-from triage.store.messages import insert_messages, known_messages
+from triage.store.groups import settle
+from triage.store.messages import insert_messages, known_messages, patch_bodies
 from triage.store.reports import PreparedReport, store_reports
 from triage.store.verdicts import save_verdicts, verdict_row
 from triage.workers import Job, MailJob, MailResult, Result, Workers, default_workers, prepare_jobs
@@ -53,6 +59,8 @@ SUMMARY_WORDS = {
 }
 
 BASE_KEYS = ("reports_new", "reports_known", "messages_new", "skipped")
+
+__all__ = ["Pipeline", "Summary", "import_paths", "quoted_from", "report_text", "store_text"]
 
 
 @dataclass
@@ -299,6 +307,7 @@ class Pipeline:
         mails = {u.job: results[u.job] for u in batch.units if isinstance(u, _Mail)}
         known = known_messages(self.db, (r.message_id for r in mails.values() if isinstance(r, MailResult)))
         rows: list[dict] = []
+        patches: dict[str, str] = {}         # message-id -> body of the patch mails of this batch so far
         reports: list[PreparedReport] = []
         bugs: list[tuple[Bug, dict[str, PreparedReport]]] = []
 
@@ -322,7 +331,12 @@ class Pipeline:
                 else:
                     known.add(r.message_id)
                     rows.append(r.row)
-                    report(r.report)
+                    if r.row["patch_subject"]:
+                        patches[r.message_id] = r.row["body"] or ""
+                    rep = r.report
+                    if isinstance(rep, PreparedReport) and rep.replies_to and self._quotes_patch(rep, patches):
+                        rep = None          # a review quoting the oops its patch's changelog pasted
+                    report(rep)
             elif isinstance(unit, _Text):
                 job = batch.jobs[unit.job]
                 report(results[unit.job], job.location if job.kind == "file" else None)
@@ -357,17 +371,27 @@ class Pipeline:
             for bug, crash_reports in bugs:
                 crash_ids = {key: ids[id(rep)][0] for key, rep in crash_reports.items()}
                 counts["bugs_" + save_bug(self.db, bug, crash_ids)] += 1
+            linked: list[int] = []
             if stored or batch.hints:
                 from triage.store.threads import resolve
 
-                counts["threads_new"] += resolve(self.db, batch.hints or None)
+                counts["threads_new"] += resolve(self.db, batch.hints or None, linked=linked)
+            if new_ids or linked:
+                refresh_groups(self.db, new_ids + linked)
             for source, cursor in batch.checkpoints.items():
                 save_cursor(self.db, source, cursor)
-            refresh_groups(self.db)
+            settle(self.db)                     # the stored rows of the groups this batch changed
         self._failed = False
         self.summary.counts.update(counts)
         self.new_ids = new_ids
         self._pending -= batch.mids
+
+    def _quotes_patch(self, rep: PreparedReport, batch_patches: dict[str, str]) -> bool:
+        """Whether the kernel output of ``rep`` (from a reply to a patch) is the one a patch it replies to
+        carries: a patch stored already, or one earlier in the batch being written."""
+        named = list(rep.replies_to)
+        bodies = [batch_patches[m] for m in named if m in batch_patches]
+        return quoted_in(rep.quote_lines, bodies + patch_bodies(self.db, named))
 
 
 def _drop_unused_jobs(batch: _Batch) -> None:

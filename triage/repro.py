@@ -1,13 +1,15 @@
 """From a parsed report to a simulator run of its mechanism, with the fixes that change the outcome.
 
-``link(report)`` reads only the parser's ``Report`` (its crash stack and other stacks, markers with their
-lines and tasks, decoded gfp flags, kernel release, task, title and crash type) and returns either a
+``link(report)`` reads only the parser's ``Report`` (its crash stacks, the console's primary crash and the
+``fault-injection-N`` stacks of its trace, markers of the whole input with their lines and tasks, lockdep
+locks, decoded gfp flags, kernel release, task, title and crash type) and returns either a
 ``Link`` (the mechanism, its typed parameters filled from the report, and the report lines and frames that
 chose them) or a ``NotCovered`` saying why no mechanism of the simulator covers the report. It never
 looks at a label: the run's detectors decide what happens.
 
-The choice is a table, ``RULES``: each rule looks at one family of primary crash (an allocator WARN, a
-lockdep cycle, hung tasks, an oops after an injected failure, lost writes) and returns a Link, a
+The choice is a table, ``RULES``: each rule looks at one family of primary crash (lost writes, a filesystem's
+reclaim guard, a page dirtied without buffers by its pinner, an allocator WARN, a lockdep cycle, a crash
+after an injected failure, with or without the filesystem shutting down, hung tasks) and returns a Link, a
 NotCovered with the reason, or None (not its family). The first answer wins.
 
 ``repro(db, id)`` links a stored report, runs the mechanism and every fix variant that applies, says which
@@ -85,13 +87,14 @@ class Facts:
     kernel_note: str
     task: dict | None
     stacks: dict[str, list[Any]]                  # stack label -> frames, innermost first (parser order)
-    markers: list[dict]
+    markers: list[dict]                           # evidence markers of the whole input, in line order
     gfp_flags: set[str]
     locks: list[dict]
     corrupted: bool = False
-    extra_markers: list[dict] = field(default_factory=list)     # fault injection outside the report excerpt
-    text_markers: list[dict] = field(default_factory=list)      # markers of the stored text outside the excerpt
-    extra_stacks: dict[str, list[Any]] = field(default_factory=dict)
+    crash_event: dict | None = None               # the console's primary crash (Report.crash)
+    injection: dict | None = None                 # the fault injection the rules weigh (see ``_injection``)
+    injection_stack: list[Any] = field(default_factory=list)   # its stack, innermost first
+    injection_in_crash: bool = False              # the crash's own stack runs through the injected call
 
     @property
     def crash(self) -> list[Any]:
@@ -99,7 +102,7 @@ class Facts:
 
     def path(self, stack: str = "crash") -> list[str]:
         """A stack's function names, outermost first (what a mechanism's ``path`` parameter takes)."""
-        frames = self.stacks.get(stack) or self.extra_stacks.get(stack) or []
+        frames = self.injection_stack if stack == "fault-injection" else self.stacks.get(stack) or []
         return [f.function for f in reversed(frames)][-MAX_PATH:]
 
     def names(self, stack: str = "crash") -> set[str]:
@@ -117,11 +120,10 @@ class Facts:
                 if label == "crash" or label.startswith(("other-task:", "crash-"))]
 
 
-def facts(report: Any, text: str | None = None) -> Facts:
-    """The rules' view of a parsed report. ``text`` (the stored text) is only handed to the parser's own
-    helpers for what today's ``Report`` does not carry (see ``_outside_excerpt``)."""
+def facts(report: Any) -> Facts:
+    """The rules' view of a parsed report: its fields only (issue 12's rule: the parser is the one reader of
+    kernel text)."""
     from simulator.versions import KernelVersion
-    from triage.report.stacks import lockdep_locks
 
     stacks: dict[str, list[Any]] = {}
     for fr in report.frames:
@@ -131,41 +133,38 @@ def facts(report: Any, text: str | None = None) -> Facts:
         v, note = KernelVersion.nearest(report.kernel)
         kernel = str(v) if v else None
     gfp_flags = {flag for g in report.gfp for flag in g.get("flags", [])}
-    # TODO(H2): switch to the Report's lockdep locks field once the parser exposes it.
-    locks = lockdep_locks(report.report) if report.type == "LOCKDEP" else []
+    locks = list(report.locks) if report.type == "LOCKDEP" else []
     f = Facts(report.title, report.type, kernel, note, report.task, stacks, list(report.markers), gfp_flags, locks,
-              bool(report.corrupted))
-    _outside_excerpt(f, report, text)
+              bool(report.corrupted), report.crash)
+    _injection(f, report)
     return f
 
 
-def _outside_excerpt(f: Facts, report: Any, text: str | None) -> None:
-    """The fault injection behind the crash and its stack, read with the parser's own marker and stack
-    readers: from the report when the excerpt holds it, else from the stored text (syzbot starts the excerpt
-    at the oops line, after the injection's dump).
-    TODO(H2): switch to the Report's events (each with its task and stack) once the parser exposes them."""
-    from triage.report.markers import find_markers
-    from triage.report.stacks import extract_frames
+class _TraceFrame:
+    """A frame of ``Report.trace`` (a dict) seen as the rules see ``Report.frames`` (``.function``)."""
 
-    if text and report.report and len(text) > len(report.report):
-        # lost-write lines printed before the excerpt (a panic or hang that followed them)
-        seen = {m["line"] for m in f.markers}
-        f.text_markers = [m for m in find_markers(text) if m["line"] not in seen]
-    source, found = report.report, [m for m in f.markers if m["kind"] == "fault-injection"]
-    if text and "FAULT_INJECTION" in text and (not found or not any(m.get("fault") for m in found)):
-        source, found = text, [m for m in f.text_markers + f.markers if m["kind"] == "fault-injection"] or \
-            [m for m in find_markers(text) if m["kind"] == "fault-injection"]
-        f.extra_markers = found
-    if not found or not source:
+    __slots__ = ("function", "file", "line")
+
+    def __init__(self, d: dict):
+        self.function, self.file, self.line = d["function"], None, None
+
+
+def _injection(f: Facts, report: Any) -> None:
+    """The fault injection behind the crash and the stack it printed: the console's N-th
+    ``FAULT_INJECTION`` marker prints stack ``fault-injection-N`` of ``Report.trace`` (the excerpt syzbot
+    mails often starts after it). The crash task's own injection wins, else the last one."""
+    found = [m for m in f.markers if m["kind"] == "fault-injection"]
+    if not found:
         return
     pid = (f.task or {}).get("pid")
-    mine = [m for m in found if (m.get("task") or {}).get("pid") == pid and pid is not None]
+    mine = [m for m in found if pid is not None and (m.get("task") or {}).get("pid") == pid]
     m = (mine or found)[-1]
-    lines = source.splitlines()
-    frames = extract_frames("\n".join(lines[m["lineno"] - 1:m["lineno"] + 80]))
-    first = frames[0].stack if frames else None
-    f.extra_stacks["fault-injection"] = [fr for fr in frames if fr.stack == first]
-    f.extra_markers = [m] + [x for x in f.extra_markers if x is not m]
+    label = f"fault-injection-{found.index(m) + 1}"
+    f.injection = m
+    f.injection_stack = [_TraceFrame(d) for d in report.trace if d.get("stack") == label]
+    if not f.injection_stack and any(base(fr.function) in INJECTION_FRAMES for fr in f.crash):
+        # the injection's dump itself crashed (its printk, a tracepoint): the crash stack is the injection's
+        f.injection_stack, f.injection_in_crash = list(f.crash), True
 
 
 # -- what a rule answers ---------------------------------------------------------------------------------------
@@ -219,8 +218,8 @@ def _frame_line(fr: Any) -> str:
     return f"frame {fr.function}{loc}"
 
 
-def _printable(text: Any) -> bool:
-    return isinstance(text, str) and 0 < len(text) <= 64 and text.isprintable()
+def _printable(text: Any, limit: int = 64) -> bool:
+    return isinstance(text, str) and 0 < len(text) <= limit and text.isprintable()
 
 
 def _task_params(f: Facts, comm: str = "comm", pid: str = "pid") -> dict[str, Any]:
@@ -256,6 +255,41 @@ def rule_guard(f: Facts) -> Link | NotCovered | None:
     return Link("reclaim-guard", params, f"reclaim recursed into {fs}'s write path, whose PF_MEMALLOC guard "
                 f"({g['function']}) refused it", [g["line"]] + [_frame_line(fr) for fr in f.crash
                                                               if base(fr.function) in SHRINKER][:3], _notes(f))
+
+
+# -- rule: a pinned page dirtied behind the filesystem's back -----------------------------------------------------
+# the filesystem's check that a page being dirtied has its buffers (WARN_ON_ONCE(!folio_buffers))
+DIRTY_CHECKS = {"ext4_set_page_dirty": "ext4", "ext4_dirty_folio": "ext4"}
+# a pinner dirtying the pages it pinned (unpin, or set_page_dirty_lock on a GUP reference)
+PIN_DIRTIERS = {"unpin_user_pages_dirty_lock", "unpin_user_page_range_dirty_lock", "put_user_pages_dirty_lock",
+                "set_page_dirty_lock", "folio_mark_dirty_lock", "process_vm_rw_single_vec", "process_vm_rw",
+                "bio_set_pages_dirty", "bio_check_pages_dirty", "bio_dirty_fn", "__ib_umem_release",
+                "ib_umem_release", "i915_gem_userptr_put_pages", "__i915_gem_userptr_put_pages",
+                "vb2_destroy_framevec", "vhost_log_write"}
+LONGTERM_PINNERS = {"__ib_umem_release", "ib_umem_release", "ib_umem_get", "vfio_unpin_pages_remote",
+                    "io_buffer_unmap", "io_sqe_buffers_unregister"}
+
+
+def rule_pinned_redirty(f: Facts) -> Link | NotCovered | None:
+    crash = f.crash
+    fn = base(((f.crash_event or {}).get("function")) or (crash[0].function if crash else ""))
+    if f.type != "WARNING" or fn not in DIRTY_CHECKS:
+        return None
+    names = f.names()
+    dirtiers = names & PIN_DIRTIERS
+    if not dirtiers:
+        return NotCovered(f"{fn} warned about a page dirtied without buffers, but no pinner "
+                          "(unpin_user_pages_dirty_lock, set_page_dirty_lock on a GUP reference) is in its stack: a "
+                          "page dirtied some other way, which the simulator does not model")
+    params = _common(f)
+    params.update(fs=DIRTY_CHECKS[fn], path=f.path(), kind="long-term" if names & LONGTERM_PINNERS else "short-term",
+                  **_task_params(f))
+    evidence = [(f.crash_event or {}).get("line") or f"crash: {f.title}"] + \
+        [_frame_line(fr) for fr in crash if base(fr.function) in PIN_DIRTIERS][:3]
+    who = ", ".join(sorted(dirtiers))
+    return Link("gup-pinned-redirty", params, f"a pinned page dirtied by its pinner ({who}) without ->page_mkwrite: "
+                f"{fn} found no buffers on it (writeback cleaned it and reclaim stripped them while it was pinned)",
+                evidence, _notes(f))
 
 
 # -- rule: NOFAIL warnings -----------------------------------------------------------------------------------
@@ -457,7 +491,7 @@ def _error_path(f: Facts) -> str | None:
 
 
 def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
-    fi = next((m for m in f.extra_markers), None) or f.marker("fault-injection")
+    fi = f.injection
     if fi is None:
         return None
     error_path = _error_path(f)
@@ -468,21 +502,26 @@ def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
     crash = [n for n in f.path() if base(n) not in INJECTION_FRAMES]
     fi_pid = (fi.get("task") or {}).get("pid")
     crash_pid = (f.task or {}).get("pid")
-    same_task = fi_pid is not None and fi_pid == crash_pid
+    same_task = (fi_pid is not None and fi_pid == crash_pid) or f.injection_in_crash
     shared = {n for n in {base(n) for n in site} & {base(n) for n in crash} if _specific(n)}
-    if not same_task and not shared:
-        return NotCovered("the injected failure and the crash are in different tasks and share no frame of their "
-                          "own, so nothing ties the crash to that failure's error path")
+    told = None if same_task or shared else _error_message_tie(f, site)
+    if not same_task and not shared and told is None:
+        return NotCovered("the injected failure and the crash are in different tasks, share no frame of their "
+                          "own, and no error message of the failing path comes before the crash, so nothing ties "
+                          "the crash to that failure's error path")
     if not same_task and f.corrupted and fi_pid is not None:
         return NotCovered("a corrupted report (interleaved console) whose crash is another task's than the "
                           "injection's: its stacks cannot tie the crash to the injection")
     params = _common(f)
     cap = fi.get("fault") if fi.get("fault") in ("failslab", "fail_page_alloc") else "failslab"
     params.update(cap=cap, error_path=error_path, path=site or crash, crash_path=crash)
-    if f.task and f.task.get("comm"):
-        params["comm"] = (fi.get("task") or f.task).get("comm") or f.task["comm"]
+    fi_task = fi.get("task") or (f.task if same_task else None) or {}
+    if _printable(fi_task.get("comm")):
+        params["comm"] = fi_task["comm"]
     if fi_pid:
         params["pid"] = int(fi_pid)
+    if told is not None and _printable(told[0]["line"].strip(), 200):
+        params["message"] = told[0]["line"].strip()
     if not same_task and f.task:
         params["crash_comm"] = f.task.get("comm") or ""
         params["crash_pid"] = int(f.task.get("pid") or 0)
@@ -491,11 +530,97 @@ def rule_fault_injection(f: Facts) -> Link | NotCovered | None:
         params["crash_site"] = f"{top.file}:{top.line}"
     if "__GFP_NOFAIL" in f.gfp_flags:
         return NotCovered("the failed request is __GFP_NOFAIL, which fault injection never fails")
-    tie = "the same task" if same_task else f"a frame both stacks share ({sorted(shared)[0]})"
+    if f.injection_in_crash:
+        tie = "the crash's own stack, which runs through the injected call"
+    elif same_task:
+        tie = "the same task"
+    elif shared:
+        tie = f"a frame both stacks share ({sorted(shared)[0]})"
+    else:
+        tie = f"another task, tied by the failing path's error message (naming {', '.join(told[1])})"
     evidence = [fi["line"], f"crash: {f.title}"] + ([f"fault-injection stack: {' <- '.join(site[-1:-4:-1])}"]
-                                                    if site else [])
+                                                    if site else []) + ([told[0]["line"]] if told else [])
+    down = _shutdown(f, fi, site)
+    if down is not None:
+        return _shutdown_link(f, params, down, error_path, tie, evidence)
     return Link("unchecked-alloc-failure", params, f"an allocation failed by {cap} and its error path "
                 f"({error_path}) in {tie}", evidence, _notes(f))
+
+
+SHUTDOWN_FS = ("btrfs", "ext4", "xfs")          # the filesystems whose transaction abort the model has
+
+
+def _shutdown(f: Facts, fi: dict, site: list[str]) -> tuple[str, dict] | None:
+    """The filesystem the injected failure shut down, and the report's line that says so: an error the
+    filesystem printed after the injection and before the crash (an ``fs-error`` marker, or an
+    ``alloc-failure`` one such as btrfs's "Transaction aborted (error -12)"), the filesystem named by that
+    line or else by the innermost filesystem function of the injection's stack."""
+    end = (f.crash_event or {}).get("lineno") or float("inf")
+    said = next((m for m in f.markers if m["kind"] in ("fs-error", "alloc-failure")
+                 and fi["lineno"] < m["lineno"] <= end), None)
+    if said is None:
+        return None
+    fs = MARKER_FS.get(str(said.get("fs") or "")) or _fs_of(base(n) for n in site)
+    return (fs, said) if fs in SHUTDOWN_FS else None
+
+
+def _shutdown_link(f: Facts, params: dict[str, Any], down: tuple[str, dict], error_path: str, tie: str,
+                   evidence: list[str]) -> Link:
+    """fs-shutdown: the unchecked-alloc-failure parameters, the filesystem, where it aborted, and what the
+    crash says happened after (the abort's own WARN on btrfs before 6.1: nothing more)."""
+    fs, said = down
+    site = params.pop("path")
+    own = [n for n in site if base(n).startswith(FS_OWN_PREFIXES[fs])]
+    top = base(f.crash[0].function) if f.crash else ""
+    abort_warn = (error_path == "warn" and fs == "btrfs" and top.startswith(FS_OWN_PREFIXES[fs])
+                  and not (f.kernel and _at_least(f.kernel, "6.1")))
+    params.pop("message", None)
+    params.pop("error_path", None)
+    named = base(str(said.get("function") or ""))          # "EXT4-fs error (device D) in FUNC:LINE"
+    if abort_warn:
+        where = top
+    elif named.startswith(FS_OWN_PREFIXES[fs]):
+        where = named
+    else:
+        where = base(own[-1]) if own else ""
+    params.update(fs=fs, path=site, after="none" if abort_warn else error_path, abort_site=where)
+    what = "its abort's WARN" if abort_warn else f"then {error_path}"
+    return Link("fs-shutdown", params, f"an allocation failed by {params['cap']} inside a {fs} transaction in {tie}: "
+                f"the filesystem aborted it and shut down ({what})", evidence + [said["line"]], _notes(f))
+
+
+FS_OWN_PREFIXES = {"btrfs": ("btrfs_", "__btrfs_"), "ext4": ("ext4_", "__ext4_"), "xfs": ("xfs_",)}
+
+
+# words of an error message that say nothing about what the failed allocation was for
+MESSAGE_STOP = {"can", "cannot", "allocate", "allocation", "alloc", "failed", "failure", "fail", "unable", "not",
+                "for", "the", "error", "enomem", "memory", "out", "new", "dev", "device", "buffer", "struct"}
+
+
+def _words(text: str) -> set[str]:
+    """Lower-case alphanumeric words of three letters or more (function names split at ``_``)."""
+    return {w for w in "".join(ch if ch.isalnum() else " " for ch in text.lower()).split() if len(w) >= 3}
+
+
+def _error_message_tie(f: Facts, site: list[str]) -> tuple[dict, list[str]] | None:
+    """The failing path's own error message (an ``alloc-failure`` marker: "Can't allocate HCI device") printed
+    just before the crash header or by the crash task, naming what the injected allocation was for (a word of
+    a function of the injection's own stack): it ties an injection in one task to a crash in another."""
+    crash = f.crash_event
+    if not crash:
+        return None
+    before = {n for n, _ in crash.get("before") or []}
+    pid = (crash.get("task") or {}).get("pid")
+    own = {w for n in site if _specific(base(n)) for w in _words(base(n))} - MESSAGE_STOP
+    for m in f.markers:
+        if m["kind"] != "alloc-failure":
+            continue
+        if m["lineno"] not in before and (pid is None or (m.get("task") or {}).get("pid") != pid):
+            continue
+        common = sorted((_words(m["line"]) - MESSAGE_STOP) & own)
+        if common:
+            return m, common
+    return None
 
 
 # -- rule: lost writes ----------------------------------------------------------------------------------------
@@ -508,7 +633,7 @@ MEMORY_SAFETY = ("MEMORY_SAFETY_BUG", "NULL-POINTER-DEREFERENCE", "KASAN", "KMSA
 
 def _loss_markers(f: Facts) -> list[dict]:
     out = []
-    for m in f.markers + f.text_markers:
+    for m in f.markers:
         kind = m["kind"]
         if kind in ("data-will-be-lost", "unwritten-extents") and m.get("error") is None:
             continue          # no errno: the format string (a diff, a quote of the source), not the kernel's line
@@ -523,7 +648,7 @@ def _writeback_failed(f: Facts) -> bool:
     """A filesystem error raised in background writeback (``EXT4-fs error ... in ext4_writepages``)."""
     return any(m["kind"] == "fs-error" and str(m.get("function") or "").endswith(("writepages", "writepage",
                                                                                    "_end_io", "_end_bio"))
-               for m in f.markers + f.text_markers)
+               for m in f.markers)
 
 
 def rule_data_loss(f: Facts) -> Link | NotCovered | None:
@@ -541,6 +666,8 @@ def rule_data_loss(f: Facts) -> Link | NotCovered | None:
     primary_ok = (not title or ctype in ("HANG", "STALL") or title.startswith("kernel panic")
                   or (hwpoison is not None and ctype == "BUG"))
     if not primary_ok:
+        if f.injection is not None:
+            return None              # a crash after an injected failure: the error-path rules weigh it
         return NotCovered(f"the primary crash is {title!r} ({f.type}); the lost-write lines next to it are "
                           "secondary, and the simulator does not model that crash")
     errnos = {abs(m["error"]) for m in losses if m.get("error")}
@@ -557,7 +684,7 @@ def rule_data_loss(f: Facts) -> Link | NotCovered | None:
     if errnos == {12}:
         return Link("writepages-enomem", params, "->writepages failed with ENOMEM and the dirty pages were "
                     "dropped", evidence, _notes(f))
-    io_errors = [m for m in f.markers + f.text_markers
+    io_errors = [m for m in f.markers
                  if m["kind"] in ("write-io-error", "io-error") and m.get("op") in ("WRITE", None)]
     write_failed = bool(io_errors) or bool(kinds & {"lost-write", "page-discard", "buffer-io-error"}) \
         or 5 in errnos or 30 in errnos
@@ -582,7 +709,7 @@ def rule_data_loss(f: Facts) -> Link | NotCovered | None:
 
 
 def _marker_fs(f: Facts) -> str | None:
-    for m in f.markers + f.text_markers:
+    for m in f.markers:
         fs = MARKER_FS.get(str(m.get("fs") or ""))
         if fs:
             return fs
@@ -702,12 +829,13 @@ def _at_least(kernel: str, version: str) -> bool:
     return a >= b
 
 
-RULES: list[Rule] = [rule_data_loss, rule_guard, rule_nofail, rule_lockdep, rule_fault_injection, rule_hang]
+RULES: list[Rule] = [rule_data_loss, rule_guard, rule_pinned_redirty, rule_nofail, rule_lockdep,
+                     rule_fault_injection, rule_hang]
 
 
-def link(report: Any, text: str | None = None) -> Link | NotCovered:
+def link(report: Any) -> Link | NotCovered:
     """The mechanism that covers a parsed report, with its parameters, or why none does."""
-    f = facts(report, text)
+    f = facts(report)
     for rule in RULES:
         answer = rule(f)
         if answer is not None:
@@ -766,21 +894,19 @@ def store_run(db: Any, report_id: int | None, run: Any, lk: Link | None = None,
         return db["repro_runs"].insert(row, alter=False).last_pk
 
 
-def _load(db: Any, report_id: int) -> tuple[Any, str]:
+def _load(db: Any, report_id: int) -> Any:
     from triage.report import parse
 
     row = db.execute("SELECT text FROM reports WHERE id = ?", [report_id]).fetchone()
     if row is None:
         raise ReproError(f"no report with id {report_id}")
-    text = row[0] or ""
-    return parse(text), text
+    return parse(row[0] or "")
 
 
 def repro(db: Any, report_id: int, seed: int = 1, *, store: bool = True, fixes: bool = True) -> dict[str, Any]:
     """Link stored report ``report_id``, run the mechanism and its fixes, store the run. A report no
     mechanism covers gives ``{"covered": False, "why": ...}``."""
-    rep, text = _load(db, report_id)
-    lk = link(rep, text)
+    lk = link(_load(db, report_id))
     if isinstance(lk, NotCovered):
         return {"report_id": report_id, "covered": False, "why": str(lk)}
     from simulator import SimError

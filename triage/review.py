@@ -2,7 +2,7 @@
 
 Review state lives in ``reviews`` and human labels in ``verdicts`` (``source = 'human'``). Nothing else
 in syz-triage writes them: sync, import and classification only ever add a ``'new'`` row with
-INSERT OR IGNORE, so a decision taken here is kept forever. Each change refreshes the stored duplicate groups
+INSERT OR IGNORE, so a decision taken here is kept forever. Each change settles the stored duplicate groups
 it touched in the same transaction (``triage.store.groups``).
 
 State changes apply to the whole duplicate group of the given report (the inbox shows one line per
@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from triage.store.groups import refresh as refresh_groups
+from triage.store.groups import settle
 from vocab.labels import LABELS
 
 STATES: tuple[str, ...] = ("new", "seen", "acked", "muted")
@@ -88,18 +88,10 @@ def unknown_ids(db: sqlite_utils.Database, report_ids: list[int]) -> list[int]:
 def group_ids(db: sqlite_utils.Database, report_id: int) -> list[int]:
     """The ids of every report in the duplicate group of ``report_id`` (itself included)."""
     require_report(db, report_id)
-    key = db.execute("SELECT dup_key FROM report_groups WHERE report_id = ?", [report_id]).fetchone()[0]
-    rows = db.execute(
-        "SELECT r.id FROM reports r WHERE r.bug_extid = :k OR r.signature_hash = :k OR r.id = :id "
-        "OR r.signature_hash IN (SELECT signature_hash FROM reports WHERE bug_extid = :k)",
-        {"k": key, "id": report_id},
-    ).fetchall()
-    # the cheap superset above is narrowed to the exact group through the view
-    cands = [r[0] for r in rows]
-    marks = ",".join("?" * len(cands))
-    exact = db.execute(f"SELECT report_id FROM report_groups WHERE report_id IN ({marks}) AND dup_key = ?",
-                       [*cands, key]).fetchall()
-    return sorted(r[0] for r in exact)
+    key = db.execute("SELECT dup_key FROM reports WHERE id = ?", [report_id]).fetchone()[0]
+    if key is None:
+        return [report_id]
+    return sorted(r[0] for r in db.execute("SELECT id FROM reports WHERE dup_key = ?", [key]))
 
 
 def _upsert(db: sqlite_utils.Database, ids: list[int], **fields) -> None:
@@ -111,7 +103,7 @@ def _upsert(db: sqlite_utils.Database, ids: list[int], **fields) -> None:
             sets = ", ".join(f"{k} = :{k}" for k in fields)
             db.execute(f"UPDATE reviews SET {sets}, updated_at = :now WHERE report_id = :rid",
                        {**fields, "now": now, "rid": rid})
-        refresh_groups(db)
+        settle(db)
 
 
 def set_state(db: sqlite_utils.Database, report_ids: list[int], state: str, who: str | None = None,
@@ -121,6 +113,8 @@ def set_state(db: sqlite_utils.Database, report_ids: list[int], state: str, who:
         raise ReviewError(f"{state!r}: not a review state ({', '.join(STATES)})")
     ids = _expand(db, report_ids)
     fields: dict = {"state": state, "who": who or current_user(), "snooze_until": None}
+    if state == "acked":
+        fields["seen_at"] = stamp()      # acking a line is looking at it: its replies so far are not new
     if note is not None:
         fields["note"] = note
     _upsert(db, ids, **fields)
@@ -134,8 +128,8 @@ def snooze(db: sqlite_utils.Database, report_ids: list[int], until: datetime, wh
     return ids
 
 
-def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None) -> None:
-    """``triage show`` was run: remember when (for 'new replies'), and new -> seen for the group."""
+def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None) -> list[int]:
+    """``triage seen``: remember when (for 'new replies'), and new -> seen for the group; returns its ids."""
     ids = group_ids(db, report_id)
     now = stamp()
     with db.atomic():
@@ -144,7 +138,8 @@ def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None)
                        [rid, now])
             db.execute("UPDATE reviews SET seen_at = ?, state = CASE state WHEN 'new' THEN 'seen' ELSE state END "
                        "WHERE report_id = ?", [now, rid])
-        refresh_groups(db)
+        settle(db)
+    return ids
 
 
 def set_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | None = None,
@@ -160,7 +155,7 @@ def set_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | 
              "created_at": stamp()},
             pk=("report_id", "source"),
         )
-        refresh_groups(db)
+        settle(db)
 
 
 def _expand(db: sqlite_utils.Database, report_ids: list[int]) -> list[int]:

@@ -376,6 +376,19 @@ def _verdict_lines(ev: Any) -> list[str]:
     if not isinstance(ev, dict) or "rules" not in ev:
         return _evidence_lines(ev)
     out = []
+    d = ev.get("decisive") or {}
+    if d.get("text") and d.get("role") != "context":
+        where = f"line {d['line']}" if d.get("line") else "evidence"
+        out.append(f"decisive ({d.get('rule')}): {where}: {str(d['text']).strip()}")
+    event = ev.get("event") or {}
+    if event.get("kind") and not event.get("primary", True):
+        crash = event.get("primary_crash") or {}
+        out.append(f"about: {event['kind']} at line {event.get('line')}, not the primary crash"
+                   + (f" ({crash.get('kind')} at line {crash.get('line')})" if crash else ""))
+    sug = ev.get("suggestion") or {}
+    if sug.get("label"):
+        out.append(f"suggestion: {sug['label']} ({sug.get('probability', 0):.2f}) from the model alone, no evidence "
+                   f"line: review")
     for hit in ev.get("rules") or []:
         out.append(f"rule {hit.get('rule')} -> {hit.get('label')} ({hit.get('confidence')}): {hit.get('why', '')}")
         for m in hit.get("matches") or []:

@@ -1,24 +1,33 @@
-"""Where a bug stands: syzbot's status merged with the ``#syz`` commands stored from the mailing lists.
+"""Where a bug stands: syzbot's status merged with what the mailing lists say, as syzbot reads its own mail.
 
 syzbot closes a bug on mail commands (``#syz fix: TITLE``, ``#syz dup: TITLE``, ``#syz invalid``,
 ``#syz undup`` / ``#syz unfix``); the store holds those commands (``messages.syz_commands``, including the
-replies ``triage reply`` records), so a bug shows as *fix pending* / *dup* / *invalid* as soon as the command
-is written, before syzbot's next sync says so. The latest word wins: a command newer than the last sync of
-the bug overrides syzbot's status, an older one does not. (Patches' ``Reported-by`` / ``Closes`` trailers
-are the next evidence to add here.)
+replies ``triage reply`` records). A patch posted with ``Reported-by: syzbot+EXTID`` or ``Closes: ...extid=EXTID``
+is a fix posted: *fix pending*, and stays so when replies say it was applied / queued / merged (the detail says
+so) until the fix is in a tree, which only syzbot says (``triage sync syzbot``: its *fixed*). The latest word
+wins: a mail newer than the last sync of the bug overrides syzbot's status, an older one does not.
+
+``CLOSED`` statuses (fixed, dup, invalid) keep a bug out of the default inbox; ``closed_overrides`` gives the
+bugs whose mail changes what syzbot's stored status says about that, for the inbox's SQL.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlite_utils
 
 STATUSES = ("open", "fix pending", "fixed", "dup", "invalid")
+CLOSED = ("fixed", "dup", "invalid")
 # ``#syz`` verb -> the status it leaves the bug in (other verbs: test, set, uncc, ... change nothing)
 VERB_STATUS = {"fix": "fix pending", "unfix": "open", "dup": "dup", "undup": "open", "invalid": "invalid"}
+_EXTID = re.compile(r"syzbot\+([0-9a-f]{8,40})@|[?&]extid=([0-9a-f]{8,40})")
+_APPLIED = re.compile(r"\b(?:applied|queued|merged|picked up|pushed)\b", re.I)
+# the messages that can say something about a bug's status (a partial index of the store covers them)
+STATUS_MESSAGES = "(m.syz_commands NOT IN ('', '[]') OR m.patch_subject IS NOT NULL)"
 
 
 @dataclass
@@ -43,6 +52,28 @@ def from_commands(mails: Iterable[tuple[str | None, list]]) -> BugStatus | None:
     return last
 
 
+def fixes_bug(tags: dict, commands: list, extid: str) -> bool:
+    """Whether a patch with these trailers fixes the syzbot bug ``extid`` (``Reported-by: syzbot+EXTID@``,
+    ``Closes: ...?extid=EXTID``); a ``#syz test`` patch is only tried, not posted as the fix."""
+    if any(isinstance(c, dict) and c.get("command") == "test" for c in commands):
+        return False
+    values = [str(v) for key in ("Reported-by", "Closes") for v in (tags.get(key) or [])]
+    return any(extid in (m.group(1), m.group(2)) for v in values for m in _EXTID.finditer(v))
+
+
+def from_mail(rows: Iterable[tuple], extid: str) -> BugStatus | None:
+    """The status the messages about ``extid`` leave: (date, syz_commands JSON, patch_subject, tags JSON)
+    rows in date order; ``#syz`` commands and fix patches, the latest word."""
+    last = None
+    for date, raw_cmds, patch, raw_tags in rows:
+        cmds = _json_list(raw_cmds)
+        got = from_commands([(date, cmds)])
+        if patch and fixes_bug(_json_dict(raw_tags), cmds, extid):
+            got = BugStatus("fix pending", patch, "mail", date)
+        last = got or last
+    return last
+
+
 def merge(syzbot: BugStatus | None, mail: BugStatus | None) -> BugStatus | None:
     """The latest word: a command mailed after syzbot's status was read wins; syzbot's status read after
     the command already reflects it."""
@@ -62,6 +93,60 @@ def _fix_title(fixes: str | None) -> str:
     return ""
 
 
+def syzbot_status(status: str | None, updated: str | None, fixes: str | None) -> BugStatus:
+    """syzbot's status of a stored bug (``bugs`` row): an open bug with a fix commit is fix pending."""
+    status = status if status in STATUSES else "open"
+    fix = _fix_title(fixes)
+    if status == "open" and fix:
+        status = "fix pending"
+    return BugStatus(status, fix if status in ("fixed", "fix pending") else "", "syzbot", updated)
+
+
+def mail_statuses(db: sqlite_utils.Database, bugs: list[str] | None = None) -> dict[str, BugStatus]:
+    """What the mail says of each bug (of ``bugs``, or of every bug mail talks about)."""
+    sql = (f"SELECT m.bug_extid, m.date, m.syz_commands, m.patch_subject, m.tags FROM messages m "
+           f"WHERE m.bug_extid IS NOT NULL AND {STATUS_MESSAGES}")
+    params: list = []
+    if bugs is not None:
+        if not bugs:
+            return {}
+        sql += f" AND m.bug_extid IN ({','.join('?' * len(bugs))})"
+        params = list(bugs)
+    per: dict[str, list[tuple]] = {}
+    for extid, *row in db.execute(sql + " ORDER BY m.date, m.rowid", params):
+        per.setdefault(extid, []).append(tuple(row))
+    out = {}
+    for extid, rows in per.items():
+        got = from_mail(rows, extid)
+        if got is not None:
+            out[extid] = got
+    return out
+
+
+def closed_overrides(db: sqlite_utils.Database) -> tuple[list[str], list[str]]:
+    """The bugs the mail closes (fixed / dup / invalid, newer than syzbot's word) and those it reopens
+    (syzbot's stored status is closed, a newer mail says otherwise)."""
+    mail = mail_statuses(db)
+    if not mail:
+        return [], []
+    synced: dict[str, BugStatus] = {}
+    ids = sorted(mail)
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        for extid, status, updated, fixes in db.execute(
+                f"SELECT extid, status, updated_at, fix_commits FROM bugs WHERE extid IN ({','.join('?' * len(part))})",
+                part):
+            synced[extid] = syzbot_status(status, updated, fixes)
+    closed, reopened = [], []
+    for extid, said in mail.items():
+        now = merge(synced.get(extid), said)
+        if now is not None and now.status in CLOSED:
+            closed.append(extid)
+        elif extid in synced and synced[extid].status in CLOSED:
+            reopened.append(extid)
+    return closed, reopened
+
+
 def bug_status(db: sqlite_utils.Database, bugs: list[str], message_ids: list[str]) -> BugStatus | None:
     """The status of the bug a duplicate group stands for (its syzbot bugs ``bugs``, its report mails
     ``message_ids``); None when nothing is known (no syzbot bug and no command)."""
@@ -73,25 +158,46 @@ def bug_status(db: sqlite_utils.Database, bugs: list[str], message_ids: list[str
         row = db.execute(f"SELECT status, updated_at, fix_commits FROM bugs WHERE extid IN ({marks}) "
                          "ORDER BY status = 'open' DESC, updated_at DESC LIMIT 1", bugs).fetchone()
         if row:
-            status, updated, fixes = row
-            status = status if status in STATUSES else "open"
-            fix = _fix_title(fixes)
-            if status == "open" and fix:
-                status = "fix pending"
-            syzbot = BugStatus(status, fix if status in ("fixed", "fix pending") else "", "syzbot", updated)
-    cond, params = thread_message_ids_sql(bugs, message_ids)
-    mail = None
-    if cond != "0":
+            syzbot = syzbot_status(*row)
+    said = [s for s in mail_statuses(db, bugs).values()] if bugs else []
+    mail = max(said, key=lambda s: s.date or "") if said else None
+    if not bugs and message_ids:        # a report without a syzbot bug: commands in its own threads
+        cond, params = thread_message_ids_sql([], message_ids)
         rows = db.execute(f"SELECT m.date, m.syz_commands FROM messages m WHERE {cond} "
                           "AND m.syz_commands IS NOT NULL AND m.syz_commands NOT IN ('', '[]') "
                           "ORDER BY m.date, m.rowid", params).fetchall()
-        mail = from_commands((date, _commands(raw)) for date, raw in rows)
+        mail = from_commands((date, _json_list(raw)) for date, raw in rows)
+    if mail is not None and mail.status == "fix pending" and mail.source == "mail":
+        mail.detail = _applied(db, bugs, mail)
     return merge(syzbot, mail)
 
 
-def _commands(raw: str | None) -> list:
+def _applied(db: sqlite_utils.Database, bugs: list[str], fix: BugStatus) -> str:
+    """A posted fix's title, with ``(applied)`` when a reply to it says it was applied / queued / merged."""
+    if not fix.detail or not bugs:
+        return fix.detail
+    marks = ",".join("?" * len(bugs))
+    for (body,) in db.execute(
+            f"SELECT r.body FROM messages p JOIN messages r ON r.in_reply_to = p.message_id "
+            f"WHERE p.bug_extid IN ({marks}) AND p.patch_subject = ? AND r.author_email IS NOT p.author_email",
+            [*bugs, fix.detail]):
+        own = "\n".join(ln for ln in (body or "").split("\n")[:40] if not ln.lstrip().startswith(">"))
+        if _APPLIED.search(own):
+            return f"{fix.detail} (applied)"
+    return fix.detail
+
+
+def _json_list(raw: str | None) -> list:
     try:
         value = json.loads(raw) if raw else []
     except ValueError:
         return []
     return value if isinstance(value, list) else []
+
+
+def _json_dict(raw: str | None) -> dict:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -6,8 +6,9 @@ A ``Job`` is one text that may hold a report, with its origin; a ``MailJob`` one
 
 - for a ``Job``: a ``PreparedReport`` (with its ``verdict`` when classifying), None (no report in the text), or
   a one-line error (the parser failed on it);
-- for a ``MailJob``: a ``MailResult`` (message-id, ``messages`` row, the report of its body as for a ``Job``),
-  or a one-line error (the mail cannot be read).
+- for a ``MailJob``: a ``MailResult`` (message-id, ``messages`` row, the report of its body as for a ``Job``;
+  none for a patch or a digest, ``triage.mail_reports``), or a one-line error (the mail cannot be read). The
+  report of a reply to a patch carries what the writer needs to tell whether it only quotes the patch's oops.
 
 ``prefilter`` skips the parse of texts that cannot hold a report (``triage.prefilter``). ``Workers`` runs lists
 of jobs in a process pool (``concurrent.futures``), so a large import uses every core while the importing
@@ -30,6 +31,7 @@ from typing import Any, NamedTuple
 
 from records import InputError
 from records.mail import Mail, read_mail
+from triage.mail_reports import quote_lines, report_text
 from triage.prefilter import may_hold_report
 from triage.store.reports import PreparedReport
 
@@ -44,6 +46,8 @@ class Job(NamedTuple):
     reported_at: str | None = None
     bug_extid: str | None = None
     title: str | None = None            # the origin's own title (syzbot), used if the parser finds none
+    stored_title: str | None = None     # the title to store instead of the parser's (syzbot's, on its own mail)
+    replies_to: tuple[str, ...] = ()    # a reply to a patch: the mails it names (``mail_reports.quoted_in``)
 
 
 class MailJob(NamedTuple):
@@ -77,23 +81,33 @@ def prepare_job(job: Job, prefilter: bool = True) -> PreparedReport | str | None
             rep.title, rep.report = job.title, job.text
         if rep.display_title is None:
             return None
-        return prepare(rep, kind=job.kind, location=job.location, message_id=job.message_id,
-                       reported_at=job.reported_at, bug_extid=job.bug_extid, full_text=job.text)
+        out = prepare(rep, kind=job.kind, location=job.location, message_id=job.message_id,
+                      reported_at=job.reported_at, bug_extid=job.bug_extid, full_text=job.text,
+                      title=job.stored_title)
+        if job.replies_to:
+            out.replies_to, out.quote_lines = job.replies_to, quote_lines(rep)
+        return out
     except Exception as exc:  # a parser bug must not lose the rest of the batch
         return f"{job.location}: could not parse ({type(exc).__name__}: {exc})"
 
 
 def prepare_mail(job: MailJob, prefilter: bool = True) -> MailResult | str:
     """The mail's ``messages`` row and the report of its body; an error line if the mail cannot be read."""
-    from triage.store.messages import message_row
+    from triage.store.messages import is_patch_reply, is_syzbot, message_row, syzbot_title
 
     try:
         mail = job.mail if job.mail is not None else read_mail(job.raw or b"", job.location)
     except InputError as exc:
         return str(exc)
     row = message_row(mail, source=job.location)
-    report = prepare_job(Job(mail.body, job.kind, job.location, mail.message_id, mail.date, row["bug_extid"]),
-                         prefilter)
+    if report_text(mail) is None:
+        return MailResult(mail.message_id, row, None)
+    # only syzbot's own mail says its crash is the bug's; another mail's report joins the bug when threading
+    # finds it is that bug's crash (threads.link_reports)
+    bug = row["bug_extid"] if is_syzbot(mail.author_email) else None
+    replies_to = tuple(m for m in dict.fromkeys([mail.in_reply_to, *mail.refs]) if m) if is_patch_reply(mail) else ()
+    report = prepare_job(Job(mail.body, job.kind, job.location, mail.message_id, mail.date, bug,
+                             stored_title=syzbot_title(mail), replies_to=replies_to), prefilter)
     return MailResult(mail.message_id, row, report)
 
 

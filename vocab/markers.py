@@ -30,7 +30,8 @@ TABLE: tuple[MarkerKind, ...] = (
                "FAULT_INJECTION: forcing a failure (failslab, fail_page_alloc, fail_usercopy, ...), with its task"),
     MarkerKind("lost-write", "data-loss",
                "writeback dropped a page it could not write: 'lost (async) page write', 'Buffer I/O error on "
-               "dev X, logical block N, lost ...', ext4's 'I/O error N writing to inode'"),
+               "dev X, logical block N, lost ...', ext4's 'I/O error N writing to inode', iomap's 'writeback "
+               "error on inode N'"),
     MarkerKind("data-will-be-lost", "data-loss",
                "ext4 'This should not happen!! Data will be lost' (delayed allocation failed; the errno tells "
                "a corrupted image, -EFSCORRUPTED / -EFSBADCRC, from lost data)"),
@@ -42,7 +43,13 @@ TABLE: tuple[MarkerKind, ...] = (
     MarkerKind("write-io-error", "context", "a block-layer I/O error on a WRITE (lost only if the page is dropped)"),
     MarkerKind("delalloc-failed", "context", "ext4 'Delayed block allocation failed': its errno qualifies the "
                                              "'Data will be lost' that follows"),
+    MarkerKind("fs-shutdown", "context",
+               "a filesystem stopping on an error: btrfs 'Transaction aborted' / 'errno=-5 IO failure' / 'forced "
+               "readonly', jbd2 'Aborting journal', ext4 'Detected aborted journal' / 'Remounting filesystem "
+               "read-only', XFS 'Filesystem has been shut down' / xfs_do_force_shutdown, f2fs 'Stopped filesystem'"),
     MarkerKind("fs-error", "other", "a filesystem error or corruption report: the kernel refusing a bad image"),
+    MarkerKind("beyond-eod", "context",
+               "'attempt to access beyond end of device': a filesystem image claiming blocks its device lacks"),
     MarkerKind("alloc-failure", "context", "an error path saying an allocation failed (can't / failed to "
                                            "allocate, -ENOMEM): ties an injected failure to the crash"),
     MarkerKind("buffer-io-error", "context", "'Buffer I/O error on dev X' that does not say the write was lost"),

@@ -44,19 +44,38 @@ def _open_existing_db(read_only: bool = True):
         return None
 
 
+def termsafe(text: object) -> str:
+    from triage.termsafe import line
+
+    return line(text)
+
+
 def _render(name: str, result: dict) -> str:
     flag = "  NEEDS REVIEW" if result["needs_review"] else ""
-    lines = [f"{name}: {result['label']} ({result['confidence']:.2f}){flag}"]
+    lines = [f"{termsafe(name)}: {result['label']} ({result['confidence']:.2f}){flag}"]
     if result.get("title"):
-        lines.append(f"  title: {result['title']}")
+        lines.append(f"  title: {termsafe(result['title'])}")
     ev = result["evidence"]
     if ev.get("decided_by") == "human":
         lines.append(f"  labelled by a maintainer (report {ev.get('report_id')})")
+    d = ev.get("decisive")
+    if d and result["label"] != "other":
+        where = f"line {d['line']}" if d.get("line") else "evidence"
+        lines.append(f"  decisive ({d['rule']}): {where}: {termsafe(d['text'])[:140]}")
+    event = ev.get("event") or {}
+    if event.get("kind") and event["kind"] != "none":
+        about = "the primary crash" if event.get("primary") else "not the primary crash"
+        lines.append(f"  about: {event['kind']} at line {event.get('line')} ({about}"
+                     + (f"; the log holds {event['crashes']} crashes" if event.get("crashes") else "") + ")")
+    sug = ev.get("suggestion")
+    if sug:
+        lines.append(f"  suggestion: {sug['label']} ({sug['probability']:.2f}) from the model alone, no evidence "
+                     f"line: review")
     for hit in ev.get("rules", []):
         lines.append(f"  rule {hit['rule']} -> {hit['label']} ({hit['confidence']:.2f}): {hit['why']}")
         for m in hit["matches"][:6]:
             where = f"line {m['line']}" if m.get("line") else m["kind"]
-            lines.append(f"      {where:>10}: {m['text'][:140]}")
+            lines.append(f"      {where:>10}: {termsafe(m['text'])[:140]}")
     model = ev.get("model")
     if model:
         probs = ", ".join(f"{k} {v:.2f}" for k, v in sorted(model["probabilities"].items(), key=lambda kv: -kv[1]))
@@ -65,7 +84,7 @@ def _render(name: str, result: dict) -> str:
         lines.append(f"  note: {ev['note']}")
     for s in result.get("similar", []):
         fix = f", fix: {s['fix']}" if s.get("fix") else ""
-        lines.append(f"  similar: report {s['report_id']} {s['title']} [{s.get('status') or '?'}{fix}]"
+        lines.append(f"  similar: report {s['report_id']} {termsafe(s['title'])} [{s.get('status') or '?'}{fix}]"
                      f" label {s.get('label') or '-'}")
     return "\n".join(lines)
 
@@ -157,19 +176,52 @@ def train_cmd(
             typer.echo(f"re-classified {summary['reclassified']} stored reports with it")
 
 
+def _eval_judged(judged: Path, work: Path | None, only: list[str] | None, model: Path | None,
+                 show_errors: bool, json_out: bool) -> None:
+    from records.paths import cache_dir
+    from triage.judged import JudgedError, evaluate, render
+
+    clf = _classifier(model)
+    try:
+        scores = evaluate(judged, work or cache_dir() / "judged", clf, only=only)
+    except JudgedError as exc:
+        die(str(exc))
+    if json_out:
+        for s in scores:
+            emit_json(s.as_dict())
+        return
+    typer.echo(render(scores))
+    if show_errors:
+        for s in scores:
+            for e in s.errors:
+                typer.echo(f"  wrong: {s.name}: {e['id']}: judged {e['judged']}, predicted {e['predicted']}")
+
+
 def eval_cmd(
     labels: Path = LABELS_OPTION,
     labelled: Path = LABELLED_OPTION,
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds."),
     seed: int = typer.Option(0, "--seed", help="Shuffle seed of the folds."),
     show_errors: bool = typer.Option(False, "--errors", help="List the reports the combination gets wrong."),
+    judged: Path = typer.Option(None, "--judged", metavar="DIR",
+                                help="Score the shipped classifier on the judged sets of DIR (tests/judged: whole "
+                                     "list archives, imported into --work, and the syzbot sample) instead."),
+    work: Path = typer.Option(None, "--work", metavar="DIR",
+                              help="Where --judged keeps the imported archives [default: the user cache dir]."),
+    only: list[str] = typer.Option(None, "--set", metavar="NAME", help="With --judged: only this set (repeatable)."),
+    model: Path = MODEL_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Per-label precision / recall / F1 and the confusion matrix, grouped cross-validation, for five
-    classifiers: title keywords, syzkaller crash type, rules alone, model alone, and the combination."""
+    classifiers: title keywords, syzkaller crash type, rules alone, model alone, and the combination.
+    With --judged: per-label precision / recall / F1 of the shipped classifier on hand-judged real text, and
+    how its verdicts were decided (by a rule, by the model, a model suggestion) and flagged for review."""
     from classifiers.dataset import DatasetError, load_examples
-    from classifiers.evaluate import CLASSIFIERS, cross_validate, render_table
+    from classifiers.evaluate import CLASSIFIERS, cross_validate, render_table, shares
 
+    if judged is not None:
+        _eval_judged(judged, work, only, model, show_errors, json_out)
+        return
     try:
         examples = load_examples(labelled, labels)
     except DatasetError as exc:
@@ -179,7 +231,8 @@ def eval_cmd(
     ev = cross_validate(examples, n_splits=folds, seed=seed)
     if json_out:
         for name in CLASSIFIERS:
-            emit_json({**ev.scores[name].as_dict(), "folds": ev.n_splits, "n_reports": len(ev.truth)})
+            extra = shares(ev) if name == "combined" else {}
+            emit_json({**ev.scores[name].as_dict(), "folds": ev.n_splits, "n_reports": len(ev.truth), **extra})
     else:
         typer.echo(render_table(ev))
         if show_errors:

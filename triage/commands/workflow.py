@@ -1,5 +1,5 @@
-"""The maintainer's workflow: ``inbox``, ``show``, ``ack``, ``mute``, ``unack``, ``snooze``, ``label``, ``config``,
-``digest``, ``reply``, ``mbox``, ``outbox``.
+"""The maintainer's workflow: ``inbox``, ``show``, ``seen``, ``ack``, ``mute``, ``unack``, ``snooze``, ``label``,
+``config``, ``digest``, ``reply``, ``mbox``, ``outbox``.
 
 Batch review commands apply to every valid id, name the unknown ones on stderr and exit 1 if there were any.
 Text from reports and mails reaches the terminal through ``triage.termsafe``.
@@ -64,12 +64,13 @@ def inbox_cmd(
                                         help="Only this subsystem (repeatable). Overrides the subscriptions."),
     label: list[str] = typer.Option(None, "--label", "-l", metavar="L", help="Only this label (repeatable)."),
     since: str = typer.Option(None, "--since", metavar="SPAN", help="Only groups reported since: 14d, 2w, DATE."),
-    show_all: bool = typer.Option(False, "--all", help="Also show acked, muted and snoozed reports."),
+    show_all: bool = typer.Option(False, "--all", help="Also show acked, muted and snoozed reports, and bugs that "
+                                  "are fixed, dup or invalid."),
     limit: int = typer.Option(50, "--limit", "-n", min=0, help="At most N lines (0: no limit)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """The reports that need you, worst first: one line per bug (duplicates folded)."""
-    from triage.inbox import InboxFilter, count, query
+    from triage.inbox import InboxFilter, query
     from triage.review import ReviewError, parse_when
     from vocab.labels import LABELS
 
@@ -89,7 +90,7 @@ def inbox_cmd(
         subsystems=list(subsystem) if subsystem else subs.subsystems,
         addresses=[] if subsystem else subs.addresses,
         labels=list(label) if label else subs.labels,
-        since=since_dt, include_all=show_all, limit=limit,
+        since=since_dt, include_all=show_all, include_closed=show_all, limit=limit,
     )
     items = query(db, flt)
     if json_out:
@@ -100,11 +101,25 @@ def inbox_cmd(
         _say_empty(db, flt, subsystem, label, since, cfg)
         return
     print_inbox(items)
-    if limit and len(items) == limit:
-        total = count(db, flt)
-        if total > len(items):
-            sys.stdout.flush()
-            typer.echo(f"{len(items)} of {total} shown (--limit {limit}; --limit 0 shows all)", err=True)
+    _say_hidden(db, flt, len(items))
+
+
+def _say_hidden(db, flt, shown: int) -> None:
+    """``30 of 175 shown (--limit 30; ...); 12 fixed, dup or invalid hidden (--all shows them)`` on stderr."""
+    from dataclasses import replace
+
+    from triage.inbox import count
+
+    parts = []
+    total = count(db, flt) if flt.limit and shown == flt.limit else shown
+    if total > shown:
+        parts.append(f"--limit {flt.limit}; --limit 0 shows all")
+    closed = 0 if flt.include_closed else count(db, replace(flt, include_closed=True)) - total
+    if closed > 0:
+        parts.append(f"{closed} fixed, dup or invalid hidden: --all shows them")
+    if parts:
+        sys.stdout.flush()
+        typer.echo(f"{shown} of {total + max(closed, 0)} shown ({'; '.join(parts)})", err=True)
 
 
 def _say_empty(db, flt, subsystem, label, since, cfg) -> None:
@@ -131,9 +146,12 @@ def _say_empty(db, flt, subsystem, label, since, cfg) -> None:
     else:
         _echo("Inbox empty.")
     if not flt.include_all:
-        hidden = count(db, replace(flt, include_all=True, limit=0))
-        if hidden:
-            _echo(f"{hidden} acked, muted or snoozed: triage inbox --all shows them.")
+        reviewed = count(db, replace(flt, include_all=True, limit=0))
+        closed = count(db, replace(flt, include_all=True, include_closed=True, limit=0)) - reviewed
+        if reviewed:
+            _echo(f"{reviewed} acked, muted or snoozed: triage inbox --all shows them.")
+        if closed:
+            _echo(f"{closed} fixed, dup or invalid: triage inbox --all shows them.")
 
 
 def print_inbox(items) -> None:
@@ -187,22 +205,20 @@ def show_cmd(
     no_pager: bool = typer.Option(False, "--no-pager", help="Never page (a terminal gets $PAGER, else less)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Everything about one report (trace, evidence, similar reports, crashes, thread, reproducer run); marks it
-    seen. Paged when stdout is a terminal."""
+    """Everything about one report (trace, evidence, similar reports, crashes, thread, reproducer run). Paged when
+    stdout is a terminal. Looking does not change what the inbox calls new: `triage seen ID` (or ack) does."""
     from triage.columns import terminal_width
     from triage.pager import page
-    from triage.review import ReviewError, mark_seen
+    from triage.review import ReviewError
     from triage.show import details, raw_text, render
     from triage.termsafe import clean
 
     db = open_store()
-    cfg = _config()
     try:
         if raw:
             text = clean(raw_text(db, report_id))
         else:
             d = details(db, report_id)
-        mark_seen(db, report_id, who=_user(cfg))
     except ReviewError as exc:
         die(str(exc))
     if raw and no_pager:
@@ -257,6 +273,25 @@ def _done(what: str, ids: list[int], touched: list[int], json_out: bool, unknown
         dups = len(touched) - len(set(ids))
         typer.echo(f"{what}: {', '.join('#' + str(i) for i in ids)}" + (f" (+{dups} duplicates)" if dups else "")
                    + "".join(f", {k} {v}" for k, v in extra.items()))
+
+
+def seen_cmd(ids: list[int] = IDS, json_out: bool = JSON_OPTION) -> None:
+    """Mark the lines of these reports seen: their replies so far stop counting as new (new -> seen)."""
+    from triage.review import ReviewError, mark_seen
+
+    db = open_store()
+    valid, unknown = _valid_ids(db, ids)
+    touched: list[int] = []
+    who = _user(_config())
+    try:
+        for rid in valid:
+            touched += mark_seen(db, rid, who=who)
+    except ReviewError as exc:
+        die(str(exc))
+    if valid:
+        _done("seen", valid, sorted(set(touched)), json_out, unknown=unknown)
+    if unknown:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def ack_cmd(ids: list[int] = IDS, note: str = typer.Option(None, "--note"), json_out: bool = JSON_OPTION) -> None:
@@ -613,6 +648,7 @@ def outbox_cmd(
 def register(app: typer.Typer) -> None:
     app.command("inbox")(inbox_cmd)
     app.command("show")(show_cmd)
+    app.command("seen")(seen_cmd)
     app.command("ack")(ack_cmd)
     app.command("mute")(mute_cmd)
     app.command("unack")(unack_cmd)

@@ -18,7 +18,7 @@ from triage.show import bug_link, lore_link
 SPARKS = "▁▂▃▄▅▆▇█"
 TREND_WEEKS = 8
 # Keys of a verdict's evidence that hold a sentence a person can read, most telling first.
-EVIDENCE_KEYS = ("summary", "why", "sentence", "reason", "explanation", "rule", "rules", "note")
+EVIDENCE_KEYS = ("decisive", "summary", "why", "sentence", "reason", "explanation", "rule", "rules", "note")
 # Authors whose messages are not a human reply.
 BOT_AUTHORS = ("syzbot", "syzkaller", "noreply", "no-reply")
 
@@ -114,8 +114,8 @@ def evidence_line(evidence: str | None, limit: int = 200) -> str:
                 break
     if isinstance(ev, list):
         ev = ev[0] if ev else ""
-    if isinstance(ev, dict):
-        ev = next((ev[k] for k in EVIDENCE_KEYS + ("id",) if ev.get(k)), json.dumps(ev, ensure_ascii=False))
+    if isinstance(ev, dict):     # the decisive line of a classifier verdict first, its text
+        ev = next((ev[k] for k in ("text", *EVIDENCE_KEYS, "id") if ev.get(k)), json.dumps(ev, ensure_ascii=False))
     text = " ".join(str(ev).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -53,7 +53,7 @@ CRASH_KINDS: list[tuple[re.Pattern[str], str]] = [
         (r"^(?:BUG: unable to handle|BUG: kernel NULL pointer dereference|Unable to handle kernel"
          r"|general protection fault|Oops: general protection|Oops[: ]|BUG: stack guard page)", "oops"),
         (r"^(?:kernel BUG at|------------\[ cut here \]------------\s*kernel BUG|BUG: Bad page|BUG: )", "bug"),
-        (r"^WARNING: (?:CPU: |kmalloc bug|.* at [\w./-]+:\d+)", "warning"),
+        (r"^WARNING: (?:CPU: |kmalloc bug|.* at [\w./-]+:\d+|[\w./-]+:\d+ at \S)", "warning"),
         (r"^Kernel panic|^kernel panic", "panic"),
     ]
 ]
@@ -77,8 +77,15 @@ _FRAME = re.compile(
 _RIP = re.compile(r"^(?:RIP|pc|PC is at|epc)\s*:\s*(?:0010:)?(?:\[<[0-9a-f]+>\]\s*)?(?P<func>[A-Za-z_][\w.]*)")
 _CPU_LINE = re.compile(r"\bCPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>\S+)")
 _WARN_AT = re.compile(r"^WARNING: CPU: \d+ PID: (?P<pid>\d+) at (?P<file>[^\s:]+):\d+(?:\s+(?P<func>[A-Za-z_][\w.]*))?")
+# the format of 6.18+: "WARNING: mm/vmalloc.c:3940 at vmalloc_fix_flags+0x9c/0xe0 mm/vmalloc.c:3939, CPU#0: syz/6023"
+_WARN_AT_NEW = re.compile(r"^WARNING: (?P<file>[^\s:]+):\d+ at (?P<func>[A-Za-z_][\w.]*)[^,]*, CPU#\d+: "
+                          r"(?P<comm>.+)/(?P<pid>\d+)\s*$")
+_NMI = re.compile(r"^NMI backtrace for cpu (?P<cpu>\d+)")
 _CHAIN = re.compile(r"^-> #(?P<n>\d+) \(")
-_TASK_ACQ = re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) (?:is trying to acquire|takes:|just changed the state)")
+_TASK_ACQ = re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) (?:is trying to acquire|takes:|just changed the state|"
+                       r"is leaving the kernel with locks still held|is trying to release lock|is freeing memory|"
+                       r"is exiting with locks still held)")
+_TAG_PID = re.compile(r"^T(\d+)$")
 _HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than")
 _TASK_DUMP = re.compile(r"^task:(?P<comm>\S+)\s+state:(?:.*?\bpid:\s*(?P<pid>\d+))?")
 _USAGE_STACK = re.compile(r"^\{(?P<state>[A-Z_-]+)\} state was registered at:")
@@ -197,10 +204,16 @@ class _Walk:
     # -- headers -----------------------------------------------------------------------------------------
     def header(self, i: int, s: str, kind: str) -> None:
         event: dict = {"kind": kind, "lineno": i + 1, "line": s, "task": None, "task_lineno": None}
-        m = _WARN_AT.match(s)
+        m = _WARN_AT.match(s) if kind == "warning" else None
+        new = _WARN_AT_NEW.match(s) if kind == "warning" and m is None else None
         hung = _HUNG.match(s) if kind == "hang" else None
         if m:
             event["task"] = _task(None, m.group("pid"))
+        if new:
+            event.update(task=_task(new.group("comm"), new.group("pid")), task_lineno=i + 1)
+        tag = _TAG_PID.match(self.lines[i].tag) if self.lines[i].tag else None
+        if tag and event["task"] is None:
+            event["task"] = _task(None, tag.group(1))       # the console caller tag: the task that printed it
         if hung:
             event.update(task=_task(hung.group("comm"), hung.group("pid")), task_lineno=i + 1)
         if len(self.out.events) < MAX_EVENTS:
@@ -215,13 +228,22 @@ class _Walk:
                 crash.update(task=_task(None, m.group("pid")), file=m.group("file"))
                 if m.group("func"):
                     crash.update(function=strip_suffix(m.group("func")), function_lineno=i + 1, function_line=s)
+            if new:
+                crash.update(task=_task(new.group("comm"), new.group("pid")), task_lineno=i + 1, task_line=s,
+                             file=new.group("file"), function=strip_suffix(new.group("func")),
+                             function_lineno=i + 1, function_line=s)
             if hung:
                 crash.update(task=_task(hung.group("comm"), hung.group("pid")), task_lineno=i + 1, task_line=s)
+            if crash["task"] is None and event["task"] is not None:
+                crash["task"] = dict(event["task"])
             self.out.crash = crash
             self.n_crash = 1
             self.stack, self.in_stack = "crash", 0
         elif self.in_stack == 0 and self.stack.startswith("crash"):
-            pass                     # another header line of the same crash (inline expansion, KASAN line)
+            # another header line of the same crash (inline expansion, KASAN line): the event it repeats
+            if len(self.out.events) >= 2 and self.out.events[-1] is event:
+                prev = self.out.events[-2]
+                event["repeat_of"] = prev.get("repeat_of", len(self.out.events) - 2)
         elif kind == "hang":
             self.stack = f"other-task:{hung.group('comm')}/{hung.group('pid')}" if hung else "other-task"
             self.in_stack = 0
@@ -266,6 +288,9 @@ class _Walk:
             if m and not (self.stack == "crash" and self.in_stack == 0):
                 name = m.group("comm") + (f"/{m.group('pid')}" if m.group("pid") else "")
                 self.stack, self.in_stack = f"other-task:{name}", 0
+        elif first == "N" and s.startswith("NMI backtrace for cpu"):
+            m = _NMI.match(s)           # a running CPU's stack, not a blocked task's nor the crash's
+            self.stack, self.in_stack = f"nmi:cpu{m.group('cpu') if m else '?'}", 0
         elif "state was registered at:" in s:
             m = _USAGE_STACK.match(s)
             self.stack, self.in_stack = (f"lockdep-usage:{m.group('state')}" if m else "lockdep-usage"), 0
@@ -359,9 +384,37 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
             out.markers += mk.fs_reclaim_markers(out.locks, lines)
             out.markers.sort(key=lambda d: d["lineno"])
     out.gfp = find_gfp(text, kernel)[:MAX_GFP]
+    attribute(out)
     if first_lineno != 1:
         _shift(out, first_lineno - 1)
     return out
+
+
+def attribute(out: Console) -> None:
+    """Each marker's ``event``: the index in ``out.events`` of the crash it belongs to, or None. A header marker
+    belongs to its header's event; a marker whose task the log names (``task.pid``: its caller tag, the
+    ``CPU: N PID: M`` line after a fault injection) to that task's event, the last one printed before it,
+    else the first after it; any other marker (a bio completion's lost write, an fs error) to no event."""
+    events = out.events
+    for e in events:
+        root = events[e["repeat_of"]] if "repeat_of" in e else None
+        if root is not None and root["task"] is None and e["task"] is not None:
+            root.update(task=e["task"], task_lineno=e["task_lineno"])     # the task line follows the repeat
+    by_pid: dict[int, list[int]] = {}
+    for k, e in enumerate(events):
+        pid = (e.get("task") or {}).get("pid")
+        if pid is not None and "repeat_of" not in e:
+            by_pid.setdefault(pid, []).append(k)
+    at_line = {e["lineno"]: e.get("repeat_of", k) for k, e in enumerate(events)}
+    for m in out.markers:
+        k = at_line.get(m["lineno"])
+        if k is None:
+            pid = (m.get("task") or {}).get("pid")
+            ks = by_pid.get(pid) if pid is not None else None
+            if ks:
+                before = [j for j in ks if events[j]["lineno"] <= m["lineno"]]
+                k = before[-1] if before else ks[0]
+        m["event"] = k
 
 
 _LINENOS = ("lineno", "task_lineno", "function_lineno")

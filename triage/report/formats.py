@@ -682,7 +682,9 @@ OOPSES: list[Oops] = [
         compile_re(r"panic: executor failed: pthread_create failed"),
         compile_re(r"panic: error parsing command line arguments"),
         compile_re(r"panic: (?:[a-z]+ )?sysfs"), compile_re(r"Kernel panic"), compile_re(r"kernel panic"),
-        compile_re(r"[a-z_]+_panic: "), compile_re(r"rcu_panic: ")], "DoS"),
+        compile_re(r"[a-z_]+_panic: "), compile_re(r"rcu_panic: "),
+        # a kernel subsystem's own panic line ("REISERFS panic: assertion failure ..."), not a Go panic
+        compile_re(r"[A-Za-z0-9_]+ panic: ")], "DoS"),
     Oops("fatal error:", [
         F(r"fatal error: (.*)", "go runtime error", no_stack=True),
     ], [], "DoS"),

@@ -44,6 +44,29 @@ PF_MEMALLOC_GUARDS = {"ext4_write_inode", "iomap_do_writepage", "iomap_writepage
                       "xfs_do_writepage", "xfs_vm_writepages", "btrfs_writepage", "f2fs_write_data_page"}
 
 
+# A marker line that is source or quotation, not kernel output: a diff line, a printf conversion (``%s``,
+# ``%pd``), a literal ``\n``, a call of a printing function, or the message quoted in prose (a quote mark just
+# before it). Evidence never comes from such a line (a patch quoting ``"lost page write due to I/O error on %s"``).
+_DIFF_LINE = re.compile(r"^[+-](?![->+\[])[\s\"'\w#{}()]")
+_FORMAT = re.compile(r"(?<![\w%])%(?:[-+#0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|t|L)?[diouxXsc](?![a-z])|p[A-Za-z]\w*)")
+_PRINT_CALL = re.compile(
+    r"\b(?:printk\w*|pr_[a-z]+|dev_(?:err|warn|info|notice|crit|alert|emerg|dbg)\w*|WARN\w*|BUG_ON|panic|"
+    r"\w+_(?:msg|err|error|warn|warning|info|notice|crit|alert)(?:_ratelimited|_once)?|\w*printf)\s*\(")
+_QUOTES = "\"'`\u201c\u2018\u00ab"
+
+
+def looks_like_source(line: str, start: int = 0) -> bool:
+    """Whether ``line`` (cleaned, stripped) is source code, a diff line or a quotation rather than kernel output;
+    ``start``: where the marker's match begins in it (a quote mark just before it is a quotation)."""
+    if line[:1] in "+-" and _DIFF_LINE.match(line):
+        return True
+    if "\\n" in line or ("%" in line and _FORMAT.search(line)):
+        return True
+    if "(" in line and _PRINT_CALL.search(line):
+        return True
+    return 0 < start <= len(line) and line[start - 1] in _QUOTES
+
+
 def _int(s: str | None) -> int | None:
     try:
         return int(s, 0) if s is not None else None
@@ -84,15 +107,20 @@ def _fault(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
 
 
 _BUFFER = re.compile(r"Buffer I/O error on dev(?:ice)? (?P<dev>[\w./-]+), logical block (?P<block>\d+)(?P<rest>.*)")
-_LOST_PAGE = re.compile(r"lost page write due to I/?O error on (?P<dev>[\w./-]+)")
+_LOST_PAGE = re.compile(r"lost page write due to I/?O\s+error(?: on (?P<dev>[\w./-]+))?")
 _EXT4_WB = re.compile(r"(?:\(device (?P<dev>[^)\s]+)\).*?)?I/O error (?P<err>-?\d+) writing to inode (?P<ino>\d+)")
+# iomap (XFS, gfs2, zonefs, ...): the folios of a failed writeback end clean; the error waits for an fsync
+_IOMAP_WB = re.compile(r"(?:^|\s)(?P<dev>[\w./-]+): writeback error on inode (?P<ino>\d+), offset")
 
 
 _PAGE_WRITE = re.compile(r"lost (async|sync) page write")
 
 
 def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    text = _window(lines, i, 0, 1)
+    line = lines[i].text.strip()
+    # the next line only when this one was wrapped (it may be the next message, with its own page write)
+    whole = _PAGE_WRITE.search(line) or _LOST_PAGE.search(line) or _EXT4_WB.search(line) or _IOMAP_WB.search(line)
+    text = line if whole else _window(lines, i, 0, 1)
     pw = _PAGE_WRITE.search(text)
     # "lost async page write": writeback dropped the page; "lost sync page write": the writer got the error
     out: dict = {"device": None, "errno": None, "page_write": pw.group(1) if pw else None}
@@ -103,11 +131,17 @@ def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     p = _LOST_PAGE.search(text)
     if p:
         e = re.search(r"\((-\d+)\)\s*$", lines[i].text)
-        out.update(device=p.group("dev"), **_errno(_int(e.group(1)) if e else None))
+        fs = re.match(r"\s*(BTRFS|XFS|EXT\d-fs|F2FS)\b", lines[i].text)
+        out.update(device=p.group("dev"), fs=fs.group(1) if fs else None,
+                   **_errno(_int(e.group(1)) if e else None))
         return out
     w = _EXT4_WB.search(text)
     if w:
         out.update(device=w.group("dev"), inode=_int(w.group("ino")), **_errno(_int(w.group("err"))))
+        return out
+    w = _IOMAP_WB.search(text)
+    if w:
+        out.update(device=w.group("dev"), inode=_int(w.group("ino")))
     return out
 
 
@@ -123,21 +157,30 @@ def _delalloc(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     return out
 
 
+_EXT4_DEV = re.compile(r"EXT4-fs(?: \w+)? \((?:device )?(?P<dev>[^)\s]+)\)")
+
+
+def _device(line: str) -> str | None:
+    d = _EXT4_DEV.search(line)
+    return d.group("dev") if d else None
+
+
 def _data_will_be_lost(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     d = _DELALLOC.search(_window(lines, i, 5, 0))
     if d:
         out = {"inode": _int(d.group("ino"))}
         out.update(_errno(_int(d.group("err"))))
-        return out
-    last = ctx.get("delalloc") or {"inode": None, **_errno(None)}
-    return dict(last)
+    else:
+        out = dict(ctx.get("delalloc") or {"inode": None, **_errno(None)})
+    out["device"] = _device(lines[i].text)
+    return out
 
 
 def _potential_loss(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     text = _window(lines, i, 0, 1)
     d = re.search(r"\(inode (?P<ino>\d+), error (?P<err>-?\d+)\)", text)
     e = d or re.search(r"\berror (?P<err>-?\d+)", text)
-    out = {"inode": _int(d.group("ino")) if d else None}
+    out = {"inode": _int(d.group("ino")) if d else None, "device": _device(lines[i].text)}
     out.update(_errno(_int(e.group("err")) if e else None))
     return out
 
@@ -206,6 +249,29 @@ def _fs_error(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     return out
 
 
+_SHUTDOWN = re.compile(
+    r"Transaction aborted \(error -?\d+\)|\berrno=-?\d+ |forced readonly|Aborting journal on device|"
+    r"Remounting filesystem read-only|Detected aborted journal|Journal has aborted|shut down requested|"
+    r"Filesystem has been shut down|xfs_do_force_shutdown\(|Shutting down filesystem|Stopped filesystem due to|"
+    r"remounting (?:filesystem )?read-only")
+_SHUTDOWN_FS = re.compile(r"(?P<fs>" + _FS_PREFIX + r")(?::? \w+|-\w+)?(?: \((?:device )?(?P<dev>[^)\s]+)"
+                          r"(?: state \w+)?\))?")
+
+
+def _fs_shutdown(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+    line = lines[i].text
+    f = _SHUTDOWN_FS.search(line)
+    e = re.search(r"(?:errno=|error )(-?\d+)", line)
+    out = {"fs": f.group("fs") if f else None, "device": f.group("dev") if f else None}
+    out.update(_errno(_int(e.group(1)) if e else None))
+    return out
+
+
+def _beyond_eod(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+    d = re.search(r"(?:^|\s)(?P<dev>[\w./-]+): rw=\d+", _window(lines, i, 0, 1))
+    return {"device": d.group("dev") if d else None}
+
+
 _IO_ERROR = re.compile(r"I/O error, dev (?P<dev>[\w./-]+), sector (?P<sector>\d+)")
 
 
@@ -225,16 +291,29 @@ def _page_discard(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     return {"fs": d.group("fs") if d else None, "device": d.group("dev") if d else None}
 
 
+# The WARNING header of 6.18+ ("WARNING: FILE:LINE at FUNC+0x1/0x2 FILE:LINE, CPU#0: COMM/PID"), as the second
+# alternative of a header row (``{file}``: the file expression); its groups end in 2.
+_WARN_NEW = r"|(?P<file2>{file}):(?P<ln2>\d+) at (?P<func2>[^\s,]+)[^,]*, CPU#\d+: \S*?/(?P<pid2>\d+))"
+
+
+def _warn_groups(m: re.Match) -> tuple[str, str, str | None, int]:
+    """(function, file, line, pid) of a WARNING header row match, old or new format."""
+    if m.group("func") is not None:
+        return m.group("func"), m.group("file"), m.groupdict().get("ln"), int(m.group("pid"))
+    return m.group("func2"), m.group("file2"), m.group("ln2"), int(m.group("pid2"))
+
+
 def _guard(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    func = m.group("func").split("+")[0].split(".")[0]
+    func, file, _, pid = _warn_groups(m)
+    func = func.split("+")[0].split(".")[0]
     if func not in PF_MEMALLOC_GUARDS:
         return {"skip": True}
-    return {"function": func, "file": m.group("file"), "task": {"comm": None, "pid": int(m.group("pid"))}}
+    return {"function": func, "file": file, "task": {"comm": None, "pid": pid}}
 
 
 def _page_alloc_warning(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
-    return {"function": m.group("func").split("+")[0], "file": m.group("file"), "file_line": _int(m.group("ln")),
-            "task": {"comm": None, "pid": int(m.group("pid"))}}
+    func, file, ln, pid = _warn_groups(m)
+    return {"function": func.split("+")[0], "file": file, "file_line": _int(ln), "task": {"comm": None, "pid": pid}}
 
 
 def _usage(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
@@ -280,8 +359,9 @@ def _row(kind: str, pattern: str, keys: tuple[str, ...], fields: Fields | None =
 # Precedence order: the first row that matches names the line.
 MARKERS: list[Row] = [
     _row("fault-injection", r"FAULT_INJECTION: forcing a failure", ("FAULT_INJ",), _fault),
-    _row("lost-write", r"lost (?:async |sync )?page write|Buffer I/O error on dev(?:ice)? \S+, logical block \d+, lost"
-         r"|I/O error -?\d+ writing to inode", ("lost", "I/O error"), _lost_write),
+    _row("lost-write", r"lost (?:async|sync) page write|lost page write due to I/?O\s+error|"
+         r"Buffer I/O error on dev(?:ice)? \S+, logical block \d+, lost|I/O error -?\d+ writing to inode|"
+         r"writeback error on inode \d+, offset", ("lost", "I/O error", "writeback error"), _lost_write),
     _row("data-will-be-lost", r"This should not happen!! Data will be lost", ("should not",), _data_will_be_lost),
     _row("unwritten-extents", r"failed to convert unwritten extents to written extents -- potential data loss",
          ("unwritten",), _potential_loss),
@@ -290,6 +370,9 @@ MARKERS: list[Row] = [
          _memory_failure, flags=re.I),
     _row("write-io-error", r"I/O error,? .*\b(?:op 0x1:\(WRITE\)|WRITE)\b", ("I/O error",), _io_error),
     _row("delalloc-failed", r"Delayed block allocation failed", ("Delayed",), _delalloc),
+    _row("fs-shutdown", _SHUTDOWN.pattern, ("aborted", "errno=", "forced readonly", "Aborting journal", "read-only",
+                                            "shut down", "xfs_do_force_shutdown", "Shutting down", "Stopped"),
+         _fs_shutdown),
     _row("fs-error", r"(?:EXT[234]-fs|XFS|BTRFS|F2FS|NILFS|ntfs3?)[^:]*\berror\b|[Cc]orrupt|bad block bitmap|"
          r"Structure needs cleaning|" + _unnamed(_FS_ERROR) + "|" + _unnamed(_FS_CORRUPTION),
          ("error", "orrupt", "bad block bitmap", "Structure needs", "bad header", "hecksum", "fsck", "invalid magic",
@@ -300,6 +383,7 @@ MARKERS: list[Row] = [
     _row("buffer-io-error", _BUFFER.pattern, ("Buffer I/O error",), _buffer_io),
     _row("memory-failure", r"Memory failure: (?:0x[0-9a-f]+|\d+): ", ("Memory failure: ",), _memory_failure),
     _row("io-error", _IO_ERROR.pattern, ("I/O error, dev",), _io_error),
+    _row("beyond-eod", r"attempt to access beyond end of device", ("beyond end of device",), _beyond_eod),
     _row("hwpoison-inject", r"Injecting memory failure (?:for|at) pfn", ("Injecting memory failure",)),
     _row("page-allocation-failure", r"(?P<comm>\S+): page allocation failure: order:(?P<order>\d+)",
          ("page allocation failure",), _alloc_failure),
@@ -309,10 +393,11 @@ MARKERS: list[Row] = [
          _usage),
     _row("hung-task", r"INFO: task (?P<comm>.+):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds",
          ("blocked for more than",), _blocked, on="header"),
-    _row("pf-memalloc-guard", r"WARNING: CPU: \d+ PID: (?P<pid>\d+) at (?P<file>\S+):\d+ (?P<func>\S+)",
-         ("WARNING: CPU:",), _guard, on="header"),
-    _row("page-alloc-warning", r"WARNING: CPU: \d+ PID: (?P<pid>\d+) at (?P<file>mm/page_alloc\.c):(?P<ln>\d+)"
-         r" (?P<func>\S+)", ("mm/page_alloc.c",), _page_alloc_warning, on="header"),
+    _row("pf-memalloc-guard", r"WARNING: (?:CPU: \d+ PID: (?P<pid>\d+) at (?P<file>\S+):\d+ (?P<func>\S+)" + _WARN_NEW
+         .format(file=r"[^\s:]+"), ("WARNING: CPU:", "CPU#"), _guard, on="header"),
+    _row("page-alloc-warning", r"WARNING: (?:CPU: \d+ PID: (?P<pid>\d+) at (?P<file>mm/page_alloc\.c):(?P<ln>\d+)"
+         r" (?P<func>\S+)" + _WARN_NEW.format(file=r"mm/page_alloc\.c"), ("mm/page_alloc.c",), _page_alloc_warning,
+         on="header"),
     _row("panic-on-warn", r"panic_on_warn set|\bpanic_on_warn=1\b", ("panic_on_warn",), _panic_on_warn, on="any"),
 ]
 _MESSAGE_ROWS = [r for r in MARKERS if r.on != "header"]
@@ -365,12 +450,14 @@ _TAG_PID = re.compile(r"^T(\d+)$")
 def marker(row: Row, m: re.Match[str], lines: list[Line], i: int, ctx: dict) -> dict | None:
     """The marker dict of a matched line (None when the row's reader rejects it)."""
     ln = lines[i]
+    line = ln.text.strip()
+    if looks_like_source(line, m.start()):
+        return None
     tag = _TAG_PID.match(ln.tag) if ln.tag else None
     ctx["tag_pid"] = int(tag.group(1)) if tag else None
     fields = row.fields(m, lines, i, ctx) if row.fields else {}
     if fields.pop("skip", False):
         return None
-    line = ln.text.strip()
     task = fields.pop("task", None)
     named = task is not None
     if task is None and ctx["tag_pid"] is not None:

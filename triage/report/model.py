@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-PARSER_VERSION = "1.3"
+PARSER_VERSION = "1.4"   # 1.4: headers need corroborating kernel output; event types
 
 
 @dataclass

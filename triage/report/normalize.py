@@ -9,6 +9,11 @@ and maps renamed kernel functions to one name through ``RENAMES`` (exact names) 
 sanitizer, allocator, locking, scheduler and entry plumbing listed in ``SKIP`` is dropped: the first
 ``SIGNATURE_LEN`` frames that are the bug's own. It depends only on the frames, so the same crash read from
 a raw console log, a syzbot excerpt or a quoted e-mail gives the same signature.
+
+``foldable(signature, title)``: whether two reports with that signature are the same bug. A signature of fewer
+than ``MIN_FOLD_FRAMES`` frames (a report without a readable trace: only the title's function, or nothing) or
+of a ``... in corrupted`` report says too little: such reports never fold on it ("WARNING in corrupted" would
+gather every damaged report of a list).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from triage.report.frames import strip_suffix
 from triage.report.model import Frame
 
 SIGNATURE_LEN = 6
+MIN_FOLD_FRAMES = 2
 
 # Renamed functions: every name in a group maps to the group's first name. (Versions per
 # shared/docs/kernel-semantics.md §c.2/§d.1 and the folio conversions of 5.16-6.x.)
@@ -198,3 +204,13 @@ def signature(frames: Iterable[Frame], title: str | None = None, length: int = S
     elif not names and title_func and title_func != "corrupted":
         names = [title_func]
     return names[:length]
+
+
+_CORRUPTED_TITLE = re.compile(r"\bin corrupted\b|^corrupted report")
+
+
+def foldable(signature: list[str], title: str | None) -> bool:
+    """Whether the signature says enough to fold reports on it (see the module doc)."""
+    if len([f for f in signature if f and f != "corrupted"]) < MIN_FOLD_FRAMES:
+        return False
+    return not (isinstance(title, str) and _CORRUPTED_TITLE.search(title))

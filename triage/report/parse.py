@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from triage.report import formats as fm
 from triage.report.console import read_console
 from triage.report.context import crash_task, kernel_version
+from triage.report.corroborate import corroborated
 from triage.report.era import active, kernel_date
-from triage.report.events import bare_trace_event, find_event
+from triage.report.events import bare_trace_event, find_event, leak_report
 from triage.report.guilty import guilty_file
 from triage.report.model import Report
 from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
-from triage.report.textin import clean_text, to_text
+from triage.report.textin import clean_text, mask_code, to_text, undecode
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -138,8 +139,14 @@ def drop_inline_headers(text: str) -> str:
     return "".join(parts)
 
 
+def _starts_report(line: str) -> bool:
+    """A line with a header of its own (not one that follows a report's header, like ``invalid opcode:``)."""
+    return line_oops(line) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES)
+
+
 def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, int]:
-    """The first oops line (its start offset); searching the whole text with one regexp keeps it fast."""
+    """The first oops line (its start offset) that is kernel output (``corroborate``: not a crash named in
+    prose); searching the whole text with one regexp keeps it fast."""
     pos = 0
     while True:
         m = _HEADER_RE.search(text, pos)
@@ -149,7 +156,7 @@ def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, 
         end = text.find("\n", m.end())
         end = len(text) if end < 0 else end
         oops = line_oops(text[start:min(end, start + MAX_LINE)], era)
-        if oops is not None:
+        if oops is not None and corroborated(text, start, m.start(), _starts_report):
             return oops, start
         pos = end + 1
 
@@ -586,14 +593,15 @@ def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, e
 
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
-    raw = to_text(text)
-    text = drop_inline_headers(clean_text(raw))
+    raw = undecode(mask_code(to_text(text)))   # diff hunks and quoted source blanked; decoded frames re-encoded
+    text = drop_inline_headers(clean_text(raw, mask=False))
     oops, start = find_first_oops(text)
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
         # and a data-loss event syzkaller does not title (triage.report.events).
         rep = add_structure(Report(), text[-MAX_REPORT:], whole=raw)
-        rep.event = find_event(text) or bare_trace_event(rep.frames, rep.signature)
+        rep.event = find_event(text) or _leak_event(text) or bare_trace_event(rep.frames, rep.signature, rep.trace,
+                                                                              text)
         return rep
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
@@ -630,6 +638,21 @@ def parse(text: str | bytes) -> Report:
     rep.guilty_file = guilty_file(title, report)
     add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw)
     return rep
+
+
+def _leak_event(text: str) -> dict | None:
+    """A kmemleak record without its ``BUG: memory leak`` line, titled by syzkaller's leak format."""
+    leak = leak_report(text)
+    if leak is None:
+        return None
+    oops = line_oops("BUG: memory leak")
+    found = find_report(leak, 0, "", questionable_ok=False)
+    ex = _describe(found, oops)
+    if not ex.title or ex.corrupted:
+        return None
+    first = leak.split("\n", 2)[1]
+    return {"kind": "memory-leak", "type": "LEAK", "title": clean_title(ex.title), "lineno": None, "line": first,
+            "text": found.report}
 
 
 MAX_CONSOLE = 4 * 1024 * 1024     # characters of the input the console reading covers (around the first crash)

@@ -1,8 +1,16 @@
-"""Input clean-up before parsing: bytes to text, line ends, mail quoting.
+"""Input clean-up before parsing: bytes to text, line ends, mail quoting, text that is not kernel output.
 
 Real input is pasted from consoles, syzbot mails and replies: invalid UTF-8, CRLF line ends, and reports
 quoted with ``> `` (possibly nested). The result is plain console text in which quoting is undone, so the
 same crash reads the same whichever way it came in.
+
+Reports decoded by ``scripts/decode_stacktrace.sh`` (``func (file.c:LINE)`` instead of ``func+0x1/0x2``) or
+printed by ``dmesg --decode`` (``kern  :warn  : ``) are put back in console form (``undecode``).
+
+Mails also quote the kernel's *source*: diff hunks of a patch (``+  pr_err("lost page write due to I/O error on
+%s\n", ...)``), format strings and ``printk(...)`` calls quoted in prose. Those lines name crash headers and
+data-loss messages without being kernel output; ``mask_code`` blanks them (the line count stays, so line
+numbers still point into the input) before anything looks for a crash.
 """
 
 from __future__ import annotations
@@ -40,10 +48,16 @@ _WRAP_WIDTH = 100          # mail clients wrap at 72-80 columns; kernel consoles
 _CUT_HEADERS = [
     (re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S+:\d+\s*$"),
      re.compile(r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$")),
-    (re.compile(r"INFO: task .* blocked for more than\s*$"), re.compile(r"^\d+ seconds")),
+    (re.compile(r"INFO: task .* blocked for more than(?: \d+)?\s*$"), re.compile(r"^(?:\d+ )?seconds\.?\s*$")),
+    (re.compile(r"general protection fault, probably for non-canonical address\s*$"),
+     re.compile(r"^0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\]")),
     (re.compile(r"(?:BUG|WARNING|INFO|KASAN|KMSAN|KCSAN|UBSAN): .* in\s*$"),
      re.compile(r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$")),
 ]
+
+
+_GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical address)[ \t]*\n[ \t]*"
+                      r"(0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\])")
 
 
 def looks_wrapped(lines: list[str]) -> bool:
@@ -56,6 +70,8 @@ def unwrap(text: str) -> str:
     """Join lines a mail client broke. Only in texts that look wrapped (no long lines at all), and only
     continuations that cannot be lines of their own: a line without a console timestamp after a timestamped
     one (timestamped logs), or the rest of an oops header line (plain excerpts)."""
+    if _GPF_CUT.search(text):                 # a cut no kernel prints, whatever the rest of the text looks like
+        text = _GPF_CUT.sub(r"\1 \2", text)
     lines = text.split("\n")
     if not looks_wrapped(lines):
         return text
@@ -80,11 +96,124 @@ def unwrap(text: str) -> str:
     return "\n".join(out)
 
 
-def clean_text(data: str | bytes) -> str:
-    """Decoded, LF-only, unquoted and unwrapped text."""
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_DIFF_HEAD = re.compile(r"^(?:diff --git |--- |\+\+\+ |index [0-9a-f]+\.\.)")
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t\u00a0]*>[ \t]?)*")
+# a printf conversion (kernel output never carries one): %s, %d, %lu, %llx, %pd, %*ph, %-8s ...
+_PRINTF = re.compile(r"%[-+#0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[sdiuxXpc]")
+_MAX_HUNK = 100_000        # lines one hunk header can claim
+
+
+def _kernel_words() -> re.Pattern[str]:
+    """Every crash header (the oops table) and data-loss message (the event table): the words a quoted source
+    line would have to carry to be taken for kernel output."""
+    from triage.report import formats as fm
+    from triage.report.events import HINTS
+
+    words = sorted({o.header for o in fm.OOPSES} | {h for h in HINTS if len(h) > 5}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(w) for w in words))
+
+
+_WORDS: list[re.Pattern[str]] = []
+
+
+def is_source_line(line: str) -> bool:
+    """A line (quote marks removed) that names a crash header or data-loss message inside a C string literal
+    (a ``"`` before the words) or as a printf format (``%s`` beside them): source quoted, not kernel output."""
+    if '"' not in line and "%" not in line:
+        return False
+    if not _WORDS:
+        _WORDS.append(_kernel_words())
+    m = _WORDS[0].search(line)
+    if m is None:
+        return False
+    return '"' in line[:m.start()] or _PRINTF.search(line) is not None
+
+
+def mask_code(text: str) -> str:
+    """``text`` with the lines that quote kernel source blanked: diff hunks (the lines an ``@@ -a,b +c,d @@``
+    header counts, and the file headers before it) and source lines naming crash headers (``is_source_line``).
+    Mail quoting is looked through; the number of lines stays the same."""
+    if "@@ -" not in text and '"' not in text and "%" not in text:
+        return text
+    lines = text.split("\n")
+    changed = False
+    i, n = 0, len(lines)
+    while i < n:
+        body = _QUOTE_PREFIX.sub("", lines[i], count=1).rstrip("\r")
+        m = _HUNK.match(body) if body[:4] == "@@ -" else None
+        if m is None:
+            if is_source_line(body):
+                lines[i] = ""
+                changed = True
+            i += 1
+            continue
+        k = i - 1                  # the file headers just above the hunk
+        while k >= 0 and i - k <= 4 and _DIFF_HEAD.match(_QUOTE_PREFIX.sub("", lines[k], count=1)):
+            lines[k] = ""
+            k -= 1
+        old = int(m.group(1)) if m.group(1) is not None else 1
+        new = int(m.group(2)) if m.group(2) is not None else 1
+        depth = _QUOTE_PREFIX.match(lines[i]).group(0).count(">")
+        lines[i] = ""
+        changed = True
+        i += 1
+        budget = _MAX_HUNK
+        while i < n and (old > 0 or new > 0) and budget:
+            q = _QUOTE_PREFIX.match(lines[i])
+            if q.group(0).count(">") != depth:
+                break              # the quoted hunk was cut ("[..]"): the replier's own lines follow
+            body = lines[i][q.end():]
+            if body.startswith(("@@ -", "diff --git ")):
+                break
+            first = body[:1]
+            if first == "+":
+                new -= 1
+            elif first == "-":
+                old -= 1
+            elif first != "\\":
+                old, new = old - 1, new - 1
+            lines[i] = ""
+            i += 1
+            budget -= 1
+    return "\n".join(lines) if changed else text
+
+
+# scripts/decode_stacktrace.sh replaces "func+0x12/0x34" by "func (file.c:LINE[ (discriminator N)] ...)"
+_DECODED = re.compile(r"(?:^|(?<=[\s:]))(?P<func>[A-Za-z_][\w.]*) \((?P<src>[\w./+-]+\.(?:[chS]|rs):\d+)"
+                      r"(?: \(discriminator \d+\))?(?: [\w./+-]+\.(?:[chS]|rs):\d+(?: \(discriminator \d+\))?)*\)"
+                      r"[ \t]*$", re.M)
+
+
+# ``dmesg --decode`` (the kernel test robot's logs): "kern  :warn  : [  407.44] msg"
+_DMESG_LEVEL = re.compile(r"^((?:[ \t]*>[ \t]?)*[ \t]*)(?:(kern)|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|"
+                          r"authpriv|ftp|local[0-7]) *:(?:emerg|alert|crit|err|warn|notice|info|debug) *: (.*)$", re.M)
+
+
+def undecode(text: str) -> str:
+    """Kernel lines as the kernel test robot mails them, put back in console form: ``dmesg --decode``'s level
+    prefix (``kern  :warn  : ``) dropped (lines of other facilities blanked), and frames and headers as
+    ``scripts/decode_stacktrace.sh`` prints them (``umount_check (fs/dcache.c:1590 (discriminator 1))``) in the
+    symbolized form the report formats read: ``umount_check+0x0/0x0 fs/dcache.c:1590`` (the offset is lost: 0x0).
+    Line count unchanged."""
+    if ":" not in text:
+        return text
+    if " :" in text and _DMESG_LEVEL.search(text):
+        # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
+        # the kernel's: blanked
+        text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)
+    if " (" not in text or _DECODED.search(text) is None:
+        return text
+    return _DECODED.sub(lambda m: f"{m.group('func')}+0x0/0x0 {m.group('src')}", text)
+
+
+def clean_text(data: str | bytes, mask: bool = True) -> str:
+    """Decoded, LF-only, unquoted and unwrapped text, the lines quoting kernel source blanked (unless ``mask``
+    is False: the caller masked them already)."""
     text = to_text(data)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
         text = text.replace("\x00", "")
-    return unwrap(unquote(text))
+    text = unquote(text)
+    return undecode(unwrap(undecode(mask_code(text)) if mask else text))    # again: a wrap may cut a decoded frame

@@ -1,68 +1,137 @@
-"""Duplicate groups, kept up to date so the inbox reads one row per group instead of aggregating every report.
+"""Duplicate groups: the key each report folds on, stored per report (``reports.dup_key``) and kept up to date
+by the writers (the pipeline after each batch, the bug links of ``threads``), so the inbox, the review commands
+and the digest group with one indexed column.
 
-Three tables stand where views used to compute everything from the reports at each read (migration 10):
+A report's key, first rule that applies:
 
-``report_labels``  the effective label of every report (the human verdict, else the classifier's), one row per
-                   report, kept by triggers on ``reports`` and ``verdicts``;
-``report_groups``  the duplicate group (``dup_key``) of every report: its syzbot bug, else a bug known for its
-                   signature, else its signature, else the report alone; kept by triggers on ``reports``;
-``dup_groups``     one row per group with what the inbox ranks and filters on (``GROUP_STATS``).
+1. its syzbot bug (``bug_extid``);
+2. a syzbot bug known for the same signature (``signature_hash``: only signatures that say enough to fold on,
+   ``normalize.foldable``);
+3. the key of an earlier report of the same mail thread about the same crash (same title up to syzbot's ``(N)``,
+   or same foldable signature): a reply that quotes or re-pastes a report folds into it;
+4. its signature (``signature_hash``);
+5. itself (``report:ID``): a report without a readable trace never folds with another.
 
-Any write that changes a group's row (a report, its bug or signature, a verdict, a review, a bug's status or
-crash count) marks the group in ``dirty_groups``, by trigger, in the writer's transaction. ``refresh`` recomputes
-the marked groups and clears the marks; the pipeline, review, labelling and classification call it before they
-commit. A reader never depends on it: ``live_stats`` gives the rows of marked groups computed from the reports,
-so the inbox is exact even if a writer (a test, a script) left marks behind.
+What the inbox ranks and filters on is stored too, one row per group (``dup_groups``, migration 11: its label,
+dates, crash count, review and bug state), so it reads the groups it shows instead of aggregating every report.
+Any write that changes a group's row (a report, its key, date or bug; a verdict; a review; a bug's status or
+crash count) marks the group in ``dirty_groups``, by trigger, in the writer's transaction; ``settle`` recomputes
+the marked groups, and every writer of the store (the pipeline, review, labelling, classification) calls it
+before it commits. A reader never depends on that: the ``group_stats`` view gives the marked groups' rows from
+their reports, so the inbox is exact even if a script wrote around these functions.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Iterable
 
-if TYPE_CHECKING:
-    import sqlite_utils
+import sqlite_utils
 
-COLUMNS = ("dup_key", "first_report", "reports", "label_rank", "first_reported", "last_reported", "crashes",
-           "bug_extid", "needs_review", "muted", "unsnoozed", "wake_at", "closed")
-
-# The rows of some groups from their reports; ``{keys}`` is a row source of the dup keys wanted (a table or a
-# subquery), read first (CROSS JOIN: the planner has no statistics to know it is the small side).
-GROUP_STATS = """
-    SELECT g.dup_key, MIN(r.id) AS first_report, COUNT(*) AS reports,
-           COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END),
-                    MIN(COALESCE(lr.rank, 3))) AS label_rank,
-           MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
-           MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
-           MAX(r.bug_extid) AS bug_extid, MAX(COALESCE(l.needs_review, 0)) AS needs_review,
-           SUM(COALESCE(v.state, 'new') = 'muted') AS muted,
-           SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL) AS unsnoozed,
-           MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END) AS wake_at,
-           SUM(COALESCE(b.status, 'open') NOT IN ('open', '')) AS closed
-    FROM {keys} k
-    CROSS JOIN report_groups g ON g.dup_key = k.dup_key
-    JOIN reports r ON r.id = g.report_id
-    LEFT JOIN report_labels l ON l.report_id = r.id
-    LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
-    LEFT JOIN reviews v ON v.report_id = r.id
-    LEFT JOIN bugs b ON b.extid = r.bug_extid
-    GROUP BY g.dup_key"""
+CHUNK = 500
+_RECURRENCE = re.compile(r"\s+\(\d+\)$")
 
 
-def refresh(db: sqlite_utils.Database) -> int:
-    """Recompute the groups marked dirty (inside the caller's transaction); returns how many."""
+def base_title(title: str | None) -> str:
+    """A title without syzbot's recurrence suffix ``(2)`` and extra whitespace."""
+    return _RECURRENCE.sub("", " ".join((title or "").split()))
+
+
+def own_key(report_id: int) -> str:
+    return f"report:{report_id}"
+
+
+def _chunks(ids: list) -> Iterable[list]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def _affected(db: sqlite_utils.Database, ids: set[int]) -> set[int]:
+    """``ids`` and the reports whose key may follow theirs: same signature, same mail thread."""
+    out = set(ids)
+    for part in _chunks(sorted(ids)):
+        marks = ",".join("?" * len(part))
+        out.update(r[0] for r in db.execute(
+            f"SELECT s.id FROM reports s WHERE s.signature_hash IN (SELECT signature_hash FROM reports "
+            f"WHERE id IN ({marks}) AND signature_hash IS NOT NULL)", part))
+        out.update(r[0] for r in db.execute(
+            f"SELECT s.id FROM reports s JOIN messages m ON m.message_id = s.message_id WHERE m.thread_id IN "
+            f"(SELECT m2.thread_id FROM reports r JOIN messages m2 ON m2.message_id = r.message_id "
+            f"WHERE r.id IN ({marks}) AND m2.thread_id IS NOT NULL)", part))
+    return out
+
+
+_ROWS = ("SELECT r.id, r.bug_extid, r.signature_hash, r.title, r.dup_key, m.thread_id, COALESCE(r.reported_at, '') "
+         "FROM reports r LEFT JOIN messages m ON m.message_id = r.message_id")
+
+
+def refresh(db: sqlite_utils.Database, report_ids: Iterable[int]) -> int:
+    """Recompute the key of ``report_ids`` and of the reports that may fold with them (inside the caller's
+    transaction); returns how many keys changed."""
+    ids = _affected(db, {int(i) for i in report_ids})
+    rows = []
+    for part in _chunks(sorted(ids)):
+        rows += db.execute(f"{_ROWS} WHERE r.id IN ({','.join('?' * len(part))})", part).fetchall()
+    return _recompute(db, rows)
+
+
+def refresh_all(db: sqlite_utils.Database) -> int:
+    """Every report's key (a migration's backfill, or a repair)."""
+    return _recompute(db, db.execute(_ROWS).fetchall())
+
+
+def _recompute(db: sqlite_utils.Database, rows: list[tuple]) -> int:
+    rows.sort(key=lambda r: (r[6], r[0]))        # earlier reports first: a reply folds into what it quotes
+    known_bug: dict[str, str | None] = {}
+    changed = 0
+    for rid, bug, shash, title, old, thread, when in rows:
+        key = bug
+        if key is None and shash:
+            if shash not in known_bug:
+                known_bug[shash] = db.execute("SELECT MIN(bug_extid) FROM reports WHERE signature_hash = ? "
+                                              "AND bug_extid IS NOT NULL", [shash]).fetchone()[0]
+            key = known_bug[shash]
+        if key is None and thread:
+            key = _thread_key(db, rid, thread, title, shash, when)
+        key = key or shash or own_key(rid)
+        if key != old:
+            db.execute("UPDATE reports SET dup_key = ? WHERE id = ?", [key, rid])
+            changed += 1
+    return changed
+
+
+def _thread_key(db: sqlite_utils.Database, rid: int, thread: str, title: str | None, shash: str | None,
+                when: str) -> str | None:
+    """The key of the earliest earlier report of ``thread`` about the same crash, if any."""
+    base = base_title(title)
+    for other, otitle, oshash, okey in db.execute(
+            "SELECT r.id, r.title, r.signature_hash, r.dup_key FROM reports r JOIN messages m "
+            "ON m.message_id = r.message_id WHERE m.thread_id = ? AND r.id != ? "
+            "AND (COALESCE(r.reported_at, '') < ? OR (COALESCE(r.reported_at, '') = ? AND r.id < ?)) "
+            "ORDER BY COALESCE(r.reported_at, ''), r.id", [thread, rid, when, when, rid]):
+        if (shash and oshash == shash) or (base and base_title(otitle) == base):
+            return okey or oshash or own_key(other)
+    return None
+
+
+
+
+def settle(db: sqlite_utils.Database) -> int:
+    """Recompute the stored rows of the groups marked dirty (inside the caller's transaction); returns how many
+    were marked."""
     n = db.execute("SELECT COUNT(*) FROM dirty_groups").fetchone()[0]
     if n:
         db.execute("DELETE FROM dup_groups WHERE dup_key IN (SELECT dup_key FROM dirty_groups)")
-        db.execute(f"INSERT INTO dup_groups ({', '.join(COLUMNS)}) {GROUP_STATS.format(keys='dirty_groups')}")
+        db.execute("INSERT INTO dup_groups SELECT * FROM dirty_group_stats")
         db.execute("DELETE FROM dirty_groups")
     return n
 
 
 def rebuild(db: sqlite_utils.Database) -> int:
-    """Mark every group dirty and recompute them all (a backfill, or a store written around the triggers)."""
+    """Every group's stored row from its reports (a backfill, or a store written around the triggers)."""
     db.execute("DELETE FROM dup_groups")
-    db.execute("INSERT OR IGNORE INTO dirty_groups SELECT DISTINCT dup_key FROM report_groups")
-    return refresh(db)
+    db.execute("INSERT OR IGNORE INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) FROM reports")
+    return settle(db)
 
 
 def dirty(db: sqlite_utils.Database) -> list[str]:
@@ -70,11 +139,9 @@ def dirty(db: sqlite_utils.Database) -> list[str]:
     return [k for (k,) in db.execute("SELECT dup_key FROM dirty_groups")]
 
 
-def live_stats(db: sqlite_utils.Database, keys: list[str]) -> list[tuple]:
-    """The ``dup_groups`` rows of these groups computed from their reports now (``COLUMNS`` order)."""
-    out: list[tuple] = []
-    for i in range(0, len(keys), 500):
-        part = keys[i:i + 500]
-        src = "(" + " UNION ALL ".join(["SELECT ? AS dup_key"] * len(part)) + ")"
-        out += db.execute(GROUP_STATS.format(keys=src), part).fetchall()
-    return out
+def members(db: sqlite_utils.Database, key: str) -> list[int]:
+    """The ids of the reports of the group ``key``, in id order."""
+    ids = [r for (r,) in db.execute("SELECT id FROM reports INDEXED BY reports_dup_key WHERE dup_key = ?", [key])]
+    if key.startswith("report:") and key[7:].isdigit():
+        ids += [r for (r,) in db.execute("SELECT id FROM reports WHERE id = ? AND dup_key IS NULL", [int(key[7:])])]
+    return sorted(ids)

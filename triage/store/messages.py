@@ -17,6 +17,7 @@ from records.mail import Mail
 from triage.store.schema import now
 
 SYZBOT_ADDR = re.compile(r"^syzbot(?:\+([0-9a-f]{8,40}))?@syzkaller\.appspotmail\.com$", re.I)
+SYZBOT_SENDER = re.compile(r"^syzbot(?:\+[\w.-]+)?@syzkaller\.appspotmail\.com$", re.I)   # also its list mails
 SYZBOT_TAG = re.compile(r"syzbot\+([0-9a-f]{8,40})@syzkaller\.appspotmail\.com", re.I)
 EXTID_LINK = re.compile(r"https?://(?:syzkaller\.appspot\.com|syzbot\.org)/bug\?(?:[^\s>]*&)?extid=([0-9a-f]{8,40})")
 
@@ -34,10 +35,14 @@ TRAILER_LINES = re.compile(r"^([A-Za-z][A-Za-z-]*):[ \t]+(\S.*?)[^\S\n]*$", re.M
 REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|sv)\s*:\s*)+", re.I)
 PATCH_TAG = re.compile(r"^\s*(?:\[[^\]]*\]\s*)*")
 FORWARD_MARK = "\n***\n"
+PATCH_IN_SUBJECT = re.compile(r"\[[^\]]*\bPATCH\b[^\]]*\]", re.I)     # [PATCH v2 1/3], [RFC PATCH], [PATCH AUTOSEL]
+OWN_DIFF = re.compile(r"^(?:diff --git |@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@|\+\+\+ b/)", re.M)
+# syzbot's own mails that carry no crash: digests, bisection and fix-suspect notices, reminders
+SYZBOT_DIGEST = re.compile(r"^\[syzbot\] Monthly .* [Rr]eport\b|^\[syzbot\] \S+ report \(", re.I)
 
 
 def is_syzbot(addr: str) -> bool:
-    return bool(SYZBOT_ADDR.match(addr or ""))
+    return bool(SYZBOT_SENDER.match(addr or ""))
 
 
 def base_subject(subject: str) -> str:
@@ -89,6 +94,67 @@ def trailer_tags(text: str) -> dict[str, list[str]]:
             if m.group(2) not in values:
                 values.append(m.group(2))
     return tags
+
+
+def has_own_diff(body: str) -> bool:
+    """The body carries a diff of its own (unquoted ``diff --git`` / ``+++ b/`` / hunk header lines)."""
+    return ("\ndiff --git " in body or "\n@@ -" in body or "\n+++ b/" in body or body.startswith(("diff ", "@@ "))) \
+        and OWN_DIFF.search(body) is not None
+
+
+def is_patch(mail: Mail) -> bool:
+    """A patch mail: not a reply, and a ``[PATCH`` subject (also AUTOSEL and stable-bot ``FAILED: patch
+    "[PATCH] ..."`` mails) or a body with a diff of its own. (A reply that proposes a diff may still paste its
+    own reproduction of the crash.)"""
+    subj = mail.subject or ""
+    return not is_reply_subject(subj) and (PATCH_IN_SUBJECT.search(subj) is not None or has_own_diff(mail.body))
+
+
+def is_patch_reply(mail: Mail) -> bool:
+    """A reply in a patch's thread (``Re: [PATCH ...]``): what it quotes is the patch."""
+    subj = mail.subject or ""
+    return is_reply_subject(subj) and PATCH_IN_SUBJECT.search(subj) is not None
+
+
+def is_digest(mail: Mail) -> bool:
+    """syzbot's monthly digest of a subsystem's open bugs (titles only)."""
+    return is_syzbot(mail.author_email) and SYZBOT_DIGEST.search(mail.subject or "") is not None
+
+
+SYZBOT_SUBJECT_TAGS = re.compile(r"^\s*(?:\[syzbot\]\s*)?(?:\[[^\]]*\?\]\s*)*")
+SYZBOT_STILL = re.compile(r"reproducer is still triggering an issue:\n([^\n]+)\n")
+
+
+def syzbot_title(mail: Mail) -> str | None:
+    """The title syzbot gave the crash its mail carries: the subject of its report (``[syzbot] [nilfs?] WARNING
+    in nilfs_rename (2)``), the title printed in a patch-test result; None for other mails."""
+    if not is_syzbot(mail.author_email):
+        return None
+    subj = mail.subject or ""
+    if is_reply_subject(subj):
+        m = SYZBOT_STILL.search(mail.body)
+        return m.group(1).strip() or None if m else None
+    if subj.startswith(("Forwarded:", "[syzbot ci]")) or is_digest(mail):
+        return None
+    return SYZBOT_SUBJECT_TAGS.sub("", subj).strip() or None       # older reports: the bare title
+
+
+def syzbot_subject_title(subject: str | None) -> str | None:
+    """The bug title a subject about a syzbot report carries (``Re: [syzbot] [nilfs?] WARNING in x (2)`` ->
+    ``WARNING in x (2)``); None when the subject is not about one."""
+    subj = base_subject(subject or "")
+    if not subj.startswith("[syzbot]"):
+        return None
+    return SYZBOT_SUBJECT_TAGS.sub("", subj).strip() or None
+
+
+def patch_bodies(db: sqlite_utils.Database, message_ids: list[str]) -> list[str]:
+    """The bodies of the stored patch mails among ``message_ids``."""
+    if not message_ids:
+        return []
+    marks = ",".join("?" * len(message_ids))
+    return [r[0] or "" for r in db.execute(
+        f"SELECT body FROM messages WHERE message_id IN ({marks}) AND patch_subject IS NOT NULL", message_ids)]
 
 
 def patch_subject(mail: Mail) -> str | None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
 from triage.report import PARSER_VERSION, Report
+from triage.report.normalize import foldable
 from triage.report.source import content_hash
 from triage.store.schema import now
 from triage.subsystems import subsystems_json
@@ -28,8 +31,32 @@ _FRAMES_INSERT = ("INSERT OR IGNORE INTO frames (report_id, stack, pos, function
                   "file, line, inline, module) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 
 
+MAX_DATE_SCAN = 200_000     # characters of a log searched for its date
+_LOG_DATE = re.compile(r"^(?:[ \t]*>)*[ \t]*(?:\[(?P<a>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)[\d.,]*\]"
+                       r"|(?P<b>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)[\d.,]*(?P<tz>Z|[+-]\d\d:?\d\d)?\s+\S+\s+kernel:)",
+                       re.M)
+
+
+def log_date(text: str) -> str | None:
+    """When a kernel log was written, if its lines carry a date (a journal's ``2024-02-24T20:39:18+01:00 host
+    kernel:``, a logger's ``[2023-10-13 02:51:09]``): the first one, as the store's UTC timestamps. Console
+    timestamps count seconds since boot and syslog's ``Feb 24 20:39:18`` has no year: no date then."""
+    m = _LOG_DATE.search(text)
+    if m is None:
+        return None
+    raw = (m.group("a") or m.group("b")).replace(" ", "T")
+    tz = m.group("tz") or ""
+    try:
+        when = datetime.fromisoformat(raw + ("+00:00" if tz in ("", "Z") else tz))
+    except ValueError:
+        return None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def signature_hash(signature: list[str], title: str | None) -> str | None:
-    if not signature and not title:
+    """The key reports fold on (title and signature); None when the signature says too little to fold on
+    (``normalize.foldable``: fewer than two frames of its own, a corrupted report)."""
+    if not foldable(signature, title):
         return None
     key = (title or "") + "\n" + "\n".join(signature)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -46,26 +73,30 @@ class PreparedReport:
     location: str
     message_id: str | None
     verdict: Any = None          # the classifier's verdict on it, when the import classified it already
+    replies_to: tuple[str, ...] = ()      # from a reply to a patch: the mails it names
+    quote_lines: list[str] = field(default_factory=list)   # its lines to look for in those patches
 
 
 def prepare(rep: Report, *, kind: str, location: str, message_id: str | None = None,
             reported_at: str | None = None, bug_extid: str | None = None,
-            full_text: str | None = None) -> PreparedReport:
+            full_text: str | None = None, title: str | None = None) -> PreparedReport:
     """The rows of a parsed report (``rep.display_title`` must be set).
 
     The report is keyed by its extracted crash text; the stored ``text`` is the whole input when it is not
-    huge, so the lines printed before the crash (fault injection, I/O errors) stay with it.
+    huge, so the lines printed before the crash (fault injection, I/O errors) stay with it. ``title``: the
+    title the crash's origin gave it (syzbot's, on its own mail), stored instead of the parser's.
     """
     crash_text = rep.report or (rep.event or {}).get("text") or ""
     text = full_text if full_text is not None and len(full_text) <= MAX_STORED_TEXT else crash_text
     chash = content_hash(crash_text)
     row = {
-        "content_hash": chash, "title": rep.display_title,
-        "crash_type": rep.type or ("DATA_LOSS" if rep.event else None),
+        "content_hash": chash, "title": title or rep.display_title,
+        "crash_type": rep.type or (rep.event or {}).get("type"),    # what was printed, never a verdict
         "corrupted": int(bool(rep.corrupted)), "kernel": rep.kernel, "guilty_frame": rep.guilty_frame,
         "guilty_file": rep.guilty_file, "signature": " <- ".join(rep.signature),
         "signature_hash": signature_hash(rep.signature, rep.display_title), "bug_extid": bug_extid,
-        "source_kind": kind, "source": location, "message_id": message_id, "reported_at": reported_at,
+        "source_kind": kind, "source": location, "message_id": message_id,
+        "reported_at": reported_at or log_date(text[:MAX_DATE_SCAN]),
         "parser_version": PARSER_VERSION, "parsed": json.dumps(rep.to_dict(), ensure_ascii=False), "text": text,
         "subsystems": subsystems_json(rep),
     }
@@ -127,7 +158,7 @@ def store_reports(db: sqlite_utils.Database, reps: Sequence[PreparedReport]) -> 
         if new:
             rid = known[rep.content_hash] = next_id
             next_id += 1
-            rows.append({**rep.row, "id": rid, "reported_at": rep.row["reported_at"] or stamp, "imported_at": stamp})
+            rows.append({**rep.row, "id": rid, "imported_at": stamp})
             frames += [(rid, *f) for f in rep.frames]
             reviews.append((rid, stamp))
         sources.append((rid, rep.kind, rep.location, rep.message_id, stamp))

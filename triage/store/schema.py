@@ -458,7 +458,33 @@ def _v8_repro_links_and_fixes(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v9_bulk_search_index(db: sqlite_utils.Database) -> None:
+def _v9_report_dup_key(db: sqlite_utils.Database) -> None:
+    """The duplicate group each report folds into, stored (``reports.dup_key``, ``triage.store.groups``): a reply
+    quoting a report folds into it, and a signature that says too little (no trace of its own, a corrupted
+    report) no longer folds unrelated reports (its ``signature_hash`` is cleared). ``report_groups`` reads it."""
+    from triage.report.normalize import foldable
+    from triage.store.groups import refresh_all
+
+    db.execute("ALTER TABLE reports ADD COLUMN dup_key TEXT")
+    degenerate = [rid for rid, sig, title in db.execute(
+        "SELECT id, signature, title FROM reports WHERE signature_hash IS NOT NULL")
+        if not foldable([f for f in (sig or "").split(" <- ") if f], title)]
+    for rid in degenerate:
+        db.execute("UPDATE reports SET signature_hash = NULL WHERE id = ?", [rid])
+    refresh_all(db)
+    _script(
+        db,
+        """
+        CREATE INDEX reports_dup_key ON reports(dup_key, reported_at, id);
+        CREATE INDEX reports_group_cols ON reports(id, dup_key, bug_extid, reported_at);
+        DROP VIEW report_groups;
+        CREATE VIEW report_groups AS
+        SELECT r.id AS report_id, COALESCE(r.dup_key, 'report:' || r.id) AS dup_key FROM reports r;
+        """
+    )
+
+
+def _v10_bulk_search_index(db: sqlite_utils.Database) -> None:
     """New rows are indexed in bulk by their writers (``triage.store.fts.index_new``) instead of one trigger
     run per inserted row; a report is re-indexed only when its title or text changes (the v2 trigger re-indexed
     the whole text when threading set its bug)."""
@@ -481,17 +507,42 @@ def _v9_bulk_search_index(db: sqlite_utils.Database) -> None:
     index_new(db)            # rows an older writer left unindexed, if any
 
 
-def _v10_inbox_tables(db: sqlite_utils.Database) -> None:
-    """The inbox reads stored groups (``triage.store.groups``): ``report_labels`` and ``report_groups`` become
-    tables kept by triggers (same names and columns as the views they replace), ``dup_groups`` holds one row
-    per duplicate group and ``dirty_groups`` the groups a write changed; ``inbox_groups`` reads them."""
+
+# a report's duplicate group, as ``report_groups`` says (its stored key; its own until the writer keys it)
+_KEY_OF = "(SELECT COALESCE(dup_key, 'report:' || id) FROM reports WHERE id = {rid})"
+
+
+def _mark(key: str) -> str:
+    """SQL of a trigger body: mark one group dirty (no OR IGNORE in a trigger: the conflict clause of the
+    statement that fires it, an upsert's too, would replace it)."""
+    return (f"INSERT INTO dirty_groups SELECT k FROM (SELECT {key} AS k) "
+            "WHERE k NOT IN (SELECT dup_key FROM dirty_groups);")
+
+
+def _label_of(rid: str) -> str:
+    """SQL: set the stored effective label of report ``rid`` from its verdicts (as the ``report_labels`` view
+    of migration 4 computed it)."""
+    return f"""UPDATE report_labels SET (label, confidence, needs_review, source) = (
+            SELECT COALESCE(h.label, c.label), COALESCE(h.confidence, c.confidence),
+                   CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END,
+                   CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END
+            FROM (SELECT {rid} AS id) x
+            LEFT JOIN verdicts h ON h.report_id = x.id AND h.source = 'human'
+            LEFT JOIN verdicts c ON c.report_id = x.id AND c.source = 'combined')
+          WHERE report_id = {rid};"""
+
+
+def _v11_stored_groups(db: sqlite_utils.Database) -> None:
+    """The inbox reads one stored row per duplicate group (``dup_groups``, ``triage.store.groups``) instead of
+    aggregating every report: triggers mark the groups a write changes (``dirty_groups``), the writer recomputes
+    them before it commits (``groups.settle``). ``report_labels`` becomes a table kept by triggers (same columns
+    as the view it replaces), so a GROUP BY label or a search reads it instead of joining every verdict.
+    ``group_stats`` gives every group's row, exact even while some are marked; ``inbox_groups`` reads it."""
     _script(
         db,
-        """
+        f"""
         DROP VIEW inbox_groups;
-        DROP VIEW inbox_reports;
         DROP VIEW report_labels;
-        DROP VIEW report_groups;
 
         CREATE TABLE report_labels (
             report_id INTEGER PRIMARY KEY,          -- one row per report
@@ -507,19 +558,7 @@ def _v10_inbox_tables(db: sqlite_utils.Database) -> None:
         FROM reports r
         LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
         LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined';
-        CREATE INDEX report_labels_label ON report_labels(label, confidence);
-
-        CREATE TABLE report_groups (
-            report_id INTEGER PRIMARY KEY,
-            dup_key TEXT NOT NULL                   -- syzbot bug, else a bug known for the signature, else it
-        );
-        INSERT INTO report_groups
-        SELECT r.id, COALESCE(r.bug_extid,
-                              (SELECT MIN(s.bug_extid) FROM reports s
-                               WHERE s.signature_hash = r.signature_hash AND s.bug_extid IS NOT NULL),
-                              r.signature_hash, 'report:' || r.id)
-        FROM reports r;
-        CREATE INDEX report_groups_key ON report_groups(dup_key);
+        CREATE INDEX report_labels_label ON report_labels(label, report_id);
 
         CREATE TABLE dirty_groups (dup_key TEXT PRIMARY KEY) WITHOUT ROWID;
         CREATE TABLE dup_groups (
@@ -530,183 +569,46 @@ def _v10_inbox_tables(db: sqlite_utils.Database) -> None:
             first_reported TEXT,
             last_reported TEXT,
             crashes INTEGER NOT NULL,               -- the syzbot bug's count, at least the reports
-            bug_extid TEXT,
+            bug_extid TEXT,                         -- the greatest of its reports'
             needs_review INTEGER NOT NULL,
             muted INTEGER NOT NULL,                 -- members muted
             unsnoozed INTEGER NOT NULL,             -- members neither acked nor snoozed
             wake_at TEXT,                           -- earliest snooze end of a member not acked
-            closed INTEGER NOT NULL                 -- members whose syzbot bug is not open
+            closed INTEGER NOT NULL,                -- members whose syzbot bug is not open
+            bug_status TEXT                         -- the greatest syzbot status of its members' bugs
         );
         CREATE INDEX dup_groups_rank ON dup_groups(label_rank, last_reported DESC, crashes DESC, dup_key);
-        CREATE INDEX dup_groups_first ON dup_groups(first_reported);
-        CREATE INDEX dup_groups_visible ON dup_groups(muted, unsnoozed, wake_at);
 
-        -- (no OR IGNORE in a trigger: the conflict handling of the statement that fires it, an upsert's too,
-        -- would replace it)
-        -- the keys of a report and of the bug-less reports sharing its signature
-        CREATE TRIGGER reports_group_ai AFTER INSERT ON reports BEGIN
-          INSERT INTO report_labels (report_id) VALUES (new.id);
-          INSERT INTO report_groups (report_id, dup_key) VALUES (new.id, COALESCE(new.bug_extid,
-            (SELECT MIN(s.bug_extid) FROM reports s WHERE s.signature_hash = new.signature_hash
-             AND s.bug_extid IS NOT NULL), new.signature_hash, 'report:' || new.id));
-          UPDATE report_groups SET dup_key = COALESCE((SELECT MIN(s.bug_extid) FROM reports s
-              WHERE s.signature_hash = new.signature_hash AND s.bug_extid IS NOT NULL), new.signature_hash)
-            WHERE new.bug_extid IS NOT NULL AND new.signature_hash IS NOT NULL
-              AND report_id IN (SELECT id FROM reports WHERE signature_hash = new.signature_hash AND bug_extid IS NULL);
-        END;
-        CREATE TRIGGER reports_group_au AFTER UPDATE OF bug_extid, signature_hash ON reports BEGIN
-          UPDATE report_groups SET dup_key = COALESCE(new.bug_extid,
-              (SELECT MIN(s.bug_extid) FROM reports s WHERE s.signature_hash = new.signature_hash
-               AND s.bug_extid IS NOT NULL), new.signature_hash, 'report:' || new.id)
-            WHERE report_id = new.id;
-          UPDATE report_groups SET dup_key = COALESCE((SELECT MIN(s.bug_extid) FROM reports s
-              WHERE s.signature_hash = new.signature_hash AND s.bug_extid IS NOT NULL), new.signature_hash)
-            WHERE new.signature_hash IS NOT NULL
-              AND report_id IN (SELECT id FROM reports WHERE signature_hash = new.signature_hash AND bug_extid IS NULL);
-          UPDATE report_groups SET dup_key = COALESCE((SELECT MIN(s.bug_extid) FROM reports s
-              WHERE s.signature_hash = old.signature_hash AND s.bug_extid IS NOT NULL), old.signature_hash)
-            WHERE old.signature_hash IS NOT NULL AND old.signature_hash IS NOT new.signature_hash
-              AND report_id IN (SELECT id FROM reports WHERE signature_hash = old.signature_hash AND bug_extid IS NULL);
-        END;
-        CREATE TRIGGER reports_group_ad AFTER DELETE ON reports BEGIN
-          DELETE FROM report_labels WHERE report_id = old.id;
-          DELETE FROM report_groups WHERE report_id = old.id;
-          UPDATE report_groups SET dup_key = COALESCE((SELECT MIN(s.bug_extid) FROM reports s
-              WHERE s.signature_hash = old.signature_hash AND s.bug_extid IS NOT NULL), old.signature_hash)
-            WHERE old.signature_hash IS NOT NULL
-              AND report_id IN (SELECT id FROM reports WHERE signature_hash = old.signature_hash AND bug_extid IS NULL);
-        END;
-        CREATE TRIGGER reports_group_reported AFTER UPDATE OF reported_at ON reports
-        WHEN old.reported_at IS NOT new.reported_at BEGIN
-          INSERT INTO dirty_groups SELECT dup_key FROM report_groups WHERE report_id = new.id
-            AND dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-        END;
-
-        CREATE TRIGGER report_groups_ai AFTER INSERT ON report_groups BEGIN
-          INSERT INTO dirty_groups SELECT new.dup_key WHERE new.dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-        END;
-        CREATE TRIGGER report_groups_au AFTER UPDATE OF dup_key ON report_groups
-        WHEN old.dup_key IS NOT new.dup_key BEGIN
-          INSERT INTO dirty_groups SELECT old.dup_key WHERE old.dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-          INSERT INTO dirty_groups SELECT new.dup_key WHERE new.dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-        END;
-        CREATE TRIGGER report_groups_ad AFTER DELETE ON report_groups BEGIN
-          INSERT INTO dirty_groups SELECT old.dup_key WHERE old.dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-        END;
-
-        -- a verdict written or removed: the report's effective label again
-        CREATE TRIGGER verdicts_label_ai AFTER INSERT ON verdicts BEGIN
-          UPDATE report_labels SET (label, confidence, needs_review, source) = (
-            SELECT COALESCE(h.label, c.label), COALESCE(h.confidence, c.confidence),
-                   CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END,
-                   CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END
-            FROM (SELECT new.report_id AS id) x
-            LEFT JOIN verdicts h ON h.report_id = x.id AND h.source = 'human'
-            LEFT JOIN verdicts c ON c.report_id = x.id AND c.source = 'combined')
-          WHERE report_id = new.report_id;
-        END;
-        CREATE TRIGGER verdicts_label_au AFTER UPDATE ON verdicts BEGIN
-          UPDATE report_labels SET (label, confidence, needs_review, source) = (
-            SELECT COALESCE(h.label, c.label), COALESCE(h.confidence, c.confidence),
-                   CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END,
-                   CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END
-            FROM (SELECT new.report_id AS id) x
-            LEFT JOIN verdicts h ON h.report_id = x.id AND h.source = 'human'
-            LEFT JOIN verdicts c ON c.report_id = x.id AND c.source = 'combined')
-          WHERE report_id = new.report_id;
-          UPDATE report_labels SET (label, confidence, needs_review, source) = (
-            SELECT COALESCE(h.label, c.label), COALESCE(h.confidence, c.confidence),
-                   CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END,
-                   CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END
-            FROM (SELECT old.report_id AS id) x
-            LEFT JOIN verdicts h ON h.report_id = x.id AND h.source = 'human'
-            LEFT JOIN verdicts c ON c.report_id = x.id AND c.source = 'combined')
-          WHERE report_id = old.report_id AND old.report_id IS NOT new.report_id;
-        END;
-        CREATE TRIGGER verdicts_label_ad AFTER DELETE ON verdicts BEGIN
-          UPDATE report_labels SET (label, confidence, needs_review, source) = (
-            SELECT COALESCE(h.label, c.label), COALESCE(h.confidence, c.confidence),
-                   CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END,
-                   CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END
-            FROM (SELECT old.report_id AS id) x
-            LEFT JOIN verdicts h ON h.report_id = x.id AND h.source = 'human'
-            LEFT JOIN verdicts c ON c.report_id = x.id AND c.source = 'combined')
-          WHERE report_id = old.report_id;
-        END;
-        CREATE TRIGGER report_labels_au AFTER UPDATE ON report_labels
-        WHEN old.label IS NOT new.label OR old.needs_review IS NOT new.needs_review OR old.source IS NOT new.source
-        BEGIN
-          INSERT INTO dirty_groups SELECT dup_key FROM report_groups WHERE report_id = new.report_id
-            AND dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-        END;
-
-        -- review state, and the syzbot bug's status and crash count
-        CREATE TRIGGER reviews_group_ai AFTER INSERT ON reviews BEGIN
-          INSERT INTO dirty_groups SELECT dup_key FROM report_groups WHERE report_id = new.report_id
-            AND dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-        END;
-        CREATE TRIGGER reviews_group_au AFTER UPDATE OF state, snooze_until, report_id ON reviews
-        WHEN old.state IS NOT new.state OR old.snooze_until IS NOT new.snooze_until
-          OR old.report_id IS NOT new.report_id BEGIN
-          INSERT INTO dirty_groups SELECT DISTINCT dup_key FROM report_groups
-            WHERE report_id IN (new.report_id, old.report_id) AND dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-        END;
-        CREATE TRIGGER reviews_group_ad AFTER DELETE ON reviews BEGIN
-          INSERT INTO dirty_groups SELECT dup_key FROM report_groups WHERE report_id = old.report_id
-            AND dup_key NOT IN (SELECT dup_key FROM dirty_groups);
-        END;
-        CREATE TRIGGER bugs_group_ai AFTER INSERT ON bugs BEGIN
-          INSERT INTO dirty_groups SELECT new.extid WHERE new.extid NOT IN (SELECT dup_key FROM dirty_groups)
-            AND EXISTS (SELECT 1 FROM reports WHERE bug_extid = new.extid);
-        END;
-        CREATE TRIGGER bugs_group_au AFTER UPDATE OF status, num_crashes, extid ON bugs
-        WHEN old.status IS NOT new.status OR old.num_crashes IS NOT new.num_crashes OR old.extid IS NOT new.extid BEGIN
-          INSERT INTO dirty_groups SELECT new.extid WHERE new.extid NOT IN (SELECT dup_key FROM dirty_groups)
-            AND EXISTS (SELECT 1 FROM reports WHERE bug_extid = new.extid);
-          INSERT INTO dirty_groups SELECT old.extid WHERE old.extid NOT IN (SELECT dup_key FROM dirty_groups)
-            AND EXISTS (SELECT 1 FROM reports WHERE bug_extid = old.extid);
-        END;
-        CREATE TRIGGER bugs_group_ad AFTER DELETE ON bugs BEGIN
-          INSERT INTO dirty_groups SELECT old.extid WHERE old.extid NOT IN (SELECT dup_key FROM dirty_groups)
-            AND EXISTS (SELECT 1 FROM reports WHERE bug_extid = old.extid);
-        END;
-
-        CREATE VIEW inbox_reports AS
-        SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(l.label, 'unclassified') AS label, l.confidence,
-               COALESCE(l.needs_review, 0) AS needs_review, l.source AS label_source,
-               COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until, v.seen_at,
-               r.reported_at, r.bug_extid, r.message_id, r.signature_hash, r.guilty_frame, r.guilty_file,
-               b.status AS bug_status,
-               CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems
-                    ELSE COALESCE(r.subsystems, '[]') END AS subsystems,
-               b.num_crashes, b.repro, b.link AS bug_link
-        FROM reports r
-        JOIN report_groups g ON g.report_id = r.id
-        LEFT JOIN report_labels l ON l.report_id = r.id
-        LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
-        LEFT JOIN reviews v ON v.report_id = r.id
-        LEFT JOIN bugs b ON b.extid = r.bug_extid;
-
-        -- the stored rows, and the rows of groups a writer left marked computed from their reports
-        CREATE VIEW group_stats AS
-        SELECT * FROM dup_groups WHERE dup_key NOT IN (SELECT dup_key FROM dirty_groups)
-        UNION ALL
-        SELECT g.dup_key, MIN(r.id), COUNT(*),
-               COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END), MIN(COALESCE(lr.rank, 3))),
-               MIN(r.reported_at), MAX(r.reported_at), MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)),
-               MAX(r.bug_extid), MAX(COALESCE(l.needs_review, 0)),
-               SUM(COALESCE(v.state, 'new') = 'muted'),
-               SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL),
-               MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END),
-               SUM(COALESCE(b.status, 'open') NOT IN ('open', ''))
-        FROM dirty_groups k
-        CROSS JOIN report_groups g ON g.dup_key = k.dup_key
-        JOIN reports r ON r.id = g.report_id
+        -- the rows of the marked groups, from their reports (a key is its reports' dup_key, or a report's own
+        -- key while no writer keyed it yet)
+        CREATE VIEW dirty_group_stats AS
+        SELECT m.dup_key, MIN(r.id) AS first_report, COUNT(*) AS reports,
+               COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END),
+                        MIN(COALESCE(lr.rank, 3))) AS label_rank,
+               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
+               MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
+               MAX(r.bug_extid) AS bug_extid, MAX(COALESCE(l.needs_review, 0)) AS needs_review,
+               SUM(COALESCE(v.state, 'new') = 'muted') AS muted,
+               SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL) AS unsnoozed,
+               MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END) AS wake_at,
+               SUM(COALESCE(b.status, 'open') NOT IN ('open', '')) AS closed,
+               MAX(b.status) AS bug_status
+        FROM (SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r INDEXED BY reports_dup_key
+                ON r.dup_key = k.dup_key
+              UNION ALL
+              SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r
+                ON r.id = CAST(substr(k.dup_key, 8) AS INTEGER)
+              WHERE k.dup_key LIKE 'report:%' AND r.dup_key IS NULL) m
+        CROSS JOIN reports r ON r.id = m.id
         LEFT JOIN report_labels l ON l.report_id = r.id
         LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
         LEFT JOIN reviews v ON v.report_id = r.id
         LEFT JOIN bugs b ON b.extid = r.bug_extid
-        GROUP BY g.dup_key;
+        GROUP BY m.dup_key;
+
+        CREATE VIEW group_stats AS
+        SELECT * FROM dup_groups WHERE dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+        UNION ALL SELECT * FROM dirty_group_stats;
 
         CREATE VIEW inbox_groups AS
         SELECT g.dup_key, g.first_report, g.reports, g.label_rank, g.last_reported, g.crashes, g.bug_extid,
@@ -714,6 +616,68 @@ def _v10_inbox_tables(db: sqlite_utils.Database) -> None:
                  OR COALESCE(g.wake_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0)) AS visible,
                lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
         FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+
+        CREATE TRIGGER reports_group_ai AFTER INSERT ON reports BEGIN
+          INSERT INTO report_labels (report_id) VALUES (new.id);
+          {_mark("COALESCE(new.dup_key, 'report:' || new.id)")}
+        END;
+        CREATE TRIGGER reports_group_key AFTER UPDATE OF dup_key ON reports
+        WHEN old.dup_key IS NOT new.dup_key BEGIN
+          {_mark("COALESCE(old.dup_key, 'report:' || old.id)")}
+          {_mark("COALESCE(new.dup_key, 'report:' || new.id)")}
+        END;
+        CREATE TRIGGER reports_group_au AFTER UPDATE OF reported_at, bug_extid ON reports
+        WHEN old.reported_at IS NOT new.reported_at OR old.bug_extid IS NOT new.bug_extid BEGIN
+          {_mark("COALESCE(new.dup_key, 'report:' || new.id)")}
+        END;
+        CREATE TRIGGER reports_group_ad AFTER DELETE ON reports BEGIN
+          DELETE FROM report_labels WHERE report_id = old.id;
+          {_mark("COALESCE(old.dup_key, 'report:' || old.id)")}
+        END;
+
+        CREATE TRIGGER verdicts_label_ai AFTER INSERT ON verdicts BEGIN
+          {_label_of("new.report_id")}
+        END;
+        CREATE TRIGGER verdicts_label_au AFTER UPDATE ON verdicts BEGIN
+          {_label_of("new.report_id")}
+          {_label_of("old.report_id")}
+        END;
+        CREATE TRIGGER verdicts_label_ad AFTER DELETE ON verdicts BEGIN
+          {_label_of("old.report_id")}
+        END;
+        CREATE TRIGGER report_labels_au AFTER UPDATE ON report_labels
+        WHEN old.label IS NOT new.label OR old.needs_review IS NOT new.needs_review OR old.source IS NOT new.source
+        BEGIN
+          {_mark(_KEY_OF.format(rid="new.report_id"))}
+        END;
+
+        CREATE TRIGGER reviews_group_ai AFTER INSERT ON reviews BEGIN
+          {_mark(_KEY_OF.format(rid="new.report_id"))}
+        END;
+        CREATE TRIGGER reviews_group_au AFTER UPDATE OF state, snooze_until, report_id ON reviews
+        WHEN old.state IS NOT new.state OR old.snooze_until IS NOT new.snooze_until
+          OR old.report_id IS NOT new.report_id BEGIN
+          {_mark(_KEY_OF.format(rid="old.report_id"))}
+          {_mark(_KEY_OF.format(rid="new.report_id"))}
+        END;
+        CREATE TRIGGER reviews_group_ad AFTER DELETE ON reviews BEGIN
+          {_mark(_KEY_OF.format(rid="old.report_id"))}
+        END;
+
+        CREATE TRIGGER bugs_group_ai AFTER INSERT ON bugs BEGIN
+          INSERT INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) AS k FROM reports
+            WHERE bug_extid = new.extid AND k NOT IN (SELECT dup_key FROM dirty_groups);
+        END;
+        CREATE TRIGGER bugs_group_au AFTER UPDATE OF status, num_crashes, extid ON bugs
+        WHEN old.status IS NOT new.status OR old.num_crashes IS NOT new.num_crashes OR old.extid IS NOT new.extid
+        BEGIN
+          INSERT INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) AS k FROM reports
+            WHERE bug_extid IN (new.extid, old.extid) AND k NOT IN (SELECT dup_key FROM dirty_groups);
+        END;
+        CREATE TRIGGER bugs_group_ad AFTER DELETE ON bugs BEGIN
+          INSERT INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) AS k FROM reports
+            WHERE bug_extid = old.extid AND k NOT IN (SELECT dup_key FROM dirty_groups);
+        END;
         """
     )
     from triage.store.groups import rebuild
@@ -721,9 +685,12 @@ def _v10_inbox_tables(db: sqlite_utils.Database) -> None:
     rebuild(db)
 
 
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
-    _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_bulk_search_index, _v10_inbox_tables,
+    _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
+    _v11_stored_groups,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -15,7 +15,8 @@ Messages are resolved in date order, so it works incrementally: every batch reso
 (``thread_id IS NULL``), and a message arriving after its replies re-roots them. It runs inside the caller's
 transaction (the pipeline's batch), so messages are never stored unthreaded. Threads take the bug of
 their messages (a syzbot report, ``Reported-by``, ``Closes:``, a Cc to ``syzbot+EXTID``), and messages
-without their own bug inherit the thread's.
+without their own bug inherit the thread's; a report in the thread joins the bug only when it is that bug's
+crash (``link_reports``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections import Counter
 
 import sqlite_utils
 
-from triage.store.messages import base_subject, is_reply_subject
+from triage.store.messages import base_subject, is_reply_subject, is_syzbot, syzbot_subject_title
 from triage.store.schema import transaction
 
 REPLY_FORMS = ("{}", "Re: {}", "RE: {}", "re: {}", "Re: Re: {}", "Aw: {}", "AW: {}")
@@ -114,11 +115,12 @@ def _resolve_one(db: sqlite_utils.Database, row: tuple, known: _Threads) -> str:
     return thread
 
 
-def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None) -> int:
+def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None,
+            linked: list[int] | None = None) -> int:
     """Resolve every message without a thread; refresh the touched threads. Returns new threads.
 
     ``bug_hints`` maps a message-id to the bug that linked it (a syzbot discussion link), used when the
-    thread's own messages name no bug.
+    thread's own messages name no bug. ``linked`` collects the reports given a bug (their groups change).
     """
     with transaction(db):
         pending = db.execute(
@@ -132,13 +134,15 @@ def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None) 
             hit = db.execute("SELECT thread_id FROM messages WHERE message_id = ?", [mid]).fetchone()
             if hit and hit[0]:
                 touched.add(hit[0])
-        return refresh(db, touched, bug_hints or {})
+        return refresh(db, touched, bug_hints or {}, linked)
 
 
-def refresh(db: sqlite_utils.Database, thread_ids: set[str], bug_hints: dict[str, str]) -> int:
+def refresh(db: sqlite_utils.Database, thread_ids: set[str], bug_hints: dict[str, str],
+            linked: list[int] | None = None) -> int:
     """Rewrite the ``threads`` rows of ``thread_ids`` from their messages (read in one query per 500 threads),
-    give their bug to the messages and reports that have none; returns how many threads are new."""
-    tids = list(thread_ids)
+    give their bug to the messages that have none and to the reports that are its crash (``link_reports``;
+    their ids are added to ``linked``); returns how many threads are new."""
+    tids = sorted(thread_ids)           # one order, whatever the hash seed: links depend on it
     rows_of: dict[str, list[tuple]] = {}
     existing: dict[str, str | None] = {}
     for i in range(0, len(tids), 500):
@@ -174,6 +178,53 @@ def refresh(db: sqlite_utils.Database, thread_ids: set[str], bug_hints: dict[str
         "list = excluded.list, bug_extid = excluded.bug_extid, first_date = excluded.first_date, "
         "last_date = excluded.last_date, n_messages = excluded.n_messages", rows_out)
     db.conn.executemany("UPDATE messages SET bug_extid = ? WHERE thread_id = ? AND bug_extid IS NULL", with_bug)
-    db.conn.executemany("UPDATE reports SET bug_extid = ? WHERE bug_extid IS NULL AND message_id IN "
-                        "(SELECT message_id FROM messages WHERE thread_id = ?)", with_bug)
+    for bug, tid in with_bug:
+        got = link_reports(db, tid, bug)
+        if linked is not None:
+            linked += got
     return new
+
+
+def link_reports(db: sqlite_utils.Database, thread_id: str, bug: str) -> list[int]:
+    """Give the reports of a thread about ``bug`` (or about the bug their own mail names) that bug, when they
+    are that bug's crash: syzbot's own mail (its report, its patch-test result), the same title up to syzbot's
+    ``(N)`` as the bug or a report already linked to it, or the same foldable signature. Another crash pasted
+    in the thread (an e2fsck run, a different splat) stays out of the bug. Returns the reports linked."""
+    from triage.store.groups import base_title
+
+    rows = db.execute(
+        "SELECT r.id, r.title, r.signature_hash, m.author_email, m.bug_extid, m.subject FROM reports r "
+        "JOIN messages m ON m.message_id = r.message_id WHERE m.thread_id = ? AND r.bug_extid IS NULL",
+        [thread_id]).fetchall()
+    linked = []
+    crashes: dict[str, tuple[set[str], set[str]]] = {}
+    for rid, title, shash, author, own, subject in rows:
+        named = base_title(syzbot_subject_title(subject))    # "Re: [syzbot] [fs?] TITLE (2)": syzbot's title
+        for cand in dict.fromkeys(c for c in (own, bug) if c):
+            if cand not in crashes:
+                crashes[cand] = _bug_crash(db, cand)
+            titles, hashes = crashes[cand]
+            if is_syzbot(author or "") or base_title(title) in titles or base_title(title) == named \
+                    or (shash and shash in hashes):
+                db.execute("UPDATE reports SET bug_extid = ? WHERE id = ?", [cand, rid])
+                linked.append(rid)
+                titles.add(base_title(title))
+                if shash:
+                    hashes.add(shash)
+                break
+    return linked
+
+
+def _bug_crash(db: sqlite_utils.Database, bug: str) -> tuple[set[str], set[str]]:
+    """What a bug's crash looks like: its titles (syzbot's, and those of the reports linked to it, without
+    ``(N)``) and the signatures of those reports."""
+    from triage.store.groups import base_title
+
+    titles = {base_title(t) for (t,) in db.execute("SELECT title FROM bugs WHERE extid = ?", [bug]) if t}
+    hashes = set()
+    for title, shash in db.execute("SELECT title, signature_hash FROM reports WHERE bug_extid = ?", [bug]):
+        titles.add(base_title(title))
+        if shash:
+            hashes.add(shash)
+    titles.discard("")
+    return titles, hashes

@@ -1,0 +1,120 @@
+"""Whether a crash header is kernel output: the lines around it must look like the kernel printed them.
+
+syzkaller reads console logs, where every line is kernel output; mails are mostly prose, and prose names
+crashes ("we found a general protection fault while fuzzing", ``run #1: crashed: KASAN: ...``, a syzbot digest's
+``<1> 4 Yes WARNING in foo``, checkpatch's ``WARNING: use scnprintf``). A header counts when it is corroborated:
+
+- its line carries a console timestamp, or is itself unmistakable (``WARNING: CPU: 0 PID: 1 at ...``, an
+  address, ``SYZFAIL:``);
+- it starts its line (or follows only a printk prefix such as ``rcu:``): one of the ``AFTER`` lines below it
+  (or ``BEFORE`` above it), up to the next header, is kernel output of a crash (``CORROBORATION``: a stack
+  frame, ``Call Trace:``, ``CPU: N PID: M``, ``RIP:``, ``Modules linked in``, ``---[ end trace``, lockdep's and
+  KASAN's own lines, ...), or a line next to it carries the same printk prefix (a run of one driver's
+  messages). Console timestamps below an untimestamped header do not count: in a timestamped log the header
+  has its own (a tool's ``WARNING:`` above a pasted dmesg is not the kernel's);
+- it follows other words (a sentence): only its own line or the ``NEAR`` lines after it count, so a sentence
+  that happens to precede a pasted report does not borrow the report's stack;
+- it is alone (nothing but empty lines around it): a header given on its own is taken as given.
+
+The lines looked at are bounded, so the check is linear in the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from vocab.console import SYZKALLER_CONSOLE
+
+AFTER = 30
+NEAR = 3
+BEFORE = 3
+
+CORROBORATION = re.compile("|".join(f"(?:{p})" for p in (
+    r"\b[A-Za-z_][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+",                  # a frame: func+0x12/0x34
+    r"^\s*(?:\[<[0-9a-f]+>\]\s*)?(?:\?\s+)?[A-Za-z_][\w.]*\s+[\w./+-]+\.(?:[chS]|rs):\d+(?::\d+)?"
+    r"(?:\s+\[inline\])?\s*$",                                        # a symbolized frame: func file.c:12
+    r"\[<[0-9a-f]{8,16}>\]",                                          # a program counter
+    r"\bCall [Tt]race:|^\s*(?:stack )?backtrace(?: \(crc [0-9a-f]+\))?:|^Backtrace:",
+    r"\bCPU: \d+ (?:UID: \d+ )?PID: \d+",
+    r"^\s*(?:RIP|EIP|RSP|pc|lr|PC is at|LR is at|epc)\s*: ?\S",
+    r"\bModules linked in",
+    r"---\[ end (?:trace|Kernel panic)",
+    r"\bHardware name: ",
+    r"\bNot tainted\b|\bTainted: [A-Z]",
+    r"^\s*Workqueue: \S",
+    r"^-> #\d+ \(|is trying to acquire lock:|is already holding lock:|\*\*\* DEADLOCK \*\*\*|\d+ locks? held by ",
+    r"(?:Read|Write) of size \d+ at addr|The buggy address |Memory state around the buggy address",
+    r"Allocated by task \d+|Freed by task \d+",
+    r"^\s*unreferenced object 0x[0-9a-f]+ \(size \d+\)",
+    r"hung_task_timeout_secs|^\s*task:\S+\s+state:\S|Showing all locks held",
+    r"^\s*Code: (?:[0-9a-f<>()]{2,4} ){4}|^\s*R[A-D]X: [0-9a-f]{8}",
+    r"#PF: |\b[0-9a-f]{4} \[#\d+\]",                                   # the oops counter: "Oops: 0000 [#1]"
+    r"Kernel Offset: |Rebooting in \d+ seconds|Dumping ftrace buffer",
+    r"^\s*page:[0-9a-f]+ refcount:|page dumped because|^\s*raw: [0-9a-f]{16} ",
+    r"Showing busy workqueues|^\s*pwq \d+: cpus=",
+    r"NMI backtrace for cpu|Sending NMI from CPU",
+    r"irq event stamp:|hardirqs last +(?:en|dis)abled at|softirqs last +(?:en|dis)abled at",
+    r"^\s*Mem abort info:|^\s*ESR = 0x[0-9a-f]+",                       # arm64 faults
+    r"^goroutine \d+ \[|^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ",                 # syzkaller's Go side (fuzzer, manager)
+)))
+
+
+# The header line alone is enough: syzkaller's own executor failures, netdev's refcount wait, a reboot.
+SELF = re.compile(r"SYZFAIL:|SYZFATAL:|Usage count = -?\d+|^Booting the kernel")
+ADDRESS = re.compile(r"\b(?:0x)?[0-9a-f]{8,16}\b")       # on a header line that starts the line
+LOGIN = re.compile(r"^.* login: ")                         # syzkaller strips a login prompt the same way
+PRINTK_PREFIX = re.compile(r"^(?:[\w.()/-]+: ?)+$")        # "rcu:", "BFS-fs: bfs_fill_super():"
+
+
+def _line_at(text: str, pos: int) -> tuple[str, int]:
+    end = text.find("\n", pos)
+    end = len(text) if end < 0 else end
+    return text[pos:end][:2000], end + 1
+
+
+def _window(text: str, start: int, pos: int, before: int, after: int, other_header: Callable[[str], bool]
+            ) -> list[str]:
+    """The lines around the header line (``start``; ``pos``: the next line's offset), nearest first, each side
+    stopping before another header: what follows that one is that one's."""
+    out: list[str] = []
+    while after and pos < len(text):
+        ln, pos = _line_at(text, pos)
+        if other_header(ln):
+            break
+        out.append(ln)
+        after -= 1
+    lo = start
+    while before and lo > 0:
+        lo = text.rfind("\n", 0, lo - 1) + 1
+        ln = text[lo:text.find("\n", lo)][:2000]
+        if other_header(ln):
+            break
+        out.append(ln)
+        before -= 1
+    return out
+
+
+def corroborated(text: str, start: int, header_at: int, other_header: Callable[[str], bool]) -> bool:
+    """Whether the header found at offset ``header_at`` of the line starting at ``start`` is kernel output.
+    ``other_header(line)``: the line starts another report (its own header, not one that belongs to this)."""
+    line, pos = _line_at(text, start)
+    if SYZKALLER_CONSOLE.match(line) or CORROBORATION.search(line) or SELF.search(line):
+        return True
+    lead = line[:max(0, header_at - start)]
+    m = LOGIN.match(lead)
+    lead = lead[m.end():] if m else lead
+    lead = lead.strip()
+    at_start = not lead
+    prefix = PRINTK_PREFIX.match(lead) is not None
+    if at_start and ADDRESS.search(line):
+        return True
+    wide = at_start or prefix
+    around = _window(text, start, pos, BEFORE if wide else 0, AFTER if wide else NEAR, other_header)
+    if prefix:
+        word = lead.split(":", 1)[0] + ":"
+        if any(ln.lstrip().startswith(word) for ln in around[:2] + around[-BEFORE:]):
+            return True
+    if any(CORROBORATION.search(ln) for ln in around):
+        return True
+    return wide and not any(ln.strip() for ln in around)
