@@ -9,7 +9,7 @@ import json
 CLOCKS = {
     "reports": {"imported_at"}, "sources": {"seen_at"}, "frames": set(), "messages": {"imported_at"},
     "threads": set(), "verdicts": {"created_at"}, "reviews": {"updated_at"}, "bugs": {"updated_at"},
-    "crashes": set(), "sync_state": {"updated_at"},
+    "crashes": set(), "sync_state": {"updated_at"}, "report_labels": set(), "dup_groups": set(),
 }
 
 
