@@ -15,7 +15,7 @@ from test_inbox_data import NOW, iso, repro_run, synthetic
 
 from records import Bug, MailBytes
 from triage.classify_store import classify_reports, reclassify
-from triage.inbox import InboxFilter, _conditions, _groups, _rank_table, groups
+from triage.inbox import InboxFilter, _conditions, _groups, groups, rank_table
 from triage.pipeline import Pipeline, store_text
 from triage.review import mark_seen, set_label, set_state, snooze
 from triage.store import groups as stored
@@ -60,7 +60,7 @@ FILTERS = {
 
 def old_inbox(db, flt: InboxFilter) -> list[tuple]:
     """The groups of ``flt`` aggregated over every report (no stored row read)."""
-    ranks = _rank_table(db)
+    ranks = rank_table(db)
     wanted, params, having, where = _conditions(db, flt, ranks, NOW)
     having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
     rows = _groups(db, where, having, params, None)

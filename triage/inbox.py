@@ -102,7 +102,7 @@ class InboxItem:
         return asdict(self)
 
 
-def _rank_table(db: sqlite_utils.Database) -> dict[int, str]:
+def rank_table(db: sqlite_utils.Database) -> dict[int, str]:
     return {rank: label for label, rank in db.execute("SELECT label, rank FROM label_ranks")}
 
 
@@ -156,7 +156,7 @@ class Group:
 def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
     """The inbox lines for ``flt``, worst first (at most ``flt.limit``; 0: all)."""
     now = now or utcnow()
-    ranks = _rank_table(db)
+    ranks = rank_table(db)
     found = groups(db, flt, now, ranks)
     if flt.limit > 0:
         found = itertools.islice(found, flt.limit)
@@ -173,7 +173,7 @@ def groups(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = N
     count, so groups are aggregated from them (``_area_groups``).
     """
     now = now or utcnow()
-    ranks = ranks if ranks is not None else _rank_table(db)
+    ranks = ranks if ranks is not None else rank_table(db)
     if flt.subsystems or flt.addresses:
         yield from _area_groups(db, flt, ranks, now)
         return
@@ -185,7 +185,7 @@ def groups(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = N
 def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> int:
     """How many lines ``flt`` gives without its limit (``50 of 255 shown``)."""
     now = now or utcnow()
-    ranks = _rank_table(db)
+    ranks = rank_table(db)
     if flt.subsystems or flt.addresses:
         return len(_area_groups(db, replace(flt, limit=0), ranks, now))
     where, params = _stored_conditions(db, flt, ranks, now)
@@ -341,7 +341,7 @@ _MEMBER_COLS = ("report_id", "title", "label", "confidence", "needs_review", "la
 
 def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int, str] | None = None) -> InboxItem:
     """The inbox line of ``group``: its representative report, title, status, replies and latest run."""
-    ranks = ranks if ranks is not None else _rank_table(db)
+    ranks = ranks if ranks is not None else rank_table(db)
     grank, last, first, n, crashes = group.rank, group.last, group.first, group.reports, group.crashes
     ids = group.ids if group.ids is not None else members(db, group.dup_key)
     marks = ",".join("?" * len(ids))
