@@ -122,6 +122,16 @@ class Store:
         Pipeline(self.db, classify=False).run([MailBytes(report.encode(), "eml", f"m{self.n}"),
                                                MailBytes(reply.encode(), "eml", f"re{self.n}")])
 
+    def syz_command(self) -> None:
+        """A maintainer's ``#syz`` command mailed about a bug: the mail's word on its status (``triage.status``)
+        closes or reopens it for the inbox, over syzbot's stored status."""
+        self.n += 1
+        extid, verb = self.rng.choice(BUGS), self.rng.choice(["invalid", "undup", "fix: ext4: fix it"])
+        mail = (f"From: Maint <m@example.org>\nSubject: Re: bug {extid}\nMessage-ID: <syz{self.n}@x>\n"
+                f"Cc: syzbot+{extid}@syzkaller.appspotmail.com\n"
+                f"Date: {(NOW + timedelta(minutes=self.n)):%a, %d %b %Y %H:%M:%S +0000}\n\n#syz {verb}\n")
+        Pipeline(self.db, classify=False).run([MailBytes(mail.encode(), "eml", f"syz{self.n}")])
+
     def classify(self) -> None:
         classify_reports(self.db, self.pick(3))
 
