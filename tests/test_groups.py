@@ -15,9 +15,10 @@ from test_inbox_data import NOW, iso, repro_run, synthetic
 
 from records import Bug, MailBytes
 from triage.classify_store import classify_reports, reclassify
-from triage.inbox import InboxFilter, _conditions, _groups, groups, rank_table
+from triage.inbox import AWAKE, STATUS_CLOSED, InboxFilter, _conditions, _groups, count, groups, rank_table
 from triage.pipeline import Pipeline, store_text
 from triage.review import mark_seen, set_label, set_state, snooze
+from triage.status import CLOSED
 from triage.store import groups as stored
 
 # What the views of migrations 4 to 7 computed, from the base tables.
@@ -84,6 +85,11 @@ def assert_groups_as_the_old_views(db) -> None:
         flt = InboxFilter(limit=0, **kw)
         got = [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes) for g in groups(db, flt, NOW)]
         assert got == old_inbox(db, flt), name
+        assert count(db, flt, NOW) == len(got), name        # from the class counts, corrected
+    counted = db.execute("SELECT label_rank, awake, closed, n FROM group_counts WHERE n != 0 ORDER BY 1, 2, 3")
+    assert counted.fetchall() == db.execute(
+        f"SELECT label_rank, {AWAKE}, {STATUS_CLOSED}, COUNT(*) FROM dup_groups GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    ).fetchall()
 
 
 FUNCS = ["ext4_writepages", "xfs_bmap", "btrfs_evict", "f2fs_gc", "nilfs_segctor"]
@@ -198,3 +204,9 @@ def test_a_writer_that_leaves_groups_marked_is_read_right(db):
     stored.settle(db)
     assert not stored.dirty(db)
     assert_groups_as_the_old_views(db)
+
+
+def test_the_class_counts_close_the_bugs_the_inbox_closes():
+    """``group_counts`` classes a group as closed with migration 11's own list of statuses: it must be the list
+    ``triage.status`` closes (a new closed status needs a migration that re-counts)."""
+    assert STATUS_CLOSED == "(COALESCE(bug_status, '') IN (" + ", ".join(f"'{s}'" for s in CLOSED) + "))"

@@ -532,6 +532,11 @@ def _label_of(rid: str) -> str:
           WHERE report_id = {rid};"""
 
 
+# a ``dup_groups`` row's class (``group_counts``); the inbox's count uses the same expressions (triage.inbox)
+_AWAKE = "({g}.muted = 0 AND {g}.unsnoozed > 0)"
+_CLOSED = "(COALESCE({g}.bug_status, '') IN ('fixed', 'dup', 'invalid'))"
+
+
 def _v11_stored_groups(db: sqlite_utils.Database) -> None:
     """The inbox reads one stored row per duplicate group (``dup_groups``, ``triage.store.groups``) instead of
     aggregating every report: triggers mark the groups a write changes (``dirty_groups``), the writer recomputes
@@ -578,6 +583,34 @@ def _v11_stored_groups(db: sqlite_utils.Database) -> None:
             bug_status TEXT                         -- the greatest syzbot status of its members' bugs
         );
         CREATE INDEX dup_groups_rank ON dup_groups(label_rank, last_reported DESC, crashes DESC, dup_key);
+        -- groups whose snooze may be over: the inbox counts them one by one
+        CREATE INDEX dup_groups_wake ON dup_groups(wake_at) WHERE muted = 0 AND unsnoozed = 0;
+
+        -- how many stored groups of each class: label, awake (no member muted, one neither acked nor snoozed),
+        -- closed (syzbot's status of a member's bug is fixed, dup or invalid); kept by the triggers below, so the
+        -- inbox counts its lines without reading every group (triage.inbox.count)
+        CREATE TABLE group_counts (
+            label_rank INTEGER NOT NULL,
+            awake INTEGER NOT NULL,
+            closed INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (label_rank, awake, closed)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER dup_groups_count_ai AFTER INSERT ON dup_groups BEGIN
+          INSERT INTO group_counts SELECT new.label_rank, {_AWAKE.format(g="new")}, {_CLOSED.format(g="new")}, 0
+            WHERE NOT EXISTS (SELECT 1 FROM group_counts WHERE label_rank = new.label_rank
+                              AND awake = {_AWAKE.format(g="new")} AND closed = {_CLOSED.format(g="new")});
+          UPDATE group_counts SET n = n + 1 WHERE label_rank = new.label_rank
+            AND awake = {_AWAKE.format(g="new")} AND closed = {_CLOSED.format(g="new")};
+        END;
+        CREATE TRIGGER dup_groups_count_ad AFTER DELETE ON dup_groups BEGIN
+          UPDATE group_counts SET n = n - 1 WHERE label_rank = old.label_rank
+            AND awake = {_AWAKE.format(g="old")} AND closed = {_CLOSED.format(g="old")};
+        END;
+
+        -- the messages that can change a bug's status (triage.status.STATUS_MESSAGES, read on every inbox)
+        CREATE INDEX messages_status ON messages(date)
+          WHERE bug_extid IS NOT NULL AND (syz_commands NOT IN ('', '[]') OR patch_subject IS NOT NULL);
 
         -- the rows of the marked groups, from their reports (a key is its reports' dup_key, or a report's own
         -- key while no writer keyed it yet)
