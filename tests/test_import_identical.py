@@ -1,7 +1,7 @@
 """Every speed-up of the import leaves the store as it was: a public-inbox import and an mbox import of a real
-list archive (reiserfs-devel, 2,249 messages, 214 reports) with the prefilter, the worker pool and the fast mail split on,
-and with all three off, store the same reports, frames, sources, messages, threads and verdicts (compared as
-canonical dumps: ids included, the import's clocks left out)."""
+list archive (reiserfs-devel, 2,249 messages, 214 reports) with the prefilter, the worker pool and the fast mail
+split on, and with all three off, store the same reports, frames, sources, messages, threads, verdicts and group
+rows (compared as canonical dumps: ids included, the import's clocks left out)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
 """The commands a maintainer runs all day start light: ``triage --version``, ``parse``, ``inbox`` and ``show``
 import none of the heavy libraries they do not use (numpy, scikit-learn, scipy, datasette, jinja2, pydantic),
-checked in a fresh process through ``sys.modules`` after the command ran. pydantic is allowed only while the CLI
-framework itself requires it (typer >= 0.2x builds its parameter converters with it): that cost is typer's."""
+checked in a fresh process through ``sys.modules`` after the command ran. (typer 0.25 and later import pydantic
+in every command: pyproject.toml keeps typer below 0.25.)"""
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import subprocess
 import sys
@@ -27,10 +26,6 @@ else:
     code = 0
 print("LOADED", ",".join(sorted({m.split(".")[0] for m in sys.modules})), "EXIT", code, file=sys.stderr)
 """
-
-
-def _typer_needs_pydantic() -> bool:
-    return any(r.split(";")[0].strip().startswith("pydantic") for r in importlib.metadata.requires("typer") or [])
 
 
 def loaded(*argv: str, cwd: Path) -> set[str]:
@@ -56,10 +51,9 @@ def store(tmp_path_factory) -> Path:
 def test_everyday_commands_import_no_heavy_library(command, store, tmp_path):
     argv = {"version": ["--version"], "parse": ["parse", str(shared_data("labelled", "reports", "001.txt"))],
             "inbox": ["--db", str(store), "inbox"], "show": ["--db", str(store), "show", "1"]}[command]
-    heavy = HEAVY - ({"pydantic"} if _typer_needs_pydantic() else set())
     mods = loaded(*argv, cwd=tmp_path)
     assert "triage" in mods
-    assert not mods & heavy, sorted(mods & heavy)
+    assert not mods & HEAVY, sorted(mods & HEAVY)
 
 
 def test_numpy_stays_importable_after_the_store_is_opened():
