@@ -48,20 +48,25 @@ class Example:
         return self.report
 
 
+def shared_data_dir() -> Path:
+    """``../shared/data`` beside the repository, or ``$TRIAGE_SHARED/data``."""
+    shared = os.environ.get("TRIAGE_SHARED")
+    return (Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared") / "data"
+
+
 def default_labelled_dir() -> Path:
     env = os.environ.get("TRIAGE_LABELLED")
-    if env:
-        return Path(env)
-    shared = os.environ.get("TRIAGE_SHARED")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared"
-    return base / "data" / "labelled"
+    return Path(env) if env else shared_data_dir() / "labelled"
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_labelled_rows(path: Path, labels: tuple[str, ...] = LABELS,
+                       error: type[ValueError] = DatasetError) -> list[dict[str, Any]]:
+    """The JSON Lines rows of a labels file, each an object with a ``label`` among ``labels``; a bad file or
+    row raises ``error`` naming the file and line."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise DatasetError(f"{path}: {exc.strerror or exc}") from exc
+        raise error(f"{path}: {exc.strerror or exc}") from exc
     rows = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -69,9 +74,9 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}:{n}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or row.get("label") not in LABELS:
-            raise DatasetError(f"{path}:{n}: needs a label, one of {', '.join(LABELS)}")
+            raise error(f"{path}:{n}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or row.get("label") not in labels:
+            raise error(f"{path}:{n}: needs a label, one of {', '.join(labels)}")
         rows.append(row)
     return rows
 
@@ -90,7 +95,7 @@ def load_file_labels(labels_file: Path, texts_dir: Path | None = None) -> list[E
 
     base = texts_dir or labels_file.parent
     out = []
-    for row in _read_jsonl(labels_file):
+    for row in read_labelled_rows(labels_file):
         if "file" not in row:
             raise DatasetError(f"{labels_file}: row without 'file' ({row.get('id', '?')})")
         path = base / row["file"]
@@ -110,7 +115,7 @@ def load_corpus(texts_dir: Path | None = None, labels_file: Path = CORPUS_LABELS
     texts_dir = texts_dir or default_labelled_dir()
     if not texts_dir.is_dir():
         raise DatasetError(f"{texts_dir}: no such directory of labelled report texts")
-    labels = {row["id"]: row for row in _read_jsonl(labels_file)}
+    labels = {row["id"]: row for row in read_labelled_rows(labels_file)}
     out = []
     for path in sorted(texts_dir.rglob("*.txt")):
         text = _read_text(path)
@@ -127,7 +132,7 @@ def load_examples(texts_dir: Path | None = None, labels_file: Path | None = None
     """``--labels FILE``: a corpus-format file (rows with ``id``) or a file-format one (rows with ``file``)."""
     if labels_file is None:
         return load_corpus(texts_dir)
-    rows = _read_jsonl(labels_file)
+    rows = read_labelled_rows(labels_file)
     if rows and "file" in rows[0]:
         return load_file_labels(labels_file, texts_dir)
     return load_corpus(texts_dir, labels_file)

@@ -26,6 +26,8 @@ _POLICY = email.policy.compat32
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SURROGATE = re.compile("[\udc80-\udcff]")     # undecodable bytes in a raw header
 _SPACES = re.compile(r"\s+")
+_CRLF = re.compile(r"\r+\n")                 # CRLF, and the CRCRLF of a gateway that added one more
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # what a utf-7 / utf-16 decoder can leave: no UTF-8 for it
 _ADDR = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 _MBOX_FROM = re.compile(rb"^From \S+.*$", re.M)
 
@@ -129,10 +131,16 @@ def _header(headers: dict[str, str], name: str, decode: bool = False) -> str:
         return ""
     if decode and "=?" in value:
         try:
-            value = str(email.header.make_header(email.header.decode_header(value)))
+            value = storable_text(str(email.header.make_header(email.header.decode_header(value))))
         except Exception:  # a malformed encoded word: keep the raw text
             pass
     return _SPACES.sub(" ", value).strip()
+
+
+def storable_text(value: str) -> str:
+    """Decoded text that can be stored and printed: a lone surrogate (a utf-7 or utf-16 part can decode to
+    one; SQLite and a UTF-8 terminal refuse it) becomes U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
 
 
 def msgids(value: str) -> list[str]:
@@ -175,6 +183,16 @@ def parse_date(value: str | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
+def header_date(iso: str | None) -> str | None:
+    """A stored ISO date as an RFC 5322 ``Date:`` value (None when absent or unreadable)."""
+    if not iso:
+        return None
+    try:
+        return email.utils.format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
 def _iso_date(value: str) -> str | None:
     dt = parse_date(value)
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
@@ -198,10 +216,10 @@ def body_text(msg: EmailMessage) -> str:
             payload = b""
         charset = part.get_content_charset() or "utf-8"
         try:
-            parts.append(payload.decode(charset, "replace"))
+            parts.append(storable_text(payload.decode(charset, "replace")))
         except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
             parts.append(payload.decode("utf-8", "replace"))
-    return "\n".join(parts).replace("\r\n", "\n")
+    return _CRLF.sub("\n", "\n".join(parts))
 
 
 def looks_like_mail(head: bytes) -> bool:

@@ -13,13 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from records import InputError, MailBytes, Record, ReportText
-from records.inputs import gunzip, read_input
+from records.inputs import display_name, read_input
 from records.mail import looks_like_mail, mbox_messages
-
-
-def display_name(path: Path | str) -> str:
-    """The path as text that can be printed and stored: undecodable bytes of a file name become U+FFFD."""
-    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def walk(paths: list[str | Path]) -> Iterator[Record]:
@@ -74,9 +69,7 @@ def is_binary(data: bytes) -> bool:
 def read_file(path: Path) -> Iterator[Record]:
     name = display_name(path)
     try:
-        data = read_input(path)
-        if path.suffix == ".gz":
-            data = gunzip(data, name)
+        data = read_input(path)                     # a .gz file comes decompressed
     except InputError as exc:
         yield InputError(name, exc.reason)
         return

@@ -18,8 +18,9 @@ from triage.pipeline import Pipeline
 from triage.store import open_db
 
 # Batches end by count only: the threading of a message depends on what was stored before its batch
-# (a later-dated message in an earlier batch roots its own thread), so batch ends must not depend on time.
-SAME_BATCHES = {"batch_seconds": float("inf")}
+# (a later-dated message in an earlier batch roots its own thread), so batch ends must not depend on time
+# (nor on the lock time a batch took: ``lock_seconds``).
+SAME_BATCHES = {"batch_seconds": float("inf"), "lock_seconds": float("inf")}
 
 
 def import_with(tmp_path, name: str, records, fast: bool, monkeypatch) -> tuple[dict, Pipeline]:

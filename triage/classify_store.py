@@ -3,7 +3,8 @@
 - ``classify_reports(db, ids)`` classifies stored reports in one batch and writes one ``verdicts`` row per
   report (``source = 'combined'``, the evidence as JSON, the classifier version); the pipeline calls it on
   each batch's new reports inside the batch transaction (a report is never stored without its verdict);
-- ``reclassify(db)`` re-runs on every report whose verdict came from another classifier version;
+- ``reclassify(db)`` re-runs on every report whose verdict came from another classifier version, a batch at a
+  time (classified outside the write lock, written in a short transaction);
 - a human label is a ``verdicts`` row with ``source = 'human'``: ``current_verdict`` prefers it, and
   ``triage train`` learns from it;
 - ``similar(db, report)`` finds stored reports with the same normalized signature (or sharing its frames),
@@ -27,7 +28,7 @@ from triage.store.verdicts import save_verdicts, verdict_row
 BATCH = 500
 
 
-def _classifier(classifier: Any = None) -> Any:
+def load_classifier(classifier: Any = None) -> Any:
     """The given classifier, else the default one; a broken model file degrades to the rules alone."""
     if classifier is not None:
         return classifier
@@ -53,23 +54,36 @@ def verdicts_for(rows: Sequence[tuple[str | None, str | None]], classifier: Any 
     """The verdicts of reports given as stored rows ``(text, parsed JSON)``, in one batch."""
     from classifiers.store_rows import report_from_row
 
-    clf = _classifier(classifier)
+    clf = load_classifier(classifier)
     return clf.classify_many([report_from_row(parsed, text) for text, parsed in rows])
 
 
-def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> int:
-    """Classify the stored reports ``ids`` and upsert their combined verdicts; returns how many were written."""
-    clf = _classifier(classifier)
-    written = 0
+def verdict_rows(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> list[tuple]:
+    """The combined verdicts of the stored reports ``ids`` as ``verdicts`` rows (``store.verdicts.verdict_row``;
+    reads and classifies only)."""
+    clf = load_classifier(classifier)
+    out: list[tuple] = []
     rows = _rows(db, ids)
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
         verdicts = verdicts_for([(text, parsed) for _, text, parsed in chunk], clf)
         stamp = now()
-        save_verdicts(db, (verdict_row(rid, v, stamp) for (rid, _, _), v in zip(chunk, verdicts, strict=True)))
-        written += len(chunk)
-    settle(db)                          # the groups whose label changed
-    return written
+        out += [verdict_row(rid, v, stamp) for (rid, _, _), v in zip(chunk, verdicts, strict=True)]
+    return out
+
+
+def write_verdicts(db: sqlite_utils.Database, rows: list[tuple]) -> int:
+    """Upsert combined verdict rows (inside the caller's transaction) and settle the groups whose label they
+    changed; returns how many."""
+    if rows:
+        save_verdicts(db, rows)
+        settle(db)
+    return len(rows)
+
+
+def classify_reports(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> int:
+    """Classify the stored reports ``ids`` and upsert their combined verdicts; returns how many were written."""
+    return write_verdicts(db, verdict_rows(db, ids, classifier))
 
 
 def stale_ids(db: sqlite_utils.Database, version: str, everything: bool = False) -> list[int]:
@@ -81,11 +95,17 @@ def stale_ids(db: sqlite_utils.Database, version: str, everything: bool = False)
 
 
 def reclassify(db: sqlite_utils.Database, classifier: Any = None, everything: bool = False) -> dict[str, Any]:
-    """Re-classify every stored report whose verdict is missing or from another classifier version."""
-    clf = _classifier(classifier)
+    """Re-classify every stored report whose verdict is missing or from another classifier version.
+
+    ``BATCH`` reports at a time: each is classified outside the write lock, then written in one short
+    transaction, so a concurrent import or review command never waits long."""
+    clf = load_classifier(classifier)
     ids = stale_ids(db, clf.version, everything)
-    with transaction(db):        # the write lock up front: a concurrent import makes it wait, not fail
-        n = classify_reports(db, ids, clf) if ids else 0
+    n = 0
+    for start in range(0, len(ids), BATCH):
+        rows = verdict_rows(db, ids[start:start + BATCH], clf)
+        with transaction(db):
+            n += write_verdicts(db, rows)
     return {"reclassified": n, "classifier_version": clf.version}
 
 

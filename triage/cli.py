@@ -9,7 +9,7 @@ import typer
 
 from triage import __version__
 from triage.commands import MODULES
-from triage.commands.common import Options
+from triage.commands.common import Options, warn
 
 app = typer.Typer(
     name="triage",
@@ -54,3 +54,10 @@ def main() -> None:
         raise SystemExit(130) from None
     except BrokenPipeError:
         raise SystemExit(0) from None
+    except Exception as exc:
+        from triage.store import StoreError  # only now: start-up stays light
+
+        if not isinstance(exc, StoreError):  # e.g. another writer held the database past the busy timeout
+            raise
+        warn(str(exc))
+        raise SystemExit(1) from None

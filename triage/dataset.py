@@ -18,11 +18,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote
 
 import sqlite_utils
 
-from triage.store import StoreError
+from triage.store import open_db
 
 _DENIED: dict[int, str] = {
     getattr(sqlite3, name): label
@@ -83,23 +82,9 @@ class _Guard:
         return sqlite3.SQLITE_OK
 
 
-def read_only_uri(path: str | Path) -> str:
-    """A ``mode=ro`` URI for ``path``, quoted (``#``, ``?`` and ``%`` in a file name are not URI syntax)."""
-    return "file:" + quote(str(Path(path).resolve()), safe="/") + "?mode=ro"
-
-
 def open_read_only(path: str | Path) -> tuple[sqlite_utils.Database, _Guard]:
-    """A read-only database with the write-refusing authorizer installed."""
-    path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"{path}: no such database")
-    try:
-        conn = sqlite3.connect(read_only_uri(path), uri=True)
-        conn.execute("PRAGMA query_only = ON")
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: not a usable database ({exc})") from None
-    db = sqlite_utils.Database(conn)
+    """A read-only database (``open_db(read_only=True)``) with the write-refusing authorizer installed."""
+    db = open_db(path, read_only=True)
     guard = _Guard()
     db.conn.set_authorizer(guard)
     return db, guard

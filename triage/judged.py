@@ -20,13 +20,13 @@ decisive evidence line (there must be none).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from classifiers.dataset import read_labelled_rows, shared_data_dir
 from vocab.labels import CONSEQUENCE_LABELS, LABELS
 
 NOT_A_REPORT = "not-a-report"
@@ -38,30 +38,12 @@ class JudgedError(ValueError):
     """A judged file or the data it needs cannot be read."""
 
 
-def shared_data() -> Path:
-    """``../shared/data`` beside the repository, or ``TRIAGE_SHARED``/data."""
-    shared = os.environ.get("TRIAGE_SHARED")
-    return (Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared") / "data"
-
-
 def read_judged(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise JudgedError(f"{path}: {exc.strerror or exc}") from exc
-    rows = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise JudgedError(f"{path}:{n}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or row.get("label") not in (*LABELS, NOT_A_REPORT):
-            raise JudgedError(f"{path}:{n}: needs a label, one of {', '.join((*LABELS, NOT_A_REPORT))}")
+    """The judgements of one set, each with a label (``not-a-report`` too) and a message_id or bug_id."""
+    rows = read_labelled_rows(path, (*LABELS, NOT_A_REPORT), JudgedError)
+    for n, row in enumerate(rows, 1):
         if not (row.get("message_id") or row.get("bug_id")):
-            raise JudgedError(f"{path}:{n}: needs a message_id or a bug_id")
-        rows.append(row)
+            raise JudgedError(f"{path}: row {n}: needs a message_id or a bug_id")
     return rows
 
 
@@ -235,7 +217,7 @@ def _json(text: str | None) -> dict[str, Any]:
 def evaluate(judged_dir: Path, work: Path, classifier: Any, data: Path | None = None,
              only: list[str] | None = None) -> list[Score]:
     """Score every judged set of ``judged_dir`` (``only``: these set names)."""
-    data = data or shared_data()
+    data = data or shared_data_dir()
     files = sorted(judged_dir.glob("*.jsonl"))
     if not files:
         raise JudgedError(f"{judged_dir}: no judged sets (*.jsonl)")

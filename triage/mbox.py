@@ -15,11 +15,12 @@ from datetime import datetime
 from email.charset import Charset
 from email.generator import BytesGenerator
 from email.message import Message
-from email.utils import format_datetime, formataddr
+from email.utils import formataddr
 from pathlib import Path
 
 import sqlite_utils
 
+from records.mail import header_date
 from triage.inbox import thread_message_ids_sql
 from triage.review import ReviewError, group_ids
 
@@ -46,13 +47,6 @@ def thread(db: sqlite_utils.Database, report_id: int) -> list[dict]:
     return [dict(zip(COLUMNS, row, strict=True)) for row in cur]
 
 
-def _date(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    try:
-        return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def _header(value: str) -> str:
@@ -69,7 +63,7 @@ def to_message(row: dict) -> Message:
     msg = Message()
     if row["author_email"] or row["author_name"]:
         msg["From"] = _header(formataddr((row["author_name"] or "", row["author_email"] or ""), charset="utf-8"))
-    date = _date(row["date"])
+    date = header_date(row["date"])
     if date:
         msg["Date"] = date
     msg["Subject"] = _header(row["subject"] or "")

@@ -13,8 +13,11 @@ Records are gathered into batches. The costly work of a batch (splitting its mai
 classifying, ``triage.workers``) happens outside any transaction: in this process, or for a large import in
 worker processes while this one reads the next batch. Each batch is then written as ONE transaction (``BEGIN
 IMMEDIATE``), in record order, by this process: messages and reports (one statement per table), the new
-reports' verdicts (an explicit classification, unless ``classify=False``), the search index, threads, bugs and
-crashes, the batch's checkpoints and the duplicate groups it changed. A record is never split between batches,
+reports' verdicts (an explicit classification, unless ``classify=False``; the classifier is loaded before the
+lock is taken), the search index, threads, bugs and crashes, the batch's checkpoints and the duplicate groups it
+changed. A batch ends at ``batch_size`` writes, or ``batch_seconds`` after its first record, or sooner when the
+writes measured so far say it would hold the write lock longer than ``lock_seconds``: another writer (``triage
+label`` during an import) waits about that long. A record is never split between batches,
 so a mail and the report parsed from it commit together, and a cursor never runs ahead of the data it covers: a
 killed run leaves whole records or none, and a re-run fills the gap (message-ids and content hashes keep it
 idempotent; a mail whose message-id is stored already is skipped whole). Reports are keyed by the sha256 of
@@ -68,6 +71,7 @@ class Summary:
     """What an import or a sync did. ``as_dict()`` is the ``--json`` object and ``text()`` says the same."""
 
     counts: Counter = field(default_factory=Counter)
+    writes: int = 0                        # what it counts for the batch size
     errors: list[str] = field(default_factory=list)     # inputs that could not be used (exit 1)
     notes: list[str] = field(default_factory=list)      # inputs read without a report in them
 
@@ -129,6 +133,7 @@ class _Batch:
     checkpoints: dict[str, dict] = field(default_factory=dict)
     mids: set[str] = field(default_factory=set)          # message-ids of its ``MailRecord``s
     counts: Counter = field(default_factory=Counter)
+    writes: int = 0                        # what it counts for the batch size
     futures: list[Future] | None = None    # the jobs' results, when a worker pool computes them
     results: list[Result] | None = None
 
@@ -143,6 +148,8 @@ class Pipeline:
     ``classify``: classify new reports in their batch (``classifier``: which; default the shipped one).
     ``batch_size`` / ``batch_seconds``: a batch commits after this many writes (a mail, a report text, a bug and
     each of its crash texts count one) or this long, whichever first.
+    ``lock_seconds``: how long a batch's transaction should hold the write lock; the number of writes per batch
+    follows from the time the last transaction took per write (the first batch is at most ``FIRST_BATCH``).
     ``workers``: processes that split, parse and classify (None: one per core once the run has taken
     ``POOL_AFTER`` mails and texts, so small imports never start them; 0: none, all in this process). While they
     work on a batch this process reads the next one; batches are written in order, by this process only.
@@ -150,15 +157,18 @@ class Pipeline:
     """
 
     POOL_AFTER = 2000       # jobs in one run before a pool pays for its start-up
+    FIRST_BATCH = 100
 
     def __init__(self, db: sqlite_utils.Database, *, classify: bool = True, classifier: Any = None,
-                 batch_size: int = 500, batch_seconds: float = 5.0, summary: Summary | None = None,
-                 workers: int | None = None, prefilter: bool = True):
+                 batch_size: int = 500, batch_seconds: float = 5.0, lock_seconds: float = 0.5,
+                 summary: Summary | None = None, workers: int | None = None, prefilter: bool = True):
         self.db = db
         self.classify = classify
         self.classifier = classifier
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
+        self.lock_seconds = lock_seconds
+        self.batch_limit = min(batch_size, self.FIRST_BATCH)   # writes in the next batch (adapted)
         self.summary = summary if summary is not None else Summary()
         self.workers = workers
         self.prefilter = prefilter
@@ -241,7 +251,7 @@ class Pipeline:
         self._writes += writes
         if self._since is None:
             self._since = time.monotonic()
-        if self._writes >= self.batch_size or time.monotonic() - self._since >= self.batch_seconds:
+        if self._writes >= self.batch_limit or time.monotonic() - self._since >= self.batch_seconds:
             self._submit()
 
     # -- preparing and writing batches ---------------------------------------------------------------
@@ -256,7 +266,7 @@ class Pipeline:
         """Close the batch being filled: drop the parsed mails stored already, start its jobs, and commit the
         batches before it (all of them without a pool; all but this one with one, which works on it meanwhile)."""
         batch, self._batch = self._batch, _Batch()
-        self._writes, self._since = 0, None
+        batch.writes, self._writes, self._since = self._writes, 0, None
         if batch.mids:
             known = known_messages(self.db, batch.mids)
             if known:
@@ -269,6 +279,10 @@ class Pipeline:
             batch.futures = pool.submit(batch.jobs)
             self.jobs_pooled += len(batch.jobs)
         else:
+            if self.classify and batch.jobs:
+                from triage.classify_store import load_classifier
+
+                self.classifier = load_classifier(self.classifier)     # loaded once, not per batch
             batch.results = prepare_jobs(batch.jobs, self.classify, self.classifier, self.prefilter)
         self._inflight.append(batch)
         while len(self._inflight) > (1 if self._pool is not None else 0):
@@ -343,8 +357,13 @@ class Pipeline:
             else:
                 bugs.append((unit.bug, {k: rep for k, j in unit.jobs.items() if (rep := report(results[j]))}))
         new_ids: list[int] = []
+        if self.classify and any(r.verdict is None for r in reports):      # prepared by a worker without one
+            from triage.classify_store import load_classifier
+
+            self.classifier = load_classifier(self.classifier)     # a first load takes seconds: not under the lock
         self._failed = True
         with transaction(self.db):
+            started = time.monotonic()
             stored = insert_messages(self.db, rows) if rows else 0
             counts["messages_new"] += stored
             counts["skipped"] += len(rows) - stored          # another writer stored them meanwhile
@@ -381,10 +400,17 @@ class Pipeline:
             for source, cursor in batch.checkpoints.items():
                 save_cursor(self.db, source, cursor)
             settle(self.db)                     # the stored rows of the groups this batch changed
+        self._adapt(time.monotonic() - started, batch.writes)
         self._failed = False
         self.summary.counts.update(counts)
         self.new_ids = new_ids
         self._pending -= batch.mids
+
+    def _adapt(self, held: float, writes: int) -> None:
+        """Size the next batch so that its transaction holds the lock about ``lock_seconds``."""
+        per_write = held / writes if writes else 0.0
+        fits = self.lock_seconds / per_write if per_write > 0 else float("inf")
+        self.batch_limit = max(1, int(min(self.batch_size, fits)))
 
     def _quotes_patch(self, rep: PreparedReport, batch_patches: dict[str, str]) -> bool:
         """Whether the kernel output of ``rep`` (from a reply to a patch) is the one a patch it replies to

@@ -25,7 +25,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from records.mail import header_date
 from triage.review import ReviewError, group_ids, stamp, utcnow
+from triage.store import transaction
 
 OUTGOING = "triage reply"          # messages.source of the mails triage composed
 SYZBOT_DOMAIN = "syzkaller.appspotmail.com"
@@ -175,7 +177,7 @@ def read_recipients(source: str | None, message_id: str) -> list[str]:
 def _quote(orig: Original) -> str:
     lines = orig.body.strip("\n").splitlines()
     head = lines[:QUOTE_LINES]
-    when = _rfc_date(orig.date)
+    when = header_date(orig.date)
     who = orig.author_name or orig.author_email or "someone"
     out = [f"On {when}, {who} wrote:" if when else f"{who} wrote:"]
     out += [("> " + ln).rstrip() for ln in head]
@@ -184,13 +186,6 @@ def _quote(orig: Original) -> str:
     return "\n".join(out)
 
 
-def _rfc_date(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    try:
-        return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def _unique(addresses: list[str], exclude: set[str]) -> list[str]:
@@ -272,7 +267,7 @@ def record(db: sqlite_utils.Database, msg: EmailMessage, cmds: list[Command], ex
     }
     from triage.store.fts import index_new
 
-    with db.atomic():
+    with transaction(db):
         db["messages"].insert(row, ignore=True)
         index_new(db)
     return mid

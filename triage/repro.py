@@ -552,11 +552,11 @@ SHUTDOWN_FS = ("btrfs", "ext4", "xfs")          # the filesystems whose transact
 
 def _shutdown(f: Facts, fi: dict, site: list[str]) -> tuple[str, dict] | None:
     """The filesystem the injected failure shut down, and the report's line that says so: an error the
-    filesystem printed after the injection and before the crash (an ``fs-error`` marker, or an
+    filesystem printed after the injection and before the crash (an ``fs-shutdown`` or ``fs-error`` marker, or an
     ``alloc-failure`` one such as btrfs's "Transaction aborted (error -12)"), the filesystem named by that
     line or else by the innermost filesystem function of the injection's stack."""
     end = (f.crash_event or {}).get("lineno") or float("inf")
-    said = next((m for m in f.markers if m["kind"] in ("fs-error", "alloc-failure")
+    said = next((m for m in f.markers if m["kind"] in ("fs-shutdown", "fs-error", "alloc-failure")
                  and fi["lineno"] < m["lineno"] <= end), None)
     if said is None:
         return None
@@ -880,6 +880,8 @@ def fix_runs(lk: Link, result: Any, seed: int = 1) -> list[dict[str, Any]]:
 def store_run(db: Any, report_id: int | None, run: Any, lk: Link | None = None,
               fixes: list[dict[str, Any]] | None = None) -> int:
     """Insert a simulator run (``simulator.RunResult``) into ``repro_runs``; returns the row id."""
+    from triage.store import transaction
+
     row = {
         "report_id": report_id, "scenario": run.scenario, "variant": run.variant,
         "params": json.dumps(run.params, sort_keys=True), "seed": run.seed, "outcome": run.outcome,
@@ -890,7 +892,7 @@ def store_run(db: Any, report_id: int | None, run: Any, lk: Link | None = None,
     if lk is not None or fixes is not None:
         row["link"] = json.dumps(lk.to_dict() if lk else None, sort_keys=True)
         row["fixes"] = json.dumps(fixes or [], sort_keys=True)
-    with db.atomic():
+    with transaction(db):
         return db["repro_runs"].insert(row, alter=False).last_pk
 
 

@@ -5,6 +5,9 @@ in syz-triage writes them: sync, import and classification only ever add a ``'ne
 INSERT OR IGNORE, so a decision taken here is kept forever. Each change settles the stored duplicate groups
 it touched in the same transaction (``triage.store.groups``).
 
+Each change is one ``transaction``: during an import it waits for the import's batch in progress (a batch holds
+the write lock about a second at most; a longer wait is announced, and one past the busy timeout fails whole).
+
 State changes apply to the whole duplicate group of the given report (the inbox shows one line per
 group; acking the line acks what it stands for). A human label applies to the given report only.
 """
@@ -19,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
+from triage.store import transaction
 from triage.store.groups import settle
 from vocab.labels import LABELS
 
@@ -96,7 +100,7 @@ def group_ids(db: sqlite_utils.Database, report_id: int) -> list[int]:
 
 def _upsert(db: sqlite_utils.Database, ids: list[int], **fields) -> None:
     now = stamp()
-    with db.atomic():
+    with transaction(db):
         for rid in ids:
             db.execute("INSERT OR IGNORE INTO reviews (report_id, state, updated_at) VALUES (?, 'new', ?)",
                        [rid, now])
@@ -132,7 +136,7 @@ def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None)
     """``triage seen``: remember when (for 'new replies'), and new -> seen for the group; returns its ids."""
     ids = group_ids(db, report_id)
     now = stamp()
-    with db.atomic():
+    with transaction(db):
         for rid in ids:
             db.execute("INSERT OR IGNORE INTO reviews (report_id, state, updated_at) VALUES (?, 'new', ?)",
                        [rid, now])
@@ -148,7 +152,7 @@ def set_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | 
     if label not in LABELS:
         raise ReviewError(f"{label!r}: not a label (one of {', '.join(LABELS)})")
     require_report(db, report_id)
-    with db.atomic():
+    with transaction(db):
         db["verdicts"].upsert(
             {"report_id": report_id, "source": "human", "label": label, "confidence": 1.0, "needs_review": 0,
              "evidence": json.dumps({"by": who or current_user(), "note": note}), "classifier_version": "human",

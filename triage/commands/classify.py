@@ -10,7 +10,16 @@ from pathlib import Path
 
 import typer
 
-from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, db_path, die, emit_json, warn
+from triage.commands.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    JSON_OPTION,
+    db_path,
+    die,
+    emit_json,
+    waiting_for_lock,
+    warn,
+)
 
 MODEL_OPTION = typer.Option(None, "--model", metavar="PATH", help="Model file to use [default: trained, else shipped].")
 LABELLED_OPTION = typer.Option(None, "--labelled", metavar="DIR",
@@ -38,7 +47,7 @@ def _open_existing_db(read_only: bool = True):
     if not path.exists():
         return None
     try:
-        return open_db(path, read_only=read_only)
+        return open_db(path, read_only=read_only, on_wait=waiting_for_lock)
     except StoreError as exc:
         warn(f"{exc} (continuing without the store)")
         return None
@@ -96,6 +105,7 @@ def classify_cmd(
 ) -> None:
     """Label reports by consequence (data-loss, reclaim-deadlock, fault-injection, nofail-warning, other),
     with the evidence: the rules that fired, the lines they matched, the model's probabilities."""
+    from records.inputs import display_name
     from triage.classify_store import human_label_for_text, similar
     from triage.report import parse
     from triage.report.source import InputError, content_hash, read_report_input
@@ -110,14 +120,15 @@ def classify_cmd(
             warn(str(exc))
             failed = True
             continue
+        name = display_name(path)            # a file name's undecodable bytes shown as U+FFFD
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if "\x00" in text[:4096]:
-            warn(f"{path}: binary data, not a kernel report")
+            warn(f"{name}: binary data, not a kernel report")
             failed = True
             continue
         rep = parse(text)
         verdict = clf.classify(rep)
-        result = {"file": str(path), "title": rep.title, **verdict.as_dict()}
+        result = {"file": name, "title": rep.title, **verdict.as_dict()}
         result["similar"] = []
         if db is not None:
             human = human_label_for_text(db, rep.report or text) or human_label_for_text(db, text)
@@ -129,7 +140,7 @@ def classify_cmd(
         if json_out:
             emit_json(result)
         else:
-            typer.echo(_render(str(path), result))
+            typer.echo(_render(name, result))
     if failed:
         raise typer.Exit(EXIT_FINDINGS)
 

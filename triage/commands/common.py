@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: the database option, JSON Lines output, one-line errors and exit codes.
+"""Shared CLI plumbing: the database option, JSON Lines output, one-line errors and exit codes, and the one
+line that says a command is waiting for another triage process's write lock.
 
 Exit codes: 0 ok, 1 findings or errors the user must see, 2 usage errors.
 """
@@ -29,13 +30,19 @@ def db_path() -> Path:
 
 
 def open_store(read_only: bool = False):
-    """Open the user's database or exit with a one-line error."""
+    """Open the user's database or exit with a one-line error. A write that waits for another process says so
+    once (``waiting_for_lock``)."""
     from triage.store import StoreError, open_db
 
     try:
-        return open_db(db_path(), read_only=read_only)
+        return open_db(db_path(), read_only=read_only, on_wait=waiting_for_lock)
     except StoreError as exc:
         die(str(exc))
+
+
+def waiting_for_lock(path: str) -> None:
+    """The one line a writer prints when another triage process has held the database for a while."""
+    warn(f"waiting for another triage process writing {path}...")
 
 
 def die(message: str, code: int = EXIT_FINDINGS) -> NoReturn:
@@ -58,3 +65,15 @@ def emit_json(obj: Any) -> None:
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON Lines (one object per line) for scripts.")
+
+
+def finish_summary(summary: Any, keys: tuple[str, ...], json_out: bool) -> None:
+    """Print an import or sync summary (its notes and errors on stderr, one line each) and exit 1 on errors."""
+    if json_out:
+        emit_json(summary.as_dict(keys))
+    else:
+        for line in summary.notes + summary.errors:
+            warn(line)
+        typer.echo(summary.text(keys))
+    if summary.errors:
+        raise typer.Exit(EXIT_FINDINGS)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import typer
 
-from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store, warn
+from triage.commands.common import (
+    EXIT_USAGE,
+    JSON_OPTION,
+    die,
+    finish_summary,
+    open_store,
+)
 
 IMPORT_KEYS = ("threads_new",)
 
@@ -47,14 +53,7 @@ def import_cmd(
             summary.counts["reclassified"] = reclassify(db)["reclassified"]
     except sqlite3.Error as exc:   # e.g. another writer held the database past the busy timeout
         die(f"database error, the batch in progress was not stored ({exc}); run the import again")
-    if json_out:
-        emit_json(summary.as_dict(IMPORT_KEYS))
-    else:
-        for line in summary.notes + summary.errors:
-            warn(line)
-        typer.echo(summary.text(IMPORT_KEYS))
-    if summary.errors:
-        raise typer.Exit(EXIT_FINDINGS)
+    finish_summary(summary, IMPORT_KEYS, json_out)
 
 
 def register(app: typer.Typer) -> None:

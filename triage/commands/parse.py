@@ -19,13 +19,14 @@ def parse_cmd(
     With --json, one JSON object per input file, in input order. An input that cannot be read gets a
     one-line error on stderr (and exit code 1); the other inputs are still parsed.
     """
+    from records.inputs import display_name
     from triage.report import parse
     from triage.report.render import render_text
     from triage.report.source import InputError, read_report_input
 
     failed = False
     for path in files:
-        name = str(path)
+        name = display_name(path)            # a file name's undecodable bytes shown as U+FFFD
         try:
             rep = parse(read_report_input(path))
         except InputError as exc:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store, warn
+from triage.commands.common import (
+    EXIT_USAGE,
+    JSON_OPTION,
+    die,
+    finish_summary,
+    open_store,
+    warn,
+)
 
 sync_app = typer.Typer(help="Pull syzbot bugs and lore threads into the database.", no_args_is_help=True)
 
@@ -37,14 +44,7 @@ def run_sync(db, http, records, json_out: bool):
 def finish(summary, json_out: bool, stopped: str | None = None) -> None:
     if stopped:
         summary.errors.append(stopped)
-    if json_out:
-        emit_json(summary.as_dict(SUMMARY_KEYS))
-    else:
-        for line in summary.notes + summary.errors:
-            warn(line)
-        typer.echo(summary.text(SUMMARY_KEYS))
-    if summary.errors:
-        raise typer.Exit(EXIT_FINDINGS)
+    finish_summary(summary, SUMMARY_KEYS, json_out)
 
 
 @sync_app.command("syzbot")

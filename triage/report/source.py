@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from records.inputs import InputError, read_input
-from records.mail import looks_like_mail, parse_bytes
+from records.inputs import InputError, display_name, read_input
+from records.mail import looks_like_mail, read_mail
 from vocab.console import STAMP as _PREFIX
 
 __all__ = ["InputError", "content_hash", "read_report_input", "report_text"]
@@ -21,15 +21,16 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8", "replace")).hexdigest()
 
 
-def report_text(data: bytes) -> str | bytes:
-    """The text to parse: the body of an e-mail (an mbox ``From `` line first is allowed), else the data."""
+def report_text(data: bytes, location: str = "<input>") -> str | bytes:
+    """The text to parse: the body of an e-mail (an mbox ``From `` line first is allowed), else the data.
+    ``InputError`` naming ``location`` for an e-mail that cannot be read at all (MIME nested thousands deep)."""
     head = data[:8192]
     if head.startswith(b"From "):
         nl = data.find(b"\n")
         if looks_like_mail(data[nl + 1:nl + 1 + 8192]):
             data, head = data[nl + 1:], data[nl + 1:nl + 1 + 8192]
     if looks_like_mail(head):
-        mail = parse_bytes(data)
+        mail = read_mail(data, location)
         if mail.body.strip():
             return mail.body
     return data
@@ -37,4 +38,4 @@ def report_text(data: bytes) -> str | bytes:
 
 def read_report_input(path: Path | str) -> str | bytes:
     """The text to parse from a file (``-``: stdin); ``InputError`` naming it if it cannot be read."""
-    return report_text(read_input(path))
+    return report_text(read_input(path), display_name(path))

@@ -19,11 +19,14 @@ Migrations are append-only: ``MIGRATIONS[i]`` brings a database from version ``i
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
+from weakref import WeakKeyDictionary
 
 import sqlite_utils
 
@@ -737,16 +740,74 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+BUSY_TIMEOUT = 30.0          # seconds a writer waits for another one before it gives up (TRIAGE_BUSY_TIMEOUT)
+NOTICE_AFTER = 1.0           # seconds of waiting after which the wait is announced (``open_db(on_wait=...)``)
+_SQLITE_BUSY = 5
+
+# who to tell that a writer is waiting for another process's write lock (set by ``open_db``)
+_ON_WAIT: WeakKeyDictionary[sqlite_utils.Database, Callable[[str], None]] = WeakKeyDictionary()
+
+
+class StoreBusy(StoreError):
+    """Another process held the write lock longer than the busy timeout; nothing was written."""
+
+
+def db_file(db: sqlite_utils.Database) -> str:
+    """The path of the database's main file ('' for an in-memory one)."""
+    for _seq, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return file or ""
+    return ""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF == _SQLITE_BUSY if code is not None else "database is locked" in str(exc)
+
+
+def _begin_immediate(db: sqlite_utils.Database) -> None:
+    """``BEGIN IMMEDIATE`` within the connection's busy timeout. Past ``NOTICE_AFTER`` seconds the wait is
+    announced once (``on_wait``); past the timeout ``StoreBusy`` says so in one line."""
+    conn = db.conn
+    limit = conn.execute("PRAGMA busy_timeout").fetchone()[0]          # milliseconds
+    notice = _ON_WAIT.get(db)
+    first = min(limit, int(NOTICE_AFTER * 1000)) if notice else limit
+    try:
+        if _try_begin(conn, first):
+            return
+        if limit > first:
+            notice(db_file(db))
+            if _try_begin(conn, limit - first):
+                return
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {limit}")
+    raise StoreBusy(f"{db_file(db)}: another triage process kept it locked for more than {limit / 1000:g} s; "
+                    "nothing was written (run the command again when it is done)")
+
+
+def _try_begin(conn: sqlite3.Connection, wait_ms: int) -> bool:
+    """``BEGIN IMMEDIATE``, waiting up to ``wait_ms`` for another writer; False if it still holds the lock."""
+    conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            return False
+        raise
+    return True
+
+
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One write transaction that takes the write lock up front (``BEGIN IMMEDIATE``): another writer makes
-    this one wait (the connection's busy timeout) at the start rather than fail halfway. Rolled back on any
-    exception. Inside an open transaction it is a savepoint of that one."""
+    this one wait (the connection's busy timeout, announced after ``NOTICE_AFTER`` s) at the start rather than
+    fail halfway; past the timeout, ``StoreBusy`` before anything is written. Rolled back on any exception.
+    Inside an open transaction it is a savepoint of that one."""
     if db.conn.in_transaction:
         with db.atomic():
             yield db
         return
-    db.conn.execute("BEGIN IMMEDIATE")
+    _begin_immediate(db)
     try:
         yield db
     except BaseException:
@@ -776,22 +837,40 @@ def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> int:
     return target
 
 
-def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHEMA_VERSION) -> sqlite_utils.Database:
+def read_only_uri(path: str | Path) -> str:
+    """A ``mode=ro`` URI for ``path``, quoted (``#``, ``?`` and ``%`` in a file name are not URI syntax)."""
+    return "file:" + quote(str(Path(path).resolve()), safe="/") + "?mode=ro"
+
+
+def busy_timeout() -> float:
+    """Seconds a writer waits for another: ``TRIAGE_BUSY_TIMEOUT`` if set, else ``BUSY_TIMEOUT``."""
+    try:
+        return max(0.0, float(os.environ.get("TRIAGE_BUSY_TIMEOUT", BUSY_TIMEOUT)))
+    except ValueError:
+        return BUSY_TIMEOUT
+
+
+def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHEMA_VERSION,
+            on_wait: Callable[[str], None] | None = None) -> sqlite_utils.Database:
     """Open (creating and migrating if needed) the store at ``path``.
 
-    ``read_only`` opens through a ``mode=ro`` URI with ``query_only`` on, so no statement can write.
+    ``read_only`` opens through a quoted ``mode=ro`` URI with ``query_only`` on, so no statement can write.
+    ``on_wait(path)`` is called once when a write transaction has waited ``NOTICE_AFTER`` s for another process.
     """
     path = Path(path)
     try:
         if read_only:
-            if not path.exists():
+            if not path.is_file():
                 raise StoreError(f"{path}: no such database")
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=busy_timeout())
             conn.execute("PRAGMA query_only = ON")
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")      # not a database: say so now
             return sqlite_utils.Database(conn)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30)
+        conn = sqlite3.connect(str(path), timeout=busy_timeout())
         db = sqlite_utils.Database(conn)
+        if on_wait is not None:
+            _ON_WAIT[db] = on_wait
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
