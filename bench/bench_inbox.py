@@ -8,7 +8,9 @@ inbox query (the library call behind ``triage inbox``) for the default view and 
 
     PYTHONPATH=. python bench/bench_inbox.py [--reports 100000] [--db PATH] [--runs 7]
 
-Target: the default inbox under 200 ms.
+Targets (issue 13): the default inbox under 50 ms in the library and under 200 ms as ``triage inbox`` in a fresh
+process, at 1M reports; both are printed as ratios to ``triage --version`` measured in the same run (the start-up
+every command pays), whose 91 ms on the reference machine puts the CLI limit at ~2.2x of it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -30,7 +33,9 @@ sys.path.insert(0, str(ROOT))
 from triage.inbox import InboxFilter, query  # noqa: E402
 from triage.report import PARSER_VERSION, parse  # noqa: E402
 from triage.report.source import content_hash  # noqa: E402
-from triage.store import open_db  # noqa: E402
+from triage.store import open_db, transaction  # noqa: E402
+from triage.store.fts import index_new  # noqa: E402
+from triage.store.groups import refresh_all, settle  # noqa: E402
 from triage.store.reports import signature_hash  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -144,10 +149,10 @@ def build(path: Path, n: int, seed: int = 1) -> dict:
         for i in range(0, len(rows), chunk):
             with db.conn:
                 db.conn.executemany(sql, rows[i:i + chunk])
-    from triage.store.groups import refresh_all
-
-    with db.conn:                  # the duplicate groups the writers keep (reports.dup_key)
+    with transaction(db):           # what the writers do before they commit: keys, group rows, search index
         refresh_all(db)
+        settle(db)
+        index_new(db)
     db.conn.close()                # no ANALYZE: a real store has no planner statistics either
     return {"reports": n, "bases": len(bases), "bugs": len(bugs), "frames": len(frames), "messages": len(messages),
             "prepare_s": round(prepared, 1), "insert_s": round(time.perf_counter() - t1, 1)}
@@ -210,10 +215,14 @@ def main() -> None:
         med, mx, n = timed(db, flt, args.runs)
         worst = max(worst, med) if name.startswith("inbox (default") else worst
         print(f"{name:28s} median {med:7.1f} ms   max {mx:7.1f} ms   ({n} lines)")
-    print(f"default inbox median: {worst:.1f} ms (target < 200 ms): {'OK' if worst < 200 else 'TOO SLOW'}")
     cli = cli_times(path, args.runs)
-    print(f"CLI, fresh process each time: `triage inbox --json` median {cli['inbox']:.0f} ms, "
-          f"`triage --version` (interpreter + imports) median {cli['version']:.0f} ms")
+    version = cli["version"]
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"`triage --version` (interpreter + imports), fresh process: median {version:.0f} ms")
+    print(f"default inbox, library: median {worst:.1f} ms = {worst / version:.2f}x --version "
+          f"(target < 50 ms): {'OK' if worst < 50 else 'TOO SLOW'}")
+    print(f"`triage inbox --json`, fresh process: median {cli['inbox']:.0f} ms = {cli['inbox'] / version:.2f}x "
+          f"--version (target < 200 ms, ~2.2x): {'OK' if cli['inbox'] < 200 else 'TOO SLOW'}")
     if tmp:
         db.conn.close()
         tmp.cleanup()

@@ -1,17 +1,21 @@
 """The statistical half: a scikit-learn Pipeline (DictVectorizer -> Normalizer -> LogisticRegression).
 
 The trained pipeline is saved as JSON *data* (feature names, coefficients, intercepts, classes, training
-metadata), never as a pickle: loading rebuilds the estimators from those arrays, so a model file cannot run
-code. ``corpus/model.json`` is the shipped model ``triage classify`` uses out of the box; ``triage train``
-writes a new one.
+metadata), never as a pickle, so a model file cannot run code. ``corpus/model.json`` is the shipped model
+``triage classify`` uses out of the box; ``triage train`` writes a new one.
 
-scikit-learn is imported inside the functions: ``triage parse`` must not pay for it.
+Only training needs scikit-learn (imported inside ``Model.train``). Prediction is the pipeline's arithmetic
+done here on the stored arrays, in plain Python: the feature dict's known features, scaled to unit length
+(``Normalizer``), dotted with each class's coefficients plus its intercept, then the softmax of those scores
+(multinomial ``LogisticRegression``; a two-class model has one row of coefficients and a logistic). Loading a
+model and classifying a file costs neither numpy nor scikit-learn's start-up.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,12 +51,14 @@ class ModelError(ValueError):
 
 @dataclass
 class Model:
-    pipeline: Any                      # sklearn Pipeline
+    classes: list[str]
+    features: list[str]                # feature names, in coefficient column order
+    coef: list[list[float]]            # one row per class (one row in all for a two-class model)
+    intercept: list[float]
     meta: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def classes(self) -> list[str]:
-        return [str(c) for c in self.pipeline.classes_]
+    def __post_init__(self) -> None:
+        self._columns = {name: j for j, name in enumerate(self.features)}
 
     @property
     def version(self) -> str:
@@ -84,14 +90,16 @@ class Model:
             ("clf", LogisticRegression(C=C, class_weight="balanced", max_iter=5000)),
         ])
         pipe.fit(filtered, labels, clf__sample_weight=weights)
+        dv, clf = pipe.named_steps["features"], pipe.named_steps["clf"]
         info = {
             "format": FORMAT, "features_version": FEATURES_VERSION, "C": C, "min_df": min_df,
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "n_reports": len(labels), "labels": dict(sorted(Counter(labels).items())),
-            "n_features": len(pipe.named_steps["features"].feature_names_),
+            "n_features": len(dv.feature_names_),
         }
         info.update(meta or {})
-        model = cls(pipe, info)
+        model = cls([str(c) for c in clf.classes_], [str(n) for n in dv.feature_names_],
+                    [[float(x) for x in row] for row in clf.coef_], [float(x) for x in clf.intercept_], info)
         model.meta["version"] = model.fingerprint()
         return model
 
@@ -101,43 +109,33 @@ class Model:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
     # -- prediction --------------------------------------------------------------------------------
-    def predict_proba(self, feats: list[dict[str, float]]):
-        """Probabilities, one row per report, columns in ``self.classes`` order (one vectorized call)."""
-        if not feats:
-            import numpy as np
+    def predict_proba(self, feats: list[dict[str, float]]) -> list[list[float]]:
+        """Probabilities, one row per report, columns in ``self.classes`` order."""
+        return [self._proba(f) for f in feats]
 
-            return np.zeros((0, len(self.classes)))
-        return self.pipeline[1:].predict_proba(self.vectorize(feats))
-
-    def vectorize(self, feats: list[dict[str, float]]):
-        """The DictVectorizer step for a batch, as one CSR matrix (unknown features are ignored)."""
-        import numpy as np
-        from scipy.sparse import csr_matrix
-
-        vocab = self.pipeline.named_steps["features"].vocabulary_
-        indices: list[int] = []
-        data: list[float] = []
-        indptr = [0]
-        for f in feats:
-            for k, v in f.items():
-                j = vocab.get(k)
-                if j is not None:
-                    indices.append(j)
-                    data.append(v)
-            indptr.append(len(indices))
-        return csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32),
-                           np.asarray(indptr, dtype=np.int64)), shape=(len(feats), len(vocab)))
+    def _proba(self, feat: dict[str, float]) -> list[float]:
+        cols = self._columns
+        known = [(cols[k], float(v)) for k, v in feat.items() if k in cols]
+        norm = math.sqrt(sum(v * v for _, v in known))
+        if norm:
+            known = [(j, v / norm) for j, v in known]
+        scores = [b + sum(row[j] * v for j, v in known) for row, b in zip(self.coef, self.intercept, strict=True)]
+        if len(scores) == 1:                      # two classes: P(second) is the logistic of the one score
+            p = 1.0 / (1.0 + math.exp(-scores[0])) if scores[0] > -700 else 0.0
+            return [1.0 - p, p]
+        top = max(scores)
+        exps = [math.exp(x - top) for x in scores]
+        total = sum(exps)
+        return [e / total for e in exps]
 
     # -- persistence (JSON data only) ----------------------------------------------------------------
     def to_json(self, include_meta: bool = True) -> dict[str, Any]:
-        dv = self.pipeline.named_steps["features"]
-        clf = self.pipeline.named_steps["clf"]
         out: dict[str, Any] = {
             "format": FORMAT,
-            "classes": [str(c) for c in clf.classes_],
-            "features": list(dv.feature_names_),
-            "intercept": [round(float(x), 5) for x in clf.intercept_],
-            "coef": [[round(float(x), 5) for x in row] for row in clf.coef_],
+            "classes": list(self.classes),
+            "features": list(self.features),
+            "intercept": [round(x, 5) for x in self.intercept],
+            "coef": [[round(x, 5) for x in row] for row in self.coef],
         }
         if include_meta:
             out["meta"] = self.meta
@@ -153,33 +151,22 @@ class Model:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str = "<model>") -> Model:
-        import numpy as np
-        from sklearn.feature_extraction import DictVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import Pipeline
-        from sklearn.preprocessing import Normalizer
-
         try:
             if data.get("format") != FORMAT:
                 raise ModelError(f"{source}: not a syz-triage model (format {data.get('format')!r})")
             names = [str(n) for n in data["features"]]
-            classes = np.array([str(c) for c in data["classes"]])
-            coef = np.asarray(data["coef"], dtype=np.float64)
-            intercept = np.asarray(data["intercept"], dtype=np.float64)
+            classes = [str(c) for c in data["classes"]]
+            coef = [[float(x) for x in row] for row in data["coef"]]
+            intercept = [float(x) for x in data["intercept"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{source}: malformed model ({exc})") from exc
-        if coef.shape != (len(classes), len(names)) or intercept.shape != (len(classes),):
-            raise ModelError(f"{source}: malformed model (coefficient shape {coef.shape})")
-        dv = DictVectorizer(sparse=True)
-        dv.feature_names_ = names
-        dv.vocabulary_ = {n: i for i, n in enumerate(names)}
-        clf = LogisticRegression()
-        clf.classes_ = classes
-        clf.coef_ = coef
-        clf.intercept_ = intercept
-        clf.n_features_in_ = len(names)
-        pipe = Pipeline([("features", dv), ("normalize", Normalizer(norm="l2")), ("clf", clf)])
-        return cls(pipe, dict(data.get("meta") or {}))
+        rows = 1 if len(classes) == 2 else len(classes)
+        if len(classes) < 2 or len(coef) != rows or len(intercept) != rows or any(len(r) != len(names) for r in coef):
+            raise ModelError(f"{source}: malformed model ({len(coef)} coefficient rows for {len(classes)} classes "
+                             f"and {len(names)} features)")
+        if not all(math.isfinite(x) for x in intercept + [x for r in coef for x in r]):
+            raise ModelError(f"{source}: malformed model (coefficients that are not finite numbers)")
+        return cls(classes, names, coef, intercept, dict(data.get("meta") or {}))
 
     @classmethod
     def load(cls, path: str | Path = SHIPPED_MODEL) -> Model:

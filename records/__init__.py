@@ -3,7 +3,7 @@
     sources (scrapers/)  --records-->  pipeline (triage/pipeline.py)  -->  store  -->  parse, classify, link
 
 - ``records.mail``: the mail model (``Mail``, ``parse_bytes``, ``parse_date``, ``looks_like_mail``);
-- ``records.stream``: what sources yield (``MailRecord``, ``ReportText``, ``Bug`` with its ``Crash``es,
+- ``records.stream``: what sources yield (``MailRecord``, ``MailBytes``, ``ReportText``, ``Bug`` with its ``Crash``es,
   ``BugUnchanged``, ``ThreadHint``, ``Checkpoint``, ``InputError``) and ``SyncStopped``;
 - ``records.inputs``: the one input size limit (``MAX_INPUT_BYTES``), the one ``InputError`` and
   ``read_input`` for local files;
@@ -17,6 +17,7 @@ from records.stream import (
     BugUnchanged,
     Checkpoint,
     Crash,
+    MailBytes,
     MailRecord,
     Record,
     ReportText,
@@ -24,5 +25,5 @@ from records.stream import (
     ThreadHint,
 )
 
-__all__ = ["MAX_INPUT_BYTES", "Bug", "BugState", "BugUnchanged", "Checkpoint", "Crash", "InputError", "MailRecord",
-           "Record", "ReportText", "SyncStopped", "ThreadHint"]
+__all__ = ["MAX_INPUT_BYTES", "Bug", "BugState", "BugUnchanged", "Checkpoint", "Crash", "InputError", "MailBytes",
+           "MailRecord", "Record", "ReportText", "SyncStopped", "ThreadHint"]

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 
 from records.inputs import InputError
 
@@ -25,6 +25,7 @@ from records.inputs import InputError
 _POLICY = email.policy.compat32
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SURROGATE = re.compile("[\udc80-\udcff]")     # undecodable bytes in a raw header
+_SPACES = re.compile(r"\s+")
 _CRLF = re.compile(r"\r+\n")                 # CRLF, and the CRCRLF of a gateway that added one more
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # what a utf-7 / utf-16 decoder can leave: no UTF-8 for it
 _ADDR = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
@@ -48,10 +49,58 @@ class Mail:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def parse_bytes(raw: bytes) -> Mail:
-    """Parse one RFC 5322 message. Malformed headers do not raise: missing fields stay empty."""
-    msg = email.message_from_bytes(raw, policy=_POLICY)
+def parse_bytes(raw: bytes, *, fast: bool = True) -> Mail:
+    """Parse one RFC 5322 message. Malformed headers do not raise: missing fields stay empty.
+
+    A plain single-part message is split by ``simple_message`` (``fast``); anything else goes through the
+    standard parser. Both give the same ``Mail``."""
+    msg = simple_message(raw) if fast else None
+    if msg is None:
+        msg = email.message_from_bytes(raw, policy=_POLICY)
     return from_message(msg, raw)
+
+
+# Every header ``from_message`` and ``body_text`` read (a list archive's mails carry dozens of Received and
+# X- headers besides): ``simple_message`` keeps only these, in order, so ``Message.get`` scans a few fields.
+READ_FIELDS = frozenset({"message-id", "from", "subject", "date", "in-reply-to", "references", "list-id", "to", "cc",
+                         "content-type", "content-transfer-encoding", "content-disposition"})
+# a header block the standard parser reads as plain fields: every line a field ("name:" with a non-empty name of
+# printable characters) or a continuation (leading blank), and none an envelope "From " line
+_LINE = r"(?:[\041-\071\073-\176]+:[^\n]*|[\t ][^\n]*)"
+_PLAIN_HEADERS = re.compile(f"{_LINE}(?:\\n{_LINE})*")
+_FIELD = re.compile(r"^([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)", re.M)
+
+
+def simple_message(raw: bytes) -> Message | None:
+    """The ``Message`` that ``email.message_from_bytes(raw, policy=compat32)`` builds, for a plain mail only:
+    LF line ends, a blank line after well-formed headers, and a content type that is neither multipart nor
+    message/*; None for anything else (the caller then runs the standard parser).
+
+    The standard parser reads a mail line by line in Python; for the plain text mails that make up most of a
+    list archive, the header block is cut into fields here by two regexps, the way it would (names up to the
+    colon, continuation lines joined, leading blanks of a value dropped: ``compat32.header_source_parse``),
+    and the rest is the payload as it is.
+    """
+    if b"\r" in raw:
+        return None
+    split = raw.find(b"\n\n")
+    if split <= 0:
+        return None
+    text = raw.decode("ascii", "surrogateescape")       # as email.parser.BytesParser decodes
+    head = text[:split]
+    if head[0] in " \t" or head.startswith("From ") or "\nFrom " in head or not _PLAIN_HEADERS.fullmatch(head):
+        return None
+    msg = Message()
+    for name, value in _FIELD.findall(head):
+        if name.lower() in READ_FIELDS:
+            msg.set_raw(name, value)
+    try:
+        if msg.get_content_maintype() in ("multipart", "message"):
+            return None
+    except Exception:       # a content type the standard parser must judge itself
+        return None
+    msg.set_payload(text[split + 2:])
+    return msg
 
 
 def read_mail(raw: bytes, location: str) -> Mail:
@@ -85,7 +134,7 @@ def _header(headers: dict[str, str], name: str, decode: bool = False) -> str:
             value = storable_text(str(email.header.make_header(email.header.decode_header(value))))
         except Exception:  # a malformed encoded word: keep the raw text
             pass
-    return re.sub(r"\s+", " ", value).strip()
+    return _SPACES.sub(" ", value).strip()
 
 
 def storable_text(value: str) -> str:

@@ -25,6 +25,16 @@ class MailRecord:
 
 
 @dataclass
+class MailBytes:
+    """An e-mail message as its source read it, not parsed yet: the pipeline parses it (``records.mail``),
+    in worker processes when the import is large. An unreadable one becomes an error naming ``location``."""
+
+    raw: bytes
+    kind: str                       # eml | mbox | maildir | public-inbox
+    location: str
+
+
+@dataclass
 class ReportText:
     """A text that may hold a kernel report, with its origin."""
 
@@ -87,7 +97,7 @@ class Checkpoint:
     cursor: dict
 
 
-Record = MailRecord | ReportText | Bug | BugUnchanged | ThreadHint | Checkpoint | InputError
+Record = MailRecord | MailBytes | ReportText | Bug | BugUnchanged | ThreadHint | Checkpoint | InputError
 
 
 class SyncStopped(Exception):

@@ -1,7 +1,7 @@
 """Local inputs as records: plain report files, single e-mails, mbox (also .gz), maildirs, and directories
 of these.
 
-``walk(paths)`` yields, in a stable order, a ``ReportText`` per plain file, a ``MailRecord`` per e-mail
+``walk(paths)`` yields, in a stable order, a ``ReportText`` per plain file, a ``MailBytes`` per e-mail
 message, and an ``InputError`` per input that cannot be read (with a one-line reason), so an import carries on
 past a bad file and says what failed. It reads files only: storing is the pipeline's job.
 """
@@ -12,9 +12,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from records import InputError, MailRecord, Record, ReportText
+from records import InputError, MailBytes, Record, ReportText
 from records.inputs import display_name, read_input
-from records.mail import looks_like_mail, mbox_messages, read_mail
+from records.mail import looks_like_mail, mbox_messages
 
 
 def walk(paths: list[str | Path]) -> Iterator[Record]:
@@ -88,10 +88,7 @@ def read_file(path: Path) -> Iterator[Record]:
 
 
 def _mail(raw: bytes, kind: str, location: str) -> Iterator[Record]:
-    try:
-        yield MailRecord(read_mail(raw, location), kind, location)
-    except InputError as exc:
-        yield exc
+    yield MailBytes(raw, kind, location)          # split by the pipeline (in worker processes when large)
 
 
 def read_mbox_bytes(data: bytes, name: str) -> Iterator[Record]:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from records import Checkpoint, InputError, MailRecord, Record
-from records.mail import read_mail
+from records import Checkpoint, MailBytes, Record
 
 CHECKPOINT = 1000        # commits between two checkpoints
 
@@ -77,37 +75,43 @@ def new_commits(repo: Path, last: str | None) -> list[str]:
     return _git(repo, "log", "--reverse", "--format=%H", rng).split()
 
 
+BATCH = 64             # commits asked of ``git cat-file`` before their blobs are read
+
+
 def blobs(repo: Path, commits: list[str]) -> Iterator[tuple[str, bytes | None]]:
-    """(commit, the message blob ``m`` or None when the commit removed it), via one ``cat-file --batch``."""
+    """(commit, the message blob ``m`` or None when the commit removed it), via one ``cat-file --batch``.
+
+    Commits are written ``BATCH`` at a time and their answers read before the next ones are written (the
+    requests fit in the pipe, git flushes each answer), so one thread does both without a deadlock.
+    """
     proc = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-
-    def feed() -> None:
+    out = proc.stdout
+    try:
+        for start in range(0, len(commits), BATCH):
+            chunk = commits[start:start + BATCH]
+            try:
+                proc.stdin.write("".join(f"{c}:m\n" for c in chunk).encode())
+                proc.stdin.flush()
+            except BrokenPipeError:
+                raise PublicInboxError(f"{repo}: git cat-file stopped early at commit {chunk[0]}") from None
+            for c in chunk:
+                head = out.readline()
+                if not head:
+                    raise PublicInboxError(f"{repo}: git cat-file stopped early at commit {c}")
+                parts = head.split()
+                if len(parts) == 3 and parts[1] == b"blob":
+                    size = int(parts[2])
+                    data = out.read(size)
+                    out.read(1)
+                    yield c, data
+                else:
+                    yield c, None
+    finally:
         try:
-            for c in commits:
-                proc.stdin.write(f"{c}:m\n".encode())
             proc.stdin.close()
         except BrokenPipeError:
             pass
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    out = proc.stdout
-    try:
-        for c in commits:
-            head = out.readline()
-            if not head:
-                raise PublicInboxError(f"{repo}: git cat-file stopped early at commit {c}")
-            parts = head.split()
-            if len(parts) == 3 and parts[1] == b"blob":
-                size = int(parts[2])
-                data = out.read(size)
-                out.read(1)
-                yield c, data
-            else:
-                yield c, None
-    finally:
-        writer.join(timeout=5)
         proc.stdout.close()
         proc.wait()
 
@@ -131,11 +135,7 @@ def read_mirror(root: str | Path, cursor: Callable[[str], dict | None],
         done = None
         for n, (commit, data) in enumerate(blobs(repo, commits), 1):
             if data is not None and data.strip():
-                location = f"{repo}#{commit}"
-                try:
-                    yield MailRecord(read_mail(data, location), "public-inbox", location)
-                except InputError as exc:
-                    yield exc
+                yield MailBytes(data, "public-inbox", f"{repo}#{commit}")
             done = commit
             if n % CHECKPOINT == 0:
                 yield Checkpoint(key, {"last": done})

@@ -70,3 +70,43 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def list_archive(tmp_path_factory):
+    """``list_archive("linux-nilfs")``: a clone of that public-inbox archive of ../shared/data, made once per
+    session (skips when the data is absent)."""
+    import subprocess
+
+    clones: dict[str, Path] = {}
+
+    def clone(name: str) -> Path:
+        if name not in clones:
+            bundle = shared_data("public-inbox", f"{name}.bundle")
+            repo = tmp_path_factory.mktemp("archives") / name
+            subprocess.run(["git", "clone", "-q", "--bare", str(bundle), str(repo)], check=True)
+            clones[name] = repo
+        return clones[name]
+
+    return clone
+
+
+ARCHIVES = ("reiserfs-devel", "linux-nilfs", "linux-unionfs")
+# for tests over every mail of an archive: the smallest always, the two larger ones in CI (``slow``)
+ARCHIVES_SMALL_FIRST = [ARCHIVES[0], *(pytest.param(a, marks=pytest.mark.slow) for a in ARCHIVES[1:])]
+
+
+@pytest.fixture(scope="session")
+def archive_mails(list_archive):
+    """``archive_mails(name)``: every raw message of that list archive, in commit order (read once)."""
+    from scrapers.public_inbox import blobs, new_commits
+
+    cache: dict[str, list[bytes]] = {}
+
+    def mails(name: str) -> list[bytes]:
+        if name not in cache:
+            repo = list_archive(name)
+            cache[name] = [data for _, data in blobs(repo, new_commits(repo, None)) if data]
+        return cache[name]
+
+    return mails

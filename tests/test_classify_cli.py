@@ -93,7 +93,7 @@ def test_shipped_model_is_small_safe_data_and_round_trips(tmp_path):
     model = Model.load(SHIPPED_MODEL)
     copy = Model.load(model.save(tmp_path / "m.json"))
     feats = [{"fn:ext4_mb_load_buddy_gfp": 1.0, "at:__alloc_pages_slowpath": 1.0}, {"kind:lockdep-circular": 1.0}]
-    assert (model.predict_proba(feats) == copy.predict_proba(feats)).all()
+    assert model.predict_proba(feats) == copy.predict_proba(feats)
     assert copy.version == model.version
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from conftest import shared_data
 
 from triage.pipeline import store_text
+from triage.store.fts import index_new
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -82,6 +83,7 @@ def message(db, mid: str, bug_extid: str | None, days_ago: float, author: str = 
          "bug_extid": bug_extid, "source": "test"},
         pk="message_id", replace=True,
     )
+    index_new(db)                   # a writer of messages brings the search index up to date (triage.store.fts)
 
 
 def repro_run(db, rid: int, outcome: str, scenario: str = "ext4-evict-nofail") -> None:

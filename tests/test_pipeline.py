@@ -65,7 +65,7 @@ def test_a_failure_mid_batch_rolls_back_the_mail_with_its_report(db, tmp_path):
     mbox = make_mbox(tmp_path / "list.mbox", 4, reply=False)
     db.execute("CREATE TEMP TRIGGER fail AFTER INSERT ON main.reports WHEN NEW.message_id = 'test-2@example.org' "
                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
-    pipe = Pipeline(db, classify=False, batch_size=4)      # two mails (message + report) per batch
+    pipe = Pipeline(db, classify=False, batch_size=2)      # two mails (each with its report) per batch
     with pytest.raises(sqlite3.DatabaseError, match="injected failure"):
         pipe.run(walk([mbox]))
     stored = {r[0] for r in db.execute("SELECT message_id FROM messages")}
@@ -160,3 +160,25 @@ def test_summary_text_says_what_json_says():
         if isinstance(value, int):
             assert re.search(rf"\b{value} [a-z]", text), (key, text)
     assert "1 reports already stored" in text and "3 messages already stored" in text and text.endswith("1 errors")
+
+
+def test_a_pool_that_breaks_leaves_the_rest_to_this_process(db, tmp_path, monkeypatch):
+    """Worker processes that die (killed, out of memory) cost time, not data: the batches they held are
+    prepared again here, in order."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from triage.workers import Workers
+
+    mbox = make_mbox(tmp_path / "list.mbox", 4)
+    calls = []
+
+    def broken(self, futures):
+        calls.append(len(futures))
+        raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(Workers, "results", broken)
+    pipe = Pipeline(db, classify=False, workers=2, batch_size=2)
+    summary = pipe.run(walk([mbox]))
+    assert calls and pipe.workers == 0                       # it gave up on the pool after the first failure
+    assert summary.messages_new == 5 and summary.reports_new == 4 and not summary.errors
+    assert db.execute("SELECT COUNT(*) FROM messages WHERE thread_id IS NULL").fetchone()[0] == 0

@@ -21,7 +21,9 @@ import sqlite_utils
 
 from triage.report.source import content_hash
 from triage.store import now, transaction
+from triage.store.groups import settle
 from triage.store.reports import signature_hash
+from triage.store.verdicts import save_verdicts, verdict_row
 
 BATCH = 500
 
@@ -48,28 +50,34 @@ def _rows(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[int, str,
     return out
 
 
-def verdict_rows(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> list[dict]:
-    """The combined verdicts of the stored reports ``ids`` as ``verdicts`` rows (reads and classifies only)."""
+def verdicts_for(rows: Sequence[tuple[str | None, str | None]], classifier: Any = None) -> list[Any]:
+    """The verdicts of reports given as stored rows ``(text, parsed JSON)``, in one batch."""
     from classifiers.store_rows import report_from_row
 
     clf = load_classifier(classifier)
-    out: list[dict] = []
+    return clf.classify_many([report_from_row(parsed, text) for text, parsed in rows])
+
+
+def verdict_rows(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> list[tuple]:
+    """The combined verdicts of the stored reports ``ids`` as ``verdicts`` rows (``store.verdicts.verdict_row``;
+    reads and classifies only)."""
+    clf = load_classifier(classifier)
+    out: list[tuple] = []
     rows = _rows(db, ids)
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
-        verdicts = clf.classify_many([report_from_row(parsed, text) for _, text, parsed in chunk])
+        verdicts = verdicts_for([(text, parsed) for _, text, parsed in chunk], clf)
         stamp = now()
-        out += [{"report_id": rid, "source": "combined", "label": v.label, "confidence": round(v.confidence, 4),
-                 "needs_review": int(v.needs_review), "evidence": json.dumps(v.evidence, ensure_ascii=False),
-                 "classifier_version": v.version, "created_at": stamp}
-                for (rid, _, _), v in zip(chunk, verdicts, strict=True)]
+        out += [verdict_row(rid, v, stamp) for (rid, _, _), v in zip(chunk, verdicts, strict=True)]
     return out
 
 
-def write_verdicts(db: sqlite_utils.Database, rows: list[dict]) -> int:
-    """Upsert combined verdict rows (inside the caller's transaction); returns how many."""
+def write_verdicts(db: sqlite_utils.Database, rows: list[tuple]) -> int:
+    """Upsert combined verdict rows (inside the caller's transaction) and settle the groups whose label they
+    changed; returns how many."""
     if rows:
-        db["verdicts"].upsert_all(rows, pk=("report_id", "source"))
+        save_verdicts(db, rows)
+        settle(db)
     return len(rows)
 
 

@@ -1,10 +1,11 @@
 """The inbox: the reports that need the maintainer, one line per duplicate group, worst first.
 
-Built on the ``inbox_reports`` view (one row per report with its effective label from
-``report_labels``, its review state and its syzbot bug). Groups are the stored ``reports.dup_key``
-(``triage.store.groups``). Two steps keep it fast on large stores: one aggregate query ranks the groups and
-keeps the top ``limit``; only those get the per-line details (title, representative report, status, new
-replies in the report's own thread since last seen, latest reproducer run).
+Groups are the stored ``reports.dup_key`` (``triage.store.groups``). Two steps keep it fast on large stores:
+``groups`` reads the groups in rank order from their stored rows (``dup_groups``: one row per group, kept by the
+writers), stopping at the limit; only those get the per-line details (``item``: title, representative report,
+status, new replies in the report's own thread since last seen, latest reproducer run) from ``inbox_reports``
+(one row per report with its effective label, review state and syzbot bug). With an area (subsystems, list
+addresses) only the reports in it count, so those groups are aggregated from their reports.
 
 A line's title is its syzbot bug's title when the bug is known, else the title of the group's earliest
 original report (not a reply's). Bugs that are fixed, dup or invalid (``triage.status``: syzbot's word merged
@@ -13,14 +14,17 @@ with the mail's) are left out unless ``include_closed``.
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 import sqlite_utils
 
 from triage.review import stamp, utcnow
 from triage.status import CLOSED, bug_status, closed_overrides
+from triage.store.groups import members
 
 
 def subsystems_of(subsystems_json: str | None) -> list[str]:
@@ -98,7 +102,7 @@ class InboxItem:
         return asdict(self)
 
 
-def _rank_table(db: sqlite_utils.Database) -> dict[int, str]:
+def rank_table(db: sqlite_utils.Database) -> dict[int, str]:
     return {rank: label for label, rank in db.execute("SELECT label, rank FROM label_ranks")}
 
 
@@ -132,6 +136,168 @@ GROUP_RANK = "COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END)
 CLOSED_SQL = "(" + ", ".join(f"'{s}'" for s in CLOSED) + ")"
 
 
+ORDER = "label_rank, last_reported DESC, crashes DESC, dup_key"
+GROUP_COLS = "dup_key, label_rank, last_reported, first_reported, reports, crashes"
+
+
+@dataclass
+class Group:
+    """One inbox line before its details: a duplicate group and what ranks it."""
+
+    dup_key: str
+    rank: int
+    last: str | None
+    first: str | None
+    reports: int
+    crashes: int
+    ids: list[int] | None = None       # its reports (None: all of the group's, read when needed)
+
+
+def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
+    """The inbox lines for ``flt``, worst first (at most ``flt.limit``; 0: all)."""
+    now = now or utcnow()
+    ranks = rank_table(db)
+    found = groups(db, flt, now, ranks)
+    if flt.limit > 0:
+        found = itertools.islice(found, flt.limit)
+    return [item(db, g, now, ranks) for g in found]
+
+
+def groups(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None,
+           ranks: dict[int, str] | None = None) -> Iterator[Group]:
+    """The groups of ``flt``, worst first, read as they are consumed (``flt.limit`` is not applied): a caller
+    that needs the first few pays for those (``item`` gives each its details).
+
+    Without an area they come from the stored rows in the order of an index; groups a writer left marked are
+    computed from their reports and merged in by SQLite (``group_stats``). With an area, only the reports in it
+    count, so groups are aggregated from them (``_area_groups``).
+    """
+    now = now or utcnow()
+    ranks = ranks if ranks is not None else rank_table(db)
+    if flt.subsystems or flt.addresses:
+        yield from _area_groups(db, flt, ranks, now)
+        return
+    where, params = _stored_conditions(db, flt, ranks, now)
+    for row in db.execute(f"{_stored_source(where, ordered=True)} ORDER BY {ORDER}", params):
+        yield Group(*row)
+
+
+def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> int:
+    """How many lines ``flt`` gives without its limit (``50 of 255 shown``).
+
+    Without dates, area or ``open_only``, from the stored counts of each class of group (``group_counts``: label,
+    awake, closed), corrected on the few groups the classes cannot say for sure: those whose snooze may be over,
+    those a mail closes or reopens, and those marked dirty. Otherwise the matching groups are counted."""
+    now = now or utcnow()
+    ranks = rank_table(db)
+    if flt.subsystems or flt.addresses:
+        return len(_area_groups(db, replace(flt, limit=0), ranks, now))
+    where, params = _stored_conditions(db, flt, ranks, now)
+    if flt.since or flt.first_since or flt.last_before or flt.open_only:
+        return int(db.execute(f"SELECT COUNT(*) FROM ({_stored_source(where)})", params).fetchone()[0])
+    approx = [f"label_rank IN ({','.join(map(str, _wanted(flt, ranks))) or 'NULL'})"]
+    if not flt.include_all:
+        approx.append(f"{AWAKE} = 1")
+    if not flt.include_closed:
+        approx.append(f"{STATUS_CLOSED} = 0")
+    classes = " AND ".join(approx).replace(AWAKE, "awake").replace(STATUS_CLOSED, "closed")
+    total = db.execute(f"SELECT COALESCE(SUM(n), 0) FROM group_counts WHERE {classes}").fetchone()[0]
+    # the groups the classes may misjudge (few): the exact condition decides for them, read by key
+    params.setdefault("closed", "[]")
+    params.setdefault("reopened", "[]")
+    unsure = [k for (k,) in db.execute(
+        "SELECT dup_key FROM dup_groups INDEXED BY dup_groups_wake WHERE muted = 0 AND unsnoozed = 0 "
+        "AND wake_at <= :now UNION SELECT value FROM json_each(:closed) UNION SELECT value FROM json_each(:reopened) "
+        "UNION SELECT dup_key FROM dirty_groups", params)]
+    if not unsure:
+        return int(total)
+    params["unsure"] = json.dumps(unsure)
+    by_key = "FROM json_each(:unsure) k CROSS JOIN dup_groups g ON g.dup_key = k.value"
+    stored = db.execute(f"SELECT COUNT(*) {by_key} WHERE {' AND '.join(approx)}", params).fetchone()[0]
+    exact = db.execute(f"SELECT COUNT(*) {by_key} WHERE g.dup_key NOT IN (SELECT dup_key FROM dirty_groups) "
+                       f"AND {where}", params).fetchone()[0]
+    exact += db.execute(f"SELECT COUNT(*) FROM dirty_group_stats WHERE {where}", params).fetchone()[0]
+    return int(total - stored + exact)
+
+
+# a group's class in ``group_counts`` (the same expressions as migration 11's triggers)
+AWAKE = "(muted = 0 AND unsnoozed > 0)"
+STATUS_CLOSED = "(COALESCE(bug_status, '') IN ('fixed', 'dup', 'invalid'))"
+
+
+def _wanted(flt: InboxFilter, ranks: dict[int, str]) -> list[int]:
+    """The label ranks ``flt`` shows."""
+    if not flt.labels:
+        return sorted(ranks)
+    by_label = {label: rank for rank, label in ranks.items()}
+    return sorted(by_label[lab] for lab in flt.labels if lab in by_label)
+
+
+def _closed(db: sqlite_utils.Database, params: dict, max_status: str) -> str:
+    """The condition leaving out groups whose bug is closed (``triage.status``: syzbot's status, ``max_status``
+    over the group's bugs, unless a newer mail reopened it; or a newer mail closed it)."""
+    closed, reopened = closed_overrides(db)
+    params["closed"], params["reopened"] = json.dumps(closed), json.dumps(reopened)
+    return ("NOT (dup_key IN (SELECT value FROM json_each(:closed)) OR "
+            f"(COALESCE({max_status}, '') IN {CLOSED_SQL} "
+            "AND dup_key NOT IN (SELECT value FROM json_each(:reopened))))")
+
+
+def _stored_conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
+                       ) -> tuple[str, dict]:
+    """The filter as conditions on ``dup_groups`` columns."""
+    params: dict = {"now": stamp(now)}
+    conds = []
+    if not flt.include_all:
+        conds.append("muted = 0 AND (unsnoozed > 0 OR wake_at <= :now)")       # wake_at NULL: no snooze
+    for name, value, cond in (("since", flt.since, "last_reported >= :since"),
+                              ("first_since", flt.first_since, "first_reported >= :first_since"),
+                              ("last_before", flt.last_before, "last_reported < :last_before")):
+        if value:
+            params[name] = stamp(value)
+            conds.append(cond)
+    if flt.open_only:
+        conds.append("closed = 0")
+    if not flt.include_closed:
+        conds.append(_closed(db, params, "bug_status"))
+    if flt.labels:
+        conds.append(f"label_rank IN ({','.join(map(str, _wanted(flt, ranks))) or 'NULL'})")
+    return " AND ".join(conds) or "1", params
+
+
+def _stored_source(where: str, ordered: bool = False) -> str:
+    """The stored groups meeting ``where``, and the groups marked dirty computed now (a compound SELECT: with an
+    ORDER BY, SQLite merges its two sides, each read in order; ``ordered``: the stored side through the rank
+    index, so the first lines come without reading the rest)."""
+    index = " INDEXED BY dup_groups_rank" if ordered else ""
+    return (f"SELECT {GROUP_COLS} FROM dup_groups{index} WHERE {where} "
+            f"AND dup_key NOT IN (SELECT dup_key FROM dirty_groups) "
+            f"UNION ALL SELECT {GROUP_COLS} FROM dirty_group_stats WHERE {where}")
+
+
+def _area_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
+                 ) -> list[Group]:
+    """The groups of the reports in the filter's area, aggregated over those reports only, worst first.
+
+    With a limit, groups are gathered one label rank at a time, worst first, from the reports that carry
+    that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
+    so the inbox rarely has to aggregate the whole store.
+    """
+    wanted, params, having, where = _conditions(db, flt, ranks, now)
+    if flt.limit <= 0:
+        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
+        rows = _groups(db, where, having, params, None)
+    else:
+        rows = []
+        for rank in wanted:
+            rows += _groups(db, where, [*having, f"grank = {rank}"], {**params, "label": ranks[rank]},
+                            _candidates(ranks[rank]))
+            if len(rows) >= flt.limit:
+                break
+    return [Group(key, grank, last, first, n, crashes, [int(i) for i in ids.split(",")])
+            for key, grank, last, first, n, crashes, ids in rows]
+
+
 def _conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
                 ) -> tuple[list[int], dict, list[str], str]:
     """The label ranks wanted, the parameters, the per-group HAVING conditions and the per-report WHERE."""
@@ -151,67 +317,16 @@ def _conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, st
     if flt.open_only:
         having.append("SUM(COALESCE(bug_status, 'open') NOT IN ('open', '')) = 0")
     if not flt.include_closed:
-        closed, reopened = closed_overrides(db)
-        params["closed"], params["reopened"] = json.dumps(closed), json.dumps(reopened)
-        having.append("NOT (dup_key IN (SELECT value FROM json_each(:closed)) OR "
-                      f"(COALESCE(MAX(bug_status), '') IN {CLOSED_SQL} "
-                      "AND dup_key NOT IN (SELECT value FROM json_each(:reopened))))")
+        having.append(_closed(db, params, "MAX(bug_status)"))
     return wanted, params, having, area_sql(flt, params)
-
-
-def query(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> list[InboxItem]:
-    """The inbox lines for ``flt``, worst first.
-
-    With a limit, groups are gathered one label rank at a time, worst first, from the reports that carry
-    that label (an index lookup), and the walk stops once the limit is reached: severe labels are rare,
-    so the inbox rarely has to aggregate the whole store.
-    """
-    now = now or utcnow()
-    ranks = _rank_table(db)
-    wanted, params, having, where = _conditions(db, flt, ranks, now)
-    if flt.limit <= 0:
-        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
-        groups = _groups(db, where, having, params, None)
-    else:
-        groups = []
-        for rank in wanted:
-            groups += _groups(db, where, [*having, f"grank = {rank}"], {**params, "label": ranks[rank]},
-                              _candidates(ranks[rank]))
-            if len(groups) >= flt.limit:
-                break
-        groups = groups[: flt.limit]
-    return [_item(db, ranks, g, now) for g in groups]
-
-
-def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> int:
-    """How many lines ``flt`` gives without its limit (``50 of 255 shown``). Without a label filter the
-    verdicts are not read (every rank counts), which halves the cost on a large store."""
-    now = now or utcnow()
-    wanted, params, having, where = _conditions(db, flt, _rank_table(db), now)
-    if flt.labels:
-        source = ROWS
-        having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
-    else:
-        source = f"""SELECT {DUP_KEY} AS dup_key, r.reported_at, r.bug_extid, r.message_id,
-                            COALESCE(v.state, 'new') AS state, v.snooze_until, b.status AS bug_status, {SUBSYSTEMS}
-                     FROM reports r INDEXED BY reports_group_cols
-                     LEFT JOIN reviews v ON v.report_id = r.id
-                     LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
-    grank = f", {GROUP_RANK} AS grank" if flt.labels else ""
-    sql = f"""SELECT COUNT(*) FROM (
-        SELECT dup_key{grank} FROM ({source}) ir WHERE {where}
-        GROUP BY dup_key {"HAVING " + " AND ".join(having) if having else ""})"""
-    return int(db.execute(sql, params).fetchone()[0])
 
 
 def _candidates(label: str) -> str:
     """SQL for the ids of the reports whose effective label is ``:label`` (unknown labels count as other)."""
     if label == "unclassified":
-        return "SELECT id FROM reports WHERE NOT EXISTS (SELECT 1 FROM verdicts WHERE report_id = reports.id)"
-    unknown = " OR v.label NOT IN (SELECT label FROM label_ranks)" if label == "other" else ""
-    return (f"SELECT v.report_id FROM verdicts v WHERE v.source = 'human' AND (v.label = :label{unknown}) "
-            f"UNION SELECT v.report_id FROM verdicts v WHERE v.source = 'combined' AND (v.label = :label{unknown}) "
-            "AND NOT EXISTS (SELECT 1 FROM verdicts h WHERE h.report_id = v.report_id AND h.source = 'human')")
+        return "SELECT report_id FROM report_labels WHERE label IS NULL"
+    unknown = " OR label NOT IN (SELECT label FROM label_ranks)" if label == "other" else ""
+    return f"SELECT report_id FROM report_labels WHERE label = :label{unknown}"
 
 
 # What ``inbox_reports`` says of a report, limited to the columns the ranking reads, through covering
@@ -263,9 +378,11 @@ _MEMBER_COLS = ("report_id", "title", "label", "confidence", "needs_review", "la
                 "subsystems", "repro", "bug_link")
 
 
-def _item(db: sqlite_utils.Database, ranks: dict[int, str], group: tuple, now: datetime) -> InboxItem:
-    _key, grank, last, first, n, crashes, ids = group
-    ids = [int(i) for i in ids.split(",")]
+def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int, str] | None = None) -> InboxItem:
+    """The inbox line of ``group``: its representative report, title, status, replies and latest run."""
+    ranks = ranks if ranks is not None else rank_table(db)
+    grank, last, first, n, crashes = group.rank, group.last, group.first, group.reports, group.crashes
+    ids = group.ids if group.ids is not None else members(db, group.dup_key)
     marks = ",".join("?" * len(ids))
     rows = [dict(zip(_MEMBER_COLS, r, strict=True)) for r in db.execute(
         f"SELECT {', '.join(_MEMBER_COLS)} FROM inbox_reports WHERE report_id IN ({marks})", ids)]

@@ -3,56 +3,55 @@
 Sources (``scrapers/``, the simulator runs of ``triage demo``) yield plain records (``records``); a
 ``Pipeline`` takes them in order:
 
-- a ``MailRecord`` becomes a ``messages`` row, and the report its body holds (if any) a report;
+- a ``MailBytes`` / ``MailRecord`` becomes a ``messages`` row, and the report its body holds (if any) a report;
 - a ``ReportText`` is parsed and stored as a report (an origin's own title is kept when the parser finds none);
 - a ``Bug`` is stored with its crashes, each linked to the report parsed from its text;
 - a ``ThreadHint`` gives a thread its bug, a ``Checkpoint`` is a source's cursor, an ``InputError`` is
   counted and named in the summary.
 
-Parsing happens as records arrive, outside any transaction. Writes are batched, and a batch is ONE transaction
-(``BEGIN IMMEDIATE``) that stores the messages and reports, classifies the new reports (an explicit call,
-unless ``classify=False``; the classifier is loaded before the lock is taken), threads the new messages, links
-bugs and crashes, keeps the duplicate groups (``store.groups``) up to date, and saves the batch's checkpoints.
-A batch ends at ``batch_size`` writes, or ``batch_seconds`` after its first record, or sooner when the writes
-measured so far say it would hold the write lock longer than ``lock_seconds``: another writer (``triage label``
-during an import) waits about that long. A record is never split between batches, so a mail and the report
-parsed from it commit together, and a cursor never runs ahead of the data it covers: a killed run leaves whole
-records or none, and a re-run fills the gap (message-ids and content hashes keep it idempotent). Reports are
-keyed by the sha256 of their normalized crash text; storing the same crash twice adds only where it was seen.
+Records are gathered into batches. The costly work of a batch (splitting its mails, the prefilter, parsing and
+classifying, ``triage.workers``) happens outside any transaction: in this process, or for a large import in
+worker processes while this one reads the next batch. Each batch is then written as ONE transaction (``BEGIN
+IMMEDIATE``), in record order, by this process: messages and reports (one statement per table), the new
+reports' verdicts (an explicit classification, unless ``classify=False``; the classifier is loaded before the
+lock is taken), the search index, threads, bugs and crashes, the batch's checkpoints and the duplicate groups it
+changed. A batch ends at ``batch_size`` writes, or ``batch_seconds`` after its first record, or sooner when the
+writes measured so far say it would hold the write lock longer than ``lock_seconds``: another writer (``triage
+label`` during an import) waits about that long. A record is never split between batches,
+so a mail and the report parsed from it commit together, and a cursor never runs ahead of the data it covers: a
+killed run leaves whole records or none, and a re-run fills the gap (message-ids and content hashes keep it
+idempotent; a mail whose message-id is stored already is skipped whole). Reports are keyed by the sha256 of
+their normalized crash text; storing the same crash twice adds only where it was seen.
 
-Which mails hold reports is decided here (``report_text``): patches and syzbot's digests never do; the parser
-decides the rest from the text.
+Which mails hold reports is decided by ``triage.mail_reports``: patches and syzbot's digests never do, a review
+quoting its patch's oops is not one (checked at write time, against the patches stored or earlier in the batch);
+the parser decides the rest from the text.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
+from concurrent.futures import CancelledError, Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
-from records import Bug, BugUnchanged, Checkpoint, InputError, MailRecord, Record, ReportText, ThreadHint
-from records.mail import Mail
-from triage.report.model import Report
-from triage.store import transaction
+from records import Bug, BugUnchanged, Checkpoint, InputError, MailBytes, MailRecord, Record, ReportText, ThreadHint
+from triage.mail_reports import quoted_from, quoted_in, report_text
+from triage.store import now, transaction
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
+from triage.store.fts import index_new
 from triage.store.groups import refresh as refresh_groups
-from triage.store.messages import (
-    has_message,
-    insert_message,
-    is_digest,
-    is_patch,
-    is_patch_reply,
-    is_syzbot,
-    message_row,
-    patch_bodies,
-    syzbot_title,
-)
-from triage.store.reports import PreparedReport, prepare, store_report
+from triage.store.groups import settle
+from triage.store.messages import insert_messages, known_messages, patch_bodies
+from triage.store.reports import PreparedReport, store_reports
+from triage.store.verdicts import save_verdicts, verdict_row
+from triage.workers import Job, MailJob, MailResult, Result, Workers, default_workers, prepare_jobs
 
 # what a summary counts, in the order its text names them: key -> words after the number
 SUMMARY_WORDS = {
@@ -64,12 +63,15 @@ SUMMARY_WORDS = {
 
 BASE_KEYS = ("reports_new", "reports_known", "messages_new", "skipped")
 
+__all__ = ["Pipeline", "Summary", "import_paths", "quoted_from", "report_text", "store_text"]
+
 
 @dataclass
 class Summary:
     """What an import or a sync did. ``as_dict()`` is the ``--json`` object and ``text()`` says the same."""
 
     counts: Counter = field(default_factory=Counter)
+    writes: int = 0                        # what it counts for the batch size
     errors: list[str] = field(default_factory=list)     # inputs that could not be used (exit 1)
     notes: list[str] = field(default_factory=list)      # inputs read without a report in them
 
@@ -106,30 +108,60 @@ class Summary:
 
 @dataclass
 class _Mail:
-    row: dict
-    report: PreparedReport | None
+    job: int                               # index of its job in the batch
+    message_id: str | None = None          # known before the split for a ``MailRecord``
+
+
+@dataclass
+class _Text:
+    job: int
 
 
 @dataclass
 class _Bug:
     bug: Bug
-    reports: dict[str, PreparedReport]       # crash key -> its parsed report
+    jobs: dict[str, int]                   # crash key -> index of its report text's job
+
+
+@dataclass
+class _Batch:
+    """What one transaction writes: units in record order, the jobs they wait for, hints, checkpoints."""
+
+    units: list[_Mail | _Text | _Bug] = field(default_factory=list)
+    jobs: list[Job | MailJob] = field(default_factory=list)
+    hints: dict[str, str] = field(default_factory=dict)
+    checkpoints: dict[str, dict] = field(default_factory=dict)
+    mids: set[str] = field(default_factory=set)          # message-ids of its ``MailRecord``s
+    counts: Counter = field(default_factory=Counter)
+    writes: int = 0                        # what it counts for the batch size
+    futures: list[Future] | None = None    # the jobs' results, when a worker pool computes them
+    results: list[Result] | None = None
+
+    def add(self, job: Job | MailJob) -> int:
+        self.jobs.append(job)
+        return len(self.jobs) - 1
 
 
 class Pipeline:
-    """Takes records (``add`` / ``run``), writes them batch by batch; ``flush`` commits the pending batch.
+    """Takes records (``add`` / ``run``), writes them batch by batch; ``flush`` commits what was taken.
 
     ``classify``: classify new reports in their batch (``classifier``: which; default the shipped one).
-    ``batch_size`` / ``batch_seconds``: a batch commits after this many writes or this long, whichever first.
+    ``batch_size`` / ``batch_seconds``: a batch commits after this many writes (a mail, a report text, a bug and
+    each of its crash texts count one) or this long, whichever first.
     ``lock_seconds``: how long a batch's transaction should hold the write lock; the number of writes per batch
     follows from the time the last transaction took per write (the first batch is at most ``FIRST_BATCH``).
+    ``workers``: processes that split, parse and classify (None: one per core once the run has taken
+    ``POOL_AFTER`` mails and texts, so small imports never start them; 0: none, all in this process). While they
+    work on a batch this process reads the next one; batches are written in order, by this process only.
+    ``prefilter``: skip the parse of texts that cannot hold a report (``triage.prefilter``).
     """
 
+    POOL_AFTER = 2000       # jobs in one run before a pool pays for its start-up
     FIRST_BATCH = 100
 
     def __init__(self, db: sqlite_utils.Database, *, classify: bool = True, classifier: Any = None,
                  batch_size: int = 500, batch_seconds: float = 5.0, lock_seconds: float = 0.5,
-                 summary: Summary | None = None):
+                 summary: Summary | None = None, workers: int | None = None, prefilter: bool = True):
         self.db = db
         self.classify = classify
         self.classifier = classifier
@@ -138,232 +170,267 @@ class Pipeline:
         self.lock_seconds = lock_seconds
         self.batch_limit = min(batch_size, self.FIRST_BATCH)   # writes in the next batch (adapted)
         self.summary = summary if summary is not None else Summary()
+        self.workers = workers
+        self.prefilter = prefilter
         self.new_ids: list[int] = []          # reports the last committed batch stored anew
-        self._units: list[_Mail | PreparedReport | _Bug] = []
-        self._mids: set[str] = set()
-        self._hints: dict[str, str] = {}
-        self._checkpoints: dict[str, dict] = {}
+        self.jobs_seen = 0                    # mails and texts taken in this pipeline's life
+        self.jobs_pooled = 0                  # of which worker processes prepared
+        self.worker_cpu = 0.0                 # processor seconds the worker processes spent on them
+        self._batch = _Batch()
+        self._inflight: deque[_Batch] = deque()
+        self._pending: set[str] = set()       # message-ids of ``MailRecord``s taken and not yet committed
+        self._pool: Workers | None = None
         self._writes = 0
         self._since: float | None = None
-        self._failed = False                  # the last flush raised (its batch is rolled back)
+        self._failed = False                  # the last commit raised (its batch is rolled back)
 
     # -- taking records ------------------------------------------------------------------------------
     def run(self, records: Iterable[Record]) -> Summary:
         """Take every record, then commit. If the source fails (``SyncStopped``, an interrupt...), the whole
         records taken before are committed first, then the exception goes on."""
         try:
-            for record in records:
-                self.add(record)
+            try:
+                for record in records:
+                    self.add(record)
+            except BaseException:
+                if not self._failed:       # a batch that failed to commit is not tried again
+                    self.flush()
+                raise
+            self.flush()
         except BaseException:
-            if not self._failed:       # a batch that failed to commit is not tried again
-                self.flush()
+            self._close_pool(cancel=True)
             raise
-        self.flush()
+        self._close_pool()
         return self.summary
 
     def add(self, record: Record) -> None:
-        if isinstance(record, MailRecord):
-            self._add_mail(record)
+        batch = self._batch
+        if isinstance(record, MailBytes):
+            batch.units.append(_Mail(self._job(MailJob(record.raw, None, record.kind, record.location))))
+            self._queue(1)
+        elif isinstance(record, MailRecord):
+            mid = record.mail.message_id
+            if mid in self._pending:
+                self.summary.counts["skipped"] += 1
+                return
+            self._pending.add(mid)
+            batch.mids.add(mid)
+            batch.units.append(_Mail(self._job(MailJob(None, record.mail, record.kind, record.location)), mid))
+            self._queue(1)
         elif isinstance(record, ReportText):
-            report = self._parse(record.text, record.kind, record.location, message_id=record.message_id,
-                                 reported_at=record.reported_at, bug_extid=record.bug_extid, title=record.title)
-            if report is not None:
-                self._queue(report, 1)
-            elif record.kind == "file":
-                self.summary.notes.append(f"{record.location}: no kernel report found")
+            batch.units.append(_Text(self._job(Job(record.text, record.kind, record.location, record.message_id,
+                                                   record.reported_at, record.bug_extid, record.title))))
+            self._queue(1)
         elif isinstance(record, Bug):
-            reports = {}
+            jobs = {}
             for crash in record.crashes:
                 r = crash.report
                 if r is not None:
-                    rep = self._parse(r.text, r.kind, r.location, message_id=r.message_id, reported_at=r.reported_at,
-                                      bug_extid=r.bug_extid, title=r.title)
-                    if rep is not None:
-                        reports[crash.key] = rep
-            self._queue(_Bug(record, reports), 1 + len(reports))
+                    jobs[crash.key] = self._job(Job(r.text, r.kind, r.location, r.message_id, r.reported_at,
+                                                    r.bug_extid, r.title))
+            batch.units.append(_Bug(record, jobs))
+            self._queue(1 + len(jobs))
         elif isinstance(record, BugUnchanged):
             self.summary.counts["bugs_unchanged"] += 1
         elif isinstance(record, ThreadHint):
-            self._hints[record.message_id] = record.bug_extid
-            self._queue(None, 1)
+            batch.hints[record.message_id] = record.bug_extid
+            self._queue(1)
         elif isinstance(record, Checkpoint):
-            self._checkpoints[record.source] = record.cursor
-            self._queue(None, 1)
+            batch.checkpoints[record.source] = record.cursor
+            self._queue(1)
         elif isinstance(record, InputError):
             self.summary.errors.append(str(record))
         else:
             raise TypeError(f"not a record: {type(record).__name__}")
 
-    def _add_mail(self, record: MailRecord) -> None:
-        mail = record.mail
-        mid = mail.message_id
-        if mid in self._mids or has_message(self.db, mid):
-            self.summary.counts["skipped"] += 1
-            return
-        row = message_row(mail, source=record.location)
-        report = None
-        if report_text(mail) is not None:
-            rep = self._read(mail.body, record.location)
-            if rep is not None and is_patch_reply(mail) and self._quotes_patch(mail, rep):
-                rep = None      # a review quoting the oops its patch's changelog pasted
-            if rep is not None:
-                # only syzbot's own mail says its crash is the bug's; another mail's report joins the bug when
-                # threading finds it is that bug's crash (threads.link_reports)
-                bug = row["bug_extid"] if is_syzbot(mail.author_email) else None
-                report = self._prepare(rep, record.kind, record.location, message_id=mid, reported_at=mail.date,
-                                       bug_extid=bug, title=syzbot_title(mail), full_text=mail.body)
-        self._mids.add(mid)
-        self._queue(_Mail(row, report), 2 if report else 1)
+    def _job(self, job: Job | MailJob) -> int:
+        self.jobs_seen += 1
+        return self._batch.add(job)
 
-    def _quotes_patch(self, mail: Mail, rep: Report) -> bool:
-        """Whether the kernel output of ``rep`` is the one a patch this mail replies to carries."""
-        named = [m for m in dict.fromkeys([mail.in_reply_to, *mail.refs]) if m]
-        bodies = [u.row["body"] for u in self._units if isinstance(u, _Mail) and u.row["message_id"] in named
-                  and u.row["patch_subject"]]
-        return quoted_from(rep, bodies + patch_bodies(self.db, named))
-
-    def _read(self, text: str, location: str, title: str | None = None) -> Report | None:
-        """The report in ``text``; None if there is none (or the parser failed: an error)."""
-        from triage.report import parse
-
-        try:
-            rep = parse(text)
-            if rep.display_title is None and title:   # the origin (syzbot) already extracted it and named it
-                rep.title, rep.report = title, text
-            return rep if rep.display_title is not None else None
-        except Exception as exc:  # a parser bug must not lose the rest of the batch
-            self.summary.errors.append(f"{location}: could not parse ({type(exc).__name__}: {exc})")
-            return None
-
-    def _prepare(self, rep: Report, kind: str, location: str, *, full_text: str, **fields: Any
-                 ) -> PreparedReport | None:
-        try:
-            return prepare(rep, kind=kind, location=location, full_text=full_text, **fields)
-        except Exception as exc:  # a parser bug must not lose the rest of the batch
-            self.summary.errors.append(f"{location}: could not parse ({type(exc).__name__}: {exc})")
-            return None
-
-    def _parse(self, text: str, kind: str, location: str, *, message_id: str | None, reported_at: str | None,
-               bug_extid: str | None, title: str | None = None) -> PreparedReport | None:
-        """The report in ``text``, ready to write; None if there is none (or the parser failed: an error)."""
-        rep = self._read(text, location, title)
-        if rep is None:
-            return None
-        return self._prepare(rep, kind, location, message_id=message_id, reported_at=reported_at,
-                             bug_extid=bug_extid, full_text=text)
-
-    def _queue(self, unit: _Mail | PreparedReport | _Bug | None, writes: int) -> None:
-        if unit is not None:
-            self._units.append(unit)
+    def _queue(self, writes: int) -> None:
         self._writes += writes
         if self._since is None:
             self._since = time.monotonic()
         if self._writes >= self.batch_limit or time.monotonic() - self._since >= self.batch_seconds:
-            self.flush()
+            self._submit()
 
-    # -- writing a batch -----------------------------------------------------------------------------
+    # -- preparing and writing batches ---------------------------------------------------------------
     def flush(self) -> None:
-        """Commit the pending batch in one transaction: store, classify, thread, link, save checkpoints."""
-        if not self._writes:
-            return
-        counts: Counter = Counter()
+        """Commit what was taken: the batch being filled and those still being prepared, in order."""
+        if self._writes:
+            self._submit()
+        while self._inflight:
+            self._commit(self._inflight.popleft())
+
+    def _submit(self) -> None:
+        """Close the batch being filled: drop the parsed mails stored already, start its jobs, and commit the
+        batches before it (all of them without a pool; all but this one with one, which works on it meanwhile)."""
+        batch, self._batch = self._batch, _Batch()
+        batch.writes, self._writes, self._since = self._writes, 0, None
+        if batch.mids:
+            known = known_messages(self.db, batch.mids)
+            if known:
+                keep = [u for u in batch.units if not (isinstance(u, _Mail) and u.message_id in known)]
+                batch.counts["skipped"] += len(batch.units) - len(keep)
+                batch.units = keep
+                _drop_unused_jobs(batch)
+        pool = self._use_pool()
+        if pool is not None and batch.jobs:
+            batch.futures = pool.submit(batch.jobs)
+            self.jobs_pooled += len(batch.jobs)
+        else:
+            if self.classify and batch.jobs:
+                from triage.classify_store import load_classifier
+
+                self.classifier = load_classifier(self.classifier)     # loaded once, not per batch
+            batch.results = prepare_jobs(batch.jobs, self.classify, self.classifier, self.prefilter)
+        self._inflight.append(batch)
+        while len(self._inflight) > (1 if self._pool is not None else 0):
+            self._commit(self._inflight.popleft())
+
+    def _use_pool(self) -> Workers | None:
+        if self._pool is None and self.workers != 0 and (self.workers or self.jobs_seen >= self.POOL_AFTER):
+            n = self.workers or default_workers()
+            if n > 1 or self.workers:
+                self._pool = Workers(n, self.classify, self.classifier, self.prefilter)
+        return self._pool
+
+    def _close_pool(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self.worker_cpu += self._pool.cpu_seconds
+            self._pool.close(cancel)
+            self._pool = None
+
+    def _results(self, batch: _Batch) -> list[Result]:
+        if batch.results is None:
+            try:
+                if self._pool is None:
+                    raise BrokenProcessPool("closed")
+                batch.results = self._pool.results(batch.futures or [])
+            except (BrokenProcessPool, CancelledError):   # a worker died: prepare this batch here, and the rest too
+                self._close_pool(cancel=True)
+                self.workers = 0
+                batch.results = prepare_jobs(batch.jobs, self.classify, self.classifier, self.prefilter)
+        return batch.results
+
+    def _commit(self, batch: _Batch) -> None:
+        """Write one batch in one transaction: messages and reports, verdicts, the search index, threads,
+        bugs and crashes, checkpoints."""
+        results = self._results(batch)
+        counts = Counter(batch.counts)
+        mails = {u.job: results[u.job] for u in batch.units if isinstance(u, _Mail)}
+        known = known_messages(self.db, (r.message_id for r in mails.values() if isinstance(r, MailResult)))
+        rows: list[dict] = []
+        patches: dict[str, str] = {}         # message-id -> body of the patch mails of this batch so far
+        reports: list[PreparedReport] = []
+        bugs: list[tuple[Bug, dict[str, PreparedReport]]] = []
+
+        def report(r: PreparedReport | str | None, location: str | None = None) -> PreparedReport | None:
+            if isinstance(r, str):
+                self.summary.errors.append(r)
+            elif r is not None:
+                reports.append(r)
+                return r
+            elif location is not None:
+                self.summary.notes.append(f"{location}: no kernel report found")
+            return None
+
+        for unit in batch.units:
+            if isinstance(unit, _Mail):
+                r = mails[unit.job]
+                if isinstance(r, str):                       # an unreadable mail
+                    self.summary.errors.append(r)
+                elif r.message_id in known:                  # stored already, or earlier in this batch
+                    counts["skipped"] += 1
+                else:
+                    known.add(r.message_id)
+                    rows.append(r.row)
+                    if r.row["patch_subject"]:
+                        patches[r.message_id] = r.row["body"] or ""
+                    rep = r.report
+                    if isinstance(rep, PreparedReport) and rep.replies_to and self._quotes_patch(rep, patches):
+                        rep = None          # a review quoting the oops its patch's changelog pasted
+                    report(rep)
+            elif isinstance(unit, _Text):
+                job = batch.jobs[unit.job]
+                report(results[unit.job], job.location if job.kind == "file" else None)
+            else:
+                bugs.append((unit.bug, {k: rep for k, j in unit.jobs.items() if (rep := report(results[j]))}))
         new_ids: list[int] = []
-        if self.classify and self._has_reports():
+        if self.classify and any(r.verdict is None for r in reports):      # prepared by a worker without one
             from triage.classify_store import load_classifier
 
             self.classifier = load_classifier(self.classifier)     # a first load takes seconds: not under the lock
         self._failed = True
         with transaction(self.db):
             started = time.monotonic()
-            messages = False
-            for unit in self._units:
-                if isinstance(unit, _Mail):
-                    if insert_message(self.db, unit.row):
-                        counts["messages_new"] += 1
-                        messages = True
-                    else:                           # another writer stored it meanwhile
-                        counts["skipped"] += 1
-                    if unit.report is not None:
-                        self._store(unit.report, counts, new_ids)
-                elif isinstance(unit, PreparedReport):
-                    self._store(unit, counts, new_ids)
+            stored = insert_messages(self.db, rows) if rows else 0
+            counts["messages_new"] += stored
+            counts["skipped"] += len(rows) - stored          # another writer stored them meanwhile
+            ids = dict(zip(map(id, reports), store_reports(self.db, reports), strict=True))
+            verdicts, missing, stamp = [], [], now()
+            for rep in reports:
+                rid, new = ids[id(rep)]
+                if new:
+                    new_ids.append(rid)
+                    counts["reports_new"] += 1
+                    if rep.verdict is not None:
+                        verdicts.append(verdict_row(rid, rep.verdict, stamp))
+                    else:
+                        missing.append(rid)
                 else:
-                    ids = {key: self._store(rep, counts, new_ids) for key, rep in unit.reports.items()}
-                    counts["bugs_" + save_bug(self.db, unit.bug, ids)] += 1
-            if new_ids and self.classify:
+                    counts["reports_known"] += 1
+            if verdicts:
+                save_verdicts(self.db, verdicts)
+            if missing and self.classify:        # prepared without a verdict (a worker without the classifier)
                 from triage.classify_store import classify_reports
 
-                classify_reports(self.db, new_ids, self.classifier)
+                classify_reports(self.db, missing, self.classifier)
+            index_new(self.db)
+            for bug, crash_reports in bugs:
+                crash_ids = {key: ids[id(rep)][0] for key, rep in crash_reports.items()}
+                counts["bugs_" + save_bug(self.db, bug, crash_ids)] += 1
             linked: list[int] = []
-            if messages or self._hints:
+            if stored or batch.hints:
                 from triage.store.threads import resolve
 
-                counts["threads_new"] += resolve(self.db, self._hints or None, linked=linked)
+                counts["threads_new"] += resolve(self.db, batch.hints or None, linked=linked)
             if new_ids or linked:
                 refresh_groups(self.db, new_ids + linked)
-            for source, cursor in self._checkpoints.items():
+            for source, cursor in batch.checkpoints.items():
                 save_cursor(self.db, source, cursor)
-        self._adapt(time.monotonic() - started)
+            settle(self.db)                     # the stored rows of the groups this batch changed
+        self._adapt(time.monotonic() - started, batch.writes)
         self._failed = False
         self.summary.counts.update(counts)
         self.new_ids = new_ids
-        self._units.clear()
-        self._mids.clear()
-        self._hints.clear()
-        self._checkpoints.clear()
-        self._writes = 0
-        self._since = None
+        self._pending -= batch.mids
 
-    def _has_reports(self) -> bool:
-        return any(isinstance(u, PreparedReport) or (isinstance(u, _Mail) and u.report is not None)
-                   or (isinstance(u, _Bug) and u.reports) for u in self._units)
-
-    def _adapt(self, held: float) -> None:
+    def _adapt(self, held: float, writes: int) -> None:
         """Size the next batch so that its transaction holds the lock about ``lock_seconds``."""
-        per_write = held / self._writes
-        fits = int(self.lock_seconds / per_write) if per_write > 0 else self.batch_size
-        self.batch_limit = max(1, min(self.batch_size, fits))
+        per_write = held / writes if writes else 0.0
+        fits = self.lock_seconds / per_write if per_write > 0 else float("inf")
+        self.batch_limit = max(1, int(min(self.batch_size, fits)))
 
-    def _store(self, report: PreparedReport, counts: Counter, new_ids: list[int]) -> int:
-        rid, new = store_report(self.db, report)
-        if new:
-            new_ids.append(rid)
-            counts["reports_new"] += 1
+    def _quotes_patch(self, rep: PreparedReport, batch_patches: dict[str, str]) -> bool:
+        """Whether the kernel output of ``rep`` (from a reply to a patch) is the one a patch it replies to
+        carries: a patch stored already, or one earlier in the batch being written."""
+        named = list(rep.replies_to)
+        bodies = [batch_patches[m] for m in named if m in batch_patches]
+        return quoted_in(rep.quote_lines, bodies + patch_bodies(self.db, named))
+
+
+def _drop_unused_jobs(batch: _Batch) -> None:
+    """Renumber a batch's jobs to those its units still use."""
+    used = sorted({u.job for u in batch.units if isinstance(u, _Mail | _Text)}
+                  | {j for u in batch.units if isinstance(u, _Bug) for j in u.jobs.values()})
+    new = {old: i for i, old in enumerate(used)}
+    for unit in batch.units:
+        if isinstance(unit, _Bug):
+            unit.jobs = {k: new[j] for k, j in unit.jobs.items()}
         else:
-            counts["reports_known"] += 1
-        return rid
-
-
-def report_text(mail: Mail) -> str | None:
-    """The text of a mail that may hold a crash report, or None when the mail cannot be one.
-
-    Patches are not reports, even when their changelog pastes an oops (they count for a bug's status instead):
-    a ``[PATCH`` subject, AUTOSEL and stable-bot mails, a body with a diff of its own. syzbot's monthly digests
-    list titles, not crashes. (A reply to a patch may be one: ``quoted_from`` tells a review quoting the
-    changelog's oops from a reply quoting or pasting a crash of the thread.)
-    """
-    if is_patch(mail) or is_digest(mail):
-        return None
-    return mail.body
-
-
-MIN_QUOTED = 16        # characters of a report line compared with a patch's lines
-
-
-def quoted_from(rep: Report, bodies: list[str]) -> bool:
-    """Whether most of the first lines of the report ``rep`` (its extracted text; at least two) appear in one of
-    ``bodies`` (the patches a mail replies to), quote marks and console prefixes set aside."""
-    from triage.report.lines import clean
-
-    text = rep.report or (rep.event or {}).get("text") or ""
-    wanted = [t.strip() for t in (clean(ln)[1] for ln in text.split("\n")[:40]) if len(t.strip()) >= MIN_QUOTED][:12]
-    if len(wanted) < 2:
-        return False
-    for body in bodies:
-        have = {clean(ln)[1].strip() for ln in body.split("\n")}
-        if sum(t in have for t in wanted) * 2 >= len(wanted):
-            return True
-    return False
+            unit.job = new[unit.job]
+    batch.jobs = [batch.jobs[i] for i in used]
 
 
 def store_text(db: sqlite_utils.Database, text: str, *, kind: str, location: str, classify: bool = True,

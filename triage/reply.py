@@ -160,9 +160,11 @@ def read_recipients(source: str | None, message_id: str) -> list[str]:
                 from scrapers.archives import read_file
 
                 for item in read_file(path):
-                    mail = getattr(item, "mail", None)
+                    raw = getattr(item, "raw", None)            # a MailBytes
+                    mail = parse_bytes(raw) if raw is not None else None
                     if mail is not None and mail.message_id == message_id:
                         return list(mail.recipients)
+                raw = None
     except (OSError, subprocess.SubprocessError):
         return []
     if raw:
@@ -263,7 +265,10 @@ def record(db: sqlite_utils.Database, msg: EmailMessage, cmds: list[Command], ex
         "source": OUTGOING,
         "imported_at": stamp(),
     }
+    from triage.store.fts import index_new
+
     with transaction(db):
         db["messages"].insert(row, ignore=True)
+        index_new(db)
     return mid
 

@@ -2,7 +2,8 @@
 
 Review state lives in ``reviews`` and human labels in ``verdicts`` (``source = 'human'``). Nothing else
 in syz-triage writes them: sync, import and classification only ever add a ``'new'`` row with
-INSERT OR IGNORE, so a decision taken here is kept forever.
+INSERT OR IGNORE, so a decision taken here is kept forever. Each change settles the stored duplicate groups
+it touched in the same transaction (``triage.store.groups``).
 
 Each change is one ``transaction``: during an import it waits for the import's batch in progress (a batch holds
 the write lock about a second at most; a longer wait is announced, and one past the busy timeout fails whole).
@@ -22,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from triage.store import transaction
+from triage.store.groups import settle
 from vocab.labels import LABELS
 
 STATES: tuple[str, ...] = ("new", "seen", "acked", "muted")
@@ -105,6 +107,7 @@ def _upsert(db: sqlite_utils.Database, ids: list[int], **fields) -> None:
             sets = ", ".join(f"{k} = :{k}" for k in fields)
             db.execute(f"UPDATE reviews SET {sets}, updated_at = :now WHERE report_id = :rid",
                        {**fields, "now": now, "rid": rid})
+        settle(db)
 
 
 def set_state(db: sqlite_utils.Database, report_ids: list[int], state: str, who: str | None = None,
@@ -139,6 +142,7 @@ def mark_seen(db: sqlite_utils.Database, report_id: int, who: str | None = None)
                        [rid, now])
             db.execute("UPDATE reviews SET seen_at = ?, state = CASE state WHEN 'new' THEN 'seen' ELSE state END "
                        "WHERE report_id = ?", [now, rid])
+        settle(db)
     return ids
 
 
@@ -155,6 +159,7 @@ def set_label(db: sqlite_utils.Database, report_id: int, label: str, who: str | 
              "created_at": stamp()},
             pk=("report_id", "source"),
         )
+        settle(db)
 
 
 def _expand(db: sqlite_utils.Database, report_ids: list[int]) -> list[int]:

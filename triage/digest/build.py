@@ -5,13 +5,14 @@ the new groups (worst first, regzbot-style ``[ *NEW* ]``), what got fixed, and w
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from triage.inbox import InboxFilter, InboxItem, area_sql, query, thread_message_ids_sql
+from triage.inbox import InboxFilter, InboxItem, area_sql, count, groups, item, rank_table, thread_message_ids_sql
 from triage.review import stamp, utcnow
 from triage.show import bug_link, lore_link
 
@@ -184,8 +185,12 @@ def build(db: sqlite_utils.Database, since: timedelta = timedelta(days=7), *, su
         GROUP BY wk""", params_t).fetchall()) if TREND_WEEKS > 1 else {}
     trend = [int(trend_rows.get(i, 0)) for i in range(TREND_WEEKS)]
 
-    new_items = query(db, InboxFilter(**{**asdict(base), "first_since": start}), now)
-    new = [_digest_item(db, it, severities) for it in new_items[:max_new]]
+    # inbox lines only for the groups the digest shows (the new ones up to max_new, the stale ones it lists)
+    ranks = rank_table(db)
+    new_flt = InboxFilter(**{**asdict(base), "first_since": start})
+    new = [_digest_item(db, item(db, g, now, ranks), severities)
+           for g in itertools.islice(groups(db, new_flt, now, ranks), max_new)]
+    new_total = count(db, new_flt, now)
 
     fix_rows = db.execute(f"""
         SELECT b.extid, b.title, b.fix_commits, b.link,
@@ -200,14 +205,15 @@ def build(db: sqlite_utils.Database, since: timedelta = timedelta(days=7), *, su
 
     stale: list[DigestItem] = []
     quiet_since = now - timedelta(days=stale_days)
-    candidates = query(db, InboxFilter(**{**asdict(base), "last_before": quiet_since, "open_only": True}), now)
-    for it in candidates:
+    stale_flt = InboxFilter(**{**asdict(base), "last_before": quiet_since, "open_only": True})
+    for group in groups(db, stale_flt, now, ranks):
         if len(stale) >= stale_max:
             break
+        it = item(db, group, now, ranks)
         if not _human_replied(db, it, quiet_since):
             stale.append(_digest_item(db, it, severities))
     return Digest(start=start, end=now, subsystems=subsystems, counts=counts, trend=trend, new=new,
-                  new_total=len(new_items), fixed=fixed, stale=stale, stale_days=stale_days,
+                  new_total=new_total, fixed=fixed, stale=stale, stale_days=stale_days,
                   by_label={c.label: c.count for c in counts})
 
 

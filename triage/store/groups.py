@@ -11,6 +11,14 @@ A report's key, first rule that applies:
    or same foldable signature): a reply that quotes or re-pastes a report folds into it;
 4. its signature (``signature_hash``);
 5. itself (``report:ID``): a report without a readable trace never folds with another.
+
+What the inbox ranks and filters on is stored too, one row per group (``dup_groups``, migration 11: its label,
+dates, crash count, review and bug state), so it reads the groups it shows instead of aggregating every report.
+Any write that changes a group's row (a report, its key, date or bug; a verdict; a review; a bug's status or
+crash count) marks the group in ``dirty_groups``, by trigger, in the writer's transaction; ``settle`` recomputes
+the marked groups, and every writer of the store (the pipeline, review, labelling, classification) calls it
+before it commits. A reader never depends on that: the ``group_stats`` view gives the marked groups' rows from
+their reports, so the inbox is exact even if a script wrote around these functions.
 """
 
 from __future__ import annotations
@@ -106,3 +114,34 @@ def _thread_key(db: sqlite_utils.Database, rid: int, thread: str, title: str | N
     return None
 
 
+
+
+def settle(db: sqlite_utils.Database) -> int:
+    """Recompute the stored rows of the groups marked dirty (inside the caller's transaction); returns how many
+    were marked."""
+    n = db.execute("SELECT COUNT(*) FROM dirty_groups").fetchone()[0]
+    if n:
+        db.execute("DELETE FROM dup_groups WHERE dup_key IN (SELECT dup_key FROM dirty_groups)")
+        db.execute("INSERT INTO dup_groups SELECT * FROM dirty_group_stats")
+        db.execute("DELETE FROM dirty_groups")
+    return n
+
+
+def rebuild(db: sqlite_utils.Database) -> int:
+    """Every group's stored row from its reports (a backfill, or a store written around the triggers)."""
+    db.execute("DELETE FROM dup_groups")
+    db.execute("INSERT OR IGNORE INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) FROM reports")
+    return settle(db)
+
+
+def dirty(db: sqlite_utils.Database) -> list[str]:
+    """The groups marked and not recomputed yet (none after a writer's commit)."""
+    return [k for (k,) in db.execute("SELECT dup_key FROM dirty_groups")]
+
+
+def members(db: sqlite_utils.Database, key: str) -> list[int]:
+    """The ids of the reports of the group ``key``, in id order."""
+    ids = [r for (r,) in db.execute("SELECT id FROM reports INDEXED BY reports_dup_key WHERE dup_key = ?", [key])]
+    if key.startswith("report:") and key[7:].isdigit():
+        ids += [r for (r,) in db.execute("SELECT id FROM reports WHERE id = ? AND dup_key IS NULL", [int(key[7:])])]
+    return sorted(ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 
 import sqlite_utils
 
@@ -29,7 +30,7 @@ SYZ_LINE = re.compile(r"^#syz[ \t:-]+([a-z-]+):?[ \t]*(.*?)\s*$")
 TRAILERS = {"reported-by": "Reported-by", "closes": "Closes", "link": "Link", "fixes": "Fixes",
             "tested-by": "Tested-by", "reviewed-by": "Reviewed-by", "acked-by": "Acked-by",
             "suggested-by": "Suggested-by", "signed-off-by": "Signed-off-by", "cc": "Cc"}
-TRAILER_LINE = re.compile(r"^([A-Za-z][A-Za-z-]*):[ \t]+(\S.*?)\s*$")
+TRAILER_LINES = re.compile(r"^([A-Za-z][A-Za-z-]*):[ \t]+(\S.*?)[^\S\n]*$", re.M)
 
 REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|sv)\s*:\s*)+", re.I)
 PATCH_TAG = re.compile(r"^\s*(?:\[[^\]]*\]\s*)*")
@@ -68,6 +69,8 @@ def command_text(mail: Mail) -> str:
 
 
 def syz_commands(text: str) -> list[dict]:
+    if "#syz" not in text:                        # no line can start with it
+        return []
     lines = unquoted_lines(text)
     out = []
     for i, line in enumerate(lines):
@@ -82,10 +85,11 @@ def syz_commands(text: str) -> list[dict]:
 
 
 def trailer_tags(text: str) -> dict[str, list[str]]:
+    """``Name: value`` lines of the known trailers, not quoted (a quoted line never starts with a letter, so
+    one search over the whole text finds them)."""
     tags: dict[str, list[str]] = {}
-    for line in unquoted_lines(text):
-        m = TRAILER_LINE.match(line)
-        if m and m.group(1).lower() in TRAILERS:
+    for m in TRAILER_LINES.finditer(text):
+        if m.group(1).lower() in TRAILERS:
             values = tags.setdefault(TRAILERS[m.group(1).lower()], [])
             if m.group(2) not in values:
                 values.append(m.group(2))
@@ -180,7 +184,8 @@ def bug_extid(mail: Mail, tags: dict[str, list[str]]) -> str | None:
         m = SYZBOT_ADDR.match(addr)
         if m and m.group(1):
             return m.group(1)
-    m = EXTID_LINK.search("\n".join(unquoted_lines(command_text(mail) or "")))
+    text = command_text(mail) or ""
+    m = EXTID_LINK.search("\n".join(unquoted_lines(text))) if "extid=" in text else None
     return m.group(1) if m else None
 
 
@@ -218,9 +223,30 @@ def has_message(db: sqlite_utils.Database, message_id: str) -> bool:
     )
 
 
+def known_messages(db: sqlite_utils.Database, message_ids: Iterable[str]) -> set[str]:
+    """Those of ``message_ids`` that are stored (as a message, or as the source of a report): one query per
+    500 ids instead of two per message."""
+    ids = list(dict.fromkeys(message_ids))
+    out: set[str] = set()
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        marks = ",".join("?" * len(part))
+        out.update(m for (m,) in db.execute(
+            f"SELECT message_id FROM messages WHERE message_id IN ({marks}) "
+            f"UNION SELECT message_id FROM sources WHERE message_id IN ({marks})", part + part))
+    return out
+
+
 def insert_message(db: sqlite_utils.Database, row: dict) -> bool:
     """Store a ``messages`` row (``thread_id`` unresolved); False if its message-id was already stored."""
-    cur = db.execute(
+    return insert_messages(db, [row]) == 1
+
+
+def insert_messages(db: sqlite_utils.Database, rows: list[dict]) -> int:
+    """Store ``messages`` rows in order (``thread_id`` unresolved), one statement; returns how many were new
+    (a message-id stored already is left as it is)."""
+    stamp = now()
+    cur = db.conn.executemany(
         f"INSERT OR IGNORE INTO messages ({', '.join(_COLUMNS)}, imported_at) "
-        f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?)", [row[c] for c in _COLUMNS] + [now()])
-    return cur.rowcount == 1
+        f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?)", [[row[c] for c in _COLUMNS] + [stamp] for row in rows])
+    return max(cur.rowcount, 0)

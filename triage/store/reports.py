@@ -2,7 +2,8 @@
 seen (``sources``) and its review row.
 
 ``prepare`` turns a parsed report into the rows to write (outside any transaction: it is the costly part);
-``store_report`` writes them, or only a new source when the same crash text is already stored.
+``store_reports`` writes a batch of them (``store_report`` one), or only a new source when the same crash text
+is already stored.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlite_utils
 
@@ -21,6 +24,7 @@ from triage.report.source import content_hash
 from triage.store.schema import now
 from triage.subsystems import subsystems_json
 
+CHUNK = 500                # ids or hashes per IN (...) list
 MAX_STORED_TEXT = 2_000_000  # bytes of input kept with a report; larger logs keep the extracted report only
 
 _FRAMES_INSERT = ("INSERT OR IGNORE INTO frames (report_id, stack, pos, function, norm_function, offset, size, "
@@ -68,6 +72,9 @@ class PreparedReport:
     kind: str
     location: str
     message_id: str | None
+    verdict: Any = None          # the classifier's verdict on it, when the import classified it already
+    replies_to: tuple[str, ...] = ()      # from a reply to a patch: the mails it names
+    quote_lines: list[str] = field(default_factory=list)   # its lines to look for in those patches
 
 
 def prepare(rep: Report, *, kind: str, location: str, message_id: str | None = None,
@@ -120,15 +127,49 @@ def add_source(db: sqlite_utils.Database, rid: int, kind: str, location: str, me
 def store_report(db: sqlite_utils.Database, rep: PreparedReport) -> tuple[int, bool]:
     """Write a prepared report (inside the caller's transaction): ``(id, True)`` when new, ``(id, False)`` when
     the same crash text was stored already (only its new source is added then)."""
-    rid = report_id(db, rep.content_hash)
-    if rid is not None:
-        add_source(db, rid, rep.kind, rep.location, rep.message_id)
-        return rid, False
+    return store_reports(db, [rep])[0]
+
+
+def known_hashes(db: sqlite_utils.Database, hashes: Iterable[str]) -> dict[str, int]:
+    """content hash -> stored report id, for those of ``hashes`` that are stored."""
+    hashes = list(dict.fromkeys(hashes))
+    out: dict[str, int] = {}
+    for i in range(0, len(hashes), CHUNK):
+        part = hashes[i:i + CHUNK]
+        out.update((h, rid) for rid, h in db.execute(
+            f"SELECT id, content_hash FROM reports WHERE content_hash IN ({','.join('?' * len(part))})", part))
+    return out
+
+
+def store_reports(db: sqlite_utils.Database, reps: Sequence[PreparedReport]) -> list[tuple[int, bool]]:
+    """Write prepared reports in order, as ``store_report`` one by one would (same ids), with one statement per
+    table: ``(id, new)`` for each. Inside the caller's transaction, which holds the write lock, so the ids the
+    reports get are known before they are written (SQLite's own next rowid: the largest plus one)."""
+    if not reps:
+        return []
     stamp = now()
-    row = {**rep.row, "imported_at": stamp}
-    rid = db["reports"].insert(row).last_pk
-    if rep.frames:
-        db.conn.executemany(_FRAMES_INSERT, [(rid, *f) for f in rep.frames])  # plain rows: an import's hot path
-    add_source(db, rid, rep.kind, rep.location, rep.message_id)
-    db.execute("INSERT OR IGNORE INTO reviews (report_id, state, updated_at) VALUES (?, 'new', ?)", [rid, stamp])
-    return rid, True
+    known = known_hashes(db, (r.content_hash for r in reps))
+    next_id = (db.execute("SELECT MAX(id) FROM reports").fetchone()[0] or 0) + 1
+    out: list[tuple[int, bool]] = []
+    rows, frames, sources, reviews = [], [], [], []
+    for rep in reps:
+        rid = known.get(rep.content_hash)
+        new = rid is None
+        if new:
+            rid = known[rep.content_hash] = next_id
+            next_id += 1
+            rows.append({**rep.row, "id": rid, "imported_at": stamp})
+            frames += [(rid, *f) for f in rep.frames]
+            reviews.append((rid, stamp))
+        sources.append((rid, rep.kind, rep.location, rep.message_id, stamp))
+        out.append((rid, new))
+    if rows:
+        cols = list(rows[0])
+        db.conn.executemany(f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                            [[r[c] for c in cols] for r in rows])
+        db.conn.executemany(_FRAMES_INSERT, frames)
+        db.conn.executemany("INSERT OR IGNORE INTO reviews (report_id, state, updated_at) VALUES (?, 'new', ?)",
+                            reviews)
+    db.conn.executemany("INSERT OR IGNORE INTO sources (report_id, kind, location, message_id, seen_at) "
+                        "VALUES (?,?,?,?,?)", sources)
+    return out

@@ -487,9 +487,246 @@ def _v9_report_dup_key(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_bulk_search_index(db: sqlite_utils.Database) -> None:
+    """New rows are indexed in bulk by their writers (``triage.store.fts.index_new``) instead of one trigger
+    run per inserted row; a report is re-indexed only when its title or text changes (the v2 trigger re-indexed
+    the whole text when threading set its bug)."""
+    if not db["reports"].detect_fts():
+        return
+    _script(
+        db,
+        """
+        DROP TRIGGER IF EXISTS reports_ai;
+        DROP TRIGGER IF EXISTS messages_ai;
+        DROP TRIGGER IF EXISTS reports_au;
+        CREATE TRIGGER reports_au AFTER UPDATE OF title, text ON reports BEGIN
+          INSERT INTO reports_fts (reports_fts, rowid, title, text) VALUES('delete', old.rowid, old.title, old.text);
+          INSERT INTO reports_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        """
+    )
+    from triage.store.fts import index_new
+
+    index_new(db)            # rows an older writer left unindexed, if any
+
+
+
+# a report's duplicate group, as ``report_groups`` says (its stored key; its own until the writer keys it)
+_KEY_OF = "(SELECT COALESCE(dup_key, 'report:' || id) FROM reports WHERE id = {rid})"
+
+
+def _mark(key: str) -> str:
+    """SQL of a trigger body: mark one group dirty (no OR IGNORE in a trigger: the conflict clause of the
+    statement that fires it, an upsert's too, would replace it)."""
+    return (f"INSERT INTO dirty_groups SELECT k FROM (SELECT {key} AS k) "
+            "WHERE k NOT IN (SELECT dup_key FROM dirty_groups);")
+
+
+def _label_of(rid: str) -> str:
+    """SQL: set the stored effective label of report ``rid`` from its verdicts (as the ``report_labels`` view
+    of migration 4 computed it)."""
+    return f"""UPDATE report_labels SET (label, confidence, needs_review, source) = (
+            SELECT COALESCE(h.label, c.label), COALESCE(h.confidence, c.confidence),
+                   CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END,
+                   CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END
+            FROM (SELECT {rid} AS id) x
+            LEFT JOIN verdicts h ON h.report_id = x.id AND h.source = 'human'
+            LEFT JOIN verdicts c ON c.report_id = x.id AND c.source = 'combined')
+          WHERE report_id = {rid};"""
+
+
+# a ``dup_groups`` row's class (``group_counts``); the inbox's count uses the same expressions (triage.inbox)
+_AWAKE = "({g}.muted = 0 AND {g}.unsnoozed > 0)"
+_CLOSED = "(COALESCE({g}.bug_status, '') IN ('fixed', 'dup', 'invalid'))"
+
+
+def _v11_stored_groups(db: sqlite_utils.Database) -> None:
+    """The inbox reads one stored row per duplicate group (``dup_groups``, ``triage.store.groups``) instead of
+    aggregating every report: triggers mark the groups a write changes (``dirty_groups``), the writer recomputes
+    them before it commits (``groups.settle``). ``report_labels`` becomes a table kept by triggers (same columns
+    as the view it replaces), so a GROUP BY label or a search reads it instead of joining every verdict.
+    ``group_stats`` gives every group's row, exact even while some are marked; ``inbox_groups`` reads it."""
+    _script(
+        db,
+        f"""
+        DROP VIEW inbox_groups;
+        DROP VIEW report_labels;
+
+        CREATE TABLE report_labels (
+            report_id INTEGER PRIMARY KEY,          -- one row per report
+            label TEXT,                             -- the human label, else the combined verdict's; NULL: none yet
+            confidence REAL,
+            needs_review INTEGER NOT NULL DEFAULT 0,
+            source TEXT                             -- human | combined | NULL
+        );
+        INSERT INTO report_labels
+        SELECT r.id, COALESCE(h.label, c.label), COALESCE(h.confidence, c.confidence),
+               CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END,
+               CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END
+        FROM reports r
+        LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
+        LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined';
+        CREATE INDEX report_labels_label ON report_labels(label, report_id);
+
+        CREATE TABLE dirty_groups (dup_key TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE dup_groups (
+            dup_key TEXT PRIMARY KEY,
+            first_report INTEGER NOT NULL,          -- lowest report id
+            reports INTEGER NOT NULL,
+            label_rank INTEGER NOT NULL,            -- the group's label: its best human rank, else its best rank
+            first_reported TEXT,
+            last_reported TEXT,
+            crashes INTEGER NOT NULL,               -- the syzbot bug's count, at least the reports
+            bug_extid TEXT,                         -- the greatest of its reports'
+            needs_review INTEGER NOT NULL,
+            muted INTEGER NOT NULL,                 -- members muted
+            unsnoozed INTEGER NOT NULL,             -- members neither acked nor snoozed
+            wake_at TEXT,                           -- earliest snooze end of a member not acked
+            closed INTEGER NOT NULL,                -- members whose syzbot bug is not open
+            bug_status TEXT                         -- the greatest syzbot status of its members' bugs
+        );
+        CREATE INDEX dup_groups_rank ON dup_groups(label_rank, last_reported DESC, crashes DESC, dup_key);
+        -- groups whose snooze may be over: the inbox counts them one by one
+        CREATE INDEX dup_groups_wake ON dup_groups(wake_at) WHERE muted = 0 AND unsnoozed = 0;
+
+        -- how many stored groups of each class: label, awake (no member muted, one neither acked nor snoozed),
+        -- closed (syzbot's status of a member's bug is fixed, dup or invalid); kept by the triggers below, so the
+        -- inbox counts its lines without reading every group (triage.inbox.count)
+        CREATE TABLE group_counts (
+            label_rank INTEGER NOT NULL,
+            awake INTEGER NOT NULL,
+            closed INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (label_rank, awake, closed)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER dup_groups_count_ai AFTER INSERT ON dup_groups BEGIN
+          INSERT INTO group_counts SELECT new.label_rank, {_AWAKE.format(g="new")}, {_CLOSED.format(g="new")}, 0
+            WHERE NOT EXISTS (SELECT 1 FROM group_counts WHERE label_rank = new.label_rank
+                              AND awake = {_AWAKE.format(g="new")} AND closed = {_CLOSED.format(g="new")});
+          UPDATE group_counts SET n = n + 1 WHERE label_rank = new.label_rank
+            AND awake = {_AWAKE.format(g="new")} AND closed = {_CLOSED.format(g="new")};
+        END;
+        CREATE TRIGGER dup_groups_count_ad AFTER DELETE ON dup_groups BEGIN
+          UPDATE group_counts SET n = n - 1 WHERE label_rank = old.label_rank
+            AND awake = {_AWAKE.format(g="old")} AND closed = {_CLOSED.format(g="old")};
+        END;
+
+        -- the messages that can change a bug's status (triage.status.STATUS_MESSAGES, read on every inbox)
+        CREATE INDEX messages_status ON messages(date)
+          WHERE bug_extid IS NOT NULL AND (syz_commands NOT IN ('', '[]') OR patch_subject IS NOT NULL);
+
+        -- the rows of the marked groups, from their reports (a key is its reports' dup_key, or a report's own
+        -- key while no writer keyed it yet)
+        CREATE VIEW dirty_group_stats AS
+        SELECT m.dup_key, MIN(r.id) AS first_report, COUNT(*) AS reports,
+               COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END),
+                        MIN(COALESCE(lr.rank, 3))) AS label_rank,
+               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
+               MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
+               MAX(r.bug_extid) AS bug_extid, MAX(COALESCE(l.needs_review, 0)) AS needs_review,
+               SUM(COALESCE(v.state, 'new') = 'muted') AS muted,
+               SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL) AS unsnoozed,
+               MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END) AS wake_at,
+               SUM(COALESCE(b.status, 'open') NOT IN ('open', '')) AS closed,
+               MAX(b.status) AS bug_status
+        FROM (SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r INDEXED BY reports_dup_key
+                ON r.dup_key = k.dup_key
+              UNION ALL
+              SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r
+                ON r.id = CAST(substr(k.dup_key, 8) AS INTEGER)
+              WHERE k.dup_key LIKE 'report:%' AND r.dup_key IS NULL) m
+        CROSS JOIN reports r ON r.id = m.id
+        LEFT JOIN report_labels l ON l.report_id = r.id
+        LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
+        LEFT JOIN reviews v ON v.report_id = r.id
+        LEFT JOIN bugs b ON b.extid = r.bug_extid
+        GROUP BY m.dup_key;
+
+        CREATE VIEW group_stats AS
+        SELECT * FROM dup_groups WHERE dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+        UNION ALL SELECT * FROM dirty_group_stats;
+
+        CREATE VIEW inbox_groups AS
+        SELECT g.dup_key, g.first_report, g.reports, g.label_rank, g.last_reported, g.crashes, g.bug_extid,
+               g.needs_review, g.muted = 0 AND (g.unsnoozed > 0
+                 OR COALESCE(g.wake_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0)) AS visible,
+               lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
+        FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+
+        CREATE TRIGGER reports_group_ai AFTER INSERT ON reports BEGIN
+          INSERT INTO report_labels (report_id) VALUES (new.id);
+          {_mark("COALESCE(new.dup_key, 'report:' || new.id)")}
+        END;
+        CREATE TRIGGER reports_group_key AFTER UPDATE OF dup_key ON reports
+        WHEN old.dup_key IS NOT new.dup_key BEGIN
+          {_mark("COALESCE(old.dup_key, 'report:' || old.id)")}
+          {_mark("COALESCE(new.dup_key, 'report:' || new.id)")}
+        END;
+        CREATE TRIGGER reports_group_au AFTER UPDATE OF reported_at, bug_extid ON reports
+        WHEN old.reported_at IS NOT new.reported_at OR old.bug_extid IS NOT new.bug_extid BEGIN
+          {_mark("COALESCE(new.dup_key, 'report:' || new.id)")}
+        END;
+        CREATE TRIGGER reports_group_ad AFTER DELETE ON reports BEGIN
+          DELETE FROM report_labels WHERE report_id = old.id;
+          {_mark("COALESCE(old.dup_key, 'report:' || old.id)")}
+        END;
+
+        CREATE TRIGGER verdicts_label_ai AFTER INSERT ON verdicts BEGIN
+          {_label_of("new.report_id")}
+        END;
+        CREATE TRIGGER verdicts_label_au AFTER UPDATE ON verdicts BEGIN
+          {_label_of("new.report_id")}
+          {_label_of("old.report_id")}
+        END;
+        CREATE TRIGGER verdicts_label_ad AFTER DELETE ON verdicts BEGIN
+          {_label_of("old.report_id")}
+        END;
+        CREATE TRIGGER report_labels_au AFTER UPDATE ON report_labels
+        WHEN old.label IS NOT new.label OR old.needs_review IS NOT new.needs_review OR old.source IS NOT new.source
+        BEGIN
+          {_mark(_KEY_OF.format(rid="new.report_id"))}
+        END;
+
+        CREATE TRIGGER reviews_group_ai AFTER INSERT ON reviews BEGIN
+          {_mark(_KEY_OF.format(rid="new.report_id"))}
+        END;
+        CREATE TRIGGER reviews_group_au AFTER UPDATE OF state, snooze_until, report_id ON reviews
+        WHEN old.state IS NOT new.state OR old.snooze_until IS NOT new.snooze_until
+          OR old.report_id IS NOT new.report_id BEGIN
+          {_mark(_KEY_OF.format(rid="old.report_id"))}
+          {_mark(_KEY_OF.format(rid="new.report_id"))}
+        END;
+        CREATE TRIGGER reviews_group_ad AFTER DELETE ON reviews BEGIN
+          {_mark(_KEY_OF.format(rid="old.report_id"))}
+        END;
+
+        CREATE TRIGGER bugs_group_ai AFTER INSERT ON bugs BEGIN
+          INSERT INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) AS k FROM reports
+            WHERE bug_extid = new.extid AND k NOT IN (SELECT dup_key FROM dirty_groups);
+        END;
+        CREATE TRIGGER bugs_group_au AFTER UPDATE OF status, num_crashes, extid ON bugs
+        WHEN old.status IS NOT new.status OR old.num_crashes IS NOT new.num_crashes OR old.extid IS NOT new.extid
+        BEGIN
+          INSERT INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) AS k FROM reports
+            WHERE bug_extid IN (new.extid, old.extid) AND k NOT IN (SELECT dup_key FROM dirty_groups);
+        END;
+        CREATE TRIGGER bugs_group_ad AFTER DELETE ON bugs BEGIN
+          INSERT INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) AS k FROM reports
+            WHERE bug_extid = old.extid AND k NOT IN (SELECT dup_key FROM dirty_groups);
+        END;
+        """
+    )
+    from triage.store.groups import rebuild
+
+    rebuild(db)
+
+
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
-    _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key,
+    _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
+    _v11_stored_groups,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -46,17 +46,51 @@ def _subject_matches(db: sqlite_utils.Database, subject: str, mid: str, date: st
     return db.execute(sql + " ORDER BY date DESC", args).fetchall()
 
 
-def _resolve_one(db: sqlite_utils.Database, row: tuple) -> str:
+def _named(row: tuple) -> list[str]:
+    """The message-ids a message names as its parent, nearest first (In-Reply-To, then References last first)."""
+    mid, irt, refs_json = row[0], row[1], row[2]
+    refs = json.loads(refs_json or "[]")
+    return list(dict.fromkeys(m for m in ([irt] if irt else []) + refs[::-1] if m and m != mid))
+
+
+class _Threads:
+    """The ``thread_id`` of every message the pending ones name (None: stored but not resolved yet), read in one
+    query per 500 ids and kept equal to the store's as resolution writes it (a resolved message, a re-rooted
+    thread)."""
+
+    def __init__(self, db: sqlite_utils.Database, names: set[str]):
+        self.thread: dict[str, str | None] = {}
+        self.members: dict[str | None, set[str]] = {}
+        ids = list(names)
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            for mid, tid in db.execute(
+                    f"SELECT message_id, thread_id FROM messages WHERE message_id IN ({','.join('?' * len(part))})",
+                    part):
+                self.thread[mid] = tid
+                self.members.setdefault(tid, set()).add(mid)
+
+    def resolved(self, mid: str, thread: str) -> None:
+        if mid in self.thread:
+            self.members.get(self.thread[mid], set()).discard(mid)
+            self.thread[mid] = thread
+            self.members.setdefault(thread, set()).add(mid)
+
+    def rerooted(self, old: str, new: str) -> None:
+        for mid in self.members.pop(old, set()):
+            self.thread[mid] = new
+            self.members.setdefault(new, set()).add(mid)
+
+
+def _resolve_one(db: sqlite_utils.Database, row: tuple, known: _Threads) -> str:
     mid, irt, refs_json, subject, author, date = row
     refs = json.loads(refs_json or "[]")
-    named = [m for m in ([irt] if irt else []) + refs[::-1] if m and m != mid]
-    named = list(dict.fromkeys(named))
+    named = _named(row)
     parent = thread = None
     for cand in named:
-        hit = db.execute("SELECT thread_id FROM messages WHERE message_id = ?", [cand]).fetchone()
-        if hit is not None:
+        if cand in known.thread:
             parent = cand
-            thread = hit[0]
+            thread = known.thread[cand]
             break
     if named and parent is None:
         parent = irt or refs[-1]
@@ -74,8 +108,10 @@ def _resolve_one(db: sqlite_utils.Database, row: tuple) -> str:
             thread = roots[-1][1] if roots else mid
     thread = thread or mid
     db.execute("UPDATE messages SET thread_id = ?, parent_id = ? WHERE message_id = ?", [thread, parent, mid])
+    known.resolved(mid, thread)
     if thread != mid:   # replies that arrived first were rooted at this message: move them along
         db.execute("UPDATE messages SET thread_id = ? WHERE thread_id = ?", [thread, mid])
+        known.rerooted(mid, thread)
     return thread
 
 
@@ -91,7 +127,8 @@ def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None,
             "SELECT message_id, in_reply_to, refs, subject, author_email, date FROM messages "
             "WHERE thread_id IS NULL ORDER BY date IS NULL, date, rowid"
         ).fetchall()
-        touched = {_resolve_one(db, row) for row in pending}
+        known = _Threads(db, {m for row in pending for m in _named(row)})
+        touched = {_resolve_one(db, row, known) for row in pending}
         touched |= {row[0] for row in pending}     # ids that stopped being thread roots lose their row
         for mid in bug_hints or {}:
             hit = db.execute("SELECT thread_id FROM messages WHERE message_id = ?", [mid]).fetchone()
@@ -102,34 +139,49 @@ def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None,
 
 def refresh(db: sqlite_utils.Database, thread_ids: set[str], bug_hints: dict[str, str],
             linked: list[int] | None = None) -> int:
+    """Rewrite the ``threads`` rows of ``thread_ids`` from their messages (read in one query per 500 threads),
+    give their bug to the messages that have none and to the reports that are its crash (``link_reports``;
+    their ids are added to ``linked``); returns how many threads are new."""
+    tids = sorted(thread_ids)           # one order, whatever the hash seed: links depend on it
+    rows_of: dict[str, list[tuple]] = {}
+    existing: dict[str, str | None] = {}
+    for i in range(0, len(tids), 500):
+        part = tids[i:i + 500]
+        marks = ",".join("?" * len(part))
+        for row in db.execute(f"SELECT thread_id, message_id, subject, list, date, bug_extid FROM messages "
+                              f"WHERE thread_id IN ({marks}) ORDER BY date IS NULL, date, rowid", part):
+            rows_of.setdefault(row[0], []).append(row[1:])
+        existing.update(db.execute(f"SELECT thread_id, bug_extid FROM threads WHERE thread_id IN ({marks})", part))
     new = 0
-    for tid in thread_ids:
-        rows = db.execute(
-            "SELECT message_id, subject, list, date, bug_extid FROM messages WHERE thread_id = ? "
-            "ORDER BY date IS NULL, date", [tid]
-        ).fetchall()
-        existed = db.execute("SELECT bug_extid FROM threads WHERE thread_id = ?", [tid]).fetchone()
+    gone, rows_out, with_bug = [], [], []
+    for tid in tids:
+        rows = rows_of.get(tid)
         if not rows:
-            if existed is not None:
-                db.execute("DELETE FROM threads WHERE thread_id = ?", [tid])
+            if tid in existing:
+                gone.append((tid,))
             continue
         root = next((r for r in rows if r[0] == tid), rows[0])
         bugs = Counter(r[4] for r in rows if r[4])
         hinted = next((bug_hints[r[0]] for r in rows if r[0] in bug_hints), None)
-        bug = root[4] or (bugs.most_common(1)[0][0] if bugs else None) or hinted or (existed[0] if existed else None)
+        bug = root[4] or (bugs.most_common(1)[0][0] if bugs else None) or hinted or existing.get(tid)
         lists = Counter(r[2] for r in rows if r[2])
         dates = [r[3] for r in rows if r[3]]
-        db["threads"].upsert({
-            "thread_id": tid, "subject": root[1], "list": lists.most_common(1)[0][0] if lists else None,
-            "bug_extid": bug, "first_date": min(dates) if dates else None, "last_date": max(dates) if dates else None,
-            "n_messages": len(rows),
-        }, pk="thread_id")
+        rows_out.append((tid, root[1], lists.most_common(1)[0][0] if lists else None, bug,
+                         min(dates) if dates else None, max(dates) if dates else None, len(rows)))
         if bug:
-            db.execute("UPDATE messages SET bug_extid = ? WHERE thread_id = ? AND bug_extid IS NULL", [bug, tid])
-            got = link_reports(db, tid, bug)
-            if linked is not None:
-                linked += got
-        new += existed is None
+            with_bug.append((bug, tid))
+        new += tid not in existing
+    db.conn.executemany("DELETE FROM threads WHERE thread_id = ?", gone)
+    db.conn.executemany(
+        "INSERT INTO threads (thread_id, subject, list, bug_extid, first_date, last_date, n_messages) "
+        "VALUES (?,?,?,?,?,?,?) ON CONFLICT (thread_id) DO UPDATE SET subject = excluded.subject, "
+        "list = excluded.list, bug_extid = excluded.bug_extid, first_date = excluded.first_date, "
+        "last_date = excluded.last_date, n_messages = excluded.n_messages", rows_out)
+    db.conn.executemany("UPDATE messages SET bug_extid = ? WHERE thread_id = ? AND bug_extid IS NULL", with_bug)
+    for bug, tid in with_bug:
+        got = link_reports(db, tid, bug)
+        if linked is not None:
+            linked += got
     return new
 
 

@@ -1,0 +1,203 @@
+"""The speed figures of issue 13, each printed as a ratio to its limit measured in the same run.
+
+    PYTHONPATH=. python bench/bench_speed.py import   [--archive linux-nilfs]
+    PYTHONPATH=. python bench/bench_speed.py classify [--runs 5]
+    PYTHONPATH=. python bench/bench_speed.py scaling  [--sizes 10000,100000,1000000] [--dir /tmp]
+
+``import``    ``triage import --public-inbox`` of a whole archive (parse, classify, threads, search index: all
+              included, wall clock) against ``git cat-file --batch`` reading the same message blobs; target >= 1/10.
+              And CPU / wall of that import, the worker processes' CPU counted: target > 1 (the pool).
+``classify``  ``triage classify FILE`` against ``triage parse FILE``, fresh processes; target <= 2x.
+``scaling``   on bench_inbox's synthetic stores of each size: a fixed batch of 300 new report files imported, the
+              default inbox, a search, the digest and ``GROUP BY label``; each size's cost against the smallest
+              size's (costs should grow no faster than the store: ratio <= size ratio, with 25% for the noise of
+              a shared machine; the ratios are printed as measured).
+
+The inbox at 1M against ``triage --version`` is bench/bench_inbox.py's. The machine may be shared: the ratios
+hold better than the absolute times, which the load inflates (the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+DATA = ROOT.parent / "shared" / "data"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+
+
+# -- import vs git cat-file ----------------------------------------------------------------------------------------
+def cat_file_seconds(repo: Path) -> tuple[int, float]:
+    """Messages and wall seconds for git alone: list the commits, read every message blob through one
+    ``git cat-file --batch`` (the import's own reading path, without Python's work on the bytes)."""
+    t0 = time.perf_counter()
+    commits = subprocess.run(["git", "-C", str(repo), "log", "--reverse", "--format=%H"], capture_output=True,
+                             check=True, text=True).stdout.split()
+    names = "".join(f"{c}:m\n" for c in commits).encode()
+    out = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch"], input=names, capture_output=True,
+                         check=True).stdout
+    return len(commits), time.perf_counter() - t0 if out else 0.0
+
+
+def bench_import(archive: str) -> None:
+    from triage import sources
+    from triage.pipeline import Pipeline
+    from triage.store import open_db
+
+    bundle = DATA / "public-inbox" / f"{archive}.bundle"
+    if not bundle.exists():
+        sys.exit(f"bench_speed: {bundle} not found (needs ../shared/data)")
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        repo = Path(tmp) / archive
+        subprocess.run(["git", "clone", "-q", str(bundle), str(repo)], check=True)
+        runs = [cat_file_seconds(repo) for _ in range(3)]
+        n_git, git_s = runs[0][0], statistics.median(s for _, s in runs)
+        db = open_db(Path(tmp) / "store.db")
+        pipe = Pipeline(db)
+        t0, c0 = time.perf_counter(), time.process_time()
+        summary = pipe.run(sources.public_inbox(db, repo))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0 + pipe.worker_cpu
+    n = summary.messages_new
+    git_rate, rate = n_git / git_s, n / wall
+    print(f"{archive}: {n} messages, {summary.reports_new} reports; {load()}")
+    print(f"git cat-file --batch      {n_git:7d} blobs   {git_s:7.2f} s wall  {git_rate:9,.0f} msg/s")
+    print(f"triage import (all in)    {n:7d} msgs    {wall:7.2f} s wall  {rate:9,.0f} msg/s  "
+          f"= 1/{git_rate / rate:.1f} of cat-file (target >= 1/10): {'OK' if rate * 10 >= git_rate else 'SHORT'}")
+    print(f"CPU / wall of the import   {cpu:.2f} s CPU (main {cpu - pipe.worker_cpu:.2f} + workers "
+          f"{pipe.worker_cpu:.2f}) / {wall:.2f} s = {cpu / wall:.2f} (target > 1, {pipe.jobs_pooled} of "
+          f"{pipe.jobs_seen} mails in the pool): {'OK' if cpu > wall else 'SHORT'}")
+
+
+# -- classify one file vs parse one file ---------------------------------------------------------------------------
+def fresh(argv: list[str], runs: int) -> float:
+    """Median wall ms of ``triage ARGV`` in a new process."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "triage", *argv], env=ENV, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def bench_classify(runs: int) -> None:
+    report = DATA / "labelled" / "reports" / "001.txt"
+    parse_ms = fresh(["parse", str(report)], runs)
+    classify_ms = fresh(["classify", str(report)], runs)
+    version_ms = fresh(["--version"], runs)
+    print(f"{load()}")
+    print(f"triage --version          {version_ms:7.0f} ms")
+    print(f"triage parse one-file     {parse_ms:7.0f} ms")
+    print(f"triage classify one-file  {classify_ms:7.0f} ms = {classify_ms / parse_ms:.2f}x parse "
+          f"(target <= 2x): {'OK' if classify_ms <= 2 * parse_ms else 'SLOW'}")
+
+
+# -- scaling -------------------------------------------------------------------------------------------------------
+def best(fn, runs: int = 3) -> float:
+    """Fastest of ``runs`` calls, in ms (the one least disturbed by other processes)."""
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return min(out)
+
+
+def import_batch(db, texts: list[str], tag: str) -> float:
+    """Wall ms to import ``texts`` (made new with ``tag``) as report files, classified, in one pipeline."""
+    from records import ReportText
+    from triage.pipeline import Pipeline
+
+    t = time.perf_counter()
+    Pipeline(db, workers=0).run(ReportText(f"{text}\nbench-scaling {tag} {i}\n", "file", f"scale-{tag}-{i}")
+                                for i, text in enumerate(texts))
+    return (time.perf_counter() - t) * 1000
+
+
+def measure(path: Path, texts: list[str]) -> dict[str, float]:
+    from bench_import import distinct
+
+    from triage.dataset import search
+    from triage.digest.build import build as digest
+    from triage.inbox import InboxFilter, count, query
+    from triage.store import open_db
+
+    db = open_db(path)
+    tag = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+    made = [distinct(t, i) for i, t in enumerate(texts)]
+    out = {
+        "import 300 reports": import_batch(db, made, tag),
+        "inbox (50 lines + count)": best(lambda: (query(db, InboxFilter()), count(db, InboxFilter()))),
+        "search 'ext4_writepages'": best(lambda: search(db, "ext4_writepages")),
+        "digest (7 days)": best(lambda: digest(db)),
+        "GROUP BY label": best(lambda: db.execute(
+            "SELECT label, COUNT(*) FROM report_labels GROUP BY label").fetchall()),
+    }
+    db.conn.close()
+    return out
+
+
+def bench_scaling(sizes: list[int], where: Path) -> None:
+    from bench_import import corpus
+    from bench_inbox import build
+
+    from triage.report import parse
+
+    texts = [t for t in corpus() if parse(t).title][:300]
+    texts = (texts * (300 // len(texts) + 1))[:300]
+    results = {}
+    for n in sizes:
+        path = where / f"bench-scale-{n}.db"
+        if not path.exists():
+            print(f"building {n:,} reports at {path} ...", flush=True)
+            build(path, n)
+        results[n] = measure(path, texts)
+    print(f"{load()}")
+    base = sizes[0]
+    print(f"{'stage':28s}" + "".join(f"{n:>14,}" for n in sizes) + "   cost ratio vs size ratio")
+    for stage in results[base]:
+        cells = "".join(f"{results[n][stage]:12.1f}ms" for n in sizes)
+        ratios = ", ".join(f"{results[n][stage] / results[base][stage]:.1f}x at {n // base}x"
+                           for n in sizes[1:])
+        ok = all(results[n][stage] / results[base][stage] <= 1.25 * n / base for n in sizes[1:])
+        print(f"{stage:28s}{cells}   {ratios}: {'linear or better' if ok else 'WORSE THAN LINEAR'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    imp = sub.add_parser("import")
+    imp.add_argument("--archive", default="linux-nilfs")
+    cls = sub.add_parser("classify")
+    cls.add_argument("--runs", type=int, default=5)
+    sca = sub.add_parser("scaling")
+    sca.add_argument("--sizes", default="10000,100000,1000000")
+    sca.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()),
+                     help="where the stores are built (kept and reused: 1M reports is ~8 GB)")
+    args = ap.parse_args()
+    if args.what == "import":
+        bench_import(args.archive)
+    elif args.what == "classify":
+        bench_classify(args.runs)
+    else:
+        if shutil.disk_usage(args.dir).free < 12e9 and "1000000" in args.sizes:
+            sys.exit(f"bench_speed: the 1M store needs ~8 GB free in {args.dir}")
+        bench_scaling([int(s) for s in args.sizes.split(",")], args.dir)
+
+
+if __name__ == "__main__":
+    main()
