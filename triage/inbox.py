@@ -484,7 +484,7 @@ def new_replies(db: sqlite_utils.Database, bugs: list[str], mids: list[str], see
     cond, params = own_threads_sql(bugs, mids)
     if cond == "0":
         return 0
-    from triage.reply import OUTGOING
+    from triage.store.messages import OUTGOING
 
     exclude = f" AND m.message_id NOT IN ({','.join('?' * len(mids))})" if mids else ""
     row = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {cond} AND COALESCE(m.date, '') > ?{exclude} "
