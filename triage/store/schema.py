@@ -723,10 +723,23 @@ def _v11_stored_groups(db: sqlite_utils.Database) -> None:
 
 
 
+def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
+    """What the digest reads of the reports of a period (date, bug, subsystems, mail) from one covering index, and
+    new groups from an index on their first report's date: reading them from the report rows (each a page of its
+    own, the text beside them) made the digest's cost grow faster than the store (130x for 100x)."""
+    _script(
+        db,
+        """
+        CREATE INDEX reports_by_date ON reports(reported_at, bug_extid, subsystems, message_id);
+        CREATE INDEX dup_groups_first ON dup_groups(first_reported);
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
-    _v11_stored_groups,
+    _v11_stored_groups, _v12_narrow_reads,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
