@@ -174,7 +174,10 @@ def groups(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = N
     """
     now = now or utcnow()
     ranks = ranks if ranks is not None else rank_table(db)
-    if flt.subsystems or flt.addresses:
+    if flt.subsystems and not flt.addresses:
+        yield from _subsystem_groups(db, flt, ranks, now)
+        return
+    if flt.addresses:
         yield from _area_groups(db, flt, ranks, now)
         return
     where, params = _stored_conditions(db, flt, ranks, now)
@@ -190,7 +193,10 @@ def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     those a mail closes or reopens, and those marked dirty. Otherwise the matching groups are counted."""
     now = now or utcnow()
     ranks = rank_table(db)
-    if flt.subsystems or flt.addresses:
+    if flt.subsystems and not flt.addresses:
+        sql, params = _subsystem_sql(db, flt, ranks, now, None)
+        return int(db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0])
+    if flt.addresses:
         return len(_area_groups(db, replace(flt, limit=0), ranks, now))
     where, params = _stored_conditions(db, flt, ranks, now)
     if flt.since or flt.first_since or flt.last_before or flt.open_only:
@@ -273,6 +279,83 @@ def _stored_source(where: str, ordered: bool = False) -> str:
     return (f"SELECT {GROUP_COLS} FROM dup_groups{index} WHERE {where} "
             f"AND dup_key NOT IN (SELECT dup_key FROM dirty_groups) "
             f"UNION ALL SELECT {GROUP_COLS} FROM dirty_group_stats WHERE {where}")
+
+
+def _subsystem_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
+                      ) -> Iterator[Group]:
+    """The groups of a subsystem filter, aggregated over the area's stored rows (``group_areas``: one per group
+    and subsystems list), worst first. With a limit, one label rank at a time, from the rows carrying that rank
+    (an index lookup), stopping once the limit is reached; each group's area reports are read as it is yielded."""
+    wanted = _wanted(flt, ranks)
+    if flt.limit <= 0:
+        sql, params = _subsystem_sql(db, flt, ranks, now, None)
+        rows = db.execute(f"{sql} ORDER BY grank, last DESC, crashes DESC, dup_key", params).fetchall()
+    else:
+        rows = []
+        for rank in wanted:
+            sql, params = _subsystem_sql(db, flt, ranks, now, rank)
+            rows += db.execute(f"{sql} ORDER BY last DESC, crashes DESC, dup_key", params).fetchall()
+            if len(rows) >= flt.limit:
+                break
+    for key, grank, last, first, n, crashes in rows:
+        yield Group(key, grank, last, first, n, crashes, _area_members(db, flt, key))
+
+
+# the rows of an area: the stored ones of groups no writer left marked (all of the area's, or those of the
+# candidate groups, by key), and the marked groups' computed now
+_AREA_ROWS = """
+    SELECT a.* FROM area ir CROSS JOIN group_areas a ON a.subsystems = ir.subsystems
+    WHERE a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+    UNION ALL SELECT * FROM dirty_group_areas ir WHERE {area}"""
+_CANDIDATE_ROWS = """
+    SELECT a.* FROM cand CROSS JOIN group_areas a INDEXED BY group_areas_key ON a.dup_key = cand.k
+    WHERE a.subsystems IN (SELECT subsystems FROM area) AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+    UNION ALL SELECT * FROM dirty_group_areas ir WHERE {area}"""
+_CANDIDATES = """
+    cand(k) AS (SELECT a.dup_key FROM area ir CROSS JOIN group_areas a INDEXED BY group_areas_rank
+                  ON a.subsystems = ir.subsystems AND a.best_rank = {rank}
+                UNION SELECT a.dup_key FROM area ir CROSS JOIN group_areas a INDEXED BY group_areas_human
+                  ON a.subsystems = ir.subsystems AND a.human_rank = {rank}),"""
+
+
+def _subsystem_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime,
+                   rank: int | None) -> tuple[str, dict]:
+    """SQL of the groups of a subsystem filter (``GROUP_COLS``, as ``_groups`` aggregates them over the area's
+    reports) from the area's stored rows; with ``rank``, only the groups of that label rank."""
+    params: dict = {"now": stamp(now)}
+    area = area_sql(replace(flt, addresses=[]), params)
+    having = [f"grank IN ({','.join(map(str, _wanted(flt, ranks))) or 'NULL'})" if rank is None else
+              f"grank = {rank}"]
+    if not flt.include_all:
+        having.append("SUM(muted) = 0 AND (SUM(unsnoozed) > 0 OR MIN(wake_at) <= :now)")
+    for name, value, cond in (("since", flt.since, "MAX(last_reported) >= :since"),
+                              ("first_since", flt.first_since, "MIN(first_reported) >= :first_since"),
+                              ("last_before", flt.last_before, "MAX(last_reported) < :last_before")):
+        if value:
+            params[name] = stamp(value)
+            having.append(cond)
+    if flt.open_only:
+        having.append("SUM(closed) = 0")
+    if not flt.include_closed:
+        having.append(_closed(db, params, "MAX(bug_status)"))
+    cand = _CANDIDATES.format(rank=rank) if rank is not None else ""
+    rows = (_CANDIDATE_ROWS if cand else _AREA_ROWS).format(area=area)
+    sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area}),{cand}
+        rows AS ({rows})
+        SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, MAX(last_reported) AS last,
+               MIN(first_reported) AS first, SUM(reports) AS n, MAX(MAX(max_crashes), SUM(reports)) AS crashes
+        FROM rows GROUP BY dup_key HAVING {" AND ".join(having)}"""
+    return sql, params
+
+
+def _area_members(db: sqlite_utils.Database, flt: InboxFilter, key: str) -> list[int]:
+    """The ids of the reports of group ``key`` in the filter's area."""
+    ids = members(db, key)
+    params: dict = {}
+    area = area_sql(flt, params)
+    marks = ",".join(str(int(i)) for i in ids)
+    return [r for (r,) in db.execute(f"SELECT report_id FROM inbox_reports ir WHERE report_id IN ({marks}) AND {area} "
+                                     "ORDER BY report_id", params)]
 
 
 def _area_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
