@@ -226,6 +226,15 @@ def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     return int(total - stored + exact)
 
 
+def count_closed(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> tuple[int, int]:
+    """How many lines a subsystem filter gives without its limit, and how many more ``include_closed`` would
+    give (``count`` of both), in one pass over the area's rows."""
+    sql, params = _subsystem_sql(db, replace(flt, include_closed=True), rank_table(db), now or utcnow(), None,
+                                 open_column=True)
+    shown, total = db.execute(f"SELECT COALESCE(SUM(still_open), 0), COUNT(*) FROM ({sql})", params).fetchone()
+    return int(shown), int(total - shown)
+
+
 # a group's class in ``group_counts`` (the same expressions as migration 11's triggers)
 AWAKE = "(muted = 0 AND unsnoozed > 0)"
 STATUS_CLOSED = "(COALESCE(bug_status, '') IN ('fixed', 'dup', 'invalid'))"
@@ -319,9 +328,10 @@ _CANDIDATES = """
 
 
 def _subsystem_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime,
-                   rank: int | None) -> tuple[str, dict]:
+                   rank: int | None, open_column: bool = False) -> tuple[str, dict]:
     """SQL of the groups of a subsystem filter (``GROUP_COLS``, as ``_groups`` aggregates them over the area's
-    reports) from the area's stored rows; with ``rank``, only the groups of that label rank."""
+    reports) from the area's stored rows; with ``rank``, only the groups of that label rank. ``open_column`` adds
+    ``still_open``: whether the group's bug is not closed (what ``include_closed`` off would keep)."""
     params: dict = {"now": stamp(now)}
     area = area_sql(replace(flt, addresses=[]), params)
     having = [f"grank IN ({','.join(map(str, _wanted(flt, ranks))) or 'NULL'})" if rank is None else
@@ -338,12 +348,14 @@ def _subsystem_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int,
         having.append("SUM(closed) = 0")
     if not flt.include_closed:
         having.append(_closed(db, params, "MAX(bug_status)"))
+    still_open = f", {_closed(db, params, 'MAX(bug_status)')} AS still_open" if open_column else ""
     cand = _CANDIDATES.format(rank=rank) if rank is not None else ""
     rows = (_CANDIDATE_ROWS if cand else _AREA_ROWS).format(area=area)
     sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area}),{cand}
         rows AS ({rows})
         SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, MAX(last_reported) AS last,
-               MIN(first_reported) AS first, SUM(reports) AS n, MAX(MAX(max_crashes), SUM(reports)) AS crashes
+               MIN(first_reported) AS first, SUM(reports) AS n,
+               MAX(MAX(max_crashes), SUM(reports)) AS crashes{still_open}
         FROM rows GROUP BY dup_key HAVING {" AND ".join(having)}"""
     return sql, params
 

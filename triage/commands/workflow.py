@@ -41,13 +41,14 @@ def _echo(text: str, err: bool = False) -> None:
 # -- inbox -------------------------------------------------------------------------------------------------
 
 def _check_subsystems(db, names: list[str]) -> None:
-    """Unknown ``--subsystem`` values are usage errors: the table's names and those syzbot gave stored bugs."""
+    """Unknown ``--subsystem`` values are usage errors: the table's names and those of the stored reports
+    (syzbot's for their bugs; ``area_sets``: each list once, not a read of every bug; and those of the groups a
+    writer left marked)."""
+    from triage.inbox import subsystems_of
     from triage.subsystems import names as table_names
 
     known = set(table_names())
-    for (subs,) in db.execute("SELECT DISTINCT subsystems FROM bugs WHERE subsystems IS NOT NULL"):
-        from triage.inbox import subsystems_of
-
+    for (subs,) in db.execute("SELECT subsystems FROM area_sets UNION SELECT subsystems FROM dirty_group_areas"):
         known.update(subsystems_of(subs))
     bad = [n for n in names if n not in known]
     if bad:
@@ -108,13 +109,16 @@ def _say_hidden(db, flt, shown: int) -> None:
     """``30 of 175 shown (--limit 30; ...); 12 fixed, dup or invalid hidden (--all shows them)`` on stderr."""
     from dataclasses import replace
 
-    from triage.inbox import count
+    from triage.inbox import count, count_closed
 
     parts = []
-    total = count(db, flt) if flt.limit and shown == flt.limit else shown
+    if flt.subsystems and not flt.addresses and not flt.include_closed:
+        total, closed = count_closed(db, flt)          # one pass over the area's rows for both
+    else:
+        total = count(db, flt) if flt.limit and shown == flt.limit else shown
+        closed = 0 if flt.include_closed else count(db, replace(flt, include_closed=True)) - total
     if total > shown:
         parts.append(f"--limit {flt.limit}; --limit 0 shows all")
-    closed = 0 if flt.include_closed else count(db, replace(flt, include_closed=True)) - total
     if closed > 0:
         parts.append(f"{closed} fixed, dup or invalid hidden: --all shows them")
     if parts:
