@@ -19,12 +19,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from triage.review import stamp, utcnow
 from triage.status import CLOSED, bug_status, closed_overrides
 from triage.store.groups import members
+
+if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
+    import sqlite_utils
 
 
 def subsystems_of(subsystems_json: str | None) -> list[str]:

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import typer
 
-from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store, warn
+from triage.commands.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    JSON_OPTION,
+    die,
+    emit_json,
+    open_reader,
+    open_store,
+    warn,
+)
 
 IDS = typer.Argument(..., metavar="ID...", help="Report ids (as shown by `triage inbox`).")
 
@@ -84,7 +93,7 @@ def inbox_cmd(
         since_dt = parse_when(since, future=False) if since else None
     except ReviewError as exc:
         die(f"--since {exc}", EXIT_USAGE)
-    db = open_store()
+    db = open_reader()
     if subsystem:
         _check_subsystems(db, list(subsystem))
     flt = InboxFilter(

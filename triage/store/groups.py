@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
+    import sqlite_utils
+
 
 CHUNK = 500
 _RECURRENCE = re.compile(r"\s+\(\d+\)$")

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 from triage.store.schema import now
 
-if TYPE_CHECKING:       # the mail model (email, dateutil) is not loaded by the readers of the store (the inbox)
+if TYPE_CHECKING:       # annotations only: the readers of the store (the inbox) load neither the mail model
+    import sqlite_utils  # (email, dateutil) nor sqlite-utils
+
     from records.mail import Mail
 
 OUTGOING = "triage reply"          # messages.source of the mails triage composed (``triage.reply``)
