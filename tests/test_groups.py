@@ -25,6 +25,7 @@ from triage.inbox import (
     _conditions,
     _groups,
     count,
+    count_closed,
     groups,
     rank_table,
 )
@@ -112,6 +113,9 @@ def assert_groups_as_the_old_views(db) -> None:
         assert got == old_inbox(db, flt), name
         assert count(db, flt, NOW) == len(got), name        # from the class counts, corrected
         if flt.subsystems:                                  # the first lines, walked one label rank at a time
+            if not flt.include_closed:
+                closed = count(db, replace(flt, include_closed=True), NOW) - len(got)
+                assert count_closed(db, flt, NOW) == (len(got), closed), name
             first = [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes, g.ids)
                      for g in itertools.islice(groups(db, replace(flt, limit=3), NOW), 3)]
             assert first == old_area(db, replace(flt, limit=3))[:3], name

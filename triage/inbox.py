@@ -196,8 +196,8 @@ def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     now = now or utcnow()
     ranks = rank_table(db)
     if flt.subsystems and not flt.addresses:
-        sql, params = _subsystem_sql(db, flt, ranks, now, None)
-        return int(db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0])
+        sql, params = _subsystem_count_sql(db, flt, ranks, now, open_column=False)
+        return int(db.execute(sql, params).fetchone()[0])
     if flt.addresses:
         return len(_area_groups(db, replace(flt, limit=0), ranks, now))
     where, params = _stored_conditions(db, flt, ranks, now)
@@ -231,10 +231,10 @@ def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
 def count_closed(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> tuple[int, int]:
     """How many lines a subsystem filter gives without its limit, and how many more ``include_closed`` would
     give (``count`` of both), in one pass over the area's rows."""
-    sql, params = _subsystem_sql(db, replace(flt, include_closed=True), rank_table(db), now or utcnow(), None,
-                                 open_column=True)
-    shown, total = db.execute(f"SELECT COALESCE(SUM(still_open), 0), COUNT(*) FROM ({sql})", params).fetchone()
-    return int(shown), int(total - shown)
+    sql, params = _subsystem_count_sql(db, replace(flt, include_closed=True), rank_table(db), now or utcnow(),
+                                       open_column=True)
+    total, shown = db.execute(sql, params).fetchone()
+    return int(shown or 0), int(total - (shown or 0))
 
 
 # a group's class in ``group_counts`` (the same expressions as migration 11's triggers)
@@ -329,6 +329,54 @@ _CANDIDATES = """
                   ON a.subsystems = ir.subsystems AND a.human_rank = {rank}),"""
 
 
+def _area_conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], params: dict,
+                     rank: int | None, grouped: bool = True) -> list[str]:
+    """The filter as conditions on a group's area rows: aggregated (``grouped``, a HAVING), or on its one row."""
+    agg = (lambda f, c: f"{f}({c})") if grouped else (lambda f, c: c)
+    grank = "grank" if grouped else "COALESCE(human_rank, best_rank)"
+    conds = [f"{grank} IN ({','.join(map(str, _wanted(flt, ranks))) or 'NULL'})" if rank is None else
+             f"{grank} = {rank}"]
+    if not flt.include_all:
+        conds.append(f"{agg('SUM', 'muted')} = 0 "
+                     f"AND ({agg('SUM', 'unsnoozed')} > 0 OR {agg('MIN', 'wake_at')} <= :now)")
+    for name, value, cond in (("since", flt.since, f"{agg('MAX', 'last_reported')} >= :since"),
+                              ("first_since", flt.first_since, f"{agg('MIN', 'first_reported')} >= :first_since"),
+                              ("last_before", flt.last_before, f"{agg('MAX', 'last_reported')} < :last_before")):
+        if value:
+            params[name] = stamp(value)
+            conds.append(cond)
+    if flt.open_only:
+        conds.append(f"{agg('SUM', 'closed')} = 0")
+    if not flt.include_closed:
+        conds.append(_closed(db, params, agg("MAX", "bug_status")))
+    return conds
+
+
+def _subsystem_count_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime,
+                         open_column: bool) -> tuple[str, dict]:
+    """SQL counting the groups of a subsystem filter (and, with ``open_column``, those whose bug is not closed).
+    A group with one stored row (``parts = 1``: most) is judged on that row, without grouping; the others and
+    the marked groups are aggregated as ``_subsystem_sql`` does."""
+    params: dict = {"now": stamp(now)}
+    area = area_sql(replace(flt, addresses=[]), params)
+    single = " AND ".join(_area_conditions(db, flt, ranks, params, None, grouped=False))
+    having = " AND ".join(_area_conditions(db, flt, ranks, params, None))
+    open_single = _closed(db, params, "bug_status") if open_column else "0"
+    open_multi = _closed(db, params, "MAX(bug_status)") if open_column else "0"
+    sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area})
+        SELECT COUNT(*), SUM(still_open) FROM (
+            SELECT a.dup_key, 0, {open_single} AS still_open FROM area ir CROSS JOIN group_areas a
+              ON a.subsystems = ir.subsystems
+            WHERE a.parts = 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups) AND {single}
+            UNION ALL
+            SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, {open_multi} FROM (
+                SELECT a.* FROM area ir CROSS JOIN group_areas a ON a.subsystems = ir.subsystems
+                WHERE a.parts > 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+                UNION ALL SELECT * FROM dirty_group_areas ir WHERE {area})
+            GROUP BY dup_key HAVING {having})"""
+    return sql, params
+
+
 def _subsystem_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime,
                    rank: int | None, open_column: bool = False) -> tuple[str, dict]:
     """SQL of the groups of a subsystem filter (``GROUP_COLS``, as ``_groups`` aggregates them over the area's
@@ -336,20 +384,7 @@ def _subsystem_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int,
     ``still_open``: whether the group's bug is not closed (what ``include_closed`` off would keep)."""
     params: dict = {"now": stamp(now)}
     area = area_sql(replace(flt, addresses=[]), params)
-    having = [f"grank IN ({','.join(map(str, _wanted(flt, ranks))) or 'NULL'})" if rank is None else
-              f"grank = {rank}"]
-    if not flt.include_all:
-        having.append("SUM(muted) = 0 AND (SUM(unsnoozed) > 0 OR MIN(wake_at) <= :now)")
-    for name, value, cond in (("since", flt.since, "MAX(last_reported) >= :since"),
-                              ("first_since", flt.first_since, "MIN(first_reported) >= :first_since"),
-                              ("last_before", flt.last_before, "MAX(last_reported) < :last_before")):
-        if value:
-            params[name] = stamp(value)
-            having.append(cond)
-    if flt.open_only:
-        having.append("SUM(closed) = 0")
-    if not flt.include_closed:
-        having.append(_closed(db, params, "MAX(bug_status)"))
+    having = _area_conditions(db, flt, ranks, params, rank)
     still_open = f", {_closed(db, params, 'MAX(bug_status)')} AS still_open" if open_column else ""
     cand = _CANDIDATES.format(rank=rank) if rank is not None else ""
     rows = (_CANDIDATE_ROWS if cand else _AREA_ROWS).format(area=area)

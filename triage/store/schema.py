@@ -766,6 +766,7 @@ def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
             wake_at TEXT,
             closed INTEGER NOT NULL,
             bug_status TEXT,
+            parts INTEGER NOT NULL,                 -- the group's rows here: 1 (most) is its whole row in any area
             PRIMARY KEY (subsystems, dup_key)
         ) WITHOUT ROWID;
         CREATE INDEX group_areas_rank ON group_areas(subsystems, best_rank);
@@ -782,7 +783,8 @@ def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
                SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL) AS unsnoozed,
                MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END) AS wake_at,
                SUM(COALESCE(b.status, 'open') NOT IN ('open', '')) AS closed,
-               MAX(b.status) AS bug_status
+               MAX(b.status) AS bug_status,
+               COUNT(*) OVER (PARTITION BY m.dup_key) AS parts
         FROM (SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r INDEXED BY reports_dup_key
                 ON r.dup_key = k.dup_key
               UNION ALL
