@@ -68,6 +68,7 @@ READ_FIELDS = frozenset({"message-id", "from", "subject", "date", "in-reply-to",
 # printable characters) or a continuation (leading blank), and none an envelope "From " line
 _LINE = r"(?:[\041-\071\073-\176]+:[^\n]*|[\t ][^\n]*)"
 _PLAIN_HEADERS = re.compile(f"{_LINE}(?:\\n{_LINE})*")
+_FIELD = re.compile(r"^([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)", re.M)
 
 
 def simple_message(raw: bytes) -> Message | None:
@@ -90,7 +91,7 @@ def simple_message(raw: bytes) -> Message | None:
     if head[0] in " \t" or head.startswith("From ") or "\nFrom " in head or not _PLAIN_HEADERS.fullmatch(head):
         return None
     msg = Message()
-    for name, value in _fields(head):
+    for name, value in _FIELD.findall(head):
         if name.lower() in READ_FIELDS:
             msg.set_raw(name, value)
     try:
@@ -100,23 +101,6 @@ def simple_message(raw: bytes) -> Message | None:
         return None
     msg.set_payload(text[split + 2:])
     return msg
-
-
-def _fields(head: str) -> list[tuple[str, str]]:
-    """(name, value) of each field of a header block ``_PLAIN_HEADERS`` matched: the name up to the colon, the
-    value without its leading blanks, continuation lines joined with their line breaks."""
-    out: list[tuple[str, str]] = []
-    name = value = ""
-    for line in head.split("\n"):
-        if line[0] in " \t":
-            value += "\n" + line
-            continue
-        if name:
-            out.append((name, value))
-        name, _, value = line.partition(":")
-        value = value.lstrip(" \t")
-    out.append((name, value))
-    return out
 
 
 def read_mail(raw: bytes, location: str) -> Mail:
