@@ -146,8 +146,15 @@ def _init_worker(classifier: Any) -> None:
     global _CLASSIFIER
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the importing process's to handle
     _CLASSIFIER = classifier
+    try:
+        os.nice(WORKER_NICE)
+    except OSError:
+        pass
 
 
+# Workers yield the processor to the importing process: it reads and writes every batch alone (the critical path of
+# an import; the workers are ahead of it), and on a core shared with them or other programs it must not wait.
+WORKER_NICE = 5
 CHUNK = 64          # jobs per task sent to a worker: enough to amortize the round trip, small enough to share
 
 
