@@ -74,7 +74,8 @@ def bench_import(archive: str) -> None:
         repo = Path(tmp) / archive
         subprocess.run(["git", "clone", "-q", str(bundle), str(repo)], check=True)
         runs = [cat_file_seconds(repo) for _ in range(3)]
-        n_git, git_s, git_cpu = runs[0][0], statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs)
+        n_git = runs[0][0]
+        git_s, git_cpu = statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs)
         db = open_db(Path(tmp) / "store.db")
         pipe = Pipeline(db)
         t0, c0 = time.perf_counter(), time.process_time()
