@@ -94,7 +94,8 @@ def bench_import(archive: str) -> None:
     # and the wall time the import's CPU allows on idle cores (the importing process's share is serial)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     idle = max(cpu - pipe.worker_cpu, cpu / cores)
-    print(f"CPU seconds (load-proof)   git {git_cpu:.2f} s, import {cpu:.2f} s = 1/{cpu / git_cpu:.1f}; on {cores} idle "
+    print(f"CPU seconds (load-proof)   git {git_cpu:.2f} s, import {cpu:.2f} s = 1/{cpu / git_cpu:.1f}; on {cores} "
+          f"idle "
           f"cores the import would take >= {idle:.2f} s = 1/{idle / git_cpu:.1f} of cat-file: "
           f"{'OK' if idle <= 10 * git_cpu else 'SHORT'}")
 
