@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -142,14 +144,43 @@ def _prepare_timed(jobs: Sequence[Job | MailJob], classify: bool, prefilter: boo
     return results, time.process_time() - start
 
 
-def _init_worker(classifier: Any) -> None:
+def _init_worker(classifier: Any, importer: int | None = None) -> None:
     global _CLASSIFIER
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the importing process's to handle
     _CLASSIFIER = classifier
+    if importer is not None:
+        _exit_with(importer)
     try:
         os.nice(WORKER_NICE)
     except OSError:
         pass
+
+
+def _exit_with(pid: int) -> None:
+    """End this worker when process ``pid`` (the importer) ends, however it ends. A pool's workers otherwise
+    outlive a killed importer: they wait for jobs forever, and each holds the fork server's liveness pipe open,
+    so the server (and the resource tracker) stay too. A daemon thread waits on a pidfd (Linux >= 5.3), else
+    checks once a second."""
+
+    def wait() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except OSError:
+                    pass
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="exit-with-importer", daemon=True).start()
 
 
 # Workers yield the processor to the importing process: it reads and writes every batch alone (the critical path of
@@ -186,7 +217,7 @@ class Workers:
             if server:
                 ctx.set_forkserver_preload(["triage.workers", "triage.pool_warm"])
             self._pool = ProcessPoolExecutor(self.n, mp_context=ctx, initializer=_init_worker,
-                                             initargs=(self.classifier,))
+                                             initargs=(self.classifier, os.getpid()))
         return [self._pool.submit(_prepare_timed, list(jobs[i:i + CHUNK]), self.classify, self.prefilter)
                 for i in range(0, len(jobs), CHUNK)]
 
