@@ -4,7 +4,7 @@
 
 - ``records.mail``: the mail model (``Mail``, ``parse_bytes``, ``parse_date``, ``looks_like_mail``);
 - ``records.stream``: what sources yield (``MailRecord``, ``MailBytes``, ``ReportText``, ``Bug`` with its ``Crash``es,
-  ``BugUnchanged``, ``ThreadHint``, ``Checkpoint``, ``InputError``) and ``SyncStopped``;
+  ``BugUnchanged``, ``ThreadHint``, ``Checkpoint``, ``Expect``, ``InputError``) and ``SyncStopped``;
 - ``records.inputs``: the one input size limit (``MAX_INPUT_BYTES``), the one ``InputError`` and
   ``read_input`` for local files;
 - ``records.paths``: where syz-triage keeps its files (database, config, caches, the user's model).
@@ -13,11 +13,12 @@
 # The names are loaded on first use (PEP 562): ``records.paths`` (read by every command for the config and the
 # database path) must not pull in the mail model (``email``, ``dateutil``: ~20 ms of each start-up).
 _HOME = {"MAX_INPUT_BYTES": "records.inputs", "InputError": "records.inputs",
-         **{name: "records.stream" for name in ("Bug", "BugState", "BugUnchanged", "Checkpoint", "Crash", "MailBytes",
-                                                "MailRecord", "Record", "ReportText", "SyncStopped", "ThreadHint")}}
+         **{name: "records.stream" for name in ("Bug", "BugState", "BugUnchanged", "Checkpoint", "Crash", "Expect",
+                                                "MailBytes", "MailRecord", "Record", "ReportText", "SyncStopped",
+                                                "ThreadHint")}}
 
-__all__ = ["MAX_INPUT_BYTES", "Bug", "BugState", "BugUnchanged", "Checkpoint", "Crash", "InputError", "MailBytes",
-           "MailRecord", "Record", "ReportText", "SyncStopped", "ThreadHint"]
+__all__ = ["MAX_INPUT_BYTES", "Bug", "BugState", "BugUnchanged", "Checkpoint", "Crash", "Expect", "InputError",
+           "MailBytes", "MailRecord", "Record", "ReportText", "SyncStopped", "ThreadHint"]
 
 
 def __getattr__(name: str) -> object:
