@@ -233,11 +233,13 @@ def test_a_writer_that_leaves_groups_marked_is_read_right(db):
                "VALUES (?, 'human', 'data-loss', 1, 0, ?)", [rid, iso()])
     db.execute("UPDATE reviews SET state = 'muted' WHERE report_id = ?", [store.ids()[1]])
     db.execute("INSERT INTO bugs (extid, status, num_crashes) VALUES ('aaaa0001', 'fixed', 99)")
-    db.execute("UPDATE reports SET subsystems = '[\"xfs\"]' WHERE id = ?", [store.ids()[2]])
+    for i, rid in enumerate(store.ids()):        # a group's reports in two subsystems lists: it has two area rows
+        db.execute("UPDATE reports SET subsystems = ? WHERE id = ?", ['["xfs"]' if i % 2 else '["ext4"]', rid])
     assert stored.dirty(db)
     assert_groups_as_the_old_views(db)
     stored.settle(db)
     assert not stored.dirty(db)
+    assert db.execute("SELECT COUNT(*) FROM group_areas WHERE parts > 1").fetchone()[0] > 0
     assert_groups_as_the_old_views(db)
 
 

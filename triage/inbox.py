@@ -312,21 +312,25 @@ def _subsystem_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[i
         yield Group(key, grank, last, first, n, crashes, _area_members(db, flt, key))
 
 
-# the rows of an area: the stored ones of groups no writer left marked (all of the area's, or those of the
-# candidate groups, by key), and the marked groups' computed now
-_AREA_ROWS = """
+# A group with one stored row (``parts = 1``: most) is read from that row, in any area that holds it, without
+# grouping: all of the area's such rows, or those carrying one label rank (by index). The groups with several rows
+# (few: their reports' subsystems differ) and those a writer left marked (computed now) are aggregated.
+_SINGLE_ROWS = """
     SELECT a.* FROM area ir CROSS JOIN group_areas a ON a.subsystems = ir.subsystems
-    WHERE a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+    WHERE a.parts = 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)"""
+_SINGLE_RANK_ROWS = """
+    SELECT a.* FROM area ir CROSS JOIN group_areas a INDEXED BY group_areas_rank
+      ON a.subsystems = ir.subsystems AND a.best_rank = {rank}
+    WHERE a.human_rank IS NULL AND a.parts = 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+    UNION ALL
+    SELECT a.* FROM area ir CROSS JOIN group_areas a INDEXED BY group_areas_human
+      ON a.subsystems = ir.subsystems AND a.human_rank = {rank}
+    WHERE a.parts = 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)"""
+_MULTI_ROWS = """
+    SELECT a.* FROM group_areas a INDEXED BY group_areas_parts
+    WHERE a.parts > 1 AND a.subsystems IN (SELECT subsystems FROM area)
+      AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
     UNION ALL SELECT * FROM dirty_group_areas ir WHERE {area}"""
-_CANDIDATE_ROWS = """
-    SELECT a.* FROM cand CROSS JOIN group_areas a INDEXED BY group_areas_key ON a.dup_key = cand.k
-    WHERE a.subsystems IN (SELECT subsystems FROM area) AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
-    UNION ALL SELECT * FROM dirty_group_areas ir WHERE {area}"""
-_CANDIDATES = """
-    cand(k) AS (SELECT a.dup_key FROM area ir CROSS JOIN group_areas a INDEXED BY group_areas_rank
-                  ON a.subsystems = ir.subsystems AND a.best_rank = {rank}
-                UNION SELECT a.dup_key FROM area ir CROSS JOIN group_areas a INDEXED BY group_areas_human
-                  ON a.subsystems = ir.subsystems AND a.human_rank = {rank}),"""
 
 
 def _area_conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], params: dict,
@@ -365,35 +369,30 @@ def _subsystem_count_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dic
     open_multi = _closed(db, params, "MAX(bug_status)") if open_column else "0"
     sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area})
         SELECT COUNT(*), SUM(still_open) FROM (
-            SELECT a.dup_key, 0, {open_single} AS still_open FROM area ir CROSS JOIN group_areas a
-              ON a.subsystems = ir.subsystems
-            WHERE a.parts = 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups) AND {single}
+            SELECT dup_key, 0, {open_single} AS still_open FROM ({_SINGLE_ROWS}) WHERE {single}
             UNION ALL
-            SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, {open_multi} FROM (
-                SELECT a.* FROM area ir CROSS JOIN group_areas a ON a.subsystems = ir.subsystems
-                WHERE a.parts > 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
-                UNION ALL SELECT * FROM dirty_group_areas ir WHERE {area})
-            GROUP BY dup_key HAVING {having})"""
+            SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, {open_multi}
+            FROM ({_MULTI_ROWS.format(area=area)}) GROUP BY dup_key HAVING {having})"""
     return sql, params
 
 
 def _subsystem_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime,
-                   rank: int | None, open_column: bool = False) -> tuple[str, dict]:
+                   rank: int | None) -> tuple[str, dict]:
     """SQL of the groups of a subsystem filter (``GROUP_COLS``, as ``_groups`` aggregates them over the area's
-    reports) from the area's stored rows; with ``rank``, only the groups of that label rank. ``open_column`` adds
-    ``still_open``: whether the group's bug is not closed (what ``include_closed`` off would keep)."""
+    reports) from the area's stored rows; with ``rank``, only the groups of that label rank."""
     params: dict = {"now": stamp(now)}
     area = area_sql(replace(flt, addresses=[]), params)
-    having = _area_conditions(db, flt, ranks, params, rank)
-    still_open = f", {_closed(db, params, 'MAX(bug_status)')} AS still_open" if open_column else ""
-    cand = _CANDIDATES.format(rank=rank) if rank is not None else ""
-    rows = (_CANDIDATE_ROWS if cand else _AREA_ROWS).format(area=area)
-    sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area}),{cand}
-        rows AS ({rows})
-        SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, MAX(last_reported) AS last,
-               MIN(first_reported) AS first, SUM(reports) AS n,
-               MAX(MAX(max_crashes), SUM(reports)) AS crashes{still_open}
-        FROM rows GROUP BY dup_key HAVING {" AND ".join(having)}"""
+    single = " AND ".join(_area_conditions(db, flt, ranks, params, rank, grouped=False))
+    having = " AND ".join(_area_conditions(db, flt, ranks, params, rank))
+    singles = _SINGLE_RANK_ROWS.format(rank=rank) if rank is not None else _SINGLE_ROWS
+    sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area})
+        SELECT dup_key, COALESCE(human_rank, best_rank) AS grank, last_reported AS last, first_reported AS first,
+               reports AS n, MAX(max_crashes, reports) AS crashes
+        FROM ({singles}) WHERE {single}
+        UNION ALL
+        SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, MAX(last_reported), MIN(first_reported),
+               SUM(reports), MAX(MAX(max_crashes), SUM(reports))
+        FROM ({_MULTI_ROWS.format(area=area)}) GROUP BY dup_key HAVING {having}"""
     return sql, params
 
 

@@ -772,6 +772,7 @@ def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
         CREATE INDEX group_areas_rank ON group_areas(subsystems, best_rank);
         CREATE INDEX group_areas_human ON group_areas(subsystems, human_rank) WHERE human_rank IS NOT NULL;
         CREATE INDEX group_areas_key ON group_areas(dup_key);
+        CREATE INDEX group_areas_parts ON group_areas(dup_key) WHERE parts > 1;     -- the few groups to aggregate
 
         CREATE VIEW dirty_group_areas AS
         SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
