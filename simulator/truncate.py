@@ -41,8 +41,7 @@ def truncate_inode_pages_range(k: Kernel, task: Task, inode: Inode, batch_second
         batch = sorted(m.pages.values(), key=lambda f: f.index)
         for f in batch:
             f.pinned = True                     # folio locked: writeback skips it
-            f.buffers = False                   # ->invalidate_folio (block_invalidate_folio): buffers discarded
-            f.dirty = False                     # folio_cancel_dirty: truncation cleans it, the data is dropped
+            f.dirty = False                     # ->invalidate_folio, folio_cancel_dirty: cleaned, data dropped
         k.log(task, "truncate-cleaned", ino=inode.ino, pages=len(batch))
         if batch_seconds:
             yield k.env.timeout(batch_seconds)
