@@ -67,7 +67,8 @@ OPEN_TRUNC = ("__x64_sys_creat", "do_sys_openat2", "do_filp_open", "path_openat"
 
 def op_open_trunc(k: Kernel, task: Task, prog: Program, file: str, batch_seconds: float = 0.0):
     """creat() / open(O_TRUNC) of ``file``: the lookup (a filesystem may refuse the entry: EIO), then
-    do_truncate -> notify_change -> the inode's ->setattr -> truncate_setsize to 0."""
+    do_truncate -> notify_change -> the inode's ->setattr -> truncate_setsize to 0. (The data-loss detector does
+    not know a program discarded its own writes: truncate files the writers' acknowledgements do not cover.)"""
     from simulator.console import SYSCALL_BOTTOM
     from simulator.programs import _report
 
