@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 TRUNCATE_RANGE = Stage("truncate_inode_pages_range")
 UNACCOUNT = Stage("filemap_unaccount_folio", "unaccount_page_cache_page")
-# the WARN's line in mm/filemap.c (6.9: filemap.c:217 in syzbot's report; 5.16 moved it into filemap_unaccount_folio)
+# the WARN's line in mm/filemap.c (217: syzbot's 6.9 report; the older one is representative)
 UNACCOUNT_LINE = {"5.16": 217, "4.4": 200}
 
 

@@ -137,3 +137,12 @@ def test_a_dirty_folio_dropped_at_eviction_is_not_covered():
     text = text.replace(" truncate_inode_pages+", " truncate_inode_pages_final+")
     lk = link(parse(text))
     assert isinstance(lk, NotCovered) and "eviction" in str(lk), lk
+
+
+def test_before_5_16_the_warning_is_unaccount_page_cache_page_and_still_links():
+    r = run(NAME, overrides={"kernel": "5.10"})
+    assert r.outcome == "data-loss"
+    warn = next(ln for ln in r.console.splitlines() if ln.startswith("WARNING: CPU:"))
+    assert " unaccount_page_cache_page+" in warn and "filemap_unaccount_folio" not in r.console
+    lk = link(parse(r.console))
+    assert not isinstance(lk, NotCovered) and lk.scenario == NAME and lk.params["kernel"] == "5.10"
