@@ -39,6 +39,13 @@ MAX_PREFIX_SCAN = 4000            # lines before the oops scanned for context pr
 MAX_LINE = 4096                   # longer console lines are cut: bounds every per-line regexp
 
 CONSOLE_RE = SYZKALLER_CONSOLE
+
+
+def console_match(line: str) -> re.Match[str] | None:
+    """``CONSOLE_RE.match(line)``, without the regexp for a line that cannot match: the expression ends with
+    ``]`` and a space (of the timestamp or of the caller tag), so every line it matches holds "] "."""
+    return CONSOLE_RE.match(line) if "] " in line else None
+
 TASK_CONTEXT = re.compile(r"\[ *T[0-9]+\]")
 QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
@@ -138,7 +145,7 @@ def drop_inline_headers(text: str) -> str:
         line = text[line_start:line_end]
         nxt_end = text.find("\n", line_end + 1)
         nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else len(text)]
-        cm, cn = CONSOLE_RE.match(line), CONSOLE_RE.match(nxt)
+        cm, cn = console_match(line), console_match(nxt)
         if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
             continue                    # not the same printk context: two lines, not one repeated
         console = cm.group(0) if cm is not None else ""
@@ -183,7 +190,7 @@ def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, 
 
 
 def extract_context(line: str) -> str:
-    m = CONSOLE_RE.match(line)
+    m = console_match(line)
     if m is None:
         return ""
     return m.group(1).replace(" ", "") if m.group(1) else CONTEXT_CONSOLE
@@ -193,7 +200,7 @@ def strip_prefix(line: str, context: str, questionable_ok: bool,
                  m: re.Match[str] | None | bool = False) -> tuple[str | None, bool]:
     """The line without its console prefix; None if it must be left out. Second value: a '?' frame line."""
     if m is False:
-        m = CONSOLE_RE.match(line)
+        m = console_match(line)
     if m is not None:
         line = line[m.end():]
     elif context:
@@ -203,22 +210,6 @@ def strip_prefix(line: str, context: str, questionable_ok: bool,
             return None, True
         line = QUESTIONABLE.sub(" ", line, count=1)
     return line.rstrip("\r"), False
-
-
-class _Ahead:
-    """Where the oops headers of ``text`` start, found by one search ahead of a walk over its lines (instead of
-    one search per line): each part of the text is searched once."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.next = -1              # the first header at or after the last position asked about
-
-    def starts_in(self, lo: int, hi: int) -> bool:
-        """Whether a header starts in ``text[lo:hi]`` (``lo`` never decreasing between calls)."""
-        if self.next < lo:
-            m = _HEADER_RE.search(self.text, lo)
-            self.next = m.start() if m is not None else len(self.text)
-        return self.next < hi
 
 
 @dataclass
@@ -252,26 +243,49 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     skip_text = False
     contexts = {context}
     end_pos = len(text)
-    headers = _Ahead(text)
-    for pos, line in _lines(text, start):
-        cm = CONSOLE_RE.match(line) if "[" in line else None      # (a console prefix holds "[")
+    # Where the next oops header starts at or after the current line: one search ahead of the walk (instead of
+    # one search per line), so each part of the text is searched once.
+    next_header = -1
+    pos, n = start, len(text)
+    while pos < n:                      # the lines from ``start``, each cut to MAX_LINE (``_lines``, inlined)
+        nl = text.find("\n", pos)
+        if nl < 0:
+            nl = n
+        line = text[pos:min(nl, pos + MAX_LINE)]
+        line_pos, pos = pos, nl + 1
+        cm = CONSOLE_RE.match(line) if "] " in line else None        # ``console_match``
         c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
-        if pos != start and not second and c1 in contexts and headers.starts_in(pos, pos + len(line)) \
-                and line_oops(line) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
-            second = True
-            end_pos = pos
-        if ctx_kind and _NMI_BACKTRACE in line and "skipped" not in line:
-            contexts.add(c1)        # a stalled CPU's backtrace, printed from its own context
-        if ctx_kind and c1 not in contexts:
+        if line_pos != start and not second and c1 in contexts:
+            if next_header < line_pos:
+                m = _HEADER_RE.search(text, line_pos)
+                next_header = m.start() if m is not None else n
+            if next_header < line_pos + len(line) and line_oops(line) is not None \
+                    and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
+                second = True
+                end_pos = line_pos
+        if ctx_kind:
+            if _NMI_BACKTRACE in line and "skipped" not in line:
+                contexts.add(c1)        # a stalled CPU's backtrace, printed from its own context
+            if c1 not in contexts:
+                continue
+        elif context == CONTEXT_CONSOLE and c1 == "":
             continue
-        if not ctx_kind and context == CONTEXT_CONSOLE and c1 == "":
+        # ``strip_prefix``, inlined: a line of a timestamped report without a console prefix is other output
+        if cm is not None:
+            stripped = line[cm.end():]
+        elif context:
             continue
-        stripped, q = strip_prefix(line, "" if context == "" else c1 or context, questionable_ok, cm)
-        if stripped is None:
-            continue
+        else:
+            stripped = line
+        if " ? " in stripped and "<EOI>" not in stripped and QUESTIONABLE.match(stripped):
+            if not questionable_ok:
+                continue
+            stripped = QUESTIONABLE.sub(" ", stripped, count=1)
+        if "\r" in stripped:
+            stripped = stripped.rstrip("\r")
         text_lines += 1
         skip_line = skip_text
-        if pos != start and ("FAULT_" in stripped or "vmalloc" in stripped) \
+        if line_pos != start and ("FAULT_" in stripped or "vmalloc" in stripped) \
                 and any(m in stripped for m in fm.INFO_MESSAGES_WITH_STACK):
             skip_text = True        # an unrelated stack (fault injection, vmalloc failure) follows
         if "Disabling lock debugging due to kernel taint" in stripped:
@@ -515,7 +529,14 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> E
     return best
 
 
+# Any replacement's expression: a title none of them matches is left as it is (each replacement sees the title
+# the previous ones left, which is then the title itself), so most titles are searched once instead of once a row.
+_ANY_REPLACEMENT = re.compile("|".join(f"(?:{r.rx.pattern})" for r in fm.TITLE_REPLACEMENTS))
+
+
 def replace_dynamic(title: str, era: str | None = None) -> str:
+    if _ANY_REPLACEMENT.search(title) is None:
+        return title
     for r in fm.TITLE_REPLACEMENTS:
         if (r.since or r.until) and not active(era, r.since, r.until):
             continue
