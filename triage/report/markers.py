@@ -422,10 +422,33 @@ def _gate(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, words))) if words else None
 
 
+# Parts shared by several words: a text without the part holds none of them, so each such group costs one
+# substring test over the text (not one per word) when the part is absent.
+_PARTS = ("error", "orrupt", "ailure", "bad ", "hut", "CPU", "lloc", "ead", "lock")
+
+
+def _groups(words: tuple[str, ...]) -> list[tuple[str | None, tuple[str, ...]]]:
+    """``words`` grouped by the first of ``_PARTS`` each contains (None: the words with none of them)."""
+    by: dict[str | None, list[str]] = {}
+    for w in words:
+        by.setdefault(next((p for p in _PARTS if p in w), None), []).append(w)
+    return [(p, tuple(ws)) for p, ws in by.items()]
+
+
+_WORD_GROUPS = _groups(_WORDS)
+_HEADER_GROUPS = _groups(_HEADER_WORDS)
+
+
+def _present(text: str, words: tuple[str, ...], groups: list[tuple[str | None, tuple[str, ...]]]) -> tuple[str, ...]:
+    """The ``words`` ``text`` holds, in their order."""
+    found = {w for part, ws in groups if part is None or part in text for w in ws if w in text}
+    return tuple(w for w in words if w in found)
+
+
 def hints(text: str) -> Hints:
     """The words of the table ``text`` holds, as gates (substring tests over the whole text, then one small
     alternation per line instead of the whole table's)."""
-    return Hints(_gate(tuple(w for w in _WORDS if w in text)), _gate(tuple(w for w in _HEADER_WORDS if w in text)))
+    return Hints(_gate(_present(text, _WORDS, _WORD_GROUPS)), _gate(_present(text, _HEADER_WORDS, _HEADER_GROUPS)))
 
 
 _ALL = hints(" ".join(_WORDS))
