@@ -84,7 +84,7 @@ def _prefix_end(line: str) -> int:
 
 def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
     """One frame, or None if the line is not a frame (an offset or a file is required)."""
-    fields = _frame_fields(line)
+    fields = frame_fields(line)
     if fields is None:
         return None
     func, norm, off, size, file, lineno, inline, module = fields
@@ -92,7 +92,7 @@ def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
 
 
 @by_name
-def _frame_fields(line: str) -> tuple | None:
+def frame_fields(line: str) -> tuple | None:
     """``Frame``'s fields but the stack, read from a frame line (remembered per line: reports of one kernel
     build print the same frame lines, ``do_syscall_64+0x3d/0xb0 ...``, again and again)."""
     end = _prefix_end(line)

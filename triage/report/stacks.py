@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import re
 
-from triage.report.frames import parse_frame_line, strip_suffix
+from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
 from triage.report.lines import clean_lines
+from triage.report.memo import by_name
 from triage.report.model import Frame
 
 # ---------------------------------------------------------------------------------------------------------
@@ -184,6 +185,16 @@ def _irq_label(base: str, kind: str) -> str:
 
 def _frame(line: str, label: str) -> Frame | None:
     """A frame from a trace line (x86/arm64 forms through ``parse_frame_line``, arm32 ``(f) from (g)``)."""
+    fields = _frame_fields(line)
+    if fields is None:
+        return None
+    func, norm, off, size, file, lineno, inline, module = fields
+    return Frame(func, norm, label, off, size, file, lineno, inline, module)
+
+
+@by_name
+def _frame_fields(line: str) -> tuple | None:
+    """``Frame``'s fields but the stack, of a trace line (remembered per line: see ``frames.frame_fields``)."""
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
         return None
@@ -191,21 +202,21 @@ def _frame(line: str, label: str) -> Frame | None:
         m = ARM32_FRAME.match(line)
         if m:
             func = m.group("func")
-            return Frame(function=func, norm_function=strip_suffix(func), stack=label)
+            return func, strip_suffix(func), None, None, None, None, False, None
     if line.lstrip()[:1] == "[" and line.lstrip()[:2] != "[<":
         m = _PPC.match(line)
         if m:
             if line.endswith("(unreliable)"):
                 return None
             line = " " + line[m.end():]
-    frame = parse_frame_line(line, label)
-    if frame is None and ("[" in line or line.count(":") > 1):
+    fields = frame_fields(line)
+    if fields is None and ("[" in line or line.count(":") > 1):
         # forms parse_frame_line does not take: "[xfs <build id>]" module tags, doubled "file:line file:line"
         fixed = _MODULE_BUILD_ID.sub(r"[\1]", line)
         fixed = _DOUBLE_LOC.sub(r"\1", fixed)
         if fixed != line:
-            frame = parse_frame_line(fixed, label)
-    return frame
+            fields = frame_fields(fixed)
+    return fields
 
 
 def extract_frames(text: str) -> list[Frame]:
