@@ -86,6 +86,12 @@ _MODULE_BUILD_ID = re.compile(r"\[([\w-]+) [0-9a-f]{16,64}\]")
 _DOUBLE_LOC = re.compile(r"(\.(?:[chS]|rs):\d+(?: \[inline\])?)(?: [\w./+-]{1,200}\.(?:[chS]|rs):\d+)+\s*$")
 _PPC = re.compile(r"^\s*\[[0-9a-f]{8,16}\]\s+\[[0-9a-f]{8,16}\]\s+")
 _RESET_IP = re.compile(r"^(?:WARNING: CPU: \d+ PID: \d+ at |NMI backtrace for cpu \d+|stack backtrace:)")
+_RESET_IP_STARTS = ("WARNING: CPU: ", "NMI backtrace for cpu ", "stack backtrace:")
+
+
+def _may_be_ip(line: str) -> bool:
+    """Whether ``_IP`` may match: the line holds "IP: " (RIP, IP, EIP), "pc : " or "PC is at "."""
+    return "IP: " in line or "pc : " in line or "PC is at " in line
 
 
 def _union(*patterns: str) -> re.Pattern[str]:
@@ -264,7 +270,7 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
         if _TASK_END.match(stripped):
             s.close()
             return True
-    m = _IP.match(line)
+    m = _IP.match(line) if _may_be_ip(line) else None
     if m:
         if not line.startswith("RIP: 0033"):
             f = parse_frame_line(" " + m.group("rest").strip(), s.label or "stack")
@@ -275,7 +281,7 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
         s.resumable = (s.label, s.base, s.tag)     # "Kernel panic" from another CPU may cut a trace in two
         s.close()
         return False
-    if _OPENER_ANY.match(line) or _CALL_TRACE.search(line):
+    if _OPENER_ANY.match(line) or ("race" in line and _CALL_TRACE.search(line)):
         s.close()
         return False
     if _NOISE.match(line):
@@ -308,39 +314,42 @@ def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
             s.add(frame)
             return
     s.resumable = None
-    for rx, label in _OPENERS:
-        m = rx.match(line)
-        if m:
-            s.open(label.format(**m.groupdict()), tag)
-            return
-    if _CALL_TRACE.search(line):
+    # Each expression below is tried only on a line holding a text it needs (most lines here are frames).
+    if _OPENER_ANY.match(line):
+        for rx, label in _OPENERS:
+            m = rx.match(line)
+            if m:
+                s.open(label.format(**m.groupdict()), tag)
+                return
+    if "race" in line and _CALL_TRACE.search(line):
         s.open(s.label_for_task(s.cur_task), tag)
         return
-    m = _HUNG.match(line)
+    m = _HUNG.match(line) if line.startswith("INFO: task ") else None
     if m:
         if not s.crash_seen and s.expect is None:
             s.expect = (m.group("comm"), m.group("pid"))
         return
-    m = _TASK_NEW.match(line) or _TASK_OLD.match(line)
+    m = (_TASK_NEW.match(line) if line.startswith("task:") else None) or \
+        (_TASK_OLD.match(line) if "0x" in line else None)
     if m:
         s.cur_task = (m.group("comm").strip(), m.group("pid"))
         s.pending_ip = None
         return
-    m = _CPU_LINE.search(line)
+    m = _CPU_LINE.search(line) if "CPU: " in line else None
     if m:
         s.cur_task = (m.group("comm").strip(), m.group("pid"))
         return
-    if _RESET_IP.match(line):
+    if line.startswith(_RESET_IP_STARTS) and _RESET_IP.match(line):
         s.pending_ip = None
         return
-    m = _IP.match(line)
+    m = _IP.match(line) if _may_be_ip(line) else None
     if m:
         if not line.startswith("RIP: 0033"):
             f = parse_frame_line(" " + m.group("rest").strip(), "crash")
             if f is not None:
                 s.pending_ip = f
         return
-    if _UNRELIABLE.match(line):
+    if "? " in line and _UNRELIABLE.match(line):
         return
     # A trace pasted without its header (mail excerpts): frames with offsets open an anonymous trace.
     frame = _frame(line, "stack")
