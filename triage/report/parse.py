@@ -247,6 +247,10 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     # one search per line), so each part of the text is searched once.
     next_header = -1
     pos, n = start, len(text)
+    # the words of the skip rules below, looked for once in the text instead of in every line
+    may_skip = "FAULT_" in text or "vmalloc" in text
+    may_taint = "Disabling lock debugging due to kernel taint" in text
+    may_panic = "Kernel panic - not syncing" in text
     while pos < n:                      # the lines from ``start``, each cut to MAX_LINE (``_lines``, inlined)
         nl = text.find("\n", pos)
         if nl < 0:
@@ -285,12 +289,12 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             stripped = stripped.rstrip("\r")
         text_lines += 1
         skip_line = skip_text
-        if line_pos != start and ("FAULT_" in stripped or "vmalloc" in stripped) \
+        if may_skip and line_pos != start and ("FAULT_" in stripped or "vmalloc" in stripped) \
                 and any(m in stripped for m in fm.INFO_MESSAGES_WITH_STACK):
             skip_text = True        # an unrelated stack (fault injection, vmalloc failure) follows
-        if "Disabling lock debugging due to kernel taint" in stripped:
+        if may_taint and "Disabling lock debugging due to kernel taint" in stripped:
             skip_line = True
-        elif text_lines > 25 and "Kernel panic - not syncing" in stripped:
+        elif may_panic and text_lines > 25 and "Kernel panic - not syncing" in stripped:
             # panic_on_warn's own panic stack repeats the report: drop it.
             skip_text = skip_line = True
         if not skip_line:
