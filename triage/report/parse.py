@@ -372,8 +372,10 @@ def _stack_start(line: str) -> bool:
         and fm.STACK_START_ANY.search(line) is not None
 
 
+@by_name
 def _frame_re(line: str) -> re.Match[str] | None:
-    """The first of ``formats.FRAME_RES`` that matches (the arm form holds ") from ")."""
+    """The first of ``formats.FRAME_RES`` that matches (the arm form holds ") from "); remembered per line (a
+    report's lines are walked once per title format and era, and reports repeat frame lines)."""
     m = fm.FRAME_RES[0].search(line)
     if m is None and ") from " in line:
         m = fm.FRAME_RES[1].search(line)
