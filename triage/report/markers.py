@@ -422,33 +422,41 @@ def _gate(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, words))) if words else None
 
 
-# Parts shared by several words: a text without the part holds none of them, so each such group costs one
-# substring test over the text (not one per word) when the part is absent.
-_PARTS = ("error", "orrupt", "ailure", "bad ", "hut", "CPU", "lloc", "ead", "lock")
-
-
-def _groups(words: tuple[str, ...]) -> list[tuple[str | None, tuple[str, ...]]]:
-    """``words`` grouped by the first of ``_PARTS`` each contains (None: the words with none of them)."""
-    by: dict[str | None, list[str]] = {}
+def _word_set(words: tuple[str, ...]):
+    """An RE2 set of ``words`` (literal texts): one linear pass over a text tells which of them it holds; None
+    without google-re2."""
+    try:
+        import re2
+    except ImportError:  # pragma: no cover (the fallback: one substring test per word)
+        return None
+    opts = re2.Options()
+    opts.literal = True
+    found = re2.Set.SearchSet(opts)
     for w in words:
-        by.setdefault(next((p for p in _PARTS if p in w), None), []).append(w)
-    return [(p, tuple(ws)) for p, ws in by.items()]
+        found.Add(w)
+    found.Compile()
+    return found
 
 
-_WORD_GROUPS = _groups(_WORDS)
-_HEADER_GROUPS = _groups(_HEADER_WORDS)
+_WORD_SET = _word_set(_WORDS)
 
 
-def _present(text: str, words: tuple[str, ...], groups: list[tuple[str | None, tuple[str, ...]]]) -> tuple[str, ...]:
-    """The ``words`` ``text`` holds, in their order."""
-    found = {w for part, ws in groups if part is None or part in text for w in ws if w in text}
-    return tuple(w for w in words if w in found)
+def _present(text: str) -> set[str]:
+    """The ``_WORDS`` ``text`` holds: one pass of the RE2 set (47 substring tests over the text cost ten times
+    as much), or the tests where the set cannot read the text (a lone surrogate is no UTF-8)."""
+    if _WORD_SET is not None:
+        try:
+            return {_WORDS[i] for i in _WORD_SET.Match(text) or ()}
+        except UnicodeError:
+            pass
+    return {w for w in _WORDS if w in text}
 
 
 def hints(text: str) -> Hints:
     """The words of the table ``text`` holds, as gates (substring tests over the whole text, then one small
     alternation per line instead of the whole table's)."""
-    return Hints(_gate(_present(text, _WORDS, _WORD_GROUPS)), _gate(_present(text, _HEADER_WORDS, _HEADER_GROUPS)))
+    found = _present(text)
+    return Hints(_gate(tuple(w for w in _WORDS if w in found)), _gate(tuple(w for w in _HEADER_WORDS if w in found)))
 
 
 _ALL = hints(" ".join(_WORDS))
