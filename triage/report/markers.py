@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from triage.report.gfp import find_gfp, has_flag
 from triage.report.lines import Line
+from triage.report.wordset import WordSet
 from vocab.markers import BY_KIND
 
 # errno values a marker may print, and which of them mean "the filesystem image is corrupted".
@@ -422,40 +423,13 @@ def _gate(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, words))) if words else None
 
 
-def _word_set(words: tuple[str, ...]):
-    """An RE2 set of ``words`` (literal texts): one linear pass over a text tells which of them it holds; None
-    without google-re2."""
-    try:
-        import re2
-    except ImportError:  # pragma: no cover (the fallback: one substring test per word)
-        return None
-    opts = re2.Options()
-    opts.literal = True
-    found = re2.Set.SearchSet(opts)
-    for w in words:
-        found.Add(w)
-    found.Compile()
-    return found
-
-
-_WORD_SET = _word_set(_WORDS)
-
-
-def _present(text: str) -> set[str]:
-    """The ``_WORDS`` ``text`` holds: one pass of the RE2 set (47 substring tests over the text cost ten times
-    as much), or the tests where the set cannot read the text (a lone surrogate is no UTF-8)."""
-    if _WORD_SET is not None:
-        try:
-            return {_WORDS[i] for i in _WORD_SET.Match(text) or ()}
-        except UnicodeError:
-            pass
-    return {w for w in _WORDS if w in text}
+_WORD_SET = WordSet(_WORDS)
 
 
 def hints(text: str) -> Hints:
     """The words of the table ``text`` holds, as gates (substring tests over the whole text, then one small
     alternation per line instead of the whole table's)."""
-    found = _present(text)
+    found = _WORD_SET.present(text)      # one pass over the text for the 47 words
     return Hints(_gate(tuple(w for w in _WORDS if w in found)), _gate(tuple(w for w in _HEADER_WORDS if w in found)))
 
 
