@@ -220,7 +220,7 @@ class _Walk:
             if fallback is None:
                 return False
             kind, func, unreliable, _ = fallback
-        if kind == _ARM or not self.header_frame(i, func):
+        if kind == _ARM or self.prev_header != i - 1 or not self.header_frame(i, func):
             self.frame(i, func, s, unreliable)
         return True
 
@@ -277,12 +277,11 @@ class _Walk:
 
     # -- the pass ----------------------------------------------------------------------------------------
     def line(self, i: int) -> None:
-        raw = self.lines[i].text
-        s = raw.strip()
+        s = self.lines[i].text.strip()
         if not s:
             return
         first = s[0]
-        if self.try_frame(i, s):
+        if _frame_shape(s) is not None and self.try_frame(i, s):
             return
         if s[:4] in _DUMP_LINES:
             return
