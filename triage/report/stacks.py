@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 
 from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
-from triage.report.lines import clean_lines
+from triage.report.lines import cleaned
 from triage.report.memo import by_name
 from triage.report.model import Frame
 
@@ -230,7 +230,7 @@ def extract_frames(text: str) -> list[Frame]:
     if not isinstance(text, str) or ("+0x" not in text and ".c:" not in text):
         return []
     s = _Scan()
-    for ln in clean_lines(text):
+    for ln in cleaned(text):
         line = ln.text
         if s.label is not None:
             if ln.tag is not None and s.tag is not None and ln.tag != s.tag and line.strip():
@@ -421,7 +421,7 @@ def lockdep_locks(text: str) -> list[dict]:
     in_scenario = False
     chain_exists = False
     fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
-    for ln in clean_lines(text):
+    for ln in cleaned(text):
         line = ln.text
         stripped = line.strip()
         if chain_exists:
