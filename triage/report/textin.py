@@ -190,6 +190,8 @@ def mask_code(text: str) -> str:
     Mail quoting is looked through; the number of lines stays the same."""
     if "@@ -" not in text and '"' not in text and "%" not in text:
         return text
+    if "@@ -" not in text:
+        return _mask_source_lines(text)
     lines = text.split("\n")
     changed = False
     i, n = 0, len(lines)
@@ -231,6 +233,32 @@ def mask_code(text: str) -> str:
             i += 1
             budget -= 1
     return "\n".join(lines) if changed else text
+
+
+_QUOTE_OR_PERCENT = re.compile('["%]')
+
+
+def _mask_source_lines(text: str) -> str:
+    """``mask_code`` of a text without a hunk: only a line holding '"' or '%' can be a source line, and only
+    those are looked at."""
+    parts: list[str] = []
+    done = 0
+    pos = 0
+    while True:
+        m = _QUOTE_OR_PERCENT.search(text, pos)
+        if m is None:
+            break
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        if is_source_line(_QUOTE_PREFIX.sub("", text[start:end], count=1).rstrip("\r")):
+            parts.append(text[done:start])          # the line blanked, its line break kept
+            done = end
+        pos = end + 1
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 # scripts/decode_stacktrace.sh replaces "func+0x12/0x34" by "func (file.c:LINE[ (discriminator N)] ...)"
