@@ -382,6 +382,7 @@ def _frame_re(line: str) -> re.Match[str] | None:
     return m
 
 
+@by_name
 def _frame_line_follows(line: str) -> bool:
     return _PC_OR_FRAME.match(line) is not None
 
