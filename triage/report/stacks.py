@@ -378,6 +378,8 @@ _TAKES = re.compile(r"^(?P<task>\S+/\d+) \[\S*\] (?:takes|has):")
 _HELD_BY = re.compile(r"^\d+ locks? held by (?P<comm>.+)/(?P<pid>\d+):")
 _HELD = re.compile(r"^\s*#(?P<n>\d+):")
 _IRQ_INVERSION = re.compile(r"^(?:which would create a new lock dependency|and this task is already holding:)")
+_ANY_LOCKDEP_LINE = _union(*(rx.pattern for rx in (_CHAIN_LINK, _TRYING, _HOLDING, _IRQ_INVERSION, _CHAIN_EXISTS,
+                                                   _SCENARIO, _INCONSISTENT, _TAKES, _USAGE_REG, _HELD_BY)))
 
 
 
@@ -471,43 +473,44 @@ def lockdep_locks(text: str) -> list[dict]:
                 continue
             if mode == "held" and not _HELD.match(line):
                 mode = None
-        m = _CHAIN_LINK.match(line)
-        if m:
-            lock = _lock_of(line)
-            if lock is not None:
-                out.append({"lineno": ln.lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
-                            **lock})
-            mode = None
-            continue
-        if _TRYING.match(line):
-            mode = "acquiring"
-            continue
-        if _HOLDING.match(line) or _IRQ_INVERSION.match(line):
-            mode = "holding"
-            continue
-        if _CHAIN_EXISTS.match(line):
-            chain_exists = True
-            continue
-        if _SCENARIO.match(line):
-            in_scenario, scen_col, scen_step = True, None, 0
-            continue
-        m = _INCONSISTENT.match(line)
-        if m:
-            out.append({"lineno": ln.lineno, "line": stripped, "role": "usage", "from": m.group("from"),
-                        "to": m.group("to")})
-            continue
-        if _TAKES.match(line):
-            mode = "inconsistent"
-            continue
-        m = _USAGE_REG.match(line)
-        if m:
-            out.append({"lineno": ln.lineno, "line": stripped, "role": "registered", "state": m.group("state")})
-            continue
-        m = _HELD_BY.match(line)
-        if m:
-            held_task = {"comm": m.group("comm"), "pid": int(m.group("pid"))}
-            mode = "held"
-            continue
+        if _ANY_LOCKDEP_LINE.match(line):           # (one test for the lines none of these headers starts)
+            m = _CHAIN_LINK.match(line)
+            if m:
+                lock = _lock_of(line)
+                if lock is not None:
+                    out.append({"lineno": ln.lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
+                                **lock})
+                mode = None
+                continue
+            if _TRYING.match(line):
+                mode = "acquiring"
+                continue
+            if _HOLDING.match(line) or _IRQ_INVERSION.match(line):
+                mode = "holding"
+                continue
+            if _CHAIN_EXISTS.match(line):
+                chain_exists = True
+                continue
+            if _SCENARIO.match(line):
+                in_scenario, scen_col, scen_step = True, None, 0
+                continue
+            m = _INCONSISTENT.match(line)
+            if m:
+                out.append({"lineno": ln.lineno, "line": stripped, "role": "usage", "from": m.group("from"),
+                            "to": m.group("to")})
+                continue
+            if _TAKES.match(line):
+                mode = "inconsistent"
+                continue
+            m = _USAGE_REG.match(line)
+            if m:
+                out.append({"lineno": ln.lineno, "line": stripped, "role": "registered", "state": m.group("state")})
+                continue
+            m = _HELD_BY.match(line)
+            if m:
+                held_task = {"comm": m.group("comm"), "pid": int(m.group("pid"))}
+                mode = "held"
+                continue
         for lk in _LOCK.finditer(line):
             last = out[-1] if out else None
             if last is not None and last.get("lock") == lk.group("name") and (
