@@ -122,7 +122,7 @@ def unwrap(text: str) -> str:
     stamp = blank = cut = False
     for ln in lines:
         m = _TS.match(ln) if ln[:1] == "[" else None
-        if cur and m is None and (stamp or cut) and ln.strip() and not _PROGRAM_OUTPUT.match(ln.lstrip()):
+        if cur and m is None and (stamp or cut) and ln.strip():
             piece = None
             if timestamped and stamp:
                 if blank:
@@ -131,7 +131,7 @@ def unwrap(text: str) -> str:
                     piece = ln.strip()
             elif not timestamped and cut and _cut_header(cur[0], ln):
                 piece = ln.strip()
-            if piece is not None:
+            if piece is not None and not _PROGRAM_OUTPUT.match(ln.lstrip()):    # (a program's line is its own)
                 cur[-1] = cur[-1].rstrip()
                 cur.append(" " + piece)
                 cur_len += 1 + len(piece.rstrip())
