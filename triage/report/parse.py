@@ -438,13 +438,30 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
     return frames, ok
 
 
+_STACK_SKIPS: dict[tuple[int, str | None], tuple[fm.StackFmt, Callable[[str], bool] | None]] = {}
+
+
+def _stack_skip(stack: fm.StackFmt, era: str | None) -> Callable[[str], bool] | None:
+    """The skip test of a stack format in ``era`` (the global list of the era and the format's own), remembered
+    per format and era: the key of ``_skip_re`` is a tuple of some 200 patterns, costly to build and hash."""
+    key = (id(stack), era)
+    known = _STACK_SKIPS.get(key)
+    if known is not None and known[0] is stack:
+        return known[1]
+    own = tuple(stack.skip) if era is None else tuple(p for p in stack.skip if active(era, fm.SKIP_SINCE.get(p), None))
+    skip = _skip_re((global_skip(era) if stack.global_skip else ()) + own)
+    if len(_STACK_SKIPS) >= 4096:
+        _STACK_SKIPS.clear()
+    _STACK_SKIPS[key] = (stack, skip)          # (the format kept: its id is not reused while it is remembered)
+    return skip
+
+
 def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None,
                         skipped: list[str] | None = None) -> tuple[str, str, str]:
     """(guilty frame name, its raw form, corruption reason) for one stack format; the names of the frames
     the skip lists passed over are added to ``skipped``."""
     skipped = [] if skipped is None else skipped
-    own = tuple(stack.skip) if era is None else tuple(p for p in stack.skip if active(era, fm.SKIP_SINCE.get(p), None))
-    skip = _skip_re((global_skip(era) if stack.global_skip else ()) + own)
+    skip = _stack_skip(stack, era)
     extractor = fm.EXTRACTORS.get(stack.extractor or "")
     result = ("", "", _CORRUPTED_NO_FRAMES)
     for parts in (stack.parts, stack.parts2):
