@@ -31,6 +31,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
+from triage.report.wordset import WordSet
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -513,8 +514,11 @@ def _required_text(pattern: re.Pattern[str] | fm.LinesPattern) -> str | None:
     return best or None
 
 
-# Each title regexp's required text: a report without it is not searched (a substring test is 10x cheaper).
+# Each title regexp's required text: a report without it is not searched; which of an oops' texts a report
+# holds is one pass of a word set over it (a substring test per format read the report up to 30 times).
 _TITLE_TEXT = {id(f): _required_text(f.title) for o in fm.OOPSES for f in o.formats}
+_TITLE_TEXTS = {id(o): WordSet(tuple({t for f in o.formats if (t := _TITLE_TEXT[id(f)]) is not None}))
+                for o in fm.OOPSES}
 
 
 def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> Extracted:
@@ -523,11 +527,13 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> E
     best = Extracted()
     start_pos = len(report) + 1
     matched_title = False
+    texts = _TITLE_TEXTS.get(id(oops))
+    present = texts.present(report) if texts is not None else None
     for f in oops.formats:
         if (f.since or f.until) and not active(era, f.since, f.until):
             continue
         need = _TITLE_TEXT.get(id(f))
-        if need is not None and need not in report:
+        if need is not None and (need not in present if present is not None else need not in report):
             continue
         m = f.title.search(report)
         if m is None or m.start() > start_pos:
