@@ -69,17 +69,6 @@ class Extracted:
     skipped: list[str] = field(default_factory=list)    # frames the skip lists passed over
 
 
-def _lines(text: str, start: int = 0):
-    """(line start, line cut to MAX_LINE) pairs from ``start``."""
-    pos, n = start, len(text)
-    while pos < n:
-        nl = text.find("\n", pos)
-        if nl < 0:
-            nl = n
-        yield pos, text[pos:min(nl, pos + MAX_LINE)]
-        pos = nl + 1
-
-
 def match_oops(line: str, oops: fm.Oops) -> bool:
     return oops.header in line and oops.suppressed(line) is None
 
@@ -252,7 +241,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     may_skip = "FAULT_" in text or "vmalloc" in text
     may_taint = "Disabling lock debugging due to kernel taint" in text
     may_panic = "Kernel panic - not syncing" in text
-    while pos < n:                      # the lines from ``start``, each cut to MAX_LINE (``_lines``, inlined)
+    while pos < n:                      # the lines from ``start``, each cut to MAX_LINE
         nl = text.find("\n", pos)
         if nl < 0:
             nl = n
