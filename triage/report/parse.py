@@ -617,6 +617,9 @@ def clean_title(title: str, era: str | None = None) -> str:
     return sanitize_title(replace_dynamic(title, era))
 
 
+_STACK_START_TEXTS = [(rx, _required_text(rx)) for rx in fm.STACK_START]     # ("[^k] backtrace:": no literal start)
+
+
 def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
     """Reason the report is damaged, or ''."""
     if any(rx.search(title) for rx in fm.CORRUPTED_TITLES):
@@ -628,8 +631,8 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
     if f.no_stack:
         return ""
     has_stack = False
-    for key in fm.STACK_START:
-        m = key.search(report)
+    for key, need in _STACK_START_TEXTS:
+        m = key.search(report) if need is None or need in report else None
         if m is None:
             continue
         rest = report[m.start():].split("\n", 16)
