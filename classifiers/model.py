@@ -59,6 +59,8 @@ class Model:
 
     def __post_init__(self) -> None:
         self._columns = {name: j for j, name in enumerate(self.features)}
+        # each feature's coefficients, one per row of ``coef``: a report's few features are looked up once
+        self._weights = {name: tuple(row[j] for row in self.coef) for j, name in enumerate(self.features)}
 
     @property
     def version(self) -> str:
@@ -114,12 +116,13 @@ class Model:
         return [self._proba(f) for f in feats]
 
     def _proba(self, feat: dict[str, float]) -> list[float]:
-        cols = self._columns
-        known = [(cols[k], float(v)) for k, v in feat.items() if k in cols]
+        weights = self._weights
+        known = [(w, float(v)) for k, v in feat.items() if (w := weights.get(k)) is not None]
         norm = math.sqrt(sum(v * v for _, v in known))
         if norm:
-            known = [(j, v / norm) for j, v in known]
-        scores = [b + sum(row[j] * v for j, v in known) for row, b in zip(self.coef, self.intercept, strict=True)]
+            known = [(w, v / norm) for w, v in known]
+        # the same products summed in the same order as row by row over the columns: the same floats
+        scores = [b + sum([w[i] * v for w, v in known]) for i, b in enumerate(self.intercept)]
         if len(scores) == 1:                      # two classes: P(second) is the logistic of the one score
             p = 1.0 / (1.0 + math.exp(-scores[0])) if scores[0] > -700 else 0.0
             return [1.0 - p, p]

@@ -4,7 +4,7 @@
 
 - ``records.mail``: the mail model (``Mail``, ``parse_bytes``, ``parse_date``, ``looks_like_mail``);
 - ``records.stream``: what sources yield (``MailRecord``, ``MailBytes``, ``ReportText``, ``Bug`` with its ``Crash``es,
-  ``BugUnchanged``, ``ThreadHint``, ``Checkpoint``, ``InputError``) and ``SyncStopped``;
+  ``BugUnchanged``, ``ThreadHint``, ``Checkpoint``, ``Expect``, ``InputError``) and ``SyncStopped``;
 - ``records.inputs``: the one input size limit (``MAX_INPUT_BYTES``), the one ``InputError`` and
   ``read_input`` for local files;
 - ``records.paths``: where syz-triage keeps its files (database, config, caches, the user's model).
@@ -17,6 +17,7 @@ from records.stream import (
     BugUnchanged,
     Checkpoint,
     Crash,
+    Expect,
     MailBytes,
     MailRecord,
     Record,
@@ -25,5 +26,5 @@ from records.stream import (
     ThreadHint,
 )
 
-__all__ = ["MAX_INPUT_BYTES", "Bug", "BugState", "BugUnchanged", "Checkpoint", "Crash", "InputError", "MailBytes",
-           "MailRecord", "Record", "ReportText", "SyncStopped", "ThreadHint"]
+__all__ = ["MAX_INPUT_BYTES", "Bug", "BugState", "BugUnchanged", "Checkpoint", "Crash", "Expect", "InputError",
+           "MailBytes", "MailRecord", "Record", "ReportText", "SyncStopped", "ThreadHint"]

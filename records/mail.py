@@ -11,6 +11,7 @@ import email
 import email.header
 import email.policy
 import email.utils
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
@@ -25,7 +26,6 @@ from records.inputs import InputError
 _POLICY = email.policy.compat32
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SURROGATE = re.compile("[\udc80-\udcff]")     # undecodable bytes in a raw header
-_SPACES = re.compile(r"\s+")
 _CRLF = re.compile(r"\r+\n")                 # CRLF, and the CRCRLF of a gateway that added one more
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # what a utf-7 / utf-16 decoder can leave: no UTF-8 for it
 _ADDR = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
@@ -134,13 +134,13 @@ def _header(headers: dict[str, str], name: str, decode: bool = False) -> str:
             value = storable_text(str(email.header.make_header(email.header.decode_header(value))))
         except Exception:  # a malformed encoded word: keep the raw text
             pass
-    return _SPACES.sub(" ", value).strip()
+    return " ".join(value.split())        # every run of blanks one space, none at the ends (as ``\\s+``)
 
 
 def storable_text(value: str) -> str:
     """Decoded text that can be stored and printed: a lone surrogate (a utf-7 or utf-16 part can decode to
     one; SQLite and a UTF-8 terminal refuse it) becomes U+FFFD."""
-    return _LONE_SURROGATE.sub("\ufffd", value)
+    return value if value.isascii() else _LONE_SURROGATE.sub("\ufffd", value)
 
 
 def msgids(value: str) -> list[str]:
@@ -156,7 +156,7 @@ def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
     else:  # a message without Message-ID still needs a stable key
         digest = hashlib.sha256(raw if raw is not None else msg.as_bytes()).hexdigest()[:32]
         message_id = f"{digest}@syz-triage.invalid"
-    name, addr = email.utils.parseaddr(_header(hdrs, "From", decode=True))
+    name, addr = _parseaddr(_header(hdrs, "From", decode=True))
     irt = msgids(_header(hdrs, "In-Reply-To"))
     return Mail(
         message_id=message_id,
@@ -167,9 +167,34 @@ def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
         in_reply_to=irt[0] if irt else None,
         refs=msgids(_header(hdrs, "References")),
         list_id=(msgids(_header(hdrs, "List-Id")) or [None])[0],
-        recipients=[a.lower() for a in _ADDR.findall(_header(hdrs, "To") + " " + _header(hdrs, "Cc"))],
+        recipients=list(_recipients(_header(hdrs, "To") + " " + _header(hdrs, "Cc"))),
         body=body_text(msg),
     )
+
+
+# A list's mails repeat their authors and Cc lists: the pure functions of a header value below are cached.
+@functools.lru_cache(maxsize=4096)
+def _parseaddr(value: str) -> tuple[str, str]:
+    return email.utils.parseaddr(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _recipients(value: str) -> tuple[str, ...]:
+    """The addresses in To + Cc, lower-case."""
+    return tuple(a.lower() for a in _ADDR.findall(value))
+
+
+@functools.lru_cache(maxsize=256)
+def _content_charset(content_type: str) -> str | None:
+    """``Message.get_content_charset()`` of a part with this Content-Type value (a few dozen values in a list)."""
+    msg = Message()
+    msg.set_raw("Content-Type", content_type)
+    return msg.get_content_charset()
+
+
+def _charset(part: Message) -> str | None:
+    value = part.get("content-type")
+    return _content_charset(value) if type(value) is str else part.get_content_charset()
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -214,12 +239,13 @@ def body_text(msg: EmailMessage) -> str:
             payload = part.get_payload(decode=True) or b""
         except Exception:
             payload = b""
-        charset = part.get_content_charset() or "utf-8"
+        charset = _charset(part) or "utf-8"
         try:
             parts.append(storable_text(payload.decode(charset, "replace")))
         except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
             parts.append(payload.decode("utf-8", "replace"))
-    return _CRLF.sub("\n", "\n".join(parts))
+    text = "\n".join(parts)
+    return _CRLF.sub("\n", text) if "\r" in text else text
 
 
 def looks_like_mail(head: bytes) -> bool:

@@ -97,7 +97,15 @@ class Checkpoint:
     cursor: dict
 
 
-Record = MailRecord | MailBytes | ReportText | Bug | BugUnchanged | ThreadHint | Checkpoint | InputError
+@dataclass
+class Expect:
+    """How many messages or texts a source is about to yield (a public-inbox mirror knows its new commits before
+    reading them): a large import can start its worker processes at once."""
+
+    count: int
+
+
+Record = MailRecord | MailBytes | ReportText | Bug | BugUnchanged | ThreadHint | Checkpoint | Expect | InputError
 
 
 class SyncStopped(Exception):

@@ -1,7 +1,7 @@
 """Report sources: iterators of plain records (``records``), knowing nothing of the store or of ``triage``.
 
 - ``archives``: files, e-mails, mbox (also .gz), maildirs -> ``ReportText`` / ``MailBytes`` / ``InputError``;
-- ``public_inbox``: a public-inbox git mirror -> ``MailBytes`` and per-epoch ``Checkpoint``;
+- ``public_inbox``: a public-inbox git mirror -> per-epoch ``Expect``, ``MailBytes`` and ``Checkpoint``;
 - ``lore``: lore.kernel.org threads -> ``MailRecord``, ``ThreadHint``, ``Checkpoint``;
 - ``syzbot`` (+ ``syzbot_pages``, its HTML reader): the dashboard -> ``Bug`` with its ``Crash``es and their
   report texts, ``BugUnchanged``, ``Checkpoint``;

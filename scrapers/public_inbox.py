@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from records import Checkpoint, MailBytes, Record
+from records import Checkpoint, Expect, MailBytes, Record
 
 CHECKPOINT = 1000        # commits between two checkpoints
 
@@ -120,8 +120,9 @@ def read_mirror(root: str | Path, cursor: Callable[[str], dict | None],
             progress: Callable[[str, int | None], None] | None = None) -> Iterator[Record]:
     """The messages of a public-inbox mirror that are newer than ``cursor(key)`` says, epoch by epoch.
 
-    A ``Checkpoint`` ("public-inbox:<epoch repository>", ``{"last": commit}``) follows every
-    ``CHECKPOINT`` commits and the last one. Raises ``PublicInboxError`` if ``root`` is not a mirror.
+    Each epoch's messages follow an ``Expect`` (how many commits it will read). A ``Checkpoint``
+    ("public-inbox:<epoch repository>", ``{"last": commit}``) follows every ``CHECKPOINT`` commits and the last
+    one. Raises ``PublicInboxError`` if ``root`` is not a mirror.
     """
     root = Path(root).resolve()
     if shutil.which("git") is None:
@@ -132,6 +133,8 @@ def read_mirror(root: str | Path, cursor: Callable[[str], dict | None],
         commits = new_commits(repo, last)
         if progress:
             progress(f"{repo.name} commits", len(commits))
+        if commits:
+            yield Expect(len(commits))
         done = None
         for n, (commit, data) in enumerate(blobs(repo, commits), 1):
             if data is not None and data.strip():

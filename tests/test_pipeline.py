@@ -15,6 +15,7 @@ from test_import import _mail, _reports
 from scrapers.archives import walk
 from triage import sources
 from triage.pipeline import Pipeline, Summary
+from triage.store import open_db
 
 INSERT = re.compile(r"""^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+[\["']?(\w+)""", re.I)
 MID = re.compile(r"test-\d+@example\.org")
@@ -182,3 +183,22 @@ def test_a_pool_that_breaks_leaves_the_rest_to_this_process(db, tmp_path, monkey
     assert calls and pipe.workers == 0                       # it gave up on the pool after the first failure
     assert summary.messages_new == 5 and summary.reports_new == 4 and not summary.errors
     assert db.execute("SELECT COUNT(*) FROM messages WHERE thread_id IS NULL").fetchone()[0] == 0
+
+
+def test_a_mirror_that_announces_a_large_import_gets_its_pool_from_the_first_mail(db, tmp_path, monkeypatch):
+    """A public-inbox mirror says how many commits follow (``Expect``): past ``POOL_AFTER`` the pipeline hands
+    every mail to worker processes from the first batch on; below it, none (a small import never starts them)."""
+    repo = tmp_path / "inbox"
+    make_inbox(repo, 4)
+    monkeypatch.setattr(Pipeline, "POOL_AFTER", 4)
+    pipe = Pipeline(db, classify=False, batch_size=2)
+    pipe.run(sources.public_inbox(db, repo))
+    assert pipe.expected == 4 and pipe.jobs_seen == pipe.jobs_pooled == 4
+    assert db["threads"].count == 4
+
+    monkeypatch.setattr(Pipeline, "POOL_AFTER", 5)
+    other = tmp_path / "other"
+    make_inbox(other, 4)
+    small = Pipeline(open_db(tmp_path / "small.db"), classify=False, batch_size=2)
+    small.run(sources.public_inbox(small.db, other))
+    assert small.expected == 4 and small.jobs_seen == 4 and small.jobs_pooled == 0

@@ -6,7 +6,8 @@
   fails with one line, exit 1, and nothing written;
 - the pipeline sizes its batches from the time they hold the write lock;
 - a SIGKILL between a mail's message row and its report row (inside one batch) loses both or neither, and a
-  re-run stores the rest.
+  re-run stores the rest;
+- a killed import leaves no worker, fork server or resource tracker behind.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import mailbox
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -290,3 +292,44 @@ def test_concurrent_label_threads_in_one_process_do_not_fail(tmp_path):
         t.join(120)
     assert errors == []
     assert set(_human(db_path)) == set(ids)
+
+
+def _session(sid: int) -> list[str]:
+    """The command lines of the live processes of session ``sid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            out.append(cmdline)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
+def test_a_killed_import_leaves_no_worker_behind(tmp_path):
+    """SIGKILL an import while its worker pool runs: the workers, the pool's fork server and its resource tracker
+    all end (a pool's idle workers used to wait for jobs forever, holding the fork server open)."""
+    bundle = shared_data("public-inbox", "reiserfs-devel.bundle")
+    repo = tmp_path / "reiserfs-devel"
+    subprocess.run(["git", "clone", "-q", "--bare", str(bundle), str(repo / "git" / "0.git")], check=True)
+    imp = subprocess.Popen([*TRIAGE, "import", "--public-inbox", str(repo)], env=_env(tmp_path / "t.db"),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while imp.poll() is None and time.monotonic() < deadline:
+        if sum("forkserver" in c for c in _session(imp.pid)) >= 2:     # the server and a worker
+            break
+        time.sleep(0.05)
+    assert imp.poll() is None, "the import ended before its pool could be seen"
+    imp.kill()
+    imp.wait()
+    deadline = time.monotonic() + 60        # a bound on waiting, not a speed: a worker ends within a second or so
+    while _session(imp.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _session(imp.pid)
+    if left:
+        os.killpg(imp.pid, signal.SIGKILL)  # a failing run leaves nothing behind either
+    assert left == []

@@ -6,8 +6,9 @@ Sources (``scrapers/``, the simulator runs of ``triage demo``) yield plain recor
 - a ``MailBytes`` / ``MailRecord`` becomes a ``messages`` row, and the report its body holds (if any) a report;
 - a ``ReportText`` is parsed and stored as a report (an origin's own title is kept when the parser finds none);
 - a ``Bug`` is stored with its crashes, each linked to the report parsed from its text;
-- a ``ThreadHint`` gives a thread its bug, a ``Checkpoint`` is a source's cursor, an ``InputError`` is
-  counted and named in the summary.
+- a ``ThreadHint`` gives a thread its bug, a ``Checkpoint`` is a source's cursor, an ``Expect`` says how many
+  records follow (a large import starts its workers at once), an ``InputError`` is counted and named in the
+  summary.
 
 Records are gathered into batches. The costly work of a batch (splitting its mails, the prefilter, parsing and
 classifying, ``triage.workers``) happens outside any transaction: in this process, or for a large import in
@@ -40,7 +41,18 @@ from typing import Any
 
 import sqlite_utils
 
-from records import Bug, BugUnchanged, Checkpoint, InputError, MailBytes, MailRecord, Record, ReportText, ThreadHint
+from records import (
+    Bug,
+    BugUnchanged,
+    Checkpoint,
+    Expect,
+    InputError,
+    MailBytes,
+    MailRecord,
+    Record,
+    ReportText,
+    ThreadHint,
+)
 from triage.mail_reports import quoted_from, quoted_in, report_text
 from triage.store import now, transaction
 from triage.store.bugs import save_bug
@@ -151,7 +163,8 @@ class Pipeline:
     ``lock_seconds``: how long a batch's transaction should hold the write lock; the number of writes per batch
     follows from the time the last transaction took per write (the first batch is at most ``FIRST_BATCH``).
     ``workers``: processes that split, parse and classify (None: one per core once the run has taken
-    ``POOL_AFTER`` mails and texts, so small imports never start them; 0: none, all in this process). While they
+    ``POOL_AFTER`` mails and texts, or once a source says that many follow (``Expect``), so small imports never
+    start them; 0: none, all in this process). While they
     work on a batch this process reads the next one; batches are written in order, by this process only.
     ``prefilter``: skip the parse of texts that cannot hold a report (``triage.prefilter``).
     """
@@ -175,6 +188,7 @@ class Pipeline:
         self.new_ids: list[int] = []          # reports the last committed batch stored anew
         self.jobs_seen = 0                    # mails and texts taken in this pipeline's life
         self.jobs_pooled = 0                  # of which worker processes prepared
+        self.expected = 0                     # records the source said would follow (``Expect``)
         self.worker_cpu = 0.0                 # processor seconds the worker processes spent on them
         self._batch = _Batch()
         self._inflight: deque[_Batch] = deque()
@@ -238,6 +252,8 @@ class Pipeline:
         elif isinstance(record, Checkpoint):
             batch.checkpoints[record.source] = record.cursor
             self._queue(1)
+        elif isinstance(record, Expect):
+            self.expected = max(self.expected, record.count)
         elif isinstance(record, InputError):
             self.summary.errors.append(str(record))
         else:
@@ -289,7 +305,8 @@ class Pipeline:
             self._commit(self._inflight.popleft())
 
     def _use_pool(self) -> Workers | None:
-        if self._pool is None and self.workers != 0 and (self.workers or self.jobs_seen >= self.POOL_AFTER):
+        if self._pool is None and self.workers != 0 and (
+                self.workers or max(self.jobs_seen, self.expected) >= self.POOL_AFTER):
             n = self.workers or default_workers()
             if n > 1 or self.workers:
                 self._pool = Workers(n, self.classify, self.classifier, self.prefilter)

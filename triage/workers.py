@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -142,12 +144,48 @@ def _prepare_timed(jobs: Sequence[Job | MailJob], classify: bool, prefilter: boo
     return results, time.process_time() - start
 
 
-def _init_worker(classifier: Any) -> None:
+def _init_worker(classifier: Any, importer: int | None = None) -> None:
     global _CLASSIFIER
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the importing process's to handle
     _CLASSIFIER = classifier
+    if importer is not None:
+        _exit_with(importer)
+    try:
+        os.nice(WORKER_NICE)
+    except OSError:
+        pass
 
 
+def _exit_with(pid: int) -> None:
+    """End this worker when process ``pid`` (the importer) ends, however it ends. A pool's workers otherwise
+    outlive a killed importer: they wait for jobs forever, and each holds the fork server's liveness pipe open,
+    so the server (and the resource tracker) stay too. A daemon thread waits on a pidfd (Linux >= 5.3), else
+    checks once a second."""
+
+    def wait() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except OSError:
+                    pass
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="exit-with-importer", daemon=True).start()
+
+
+# Workers yield the processor to the importing process: it reads and writes every batch alone (the critical path of
+# an import; the workers are ahead of it), and on a core shared with them or other programs it must not wait.
+WORKER_NICE = 5
 CHUNK = 64          # jobs per task sent to a worker: enough to amortize the round trip, small enough to share
 
 
@@ -156,7 +194,9 @@ class Workers:
 
     Workers are forked from a fresh server process (``forkserver``) that has imported the parser, not from the
     importing process: a fork would inherit its open files, among them the pipe into ``git cat-file``, which
-    would then never see the end of its input. Each worker loads the classifier on its first batch. As with any
+    would then never see the end of its input. The server also parses a small report and loads the default
+    classifier (``triage.pool_warm``), so every worker starts with the parser's patterns compiled and the model
+    read, once for all of them. As with any
     process pool, a script that imports from the pipeline must guard its top-level code with
     ``if __name__ == "__main__":`` (worker processes import the main module).
     """
@@ -175,9 +215,9 @@ class Workers:
             server = "forkserver" in multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if server else "spawn")
             if server:
-                ctx.set_forkserver_preload(["triage.workers"])
+                ctx.set_forkserver_preload(["triage.workers", "triage.pool_warm"])
             self._pool = ProcessPoolExecutor(self.n, mp_context=ctx, initializer=_init_worker,
-                                             initargs=(self.classifier,))
+                                             initargs=(self.classifier, os.getpid()))
         return [self._pool.submit(_prepare_timed, list(jobs[i:i + CHUNK]), self.classify, self.prefilter)
                 for i in range(0, len(jobs), CHUNK)]
 
@@ -194,6 +234,36 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self._pool = None
+
+
+# A small report of the usual shape (a warning with its call trace) for ``warm``.
+WARM_TEXT = """------------[ cut here ]------------
+WARNING: CPU: 1 PID: 5120 at mm/page_alloc.c:4623 __alloc_pages_slowpath mm/page_alloc.c:4623 [inline]
+WARNING: CPU: 1 PID: 5120 at mm/page_alloc.c:4623 __alloc_pages_noprof+0x1a2c/0x2330 mm/page_alloc.c:4909
+Modules linked in:
+CPU: 1 UID: 0 PID: 5120 Comm: syz-executor Not tainted 6.12.0-syzkaller #0
+Call Trace:
+ <TASK>
+ __alloc_pages_noprof+0x1a2c/0x2330 mm/page_alloc.c:4909
+ alloc_pages_mpol_noprof+0x1e4/0x4e0 mm/mempolicy.c:2265
+ folio_alloc_noprof+0x1e/0x30 mm/mempolicy.c:2343
+ ext4_writepages+0x2c0/0x3a0 fs/ext4/inode.c:2780
+ do_writepages+0x1a3/0x7f0 mm/page-writeback.c:2683
+ do_syscall_64+0xcd/0x250 arch/x86/entry/common.c:83
+ entry_SYSCALL_64_after_hwframe+0x77/0x7f
+ </TASK>
+"""
+
+
+def warm(classify: bool = True) -> None:
+    """Compile the parser's patterns (a parse, a prefilter test, a prepared row) and load the default classifier
+    (``classify``), in the pool's fork server: its workers inherit them. Nothing here may stop the server."""
+    try:
+        result = prepare_job(Job(WARM_TEXT, "file", "<warm-up>"))
+        if classify and isinstance(result, PreparedReport):
+            classify_prepared([result])
+    except Exception:  # a worker then does the same work itself, and reports what fails
+        pass
 
 
 def default_workers() -> int:

@@ -85,11 +85,11 @@ def syz_commands(text: str) -> list[dict]:
 
 
 def trailer_tags(text: str) -> dict[str, list[str]]:
-    """``Name: value`` lines of the known trailers, not quoted (a quoted line never starts with a letter, so
-    one search over the whole text finds them)."""
+    """``Name: value`` lines of the known trailers, not quoted (a quoted line never starts with a letter)."""
     tags: dict[str, list[str]] = {}
-    for m in TRAILER_LINES.finditer(text):
-        if m.group(1).lower() in TRAILERS:
+    for line in text.split("\n"):                # a match never spans lines: the regexp only on named ones
+        name, colon, _ = line.partition(":")
+        if colon and name.lower() in TRAILERS and (m := TRAILER_LINES.match(line)):
             values = tags.setdefault(TRAILERS[m.group(1).lower()], [])
             if m.group(2) not in values:
                 values.append(m.group(2))

@@ -56,11 +56,13 @@ def _named(row: tuple) -> list[str]:
 class _Threads:
     """The ``thread_id`` of every message the pending ones name (None: stored but not resolved yet), read in one
     query per 500 ids and kept equal to the store's as resolution writes it (a resolved message, a re-rooted
-    thread)."""
+    thread); and which pending messages are a thread id of stored messages (``roots``: those a reply that came
+    first was rooted at), so that only they are re-rooted with an UPDATE."""
 
-    def __init__(self, db: sqlite_utils.Database, names: set[str]):
+    def __init__(self, db: sqlite_utils.Database, names: set[str], pending: list[str]):
         self.thread: dict[str, str | None] = {}
         self.members: dict[str | None, set[str]] = {}
+        self.roots: set[str] = set()
         ids = list(names)
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
@@ -69,6 +71,10 @@ class _Threads:
                     part):
                 self.thread[mid] = tid
                 self.members.setdefault(tid, set()).add(mid)
+        for i in range(0, len(pending), 500):
+            part = pending[i:i + 500]
+            self.roots.update(t for (t,) in db.execute(
+                f"SELECT DISTINCT thread_id FROM messages WHERE thread_id IN ({','.join('?' * len(part))})", part))
 
     def resolved(self, mid: str, thread: str) -> None:
         if mid in self.thread:
@@ -109,9 +115,11 @@ def _resolve_one(db: sqlite_utils.Database, row: tuple, known: _Threads) -> str:
     thread = thread or mid
     db.execute("UPDATE messages SET thread_id = ?, parent_id = ? WHERE message_id = ?", [thread, parent, mid])
     known.resolved(mid, thread)
-    if thread != mid:   # replies that arrived first were rooted at this message: move them along
+    if thread != mid and mid in known.roots:   # replies that arrived first were rooted at this message: move them
         db.execute("UPDATE messages SET thread_id = ? WHERE thread_id = ?", [thread, mid])
         known.rerooted(mid, thread)
+        known.roots.discard(mid)
+    known.roots.add(thread)
     return thread
 
 
@@ -127,7 +135,7 @@ def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None,
             "SELECT message_id, in_reply_to, refs, subject, author_email, date FROM messages "
             "WHERE thread_id IS NULL ORDER BY date IS NULL, date, rowid"
         ).fetchall()
-        known = _Threads(db, {m for row in pending for m in _named(row)})
+        known = _Threads(db, {m for row in pending for m in _named(row)}, [row[0] for row in pending])
         touched = {_resolve_one(db, row, known) for row in pending}
         touched |= {row[0] for row in pending}     # ids that stopped being thread roots lose their row
         for mid in bug_hints or {}:
