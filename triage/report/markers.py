@@ -427,9 +427,9 @@ _WORD_SET = WordSet(_WORDS)
 
 
 def hints(text: str) -> Hints:
-    """The words of the table ``text`` holds, as gates (substring tests over the whole text, then one small
-    alternation per line instead of the whole table's)."""
-    found = _WORD_SET.present(text)      # one pass over the text for the 47 words
+    """The words of the table ``text`` holds, as gates (one pass of a word set over the whole text, then one
+    small alternation per line instead of the whole table's)."""
+    found = _WORD_SET.present(text)
     return Hints(_gate(tuple(w for w in _WORDS if w in found)), _gate(tuple(w for w in _HEADER_WORDS if w in found)))
 
 
