@@ -33,6 +33,7 @@ from triage.report import markers as mk
 from triage.report.frames import strip_suffix
 from triage.report.gfp import find_gfp
 from triage.report.lines import Line, cleaned
+from triage.report.memo import by_name
 from triage.report.stacks import ARM32_FRAME, lockdep_locks
 
 # The crash headers, first match wins: (regexp, kind). The kinds are the words rules.toml's ``crash`` uses.
@@ -124,6 +125,45 @@ def header_kind(line: str) -> str | None:
     return None
 
 
+_PLAIN, _INLINE, _ARM = 0, 1, 2       # frame line forms (``_frame_shape``)
+
+
+@by_name
+def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
+    """What a (stripped) line is as a frame, remembered per line (the lines of one kernel build repeat): None if
+    no frame; else (form, function, unreliable, the line read as no ``_INLINE`` frame: None if no frame). An
+    ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is that header's cut-off rest, not a
+    frame; a ``_PLAIN`` frame right after one names the header's function (``_Walk.header_frame``)."""
+    j = s.find("+0x")
+    if j > 0 and s[j - 1] != " ":
+        # the usual frame "[? ][[<addr>] ]func+0xOFF/0xSIZE [module] [file:line]": string ops, no regexp
+        head = s[:j]
+        sp = head.rfind(" ")
+        func = head[sp + 1:]
+        prefix = head[:sp + 1].strip() if sp >= 0 else ""
+        if (not prefix or prefix == "?" or prefix[:2] == "[<") and func.replace(".", "_").isidentifier() \
+                and "/0x" in s[j:j + 40]:
+            return _PLAIN, func, prefix[-1:] == "?", None
+    elif j < 0 and s.endswith(" [inline]"):
+        parts = s.split()             # "func file.c:LINE [inline]"
+        if len(parts) == 3 and parts[0].replace(".", "_").isidentifier() and ":" in parts[1]:
+            return _INLINE, parts[0], False, _other_frame_shape(s, j)
+    return _other_frame_shape(s, j)
+
+
+def _other_frame_shape(s: str, j: int) -> tuple[int, str, bool, None] | None:
+    """``_frame_shape`` of the forms string ops do not read: by ``_FRAME``, then arm32's."""
+    if s.endswith("[inline]") or (j > 0 and ".c:" in s):
+        m = _FRAME.match(s)
+        if m is not None and (m.group("off") or m.group("file")):
+            return _PLAIN, m.group("func"), s[0] == "?" or "] ? " in s[:40], None
+    if ") from [<" in s:
+        m = ARM32_FRAME.match(s)        # arm32: "[<pc>] (func) from [<lr>] (caller+0x1/0x2)"
+        if m is not None:
+            return _ARM, m.group("func"), False, None
+    return None
+
+
 def _task(comm: str | None, pid: str | int | None) -> dict:
     return {"comm": comm, "pid": int(pid) if pid is not None else None}
 
@@ -169,36 +209,20 @@ class _Walk:
         return False
 
     def try_frame(self, i: int, s: str) -> bool:
-        j = s.find("+0x")
-        if j > 0 and s[j - 1] != " ":
-            # the usual frame "[? ][[<addr>] ]func+0xOFF/0xSIZE [module] [file:line]": string ops, no regexp
-            head = s[:j]
-            sp = head.rfind(" ")
-            func = head[sp + 1:]
-            prefix = head[:sp + 1].strip() if sp >= 0 else ""
-            if (not prefix or prefix == "?" or prefix[:2] == "[<") and func.replace(".", "_").isidentifier() \
-                    and "/0x" in s[j:j + 40]:
-                if not self.header_frame(i, func):
-                    self.frame(i, func, s, prefix[-1:] == "?")
+        shape = _frame_shape(s)
+        if shape is None:
+            return False
+        kind, func, unreliable, fallback = shape
+        if kind == _INLINE:
+            if self.prev_header != i - 1:
+                self.frame(i, func, s, False)
                 return True
-        elif j < 0 and s.endswith(" [inline]"):
-            parts = s.split()             # "func file.c:LINE [inline]"
-            if len(parts) == 3 and parts[0].replace(".", "_").isidentifier() and ":" in parts[1] \
-                    and self.prev_header != i - 1:
-                self.frame(i, parts[0], s, False)
-                return True
-        if s.endswith("[inline]") or (j > 0 and ".c:" in s):
-            m = _FRAME.match(s)
-            if m is not None and (m.group("off") or m.group("file")):
-                if not self.header_frame(i, m.group("func")):
-                    self.frame(i, m.group("func"), s, s[0] == "?" or "] ? " in s[:40])
-                return True
-        if ") from [<" in s:
-            m = ARM32_FRAME.match(s)        # arm32: "[<pc>] (func) from [<lr>] (caller+0x1/0x2)"
-            if m is not None:
-                self.frame(i, m.group("func"), s, False)
-                return True
-        return False
+            if fallback is None:
+                return False
+            kind, func, unreliable, _ = fallback
+        if kind == _ARM or self.prev_header != i - 1 or not self.header_frame(i, func):
+            self.frame(i, func, s, unreliable)
+        return True
 
     # -- headers -----------------------------------------------------------------------------------------
     def header(self, i: int, s: str, kind: str) -> None:
@@ -253,12 +277,11 @@ class _Walk:
 
     # -- the pass ----------------------------------------------------------------------------------------
     def line(self, i: int) -> None:
-        raw = self.lines[i].text
-        s = raw.strip()
+        s = self.lines[i].text.strip()
         if not s:
             return
         first = s[0]
-        if self.try_frame(i, s):
+        if _frame_shape(s) is not None and self.try_frame(i, s):
             return
         if s[:4] in _DUMP_LINES:
             return

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from triage.report.lines import clean_lines
+from triage.report.lines import cleaned
 
 _REL = r"(?P<rel>\d+\.\d+(?:\.\d+)?[\w.+~-]*)"
 # First match wins, in this order of trust.
@@ -40,7 +40,7 @@ def kernel_version(text: str) -> str | None:
     """The kernel release the report was printed by, or None if the text does not say."""
     if not isinstance(text, str) or not any(h in text for h in _VERSION_HINT):
         return None
-    for ln in clean_lines(text):
+    for ln in cleaned(text):
         line = ln.text
         if "ainted" not in line and "Linux version" not in line:
             continue
@@ -66,7 +66,7 @@ def crash_task(text: str) -> dict | None:
     """``{"comm", "pid"}`` of the task the report is about (hung task, oopsing task, lockdep task)."""
     if not isinstance(text, str) or not any(h in text for h in _TASK_HINT):
         return None
-    for ln in clean_lines(text):
+    for ln in cleaned(text):
         line = ln.text
         if not any(h in line for h in _TASK_HINT):
             continue

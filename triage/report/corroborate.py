@@ -73,16 +73,15 @@ def _line_at(text: str, pos: int) -> tuple[str, int]:
     return text[pos:end][:2000], end + 1
 
 
-def _window(text: str, start: int, pos: int, before: int, after: int, other_header: Callable[[str], bool]
-            ) -> list[str]:
-    """The lines around the header line (``start``; ``pos``: the next line's offset), nearest first, each side
-    stopping before another header: what follows that one is that one's."""
-    out: list[str] = []
+def _window(text: str, start: int, pos: int, before: int, after: int, other_header: Callable[[str], bool]):
+    """The lines around the header line (``start``; ``pos``: the next line's offset), nearest first (those after
+    it, then those before), each side stopping before another header: what follows that one is that one's.
+    A generator: the reader stops at the first line that corroborates."""
     while after and pos < len(text):
         ln, pos = _line_at(text, pos)
         if other_header(ln):
             break
-        out.append(ln)
+        yield ln
         after -= 1
     lo = start
     while before and lo > 0:
@@ -90,9 +89,8 @@ def _window(text: str, start: int, pos: int, before: int, after: int, other_head
         ln = text[lo:text.find("\n", lo)][:2000]
         if other_header(ln):
             break
-        out.append(ln)
+        yield ln
         before -= 1
-    return out
 
 
 def corroborated(text: str, start: int, header_at: int, other_header: Callable[[str], bool]) -> bool:
@@ -112,9 +110,14 @@ def corroborated(text: str, start: int, header_at: int, other_header: Callable[[
     wide = at_start or prefix
     around = _window(text, start, pos, BEFORE if wide else 0, AFTER if wide else NEAR, other_header)
     if prefix:
+        lines = list(around)
         word = lead.split(":", 1)[0] + ":"
-        if any(ln.lstrip().startswith(word) for ln in around[:2] + around[-BEFORE:]):
+        if any(ln.lstrip().startswith(word) for ln in lines[:2] + lines[-BEFORE:]):
             return True
-    if any(CORROBORATION.search(ln) for ln in around):
-        return True
-    return wide and not any(ln.strip() for ln in around)
+        around = iter(lines)
+    blank = True
+    for ln in around:               # (the first corroborating line decides: the rest of the window is not read)
+        if CORROBORATION.search(ln):
+            return True
+        blank = blank and not ln.strip()
+    return wide and blank

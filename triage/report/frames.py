@@ -84,6 +84,17 @@ def _prefix_end(line: str) -> int:
 
 def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
     """One frame, or None if the line is not a frame (an offset or a file is required)."""
+    fields = frame_fields(line)
+    if fields is None:
+        return None
+    func, norm, off, size, file, lineno, inline, module = fields
+    return Frame(func, norm, stack, off, size, file, lineno, inline, module)
+
+
+@by_name
+def frame_fields(line: str) -> tuple | None:
+    """``Frame``'s fields but the stack, read from a frame line (remembered per line: reports of one kernel
+    build print the same frame lines, ``do_syscall_64+0x3d/0xb0 ...``, again and again)."""
     end = _prefix_end(line)
     m = FRAME_RE.match(line[end:] if end else line)
     if m is None:
@@ -91,5 +102,4 @@ def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
     _unreliable, func, off, size, module, file, lineno, inline = m.groups()
     if not (off or file):
         return None
-    return Frame(func, strip_suffix(func), stack, off, size, file, int(lineno) if lineno else None, bool(inline),
-                 module)
+    return func, strip_suffix(func), off, size, file, int(lineno) if lineno else None, bool(inline), module

@@ -60,7 +60,11 @@ def _file_lines(report: str):
     """(path, line) for every line naming a source file (the first file of the line)."""
     for line in report.split("\n"):
         if ".c:" in line or ".h:" in line or ".rs:" in line:
-            m = FILENAME_RE.search(line)
+            # A match ends at such a mark and holds no blank: with ".c:" the only mark, none starts before the blank
+            # ahead of it (the search skips the function name most lines start with).
+            k = line.find(".c:")
+            start = 0 if k < 0 or ".h:" in line or ".rs:" in line else line.rfind(" ", 0, k) + 1
+            m = FILENAME_RE.search(line, start)
             if m is not None:
                 yield m.group(1), line
 

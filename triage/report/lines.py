@@ -73,7 +73,14 @@ def cleaned(text: str) -> list[Line]:
     cached_text, cached = _last
     if text is cached_text:
         return cached
-    out = [_line(i, raw) for i, raw in enumerate(text.split("\n"), 1)]
+    raws = text.split("\n")
+    if " kernel: " in text:             # syslog lines: each line is looked at
+        out = [_line(i, raw) for i, raw in enumerate(raws, 1)]
+    else:
+        # Only a line whose first character past blanks is "[", "<" or ">" can carry a prefix (``_line``, inlined)
+        out = [_new_line(Line, (i, None, raw[:MAX_LINE].rstrip("\r\n")))
+               if raw[:1] in _PLAIN_START or raw.lstrip(" \t")[:1] not in _PREFIX_START else _line(i, raw)
+               for i, raw in enumerate(raws, 1)]
     if len(text) > 512:                 # one-line lookups (a marker's own line) must not evict the report
         _last = (text, out)
     return out

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from triage.report.gfp import find_gfp, has_flag
 from triage.report.lines import Line
+from triage.report.wordset import WordSet
 from vocab.markers import BY_KIND
 
 # errno values a marker may print, and which of them mean "the filesystem image is corrupted".
@@ -422,10 +423,14 @@ def _gate(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, words))) if words else None
 
 
+_WORD_SET = WordSet(_WORDS)
+
+
 def hints(text: str) -> Hints:
-    """The words of the table ``text`` holds, as gates (substring tests over the whole text, then one small
-    alternation per line instead of the whole table's)."""
-    return Hints(_gate(tuple(w for w in _WORDS if w in text)), _gate(tuple(w for w in _HEADER_WORDS if w in text)))
+    """The words of the table ``text`` holds, as gates (one pass of a word set over the whole text, then one
+    small alternation per line instead of the whole table's)."""
+    found = _WORD_SET.present(text)
+    return Hints(_gate(tuple(w for w in _WORDS if w in found)), _gate(tuple(w for w in _HEADER_WORDS if w in found)))
 
 
 _ALL = hints(" ".join(_WORDS))

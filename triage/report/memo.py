@@ -17,22 +17,23 @@ MAX_KEY = 256
 MAX_SIZE = 65_536
 
 
-def by_name(fn: Callable[[str], T]) -> Callable[[str], T]:
-    """``fn`` with its results remembered per name (``fn`` must be pure and its result never mutated)."""
-    table: dict[str, T] = {}
+class _Table(dict):
+    """A name's remembered result; a name not in the table is computed by ``__missing__`` (a hit is one C-level
+    dict lookup, no Python call)."""
 
-    def cached(name: str) -> T:
-        try:
-            return table[name]
-        except KeyError:
-            pass
-        value = fn(name)
+    def __init__(self, fn: Callable[[str], T]):
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, name: str) -> T:
+        value = self.fn(name)
         if len(name) <= MAX_KEY:
-            if len(table) >= MAX_SIZE:
-                table.clear()
-            table[name] = value
+            if len(self) >= MAX_SIZE:
+                self.clear()
+            self[name] = value
         return value
 
-    cached.__doc__ = fn.__doc__
-    cached.__wrapped__ = fn  # type: ignore[attr-defined]
-    return cached
+
+def by_name(fn: Callable[[str], T]) -> Callable[[str], T]:
+    """``fn`` with its results remembered per name (``fn`` must be pure and its result never mutated)."""
+    return _Table(fn).__getitem__

@@ -163,6 +163,7 @@ SKIP_TABLE: dict[str, str] = {
 }
 SKIP_PATTERNS: list[str] = [p for group in SKIP_TABLE.values() for p in group.split()]
 SKIP = re.compile("(?:" + "|".join(SKIP_PATTERNS) + r")\Z")
+_skipped = by_name(lambda name: SKIP.match(name) is not None)     # (one alternation of ~100 names: once per name)
 
 _CRASH_LABELS = frozenset({"crash", "irq", "nmi"})
 _TITLE_FUNC = re.compile(r"\bin ([A-Za-z_][\w.]*)\s*$")
@@ -196,7 +197,7 @@ def signature(frames: Iterable[Frame], title: str | None = None, length: int = S
     names: list[str] = []
     for f in _crash_run(frames):
         name = canonical(f.function)
-        if not name or SKIP.match(name):
+        if not name or _skipped(name):
             continue
         if names and names[-1] == name:
             continue                          # inline expansions and renamed twins

@@ -31,6 +31,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
+from triage.report.wordset import WordSet
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -39,6 +40,13 @@ MAX_PREFIX_SCAN = 4000            # lines before the oops scanned for context pr
 MAX_LINE = 4096                   # longer console lines are cut: bounds every per-line regexp
 
 CONSOLE_RE = SYZKALLER_CONSOLE
+
+
+def console_match(line: str) -> re.Match[str] | None:
+    """``CONSOLE_RE.match(line)``, without the regexp for a line that cannot match: the expression ends with
+    ``]`` and a space (of the timestamp or of the caller tag), so every line it matches holds "] "."""
+    return CONSOLE_RE.match(line) if "] " in line else None
+
 TASK_CONTEXT = re.compile(r"\[ *T[0-9]+\]")
 QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
@@ -59,17 +67,6 @@ class Extracted:
     fmt: fm.OopsFormat | None = None
     frame: str = ""
     skipped: list[str] = field(default_factory=list)    # frames the skip lists passed over
-
-
-def _lines(text: str, start: int = 0):
-    """(line start, line cut to MAX_LINE) pairs from ``start``."""
-    pos, n = start, len(text)
-    while pos < n:
-        nl = text.find("\n", pos)
-        if nl < 0:
-            nl = n
-        yield pos, text[pos:min(nl, pos + MAX_LINE)]
-        pos = nl + 1
 
 
 def match_oops(line: str, oops: fm.Oops) -> bool:
@@ -138,7 +135,7 @@ def drop_inline_headers(text: str) -> str:
         line = text[line_start:line_end]
         nxt_end = text.find("\n", line_end + 1)
         nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else len(text)]
-        cm, cn = CONSOLE_RE.match(line), CONSOLE_RE.match(nxt)
+        cm, cn = console_match(line), console_match(nxt)
         if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
             continue                    # not the same printk context: two lines, not one repeated
         console = cm.group(0) if cm is not None else ""
@@ -183,7 +180,7 @@ def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, 
 
 
 def extract_context(line: str) -> str:
-    m = CONSOLE_RE.match(line)
+    m = console_match(line)
     if m is None:
         return ""
     return m.group(1).replace(" ", "") if m.group(1) else CONTEXT_CONSOLE
@@ -193,7 +190,7 @@ def strip_prefix(line: str, context: str, questionable_ok: bool,
                  m: re.Match[str] | None | bool = False) -> tuple[str | None, bool]:
     """The line without its console prefix; None if it must be left out. Second value: a '?' frame line."""
     if m is False:
-        m = CONSOLE_RE.match(line)
+        m = console_match(line)
     if m is not None:
         line = line[m.end():]
     elif context:
@@ -203,22 +200,6 @@ def strip_prefix(line: str, context: str, questionable_ok: bool,
             return None, True
         line = QUESTIONABLE.sub(" ", line, count=1)
     return line.rstrip("\r"), False
-
-
-class _Ahead:
-    """Where the oops headers of ``text`` start, found by one search ahead of a walk over its lines (instead of
-    one search per line): each part of the text is searched once."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.next = -1              # the first header at or after the last position asked about
-
-    def starts_in(self, lo: int, hi: int) -> bool:
-        """Whether a header starts in ``text[lo:hi]`` (``lo`` never decreasing between calls)."""
-        if self.next < lo:
-            m = _HEADER_RE.search(self.text, lo)
-            self.next = m.start() if m is not None else len(self.text)
-        return self.next < hi
 
 
 @dataclass
@@ -252,31 +233,58 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     skip_text = False
     contexts = {context}
     end_pos = len(text)
-    headers = _Ahead(text)
-    for pos, line in _lines(text, start):
-        cm = CONSOLE_RE.match(line) if "[" in line else None      # (a console prefix holds "[")
+    # Where the next oops header starts at or after the current line: one search ahead of the walk (instead of
+    # one search per line), so each part of the text is searched once.
+    next_header = -1
+    pos, n = start, len(text)
+    # the words of the skip rules below, looked for once in the text instead of in every line
+    may_skip = "FAULT_" in text or "vmalloc" in text
+    may_taint = "Disabling lock debugging due to kernel taint" in text
+    may_panic = "Kernel panic - not syncing" in text
+    while pos < n:                      # the lines from ``start``, each cut to MAX_LINE
+        nl = text.find("\n", pos)
+        if nl < 0:
+            nl = n
+        line = text[pos:min(nl, pos + MAX_LINE)]
+        line_pos, pos = pos, nl + 1
+        cm = CONSOLE_RE.match(line) if "] " in line else None        # ``console_match``
         c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
-        if pos != start and not second and c1 in contexts and headers.starts_in(pos, pos + len(line)) \
-                and line_oops(line) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
-            second = True
-            end_pos = pos
-        if ctx_kind and _NMI_BACKTRACE in line and "skipped" not in line:
-            contexts.add(c1)        # a stalled CPU's backtrace, printed from its own context
-        if ctx_kind and c1 not in contexts:
+        if line_pos != start and not second and c1 in contexts:
+            if next_header < line_pos:
+                m = _HEADER_RE.search(text, line_pos)
+                next_header = m.start() if m is not None else n
+            if next_header < line_pos + len(line) and line_oops(line) is not None \
+                    and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
+                second = True
+                end_pos = line_pos
+        if ctx_kind:
+            if _NMI_BACKTRACE in line and "skipped" not in line:
+                contexts.add(c1)        # a stalled CPU's backtrace, printed from its own context
+            if c1 not in contexts:
+                continue
+        elif context == CONTEXT_CONSOLE and c1 == "":
             continue
-        if not ctx_kind and context == CONTEXT_CONSOLE and c1 == "":
+        # ``strip_prefix``, inlined: a line of a timestamped report without a console prefix is other output
+        if cm is not None:
+            stripped = line[cm.end():]
+        elif context:
             continue
-        stripped, q = strip_prefix(line, "" if context == "" else c1 or context, questionable_ok, cm)
-        if stripped is None:
-            continue
+        else:
+            stripped = line
+        if " ? " in stripped and "<EOI>" not in stripped and QUESTIONABLE.match(stripped):
+            if not questionable_ok:
+                continue
+            stripped = QUESTIONABLE.sub(" ", stripped, count=1)
+        if "\r" in stripped:
+            stripped = stripped.rstrip("\r")
         text_lines += 1
         skip_line = skip_text
-        if pos != start and ("FAULT_" in stripped or "vmalloc" in stripped) \
+        if may_skip and line_pos != start and ("FAULT_" in stripped or "vmalloc" in stripped) \
                 and any(m in stripped for m in fm.INFO_MESSAGES_WITH_STACK):
             skip_text = True        # an unrelated stack (fault injection, vmalloc failure) follows
-        if "Disabling lock debugging due to kernel taint" in stripped:
+        if may_taint and "Disabling lock debugging due to kernel taint" in stripped:
             skip_line = True
-        elif text_lines > 25 and "Kernel panic - not syncing" in stripped:
+        elif may_panic and text_lines > 25 and "Kernel panic - not syncing" in stripped:
             # panic_on_warn's own panic stack repeats the report: drop it.
             skip_text = skip_line = True
         if not skip_line:
@@ -354,14 +362,17 @@ def _stack_start(line: str) -> bool:
         and fm.STACK_START_ANY.search(line) is not None
 
 
+@by_name
 def _frame_re(line: str) -> re.Match[str] | None:
-    """The first of ``formats.FRAME_RES`` that matches (the arm form holds ") from ")."""
+    """The first of ``formats.FRAME_RES`` that matches (the arm form holds ") from "); remembered per line (a
+    report's lines are walked once per title format and era, and reports repeat frame lines)."""
     m = fm.FRAME_RES[0].search(line)
     if m is None and ") from " in line:
         m = fm.FRAME_RES[1].search(line)
     return m
 
 
+@by_name
 def _frame_line_follows(line: str) -> bool:
     return _PC_OR_FRAME.match(line) is not None
 
@@ -417,13 +428,30 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
     return frames, ok
 
 
+_STACK_SKIPS: dict[tuple[int, str | None], tuple[fm.StackFmt, Callable[[str], bool] | None]] = {}
+
+
+def _stack_skip(stack: fm.StackFmt, era: str | None) -> Callable[[str], bool] | None:
+    """The skip test of a stack format in ``era`` (the global list of the era and the format's own), remembered
+    per format and era: the key of ``_skip_re`` is a tuple of some 200 patterns, costly to build and hash."""
+    key = (id(stack), era)
+    known = _STACK_SKIPS.get(key)
+    if known is not None and known[0] is stack:
+        return known[1]
+    own = tuple(stack.skip) if era is None else tuple(p for p in stack.skip if active(era, fm.SKIP_SINCE.get(p), None))
+    skip = _skip_re((global_skip(era) if stack.global_skip else ()) + own)
+    if len(_STACK_SKIPS) >= 4096:
+        _STACK_SKIPS.clear()
+    _STACK_SKIPS[key] = (stack, skip)          # (the format kept: its id is not reused while it is remembered)
+    return skip
+
+
 def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None,
                         skipped: list[str] | None = None) -> tuple[str, str, str]:
     """(guilty frame name, its raw form, corruption reason) for one stack format; the names of the frames
     the skip lists passed over are added to ``skipped``."""
     skipped = [] if skipped is None else skipped
-    own = tuple(stack.skip) if era is None else tuple(p for p in stack.skip if active(era, fm.SKIP_SINCE.get(p), None))
-    skip = _skip_re((global_skip(era) if stack.global_skip else ()) + own)
+    skip = _stack_skip(stack, era)
     extractor = fm.EXTRACTORS.get(stack.extractor or "")
     result = ("", "", _CORRUPTED_NO_FRAMES)
     for parts in (stack.parts, stack.parts2):
@@ -452,14 +480,49 @@ def _canon(frame: str) -> str:
     return frame
 
 
+def _required_text(pattern: re.Pattern[str] | fm.LinesPattern) -> str | None:
+    """The longest run of plain characters in the top-level sequence of a title regexp (every match holds it),
+    None if there is none (or the regexp has alternatives at the top, or ignores case)."""
+    rx = pattern.full if isinstance(pattern, fm.LinesPattern) else pattern
+    if rx.flags & re.IGNORECASE:
+        return None
+    try:
+        from re import _parser as sre_parse  # Python's own parser of patterns (3.11+)
+        items = list(sre_parse.parse(rx.pattern, rx.flags))
+    except Exception:  # pragma: no cover (another Python)
+        return None
+    runs, run = [], ""
+    for op, arg in items:
+        if op is sre_parse.LITERAL:
+            run += chr(arg)
+        else:
+            runs.append(run)
+            run = ""
+    runs.append(run)
+    best = max(runs, key=len)
+    return best or None
+
+
+# Each title regexp's required text: a report without it is not searched; which of an oops' texts a report
+# holds is one pass of a word set over it (a substring test per format read the report up to 30 times).
+_TITLE_TEXT = {id(f): _required_text(f.title) for o in fm.OOPSES for f in o.formats}
+_TITLE_TEXTS = {id(o): WordSet(tuple({t for f in o.formats if (t := _TITLE_TEXT[id(f)]) is not None}))
+                for o in fm.OOPSES}
+
+
 def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> Extracted:
     """Earliest-matching title format wins; ties go to the earlier row of the table. ``era``: the rows and
     skip lists in force then (None: today's)."""
     best = Extracted()
     start_pos = len(report) + 1
     matched_title = False
+    texts = _TITLE_TEXTS.get(id(oops))
+    present = texts.present(report) if texts is not None else None
     for f in oops.formats:
         if (f.since or f.until) and not active(era, f.since, f.until):
+            continue
+        need = _TITLE_TEXT.get(id(f))
+        if need is not None and (need not in present if present is not None else need not in report):
             continue
         m = f.title.search(report)
         if m is None or m.start() > start_pos:
@@ -515,7 +578,14 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> E
     return best
 
 
+# Any replacement's expression: a title none of them matches is left as it is (each replacement sees the title
+# the previous ones left, which is then the title itself), so most titles are searched once instead of once a row.
+_ANY_REPLACEMENT = re.compile("|".join(f"(?:{r.rx.pattern})" for r in fm.TITLE_REPLACEMENTS))
+
+
 def replace_dynamic(title: str, era: str | None = None) -> str:
+    if _ANY_REPLACEMENT.search(title) is None:
+        return title
     for r in fm.TITLE_REPLACEMENTS:
         if (r.since or r.until) and not active(era, r.since, r.until):
             continue
@@ -547,6 +617,9 @@ def clean_title(title: str, era: str | None = None) -> str:
     return sanitize_title(replace_dynamic(title, era))
 
 
+_STACK_START_TEXTS = [(rx, _required_text(rx)) for rx in fm.STACK_START]     # ("[^k] backtrace:": no literal start)
+
+
 def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
     """Reason the report is damaged, or ''."""
     if any(rx.search(title) for rx in fm.CORRUPTED_TITLES):
@@ -558,8 +631,8 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
     if f.no_stack:
         return ""
     has_stack = False
-    for key in fm.STACK_START:
-        m = key.search(report)
+    for key, need in _STACK_START_TEXTS:
+        m = key.search(report) if need is None or need in report else None
         if m is None:
             continue
         rest = report[m.start():].split("\n", 16)

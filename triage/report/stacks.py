@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import re
 
-from triage.report.frames import parse_frame_line, strip_suffix
-from triage.report.lines import clean_lines
+from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
+from triage.report.lines import cleaned
+from triage.report.memo import by_name
 from triage.report.model import Frame
 
 # ---------------------------------------------------------------------------------------------------------
@@ -85,6 +86,12 @@ _MODULE_BUILD_ID = re.compile(r"\[([\w-]+) [0-9a-f]{16,64}\]")
 _DOUBLE_LOC = re.compile(r"(\.(?:[chS]|rs):\d+(?: \[inline\])?)(?: [\w./+-]{1,200}\.(?:[chS]|rs):\d+)+\s*$")
 _PPC = re.compile(r"^\s*\[[0-9a-f]{8,16}\]\s+\[[0-9a-f]{8,16}\]\s+")
 _RESET_IP = re.compile(r"^(?:WARNING: CPU: \d+ PID: \d+ at |NMI backtrace for cpu \d+|stack backtrace:)")
+_RESET_IP_STARTS = ("WARNING: CPU: ", "NMI backtrace for cpu ", "stack backtrace:")
+
+
+def _may_be_ip(line: str) -> bool:
+    """Whether ``_IP`` may match: the line holds "IP: " (RIP, IP, EIP), "pc : " or "PC is at "."""
+    return "IP: " in line or "pc : " in line or "PC is at " in line
 
 
 def _union(*patterns: str) -> re.Pattern[str]:
@@ -184,6 +191,16 @@ def _irq_label(base: str, kind: str) -> str:
 
 def _frame(line: str, label: str) -> Frame | None:
     """A frame from a trace line (x86/arm64 forms through ``parse_frame_line``, arm32 ``(f) from (g)``)."""
+    fields = _frame_fields(line)
+    if fields is None:
+        return None
+    func, norm, off, size, file, lineno, inline, module = fields
+    return Frame(func, norm, label, off, size, file, lineno, inline, module)
+
+
+@by_name
+def _frame_fields(line: str) -> tuple | None:
+    """``Frame``'s fields but the stack, of a trace line (remembered per line: see ``frames.frame_fields``)."""
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
         return None
@@ -191,21 +208,21 @@ def _frame(line: str, label: str) -> Frame | None:
         m = ARM32_FRAME.match(line)
         if m:
             func = m.group("func")
-            return Frame(function=func, norm_function=strip_suffix(func), stack=label)
+            return func, strip_suffix(func), None, None, None, None, False, None
     if line.lstrip()[:1] == "[" and line.lstrip()[:2] != "[<":
         m = _PPC.match(line)
         if m:
             if line.endswith("(unreliable)"):
                 return None
             line = " " + line[m.end():]
-    frame = parse_frame_line(line, label)
-    if frame is None and ("[" in line or line.count(":") > 1):
+    fields = frame_fields(line)
+    if fields is None and ("[" in line or line.count(":") > 1):
         # forms parse_frame_line does not take: "[xfs <build id>]" module tags, doubled "file:line file:line"
         fixed = _MODULE_BUILD_ID.sub(r"[\1]", line)
         fixed = _DOUBLE_LOC.sub(r"\1", fixed)
         if fixed != line:
-            frame = parse_frame_line(fixed, label)
-    return frame
+            fields = frame_fields(fixed)
+    return fields
 
 
 def extract_frames(text: str) -> list[Frame]:
@@ -213,7 +230,7 @@ def extract_frames(text: str) -> list[Frame]:
     if not isinstance(text, str) or ("+0x" not in text and ".c:" not in text):
         return []
     s = _Scan()
-    for ln in clean_lines(text):
+    for ln in cleaned(text):
         line = ln.text
         if s.label is not None:
             if ln.tag is not None and s.tag is not None and ln.tag != s.tag and line.strip():
@@ -253,7 +270,7 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
         if _TASK_END.match(stripped):
             s.close()
             return True
-    m = _IP.match(line)
+    m = _IP.match(line) if _may_be_ip(line) else None
     if m:
         if not line.startswith("RIP: 0033"):
             f = parse_frame_line(" " + m.group("rest").strip(), s.label or "stack")
@@ -264,7 +281,7 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
         s.resumable = (s.label, s.base, s.tag)     # "Kernel panic" from another CPU may cut a trace in two
         s.close()
         return False
-    if _OPENER_ANY.match(line) or _CALL_TRACE.search(line):
+    if _OPENER_ANY.match(line) or ("race" in line and _CALL_TRACE.search(line)):
         s.close()
         return False
     if _NOISE.match(line):
@@ -297,39 +314,42 @@ def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
             s.add(frame)
             return
     s.resumable = None
-    for rx, label in _OPENERS:
-        m = rx.match(line)
-        if m:
-            s.open(label.format(**m.groupdict()), tag)
-            return
-    if _CALL_TRACE.search(line):
+    # Each expression below is tried only on a line holding a text it needs (most lines here are frames).
+    if _OPENER_ANY.match(line):
+        for rx, label in _OPENERS:
+            m = rx.match(line)
+            if m:
+                s.open(label.format(**m.groupdict()), tag)
+                return
+    if "race" in line and _CALL_TRACE.search(line):
         s.open(s.label_for_task(s.cur_task), tag)
         return
-    m = _HUNG.match(line)
+    m = _HUNG.match(line) if line.startswith("INFO: task ") else None
     if m:
         if not s.crash_seen and s.expect is None:
             s.expect = (m.group("comm"), m.group("pid"))
         return
-    m = _TASK_NEW.match(line) or _TASK_OLD.match(line)
+    m = (_TASK_NEW.match(line) if line.startswith("task:") else None) or \
+        (_TASK_OLD.match(line) if "0x" in line else None)
     if m:
         s.cur_task = (m.group("comm").strip(), m.group("pid"))
         s.pending_ip = None
         return
-    m = _CPU_LINE.search(line)
+    m = _CPU_LINE.search(line) if "CPU: " in line else None
     if m:
         s.cur_task = (m.group("comm").strip(), m.group("pid"))
         return
-    if _RESET_IP.match(line):
+    if line.startswith(_RESET_IP_STARTS) and _RESET_IP.match(line):
         s.pending_ip = None
         return
-    m = _IP.match(line)
+    m = _IP.match(line) if _may_be_ip(line) else None
     if m:
         if not line.startswith("RIP: 0033"):
             f = parse_frame_line(" " + m.group("rest").strip(), "crash")
             if f is not None:
                 s.pending_ip = f
         return
-    if _UNRELIABLE.match(line):
+    if "? " in line and _UNRELIABLE.match(line):
         return
     # A trace pasted without its header (mail excerpts): frames with offsets open an anonymous trace.
     frame = _frame(line, "stack")
@@ -358,9 +378,10 @@ _TAKES = re.compile(r"^(?P<task>\S+/\d+) \[\S*\] (?:takes|has):")
 _HELD_BY = re.compile(r"^\d+ locks? held by (?P<comm>.+)/(?P<pid>\d+):")
 _HELD = re.compile(r"^\s*#(?P<n>\d+):")
 _IRQ_INVERSION = re.compile(r"^(?:which would create a new lock dependency|and this task is already holding:)")
+_ANY_LOCKDEP_LINE = _union(*(rx.pattern for rx in (_CHAIN_LINK, _TRYING, _HOLDING, _IRQ_INVERSION, _CHAIN_EXISTS,
+                                                   _SCENARIO, _INCONSISTENT, _TAKES, _USAGE_REG, _HELD_BY)))
 
 
-_LOCKDEP_KEYS = ("{", "lock", "Chain", "Possible", "holding", "takes:", "has:")
 
 
 def _lock_of(line: str) -> dict | None:
@@ -402,7 +423,7 @@ def lockdep_locks(text: str) -> list[dict]:
     in_scenario = False
     chain_exists = False
     fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
-    for ln in clean_lines(text):
+    for ln in cleaned(text):
         line = ln.text
         stripped = line.strip()
         if chain_exists:
@@ -430,7 +451,9 @@ def lockdep_locks(text: str) -> list[dict]:
                     entry["lock"] = m.group("name").strip()
                 out.append(entry)
             continue
-        if mode is None and not any(k in line for k in _LOCKDEP_KEYS):
+        # a line without any of these words starts nothing (one test per word: no generator per line)
+        if mode is None and not ("{" in line or "lock" in line or "Chain" in line or "Possible" in line
+                                 or "holding" in line or "takes:" in line or "has:" in line):
             continue
         if mode is not None and stripped:
             lock = _lock_of(line)
@@ -450,43 +473,44 @@ def lockdep_locks(text: str) -> list[dict]:
                 continue
             if mode == "held" and not _HELD.match(line):
                 mode = None
-        m = _CHAIN_LINK.match(line)
-        if m:
-            lock = _lock_of(line)
-            if lock is not None:
-                out.append({"lineno": ln.lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
-                            **lock})
-            mode = None
-            continue
-        if _TRYING.match(line):
-            mode = "acquiring"
-            continue
-        if _HOLDING.match(line) or _IRQ_INVERSION.match(line):
-            mode = "holding"
-            continue
-        if _CHAIN_EXISTS.match(line):
-            chain_exists = True
-            continue
-        if _SCENARIO.match(line):
-            in_scenario, scen_col, scen_step = True, None, 0
-            continue
-        m = _INCONSISTENT.match(line)
-        if m:
-            out.append({"lineno": ln.lineno, "line": stripped, "role": "usage", "from": m.group("from"),
-                        "to": m.group("to")})
-            continue
-        if _TAKES.match(line):
-            mode = "inconsistent"
-            continue
-        m = _USAGE_REG.match(line)
-        if m:
-            out.append({"lineno": ln.lineno, "line": stripped, "role": "registered", "state": m.group("state")})
-            continue
-        m = _HELD_BY.match(line)
-        if m:
-            held_task = {"comm": m.group("comm"), "pid": int(m.group("pid"))}
-            mode = "held"
-            continue
+        if _ANY_LOCKDEP_LINE.match(line):           # (one test for the lines none of these headers starts)
+            m = _CHAIN_LINK.match(line)
+            if m:
+                lock = _lock_of(line)
+                if lock is not None:
+                    out.append({"lineno": ln.lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
+                                **lock})
+                mode = None
+                continue
+            if _TRYING.match(line):
+                mode = "acquiring"
+                continue
+            if _HOLDING.match(line) or _IRQ_INVERSION.match(line):
+                mode = "holding"
+                continue
+            if _CHAIN_EXISTS.match(line):
+                chain_exists = True
+                continue
+            if _SCENARIO.match(line):
+                in_scenario, scen_col, scen_step = True, None, 0
+                continue
+            m = _INCONSISTENT.match(line)
+            if m:
+                out.append({"lineno": ln.lineno, "line": stripped, "role": "usage", "from": m.group("from"),
+                            "to": m.group("to")})
+                continue
+            if _TAKES.match(line):
+                mode = "inconsistent"
+                continue
+            m = _USAGE_REG.match(line)
+            if m:
+                out.append({"lineno": ln.lineno, "line": stripped, "role": "registered", "state": m.group("state")})
+                continue
+            m = _HELD_BY.match(line)
+            if m:
+                held_task = {"comm": m.group("comm"), "pid": int(m.group("pid"))}
+                mode = "held"
+                continue
         for lk in _LOCK.finditer(line):
             last = out[-1] if out else None
             if last is not None and last.get("lock") == lk.group("name") and (
