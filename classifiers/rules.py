@@ -131,12 +131,26 @@ class NameSet:
         if not name:
             return False
         got = self._memo.get(name)
-        if got is None:
-            got = name in self.exact or bool(self.rx and self.rx.match(name))
-            if len(self._memo) >= self._MEMO_MAX:
-                self._memo.clear()
-            self._memo[name] = got
+        return self._test(name) if got is None else got
+
+    def _test(self, name: str) -> bool:
+        got = name in self.exact or bool(self.rx and self.rx.match(name))
+        if len(self._memo) >= self._MEMO_MAX:
+            self._memo.clear()
+        self._memo[name] = got
         return got
+
+    def first(self, frames: list[Frame], start: int = 0) -> int:
+        """The index of the first of ``frames[start:]`` whose function is in the set, -1 if none."""
+        memo = self._memo
+        for i in range(start, len(frames)):
+            name = frames[i]["function"]
+            got = memo.get(name)
+            if got is None:
+                got = bool(name) and self._test(name)
+            if got:
+                return i
+        return -1
 
 
 def _line_ev(view: ReportView, n: int | None, why: str, text: str | None = None, role: str = "evidence") -> Evidence:
@@ -479,17 +493,19 @@ def _p_frames(rs: RuleSet, spec: dict[str, Any]) -> Check:
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
         out: list[Evidence] = []
         for name, frames in _selected(view, which):
-            for i, f in enumerate(frames[:top] if top else frames):
-                if f["function"] not in want:
-                    continue
+            seen = frames[:top] if top else frames
+            i = want.first(seen)
+            while i >= 0:
                 if callers is None:
-                    out.append(_frame_ev(f, f"frame in {name}"))
+                    out.append(_frame_ev(seen[i], f"frame in {name}"))
                     break
-                caller = next((g for g in frames[i + 1:] if g["function"] in callers), None)
-                if caller is not None:
-                    out += [_frame_ev(f, f"frame in {name}"),
+                j = callers.first(frames, i + 1)
+                if j >= 0:
+                    caller = frames[j]
+                    out += [_frame_ev(seen[i], f"frame in {name}"),
                             _frame_ev(caller, f"called from {caller['function']}")]
                     break
+                i = want.first(seen, i + 1)
         return out or None
     return check
 
