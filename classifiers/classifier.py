@@ -60,11 +60,12 @@ class Classifier:
     def classify_views(self, views: Sequence[ReportView]) -> list[Verdict]:
         probs = self.probabilities(views)
         mv = self.model.version if self.model is not None else None
+        version = self.version
         out = []
         for view, p in zip(views, probs, strict=True):
             v = combine(self.hits(view), p, corrupted=view.corrupted, model_version=mv)
             v.evidence["event"] = describe_event(view, v)
-            v.version = self.version
+            v.version = version
             out.append(v)
         return out
 
