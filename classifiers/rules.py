@@ -731,8 +731,10 @@ def _p_corrupted(rs: RuleSet, flag: bool) -> Check:
 
 
 # Each primitive's compiler and its cost rank (the cheap tests of a table run first; a failed test ends it).
+# ``crash`` runs last: ``RuleSet.evaluate`` has already chosen the rules by crash kind, so at a rule's top level
+# it cannot fail, and its evidence (the header line) is built only for the tables that hold.
 COMPILERS: dict[str, tuple[Callable[[RuleSet, Any], Check], int]] = {
-    "crash": (_p_crash, 0),
+    "crash": (_p_crash, 9),
     "irq": (_p_irq, 0),
     "corrupted": (_p_corrupted, 0),
     "kernel": (_p_kernel, 1),
