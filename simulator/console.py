@@ -19,7 +19,8 @@ SYSCALL_BOTTOM = ("entry_SYSCALL_64_after_hwframe", "do_syscall_64", "do_syscall
 KTHREAD_BOTTOM = ("ret_from_fork_asm", "ret_from_fork", "kthread")
 SYSCALLS = {"__x64_sys_read": 0, "__x64_sys_write": 1, "__x64_sys_pwrite64": 18, "__x64_sys_madvise": 28,
             "__x64_sys_fsync": 74, "__x64_sys_prctl": 157, "__x64_sys_umount": 166, "__x64_sys_setxattr": 188,
-            "__x64_sys_process_vm_writev": 311, "__x64_sys_openat": 257}
+            "__x64_sys_process_vm_writev": 311, "__x64_sys_openat": 257,
+            "__x64_sys_creat": 85}
 
 
 class Console:

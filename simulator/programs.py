@@ -367,7 +367,7 @@ OPS: dict[str, Callable[..., Any]] = {
 
 
 def _register_mechanism_ops() -> None:
-    from simulator import gup
+    from simulator import gup, truncate
     from simulator.errorpath import op_fault_site, op_transaction_fault
     from simulator.lockchain import op_lock_chain
 
@@ -375,6 +375,7 @@ def _register_mechanism_ops() -> None:
     OPS["fault_site"] = op_fault_site
     OPS["transaction_fault"] = op_transaction_fault
     OPS.update(mmap_write=gup.op_mmap_write, pin=gup.op_pin, dma_write=gup.op_dma_write, unpin=gup.op_unpin)
+    OPS["open_trunc"] = truncate.op_open_trunc
 
 
 _register_mechanism_ops()

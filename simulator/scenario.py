@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator import detectors, versions
+from simulator import detectors, nilfs, versions  # noqa: F401  (nilfs: nilfs2's ifile in FILESYSTEMS)
 from simulator.block import Disk, DmTarget, TcmuDevice
 from simulator.daemons import Rpciod, khungtaskd, oom_reaper, tcmu_runner
 from simulator.engine import Kernel, Mutex

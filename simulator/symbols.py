@@ -309,6 +309,9 @@ for _line in _TABLE.strip().splitlines():
 
 # canonical name -> [(first version, name used from then on)], oldest first
 RENAMES: dict[str, list[tuple[str, str]]] = {
+    # the dirty-folio WARN of page-cache removal (unaccount_page_cache_page before the 5.16 folio conversion;
+    # its first version here, 4.14, is unverified)
+    "filemap_unaccount_folio": [("4.14", "unaccount_page_cache_page"), ("5.16", "filemap_unaccount_folio")],
     "__alloc_frozen_pages_noprof": [("2.6", "__alloc_pages_nodemask"), ("5.13", "__alloc_pages"),
                                     ("6.10", "__alloc_pages_noprof"), ("6.15", "__alloc_frozen_pages_noprof")],
     "alloc_pages_noprof": [("2.6", "alloc_pages_current"), ("5.13", "alloc_pages"), ("6.10", "alloc_pages_noprof")],

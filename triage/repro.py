@@ -292,6 +292,50 @@ def rule_pinned_redirty(f: Facts) -> Link | NotCovered | None:
                 evidence, _notes(f))
 
 
+# -- rule: a dirty folio removed by truncation ----------------------------------------------------------------
+# filemap_unaccount_folio's WARN_ON_ONCE(folio dirty) (unaccount_page_cache_page before 5.16)
+UNACCOUNT = {"filemap_unaccount_folio", "unaccount_page_cache_page"}
+TRUNCATION = {"truncate_inode_pages_range", "truncate_inode_pages", "truncate_pagecache", "truncate_setsize",
+              "truncate_inode_pages_final", "truncate_inode_folio", "truncate_inode_page", "truncate_complete_page"}
+SETATTR_TRUNCATE = {"simple_setattr", "notify_change", "do_truncate", "truncate_setsize"}
+
+
+def rule_truncate_dirty(f: Facts) -> Link | NotCovered | None:
+    crash = f.crash
+    fn = base(((f.crash_event or {}).get("function")) or (crash[0].function if crash else ""))
+    if f.type != "WARNING" or fn not in UNACCOUNT:
+        return None
+    names, path = f.names(), f.path()
+    if not names & TRUNCATION:
+        return NotCovered(f"{fn} warned about a dirty folio removed from the page cache, but no truncation "
+                          "(truncate_inode_pages_range and its callers) is in its stack: a removal the simulator "
+                          "does not model")
+    if names & PIN_DIRTIERS:
+        return NotCovered(f"{fn} warned about a folio a pinner (get_user_pages) dirtied while its inode was "
+                          "evicted, which the simulator does not model")
+    fs = _fs_of(path)
+    notes = _notes(f)
+    if fs is None and "simple_setattr" in names:
+        fs = "nilfs2"
+        notes.append("no filesystem function in the stack: simple_setattr means the truncated inode has no "
+                     "->setattr, as nilfs2's metadata files (def_mdt_iops) have none; the model assumes nilfs2")
+    if fs != "nilfs2":
+        return NotCovered(f"a dirty folio truncated on {fs or 'an unnamed filesystem'}: the simulator models "
+                          "nilfs2's inode file exposed by a corrupted directory entry and truncated by open(O_TRUNC)")
+    if not names & SETATTR_TRUNCATE:
+        return NotCovered(f"{fn} warned during a truncation that is not a ->setattr size change (eviction: "
+                          "truncate_inode_pages_final), which the simulator does not model")
+    params = _common(f)
+    params.update(fs=fs, path=path, **_task_params(f))
+    setattr_first = sorted((fr for fr in crash if base(fr.function) in SETATTR_TRUNCATE | TRUNCATION),
+                           key=lambda fr: base(fr.function) != "simple_setattr")
+    evidence = [(f.crash_event or {}).get("line") or f"crash: {f.title}"] + [_frame_line(fr)
+                                                                             for fr in setattr_first[:4]]
+    return Link("truncate-dirty-metadata", params, f"{fn}: truncation removed a folio dirtied again after it cleaned "
+                "it; on nilfs2 an inode-file page (a metadata file with no ->setattr, reached through a corrupted "
+                "directory entry) re-dirtied by an inode update, whose records are then lost", evidence, notes)
+
+
 # -- rule: NOFAIL warnings -----------------------------------------------------------------------------------
 def rule_nofail(f: Facts) -> Link | NotCovered | None:
     crash = f.crash
@@ -829,7 +873,7 @@ def _at_least(kernel: str, version: str) -> bool:
     return a >= b
 
 
-RULES: list[Rule] = [rule_data_loss, rule_guard, rule_pinned_redirty, rule_nofail, rule_lockdep,
+RULES: list[Rule] = [rule_data_loss, rule_guard, rule_pinned_redirty, rule_truncate_dirty, rule_nofail, rule_lockdep,
                      rule_fault_injection, rule_hang]
 
 
