@@ -14,7 +14,8 @@
               batch, against the rules + features + model alone on views built beforehand (the limit: what is
               left without the view); target >= 10,000 reports/s. Also the store's path (from the parsed JSON).
 ``scaling``   on bench_inbox's synthetic stores of each size: a fixed batch of 300 new report files imported, the
-              default inbox, a search, the digest and ``GROUP BY label``; each size's cost against the smallest
+              default inbox, the inbox of one subsystem with its counts, a search, the digest (all, and one
+              subsystem's) and ``GROUP BY label``; each size's cost against the smallest
               size's (costs should grow no faster than the store: ratio <= size ratio, with 25% for the noise of
               a shared machine; the ratios are printed as measured).
 
@@ -190,17 +191,20 @@ def measure(path: Path, texts: list[str]) -> dict[str, float]:
 
     from triage.dataset import search
     from triage.digest.build import build as digest
-    from triage.inbox import InboxFilter, count, query
+    from triage.inbox import InboxFilter, count, count_closed, query
     from triage.store import open_db
 
     db = open_db(path)
+    ext4 = InboxFilter(subsystems=["ext4"])
     tag = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     made = [distinct(t, i) for i, t in enumerate(texts)]
     out = {
         "import 300 reports": import_batch(db, made, tag),
         "inbox (50 lines + count)": best(lambda: (query(db, InboxFilter()), count(db, InboxFilter()))),
+        "inbox --subsystem (+ counts)": best(lambda: (query(db, ext4), count_closed(db, ext4))),
         "search 'ext4_writepages'": best(lambda: search(db, "ext4_writepages")),
         "digest (7 days)": best(lambda: digest(db)),
+        "digest --subsystem ext4": best(lambda: digest(db, subsystems=["ext4"])),
         "GROUP BY label": best(lambda: db.execute(
             "SELECT label, COUNT(*) FROM report_labels GROUP BY label").fetchall()),
     }

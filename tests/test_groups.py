@@ -7,7 +7,9 @@ touched."""
 
 from __future__ import annotations
 
+import itertools
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -15,7 +17,18 @@ from test_inbox_data import NOW, iso, repro_run, synthetic
 
 from records import Bug, MailBytes
 from triage.classify_store import classify_reports, reclassify
-from triage.inbox import AWAKE, STATUS_CLOSED, InboxFilter, _conditions, _groups, count, groups, rank_table
+from triage.inbox import (
+    AWAKE,
+    STATUS_CLOSED,
+    InboxFilter,
+    _area_groups,
+    _conditions,
+    _groups,
+    count,
+    count_closed,
+    groups,
+    rank_table,
+)
 from triage.pipeline import Pipeline, store_text
 from triage.review import mark_seen, set_label, set_state, snooze
 from triage.status import CLOSED
@@ -56,6 +69,13 @@ FILTERS = {
     "quiet": {"include_all": True, "last_before": NOW - timedelta(days=5)},
     "since": {"since": NOW - timedelta(days=3)},
     "labels": {"include_all": True, "labels": ["data-loss", "other"]},
+    # a subsystem filter adds up the area's stored rows (group_areas): each report counted once
+    "ext4": {"subsystems": ["ext4"]},
+    "ext4 or xfs, all": {"include_all": True, "include_closed": True, "subsystems": ["ext4", "xfs"]},
+    "ext4, open": {"include_all": True, "open_only": True, "subsystems": ["ext4"]},
+    "xfs or mm, recent": {"include_all": True, "subsystems": ["xfs", "mm"], "first_since": NOW - timedelta(days=8)},
+    "ext4, quiet, labels": {"subsystems": ["ext4"], "last_before": NOW - timedelta(days=3),
+                            "labels": ["other", "unclassified"]},
 }
 
 
@@ -66,6 +86,12 @@ def old_inbox(db, flt: InboxFilter) -> list[tuple]:
     having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
     rows = _groups(db, where, having, params, None)
     return sorted((tuple(r[:6]) for r in rows), key=lambda r: (r[1], _desc(r[2]), -r[5], r[0]))
+
+
+def old_area(db, flt: InboxFilter) -> list[tuple]:
+    """The groups of a subsystem filter aggregated over the area's reports, with their area reports."""
+    return [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes, sorted(g.ids))
+            for g in _area_groups(db, flt, rank_table(db), NOW)]
 
 
 def _desc(value: str | None) -> tuple:
@@ -86,6 +112,13 @@ def assert_groups_as_the_old_views(db) -> None:
         got = [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes) for g in groups(db, flt, NOW)]
         assert got == old_inbox(db, flt), name
         assert count(db, flt, NOW) == len(got), name        # from the class counts, corrected
+        if flt.subsystems:                                  # the first lines, walked one label rank at a time
+            if not flt.include_closed:
+                closed = count(db, replace(flt, include_closed=True), NOW) - len(got)
+                assert count_closed(db, flt, NOW) == (len(got), closed), name
+            first = [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes, g.ids)
+                     for g in itertools.islice(groups(db, replace(flt, limit=3), NOW), 3)]
+            assert first == old_area(db, replace(flt, limit=3))[:3], name
     counted = db.execute("SELECT label_rank, awake, closed, n FROM group_counts WHERE n != 0 ORDER BY 1, 2, 3")
     assert counted.fetchall() == db.execute(
         f"SELECT label_rank, {AWAKE}, {STATUS_CLOSED}, COUNT(*) FROM dup_groups GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
@@ -166,7 +199,8 @@ class Store:
     def bug_sync(self) -> None:
         extid = self.rng.choice(BUGS)
         fields = {"title": f"bug {extid}", "status": self.rng.choice(["open", "fixed", "invalid"]),
-                  "num_crashes": self.rng.randrange(1, 30), "subsystems": '["ext4"]',
+                  "num_crashes": self.rng.randrange(1, 30),
+                  "subsystems": self.rng.choice(['["ext4"]', '["xfs", "mm"]', "[]"]),
                   "link": f"https://syzkaller.appspot.com/bug?extid={extid}"}
         Pipeline(self.db, classify=False).run([Bug(extid, extid, fields)])
 
@@ -199,10 +233,13 @@ def test_a_writer_that_leaves_groups_marked_is_read_right(db):
                "VALUES (?, 'human', 'data-loss', 1, 0, ?)", [rid, iso()])
     db.execute("UPDATE reviews SET state = 'muted' WHERE report_id = ?", [store.ids()[1]])
     db.execute("INSERT INTO bugs (extid, status, num_crashes) VALUES ('aaaa0001', 'fixed', 99)")
+    for i, rid in enumerate(store.ids()):        # a group's reports in two subsystems lists: it has two area rows
+        db.execute("UPDATE reports SET subsystems = ? WHERE id = ?", ['["xfs"]' if i % 2 else '["ext4"]', rid])
     assert stored.dirty(db)
     assert_groups_as_the_old_views(db)
     stored.settle(db)
     assert not stored.dirty(db)
+    assert db.execute("SELECT COUNT(*) FROM group_areas WHERE parts > 1").fetchone()[0] > 0
     assert_groups_as_the_old_views(db)
 
 

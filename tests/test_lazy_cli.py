@@ -64,3 +64,13 @@ def test_numpy_stays_importable_after_the_store_is_opened():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "numpy", out.stderr
+
+
+@pytest.mark.parametrize("argv", [["inbox"], ["inbox", "--json"], ["inbox", "--subsystem", "ext4"]])
+def test_inbox_loads_neither_sqlite_utils_nor_the_mail_model(argv, store, tmp_path):
+    """The inbox only reads the store: ``open_reader`` gives it a plain sqlite3 connection (sqlite-utils, with the
+    dateutil and pluggy it imports, is ~30 ms of a start-up), it prints its table without rich, and nothing it
+    reads needs the mail model (email, records.mail)."""
+    mods = loaded("--db", str(store), *argv, cwd=tmp_path)
+    assert "triage" in mods
+    assert not mods & {"sqlite_utils", "dateutil", "pluggy", "rich", "email"}, sorted(mods)

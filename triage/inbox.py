@@ -19,12 +19,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from triage.review import stamp, utcnow
 from triage.status import CLOSED, bug_status, closed_overrides
 from triage.store.groups import members
+
+if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
+    import sqlite_utils
 
 
 def subsystems_of(subsystems_json: str | None) -> list[str]:
@@ -174,7 +176,10 @@ def groups(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = N
     """
     now = now or utcnow()
     ranks = ranks if ranks is not None else rank_table(db)
-    if flt.subsystems or flt.addresses:
+    if flt.subsystems and not flt.addresses:
+        yield from _subsystem_groups(db, flt, ranks, now)
+        return
+    if flt.addresses:
         yield from _area_groups(db, flt, ranks, now)
         return
     where, params = _stored_conditions(db, flt, ranks, now)
@@ -190,7 +195,10 @@ def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
     those a mail closes or reopens, and those marked dirty. Otherwise the matching groups are counted."""
     now = now or utcnow()
     ranks = rank_table(db)
-    if flt.subsystems or flt.addresses:
+    if flt.subsystems and not flt.addresses:
+        sql, params = _subsystem_count_sql(db, flt, ranks, now, open_column=False)
+        return int(db.execute(sql, params).fetchone()[0])
+    if flt.addresses:
         return len(_area_groups(db, replace(flt, limit=0), ranks, now))
     where, params = _stored_conditions(db, flt, ranks, now)
     if flt.since or flt.first_since or flt.last_before or flt.open_only:
@@ -218,6 +226,15 @@ def count(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = No
                        f"AND {where}", params).fetchone()[0]
     exact += db.execute(f"SELECT COUNT(*) FROM dirty_group_stats WHERE {where}", params).fetchone()[0]
     return int(total - stored + exact)
+
+
+def count_closed(db: sqlite_utils.Database, flt: InboxFilter, now: datetime | None = None) -> tuple[int, int]:
+    """How many lines a subsystem filter gives without its limit, and how many more ``include_closed`` would
+    give (``count`` of both), in one pass over the area's rows."""
+    sql, params = _subsystem_count_sql(db, replace(flt, include_closed=True), rank_table(db), now or utcnow(),
+                                       open_column=True)
+    total, shown = db.execute(sql, params).fetchone()
+    return int(shown or 0), int(total - (shown or 0))
 
 
 # a group's class in ``group_counts`` (the same expressions as migration 11's triggers)
@@ -273,6 +290,120 @@ def _stored_source(where: str, ordered: bool = False) -> str:
     return (f"SELECT {GROUP_COLS} FROM dup_groups{index} WHERE {where} "
             f"AND dup_key NOT IN (SELECT dup_key FROM dirty_groups) "
             f"UNION ALL SELECT {GROUP_COLS} FROM dirty_group_stats WHERE {where}")
+
+
+def _subsystem_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
+                      ) -> Iterator[Group]:
+    """The groups of a subsystem filter, aggregated over the area's stored rows (``group_areas``: one per group
+    and subsystems list), worst first. With a limit, one label rank at a time, from the rows carrying that rank
+    (an index lookup), stopping once the limit is reached; each group's area reports are read as it is yielded."""
+    wanted = _wanted(flt, ranks)
+    if flt.limit <= 0:
+        sql, params = _subsystem_sql(db, flt, ranks, now, None)
+        rows = db.execute(f"{sql} ORDER BY grank, last DESC, crashes DESC, dup_key", params).fetchall()
+    else:
+        rows = []
+        for rank in wanted:
+            sql, params = _subsystem_sql(db, flt, ranks, now, rank)
+            rows += db.execute(f"{sql} ORDER BY last DESC, crashes DESC, dup_key", params).fetchall()
+            if len(rows) >= flt.limit:
+                break
+    for key, grank, last, first, n, crashes in rows:
+        yield Group(key, grank, last, first, n, crashes, _area_members(db, flt, key))
+
+
+# A group with one stored row (``parts = 1``: most) is read from that row, in any area that holds it, without
+# grouping: all of the area's such rows, or those carrying one label rank (by index). The groups with several rows
+# (few: their reports' subsystems differ) and those a writer left marked (computed now) are aggregated.
+_SINGLE_ROWS = """
+    SELECT a.* FROM area ir CROSS JOIN group_areas a ON a.subsystems = ir.subsystems
+    WHERE a.parts = 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)"""
+_SINGLE_RANK_ROWS = """
+    SELECT a.* FROM area ir CROSS JOIN group_areas a INDEXED BY group_areas_rank
+      ON a.subsystems = ir.subsystems AND a.best_rank = {rank}
+    WHERE a.human_rank IS NULL AND a.parts = 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+    UNION ALL
+    SELECT a.* FROM area ir CROSS JOIN group_areas a INDEXED BY group_areas_human
+      ON a.subsystems = ir.subsystems AND a.human_rank = {rank}
+    WHERE a.parts = 1 AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)"""
+_MULTI_ROWS = """
+    SELECT a.* FROM group_areas a INDEXED BY group_areas_parts
+    WHERE a.parts > 1 AND a.subsystems IN (SELECT subsystems FROM area)
+      AND a.dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+    UNION ALL SELECT * FROM dirty_group_areas ir WHERE {area}"""
+
+
+def _area_conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], params: dict,
+                     rank: int | None, grouped: bool = True) -> list[str]:
+    """The filter as conditions on a group's area rows: aggregated (``grouped``, a HAVING), or on its one row."""
+    agg = (lambda f, c: f"{f}({c})") if grouped else (lambda f, c: c)
+    grank = "grank" if grouped else "COALESCE(human_rank, best_rank)"
+    conds = [f"{grank} IN ({','.join(map(str, _wanted(flt, ranks))) or 'NULL'})" if rank is None else
+             f"{grank} = {rank}"]
+    if not flt.include_all:
+        conds.append(f"{agg('SUM', 'muted')} = 0 "
+                     f"AND ({agg('SUM', 'unsnoozed')} > 0 OR {agg('MIN', 'wake_at')} <= :now)")
+    for name, value, cond in (("since", flt.since, f"{agg('MAX', 'last_reported')} >= :since"),
+                              ("first_since", flt.first_since, f"{agg('MIN', 'first_reported')} >= :first_since"),
+                              ("last_before", flt.last_before, f"{agg('MAX', 'last_reported')} < :last_before")):
+        if value:
+            params[name] = stamp(value)
+            conds.append(cond)
+    if flt.open_only:
+        conds.append(f"{agg('SUM', 'closed')} = 0")
+    if not flt.include_closed:
+        conds.append(_closed(db, params, agg("MAX", "bug_status")))
+    return conds
+
+
+def _subsystem_count_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime,
+                         open_column: bool) -> tuple[str, dict]:
+    """SQL counting the groups of a subsystem filter (and, with ``open_column``, those whose bug is not closed).
+    A group with one stored row (``parts = 1``: most) is judged on that row, without grouping; the others and
+    the marked groups are aggregated as ``_subsystem_sql`` does."""
+    params: dict = {"now": stamp(now)}
+    area = area_sql(replace(flt, addresses=[]), params)
+    single = " AND ".join(_area_conditions(db, flt, ranks, params, None, grouped=False))
+    having = " AND ".join(_area_conditions(db, flt, ranks, params, None))
+    open_single = _closed(db, params, "bug_status") if open_column else "0"
+    open_multi = _closed(db, params, "MAX(bug_status)") if open_column else "0"
+    sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area})
+        SELECT COUNT(*), SUM(still_open) FROM (
+            SELECT dup_key, 0, {open_single} AS still_open FROM ({_SINGLE_ROWS}) WHERE {single}
+            UNION ALL
+            SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, {open_multi}
+            FROM ({_MULTI_ROWS.format(area=area)}) GROUP BY dup_key HAVING {having})"""
+    return sql, params
+
+
+def _subsystem_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime,
+                   rank: int | None) -> tuple[str, dict]:
+    """SQL of the groups of a subsystem filter (``GROUP_COLS``, as ``_groups`` aggregates them over the area's
+    reports) from the area's stored rows; with ``rank``, only the groups of that label rank."""
+    params: dict = {"now": stamp(now)}
+    area = area_sql(replace(flt, addresses=[]), params)
+    single = " AND ".join(_area_conditions(db, flt, ranks, params, rank, grouped=False))
+    having = " AND ".join(_area_conditions(db, flt, ranks, params, rank))
+    singles = _SINGLE_RANK_ROWS.format(rank=rank) if rank is not None else _SINGLE_ROWS
+    sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area})
+        SELECT dup_key, COALESCE(human_rank, best_rank) AS grank, last_reported AS last, first_reported AS first,
+               reports AS n, MAX(max_crashes, reports) AS crashes
+        FROM ({singles}) WHERE {single}
+        UNION ALL
+        SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, MAX(last_reported), MIN(first_reported),
+               SUM(reports), MAX(MAX(max_crashes), SUM(reports))
+        FROM ({_MULTI_ROWS.format(area=area)}) GROUP BY dup_key HAVING {having}"""
+    return sql, params
+
+
+def _area_members(db: sqlite_utils.Database, flt: InboxFilter, key: str) -> list[int]:
+    """The ids of the reports of group ``key`` in the filter's area."""
+    ids = members(db, key)
+    params: dict = {}
+    area = area_sql(flt, params)
+    marks = ",".join(str(int(i)) for i in ids)
+    return [r for (r,) in db.execute(f"SELECT report_id FROM inbox_reports ir WHERE report_id IN ({marks}) AND {area} "
+                                     "ORDER BY report_id", params)]
 
 
 def _area_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
@@ -484,7 +615,7 @@ def new_replies(db: sqlite_utils.Database, bugs: list[str], mids: list[str], see
     cond, params = own_threads_sql(bugs, mids)
     if cond == "0":
         return 0
-    from triage.reply import OUTGOING
+    from triage.store.messages import OUTGOING
 
     exclude = f" AND m.message_id NOT IN ({','.join('?' * len(mids))})" if mids else ""
     row = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {cond} AND COALESCE(m.date, '') > ?{exclude} "

@@ -28,8 +28,8 @@ import sqlite_utils
 from records.mail import header_date
 from triage.review import ReviewError, group_ids, stamp, utcnow
 from triage.store import transaction
+from triage.store.messages import OUTGOING
 
-OUTGOING = "triage reply"          # messages.source of the mails triage composed
 SYZBOT_DOMAIN = "syzkaller.appspotmail.com"
 QUOTE_LINES = 12                   # lines of the original quoted under the commands
 STATUS_VERBS = ("fix", "dup", "invalid", "undup", "unfix")

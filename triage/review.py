@@ -19,12 +19,14 @@ import json
 import os
 import re
 from datetime import UTC, datetime, timedelta
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from triage.store import transaction
 from triage.store.groups import settle
 from vocab.labels import LABELS
+
+if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
+    import sqlite_utils
 
 STATES: tuple[str, ...] = ("new", "seen", "acked", "muted")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -17,8 +17,11 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
+    import sqlite_utils
+
 
 STATUSES = ("open", "fix pending", "fixed", "dup", "invalid")
 CLOSED = ("fixed", "dup", "invalid")

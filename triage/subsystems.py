@@ -21,8 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
+    import sqlite_utils
+
 
 TABLE = Path(__file__).with_name("subsystems.txt")
 MAX_SUBSYSTEMS = 4

@@ -40,6 +40,18 @@ def open_store(read_only: bool = False):
         die(str(exc))
 
 
+def open_reader():
+    """Open the user's database for reading only (``triage.store.open_reader``: no sqlite-utils import, for the
+    commands a maintainer runs all day), or exit with a one-line error."""
+    from triage.store import StoreError
+    from triage.store import open_reader as reader
+
+    try:
+        return reader(db_path())
+    except StoreError as exc:
+        die(str(exc))
+
+
 def waiting_for_lock(path: str) -> None:
     """The one line a writer prints when another triage process has held the database for a while."""
     warn(f"waiting for another triage process writing {path}...")

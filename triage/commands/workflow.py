@@ -12,7 +12,16 @@ from pathlib import Path
 
 import typer
 
-from triage.commands.common import EXIT_FINDINGS, EXIT_USAGE, JSON_OPTION, die, emit_json, open_store, warn
+from triage.commands.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    JSON_OPTION,
+    die,
+    emit_json,
+    open_reader,
+    open_store,
+    warn,
+)
 
 IDS = typer.Argument(..., metavar="ID...", help="Report ids (as shown by `triage inbox`).")
 
@@ -41,13 +50,14 @@ def _echo(text: str, err: bool = False) -> None:
 # -- inbox -------------------------------------------------------------------------------------------------
 
 def _check_subsystems(db, names: list[str]) -> None:
-    """Unknown ``--subsystem`` values are usage errors: the table's names and those syzbot gave stored bugs."""
+    """Unknown ``--subsystem`` values are usage errors: the table's names and those of the stored reports
+    (syzbot's for their bugs; ``area_sets``: each list once, not a read of every bug; and those of the groups a
+    writer left marked)."""
+    from triage.inbox import subsystems_of
     from triage.subsystems import names as table_names
 
     known = set(table_names())
-    for (subs,) in db.execute("SELECT DISTINCT subsystems FROM bugs WHERE subsystems IS NOT NULL"):
-        from triage.inbox import subsystems_of
-
+    for (subs,) in db.execute("SELECT subsystems FROM area_sets UNION SELECT subsystems FROM dirty_group_areas"):
         known.update(subsystems_of(subs))
     bad = [n for n in names if n not in known]
     if bad:
@@ -83,7 +93,7 @@ def inbox_cmd(
         since_dt = parse_when(since, future=False) if since else None
     except ReviewError as exc:
         die(f"--since {exc}", EXIT_USAGE)
-    db = open_store()
+    db = open_reader()
     if subsystem:
         _check_subsystems(db, list(subsystem))
     flt = InboxFilter(
@@ -108,13 +118,16 @@ def _say_hidden(db, flt, shown: int) -> None:
     """``30 of 175 shown (--limit 30; ...); 12 fixed, dup or invalid hidden (--all shows them)`` on stderr."""
     from dataclasses import replace
 
-    from triage.inbox import count
+    from triage.inbox import count, count_closed
 
     parts = []
-    total = count(db, flt) if flt.limit and shown == flt.limit else shown
+    if flt.subsystems and not flt.addresses and not flt.include_closed:
+        total, closed = count_closed(db, flt)          # one pass over the area's rows for both
+    else:
+        total = count(db, flt) if flt.limit and shown == flt.limit else shown
+        closed = 0 if flt.include_closed else count(db, replace(flt, include_closed=True)) - total
     if total > shown:
         parts.append(f"--limit {flt.limit}; --limit 0 shows all")
-    closed = 0 if flt.include_closed else count(db, replace(flt, include_closed=True)) - total
     if closed > 0:
         parts.append(f"{closed} fixed, dup or invalid hidden: --all shows them")
     if parts:
@@ -154,18 +167,31 @@ def _say_empty(db, flt, subsystem, label, since, cfg) -> None:
             _echo(f"{closed} fixed, dup or invalid: triage inbox --all shows them.")
 
 
-def print_inbox(items) -> None:
-    """Inbox lines as a table fitted to the terminal (the title kept readable), label coloured on a tty."""
-    from rich.console import Console
-    from rich.text import Text
+# SGR codes of the label colours and the header (what rich printed here; rich's import is ~20 ms of each inbox)
+STYLES = {"data-loss": "1;31", "reclaim-deadlock": "31", "fault-injection": "33", "nofail-warning": "2",
+          "unclassified": "35"}
+HEADER = "1"
 
+
+def _colour() -> bool:
+    """Colour on a terminal: ``NO_COLOR`` turns it off, ``FORCE_COLOR`` on (as rich and most tools read them)."""
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty() and os.environ.get("TERM", "") not in ("dumb", "unknown")
+
+
+def print_inbox(items) -> None:
+    """Inbox lines as a table fitted to the terminal (the title kept readable), label coloured on a tty.
+    Every cell is already terminal-safe (``termsafe.line``); the only escape sequences are the colours."""
     from triage.columns import Column, cell, fit, terminal_width
     from triage.termsafe import line
     from vocab.labels import BY_NAME
 
     width = terminal_width()
-    styles = {"data-loss": "bold red", "reclaim-deadlock": "red", "fault-injection": "yellow",
-              "nofail-warning": "dim", "unclassified": "magenta"}
     columns = [Column("ID", 0, right=True), Column("label"), Column("conf", 6, right=True), Column("subsys", 3),
                Column("status", 3), Column("age", 2, right=True), Column("crashes", 4, right=True),
                Column("repro", 7), Column("run", 7), Column("new", 5, right=True), Column("title", flex=True)]
@@ -185,16 +211,22 @@ def print_inbox(items) -> None:
         for r in rows:
             r[1] = BY_NAME[r[1]].short if r[1] in BY_NAME else r[1]
         keep, widths = fit(columns, rows, width)
-    console = Console(width=10_000, soft_wrap=True, highlight=False)
-    console.print(Text("  ".join(cell(columns[i].name, widths[i], columns[i].right) for i in keep).rstrip(),
-                       style="bold"))
+    colour = _colour()
+
+    def paint(text: str, sgr: str | None) -> str:
+        return f"\x1b[{sgr}m{text}\x1b[0m" if colour and sgr and text else text
+
+    out = [paint("  ".join(cell(columns[i].name, widths[i], columns[i].right) for i in keep).rstrip(), HEADER)]
     for it, row in zip(items, rows, strict=True):
-        text = Text()
-        for n, i in enumerate(keep):
-            text.append("  " if n else "")
-            text.append(cell(row[i], widths[i], columns[i].right), style=styles.get(it.label, "") if i == 1 else "")
-        text.rstrip()
-        console.print(text)
+        cells = [cell(row[i], widths[i], columns[i].right) for i in keep]
+        text = "  ".join(cells).rstrip()
+        if colour and 1 in keep and it.label in STYLES:
+            at = keep.index(1)
+            head = "  ".join(cells[:at]) + ("  " if at else "")
+            label = cells[at].rstrip() if at == len(cells) - 1 else cells[at]
+            text = head + paint(label, STYLES[it.label]) + text[len(head) + len(label):]
+        out.append(text)
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 # -- show --------------------------------------------------------------------------------------------------

@@ -166,12 +166,13 @@ def build(db: sqlite_utils.Database, since: timedelta = timedelta(days=7), *, su
     if labels:
         label_cond = " AND ir.label IN (" + ",".join(f":lab{i}" for i in range(len(labels))) + ")"
         params.update({f"lab{i}": lab for i, lab in enumerate(labels)})
+    period = _period_rows(bool(subsystems))
     rows = db.execute(f"""
         SELECT lr.label, lr.severity, lr.rank,
                COALESCE(SUM(ir.reported_at >= :start AND ir.reported_at <= :now), 0),
                COALESCE(SUM(ir.reported_at >= :prev AND ir.reported_at < :start), 0)
-        FROM label_ranks lr LEFT JOIN inbox_reports ir
-          ON ir.label = lr.label AND ir.reported_at >= :prev AND {area}{label_cond}
+        FROM label_ranks lr LEFT JOIN ({period} WHERE r.reported_at >= :prev) ir
+          ON ir.label = lr.label AND {area}{label_cond}
         GROUP BY lr.label ORDER BY lr.rank""", params).fetchall()
     counts = [LabelCount(label, sev, cur, old) for label, sev, _rank, cur, old in rows
               if cur or old or label != "unclassified"]
@@ -180,8 +181,8 @@ def build(db: sqlite_utils.Database, since: timedelta = timedelta(days=7), *, su
     params_t = {**params, **{f"w{i}": stamp(w) for i, w in enumerate(weeks)}}
     buckets = " + ".join(f"(ir.reported_at >= :w{i})" for i in range(1, TREND_WEEKS))
     trend_rows = dict(db.execute(f"""
-        SELECT {buckets} AS wk, COUNT(*) FROM inbox_reports ir
-        WHERE ir.reported_at >= :w0 AND ir.reported_at <= :now AND {area}{label_cond}
+        SELECT {buckets} AS wk, COUNT(*) FROM ({period} WHERE r.reported_at >= :w0 AND r.reported_at <= :now) ir
+        WHERE {area}{label_cond}
         GROUP BY wk""", params_t).fetchall()) if TREND_WEEKS > 1 else {}
     trend = [int(trend_rows.get(i, 0)) for i in range(TREND_WEEKS)]
 
@@ -192,12 +193,17 @@ def build(db: sqlite_utils.Database, since: timedelta = timedelta(days=7), *, su
            for g in itertools.islice(groups(db, new_flt, now, ranks), max_new)]
     new_total = count(db, new_flt, now)
 
+    in_area = "1" if area == "1" and not label_cond else \
+        f"EXISTS (SELECT 1 FROM inbox_reports ir WHERE ir.bug_extid = b.extid AND {area}{label_cond})"
     fix_rows = db.execute(f"""
         SELECT b.extid, b.title, b.fix_commits, b.link,
-               (SELECT MIN(ir.label_rank) FROM inbox_reports ir WHERE ir.bug_extid = b.extid) AS rank
+               (SELECT MIN(COALESCE(lr.rank, 3)) FROM reports r INDEXED BY reports_bug
+                LEFT JOIN report_labels l ON l.report_id = r.id
+                LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
+                WHERE r.bug_extid = b.extid) AS rank
         FROM bugs b
         WHERE b.status = 'fixed' AND b.updated_at >= :start
-          AND EXISTS (SELECT 1 FROM inbox_reports ir WHERE ir.bug_extid = b.extid AND {area}{label_cond})
+          AND EXISTS (SELECT 1 FROM reports r INDEXED BY reports_bug WHERE r.bug_extid = b.extid) AND {in_area}
         ORDER BY rank, b.updated_at DESC""", params).fetchall()
     rank_label = {r: lab for lab, r in db.execute("SELECT label, rank FROM label_ranks")}
     fixed = [FixedBug(extid, title or extid, rank_label.get(rank), _fix_title(fixes), bug_link(extid, link))
@@ -215,6 +221,19 @@ def build(db: sqlite_utils.Database, since: timedelta = timedelta(days=7), *, su
     return Digest(start=start, end=now, subsystems=subsystems, counts=counts, trend=trend, new=new,
                   new_total=new_total, fixed=fixed, stale=stale, stale_days=stale_days,
                   by_label={c.label: c.count for c in counts})
+
+
+def _period_rows(with_subsystems: bool) -> str:
+    """The per-report columns the counts and the trend read (``inbox_reports``' ``reported_at``, ``label``,
+    ``bug_extid``, ``message_id``, ``subsystems``), for a WHERE on ``r.reported_at``: from the covering index
+    ``reports_by_date`` and the stored labels, so a period's reports are read without their (large) rows. The
+    bug's subsystems are joined only for a subsystem filter."""
+    subs = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
+            "ELSE COALESCE(r.subsystems, '[]') END") if with_subsystems else "NULL"
+    bug = " LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid" if with_subsystems else ""
+    return (f"SELECT r.id AS report_id, r.reported_at, r.bug_extid, r.message_id, {subs} AS subsystems, "
+            "COALESCE(l.label, 'unclassified') AS label "
+            f"FROM reports r INDEXED BY reports_by_date LEFT JOIN report_labels l ON l.report_id = r.id{bug}")
 
 
 def _fix_title(fixes: str | None) -> str:

@@ -13,7 +13,9 @@ A report's key, first rule that applies:
 5. itself (``report:ID``): a report without a readable trace never folds with another.
 
 What the inbox ranks and filters on is stored too, one row per group (``dup_groups``, migration 11: its label,
-dates, crash count, review and bug state), so it reads the groups it shows instead of aggregating every report.
+dates, crash count, review and bug state), so it reads the groups it shows instead of aggregating every report;
+and one row per group and subsystems list of its reports (``group_areas``, migration 12), so an inbox filtered by
+subsystem adds up the rows of its area instead of aggregating the area's reports.
 Any write that changes a group's row (a report, its key, date or bug; a verdict; a review; a bug's status or
 crash count) marks the group in ``dirty_groups``, by trigger, in the writer's transaction; ``settle`` recomputes
 the marked groups, and every writer of the store (the pipeline, review, labelling, classification) calls it
@@ -25,8 +27,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
+    import sqlite_utils
+
 
 CHUNK = 500
 _RECURRENCE = re.compile(r"\s+\(\d+\)$")
@@ -117,19 +122,33 @@ def _thread_key(db: sqlite_utils.Database, rid: int, thread: str, title: str | N
 
 
 def settle(db: sqlite_utils.Database) -> int:
-    """Recompute the stored rows of the groups marked dirty (inside the caller's transaction); returns how many
+    """Recompute the stored rows of the groups marked dirty (inside the caller's transaction): their
+    ``dup_groups`` row and their ``group_areas`` rows (one per subsystems list of their reports). Returns how many
     were marked."""
     n = db.execute("SELECT COUNT(*) FROM dirty_groups").fetchone()[0]
     if n:
         db.execute("DELETE FROM dup_groups WHERE dup_key IN (SELECT dup_key FROM dirty_groups)")
         db.execute("INSERT INTO dup_groups SELECT * FROM dirty_group_stats")
+        if _has_areas(db):
+            db.execute("DELETE FROM group_areas WHERE dup_key IN (SELECT dup_key FROM dirty_groups)")
+            db.execute("INSERT INTO group_areas SELECT * FROM dirty_group_areas")
+            db.execute("INSERT OR IGNORE INTO area_sets SELECT DISTINCT subsystems FROM group_areas "
+                       "WHERE dup_key IN (SELECT dup_key FROM dirty_groups)")
         db.execute("DELETE FROM dirty_groups")
     return n
 
 
+def _has_areas(db: sqlite_utils.Database) -> bool:
+    """Whether the store has ``group_areas`` (migration 12; migration 11 settles before it exists)."""
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'group_areas'").fetchone()
+    return row is not None
+
+
 def rebuild(db: sqlite_utils.Database) -> int:
-    """Every group's stored row from its reports (a backfill, or a store written around the triggers)."""
+    """Every group's stored rows from its reports (a backfill, or a store written around the triggers)."""
     db.execute("DELETE FROM dup_groups")
+    if _has_areas(db):
+        db.execute("DELETE FROM group_areas")
     db.execute("INSERT OR IGNORE INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) FROM reports")
     return settle(db)
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
-
-from records.mail import Mail
 from triage.store.schema import now
+
+if TYPE_CHECKING:       # annotations only: the readers of the store (the inbox) load neither the mail model
+    import sqlite_utils  # (email, dateutil) nor sqlite-utils
+
+    from records.mail import Mail
+
+OUTGOING = "triage reply"          # messages.source of the mails triage composed (``triage.reply``)
 
 SYZBOT_ADDR = re.compile(r"^syzbot(?:\+([0-9a-f]{8,40}))?@syzkaller\.appspotmail\.com$", re.I)
 SYZBOT_SENDER = re.compile(r"^syzbot(?:\+[\w.-]+)?@syzkaller\.appspotmail\.com$", re.I)   # also its list mails

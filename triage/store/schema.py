@@ -25,12 +25,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
-import sqlite_utils
+if TYPE_CHECKING:       # imported where a store is opened: ``open_reader`` does without it
+    import sqlite_utils
 
-Migration = Callable[[sqlite_utils.Database], None]
+
+Migration = Callable[["sqlite_utils.Database"], None]
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:
@@ -723,10 +726,99 @@ def _v11_stored_groups(db: sqlite_utils.Database) -> None:
 
 
 
+# a report's effective subsystems, as ``inbox_reports`` says (migration 7): its syzbot bug's, else its own
+_SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
+               "ELSE COALESCE(r.subsystems, '[]') END")
+
+
+def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
+    """Reads that grew faster than the store get stored rows or narrow indexes.
+
+    What the digest reads of the reports of a period (date, bug, subsystems, mail) comes from one covering index,
+    and new groups from an index on their first report's date: reading them from the report rows (each a page of
+    its own, the text beside them) made the digest's cost grow faster than the store (130x for 100x).
+
+    An inbox filtered by subsystem counts only the reports in the area, so it aggregated them all (~1 s at 1M).
+    ``group_areas`` stores each group's row per effective subsystems list of its reports (each report in exactly
+    one row: a filter's rows add up without counting a report twice), kept with ``dup_groups`` by
+    ``groups.settle`` (``dirty_group_areas`` computes the marked groups' rows); ``area_sets`` lists the stored
+    subsystems lists, so a filter finds its rows by index. A change of a report's or a bug's subsystems now marks
+    the group too.
+    """
+    _script(
+        db,
+        f"""
+        CREATE INDEX reports_by_date ON reports(reported_at, bug_extid, subsystems, message_id);
+        CREATE INDEX dup_groups_first ON dup_groups(first_reported);
+
+        CREATE TABLE area_sets (subsystems TEXT PRIMARY KEY) WITHOUT ROWID;   -- every list group_areas holds
+        CREATE TABLE group_areas (
+            subsystems TEXT NOT NULL,               -- the effective subsystems of these reports (JSON; '[]': unknown)
+            dup_key TEXT NOT NULL,
+            reports INTEGER NOT NULL,
+            human_rank INTEGER,                     -- the best rank of a human label among them
+            best_rank INTEGER NOT NULL,             -- the best rank among them
+            first_reported TEXT,
+            last_reported TEXT,
+            max_crashes INTEGER NOT NULL,           -- the greatest crash count of their syzbot bugs (0: none)
+            muted INTEGER NOT NULL,                 -- as in dup_groups, over these reports
+            unsnoozed INTEGER NOT NULL,
+            wake_at TEXT,
+            closed INTEGER NOT NULL,
+            bug_status TEXT,
+            parts INTEGER NOT NULL,                 -- the group's rows here: 1 (most) is its whole row in any area
+            PRIMARY KEY (subsystems, dup_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX group_areas_rank ON group_areas(subsystems, best_rank);
+        CREATE INDEX group_areas_human ON group_areas(subsystems, human_rank) WHERE human_rank IS NOT NULL;
+        CREATE INDEX group_areas_key ON group_areas(dup_key);
+        CREATE INDEX group_areas_parts ON group_areas(dup_key) WHERE parts > 1;     -- the few groups to aggregate
+
+        CREATE VIEW dirty_group_areas AS
+        SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
+               MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END) AS human_rank,
+               MIN(COALESCE(lr.rank, 3)) AS best_rank,
+               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
+               COALESCE(MAX(b.num_crashes), 0) AS max_crashes,
+               SUM(COALESCE(v.state, 'new') = 'muted') AS muted,
+               SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL) AS unsnoozed,
+               MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END) AS wake_at,
+               SUM(COALESCE(b.status, 'open') NOT IN ('open', '')) AS closed,
+               MAX(b.status) AS bug_status,
+               COUNT(*) OVER (PARTITION BY m.dup_key) AS parts
+        FROM (SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r INDEXED BY reports_dup_key
+                ON r.dup_key = k.dup_key
+              UNION ALL
+              SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r
+                ON r.id = CAST(substr(k.dup_key, 8) AS INTEGER)
+              WHERE k.dup_key LIKE 'report:%' AND r.dup_key IS NULL) m
+        CROSS JOIN reports r ON r.id = m.id
+        LEFT JOIN report_labels l ON l.report_id = r.id
+        LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
+        LEFT JOIN reviews v ON v.report_id = r.id
+        LEFT JOIN bugs b ON b.extid = r.bug_extid
+        GROUP BY 1, m.dup_key;
+
+        CREATE TRIGGER reports_group_subsystems AFTER UPDATE OF subsystems ON reports
+        WHEN old.subsystems IS NOT new.subsystems BEGIN
+          {_mark("COALESCE(new.dup_key, 'report:' || new.id)")}
+        END;
+        CREATE TRIGGER bugs_group_subsystems AFTER UPDATE OF subsystems ON bugs
+        WHEN old.subsystems IS NOT new.subsystems BEGIN
+          INSERT INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) AS k FROM reports
+            WHERE bug_extid = new.extid AND k NOT IN (SELECT dup_key FROM dirty_groups);
+        END;
+        """
+    )
+    from triage.store.groups import rebuild
+
+    rebuild(db)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
-    _v11_stored_groups,
+    _v11_stored_groups, _v12_narrow_reads,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -857,6 +949,8 @@ def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHE
     ``read_only`` opens through a quoted ``mode=ro`` URI with ``query_only`` on, so no statement can write.
     ``on_wait(path)`` is called once when a write transaction has waited ``NOTICE_AFTER`` s for another process.
     """
+    import sqlite_utils
+
     path = Path(path)
     try:
         if read_only:
@@ -865,10 +959,12 @@ def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHE
             conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=busy_timeout())
             conn.execute("PRAGMA query_only = ON")
             conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")      # not a database: say so now
-            return sqlite_utils.Database(conn)
+            return sqlite_utils.Database(conn, execute_plugins=False)
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=busy_timeout())
-        db = sqlite_utils.Database(conn)
+        # no sqlite-utils plugins: the store uses none, and finding them scans every installed distribution's
+        # entry points (20-60 ms of each command)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         if on_wait is not None:
             _ON_WAIT[db] = on_wait
         db.execute("PRAGMA journal_mode = WAL")
@@ -878,6 +974,36 @@ def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHE
         return db
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a usable database ({exc})") from exc
+
+
+class Reader:
+    """The store as the commands that only read it use it (``execute``, ``conn``: what ``sqlite_utils.Database``
+    gives them), over a plain sqlite3 connection that refuses writes (``query_only``). Importing sqlite-utils and
+    its dependencies is ~30 ms of a command's start-up; the inbox needs none of it."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def execute(self, sql: str, parameters: object = None) -> sqlite3.Cursor:
+        return self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)
+
+
+def open_reader(path: str | Path) -> Reader | sqlite_utils.Database:
+    """The store at ``path`` for reading: a ``Reader`` when it is at this schema version, else (new, older: it
+    must be created or migrated; newer: ``StoreError``) what ``open_db`` gives."""
+    path = Path(path)
+    if not path.is_file():
+        return open_db(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=busy_timeout())
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: not a usable database ({exc})") from exc
+    if current != SCHEMA_VERSION:
+        conn.close()
+        return open_db(path)
+    conn.execute("PRAGMA query_only = ON")
+    return Reader(conn)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
