@@ -10,8 +10,10 @@ is stored with every verdict, so a new rules file or model re-classifies stored 
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,20 +60,38 @@ class Classifier:
     def classify_views(self, views: Sequence[ReportView]) -> list[Verdict]:
         probs = self.probabilities(views)
         mv = self.model.version if self.model is not None else None
+        version = self.version
         out = []
         for view, p in zip(views, probs, strict=True):
             v = combine(self.hits(view), p, corrupted=view.corrupted, model_version=mv)
             v.evidence["event"] = describe_event(view, v)
-            v.version = self.version
+            v.version = version
             out.append(v)
         return out
 
     def classify_many(self, reports: Sequence[Any]) -> list[Verdict]:
         """Verdicts for parsed reports (``triage.report.Report``)."""
-        return self.classify_views(self.views(reports))
+        with _no_gc():
+            return self.classify_views(self.views(reports))
 
     def classify(self, report: Any) -> Verdict:
         return self.classify_many([report])[0]
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused for one batch. Classifying allocates many small containers (views,
+    evidence, verdicts) that form no cycles and live as long as the batch; each collection they trigger walks
+    the caller's whole heap (its parsed reports), which cost 40% of a batch of 10,000. Reference counting still
+    frees everything; a collection runs as usual after the batch."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def default_classifier(reload: bool = False) -> Classifier:

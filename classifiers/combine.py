@@ -56,15 +56,19 @@ def usable(hits: list[Hit]) -> list[Hit]:
 
 def rules_label(hits: list[Hit]) -> str:
     """What the rules alone say: the confident usable hit of highest precedence, else ``other``."""
-    strong = [h for h in usable(hits) if h.rule.confidence >= STRONG]
+    return _strongest([h for h in usable(hits) if h.rule.confidence >= STRONG])
+
+
+def _strongest(strong: list[Hit]) -> str:
+    """The label of highest precedence among confident usable hits, else ``other``."""
     if not strong:
         return OTHER
     return min((h.rule.label for h in strong), key=PRECEDENCE.__getitem__)
 
 
-def _decisive(hits: list[Hit], label: str) -> dict[str, Any] | None:
-    """The first evidence line of the most confident usable hit of ``label``."""
-    best = max((h for h in usable(hits) if h.rule.label == label and h.evidence),
+def _decisive(ok: list[Hit], label: str) -> dict[str, Any] | None:
+    """The first evidence line of the most confident of the usable hits ``ok`` of ``label``."""
+    best = max((h for h in ok if h.rule.label == label and h.evidence),
                key=lambda h: h.rule.confidence, default=None)
     if best is None:
         return None
@@ -85,8 +89,9 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
         p_top = probs[model_label]
         evidence["model"] = {"label": model_label, "probabilities": {k: round(v, 4) for k, v in probs.items()},
                              "version": model_version}
-    ok = usable(hits)
-    idle = [h.rule.id for h in hits if h not in ok]
+    flags = [h.rule.label == OTHER or h.decisive for h in hits]       # usable(): each hit's decisive once
+    ok = [h for h, f in zip(hits, flags, strict=True) if f]
+    idle = [h.rule.id for h, f in zip(hits, flags, strict=True) if not f]
     if idle:
         evidence["not_evidence"] = {"rules": idle, "why": "matched only the crash header: no line or frame of "
                                                           "this crash shows the consequence"}
@@ -94,20 +99,20 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
     strong = [h for h in ok if h.rule.confidence >= STRONG]
     weak = [h for h in ok if h.rule.confidence < STRONG]
     if strong:
-        label = rules_label(hits)
+        label = _strongest(strong)
         conf = max(h.rule.confidence for h in strong if h.rule.label == label)
         agree = model_label is None or model_label == label
         if not agree:
             conf = (conf + probs.get(label, 0.0)) / 2
         evidence["decided_by"] = "rule"
-        return _finish(Verdict(label, conf, not agree, evidence), hits)
+        return _finish(Verdict(label, conf, not agree, evidence), ok)
     if model_label is None:
         if weak:
             best = min(weak, key=lambda h: (PRECEDENCE[h.rule.label], -h.rule.confidence))
             evidence["decided_by"] = "rule"
-            return _finish(Verdict(best.rule.label, best.rule.confidence, True, evidence), hits)
+            return _finish(Verdict(best.rule.label, best.rule.confidence, True, evidence), ok)
         evidence["decided_by"] = "default"
-        return _finish(Verdict(OTHER, 0.5, True, evidence), hits)
+        return _finish(Verdict(OTHER, 0.5, True, evidence), ok)
     label, conf, review = model_label, p_top, p_top < LOW
     evidence["decided_by"] = "model"
     if weak:
@@ -130,11 +135,11 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
         label, conf, review = OTHER, probs.get(OTHER, 0.0), True
     if corrupted:
         review = True
-    return _finish(Verdict(label, conf, review, evidence), hits)
+    return _finish(Verdict(label, conf, review, evidence), ok)
 
 
-def _finish(v: Verdict, hits: list[Hit]) -> Verdict:
-    decisive = _decisive(hits, v.label)
+def _finish(v: Verdict, ok: list[Hit]) -> Verdict:
+    decisive = _decisive(ok, v.label)
     if decisive is not None:
         v.evidence["decisive"] = decisive
     return v

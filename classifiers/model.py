@@ -20,6 +20,8 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -117,12 +119,19 @@ class Model:
 
     def _proba(self, feat: dict[str, float]) -> list[float]:
         weights = self._weights
-        known = [(w, float(v)) for k, v in feat.items() if (w := weights.get(k)) is not None]
-        norm = math.sqrt(sum(v * v for _, v in known))
-        if norm:
-            known = [(w, v / norm) for w, v in known]
-        # the same products summed in the same order as row by row over the columns: the same floats
-        scores = [b + sum([w[i] * v for w, v in known]) for i, b in enumerate(self.intercept)]
+        if list(feat.values()).count(1.0) == len(feat):       # binary features (``classifiers.features``)
+            ws = [w for w in map(weights.get, feat) if w is not None]
+            # every value is 1 / norm: each class's products, in the order of the general case below
+            scale = 1.0 / math.sqrt(float(len(ws))) if ws else 1.0
+            cols = zip(*ws, strict=True) if ws else ((),) * len(self.intercept)
+            scores = [b + sum(map(mul, col, repeat(scale))) for b, col in zip(self.intercept, cols, strict=True)]
+        else:
+            known = [(w, float(v)) for k, v in feat.items() if (w := weights.get(k)) is not None]
+            norm = math.sqrt(sum(v * v for _, v in known))
+            if norm:
+                known = [(w, v / norm) for w, v in known]
+            # the same products summed in the same order as row by row over the columns: the same floats
+            scores = [b + sum([w[i] * v for w, v in known]) for i, b in enumerate(self.intercept)]
         if len(scores) == 1:                      # two classes: P(second) is the logistic of the one score
             p = 1.0 / (1.0 + math.exp(-scores[0])) if scores[0] > -700 else 0.0
             return [1.0 - p, p]

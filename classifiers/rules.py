@@ -117,17 +117,40 @@ class Hit:
 
 
 class NameSet:
-    """A set of function names with globs, matched exactly or by glob."""
+    """A set of function names with globs, matched exactly or by glob (each name's answer remembered)."""
+
+    _MEMO_MAX = 1 << 16       # names remembered per set (kernel function names recur across reports)
 
     def __init__(self, names: list[str]):
         self.exact = {n for n in names if not any(c in n for c in "*?[")}
         globs = [fnmatch.translate(n) for n in names if n not in self.exact]
         self.rx = re.compile("|".join(globs)) if globs else None
+        self._memo: dict[str, bool] = {}
 
     def __contains__(self, name: str | None) -> bool:
         if not name:
             return False
-        return name in self.exact or bool(self.rx and self.rx.match(name))
+        got = self._memo.get(name)
+        return self._test(name) if got is None else got
+
+    def _test(self, name: str) -> bool:
+        got = name in self.exact or bool(self.rx and self.rx.match(name))
+        if len(self._memo) >= self._MEMO_MAX:
+            self._memo.clear()
+        self._memo[name] = got
+        return got
+
+    def first(self, frames: list[Frame], start: int = 0) -> int:
+        """The index of the first of ``frames[start:]`` whose function is in the set, -1 if none."""
+        memo = self._memo
+        for i in range(start, len(frames)):
+            name = frames[i]["function"]
+            got = memo.get(name)
+            if got is None:
+                got = bool(name) and self._test(name)
+            if got:
+                return i
+        return -1
 
 
 def _line_ev(view: ReportView, n: int | None, why: str, text: str | None = None, role: str = "evidence") -> Evidence:
@@ -140,8 +163,18 @@ def _frame_ev(f: Frame, why: str) -> Evidence:
             "text": f["line"].strip(), "matched": why, "role": "evidence"}
 
 
+# A compiled condition: evidence if it holds on the view (possibly empty), None if it does not. ``memo`` lives
+# for one ``RuleSet.evaluate`` call: the named conditions' results on that view.
+Check = Callable[[ReportView, dict[str, Any]], "list[Evidence] | None"]
+
+
 class RuleSet:
-    """The rules of one file, compiled; ``evaluate(view)`` returns the hits."""
+    """The rules of one file, compiled; ``evaluate(view)`` returns the hits.
+
+    Each condition is compiled once, at load, into a tree of closures (``Check``): regexps and name sets are
+    built then, the primitives of a table are tested cheapest first (the evidence is still assembled in the
+    table's order), and rules are indexed by the crash kinds they name, so a view only meets the rules of its
+    kind."""
 
     def __init__(self, data: dict[str, Any], source: str = "<rules>"):
         self.source = source
@@ -164,6 +197,15 @@ class RuleSet:
             ids.add(rule.id)
             self._check(rule.when, rule.id)
             self.rules.append(rule)
+        self._conds: dict[str, tuple[Check, int]] = {}
+        for name in self.conditions:
+            self._compile_cond(name)
+        self._checks = [self.compile(rule.when)[0] for rule in self.rules]
+        # rules by the crash kind of the view: those naming the kind (or none) among ``crash``, in file order
+        plan = [(r, c, r.when.get("crash"), r.needs) for r, c in zip(self.rules, self._checks, strict=True)]
+        kinds = set(CRASH_KINDS) | {"none"} | {k for _, _, ks, _ in plan if ks is not None for k in ks}
+        self._by_kind = {k: [(r, c, n) for r, c, ks, n in plan if ks is None or k in ks] for k in kinds}
+        self._any_kind = [(r, c, n) for r, c, ks, n in plan if ks is None]
 
     @classmethod
     def load(cls, path: str | Path = RULES_FILE) -> RuleSet:
@@ -225,49 +267,116 @@ class RuleSet:
             got = self._cache[("rx", rx)] = re.compile(rx)
         return got
 
+    # -- compilation -------------------------------------------------------------------------------
+    def compile(self, cond: dict[str, Any]) -> tuple[Check, int]:
+        """``cond`` as a ``Check`` and its cost (a rough rank: the cheapest parts of a table are tested first)."""
+        parts: list[tuple[Check, int]] = []
+        for key, arg in cond.items():
+            if key == "all":
+                parts.append(_all_of([self.compile(sub) for sub in arg]))
+            elif key == "any":
+                parts.append(_any_of([self.compile(sub) for sub in arg]))
+            elif key == "not":
+                parts.append(_not(self.compile(arg)))
+            elif key == "cond":
+                parts.append(self._compile_cond(arg))
+            else:
+                compiler, cost = COMPILERS[key]
+                parts.append((compiler(self, arg), cost))
+        return _all_of(parts)
+
+    def _compile_cond(self, name: str) -> tuple[Check, int]:
+        """The named condition ``name``, evaluated once per view (``memo``) however many rules name it."""
+        got = self._conds.get(name)
+        if got is None:
+            inner, cost = self.compile(self.conditions[name])
+
+            def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+                if name in memo:
+                    ev = memo[name]
+                else:
+                    ev = memo[name] = inner(view, memo)
+                return None if ev is None else [dict(e) for e in ev]     # each hit owns its evidence
+
+            got = self._conds[name] = (check, cost)
+        return got
+
     # -- evaluation --------------------------------------------------------------------------------
     def holds(self, cond: dict[str, Any], view: ReportView) -> list[Evidence] | None:
         """Evidence if ``cond`` holds on ``view`` (possibly empty), None if it does not."""
-        out: list[Evidence] = []
-        for key, arg in cond.items():
-            if key == "all":
-                for sub in arg:
-                    ev = self.holds(sub, view)
-                    if ev is None:
-                        return None
-                    out += ev
-            elif key == "any":
-                found = False
-                for sub in arg:
-                    ev = self.holds(sub, view)
-                    if ev is not None:
-                        found = True
-                        out += ev
-                if not found:
-                    return None
-            elif key == "not":
-                if self.holds(arg, view) is not None:
-                    return None
-            else:
-                ev = PRIMITIVES[key](self, view, arg)
-                if ev is None:
-                    return None
-                out += ev
-        return out
+        return self.compile(cond)[0](view, {})
 
     def evaluate(self, view: ReportView) -> list[Hit]:
         hits = []
         present = view.marker_kinds()
-        for rule in self.rules:
-            kinds = rule.when.get("crash")
-            if kinds is not None and view.crash_kind not in kinds:
-                continue                      # cheap pre-filters: most rules name the crash kinds they need,
-            if rule.needs is not None and rule.needs.isdisjoint(present):
-                continue                      # many the marker kinds
-            ev = self.holds(rule.when, view)
+        memo: dict[str, Any] = {}
+        for rule, check, needs in self._by_kind.get(view.crash_kind, self._any_kind):
+            if needs is not None and needs.isdisjoint(present):
+                continue                      # the marker kinds the rule needs are not in the log
+            ev = check(view, memo)
             if ev is not None:
                 hits.append(Hit(rule, _dedup(ev)))
         return hits
+
+
+def _all_of(parts: list[tuple[Check, int]]) -> tuple[Check, int]:
+    """Every part holds: tested cheapest first, the evidence in the parts' order."""
+    cost = sum(c for _, c in parts)
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return (lambda view, memo: []), 0
+    checks = [c for c, _ in parts]
+    order = sorted(range(len(parts)), key=lambda i: parts[i][1])
+    n = len(parts)
+    if order == list(range(n)):
+        def in_order(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+            out: list[Evidence] = []
+            for c in checks:
+                ev = c(view, memo)
+                if ev is None:
+                    return None
+                out += ev
+            return out
+        return in_order, cost
+    ranked = [(i, checks[i]) for i in order]
+
+    def cheapest_first(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        got: list[Any] = [None] * n
+        for i, c in ranked:
+            ev = c(view, memo)
+            if ev is None:
+                return None
+            got[i] = ev
+        out: list[Evidence] = []
+        for ev in got:
+            out += ev
+        return out
+    return cheapest_first, cost
+
+
+def _any_of(parts: list[tuple[Check, int]]) -> tuple[Check, int]:
+    """One part holds: every part is tested (the evidence of each that holds, in order)."""
+    checks = [c for c, _ in parts]
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        out: list[Evidence] = []
+        found = False
+        for c in checks:
+            ev = c(view, memo)
+            if ev is not None:
+                found = True
+                out += ev
+        return out if found else None
+    return check, sum(c for _, c in parts)
+
+
+def _not(part: tuple[Check, int]) -> tuple[Check, int]:
+    inner = part[0]
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        return None if inner(view, memo) is not None else []
+    return check, part[1]
 
 
 def _dedup(ev: list[Evidence]) -> list[Evidence]:
@@ -320,23 +429,37 @@ def _release(v: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-# -- primitives --------------------------------------------------------------------------------------
-def _p_crash(rs: RuleSet, view: ReportView, kinds: list[str]) -> list[Evidence] | None:
-    if view.crash_kind not in kinds:
-        return None
-    return [_line_ev(view, view.crash_line, "crash header", role="context")] if view.crash_line is not None else []
+# -- primitives: each compiles its argument into a Check ---------------------------------------------------------
+def _p_crash(rs: RuleSet, kinds: list[str]) -> Check:
+    wanted = frozenset(kinds)
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        if view.crash_kind not in wanted:
+            return None
+        return [_line_ev(view, view.crash_line, "crash header", role="context")] if view.crash_line is not None \
+            else []
+    return check
 
 
-def _p_header(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
-    if view.crash_line is None or not rs.regex(rx).search(view.text(view.crash_line)):
-        return None
-    return [_line_ev(view, view.crash_line, f"header ~ {rx}", role="context")]
+def _p_header(rs: RuleSet, rx: str) -> Check:
+    search = rs.regex(rx).search
+    why = f"header ~ {rx}"
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        if view.crash_line is None or not search(view.text(view.crash_line)):
+            return None
+        return [_line_ev(view, view.crash_line, why, role="context")]
+    return check
 
 
-def _p_crash_function(rs: RuleSet, view: ReportView, names: list[str] | str) -> list[Evidence] | None:
-    if view.crash_function not in rs.names(names):
-        return None
-    return [_line_ev(view, view.crash_function_line, f"crash in {view.crash_function}", role="site")]
+def _p_crash_function(rs: RuleSet, names: list[str] | str) -> Check:
+    want = rs.names(names)
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        if view.crash_function not in want:
+            return None
+        return [_line_ev(view, view.crash_function_line, f"crash in {view.crash_function}", role="site")]
+    return check
 
 
 def _stack_selected(name: str, which: str) -> bool:
@@ -352,57 +475,89 @@ def _stack_selected(name: str, which: str) -> bool:
     return name.startswith(which)            # fault-injection: every fault-injection-N stack
 
 
-def _p_frames(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
+def _selected(view: ReportView, which: str) -> list[tuple[str, list[Frame]]]:
+    """The stacks of ``view`` that ``which`` selects, in print order."""
+    stacks = view.stacks()
+    if which == "crash":
+        got = stacks.get("crash")
+        return [("crash", got)] if got is not None else []
+    return [(name, frames) for name, frames in stacks.items() if _stack_selected(name, which)]
+
+
+def _p_frames(rs: RuleSet, spec: dict[str, Any]) -> Check:
     which = spec.get("stack", "crash")
     want = rs.names(spec["any"])
     callers = rs.names(spec["callers"]) if "callers" in spec else None
     top = spec.get("top")
-    out: list[Evidence] = []
-    for name, frames in view.stacks().items():
-        if not _stack_selected(name, which):
-            continue
-        for i, f in enumerate(frames[:top] if top else frames):
-            if f["function"] not in want:
-                continue
-            if callers is None:
-                out.append(_frame_ev(f, f"frame in {name}"))
-                break
-            caller = next((g for g in frames[i + 1:] if g["function"] in callers), None)
-            if caller is not None:
-                out += [_frame_ev(f, f"frame in {name}"), _frame_ev(caller, f"called from {caller['function']}")]
-                break
-    return out or None
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        out: list[Evidence] = []
+        for name, frames in _selected(view, which):
+            seen = frames[:top] if top else frames
+            i = want.first(seen)
+            while i >= 0:
+                if callers is None:
+                    out.append(_frame_ev(seen[i], f"frame in {name}"))
+                    break
+                j = callers.first(frames, i + 1)
+                if j >= 0:
+                    caller = frames[j]
+                    out += [_frame_ev(seen[i], f"frame in {name}"),
+                            _frame_ev(caller, f"called from {caller['function']}")]
+                    break
+                i = want.first(seen, i + 1)
+        return out or None
+    return check
 
 
-def _p_lock(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
-    pat = rs.regex(rx)
-    hits = [i for name, i in view.locks if pat.search(name)]
-    if not hits:
-        return None
-    return [_line_ev(view, i, f"lock ~ {rx}") for i in sorted(set(hits))[:3]]
+def _p_lock(rs: RuleSet, rx: str) -> Check:
+    search = rs.regex(rx).search
+    why = f"lock ~ {rx}"
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        hits = [i for name, i in view.locks if search(name)]
+        if not hits:
+            return None
+        return [_line_ev(view, i, why) for i in sorted(set(hits))[:3]]
+    return check
 
 
-def _p_usage(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
-    pat = rs.regex(rx)
-    hits = [i for usage, i in view.usages if pat.search(usage)]
-    if not hits:
-        return None
-    return [_line_ev(view, i, f"usage ~ {rx}") for i in sorted(set(hits))[:2]]
+def _p_usage(rs: RuleSet, rx: str) -> Check:
+    search = rs.regex(rx).search
+    why = f"usage ~ {rx}"
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        hits = [i for usage, i in view.usages if search(usage)]
+        if not hits:
+            return None
+        return [_line_ev(view, i, why) for i in sorted(set(hits))[:2]]
+    return check
 
 
-def _has(rs: RuleSet, fields: dict[str, Any], want: dict[str, Any]) -> bool:
+def _has(rs: RuleSet, want: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
     """Whether a marker's fields hold ``want`` (a list: one of these; a string: a regex; else equal)."""
+    tests: list[tuple[str, str, Any]] = []
     for key, value in want.items():
-        got = fields.get(key)
         if isinstance(value, list):
-            if got not in value:
-                return False
+            tests.append((key, "in", value))
         elif isinstance(value, str):
-            if got is None or not rs.regex(value).search(str(got)):
+            tests.append((key, "rx", rs.regex(value).search))
+        else:
+            tests.append((key, "eq", value))
+
+    def holds(fields: dict[str, Any]) -> bool:
+        for key, how, value in tests:
+            got = fields.get(key)
+            if how == "in":
+                if got not in value:
+                    return False
+            elif how == "rx":
+                if got is None or not value(str(got)):
+                    return False
+            elif got != value:
                 return False
-        elif got != value:
-            return False
-    return True
+        return True
+    return holds
 
 
 def _other_task(view: ReportView, m: Any) -> bool:
@@ -422,128 +577,178 @@ def _marker_ev(view: ReportView, m: Any, why: str) -> list[Evidence]:
     return out
 
 
-def _p_marker(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
+def _p_marker(rs: RuleSet, spec: dict[str, Any]) -> Check:
     kinds = _as_list(spec["kind"])
-    out: list[Evidence] = []
-    for m in view.markers:
-        if m.kind not in kinds:
-            continue
-        if spec.get("before_crash") and view.crash_line is not None and not (m.line or 0) < view.crash_line:
-            continue
-        if spec.get("same_task") and not (m.pid and view.crash_pid and m.pid == view.crash_pid):
-            continue
-        if spec.get("same_event") and m.event != 0:
-            continue
-        if spec.get("not_other_task") and _other_task(view, m):
-            continue
-        if "error_not" in spec and m.error is not None and m.error in spec["error_not"]:
-            continue
-        if "has" in spec and not _has(rs, m.fields, spec["has"]):
-            continue
-        if "has_not" in spec and _has(rs, m.fields, spec["has_not"]):
-            continue
-        if "before" in spec and not any(o.kind in spec["before"] and (o.line or 0) > (m.line or 0)
-                                        for o in view.markers):
-            continue
-        out += _marker_ev(view, m, f"marker {m.kind}")
-        if spec.get("same_task"):
-            if m.task_line is not None:
-                out.append(_line_ev(view, m.task_line, f"injected in PID {m.pid}"))
-            if view.crash_task_line is not None:
-                out.append(_line_ev(view, view.crash_task_line, f"crash in PID {view.crash_pid}"))
-        if len(out) >= 4:
-            break
-    return out or None
+    kind_set = frozenset(kinds)
+    before_crash, same_task = spec.get("before_crash"), spec.get("same_task")
+    same_event, not_other_task = spec.get("same_event"), spec.get("not_other_task")
+    error_not = spec.get("error_not")
+    has = _has(rs, spec["has"]) if "has" in spec else None
+    has_not = _has(rs, spec["has_not"]) if "has_not" in spec else None
+    before = spec.get("before")
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        if kind_set.isdisjoint(view.marker_kinds()):
+            return None
+        out: list[Evidence] = []
+        for m in view.markers:
+            if m.kind not in kinds:
+                continue
+            if before_crash and view.crash_line is not None and not (m.line or 0) < view.crash_line:
+                continue
+            if same_task and not (m.pid and view.crash_pid and m.pid == view.crash_pid):
+                continue
+            if same_event and m.event != 0:
+                continue
+            if not_other_task and _other_task(view, m):
+                continue
+            if error_not is not None and m.error is not None and m.error in error_not:
+                continue
+            if has is not None and not has(m.fields):
+                continue
+            if has_not is not None and has_not(m.fields):
+                continue
+            if before is not None and not any(o.kind in before and (o.line or 0) > (m.line or 0)
+                                              for o in view.markers):
+                continue
+            out += _marker_ev(view, m, f"marker {m.kind}")
+            if same_task:
+                if m.task_line is not None:
+                    out.append(_line_ev(view, m.task_line, f"injected in PID {m.pid}"))
+                if view.crash_task_line is not None:
+                    out.append(_line_ev(view, view.crash_task_line, f"crash in PID {view.crash_pid}"))
+            if len(out) >= 4:
+                break
+        return out or None
+    return check
 
 
-def _p_follows(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
+def _p_follows(rs: RuleSet, spec: dict[str, Any]) -> Check:
+    first = spec["first"]
     then = _as_list(spec["then"])
     within = spec.get("within", 30)
-    firsts = [m for m in view.markers if m.kind == spec["first"] and m.line is not None]
-    for a in firsts:
-        for b in view.markers:
-            if b.kind not in then or b.line is None or b.line <= a.line:
-                continue
-            if a.pid and b.pid:
-                if spec.get("same_task") and a.pid != b.pid:
+    same_task = spec.get("same_task")
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        present = view.marker_kinds()
+        if first not in present or present.isdisjoint(then):
+            return None
+        firsts = [m for m in view.markers if m.kind == first and m.line is not None]
+        for a in firsts:
+            for b in view.markers:
+                if b.kind not in then or b.line is None or b.line <= a.line:
                     continue
-            elif b.line - a.line > within:
-                continue
-            return [*_marker_ev(view, a, f"marker {a.kind}"),
-                    *_marker_ev(view, b, f"then {b.kind}" + (f" in PID {b.pid}" if b.pid else ""))]
-    return None
+                if a.pid and b.pid:
+                    if same_task and a.pid != b.pid:
+                        continue
+                elif b.line - a.line > within:
+                    continue
+                return [*_marker_ev(view, a, f"marker {a.kind}"),
+                        *_marker_ev(view, b, f"then {b.kind}" + (f" in PID {b.pid}" if b.pid else ""))]
+        return None
+    return check
 
 
-def _p_kernel(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
-    lo, hi = view.kernel_range
+def _p_kernel(rs: RuleSet, spec: dict[str, Any]) -> Check:
     want_lo = _release(spec["min"]) if "min" in spec else OLDEST
     want_hi = _release(spec["max"]) if "max" in spec else NEWEST
-    return [] if want_lo <= lo and hi <= want_hi else None
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        lo, hi = view.kernel_range
+        return [] if want_lo <= lo and hi <= want_hi else None
+    return check
 
 
-def _p_cond(rs: RuleSet, view: ReportView, name: str) -> list[Evidence] | None:
-    return rs.holds(rs.conditions[name], view)
+def _p_cond(rs: RuleSet, name: str) -> Check:
+    return rs._compile_cond(name)[0]
 
 
-def _p_gfp(rs: RuleSet, view: ReportView, flag: str) -> list[Evidence] | None:
-    lo, hi = view.crash_span()
-    lines = sorted({n for g, n in view.gfp if g == flag and n is not None and lo <= n < hi})
-    if not lines:
-        return None
-    return [_line_ev(view, n, f"gfp {flag}") for n in lines[:2]]
+def _p_gfp(rs: RuleSet, flag: str) -> Check:
+    why = f"gfp {flag}"
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        if not any(g == flag for g, _ in view.gfp):
+            return None
+        lo, hi = view.crash_span()
+        lines = sorted({n for g, n in view.gfp if g == flag and n is not None and lo <= n < hi})
+        if not lines:
+            return None
+        return [_line_ev(view, n, why) for n in lines[:2]]
+    return check
 
 
-def _p_shared_frame(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
+def _p_shared_frame(rs: RuleSet, spec: dict[str, Any]) -> Check:
     plumbing = rs.names("@plumbing")
-    stacks = view.stacks()
-    a_frames = [f for name, fs in stacks.items() if _stack_selected(name, spec["a"]) for f in fs]
-    b_frames = {f["function"]: f for name, fs in stacks.items() if _stack_selected(name, spec["b"]) for f in fs}
-    for f in a_frames:
-        if f["function"] in b_frames and f["function"] not in plumbing:
-            return [_frame_ev(f, f"in {f['stack']}"), _frame_ev(b_frames[f["function"]], "also in the crash stack")]
-    return None
+    a, b = spec["a"], spec["b"]
 
-
-def _p_line_before_crash(rs: RuleSet, view: ReportView, spec: dict[str, Any]) -> list[Evidence] | None:
-    if view.crash_line is None:
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        a_frames = [f for _, fs in _selected(view, a) for f in fs]
+        if not a_frames:
+            return None
+        b_frames = {f["function"]: f for _, fs in _selected(view, b) for f in fs}
+        for f in a_frames:
+            if f["function"] in b_frames and f["function"] not in plumbing:
+                return [_frame_ev(f, f"in {f['stack']}"), _frame_ev(b_frames[f["function"]], "also in the crash stack")]
         return None
-    pat = rs.regex(spec["regex"])
-    for n in range(view.crash_line - 1, view.crash_line - 1 - spec.get("within", 3), -1):
-        if n in view.before and pat.search(view.text(n)):
-            return [_line_ev(view, n, "just before the crash")]
-    return None
+    return check
 
 
-def _p_task(rs: RuleSet, view: ReportView, rx: str) -> list[Evidence] | None:
-    if not view.crash_comm or not rs.regex(rx).search(view.crash_comm):
+def _p_line_before_crash(rs: RuleSet, spec: dict[str, Any]) -> Check:
+    search = rs.regex(spec["regex"]).search
+    within = spec.get("within", 3)
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        if view.crash_line is None:
+            return None
+        for n in range(view.crash_line - 1, view.crash_line - 1 - within, -1):
+            if n in view.before and search(view.text(n)):
+                return [_line_ev(view, n, "just before the crash")]
         return None
-    return [_line_ev(view, view.crash_task_line, f"task {view.crash_comm}", role="site")] \
-        if view.crash_task_line is not None else []
+    return check
 
 
-def _p_irq(rs: RuleSet, view: ReportView, flag: bool) -> list[Evidence] | None:
-    return [] if view.in_irq == flag else None
+def _p_task(rs: RuleSet, rx: str) -> Check:
+    search = rs.regex(rx).search
+
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        if not view.crash_comm or not search(view.crash_comm):
+            return None
+        return [_line_ev(view, view.crash_task_line, f"task {view.crash_comm}", role="site")] \
+            if view.crash_task_line is not None else []
+    return check
 
 
-def _p_corrupted(rs: RuleSet, view: ReportView, flag: bool) -> list[Evidence] | None:
-    return [] if view.corrupted == flag else None
+def _p_irq(rs: RuleSet, flag: bool) -> Check:
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        return [] if view.in_irq == flag else None
+    return check
 
 
-PRIMITIVES: dict[str, Callable[[RuleSet, ReportView, Any], list[Evidence] | None]] = {
-    "crash": _p_crash,
-    "header": _p_header,
-    "crash_function": _p_crash_function,
-    "frames": _p_frames,
-    "lock": _p_lock,
-    "usage": _p_usage,
-    "marker": _p_marker,
-    "follows": _p_follows,
-    "kernel": _p_kernel,
-    "cond": _p_cond,
-    "gfp": _p_gfp,
-    "shared_frame": _p_shared_frame,
-    "line_before_crash": _p_line_before_crash,
-    "irq": _p_irq,
-    "task": _p_task,
-    "corrupted": _p_corrupted,
+def _p_corrupted(rs: RuleSet, flag: bool) -> Check:
+    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+        return [] if view.corrupted == flag else None
+    return check
+
+
+# Each primitive's compiler and its cost rank (the cheap tests of a table run first; a failed test ends it).
+# ``crash`` runs last: ``RuleSet.evaluate`` has already chosen the rules by crash kind, so at a rule's top level
+# it cannot fail, and its evidence (the header line) is built only for the tables that hold.
+COMPILERS: dict[str, tuple[Callable[[RuleSet, Any], Check], int]] = {
+    "crash": (_p_crash, 9),
+    "irq": (_p_irq, 0),
+    "corrupted": (_p_corrupted, 0),
+    "kernel": (_p_kernel, 1),
+    "task": (_p_task, 1),
+    "header": (_p_header, 1),
+    "crash_function": (_p_crash_function, 1),
+    "marker": (_p_marker, 2),
+    "line_before_crash": (_p_line_before_crash, 2),
+    "follows": (_p_follows, 3),
+    "gfp": (_p_gfp, 3),
+    "lock": (_p_lock, 3),
+    "usage": (_p_usage, 3),
+    "frames": (_p_frames, 4),
+    "cond": (_p_cond, 5),
+    "shared_frame": (_p_shared_frame, 6),
 }
+PRIMITIVES = frozenset(COMPILERS)

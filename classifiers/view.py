@@ -20,6 +20,8 @@ A report stored by an older parser (no console fields) is re-parsed from its tex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from triage.report.context import kernel_tuple
@@ -90,9 +92,14 @@ class ReportView:
     def stacks(self) -> dict[str, list[Frame]]:
         """Frames by stack, in print order (callee first); computed once."""
         if self._stacks is None:
-            self._stacks = {}
-            for f in self.frames:
-                self._stacks.setdefault(f["stack"], []).append(f)
+            stacks: dict[str, list[Frame]] = {}
+            for name, run in groupby(self.frames, itemgetter("stack")):    # a stack's frames are printed together
+                got = stacks.get(name)
+                if got is None:
+                    stacks[name] = list(run)
+                else:
+                    got.extend(run)
+            self._stacks = stacks
         return self._stacks
 
     def marker_kinds(self) -> frozenset[str]:

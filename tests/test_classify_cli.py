@@ -136,3 +136,21 @@ def test_batch_classification_does_not_read_the_text_again():
     assert len(classifying.result) == len(texts)
     assert classifying.calls * 20 < parsing.calls, (classifying, parsing)
     assert classifying.chars * 20 < parsing.chars, (classifying, parsing)
+
+
+def test_binary_features_score_as_the_general_arithmetic():
+    """Binary feature dicts take a shorter path through the model; it must give the very same floats as the
+    general one (values given as strings are converted there, one by one)."""
+    from classifiers.classifier import Classifier
+    from classifiers.features import features
+    from triage.report import parse
+
+    model = Model.load(SHIPPED_MODEL)
+    clf = Classifier(model=model)
+    paths = sorted(shared_data("labelled", "reports").glob("*.txt"))
+    feats = [features(v) for v in clf.views([parse(p.read_text(errors="replace")) for p in paths])]
+    feats += [{}, {"no-such-feature": 1.0}, {"kind:lockdep-circular": 1.0, "no-such-feature": 1.0}]
+    general = [{k: "1" for k in f} for f in feats]
+    assert model.predict_proba(feats) == model.predict_proba(general)
+    one = "kind:lockdep-circular"
+    assert model.predict_proba([{one: 2.0}]) == model.predict_proba([{one: 1.0}])

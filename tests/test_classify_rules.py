@@ -201,3 +201,40 @@ def test_shipped_rules_are_general():
     for rule in rules.rules:
         assert len(rule.why) > 30
         assert not re.search(r"[0-9a-f]{12,}|reports/|\.txt", repr(rule.when)), rule.id
+
+
+def _rule(rid: str, when: dict) -> dict:
+    return {"id": rid, "label": "other", "confidence": 0.5, "why": "w", "when": when}
+
+
+def test_compiled_tables_keep_their_evidence_order():
+    # the engine tests a table's cheap primitives first (lock before frames); the evidence stays in table order
+    view = ReportView.build(parse(LOCKDEP_FS_RECLAIM))
+    frames = {"stack": "any", "any": ["prune_icache_sb"]}
+    rules = RuleSet({"rules": [_rule("frames-first", {"frames": frames, "lock": "fs_reclaim"}),
+                               _rule("lock-first", {"lock": "fs_reclaim", "frames": frames}),
+                               _rule("fails-late", {"lock": "fs_reclaim", "frames": {"any": ["nowhere"]}})]})
+    hits = {h.rule.id: [e["kind"] for e in h.evidence] for h in rules.evaluate(view)}
+    assert set(hits) == {"frames-first", "lock-first"}
+    assert hits["frames-first"][0] == "frame" and hits["frames-first"][1:] == ["line"] * (len(hits["frames-first"]) - 1)
+    assert hits["lock-first"][-1] == "frame" and set(hits["lock-first"][:-1]) == {"line"}
+
+
+def test_named_condition_evidence_belongs_to_each_hit():
+    view = ReportView.build(parse(LOCKDEP_FS_RECLAIM))
+    rules = RuleSet({"conditions": {"reclaim_lock": {"lock": "fs_reclaim"}},
+                     "rules": [_rule("a", {"cond": "reclaim_lock"}), _rule("b", {"cond": "reclaim_lock"})]})
+    a, b = rules.evaluate(view)
+    assert a.evidence == b.evidence and a.evidence
+    a.evidence[0]["text"] = "changed"
+    assert b.evidence[0]["text"] != "changed"
+
+
+def test_rules_are_chosen_by_crash_kind():
+    view = ReportView.build(parse(LOCKDEP_FS_RECLAIM))
+    rules = RuleSet({"rules": [_rule("lockdep", {"crash": ["lockdep-circular"], "lock": "fs_reclaim"}),
+                               _rule("hang", {"crash": ["hang"], "lock": "fs_reclaim"}),
+                               _rule("any", {"lock": "fs_reclaim"})]})
+    assert [h.rule.id for h in rules.evaluate(view)] == ["lockdep", "any"]
+    view.crash_kind = "a-kind-no-rule-names"
+    assert [h.rule.id for h in rules.evaluate(view)] == ["any"]
