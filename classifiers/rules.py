@@ -177,6 +177,7 @@ class RuleSet:
     kind."""
 
     def __init__(self, data: dict[str, Any], source: str = "<rules>"):
+        self._data = data
         self.source = source
         self.sets = {name: NameSet(list(names)) for name, names in data.get("sets", {}).items()}
         self.conditions: dict[str, dict[str, Any]] = dict(data.get("conditions", {}))
@@ -206,6 +207,11 @@ class RuleSet:
         kinds = set(CRASH_KINDS) | {"none"} | {k for _, _, ks, _ in plan if ks is not None for k in ks}
         self._by_kind = {k: [(r, c, n) for r, c, ks, n in plan if ks is None or k in ks] for k in kinds}
         self._any_kind = [(r, c, n) for r, c, ks, n in plan if ks is None]
+
+    def __reduce__(self) -> tuple[type[RuleSet], tuple[dict[str, Any], str]]:
+        """Pickled as its table and compiled again where it lands (closures do not pickle): a worker pool
+        receives the classifier this way."""
+        return type(self), (self._data, self.source)
 
     @classmethod
     def load(cls, path: str | Path = RULES_FILE) -> RuleSet:

@@ -238,3 +238,26 @@ def test_rules_are_chosen_by_crash_kind():
     assert [h.rule.id for h in rules.evaluate(view)] == ["lockdep", "any"]
     view.crash_kind = "a-kind-no-rule-names"
     assert [h.rule.id for h in rules.evaluate(view)] == ["any"]
+
+
+def test_a_pickled_classifier_gives_the_same_verdicts():
+    """A worker pool receives the classifier pickled: the compiled rules (closures) are rebuilt from their
+    table where it lands, and classify exactly as the original."""
+    import json
+    import pickle
+    from dataclasses import asdict
+
+    from classifiers.classifier import default_classifier
+    from tests.conftest import shared_data
+    from triage.report.golden import golden_files, read_golden
+
+    original = default_classifier()
+    copy = pickle.loads(pickle.dumps(original))
+    reports = [parse(read_golden(p).log) for p in golden_files(shared_data("syzkaller-reports", "report"))[:60]]
+    reports = [r for r in reports if r.title]
+    assert reports
+
+    def dump(clf):
+        return [json.dumps(asdict(v), sort_keys=True, default=str) for v in clf.classify_many(reports)]
+
+    assert dump(copy) == dump(original)
