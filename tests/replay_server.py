@@ -115,6 +115,9 @@ class ReplayServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in several writes; with Nagle on, each kept-alive response waited for the
+            # client's delayed ACK (~40 ms a request, most of the sync tests' time)
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # keep test output clean
                 pass
