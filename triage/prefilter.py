@@ -29,6 +29,7 @@ from collections.abc import Iterable
 
 from triage.report import formats
 from triage.report.events import EVENTS, MIN_BARE_TRACE
+from triage.report.wordset import required_literals
 
 FRAME_GATE = ("+0x", ".c:")        # stacks.extract_frames reads no frame from a text without either
 FRAME_MARKS = ("+0x", ".c:", ".h:", ".S:", ".rs:", ") from [<")    # every frame line holds one (stacks._frame)
@@ -36,36 +37,6 @@ FRAME_MARKS = ("+0x", ".c:", ".h:", ".S:", ".rs:", ") from [<")    # every frame
 # between two words of a phrase in the raw text: a space, or a line break that unwrapping joins (trailing and
 # leading blanks, mail quote marks)
 _JOIN = r"(?: |[^\S\n\r]*(?:\r\n|\r|\n)[ \t]*(?:>[ \t]?)*\s*)"
-
-
-def required_literals(pattern: re.Pattern[str]) -> list[str] | None:
-    """One literal text per alternative of ``pattern`` that every match of that alternative contains (the
-    longest run of plain characters in its top-level sequence); None if some alternative has none (or the
-    pattern is case-insensitive, or Python's parser of patterns is not there)."""
-    try:
-        from re import _parser as sre_parse  # Python >= 3.11
-    except ImportError:  # pragma: no cover
-        return None
-    if pattern.flags & re.IGNORECASE:
-        return None
-    tree = sre_parse.parse(pattern.pattern, pattern.flags)
-    items = list(tree)
-    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre_parse.BRANCH else [items]
-    out = []
-    for branch in branches:
-        runs, run = [], ""
-        for op, arg in branch:
-            if op is sre_parse.LITERAL:
-                run += chr(arg)
-            else:
-                runs.append(run)
-                run = ""
-        runs.append(run)
-        best = max(runs, key=lambda r: len(r.strip()))
-        if not best.strip():
-            return None
-        out.append(best)
-    return out
 
 
 def phrases() -> list[str]:

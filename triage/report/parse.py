@@ -31,7 +31,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
-from triage.report.wordset import WordSet
+from triage.report.wordset import WordSet, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -481,26 +481,10 @@ def _canon(frame: str) -> str:
 
 
 def _required_text(pattern: re.Pattern[str] | fm.LinesPattern) -> str | None:
-    """The longest run of plain characters in the top-level sequence of a title regexp (every match holds it),
-    None if there is none (or the regexp has alternatives at the top, or ignores case)."""
-    rx = pattern.full if isinstance(pattern, fm.LinesPattern) else pattern
-    if rx.flags & re.IGNORECASE:
-        return None
-    try:
-        from re import _parser as sre_parse  # Python's own parser of patterns (3.11+)
-        items = list(sre_parse.parse(rx.pattern, rx.flags))
-    except Exception:  # pragma: no cover (another Python)
-        return None
-    runs, run = [], ""
-    for op, arg in items:
-        if op is sre_parse.LITERAL:
-            run += chr(arg)
-        else:
-            runs.append(run)
-            run = ""
-    runs.append(run)
-    best = max(runs, key=len)
-    return best or None
+    """A literal text every match of a title regexp holds; None if there is none (or the regexp has
+    alternatives at the top, or ignores case)."""
+    found = required_literals(pattern.full if isinstance(pattern, fm.LinesPattern) else pattern)
+    return found[0] if found is not None and len(found) == 1 else None
 
 
 # Each title regexp's required text: a report without it is not searched; which of an oops' texts a report

@@ -3,9 +3,41 @@
 The parser asks this of every input for its tables' words (the marker table's 47 gate words, the oops headers):
 a substring test per word reads the text once per word; an RE2 set (google-re2) reads it once for all of them.
 Without the package, or for a text RE2 cannot take (a lone surrogate is no UTF-8), the substring tests answer.
+``required_literals`` reads such words out of a regexp: the literal text every match of it holds.
 """
 
 from __future__ import annotations
+
+import re
+
+
+def required_literals(pattern: re.Pattern[str]) -> list[str] | None:
+    """One literal text per alternative of ``pattern`` that every match of that alternative contains (the
+    longest run of plain characters in its top-level sequence); None if some alternative has none (or the
+    pattern is case-insensitive, or Python's parser of patterns is not there)."""
+    try:
+        from re import _parser as sre_parse  # Python >= 3.11
+    except ImportError:  # pragma: no cover
+        return None
+    if pattern.flags & re.IGNORECASE:
+        return None
+    items = list(sre_parse.parse(pattern.pattern, pattern.flags))
+    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre_parse.BRANCH else [items]
+    out = []
+    for branch in branches:
+        runs, run = [], ""
+        for op, arg in branch:
+            if op is sre_parse.LITERAL:
+                run += chr(arg)
+            else:
+                runs.append(run)
+                run = ""
+        runs.append(run)
+        best = max(runs, key=lambda r: len(r.strip()))
+        if not best.strip():
+            return None
+        out.append(best)
+    return out
 
 
 class WordSet:
