@@ -516,28 +516,25 @@ def _p_frames(rs: RuleSet, spec: dict[str, Any]) -> Check:
     return check
 
 
-def _p_lock(rs: RuleSet, rx: str) -> Check:
-    search = rs.regex(rx).search
-    why = f"lock ~ {rx}"
+def _named_lines(attr: str, what: str, limit: int) -> Callable[[RuleSet, str], Check]:
+    """A primitive over the view's ``(name, line)`` pairs ``attr`` (lockdep locks, usage states): the first
+    ``limit`` distinct lines whose name matches the rule's regexp."""
 
-    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
-        hits = [i for name, i in view.locks if search(name)]
-        if not hits:
-            return None
-        return [_line_ev(view, i, why) for i in sorted(set(hits))[:3]]
-    return check
+    def compile_(rs: RuleSet, rx: str) -> Check:
+        search = rs.regex(rx).search
+        why = f"{what} ~ {rx}"
+
+        def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+            hits = [i for name, i in getattr(view, attr) if search(name)]
+            if not hits:
+                return None
+            return [_line_ev(view, i, why) for i in sorted(set(hits))[:limit]]
+        return check
+    return compile_
 
 
-def _p_usage(rs: RuleSet, rx: str) -> Check:
-    search = rs.regex(rx).search
-    why = f"usage ~ {rx}"
-
-    def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
-        hits = [i for usage, i in view.usages if search(usage)]
-        if not hits:
-            return None
-        return [_line_ev(view, i, why) for i in sorted(set(hits))[:2]]
-    return check
+_p_lock = _named_lines("locks", "lock", 3)
+_p_usage = _named_lines("usages", "usage", 2)
 
 
 def _has(rs: RuleSet, want: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
