@@ -543,6 +543,27 @@ _AWAKE = "({g}.muted = 0 AND {g}.unsnoozed > 0)"
 _CLOSED = "(COALESCE({g}.bug_status, '') IN ('fixed', 'dup', 'invalid'))"
 
 
+# The reports of the groups marked dirty (a key is its reports' dup_key, or a report's own key while no writer keyed
+# it yet) with their label, rank, review and bug: what migrations 11 and 12 aggregate per group (``m.dup_key``).
+_DIRTY_MEMBERS = """FROM (SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r INDEXED BY reports_dup_key
+                ON r.dup_key = k.dup_key
+              UNION ALL
+              SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r
+                ON r.id = CAST(substr(k.dup_key, 8) AS INTEGER)
+              WHERE k.dup_key LIKE 'report:%' AND r.dup_key IS NULL) m
+        CROSS JOIN reports r ON r.id = m.id
+        LEFT JOIN report_labels l ON l.report_id = r.id
+        LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
+        LEFT JOIN reviews v ON v.report_id = r.id
+        LEFT JOIN bugs b ON b.extid = r.bug_extid"""
+# a group's review and bug state, from those members
+_MEMBER_STATES = """SUM(COALESCE(v.state, 'new') = 'muted') AS muted,
+               SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL) AS unsnoozed,
+               MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END) AS wake_at,
+               SUM(COALESCE(b.status, 'open') NOT IN ('open', '')) AS closed,
+               MAX(b.status) AS bug_status"""
+
+
 def _v11_stored_groups(db: sqlite_utils.Database) -> None:
     """The inbox reads one stored row per duplicate group (``dup_groups``, ``triage.store.groups``) instead of
     aggregating every report: triggers mark the groups a write changes (``dirty_groups``), the writer recomputes
@@ -627,22 +648,8 @@ def _v11_stored_groups(db: sqlite_utils.Database) -> None:
                MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
                MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
                MAX(r.bug_extid) AS bug_extid, MAX(COALESCE(l.needs_review, 0)) AS needs_review,
-               SUM(COALESCE(v.state, 'new') = 'muted') AS muted,
-               SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL) AS unsnoozed,
-               MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END) AS wake_at,
-               SUM(COALESCE(b.status, 'open') NOT IN ('open', '')) AS closed,
-               MAX(b.status) AS bug_status
-        FROM (SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r INDEXED BY reports_dup_key
-                ON r.dup_key = k.dup_key
-              UNION ALL
-              SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r
-                ON r.id = CAST(substr(k.dup_key, 8) AS INTEGER)
-              WHERE k.dup_key LIKE 'report:%' AND r.dup_key IS NULL) m
-        CROSS JOIN reports r ON r.id = m.id
-        LEFT JOIN report_labels l ON l.report_id = r.id
-        LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
-        LEFT JOIN reviews v ON v.report_id = r.id
-        LEFT JOIN bugs b ON b.extid = r.bug_extid
+               {_MEMBER_STATES}
+        {_DIRTY_MEMBERS}
         GROUP BY m.dup_key;
 
         CREATE VIEW group_stats AS
@@ -780,23 +787,9 @@ def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
                MIN(COALESCE(lr.rank, 3)) AS best_rank,
                MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
                COALESCE(MAX(b.num_crashes), 0) AS max_crashes,
-               SUM(COALESCE(v.state, 'new') = 'muted') AS muted,
-               SUM(COALESCE(v.state, 'new') <> 'acked' AND v.snooze_until IS NULL) AS unsnoozed,
-               MIN(CASE WHEN COALESCE(v.state, 'new') <> 'acked' THEN v.snooze_until END) AS wake_at,
-               SUM(COALESCE(b.status, 'open') NOT IN ('open', '')) AS closed,
-               MAX(b.status) AS bug_status,
+               {_MEMBER_STATES},
                COUNT(*) OVER (PARTITION BY m.dup_key) AS parts
-        FROM (SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r INDEXED BY reports_dup_key
-                ON r.dup_key = k.dup_key
-              UNION ALL
-              SELECT k.dup_key, r.id FROM dirty_groups k CROSS JOIN reports r
-                ON r.id = CAST(substr(k.dup_key, 8) AS INTEGER)
-              WHERE k.dup_key LIKE 'report:%' AND r.dup_key IS NULL) m
-        CROSS JOIN reports r ON r.id = m.id
-        LEFT JOIN report_labels l ON l.report_id = r.id
-        LEFT JOIN label_ranks lr ON lr.label = COALESCE(l.label, 'unclassified')
-        LEFT JOIN reviews v ON v.report_id = r.id
-        LEFT JOIN bugs b ON b.extid = r.bug_extid
+        {_DIRTY_MEMBERS}
         GROUP BY 1, m.dup_key;
 
         CREATE TRIGGER reports_group_subsystems AFTER UPDATE OF subsystems ON reports
