@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from triage.report import markers as mk
 from triage.report.frames import strip_suffix
 from triage.report.gfp import find_gfp
-from triage.report.lines import Line, cleaned
+from triage.report.lines import Line, cleaned, messages
 from triage.report.memo import by_name
 from triage.report.stacks import ARM32_FRAME, lockdep_locks
 
@@ -171,8 +171,10 @@ def _task(comm: str | None, pid: str | int | None) -> dict:
 class _Walk:
     """State of one pass (the stack being printed, the primary crash, the open fault injection)."""
 
-    def __init__(self, lines: list[Line], kernel: str | None):
-        self.lines = lines
+    def __init__(self, text: str, kernel: str | None):
+        self.text = text
+        self.texts, self.tags = messages(text)
+        self._lines: list[Line] | None = None
         self.out = Console()
         self.stack = "stack"
         self.in_stack = 0                 # reliable frames read since the last header / stack switch
@@ -183,7 +185,16 @@ class _Walk:
         self.event_task_open: dict | None = None     # the last event, until a CPU line names its task
         self.prev_header = -1                        # index of the last header line
         self.ctx: dict = {"kernel": kernel, "tag_pid": None, "delalloc": None}
-        self.gate = mk.Hints(None, None)
+        self.gate = mk.hints(text)
+        # the lines a message marker may be on (its gate's words found in the text, a superset): one search
+        self.gate_lines = self.gate.message_lines(text) if self.gate.message is not None else ()
+
+    @property
+    def lines(self) -> list[Line]:
+        """The lines as ``Line`` objects (what the marker readers take), built when a marker first needs them."""
+        if self._lines is None:
+            self._lines = cleaned(self.text)
+        return self._lines
 
     # -- frames ------------------------------------------------------------------------------------------
     def frame(self, i: int, func: str, s: str, unreliable: bool) -> None:
@@ -200,11 +211,11 @@ class _Walk:
 
     def header_frame(self, i: int, func: str) -> bool:
         """A frame line right after a header cut by a mail client at "at FILE:LINE": the header's function."""
-        if self.prev_header == i - 1 and _AT_FILE_END.search(self.lines[i - 1].text.rstrip()):
+        if self.prev_header == i - 1 and _AT_FILE_END.search(self.texts[i - 1].rstrip()):
             crash = self.out.crash
             if crash is not None and crash["lineno"] == i and crash["function"] is None:
                 crash.update(function=strip_suffix(func), function_lineno=i + 1,
-                             function_line=self.lines[i].text.strip())
+                             function_line=self.texts[i].strip())
             return True
         return False
 
@@ -234,7 +245,8 @@ class _Walk:
             event["task"] = _task(None, m.group("pid"))
         if new:
             event.update(task=_task(new.group("comm"), new.group("pid")), task_lineno=i + 1)
-        tag = _TAG_PID.match(self.lines[i].tag) if self.lines[i].tag else None
+        tag = self.tags[i] if self.tags is not None else None
+        tag = _TAG_PID.match(tag) if tag else None
         if tag and event["task"] is None:
             event["task"] = _task(None, tag.group(1))       # the console caller tag: the task that printed it
         if hung:
@@ -243,7 +255,7 @@ class _Walk:
             self.out.events.append(event)
         self.event_task_open = event if event["task_lineno"] is None else None
         if self.out.crash is None:
-            before = [[k + 1, self.lines[k].text.rstrip()] for k in range(max(0, i - LINES_BEFORE), i)]
+            before = [[k + 1, self.texts[k].rstrip()] for k in range(max(0, i - LINES_BEFORE), i)]
             crash = {"kind": kind, "lineno": i + 1, "line": s, "function": None, "function_lineno": None,
                      "function_line": None, "file": None, "task": None, "task_lineno": None, "task_line": None,
                      "in_irq": False, "before": before}
@@ -276,13 +288,9 @@ class _Walk:
         self.in_irq = False
 
     # -- the pass ----------------------------------------------------------------------------------------
-    def line(self, i: int) -> None:
-        s = self.lines[i].text.strip()
-        if not s:
-            return
+    def line(self, i: int, s: str) -> None:
+        """Line ``i``, stripped (``s``: not empty), when it is no frame."""
         first = s[0]
-        if _frame_shape(s) is not None and self.try_frame(i, s):
-            return
         if s[:4] in _DUMP_LINES:
             return
         if first == "<":
@@ -291,7 +299,7 @@ class _Walk:
             elif s.startswith(("</IRQ>", "</SOFTIRQ>", "</NMI>", "<TASK>")):
                 self.in_irq = False
             return
-        kind = header_kind(s)
+        kind = header_kind(s) if first in _HEADER_FIRST else None
         if kind:
             self.header(i, s, kind)
             self.prev_header = i
@@ -332,7 +340,8 @@ class _Walk:
             m = _TASK_ACQ.match(s)
             if m:
                 crash.update(task=_task(m.group("comm"), m.group("pid")), task_lineno=i + 1, task_line=s)
-        self.marker(i, s)
+        if i in self.gate_lines:
+            self.marker(i, s)
 
     def cpu_line(self, i: int, s: str, m: re.Match[str]) -> None:
         task = _task(m.group("comm"), m.group("pid"))
@@ -354,12 +363,12 @@ class _Walk:
         gate = self.gate.header if header else self.gate.message
         if gate is None or gate.search(s) is None:      # (matches() asks again: this spares the window)
             return
-        lines = self.lines
-        nxt = lines[i + 1].text.strip() if i + 1 < len(lines) else ""
+        texts = self.texts
+        nxt = texts[i + 1].strip() if i + 1 < len(texts) else ""
         if len(self.out.markers) >= MAX_MARKERS:
             return
         for row, m in mk.matches(s, f"{s} {nxt}" if nxt else s, header, self.gate):
-            d = mk.marker(row, m, lines, i, self.ctx)
+            d = mk.marker(row, m, self.lines, i, self.ctx)
             if d is not None:
                 break
         else:
@@ -385,11 +394,20 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     number of ``text``'s first line (when it is a part of a bigger input)."""
     if not isinstance(text, str):
         return Console()
-    lines = cleaned(text)
-    w = _Walk(lines, kernel)
-    w.gate = mk.hints(text)
-    for i in range(len(lines)):
-        w.line(i)
+    w = _Walk(text, kernel)
+    shape_of, frame, try_frame, other = _frame_shape, w.frame, w.try_frame, w.line
+    for i, s in enumerate(w.texts):
+        s = s.strip()
+        if not s:
+            continue
+        shape = shape_of(s)
+        if shape is not None:
+            if shape[0] == _PLAIN and w.prev_header != i - 1:
+                frame(i, shape[1], s, shape[2])         # the usual frame line (``try_frame``'s first case)
+                continue
+            if try_frame(i, s):
+                continue
+        other(i, s)
     out = w.out
     if out.crash is not None:
         out.crash["in_irq"] = w.crash_irq
@@ -403,7 +421,7 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     if "{" in text:
         out.locks = lockdep_locks(text)[:MAX_LOCKS]
         if "fs_reclaim" in text:
-            out.markers += mk.fs_reclaim_markers(out.locks, lines)
+            out.markers += mk.fs_reclaim_markers(out.locks, w.lines)
             out.markers.sort(key=lambda d: d["lineno"])
     out.gfp = find_gfp(text, kernel)[:MAX_GFP]
     attribute(out)

@@ -27,9 +27,10 @@ report (``{IN-RECLAIM_FS-W} -> {RECLAIM_FS-ON-W}``).
 from __future__ import annotations
 
 import re
+from itertools import repeat
 
 from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
-from triage.report.lines import cleaned
+from triage.report.lines import messages
 from triage.report.memo import by_name
 from triage.report.model import Frame
 
@@ -230,14 +231,28 @@ def extract_frames(text: str) -> list[Frame]:
     if not isinstance(text, str) or ("+0x" not in text and ".c:" not in text):
         return []
     s = _Scan()
-    for ln in cleaned(text):
-        line = ln.text
-        if s.label is not None:
-            if ln.tag is not None and s.tag is not None and ln.tag != s.tag and line.strip():
+    fields_of = _frame_fields
+    out_first = _OUT_FIRST
+    texts, tags = messages(text)
+    for tag, line in zip(repeat(None) if tags is None else tags, texts, strict=False):
+        label = s.label
+        if label is not None:
+            if tag is not None and s.tag is not None and tag != s.tag and line.strip():
                 continue                     # another CPU's line interleaved into this trace
+            # the usual line of a trace, a reliable frame, read here (``_step_in_trace`` does the rest)
+            c = line.lstrip()[:1]
+            if c and c != "?" and c != "[":
+                fields = fields_of(line)
+                if fields is not None:
+                    s.add(Frame(fields[0], fields[1], label, *fields[2:]))
+                    s.gap = 0
+                    continue
             if _step_in_trace(s, line):
                 continue
-        _step_outside(s, line, ln.tag)
+        elif not (line.lstrip()[:1] in out_first or "CPU: " in line or "race:" in line or " 0x" in line
+                  or "+0x" in line):
+            continue                         # ``_maybe_header``: nothing ``_step_outside`` acts on
+        _step_outside(s, line, tag)
     s.close()
     return s.frames
 
@@ -423,13 +438,12 @@ def lockdep_locks(text: str) -> list[dict]:
     in_scenario = False
     chain_exists = False
     fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
-    for ln in cleaned(text):
-        line = ln.text
+    for lineno, line in enumerate(messages(text).texts, 1):
         stripped = line.strip()
         if chain_exists:
             if stripped:
                 locks = [p.strip() for p in stripped.split(" --> ")]
-                out.append({"lineno": ln.lineno, "line": stripped, "role": "chain-exists", "locks": locks})
+                out.append({"lineno": lineno, "line": stripped, "role": "chain-exists", "locks": locks})
                 chain_exists = False
             continue
         if in_scenario:
@@ -443,7 +457,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 col = m.start()
                 cpu = 1 if scen_col is not None and col >= scen_col - 2 else 0
                 scen_step += 1
-                entry = {"lineno": ln.lineno, "line": stripped, "role": "scenario", "cpu": cpu, "step": scen_step}
+                entry = {"lineno": lineno, "line": stripped, "role": "scenario", "cpu": cpu, "step": scen_step}
                 if m.group("name") is None:
                     entry["op"] = "<Interrupt>"
                 else:
@@ -464,10 +478,10 @@ def lockdep_locks(text: str) -> list[dict]:
                     key = (held_task["pid"] if held_task else "", idx, lock["lock"])
                     if key not in held_seen:
                         held_seen.add(key)
-                        out.append({"lineno": ln.lineno, "line": stripped, "role": "held",
+                        out.append({"lineno": lineno, "line": stripped, "role": "held",
                                     "index": int(idx) if idx.isdigit() else None, "task": held_task, **lock})
                     continue
-                out.append({"lineno": ln.lineno, "line": stripped, "role": mode, **lock})
+                out.append({"lineno": lineno, "line": stripped, "role": mode, **lock})
                 if mode in ("acquiring", "holding", "inconsistent"):
                     mode = None
                 continue
@@ -478,7 +492,7 @@ def lockdep_locks(text: str) -> list[dict]:
             if m:
                 lock = _lock_of(line)
                 if lock is not None:
-                    out.append({"lineno": ln.lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
+                    out.append({"lineno": lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
                                 **lock})
                 mode = None
                 continue
@@ -496,7 +510,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 continue
             m = _INCONSISTENT.match(line)
             if m:
-                out.append({"lineno": ln.lineno, "line": stripped, "role": "usage", "from": m.group("from"),
+                out.append({"lineno": lineno, "line": stripped, "role": "usage", "from": m.group("from"),
                             "to": m.group("to")})
                 continue
             if _TAKES.match(line):
@@ -504,7 +518,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 continue
             m = _USAGE_REG.match(line)
             if m:
-                out.append({"lineno": ln.lineno, "line": stripped, "role": "registered", "state": m.group("state")})
+                out.append({"lineno": lineno, "line": stripped, "role": "registered", "state": m.group("state")})
                 continue
             m = _HELD_BY.match(line)
             if m:
@@ -514,9 +528,9 @@ def lockdep_locks(text: str) -> list[dict]:
         for lk in _LOCK.finditer(line):
             last = out[-1] if out else None
             if last is not None and last.get("lock") == lk.group("name") and (
-                    last["lineno"] == ln.lineno - 1 or (fold[0] is last and fold[1] == ln.lineno - 1)):
-                fold = (last, ln.lineno)            # the symbolizer repeating a lock line per inlined frame
+                    last["lineno"] == lineno - 1 or (fold[0] is last and fold[1] == lineno - 1)):
+                fold = (last, lineno)            # the symbolizer repeating a lock line per inlined frame
                 continue
-            out.append({"lineno": ln.lineno, "line": stripped, "role": "other", "lock": lk.group("name"),
+            out.append({"lineno": lineno, "line": stripped, "role": "other", "lock": lk.group("name"),
                         "state": lk.group("state")})
     return out
