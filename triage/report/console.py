@@ -60,6 +60,9 @@ CRASH_KINDS: list[tuple[re.Pattern[str], str]] = [
 ]
 KINDS: tuple[str, ...] = (*dict.fromkeys(kind for _, kind in CRASH_KINDS), "none")
 _HEADER_FIRST = frozenset("WBIKUOugkrw[")
+# First characters of the lines ``_Walk.line`` may act on without a word tested for it: "<IRQ>"..., headers,
+# "-> #", "stack backtrace:", "task:", "NMI backtrace", "RIP:" / "pc :" / "PC is at" / "epc :".
+_ACTS_FIRST = _HEADER_FIRST | frozenset("<-stNRpPe")
 _HEADER_HINT = re.compile(r"^(?:WARNING|BUG|INFO|KASAN|UBSAN|Oops|Unable|general|kernel|Kernel|rcu|watchdog|\[ BUG)")
 
 _FRAME = re.compile(
@@ -131,7 +134,8 @@ _PLAIN, _INLINE, _ARM = 0, 1, 2       # frame line forms (``_frame_shape``)
 @by_name
 def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
     """What a (stripped) line is as a frame, remembered per line (the lines of one kernel build repeat): None if
-    no frame; else (form, function, unreliable, the line read as no ``_INLINE`` frame: None if no frame). An
+    no frame; else (form, function without compiler suffixes (``strip_suffix``), unreliable, the line read as
+    no ``_INLINE`` frame: None if no frame). An
     ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is that header's cut-off rest, not a
     frame; a ``_PLAIN`` frame right after one names the header's function (``_Walk.header_frame``)."""
     j = s.find("+0x")
@@ -143,11 +147,11 @@ def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
         prefix = head[:sp + 1].strip() if sp >= 0 else ""
         if (not prefix or prefix == "?" or prefix[:2] == "[<") and func.replace(".", "_").isidentifier() \
                 and "/0x" in s[j:j + 40]:
-            return _PLAIN, func, prefix[-1:] == "?", None
+            return _PLAIN, strip_suffix(func), prefix[-1:] == "?", None
     elif j < 0 and s.endswith(" [inline]"):
         parts = s.split()             # "func file.c:LINE [inline]"
         if len(parts) == 3 and parts[0].replace(".", "_").isidentifier() and ":" in parts[1]:
-            return _INLINE, parts[0], False, _other_frame_shape(s, j)
+            return _INLINE, strip_suffix(parts[0]), False, _other_frame_shape(s, j)
     return _other_frame_shape(s, j)
 
 
@@ -156,11 +160,11 @@ def _other_frame_shape(s: str, j: int) -> tuple[int, str, bool, None] | None:
     if s.endswith("[inline]") or (j > 0 and ".c:" in s):
         m = _FRAME.match(s)
         if m is not None and (m.group("off") or m.group("file")):
-            return _PLAIN, m.group("func"), s[0] == "?" or "] ? " in s[:40], None
+            return _PLAIN, strip_suffix(m.group("func")), s[0] == "?" or "] ? " in s[:40], None
     if ") from [<" in s:
         m = ARM32_FRAME.match(s)        # arm32: "[<pc>] (func) from [<lr>] (caller+0x1/0x2)"
         if m is not None:
-            return _ARM, m.group("func"), False, None
+            return _ARM, strip_suffix(m.group("func")), False, None
     return None
 
 
@@ -198,9 +202,10 @@ class _Walk:
 
     # -- frames ------------------------------------------------------------------------------------------
     def frame(self, i: int, func: str, s: str, unreliable: bool) -> None:
+        """A frame of ``func`` (compiler suffixes stripped) on line ``i`` (``s``: stripped)."""
         if len(self.out.frames) >= MAX_FRAMES:
             return
-        frame = {"function": strip_suffix(func), "stack": self.stack, "lineno": i + 1, "line": s}
+        frame = {"function": func, "stack": self.stack, "lineno": i + 1, "line": s}
         if unreliable:
             frame["unreliable"] = True
         self.out.frames.append(frame)
@@ -210,11 +215,12 @@ class _Walk:
                 self.crash_irq = True
 
     def header_frame(self, i: int, func: str) -> bool:
-        """A frame line right after a header cut by a mail client at "at FILE:LINE": the header's function."""
+        """A frame line right after a header cut by a mail client at "at FILE:LINE": the header's function (``func``:
+        compiler suffixes stripped)."""
         if self.prev_header == i - 1 and _AT_FILE_END.search(self.texts[i - 1].rstrip()):
             crash = self.out.crash
             if crash is not None and crash["lineno"] == i and crash["function"] is None:
-                crash.update(function=strip_suffix(func), function_lineno=i + 1,
+                crash.update(function=func, function_lineno=i + 1,
                              function_line=self.texts[i].strip())
             return True
         return False
@@ -395,18 +401,32 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     if not isinstance(text, str):
         return Console()
     w = _Walk(text, kernel)
-    shape_of, frame, try_frame, other = _frame_shape, w.frame, w.try_frame, w.line
+    frames, gate_lines = w.out.frames, w.gate_lines
+    shape_of, try_frame, other = _frame_shape, w.try_frame, w.line
     for i, s in enumerate(w.texts):
         s = s.strip()
         if not s:
             continue
         shape = shape_of(s)
         if shape is not None:
-            if shape[0] == _PLAIN and w.prev_header != i - 1:
-                frame(i, shape[1], s, shape[2])         # the usual frame line (``try_frame``'s first case)
+            if w.prev_header != i - 1:
+                # a frame line not right after a header (``try_frame`` of every form), ``_Walk.frame`` inlined
+                if len(frames) < MAX_FRAMES:
+                    stack = w.stack
+                    if shape[2]:
+                        frames.append({"function": shape[1], "stack": stack, "lineno": i + 1, "line": s,
+                                       "unreliable": True})
+                    else:
+                        frames.append({"function": shape[1], "stack": stack, "lineno": i + 1, "line": s})
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
                 continue
             if try_frame(i, s):
                 continue
+        elif s[0] not in _ACTS_FIRST and i not in gate_lines and "/" not in s and "PID:" not in s \
+                and "state was registered at:" not in s:
+            continue                    # a line ``_Walk.line`` does nothing with
         other(i, s)
     out = w.out
     if out.crash is not None:

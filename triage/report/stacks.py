@@ -231,6 +231,7 @@ def extract_frames(text: str) -> list[Frame]:
     if not isinstance(text, str) or ("+0x" not in text and ".c:" not in text):
         return []
     s = _Scan()
+    frames = s.frames
     fields_of = _frame_fields
     out_first = _OUT_FIRST
     texts, tags = messages(text)
@@ -243,16 +244,22 @@ def extract_frames(text: str) -> list[Frame]:
             c = line.lstrip()[:1]
             if c and c != "?" and c != "[":
                 fields = fields_of(line)
-                if fields is not None:
-                    s.add(Frame(fields[0], fields[1], label, *fields[2:]))
+                if fields is not None:        # ``_Scan.add``, inlined
+                    s.reliable += 1
                     s.gap = 0
+                    last, s.ip_frame = s.ip_frame, None
+                    if last is not None and last.function == fields[0] and last.offset == fields[2] \
+                            and last.line == fields[5]:
+                        continue              # arm64: "pc :" repeats as the first Call trace frame
+                    frames.append(Frame(fields[0], fields[1], label, *fields[2:]))
                     continue
             if _step_in_trace(s, line):
                 continue
         elif not (line.lstrip()[:1] in out_first or "CPU: " in line or "race:" in line or " 0x" in line
                   or "+0x" in line):
             continue                         # ``_maybe_header``: nothing ``_step_outside`` acts on
-        _step_outside(s, line, tag)
+        if _acts_outside(line):
+            _act_outside(s, line, tag)
     s.close()
     return s.frames
 
@@ -319,8 +326,12 @@ def _maybe_header(line: str) -> bool:
 
 def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
     """Handle one line while no trace is open: headers that say whose trace comes next."""
-    if not _maybe_header(line) or not _acts_outside(line):
-        return
+    if _maybe_header(line) and _acts_outside(line):
+        _act_outside(s, line, tag)
+
+
+def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
+    """``_step_outside`` of a line it acts on."""
     if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
         frame = _frame(line, "stack")
         if frame is not None and frame.offset is not None:
