@@ -185,6 +185,7 @@ class _Walk:
         self.n_crash = self.n_fi = 0
         self.in_irq = self.rip_seen = False
         self.crash_irq = False
+        self.n_unreliable = 0             # "? func" frames read
         self.last_fi: dict | None = None
         self.event_task_open: dict | None = None     # the last event, until a CPU line names its task
         self.prev_header = -1                        # index of the last header line
@@ -208,6 +209,7 @@ class _Walk:
         frame = {"function": func, "stack": self.stack, "lineno": i + 1, "line": s}
         if unreliable:
             frame["unreliable"] = True
+            self.n_unreliable += 1
         self.out.frames.append(frame)
         if not unreliable:
             self.in_stack += 1
@@ -416,6 +418,7 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                     if shape[2]:
                         frames.append({"function": shape[1], "stack": stack, "lineno": i + 1, "line": s,
                                        "unreliable": True})
+                        w.n_unreliable += 1
                     else:
                         frames.append({"function": shape[1], "stack": stack, "lineno": i + 1, "line": s})
                         w.in_stack += 1
@@ -432,8 +435,9 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     if out.crash is not None:
         out.crash["in_irq"] = w.crash_irq
     # unreliable "? func" frames are dropped, unless a stack has nothing else (some dumps print only those)
-    reliable = {f["stack"] for f in out.frames if "unreliable" not in f}
-    out.frames = [f for f in out.frames if "unreliable" not in f or f["stack"] not in reliable]
+    if w.n_unreliable:
+        reliable = {f["stack"] for f in out.frames if "unreliable" not in f}
+        out.frames = [f for f in out.frames if "unreliable" not in f or f["stack"] not in reliable]
     if out.crash is None:
         for f in out.frames:              # a bare call trace: its frames are the crash
             if f["stack"] == "stack":

@@ -476,9 +476,11 @@ def lockdep_locks(text: str) -> list[dict]:
                     entry["lock"] = m.group("name").strip()
                 out.append(entry)
             continue
-        # a line without any of these words starts nothing (one test per word: no generator per line)
-        if mode is None and not ("{" in line or "lock" in line or "Chain" in line or "Possible" in line
-                                 or "holding" in line or "takes:" in line or "has:" in line):
+        # a line without any of these words starts nothing (one test per word: no generator per line); past
+        # "{" (every lock and usage state), the words of the headers of _ANY_LOCKDEP_LINE
+        if mode is None and not ("{" in line or "lock:" in line or "holding" in line or "Chain" in line
+                                 or "Possible" in line or "held by" in line or "takes:" in line or "has:" in line
+                                 or "this lock" in line or "lock dependency" in line):
             continue
         if mode is not None and stripped:
             lock = _lock_of(line)
