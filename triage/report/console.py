@@ -427,8 +427,8 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                 continue
             if try_frame(i, s):
                 continue
-        elif s[0] not in _ACTS_FIRST and i not in gate_lines and "/" not in s and "PID:" not in s \
-                and "state was registered at:" not in s:
+        elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "/" not in s
+                                       and "PID:" not in s and "state was registered at:" not in s):
             continue                    # a line ``_Walk.line`` does nothing with
         other(i, s)
     out = w.out

@@ -108,7 +108,10 @@ _OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtra
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 
+@by_name
 def _acts_outside(line: str) -> bool:
+    """Whether ``_step_outside`` acts on ``line`` (remembered per line: half the lines it is asked about are
+    lines of other reports of the same build, "Call Trace:", inline frames outside a trace)."""
     return (_OUTSIDE_AT_START.match(line) is not None or ("+0x" in line and _OFFSET.search(line) is not None)
             or ("CPU: " in line and _CPU_LINE.search(line) is not None)
             or ("race:" in line and _CALL_TRACE.search(line) is not None))
