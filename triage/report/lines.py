@@ -25,8 +25,11 @@ MAX_LINE = 2000
 _PREFIX_START = frozenset("[<>")
 # First characters of a line that cannot start a prefix (nor blanks before one): letters, digits, most signs.
 _PLAIN_START = frozenset(chr(c) for c in range(33, 127)) - _PREFIX_START
-# The lines ``_line`` cleans at all: those whose first character past blanks is a prefix character.
-_MAY_PREFIX = re.compile(r"\n[ \t]*[\[<>]")      # (past the first line; a literal start is searched fast)
+# The lines whose ``vocab.console.PREFIX`` may be more than empty: past blanks a quote (">"), a level ("<4>"), a
+# timestamp, caller tag or logger date ("[" and a digit, "T" or "C"); not "[<ffffffff81...>]" nor "<TASK>".
+_PREFIXED = r"[ \t]*(?:>|<\d|\[[ \t\u00a0]*[\dTC])"
+_MAY_PREFIX = re.compile("\n" + _PREFIXED)      # (past the first line; a literal start is searched fast)
+_MAY_PREFIX_FIRST = re.compile(_PREFIXED)
 
 
 class Line(NamedTuple):
@@ -81,8 +84,8 @@ _last: tuple[str, list[Line]] = ("", [])
 
 def messages(text: str) -> Messages:
     """Every line of ``text`` cleaned (``clean``), remembered for the last text: the parsers of one report
-    share one pass. A line whose first character past blanks is not "[", "<" or ">" carries no prefix: it is
-    kept as it is (cut to ``MAX_LINE``, no CR), and the few others are found by one search of the text."""
+    share one pass. A line that cannot start with a prefix (``_PREFIXED``) is kept as it is (cut to ``MAX_LINE``,
+    no CR), and the few others are found by one search of the text."""
     global _last_messages
     cached_text, cached = _last_messages
     if text is cached_text:
@@ -101,7 +104,7 @@ def messages(text: str) -> Messages:
         texts = raws
         if "\r" in text or (len(text) > MAX_LINE and max(map(len, raws)) > MAX_LINE):
             texts = [raw[:MAX_LINE].rstrip("\r\n") for raw in raws]
-        first = raws[0].lstrip(" \t")[:1] in _PREFIX_START
+        first = _MAY_PREFIX_FIRST.match(raws[0]) is not None
         for i in ([0] if first else []), _prefixed(text):
             for k in i:
                 tag, texts[k] = _clean_line(raws[k])
@@ -116,7 +119,7 @@ def messages(text: str) -> Messages:
 
 
 def _prefixed(text: str) -> Iterator[int]:
-    """The index of each line past the first whose first character past blanks is "[", "<" or ">"."""
+    """The index of each line past the first that may start with a prefix (``_PREFIXED``)."""
     i, pos = 0, 0
     for m in _MAY_PREFIX.finditer(text):
         i += text.count("\n", pos, m.end())
