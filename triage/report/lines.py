@@ -78,7 +78,7 @@ class Messages(NamedTuple):
     tags: list[str | None] | None    # each line's caller tag; None when no line has one
 
 
-_last_messages: tuple[str, Messages] = ("", Messages([], None))
+_last_messages: tuple[str | None, Messages] = (None, Messages([], None))
 _last: tuple[str, list[Line]] = ("", [])
 
 
