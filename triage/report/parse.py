@@ -241,7 +241,30 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     may_skip = "FAULT_" in text or "vmalloc" in text
     may_taint = "Disabling lock debugging due to kernel taint" in text
     may_panic = "Kernel panic - not syncing" in text
+    # A report without console prefixes (``context`` ""): the runs of lines that hold none of the texts the walk
+    # reacts to (``_plain_runs``) are taken whole; only the other lines are walked one by one.
+    runs = _plain_runs(text, start) if context == "" else None
+    mark = slow_until = start           # the next line the walk reads itself; below slow_until: every line
     while pos < n:                      # the lines from ``start``, each cut to MAX_LINE
+        if runs is not None and pos > start and pos >= slow_until:
+            while mark < pos:
+                mark = next(runs, n)
+            if mark > pos:              # plain lines up to ``mark``: taken whole
+                run = text[pos:mark]
+                taken = run[:-1].split("\n") if run[-1] == "\n" else run.split("\n")
+                grow = len(run) if run[-1] == "\n" else len(run) + 1
+                if max(map(len, taken)) > MAX_LINE or not skip_text and \
+                        (size + grow > MAX_REPORT or len(out) + len(taken) > MAX_REPORT_LINES):
+                    slow_until = mark   # a line to cut, or the limit is reached inside: line by line
+                else:
+                    text_lines += len(taken)
+                    if not skip_text:
+                        out.extend(taken)
+                        size += grow
+                        if not second:
+                            report_end = size
+                    pos = mark
+                    continue
         nl = text.find("\n", pos)
         if nl < 0:
             nl = n
@@ -296,6 +319,38 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             break
     report = "\n".join(out) + "\n" if out else ""
     return Found(report=report, report_end=min(report_end, len(report)), prefix=prefix, end_pos=end_pos)
+
+
+# What makes ``find_report`` look at a line of a report without console prefixes: a console prefix or caller tag
+# ("] "), a questionable frame, a CR, the skip rules' words (with the oops headers, searched apart).
+_WALK_WORDS = ("] ", " ? ", "\r", "FAULT_", "vmalloc", "Disabling lock debugging due to kernel taint",
+               "Kernel panic - not syncing")
+_RUN_CHUNK = 1 << 20
+
+
+def _plain_runs(text: str, start: int):
+    """For ``find_report`` with context "", in order: the start of each line after the one at ``start`` that is
+    not plain (the walk reads it itself), and the end of each chunk searched. A plain line holds no
+    ``_WALK_WORDS`` and no oops header: the walk would take it as it is. The text is searched a chunk
+    (``_RUN_CHUNK``, whole lines) at a time, so a walk that stops early reads little."""
+    n = len(text)
+    lo = text.find("\n", start) + 1 or n
+    while lo < n:
+        hi = text.find("\n", lo + _RUN_CHUNK) + 1 or n
+        marks = set()
+        for word in _WALK_WORDS:
+            pos = text.find(word, lo, hi)
+            while pos >= 0:
+                marks.add(text.rfind("\n", 0, pos) + 1)
+                end = text.find("\n", pos, hi)
+                if end < 0:
+                    break
+                pos = text.find(word, end, hi)
+        for m in _HEADER_RE.finditer(text, lo, hi):
+            marks.add(text.rfind("\n", 0, m.start()) + 1)
+        yield from sorted(marks)
+        yield hi
+        lo = hi
 
 
 # ---------------------------------------------------------------------------------------------------------
