@@ -273,10 +273,10 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
         cm = CONSOLE_RE.match(line) if "] " in line else None        # ``console_match``
         c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
         if line_pos != start and not second and c1 in contexts:
-            if next_header < line_pos:
+            if runs is None and next_header < line_pos:       # (with runs, a line with a header is walked)
                 m = _HEADER_RE.search(text, line_pos)
                 next_header = m.start() if m is not None else n
-            if next_header < line_pos + len(line) and line_oops(line) is not None \
+            if (runs is not None or next_header < line_pos + len(line)) and line_oops(line) is not None \
                     and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
                 second = True
                 end_pos = line_pos
@@ -322,9 +322,10 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
 
 
 # What makes ``find_report`` look at a line of a report without console prefixes: a console prefix or caller tag
-# ("] "), a questionable frame, a CR, the skip rules' words (with the oops headers, searched apart).
+# ("] "), a questionable frame, a CR, the skip rules' words; or an oops header.
 _WALK_WORDS = ("] ", " ? ", "\r", "FAULT_", "vmalloc", "Disabling lock debugging due to kernel taint",
                "Kernel panic - not syncing")
+_RUN_WORDS = WordSet(_WALK_WORDS + tuple(sorted({o.header for o in fm.OOPSES})))
 _RUN_CHUNK = 1 << 20
 
 
@@ -338,7 +339,7 @@ def _plain_runs(text: str, start: int):
     while lo < n:
         hi = text.find("\n", lo + _RUN_CHUNK) + 1 or n
         marks = set()
-        for word in _WALK_WORDS:
+        for word in _RUN_WORDS.present(text[lo:hi]):      # (those the chunk holds: one pass for all)
             pos = text.find(word, lo, hi)
             while pos >= 0:
                 marks.add(text.rfind("\n", 0, pos) + 1)
@@ -346,8 +347,6 @@ def _plain_runs(text: str, start: int):
                 if end < 0:
                     break
                 pos = text.find(word, end, hi)
-        for m in _HEADER_RE.finditer(text, lo, hi):
-            marks.add(text.rfind("\n", 0, m.start()) + 1)
         yield from sorted(marks)
         yield hi
         lo = hi

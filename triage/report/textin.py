@@ -15,6 +15,7 @@ numbers still point into the input) before anything looks for a crash.
 
 from __future__ import annotations
 
+import operator
 import re
 
 from vocab.console import STAMP as _TS
@@ -97,8 +98,41 @@ _GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical ad
 
 def looks_wrapped(lines: list[str]) -> bool:
     """A text whose lines were re-wrapped by a mail client: hardly any line is longer than the wrap width."""
-    long = sum(1 for ln in lines if len(ln) > _WRAP_WIDTH)
+    long = sum(map(_WRAP_WIDTH.__lt__, map(len, lines)))
     return long * 50 < len(lines) and len(lines) >= 5
+
+
+# The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header.
+_CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "KASAN: ", "KMSAN: ", "KCSAN: ", "UBSAN: ",
+              "general protection fault, probably for non-canonical address")
+
+
+def _join_cut_headers(text: str, lines: list[str]) -> str:
+    """``unwrap`` of a text without timestamps: each cut header line (``_cut_header``) joined with its rest, the
+    next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at."""
+    heads: set[int] = set()
+    for word in _CUT_WORDS:
+        pos = text.find(word)
+        while pos >= 0:
+            heads.add(text.rfind("\n", 0, pos) + 1)
+            end = text.find("\n", pos)
+            if end < 0:
+                break
+            pos = text.find(word, end)
+    joined: list[int] = []
+    last, i = 0, 0
+    for start in sorted(heads):
+        i += text.count("\n", last, start)        # the line number of ``start``
+        last = start
+        if i + 1 < len(lines) and (not joined or joined[-1] != i - 1) and _cut_header(lines[i], lines[i + 1]) \
+                and not _PROGRAM_OUTPUT.match(lines[i + 1].lstrip()):
+            joined.append(i)
+    if not joined:
+        return text
+    out = lines[:]
+    for i in reversed(joined):
+        out[i:i + 2] = [out[i].rstrip() + " " + out[i + 1].strip()]
+    return "\n".join(out)
 
 
 def unwrap(text: str) -> str:
@@ -110,8 +144,12 @@ def unwrap(text: str) -> str:
     lines = text.split("\n")
     if not looks_wrapped(lines):
         return text
-    stamped = sum(1 for ln in lines if ln[:1] == "[" and _TS.match(ln))     # (a timestamp starts with "[")
-    timestamped = stamped * 3 >= sum(1 for ln in lines if ln.strip())
+    filled = len(lines) - sum(map(operator.not_, map(str.strip, lines)))     # lines that are not blank
+    # (a timestamp starts with "[": with too few lines starting so, no need to match them)
+    timestamped = ((text[:1] == "[") + text.count("\n[")) * 3 >= filled and \
+        sum(1 for ln in lines if ln[:1] == "[" and _TS.match(ln)) * 3 >= filled
+    if not timestamped:
+        return _join_cut_headers(text, lines)
     out: list[str] = []
     # The line being rebuilt, as its pieces (joined once it is complete: joining piece by piece would copy it
     # once per piece), its length without trailing blanks, whether it has a timestamp (then whether its message
