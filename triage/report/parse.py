@@ -121,6 +121,7 @@ def _lines_holding(text: str, word: str):
 
 _INLINE_MARK = "[inline]"
 _IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_IDENT_RUN = re.compile(r"[a-zA-Z0-9_.]*")
 
 
 def drop_inline_headers(text: str) -> str:
@@ -131,15 +132,30 @@ def drop_inline_headers(text: str) -> str:
     if "[inline]" not in text:
         return text
     edits: list[tuple[int, int, str]] = []
-    for line_start, line_end in _lines_holding(text, _INLINE_MARK):
+    n = len(text)
+    pos = text.find(_INLINE_MARK)
+    while pos >= 0:                     # each line holding the mark (``_lines_holding``, inlined)
+        line_start = text.rfind("\n", 0, pos) + 1
+        line_end = text.find("\n", pos)
+        line_end = n if line_end < 0 else line_end
+        pos = text.find(_INLINE_MARK, line_end)
         line = text[line_start:line_end]
         nxt_end = text.find("\n", line_end + 1)
-        nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else len(text)]
-        cm, cn = console_match(line), console_match(nxt)
-        if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
-            continue                    # not the same printk context: two lines, not one repeated
-        console = cm.group(0) if cm is not None else ""
-        body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
+        nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
+        if "] " in line or "] " in nxt:     # (``console_match`` is None for a line without "] ")
+            cm, cn = console_match(line), console_match(nxt)
+            if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
+                continue                # not the same printk context: two lines, not one repeated
+            console = cm.group(0) if cm is not None else ""
+            body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
+        else:
+            console, body, nbody = "", line, nxt
+        # A head ends past a character that is neither blank nor of a name: the lines must share the text up to
+        # the first such character past the first word (not so in the usual frame pair: only blanks, a name's start).
+        lead = len(body) - len(body.lstrip())
+        word_end = _IDENT_RUN.match(body, lead).end()
+        if word_end == len(body) or not nbody.startswith(body[:word_end + 1]):
+            continue
         k = _common_prefix(body, nbody)
         while k > 0 and body[k - 1] in _IDENT:
             k -= 1
@@ -621,8 +637,13 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> E
 _ANY_REPLACEMENT = re.compile("|".join(f"(?:{r.rx.pattern})" for r in fm.TITLE_REPLACEMENTS))
 
 
+# Every replacement's match holds a digit (``\d``; ``[0-9]`` is part of it) or six hex letters in a row (the address
+# row's ``[0-9a-f]{6,}`` without a digit): a title with neither (most) is not searched by ``_ANY_REPLACEMENT``.
+_MAY_REPLACE = re.compile(r"\d|[a-f]{6}")
+
+
 def replace_dynamic(title: str, era: str | None = None) -> str:
-    if _ANY_REPLACEMENT.search(title) is None:
+    if _MAY_REPLACE.search(title) is None or _ANY_REPLACEMENT.search(title) is None:
         return title
     for r in fm.TITLE_REPLACEMENTS:
         if (r.since or r.until) and not active(era, r.since, r.until):
