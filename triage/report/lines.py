@@ -14,7 +14,6 @@ keeps all the parsers linear in the input size, whatever the input.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import compress, count, repeat
 from typing import NamedTuple
 
 from vocab.console import PREFIX as _PREFIX
@@ -22,7 +21,6 @@ from vocab.console import PREFIX as _PREFIX
 MAX_LINE = 2000
 
 _PREFIX_START = frozenset("[<>")
-_PREFIX_CHARS = tuple(_PREFIX_START)
 # First characters of a line that cannot start a prefix (nor blanks before one): letters, digits, most signs.
 _PLAIN_START = frozenset(chr(c) for c in range(33, 127)) - _PREFIX_START
 
@@ -79,17 +77,10 @@ def cleaned(text: str) -> list[Line]:
     if " kernel: " in text:             # syslog lines: each line is looked at
         out = [_line(i, raw) for i, raw in enumerate(raws, 1)]
     else:
-        # Only a line whose first character past blanks is "[", "<" or ">" can carry a prefix (``_line``, inlined):
-        # every line is first made a plain Line, then those are cleaned; the per-line work is C-level (map, zip).
-        texts = raws
-        if max(map(len, raws)) > MAX_LINE:
-            texts = [raw[:MAX_LINE] for raw in raws]
-        if "\r" in text:
-            texts = list(map(str.rstrip, texts, repeat("\r\n")))
-        out = list(map(_new_line, repeat(Line), zip(count(1), repeat(None), texts)))
-        for i in compress(range(len(raws)), map(str.startswith, map(str.lstrip, raws, repeat(" \t")),
-                                                 repeat(_PREFIX_CHARS))):
-            out[i] = _line(i + 1, raws[i])
+        # Only a line whose first character past blanks is "[", "<" or ">" can carry a prefix (``_line``, inlined)
+        out = [_new_line(Line, (i, None, raw[:MAX_LINE].rstrip("\r\n")))
+               if raw[:1] in _PLAIN_START or raw.lstrip(" \t")[:1] not in _PREFIX_START else _line(i, raw)
+               for i, raw in enumerate(raws, 1)]
     if len(text) > 512:                 # one-line lookups (a marker's own line) must not evict the report
         _last = (text, out)
     return out
