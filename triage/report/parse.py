@@ -373,8 +373,13 @@ def _plain_runs(text: str, start: int):
 
 def _go_format(fmt: str, args: list[str]) -> str:
     """Go's ``%[N]v`` with N counted from 1; a missing argument reads like Go's ``%!v(BADINDEX)``."""
-    return re.sub(r"%\[(\d+)\]v", lambda m: args[int(m.group(1)) - 1] if int(m.group(1)) <= len(args)
-                  else "%!v(BADINDEX)", fmt)
+    if "%[" not in fmt:
+        return fmt
+    return _GO_ARG.sub(lambda m: args[int(m.group(1)) - 1] if int(m.group(1)) <= len(args)
+                       else "%!v(BADINDEX)", fmt)
+
+
+_GO_ARG = re.compile(r"%\[(\d+)\]v")
 
 
 def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
