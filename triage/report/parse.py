@@ -122,6 +122,7 @@ def _lines_holding(text: str, word: str):
 _INLINE_MARK = "[inline]"
 _IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 _IDENT_RUN = re.compile(r"[a-zA-Z0-9_.]*")
+_HEAD_WORD = re.compile(r"\s*[a-zA-Z0-9_.]*")        # a line's blanks (those of str.strip) and first word
 
 
 def drop_inline_headers(text: str) -> str:
@@ -139,8 +140,13 @@ def drop_inline_headers(text: str) -> str:
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
-        line = text[line_start:line_end]
         nxt_end = text.find("\n", line_end + 1)
+        if text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+            # no console prefix on either line: the head test below, on the text itself (most lines end here)
+            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
+            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
+                continue
+        line = text[line_start:line_end]
         nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
         if "] " in line or "] " in nxt:     # (``console_match`` is None for a line without "] ")
             cm, cn = console_match(line), console_match(nxt)
