@@ -15,7 +15,6 @@ numbers still point into the input) before anything looks for a crash.
 
 from __future__ import annotations
 
-import operator
 import re
 
 from vocab.console import STAMP as _TS
@@ -144,7 +143,7 @@ def unwrap(text: str) -> str:
     lines = text.split("\n")
     if not looks_wrapped(lines):
         return text
-    filled = len(lines) - sum(map(operator.not_, map(str.strip, lines)))     # lines that are not blank
+    filled = len(lines) - lines.count("") - sum(map(str.isspace, lines))     # lines that are not blank
     # (a timestamp starts with "[": with too few lines starting so, no need to match them)
     timestamped = ((text[:1] == "[") + text.count("\n[")) * 3 >= filled and \
         sum(1 for ln in lines if ln[:1] == "[" and _TS.match(ln)) * 3 >= filled
