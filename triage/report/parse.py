@@ -691,6 +691,7 @@ def clean_title(title: str, era: str | None = None) -> str:
 
 
 _STACK_START_TEXTS = [(rx, _required_text(rx)) for rx in fm.STACK_START]     # ("[^k] backtrace:": no literal start)
+_STACK_START_WORDS = WordSet(tuple({t for _, t in _STACK_START_TEXTS if t is not None}))   # (one pass for all)
 
 
 def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
@@ -704,8 +705,9 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
     if f.no_stack:
         return ""
     has_stack = False
+    present = _STACK_START_WORDS.present(report)
     for key, need in _STACK_START_TEXTS:
-        m = key.search(report) if need is None or need in report else None
+        m = key.search(report) if need is None or need in present else None
         if m is None:
             continue
         rest = report[m.start():].split("\n", 16)
