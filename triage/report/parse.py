@@ -188,17 +188,45 @@ def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, 
     """The first oops line (its start offset) that is kernel output (``corroborate``: not a crash named in
     prose); searching the whole text with one regexp keeps it fast."""
     pos = 0
+    nexts: dict[str, int] | None = None
     while True:
-        m = _HEADER_RE.search(text, pos)
-        if m is None:
-            return None, -1
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.end())
+        at = _next_header(text, pos, nexts)
+        if at is None:
+            if nexts is None:        # none near: where each header the text holds next occurs (one RE2 pass)
+                nexts = {h: text.find(h, pos) for h in _HEADER_WORDS.present(text)}
+                at = _next_header(text, pos, nexts)
+            if at is None:
+                return None, -1
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
         end = len(text) if end < 0 else end
         oops = line_oops(text[start:min(end, start + MAX_LINE)], era)
-        if oops is not None and corroborated(text, start, m.start(), _starts_report):
+        if oops is not None and corroborated(text, start, at, _starts_report):
             return oops, start
         pos = end + 1
+
+
+_HEADER_WORDS = WordSet(tuple(_BY_HEADER))
+_NEAR = 2048                # characters ``_next_header`` searches with ``_HEADER_RE`` before asking the word set
+_LONGEST_HEADER = max(map(len, _BY_HEADER))
+
+
+def _next_header(text: str, pos: int, nexts: dict[str, int] | None) -> int | None:
+    """Where the first oops header at or after ``pos`` starts (``_HEADER_RE.search(text, pos).start()``), None if
+    there is none, or (``nexts`` None) if there is none within ``_NEAR`` characters. ``_HEADER_RE`` costs ~18 ns a
+    character: a text without a crash (most mails) is read by one RE2 pass instead (``nexts``: each header's
+    next occurrence, updated here, so each header's occurrences are each found once)."""
+    if nexts is None:
+        m = _HEADER_RE.search(text, pos, pos + _NEAR + _LONGEST_HEADER)
+        # (a header starting before pos + _NEAR ends before the search's end: none before it was cut off)
+        return m.start() if m is not None and m.start() < pos + _NEAR else None
+    first = None
+    for header, at in nexts.items():
+        if 0 <= at < pos:
+            nexts[header] = at = text.find(header, pos)
+        if at >= 0 and (first is None or at < first):
+            first = at
+    return first
 
 
 def extract_context(line: str) -> str:
