@@ -233,7 +233,11 @@ def mask_code(text: str) -> str:
     changed = False
     i, n = 0, len(lines)
     while i < n:
-        body = _QUOTE_PREFIX.sub("", lines[i], count=1).rstrip("\r")
+        line = lines[i]
+        if "@@ -" not in line and '"' not in line and "%" not in line:
+            i += 1                 # neither a hunk header nor a source line, whatever its quoting
+            continue
+        body = _QUOTE_PREFIX.sub("", line, count=1).rstrip("\r")
         m = _HUNK.match(body) if body[:4] == "@@ -" else None
         if m is None:
             if is_source_line(body):
@@ -253,10 +257,14 @@ def mask_code(text: str) -> str:
         i += 1
         budget = _MAX_HUNK
         while i < n and (old > 0 or new > 0) and budget:
-            q = _QUOTE_PREFIX.match(lines[i])
-            if q.group(0).count(">") != depth:
-                break              # the quoted hunk was cut ("[..]"): the replier's own lines follow
-            body = lines[i][q.end():]
+            body = lines[i]
+            if ">" in body:        # (a quote prefix holds one)
+                q = _QUOTE_PREFIX.match(body)
+                if q.group(0).count(">") != depth:
+                    break          # the quoted hunk was cut ("[..]"): the replier's own lines follow
+                body = body[q.end():]
+            elif depth:
+                break
             if body.startswith(("@@ -", "diff --git ")):
                 break
             first = body[:1]
