@@ -140,8 +140,7 @@ def bench_classify_batch(n: int) -> None:
 
     from bench_classify import corpus
 
-    from classifiers.classifier import Classifier, _no_gc
-    from classifiers.store_rows import report_from_row
+    from classifiers.classifier import Classifier, no_gc
     from triage.report import parse
 
     parsed = [parse(t) for t in corpus()]
@@ -150,12 +149,12 @@ def bench_classify_batch(n: int) -> None:
     clf.classify_many(reports[:50])                  # warm-up: model load, regexp compiles
     views = clf.views(reports)
     full = cpu_rate(n, lambda: clf.classify_many(reports))
-    with _no_gc():                                   # as classify_many runs: the same conditions as the batch
+    with no_gc():                                   # as classify_many runs: the same conditions as the batch
         limit = cpu_rate(n, lambda: ([clf.hits(v) for v in views], clf.probabilities(views)))
         built = cpu_rate(n, lambda: clf.views(reports))
     rows = [json.dumps(r.to_dict(), ensure_ascii=False) for r in parsed]
     stored = [rows[i % len(rows)] for i in range(n)]
-    from_json = cpu_rate(n, lambda: clf.classify_many([report_from_row(row, None) for row in stored]), runs=1)
+    from_json = cpu_rate(n, lambda: clf.classify_rows([(row, None) for row in stored]), runs=1)
     print(f"{len(parsed)} distinct parsed reports, {n} classified per run (CPU time, best of 3); {load()}")
     print(f"views alone                      {built:9,.0f} reports/s")
     print(f"rules + features + model (limit) {limit:9,.0f} reports/s")

@@ -71,15 +71,23 @@ class Classifier:
 
     def classify_many(self, reports: Sequence[Any]) -> list[Verdict]:
         """Verdicts for parsed reports (``triage.report.Report``)."""
-        with _no_gc():
+        with no_gc():
             return self.classify_views(self.views(reports))
+
+    def classify_rows(self, rows: Sequence[tuple[str | None, str | None]]) -> list[Verdict]:
+        """Verdicts for stored reports given as ``(parsed JSON, text)`` (``store_rows.view_from_row``): the
+        views are built from the stored dicts, no ``Report`` rebuilt."""
+        from classifiers.store_rows import view_from_row
+
+        with no_gc():
+            return self.classify_views([view_from_row(parsed, text) for parsed, text in rows])
 
     def classify(self, report: Any) -> Verdict:
         return self.classify_many([report])[0]
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """The cyclic garbage collector paused for one batch. Classifying allocates many small containers (views,
     evidence, verdicts) that form no cycles and live as long as the batch; each collection they trigger walks
     the caller's whole heap (its parsed reports), which cost 40% of a batch of 10,000. Reference counting still
