@@ -154,3 +154,22 @@ def test_binary_features_score_as_the_general_arithmetic():
     assert model.predict_proba(feats) == model.predict_proba(general)
     one = "kind:lockdep-circular"
     assert model.predict_proba([{one: 2.0}]) == model.predict_proba([{one: 1.0}])
+
+
+def test_a_batch_scores_as_one_report_at_a_time():
+    """A batch of BATCH_MIN reports or more is scored with numpy in one pass: the very same floats as the
+    per-report arithmetic (reports without any known feature and non-binary ones included)."""
+    from classifiers.classifier import Classifier
+    from classifiers.features import features
+    from classifiers.model import BATCH_MIN
+    from triage.report import parse
+
+    model = Model.load(SHIPPED_MODEL)
+    clf = Classifier(model=model)
+    paths = sorted(shared_data("labelled", "reports").glob("*.txt")) + \
+        sorted(shared_data("syzbot-sample").glob("*.txt"))[:200]
+    feats = [features(v) for v in clf.views([parse(p.read_text(errors="replace")) for p in paths])]
+    feats += [{}, {"no-such-feature": 1.0}, {"kind:lockdep-circular": "1", "fn:shrink_slab": 1.0}]
+    feats = (feats * (BATCH_MIN // len(feats) + 1))[::-1]
+    assert len(feats) >= BATCH_MIN
+    assert model.predict_proba(feats) == [model.predict_proba([f])[0] for f in feats]
