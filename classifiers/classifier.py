@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.combine import Verdict, combine, describe_event
-from classifiers.features import features
+from classifiers.features import KnownNames, features, known_names
 from classifiers.rules import RULES_FILE, Hit, RuleSet
 from classifiers.view import ReportView
 
@@ -38,6 +38,7 @@ class Classifier:
             path = model_path()
             model = Model.load(path) if path.exists() else None
         self.model = model
+        self._known: tuple[Any, KnownNames] | None = None     # the model's function names (features.known_names)
 
     @property
     def version(self) -> str:
@@ -53,7 +54,10 @@ class Classifier:
     def probabilities(self, views: Sequence[ReportView]) -> list[dict[str, float] | None]:
         if self.model is None:
             return [None] * len(views)
-        matrix = self.model.predict_proba([features(v) for v in views])
+        if self._known is None or self._known[0] is not self.model:
+            self._known = (self.model, known_names(self.model.features))
+        known = self._known[1]
+        matrix = self.model.predict_proba([features(v, known) for v in views])
         classes = self.model.classes
         return [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
 
