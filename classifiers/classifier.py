@@ -38,7 +38,7 @@ class Classifier:
             path = model_path()
             model = Model.load(path) if path.exists() else None
         self.model = model
-        self._known: tuple[Any, KnownNames] | None = None     # the model's function names (features.known_names)
+        self._known: tuple[Any, KnownNames | None] | None = None   # the model's names (features.known_names)
 
     @property
     def version(self) -> str:
@@ -55,7 +55,8 @@ class Classifier:
         if self.model is None:
             return [None] * len(views)
         if self._known is None or self._known[0] is not self.model:
-            self._known = (self.model, known_names(self.model.features))
+            names = getattr(self.model, "features", None)       # a model without a vocabulary sees every feature
+            self._known = (self.model, known_names(names) if isinstance(names, list) else None)
         known = self._known[1]
         matrix = self.model.predict_proba([features(v, known) for v in views])
         classes = self.model.classes
@@ -66,8 +67,9 @@ class Classifier:
         mv = self.model.version if self.model is not None else None
         version = self.version
         out = []
+        evaluate = self.rules.evaluate
         for view, p in zip(views, probs, strict=True):
-            v = combine(self.hits(view), p, corrupted=view.corrupted, model_version=mv)
+            v = combine(evaluate(view), p, corrupted=view.corrupted, model_version=mv)
             v.evidence["event"] = describe_event(view, v)
             v.version = version
             out.append(v)

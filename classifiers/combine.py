@@ -69,8 +69,10 @@ def _strongest(strong: list[Hit]) -> str:
 
 def _decisive(ok: list[Hit], label: str) -> dict[str, Any] | None:
     """The first evidence line of the most confident of the usable hits ``ok`` of ``label``."""
-    best = max((h for h in ok if h.rule.label == label and h.evidence),
-               key=lambda h: h.rule.confidence, default=None)
+    best = None
+    for h in ok:                      # the first of the most confident (as ``max``)
+        if h.rule.label == label and h.evidence and (best is None or h.rule.confidence > best.rule.confidence):
+            best = h
     if best is None:
         return None
     first = best.evidence[0]
