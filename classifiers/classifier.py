@@ -3,9 +3,11 @@
     from classifiers import classify
     verdict = classify(report)                # Verdict(label, confidence, needs_review, evidence)
 
-``Classifier.classify_many`` classifies a batch with one vectorized model call (the import hook and the
-re-classification of a whole store use it). ``Classifier.version`` names the rules file and the model, and
-is stored with every verdict, so a new rules file or model re-classifies stored reports.
+``Classifier.classify_many`` classifies a batch of parsed reports with one vectorized model call;
+``Classifier.classify_rows`` the same from the store's rows (the import hook and the re-classification of a whole
+store use it: the views are built from the stored JSON, no ``Report`` rebuilt). ``Classifier.version`` names
+the rules file and the model, and is stored with every verdict, so a new rules file or model re-classifies
+stored reports.
 """
 
 from __future__ import annotations
