@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 
 from classifiers.view import ReportView
 
 CRASH_DEPTH = 40
 OTHER_DEPTH = 25
+_FUNCTION = itemgetter("function")
 _TOKEN = re.compile(r"[a-z_][a-z0-9_]+")
 _LOCK_NORM = re.compile(r"#\d+|/\d+$|\[\w+\]")
 # Frames that every dump prints: they carry no information about the mechanism.
@@ -78,7 +80,7 @@ def features(view: ReportView, known: KnownNames | None = None) -> dict[str, flo
     """Binary features of one report (with ``known``: without the frame features a model does not know)."""
     f: dict[str, float] = {}
     stacks = view.stacks()
-    crash = [fr["function"] for fr in stacks.get("crash", []) if fr["function"] not in _BORING][:CRASH_DEPTH]
+    crash = [fn for fn in map(_FUNCTION, stacks.get("crash", ())) if fn not in _BORING][:CRASH_DEPTH]
     if known is None:
         for fn in crash:
             f["fn:" + fn] = 1.0
@@ -100,8 +102,7 @@ def features(view: ReportView, known: KnownNames | None = None) -> dict[str, flo
         names = None if known is None else known.sfn.get(prefix)
         if known is not None and names is None:
             continue                    # the model knows no function of this kind of stack
-        for fr in frames[:OTHER_DEPTH]:
-            fn = fr["function"]
+        for fn in map(_FUNCTION, frames[:OTHER_DEPTH]):
             if fn not in _BORING and (names is None or fn in names):
                 f[prefix + fn] = 1.0
     if view.title:
