@@ -107,18 +107,6 @@ def _common_prefix(a: str, b: str) -> int:
     return k
 
 
-def _lines_holding(text: str, word: str):
-    """(start, end) of each line of ``text`` that holds ``word``, in order."""
-    pos = text.find(word)
-    while pos >= 0:
-        start = text.rfind("\n", 0, pos) + 1
-        end = text.find("\n", pos)
-        if end < 0:
-            end = len(text)
-        yield start, end
-        pos = text.find(word, end)
-
-
 _INLINE_MARK = "[inline]"
 _IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 _IDENT_RUN = re.compile(r"[a-zA-Z0-9_.]*")
@@ -135,7 +123,7 @@ def drop_inline_headers(text: str) -> str:
     edits: list[tuple[int, int, str]] = []
     n = len(text)
     pos = text.find(_INLINE_MARK)
-    while pos >= 0:                     # each line holding the mark (``_lines_holding``, inlined)
+    while pos >= 0:                     # each line holding the mark
         line_start = text.rfind("\n", 0, pos) + 1
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
