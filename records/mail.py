@@ -77,19 +77,18 @@ _READ_FIELD = re.compile("\n(" + "|".join(map(re.escape, sorted(READ_FIELDS))) +
                          re.I | re.A)
 
 
-def _plain_fields(raw: bytes) -> tuple[str, int, list[tuple[str, str]]] | None:
-    """A plain mail (see ``simple_message``) as its text decoded as the standard parser decodes it, where its
-    body starts, and its fields of ``READ_FIELDS`` in order; None for any other mail."""
+def _plain_fields(raw: bytes) -> tuple[int, list[tuple[str, str]]] | None:
+    """Of a plain mail (see ``simple_message``): where its body starts, and its fields of ``READ_FIELDS`` in order
+    (decoded as the standard parser decodes the header block); None for any other mail."""
     if b"\r" in raw:
         return None
     split = raw.find(b"\n\n")
     if split <= 0:
         return None
-    text = raw.decode("ascii", "surrogateescape")       # as email.parser.BytesParser decodes
-    head = text[:split]
+    head = raw[:split].decode("ascii", "surrogateescape")       # as email.parser.BytesParser decodes
     if head[0] in " \t" or head.startswith("From ") or "\nFrom " in head or not _PLAIN_HEADERS.fullmatch(head):
         return None
-    return text, split + 2, _READ_FIELD.findall("\n" + head)
+    return split + 2, _READ_FIELD.findall("\n" + head)
 
 
 def simple_message(raw: bytes) -> Message | None:
@@ -105,7 +104,7 @@ def simple_message(raw: bytes) -> Message | None:
     plain = _plain_fields(raw)
     if plain is None:
         return None
-    text, start, fields = plain
+    start, fields = plain
     msg = Message()
     for name, value in fields:
         msg.set_raw(name, value)
@@ -114,7 +113,7 @@ def simple_message(raw: bytes) -> Message | None:
             return None
     except Exception:       # a content type the standard parser must judge itself
         return None
-    msg.set_payload(text[start:])
+    msg.set_payload(raw[start:].decode("ascii", "surrogateescape"))
     return msg
 
 
@@ -132,7 +131,7 @@ def simple_mail(raw: bytes) -> Mail | None:
     plain = _plain_fields(raw)
     if plain is None:
         return None
-    _, start, fields = plain
+    start, fields = plain
     hdrs = _raw_fields(fields)
     ctype_field = hdrs.get("content-type")
     if ctype_field is None:
