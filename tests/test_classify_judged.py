@@ -37,7 +37,9 @@ def stores(work):
 def verdict_rows(db_path):
     import sqlite3
 
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    from triage.store import read_only_uri
+
+    con = sqlite3.connect(read_only_uri(db_path), uri=True)
     try:
         return con.execute("SELECT r.id, r.text, v.label, v.needs_review, v.evidence FROM reports r "
                            "JOIN verdicts v ON v.report_id = r.id AND v.source = 'combined'").fetchall()

@@ -173,7 +173,9 @@ def archive_store(name: str, work: Path, bundles: Path, classifier: Any) -> Path
 def score_archive(name: str, rows: list[dict[str, Any]], db_path: Path) -> Score:
     import sqlite3
 
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    from triage.store import read_only_uri
+
+    con = sqlite3.connect(read_only_uri(db_path), uri=True)
     try:
         first: dict[str, tuple[str, bool, str, str | None]] = {}
         sql = ("SELECT r.message_id, l.label, l.needs_review, l.source, c.evidence FROM reports r "
