@@ -8,7 +8,9 @@
 ``import``    ``triage import --public-inbox`` of a whole archive (parse, classify, threads, search index: all
               included, wall clock) against ``git cat-file --batch`` reading the same message blobs; target >= 1/10.
               And CPU / wall of that import, the worker processes' CPU counted: target > 1 (the pool). On a shared
-              machine the same ratio in processor seconds is printed too (load changes it much less).
+              machine the same ratio in processor seconds is printed too (load changes it much less), the CPU per
+              message of the importing process and of the workers, and the idle time of each (the importing
+              process blocked on the pool, its start included; the workers' wall time not spent on jobs).
 ``classify``  ``triage classify FILE`` against ``triage parse FILE``, fresh processes; target <= 2x.
 ``classify-batch``  classify N already-parsed reports (the syzbot sample and the labelled set, repeated) in one
               batch, against the rules + features + model alone on views built beforehand (the limit: what is
