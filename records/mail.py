@@ -13,6 +13,7 @@ import email.policy
 import email.utils
 import functools
 import hashlib
+import quopri
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -125,9 +126,8 @@ _ENCODED = frozenset({"quoted-printable", "base64", "x-uuencode", "uuencode", "u
 
 def simple_mail(raw: bytes) -> Mail | None:
     """``from_message(simple_message(raw), raw)`` without building the ``Message``, for a plain mail whose body
-    is its bytes as they are: a text type ``body_text`` keeps, no transfer encoding to undo, and ASCII in the
-    content type and encoding fields (what ``Message`` reads of them is then the field's text). None for any
-    other mail."""
+    is its bytes as they are or quoted-printable: a text type ``body_text`` keeps, and ASCII in the content type
+    and encoding fields (what ``Message`` reads of them is then the field's text). None for any other mail."""
     plain = _plain_fields(raw)
     if plain is None:
         return None
@@ -143,9 +143,15 @@ def simple_mail(raw: bytes) -> Mail | None:
         if ctype.count("/") != 1:
             ctype = "text/plain"
     cte = hdrs.get("content-transfer-encoding", "")
-    if ctype not in _BODY_TYPES or not cte.isascii() or cte.lower() in _ENCODED:
+    if ctype not in _BODY_TYPES or not cte.isascii():
         return None
-    payload = raw[start:]
+    cte = cte.lower()
+    if cte == "quoted-printable":               # undone as Message.get_payload(decode=True) undoes it
+        payload = quopri.decodestring(raw[start:])
+    elif cte in _ENCODED:
+        return None
+    else:
+        payload = raw[start:]
     charset = (_content_charset(ctype_field) if ctype_field is not None else None) or "utf-8"
     try:
         body = storable_text(payload.decode(charset, "replace"))
