@@ -53,10 +53,7 @@ def _rows(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[int, str,
 
 def verdicts_for(rows: Sequence[tuple[str | None, str | None]], classifier: Any = None) -> list[Any]:
     """The verdicts of reports given as stored rows ``(text, parsed JSON)``, in one batch."""
-    from classifiers.store_rows import report_from_row
-
-    clf = load_classifier(classifier)
-    return clf.classify_many([report_from_row(parsed, text) for text, parsed in rows])
+    return load_classifier(classifier).classify_rows([(parsed, text) for text, parsed in rows])
 
 
 def verdict_rows(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> list[tuple]:
