@@ -8,7 +8,9 @@
 ``import``    ``triage import --public-inbox`` of a whole archive (parse, classify, threads, search index: all
               included, wall clock) against ``git cat-file --batch`` reading the same message blobs; target >= 1/10.
               And CPU / wall of that import, the worker processes' CPU counted: target > 1 (the pool). On a shared
-              machine the same ratio in processor seconds is printed too (load changes it much less).
+              machine the same ratio in processor seconds is printed too (load changes it much less), the CPU per
+              message of the importing process and of the workers, and the idle time of each (the importing
+              process blocked on the pool, its start included; the workers' wall time not spent on jobs).
 ``classify``  ``triage classify FILE`` against ``triage parse FILE``, fresh processes; target <= 2x.
 ``classify-batch``  classify N already-parsed reports (the syzbot sample and the labelled set, repeated) in one
               batch, against the rules + features + model alone on views built beforehand (the limit: what is
@@ -98,6 +100,23 @@ def bench_import(archive: str) -> None:
     bound = max(cpu - pipe.worker_cpu, cpu / cores)
     print(f"CPU seconds (load-proof)   git {git_cpu:.2f} s, import {cpu:.2f} s = 1/{cpu / git_cpu:.1f}; on {cores} "
           f"idle cores the import needs >= {bound:.2f} s = 1/{bound / git_cpu:.1f} of cat-file's CPU (a lower bound)")
+    main = cpu - pipe.worker_cpu
+    print(f"CPU per message            main {main / n * 1000:.3f} ms + workers {pipe.worker_cpu / n * 1000:.3f} ms")
+    # idle time: the importing process blocked on the pool (starting it, then waiting for a batch's results), and the
+    # workers' wall time not spent on jobs over the import (their start-up included)
+    n_workers = workers_used(pipe)
+    if n_workers:
+        idle = n_workers * wall - pipe.worker_busy
+        print(f"idle                       main waited {pipe.pool_waited + pipe.pool_start:.2f} s on the pool ("
+              f"{pipe.pool_start:.2f} s its start); {n_workers} workers busy {pipe.worker_busy:.2f} s of "
+              f"{n_workers} x {wall:.2f} s (idle {idle:.2f} s)")
+
+
+def workers_used(pipe) -> int:
+    """How many worker processes the import used (0: none)."""
+    from triage.workers import default_workers
+
+    return (pipe.workers or default_workers()) if pipe.jobs_pooled else 0
 
 
 # -- classify one file vs parse one file ---------------------------------------------------------------------------

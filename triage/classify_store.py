@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from triage.report.source import content_hash
 from triage.store import now, transaction
 from triage.store.groups import settle
 from triage.store.reports import signature_hash
 from triage.store.verdicts import save_verdicts, verdict_row
+
+if TYPE_CHECKING:       # annotations only: the import's worker processes classify without sqlite-utils
+    import sqlite_utils
 
 BATCH = 500
 
