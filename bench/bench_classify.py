@@ -5,8 +5,8 @@
 Reports come from ../shared/data (syzbot sample + labelled set), parsed once (not timed), repeated to N.
 The classifier reads only the parsed ``Report`` (the parser is the one reader of kernel text), so what is
 timed is what the import hook and ``triage reclassify`` do for a batch: once from the Report objects, once
-from their stored JSON (``classifiers.store_rows.report_from_row``, the store's path). The stages are timed
-apart: building the views, the rules, features + predict_proba, combining.
+from their stored JSON (``Classifier.classify_rows``, the store's path). The stages are timed apart: building the
+views, the rules, features + predict_proba, combining.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from classifiers.classifier import Classifier  # noqa: E402
 from classifiers.combine import combine  # noqa: E402
 from classifiers.dataset import default_labelled_dir  # noqa: E402
 from classifiers.features import features  # noqa: E402
-from classifiers.store_rows import report_from_row  # noqa: E402
 from triage.report import parse  # noqa: E402
 
 
@@ -70,7 +69,7 @@ def main() -> None:
 
     rows = [json.dumps(r.to_dict(), ensure_ascii=False) for r in reports]
     w0, c0 = _clock()
-    clf.classify_many([report_from_row(row, None) for row in rows])
+    clf.classify_rows([(row, None) for row in rows])
     elapsed_json, cpu_json = time.perf_counter() - w0, time.process_time() - c0
 
     print(f"distinct reports: {len(texts)} (parsed in {t_parse:.2f} s, not timed)")

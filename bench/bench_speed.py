@@ -8,7 +8,9 @@
 ``import``    ``triage import --public-inbox`` of a whole archive (parse, classify, threads, search index: all
               included, wall clock) against ``git cat-file --batch`` reading the same message blobs; target >= 1/10.
               And CPU / wall of that import, the worker processes' CPU counted: target > 1 (the pool). On a shared
-              machine the same ratio in processor seconds is printed too (load changes it much less).
+              machine the same ratio in processor seconds is printed too (load changes it much less), the CPU per
+              message of the importing process and of the workers, and the idle time of each (the importing
+              process blocked on the pool, its start included; the workers' wall time not spent on jobs).
 ``classify``  ``triage classify FILE`` against ``triage parse FILE``, fresh processes; target <= 2x.
 ``classify-batch``  classify N already-parsed reports (the syzbot sample and the labelled set, repeated) in one
               batch, against the rules + features + model alone on views built beforehand (the limit: what is
@@ -98,6 +100,23 @@ def bench_import(archive: str) -> None:
     bound = max(cpu - pipe.worker_cpu, cpu / cores)
     print(f"CPU seconds (load-proof)   git {git_cpu:.2f} s, import {cpu:.2f} s = 1/{cpu / git_cpu:.1f}; on {cores} "
           f"idle cores the import needs >= {bound:.2f} s = 1/{bound / git_cpu:.1f} of cat-file's CPU (a lower bound)")
+    main = cpu - pipe.worker_cpu
+    print(f"CPU per message            main {main / n * 1000:.3f} ms + workers {pipe.worker_cpu / n * 1000:.3f} ms")
+    # idle time: the importing process blocked on the pool (starting it, then waiting for a batch's results), and the
+    # workers' wall time not spent on jobs over the import (their start-up included)
+    n_workers = workers_used(pipe)
+    if n_workers:
+        idle = n_workers * wall - pipe.worker_busy
+        print(f"idle                       main waited {pipe.pool_waited + pipe.pool_start:.2f} s on the pool ("
+              f"{pipe.pool_start:.2f} s its start); {n_workers} workers busy {pipe.worker_busy:.2f} s of "
+              f"{n_workers} x {wall:.2f} s (idle {idle:.2f} s)")
+
+
+def workers_used(pipe) -> int:
+    """How many worker processes the import used (0: none)."""
+    from triage.workers import default_workers
+
+    return (pipe.workers or default_workers()) if pipe.jobs_pooled else 0
 
 
 # -- classify one file vs parse one file ---------------------------------------------------------------------------
@@ -140,27 +159,35 @@ def bench_classify_batch(n: int) -> None:
 
     from bench_classify import corpus
 
-    from classifiers.classifier import Classifier, _no_gc
-    from classifiers.store_rows import report_from_row
+    from classifiers.classifier import Classifier, no_gc
+    from classifiers.combine import combine, describe_event
     from triage.report import parse
 
     parsed = [parse(t) for t in corpus()]
     reports = [parsed[i % len(parsed)] for i in range(n)]
     clf = Classifier()
-    clf.classify_many(reports[:50])                  # warm-up: model load, regexp compiles
+    clf.classify_many(reports[:300])                 # warm-up: model load, regexp compiles, numpy (a batch's model)
     views = clf.views(reports)
-    full = cpu_rate(n, lambda: clf.classify_many(reports))
-    with _no_gc():                                   # as classify_many runs: the same conditions as the batch
-        limit = cpu_rate(n, lambda: ([clf.hits(v) for v in views], clf.probabilities(views)))
+    full = cpu_rate(n, lambda: clf.classify_many(reports), runs=5)
+    with no_gc():                                   # as classify_many runs: the same conditions as the batch
+        limit = cpu_rate(n, lambda: ([clf.hits(v) for v in views], clf.probabilities(views)), runs=5)
         built = cpu_rate(n, lambda: clf.views(reports))
+        hits = [clf.hits(v) for v in views]
+        probs = clf.probabilities(views)
+        stages = {"views": built, "rules": cpu_rate(n, lambda: [clf.hits(v) for v in views]),
+                  "features + model": cpu_rate(n, lambda: clf.probabilities(views)),
+                  "combine + event": cpu_rate(n, lambda: [describe_event(v, combine(h, p, corrupted=v.corrupted))
+                                                          for v, h, p in zip(views, hits, probs, strict=True)])}
     rows = [json.dumps(r.to_dict(), ensure_ascii=False) for r in parsed]
     stored = [rows[i % len(rows)] for i in range(n)]
-    from_json = cpu_rate(n, lambda: clf.classify_many([report_from_row(row, None) for row in stored]), runs=1)
-    print(f"{len(parsed)} distinct parsed reports, {n} classified per run (CPU time, best of 3); {load()}")
+    from_json = cpu_rate(n, lambda: clf.classify_rows([(row, None) for row in stored]), runs=1)
+    print(f"{len(parsed)} distinct parsed reports, {n} classified per run (CPU time, best of 3-5); {load()}")
     print(f"views alone                      {built:9,.0f} reports/s")
     print(f"rules + features + model (limit) {limit:9,.0f} reports/s")
     print(f"classify parsed reports (all in) {full:9,.0f} reports/s = {full / limit:.2f} of the limit; "
           f"target >= 10,000/s: {'OK' if full >= 10_000 else 'SHORT'}")
+    print("    stages, CPU us/report: " + ", ".join(f"{k} {1e6 / r:.1f}" for k, r in stages.items())
+          + " (stacks grouped once per view, before)")
     print(f"classify from the stored JSON    {from_json:9,.0f} reports/s (the store's path: reclassify)")
 
 

@@ -3,9 +3,11 @@
     from classifiers import classify
     verdict = classify(report)                # Verdict(label, confidence, needs_review, evidence)
 
-``Classifier.classify_many`` classifies a batch with one vectorized model call (the import hook and the
-re-classification of a whole store use it). ``Classifier.version`` names the rules file and the model, and
-is stored with every verdict, so a new rules file or model re-classifies stored reports.
+``Classifier.classify_many`` classifies a batch of parsed reports with one vectorized model call;
+``Classifier.classify_rows`` the same from the store's rows (the import hook and the re-classification of a whole
+store use it: the views are built from the stored JSON, no ``Report`` rebuilt). ``Classifier.version`` names
+the rules file and the model, and is stored with every verdict, so a new rules file or model re-classifies
+stored reports.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.combine import Verdict, combine, describe_event
-from classifiers.features import features
+from classifiers.features import KnownNames, features, known_names
 from classifiers.rules import RULES_FILE, Hit, RuleSet
 from classifiers.view import ReportView
 
@@ -38,6 +40,7 @@ class Classifier:
             path = model_path()
             model = Model.load(path) if path.exists() else None
         self.model = model
+        self._known: tuple[Any, KnownNames | None] | None = None   # the model's names (features.known_names)
 
     @property
     def version(self) -> str:
@@ -53,7 +56,11 @@ class Classifier:
     def probabilities(self, views: Sequence[ReportView]) -> list[dict[str, float] | None]:
         if self.model is None:
             return [None] * len(views)
-        matrix = self.model.predict_proba([features(v) for v in views])
+        if self._known is None or self._known[0] is not self.model:
+            names = getattr(self.model, "features", None)       # a model without a vocabulary sees every feature
+            self._known = (self.model, known_names(names) if isinstance(names, list) else None)
+        known = self._known[1]
+        matrix = self.model.predict_proba([features(v, known) for v in views])
         classes = self.model.classes
         return [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
 
@@ -62,8 +69,9 @@ class Classifier:
         mv = self.model.version if self.model is not None else None
         version = self.version
         out = []
+        evaluate = self.rules.evaluate
         for view, p in zip(views, probs, strict=True):
-            v = combine(self.hits(view), p, corrupted=view.corrupted, model_version=mv)
+            v = combine(evaluate(view), p, corrupted=view.corrupted, model_version=mv)
             v.evidence["event"] = describe_event(view, v)
             v.version = version
             out.append(v)
@@ -71,15 +79,23 @@ class Classifier:
 
     def classify_many(self, reports: Sequence[Any]) -> list[Verdict]:
         """Verdicts for parsed reports (``triage.report.Report``)."""
-        with _no_gc():
+        with no_gc():
             return self.classify_views(self.views(reports))
+
+    def classify_rows(self, rows: Sequence[tuple[str | None, str | None]]) -> list[Verdict]:
+        """Verdicts for stored reports given as ``(parsed JSON, text)`` (``store_rows.view_from_row``): the
+        views are built from the stored dicts, no ``Report`` rebuilt."""
+        from classifiers.store_rows import view_from_row
+
+        with no_gc():
+            return self.classify_views([view_from_row(parsed, text) for parsed, text in rows])
 
     def classify(self, report: Any) -> Verdict:
         return self.classify_many([report])[0]
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """The cyclic garbage collector paused for one batch. Classifying allocates many small containers (views,
     evidence, verdicts) that form no cycles and live as long as the batch; each collection they trigger walks
     the caller's whole heap (its parsed reports), which cost 40% of a batch of 10,000. Reference counting still

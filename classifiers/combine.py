@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from classifiers.rules import PRECEDENCE, Hit
@@ -68,8 +69,10 @@ def _strongest(strong: list[Hit]) -> str:
 
 def _decisive(ok: list[Hit], label: str) -> dict[str, Any] | None:
     """The first evidence line of the most confident of the usable hits ``ok`` of ``label``."""
-    best = max((h for h in ok if h.rule.label == label and h.evidence),
-               key=lambda h: h.rule.confidence, default=None)
+    best = None
+    for h in ok:                      # the first of the most confident (as ``max``)
+        if h.rule.label == label and h.evidence and (best is None or h.rule.confidence > best.rule.confidence):
+            best = h
     if best is None:
         return None
     first = best.evidence[0]
@@ -82,22 +85,28 @@ def _decisive(ok: list[Hit], label: str) -> dict[str, Any] | None:
 def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool = False,
             model_version: str | None = None) -> Verdict:
     """One verdict from the rule hits and the model's class probabilities (None when there is no model)."""
-    evidence: dict[str, Any] = {"rules": [h.as_dict() for h in hits]}
+    shown = [h.as_dict() for h in hits]
+    evidence: dict[str, Any] = {"rules": shown}
     model_label, p_top = None, 0.0
     if probs:
         model_label = max(probs, key=probs.__getitem__)
         p_top = probs[model_label]
-        evidence["model"] = {"label": model_label, "probabilities": {k: round(v, 4) for k, v in probs.items()},
-                             "version": model_version}
-    flags = [h.rule.label == OTHER or h.decisive for h in hits]       # usable(): each hit's decisive once
-    ok = [h for h, f in zip(hits, flags, strict=True) if f]
-    idle = [h.rule.id for h, f in zip(hits, flags, strict=True) if not f]
+        rounded = dict(zip(probs, map(round, probs.values(), repeat(4)), strict=True))
+        evidence["model"] = {"label": model_label, "probabilities": rounded, "version": model_version}
+    ok: list[Hit] = []                # usable(), with each hit's ``decisive`` as shown
+    strong: list[Hit] = []
+    weak: list[Hit] = []
+    idle: list[str] = []
+    for h, d in zip(hits, shown, strict=True):
+        rule = h.rule
+        if rule.label == OTHER or d["decisive"]:
+            ok.append(h)
+            (strong if rule.confidence >= STRONG else weak).append(h)
+        else:
+            idle.append(rule.id)
     if idle:
         evidence["not_evidence"] = {"rules": idle, "why": "matched only the crash header: no line or frame of "
                                                           "this crash shows the consequence"}
-    with_evidence = {h.rule.label for h in ok}
-    strong = [h for h in ok if h.rule.confidence >= STRONG]
-    weak = [h for h in ok if h.rule.confidence < STRONG]
     if strong:
         label = _strongest(strong)
         conf = max(h.rule.confidence for h in strong if h.rule.label == label)
@@ -126,7 +135,7 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
             if best.rule.confidence > p_top:
                 label, conf = best.rule.label, best.rule.confidence
                 evidence["decided_by"] = "rule"
-    if label != OTHER and label not in with_evidence:
+    if label != OTHER and all(h.rule.label != label for h in ok):
         # the model alone names a consequence: a suggestion to review, never a verdict
         evidence["decided_by"] = "suggestion"
         evidence["suggestion"] = {"label": label, "probability": round(conf, 4),

@@ -387,6 +387,8 @@ def _not(part: tuple[Check, int]) -> tuple[Check, int]:
 
 def _dedup(ev: list[Evidence]) -> list[Evidence]:
     """One entry per line (the strongest role it was matched in), ordered by role: the decisive line first."""
+    if len(ev) < 2:
+        return list(ev)
     best: dict[Any, Evidence] = {}
     order: list[Any] = []
     for e in ev:

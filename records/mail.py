@@ -13,11 +13,13 @@ import email.policy
 import email.utils
 import functools
 import hashlib
+import quopri
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
+from typing import Any
 
 from records.inputs import InputError
 
@@ -52,8 +54,10 @@ class Mail:
 def parse_bytes(raw: bytes, *, fast: bool = True) -> Mail:
     """Parse one RFC 5322 message. Malformed headers do not raise: missing fields stay empty.
 
-    A plain single-part message is split by ``simple_message`` (``fast``); anything else goes through the
-    standard parser. Both give the same ``Mail``."""
+    A plain single-part text message is read by ``simple_mail`` (``fast``), another plain one split by
+    ``simple_message``; anything else goes through the standard parser. All give the same ``Mail``."""
+    if fast and (mail := simple_mail(raw)) is not None:
+        return mail
     msg = simple_message(raw) if fast else None
     if msg is None:
         msg = email.message_from_bytes(raw, policy=_POLICY)
@@ -68,7 +72,24 @@ READ_FIELDS = frozenset({"message-id", "from", "subject", "date", "in-reply-to",
 # printable characters) or a continuation (leading blank), and none an envelope "From " line
 _LINE = r"(?:[\041-\071\073-\176]+:[^\n]*|[\t ][^\n]*)"
 _PLAIN_HEADERS = re.compile(f"{_LINE}(?:\\n{_LINE})*")
-_FIELD = re.compile(r"^([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)", re.M)
+# the fields of ``READ_FIELDS`` only (names in any letter case), in a plain header block with a line break put
+# before it: the dozens of others are skipped by the regexp, not by Python
+_READ_FIELD = re.compile("\n(" + "|".join(map(re.escape, sorted(READ_FIELDS))) + r"):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)",
+                         re.I | re.A)
+
+
+def _plain_fields(raw: bytes) -> tuple[int, list[tuple[str, str]]] | None:
+    """Of a plain mail (see ``simple_message``): where its body starts, and its fields of ``READ_FIELDS`` in order
+    (decoded as the standard parser decodes the header block); None for any other mail."""
+    if b"\r" in raw:
+        return None
+    split = raw.find(b"\n\n")
+    if split <= 0:
+        return None
+    head = raw[:split].decode("ascii", "surrogateescape")       # as email.parser.BytesParser decodes
+    if head[0] in " \t" or head.startswith("From ") or "\nFrom " in head or not _PLAIN_HEADERS.fullmatch(head):
+        return None
+    return split + 2, _READ_FIELD.findall("\n" + head)
 
 
 def simple_message(raw: bytes) -> Message | None:
@@ -81,26 +102,62 @@ def simple_message(raw: bytes) -> Message | None:
     colon, continuation lines joined, leading blanks of a value dropped: ``compat32.header_source_parse``),
     and the rest is the payload as it is.
     """
-    if b"\r" in raw:
+    plain = _plain_fields(raw)
+    if plain is None:
         return None
-    split = raw.find(b"\n\n")
-    if split <= 0:
-        return None
-    text = raw.decode("ascii", "surrogateescape")       # as email.parser.BytesParser decodes
-    head = text[:split]
-    if head[0] in " \t" or head.startswith("From ") or "\nFrom " in head or not _PLAIN_HEADERS.fullmatch(head):
-        return None
+    start, fields = plain
     msg = Message()
-    for name, value in _FIELD.findall(head):
-        if name.lower() in READ_FIELDS:
-            msg.set_raw(name, value)
+    for name, value in fields:
+        msg.set_raw(name, value)
     try:
         if msg.get_content_maintype() in ("multipart", "message"):
             return None
     except Exception:       # a content type the standard parser must judge itself
         return None
-    msg.set_payload(text[split + 2:])
+    msg.set_payload(raw[start:].decode("ascii", "surrogateescape"))
     return msg
+
+
+# the body types ``body_text`` keeps of a single-part mail without asking for a file name
+_BODY_TYPES = frozenset({"text/plain", "text/x-log", "text/x-diff", "text/x-patch", "text/html"})
+# the transfer encodings ``Message.get_payload(decode=True)`` decodes; any other value leaves the bytes as they are
+_ENCODED = frozenset({"quoted-printable", "base64", "x-uuencode", "uuencode", "uue", "x-uue"})
+
+
+def simple_mail(raw: bytes) -> Mail | None:
+    """``from_message(simple_message(raw), raw)`` without building the ``Message``, for a plain mail whose body
+    is its bytes as they are or quoted-printable: a text type ``body_text`` keeps, and ASCII in the content type
+    and encoding fields (what ``Message`` reads of them is then the field's text). None for any other mail."""
+    plain = _plain_fields(raw)
+    if plain is None:
+        return None
+    start, fields = plain
+    hdrs = _raw_fields(fields)
+    ctype_field = hdrs.get("content-type")
+    if ctype_field is None:
+        ctype = "text/plain"
+    elif not ctype_field.isascii():
+        return None
+    else:
+        ctype = ctype_field.partition(";")[0].strip().lower()     # Message.get_content_type
+        if ctype.count("/") != 1:
+            ctype = "text/plain"
+    cte = hdrs.get("content-transfer-encoding", "")
+    if ctype not in _BODY_TYPES or not cte.isascii():
+        return None
+    cte = cte.lower()
+    if cte == "quoted-printable":               # undone as Message.get_payload(decode=True) undoes it
+        payload = quopri.decodestring(raw[start:])
+    elif cte in _ENCODED:
+        return None
+    else:
+        payload = raw[start:]
+    charset = (_content_charset(ctype_field) if ctype_field is not None else None) or "utf-8"
+    try:
+        body = storable_text(payload.decode(charset, "replace"))
+    except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
+        body = payload.decode("utf-8", "replace")
+    return _mail(hdrs, _CRLF.sub("\n", body) if "\r" in body else body, raw)
 
 
 def read_mail(raw: bytes, location: str) -> Mail:
@@ -115,8 +172,13 @@ def read_mail(raw: bytes, location: str) -> Mail:
 def _raw_headers(msg: EmailMessage) -> dict[str, str]:
     """First value of each header, unparsed: the policy's structured parsing of long To/Cc lists costs
     milliseconds per message, and only Subject and From need decoding (``_header``)."""
+    return _raw_fields(msg.raw_items())
+
+
+def _raw_fields(items: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    """``_raw_headers`` of a message's (name, value) fields."""
     out: dict[str, str] = {}
-    for name, value in msg.raw_items():
+    for name, value in items:
         key = name.lower()
         if key not in out:
             if isinstance(value, str) and _SURROGATE.search(value):
@@ -149,7 +211,11 @@ def msgids(value: str) -> list[str]:
 
 
 def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
-    hdrs = _raw_headers(msg)
+    return _mail(_raw_headers(msg), body_text(msg), raw, msg)
+
+
+def _mail(hdrs: dict[str, str], body: str, raw: bytes | None, msg: EmailMessage | None = None) -> Mail:
+    """The ``Mail`` of a message's first header values (``_raw_headers``) and body text."""
     mid_list = msgids(_header(hdrs, "Message-ID"))
     if mid_list:
         message_id = mid_list[0]
@@ -168,7 +234,7 @@ def from_message(msg: EmailMessage, raw: bytes | None = None) -> Mail:
         refs=msgids(_header(hdrs, "References")),
         list_id=(msgids(_header(hdrs, "List-Id")) or [None])[0],
         recipients=list(_recipients(_header(hdrs, "To") + " " + _header(hdrs, "Cc"))),
-        body=body_text(msg),
+        body=body,
     )
 
 

@@ -154,3 +154,44 @@ def test_binary_features_score_as_the_general_arithmetic():
     assert model.predict_proba(feats) == model.predict_proba(general)
     one = "kind:lockdep-circular"
     assert model.predict_proba([{one: 2.0}]) == model.predict_proba([{one: 1.0}])
+
+
+def test_the_model_sees_the_same_features_when_unknown_frames_are_left_out():
+    """``features(view, known)`` skips the frame features the model has no column for: what is left is a part
+    of the full features, and the model's features among them are the same, in the same order."""
+    from classifiers.classifier import Classifier
+    from classifiers.features import features, known_names
+    from triage.report import parse
+
+    model = Model.load(SHIPPED_MODEL)
+    known = known_names(model.features)
+    clf = Classifier(model=model)
+    paths = sorted(shared_data("labelled", "reports").glob("*.txt")) + \
+        sorted(shared_data("syzbot-sample").glob("*.txt"))
+    columns = set(model.features)
+    for view in clf.views([parse(p.read_text(errors="replace")) for p in paths]):
+        full, lean = features(view), features(view, known)
+        assert lean.keys() <= full.keys()
+        assert [k for k in lean if k in columns] == [k for k in full if k in columns]
+    odd = known_names(["fn:a>b", "pair:x>y>z", "sfn:task:f:g", "title:x"])   # every split of a name is indexed
+    assert odd.fn == {"a>b"} and odd.pair == {"x": {"y>z"}, "x>y": {"z"}}
+    assert odd.sfn == {"sfn:task:": {"f:g"}, "sfn:task:f:": {"g"}}
+
+
+def test_a_batch_scores_as_one_report_at_a_time():
+    """A batch of BATCH_MIN reports or more is scored with numpy in one pass: the very same floats as the
+    per-report arithmetic (reports without any known feature and non-binary ones included)."""
+    from classifiers.classifier import Classifier
+    from classifiers.features import features
+    from classifiers.model import BATCH_MIN
+    from triage.report import parse
+
+    model = Model.load(SHIPPED_MODEL)
+    clf = Classifier(model=model)
+    paths = sorted(shared_data("labelled", "reports").glob("*.txt")) + \
+        sorted(shared_data("syzbot-sample").glob("*.txt"))[:200]
+    feats = [features(v) for v in clf.views([parse(p.read_text(errors="replace")) for p in paths])]
+    feats += [{}, {"no-such-feature": 1.0}, {"kind:lockdep-circular": "1", "fn:shrink_slab": 1.0}]
+    feats = (feats * (BATCH_MIN // len(feats) + 1))[::-1]
+    assert len(feats) >= BATCH_MIN
+    assert model.predict_proba(feats) == [model.predict_proba([f])[0] for f in feats]

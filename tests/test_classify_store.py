@@ -175,3 +175,30 @@ def test_a_parse_stored_by_an_older_parser_is_read_again_from_its_text():
     assert stored.to_dict() == json.loads(json.dumps(fresh.to_dict()))
     clf = Classifier(use_model=False)
     assert clf.classify(again).label == clf.classify(fresh).label == clf.classify(stored).label
+
+
+def test_the_store_path_classifies_as_the_parsed_reports():
+    """``classify_rows`` builds the views from the stored JSON (no Report rebuilt): the very same verdicts,
+    evidence and probabilities included, as the parsed reports and as ``report_from_row``; a row without a
+    current parse (missing, not JSON, NaN that only ``json`` reads) is read as before."""
+    from dataclasses import asdict
+
+    from classifiers.store_rows import report_from_row
+
+    paths = sorted(shared_data("labelled", "reports").glob("*.txt"))
+    texts = [p.read_text(errors="replace") for p in paths]
+    reports = [parse(t) for t in texts]
+    rows = [json.dumps(r.to_dict(), ensure_ascii=False) for r in reports]
+    clf = default_classifier()
+
+    def dump(verdicts):
+        return [json.dumps(asdict(v), sort_keys=True) for v in verdicts]
+
+    expected = dump(clf.classify_many(reports))
+    assert dump(clf.classify_rows(list(zip(rows, texts, strict=True)))) == expected
+    assert dump(clf.classify_many([report_from_row(r, None) for r in rows])) == expected
+    odd = [(None, texts[0]), ("{not json", texts[1]), (rows[2].replace('"corrupted": false', '"corrupted": NaN'),
+                                                       texts[2])]
+    assert "NaN" in odd[2][0]
+    assert dump(clf.classify_rows(odd[:2])) == expected[:2]
+    assert clf.classify_rows(odd[2:])[0].label == clf.classify(reports[2]).label

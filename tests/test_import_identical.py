@@ -25,7 +25,8 @@ SAME_BATCHES = {"batch_seconds": float("inf"), "lock_seconds": float("inf")}
 
 def import_with(tmp_path, name: str, records, fast: bool, monkeypatch) -> tuple[dict, Pipeline]:
     if not fast:
-        monkeypatch.setattr(mail, "simple_message", lambda raw: None)     # the standard parser only
+        monkeypatch.setattr(mail, "simple_mail", lambda raw: None)        # the standard parser only
+        monkeypatch.setattr(mail, "simple_message", lambda raw: None)
     db = open_db(tmp_path / f"{name}.db")
     pipe = Pipeline(db, workers=2 if fast else 0, prefilter=fast, **SAME_BATCHES)
     pipe.run(records(db))

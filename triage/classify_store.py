@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from triage.report.source import content_hash
 from triage.store import now, transaction
 from triage.store.groups import settle
 from triage.store.reports import signature_hash
 from triage.store.verdicts import save_verdicts, verdict_row
+
+if TYPE_CHECKING:       # annotations only: the import's worker processes classify without sqlite-utils
+    import sqlite_utils
 
 BATCH = 500
 
@@ -52,10 +53,7 @@ def _rows(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[int, str,
 
 def verdicts_for(rows: Sequence[tuple[str | None, str | None]], classifier: Any = None) -> list[Any]:
     """The verdicts of reports given as stored rows ``(text, parsed JSON)``, in one batch."""
-    from classifiers.store_rows import report_from_row
-
-    clf = load_classifier(classifier)
-    return clf.classify_many([report_from_row(parsed, text) for text, parsed in rows])
+    return load_classifier(classifier).classify_rows([(parsed, text) for text, parsed in rows])
 
 
 def verdict_rows(db: sqlite_utils.Database, ids: Sequence[int], classifier: Any = None) -> list[tuple]:

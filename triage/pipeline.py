@@ -190,6 +190,9 @@ class Pipeline:
         self.jobs_pooled = 0                  # of which worker processes prepared
         self.expected = 0                     # records the source said would follow (``Expect``)
         self.worker_cpu = 0.0                 # processor seconds the worker processes spent on them
+        self.worker_busy = 0.0                # their wall seconds on them (``Workers.busy_seconds``)
+        self.pool_waited = 0.0                # seconds this process waited for their results
+        self.pool_start = 0.0                 # seconds starting them held this process up
         self._batch = _Batch()
         self._inflight: deque[_Batch] = deque()
         self._pending: set[str] = set()       # message-ids of ``MailRecord``s taken and not yet committed
@@ -315,6 +318,9 @@ class Pipeline:
     def _close_pool(self, cancel: bool = False) -> None:
         if self._pool is not None:
             self.worker_cpu += self._pool.cpu_seconds
+            self.worker_busy += self._pool.busy_seconds
+            self.pool_waited += self._pool.waited_seconds
+            self.pool_start += self._pool.start_seconds
             self._pool.close(cancel)
             self._pool = None
 

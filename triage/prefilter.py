@@ -1,4 +1,5 @@
-"""Could a text hold a report? A substring test the import runs before the full parse of every mail body.
+"""Could a text hold a report? A substring test the import runs before the full parse of every mail body
+(which words of the table a text holds: one RE2 pass, ``wordset.WordSet``).
 
 Most mails of a list archive are patches, reviews and discussion; the parser would read each of them line by
 line to find nothing. It makes a report of a text only when, after ``textin.clean_text`` (quoting undone,
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 
 from triage.report import formats
 from triage.report.events import EVENTS, MIN_BARE_TRACE
-from triage.report.wordset import required_literals
+from triage.report.wordset import WordSet, required_literals
 
 FRAME_GATE = ("+0x", ".c:")        # stacks.extract_frames reads no frame from a text without either
 FRAME_MARKS = ("+0x", ".c:", ".h:", ".S:", ".rs:", ") from [<")    # every frame line holds one (stacks._frame)
@@ -82,17 +83,17 @@ def _compile(items: Iterable[str]) -> tuple[tuple[str, ...], dict[str, re.Patter
 
 
 _KEYS, _PHRASES = _compile(phrases())
+_WORDS = WordSet(_KEYS)             # which keys a text holds, in one pass over it (not one per key)
 
 
 def may_hold_report(text: str) -> bool:
     """False only if the parser would find no report in ``text`` (no oops header, no event, too few frames)."""
     if "\x00" in text:
         return True
-    for key in _KEYS:
-        if key in text:
-            rx = _PHRASES[key]
-            if rx is None or rx.search(text):
-                return True
+    for key in _WORDS.present(text):
+        rx = _PHRASES[key]
+        if rx is None or rx.search(text):
+            return True
     if any(g in text for g in FRAME_GATE):
         return sum(text.count(m) for m in FRAME_MARKS) >= MIN_BARE_TRACE
     return False

@@ -137,11 +137,13 @@ def prepare_jobs(jobs: Sequence[Job | MailJob], classify: bool = True, classifie
     return results
 
 
-def _prepare_timed(jobs: Sequence[Job | MailJob], classify: bool, prefilter: bool) -> tuple[list[Result], float]:
-    """``prepare_jobs`` in a worker, with the processor time it took (``Workers.cpu_seconds``)."""
-    start = time.process_time()
+def _prepare_timed(jobs: Sequence[Job | MailJob], classify: bool,
+                   prefilter: bool) -> tuple[list[Result], float, float]:
+    """``prepare_jobs`` in a worker, with the processor time and the wall time it took (``Workers.cpu_seconds``,
+    ``busy_seconds``)."""
+    start, wall = time.process_time(), time.perf_counter()
     results = prepare_jobs(jobs, classify, None, prefilter)
-    return results, time.process_time() - start
+    return results, time.process_time() - start, time.perf_counter() - wall
 
 
 def _init_worker(classifier: Any, importer: int | None = None) -> None:
@@ -206,28 +208,41 @@ class Workers:
         self.classify = classify
         self.classifier = classifier
         self.prefilter = prefilter
-        self.cpu_seconds = 0.0          # processor time the workers spent on the jobs returned so far
+        # what the jobs returned so far took: the workers' processor time, their wall time (n x the pool's life
+        # minus this is how long they sat idle), and how long the importing process waited for results; and how
+        # long starting the pool held up the importing process (the fork server's warm-up)
+        self.cpu_seconds = self.busy_seconds = self.waited_seconds = self.start_seconds = 0.0
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, jobs: Sequence[Job | MailJob]) -> list[Future]:
         """Start ``jobs`` (in chunks); ``results`` gathers them."""
+        futures: list[Future] = []
         if self._pool is None:
+            started = time.perf_counter()
             server = "forkserver" in multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if server else "spawn")
             if server:
                 ctx.set_forkserver_preload(["triage.workers", "triage.pool_warm"])
             self._pool = ProcessPoolExecutor(self.n, mp_context=ctx, initializer=_init_worker,
                                              initargs=(self.classifier, os.getpid()))
-        return [self._pool.submit(_prepare_timed, list(jobs[i:i + CHUNK]), self.classify, self.prefilter)
-                for i in range(0, len(jobs), CHUNK)]
+            futures.append(self._pool.submit(_prepare_timed, list(jobs[:CHUNK]), self.classify, self.prefilter))
+            self.start_seconds += time.perf_counter() - started      # the first submit starts a process
+            jobs = jobs[CHUNK:]
+        return futures + [self._pool.submit(_prepare_timed, list(jobs[i:i + CHUNK]), self.classify, self.prefilter)
+                          for i in range(0, len(jobs), CHUNK)]
 
     def results(self, futures: Sequence[Future]) -> list[Result]:
         """The results of ``submit``'s jobs, in order (waiting for them)."""
         out: list[Result] = []
         for future in futures:
-            results, cpu = future.result()
+            if not future.done():
+                waited = time.perf_counter()
+                future.result()
+                self.waited_seconds += time.perf_counter() - waited
+            results, cpu, busy = future.result()
             out += results
             self.cpu_seconds += cpu
+            self.busy_seconds += busy
         return out
 
     def close(self, cancel: bool = False) -> None:

@@ -48,35 +48,31 @@ def _ignored_file(path: str) -> bool:
     return _IGNORED_FILE.match(path) is not None
 
 
-def _ignored(path: str, line: str) -> bool:
-    return _ignored_file(path) or (("irqs" in line or "Register" in line or "#" in line)
-                                   and GUILTY_LINE_IGNORE.search(line) is not None)
-
-
 _normpath = by_name(posixpath.normpath)
-
-
-def _file_lines(report: str):
-    """(path, line) for every line naming a source file (the first file of the line)."""
-    for line in report.split("\n"):
-        if ".c:" in line or ".h:" in line or ".rs:" in line:
-            # A match ends at such a mark and holds no blank: with ".c:" the only mark, none starts before the blank
-            # ahead of it (the search skips the function name most lines start with).
-            k = line.find(".c:")
-            start = 0 if k < 0 or ".h:" in line or ".rs:" in line else line.rfind(" ", 0, k) + 1
-            m = FILENAME_RE.search(line, start)
-            if m is not None:
-                yield m.group(1), line
 
 
 def _guilty(report: str) -> str | None:
     """First file that is not plumbing; then a deeper file under the same directory further down the stack
     (``net/socket.c`` -> ``net/tipc/topsrv.c``: the generic layer called the specific one)."""
     first = guilty = deepest = None
-    for path, line in _file_lines(report):
+    for line in report.split("\n"):     # each line naming a source file: its first file
+        k = line.find(".c:")
+        if k >= 0:
+            # A match ends at such a mark and holds no blank: with ".c:" the only mark, none starts before the blank
+            # ahead of it (the search skips the function name most lines start with).
+            start = 0 if ".h:" in line or ".rs:" in line else line.rfind(" ", 0, k) + 1
+        elif ".h:" in line or ".rs:" in line:
+            start = 0
+        else:
+            continue
+        m = FILENAME_RE.search(line, start)
+        if m is None:
+            continue
+        path = m.group(1)
         if first is None:
             first = path
-        if _ignored(path, line):
+        if _ignored_file(path) or (("irqs" in line or "Register" in line or "#" in line)
+                                   and GUILTY_LINE_IGNORE.search(line) is not None):
             continue
         if guilty is None:
             guilty = _normpath(path)

@@ -107,20 +107,10 @@ def _common_prefix(a: str, b: str) -> int:
     return k
 
 
-def _lines_holding(text: str, word: str):
-    """(start, end) of each line of ``text`` that holds ``word``, in order."""
-    pos = text.find(word)
-    while pos >= 0:
-        start = text.rfind("\n", 0, pos) + 1
-        end = text.find("\n", pos)
-        if end < 0:
-            end = len(text)
-        yield start, end
-        pos = text.find(word, end)
-
-
 _INLINE_MARK = "[inline]"
 _IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_IDENT_RUN = re.compile(r"[a-zA-Z0-9_.]*")
+_HEAD_WORD = re.compile(r"\s*[a-zA-Z0-9_.]*")        # a line's blanks (those of str.strip) and first word
 
 
 def drop_inline_headers(text: str) -> str:
@@ -131,15 +121,35 @@ def drop_inline_headers(text: str) -> str:
     if "[inline]" not in text:
         return text
     edits: list[tuple[int, int, str]] = []
-    for line_start, line_end in _lines_holding(text, _INLINE_MARK):
-        line = text[line_start:line_end]
+    n = len(text)
+    pos = text.find(_INLINE_MARK)
+    while pos >= 0:                     # each line holding the mark
+        line_start = text.rfind("\n", 0, pos) + 1
+        line_end = text.find("\n", pos)
+        line_end = n if line_end < 0 else line_end
+        pos = text.find(_INLINE_MARK, line_end)
         nxt_end = text.find("\n", line_end + 1)
-        nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else len(text)]
-        cm, cn = console_match(line), console_match(nxt)
-        if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
-            continue                    # not the same printk context: two lines, not one repeated
-        console = cm.group(0) if cm is not None else ""
-        body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
+        if text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+            # no console prefix on either line: the head test below, on the text itself (most lines end here)
+            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
+            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
+                continue
+        line = text[line_start:line_end]
+        nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
+        if "] " in line or "] " in nxt:     # (``console_match`` is None for a line without "] ")
+            cm, cn = console_match(line), console_match(nxt)
+            if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
+                continue                # not the same printk context: two lines, not one repeated
+            console = cm.group(0) if cm is not None else ""
+            body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
+        else:
+            console, body, nbody = "", line, nxt
+        # A head ends past a character that is neither blank nor of a name: the lines must share the text up to
+        # the first such character past the first word (not so in the usual frame pair: only blanks, a name's start).
+        lead = len(body) - len(body.lstrip())
+        word_end = _IDENT_RUN.match(body, lead).end()
+        if word_end == len(body) or not nbody.startswith(body[:word_end + 1]):
+            continue
         k = _common_prefix(body, nbody)
         while k > 0 and body[k - 1] in _IDENT:
             k -= 1
@@ -166,17 +176,45 @@ def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, 
     """The first oops line (its start offset) that is kernel output (``corroborate``: not a crash named in
     prose); searching the whole text with one regexp keeps it fast."""
     pos = 0
+    nexts: dict[str, int] | None = None
     while True:
-        m = _HEADER_RE.search(text, pos)
-        if m is None:
-            return None, -1
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.end())
+        at = _next_header(text, pos, nexts)
+        if at is None:
+            if nexts is None:        # none near: where each header the text holds next occurs (one RE2 pass)
+                nexts = {h: text.find(h, pos) for h in _HEADER_WORDS.present(text)}
+                at = _next_header(text, pos, nexts)
+            if at is None:
+                return None, -1
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
         end = len(text) if end < 0 else end
         oops = line_oops(text[start:min(end, start + MAX_LINE)], era)
-        if oops is not None and corroborated(text, start, m.start(), _starts_report):
+        if oops is not None and corroborated(text, start, at, _starts_report):
             return oops, start
         pos = end + 1
+
+
+_HEADER_WORDS = WordSet(tuple(_BY_HEADER))
+_NEAR = 2048                # characters ``_next_header`` searches with ``_HEADER_RE`` before asking the word set
+_LONGEST_HEADER = max(map(len, _BY_HEADER))
+
+
+def _next_header(text: str, pos: int, nexts: dict[str, int] | None) -> int | None:
+    """Where the first oops header at or after ``pos`` starts (``_HEADER_RE.search(text, pos).start()``), None if
+    there is none, or (``nexts`` None) if there is none within ``_NEAR`` characters. ``_HEADER_RE`` costs ~18 ns a
+    character: a text without a crash (most mails) is read by one RE2 pass instead (``nexts``: each header's
+    next occurrence, updated here, so each header's occurrences are each found once)."""
+    if nexts is None:
+        m = _HEADER_RE.search(text, pos, pos + _NEAR + _LONGEST_HEADER)
+        # (a header starting before pos + _NEAR ends before the search's end: none before it was cut off)
+        return m.start() if m is not None and m.start() < pos + _NEAR else None
+    first = None
+    for header, at in nexts.items():
+        if 0 <= at < pos:
+            nexts[header] = at = text.find(header, pos)
+        if at >= 0 and (first is None or at < first):
+            first = at
+    return first
 
 
 def extract_context(line: str) -> str:
@@ -241,7 +279,30 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     may_skip = "FAULT_" in text or "vmalloc" in text
     may_taint = "Disabling lock debugging due to kernel taint" in text
     may_panic = "Kernel panic - not syncing" in text
+    # A report without console prefixes (``context`` ""): the runs of lines that hold none of the texts the walk
+    # reacts to (``_plain_runs``) are taken whole; only the other lines are walked one by one.
+    runs = _plain_runs(text, start) if context == "" else None
+    mark = slow_until = start           # the next line the walk reads itself; below slow_until: every line
     while pos < n:                      # the lines from ``start``, each cut to MAX_LINE
+        if runs is not None and pos > start and pos >= slow_until:
+            while mark < pos:
+                mark = next(runs, n)
+            if mark > pos:              # plain lines up to ``mark``: taken whole
+                run = text[pos:mark]
+                taken = run[:-1].split("\n") if run[-1] == "\n" else run.split("\n")
+                grow = len(run) if run[-1] == "\n" else len(run) + 1
+                if max(map(len, taken)) > MAX_LINE or not skip_text and \
+                        (size + grow > MAX_REPORT or len(out) + len(taken) > MAX_REPORT_LINES):
+                    slow_until = mark   # a line to cut, or the limit is reached inside: line by line
+                else:
+                    text_lines += len(taken)
+                    if not skip_text:
+                        out.extend(taken)
+                        size += grow
+                        if not second:
+                            report_end = size
+                    pos = mark
+                    continue
         nl = text.find("\n", pos)
         if nl < 0:
             nl = n
@@ -250,10 +311,10 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
         cm = CONSOLE_RE.match(line) if "] " in line else None        # ``console_match``
         c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
         if line_pos != start and not second and c1 in contexts:
-            if next_header < line_pos:
+            if runs is None and next_header < line_pos:       # (with runs, a line with a header is walked)
                 m = _HEADER_RE.search(text, line_pos)
                 next_header = m.start() if m is not None else n
-            if next_header < line_pos + len(line) and line_oops(line) is not None \
+            if (runs is not None or next_header < line_pos + len(line)) and line_oops(line) is not None \
                     and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
                 second = True
                 end_pos = line_pos
@@ -298,13 +359,49 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     return Found(report=report, report_end=min(report_end, len(report)), prefix=prefix, end_pos=end_pos)
 
 
+# What makes ``find_report`` look at a line of a report without console prefixes: a console prefix or caller tag
+# ("] "), a questionable frame, a CR, the skip rules' words; or an oops header.
+_WALK_WORDS = ("] ", " ? ", "\r", "FAULT_", "vmalloc", "Disabling lock debugging due to kernel taint",
+               "Kernel panic - not syncing")
+_RUN_WORDS = WordSet(_WALK_WORDS + tuple(sorted({o.header for o in fm.OOPSES})))
+_RUN_CHUNK = 1 << 20
+
+
+def _plain_runs(text: str, start: int):
+    """For ``find_report`` with context "", in order: the start of each line after the one at ``start`` that is
+    not plain (the walk reads it itself), and the end of each chunk searched. A plain line holds no
+    ``_WALK_WORDS`` and no oops header: the walk would take it as it is. The text is searched a chunk
+    (``_RUN_CHUNK``, whole lines) at a time, so a walk that stops early reads little."""
+    n = len(text)
+    lo = text.find("\n", start) + 1 or n
+    while lo < n:
+        hi = text.find("\n", lo + _RUN_CHUNK) + 1 or n
+        marks = set()
+        for word in _RUN_WORDS.present(text[lo:hi]):      # (those the chunk holds: one pass for all)
+            pos = text.find(word, lo, hi)
+            while pos >= 0:
+                marks.add(text.rfind("\n", 0, pos) + 1)
+                end = text.find("\n", pos, hi)
+                if end < 0:
+                    break
+                pos = text.find(word, end, hi)
+        yield from sorted(marks)
+        yield hi
+        lo = hi
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Title extraction.
 
 def _go_format(fmt: str, args: list[str]) -> str:
     """Go's ``%[N]v`` with N counted from 1; a missing argument reads like Go's ``%!v(BADINDEX)``."""
-    return re.sub(r"%\[(\d+)\]v", lambda m: args[int(m.group(1)) - 1] if int(m.group(1)) <= len(args)
-                  else "%!v(BADINDEX)", fmt)
+    if "%[" not in fmt:
+        return fmt
+    return _GO_ARG.sub(lambda m: args[int(m.group(1)) - 1] if int(m.group(1)) <= len(args)
+                       else "%!v(BADINDEX)", fmt)
+
+
+_GO_ARG = re.compile(r"%\[(\d+)\]v")
 
 
 def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
@@ -385,6 +482,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
     frames: list[tuple[str, str]] = []
     ok = True
     idx = 0
+    may_fail = "should_fail" in text        # (``_corrupted_line`` needs it)
     while idx < len(parts):
         part = parts[idx]
         if part is fm.PARSE_STACK:
@@ -392,10 +490,12 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             while i < n:
                 ln = lines[i]
                 i += 1
-                if _corrupted_line(ln):
+                if may_fail and _corrupted_line(ln):
                     ok = False
                     break
-                if _stack_start(ln):
+                # ``_stack_start``, inlined
+                if ("race" in ln or "Allocated" in ln or "Freed" in ln or "Uninit" in ln) \
+                        and fm.STACK_START_ANY.search(ln) is not None:
                     if seen_frame:
                         break
                     continue
@@ -413,7 +513,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             while i < n:
                 ln = lines[i]
                 i += 1
-                if _corrupted_line(ln):
+                if may_fail and _corrupted_line(ln):
                     ok = False
                     break
                 if ln.endswith(_INLINE_MARK) and i < n and _frame_line_follows(lines[i]):
@@ -567,8 +667,13 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> E
 _ANY_REPLACEMENT = re.compile("|".join(f"(?:{r.rx.pattern})" for r in fm.TITLE_REPLACEMENTS))
 
 
+# Every replacement's match holds a digit (``\d``; ``[0-9]`` is part of it) or six hex letters in a row (the address
+# row's ``[0-9a-f]{6,}`` without a digit): a title with neither (most) is not searched by ``_ANY_REPLACEMENT``.
+_MAY_REPLACE = re.compile(r"\d|[a-f]{6}")
+
+
 def replace_dynamic(title: str, era: str | None = None) -> str:
-    if _ANY_REPLACEMENT.search(title) is None:
+    if _MAY_REPLACE.search(title) is None or _ANY_REPLACEMENT.search(title) is None:
         return title
     for r in fm.TITLE_REPLACEMENTS:
         if (r.since or r.until) and not active(era, r.since, r.until):
@@ -602,6 +707,7 @@ def clean_title(title: str, era: str | None = None) -> str:
 
 
 _STACK_START_TEXTS = [(rx, _required_text(rx)) for rx in fm.STACK_START]     # ("[^k] backtrace:": no literal start)
+_STACK_START_WORDS = WordSet(tuple({t for _, t in _STACK_START_TEXTS if t is not None}))   # (one pass for all)
 
 
 def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
@@ -615,8 +721,9 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
     if f.no_stack:
         return ""
     has_stack = False
+    present = _STACK_START_WORDS.present(report)
     for key, need in _STACK_START_TEXTS:
-        m = key.search(report) if need is None or need in report else None
+        m = key.search(report) if need is None or need in present else None
         if m is None:
             continue
         rest = report[m.start():].split("\n", 16)

@@ -97,8 +97,41 @@ _GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical ad
 
 def looks_wrapped(lines: list[str]) -> bool:
     """A text whose lines were re-wrapped by a mail client: hardly any line is longer than the wrap width."""
-    long = sum(1 for ln in lines if len(ln) > _WRAP_WIDTH)
+    long = sum(map(_WRAP_WIDTH.__lt__, map(len, lines)))
     return long * 50 < len(lines) and len(lines) >= 5
+
+
+# The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header.
+_CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "KASAN: ", "KMSAN: ", "KCSAN: ", "UBSAN: ",
+              "general protection fault, probably for non-canonical address")
+
+
+def _join_cut_headers(text: str, lines: list[str]) -> str:
+    """``unwrap`` of a text without timestamps: each cut header line (``_cut_header``) joined with its rest, the
+    next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at."""
+    heads: set[int] = set()
+    for word in _CUT_WORDS:
+        pos = text.find(word)
+        while pos >= 0:
+            heads.add(text.rfind("\n", 0, pos) + 1)
+            end = text.find("\n", pos)
+            if end < 0:
+                break
+            pos = text.find(word, end)
+    joined: list[int] = []
+    last, i = 0, 0
+    for start in sorted(heads):
+        i += text.count("\n", last, start)        # the line number of ``start``
+        last = start
+        if i + 1 < len(lines) and (not joined or joined[-1] != i - 1) and _cut_header(lines[i], lines[i + 1]) \
+                and not _PROGRAM_OUTPUT.match(lines[i + 1].lstrip()):
+            joined.append(i)
+    if not joined:
+        return text
+    out = lines[:]
+    for i in reversed(joined):
+        out[i:i + 2] = [out[i].rstrip() + " " + out[i + 1].strip()]
+    return "\n".join(out)
 
 
 def unwrap(text: str) -> str:
@@ -110,8 +143,12 @@ def unwrap(text: str) -> str:
     lines = text.split("\n")
     if not looks_wrapped(lines):
         return text
-    stamped = sum(1 for ln in lines if ln[:1] == "[" and _TS.match(ln))     # (a timestamp starts with "[")
-    timestamped = stamped * 3 >= sum(1 for ln in lines if ln.strip())
+    filled = len(lines) - lines.count("") - sum(map(str.isspace, lines))     # lines that are not blank
+    # (a timestamp starts with "[": with too few lines starting so, no need to match them)
+    timestamped = ((text[:1] == "[") + text.count("\n[")) * 3 >= filled and \
+        sum(1 for ln in lines if ln[:1] == "[" and _TS.match(ln)) * 3 >= filled
+    if not timestamped:
+        return _join_cut_headers(text, lines)
     out: list[str] = []
     # The line being rebuilt, as its pieces (joined once it is complete: joining piece by piece would copy it
     # once per piece), its length without trailing blanks, whether it has a timestamp (then whether its message
@@ -196,7 +233,11 @@ def mask_code(text: str) -> str:
     changed = False
     i, n = 0, len(lines)
     while i < n:
-        body = _QUOTE_PREFIX.sub("", lines[i], count=1).rstrip("\r")
+        line = lines[i]
+        if "@@ -" not in line and '"' not in line and "%" not in line:
+            i += 1                 # neither a hunk header nor a source line, whatever its quoting
+            continue
+        body = _QUOTE_PREFIX.sub("", line, count=1).rstrip("\r")
         m = _HUNK.match(body) if body[:4] == "@@ -" else None
         if m is None:
             if is_source_line(body):
@@ -216,10 +257,14 @@ def mask_code(text: str) -> str:
         i += 1
         budget = _MAX_HUNK
         while i < n and (old > 0 or new > 0) and budget:
-            q = _QUOTE_PREFIX.match(lines[i])
-            if q.group(0).count(">") != depth:
-                break              # the quoted hunk was cut ("[..]"): the replier's own lines follow
-            body = lines[i][q.end():]
+            body = lines[i]
+            if ">" in body:        # (a quote prefix holds one)
+                q = _QUOTE_PREFIX.match(body)
+                if q.group(0).count(">") != depth:
+                    break          # the quoted hunk was cut ("[..]"): the replier's own lines follow
+                body = body[q.end():]
+            elif depth:
+                break
             if body.startswith(("@@ -", "diff --git ")):
                 break
             first = body[:1]
@@ -235,7 +280,6 @@ def mask_code(text: str) -> str:
     return "\n".join(lines) if changed else text
 
 
-_QUOTE_OR_PERCENT = re.compile('["%]')
 
 
 def _mask_source_lines(text: str) -> str:
@@ -243,18 +287,19 @@ def _mask_source_lines(text: str) -> str:
     those are looked at."""
     parts: list[str] = []
     done = 0
-    pos = 0
-    while True:
-        m = _QUOTE_OR_PERCENT.search(text, pos)
-        if m is None:
-            break
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.end())
+    quote, percent = text.find('"'), text.find("%")     # the next of each (two substring searches: faster than
+    while quote >= 0 or percent >= 0:                   # one search of the class ["%])
+        at = percent if quote < 0 or 0 <= percent < quote else quote
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at + 1)
         end = len(text) if end < 0 else end
         if is_source_line(_QUOTE_PREFIX.sub("", text[start:end], count=1).rstrip("\r")):
             parts.append(text[done:start])          # the line blanked, its line break kept
             done = end
-        pos = end + 1
+        if quote >= 0 and quote <= end:
+            quote = text.find('"', end + 1)
+        if percent >= 0 and percent <= end:
+            percent = text.find("%", end + 1)
     if not parts:
         return text
     parts.append(text[done:])
@@ -275,6 +320,20 @@ _DMESG_LEVEL = re.compile(r"^((?:[ \t]*>)*[ \t]*)(?:(kern)|user|mail|daemon|auth
                           r"authpriv|ftp|local[0-7]) *:(?:emerg|alert|crit|err|warn|notice|info|debug) *: (.*)$", re.M)
 
 
+# What a ``_DMESG_LEVEL`` line holds: a level right after a colon.
+_DMESG_WORDS = (":emerg", ":alert", ":crit", ":err", ":warn", ":notice", ":info", ":debug")
+# A line ending in ")": the end of every decoded line (a ")" is rarer than the "." ``_DECODED_END`` starts with).
+_PAREN_END = re.compile(r"\)[ \t]*$", re.M)
+
+
+def _has_decoded_line(text: str) -> bool:
+    """``_DECODED_END.search(text)``: only the lines ending in ")" are searched."""
+    for m in _PAREN_END.finditer(text):
+        if _DECODED_END.search(text, text.rfind("\n", 0, m.start()) + 1, m.end()) is not None:
+            return True
+    return False
+
+
 def undecode(text: str) -> str:
     """Kernel lines as the kernel test robot mails them, put back in console form: ``dmesg --decode``'s level
     prefix (``kern  :warn  : ``) dropped (lines of other facilities blanked), and frames and headers as
@@ -283,11 +342,11 @@ def undecode(text: str) -> str:
     Line count unchanged."""
     if ":" not in text:
         return text
-    if " :" in text and _DMESG_LEVEL.search(text):
+    if " :" in text and any(w in text for w in _DMESG_WORDS) and _DMESG_LEVEL.search(text):
         # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
         # the kernel's: blanked
         text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)
-    if " (" not in text or _DECODED_END.search(text) is None:
+    if " (" not in text or not _has_decoded_line(text):
         return text
     return _DECODED.sub(lambda m: f"{m.group('func')}+0x0/0x0 {m.group('src')}", text)
 

@@ -14,15 +14,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from triage.report import PARSER_VERSION, Report
 from triage.report.normalize import foldable
 from triage.report.source import content_hash
 from triage.store.schema import now
 from triage.subsystems import subsystems_json
+
+if TYPE_CHECKING:       # annotations only: the import's worker processes prepare rows without sqlite-utils (~0.1 s
+    import sqlite_utils  # of their start-up)
 
 CHUNK = 500                # ids or hashes per IN (...) list
 MAX_STORED_TEXT = 2_000_000  # bytes of input kept with a report; larger logs keep the extracted report only

@@ -935,6 +935,13 @@ def busy_timeout() -> float:
         return BUSY_TIMEOUT
 
 
+# The page cache of a writing connection (SQLite's default is 2 MiB, allocated as pages are used). An import batch
+# touches more pages than that (message bodies, their indexes, the search index): with 2 MiB they spill to the WAL
+# mid-transaction and are read back, rewritten and spilled again (linux-nilfs: 114k page writes and 65k reads,
+# 0.55 s of system time in the importing process); 16 MiB or more: 72k writes, 12k reads, 0.37 s.
+WRITER_CACHE_KIB = 32 * 1024
+
+
 def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHEMA_VERSION,
             on_wait: Callable[[str], None] | None = None) -> sqlite_utils.Database:
     """Open (creating and migrating if needed) the store at ``path``.
@@ -962,6 +969,7 @@ def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHE
             _ON_WAIT[db] = on_wait
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         db.execute("PRAGMA foreign_keys = ON")
         migrate(db, migrate_to)
         return db

@@ -43,14 +43,18 @@ def _subject_matches(db: sqlite_utils.Database, subject: str, mid: str, date: st
     if date:
         sql += " AND (date IS NULL OR date <= ?)"
         args.append(date)
-    return db.execute(sql + " ORDER BY date DESC", args).fetchall()
+    return db.conn.execute(sql + " ORDER BY date DESC", args).fetchall()
 
 
-def _named(row: tuple) -> list[str]:
+def _named(mid: str, irt: str | None, refs: list[str]) -> list[str]:
     """The message-ids a message names as its parent, nearest first (In-Reply-To, then References last first)."""
-    mid, irt, refs_json = row[0], row[1], row[2]
-    refs = json.loads(refs_json or "[]")
     return list(dict.fromkeys(m for m in ([irt] if irt else []) + refs[::-1] if m and m != mid))
+
+
+def _pending(row: tuple) -> tuple:
+    """A message to resolve (``resolve``'s query) with its references read (JSON) and the ids it names."""
+    refs = json.loads(row[2] or "[]")
+    return (*row, refs, _named(row[0], row[1], refs))
 
 
 class _Threads:
@@ -89,9 +93,7 @@ class _Threads:
 
 
 def _resolve_one(db: sqlite_utils.Database, row: tuple, known: _Threads) -> str:
-    mid, irt, refs_json, subject, author, date = row
-    refs = json.loads(refs_json or "[]")
-    named = _named(row)
+    mid, irt, _, subject, author, date, refs, named = row
     parent = thread = None
     for cand in named:
         if cand in known.thread:
@@ -100,7 +102,7 @@ def _resolve_one(db: sqlite_utils.Database, row: tuple, known: _Threads) -> str:
             break
     if named and parent is None:
         parent = irt or refs[-1]
-        hit = db.execute(
+        hit = db.conn.execute(
             f"SELECT thread_id FROM messages WHERE thread_id IN ({','.join('?' * len(named))}) LIMIT 1", named
         ).fetchone()
         thread = hit[0] if hit else (refs[0] if refs else parent)
@@ -113,7 +115,7 @@ def _resolve_one(db: sqlite_utils.Database, row: tuple, known: _Threads) -> str:
             roots = [m for m in matches if not is_reply_subject(m[4])]
             thread = roots[-1][1] if roots else mid
     thread = thread or mid
-    db.execute("UPDATE messages SET thread_id = ?, parent_id = ? WHERE message_id = ?", [thread, parent, mid])
+    db.conn.execute("UPDATE messages SET thread_id = ?, parent_id = ? WHERE message_id = ?", [thread, parent, mid])
     known.resolved(mid, thread)
     if thread != mid and mid in known.roots:   # replies that arrived first were rooted at this message: move them
         db.execute("UPDATE messages SET thread_id = ? WHERE thread_id = ?", [thread, mid])
@@ -131,11 +133,10 @@ def resolve(db: sqlite_utils.Database, bug_hints: dict[str, str] | None = None,
     thread's own messages name no bug. ``linked`` collects the reports given a bug (their groups change).
     """
     with transaction(db):
-        pending = db.execute(
+        pending = [_pending(row) for row in db.conn.execute(
             "SELECT message_id, in_reply_to, refs, subject, author_email, date FROM messages "
-            "WHERE thread_id IS NULL ORDER BY date IS NULL, date, rowid"
-        ).fetchall()
-        known = _Threads(db, {m for row in pending for m in _named(row)}, [row[0] for row in pending])
+            "WHERE thread_id IS NULL ORDER BY date IS NULL, date, rowid")]
+        known = _Threads(db, {m for row in pending for m in row[-1]}, [row[0] for row in pending])
         touched = {_resolve_one(db, row, known) for row in pending}
         touched |= {row[0] for row in pending}     # ids that stopped being thread roots lose their row
         for mid in bug_hints or {}:

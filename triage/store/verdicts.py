@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:       # annotations only (the import's workers build verdict rows without sqlite-utils)
+    import sqlite_utils
 
 _COLUMNS = ("report_id", "source", "label", "confidence", "needs_review", "evidence", "classifier_version",
             "created_at")
