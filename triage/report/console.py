@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from triage.report import markers as mk
 from triage.report.frames import strip_suffix
 from triage.report.gfp import find_gfp
-from triage.report.lines import Line, cleaned
+from triage.report.lines import Line, cleaned, messages
 from triage.report.memo import by_name
 from triage.report.stacks import ARM32_FRAME, lockdep_locks
 
@@ -60,6 +60,9 @@ CRASH_KINDS: list[tuple[re.Pattern[str], str]] = [
 ]
 KINDS: tuple[str, ...] = (*dict.fromkeys(kind for _, kind in CRASH_KINDS), "none")
 _HEADER_FIRST = frozenset("WBIKUOugkrw[")
+# First characters of the lines ``_Walk.line`` may act on without a word tested for it: "<IRQ>"..., headers,
+# "-> #", "stack backtrace:", "task:", "NMI backtrace", "RIP:" / "pc :" / "PC is at" / "epc :".
+_ACTS_FIRST = _HEADER_FIRST | frozenset("<-stNRpPe")
 _HEADER_HINT = re.compile(r"^(?:WARNING|BUG|INFO|KASAN|UBSAN|Oops|Unable|general|kernel|Kernel|rcu|watchdog|\[ BUG)")
 
 _FRAME = re.compile(
@@ -131,7 +134,8 @@ _PLAIN, _INLINE, _ARM = 0, 1, 2       # frame line forms (``_frame_shape``)
 @by_name
 def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
     """What a (stripped) line is as a frame, remembered per line (the lines of one kernel build repeat): None if
-    no frame; else (form, function, unreliable, the line read as no ``_INLINE`` frame: None if no frame). An
+    no frame; else (form, function without compiler suffixes (``strip_suffix``), unreliable, the line read as
+    no ``_INLINE`` frame: None if no frame). An
     ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is that header's cut-off rest, not a
     frame; a ``_PLAIN`` frame right after one names the header's function (``_Walk.header_frame``)."""
     j = s.find("+0x")
@@ -143,11 +147,11 @@ def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
         prefix = head[:sp + 1].strip() if sp >= 0 else ""
         if (not prefix or prefix == "?" or prefix[:2] == "[<") and func.replace(".", "_").isidentifier() \
                 and "/0x" in s[j:j + 40]:
-            return _PLAIN, func, prefix[-1:] == "?", None
+            return _PLAIN, strip_suffix(func), prefix[-1:] == "?", None
     elif j < 0 and s.endswith(" [inline]"):
         parts = s.split()             # "func file.c:LINE [inline]"
         if len(parts) == 3 and parts[0].replace(".", "_").isidentifier() and ":" in parts[1]:
-            return _INLINE, parts[0], False, _other_frame_shape(s, j)
+            return _INLINE, strip_suffix(parts[0]), False, _other_frame_shape(s, j)
     return _other_frame_shape(s, j)
 
 
@@ -156,11 +160,11 @@ def _other_frame_shape(s: str, j: int) -> tuple[int, str, bool, None] | None:
     if s.endswith("[inline]") or (j > 0 and ".c:" in s):
         m = _FRAME.match(s)
         if m is not None and (m.group("off") or m.group("file")):
-            return _PLAIN, m.group("func"), s[0] == "?" or "] ? " in s[:40], None
+            return _PLAIN, strip_suffix(m.group("func")), s[0] == "?" or "] ? " in s[:40], None
     if ") from [<" in s:
         m = ARM32_FRAME.match(s)        # arm32: "[<pc>] (func) from [<lr>] (caller+0x1/0x2)"
         if m is not None:
-            return _ARM, m.group("func"), False, None
+            return _ARM, strip_suffix(m.group("func")), False, None
     return None
 
 
@@ -171,27 +175,41 @@ def _task(comm: str | None, pid: str | int | None) -> dict:
 class _Walk:
     """State of one pass (the stack being printed, the primary crash, the open fault injection)."""
 
-    def __init__(self, lines: list[Line], kernel: str | None):
-        self.lines = lines
+    def __init__(self, text: str, kernel: str | None):
+        self.text = text
+        self.texts, self.tags = messages(text)
+        self._lines: list[Line] | None = None
         self.out = Console()
         self.stack = "stack"
         self.in_stack = 0                 # reliable frames read since the last header / stack switch
         self.n_crash = self.n_fi = 0
         self.in_irq = self.rip_seen = False
         self.crash_irq = False
+        self.n_unreliable = 0             # "? func" frames read
         self.last_fi: dict | None = None
         self.event_task_open: dict | None = None     # the last event, until a CPU line names its task
         self.prev_header = -1                        # index of the last header line
         self.ctx: dict = {"kernel": kernel, "tag_pid": None, "delalloc": None}
-        self.gate = mk.Hints(None, None)
+        self.gate = mk.hints(text)
+        # the lines a message marker may be on (its gate's words found in the text, a superset): one search
+        self.gate_lines = self.gate.message_lines(text) if self.gate.message is not None else ()
+
+    @property
+    def lines(self) -> list[Line]:
+        """The lines as ``Line`` objects (what the marker readers take), built when a marker first needs them."""
+        if self._lines is None:
+            self._lines = cleaned(self.text)
+        return self._lines
 
     # -- frames ------------------------------------------------------------------------------------------
     def frame(self, i: int, func: str, s: str, unreliable: bool) -> None:
+        """A frame of ``func`` (compiler suffixes stripped) on line ``i`` (``s``: stripped)."""
         if len(self.out.frames) >= MAX_FRAMES:
             return
-        frame = {"function": strip_suffix(func), "stack": self.stack, "lineno": i + 1, "line": s}
+        frame = {"function": func, "stack": self.stack, "lineno": i + 1, "line": s}
         if unreliable:
             frame["unreliable"] = True
+            self.n_unreliable += 1
         self.out.frames.append(frame)
         if not unreliable:
             self.in_stack += 1
@@ -199,12 +217,13 @@ class _Walk:
                 self.crash_irq = True
 
     def header_frame(self, i: int, func: str) -> bool:
-        """A frame line right after a header cut by a mail client at "at FILE:LINE": the header's function."""
-        if self.prev_header == i - 1 and _AT_FILE_END.search(self.lines[i - 1].text.rstrip()):
+        """A frame line right after a header cut by a mail client at "at FILE:LINE": the header's function (``func``:
+        compiler suffixes stripped)."""
+        if self.prev_header == i - 1 and _AT_FILE_END.search(self.texts[i - 1].rstrip()):
             crash = self.out.crash
             if crash is not None and crash["lineno"] == i and crash["function"] is None:
-                crash.update(function=strip_suffix(func), function_lineno=i + 1,
-                             function_line=self.lines[i].text.strip())
+                crash.update(function=func, function_lineno=i + 1,
+                             function_line=self.texts[i].strip())
             return True
         return False
 
@@ -234,7 +253,8 @@ class _Walk:
             event["task"] = _task(None, m.group("pid"))
         if new:
             event.update(task=_task(new.group("comm"), new.group("pid")), task_lineno=i + 1)
-        tag = _TAG_PID.match(self.lines[i].tag) if self.lines[i].tag else None
+        tag = self.tags[i] if self.tags is not None else None
+        tag = _TAG_PID.match(tag) if tag else None
         if tag and event["task"] is None:
             event["task"] = _task(None, tag.group(1))       # the console caller tag: the task that printed it
         if hung:
@@ -243,7 +263,7 @@ class _Walk:
             self.out.events.append(event)
         self.event_task_open = event if event["task_lineno"] is None else None
         if self.out.crash is None:
-            before = [[k + 1, self.lines[k].text.rstrip()] for k in range(max(0, i - LINES_BEFORE), i)]
+            before = [[k + 1, self.texts[k].rstrip()] for k in range(max(0, i - LINES_BEFORE), i)]
             crash = {"kind": kind, "lineno": i + 1, "line": s, "function": None, "function_lineno": None,
                      "function_line": None, "file": None, "task": None, "task_lineno": None, "task_line": None,
                      "in_irq": False, "before": before}
@@ -276,13 +296,9 @@ class _Walk:
         self.in_irq = False
 
     # -- the pass ----------------------------------------------------------------------------------------
-    def line(self, i: int) -> None:
-        s = self.lines[i].text.strip()
-        if not s:
-            return
+    def line(self, i: int, s: str) -> None:
+        """Line ``i``, stripped (``s``: not empty), when it is no frame."""
         first = s[0]
-        if _frame_shape(s) is not None and self.try_frame(i, s):
-            return
         if s[:4] in _DUMP_LINES:
             return
         if first == "<":
@@ -291,7 +307,7 @@ class _Walk:
             elif s.startswith(("</IRQ>", "</SOFTIRQ>", "</NMI>", "<TASK>")):
                 self.in_irq = False
             return
-        kind = header_kind(s)
+        kind = header_kind(s) if first in _HEADER_FIRST else None
         if kind:
             self.header(i, s, kind)
             self.prev_header = i
@@ -332,7 +348,8 @@ class _Walk:
             m = _TASK_ACQ.match(s)
             if m:
                 crash.update(task=_task(m.group("comm"), m.group("pid")), task_lineno=i + 1, task_line=s)
-        self.marker(i, s)
+        if i in self.gate_lines:
+            self.marker(i, s)
 
     def cpu_line(self, i: int, s: str, m: re.Match[str]) -> None:
         task = _task(m.group("comm"), m.group("pid"))
@@ -354,12 +371,12 @@ class _Walk:
         gate = self.gate.header if header else self.gate.message
         if gate is None or gate.search(s) is None:      # (matches() asks again: this spares the window)
             return
-        lines = self.lines
-        nxt = lines[i + 1].text.strip() if i + 1 < len(lines) else ""
+        texts = self.texts
+        nxt = texts[i + 1].strip() if i + 1 < len(texts) else ""
         if len(self.out.markers) >= MAX_MARKERS:
             return
         for row, m in mk.matches(s, f"{s} {nxt}" if nxt else s, header, self.gate):
-            d = mk.marker(row, m, lines, i, self.ctx)
+            d = mk.marker(row, m, self.lines, i, self.ctx)
             if d is not None:
                 break
         else:
@@ -385,17 +402,42 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     number of ``text``'s first line (when it is a part of a bigger input)."""
     if not isinstance(text, str):
         return Console()
-    lines = cleaned(text)
-    w = _Walk(lines, kernel)
-    w.gate = mk.hints(text)
-    for i in range(len(lines)):
-        w.line(i)
+    w = _Walk(text, kernel)
+    frames, gate_lines = w.out.frames, w.gate_lines
+    shape_of, try_frame, other = _frame_shape, w.try_frame, w.line
+    for i, s in enumerate(w.texts):
+        s = s.strip()
+        if not s:
+            continue
+        shape = shape_of(s)
+        if shape is not None:
+            if w.prev_header != i - 1:
+                # a frame line not right after a header (``try_frame`` of every form), ``_Walk.frame`` inlined
+                if len(frames) < MAX_FRAMES:
+                    stack = w.stack
+                    if shape[2]:
+                        frames.append({"function": shape[1], "stack": stack, "lineno": i + 1, "line": s,
+                                       "unreliable": True})
+                        w.n_unreliable += 1
+                    else:
+                        frames.append({"function": shape[1], "stack": stack, "lineno": i + 1, "line": s})
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
+                continue
+            if try_frame(i, s):
+                continue
+        elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "/" not in s
+                                       and "PID:" not in s and "state was registered at:" not in s):
+            continue                    # a line ``_Walk.line`` does nothing with
+        other(i, s)
     out = w.out
     if out.crash is not None:
         out.crash["in_irq"] = w.crash_irq
     # unreliable "? func" frames are dropped, unless a stack has nothing else (some dumps print only those)
-    reliable = {f["stack"] for f in out.frames if "unreliable" not in f}
-    out.frames = [f for f in out.frames if "unreliable" not in f or f["stack"] not in reliable]
+    if w.n_unreliable:
+        reliable = {f["stack"] for f in out.frames if "unreliable" not in f}
+        out.frames = [f for f in out.frames if "unreliable" not in f or f["stack"] not in reliable]
     if out.crash is None:
         for f in out.frames:              # a bare call trace: its frames are the crash
             if f["stack"] == "stack":
@@ -403,7 +445,7 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     if "{" in text:
         out.locks = lockdep_locks(text)[:MAX_LOCKS]
         if "fs_reclaim" in text:
-            out.markers += mk.fs_reclaim_markers(out.locks, lines)
+            out.markers += mk.fs_reclaim_markers(out.locks, w.lines)
             out.markers.sort(key=lambda d: d["lineno"])
     out.gfp = find_gfp(text, kernel)[:MAX_GFP]
     attribute(out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from triage.report.lines import cleaned
+from triage.report.lines import holding, messages
 
 _REL = r"(?P<rel>\d+\.\d+(?:\.\d+)?[\w.+~-]*)"
 # First match wins, in this order of trust.
@@ -23,6 +23,7 @@ _VERSION_RES: list[re.Pattern[str]] = [
     re.compile(r"\bLinux version " + _REL),                                 # boot banner
 ]
 _VERSION_HINT = ("tainted", "Tainted", "Linux version")
+_VERSION_LINE = re.compile("ainted|Linux version")      # a line none of the expressions can match lacks both
 
 _TASK_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more than|can't die)"), "hung"),
@@ -34,14 +35,16 @@ _TASK_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) is trying to (?:lock|release lock)"), "lockdep"),
 ]
 _TASK_HINT = ("PID:", "INFO: task", " by task ", "is trying to", "takes:", "has:")
+_TASK_LINE = re.compile("|".join(map(re.escape, _TASK_HINT)))
 
 
 def kernel_version(text: str) -> str | None:
     """The kernel release the report was printed by, or None if the text does not say."""
     if not isinstance(text, str) or not any(h in text for h in _VERSION_HINT):
         return None
-    for ln in cleaned(text):
-        line = ln.text
+    texts = messages(text).texts
+    for i in holding(text, _VERSION_LINE):
+        line = texts[i]
         if "ainted" not in line and "Linux version" not in line:
             continue
         for rx in _VERSION_RES:
@@ -66,8 +69,9 @@ def crash_task(text: str) -> dict | None:
     """``{"comm", "pid"}`` of the task the report is about (hung task, oopsing task, lockdep task)."""
     if not isinstance(text, str) or not any(h in text for h in _TASK_HINT):
         return None
-    for ln in cleaned(text):
-        line = ln.text
+    texts = messages(text).texts
+    for i in holding(text, _TASK_LINE):
+        line = texts[i]
         if not any(h in line for h in _TASK_HINT):
             continue
         for rx, _kind in _TASK_RES:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from triage.report.context import kernel_tuple
-from triage.report.lines import cleaned
+from triage.report.lines import holding, messages
 from vocab import gfp as table
 from vocab.gfp import LAYOUTS, Layout
 
@@ -77,6 +77,7 @@ _MASK = re.compile(
     r"(?:\s?\((?P<names>[\w|]{0,400})\))?"
 )
 _HINTS = ("gfp", "mode:0x")
+_GFP_LINE = re.compile("gfp|mode:")
 _CUT = re.compile(r"(?<![\w])(?:gfp_mask|gfp_flags|gfpflags|gfp|mode:)[:=]?\s*$")
 
 
@@ -92,17 +93,17 @@ def find_gfp(text: str, kernel: str | None = None) -> list[dict]:
     if not isinstance(text, str) or not any(h in text for h in _HINTS):
         return []
     found: list[tuple[int, str, re.Match[str]]] = []
-    lines = cleaned(text)
-    for i, ln in enumerate(lines):
-        line = ln.text
+    texts = messages(text).texts
+    for i in holding(text, _GFP_LINE):
+        line = texts[i]
         if "gfp" not in line and "mode:" not in line:
             continue
-        if _CUT.search(line) and i + 1 < len(lines):
-            line = f"{line.rstrip()} {lines[i + 1].text.strip()}"    # a mail client wrapped it after "gfp_mask"
+        if _CUT.search(line) and i + 1 < len(texts):
+            line = f"{line.rstrip()} {texts[i + 1].strip()}"    # a mail client wrapped it after "gfp_mask"
         for m in _MASK.finditer(line):
             if m.group("ctx") == "mode" and ":" not in line[m.end("ctx"):m.start("hex")]:
                 continue                         # "mode 0x..." without the colon is something else
-            found.append((ln.lineno, line, m))
+            found.append((i + 1, line, m))
     if not found:
         return []
     lay, guessed = layout_for(kernel)

@@ -13,7 +13,9 @@ keeps all the parsers linear in the input size, whatever the input.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from itertools import count, repeat
 from typing import NamedTuple
 
 from vocab.console import PREFIX as _PREFIX
@@ -23,6 +25,11 @@ MAX_LINE = 2000
 _PREFIX_START = frozenset("[<>")
 # First characters of a line that cannot start a prefix (nor blanks before one): letters, digits, most signs.
 _PLAIN_START = frozenset(chr(c) for c in range(33, 127)) - _PREFIX_START
+# The lines whose ``vocab.console.PREFIX`` may be more than empty: past blanks a quote (">"), a level ("<4>"), a
+# timestamp, caller tag or logger date ("[" and a digit, "T" or "C"); not "[<ffffffff81...>]" nor "<TASK>".
+_PREFIXED = r"[ \t]*(?:>|<\d|\[[ \t\u00a0]*[\dTC])"
+_MAY_PREFIX = re.compile("\n" + _PREFIXED)      # (past the first line; a literal start is searched fast)
+_MAY_PREFIX_FIRST = re.compile(_PREFIXED)
 
 
 class Line(NamedTuple):
@@ -64,23 +71,91 @@ def clean_lines(text: str) -> Iterator[Line]:
     yield from cleaned(text)
 
 
+class Messages(NamedTuple):
+    """The lines of a text, cleaned, as two parallel lists (no object per line): what the parsers' loops walk."""
+
+    texts: list[str]                 # each line's message (``Line.text``); shared: never changed by a caller
+    tags: list[str | None] | None    # each line's caller tag; None when no line has one
+
+
+_last_messages: tuple[str | None, Messages] = (None, Messages([], None))
 _last: tuple[str, list[Line]] = ("", [])
 
 
+def messages(text: str) -> Messages:
+    """Every line of ``text`` cleaned (``clean``), remembered for the last text: the parsers of one report
+    share one pass. A line that cannot start with a prefix (``_PREFIXED``) is kept as it is (cut to ``MAX_LINE``,
+    no CR), and the few others are found by one search of the text."""
+    global _last_messages
+    cached_text, cached = _last_messages
+    if text is cached_text:
+        return cached
+    raws = text.split("\n")
+    tags: list[str | None] | None = None
+    if " kernel: " in text:             # syslog lines: each line is looked at
+        texts, tags = [], []
+        for raw in raws:
+            tag, msg = _clean_line(raw)
+            texts.append(msg)
+            tags.append(tag)
+        if all(t is None for t in tags):
+            tags = None
+    else:
+        texts = raws
+        if "\r" in text or (len(text) > MAX_LINE and max(map(len, raws)) > MAX_LINE):
+            texts = [raw[:MAX_LINE].rstrip("\r\n") for raw in raws]
+        first = _MAY_PREFIX_FIRST.match(raws[0]) is not None
+        for i in ([0] if first else []), _prefixed(text):
+            for k in i:
+                tag, texts[k] = _clean_line(raws[k])
+                if tag is not None:
+                    if tags is None:
+                        tags = [None] * len(raws)
+                    tags[k] = tag
+    out = Messages(texts, tags)
+    if len(text) > 512:                 # one-line lookups (a marker's own line) must not evict the report
+        _last_messages = (text, out)
+    return out
+
+
+def _prefixed(text: str) -> Iterator[int]:
+    """The index of each line past the first that may start with a prefix (``_PREFIXED``)."""
+    i, pos = 0, 0
+    for m in _MAY_PREFIX.finditer(text):
+        i += text.count("\n", pos, m.end())
+        pos = m.end()
+        yield i
+
+
+def holding(text: str, rx: re.Pattern[str]) -> Iterator[int]:
+    """The index (0-based, as in ``messages``) of each line of ``text`` in which ``rx`` finds something, in order,
+    each once: searched in the raw text (a line's message is a part of it), so a caller tests the message again."""
+    i, pos = 0, 0
+    m = rx.search(text)
+    while m is not None:
+        i += text.count("\n", pos, m.start())
+        pos = m.start()
+        yield i
+        end = text.find("\n", pos)
+        if end < 0:
+            return
+        m = rx.search(text, end)
+
+
+def _clean_line(raw: str) -> tuple[str | None, str]:
+    """``_line``'s (tag, text)."""
+    _, tag, msg = _line(0, raw)
+    return tag, msg
+
+
 def cleaned(text: str) -> list[Line]:
-    """``clean_lines`` as a list, remembered for the last text: the parsers of one report share one pass."""
+    """``clean_lines`` as a list (``messages`` as ``Line`` objects), remembered for the last text."""
     global _last
     cached_text, cached = _last
     if text is cached_text:
         return cached
-    raws = text.split("\n")
-    if " kernel: " in text:             # syslog lines: each line is looked at
-        out = [_line(i, raw) for i, raw in enumerate(raws, 1)]
-    else:
-        # Only a line whose first character past blanks is "[", "<" or ">" can carry a prefix (``_line``, inlined)
-        out = [_new_line(Line, (i, None, raw[:MAX_LINE].rstrip("\r\n")))
-               if raw[:1] in _PLAIN_START or raw.lstrip(" \t")[:1] not in _PREFIX_START else _line(i, raw)
-               for i, raw in enumerate(raws, 1)]
-    if len(text) > 512:                 # one-line lookups (a marker's own line) must not evict the report
+    texts, tags = messages(text)
+    out = list(map(_new_line, repeat(Line), zip(count(1), repeat(None) if tags is None else tags, texts)))
+    if len(text) > 512:
         _last = (text, out)
     return out

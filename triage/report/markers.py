@@ -416,6 +416,27 @@ class Hints:
 
     message: re.Pattern[str] | None
     header: re.Pattern[str] | None
+    words: tuple[str, ...] = ()         # the message gate's words
+
+    def message_lines(self, text: str) -> set[int]:
+        """The index of each line of ``text`` holding a word of the message gate (a line's message is a part of
+        it: a superset of the lines the gate passes), from one substring search per word."""
+        hits: list[int] = []
+        for w in self.words:
+            pos = text.find(w)
+            while pos >= 0:
+                hits.append(pos)
+                end = text.find("\n", pos)
+                if end < 0:
+                    break
+                pos = text.find(w, end)
+        hits.sort()
+        out, i, last = set(), 0, 0
+        for pos in hits:
+            i += text.count("\n", last, pos)
+            last = pos
+            out.add(i)
+        return out
 
 
 @lru_cache(maxsize=256)
@@ -430,7 +451,8 @@ def hints(text: str) -> Hints:
     """The words of the table ``text`` holds, as gates (one pass of a word set over the whole text, then one
     small alternation per line instead of the whole table's)."""
     found = _WORD_SET.present(text)
-    return Hints(_gate(tuple(w for w in _WORDS if w in found)), _gate(tuple(w for w in _HEADER_WORDS if w in found)))
+    words = tuple(w for w in _WORDS if w in found)
+    return Hints(_gate(words), _gate(tuple(w for w in _HEADER_WORDS if w in found)), words)
 
 
 _ALL = hints(" ".join(_WORDS))

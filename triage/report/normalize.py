@@ -110,6 +110,9 @@ def _canonical(func: str) -> str:
     return name
 
 
+canonical_name = _canonical       # ``canonical`` of a str: one table lookup (what a loop over many frames calls)
+
+
 # Frames that are plumbing, not the bug, by kind: whole-name regexps over the canonical name.
 SKIP_TABLE: dict[str, str] = {
     "reporting": r"""

@@ -28,7 +28,7 @@ from triage.report.events import bare_trace_event, find_event, leak_report
 from triage.report.guilty import guilty_file
 from triage.report.memo import by_name
 from triage.report.model import Report
-from triage.report.normalize import canonical, signature
+from triage.report.normalize import canonical_name, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
 from triage.report.wordset import WordSet, required_literals
@@ -897,7 +897,7 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
     rep.frames = extract_frames(crash_text)
     for f in rep.frames:  # renamed functions unified, so SQL over frames finds every version's report
-        f.norm_function = canonical(f.function)
+        f.norm_function = canonical_name(f.function)
     rep.signature = signature(rep.frames, rep.title)
     whole = text if whole is None else whole
     part, first_lineno = _console_part(whole)

@@ -27,9 +27,10 @@ report (``{IN-RECLAIM_FS-W} -> {RECLAIM_FS-ON-W}``).
 from __future__ import annotations
 
 import re
+from itertools import repeat
 
 from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
-from triage.report.lines import cleaned
+from triage.report.lines import messages
 from triage.report.memo import by_name
 from triage.report.model import Frame
 
@@ -107,7 +108,10 @@ _OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtra
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 
+@by_name
 def _acts_outside(line: str) -> bool:
+    """Whether ``_step_outside`` acts on ``line`` (remembered per line: half the lines it is asked about are
+    lines of other reports of the same build, "Call Trace:", inline frames outside a trace)."""
     return (_OUTSIDE_AT_START.match(line) is not None or ("+0x" in line and _OFFSET.search(line) is not None)
             or ("CPU: " in line and _CPU_LINE.search(line) is not None)
             or ("race:" in line and _CALL_TRACE.search(line) is not None))
@@ -230,14 +234,35 @@ def extract_frames(text: str) -> list[Frame]:
     if not isinstance(text, str) or ("+0x" not in text and ".c:" not in text):
         return []
     s = _Scan()
-    for ln in cleaned(text):
-        line = ln.text
-        if s.label is not None:
-            if ln.tag is not None and s.tag is not None and ln.tag != s.tag and line.strip():
+    frames = s.frames
+    fields_of = _frame_fields
+    out_first = _OUT_FIRST
+    texts, tags = messages(text)
+    for tag, line in zip(repeat(None) if tags is None else tags, texts, strict=False):
+        label = s.label
+        if label is not None:
+            if tag is not None and s.tag is not None and tag != s.tag and line.strip():
                 continue                     # another CPU's line interleaved into this trace
+            # the usual line of a trace, a reliable frame, read here (``_step_in_trace`` does the rest)
+            c = line.lstrip()[:1]
+            if c and c != "?" and c != "[":
+                fields = fields_of(line)
+                if fields is not None:        # ``_Scan.add``, inlined
+                    s.reliable += 1
+                    s.gap = 0
+                    last, s.ip_frame = s.ip_frame, None
+                    if last is not None and last.function == fields[0] and last.offset == fields[2] \
+                            and last.line == fields[5]:
+                        continue              # arm64: "pc :" repeats as the first Call trace frame
+                    frames.append(Frame(fields[0], fields[1], label, *fields[2:]))
+                    continue
             if _step_in_trace(s, line):
                 continue
-        _step_outside(s, line, ln.tag)
+        elif not (line.lstrip()[:1] in out_first or "CPU: " in line or "race:" in line or " 0x" in line
+                  or "+0x" in line):
+            continue                         # ``_maybe_header``: nothing ``_step_outside`` acts on
+        if _acts_outside(line):
+            _act_outside(s, line, tag)
     s.close()
     return s.frames
 
@@ -304,8 +329,12 @@ def _maybe_header(line: str) -> bool:
 
 def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
     """Handle one line while no trace is open: headers that say whose trace comes next."""
-    if not _maybe_header(line) or not _acts_outside(line):
-        return
+    if _maybe_header(line) and _acts_outside(line):
+        _act_outside(s, line, tag)
+
+
+def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
+    """``_step_outside`` of a line it acts on."""
     if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
         frame = _frame(line, "stack")
         if frame is not None and frame.offset is not None:
@@ -423,13 +452,12 @@ def lockdep_locks(text: str) -> list[dict]:
     in_scenario = False
     chain_exists = False
     fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
-    for ln in cleaned(text):
-        line = ln.text
+    for lineno, line in enumerate(messages(text).texts, 1):
         stripped = line.strip()
         if chain_exists:
             if stripped:
                 locks = [p.strip() for p in stripped.split(" --> ")]
-                out.append({"lineno": ln.lineno, "line": stripped, "role": "chain-exists", "locks": locks})
+                out.append({"lineno": lineno, "line": stripped, "role": "chain-exists", "locks": locks})
                 chain_exists = False
             continue
         if in_scenario:
@@ -443,7 +471,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 col = m.start()
                 cpu = 1 if scen_col is not None and col >= scen_col - 2 else 0
                 scen_step += 1
-                entry = {"lineno": ln.lineno, "line": stripped, "role": "scenario", "cpu": cpu, "step": scen_step}
+                entry = {"lineno": lineno, "line": stripped, "role": "scenario", "cpu": cpu, "step": scen_step}
                 if m.group("name") is None:
                     entry["op"] = "<Interrupt>"
                 else:
@@ -451,9 +479,11 @@ def lockdep_locks(text: str) -> list[dict]:
                     entry["lock"] = m.group("name").strip()
                 out.append(entry)
             continue
-        # a line without any of these words starts nothing (one test per word: no generator per line)
-        if mode is None and not ("{" in line or "lock" in line or "Chain" in line or "Possible" in line
-                                 or "holding" in line or "takes:" in line or "has:" in line):
+        # a line without any of these words starts nothing (one test per word: no generator per line); past
+        # "{" (every lock and usage state), the words of the headers of _ANY_LOCKDEP_LINE
+        if mode is None and not ("{" in line or "lock:" in line or "holding" in line or "Chain" in line
+                                 or "Possible" in line or "held by" in line or "takes:" in line or "has:" in line
+                                 or "this lock" in line or "lock dependency" in line):
             continue
         if mode is not None and stripped:
             lock = _lock_of(line)
@@ -464,10 +494,10 @@ def lockdep_locks(text: str) -> list[dict]:
                     key = (held_task["pid"] if held_task else "", idx, lock["lock"])
                     if key not in held_seen:
                         held_seen.add(key)
-                        out.append({"lineno": ln.lineno, "line": stripped, "role": "held",
+                        out.append({"lineno": lineno, "line": stripped, "role": "held",
                                     "index": int(idx) if idx.isdigit() else None, "task": held_task, **lock})
                     continue
-                out.append({"lineno": ln.lineno, "line": stripped, "role": mode, **lock})
+                out.append({"lineno": lineno, "line": stripped, "role": mode, **lock})
                 if mode in ("acquiring", "holding", "inconsistent"):
                     mode = None
                 continue
@@ -478,7 +508,7 @@ def lockdep_locks(text: str) -> list[dict]:
             if m:
                 lock = _lock_of(line)
                 if lock is not None:
-                    out.append({"lineno": ln.lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
+                    out.append({"lineno": lineno, "line": stripped, "role": "chain", "link": int(m.group("n")),
                                 **lock})
                 mode = None
                 continue
@@ -496,7 +526,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 continue
             m = _INCONSISTENT.match(line)
             if m:
-                out.append({"lineno": ln.lineno, "line": stripped, "role": "usage", "from": m.group("from"),
+                out.append({"lineno": lineno, "line": stripped, "role": "usage", "from": m.group("from"),
                             "to": m.group("to")})
                 continue
             if _TAKES.match(line):
@@ -504,7 +534,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 continue
             m = _USAGE_REG.match(line)
             if m:
-                out.append({"lineno": ln.lineno, "line": stripped, "role": "registered", "state": m.group("state")})
+                out.append({"lineno": lineno, "line": stripped, "role": "registered", "state": m.group("state")})
                 continue
             m = _HELD_BY.match(line)
             if m:
@@ -514,9 +544,9 @@ def lockdep_locks(text: str) -> list[dict]:
         for lk in _LOCK.finditer(line):
             last = out[-1] if out else None
             if last is not None and last.get("lock") == lk.group("name") and (
-                    last["lineno"] == ln.lineno - 1 or (fold[0] is last and fold[1] == ln.lineno - 1)):
-                fold = (last, ln.lineno)            # the symbolizer repeating a lock line per inlined frame
+                    last["lineno"] == lineno - 1 or (fold[0] is last and fold[1] == lineno - 1)):
+                fold = (last, lineno)            # the symbolizer repeating a lock line per inlined frame
                 continue
-            out.append({"lineno": ln.lineno, "line": stripped, "role": "other", "lock": lk.group("name"),
+            out.append({"lineno": lineno, "line": stripped, "role": "other", "lock": lk.group("name"),
                         "state": lk.group("state")})
     return out
