@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from test_inbox_data import NOW, iso, repro_run, synthetic
+from test_inbox_data import NOW, iso, repro_run, synthetic, verdict
 
 from records import Bug, MailBytes
 from triage.classify_store import classify_reports, reclassify
@@ -182,6 +182,14 @@ class Store:
     def label(self) -> None:
         for rid in self.pick():
             set_label(self.db, rid, self.rng.choice(["data-loss", "other", "nofail-warning"]), who="t")
+
+    def flag(self) -> None:
+        """A verdict the model doubts (``needs_review``), or a confident one, then settled: the group's flag
+        (what orders a label's lines) follows its members'."""
+        for rid in self.pick(2):
+            verdict(self.db, rid, self.rng.choice(["data-loss", "other", "nofail-warning"]),
+                    needs_review=self.rng.random() < 0.7)
+        stored.settle(self.db)
 
     def review(self) -> None:
         set_state(self.db, self.pick(2), self.rng.choice(["acked", "muted", "new", "seen"]), who="t")
