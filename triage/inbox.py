@@ -1,4 +1,5 @@
-"""The inbox: the reports that need the maintainer, one line per duplicate group, worst first.
+"""The inbox: the reports that need the maintainer, one line per duplicate group, worst first: by label rank, and
+within a label the confident lines before those flagged for review (``ORDER``), then the most recent.
 
 Groups are the stored ``reports.dup_key`` (``triage.store.groups``). Two steps keep it fast on large stores:
 ``groups`` reads the groups in rank order from their stored rows (``dup_groups``: one row per group, kept by the
