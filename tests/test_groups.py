@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from test_inbox_data import NOW, iso, repro_run, synthetic
+from test_inbox_data import NOW, iso, repro_run, synthetic, verdict
 
 from records import Bug, MailBytes
 from triage.classify_store import classify_reports, reclassify
@@ -57,7 +57,9 @@ OLD_INBOX_GROUPS = f"""
         SELECT dup_key, MIN(report_id) AS first_report, COUNT(*) AS reports,
                COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank)) AS label_rank,
                MAX(reported_at) AS last_reported, MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes,
-               MAX(bug_extid) AS bug_extid, MAX(needs_review) AS needs_review,
+               MAX(bug_extid) AS bug_extid,
+               COALESCE(MAX(label_source = 'human'), 0) = 0 AND COALESCE(
+                   MIN(CASE WHEN needs_review THEN label_rank END) = MIN(label_rank), 0) AS needs_review,
                SUM(state = 'muted') = 0 AND SUM(state <> 'acked' AND (snooze_until IS NULL
                    OR snooze_until <= :now)) > 0 AS visible
         FROM ({OLD_INBOX_REPORTS}) GROUP BY dup_key
@@ -85,12 +87,12 @@ def old_inbox(db, flt: InboxFilter) -> list[tuple]:
     wanted, params, having, where = _conditions(db, flt, ranks, NOW)
     having.append(f"grank IN ({','.join(map(str, wanted)) or 'NULL'})")
     rows = _groups(db, where, having, params, None)
-    return sorted((tuple(r[:6]) for r in rows), key=lambda r: (r[1], _desc(r[2]), -r[5], r[0]))
+    return sorted((tuple(r[:7]) for r in rows), key=lambda r: (r[1], r[6], _desc(r[2]), -r[5], r[0]))
 
 
 def old_area(db, flt: InboxFilter) -> list[tuple]:
     """The groups of a subsystem filter aggregated over the area's reports, with their area reports."""
-    return [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes, sorted(g.ids))
+    return [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes, g.review, sorted(g.ids))
             for g in _area_groups(db, flt, rank_table(db), NOW)]
 
 
@@ -109,14 +111,14 @@ def assert_groups_as_the_old_views(db) -> None:
     assert new == old
     for name, kw in FILTERS.items():
         flt = InboxFilter(limit=0, **kw)
-        got = [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes) for g in groups(db, flt, NOW)]
+        got = [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes, g.review) for g in groups(db, flt, NOW)]
         assert got == old_inbox(db, flt), name
         assert count(db, flt, NOW) == len(got), name        # from the class counts, corrected
         if flt.subsystems:                                  # the first lines, walked one label rank at a time
             if not flt.include_closed:
                 closed = count(db, replace(flt, include_closed=True), NOW) - len(got)
                 assert count_closed(db, flt, NOW) == (len(got), closed), name
-            first = [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes, g.ids)
+            first = [(g.dup_key, g.rank, g.last, g.first, g.reports, g.crashes, g.review, g.ids)
                      for g in itertools.islice(groups(db, replace(flt, limit=3), NOW), 3)]
             assert first == old_area(db, replace(flt, limit=3))[:3], name
     counted = db.execute("SELECT label_rank, awake, closed, n FROM group_counts WHERE n != 0 ORDER BY 1, 2, 3")
@@ -180,6 +182,14 @@ class Store:
     def label(self) -> None:
         for rid in self.pick():
             set_label(self.db, rid, self.rng.choice(["data-loss", "other", "nofail-warning"]), who="t")
+
+    def flag(self) -> None:
+        """A verdict the model doubts (``needs_review``), or a confident one, then settled: the group's flag
+        (what orders a label's lines) follows its members'."""
+        for rid in self.pick(2):
+            verdict(self.db, rid, self.rng.choice(["data-loss", "other", "nofail-warning"]),
+                    needs_review=self.rng.random() < 0.7)
+        stored.settle(self.db)
 
     def review(self) -> None:
         set_state(self.db, self.pick(2), self.rng.choice(["acked", "muted", "new", "seen"]), who="t")

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from test_inbox_data import NOW, add, bug, labelled_text, message, repro_run, synthetic, verdict
 
-from triage.inbox import InboxFilter, count, query
+from triage.inbox import ORDER, InboxFilter, count, query
 from triage.review import set_label, set_state, snooze
+from triage.store.groups import settle
 from triage.subsystems import of_file
 
 
@@ -292,3 +293,68 @@ def test_80_columns_keep_the_title_readable(cli, db, monkeypatch):
     header = cli("inbox").output.splitlines()[0].split()
     assert header[:4] == ["ID", "label", "conf", "subsys"] and "run" in header and header[-1] == "title"
     assert long_title in cli("inbox").output
+
+
+def _review_store(db) -> dict[str, int]:
+    """For one label, confident and flagged groups of varied recency (each in ext4, on the ext4 list), a flagged
+    group of a lesser label, and a group a human labelled whose other report's verdict is flagged. The verdicts
+    are written around the store's functions: their groups stay marked, computed from the reports."""
+    ids = {}
+    for i, (name, days) in enumerate((("sure_old", 6), ("doubt_new", 0), ("sure_new", 2), ("doubt_old", 4),
+                                      ("human", 3), ("other_doubt", 0), ("other_sure", 5))):
+        ids[name] = add(db, synthetic(f"{name}_fn", i), name, days_ago=days, bug=f"bug_{name}")
+        bug(db, f"bug_{name}", subsystems=("ext4",))
+        message(db, f"<{name}@x>", f"bug_{name}", days, list_id="<linux-ext4.vger.kernel.org>")
+    twin = add(db, synthetic("human_fn", 99), "human-twin", days_ago=4, bug="bug_human")
+    set_label(db, ids["human"], "data-loss", who="t")          # a human's label is never flagged (this settles)
+    for name in ("sure_old", "sure_new"):
+        verdict(db, ids[name], "data-loss", confidence=0.9)
+    for name in ("doubt_new", "doubt_old"):
+        verdict(db, ids[name], "data-loss", confidence=0.5, needs_review=True)
+    verdict(db, twin, "data-loss", confidence=0.5, needs_review=True)
+    verdict(db, ids["other_doubt"], "other", needs_review=True)
+    verdict(db, ids["other_sure"], "other")
+    return ids
+
+
+CONFIDENT_FIRST = ["sure_new", "human", "sure_old", "doubt_new", "doubt_old", "other_sure", "other_doubt"]
+
+
+def _check_confident_first(db, ids: dict[str, int]) -> None:
+    name = {rid: n for n, rid in ids.items()}
+    for kw in ({}, {"labels": ["data-loss", "other"]}, {"subsystems": ["ext4"]}, {"include_all": True},
+               {"addresses": ["linux-ext4@vger.kernel.org"]}, {"since": NOW - timedelta(days=7)}):
+        lines = query(db, InboxFilter(limit=0, **kw))
+        assert [name[it.id] for it in lines] == CONFIDENT_FIRST, kw
+        assert [it.needs_review for it in lines] == [False] * 3 + [True] * 2 + [False, True], kw
+        assert count(db, InboxFilter(limit=2, **kw)) == len(CONFIDENT_FIRST), kw
+        for limit in (1, 3, 4, 6):
+            assert [name[it.id] for it in query(db, InboxFilter(limit=limit, **kw))] == CONFIDENT_FIRST[:limit]
+    assert [name[i] for i in _ids(db, labels=["data-loss"], limit=4)] == CONFIDENT_FIRST[:4]
+    assert [name[i] for i in _ids(db, since=NOW - timedelta(days=3.5))] == ["sure_new", "human", "doubt_new",
+                                                                              "other_doubt"]
+
+
+def test_within_a_label_confident_lines_come_before_those_flagged_for_review(db):
+    ids = _review_store(db)
+    assert db.execute("SELECT COUNT(*) FROM dirty_groups").fetchone()[0] > 0
+    _check_confident_first(db, ids)                             # groups marked, read from their reports
+    settle(db)
+    assert db.execute("SELECT COUNT(*) FROM dirty_groups").fetchone()[0] == 0
+    _check_confident_first(db, ids)                             # from the stored rows, through the index
+    plan = " ".join(r[-1] for r in db.execute(
+        f"EXPLAIN QUERY PLAN SELECT dup_key FROM dup_groups INDEXED BY dup_groups_rank WHERE muted = 0 "
+        f"ORDER BY {ORDER}"))
+    assert "dup_groups_rank" in plan and "TEMP B-TREE" not in plan
+
+
+def test_a_store_migrated_to_13_orders_confident_first(db_path):
+    from triage.store import open_db
+
+    old = open_db(db_path, migrate_to=12)
+    ids = _review_store(old)
+    settle(old)
+    old.conn.commit()
+    old.conn.close()
+    db = open_db(db_path)
+    _check_confident_first(db, ids)

@@ -1,4 +1,5 @@
-"""The inbox: the reports that need the maintainer, one line per duplicate group, worst first.
+"""The inbox: the reports that need the maintainer, one line per duplicate group, worst first: by label rank, and
+within a label the confident lines before those flagged for review (``ORDER``), then the most recent.
 
 Groups are the stored ``reports.dup_key`` (``triage.store.groups``). Two steps keep it fast on large stores:
 ``groups`` reads the groups in rank order from their stored rows (``dup_groups``: one row per group, kept by the
@@ -133,13 +134,17 @@ def area_sql(flt: InboxFilter, params: dict) -> str:
 
 
 GROUP_RANK = "COALESCE(MIN(CASE WHEN label_source = 'human' THEN label_rank END), MIN(label_rank))"
+# a group flagged for review (as migration 13 stores it): no human label, and a member carrying its label is flagged
+GROUP_REVIEW = ("(COALESCE(MAX(label_source = 'human'), 0) = 0 "
+                "AND COALESCE(MIN(CASE WHEN needs_review THEN label_rank END) = MIN(label_rank), 0))")
 
 
 CLOSED_SQL = "(" + ", ".join(f"'{s}'" for s in CLOSED) + ")"
 
 
-ORDER = "label_rank, last_reported DESC, crashes DESC, dup_key"
-GROUP_COLS = "dup_key, label_rank, last_reported, first_reported, reports, crashes"
+# worst first: label rank, then within a label the confident groups before those flagged for review, then recency
+ORDER = "label_rank, needs_review, last_reported DESC, crashes DESC, dup_key"
+GROUP_COLS = "dup_key, label_rank, last_reported, first_reported, reports, crashes, needs_review"
 
 
 @dataclass
@@ -152,6 +157,7 @@ class Group:
     first: str | None
     reports: int
     crashes: int
+    review: int = 0                    # flagged for review (``dup_groups.needs_review``): after the confident ones
     ids: list[int] | None = None       # its reports (None: all of the group's, read when needed)
 
 
@@ -300,16 +306,16 @@ def _subsystem_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[i
     wanted = _wanted(flt, ranks)
     if flt.limit <= 0:
         sql, params = _subsystem_sql(db, flt, ranks, now, None)
-        rows = db.execute(f"{sql} ORDER BY grank, last DESC, crashes DESC, dup_key", params).fetchall()
+        rows = db.execute(f"{sql} ORDER BY grank, review, last DESC, crashes DESC, dup_key", params).fetchall()
     else:
         rows = []
         for rank in wanted:
             sql, params = _subsystem_sql(db, flt, ranks, now, rank)
-            rows += db.execute(f"{sql} ORDER BY last DESC, crashes DESC, dup_key", params).fetchall()
+            rows += db.execute(f"{sql} ORDER BY review, last DESC, crashes DESC, dup_key", params).fetchall()
             if len(rows) >= flt.limit:
                 break
-    for key, grank, last, first, n, crashes in rows:
-        yield Group(key, grank, last, first, n, crashes, _area_members(db, flt, key))
+    for key, grank, last, first, n, crashes, review in rows:
+        yield Group(key, grank, last, first, n, crashes, review, _area_members(db, flt, key))
 
 
 # A group with one stored row (``parts = 1``: most) is read from that row, in any area that holds it, without
@@ -387,11 +393,13 @@ def _subsystem_sql(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int,
     singles = _SINGLE_RANK_ROWS.format(rank=rank) if rank is not None else _SINGLE_ROWS
     sql = f"""WITH area(subsystems) AS (SELECT subsystems FROM area_sets ir WHERE {area})
         SELECT dup_key, COALESCE(human_rank, best_rank) AS grank, last_reported AS last, first_reported AS first,
-               reports AS n, MAX(max_crashes, reports) AS crashes
+               reports AS n, MAX(max_crashes, reports) AS crashes,
+               (human_rank IS NULL AND COALESCE(review_rank = best_rank, 0)) AS review
         FROM ({singles}) WHERE {single}
         UNION ALL
         SELECT dup_key, COALESCE(MIN(human_rank), MIN(best_rank)) AS grank, MAX(last_reported), MIN(first_reported),
-               SUM(reports), MAX(MAX(max_crashes), SUM(reports))
+               SUM(reports), MAX(MAX(max_crashes), SUM(reports)),
+               (MIN(human_rank) IS NULL AND COALESCE(MIN(review_rank) = MIN(best_rank), 0))
         FROM ({_MULTI_ROWS.format(area=area)}) GROUP BY dup_key HAVING {having}"""
     return sql, params
 
@@ -425,8 +433,8 @@ def _area_groups(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, s
                             _candidates(ranks[rank]))
             if len(rows) >= flt.limit:
                 break
-    return [Group(key, grank, last, first, n, crashes, [int(i) for i in ids.split(",")])
-            for key, grank, last, first, n, crashes, ids in rows]
+    return [Group(key, grank, last, first, n, crashes, review, [int(i) for i in ids.split(",")])
+            for key, grank, last, first, n, crashes, review, ids in rows]
 
 
 def _conditions(db: sqlite_utils.Database, flt: InboxFilter, ranks: dict[int, str], now: datetime
@@ -469,6 +477,7 @@ DUP_KEY = "COALESCE(r.dup_key, 'report:' || r.id)"
 ROWS = f"""
     SELECT r.id AS report_id, {DUP_KEY} AS dup_key,
            CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
+           CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
            COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
            r.reported_at, r.bug_extid, r.message_id,
            b.status AS bug_status, b.num_crashes, {SUBSYSTEMS}
@@ -495,12 +504,13 @@ def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: di
         where = f"ir.report_id IN (SELECT id FROM members) AND ir.dup_key IN (SELECT k FROM keys) AND {where}"
     sql = f"""{scope}
         SELECT dup_key, {GROUP_RANK} AS grank, MAX(reported_at) AS last, MIN(reported_at) AS first, COUNT(*) AS n,
-               MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes, GROUP_CONCAT(report_id) AS ids
+               MAX(COALESCE(MAX(num_crashes), 0), COUNT(*)) AS crashes, {GROUP_REVIEW} AS review,
+               GROUP_CONCAT(report_id) AS ids
         FROM ({ROWS}) ir
         WHERE {where}
         GROUP BY dup_key
         {"HAVING " + " AND ".join(having) if having else ""}
-        ORDER BY grank, last DESC, crashes DESC"""
+        ORDER BY grank, review, last DESC, crashes DESC, dup_key"""
     return db.execute(sql, params).fetchall()
 
 
@@ -527,7 +537,7 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
     status = bug_status(db, bugs, mids)
     return InboxItem(
         id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
-        needs_review=any(r["needs_review"] for r in rows if r["label_rank"] == grank), label_source=rep["label_source"],
+        needs_review=_flagged(rows, grank), label_source=rep["label_source"],
         title=group_title(db, rows, bugs), subsystems=subsystems_of(rep["subsystems"]),
         reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
         repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
@@ -536,6 +546,14 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
         status=status.status if status else None, status_detail=status.detail if status else "",
         link=rep["bug_link"], report_ids=ids,
     )
+
+
+def _flagged(rows: list[dict], grank: int) -> bool:
+    """A line is flagged for review when no member's label is a human's and a member carrying its label is
+    (what ``dup_groups.needs_review`` stores, migration 13, and what the inbox orders on)."""
+    if any(r["label_source"] == "human" for r in rows):
+        return False
+    return any(r["needs_review"] for r in rows if r["label_rank"] == grank)
 
 
 def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str]) -> str:

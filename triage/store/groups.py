@@ -13,7 +13,8 @@ A report's key, first rule that applies:
 5. itself (``report:ID``): a report without a readable trace never folds with another.
 
 What the inbox ranks and filters on is stored too, one row per group (``dup_groups``, migration 11: its label,
-dates, crash count, review and bug state), so it reads the groups it shows instead of aggregating every report;
+dates, crash count, review and bug state, and whether the line is flagged for review: migration 13), so it reads
+the groups it shows instead of aggregating every report;
 and one row per group and subsystems list of its reports (``group_areas``, migration 12), so an inbox filtered by
 subsystem adds up the rows of its area instead of aggregating the area's reports.
 Any write that changes a group's row (a report, its key, date or bug; a verdict; a review; a bug's status or

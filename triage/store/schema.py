@@ -808,10 +808,76 @@ def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
     rebuild(db)
 
 
+# A group's review flag, over its members' ``l`` (report_labels) and ``lr`` (label_ranks): set when no member's label
+# is a human's and a member carrying the group's label (its best rank) is flagged, the inbox's ``[needs-review]``.
+_GROUP_REVIEW = """(COALESCE(MAX(l.source = 'human'), 0) = 0
+               AND COALESCE(MIN(CASE WHEN l.needs_review THEN COALESCE(lr.rank, 3) END)
+                            = MIN(COALESCE(lr.rank, 3)), 0))"""
+
+
+def _v13_confident_first(db: sqlite_utils.Database) -> None:
+    """Within one label, the inbox shows the groups whose verdict is confident before those flagged for review.
+
+    ``dup_groups.needs_review`` becomes the line's flag (``_GROUP_REVIEW``: none for a human label, and only a
+    flag on the group's own label counts), and the rank index orders by it after the label, so the inbox's first
+    lines still come from the index. ``group_areas`` gets ``review_rank`` (the best rank among its flagged
+    reports), from which a subsystem filter computes the same flag.
+    """
+    _script(
+        db,
+        f"""
+        DROP VIEW inbox_groups;
+        DROP VIEW group_stats;
+        DROP VIEW dirty_group_stats;
+        DROP VIEW dirty_group_areas;
+        DROP INDEX dup_groups_rank;
+        CREATE INDEX dup_groups_rank ON dup_groups(label_rank, needs_review, last_reported DESC, crashes DESC, dup_key);
+        ALTER TABLE group_areas ADD COLUMN review_rank INTEGER;      -- the best rank among its flagged reports
+
+        CREATE VIEW dirty_group_stats AS
+        SELECT m.dup_key, MIN(r.id) AS first_report, COUNT(*) AS reports,
+               COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END),
+                        MIN(COALESCE(lr.rank, 3))) AS label_rank,
+               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
+               MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
+               MAX(r.bug_extid) AS bug_extid, {_GROUP_REVIEW} AS needs_review,
+               {_MEMBER_STATES}
+        {_DIRTY_MEMBERS}
+        GROUP BY m.dup_key;
+
+        CREATE VIEW group_stats AS
+        SELECT * FROM dup_groups WHERE dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+        UNION ALL SELECT * FROM dirty_group_stats;
+
+        CREATE VIEW inbox_groups AS
+        SELECT g.dup_key, g.first_report, g.reports, g.label_rank, g.last_reported, g.crashes, g.bug_extid,
+               g.needs_review, g.muted = 0 AND (g.unsnoozed > 0
+                 OR COALESCE(g.wake_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0)) AS visible,
+               lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
+        FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+
+        CREATE VIEW dirty_group_areas AS
+        SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
+               MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END) AS human_rank,
+               MIN(COALESCE(lr.rank, 3)) AS best_rank,
+               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
+               COALESCE(MAX(b.num_crashes), 0) AS max_crashes,
+               {_MEMBER_STATES},
+               COUNT(*) OVER (PARTITION BY m.dup_key) AS parts,
+               MIN(CASE WHEN l.needs_review THEN COALESCE(lr.rank, 3) END) AS review_rank
+        {_DIRTY_MEMBERS}
+        GROUP BY 1, m.dup_key;
+        """
+    )
+    from triage.store.groups import rebuild
+
+    rebuild(db)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
-    _v11_stored_groups, _v12_narrow_reads,
+    _v11_stored_groups, _v12_narrow_reads, _v13_confident_first,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
