@@ -309,3 +309,21 @@ def test_serve_runs_datasette_in_process_so_a_kill_stops_it(db_path, store, db, 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_canned_inbox_query_orders_as_the_inbox(store, db, db_path):
+    # an older confident data-loss group beside the newer one flagged for review: both orders put it first
+    old = add(db, labelled_text(30), "l30", days_ago=30, bug="bug30")
+    verdict(db, old, "data-loss", confidence=0.9)
+    db.conn.commit()
+    from triage.inbox import InboxFilter, groups
+    from triage.store.groups import settle
+
+    settle(db)
+    db.conn.commit()
+    inbox = [g.dup_key for g in groups(db, InboxFilter(limit=0, include_closed=True))]   # the view keeps closed
+    ro, guard = open_read_only(db_path)
+    cols, rows = run_query(ro, guard, CANNED_QUERIES["inbox"]["sql"], {})
+    canned = [dict(zip(cols, r, strict=True))["dup_key"] for r in rows]
+    assert canned == inbox
+    assert canned.index("bug30") < canned.index("bug5")

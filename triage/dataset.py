@@ -307,8 +307,10 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
     },
     "inbox": {
         "title": "The inbox",
-        "description": "One line per duplicate group not acked, muted or snoozed, worst label first.",
-        "sql": "SELECT * FROM inbox_groups WHERE visible ORDER BY label_rank, last_reported DESC, crashes DESC",
+        "description": "One line per duplicate group not acked, muted or snoozed, worst label first; within a "
+                       "label the confident verdicts before those flagged for review, then the newest.",
+        "sql": "SELECT * FROM inbox_groups WHERE visible\n"
+               "ORDER BY label_rank, needs_review, last_reported DESC, crashes DESC, dup_key",
     },
     "needs_review": {
         "title": "Verdicts that need a human",
