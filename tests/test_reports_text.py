@@ -46,6 +46,11 @@ def test_prose_naming_a_crash_is_not_a_report():
         "total: 0 errors, 1 warnings, 20 lines checked\n",
         "make W=1 allmodconfig all:\n  MODPOST Module.symvers\nWARNING: modpost: missing MODULE_DESCRIPTION() in "
         "drivers/net/amt.o\nmake[1]: Leaving directory '/src'\n",
+        # the kernel test robot's build log: a run of warnings, each header between two others, no kernel line
+        "All errors (new ones prefixed by >>, old ones prefixed by <<):\n\n"
+        + "".join(f"WARNING: modpost: missing MODULE_DESCRIPTION() in drivers/net/{m}.o\n"
+                  for m in ("amt", "macvtap", "tap", "ppp/ppp_generic"))
+        + "\n-- \n0-DAY CI Kernel Test Service\n",
         "./scripts/checkpatch.pl 0001-reiserfs.patch\nWARNING: fs/reiserfs/item_ops.c is marked as 'obsolete' in the "
         "MAINTAINERS hierarchy.  No unnecessary modifications please.\ntotal: 0 errors, 1 warnings\n",
     ):

@@ -75,11 +75,13 @@ def _line_at(text: str, pos: int) -> tuple[str, int]:
 
 def _window(text: str, start: int, pos: int, before: int, after: int, other_header: Callable[[str], bool]):
     """The lines around the header line (``start``; ``pos``: the next line's offset), nearest first (those after
-    it, then those before), each side stopping before another header: what follows that one is that one's.
+    it, then those before), each side stopping before another header: what follows that one is that one's; that
+    header itself is given as None (the header is not alone, but its neighbour's lines are not its evidence).
     A generator: the reader stops at the first line that corroborates."""
     while after and pos < len(text):
         ln, pos = _line_at(text, pos)
         if other_header(ln):
+            yield None
             break
         yield ln
         after -= 1
@@ -88,6 +90,7 @@ def _window(text: str, start: int, pos: int, before: int, after: int, other_head
         lo = text.rfind("\n", 0, lo - 1) + 1
         ln = text[lo:text.find("\n", lo)][:2000]
         if other_header(ln):
+            yield None
             break
         yield ln
         before -= 1
@@ -112,12 +115,15 @@ def corroborated(text: str, start: int, header_at: int, other_header: Callable[[
     if prefix:
         lines = list(around)
         word = lead.split(":", 1)[0] + ":"
-        if any(ln.lstrip().startswith(word) for ln in lines[:2] + lines[-BEFORE:]):
+        if any(ln is not None and ln.lstrip().startswith(word) for ln in lines[:2] + lines[-BEFORE:]):
             return True
         around = iter(lines)
     blank = True
     for ln in around:               # (the first corroborating line decides: the rest of the window is not read)
-        if CORROBORATION.search(ln):
+        if ln is None:              # another header next to it: a run of headers (a build log's warnings) is
+            blank = False           # not a header given on its own
+        elif CORROBORATION.search(ln):
             return True
-        blank = blank and not ln.strip()
+        else:
+            blank = blank and not ln.strip()
     return wide and blank
