@@ -15,8 +15,9 @@ of jobs in a process pool (``concurrent.futures``), so a large import uses every
 process reads its source and writes; the results come back in order and are written by that process alone, so
 ids and rows are the same as without the pool.
 
-A verdict is computed from the rows as they will be stored (``report_from_row`` of the parsed JSON and the
-stored text), exactly as ``classify_store.classify_reports`` computes it for a stored report.
+A verdict is computed from the rows as they will be stored (``classify_store.verdicts_for``: the classifier's
+view read straight from the parsed JSON and the stored text), exactly as ``classify_store.classify_reports``
+computes it for a stored report.
 """
 
 from __future__ import annotations
