@@ -564,6 +564,20 @@ _MEMBER_STATES = """SUM(COALESCE(v.state, 'new') = 'muted') AS muted,
                MAX(b.status) AS bug_status"""
 
 
+# The views over the groups' rows (migration 11; migration 13 recreates them with ``dirty_group_stats``, on which
+# they stand): each group's row, stored or computed now for a marked group, and the inbox's lines with their label.
+_GROUP_VIEWS = """CREATE VIEW group_stats AS
+        SELECT * FROM dup_groups WHERE dup_key NOT IN (SELECT dup_key FROM dirty_groups)
+        UNION ALL SELECT * FROM dirty_group_stats;
+
+        CREATE VIEW inbox_groups AS
+        SELECT g.dup_key, g.first_report, g.reports, g.label_rank, g.last_reported, g.crashes, g.bug_extid,
+               g.needs_review, g.muted = 0 AND (g.unsnoozed > 0
+                 OR COALESCE(g.wake_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0)) AS visible,
+               lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
+        FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;"""
+
+
 def _v11_stored_groups(db: sqlite_utils.Database) -> None:
     """The inbox reads one stored row per duplicate group (``dup_groups``, ``triage.store.groups``) instead of
     aggregating every report: triggers mark the groups a write changes (``dirty_groups``), the writer recomputes
@@ -652,16 +666,7 @@ def _v11_stored_groups(db: sqlite_utils.Database) -> None:
         {_DIRTY_MEMBERS}
         GROUP BY m.dup_key;
 
-        CREATE VIEW group_stats AS
-        SELECT * FROM dup_groups WHERE dup_key NOT IN (SELECT dup_key FROM dirty_groups)
-        UNION ALL SELECT * FROM dirty_group_stats;
-
-        CREATE VIEW inbox_groups AS
-        SELECT g.dup_key, g.first_report, g.reports, g.label_rank, g.last_reported, g.crashes, g.bug_extid,
-               g.needs_review, g.muted = 0 AND (g.unsnoozed > 0
-                 OR COALESCE(g.wake_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0)) AS visible,
-               lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
-        FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+        {_GROUP_VIEWS}
 
         CREATE TRIGGER reports_group_ai AFTER INSERT ON reports BEGIN
           INSERT INTO report_labels (report_id) VALUES (new.id);
@@ -845,16 +850,7 @@ def _v13_confident_first(db: sqlite_utils.Database) -> None:
         {_DIRTY_MEMBERS}
         GROUP BY m.dup_key;
 
-        CREATE VIEW group_stats AS
-        SELECT * FROM dup_groups WHERE dup_key NOT IN (SELECT dup_key FROM dirty_groups)
-        UNION ALL SELECT * FROM dirty_group_stats;
-
-        CREATE VIEW inbox_groups AS
-        SELECT g.dup_key, g.first_report, g.reports, g.label_rank, g.last_reported, g.crashes, g.bug_extid,
-               g.needs_review, g.muted = 0 AND (g.unsnoozed > 0
-                 OR COALESCE(g.wake_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0)) AS visible,
-               lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
-        FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;
+        {_GROUP_VIEWS}
 
         CREATE VIEW dirty_group_areas AS
         SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
