@@ -537,7 +537,7 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
     status = bug_status(db, bugs, mids)
     return InboxItem(
         id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
-        needs_review=_flagged(rows, grank), label_source=rep["label_source"],
+        needs_review=bool(group.review), label_source=rep["label_source"],
         title=group_title(db, rows, bugs), subsystems=subsystems_of(rep["subsystems"]),
         reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
         repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
@@ -546,14 +546,6 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
         status=status.status if status else None, status_detail=status.detail if status else "",
         link=rep["bug_link"], report_ids=ids,
     )
-
-
-def _flagged(rows: list[dict], grank: int) -> bool:
-    """A line is flagged for review when no member's label is a human's and a member carrying its label is
-    (what ``dup_groups.needs_review`` stores, migration 13, and what the inbox orders on)."""
-    if any(r["label_source"] == "human" for r in rows):
-        return False
-    return any(r["needs_review"] for r in rows if r["label_rank"] == grank)
 
 
 def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str]) -> str:
