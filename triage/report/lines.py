@@ -142,6 +142,31 @@ def holding(text: str, rx: re.Pattern[str]) -> Iterator[int]:
         m = rx.search(text, end)
 
 
+def message(raw: str, syslog: bool) -> str:
+    """``messages(text).texts[k]`` of one line ``raw`` of ``text`` (its k-th, without the "\\n"), computed alone;
+    ``syslog``: whether ``text`` holds " kernel: " (then every line is cleaned)."""
+    if syslog or _MAY_PREFIX_FIRST.match(raw) is not None:
+        return _clean_line(raw)[1]
+    return raw[:MAX_LINE].rstrip("\r\n")      # (what ``messages`` keeps of a line without a prefix, cut or not)
+
+
+def lines_with(text: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line of ``text`` holding one of ``words`` (none holds a "\\n"), in order, each once:
+    the lines ``holding`` finds for an alternation of the words, by one substring search per word and line found
+    (no regexp tried at every character)."""
+    nexts = [text.find(w) for w in words]
+    n = len(text)
+    while True:
+        at = min([p for p in nexts if p >= 0], default=-1)
+        if at < 0:
+            return
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = n if end < 0 else end
+        yield start, end
+        nexts = [p if p < 0 or p > end else text.find(w, end) for p, w in zip(nexts, words, strict=True)]
+
+
 def _clean_line(raw: str) -> tuple[str | None, str]:
     """``_line``'s (tag, text)."""
     _, tag, msg = _line(0, raw)

@@ -819,6 +819,9 @@ def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, e
     return clean_title(ex.title, era)
 
 
+_release_date = by_name(kernel_date)     # a release's day (a pure function of the release): once per release
+
+
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
     raw = undecode(mask_code(to_text(text)))   # diff hunks and quoted source blanked; decoded frames re-encoded
@@ -839,7 +842,7 @@ def parse(text: str | bytes) -> Report:
     title = _title(ex, text, start, line_end, oops, None)
     full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
     kernel = kernel_version(report) or kernel_version(full)
-    era = kernel_date(kernel)
+    era = _release_date(kernel) if kernel is not None else None
     era_title = title
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
         if oops.since and not active(era, oops.since, None):   # a header syzkaller did not know then
@@ -864,7 +867,7 @@ def parse(text: str | bytes) -> Report:
         report=full,
     )
     rep.guilty_file = guilty_file(title, report)
-    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw)
+    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw, kernel_read=True)
     return rep
 
 
@@ -887,11 +890,12 @@ MAX_CONSOLE = 4 * 1024 * 1024     # characters of the input the console reading 
 
 
 def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel: str | None = None,
-                  whole: str | None = None) -> Report:
+                  whole: str | None = None, kernel_read: bool = False) -> Report:
     """Stacks with attribution, kernel, task and signature of the report ``text``; the console structure
-    (crash, events, trace, markers, locks, gfp masks) of the ``whole`` input (default: ``text``)."""
+    (crash, events, trace, markers, locks, gfp masks) of the ``whole`` input (default: ``text``). ``kernel_read``:
+    ``kernel`` is what ``crash_text`` and ``text`` say (None: neither names one), not to be read again."""
     crash_text = text if crash_text is None else crash_text
-    rep.kernel = kernel or kernel_version(crash_text) or kernel_version(text)
+    rep.kernel = kernel if kernel_read else kernel or kernel_version(crash_text) or kernel_version(text)
     rep.task = crash_task(crash_text) or crash_task(text)
     # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
     # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
