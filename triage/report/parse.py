@@ -824,8 +824,9 @@ _release_date = by_name(kernel_date)     # a release's day (a pure function of t
 
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
-    raw = undecode(mask_code(to_text(text)))   # diff hunks and quoted source blanked; decoded frames re-encoded
-    text = drop_inline_headers(clean_text(raw, mask=False))
+    masked = mask_code(to_text(text))
+    raw = undecode(masked)          # diff hunks and quoted source blanked; decoded frames re-encoded
+    text = drop_inline_headers(clean_text(raw, mask=False, decoded=raw is masked))
     oops, start = find_first_oops(text)
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
