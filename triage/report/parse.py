@@ -98,17 +98,24 @@ def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
 
 
 def _common_prefix(a: str, b: str) -> int:
-    """The length of the longest common prefix of ``a`` and ``b`` (compared 64 characters at a time)."""
+    """The length of the longest common prefix of ``a`` and ``b`` (compared 64 characters at a time, then by
+    halves of the last 64: a few slice comparisons, no step per character)."""
     k, limit = 0, min(len(a), len(b))
     while k + 64 <= limit and a[k:k + 64] == b[k:k + 64]:
         k += 64
-    while k < limit and a[k] == b[k]:
-        k += 1
+    hi = min(k + 64, limit)         # a[:k] == b[:k]; the first difference is at k..hi (or none: hi)
+    while k < hi:
+        mid = (k + hi + 1) // 2
+        if a[k:mid] == b[k:mid]:
+            k = mid
+        else:
+            hi = mid - 1
     return k
 
 
 _INLINE_MARK = "[inline]"
-_IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_IDENT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_."
+_IDENT = frozenset(_IDENT_CHARS)
 _IDENT_RUN = re.compile(r"[a-zA-Z0-9_.]*")
 _HEAD_WORD = re.compile(r"\s*[a-zA-Z0-9_.]*")        # a line's blanks (those of str.strip) and first word
 
@@ -122,14 +129,19 @@ def drop_inline_headers(text: str) -> str:
         return text
     edits: list[tuple[int, int, str]] = []
     n = len(text)
+    prefixed = "] " in text             # (without, no line has a console prefix: not looked for line by line)
     pos = text.find(_INLINE_MARK)
     while pos >= 0:                     # each line holding the mark
         line_start = text.rfind("\n", 0, pos) + 1
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
+        if not prefixed:
+            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
+            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
+                continue
         nxt_end = text.find("\n", line_end + 1)
-        if text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+        if prefixed and text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
             # no console prefix on either line: the head test below, on the text itself (most lines end here)
             word_end = _HEAD_WORD.match(text, line_start, line_end).end()
             if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
@@ -150,9 +162,7 @@ def drop_inline_headers(text: str) -> str:
         word_end = _IDENT_RUN.match(body, lead).end()
         if word_end == len(body) or not nbody.startswith(body[:word_end + 1]):
             continue
-        k = _common_prefix(body, nbody)
-        while k > 0 and body[k - 1] in _IDENT:
-            k -= 1
+        k = len(body[:_common_prefix(body, nbody)].rstrip(_IDENT_CHARS))     # (back to the start of a name)
         head = body[:k]
         if head.strip() and not head.strip().startswith("?") and k < len(body) and body[k] in _IDENT:
             edits.append((line_start + len(console), line_start + len(console) + k, " "))
