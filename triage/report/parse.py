@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import attrgetter
 
 from triage.report import formats as fm
 from triage.report.console import read_console
@@ -910,9 +913,9 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     rep.task = crash_task(crash_text) or crash_task(text)
     # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
     # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
-    rep.frames = extract_frames(crash_text)
-    for f in rep.frames:  # renamed functions unified, so SQL over frames finds every version's report
-        f.norm_function = canonical_name(f.function)
+    rep.frames = frames = extract_frames(crash_text)
+    # renamed functions unified, so SQL over frames finds every version's report (one map: no loop step a frame)
+    deque(map(setattr, frames, repeat("norm_function"), map(canonical_name, map(_FUNCTION, frames))), 0)
     rep.signature = signature(rep.frames, rep.title)
     whole = text if whole is None else whole
     part, first_lineno = _console_part(whole)
@@ -920,6 +923,9 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     rep.crash, rep.events, rep.trace = con.crash, con.events, con.frames
     rep.markers, rep.locks, rep.gfp = con.markers, con.locks, con.gfp
     return rep
+
+
+_FUNCTION = attrgetter("function")
 
 
 def _console_part(whole: str) -> tuple[str, int]:
