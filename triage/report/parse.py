@@ -139,16 +139,19 @@ def drop_inline_headers(text: str) -> str:
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
-        if not prefixed:
+        nxt_end = text.find("\n", line_end + 1) if prefixed else -2
+        if not prefixed or text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+            # no console prefix on either line: the head test below, on the text itself (most lines end here).
+            # The head (blanks, first word, one character more) is two characters at least when the line starts
+            # with a blank or a name's: the next line not starting with those two is no repeat (the usual pair).
+            c = text[line_start]
+            if (c in _IDENT or c.isspace()) and text[line_start:line_start + 2] != text[line_end + 1:line_end + 3]:
+                continue
             word_end = _HEAD_WORD.match(text, line_start, line_end).end()
             if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
                 continue
-        nxt_end = text.find("\n", line_end + 1)
-        if prefixed and text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
-            # no console prefix on either line: the head test below, on the text itself (most lines end here)
-            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
-            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
-                continue
+        if nxt_end == -2:
+            nxt_end = text.find("\n", line_end + 1)
         line = text[line_start:line_end]
         nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
         if "] " in line or "] " in nxt:     # (``console_match`` is None for a line without "] ")
@@ -855,7 +858,7 @@ def parse(text: str | bytes) -> Report:
     report = found.report
     title = _title(ex, text, start, line_end, oops, None)
     full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
-    kernel = kernel_version(report) or kernel_version(full)
+    kernel = kernel_version(report) or (kernel_version(full) if full is not report else None)
     era = _release_date(kernel) if kernel is not None else None
     era_title = title
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
@@ -909,8 +912,9 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     (crash, events, trace, markers, locks, gfp masks) of the ``whole`` input (default: ``text``). ``kernel_read``:
     ``kernel`` is what ``crash_text`` and ``text`` say (None: neither names one), not to be read again."""
     crash_text = text if crash_text is None else crash_text
-    rep.kernel = kernel if kernel_read else kernel or kernel_version(crash_text) or kernel_version(text)
-    rep.task = crash_task(crash_text) or crash_task(text)
+    rep.kernel = kernel if kernel_read else kernel or kernel_version(crash_text) or \
+        (kernel_version(text) if text is not crash_text else None)       # (one text: read once)
+    rep.task = crash_task(crash_text) or (crash_task(text) if text is not crash_text else None)
     # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
     # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
     rep.frames = frames = extract_frames(crash_text)
