@@ -22,7 +22,6 @@ _VERSION_RES: list[re.Pattern[str]] = [
     re.compile(r"^" + _REL + r" #\S+ (?:Not tainted|Tainted)"),             # lockdep header
     re.compile(r"\bLinux version " + _REL),                                 # boot banner
 ]
-_VERSION_HINT = ("tainted", "Tainted", "Linux version")
 _VERSION_WORDS = ("ainted", "Linux version")          # a line none of the expressions can match lacks both
 
 _TASK_RES: list[tuple[re.Pattern[str], str]] = [
@@ -39,10 +38,12 @@ _TASK_HINT = ("PID:", "INFO: task", " by task ", "is trying to", "takes:", "has:
 
 def kernel_version(text: str) -> str | None:
     """The kernel release the report was printed by, or None if the text does not say."""
-    if not isinstance(text, str) or not any(h in text for h in _VERSION_HINT):
+    if not isinstance(text, str):       # (a text without the hints has no line with the words either)
         return None
-    syslog = " kernel: " in text
+    syslog = None
     for start, end in lines_with(text, _VERSION_WORDS):
+        if syslog is None:
+            syslog = " kernel: " in text
         line = message(text[start:end], syslog)          # (the line's message: its console prefix stripped)
         if "ainted" not in line and "Linux version" not in line:
             continue
@@ -66,10 +67,12 @@ def kernel_tuple(release: str | None) -> tuple[int, int] | None:
 
 def crash_task(text: str) -> dict | None:
     """``{"comm", "pid"}`` of the task the report is about (hung task, oopsing task, lockdep task)."""
-    if not isinstance(text, str) or not any(h in text for h in _TASK_HINT):
+    if not isinstance(text, str):
         return None
-    syslog = " kernel: " in text
+    syslog = None
     for start, end in lines_with(text, _TASK_HINT):
+        if syslog is None:
+            syslog = " kernel: " in text
         line = message(text[start:end], syslog)
         if not any(h in line for h in _TASK_HINT):
             continue
