@@ -141,7 +141,9 @@ def unwrap(text: str) -> str:
     """Join lines a mail client broke. Only in texts that look wrapped (no long lines at all), and only
     continuations that cannot be lines of their own: a line without a console timestamp after a timestamped
     one (timestamped logs, as many as follow), or the rest of an oops header line (plain excerpts: one rest)."""
-    if _GPF_CUT.search(text):                 # a cut no kernel prints, whatever the rest of the text looks like
+    # a cut no kernel prints, whatever the rest of the text looks like (the header's text looked for first: a
+    # substring search skips through the text, the regexp's search steps through every character)
+    if "general protection fault, probably for non-canonical address" in text and _GPF_CUT.search(text):
         text = _GPF_CUT.sub(r"\1 \2", text)
     lines = text.split("\n")
     if not looks_wrapped(lines):
