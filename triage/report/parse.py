@@ -139,19 +139,16 @@ def drop_inline_headers(text: str) -> str:
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
-        nxt_end = text.find("\n", line_end + 1) if prefixed else -2
-        if not prefixed or text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
-            # no console prefix on either line: the head test below, on the text itself (most lines end here).
-            # The head (blanks, first word, one character more) is two characters at least when the line starts
-            # with a blank or a name's: the next line not starting with those two is no repeat (the usual pair).
-            c = text[line_start]
-            if (c in _IDENT or c.isspace()) and text[line_start:line_start + 2] != text[line_end + 1:line_end + 3]:
-                continue
+        if not prefixed:
             word_end = _HEAD_WORD.match(text, line_start, line_end).end()
             if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
                 continue
-        if nxt_end == -2:
-            nxt_end = text.find("\n", line_end + 1)
+        nxt_end = text.find("\n", line_end + 1)
+        if prefixed and text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+            # no console prefix on either line: the head test below, on the text itself (most lines end here)
+            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
+            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
+                continue
         line = text[line_start:line_end]
         nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
         if "] " in line or "] " in nxt:     # (``console_match`` is None for a line without "] ")
