@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import filterfalse, islice
 from operator import itemgetter
 
 from classifiers.view import ReportView
@@ -56,7 +57,7 @@ class FeatureIndex:
     exactly the name those parts spell."""
     names: dict[str, int]                       # every feature name -> its column
     fn: dict[str, int]                          # fn:NAME: NAME -> column
-    pair: dict[str, dict[str, int]]             # pair:CALLER>CALLEE: caller -> callee -> column
+    pair: dict[tuple[str, str], int]            # pair:CALLER>CALLEE: (caller, callee) -> column
     sfn: dict[str, dict[str, int]]              # sfn:KIND:NAME: "sfn:KIND:" -> name -> column
 
 
@@ -65,7 +66,7 @@ def feature_index(names: list[str]) -> FeatureIndex:
     last of its columns, as the model's own lookup)."""
     cols = {name: j for j, name in enumerate(names)}
     fn: dict[str, int] = {}
-    pair: dict[str, dict[str, int]] = {}
+    pair: dict[tuple[str, str], int] = {}
     sfn: dict[str, dict[str, int]] = {}
     for name, j in cols.items():
         if name.startswith("fn:"):
@@ -73,7 +74,7 @@ def feature_index(names: list[str]) -> FeatureIndex:
         elif name.startswith("pair:"):
             for i, c in enumerate(name):
                 if c == ">":
-                    pair.setdefault(name[5:i], {})[name[i + 1:]] = j
+                    pair[name[5:i], name[i + 1:]] = j
         elif name.startswith("sfn:"):
             for i, c in enumerate(name):
                 if c == ":" and i > 3:
@@ -132,36 +133,18 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
     """The model columns of ``features(view)``: each known feature's column once, in the order ``features``
     gives them (the order the model adds them in), found by their parts: the frame features' names (most of
     a report's, most unknown to the model) are never built."""
-    out: list[int] = []
-    add = out.append
+    # the frames are walked by C iterators (map, filter, islice): a report prints dozens of frames
     stacks = view.stacks()
-    crash = [fn for fn in map(_FUNCTION, stacks.get("crash", ())) if fn not in _BORING][:CRASH_DEPTH]
-    fn_col = index.fn.get
-    for fn in crash:
-        j = fn_col(fn)
-        if j is not None:
-            add(j)
-    pairs = index.pair
-    for a, b in zip(crash, crash[1:], strict=False):
-        callees = pairs.get(b)
-        if callees is not None:
-            j = callees.get(a)
-            if j is not None:
-                add(j)
+    crash = list(islice(filterfalse(_BORING.__contains__, map(_FUNCTION, stacks.get("crash", ()))), CRASH_DEPTH))
+    out = [j for j in map(index.fn.get, crash) if j is not None]
+    out += [j for j in map(index.pair.get, zip(crash[1:], crash, strict=False)) if j is not None]
     for name, frames in stacks.items():
         if name == "crash":
             continue
         names = index.sfn.get(f"sfn:{_stack_kind(name)}:")
         if names is None:
             continue                    # the model knows no function of this kind of stack
-        for fn in map(_FUNCTION, frames[:OTHER_DEPTH]):
-            if fn not in _BORING:
-                j = names.get(fn)
-                if j is not None:
-                    add(j)
-    col = index.names.get
-    for name in _named(view):
-        j = col(name)
-        if j is not None:
-            add(j)
+        out += [j for j in map(names.get, filterfalse(_BORING.__contains__, map(_FUNCTION, frames[:OTHER_DEPTH])))
+                if j is not None]
+    out += [j for j in map(index.names.get, _named(view)) if j is not None]
     return list(dict.fromkeys(out))

@@ -183,7 +183,7 @@ def test_a_reports_columns_are_its_known_features_in_order():
     assert model.predict_columns(rows) == model.predict_proba(feats)
     assert model.predict_columns(rows[:50]) == model.predict_proba(feats[:50])
     odd = feature_index(["fn:a>b", "pair:x>y>z", "sfn:task:f:g", "title:x"])   # every split of a name is indexed
-    assert odd.fn == {"a>b": 0} and odd.pair == {"x": {"y>z": 1}, "x>y": {"z": 1}}
+    assert odd.fn == {"a>b": 0} and odd.pair == {("x", "y>z"): 1, ("x>y", "z"): 1}
     assert odd.sfn == {"sfn:task:": {"f:g": 2}, "sfn:task:f:": {"g": 2}}
 
 
