@@ -133,18 +133,17 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
     """The model columns of ``features(view)``: each known feature's column once, in the order ``features``
     gives them (the order the model adds them in), found by their parts: the frame features' names (most of
     a report's, most unknown to the model) are never built."""
-    # the frames are walked by C iterators (map, filter, islice): a report prints dozens of frames
-    stacks = view.stacks()
-    crash = list(islice(filterfalse(_BORING.__contains__, map(_FUNCTION, stacks.get("crash", ()))), CRASH_DEPTH))
+    # the frames' names are walked by C iterators (map, filter, islice): a report prints dozens of frames
+    crash = list(islice(filterfalse(_BORING.__contains__, view.names("crash")), CRASH_DEPTH))
     out = [j for j in map(index.fn.get, crash) if j is not None]
     out += [j for j in map(index.pair.get, zip(crash[1:], crash, strict=False)) if j is not None]
-    for name, frames in stacks.items():
+    for name in view.stacks():
         if name == "crash":
             continue
         names = index.sfn.get(f"sfn:{_stack_kind(name)}:")
         if names is None:
             continue                    # the model knows no function of this kind of stack
-        out += [j for j in map(names.get, filterfalse(_BORING.__contains__, map(_FUNCTION, frames[:OTHER_DEPTH])))
+        out += [j for j in map(names.get, filterfalse(_BORING.__contains__, view.names(name)[:OTHER_DEPTH]))
                 if j is not None]
     out += [j for j in map(index.names.get, _named(view)) if j is not None]
     return list(dict.fromkeys(out))

@@ -34,6 +34,9 @@ _LOCK_ROLES = frozenset({"acquiring", "holding", "chain", "inconsistent", "held"
 Frame = dict[str, Any]
 
 
+_STACK = itemgetter("stack")
+_FUNCTION = itemgetter("function")
+
 # Kernel releases are compared as (major, minor); the open ends of a range.
 OLDEST, NEWEST = (0, 0), (99, 99)
 # Allocator frame names tell a release when the log does not print it: (frame, since, until).
@@ -82,6 +85,7 @@ class ReportView:
     gfp: list[tuple[str, int | None]] = field(default_factory=list)  # (flag, line)
     in_irq: bool = False
     _stacks: dict[str, list[Frame]] | None = field(default=None, repr=False)
+    _names: dict[str, list[str]] | None = field(default=None, repr=False)
     _kinds: frozenset[str] | None = field(default=None, repr=False)
     _kernel_range: tuple[tuple[int, int], tuple[int, int]] | None = field(default=None, repr=False)
 
@@ -92,15 +96,31 @@ class ReportView:
     def stacks(self) -> dict[str, list[Frame]]:
         """Frames by stack, in print order (callee first); computed once."""
         if self._stacks is None:
-            stacks: dict[str, list[Frame]] = {}
-            for name, run in groupby(self.frames, itemgetter("stack")):    # a stack's frames are printed together
-                got = stacks.get(name)
-                if got is None:
-                    stacks[name] = list(run)
-                else:
-                    got.extend(run)
-            self._stacks = stacks
+            frames = self.frames
+            of = list(map(_STACK, frames))
+            if not of:
+                self._stacks = {}
+            elif of.count(of[0]) == len(of):           # one stack (most reports)
+                self._stacks = {of[0]: list(frames)}
+            else:
+                stacks: dict[str, list[Frame]] = {}
+                for name, run in groupby(frames, _STACK):    # a stack's frames are printed together
+                    got = stacks.get(name)
+                    if got is None:
+                        stacks[name] = list(run)
+                    else:
+                        got.extend(run)
+                self._stacks = stacks
         return self._stacks
+
+    def names(self, stack: str) -> list[str]:
+        """The function names of stack ``stack``'s frames (``stacks()``), in order; computed once per stack."""
+        if self._names is None:
+            self._names = {}
+        got = self._names.get(stack)
+        if got is None:
+            got = self._names[stack] = list(map(_FUNCTION, self.stacks().get(stack, ())))
+        return got
 
     def marker_kinds(self) -> frozenset[str]:
         if self._kinds is None:
