@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import reduce
 from itertools import chain, repeat
-from operator import add, mul
+from operator import add, mul, sub, truediv
 from pathlib import Path
 from typing import Any
 
@@ -188,18 +188,23 @@ class Model:
             self._matrix = np.vstack([np.array(self.coef, dtype=np.float64).T, np.zeros((1, len(self.coef)))])
         n = len(rows)
         lengths = np.fromiter(map(len, rows), dtype=np.intp, count=n)
-        width = int(lengths.max()) if n else 0
+        order = np.argsort(-lengths, kind="stable")          # the longest first: step k adds to a prefix
+        lengths = lengths[order]
+        width = int(lengths[0]) if n else 0
         index = np.full((n, width), len(self.features), dtype=np.intp)
-        index[np.arange(width) < lengths[:, None]] = np.fromiter(chain.from_iterable(rows), dtype=np.intp,
-                                                                 count=int(lengths.sum()))
+        index[np.arange(width) < lengths[:, None]] = np.fromiter(chain.from_iterable(rows[i] for i in order.tolist()),
+                                                                 dtype=np.intp, count=int(lengths.sum()))
         scale = np.ones(n)
         known = lengths > 0
         scale[known] = 1.0 / np.sqrt(lengths[known].astype(np.float64))
         scale = scale[:, None]
+        active = np.searchsorted(-lengths, -np.arange(width), side="left")   # reports with more than k columns
         total = np.zeros((n, self._matrix.shape[1]))
-        for k in range(width):
-            total += self._matrix[index[:, k]] * scale
-        return [_probabilities(row) for row in (np.array(self.intercept) + total).tolist()]
+        for k, m in enumerate(active.tolist()):
+            total[:m] += self._matrix[index[:m, k]] * scale[:m]
+        scores = np.empty_like(total)
+        scores[order] = np.array(self.intercept) + total
+        return [_probabilities(row) for row in scores.tolist()]
 
     # -- persistence (JSON data only) ----------------------------------------------------------------
     def to_json(self, include_meta: bool = True) -> dict[str, Any]:
@@ -261,6 +266,6 @@ def _probabilities(scores: list[float]) -> list[float]:
         p = 1.0 / (1.0 + math.exp(-scores[0])) if scores[0] > -700 else 0.0
         return [1.0 - p, p]
     top = max(scores)
-    exps = [math.exp(x - top) for x in scores]
+    exps = list(map(math.exp, map(sub, scores, repeat(top))))
     total = sum(exps)
-    return [e / total for e in exps]
+    return list(map(truediv, exps, repeat(total)))
