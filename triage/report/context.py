@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from triage.report.lines import holding, messages
+from triage.report.lines import lines_with, message
 
 _REL = r"(?P<rel>\d+\.\d+(?:\.\d+)?[\w.+~-]*)"
 # First match wins, in this order of trust.
@@ -22,8 +22,7 @@ _VERSION_RES: list[re.Pattern[str]] = [
     re.compile(r"^" + _REL + r" #\S+ (?:Not tainted|Tainted)"),             # lockdep header
     re.compile(r"\bLinux version " + _REL),                                 # boot banner
 ]
-_VERSION_HINT = ("tainted", "Tainted", "Linux version")
-_VERSION_LINE = re.compile("ainted|Linux version")      # a line none of the expressions can match lacks both
+_VERSION_WORDS = ("ainted", "Linux version")          # a line none of the expressions can match lacks both
 
 _TASK_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more than|can't die)"), "hung"),
@@ -35,16 +34,17 @@ _TASK_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) is trying to (?:lock|release lock)"), "lockdep"),
 ]
 _TASK_HINT = ("PID:", "INFO: task", " by task ", "is trying to", "takes:", "has:")
-_TASK_LINE = re.compile("|".join(map(re.escape, _TASK_HINT)))
 
 
 def kernel_version(text: str) -> str | None:
     """The kernel release the report was printed by, or None if the text does not say."""
-    if not isinstance(text, str) or not any(h in text for h in _VERSION_HINT):
+    if not isinstance(text, str):       # (a text without the hints has no line with the words either)
         return None
-    texts = messages(text).texts
-    for i in holding(text, _VERSION_LINE):
-        line = texts[i]
+    syslog = None
+    for start, end in lines_with(text, _VERSION_WORDS):
+        if syslog is None:
+            syslog = " kernel: " in text
+        line = message(text[start:end], syslog)          # (the line's message: its console prefix stripped)
         if "ainted" not in line and "Linux version" not in line:
             continue
         for rx in _VERSION_RES:
@@ -67,11 +67,13 @@ def kernel_tuple(release: str | None) -> tuple[int, int] | None:
 
 def crash_task(text: str) -> dict | None:
     """``{"comm", "pid"}`` of the task the report is about (hung task, oopsing task, lockdep task)."""
-    if not isinstance(text, str) or not any(h in text for h in _TASK_HINT):
+    if not isinstance(text, str):
         return None
-    texts = messages(text).texts
-    for i in holding(text, _TASK_LINE):
-        line = texts[i]
+    syslog = None
+    for start, end in lines_with(text, _TASK_HINT):
+        if syslog is None:
+            syslog = " kernel: " in text
+        line = message(text[start:end], syslog)
         if not any(h in line for h in _TASK_HINT):
             continue
         for rx, _kind in _TASK_RES:

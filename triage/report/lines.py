@@ -142,6 +142,46 @@ def holding(text: str, rx: re.Pattern[str]) -> Iterator[int]:
         m = rx.search(text, end)
 
 
+def message(raw: str, syslog: bool) -> str:
+    """``messages(text).texts[k]`` of one line ``raw`` of ``text`` (its k-th, without the "\\n"), computed alone;
+    ``syslog``: whether ``text`` holds " kernel: " (then every line is cleaned)."""
+    if syslog or _MAY_PREFIX_FIRST.match(raw) is not None:
+        return _clean_line(raw)[1]
+    return raw[:MAX_LINE].rstrip("\r\n")      # (what ``messages`` keeps of a line without a prefix, cut or not)
+
+
+def lines_with(text: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line of ``text`` holding one of ``words`` (none holds a "\\n"), in order, each once:
+    the lines ``holding`` finds for an alternation of the words, by substring searches (no regexp tried at every
+    character). A word is searched only up to the line found so far: a caller that stops at the first line does
+    not read the whole text once per word."""
+    n = len(text)
+    found: list[int] = [-1] * len(words)     # each word's occurrence found at or after ``lo`` (-1: none yet)
+    lo = [0] * len(words)                    # no occurrence of the word starts in [the cursor, lo) but ``found``
+    pos = 0                                  # where the next line starts
+    while True:
+        best = n
+        for k, w in enumerate(words):
+            at = found[k]
+            if at < pos:                     # not searched yet past the cursor: up to ``best`` (an occurrence
+                start = max(lo[k], pos)      # starting past it is not the earliest)
+                if start >= best:
+                    continue
+                at = text.find(w, start, min(n, best + len(w) - 1))
+                found[k] = at
+                if at < 0:
+                    lo[k] = best
+                    continue
+            if at < best:
+                best = at
+        if best >= n:
+            return
+        end = text.find("\n", best)
+        end = n if end < 0 else end
+        yield text.rfind("\n", 0, best) + 1, end
+        pos = end + 1
+
+
 def _clean_line(raw: str) -> tuple[str | None, str]:
     """``_line``'s (tag, text)."""
     _, tag, msg = _line(0, raw)

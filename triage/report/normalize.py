@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import islice, takewhile
+from operator import attrgetter
 
 from triage.report.frames import COMPILER_SUFFIXES, strip_suffix, strip_tokens
 from triage.report.memo import by_name
@@ -169,6 +171,9 @@ SKIP = re.compile("(?:" + "|".join(SKIP_PATTERNS) + r")\Z")
 _skipped = by_name(lambda name: SKIP.match(name) is not None)     # (one alternation of ~100 names: once per name)
 
 _CRASH_LABELS = frozenset({"crash", "irq", "nmi"})
+_FUNCTION = attrgetter("function")
+_STACK = attrgetter("stack")
+_IS_FRAME = Frame.__instancecheck__      # ``isinstance(f, Frame)``
 _TITLE_FUNC = re.compile(r"\bin ([A-Za-z_][\w.]*)\s*$")
 
 
@@ -181,10 +186,7 @@ def _crash_run(frames: list[Frame]) -> list[Frame]:
         start, labels = 0, {frames[0].stack}
     else:
         labels = _CRASH_LABELS
-    end = start
-    while end < len(frames) and frames[end].stack in labels:
-        end += 1
-    return frames[start:end]
+    return frames[start:start + len(list(takewhile(labels.__contains__, map(_STACK, islice(frames, start, None)))))]
 
 
 def signature(frames: Iterable[Frame], title: str | None = None, length: int = SIGNATURE_LEN) -> list[str]:
@@ -194,17 +196,17 @@ def signature(frames: Iterable[Frame], title: str | None = None, length: int = S
     a bug after its first non-plumbing frame); with no frames at all it is ``[FUNC]``.
     """
     try:
-        frames = [f for f in frames if isinstance(f, Frame)]
+        frames = list(filter(_IS_FRAME, frames))
     except TypeError:
         frames = []
     names: list[str] = []
-    for f in _crash_run(frames):
-        name = canonical(f.function)
-        if not name or _skipped(name):
-            continue
-        if names and names[-1] == name:
-            continue                          # inline expansions and renamed twins
+    last = None
+    for func in map(_FUNCTION, _crash_run(frames)):
+        name = _canonical(func) if isinstance(func, str) else ""    # ``canonical``
+        if not name or name == last or _skipped(name):
+            continue                          # (equal to the last: inline expansions and renamed twins)
         names.append(name)
+        last = name
     title_func = None
     if isinstance(title, str):
         m = _TITLE_FUNC.search(title[:500])

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import attrgetter
 
 from triage.report import formats as fm
 from triage.report.console import read_console
@@ -98,17 +101,24 @@ def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
 
 
 def _common_prefix(a: str, b: str) -> int:
-    """The length of the longest common prefix of ``a`` and ``b`` (compared 64 characters at a time)."""
+    """The length of the longest common prefix of ``a`` and ``b`` (compared 64 characters at a time, then by
+    halves of the last 64: a few slice comparisons, no step per character)."""
     k, limit = 0, min(len(a), len(b))
     while k + 64 <= limit and a[k:k + 64] == b[k:k + 64]:
         k += 64
-    while k < limit and a[k] == b[k]:
-        k += 1
+    hi = min(k + 64, limit)         # a[:k] == b[:k]; the first difference is at k..hi (or none: hi)
+    while k < hi:
+        mid = (k + hi + 1) // 2
+        if a[k:mid] == b[k:mid]:
+            k = mid
+        else:
+            hi = mid - 1
     return k
 
 
 _INLINE_MARK = "[inline]"
-_IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_IDENT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_."
+_IDENT = frozenset(_IDENT_CHARS)
 _IDENT_RUN = re.compile(r"[a-zA-Z0-9_.]*")
 _HEAD_WORD = re.compile(r"\s*[a-zA-Z0-9_.]*")        # a line's blanks (those of str.strip) and first word
 
@@ -122,14 +132,19 @@ def drop_inline_headers(text: str) -> str:
         return text
     edits: list[tuple[int, int, str]] = []
     n = len(text)
+    prefixed = "] " in text             # (without, no line has a console prefix: not looked for line by line)
     pos = text.find(_INLINE_MARK)
     while pos >= 0:                     # each line holding the mark
         line_start = text.rfind("\n", 0, pos) + 1
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
+        if not prefixed:
+            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
+            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
+                continue
         nxt_end = text.find("\n", line_end + 1)
-        if text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+        if prefixed and text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
             # no console prefix on either line: the head test below, on the text itself (most lines end here)
             word_end = _HEAD_WORD.match(text, line_start, line_end).end()
             if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
@@ -150,9 +165,7 @@ def drop_inline_headers(text: str) -> str:
         word_end = _IDENT_RUN.match(body, lead).end()
         if word_end == len(body) or not nbody.startswith(body[:word_end + 1]):
             continue
-        k = _common_prefix(body, nbody)
-        while k > 0 and body[k - 1] in _IDENT:
-            k -= 1
+        k = len(body[:_common_prefix(body, nbody)].rstrip(_IDENT_CHARS))     # (back to the start of a name)
         head = body[:k]
         if head.strip() and not head.strip().startswith("?") and k < len(body) and body[k] in _IDENT:
             edits.append((line_start + len(console), line_start + len(console) + k, " "))
@@ -819,10 +832,14 @@ def _title(ex: Extracted, text: str, start: int, line_end: int, oops: fm.Oops, e
     return clean_title(ex.title, era)
 
 
+_release_date = by_name(kernel_date)     # a release's day (a pure function of the release): once per release
+
+
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
-    raw = undecode(mask_code(to_text(text)))   # diff hunks and quoted source blanked; decoded frames re-encoded
-    text = drop_inline_headers(clean_text(raw, mask=False))
+    masked = mask_code(to_text(text))
+    raw = undecode(masked)          # diff hunks and quoted source blanked; decoded frames re-encoded
+    text = drop_inline_headers(clean_text(raw, mask=False, decoded=raw is masked))
     oops, start = find_first_oops(text)
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
@@ -838,8 +855,8 @@ def parse(text: str | bytes) -> Report:
     report = found.report
     title = _title(ex, text, start, line_end, oops, None)
     full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
-    kernel = kernel_version(report) or kernel_version(full)
-    era = kernel_date(kernel)
+    kernel = kernel_version(report) or (kernel_version(full) if full is not report else None)
+    era = _release_date(kernel) if kernel is not None else None
     era_title = title
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
         if oops.since and not active(era, oops.since, None):   # a header syzkaller did not know then
@@ -864,7 +881,7 @@ def parse(text: str | bytes) -> Report:
         report=full,
     )
     rep.guilty_file = guilty_file(title, report)
-    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw)
+    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw, kernel_read=True)
     return rep
 
 
@@ -887,17 +904,19 @@ MAX_CONSOLE = 4 * 1024 * 1024     # characters of the input the console reading 
 
 
 def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel: str | None = None,
-                  whole: str | None = None) -> Report:
+                  whole: str | None = None, kernel_read: bool = False) -> Report:
     """Stacks with attribution, kernel, task and signature of the report ``text``; the console structure
-    (crash, events, trace, markers, locks, gfp masks) of the ``whole`` input (default: ``text``)."""
+    (crash, events, trace, markers, locks, gfp masks) of the ``whole`` input (default: ``text``). ``kernel_read``:
+    ``kernel`` is what ``crash_text`` and ``text`` say (None: neither names one), not to be read again."""
     crash_text = text if crash_text is None else crash_text
-    rep.kernel = kernel or kernel_version(crash_text) or kernel_version(text)
-    rep.task = crash_task(crash_text) or crash_task(text)
+    rep.kernel = kernel if kernel_read else kernel or kernel_version(crash_text) or \
+        (kernel_version(text) if text is not crash_text else None)       # (one text: read once)
+    rep.task = crash_task(crash_text) or (crash_task(text) if text is not crash_text else None)
     # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
     # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
-    rep.frames = extract_frames(crash_text)
-    for f in rep.frames:  # renamed functions unified, so SQL over frames finds every version's report
-        f.norm_function = canonical_name(f.function)
+    rep.frames = frames = extract_frames(crash_text)
+    # renamed functions unified, so SQL over frames finds every version's report (one map: no loop step a frame)
+    deque(map(setattr, frames, repeat("norm_function"), map(canonical_name, map(_FUNCTION, frames))), 0)
     rep.signature = signature(rep.frames, rep.title)
     whole = text if whole is None else whole
     part, first_lineno = _console_part(whole)
@@ -905,6 +924,9 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     rep.crash, rep.events, rep.trace = con.crash, con.events, con.frames
     rep.markers, rep.locks, rep.gfp = con.markers, con.locks, con.gfp
     return rep
+
+
+_FUNCTION = attrgetter("function")
 
 
 def _console_part(whole: str) -> tuple[str, int]:

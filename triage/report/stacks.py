@@ -27,7 +27,7 @@ report (``{IN-RECLAIM_FS-W} -> {RECLAIM_FS-ON-W}``).
 from __future__ import annotations
 
 import re
-from itertools import repeat
+from itertools import islice, repeat, takewhile
 
 from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
 from triage.report.lines import messages
@@ -198,13 +198,24 @@ def _frame(line: str, label: str) -> Frame | None:
     fields = _frame_fields(line)
     if fields is None:
         return None
-    func, norm, off, size, file, lineno, inline, module = fields
+    func, norm, off, size, file, lineno, inline, module, _plain = fields
     return Frame(func, norm, label, off, size, file, lineno, inline, module)
 
 
-@by_name
-def _frame_fields(line: str) -> tuple | None:
-    """``Frame``'s fields but the stack, of a trace line (remembered per line: see ``frames.frame_fields``)."""
+def _trace_line_fields(line: str) -> tuple | None:
+    """``Frame``'s fields but the stack, of a trace line, and last whether the line is a plain frame line (its
+    first character past blanks neither "?" nor "[": the frames a trace takes without a look at anything else);
+    remembered per line (see ``frames.frame_fields``)."""
+    fields = _fields(line)
+    return None if fields is None else (*fields, line.lstrip()[:1] not in _NOT_PLAIN)
+
+
+_NOT_PLAIN = ("?", "[")
+_frame_fields = by_name(_trace_line_fields)
+
+
+def _fields(line: str) -> tuple | None:
+    """``Frame``'s fields but the stack, of a trace line."""
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
         return None
@@ -238,24 +249,31 @@ def extract_frames(text: str) -> list[Frame]:
     fields_of = _frame_fields
     out_first = _OUT_FIRST
     texts, tags = messages(text)
-    for tag, line in zip(repeat(None) if tags is None else tags, texts, strict=False):
+    lines = enumerate(zip(repeat(None) if tags is None else tags, texts, strict=False))
+    for i, (tag, line) in lines:
         label = s.label
         if label is not None:
             if tag is not None and s.tag is not None and tag != s.tag and line.strip():
                 continue                     # another CPU's line interleaved into this trace
             # the usual line of a trace, a reliable frame, read here (``_step_in_trace`` does the rest)
-            c = line.lstrip()[:1]
-            if c and c != "?" and c != "[":
-                fields = fields_of(line)
-                if fields is not None:        # ``_Scan.add``, inlined
-                    s.reliable += 1
-                    s.gap = 0
+            fields = fields_of(line)
+            if fields is not None and fields[8]:      # ``_Scan.add``, inlined
+                s.reliable += 1
+                s.gap = 0
+                if s.ip_frame is not None:
                     last, s.ip_frame = s.ip_frame, None
-                    if last is not None and last.function == fields[0] and last.offset == fields[2] \
-                            and last.line == fields[5]:
+                    if last.function == fields[0] and last.offset == fields[2] and last.line == fields[5]:
                         continue              # arm64: "pc :" repeats as the first Call trace frame
-                    frames.append(Frame(fields[0], fields[1], label, *fields[2:]))
-                    continue
+                frames.append(Frame(fields[0], fields[1], label, *fields[2:8]))
+                if tags is None:
+                    # the plain frame lines that follow (most of a trace): taken together, no step per line
+                    run = list(takewhile(_plain_frame, map(fields_of, islice(texts, i + 1, None))))
+                    if run:
+                        s.reliable += len(run)
+                        func, norm, off, size, file, lineno, inline, module, _ = zip(*run, strict=True)
+                        frames.extend(map(Frame, func, norm, repeat(label), off, size, file, lineno, inline, module))
+                        next(islice(lines, len(run) - 1, None), None)     # (the loop goes on past them)
+                continue
             if _step_in_trace(s, line):
                 continue
         elif not (line.lstrip()[:1] in out_first or "CPU: " in line or "race:" in line or " 0x" in line
@@ -319,6 +337,11 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
 
 
 _OUT_FIRST = frozenset("-AaFfSLpIbtT?RPENWs{")
+
+
+def _plain_frame(fields: tuple | None) -> bool:
+    """``_frame_fields`` of a plain frame line."""
+    return fields is not None and fields[8]
 
 
 def _maybe_header(line: str) -> bool:

@@ -38,21 +38,24 @@ def unquote(text: str) -> str:
     """Remove mail quote markers (``> ``, ``>> ``, ``> > ``) from quoted lines; other lines stay."""
     if not _has_quoted_line(text):
         return text
-    return _QUOTE.sub("", text)
+    # ``_QUOTE.sub("", text)``, with the search skipping from line break to line break (see ``_has_quoted_line``)
+    m = _QUOTE_FIRST.match(text)
+    return _QUOTE_NEXT.sub("\n", text[m.end():] if m is not None else text)
+
+
+_QUOTE_FIRST = re.compile(r"[ \t]*(?:>[ \t]?)+")         # ``_QUOTE`` on the first line
+_QUOTE_NEXT = re.compile(r"\n[ \t]*(?:>[ \t]?)+")       # on any other, with the line break before it
 
 
 def _has_quoted_line(text: str) -> bool:
-    """``_QUOTED_LINE.search(text)``: a line whose first character past blanks is ">". Only the first ">" of each
-    line is looked at (``re.M``'s "^" is tried at every character of the text: 10 times slower)."""
-    pos = text.find(">")
-    while pos >= 0:
-        if not text[text.rfind("\n", 0, pos) + 1:pos].strip(" \t"):
-            return True
-        nl = text.find("\n", pos)
-        if nl < 0:
-            return False
-        pos = text.find(">", nl)
-    return False
+    """``_QUOTED_LINE.search(text)``: a line whose first character past blanks is ">". Searched from each line
+    break (``_QUOTED_NEXT``: a literal start the search skips to; ``re.M``'s "^" is tried at every character of
+    the text: 10 times slower)."""
+    return _QUOTED_FIRST.match(text) is not None or _QUOTED_NEXT.search(text) is not None
+
+
+_QUOTED_FIRST = re.compile(r"[ \t]*>")           # the first line
+_QUOTED_NEXT = re.compile(r"\n[ \t]*>")          # any other
 
 
 _PROGRAM_OUTPUT = re.compile(r"^(?:\d{4}/\d\d/\d\d |\[[ \d*]|executing program|syzkaller login)")
@@ -138,7 +141,9 @@ def unwrap(text: str) -> str:
     """Join lines a mail client broke. Only in texts that look wrapped (no long lines at all), and only
     continuations that cannot be lines of their own: a line without a console timestamp after a timestamped
     one (timestamped logs, as many as follow), or the rest of an oops header line (plain excerpts: one rest)."""
-    if _GPF_CUT.search(text):                 # a cut no kernel prints, whatever the rest of the text looks like
+    # a cut no kernel prints, whatever the rest of the text looks like (the header's text looked for first: a
+    # substring search skips through the text, the regexp's search steps through every character)
+    if "general protection fault, probably for non-canonical address" in text and _GPF_CUT.search(text):
         text = _GPF_CUT.sub(r"\1 \2", text)
     lines = text.split("\n")
     if not looks_wrapped(lines):
@@ -351,13 +356,17 @@ def undecode(text: str) -> str:
     return _DECODED.sub(lambda m: f"{m.group('func')}+0x0/0x0 {m.group('src')}", text)
 
 
-def clean_text(data: str | bytes, mask: bool = True) -> str:
+def clean_text(data: str | bytes, mask: bool = True, decoded: bool = False) -> str:
     """Decoded, LF-only, unquoted and unwrapped text, the lines quoting kernel source blanked (unless ``mask``
-    is False: the caller masked them already)."""
+    is False: the caller masked them already). ``decoded``: ``data`` is a str ``undecode`` leaves as it is
+    (the caller's ``undecode`` returned it unchanged), so a text nothing here changes is not decoded again."""
     text = to_text(data)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
         text = text.replace("\x00", "")
     text = unquote(text)
-    return undecode(unwrap(undecode(mask_code(text)) if mask else text))    # again: a wrap may cut a decoded frame
+    text = unwrap(undecode(mask_code(text)) if mask else text)
+    if decoded and not mask and text is data:
+        return text
+    return undecode(text)    # again: a wrap may cut a decoded frame
