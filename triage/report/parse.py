@@ -475,14 +475,18 @@ def _frame_line_follows(line: str) -> bool:
 
 
 def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str], bool] | None,
-                  skipped: list[str]) -> tuple[list[tuple[str, str]], bool]:
-    """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean."""
+                  skipped: list[str], first_only: bool = False) -> tuple[list[tuple[str, str]], bool]:
+    """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean.
+    ``first_only``: the caller takes the first frame, so the walk may stop there when it cannot go unclean (no
+    ``should_fail`` in the text); ``skipped`` then holds the frames passed over before it, the only ones an
+    older era's skip lists (a subset of today's) could have taken instead."""
     lines = text.split("\n")
     i, n = 0, len(lines)
     frames: list[tuple[str, str]] = []
     ok = True
     idx = 0
     may_fail = "should_fail" in text        # (``_corrupted_line`` needs it)
+    first_only = first_only and not may_fail
     while idx < len(parts):
         part = parts[idx]
         if part is fm.PARSE_STACK:
@@ -503,12 +507,16 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                     m = parts[idx + 1].search(ln)
                     if m:
                         _append_frames(frames, m, skip, skipped)
+                        if first_only and frames:
+                            return frames, ok
                         idx += 1
                         break
                 m = _frame_re(ln)
                 if m:
                     seen_frame = True
                     _append_frames(frames, m, skip, skipped)
+                    if first_only and frames:
+                        return frames, ok
         else:
             while i < n:
                 ln = lines[i]
@@ -521,6 +529,8 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                 m = part.search(ln)
                 if m:
                     _append_frames(frames, m, skip, skipped)
+                    if first_only and frames:
+                        return frames, ok
                     break
         if not ok:
             break
@@ -557,7 +567,7 @@ def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None,
     for parts in (stack.parts, stack.parts2):
         if not parts:
             continue
-        frames, ok = _stack_frames(text, parts, skip, skipped)
+        frames, ok = _stack_frames(text, parts, skip, skipped, first_only=extractor is None)
         if frames:
             if extractor is None:
                 name, raw = frames[0]
