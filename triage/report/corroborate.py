@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from triage.report.wordset import required_literals
+from triage.report.wordset import alternatives, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 AFTER = 30
@@ -62,31 +62,6 @@ CORROBORATIONS = (
 CORROBORATION = re.compile("|".join(f"(?:{p})" for p in CORROBORATIONS))
 
 
-def _alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of a regexp's text (``a|b(c|d)`` -> ``a``, ``b(c|d)``)."""
-    out, depth, start, i, in_class = [], 0, 0, 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 1
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if pattern[i + 1:i + 2] == "]":       # "[]...]": a class starting with "]"
-                i += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    out.append(pattern[start:])
-    return out
-
-
 def _gated(pattern: str) -> tuple[str, re.Pattern[str]]:
     """One alternative of a row of ``CORROBORATIONS``: a text every match of it holds (from ``required_literals``;
     none known: the empty text, which every line holds) and its regexp."""
@@ -95,7 +70,7 @@ def _gated(pattern: str) -> tuple[str, re.Pattern[str]]:
     return (texts[0] if texts is not None and len(texts) == 1 else ""), rx
 
 
-_GATED = [_gated(alt) for p in CORROBORATIONS for alt in _alternatives(p)]
+_GATED = [_gated(alt) for p in CORROBORATIONS for alt in alternatives(p)]
 
 
 def corroborates(line: str) -> bool:

@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from triage.report.wordset import alternatives
+
 
 def compile_re(rx: str) -> re.Pattern[str]:
     """Expand the syzkaller regexp templates and compile (a multi-line title regexp as a ``LinesPattern``)."""
@@ -54,21 +56,37 @@ class LinesPattern:
         head, *parts = rx.split(self.SKIP)
         self.head = re.compile(head)
         self.parts = [re.compile("^(?:" + p + ")", re.M) for p in parts]
+        # A part ".*X" (no "|" at its top) matches at the start of the first line after the previous one that holds
+        # a match of X: where ``re`` tries ".*X" at every character, X alone is found by its first character.
+        self.inner = [re.compile(_after_any(p), re.M) if _after_any(p) is not None else None for p in parts]
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         m = self.head.search(text, pos)
         if m is None:
             return None
         end = m.end()
-        for part in self.parts:
+        for part, inner in zip(self.parts, self.inner, strict=True):
             nl = text.find("\n", end)
             if nl < 0:
                 return None
-            found = part.search(text, nl + 1)
+            if inner is None:
+                found = part.search(text, nl + 1)
+            else:
+                found = inner.search(text, nl + 1)
+                if found is not None:       # the part's own match, at the start of the line holding X
+                    found = part.match(text, text.rfind("\n", 0, found.start()) + 1)
             if found is None:
                 return None
             end = found.end()
         return self.full.match(text, m.start())
+
+
+def _after_any(part: str) -> str | None:
+    """X of a part ".*X" or ".*?X" that has no alternatives at its top (None for another part)."""
+    x = part[3:] if part.startswith(".*?") else part[2:] if part.startswith(".*") else None
+    if x is None or len(alternatives(part)) > 1 or x[:1] in ("*", "+", "?", "{"):
+        return None
+    return x
 
 
 # A marker part: "parse a stack trace from here".

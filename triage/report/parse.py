@@ -628,6 +628,10 @@ _TITLE_TEXTS = {id(o): WordSet(tuple({t for f in o.formats if (t := _TITLE_TEXT[
                 for o in fm.OOPSES}
 
 
+# Each oops' rows in force today, with their required texts.
+_ROWS_NOW = {id(o): [(f, _TITLE_TEXT[id(f)]) for f in o.formats if active(None, f.since, f.until)] for o in fm.OOPSES}
+
+
 def extract_description(report: str, oops: fm.Oops, era: str | None = None,
                         words: set[str] | None = None) -> Extracted:
     """Earliest-matching title format wins; ties go to the earlier row of the table. ``era``: the rows and
@@ -644,10 +648,10 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None,
     else:
         present = {w for w in words.intersection(texts.words) if w in report}
     may_fail = "should_fail" in report if words is None or "should_fail" in words else False
-    for f in oops.formats:
-        if (f.since or f.until) and not active(era, f.since, f.until):
-            continue
-        need = _TITLE_TEXT.get(id(f))
+    rows = _ROWS_NOW.get(id(oops)) if era is None else None
+    if rows is None:
+        rows = [(f, _TITLE_TEXT.get(id(f))) for f in oops.formats if active(era, f.since, f.until)]
+    for f, need in rows:
         if need is not None and (need not in present if present is not None else need not in report):
             continue
         m = f.title.search(report)

@@ -40,6 +40,31 @@ def required_literals(pattern: re.Pattern[str]) -> list[str] | None:
     return out
 
 
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regexp's text (``a|b(c|d)`` -> ``a``, ``b(c|d)``)."""
+    out, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 1
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":       # "[]...]": a class starting with "]"
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    out.append(pattern[start:])
+    return out
+
+
 class WordSet:
     """``WordSet(words).present(text)``: the words ``text`` holds, exactly ``{w for w in words if w in text}``."""
 
