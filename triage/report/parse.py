@@ -31,7 +31,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical_name, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
-from triage.report.wordset import WordSet, required_literals
+from triage.report.wordset import WordSet, literal_search, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -752,7 +752,7 @@ def clean_title(title: str, era: str | None = None) -> str:
     return sanitize_title(replace_dynamic(title, era))
 
 
-_STACK_START_TEXTS = [(rx, _required_text(rx)) for rx in fm.STACK_START]     # ("[^k] backtrace:": no literal start)
+_STACK_START_TEXTS = [(literal_search(rx), _required_text(rx)) for rx in fm.STACK_START]
 _STACK_START_WORDS = WordSet(tuple({t for _, t in _STACK_START_TEXTS if t is not None}))   # (one pass for all)
 
 
@@ -770,7 +770,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None, words: set[st
     present = _STACK_START_WORDS.present(report) if words is None else \
         {w for w in words.intersection(_STACK_START_WORDS.words) if w in report}
     for key, need in _STACK_START_TEXTS:
-        m = key.search(report) if need is None or need in present else None
+        m = key(report) if need is None or need in present else None
         if m is None:
             continue
         rest = report[m.start():].split("\n", 16)
