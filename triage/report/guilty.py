@@ -55,6 +55,8 @@ _MARK = re.compile(r"\.(?:c|h|rs):")          # what a line naming a source file
 # A path ``normpath`` changes holds one of these (it ends in a file name, never in "/" or "."): any other path deeper
 # than a directory holds the directory's name and "/".
 _UNNORMAL = ("./", "//")
+_PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./")
+_PATH_RUN = re.compile(r"[a-zA-Z0-9_\-./]*")
 
 
 def _line_file(line: str) -> str | None:
@@ -106,10 +108,16 @@ def _guilty(report: str) -> str | None:
         return guilty
     # The lines after it that may name a deeper file: each holds the directory's name (or an unnormal path). A
     # deeper directory's name holds the shallower one's, so these lines are all the walk below needs to read.
+    # A normal path deeper than the directory starts with its name (so where a run of path characters starts) and
+    # holds a "/" past it: other places of the name are passed over.
     starts = set()
     for needle in (deepest + "/", *_UNNORMAL):
         at = report.find(needle, pos)
         while at >= 0:
+            if needle not in _UNNORMAL and (report[at - 1] in _PATH_CHARS or "/" not in _PATH_RUN.match(
+                    report, at + len(needle)).group()):
+                at = report.find(needle, at + 1)
+                continue
             lo = report.rfind("\n", 0, at) + 1
             starts.add(lo)
             hi = report.find("\n", at)
