@@ -515,6 +515,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
         part = parts[idx]
         if part is fm.PARSE_STACK:
             seen_frame = False
+            next_gate = _gate(parts[idx + 1]) if idx != len(parts) - 1 else None
             while i < n:
                 ln = lines[i]
                 i += 1
@@ -527,7 +528,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                     if seen_frame:
                         break
                     continue
-                if idx != len(parts) - 1:
+                if idx != len(parts) - 1 and (next_gate is None or any(g in ln for g in next_gate)):
                     m = parts[idx + 1].search(ln)
                     if m:
                         _append_frames(frames, m, skip, skipped)
@@ -542,12 +543,15 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                     if first_only and frames:
                         return frames, ok
         else:
+            gate = _gate(part)
             while i < n:
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
                     ok = False
                     break
+                if gate is not None and not any(g in ln for g in gate):
+                    continue        # (the part cannot match a line without one of its texts)
                 if ln.endswith(_INLINE_MARK) and i < n and _frame_line_follows(lines[i]):
                     continue        # the symbolizer's inline frame: the raw log had only the next line
                 m = part.search(ln)
@@ -560,6 +564,20 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             break
         idx += 1
     return frames, ok
+
+
+_GATES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
+
+
+def _gate(part: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Texts one of which every match of a stack part holds (one per alternative; None: not known), remembered per
+    part: a line without any is not searched (an alternation such as the stall anchors is tried at every character)."""
+    known = _GATES.get(id(part))
+    if known is None or known[0] is not part:
+        found = required_literals(part) if isinstance(part, re.Pattern) else None
+        gate = tuple(found) if found is not None and all(t.strip() for t in found) else None
+        known = _GATES[id(part)] = (part, gate)
+    return known[1]
 
 
 _STACK_SKIPS: dict[tuple[int, str | None], tuple[fm.StackFmt, Callable[[str], bool] | None]] = {}
