@@ -128,3 +128,23 @@ def test_unwrap_joins_the_rest_of_a_cut_header_once():
     assert unwrap(chain).split("\n")[10:] == ["BUG: x in in", "in", "in", ""]
     long = "a\n" * 60 + "BUG: " * 40_000 + "\nfoo\n"          # a header searched from each of 40,000 "BUG: "
     assert unwrap(long) == long
+
+
+def test_literal_search_is_the_regexps_search():
+    """``literal_search`` finds a pattern by its literal (at a fixed distance from the match start) and matches there:
+    the same match as ``re``'s search, which tried a pattern starting with a class at every character."""
+    from triage.report.wordset import literal_search
+
+    frags = ["stack backtrace:", " backtrace:", "k backtrace:", "\n backtrace (crc 12ab):", "x backtrace (crc zz):",
+             "backtrace:", "a", "\n", " ", "12abc", "9abc", "cdxyz", "abxyz", "Call Trace"]
+    rng = random.Random(3)
+    patterns = fm.STACK_START + [re.compile(r"\d{2}abc"), re.compile(r"(?:ab|cd)xyz"), re.compile(r"^. backtrace")]
+    for rx in patterns:
+        search = literal_search(rx)
+        for _ in range(3000):
+            text = "".join(rng.choice(frags) for _ in range(rng.randint(0, 8)))
+            want, got = rx.search(text), search(text)
+            assert (want and (want.span(), want.groups())) == (got and (got.span(), got.groups())), (rx.pattern, text)
+    bt = re.compile(r"[^k] backtrace:")
+    assert getattr(literal_search(bt), "__self__", None) is not bt          # found by its literal, not re's search
+    assert getattr(literal_search(re.compile(r"Call Trace")), "__self__", None) is not None   # (re's own)

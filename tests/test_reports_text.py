@@ -178,3 +178,19 @@ def test_patches_and_digests_hold_no_report_a_review_quoting_its_changelog_neith
     assert quoted_from(rep, [changelog])
     assert not quoted_from(rep, ["an unrelated patch\n+\tfoo();\n"])
     assert report_text(_mail("Re: [PATCH v2] nilfs2: prevent use of deleted inode", review)) == review
+
+
+def test_gated_corroboration_agrees_with_the_alternation():
+    """``corroborates`` searches each alternative only in a line holding its required text: on every line of the
+    real reports (and lines made to sit on the gates' edges) it answers as the one alternation does."""
+    from triage.report.corroborate import CORROBORATION, corroborates
+
+    lines = ["Tainted: G", "Not tainted", "  ESR = 0x96000004", "2024/01/02 03:04:05 fuzzer started",
+             "foo.c:12", " foo bar.c:12 [inline]", "Tainted:  G", "xNot tainted", "hardirqs last  enabled at",
+             "1 lock held by syz/1:", "RAX: 0000000000000000", "  pwq 4: cpus=1", "\x1c RIP: 0010:x"]
+    for sub in ("syzbot-sample", "labelled/reports"):
+        for path in sorted(shared_data(sub).glob("*.txt"))[:300]:
+            lines += path.read_text(errors="replace").split("\n")
+    hits = [corroborates(ln) for ln in lines]
+    assert hits == [CORROBORATION.search(ln) is not None for ln in lines]
+    assert 0 < sum(hits) < len(lines)

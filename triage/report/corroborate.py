@@ -24,13 +24,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from triage.report.wordset import alternatives, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 AFTER = 30
 NEAR = 3
 BEFORE = 3
 
-CORROBORATION = re.compile("|".join(f"(?:{p})" for p in (
+CORROBORATIONS = (
     r"\b[A-Za-z_][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+",                  # a frame: func+0x12/0x34
     r"^\s*(?:\[<[0-9a-f]+>\]\s*)?(?:\?\s+)?[A-Za-z_][\w.]*\s+[\w./+-]+\.(?:[chS]|rs):\d+(?::\d+)?"
     r"(?:\s+\[inline\])?\s*$",                                        # a symbolized frame: func file.c:12
@@ -57,7 +58,28 @@ CORROBORATION = re.compile("|".join(f"(?:{p})" for p in (
     r"irq event stamp:|hardirqs last +(?:en|dis)abled at|softirqs last +(?:en|dis)abled at",
     r"^\s*Mem abort info:|^\s*ESR = 0x[0-9a-f]+",                       # arm64 faults
     r"^goroutine \d+ \[|^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ",                 # syzkaller's Go side (fuzzer, manager)
-)))
+)
+CORROBORATION = re.compile("|".join(f"(?:{p})" for p in CORROBORATIONS))
+
+
+def _gated(pattern: str) -> tuple[str, re.Pattern[str]]:
+    """One alternative of a row of ``CORROBORATIONS``: a text every match of it holds (from ``required_literals``;
+    none known: the empty text, which every line holds) and its regexp."""
+    rx = re.compile(pattern)
+    texts = required_literals(rx)
+    return (texts[0] if texts is not None and len(texts) == 1 else ""), rx
+
+
+_GATED = [_gated(alt) for p in CORROBORATIONS for alt in alternatives(p)]
+
+
+def corroborates(line: str) -> bool:
+    """``CORROBORATION.search(line) is not None``: the whole alternation tries each of its 25 rows at every
+    character (~0.5 us a character); here each alternative is searched only in a line holding its text."""
+    for text, rx in _GATED:
+        if text in line and rx.search(line) is not None:
+            return True
+    return False
 
 
 # The header line alone is enough: syzkaller's own executor failures, netdev's refcount wait, a reboot.
@@ -100,7 +122,7 @@ def corroborated(text: str, start: int, header_at: int, other_header: Callable[[
     """Whether the header found at offset ``header_at`` of the line starting at ``start`` is kernel output.
     ``other_header(line)``: the line starts another report (its own header, not one that belongs to this)."""
     line, pos = _line_at(text, start)
-    if SYZKALLER_CONSOLE.match(line) or CORROBORATION.search(line) or SELF.search(line):
+    if SYZKALLER_CONSOLE.match(line) or corroborates(line) or SELF.search(line):
         return True
     lead = line[:max(0, header_at - start)]
     m = LOGIN.match(lead)
@@ -122,7 +144,7 @@ def corroborated(text: str, start: int, header_at: int, other_header: Callable[[
     for ln in around:               # (the first corroborating line decides: the rest of the window is not read)
         if ln is None:              # another header next to it: a run of headers (a build log's warnings) is
             blank = False           # not a header given on its own
-        elif CORROBORATION.search(ln):
+        elif corroborates(ln):
             return True
         else:
             blank = blank and not ln.strip()

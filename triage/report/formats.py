@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from triage.report.wordset import alternatives, required_literals
+
 
 def compile_re(rx: str) -> re.Pattern[str]:
     """Expand the syzkaller regexp templates and compile (a multi-line title regexp as a ``LinesPattern``)."""
@@ -54,21 +56,63 @@ class LinesPattern:
         head, *parts = rx.split(self.SKIP)
         self.head = re.compile(head)
         self.parts = [re.compile("^(?:" + p + ")", re.M) for p in parts]
+        # A part ".*X" (no "|" at its top) matches at the start of the first line after the previous one that holds
+        # a match of X: where ``re`` tries ".*X" at every character, X alone is found by its first character.
+        self.inner = [re.compile(_after_any(p), re.M) if _after_any(p) is not None else None for p in parts]
+        # X starting with no literal (re tries it at every character) but holding one, on X's first line: the lines
+        # holding that literal are the only ones where the part can match.
+        self.needs = [_line_literal(x) for x in self.inner]
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         m = self.head.search(text, pos)
         if m is None:
             return None
         end = m.end()
-        for part in self.parts:
+        for part, inner, need in zip(self.parts, self.inner, self.needs, strict=True):
             nl = text.find("\n", end)
             if nl < 0:
                 return None
-            found = part.search(text, nl + 1)
+            if inner is None:
+                found = part.search(text, nl + 1)
+            elif need is not None:
+                found = None
+                at = text.find(need, nl + 1)
+                while at >= 0:
+                    lo = text.rfind("\n", 0, at) + 1
+                    found = part.match(text, lo)
+                    if found is not None:
+                        break
+                    hi = text.find("\n", at)
+                    at = text.find(need, hi) if hi >= 0 else -1
+            else:
+                found = inner.search(text, nl + 1)
+                if found is not None:       # the part's own match, at the start of the line holding X
+                    found = part.match(text, text.rfind("\n", 0, found.start()) + 1)
             if found is None:
                 return None
             end = found.end()
         return self.full.match(text, m.start())
+
+
+def _line_literal(x: re.Pattern[str] | None) -> str | None:
+    """A literal text every match of ``x`` holds, on the line the match starts on (nothing before it in ``x`` can
+    read a newline), when ``x`` does not itself start with a literal; else None."""
+    if x is None or any(t in x.pattern for t in ("\n", "\\n", "\\s", "\\S", "\\W", "\\D", "[^", "(?s")):
+        return None
+    from re import _parser as sre_parse  # (Python >= 3.11: required_literals's parser)
+    first = list(sre_parse.parse(x.pattern, x.flags))[:1]
+    if not first or first[0][0] is sre_parse.LITERAL:
+        return None             # (it starts with a literal: re's own search looks for it first)
+    found = required_literals(x)
+    return found[0] if found is not None and len(found) == 1 and found[0].strip() else None
+
+
+def _after_any(part: str) -> str | None:
+    """X of a part ".*X" or ".*?X" that has no alternatives at its top (None for another part)."""
+    x = part[3:] if part.startswith(".*?") else part[2:] if part.startswith(".*") else None
+    if x is None or len(alternatives(part)) > 1 or x[:1] in ("*", "+", "?", "{"):
+        return None
+    return x
 
 
 # A marker part: "parse a stack trace from here".

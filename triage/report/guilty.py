@@ -51,37 +51,89 @@ def _ignored_file(path: str) -> bool:
 _normpath = by_name(posixpath.normpath)
 
 
+_MARK = re.compile(r"\.(?:c|h|rs):")          # what a line naming a source file holds (``FILENAME_RE`` ends so)
+# A path ``normpath`` changes holds one of these (it ends in a file name, never in "/" or "."): any other path deeper
+# than a directory holds the directory's name and "/".
+_UNNORMAL = ("./", "//")
+_PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./")
+_PATH_RUN = re.compile(r"[a-zA-Z0-9_\-./]*")
+
+
+def _line_file(line: str) -> str | None:
+    """The line's first file (None: none, or a held-lock line, whose files are not the crash's)."""
+    k = line.find(".c:")
+    if k >= 0:
+        # A match ends at such a mark and holds no blank: with ".c:" the only mark, none starts before the blank
+        # ahead of it (the search skips the function name most lines start with).
+        start = 0 if ".h:" in line or ".rs:" in line else line.rfind(" ", 0, k) + 1
+    elif ".h:" in line or ".rs:" in line:
+        start = 0
+    else:
+        return None
+    m = FILENAME_RE.search(line, start)
+    return None if m is None else m.group(1)
+
+
+def _held_lock_line(line: str) -> bool:
+    return ("irqs" in line or "Register" in line or "#" in line) and GUILTY_LINE_IGNORE.search(line) is not None
+
+
 def _guilty(report: str) -> str | None:
     """First file that is not plumbing; then a deeper file under the same directory further down the stack
-    (``net/socket.c`` -> ``net/tipc/topsrv.c``: the generic layer called the specific one)."""
-    first = guilty = deepest = None
-    for line in report.split("\n"):     # each line naming a source file: its first file
-        k = line.find(".c:")
-        if k >= 0:
-            # A match ends at such a mark and holds no blank: with ".c:" the only mark, none starts before the blank
-            # ahead of it (the search skips the function name most lines start with).
-            start = 0 if ".h:" in line or ".rs:" in line else line.rfind(" ", 0, k) + 1
-        elif ".h:" in line or ".rs:" in line:
-            start = 0
-        else:
-            continue
-        m = FILENAME_RE.search(line, start)
-        if m is None:
-            continue
-        path = m.group(1)
-        if first is None:
-            first = path
-        if _ignored_file(path) or (("irqs" in line or "Register" in line or "#" in line)
-                                   and GUILTY_LINE_IGNORE.search(line) is not None):
-            continue
-        if guilty is None:
-            guilty = _normpath(path)
-            deepest = posixpath.dirname(guilty)
+    (``net/socket.c`` -> ``net/tipc/topsrv.c``: the generic layer called the specific one). Only the lines that
+    can change the answer are read: those with a file (``_MARK``, found in C) up to the guilty one, then those
+    naming a path under its directory (or one ``normpath`` may move there)."""
+    first = guilty = None
+    n = len(report)
+    mark = _MARK.search(report)
+    pos = 0
+    while mark is not None:          # each line naming a source file, up to the first that is not plumbing
+        lo = report.rfind("\n", 0, mark.start()) + 1
+        hi = report.find("\n", mark.end())
+        hi = n if hi < 0 else hi
+        pos = hi + 1
+        line = report[lo:hi]
+        path = _line_file(line)
+        if path is not None:
+            if first is None:
+                first = path
+            if not _ignored_file(path) and not _held_lock_line(line):
+                guilty = _normpath(path)
+                break
+        mark = _MARK.search(report, pos)
+    if guilty is None:
+        return first
+    deepest = posixpath.dirname(guilty)
+    if not deepest:
+        return guilty
+    # The lines after it that may name a deeper file: each holds the directory's name (or an unnormal path). A
+    # deeper directory's name holds the shallower one's, so these lines are all the walk below needs to read.
+    # A normal path deeper than the directory starts with its name (so where a run of path characters starts) and
+    # holds a "/" past it: other places of the name are passed over.
+    starts = set()
+    for needle in (deepest + "/", *_UNNORMAL):
+        at = report.find(needle, pos)
+        while at >= 0:
+            if needle not in _UNNORMAL and (report[at - 1] in _PATH_CHARS or "/" not in _PATH_RUN.match(
+                    report, at + len(needle)).group()):
+                at = report.find(needle, at + 1)
+                continue
+            lo = report.rfind("\n", 0, at) + 1
+            starts.add(lo)
+            hi = report.find("\n", at)
+            if hi < 0:
+                break
+            at = report.find(needle, hi)
+    for lo in sorted(starts):
+        hi = report.find("\n", lo)
+        line = report[lo:n if hi < 0 else hi]
+        path = _line_file(line)
+        if path is None or _ignored_file(path) or _held_lock_line(line):
             continue
         path = _normpath(path)
-        if deepest and path.startswith(deepest + "/") and "/" in path[len(deepest) + 1:]:
+        if path.startswith(deepest + "/") and "/" in path[len(deepest) + 1:]:
             guilty, deepest = path, posixpath.dirname(path)
-    return guilty if guilty is not None else first
+    return guilty
 
 
 def guilty_file(title: str | None, report: str) -> str | None:

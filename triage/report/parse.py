@@ -34,7 +34,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical_name, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
-from triage.report.wordset import WordSet, required_literals
+from triage.report.wordset import WordSet, literal_search, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -259,6 +259,15 @@ class Found:
     report_end: int             # length of ``report`` before a second report starts
     prefix: list[str]
     end_pos: int                # offset in the input where the report ends
+    # ``_TEXT_WORDS`` held by the input from the oops line on (a report line is part of one such line, so the words
+    # the report holds are among them); None: not read (a huge input), ``holds`` reads the report instead.
+    words: set[str] | None = None
+
+    def holds(self) -> set[str]:
+        """The ``_TEXT_WORDS`` the report may hold: a set holding every one it does hold (one pass, per report)."""
+        if self.words is None:
+            self.words = _TEXT_WORDS.present(self.report)
+        return self.words
 
 
 def find_report(text: str, start: int, context: str, questionable_ok: bool) -> Found:
@@ -288,13 +297,21 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     # one search per line), so each part of the text is searched once.
     next_header = -1
     pos, n = start, len(text)
+    # The words of the tables (the walk's, the title formats', the stack starts') the text holds from the oops line
+    # on: one pass, which the skip rules below, ``_plain_runs`` and the title and corruption tests share.
+    words = _TEXT_WORDS.present(text[start:]) if n - start <= _RUN_CHUNK else None
     # the words of the skip rules below, looked for once in the text instead of in every line
-    may_skip = "FAULT_" in text or "vmalloc" in text
-    may_taint = "Disabling lock debugging due to kernel taint" in text
-    may_panic = "Kernel panic - not syncing" in text
+    if words is None:
+        may_skip = "FAULT_" in text or "vmalloc" in text
+        may_taint = "Disabling lock debugging due to kernel taint" in text
+        may_panic = "Kernel panic - not syncing" in text
+    else:
+        may_skip = "FAULT_" in words or "vmalloc" in words
+        may_taint = "Disabling lock debugging due to kernel taint" in words
+        may_panic = "Kernel panic - not syncing" in words
     # A report without console prefixes (``context`` ""): the runs of lines that hold none of the texts the walk
     # reacts to (``_plain_runs``) are taken whole; only the other lines are walked one by one.
-    runs = _plain_runs(text, start) if context == "" else None
+    runs = _plain_runs(text, start, words) if context == "" else None
     mark = slow_until = start           # the next line the walk reads itself; below slow_until: every line
     while pos < n:                      # the lines from ``start``, each cut to MAX_LINE
         if runs is not None and pos > start and pos >= slow_until:
@@ -369,28 +386,34 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
         if size > MAX_REPORT or len(out) > MAX_REPORT_LINES:
             break
     report = "\n".join(out) + "\n" if out else ""
-    return Found(report=report, report_end=min(report_end, len(report)), prefix=prefix, end_pos=end_pos)
+    return Found(report=report, report_end=min(report_end, len(report)), prefix=prefix, end_pos=end_pos, words=words)
 
 
 # What makes ``find_report`` look at a line of a report without console prefixes: a console prefix or caller tag
 # ("] "), a questionable frame, a CR, the skip rules' words; or an oops header.
 _WALK_WORDS = ("] ", " ? ", "\r", "FAULT_", "vmalloc", "Disabling lock debugging due to kernel taint",
                "Kernel panic - not syncing")
-_RUN_WORDS = WordSet(_WALK_WORDS + tuple(sorted({o.header for o in fm.OOPSES})))
+_RUN_WORDS = _WALK_WORDS + tuple(sorted({o.header for o in fm.OOPSES}))
+_RUN_WORD_SET = frozenset(_RUN_WORDS)
 _RUN_CHUNK = 1 << 20
 
 
-def _plain_runs(text: str, start: int):
+def _plain_runs(text: str, start: int, words: set[str] | None = None):
     """For ``find_report`` with context "", in order: the start of each line after the one at ``start`` that is
     not plain (the walk reads it itself), and the end of each chunk searched. A plain line holds no
     ``_WALK_WORDS`` and no oops header: the walk would take it as it is. The text is searched a chunk
-    (``_RUN_CHUNK``, whole lines) at a time, so a walk that stops early reads little."""
+    (``_RUN_CHUNK``, whole lines) at a time, so a walk that stops early reads little. ``words``: the
+    ``_TEXT_WORDS`` the text holds from ``start`` on (read by the caller), if it is one chunk."""
     n = len(text)
     lo = text.find("\n", start) + 1 or n
     while lo < n:
         hi = text.find("\n", lo + _RUN_CHUNK) + 1 or n
         marks = set()
-        for word in _RUN_WORDS.present(text[lo:hi]):      # (those the chunk holds: one pass for all)
+        # those the chunk holds (one pass for all; the caller's words hold them too when it is the whole text: a
+        # word there only in the line at ``start`` is looked for below in vain)
+        present = _TEXT_WORDS.present(text[lo:hi]) if words is None or hi < n else words
+        words = None
+        for word in _RUN_WORD_SET.intersection(present):
             pos = text.find(word, lo, hi)
             while pos >= 0:
                 marks.add(text.rfind("\n", 0, pos) + 1)
@@ -488,18 +511,24 @@ def _frame_line_follows(line: str) -> bool:
 
 
 def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str], bool] | None,
-                  skipped: list[str]) -> tuple[list[tuple[str, str]], bool]:
-    """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean."""
+                  skipped: list[str], first_only: bool = False, may_fail: bool = True
+                  ) -> tuple[list[tuple[str, str]], bool]:
+    """Walk ``parts`` over the lines; returns the non-skipped (name, raw) frames and whether it went clean.
+    ``first_only``: the caller takes the first frame, so the walk may stop there when it cannot go unclean (no
+    ``should_fail`` in the text); ``skipped`` then holds the frames passed over before it, the only ones an
+    older era's skip lists (a subset of today's) could have taken instead."""
     lines = text.split("\n")
     i, n = 0, len(lines)
     frames: list[tuple[str, str]] = []
     ok = True
     idx = 0
-    may_fail = "should_fail" in text        # (``_corrupted_line`` needs it)
+    may_fail = may_fail and "should_fail" in text       # (``_corrupted_line`` needs it)
+    first_only = first_only and not may_fail
     while idx < len(parts):
         part = parts[idx]
         if part is fm.PARSE_STACK:
             seen_frame = False
+            next_gate = _gate(parts[idx + 1]) if idx != len(parts) - 1 else None
             while i < n:
                 ln = lines[i]
                 i += 1
@@ -512,33 +541,56 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                     if seen_frame:
                         break
                     continue
-                if idx != len(parts) - 1:
+                if idx != len(parts) - 1 and (next_gate is None or any(g in ln for g in next_gate)):
                     m = parts[idx + 1].search(ln)
                     if m:
                         _append_frames(frames, m, skip, skipped)
+                        if first_only and frames:
+                            return frames, ok
                         idx += 1
                         break
                 m = _frame_re(ln)
                 if m:
                     seen_frame = True
                     _append_frames(frames, m, skip, skipped)
+                    if first_only and frames:
+                        return frames, ok
         else:
+            gate = _gate(part)
             while i < n:
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
                     ok = False
                     break
+                if gate is not None and not any(g in ln for g in gate):
+                    continue        # (the part cannot match a line without one of its texts)
                 if ln.endswith(_INLINE_MARK) and i < n and _frame_line_follows(lines[i]):
                     continue        # the symbolizer's inline frame: the raw log had only the next line
                 m = part.search(ln)
                 if m:
                     _append_frames(frames, m, skip, skipped)
+                    if first_only and frames:
+                        return frames, ok
                     break
         if not ok:
             break
         idx += 1
     return frames, ok
+
+
+_GATES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
+
+
+def _gate(part: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Texts one of which every match of a stack part holds (one per alternative; None: not known), remembered per
+    part: a line without any is not searched (an alternation such as the stall anchors is tried at every character)."""
+    known = _GATES.get(id(part))
+    if known is None or known[0] is not part:
+        found = required_literals(part) if isinstance(part, re.Pattern) else None
+        gate = tuple(found) if found is not None and all(t.strip() for t in found) else None
+        known = _GATES[id(part)] = (part, gate)
+    return known[1]
 
 
 _STACK_SKIPS: dict[tuple[int, str | None], tuple[fm.StackFmt, Callable[[str], bool] | None]] = {}
@@ -560,9 +612,9 @@ def _stack_skip(stack: fm.StackFmt, era: str | None) -> Callable[[str], bool] | 
 
 
 def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None,
-                        skipped: list[str] | None = None) -> tuple[str, str, str]:
+                        skipped: list[str] | None = None, may_fail: bool = True) -> tuple[str, str, str]:
     """(guilty frame name, its raw form, corruption reason) for one stack format; the names of the frames
-    the skip lists passed over are added to ``skipped``."""
+    the skip lists passed over are added to ``skipped``. ``may_fail`` False: ``text`` holds no ``should_fail``."""
     skipped = [] if skipped is None else skipped
     skip = _stack_skip(stack, era)
     extractor = fm.EXTRACTORS.get(stack.extractor or "")
@@ -570,7 +622,7 @@ def extract_stack_frame(stack: fm.StackFmt, text: str, era: str | None = None,
     for parts in (stack.parts, stack.parts2):
         if not parts:
             continue
-        frames, ok = _stack_frames(text, parts, skip, skipped)
+        frames, ok = _stack_frames(text, parts, skip, skipped, first_only=extractor is None, may_fail=may_fail)
         if frames:
             if extractor is None:
                 name, raw = frames[0]
@@ -607,18 +659,30 @@ _TITLE_TEXTS = {id(o): WordSet(tuple({t for f in o.formats if (t := _TITLE_TEXT[
                 for o in fm.OOPSES}
 
 
-def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> Extracted:
+# Each oops' rows in force today, with their required texts.
+_ROWS_NOW = {id(o): [(f, _TITLE_TEXT[id(f)]) for f in o.formats if active(None, f.since, f.until)] for o in fm.OOPSES}
+
+
+def extract_description(report: str, oops: fm.Oops, era: str | None = None,
+                        words: set[str] | None = None) -> Extracted:
     """Earliest-matching title format wins; ties go to the earlier row of the table. ``era``: the rows and
-    skip lists in force then (None: today's)."""
+    skip lists in force then (None: today's). ``words``: a set of ``_TEXT_WORDS`` holding every one ``report``
+    holds (``Found.holds``), if known."""
     best = Extracted()
     start_pos = len(report) + 1
     matched_title = False
     texts = _TITLE_TEXTS.get(id(oops))
-    present = texts.present(report) if texts is not None else None
-    for f in oops.formats:
-        if (f.since or f.until) and not active(era, f.since, f.until):
-            continue
-        need = _TITLE_TEXT.get(id(f))
+    if texts is None:
+        present = None
+    elif words is None:
+        present = texts.present(report)
+    else:
+        present = {w for w in words.intersection(texts.words) if w in report}
+    may_fail = "should_fail" in report if words is None or "should_fail" in words else False
+    rows = _ROWS_NOW.get(id(oops)) if era is None else None
+    if rows is None:
+        rows = [(f, _TITLE_TEXT.get(id(f))) for f in oops.formats if active(era, f.since, f.until)]
+    for f, need in rows:
         if need is not None and (need not in present if present is not None else need not in report):
             continue
         m = f.title.search(report)
@@ -640,7 +704,7 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None) -> E
         frame = ""
         skipped: list[str] = []
         if f.stack is not None:
-            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped)
+            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped, may_fail)
             if not name:
                 name = "corrupted"
                 corrupted = corrupted or _CORRUPTED_NO_FRAMES
@@ -719,24 +783,25 @@ def clean_title(title: str, era: str | None = None) -> str:
     return sanitize_title(replace_dynamic(title, era))
 
 
-_STACK_START_TEXTS = [(rx, _required_text(rx)) for rx in fm.STACK_START]     # ("[^k] backtrace:": no literal start)
+_STACK_START_TEXTS = [(literal_search(rx), _required_text(rx)) for rx in fm.STACK_START]
 _STACK_START_WORDS = WordSet(tuple({t for _, t in _STACK_START_TEXTS if t is not None}))   # (one pass for all)
 
 
-def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
-    """Reason the report is damaged, or ''."""
+def is_corrupted(title: str, report: str, f: fm.OopsFormat | None, words: set[str] | None = None) -> str:
+    """Reason the report is damaged, or ''. ``words``: as ``extract_description``'s."""
     if any(rx.search(title) for rx in fm.CORRUPTED_TITLES):
         return "title contains a timestamp"
     if f is None:
         return ""
-    if "should_fail" in report and fm.CORRUPTED_LINE_ANY.search(report):
+    if (words is None or "should_fail" in words) and "should_fail" in report and fm.CORRUPTED_LINE_ANY.search(report):
         return "report mixed with a fault injection stack"
     if f.no_stack:
         return ""
     has_stack = False
-    present = _STACK_START_WORDS.present(report)
+    present = _STACK_START_WORDS.present(report) if words is None else \
+        {w for w in words.intersection(_STACK_START_WORDS.words) if w in report}
     for key, need in _STACK_START_TEXTS:
-        m = key.search(report) if need is None or need in present else None
+        m = key(report) if need is None or need in present else None
         if m is None:
             continue
         rest = report[m.start():].split("\n", 16)
@@ -754,6 +819,11 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None) -> str:
     if not has_stack and sum(1 for ln in report.split("\n", 40)[:40] if FRAME_RES_ANY(ln)) < 2:
         return "no stack trace in report"
     return ""
+
+
+# Every word of the tables a report is tested for (``Found.words``): one RE2 pass reads a text for all of them.
+_TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "should_fail",
+                                    *(w for o in fm.OOPSES for w in _TITLE_TEXTS[id(o)].words)})))
 
 
 def FRAME_RES_ANY(line: str) -> bool:  # noqa: N802
@@ -786,13 +856,13 @@ def _sanitizer_type(tool: str, title: str) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
-    ex = extract_description(found.report[:found.report_end], oops, era)
+    ex = extract_description(found.report[:found.report_end], oops, era, found.holds())
     if not ex.title:
-        return extract_description(found.report, oops, era)
+        return extract_description(found.report, oops, era, found.holds())
     if ex.corrupted == _CORRUPTED_NO_FRAMES and found.report_end < len(found.report) \
             and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
         # A second report cut this one before its stack (interleaved output): its frames may follow.
-        full = extract_description(found.report, oops, era)
+        full = extract_description(found.report, oops, era, found.holds())
         if full.fmt is ex.fmt and full.title and full.corrupted != _CORRUPTED_NO_FRAMES:
             return full
     return ex
@@ -865,7 +935,7 @@ def parse(text: str | bytes) -> Report:
             era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
         else:                                               # same rows and frames: only the replacements
             era_title = clean_title(ex.title, era)
-    corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt)
+    corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt, found.holds())
     if fm.CONSOLE_HANGUP in text:
         corrupted = corrupted or "console hang-up (VM disconnected)"
     alts = sorted({clean_title(a) for a in ex.alt} - {title, ""})

@@ -9,6 +9,7 @@ Without the package, or for a text RE2 cannot take (a lone surrogate is no UTF-8
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 
 def required_literals(pattern: re.Pattern[str]) -> list[str] | None:
@@ -38,6 +39,69 @@ def required_literals(pattern: re.Pattern[str]) -> list[str] | None:
             return None
         out.append(best)
     return out
+
+
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regexp's text (``a|b(c|d)`` -> ``a``, ``b(c|d)``)."""
+    out, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 1
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":       # "[]...]": a class starting with "]"
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    out.append(pattern[start:])
+    return out
+
+
+def literal_search(pattern: re.Pattern[str]) -> Callable[[str], re.Match[str] | None]:
+    """``pattern.search``, found by a literal: when every match holds a run of plain characters at a fixed distance
+    from its start (``[^k] backtrace:``), the run is found by ``str.find`` and the pattern only matched there (``re``
+    tries a pattern that starts with a class at every character). Otherwise ``pattern.search`` itself."""
+    try:
+        from re import _parser as sre_parse  # Python >= 3.11
+    except ImportError:  # pragma: no cover
+        return pattern.search
+    if pattern.flags & re.IGNORECASE:
+        return pattern.search
+    parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+    items = list(parsed)
+    best, i = (0, 0), 0
+    while i < len(items):
+        j = i
+        while j < len(items) and items[j][0] is sre_parse.LITERAL:
+            j += 1
+        if j - i > best[1] - best[0]:
+            best = (i, j)
+        i = j + 1
+    if best[0] == 0:            # no literal, or one at the start (which re's own search looks for first)
+        return pattern.search
+    low, high = sre_parse.SubPattern(parsed.state, items[:best[0]]).getwidth()
+    if low != high:
+        return pattern.search
+    text_run = "".join(chr(items[k][1]) for k in range(*best))
+
+    def search(text: str) -> re.Match[str] | None:
+        at = text.find(text_run, low)
+        while at >= 0:
+            m = pattern.match(text, at - low)
+            if m is not None:
+                return m
+            at = text.find(text_run, at + 1)
+        return None
+    return search
 
 
 class WordSet:
