@@ -3,7 +3,8 @@
 A report names the same few hundred functions again and again (and the next report names most of them again):
 normalising a name, testing it against a skip list, splitting its syscall prefixes are each done once per
 name. Bounded: only names of at most ``MAX_KEY`` characters are kept (hostile input has longer ones), and a
-table that reaches ``MAX_SIZE`` entries starts again empty.
+table that reaches ``MAX_SIZE`` entries starts again empty. ``clear`` empties every table (a benchmark that
+repeats the same texts starts each round as a fresh process would, not with every line already remembered).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ T = TypeVar("T")
 
 MAX_KEY = 256
 MAX_SIZE = 65_536
+_TABLES: list[dict] = []
 
 
 class _Table(dict):
@@ -36,4 +38,12 @@ class _Table(dict):
 
 def by_name(fn: Callable[[str], T]) -> Callable[[str], T]:
     """``fn`` with its results remembered per name (``fn`` must be pure and its result never mutated)."""
-    return _Table(fn).__getitem__
+    table = _Table(fn)
+    _TABLES.append(table)
+    return table.__getitem__
+
+
+def clear() -> None:
+    """Forget every remembered result (each table starts again empty)."""
+    for table in _TABLES:
+        table.clear()
