@@ -129,15 +129,13 @@ def header_kind(line: str) -> str | None:
 
 
 _PLAIN, _INLINE, _ARM = 0, 1, 2       # frame line forms (``_frame_shape``)
+_strip = by_name(strip_suffix)        # a function name without compiler suffixes, remembered per name
 
-
-@by_name
-def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
-    """What a (stripped) line is as a frame, remembered per line (the lines of one kernel build repeat): None if
-    no frame; else (form, function without compiler suffixes (``strip_suffix``), unreliable, the line read as
-    no ``_INLINE`` frame: None if no frame). An
-    ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is that header's cut-off rest, not a
-    frame; a ``_PLAIN`` frame right after one names the header's function (``_Walk.header_frame``)."""
+def _frame_shape(s: str) -> tuple[int, str, bool] | None:
+    """What a (stripped) line is as a frame: None if no frame; else (form, function without compiler suffixes
+    (``strip_suffix``), unreliable). An ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is
+    that header's cut-off rest, not a frame (``_other_frame_shape`` reads it as no ``_INLINE`` frame); a
+    ``_PLAIN`` frame right after one names the header's function (``_Walk.header_frame``)."""
     j = s.find("+0x")
     if j > 0 and s[j - 1] != " ":
         # the usual frame "[? ][[<addr>] ]func+0xOFF/0xSIZE [module] [file:line]": string ops, no regexp
@@ -147,24 +145,24 @@ def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
         prefix = head[:sp + 1].strip() if sp >= 0 else ""
         if (not prefix or prefix == "?" or prefix[:2] == "[<") and func.replace(".", "_").isidentifier() \
                 and "/0x" in s[j:j + 40]:
-            return _PLAIN, strip_suffix(func), prefix[-1:] == "?", None
+            return _PLAIN, _strip(func), prefix[-1:] == "?"
     elif j < 0 and s.endswith(" [inline]"):
         parts = s.split()             # "func file.c:LINE [inline]"
         if len(parts) == 3 and parts[0].replace(".", "_").isidentifier() and ":" in parts[1]:
-            return _INLINE, strip_suffix(parts[0]), False, _other_frame_shape(s, j)
+            return _INLINE, _strip(parts[0]), False
     return _other_frame_shape(s, j)
 
 
-def _other_frame_shape(s: str, j: int) -> tuple[int, str, bool, None] | None:
+def _other_frame_shape(s: str, j: int) -> tuple[int, str, bool] | None:
     """``_frame_shape`` of the forms string ops do not read: by ``_FRAME``, then arm32's."""
     if s.endswith("[inline]") or (j > 0 and ".c:" in s):
         m = _FRAME.match(s)
         if m is not None and (m.group("off") or m.group("file")):
-            return _PLAIN, strip_suffix(m.group("func")), s[0] == "?" or "] ? " in s[:40], None
+            return _PLAIN, _strip(m.group("func")), s[0] == "?" or "] ? " in s[:40]
     if ") from [<" in s:
         m = ARM32_FRAME.match(s)        # arm32: "[<pc>] (func) from [<lr>] (caller+0x1/0x2)"
         if m is not None:
-            return _ARM, strip_suffix(m.group("func")), False, None
+            return _ARM, _strip(m.group("func")), False
     return None
 
 
@@ -227,19 +225,15 @@ class _Walk:
             return True
         return False
 
-    def try_frame(self, i: int, s: str) -> bool:
-        shape = _frame_shape(s)
-        if shape is None:
-            return False
-        kind, func, unreliable, fallback = shape
+    def try_frame(self, i: int, s: str, shape: tuple[int, str, bool]) -> bool:
+        """A frame line right after a header line (``shape``: its ``_frame_shape``); False if it is none there."""
+        kind, func, unreliable = shape
         if kind == _INLINE:
-            if self.prev_header != i - 1:
-                self.frame(i, func, s, False)
-                return True
-            if fallback is None:
+            shape = _other_frame_shape(s, -1)
+            if shape is None:
                 return False
-            kind, func, unreliable, _ = fallback
-        if kind == _ARM or self.prev_header != i - 1 or not self.header_frame(i, func):
+            kind, func, unreliable = shape
+        if kind == _ARM or not self.header_frame(i, func):
             self.frame(i, func, s, unreliable)
         return True
 
@@ -404,12 +398,13 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
         return Console()
     w = _Walk(text, kernel)
     frames, gate_lines = w.out.frames, w.gate_lines
-    shape_of, try_frame, other = _frame_shape, w.try_frame, w.line
-    for i, s in enumerate(w.texts):
+    try_frame, other = w.try_frame, w.line
+    texts = w.texts
+    for i, s in enumerate(texts):
         s = s.strip()
         if not s:
             continue
-        shape = shape_of(s)
+        shape = _frame_shape(s)
         if shape is not None:
             if w.prev_header != i - 1:
                 # a frame line not right after a header (``try_frame`` of every form), ``_Walk.frame`` inlined
@@ -425,7 +420,7 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                         if w.in_irq and stack == "crash":
                             w.crash_irq = True
                 continue
-            if try_frame(i, s):
+            if try_frame(i, s, shape):
                 continue
         elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "/" not in s
                                        and "PID:" not in s and "state was registered at:" not in s):

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from triage.report.gfp import find_gfp, has_flag
 from triage.report.lines import Line
-from triage.report.wordset import WordSet
+from triage.report.wordset import WordSet, required_literals
 from vocab.markers import BY_KIND
 
 # errno values a marker may print, and which of them mean "the filesystem image is corrupted".
@@ -401,13 +401,26 @@ MARKERS: list[Row] = [
          on="header"),
     _row("panic-on-warn", r"panic_on_warn set|\bpanic_on_warn=1\b", ("panic_on_warn",), _panic_on_warn, on="any"),
 ]
-_MESSAGE_ROWS = [r for r in MARKERS if r.on != "header"]
-_HEADER_ROWS = [r for r in MARKERS if r.on != "message"]
+
+
+def _needed(row: Row) -> tuple[str, ...] | None:
+    """``row.keys`` when every match of the row holds one of them (each alternative's literal text,
+    ``required_literals``, holds a key): a text without them is no match, without a search. None when that is
+    not sure (a case-insensitive row, a literal that holds no key)."""
+    literals = required_literals(row.pattern)
+    if literals is None or not all(any(k in lit for k in row.keys) for lit in literals):
+        return None
+    return row.keys
+
+
+# (row, the words one of which a window must hold for the row to match it: ``_needed``)
+_MESSAGE_ROWS = [(r, _needed(r)) for r in MARKERS if r.on != "header"]
+_HEADER_ROWS = [(r, _needed(r)) for r in MARKERS if r.on != "message"]
 # Words one of which a line holds when a row may match it.
 _WORDS = tuple(sorted({k for r in MARKERS for k in r.keys} | {
     "FAULT_INJ", "lost", "Data will", "unwritten", "discard", "Memory failure", "I/O error", "Delayed", "error",
     "Corrupt", "corrupt", "allocate", "ENOMEM", "should not", "Structure needs"}, key=len, reverse=True))
-_HEADER_WORDS = tuple({k for r in _HEADER_ROWS for k in r.keys})
+_HEADER_WORDS = tuple({k for r, _ in _HEADER_ROWS for k in r.keys})
 
 
 @dataclass(frozen=True)
@@ -465,7 +478,9 @@ def matches(line: str, window: str, header: bool = False, gate: Hints = _ALL) ->
     if rx is None or not rx.search(line):
         return
     n = len(line)
-    for row in _HEADER_ROWS if header else _MESSAGE_ROWS:
+    for row, needed in _HEADER_ROWS if header else _MESSAGE_ROWS:
+        if needed is not None and not any(map(window.__contains__, needed)):
+            continue
         m = row.pattern.search(window)
         if m is not None and m.start() < n:
             yield row, m
