@@ -131,6 +131,15 @@ def header_kind(line: str) -> str | None:
 _PLAIN, _INLINE, _ARM = 0, 1, 2       # frame line forms (``_frame_shape``)
 _strip = by_name(strip_suffix)        # a function name without compiler suffixes, remembered per name
 
+# The two usual frame lines as one match each of the stripped line reads them (a subset of the lines
+# ``_frame_shape``'s string tests accept, with the same reading: ASCII names, spaces between the parts): a line
+# with "+0x" "[[<addr>] ][? ]func+0xOFF/0xSIZE..." (``q`` / ``q2``: the "?" of an unreliable frame), one without
+# "func file.c:LINE [inline]". Any other line is left to ``_frame_shape``.
+_PLAIN_FRAME = re.compile(r"(?:(?P<q>\?) +|\[<[0-9a-fA-F]+>\] +(?:(?P<q2>\?) +)?)?"
+                          r"(?P<f>[A-Za-z_][A-Za-z0-9_.]*)\+0x[0-9a-fA-F]{1,34}/0x")
+_INLINE_FRAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*) +[A-Za-z0-9_./-]+:[0-9]+(?::[0-9]+)? +\[inline\]$")
+
+
 def _frame_shape(s: str) -> tuple[int, str, bool] | None:
     """What a (stripped) line is as a frame: None if no frame; else (form, function without compiler suffixes
     (``strip_suffix``), unreliable). An ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is
@@ -400,11 +409,22 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     frames, gate_lines = w.out.frames, w.gate_lines
     try_frame, other = w.try_frame, w.line
     texts = w.texts
+    plain, inline = _PLAIN_FRAME.match, _INLINE_FRAME.match
     for i, s in enumerate(texts):
         s = s.strip()
         if not s:
             continue
-        shape = _frame_shape(s)
+        # ``_frame_shape(s)``: only a line with one of its words can be a frame, the usual ones read by a match
+        if "+0x" in s:
+            m = plain(s)
+            shape = (_PLAIN, _strip(m["f"]), m["q"] is not None or m["q2"] is not None) if m else _frame_shape(s)
+        elif "[inline]" in s:
+            m = inline(s)
+            shape = (_INLINE, _strip(m[1]), False) if m else _frame_shape(s)
+        elif ") from [<" in s:
+            shape = _frame_shape(s)
+        else:
+            shape = None
         if shape is not None:
             if w.prev_header != i - 1:
                 # a frame line not right after a header (``try_frame`` of every form), ``_Walk.frame`` inlined

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from triage.report.gfp import find_gfp, has_flag
-from triage.report.lines import Line
+from triage.report.lines import Line, word_lines
 from triage.report.wordset import WordSet, required_literals
 from vocab.markers import BY_KIND
 
@@ -434,22 +434,7 @@ class Hints:
     def message_lines(self, text: str) -> set[int]:
         """The index of each line of ``text`` holding a word of the message gate (a line's message is a part of
         it: a superset of the lines the gate passes), from one substring search per word."""
-        hits: list[int] = []
-        for w in self.words:
-            pos = text.find(w)
-            while pos >= 0:
-                hits.append(pos)
-                end = text.find("\n", pos)
-                if end < 0:
-                    break
-                pos = text.find(w, end)
-        hits.sort()
-        out, i, last = set(), 0, 0
-        for pos in hits:
-            i += text.count("\n", last, pos)
-            last = pos
-            out.add(i)
-        return out
+        return word_lines(text, self.words)
 
 
 @lru_cache(maxsize=256)
