@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from triage.report import markers as mk
 from triage.report.frames import strip_suffix
 from triage.report.gfp import find_gfp
-from triage.report.lines import Line, cleaned, messages
+from triage.report.lines import LineView, Messages, messages
 from triage.report.memo import by_name
 from triage.report.stacks import ARM32_FRAME, lockdep_locks
 
@@ -59,6 +59,9 @@ CRASH_KINDS: list[tuple[re.Pattern[str], str]] = [
     ]
 ]
 KINDS: tuple[str, ...] = (*dict.fromkeys(kind for _, kind in CRASH_KINDS), "none")
+# CRASH_KINDS as one match: group ``kN`` is row N (an alternation takes its first alternative that matches)
+_CRASH_ANY = re.compile("|".join(f"(?P<k{n}>{rx.pattern})" for n, (rx, _) in enumerate(CRASH_KINDS)))
+_CRASH_KIND = {f"k{n}": kind for n, (_, kind) in enumerate(CRASH_KINDS)}
 _HEADER_FIRST = frozenset("WBIKUOugkrw[")
 # First characters of the lines ``_Walk.line`` may act on without a word tested for it: "<IRQ>"..., headers,
 # "-> #", "stack backtrace:", "task:", "NMI backtrace", "RIP:" / "pc :" / "PC is at" / "epc :".
@@ -122,10 +125,8 @@ def header_kind(line: str) -> str | None:
     """The crash kind a (cleaned, stripped) line announces, or None."""
     if not line or line[0] not in _HEADER_FIRST or not _HEADER_HINT.match(line):
         return None
-    for rx, kind in CRASH_KINDS:
-        if rx.match(line):
-            return kind
-    return None
+    m = _CRASH_ANY.match(line)
+    return _CRASH_KIND[m.lastgroup] if m is not None else None
 
 
 _PLAIN, _INLINE, _ARM = 0, 1, 2       # frame line forms (``_frame_shape``)
@@ -185,7 +186,6 @@ class _Walk:
     def __init__(self, text: str, kernel: str | None):
         self.text = text
         self.texts, self.tags = messages(text)
-        self._lines: list[Line] | None = None
         self.out = Console()
         self.stack = "stack"
         self.in_stack = 0                 # reliable frames read since the last header / stack switch
@@ -202,11 +202,9 @@ class _Walk:
         self.gate_lines = self.gate.message_lines(text) if self.gate.message is not None else ()
 
     @property
-    def lines(self) -> list[Line]:
-        """The lines as ``Line`` objects (what the marker readers take), built when a marker first needs them."""
-        if self._lines is None:
-            self._lines = cleaned(self.text)
-        return self._lines
+    def lines(self) -> LineView:
+        """The lines as ``Line`` objects (what the marker readers take), each made when a reader looks at it."""
+        return LineView(Messages(self.texts, self.tags))
 
     # -- frames ------------------------------------------------------------------------------------------
     def frame(self, i: int, func: str, s: str, unreliable: bool) -> None:

@@ -14,7 +14,7 @@ keeps all the parsers linear in the input size, whatever the input.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import count, repeat
 from typing import NamedTuple
 
@@ -170,6 +170,25 @@ def _clean_line(raw: str) -> tuple[str | None, str]:
     """``_line``'s (tag, text)."""
     _, tag, msg = _line(0, raw)
     return tag, msg
+
+
+class LineView(Sequence):
+    """``Messages`` read as a list of ``Line`` objects, each made when it is indexed (``cleaned`` makes them all):
+    for a reader that looks at a few lines around the one it was given."""
+
+    __slots__ = ("tags", "texts")
+
+    def __init__(self, msgs: Messages):
+        self.texts, self.tags = msgs
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self.texts)))]
+        k = range(len(self.texts))[k]          # a list's index rules (negative, IndexError)
+        return _new_line(Line, (k + 1, self.tags[k] if self.tags is not None else None, self.texts[k]))
 
 
 def cleaned(text: str) -> list[Line]:
