@@ -134,10 +134,13 @@ _strip = by_name(strip_suffix)        # a function name without compiler suffixe
 
 # The two usual frame lines as one match each of the stripped line reads them (a subset of the lines
 # ``_frame_shape``'s string tests accept, with the same reading: ASCII names, spaces between the parts): a line
-# with "+0x" "[[<addr>] ][? ]func+0xOFF/0xSIZE..." (``q`` / ``q2``: the "?" of an unreliable frame), one without
+# with "+0x" "[[<addr>] ][? ]func+0xOFF/0xSIZE..." (``q``: the "?" of an unreliable frame), one without
 # "func file.c:LINE [inline]". Any other line is left to ``_frame_shape``.
-_PLAIN_FRAME = re.compile(r"(?:(?P<q>\?) +|\[<[0-9a-fA-F]+>\] +(?:(?P<q2>\?) +)?)?"
+_PLAIN_FRAME = re.compile(r"(?:\[<[0-9a-fA-F]+>\] +)?(?:(?P<q>\?) +)?"
                           r"(?P<f>[A-Za-z_][A-Za-z0-9_.]*)\+0x[0-9a-fA-F]{1,34}/0x")
+# The first character of a (stripped) line ``_frame_shape`` may read as a frame, past an identifier's first: its
+# function's when it has no prefix ("." is "_" to its test), the "[<addr>]" or "?" prefix (``_FRAME``, arm32's).
+_FRAME_START = frozenset("[?.")
 _INLINE_FRAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*) +[A-Za-z0-9_./-]+:[0-9]+(?::[0-9]+)? +\[inline\]$")
 
 
@@ -404,7 +407,8 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     if not isinstance(text, str):
         return Console()
     w = _Walk(text, kernel)
-    frames, gate_lines = w.out.frames, w.gate_lines
+    out = w.out
+    frames, gate_lines = out.frames, w.gate_lines
     try_frame, other = w.try_frame, w.line
     texts = w.texts
     plain, inline = _PLAIN_FRAME.match, _INLINE_FRAME.match
@@ -412,13 +416,20 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
         s = s.strip()
         if not s:
             continue
-        # ``_frame_shape(s)``: only a line with one of its words can be a frame, the usual ones read by a match
+        # ``_frame_shape(s)``: only a line with one of its words can be a frame, the usual ones read by a match;
+        # any other starts as a frame does ("[<addr>]", "? ", a name: ``_FRAME_START``)
         if "+0x" in s:
             m = plain(s)
-            shape = (_PLAIN, _strip(m["f"]), m["q"] is not None or m["q2"] is not None) if m else _frame_shape(s)
+            if m is not None:
+                shape = (_PLAIN, _strip(m["f"]), m["q"] is not None)
+            else:
+                shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
         elif "[inline]" in s:
             m = inline(s)
-            shape = (_INLINE, _strip(m[1]), False) if m else _frame_shape(s)
+            if m is not None:
+                shape = (_INLINE, _strip(m[1]), False)
+            else:
+                shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
         elif ") from [<" in s:
             shape = _frame_shape(s)
         else:
@@ -440,11 +451,11 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                 continue
             if try_frame(i, s, shape):
                 continue
-        elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "/" not in s
-                                       and "PID:" not in s and "state was registered at:" not in s):
-            continue                    # a line ``_Walk.line`` does nothing with
+        elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "PID:" not in s
+                                       and "state was registered at:" not in s
+                                       and ("/" not in s or out.crash is None or out.crash["task_lineno"] is not None)):
+            continue                    # a line ``_Walk.line`` does nothing with (the crash's task line: "comm/pid")
         other(i, s)
-    out = w.out
     if out.crash is not None:
         out.crash["in_irq"] = w.crash_irq
     # unreliable "? func" frames are dropped, unless a stack has nothing else (some dumps print only those)
