@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.combine import Verdict, combine, describe_event
-from classifiers.features import KnownNames, features, known_names
+from classifiers.features import FeatureIndex, columns, feature_index, features
 from classifiers.rules import RULES_FILE, Hit, RuleSet
 from classifiers.view import ReportView
 
@@ -40,7 +40,7 @@ class Classifier:
             path = model_path()
             model = Model.load(path) if path.exists() else None
         self.model = model
-        self._known: tuple[Any, KnownNames | None] | None = None   # the model's names (features.known_names)
+        self._index: tuple[Any, FeatureIndex | None] | None = None   # the model's columns (features.feature_index)
 
     @property
     def version(self) -> str:
@@ -56,11 +56,16 @@ class Classifier:
     def probabilities(self, views: Sequence[ReportView]) -> list[dict[str, float] | None]:
         if self.model is None:
             return [None] * len(views)
-        if self._known is None or self._known[0] is not self.model:
+        if self._index is None or self._index[0] is not self.model:
             names = getattr(self.model, "features", None)       # a model without a vocabulary sees every feature
-            self._known = (self.model, known_names(names) if isinstance(names, list) else None)
-        known = self._known[1]
-        matrix = self.model.predict_proba([features(v, known) for v in views])
+            index = feature_index(names) if isinstance(names, list) and hasattr(self.model, "predict_columns") \
+                else None
+            self._index = (self.model, index)
+        index = self._index[1]
+        if index is None:
+            matrix = self.model.predict_proba([features(v) for v in views])
+        else:
+            matrix = self.model.predict_columns([columns(v, index) for v in views])
         classes = self.model.classes
         return [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
 

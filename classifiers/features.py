@@ -9,15 +9,16 @@ Feature families (prefix = family):
   ``marker:`` markers (and ``marker+:`` when before the crash, ``marker=task:`` when printed by the crashing task)
   ``gfp:`` gfp flags;  ``lock:`` lockdep lock names (class names without instance suffixes);  ``usage:``
 
-A model scores only the features it was trained on: ``features(view, known)`` (``known_names`` of the model's
-feature names) leaves out the frame features (most of a report's) whose function the model does not know in
-that family, without building their names. The model's view of the report is the same.
+A model scores only the features it was trained on: ``columns(view, feature_index(model.features))`` gives a
+report's known features as the model's column indices, in ``features``' order, without building the names of
+the frame features (most of a report's, most unknown to the model).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import filterfalse, islice
 from operator import itemgetter
 
 from classifiers.view import ReportView
@@ -49,87 +50,100 @@ def _stack_kind(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class KnownNames:
-    """The function names a model has features for, by frame family (a superset: every way of splitting a
-    feature name is indexed, so a function name holding ``:`` or ``>`` is never missed)."""
-    fn: frozenset[str]                          # fn:NAME
-    pair: dict[str, frozenset[str]]             # pair:CALLER>CALLEE: caller -> callees
-    sfn: dict[str, frozenset[str]]              # sfn:KIND:NAME: "sfn:KIND:" -> names
+class FeatureIndex:
+    """A model's feature columns by the parts their names are built from, so that ``columns`` finds a report's
+    columns without building its feature names (most of them frame names the model does not know). A name
+    holding ``:`` or ``>`` is indexed under every way of splitting it: a lookup by parts finds the column of
+    exactly the name those parts spell."""
+    names: dict[str, int]                       # every feature name -> its column
+    fn: dict[str, int]                          # fn:NAME: NAME -> column
+    pair: dict[tuple[str, str], int]            # pair:CALLER>CALLEE: (caller, callee) -> column
+    sfn: dict[str, dict[str, int]]              # sfn:KIND:NAME: "sfn:KIND:" -> name -> column
 
 
-def known_names(names: list[str]) -> KnownNames:
-    fn: set[str] = set()
-    pair: dict[str, set[str]] = {}
-    sfn: dict[str, set[str]] = {}
-    for name in names:
+def feature_index(names: list[str]) -> FeatureIndex:
+    """The index of a model's feature names (``Model.features``, in column order; a repeated name is the
+    last of its columns, as the model's own lookup)."""
+    cols = {name: j for j, name in enumerate(names)}
+    fn: dict[str, int] = {}
+    pair: dict[tuple[str, str], int] = {}
+    sfn: dict[str, dict[str, int]] = {}
+    for name, j in cols.items():
         if name.startswith("fn:"):
-            fn.add(name[3:])
+            fn[name[3:]] = j
         elif name.startswith("pair:"):
             for i, c in enumerate(name):
                 if c == ">":
-                    pair.setdefault(name[5:i], set()).add(name[i + 1:])
+                    pair[name[5:i], name[i + 1:]] = j
         elif name.startswith("sfn:"):
             for i, c in enumerate(name):
                 if c == ":" and i > 3:
-                    sfn.setdefault(name[:i + 1], set()).add(name[i + 1:])
-    return KnownNames(frozenset(fn), {k: frozenset(v) for k, v in pair.items()},
-                      {k: frozenset(v) for k, v in sfn.items()})
+                    sfn.setdefault(name[:i + 1], {})[name[i + 1:]] = j
+    return FeatureIndex(cols, fn, pair, sfn)
 
 
-def features(view: ReportView, known: KnownNames | None = None) -> dict[str, float]:
-    """Binary features of one report (with ``known``: without the frame features a model does not know)."""
+def features(view: ReportView) -> dict[str, float]:
+    """Binary features of one report (training and evaluation; a model scores a report by ``columns``)."""
     f: dict[str, float] = {}
     stacks = view.stacks()
     crash = [fn for fn in map(_FUNCTION, stacks.get("crash", ())) if fn not in _BORING][:CRASH_DEPTH]
-    if known is None:
-        for fn in crash:
-            f["fn:" + fn] = 1.0
-        for a, b in zip(crash, crash[1:], strict=False):
-            f[f"pair:{b}>{a}"] = 1.0
-    else:
-        fns, pairs = known.fn, known.pair
-        for fn in crash:
-            if fn in fns:
-                f["fn:" + fn] = 1.0
-        for a, b in zip(crash, crash[1:], strict=False):
-            callees = pairs.get(b)
-            if callees is not None and a in callees:
-                f[f"pair:{b}>{a}"] = 1.0
+    for fn in crash:
+        f["fn:" + fn] = 1.0
+    for a, b in zip(crash, crash[1:], strict=False):
+        f[f"pair:{b}>{a}"] = 1.0
     for name, frames in stacks.items():
         if name == "crash":
             continue
         prefix = f"sfn:{_stack_kind(name)}:"
-        names = None if known is None else known.sfn.get(prefix)
-        if known is not None and names is None:
-            continue                    # the model knows no function of this kind of stack
         for fn in map(_FUNCTION, frames[:OTHER_DEPTH]):
-            if fn not in _BORING and (names is None or fn in names):
+            if fn not in _BORING:
                 f[prefix + fn] = 1.0
-    if view.title:
-        for tok in _TOKEN.findall(view.title.lower()):
-            f["title:" + tok] = 1.0
-    f["type:" + str(view.crash_type or "none")] = 1.0
-    f["kind:" + view.crash_kind] = 1.0
-    if view.crash_function:
-        f["at:" + view.crash_function] = 1.0
-    if view.crash_file:
-        f["file:" + view.crash_file] = 1.0
-    if view.in_irq:
-        f["irq"] = 1.0
-    if view.corrupted:
-        f["corrupted"] = 1.0
-    for m in view.markers:
-        f["marker:" + m.kind] = 1.0
-        if view.crash_line is None or (m.line is not None and m.line < view.crash_line):
-            f["marker+:" + m.kind] = 1.0
-        if m.pid and m.pid == view.crash_pid:
-            f["marker=task:" + m.kind] = 1.0
-        if m.error is not None:
-            f[f"marker:{m.kind}:err{m.error}"] = 1.0
-    for g, _ in view.gfp:
-        f["gfp:" + g] = 1.0
-    for name, _ in view.locks:
-        f["lock:" + _LOCK_NORM.sub("", name)] = 1.0
-    for u, _ in view.usages:
-        f["usage:" + u] = 1.0
+    for name in _named(view):
+        f[name] = 1.0
     return f
+
+
+def _named(view: ReportView) -> list[str]:
+    """The names of the features after the frame families, in ``features``' order (repeats included)."""
+    out = ["title:" + tok for tok in _TOKEN.findall(view.title.lower())] if view.title else []
+    out += ("type:" + str(view.crash_type or "none"), "kind:" + view.crash_kind)
+    if view.crash_function:
+        out.append("at:" + view.crash_function)
+    if view.crash_file:
+        out.append("file:" + view.crash_file)
+    if view.in_irq:
+        out.append("irq")
+    if view.corrupted:
+        out.append("corrupted")
+    for m in view.markers:
+        out.append("marker:" + m.kind)
+        if view.crash_line is None or (m.line is not None and m.line < view.crash_line):
+            out.append("marker+:" + m.kind)
+        if m.pid and m.pid == view.crash_pid:
+            out.append("marker=task:" + m.kind)
+        if m.error is not None:
+            out.append(f"marker:{m.kind}:err{m.error}")
+    out += ["gfp:" + g for g, _ in view.gfp]
+    out += ["lock:" + _LOCK_NORM.sub("", name) for name, _ in view.locks]
+    out += ["usage:" + u for u, _ in view.usages]
+    return out
+
+
+def columns(view: ReportView, index: FeatureIndex) -> list[int]:
+    """The model columns of ``features(view)``: each known feature's column once, in the order ``features``
+    gives them (the order the model adds them in), found by their parts: the frame features' names (most of
+    a report's, most unknown to the model) are never built."""
+    # the frames' names are walked by C iterators (map, filter, islice): a report prints dozens of frames
+    crash = list(islice(filterfalse(_BORING.__contains__, view.names("crash")), CRASH_DEPTH))
+    out = [j for j in map(index.fn.get, crash) if j is not None]
+    out += [j for j in map(index.pair.get, zip(crash[1:], crash, strict=False)) if j is not None]
+    for name in view.stacks():
+        if name == "crash":
+            continue
+        names = index.sfn.get(f"sfn:{_stack_kind(name)}:")
+        if names is None:
+            continue                    # the model knows no function of this kind of stack
+        out += [j for j in map(names.get, filterfalse(_BORING.__contains__, view.names(name)[:OTHER_DEPTH]))
+                if j is not None]
+    out += [j for j in map(index.names.get, _named(view)) if j is not None]
+    return list(dict.fromkeys(out))

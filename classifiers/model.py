@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import reduce
 from itertools import chain, repeat
-from operator import add, mul
+from operator import add, mul, sub, truediv
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,8 @@ class Model:
     def __post_init__(self) -> None:
         self._columns = {name: j for j, name in enumerate(self.features)}
         # each feature's coefficients, one per row of ``coef``: a report's few features are looked up once
-        self._weights = {name: tuple(row[j] for row in self.coef) for j, name in enumerate(self.features)}
+        self._by_column = [tuple(row[j] for row in self.coef) for j in range(len(self.features))]
+        self._weights = {name: self._by_column[j] for name, j in self._columns.items()}
         self._matrix: Any = None          # the coefficients as a numpy array, for batches (``_proba_batch``)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -134,32 +135,36 @@ class Model:
             return self._proba_batch(feats)
         return [self._proba(f) for f in feats]
 
+    def predict_columns(self, rows: list[list[int]]) -> list[list[float]]:
+        """``predict_proba`` of binary reports given as the columns of their known features, each once, in their
+        features' order (``classifiers.features.columns``): the very same floats."""
+        if len(rows) >= BATCH_MIN:
+            return self._proba_rows(rows)
+        return [self._proba_binary([self._by_column[j] for j in row]) for row in rows]
+
     def _proba(self, feat: dict[str, float]) -> list[float]:
         weights = self._weights
         if list(feat.values()).count(1.0) == len(feat):       # binary features (``classifiers.features``)
-            ws = [w for w in map(weights.get, feat) if w is not None]
-            # every value is 1 / norm: each class's products, in the order of the general case below
-            scale = 1.0 / math.sqrt(float(len(ws))) if ws else 1.0
-            cols = zip(*ws, strict=True) if ws else ((),) * len(self.intercept)
-            scores = [b + _sum(map(mul, col, repeat(scale))) for b, col in zip(self.intercept, cols, strict=True)]
-        else:
-            known = [(w, float(v)) for k, v in feat.items() if (w := weights.get(k)) is not None]
-            norm = math.sqrt(sum(v * v for _, v in known))
-            if norm:
-                known = [(w, v / norm) for w, v in known]
-            # the same products summed in the same order as row by row over the columns: the same floats
-            scores = [b + _sum([w[i] * v for w, v in known]) for i, b in enumerate(self.intercept)]
+            return self._proba_binary([w for w in map(weights.get, feat) if w is not None])
+        known = [(w, float(v)) for k, v in feat.items() if (w := weights.get(k)) is not None]
+        norm = math.sqrt(sum(v * v for _, v in known))
+        if norm:
+            known = [(w, v / norm) for w, v in known]
+        # the same products summed in the same order as row by row over the columns: the same floats
+        scores = [b + _sum([w[i] * v for w, v in known]) for i, b in enumerate(self.intercept)]
         return _probabilities(scores)
 
-    def _proba_batch(self, feats: list[dict[str, float]]) -> list[list[float]]:
-        """``_proba`` of every report, the binary ones in one numpy pass: each report's known columns (in its
-        features' order) padded to the batch's widest with a zero row, and column k of every report added at
-        step k, so each sum runs in the one-by-one order."""
-        import numpy as np
+    def _proba_binary(self, ws: list[tuple[float, ...]]) -> list[float]:
+        """The probabilities of a binary report given its known features' coefficients, in their order: every
+        value is 1 / norm, each class's products added in the order of the general case."""
+        scale = 1.0 / math.sqrt(float(len(ws))) if ws else 1.0
+        cols = zip(*ws, strict=True) if ws else ((),) * len(self.intercept)
+        return _probabilities([b + _sum(map(mul, col, repeat(scale))) for b, col in zip(self.intercept, cols,
+                                                                                           strict=True)])
 
-        if self._matrix is None:          # (features + 1) x rows: a feature's coefficients, then a zero row
-            self._matrix = np.vstack([np.array(self.coef, dtype=np.float64).T, np.zeros((1, len(self.coef)))])
-        columns, n = self._columns, len(feats)
+    def _proba_batch(self, feats: list[dict[str, float]]) -> list[list[float]]:
+        """``_proba`` of every report, the binary ones in one numpy pass (``_proba_rows``)."""
+        columns = self._columns
         rows: list[list[int]] = []
         general: list[int] = []
         for i, f in enumerate(feats):
@@ -168,22 +173,38 @@ class Model:
             else:
                 rows.append([])
                 general.append(i)
+        out = self._proba_rows(rows)
+        for i in general:
+            out[i] = self._proba(feats[i])
+        return out
+
+    def _proba_rows(self, rows: list[list[int]]) -> list[list[float]]:
+        """The probabilities of binary reports given as their known columns, in one numpy pass: each report's
+        columns (in its features' order) padded to the batch's widest with a zero row, and column k of every
+        report added at step k, so each sum runs in the one-by-one order."""
+        import numpy as np
+
+        if self._matrix is None:          # (features + 1) x rows: a feature's coefficients, then a zero row
+            self._matrix = np.vstack([np.array(self.coef, dtype=np.float64).T, np.zeros((1, len(self.coef)))])
+        n = len(rows)
         lengths = np.fromiter(map(len, rows), dtype=np.intp, count=n)
-        width = int(lengths.max()) if n else 0
+        order = np.argsort(-lengths, kind="stable")          # the longest first: step k adds to a prefix
+        lengths = lengths[order]
+        width = int(lengths[0]) if n else 0
         index = np.full((n, width), len(self.features), dtype=np.intp)
-        index[np.arange(width) < lengths[:, None]] = np.fromiter(chain.from_iterable(rows), dtype=np.intp,
-                                                                 count=int(lengths.sum()))
+        index[np.arange(width) < lengths[:, None]] = np.fromiter(chain.from_iterable(rows[i] for i in order.tolist()),
+                                                                 dtype=np.intp, count=int(lengths.sum()))
         scale = np.ones(n)
         known = lengths > 0
         scale[known] = 1.0 / np.sqrt(lengths[known].astype(np.float64))
         scale = scale[:, None]
+        active = np.searchsorted(-lengths, -np.arange(width), side="left")   # reports with more than k columns
         total = np.zeros((n, self._matrix.shape[1]))
-        for k in range(width):
-            total += self._matrix[index[:, k]] * scale
-        out = [_probabilities(row) for row in (np.array(self.intercept) + total).tolist()]
-        for i in general:
-            out[i] = self._proba(feats[i])
-        return out
+        for k, m in enumerate(active.tolist()):
+            total[:m] += self._matrix[index[:m, k]] * scale[:m]
+        scores = np.empty_like(total)
+        scores[order] = np.array(self.intercept) + total
+        return [_probabilities(row) for row in scores.tolist()]
 
     # -- persistence (JSON data only) ----------------------------------------------------------------
     def to_json(self, include_meta: bool = True) -> dict[str, Any]:
@@ -245,6 +266,6 @@ def _probabilities(scores: list[float]) -> list[float]:
         p = 1.0 / (1.0 + math.exp(-scores[0])) if scores[0] > -700 else 0.0
         return [1.0 - p, p]
     top = max(scores)
-    exps = [math.exp(x - top) for x in scores]
+    exps = list(map(math.exp, map(sub, scores, repeat(top))))
     total = sum(exps)
-    return [e / total for e in exps]
+    return list(map(truediv, exps, repeat(total)))

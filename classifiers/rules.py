@@ -140,17 +140,19 @@ class NameSet:
         self._memo[name] = got
         return got
 
-    def first(self, frames: list[Frame], start: int = 0) -> int:
-        """The index of the first of ``frames[start:]`` whose function is in the set, -1 if none."""
-        memo = self._memo
-        for i in range(start, len(frames)):
-            name = frames[i]["function"]
-            got = memo.get(name)
-            if got is None:
-                got = bool(name) and self._test(name)
-            if got:
-                return i
-        return -1
+    def first(self, names: list[str], start: int = 0) -> int:
+        """The index of the first of ``names[start:]`` in the set, -1 if none (the remembered answers looked
+        up in one pass)."""
+        rest = names[start:] if start else names
+        got = list(map(self._memo.get, rest))
+        if None in got:                     # names not seen yet
+            for k, name in enumerate(rest):
+                if got[k] is None:
+                    got[k] = bool(name) and self._test(name)
+        try:
+            return start + got.index(True)
+        except ValueError:
+            return -1
 
 
 def _line_ev(view: ReportView, n: int | None, why: str, text: str | None = None, role: str = "evidence") -> Evidence:
@@ -501,16 +503,17 @@ def _p_frames(rs: RuleSet, spec: dict[str, Any]) -> Check:
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
         out: list[Evidence] = []
         for name, frames in _selected(view, which):
-            seen = frames[:top] if top else frames
+            names = view.names(name)
+            seen = names[:top] if top else names
             i = want.first(seen)
             while i >= 0:
                 if callers is None:
-                    out.append(_frame_ev(seen[i], f"frame in {name}"))
+                    out.append(_frame_ev(frames[i], f"frame in {name}"))
                     break
-                j = callers.first(frames, i + 1)
+                j = callers.first(names, i + 1)
                 if j >= 0:
                     caller = frames[j]
-                    out += [_frame_ev(seen[i], f"frame in {name}"),
+                    out += [_frame_ev(frames[i], f"frame in {name}"),
                             _frame_ev(caller, f"called from {caller['function']}")]
                     break
                 i = want.first(seen, i + 1)

@@ -34,6 +34,9 @@ _LOCK_ROLES = frozenset({"acquiring", "holding", "chain", "inconsistent", "held"
 Frame = dict[str, Any]
 
 
+_STACK = itemgetter("stack")
+_FUNCTION = itemgetter("function")
+
 # Kernel releases are compared as (major, minor); the open ends of a range.
 OLDEST, NEWEST = (0, 0), (99, 99)
 # Allocator frame names tell a release when the log does not print it: (frame, since, until).
@@ -56,7 +59,7 @@ class Marker:
     #                                                        (device, fs, page_write, ...): read, never copied
 
 
-@dataclass
+@dataclass(slots=True)
 class ReportView:
     title: str | None
     crash_type: str | None
@@ -82,6 +85,7 @@ class ReportView:
     gfp: list[tuple[str, int | None]] = field(default_factory=list)  # (flag, line)
     in_irq: bool = False
     _stacks: dict[str, list[Frame]] | None = field(default=None, repr=False)
+    _names: dict[str, list[str]] | None = field(default=None, repr=False)
     _kinds: frozenset[str] | None = field(default=None, repr=False)
     _kernel_range: tuple[tuple[int, int], tuple[int, int]] | None = field(default=None, repr=False)
 
@@ -92,15 +96,31 @@ class ReportView:
     def stacks(self) -> dict[str, list[Frame]]:
         """Frames by stack, in print order (callee first); computed once."""
         if self._stacks is None:
-            stacks: dict[str, list[Frame]] = {}
-            for name, run in groupby(self.frames, itemgetter("stack")):    # a stack's frames are printed together
-                got = stacks.get(name)
-                if got is None:
-                    stacks[name] = list(run)
-                else:
-                    got.extend(run)
-            self._stacks = stacks
+            frames = self.frames
+            of = list(map(_STACK, frames))
+            if not of:
+                self._stacks = {}
+            elif of.count(of[0]) == len(of):           # one stack (most reports)
+                self._stacks = {of[0]: list(frames)}
+            else:
+                stacks: dict[str, list[Frame]] = {}
+                for name, run in groupby(frames, _STACK):    # a stack's frames are printed together
+                    got = stacks.get(name)
+                    if got is None:
+                        stacks[name] = list(run)
+                    else:
+                        got.extend(run)
+                self._stacks = stacks
         return self._stacks
+
+    def names(self, stack: str) -> list[str]:
+        """The function names of stack ``stack``'s frames (``stacks()``), in order; computed once per stack."""
+        if self._names is None:
+            self._names = {}
+        got = self._names.get(stack)
+        if got is None:
+            got = self._names[stack] = list(map(_FUNCTION, self.stacks().get(stack, ())))
+        return got
 
     def marker_kinds(self) -> frozenset[str]:
         if self._kinds is None:
@@ -135,10 +155,10 @@ class ReportView:
         return _build(report)
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+# The parser's fields the view reads, in the order ``_build`` takes them.
+_FIELDS = ("title", "type", "corrupted", "crash", "events", "trace", "kernel", "locks", "markers", "gfp")
+_READ_DICT = itemgetter(*_FIELDS)
+_FIELD_SET = frozenset(_FIELDS)
 
 
 def _pid(task: Any) -> int | None:
@@ -159,62 +179,79 @@ def _kernel_range(kernel: str | None, frames: list[Frame]) -> tuple[tuple[int, i
 
 
 def _build(report: Any) -> ReportView:
-    view = ReportView(title=_get(report, "title"), crash_type=_get(report, "type"),
-                      corrupted=bool(_get(report, "corrupted", False)))
-    lines = view.lines
-    crash = _get(report, "crash")
+    if isinstance(report, dict):            # a stored parse (``store_rows``): every field read, present or not
+        title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
+            _READ_DICT(report) if report.keys() >= _FIELD_SET else map(report.get, _FIELDS)
+    else:
+        title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
+            [getattr(report, name, None) for name in _FIELDS]
+    lines: dict[int, str] = {}
+    view = ReportView(title, ctype, bool(corrupted), lines, frames=trace or [], kernel=kernel)
     if crash:
-        view.crash_kind, view.crash_line, view.in_irq = crash["kind"], crash["lineno"], bool(crash.get("in_irq"))
-        lines[crash["lineno"]] = crash["line"]
-        if crash.get("function"):
-            view.crash_function, view.crash_function_line = crash["function"], crash.get("function_lineno")
+        n = crash["lineno"]
+        view.crash_kind, view.crash_line, view.in_irq = crash["kind"], n, bool(crash.get("in_irq"))
+        lines[n] = crash["line"]
+        function = crash.get("function")
+        if function:
+            view.crash_function, view.crash_function_line = function, crash.get("function_lineno")
             if crash.get("function_line"):
                 lines[crash["function_lineno"]] = crash["function_line"]
         view.crash_file = crash.get("file")
-        task = crash.get("task") or {}
-        view.crash_pid, view.crash_comm = _pid(task), task.get("comm")
+        task = crash.get("task")
+        if task:
+            pid = task.get("pid")
+            view.crash_pid, view.crash_comm = pid if isinstance(pid, int) else None, task.get("comm")
         if crash.get("task_line"):
             view.crash_task_line = crash["task_lineno"]
             lines[crash["task_lineno"]] = crash["task_line"]
-        for n, text in crash.get("before") or []:
-            view.before.append(n)
-            lines[n] = text
-    for k, e in enumerate(_get(report, "events") or []):
-        view.headers.append((e["lineno"], e["kind"]))
-        view.header_pids.append(_pid(e.get("task")))
-        if "repeat_of" in e:
-            view.repeats.add(k)
-        lines.setdefault(e["lineno"], e.get("line") or "")
-    view.frames = _get(report, "trace") or []
-    view.kernel = _get(report, "kernel")
-    for d in _get(report, "locks") or []:
-        role, n = d.get("role"), d.get("lineno")
-        if role in _LOCK_ROLES and d.get("lock"):
-            view.locks.append((d["lock"].strip(), n))
-        elif role == "usage":
-            view.usages += [(d["from"], n), (d["to"], n)]
-        elif role == "registered":
-            view.usages.append((d["state"], n))
-        else:
-            continue
-        if d.get("line"):
-            lines[n] = d["line"]
-    for m in _get(report, "markers") or []:
-        task = m.get("task") or {}
-        err = m.get("error")
-        mk = Marker(m["kind"], m.get("lineno"), m.get("line") or "", _pid(task), task.get("comm"),
-                    abs(err) if isinstance(err, int) else None, m.get("task_lineno"), m.get("continued") or "",
-                    m.get("event"), m)
-        view.markers.append(mk)
-        if mk.line is not None:
-            lines[mk.line] = mk.text
-        if mk.task_line is not None and m.get("task_line"):
-            lines[mk.task_line] = m["task_line"]
-    for g in _get(report, "gfp") or []:
-        n = g.get("lineno")
-        for flag in g.get("flags") or []:
-            if not flag.startswith("0x"):
-                view.gfp.append((flag, n))
-        if n is not None and g.get("line"):
-            lines[n] = g["line"]
+        before = crash.get("before")
+        if before:
+            view.before = [n for n, _ in before]
+            lines.update(before)
+    if events:
+        headers, pids = view.headers, view.header_pids
+        for k, e in enumerate(events):
+            n = e["lineno"]
+            headers.append((n, e["kind"]))
+            pids.append(_pid(e.get("task")))
+            if "repeat_of" in e:
+                view.repeats.add(k)
+            if n not in lines:
+                lines[n] = e.get("line") or ""
+    if locks:
+        view_locks, usages = view.locks, view.usages
+        for d in locks:
+            role, n = d.get("role"), d.get("lineno")
+            if role in _LOCK_ROLES and d.get("lock"):
+                view_locks.append((d["lock"].strip(), n))
+            elif role == "usage":
+                usages += [(d["from"], n), (d["to"], n)]
+            elif role == "registered":
+                usages.append((d["state"], n))
+            else:
+                continue
+            if d.get("line"):
+                lines[n] = d["line"]
+    if markers:
+        view_markers = view.markers
+        for m in markers:
+            task = m.get("task") or {}
+            err = m.get("error")
+            mk = Marker(m["kind"], m.get("lineno"), m.get("line") or "", _pid(task), task.get("comm"),
+                        abs(err) if isinstance(err, int) else None, m.get("task_lineno"), m.get("continued") or "",
+                        m.get("event"), m)
+            view_markers.append(mk)
+            if mk.line is not None:
+                lines[mk.line] = mk.text
+            if mk.task_line is not None and m.get("task_line"):
+                lines[mk.task_line] = m["task_line"]
+    if gfp:
+        view_gfp = view.gfp
+        for g in gfp:
+            n = g.get("lineno")
+            for flag in g.get("flags") or []:
+                if not flag.startswith("0x"):
+                    view_gfp.append((flag, n))
+            if n is not None and g.get("line"):
+                lines[n] = g["line"]
     return view

@@ -156,26 +156,35 @@ def test_binary_features_score_as_the_general_arithmetic():
     assert model.predict_proba([{one: 2.0}]) == model.predict_proba([{one: 1.0}])
 
 
-def test_the_model_sees_the_same_features_when_unknown_frames_are_left_out():
-    """``features(view, known)`` skips the frame features the model has no column for: what is left is a part
-    of the full features, and the model's features among them are the same, in the same order."""
+def test_a_reports_columns_are_its_known_features_in_order():
+    """``columns(view, index)`` finds a report's model columns from the parts of its feature names, without
+    building the names: the columns of exactly ``features(view)``'s known names, each once, in their order; and
+    the model scores them as it scores the feature dict, one by one and as a batch."""
     from classifiers.classifier import Classifier
-    from classifiers.features import features, known_names
+    from classifiers.features import columns, feature_index, features
+    from classifiers.model import BATCH_MIN
     from triage.report import parse
 
     model = Model.load(SHIPPED_MODEL)
-    known = known_names(model.features)
+    index = feature_index(model.features)
     clf = Classifier(model=model)
     paths = sorted(shared_data("labelled", "reports").glob("*.txt")) + \
         sorted(shared_data("syzbot-sample").glob("*.txt"))
-    columns = set(model.features)
-    for view in clf.views([parse(p.read_text(errors="replace")) for p in paths]):
-        full, lean = features(view), features(view, known)
-        assert lean.keys() <= full.keys()
-        assert [k for k in lean if k in columns] == [k for k in full if k in columns]
-    odd = known_names(["fn:a>b", "pair:x>y>z", "sfn:task:f:g", "title:x"])   # every split of a name is indexed
-    assert odd.fn == {"a>b"} and odd.pair == {"x": {"y>z"}, "x>y": {"z"}}
-    assert odd.sfn == {"sfn:task:": {"f:g"}, "sfn:task:f:": {"g"}}
+    views = clf.views([parse(p.read_text(errors="replace")) for p in paths])
+    where = {name: j for j, name in enumerate(model.features)}
+    rows, feats = [], []
+    for view in views:
+        f = features(view)
+        rows.append(columns(view, index))
+        feats.append(f)
+        assert rows[-1] == [where[k] for k in f if k in where]
+    assert sum(map(len, rows)) > len(rows) * 5
+    assert len(rows) >= BATCH_MIN
+    assert model.predict_columns(rows) == model.predict_proba(feats)
+    assert model.predict_columns(rows[:50]) == model.predict_proba(feats[:50])
+    odd = feature_index(["fn:a>b", "pair:x>y>z", "sfn:task:f:g", "title:x"])   # every split of a name is indexed
+    assert odd.fn == {"a>b": 0} and odd.pair == {("x", "y>z"): 1, ("x>y", "z"): 1}
+    assert odd.sfn == {"sfn:task:": {"f:g": 2}, "sfn:task:f:": {"g": 2}}
 
 
 def test_a_batch_scores_as_one_report_at_a_time():
