@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from triage.report import markers as mk
 from triage.report.frames import strip_suffix
 from triage.report.gfp import find_gfp
-from triage.report.lines import Line, cleaned, messages
+from triage.report.lines import LineView, Messages, messages
 from triage.report.memo import by_name
 from triage.report.stacks import ARM32_FRAME, lockdep_locks
 
@@ -59,6 +59,9 @@ CRASH_KINDS: list[tuple[re.Pattern[str], str]] = [
     ]
 ]
 KINDS: tuple[str, ...] = (*dict.fromkeys(kind for _, kind in CRASH_KINDS), "none")
+# CRASH_KINDS as one match: group ``kN`` is row N (an alternation takes its first alternative that matches)
+_CRASH_ANY = re.compile("|".join(f"(?P<k{n}>{rx.pattern})" for n, (rx, _) in enumerate(CRASH_KINDS)))
+_CRASH_KIND = {f"k{n}": kind for n, (_, kind) in enumerate(CRASH_KINDS)}
 _HEADER_FIRST = frozenset("WBIKUOugkrw[")
 # First characters of the lines ``_Walk.line`` may act on without a word tested for it: "<IRQ>"..., headers,
 # "-> #", "stack backtrace:", "task:", "NMI backtrace", "RIP:" / "pc :" / "PC is at" / "epc :".
@@ -122,22 +125,30 @@ def header_kind(line: str) -> str | None:
     """The crash kind a (cleaned, stripped) line announces, or None."""
     if not line or line[0] not in _HEADER_FIRST or not _HEADER_HINT.match(line):
         return None
-    for rx, kind in CRASH_KINDS:
-        if rx.match(line):
-            return kind
-    return None
+    m = _CRASH_ANY.match(line)
+    return _CRASH_KIND[m.lastgroup] if m is not None else None
 
 
 _PLAIN, _INLINE, _ARM = 0, 1, 2       # frame line forms (``_frame_shape``)
+_strip = by_name(strip_suffix)        # a function name without compiler suffixes, remembered per name
+
+# The two usual frame lines as one match each of the stripped line reads them (a subset of the lines
+# ``_frame_shape``'s string tests accept, with the same reading: ASCII names, spaces between the parts): a line
+# with "+0x" "[[<addr>] ][? ]func+0xOFF/0xSIZE..." (``q``: the "?" of an unreliable frame), one without
+# "func file.c:LINE [inline]". Any other line is left to ``_frame_shape``.
+_PLAIN_FRAME = re.compile(r"(?:\[<[0-9a-fA-F]+>\] +)?(?:(?P<q>\?) +)?"
+                          r"(?P<f>[A-Za-z_][A-Za-z0-9_.]*)\+0x[0-9a-fA-F]{1,34}/0x")
+# The first character of a (stripped) line ``_frame_shape`` may read as a frame, past an identifier's first: its
+# function's when it has no prefix ("." is "_" to its test), the "[<addr>]" or "?" prefix (``_FRAME``, arm32's).
+_FRAME_START = frozenset("[?.")
+_INLINE_FRAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*) +[A-Za-z0-9_./-]+:[0-9]+(?::[0-9]+)? +\[inline\]$")
 
 
-@by_name
-def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
-    """What a (stripped) line is as a frame, remembered per line (the lines of one kernel build repeat): None if
-    no frame; else (form, function without compiler suffixes (``strip_suffix``), unreliable, the line read as
-    no ``_INLINE`` frame: None if no frame). An
-    ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is that header's cut-off rest, not a
-    frame; a ``_PLAIN`` frame right after one names the header's function (``_Walk.header_frame``)."""
+def _frame_shape(s: str) -> tuple[int, str, bool] | None:
+    """What a (stripped) line is as a frame: None if no frame; else (form, function without compiler suffixes
+    (``strip_suffix``), unreliable). An ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is
+    that header's cut-off rest, not a frame (``_other_frame_shape`` reads it as no ``_INLINE`` frame); a
+    ``_PLAIN`` frame right after one names the header's function (``_Walk.header_frame``)."""
     j = s.find("+0x")
     if j > 0 and s[j - 1] != " ":
         # the usual frame "[? ][[<addr>] ]func+0xOFF/0xSIZE [module] [file:line]": string ops, no regexp
@@ -147,24 +158,24 @@ def _frame_shape(s: str) -> tuple[int, str, bool, tuple | None] | None:
         prefix = head[:sp + 1].strip() if sp >= 0 else ""
         if (not prefix or prefix == "?" or prefix[:2] == "[<") and func.replace(".", "_").isidentifier() \
                 and "/0x" in s[j:j + 40]:
-            return _PLAIN, strip_suffix(func), prefix[-1:] == "?", None
+            return _PLAIN, _strip(func), prefix[-1:] == "?"
     elif j < 0 and s.endswith(" [inline]"):
         parts = s.split()             # "func file.c:LINE [inline]"
         if len(parts) == 3 and parts[0].replace(".", "_").isidentifier() and ":" in parts[1]:
-            return _INLINE, strip_suffix(parts[0]), False, _other_frame_shape(s, j)
+            return _INLINE, _strip(parts[0]), False
     return _other_frame_shape(s, j)
 
 
-def _other_frame_shape(s: str, j: int) -> tuple[int, str, bool, None] | None:
+def _other_frame_shape(s: str, j: int) -> tuple[int, str, bool] | None:
     """``_frame_shape`` of the forms string ops do not read: by ``_FRAME``, then arm32's."""
     if s.endswith("[inline]") or (j > 0 and ".c:" in s):
         m = _FRAME.match(s)
         if m is not None and (m.group("off") or m.group("file")):
-            return _PLAIN, strip_suffix(m.group("func")), s[0] == "?" or "] ? " in s[:40], None
+            return _PLAIN, _strip(m.group("func")), s[0] == "?" or "] ? " in s[:40]
     if ") from [<" in s:
         m = ARM32_FRAME.match(s)        # arm32: "[<pc>] (func) from [<lr>] (caller+0x1/0x2)"
         if m is not None:
-            return _ARM, strip_suffix(m.group("func")), False, None
+            return _ARM, _strip(m.group("func")), False
     return None
 
 
@@ -178,7 +189,6 @@ class _Walk:
     def __init__(self, text: str, kernel: str | None):
         self.text = text
         self.texts, self.tags = messages(text)
-        self._lines: list[Line] | None = None
         self.out = Console()
         self.stack = "stack"
         self.in_stack = 0                 # reliable frames read since the last header / stack switch
@@ -195,11 +205,9 @@ class _Walk:
         self.gate_lines = self.gate.message_lines(text) if self.gate.message is not None else ()
 
     @property
-    def lines(self) -> list[Line]:
-        """The lines as ``Line`` objects (what the marker readers take), built when a marker first needs them."""
-        if self._lines is None:
-            self._lines = cleaned(self.text)
-        return self._lines
+    def lines(self) -> LineView:
+        """The lines as ``Line`` objects (what the marker readers take), each made when a reader looks at it."""
+        return LineView(Messages(self.texts, self.tags))
 
     # -- frames ------------------------------------------------------------------------------------------
     def frame(self, i: int, func: str, s: str, unreliable: bool) -> None:
@@ -227,19 +235,15 @@ class _Walk:
             return True
         return False
 
-    def try_frame(self, i: int, s: str) -> bool:
-        shape = _frame_shape(s)
-        if shape is None:
-            return False
-        kind, func, unreliable, fallback = shape
+    def try_frame(self, i: int, s: str, shape: tuple[int, str, bool]) -> bool:
+        """A frame line right after a header line (``shape``: its ``_frame_shape``); False if it is none there."""
+        kind, func, unreliable = shape
         if kind == _INLINE:
-            if self.prev_header != i - 1:
-                self.frame(i, func, s, False)
-                return True
-            if fallback is None:
+            shape = _other_frame_shape(s, -1)
+            if shape is None:
                 return False
-            kind, func, unreliable, _ = fallback
-        if kind == _ARM or self.prev_header != i - 1 or not self.header_frame(i, func):
+            kind, func, unreliable = shape
+        if kind == _ARM or not self.header_frame(i, func):
             self.frame(i, func, s, unreliable)
         return True
 
@@ -403,13 +407,33 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
     if not isinstance(text, str):
         return Console()
     w = _Walk(text, kernel)
-    frames, gate_lines = w.out.frames, w.gate_lines
-    shape_of, try_frame, other = _frame_shape, w.try_frame, w.line
-    for i, s in enumerate(w.texts):
+    out = w.out
+    frames, gate_lines = out.frames, w.gate_lines
+    try_frame, other = w.try_frame, w.line
+    texts = w.texts
+    plain, inline = _PLAIN_FRAME.match, _INLINE_FRAME.match
+    for i, s in enumerate(texts):
         s = s.strip()
         if not s:
             continue
-        shape = shape_of(s)
+        # ``_frame_shape(s)``: only a line with one of its words can be a frame, the usual ones read by a match;
+        # any other starts as a frame does ("[<addr>]", "? ", a name: ``_FRAME_START``)
+        if "+0x" in s:
+            m = plain(s)
+            if m is not None:
+                shape = (_PLAIN, _strip(m["f"]), m["q"] is not None)
+            else:
+                shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
+        elif "[inline]" in s:
+            m = inline(s)
+            if m is not None:
+                shape = (_INLINE, _strip(m[1]), False)
+            else:
+                shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
+        elif ") from [<" in s:
+            shape = _frame_shape(s)
+        else:
+            shape = None
         if shape is not None:
             if w.prev_header != i - 1:
                 # a frame line not right after a header (``try_frame`` of every form), ``_Walk.frame`` inlined
@@ -425,13 +449,13 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                         if w.in_irq and stack == "crash":
                             w.crash_irq = True
                 continue
-            if try_frame(i, s):
+            if try_frame(i, s, shape):
                 continue
-        elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "/" not in s
-                                       and "PID:" not in s and "state was registered at:" not in s):
-            continue                    # a line ``_Walk.line`` does nothing with
+        elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "PID:" not in s
+                                       and "state was registered at:" not in s
+                                       and ("/" not in s or out.crash is None or out.crash["task_lineno"] is not None)):
+            continue                    # a line ``_Walk.line`` does nothing with (the crash's task line: "comm/pid")
         other(i, s)
-    out = w.out
     if out.crash is not None:
         out.crash["in_irq"] = w.crash_irq
     # unreliable "? func" frames are dropped, unless a stack has nothing else (some dumps print only those)

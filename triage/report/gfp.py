@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from triage.report.context import kernel_tuple
-from triage.report.lines import holding, messages
+from triage.report.lines import messages, word_lines
 from vocab import gfp as table
 from vocab.gfp import LAYOUTS, Layout
 
@@ -77,7 +77,7 @@ _MASK = re.compile(
     r"(?:\s?\((?P<names>[\w|]{0,400})\))?"
 )
 _HINTS = ("gfp", "mode:0x")
-_GFP_LINE = re.compile("gfp|mode:")
+_LINE_WORDS = ("gfp", "mode:")
 _CUT = re.compile(r"(?<![\w])(?:gfp_mask|gfp_flags|gfpflags|gfp|mode:)[:=]?\s*$")
 
 
@@ -94,7 +94,7 @@ def find_gfp(text: str, kernel: str | None = None) -> list[dict]:
         return []
     found: list[tuple[int, str, re.Match[str]]] = []
     texts = messages(text).texts
-    for i in holding(text, _GFP_LINE):
+    for i in sorted(word_lines(text, _LINE_WORDS)):
         line = texts[i]
         if "gfp" not in line and "mode:" not in line:
             continue

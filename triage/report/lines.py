@@ -14,7 +14,7 @@ keeps all the parsers linear in the input size, whatever the input.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import count, repeat
 from typing import NamedTuple
 
@@ -182,10 +182,53 @@ def lines_with(text: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
         pos = end + 1
 
 
+def word_lines(text: str, words: tuple[str, ...]) -> set[int]:
+    """The index (0-based, as in ``messages``) of each line of ``text`` holding one of ``words`` (literal texts),
+    from one substring search per word and occurrence: searched in the raw text (a line's message is a part of
+    it), so a superset of the messages holding one; a caller that needs the exact lines tests the message again."""
+    hits: list[int] = []
+    find = text.find
+    for w in words:
+        pos = find(w)
+        while pos >= 0:
+            hits.append(pos)
+            end = find("\n", pos)
+            if end < 0:
+                break
+            pos = find(w, end)
+    hits.sort()
+    out, i, last = set(), 0, 0
+    count = text.count
+    for pos in hits:
+        i += count("\n", last, pos)
+        last = pos
+        out.add(i)
+    return out
+
+
 def _clean_line(raw: str) -> tuple[str | None, str]:
     """``_line``'s (tag, text)."""
     _, tag, msg = _line(0, raw)
     return tag, msg
+
+
+class LineView(Sequence):
+    """``Messages`` read as a list of ``Line`` objects, each made when it is indexed (``cleaned`` makes them all):
+    for a reader that looks at a few lines around the one it was given."""
+
+    __slots__ = ("tags", "texts")
+
+    def __init__(self, msgs: Messages):
+        self.texts, self.tags = msgs
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self.texts)))]
+        k = range(len(self.texts))[k]          # a list's index rules (negative, IndexError)
+        return _new_line(Line, (k + 1, self.tags[k] if self.tags is not None else None, self.texts[k]))
 
 
 def cleaned(text: str) -> list[Line]:

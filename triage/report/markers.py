@@ -20,13 +20,13 @@ Adding a marker is adding a kind to ``vocab.markers`` and a row here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from triage.report.gfp import find_gfp, has_flag
-from triage.report.lines import Line
-from triage.report.wordset import WordSet
+from triage.report.lines import Line, word_lines
+from triage.report.wordset import WordSet, required_literals
 from vocab.markers import BY_KIND
 
 # errno values a marker may print, and which of them mean "the filesystem image is corrupted".
@@ -81,7 +81,7 @@ def _errno(code: int | None) -> dict:
     return {"error": code, "errno": ERRNO.get(abs(code)), "corruption": abs(code) in CORRUPTION_ERRNOS}
 
 
-def _window(lines: list[Line], i: int, before: int, after: int) -> str:
+def _window(lines: Sequence[Line], i: int, before: int, after: int) -> str:
     """Lines around i joined with spaces (mail clients wrap long kernel lines)."""
     return " ".join(ln.text.strip() for ln in lines[max(0, i - before):i + after + 1])
 
@@ -94,7 +94,7 @@ _NAME = re.compile(r"^\s*name (?P<name>[\w-]+), interval (?P<interval>\d+), prob
                    r"space (?P<space>\d+), times (?P<times>-?\d+)")
 
 
-def _fault(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _fault(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     out: dict = {"fault": None}
     for ln in lines[i + 1:i + 8]:
         n = _NAME.match(ln.text)
@@ -117,7 +117,7 @@ _IOMAP_WB = re.compile(r"(?:^|\s)(?P<dev>[\w./-]+): writeback error on inode (?P
 _PAGE_WRITE = re.compile(r"lost (async|sync) page write")
 
 
-def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _lost_write(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     line = lines[i].text.strip()
     # the next line only when this one was wrapped (it may be the next message, with its own page write)
     whole = _PAGE_WRITE.search(line) or _LOST_PAGE.search(line) or _EXT4_WB.search(line) or _IOMAP_WB.search(line)
@@ -149,7 +149,7 @@ def _lost_write(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
 _DELALLOC = re.compile(r"Delayed block allocation failed for inode\s+(?P<ino>\d+).*?with error (?P<err>-?\d+)")
 
 
-def _delalloc(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _delalloc(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     d = _DELALLOC.search(_window(lines, i, 0, 4))
     e = d or re.search(r"\berror (?P<err>-?\d+)", _window(lines, i, 0, 1))
     out = {"inode": _int(d.group("ino")) if d else None}
@@ -166,7 +166,7 @@ def _device(line: str) -> str | None:
     return d.group("dev") if d else None
 
 
-def _data_will_be_lost(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _data_will_be_lost(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     d = _DELALLOC.search(_window(lines, i, 5, 0))
     if d:
         out = {"inode": _int(d.group("ino"))}
@@ -177,7 +177,7 @@ def _data_will_be_lost(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dic
     return out
 
 
-def _potential_loss(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _potential_loss(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     text = _window(lines, i, 0, 1)
     d = re.search(r"\(inode (?P<ino>\d+), error (?P<err>-?\d+)\)", text)
     e = d or re.search(r"\berror (?P<err>-?\d+)", text)
@@ -190,7 +190,7 @@ _MF = re.compile(r"Memory failure: (?P<pfn>0x[0-9a-f]+|\d+): (?:recovery action 
                  r"(?::\s*(?P<result>\w+))?\s*$|(?P<other>.*))")
 
 
-def _memory_failure(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _memory_failure(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     line = lines[i].text.rstrip()
     mm = _MF.search(line if line.endswith(("Recovered", "Ignored", "Failed", "Delayed"))
                     else _window(lines, i, 0, 1))
@@ -207,7 +207,7 @@ def _memory_failure(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
             "shmem": "shmem" in pt or "tmpfs" in pt, "huge": "huge" in pt}
 
 
-def _alloc_failure(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _alloc_failure(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     gfp = find_gfp(lines[i].text, ctx["kernel"])
     g = gfp[0] if gfp else None
     return {"order": _int(m.group("order")), "task": {"comm": m.group("comm"), "pid": ctx["tag_pid"]},
@@ -215,11 +215,11 @@ def _alloc_failure(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
             "nofail": bool(g and has_flag(g, "__GFP_NOFAIL"))}
 
 
-def _blocked(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _blocked(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     return {"seconds": _int(m.group("secs")), "task": {"comm": m.group("comm"), "pid": int(m.group("pid"))}}
 
 
-def _buffer_io(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _buffer_io(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     rest = m.group("rest") or ""
     return {"device": m.group("dev"), "block": _int(m.group("block")), "lost": "lost" in rest,
             "write": "write" in rest}
@@ -234,7 +234,7 @@ _FS_CORRUPTION = re.compile(
 _COMM = re.compile(r"\bcomm (\S.{0,63}?): ")
 
 
-def _fs_error(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _fs_error(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     line = lines[i].text
     out: dict = {"fs": None, "device": None, "function": None, "corruption": False}
     e = _FS_ERROR.search(line)
@@ -259,7 +259,7 @@ _SHUTDOWN_FS = re.compile(r"(?P<fs>" + _FS_PREFIX + r")(?::? \w+|-\w+)?(?: \((?:
                           r"(?: state \w+)?\))?")
 
 
-def _fs_shutdown(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _fs_shutdown(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     line = lines[i].text
     f = _SHUTDOWN_FS.search(line)
     e = re.search(r"(?:errno=|error )(-?\d+)", line)
@@ -268,7 +268,7 @@ def _fs_shutdown(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     return out
 
 
-def _beyond_eod(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _beyond_eod(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     d = re.search(r"(?:^|\s)(?P<dev>[\w./-]+): rw=\d+", _window(lines, i, 0, 1))
     return {"device": d.group("dev") if d else None}
 
@@ -276,7 +276,7 @@ def _beyond_eod(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
 _IO_ERROR = re.compile(r"I/O error, dev (?P<dev>[\w./-]+), sector (?P<sector>\d+)")
 
 
-def _io_error(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _io_error(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     text = _window(lines, i, 0, 1)
     d = _IO_ERROR.search(text)
     op = re.search(r"op 0x\w+:\((?P<op>\w+)\)", text)
@@ -287,7 +287,7 @@ def _io_error(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
 _PAGE_DISCARD = re.compile(r"^(?P<fs>\w+)(?: \((?P<dev>[\w./-]+)\))?: page discard on page")
 
 
-def _page_discard(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _page_discard(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     d = _PAGE_DISCARD.search(lines[i].text.strip())
     return {"fs": d.group("fs") if d else None, "device": d.group("dev") if d else None}
 
@@ -304,7 +304,7 @@ def _warn_groups(m: re.Match) -> tuple[str, str, str | None, int]:
     return m.group("func2"), m.group("file2"), m.group("ln2"), int(m.group("pid2"))
 
 
-def _guard(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _guard(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     func, file, _, pid = _warn_groups(m)
     func = func.split("+")[0].split(".")[0]
     if func not in PF_MEMALLOC_GUARDS:
@@ -312,28 +312,28 @@ def _guard(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
     return {"function": func, "file": file, "task": {"comm": None, "pid": pid}}
 
 
-def _page_alloc_warning(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _page_alloc_warning(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     func, file, ln, pid = _warn_groups(m)
     return {"function": func.split("+")[0], "file": file, "file_line": _int(ln), "task": {"comm": None, "pid": pid}}
 
 
-def _usage(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _usage(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     frm, to = m.group("from"), m.group("to")
     return {"from": frm, "to": to, "reclaim": "RECLAIM_FS" in frm or "RECLAIM_FS" in to}
 
 
-def _panic_on_warn(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _panic_on_warn(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     return {"source": "cmdline" if "=" in m.group(0) else "panic"}
 
 
-def _oom(m: re.Match, lines: list[Line], i: int, ctx: dict) -> dict:
+def _oom(m: re.Match, lines: Sequence[Line], i: int, ctx: dict) -> dict:
     gfp = find_gfp(lines[i].text, ctx["kernel"])
     g = gfp[0] if gfp else None
     return {"task": {"comm": m.group("comm"), "pid": ctx["tag_pid"]}, "gfp_mask": g["raw"] if g else None,
             "flags": g["flags"] if g else [], "order": _int(m.group("order"))}
 
 
-Fields = Callable[[re.Match, list[Line], int, dict], dict]
+Fields = Callable[[re.Match, Sequence[Line], int, dict], dict]
 
 
 @dataclass(frozen=True)
@@ -401,13 +401,26 @@ MARKERS: list[Row] = [
          on="header"),
     _row("panic-on-warn", r"panic_on_warn set|\bpanic_on_warn=1\b", ("panic_on_warn",), _panic_on_warn, on="any"),
 ]
-_MESSAGE_ROWS = [r for r in MARKERS if r.on != "header"]
-_HEADER_ROWS = [r for r in MARKERS if r.on != "message"]
+
+
+def _needed(row: Row) -> tuple[str, ...] | None:
+    """``row.keys`` when every match of the row holds one of them (each alternative's literal text,
+    ``required_literals``, holds a key): a text without them is no match, without a search. None when that is
+    not sure (a case-insensitive row, a literal that holds no key)."""
+    literals = required_literals(row.pattern)
+    if literals is None or not all(any(k in lit for k in row.keys) for lit in literals):
+        return None
+    return row.keys
+
+
+# (row, the words one of which a window must hold for the row to match it: ``_needed``)
+_MESSAGE_ROWS = [(r, _needed(r)) for r in MARKERS if r.on != "header"]
+_HEADER_ROWS = [(r, _needed(r)) for r in MARKERS if r.on != "message"]
 # Words one of which a line holds when a row may match it.
 _WORDS = tuple(sorted({k for r in MARKERS for k in r.keys} | {
     "FAULT_INJ", "lost", "Data will", "unwritten", "discard", "Memory failure", "I/O error", "Delayed", "error",
     "Corrupt", "corrupt", "allocate", "ENOMEM", "should not", "Structure needs"}, key=len, reverse=True))
-_HEADER_WORDS = tuple({k for r in _HEADER_ROWS for k in r.keys})
+_HEADER_WORDS = tuple({k for r, _ in _HEADER_ROWS for k in r.keys})
 
 
 @dataclass(frozen=True)
@@ -421,22 +434,7 @@ class Hints:
     def message_lines(self, text: str) -> set[int]:
         """The index of each line of ``text`` holding a word of the message gate (a line's message is a part of
         it: a superset of the lines the gate passes), from one substring search per word."""
-        hits: list[int] = []
-        for w in self.words:
-            pos = text.find(w)
-            while pos >= 0:
-                hits.append(pos)
-                end = text.find("\n", pos)
-                if end < 0:
-                    break
-                pos = text.find(w, end)
-        hits.sort()
-        out, i, last = set(), 0, 0
-        for pos in hits:
-            i += text.count("\n", last, pos)
-            last = pos
-            out.add(i)
-        return out
+        return word_lines(text, self.words)
 
 
 @lru_cache(maxsize=256)
@@ -465,7 +463,9 @@ def matches(line: str, window: str, header: bool = False, gate: Hints = _ALL) ->
     if rx is None or not rx.search(line):
         return
     n = len(line)
-    for row in _HEADER_ROWS if header else _MESSAGE_ROWS:
+    for row, needed in _HEADER_ROWS if header else _MESSAGE_ROWS:
+        if needed is not None and not any(map(window.__contains__, needed)):
+            continue
         m = row.pattern.search(window)
         if m is not None and m.start() < n:
             yield row, m
@@ -474,7 +474,7 @@ def matches(line: str, window: str, header: bool = False, gate: Hints = _ALL) ->
 _TAG_PID = re.compile(r"^T(\d+)$")
 
 
-def marker(row: Row, m: re.Match[str], lines: list[Line], i: int, ctx: dict) -> dict | None:
+def marker(row: Row, m: re.Match[str], lines: Sequence[Line], i: int, ctx: dict) -> dict | None:
     """The marker dict of a matched line (None when the row's reader rejects it)."""
     ln = lines[i]
     line = ln.text.strip()
@@ -493,7 +493,7 @@ def marker(row: Row, m: re.Match[str], lines: list[Line], i: int, ctx: dict) -> 
             "task_lineno": ln.lineno if named else None, "task_line": line if named else None, **fields}
 
 
-def fs_reclaim_markers(locks: list[dict], lines: list[Line]) -> list[dict]:
+def fs_reclaim_markers(locks: list[dict], lines: Sequence[Line]) -> list[dict]:
     """The fs_reclaim pseudo-lock in a lockdep report (``stacks.lockdep_locks``): one marker per role."""
     out = []
     for d in locks:

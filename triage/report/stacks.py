@@ -30,7 +30,7 @@ import re
 from itertools import islice, repeat, takewhile
 
 from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
-from triage.report.lines import messages
+from triage.report.lines import messages, word_lines
 from triage.report.memo import by_name
 from triage.report.model import Frame
 
@@ -436,6 +436,10 @@ _ANY_LOCKDEP_LINE = _union(*(rx.pattern for rx in (_CHAIN_LINK, _TRYING, _HOLDIN
 
 
 
+_LOCKDEP_WORDS = ("{", "lock:", "holding", "Chain", "Possible", "held by", "takes:", "has:", "this lock",
+                  "lock dependency")
+
+
 def _lock_of(line: str) -> dict | None:
     m = _LOCK.search(line)
     if not m:
@@ -475,7 +479,10 @@ def lockdep_locks(text: str) -> list[dict]:
     in_scenario = False
     chain_exists = False
     fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
+    starts = word_lines(text, _LOCKDEP_WORDS)   # the lines that may hold one (one search per word)
     for lineno, line in enumerate(messages(text).texts, 1):
+        if lineno - 1 not in starts and mode is None and not chain_exists and not in_scenario:
+            continue                            # (a line without any of _LOCKDEP_WORDS, see below)
         stripped = line.strip()
         if chain_exists:
             if stripped:
@@ -502,8 +509,8 @@ def lockdep_locks(text: str) -> list[dict]:
                     entry["lock"] = m.group("name").strip()
                 out.append(entry)
             continue
-        # a line without any of these words starts nothing (one test per word: no generator per line); past
-        # "{" (every lock and usage state), the words of the headers of _ANY_LOCKDEP_LINE
+        # a line without any of these words (_LOCKDEP_WORDS) starts nothing (one test per word: no generator per
+        # line); past "{" (every lock and usage state), the words of the headers of _ANY_LOCKDEP_LINE
         if mode is None and not ("{" in line or "lock:" in line or "holding" in line or "Chain" in line
                                  or "Possible" in line or "held by" in line or "takes:" in line or "has:" in line
                                  or "this lock" in line or "lock dependency" in line):
