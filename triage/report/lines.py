@@ -183,25 +183,15 @@ def lines_with(text: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
 
 
 def word_lines(text: str, words: tuple[str, ...]) -> set[int]:
-    """The index (0-based, as in ``messages``) of each line of ``text`` holding one of ``words`` (literal texts),
-    from one substring search per word and occurrence: searched in the raw text (a line's message is a part of
-    it), so a superset of the messages holding one; a caller that needs the exact lines tests the message again."""
-    hits: list[int] = []
-    find = text.find
-    for w in words:
-        pos = find(w)
-        while pos >= 0:
-            hits.append(pos)
-            end = find("\n", pos)
-            if end < 0:
-                break
-            pos = find(w, end)
-    hits.sort()
-    out, i, last = set(), 0, 0
+    """The index (0-based, as in ``messages``) of each line of ``text`` holding one of ``words`` (literal texts;
+    the lines ``lines_with`` finds): searched in the raw text (a line's message is a part of it), so a superset of
+    the messages holding one; a caller that needs the exact lines tests the message again."""
+    out: set[int] = set()
+    i = last = 0
     count = text.count
-    for pos in hits:
-        i += count("\n", last, pos)
-        last = pos
+    for start, _ in lines_with(text, words):
+        i += count("\n", last, start)
+        last = start
         out.add(i)
     return out
 
