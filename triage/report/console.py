@@ -187,7 +187,6 @@ class _Walk:
     """State of one pass (the stack being printed, the primary crash, the open fault injection)."""
 
     def __init__(self, text: str, kernel: str | None):
-        self.text = text
         self.texts, self.tags = messages(text)
         self.out = Console()
         self.stack = "stack"
