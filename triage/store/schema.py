@@ -578,6 +578,37 @@ _GROUP_VIEWS = """CREATE VIEW group_stats AS
         FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;"""
 
 
+def _dirty_group_stats(needs_review: str) -> str:
+    """The view of each marked group's row computed now (migration 11; 13 recreates it with the review flag
+    ``_GROUP_REVIEW`` as ``needs_review``)."""
+    return f"""CREATE VIEW dirty_group_stats AS
+        SELECT m.dup_key, MIN(r.id) AS first_report, COUNT(*) AS reports,
+               COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END),
+                        MIN(COALESCE(lr.rank, 3))) AS label_rank,
+               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
+               MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
+               MAX(r.bug_extid) AS bug_extid, {needs_review} AS needs_review,
+               {_MEMBER_STATES}
+        {_DIRTY_MEMBERS}
+        GROUP BY m.dup_key;"""
+
+
+def _dirty_group_areas(review_rank: str = "") -> str:
+    """The view of each marked group's rows by area computed now (migration 12; 13 recreates it with
+    ``review_rank``, given as its column's text)."""
+    extra = f",\n               {review_rank}" if review_rank else ""
+    return f"""CREATE VIEW dirty_group_areas AS
+        SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
+               MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END) AS human_rank,
+               MIN(COALESCE(lr.rank, 3)) AS best_rank,
+               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
+               COALESCE(MAX(b.num_crashes), 0) AS max_crashes,
+               {_MEMBER_STATES},
+               COUNT(*) OVER (PARTITION BY m.dup_key) AS parts{extra}
+        {_DIRTY_MEMBERS}
+        GROUP BY 1, m.dup_key;"""
+
+
 def _v11_stored_groups(db: sqlite_utils.Database) -> None:
     """The inbox reads one stored row per duplicate group (``dup_groups``, ``triage.store.groups``) instead of
     aggregating every report: triggers mark the groups a write changes (``dirty_groups``), the writer recomputes
@@ -655,16 +686,7 @@ def _v11_stored_groups(db: sqlite_utils.Database) -> None:
 
         -- the rows of the marked groups, from their reports (a key is its reports' dup_key, or a report's own
         -- key while no writer keyed it yet)
-        CREATE VIEW dirty_group_stats AS
-        SELECT m.dup_key, MIN(r.id) AS first_report, COUNT(*) AS reports,
-               COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END),
-                        MIN(COALESCE(lr.rank, 3))) AS label_rank,
-               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
-               MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
-               MAX(r.bug_extid) AS bug_extid, MAX(COALESCE(l.needs_review, 0)) AS needs_review,
-               {_MEMBER_STATES}
-        {_DIRTY_MEMBERS}
-        GROUP BY m.dup_key;
+        {_dirty_group_stats('MAX(COALESCE(l.needs_review, 0))')}
 
         {_GROUP_VIEWS}
 
@@ -786,16 +808,7 @@ def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
         CREATE INDEX group_areas_key ON group_areas(dup_key);
         CREATE INDEX group_areas_parts ON group_areas(dup_key) WHERE parts > 1;     -- the few groups to aggregate
 
-        CREATE VIEW dirty_group_areas AS
-        SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
-               MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END) AS human_rank,
-               MIN(COALESCE(lr.rank, 3)) AS best_rank,
-               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
-               COALESCE(MAX(b.num_crashes), 0) AS max_crashes,
-               {_MEMBER_STATES},
-               COUNT(*) OVER (PARTITION BY m.dup_key) AS parts
-        {_DIRTY_MEMBERS}
-        GROUP BY 1, m.dup_key;
+        {_dirty_group_areas()}
 
         CREATE TRIGGER reports_group_subsystems AFTER UPDATE OF subsystems ON reports
         WHEN old.subsystems IS NOT new.subsystems BEGIN
@@ -815,6 +828,7 @@ def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
 
 # A group's review flag, over its members' ``l`` (report_labels) and ``lr`` (label_ranks): set when no member's label
 # is a human's and a member carrying the group's label (its best rank) is flagged, the inbox's ``[needs-review]``.
+_AREA_REVIEW = "MIN(CASE WHEN l.needs_review THEN COALESCE(lr.rank, 3) END) AS review_rank"
 _GROUP_REVIEW = """(COALESCE(MAX(l.source = 'human'), 0) = 0
                AND COALESCE(MIN(CASE WHEN l.needs_review THEN COALESCE(lr.rank, 3) END)
                             = MIN(COALESCE(lr.rank, 3)), 0))"""
@@ -839,30 +853,11 @@ def _v13_confident_first(db: sqlite_utils.Database) -> None:
         CREATE INDEX dup_groups_rank ON dup_groups(label_rank, needs_review, last_reported DESC, crashes DESC, dup_key);
         ALTER TABLE group_areas ADD COLUMN review_rank INTEGER;      -- the best rank among its flagged reports
 
-        CREATE VIEW dirty_group_stats AS
-        SELECT m.dup_key, MIN(r.id) AS first_report, COUNT(*) AS reports,
-               COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END),
-                        MIN(COALESCE(lr.rank, 3))) AS label_rank,
-               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
-               MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
-               MAX(r.bug_extid) AS bug_extid, {_GROUP_REVIEW} AS needs_review,
-               {_MEMBER_STATES}
-        {_DIRTY_MEMBERS}
-        GROUP BY m.dup_key;
+        {_dirty_group_stats(_GROUP_REVIEW)}
 
         {_GROUP_VIEWS}
 
-        CREATE VIEW dirty_group_areas AS
-        SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
-               MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END) AS human_rank,
-               MIN(COALESCE(lr.rank, 3)) AS best_rank,
-               MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
-               COALESCE(MAX(b.num_crashes), 0) AS max_crashes,
-               {_MEMBER_STATES},
-               COUNT(*) OVER (PARTITION BY m.dup_key) AS parts,
-               MIN(CASE WHEN l.needs_review THEN COALESCE(lr.rank, 3) END) AS review_rank
-        {_DIRTY_MEMBERS}
-        GROUP BY 1, m.dup_key;
+        {_dirty_group_areas(_AREA_REVIEW)}
         """
     )
     from triage.store.groups import rebuild
