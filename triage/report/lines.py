@@ -127,21 +127,6 @@ def _prefixed(text: str) -> Iterator[int]:
         yield i
 
 
-def holding(text: str, rx: re.Pattern[str]) -> Iterator[int]:
-    """The index (0-based, as in ``messages``) of each line of ``text`` in which ``rx`` finds something, in order,
-    each once: searched in the raw text (a line's message is a part of it), so a caller tests the message again."""
-    i, pos = 0, 0
-    m = rx.search(text)
-    while m is not None:
-        i += text.count("\n", pos, m.start())
-        pos = m.start()
-        yield i
-        end = text.find("\n", pos)
-        if end < 0:
-            return
-        m = rx.search(text, end)
-
-
 def message(raw: str, syslog: bool) -> str:
     """``messages(text).texts[k]`` of one line ``raw`` of ``text`` (its k-th, without the "\\n"), computed alone;
     ``syslog``: whether ``text`` holds " kernel: " (then every line is cleaned)."""
@@ -151,10 +136,9 @@ def message(raw: str, syslog: bool) -> str:
 
 
 def lines_with(text: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line of ``text`` holding one of ``words`` (none holds a "\\n"), in order, each once:
-    the lines ``holding`` finds for an alternation of the words, by substring searches (no regexp tried at every
-    character). A word is searched only up to the line found so far: a caller that stops at the first line does
-    not read the whole text once per word."""
+    """(start, end) of each line of ``text`` holding one of ``words`` (none holds a "\\n"), in order, each once,
+    by substring searches (no regexp tried at every character). A word is searched only up to the line found so
+    far: a caller that stops at the first line does not read the whole text once per word."""
     n = len(text)
     found: list[int] = [-1] * len(words)     # each word's occurrence found at or after ``lo`` (-1: none yet)
     lo = [0] * len(words)                    # no occurrence of the word starts in [the cursor, lo) but ``found``
