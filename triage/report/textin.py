@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 
-from triage.report.wordset import WordSet
 from vocab.console import STAMP as _TS
 
 _QUOTE = re.compile(r"^[ \t]*((?:>[ \t]?)+)", re.M)
@@ -108,17 +107,13 @@ def looks_wrapped(lines: list[str]) -> bool:
 # The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header.
 _CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "KASAN: ", "KMSAN: ", "KCSAN: ", "UBSAN: ",
               "general protection fault, probably for non-canonical address")
-_CUT_WORD_SET = WordSet(_CUT_WORDS)
 
 
 def _join_cut_headers(text: str, lines: list[str]) -> str:
     """``unwrap`` of a text without timestamps: each cut header line (``_cut_header``) joined with its rest, the
     next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at."""
     heads: set[int] = set()
-    present = _CUT_WORD_SET.present(text)      # (one pass for all; only those the text holds are searched)
     for word in _CUT_WORDS:
-        if word not in present:
-            continue
         pos = text.find(word)
         while pos >= 0:
             heads.add(text.rfind("\n", 0, pos) + 1)
