@@ -36,15 +36,19 @@ _TASK_RES: list[tuple[re.Pattern[str], str]] = [
 _TASK_HINT = ("PID:", "INFO: task", " by task ", "is trying to", "takes:", "has:")
 
 
+def _message(raw: str) -> str:
+    """``message(raw, " kernel: " in text)`` of a line ``raw`` of ``text`` (its message: its console prefix stripped),
+    without reading the whole text: the flag changes the message of a line only when the line itself holds
+    " kernel: " (any other line is cleaned alike either way: only a line ``lines._PREFIXED`` matches has a prefix)."""
+    return message(raw, " kernel: " in raw)
+
+
 def kernel_version(text: str) -> str | None:
     """The kernel release the report was printed by, or None if the text does not say."""
     if not isinstance(text, str):       # (a text without the hints has no line with the words either)
         return None
-    syslog = None
     for start, end in lines_with(text, _VERSION_WORDS):
-        if syslog is None:
-            syslog = " kernel: " in text
-        line = message(text[start:end], syslog)          # (the line's message: its console prefix stripped)
+        line = _message(text[start:end])
         if "ainted" not in line and "Linux version" not in line:
             continue
         for rx in _VERSION_RES:
@@ -69,11 +73,8 @@ def crash_task(text: str) -> dict | None:
     """``{"comm", "pid"}`` of the task the report is about (hung task, oopsing task, lockdep task)."""
     if not isinstance(text, str):
         return None
-    syslog = None
     for start, end in lines_with(text, _TASK_HINT):
-        if syslog is None:
-            syslog = " kernel: " in text
-        line = message(text[start:end], syslog)
+        line = _message(text[start:end])
         if not any(h in line for h in _TASK_HINT):
             continue
         for rx, _kind in _TASK_RES:
