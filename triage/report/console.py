@@ -420,12 +420,30 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
         if "+0x" in s:
             m = plain(s)
             if m is not None:
-                shape = (_PLAIN, _strip(m["f"]), m["q"] is not None)
+                q, f = m.groups()
+                if q is None and w.prev_header != i - 1:
+                    # the usual frame: a reliable one not right after a header, ``_Walk.frame`` inlined
+                    if len(frames) < MAX_FRAMES:
+                        stack = w.stack
+                        frames.append({"function": _strip(f), "stack": stack, "lineno": i + 1, "line": s})
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
+                    continue
+                shape = (_PLAIN, _strip(f), q is not None)
             else:
                 shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
         elif "[inline]" in s:
             m = inline(s)
             if m is not None:
+                if w.prev_header != i - 1:
+                    if len(frames) < MAX_FRAMES:
+                        stack = w.stack
+                        frames.append({"function": _strip(m[1]), "stack": stack, "lineno": i + 1, "line": s})
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
+                    continue
                 shape = (_INLINE, _strip(m[1]), False)
             else:
                 shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
@@ -450,9 +468,9 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                 continue
             if try_frame(i, s, shape):
                 continue
-        elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "PID:" not in s
-                                       and "state was registered at:" not in s
-                                       and ("/" not in s or out.crash is None or out.crash["task_lineno"] is not None)):
+        elif (s[0] not in _ACTS_FIRST and i not in gate_lines and "PID:" not in s
+              and "state was registered at:" not in s
+              and ("/" not in s or out.crash is None or out.crash["task_lineno"] is not None)) or s[:4] in _DUMP_LINES:
             continue                    # a line ``_Walk.line`` does nothing with (the crash's task line: "comm/pid")
         other(i, s)
     if out.crash is not None:

@@ -443,12 +443,15 @@ def _gate(words: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 _WORD_SET = WordSet(_WORDS)
+_NO_HINTS = Hints(None, None, ())       # a text without any word of the table
 
 
 def hints(text: str) -> Hints:
     """The words of the table ``text`` holds, as gates (one pass of a word set over the whole text, then one
     small alternation per line instead of the whole table's)."""
     found = _WORD_SET.present(text)
+    if not found:
+        return _NO_HINTS
     words = tuple(w for w in _WORDS if w in found)
     return Hints(_gate(words), _gate(tuple(w for w in _HEADER_WORDS if w in found)), words)
 
