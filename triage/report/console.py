@@ -141,6 +141,9 @@ _PLAIN_FRAME = re.compile(r"(?:\[<[0-9a-fA-F]+>\] +)?(?:(?P<q>\?) +)?"
 # The first character of a (stripped) line ``_frame_shape`` may read as a frame, past an identifier's first: its
 # function's when it has no prefix ("." is "_" to its test), the "[<addr>]" or "?" prefix (``_FRAME``, arm32's).
 _FRAME_START = frozenset("[?.")
+# A line that starts with a name and a colon ("RIP:", "BUG:", "WARNING:"): no reading of ``_frame_shape`` takes it
+# (its function would hold the colon, or follow a prefix other than "?" or "[<addr>]"; arm32's starts with "[<")
+_label = re.compile(r"[A-Za-z_][\w.$]*:").match
 _INLINE_FRAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*) +[A-Za-z0-9_./-]+:[0-9]+(?::[0-9]+)? +\[inline\]$")
 
 
@@ -432,7 +435,7 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                     continue
                 shape = (_PLAIN, _strip(f), q is not None)
             else:
-                shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
+                shape = _frame_shape(s) if (s[0] in _FRAME_START or s[0].isidentifier()) and not _label(s) else None
         elif "[inline]" in s:
             m = inline(s)
             if m is not None:
@@ -446,7 +449,7 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                     continue
                 shape = (_INLINE, _strip(m[1]), False)
             else:
-                shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
+                shape = _frame_shape(s) if (s[0] in _FRAME_START or s[0].isidentifier()) and not _label(s) else None
         elif ") from [<" in s:
             shape = _frame_shape(s)
         else:
