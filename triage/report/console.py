@@ -141,6 +141,9 @@ _PLAIN_FRAME = re.compile(r"(?:\[<[0-9a-fA-F]+>\] +)?(?:(?P<q>\?) +)?"
 # The first character of a (stripped) line ``_frame_shape`` may read as a frame, past an identifier's first: its
 # function's when it has no prefix ("." is "_" to its test), the "[<addr>]" or "?" prefix (``_FRAME``, arm32's).
 _FRAME_START = frozenset("[?.")
+# A line that starts with a name and a colon ("RIP:", "BUG:", "WARNING:"): no reading of ``_frame_shape`` takes it
+# (its function would hold the colon, or follow a prefix other than "?" or "[<addr>]"; arm32's starts with "[<")
+_label = re.compile(r"[A-Za-z_][\w.$]*:").match
 _INLINE_FRAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*) +[A-Za-z0-9_./-]+:[0-9]+(?::[0-9]+)? +\[inline\]$")
 
 
@@ -420,15 +423,33 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
         if "+0x" in s:
             m = plain(s)
             if m is not None:
-                shape = (_PLAIN, _strip(m["f"]), m["q"] is not None)
+                q, f = m.groups()
+                if q is None and w.prev_header != i - 1:
+                    # the usual frame: a reliable one not right after a header, ``_Walk.frame`` inlined
+                    if len(frames) < MAX_FRAMES:
+                        stack = w.stack
+                        frames.append({"function": _strip(f), "stack": stack, "lineno": i + 1, "line": s})
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
+                    continue
+                shape = (_PLAIN, _strip(f), q is not None)
             else:
-                shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
+                shape = _frame_shape(s) if (s[0] in _FRAME_START or s[0].isidentifier()) and not _label(s) else None
         elif "[inline]" in s:
             m = inline(s)
             if m is not None:
+                if w.prev_header != i - 1:
+                    if len(frames) < MAX_FRAMES:
+                        stack = w.stack
+                        frames.append({"function": _strip(m[1]), "stack": stack, "lineno": i + 1, "line": s})
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
+                    continue
                 shape = (_INLINE, _strip(m[1]), False)
             else:
-                shape = _frame_shape(s) if s[0] in _FRAME_START or s[0].isidentifier() else None
+                shape = _frame_shape(s) if (s[0] in _FRAME_START or s[0].isidentifier()) and not _label(s) else None
         elif ") from [<" in s:
             shape = _frame_shape(s)
         else:
@@ -450,9 +471,9 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
                 continue
             if try_frame(i, s, shape):
                 continue
-        elif s[:4] in _DUMP_LINES or (s[0] not in _ACTS_FIRST and i not in gate_lines and "PID:" not in s
-                                       and "state was registered at:" not in s
-                                       and ("/" not in s or out.crash is None or out.crash["task_lineno"] is not None)):
+        elif (s[0] not in _ACTS_FIRST and i not in gate_lines and "PID:" not in s
+              and "state was registered at:" not in s
+              and ("/" not in s or out.crash is None or out.crash["task_lineno"] is not None)) or s[:4] in _DUMP_LINES:
             continue                    # a line ``_Walk.line`` does nothing with (the crash's task line: "comm/pid")
         other(i, s)
     if out.crash is not None:

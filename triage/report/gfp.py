@@ -76,7 +76,7 @@ _MASK = re.compile(
     r"(?<![\w])(?P<ctx>gfp_mask|gfp_flags|gfpflags|gfp|mode)\s?[:=]?\s?(?P<hex>0x[0-9a-fA-F]{1,16})\b"
     r"(?:\s?\((?P<names>[\w|]{0,400})\))?"
 )
-_HINTS = ("gfp", "mode:0x")
+_HINTS = ("gfp", "mode:0x")         # a text holds one of them when a mask is read from it
 _LINE_WORDS = ("gfp", "mode:")
 _CUT = re.compile(r"(?<![\w])(?:gfp_mask|gfp_flags|gfpflags|gfp|mode:)[:=]?\s*$")
 
@@ -90,11 +90,15 @@ def find_gfp(text: str, kernel: str | None = None) -> list[dict]:
     (``names_from: "decoded"``). ``layout_guessed`` says the layout is a fallback, ``layout_mismatch`` that
     the printed names do not fit the layout chosen for ``kernel``.
     """
-    if not isinstance(text, str) or not any(h in text for h in _HINTS):
+    if not isinstance(text, str):
+        return []
+    # the lines holding "gfp" or "mode:" (none: neither hint is in the text, no more scan of it)
+    candidates = word_lines(text, _LINE_WORDS)
+    if not candidates or not any(map(text.__contains__, _HINTS)):
         return []
     found: list[tuple[int, str, re.Match[str]]] = []
     texts = messages(text).texts
-    for i in sorted(word_lines(text, _LINE_WORDS)):
+    for i in sorted(candidates):
         line = texts[i]
         if "gfp" not in line and "mode:" not in line:
             continue

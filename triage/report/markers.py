@@ -254,7 +254,7 @@ _SHUTDOWN = re.compile(
     r"Transaction aborted \(error -?\d+\)|\berrno=-?\d+ |forced readonly|Aborting journal on device|"
     r"Remounting filesystem read-only|Detected aborted journal|Journal has aborted|shut down requested|"
     r"Filesystem has been shut down|xfs_do_force_shutdown\(|Shutting down filesystem|Stopped filesystem due to|"
-    r"remounting (?:filesystem )?read-only")
+    r"remounting read-only|remounting filesystem read-only")
 _SHUTDOWN_FS = re.compile(r"(?P<fs>" + _FS_PREFIX + r")(?::? \w+|-\w+)?(?: \((?:device )?(?P<dev>[^)\s]+)"
                           r"(?: state \w+)?\))?")
 
@@ -403,24 +403,34 @@ MARKERS: list[Row] = [
 ]
 
 
-def _needed(row: Row) -> tuple[str, ...] | None:
-    """``row.keys`` when every match of the row holds one of them (each alternative's literal text,
-    ``required_literals``, holds a key): a text without them is no match, without a search. None when that is
-    not sure (a case-insensitive row, a literal that holds no key)."""
+def _needed(row: Row) -> tuple[tuple[str, ...] | None, bool]:
+    """(``row.keys``, False) when every match of the row holds one of them (each alternative's literal text,
+    ``required_literals``, holds a key): a text without them is no match, without a search. For a case-insensitive
+    row, (its keys lower-cased, True) when each alternative's literal holds one in any case and no key has a letter
+    a non-ASCII character matches in any case (i, k, s): a match's text lower-cased holds one. (None, False) when
+    neither is sure."""
+    if row.pattern.flags & re.IGNORECASE:
+        literals = required_literals(re.compile(row.pattern.pattern, row.pattern.flags & ~re.IGNORECASE))
+        keys = tuple(k.lower() for k in row.keys)
+        if literals is None or not all(k.isascii() and not set(k) & set("iks") for k in keys) or \
+                not all(any(k in lit.lower() for k in keys) for lit in literals):
+            return None, False
+        return keys, True
     literals = required_literals(row.pattern)
     if literals is None or not all(any(k in lit for k in row.keys) for lit in literals):
-        return None
-    return row.keys
+        return None, False
+    return row.keys, False
 
 
-# (row, the words one of which a window must hold for the row to match it: ``_needed``)
-_MESSAGE_ROWS = [(r, _needed(r)) for r in MARKERS if r.on != "header"]
-_HEADER_ROWS = [(r, _needed(r)) for r in MARKERS if r.on != "message"]
+# (row, the words one of which a window must hold for the row to match it, whether in the window lower-cased:
+# ``_needed``)
+_MESSAGE_ROWS = [(r, *_needed(r)) for r in MARKERS if r.on != "header"]
+_HEADER_ROWS = [(r, *_needed(r)) for r in MARKERS if r.on != "message"]
 # Words one of which a line holds when a row may match it.
 _WORDS = tuple(sorted({k for r in MARKERS for k in r.keys} | {
     "FAULT_INJ", "lost", "Data will", "unwritten", "discard", "Memory failure", "I/O error", "Delayed", "error",
     "Corrupt", "corrupt", "allocate", "ENOMEM", "should not", "Structure needs"}, key=len, reverse=True))
-_HEADER_WORDS = tuple({k for r, _ in _HEADER_ROWS for k in r.keys})
+_HEADER_WORDS = tuple({k for r, _, _ in _HEADER_ROWS for k in r.keys})
 
 
 @dataclass(frozen=True)
@@ -443,12 +453,15 @@ def _gate(words: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 _WORD_SET = WordSet(_WORDS)
+_NO_HINTS = Hints(None, None, ())       # a text without any word of the table
 
 
 def hints(text: str) -> Hints:
     """The words of the table ``text`` holds, as gates (one pass of a word set over the whole text, then one
     small alternation per line instead of the whole table's)."""
     found = _WORD_SET.present(text)
+    if not found:
+        return _NO_HINTS
     words = tuple(w for w in _WORDS if w in found)
     return Hints(_gate(words), _gate(tuple(w for w in _HEADER_WORDS if w in found)), words)
 
@@ -463,9 +476,16 @@ def matches(line: str, window: str, header: bool = False, gate: Hints = _ALL) ->
     if rx is None or not rx.search(line):
         return
     n = len(line)
-    for row, needed in _HEADER_ROWS if header else _MESSAGE_ROWS:
-        if needed is not None and not any(map(window.__contains__, needed)):
-            continue
+    low = None
+    for row, needed, folded in _HEADER_ROWS if header else _MESSAGE_ROWS:
+        if needed is not None:
+            if folded:
+                if low is None:
+                    low = window.lower()
+                if not any(map(low.__contains__, needed)):
+                    continue
+            elif not any(map(window.__contains__, needed)):
+                continue
         m = row.pattern.search(window)
         if m is not None and m.start() < n:
             yield row, m
