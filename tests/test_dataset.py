@@ -184,12 +184,29 @@ def test_ctrl_c_stops_a_query(db_path, store):
     env = {**os.environ, "TRIAGE_DB": str(db_path), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "triage", "query", "--timeout", "0", FOREVER], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)          # well into the statement
+    # well into the statement: 1.5 s of its CPU time (start-up takes a fraction of that; a wall-clock wait could
+    # end before a loaded machine had even imported the CLI, and SIGINT would then stop the start-up instead)
+    deadline = time.monotonic() + 120
+    while _cpu_seconds(proc.pid) < 1.5 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert proc.poll() is None
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1, (out, err)
     assert err.strip().splitlines() == ["triage: query interrupted (Ctrl-C)"] and out == ""
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc; elsewhere inf, after a 1.5 s wait)."""
+    import os
+    import time
+
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        time.sleep(1.5)
+        return float("inf")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _databases(folder) -> list[str]:
