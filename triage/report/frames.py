@@ -91,68 +91,10 @@ def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
     return Frame(func, norm, stack, off, size, file, lineno, inline, module)
 
 
-_HEX = "0123456789abcdefABCDEF"
-_DIGITS = "0123456789"
-_PATH = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./+-"      # ``[\w./+-]`` of ASCII
-_FILE_ENDS = (".c", ".h", ".S", ".rs")
-_NAME_MARKS = str.maketrans(".$", "__")     # ``[A-Za-z_.$][\w.$]*`` of ASCII: an identifier once "." and "$" are "_"
-
-
-def plain_fields(line: str) -> tuple | bool:
-    """``frame_fields`` of the usual frame line, read without ``FRAME_RE`` (a third of its time): one blank, then
-    ``func+0xOFF/0xSIZE``, ``func+0xOFF/0xSIZE path:LINE``, ``func path:LINE`` or ``func path:LINE [inline]``, ASCII,
-    single blanks. False for any other line (``frame_fields`` reads it with the regexp).
-
-    For such a line ``FRAME_RE`` matches with every greedy choice taken: ``func`` is the first word up to "+" (or the
-    blank), the offset and size the hex numbers around "/", the file all of the path (``:`` ends it, and it ends in
-    one of the file marks) and the line number its digits; a bracket word other than a last ``[inline]`` (a module)
-    is left to the regexp."""
-    if line[:1] != " " or not line.isascii():
-        return False
-    parts = line.split(" ")
-    n = len(parts)
-    if n < 2 or n > 4:
-        return False
-    head = parts[1]
-    off = size = file = lineno = None
-    if "+" in head:
-        func, _, offsize = head.partition("+")
-        off, _, size = offsize.partition("/")
-        if off[:2] != "0x" or size[:2] != "0x" or len(off) < 3 or len(size) < 3 or off[2:].strip(_HEX) \
-                or size[2:].strip(_HEX):
-            return False
-    else:
-        func = head
-    if not func.translate(_NAME_MARKS).isidentifier():
-        return False
-    inline = False
-    if n > 2:
-        path, colon, digits = parts[2].partition(":")
-        if not colon or not digits or digits.strip(_DIGITS) or path.strip(_PATH) or not path.endswith(_FILE_ENDS) \
-                or len(path) < (4 if path[-3:] == ".rs" else 3):
-            return False
-        file, lineno = path, int(digits)
-        if n == 4:
-            if parts[3] != "[inline]":
-                return False
-            inline = True
-    elif off is None:
-        return False
-    return func, strip_suffix(func), off, size, file, lineno, inline, None
-
-
 @by_name
 def frame_fields(line: str) -> tuple | None:
     """``Frame``'s fields but the stack, read from a frame line (remembered per line: reports of one kernel
     build print the same frame lines, ``do_syscall_64+0x3d/0xb0 ...``, again and again)."""
-    fields = plain_fields(line)
-    if fields is not False:
-        return fields
-    return _regexp_fields(line)
-
-
-def _regexp_fields(line: str) -> tuple | None:
-    """``frame_fields`` by ``FRAME_RE``."""
     end = _prefix_end(line)
     m = FRAME_RE.match(line[end:] if end else line)
     if m is None:

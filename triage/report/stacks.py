@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from itertools import islice, repeat, takewhile
 
-from triage.report.frames import frame_fields, parse_frame_line, plain_fields, strip_suffix
+from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
 from triage.report.lines import messages, word_lines
 from triage.report.memo import by_name
 from triage.report.model import Frame
@@ -206,9 +206,6 @@ def _trace_line_fields(line: str) -> tuple | None:
     """``Frame``'s fields but the stack, of a trace line, and last whether the line is a plain frame line (its
     first character past blanks neither "?" nor "[": the frames a trace takes without a look at anything else);
     remembered per line (see ``frames.frame_fields``)."""
-    fields = plain_fields(line)      # (the usual line: no regexp, no second table)
-    if fields is not False:
-        return (*fields, True)
     fields = _fields(line)
     return None if fields is None else (*fields, line.lstrip()[:1] not in _NOT_PLAIN)
 
