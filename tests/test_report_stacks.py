@@ -237,38 +237,3 @@ def test_trace_pasted_without_header():
 def test_repeated_frames_kept_except_the_ip_twin():
     text = ("RIP: 0010:f+0x1/0x10 a.c:1\nCall Trace:\n f+0x1/0x10 a.c:1\n g+0x2/0x10 a.c:2\n g+0x2/0x10 a.c:2\n")
     assert [f.function for f in extract_frames(text)] == ["f", "g", "g"]
-
-
-def _pieces(usual: str, *near: str) -> st.SearchStrategy[str]:
-    """The usual part (as likely as all its near misses together) or a near miss."""
-    return st.sampled_from((usual,) * len(near) + near)
-
-
-# A frame line's parts, each the usual one or a near miss (blanks, signs, case, non-ASCII, module, CR, newline).
-_FRAME_LINES = st.tuples(
-    _pieces(" ", "", "  ", "\t", "\x1c", " ? ", "[<ffffffff81000000>] ", "> "),
-    _pieces("func", "f.isra.0", "$x", ".a", "9f", "é", "ı", "f(", ""),
-    _pieces("+0x1f/0x20", "", "+0X1/0x2", "+0x/0x1", "+0x1/0x2/0x3", "+0x1+0x2/0x3", "+0xg/0x1", "+0x1/"),
-    _pieces(" ", "", "  ", "\t", " [nbd] "),
-    _pieces("fs/ext4/a.c:12", "b.h:1", "x.rs:3", ".rs:3", "y.S:9", ".c:1", "a.c:1:2", "a.c:", "a.cc:1", "a.c:x",
-            "a\x1c.c:1", "", "a.c:1\n"),
-    _pieces("", " [inline]", " [inline] ", "  [inline]", " [nbd]", " [inline]\r", "\r", " ", "\n"),
-).map("".join)
-
-
-@settings(max_examples=3000, deadline=None)
-@given(_FRAME_LINES)
-def test_plain_frame_lines_read_as_the_regexp_reads_them(line):
-    """``plain_fields`` (str methods) answers, for every line it takes, what ``FRAME_RE`` reads."""
-    from triage.report.frames import _regexp_fields, plain_fields
-    fields = plain_fields(line)
-    assert fields is False or fields == _regexp_fields(line)
-
-
-def test_plain_frame_lines_taken():
-    from triage.report.frames import plain_fields
-    assert plain_fields(" ext4_mb_load_buddy_gfp+0x5a/0xb60 fs/ext4/mballoc.c:1640") == (
-        "ext4_mb_load_buddy_gfp", "ext4_mb_load_buddy_gfp", "0x5a", "0xb60", "fs/ext4/mballoc.c", 1640, False, None)
-    assert plain_fields(" __dump_stack.isra.0 lib/dump_stack.c:94 [inline]") == (
-        "__dump_stack.isra.0", "__dump_stack", None, None, "lib/dump_stack.c", 94, True, None)
-    assert plain_fields(" nbd_handle_cmd+0x12/0x90 [nbd]") is False      # (a module: the regexp's)
