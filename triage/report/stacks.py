@@ -225,8 +225,9 @@ def _trace_line_fields(line: str) -> tuple | None:
     fields = read_frame_fields(read)         # (not ``frame_fields``: this function's table remembers the line)
     if fields is None and ("[" in read or read.count(":") > 1):
         # forms parse_frame_line does not take: "[xfs <build id>]" module tags, doubled "file:line file:line"
-        fixed = _MODULE_BUILD_ID.sub(r"[\1]", read)
-        fixed = _DOUBLE_LOC.sub(r"\1", fixed)
+        # (each ``sub`` only where its regexp matches: a ``sub`` parses its template on every call)
+        fixed = _MODULE_BUILD_ID.sub(r"[\1]", read) if _MODULE_BUILD_ID.search(read) else read
+        fixed = _DOUBLE_LOC.sub(r"\1", fixed) if _DOUBLE_LOC.search(fixed) else fixed
         if fixed != read:
             fields = frame_fields(fixed)
     return None if fields is None else (*fields, first not in _NOT_PLAIN)
