@@ -101,8 +101,9 @@ def canonical(func: str) -> str:
 
 @by_name
 def _canonical(func: str) -> str:
-    name = strip_suffix(func.strip())
-    name = strip_tokens(name, _SUFFIX_EXTRA, True)
+    name = func.strip()
+    if "." in name:                     # (no suffix to strip in a name without a dot: most are so)
+        name = strip_tokens(strip_suffix(name), _SUFFIX_EXTRA, True)
     if name in RENAMES:
         return RENAMES[name]
     if not ("_noprof" in name or "sys_" in name or "SyS_" in name or "SYSC_" in name):
