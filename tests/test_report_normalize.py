@@ -161,20 +161,3 @@ def _canonical_by_rules(func: str) -> str:
                                  "kmalloc", ".isra.0", ".1", " ", "\n", "é", "$"]), max_size=8).map("".join))
 def test_canonical_tries_the_rules_only_where_they_may_match(func):
     assert canonical(func) == _canonical_by_rules(func)
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(["_", "__", "raw_", "spin_", "lock", "un", "down", "up_", "read", "kmalloc", "kasan_",
-                                 "dump_stack", "do_", "el0_", "x", "é", "\n", "atomic_dec_and_", "kmem_cache_",
-                                 "alloc", "panic", "sys"]), max_size=6).map("".join))
-def test_skip_split_by_first_character_is_skip(name):
-    from triage.report.normalize import _is_skipped
-    assert _is_skipped(name) == (SKIP.match(name) is not None)
-
-
-def test_skip_split_on_real_names():
-    from triage.report.normalize import _is_skipped
-    names = {canonical(f.function) for p in sorted(shared_data("syzbot-sample").glob("*.txt"))[:300]
-             for f in extract_frames(p.read_text(errors="replace"))}
-    assert len(names) > 500
-    assert all(_is_skipped(n) == (SKIP.match(n) is not None) for n in names)

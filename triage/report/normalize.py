@@ -171,34 +171,7 @@ SKIP_TABLE: dict[str, str] = {
 }
 SKIP_PATTERNS: list[str] = [p for group in SKIP_TABLE.values() for p in group.split()]
 SKIP = re.compile("(?:" + "|".join(SKIP_PATTERNS) + r")\Z")
-
-
-def _by_first_char(patterns: list[str]) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str]]:
-    """``SKIP`` split by the first character of a match: per character, the patterns that start with it (a literal)
-    and those that do not start with a literal; and the latter alone (for any other character)."""
-    from re import _parser as sre_parse
-    by_char: dict[str, list[str]] = {}
-    other: list[str] = []
-    for p in patterns:
-        items = list(sre_parse.parse(p))
-        if items and items[0][0] is sre_parse.LITERAL:
-            by_char.setdefault(chr(items[0][1]), []).append(p)
-        else:
-            other.append(p)
-    whole = lambda ps: re.compile("(?:" + "|".join(ps) + r")\Z")    # noqa: E731
-    return {c: whole(ps + other) for c, ps in by_char.items()}, whole(other)
-
-
-_SKIP_BY_CHAR, _SKIP_OTHER = _by_first_char(SKIP_PATTERNS)
-
-
-def _is_skipped(name: str) -> bool:
-    """``SKIP.match(name) is not None``, trying only the patterns that may start with the name's first character
-    (a name not in the table costs the ~250 alternatives' tries of ``SKIP``, a few of them here)."""
-    return _SKIP_BY_CHAR.get(name[:1], _SKIP_OTHER).match(name) is not None
-
-
-_skipped = by_name(_is_skipped)     # (once per name)
+_skipped = by_name(lambda name: SKIP.match(name) is not None)     # (one alternation of ~100 names: once per name)
 
 _CRASH_LABELS = frozenset({"crash", "irq", "nmi"})
 _FUNCTION = attrgetter("function")
