@@ -139,3 +139,25 @@ def test_never_raises(name, title):
     signature([Frame(function=name or "x", norm_function=name)], title)
     assert canonical(None) == ""          # type: ignore[arg-type]
     assert signature(None, None) == []    # type: ignore[arg-type]
+
+
+def _canonical_by_rules(func: str) -> str:
+    """``canonical`` as it reads, every ``SUFFIX_RULES`` row tried (the function tries them only on names holding
+    one of the rows' texts)."""
+    from triage.report.frames import strip_suffix, strip_tokens
+    from triage.report.normalize import _SUFFIX_EXTRA, SUFFIX_RULES
+    name = strip_tokens(strip_suffix(func.strip()), _SUFFIX_EXTRA, True)
+    if name in RENAMES:
+        return RENAMES[name]
+    for rx, repl in SUFFIX_RULES:
+        new = rx.sub(repl, name)
+        if new != name:
+            return RENAMES.get(new, new)
+    return name
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["__x64_", "__se_", "_", "sys", "SyS", "SYSC", "compat_", "noprof", "_noprof", "a",
+                                 "kmalloc", ".isra.0", ".1", " ", "\n", "é", "$"]), max_size=8).map("".join))
+def test_canonical_tries_the_rules_only_where_they_may_match(func):
+    assert canonical(func) == _canonical_by_rules(func)

@@ -73,15 +73,6 @@ def strip_suffix(func: str) -> str:
 _PREFIX_CHARS = frozenset("[<>")
 
 
-def _prefix_end(line: str) -> int:
-    """Where ``vocab.console.PREFIX`` ends in ``line`` (0 without a match): every prefix starts, past blanks, with
-    ``[``, ``<`` or ``>``, or at the line's start with a syslog date (a capital or a digit)."""
-    c = line[:1]
-    if c in _PREFIX_CHARS or c.isupper() or c.isdecimal() or line.lstrip(" \t\u00a0")[:1] in _PREFIX_CHARS:
-        return PREFIX.match(line).end()
-    return 0
-
-
 def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
     """One frame, or None if the line is not a frame (an offset or a file is required)."""
     fields = frame_fields(line)
@@ -91,15 +82,27 @@ def parse_frame_line(line: str, stack: str = "crash") -> Frame | None:
     return Frame(func, norm, stack, off, size, file, lineno, inline, module)
 
 
-@by_name
-def frame_fields(line: str) -> tuple | None:
-    """``Frame``'s fields but the stack, read from a frame line (remembered per line: reports of one kernel
-    build print the same frame lines, ``do_syscall_64+0x3d/0xb0 ...``, again and again)."""
-    end = _prefix_end(line)
-    m = FRAME_RE.match(line[end:] if end else line)
+def read_frame_fields(line: str) -> tuple | None:
+    """``Frame``'s fields but the stack, read from a frame line (``frame_fields`` without its table: for a caller
+    that remembers its own result per line)."""
+    # where ``vocab.console.PREFIX`` ends (0 without a match): every prefix starts, past blanks, with "[", "<" or
+    # ">", or at the line's start with a syslog date (a capital or a digit)
+    c = line[:1]
+    if c in _PREFIX_CHARS or c.isupper() or c.isdecimal() or line.lstrip(" \t\u00a0")[:1] in _PREFIX_CHARS:
+        end = PREFIX.match(line).end()     # (a slice: ``^`` matches at the string's start only)
+        m = FRAME_RE.match(line[end:] if end else line)
+    else:
+        m = FRAME_RE.match(line)
     if m is None:
         return None
     _unreliable, func, off, size, module, file, lineno, inline = m.groups()
     if not (off or file):
         return None
-    return func, strip_suffix(func), off, size, file, int(lineno) if lineno else None, bool(inline), module
+    # (``strip_suffix`` of a name without a dot is the name: most are, and are not looked up)
+    return func, strip_suffix(func) if "." in func else func, off, size, file, int(lineno) if lineno else None, \
+        bool(inline), module
+
+
+# ``Frame``'s fields but the stack, read from a frame line (remembered per line: reports of one kernel build print the
+# same frame lines, ``do_syscall_64+0x3d/0xb0 ...``, again and again).
+frame_fields = by_name(read_frame_fields)

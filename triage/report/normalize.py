@@ -101,10 +101,13 @@ def canonical(func: str) -> str:
 
 @by_name
 def _canonical(func: str) -> str:
-    name = strip_suffix(func.strip())
-    name = strip_tokens(name, _SUFFIX_EXTRA, True)
+    name = func.strip()
+    if "." in name:                     # (no suffix to strip in a name without a dot: most are so)
+        name = strip_tokens(strip_suffix(name), _SUFFIX_EXTRA, True)
     if name in RENAMES:
         return RENAMES[name]
+    if not ("_noprof" in name or "sys_" in name or "SyS_" in name or "SYSC_" in name):
+        return name     # every match of a SUFFIX_RULES row holds one of these (a ``sub`` parses its template each call)
     for rx, repl in SUFFIX_RULES:
         new = rx.sub(repl, name)
         if new != name:

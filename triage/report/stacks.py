@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from itertools import islice, repeat, takewhile
 
-from triage.report.frames import frame_fields, parse_frame_line, strip_suffix
+from triage.report.frames import frame_fields, parse_frame_line, read_frame_fields, strip_suffix
 from triage.report.lines import messages, word_lines
 from triage.report.memo import by_name
 from triage.report.model import Frame
@@ -206,38 +206,35 @@ def _trace_line_fields(line: str) -> tuple | None:
     """``Frame``'s fields but the stack, of a trace line, and last whether the line is a plain frame line (its
     first character past blanks neither "?" nor "[": the frames a trace takes without a look at anything else);
     remembered per line (see ``frames.frame_fields``)."""
-    fields = _fields(line)
-    return None if fields is None else (*fields, line.lstrip()[:1] not in _NOT_PLAIN)
-
-
-_NOT_PLAIN = ("?", "[")
-_frame_fields = by_name(_trace_line_fields)
-
-
-def _fields(line: str) -> tuple | None:
-    """``Frame``'s fields but the stack, of a trace line."""
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
         return None
+    first = line.lstrip()[:1]
     if ") from [<" in line:
         m = ARM32_FRAME.match(line)
         if m:
             func = m.group("func")
-            return func, strip_suffix(func), None, None, None, None, False, None
-    if line.lstrip()[:1] == "[" and line.lstrip()[:2] != "[<":
+            return func, strip_suffix(func), None, None, None, None, False, None, first not in _NOT_PLAIN
+    read = line
+    if first == "[" and line.lstrip()[:2] != "[<":
         m = _PPC.match(line)
         if m:
             if line.endswith("(unreliable)"):
                 return None
-            line = " " + line[m.end():]
-    fields = frame_fields(line)
-    if fields is None and ("[" in line or line.count(":") > 1):
+            read = " " + line[m.end():]
+    fields = read_frame_fields(read)         # (not ``frame_fields``: this function's table remembers the line)
+    if fields is None and ("[" in read or read.count(":") > 1):
         # forms parse_frame_line does not take: "[xfs <build id>]" module tags, doubled "file:line file:line"
-        fixed = _MODULE_BUILD_ID.sub(r"[\1]", line)
-        fixed = _DOUBLE_LOC.sub(r"\1", fixed)
-        if fixed != line:
+        # (each ``sub`` only where its regexp matches: a ``sub`` parses its template on every call)
+        fixed = _MODULE_BUILD_ID.sub(r"[\1]", read) if _MODULE_BUILD_ID.search(read) else read
+        fixed = _DOUBLE_LOC.sub(r"\1", fixed) if _DOUBLE_LOC.search(fixed) else fixed
+        if fixed != read:
             fields = frame_fields(fixed)
-    return fields
+    return None if fields is None else (*fields, first not in _NOT_PLAIN)
+
+
+_NOT_PLAIN = ("?", "[")
+_frame_fields = by_name(_trace_line_fields)
 
 
 def extract_frames(text: str) -> list[Frame]:
