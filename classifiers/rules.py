@@ -204,11 +204,15 @@ class RuleSet:
         for name in self.conditions:
             self._compile_cond(name)
         self._checks = [self.compile(rule.when)[0] for rule in self.rules]
-        # rules by the crash kind of the view: those naming the kind (or none) among ``crash``, in file order
-        plan = [(r, c, r.when.get("crash"), r.needs) for r, c in zip(self.rules, self._checks, strict=True)]
+        # rules by the crash kind of the view: those naming the kind (or none) among ``crash``, in file order,
+        # each with the marker kinds it needs (``_needs``: every set must meet the view's kinds)
+        plan = [(r, c, r.when.get("crash"), self._needs(r.when)) for r, c in zip(self.rules, self._checks,
+                                                                                  strict=True)]
         kinds = set(CRASH_KINDS) | {"none"} | {k for _, _, ks, _ in plan if ks is not None for k in ks}
         self._by_kind = {k: [(r, c, n) for r, c, ks, n in plan if ks is None or k in ks] for k in kinds}
         self._any_kind = [(r, c, n) for r, c, ks, n in plan if ks is None]
+        # (crash kind, marker kinds) -> the (rule, check) pairs that can hold on such a view (``_plan``)
+        self._plans: dict[tuple[str, frozenset[str]], list[tuple[Rule, Check]]] = {}
 
     def __reduce__(self) -> tuple[type[RuleSet], tuple[dict[str, Any], str]]:
         """Pickled as its table and compiled again where it lands (closures do not pickle): a worker pool
@@ -309,6 +313,37 @@ class RuleSet:
             got = self._conds[name] = (check, cost)
         return got
 
+    def _needs(self, cond: dict[str, Any]) -> list[frozenset[str]]:
+        """The marker kinds ``cond`` needs: it cannot hold on a view whose kinds miss one of these sets (a
+        ``marker`` needs one of its kinds, ``follows`` its first; a table needs what each of its parts needs,
+        ``any`` one of what each alternative needs; ``not`` needs nothing)."""
+        out: list[frozenset[str]] = []
+        for key, arg in cond.items():
+            if key == "marker":
+                out.append(frozenset(_as_list(arg["kind"])))
+            elif key == "follows":
+                out.append(frozenset([arg["first"]]))
+            elif key == "cond":
+                out += self._needs(self.conditions[arg])
+            elif key == "all":
+                for sub in arg:
+                    out += self._needs(sub)
+            elif key == "any":
+                alts = [self._needs(sub) for sub in arg]
+                if alts and all(alts):      # each alternative needs something: one of them is needed
+                    out.append(frozenset().union(*(min(a, key=len) for a in alts)))
+        return list(dict.fromkeys(out))
+
+    def _plan(self, key: tuple[str, frozenset[str]]) -> list[tuple[Rule, Check]]:
+        """The rules of crash kind ``key[0]`` whose needed marker kinds are all among ``key[1]``, in file order."""
+        kind, present = key
+        got = [(r, c) for r, c, needs in self._by_kind.get(kind, self._any_kind)
+               if not any(n.isdisjoint(present) for n in needs)]
+        if len(self._plans) >= 4096:        # kinds x marker-kind combinations: few, but bounded
+            self._plans.clear()
+        self._plans[key] = got
+        return got
+
     # -- evaluation --------------------------------------------------------------------------------
     def holds(self, cond: dict[str, Any], view: ReportView) -> list[Evidence] | None:
         """Evidence if ``cond`` holds on ``view`` (possibly empty), None if it does not."""
@@ -316,11 +351,12 @@ class RuleSet:
 
     def evaluate(self, view: ReportView) -> list[Hit]:
         hits = []
-        present = view.marker_kinds()
+        key = (view.crash_kind, view.marker_kinds())
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(key)        # rules needing marker kinds the log lacks are not tried
         memo: dict[str, Any] = {}
-        for rule, check, needs in self._by_kind.get(view.crash_kind, self._any_kind):
-            if needs is not None and needs.isdisjoint(present):
-                continue                      # the marker kinds the rule needs are not in the log
+        for rule, check in plan:
             ev = check(view, memo)
             if ev is not None:
                 hits.append(Hit(rule, _dedup(ev)))

@@ -35,6 +35,7 @@ Frame = dict[str, Any]
 
 
 _STACK = itemgetter("stack")
+_NO_KINDS: frozenset[str] = frozenset()
 _FUNCTION = itemgetter("function")
 
 # Kernel releases are compared as (major, minor); the open ends of a range.
@@ -124,7 +125,7 @@ class ReportView:
 
     def marker_kinds(self) -> frozenset[str]:
         if self._kinds is None:
-            self._kinds = frozenset(m.kind for m in self.markers)
+            self._kinds = frozenset([m.kind for m in self.markers]) if self.markers else _NO_KINDS
         return self._kinds
 
     @property
