@@ -19,9 +19,11 @@ A report stored by an older parser (no console fields) is re-parsed from its tex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from triage.report.context import kernel_tuple
@@ -74,16 +76,18 @@ class ReportView:
     crash_pid: int | None = None
     crash_comm: str | None = None
     crash_task_line: int | None = None
-    before: list[int] = field(default_factory=list)               # the lines just above the crash header
-    headers: list[tuple[int, str]] = field(default_factory=list)   # every crash header (line, kind)
-    header_pids: list[int | None] = field(default_factory=list)     # the task of each header, when named
-    repeats: set[int] = field(default_factory=set)                  # headers that repeat an earlier one
+    # The sequences below default to empty tuples (a view is read, never changed: most reports have no
+    # markers, gfp masks or repeated headers, and a view is built per report)
+    before: Sequence[int] = ()                       # the lines just above the crash header
+    headers: Sequence[tuple[int, str]] = ()          # every crash header (line, kind)
+    header_pids: Sequence[int | None] = ()           # the task of each header, when named
+    repeats: AbstractSet[int] = frozenset()          # headers that repeat an earlier one
     kernel: str | None = None
-    frames: list[Frame] = field(default_factory=list)
-    locks: list[tuple[str, int]] = field(default_factory=list)     # (lock name, line)
-    usages: list[tuple[str, int]] = field(default_factory=list)    # (usage state, line)
-    markers: list[Marker] = field(default_factory=list)
-    gfp: list[tuple[str, int | None]] = field(default_factory=list)  # (flag, line)
+    frames: Sequence[Frame] = ()
+    locks: Sequence[tuple[str, int]] = ()            # (lock name, line)
+    usages: Sequence[tuple[str, int]] = ()           # (usage state, line)
+    markers: Sequence[Marker] = ()
+    gfp: Sequence[tuple[str, int | None]] = ()       # (flag, line)
     in_irq: bool = False
     _stacks: dict[str, list[Frame]] | None = field(default=None, repr=False)
     _names: dict[str, list[str]] | None = field(default=None, repr=False)
@@ -159,6 +163,7 @@ class ReportView:
 # The parser's fields the view reads, in the order ``_build`` takes them.
 _FIELDS = ("title", "type", "corrupted", "crash", "events", "trace", "kernel", "locks", "markers", "gfp")
 _READ_DICT = itemgetter(*_FIELDS)
+_READ_REPORT = attrgetter(*_FIELDS)
 _FIELD_SET = frozenset(_FIELDS)
 
 
@@ -184,10 +189,15 @@ def _build(report: Any) -> ReportView:
         title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
             _READ_DICT(report) if report.keys() >= _FIELD_SET else map(report.get, _FIELDS)
     else:
-        title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
-            [getattr(report, name, None) for name in _FIELDS]
+        try:
+            title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = _READ_REPORT(report)
+        except AttributeError:              # an object with only some of the fields
+            title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
+                [getattr(report, name, None) for name in _FIELDS]
     lines: dict[int, str] = {}
-    view = ReportView(title, ctype, bool(corrupted), lines, frames=trace or [], kernel=kernel)
+    view = ReportView(title, ctype, bool(corrupted), lines, kernel=kernel)
+    if trace:
+        view.frames = trace
     if crash:
         n = crash["lineno"]
         view.crash_kind, view.crash_line, view.in_irq = crash["kind"], n, bool(crash.get("in_irq"))
@@ -210,17 +220,25 @@ def _build(report: Any) -> ReportView:
             view.before = [n for n, _ in before]
             lines.update(before)
     if events:
-        headers, pids = view.headers, view.header_pids
+        headers: list[tuple[int, str]] = []
+        pids: list[int | None] = []
+        view.headers, view.header_pids = headers, pids
         for k, e in enumerate(events):
             n = e["lineno"]
             headers.append((n, e["kind"]))
-            pids.append(_pid(e.get("task")))
+            task = e.get("task")
+            pid = task.get("pid") if type(task) is dict else None
+            pids.append(pid if type(pid) is int else _pid(task))
             if "repeat_of" in e:
+                if not view.repeats:
+                    view.repeats = set()
                 view.repeats.add(k)
             if n not in lines:
                 lines[n] = e.get("line") or ""
     if locks:
-        view_locks, usages = view.locks, view.usages
+        view_locks: list[tuple[str, int]] = []
+        usages: list[tuple[str, int]] = []
+        view.locks, view.usages = view_locks, usages
         for d in locks:
             role, n = d.get("role"), d.get("lineno")
             if role in _LOCK_ROLES and d.get("lock"):
@@ -234,7 +252,8 @@ def _build(report: Any) -> ReportView:
             if d.get("line"):
                 lines[n] = d["line"]
     if markers:
-        view_markers = view.markers
+        view_markers: list[Marker] = []
+        view.markers = view_markers
         for m in markers:
             task = m.get("task") or {}
             err = m.get("error")
@@ -247,7 +266,8 @@ def _build(report: Any) -> ReportView:
             if mk.task_line is not None and m.get("task_line"):
                 lines[mk.task_line] = m["task_line"]
     if gfp:
-        view_gfp = view.gfp
+        view_gfp: list[tuple[str, int | None]] = []
+        view.gfp = view_gfp
         for g in gfp:
             n = g.get("lineno")
             for flag in g.get("flags") or []:
