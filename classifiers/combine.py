@@ -85,21 +85,20 @@ def _decisive(ok: list[Hit], label: str) -> dict[str, Any] | None:
 def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool = False,
             model_version: str | None = None) -> Verdict:
     """One verdict from the rule hits and the model's class probabilities (None when there is no model)."""
-    shown = [h.as_dict() for h in hits]
-    evidence: dict[str, Any] = {"rules": shown}
+    evidence: dict[str, Any] = {"rules": [h.as_dict() for h in hits]}
     model_label, p_top = None, 0.0
     if probs:
         model_label = max(probs, key=probs.__getitem__)
         p_top = probs[model_label]
         rounded = dict(zip(probs, map(round, probs.values(), repeat(4)), strict=True))
         evidence["model"] = {"label": model_label, "probabilities": rounded, "version": model_version}
-    ok: list[Hit] = []                # usable(), with each hit's ``decisive`` as shown
+    ok: list[Hit] = []                # usable()
     strong: list[Hit] = []
     weak: list[Hit] = []
     idle: list[str] = []
-    for h, d in zip(hits, shown, strict=True):
+    for h in hits:
         rule = h.rule
-        if rule.label == OTHER or d["decisive"]:
+        if rule.label == OTHER or h.decisive:
             ok.append(h)
             (strong if rule.confidence >= STRONG else weak).append(h)
         else:
@@ -108,8 +107,11 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
         evidence["not_evidence"] = {"rules": idle, "why": "matched only the crash header: no line or frame of "
                                                           "this crash shows the consequence"}
     if strong:
-        label = _strongest(strong)
-        conf = max(h.rule.confidence for h in strong if h.rule.label == label)
+        if len(strong) == 1:          # most reports: one confident rule
+            label, conf = strong[0].rule.label, strong[0].rule.confidence
+        else:
+            label = _strongest(strong)
+            conf = max([h.rule.confidence for h in strong if h.rule.label == label])
         agree = model_label is None or model_label == label
         if not agree:
             conf = (conf + probs.get(label, 0.0)) / 2

@@ -90,7 +90,8 @@ class Rule:
     confidence: float
     why: str
     when: dict[str, Any]
-    # the marker kinds the rule's top-level ``marker`` / ``follows`` need (a view with none of them is skipped)
+    # the marker kinds the rule's top-level ``marker`` / ``follows`` need (``RuleSet._needs`` finds every
+    # need, nested ones too: a view lacking one is not tried)
     needs: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
@@ -105,11 +106,13 @@ class Rule:
 class Hit:
     rule: Rule
     evidence: list[Evidence] = field(default_factory=list)
+    # whether the hit rests on more than the crash header: a line or frame of this crash it matched (computed
+    # from ``evidence`` when not given; ``RuleSet.evaluate`` gives it: its evidence is ordered by role)
+    decisive: bool = None  # type: ignore[assignment]
 
-    @property
-    def decisive(self) -> bool:
-        """Whether the hit rests on more than the crash header: a line or frame of this crash it matched."""
-        return any(e.get("role") != "context" for e in self.evidence)
+    def __post_init__(self) -> None:
+        if self.decisive is None:
+            self.decisive = any(e.get("role") != "context" for e in self.evidence)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule.id, "label": self.rule.label, "confidence": self.rule.confidence,
@@ -359,7 +362,8 @@ class RuleSet:
         for rule, check in plan:
             ev = check(view, memo)
             if ev is not None:
-                hits.append(Hit(rule, _dedup(ev)))
+                ev = _dedup(ev)          # ordered by role: decisive when the first is more than context
+                hits.append(Hit(rule, ev, bool(ev) and ev[0].get("role") != "context"))
         return hits
 
 
