@@ -214,8 +214,11 @@ class RuleSet:
         kinds = set(CRASH_KINDS) | {"none"} | {k for _, _, ks, _ in plan if ks is not None for k in ks}
         self._by_kind = {k: [(r, c, n) for r, c, ks, n in plan if ks is None or k in ks] for k in kinds}
         self._any_kind = [(r, c, n) for r, c, ks, n in plan if ks is None]
-        # (crash kind, marker kinds) -> the (rule, check) pairs that can hold on such a view (``_plan``)
-        self._plans: dict[tuple[str, frozenset[str]], list[tuple[Rule, Check]]] = {}
+        # (crash kind, marker kinds) -> the rules that can hold on such a view (``_plan``): (rule, check, the
+        # names the crash function must be among when the rule's table names them, else None)
+        self._plans: dict[tuple[str, frozenset[str]], list[tuple[Rule, Check, NameSet | None]]] = {}
+        self._gates = {r.id: self.names(r.when["crash_function"]) if "crash_function" in r.when else None
+                       for r in self.rules}
 
     def __reduce__(self) -> tuple[type[RuleSet], tuple[dict[str, Any], str]]:
         """Pickled as its table and compiled again where it lands (closures do not pickle): a worker pool
@@ -337,10 +340,10 @@ class RuleSet:
                     out.append(frozenset().union(*(min(a, key=len) for a in alts)))
         return list(dict.fromkeys(out))
 
-    def _plan(self, key: tuple[str, frozenset[str]]) -> list[tuple[Rule, Check]]:
+    def _plan(self, key: tuple[str, frozenset[str]]) -> list[tuple[Rule, Check, NameSet | None]]:
         """The rules of crash kind ``key[0]`` whose needed marker kinds are all among ``key[1]``, in file order."""
         kind, present = key
-        got = [(r, c) for r, c, needs in self._by_kind.get(kind, self._any_kind)
+        got = [(r, c, self._gates[r.id]) for r, c, needs in self._by_kind.get(kind, self._any_kind)
                if not any(n.isdisjoint(present) for n in needs)]
         if len(self._plans) >= 4096:        # kinds x marker-kind combinations: few, but bounded
             self._plans.clear()
@@ -359,7 +362,14 @@ class RuleSet:
         if plan is None:
             plan = self._plan(key)        # rules needing marker kinds the log lacks are not tried
         memo: dict[str, Any] = {}
-        for rule, check in plan:
+        fn = view.crash_function
+        for rule, check, gate in plan:
+            if gate is not None:          # the rule names the crash function: test it here, by the set's memo
+                if not fn:
+                    continue
+                known = gate._memo.get(fn)
+                if not (gate._test(fn) if known is None else known):
+                    continue
             ev = check(view, memo)
             if ev is not None:
                 ev = _dedup(ev)          # ordered by role: decisive when the first is more than context
