@@ -156,7 +156,7 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
     a report's, most unknown to the model) are never built."""
     # the frames' names are walked by C iterators (map, filter, islice) over the tables of column + 1 (0 / None:
     # unknown, dropped by filter(None, ...)); only the few known columns are seen by Python code
-    crash = list(islice(filterfalse(_BORING.__contains__, view.names("crash")), CRASH_DEPTH))
+    crash = list(islice(filterfalse(_BORING.__contains__, view.head_names("crash")), CRASH_DEPTH))
     out = list(filter(None, map(index.fn1.get, crash)))
     out += filter(None, map(index.pair1.get, zip(crash[1:], crash, strict=False)))
     stacks = view.stacks()
@@ -167,7 +167,8 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
             names = index.sfn1.get(f"sfn:{_stack_kind(name)}:")
             if names is None:
                 continue                    # the model knows no function of this kind of stack
-            out += filter(None, map(names.get, filterfalse(_BORING.__contains__, view.names(name)[:OTHER_DEPTH])))
+            out += filter(None, map(names.get, filterfalse(_BORING.__contains__,
+                                                           islice(view.head_names(name), OTHER_DEPTH))))
     family = index.family
     get = family.get
     if view.title:

@@ -19,7 +19,7 @@ A report stored by an older parser (no console fields) is re-parsed from its tex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -126,6 +126,12 @@ class ReportView:
         if got is None:
             got = self._names[stack] = list(map(_FUNCTION, self.stacks().get(stack, ())))
         return got
+
+    def head_names(self, stack: str) -> Iterable[str]:
+        """``names(stack)`` when already built, else its names read only as far as the caller iterates (the
+        features read the first few dozen frames of a stack that may print hundreds)."""
+        got = self._names.get(stack) if self._names is not None else None
+        return got if got is not None else map(_FUNCTION, self.stacks().get(stack, ()))
 
     def marker_kinds(self) -> frozenset[str]:
         if self._kinds is None:
