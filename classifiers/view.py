@@ -89,7 +89,7 @@ class ReportView:
     markers: Sequence[Marker] = ()
     gfp: Sequence[tuple[str, int | None]] = ()       # (flag, line)
     in_irq: bool = False
-    _stacks: dict[str, list[Frame]] | None = field(default=None, repr=False)
+    _stacks: dict[str, Sequence[Frame]] | None = field(default=None, repr=False)
     _names: dict[str, list[str]] | None = field(default=None, repr=False)
     _kinds: frozenset[str] | None = field(default=None, repr=False)
     _kernel_range: tuple[tuple[int, int], tuple[int, int]] | None = field(default=None, repr=False)
@@ -98,15 +98,15 @@ class ReportView:
     def stack(self, name: str) -> list[Frame]:
         return [f for f in self.frames if f["stack"] == name]
 
-    def stacks(self) -> dict[str, list[Frame]]:
+    def stacks(self) -> dict[str, Sequence[Frame]]:
         """Frames by stack, in print order (callee first); computed once."""
         if self._stacks is None:
             frames = self.frames
             of = list(map(_STACK, frames))
             if not of:
                 self._stacks = {}
-            elif of.count(of[0]) == len(of):           # one stack (most reports)
-                self._stacks = {of[0]: list(frames)}
+            elif of.count(of[0]) == len(of):           # one stack (most reports): the report's list, read only
+                self._stacks = {of[0]: frames}
             else:
                 stacks: dict[str, list[Frame]] = {}
                 for name, run in groupby(frames, _STACK):    # a stack's frames are printed together
