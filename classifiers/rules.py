@@ -59,6 +59,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -553,13 +554,18 @@ def _p_frames(rs: RuleSet, spec: dict[str, Any]) -> Check:
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
         out: list[Evidence] = []
         for name, frames in _selected(view, which):
-            names = view.names(name)
-            seen = names[:top] if top else names
+            if top:         # the first frames only: their names read, the whole stack's only to find a caller
+                names = None
+                seen = list(islice(view.head_names(name), top))
+            else:
+                seen = names = view.names(name)
             i = want.first(seen)
             while i >= 0:
                 if callers is None:
                     out.append(_frame_ev(frames[i], f"frame in {name}"))
                     break
+                if names is None:
+                    names = view.names(name)
                 j = callers.first(names, i + 1)
                 if j >= 0:
                     caller = frames[j]
