@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import repeat
+from math import floor
 from typing import Any
 
 from classifiers.rules import PRECEDENCE, Hit
@@ -48,6 +48,19 @@ class Verdict:
     @classmethod
     def human(cls, label: str, who: str | None = None, note: str | None = None) -> Verdict:
         return cls(label, 1.0, False, {"decided_by": "human", "who": who, "note": note}, source="human")
+
+
+def round4(x: float) -> float:
+    """``round(x, 4)``, the very same float, for a probability: the decimal rounding ``round`` does through a
+    digit string (2,800 instructions a call) is the nearest integer to ``x * 10000`` over 10000 when that product
+    is not within 1e-6 of a half (its error is below 1e-12 in [0, 1]); anything else is left to ``round``."""
+    if 0.0 < x <= 1.0:
+        y = x * 10000.0
+        k = floor(y)
+        f = y - k                   # exact: y < 2**14
+        if abs(f - 0.5) > 1e-6:
+            return (k + (f > 0.5)) / 10000.0     # k / 10**4 correctly rounded, as round's digit string reads
+    return round(x, 4)
 
 
 def usable(hits: list[Hit]) -> list[Hit]:
@@ -90,7 +103,7 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
     if probs:
         model_label = max(probs, key=probs.__getitem__)
         p_top = probs[model_label]
-        rounded = dict(zip(probs, map(round, probs.values(), repeat(4)), strict=True))
+        rounded = dict(zip(probs, map(round4, probs.values()), strict=True))
         evidence["model"] = {"label": model_label, "probabilities": rounded, "version": model_version}
     ok: list[Hit] = []                # usable()
     strong: list[Hit] = []
