@@ -17,8 +17,9 @@ the frame features (most of a report's, most unknown to the model).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import filterfalse, islice
+from itertools import chain, filterfalse, islice
 from operator import itemgetter
 from typing import Any
 
@@ -156,7 +157,7 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
     a report's, most unknown to the model) are never built."""
     # the frames' names are walked by C iterators (map, filter, islice) over the tables of column + 1 (0 / None:
     # unknown, dropped by filter(None, ...)); only the few known columns are seen by Python code
-    crash = list(islice(filterfalse(_BORING.__contains__, view.head_names("crash")), CRASH_DEPTH))
+    crash = _first_unboring(view.head_names("crash"), CRASH_DEPTH)
     out = list(filter(None, map(index.fn1.get, crash)))
     out += filter(None, map(index.pair1.get, zip(crash[1:], crash, strict=False)))
     stacks = view.stacks()
@@ -167,8 +168,10 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
             names = index.sfn1.get(f"sfn:{_stack_kind(name)}:")
             if names is None:
                 continue                    # the model knows no function of this kind of stack
-            out += filter(None, map(names.get, filterfalse(_BORING.__contains__,
-                                                           islice(view.head_names(name), OTHER_DEPTH))))
+            head = list(islice(view.head_names(name), OTHER_DEPTH))
+            if not _BORING.isdisjoint(head):
+                head = list(filterfalse(_BORING.__contains__, head))
+            out += filter(None, map(names.get, head))
     family = index.family
     get = family.get
     if view.title:
@@ -198,6 +201,25 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
     if view.usages:
         out += filter(None, map(get("usage:", _NONE).get, [u for u, _ in view.usages]))
     return [j - 1 for j in dict.fromkeys(out)]
+
+
+_LEAD = 8          # boring frames (dump_stack, __warn, ...) lead a stack: this many are passed over cheaply
+
+
+def _first_unboring(names: Iterable[str], depth: int) -> list[str]:
+    """The first ``depth`` of ``names`` that are not ``_BORING``. Boring frames lead a dump: past them, a run
+    of names holding none is found by one set operation (the names are not tested one by one)."""
+    it = iter(names)
+    head = list(islice(it, depth + _LEAD))
+    lead = 0
+    for name in head:
+        if name not in _BORING:
+            break
+        lead += 1
+    got = head[lead:lead + depth]
+    if (len(head) < depth + _LEAD or lead + depth <= len(head)) and _BORING.isdisjoint(got):
+        return got
+    return list(islice(filterfalse(_BORING.__contains__, chain(head, it)), depth))
 
 
 def _flags_and_markers(view: ReportView) -> list[str]:
