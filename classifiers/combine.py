@@ -98,7 +98,10 @@ def _decisive(ok: list[Hit], label: str) -> dict[str, Any] | None:
 def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool = False,
             model_version: str | None = None) -> Verdict:
     """One verdict from the rule hits and the model's class probabilities (None when there is no model)."""
-    evidence: dict[str, Any] = {"rules": [h.as_dict() for h in hits]}
+    # each hit as ``Hit.as_dict`` shows it, built here (a call less a hit)
+    evidence: dict[str, Any] = {"rules": [{"rule": h.rule.id, "label": h.rule.label, "confidence": h.rule.confidence,
+                                           "why": h.rule.why, "decisive": h.decisive, "matches": h.evidence}
+                                          for h in hits]}
     model_label, p_top = None, 0.0
     if probs:
         model_label = max(probs, key=probs.__getitem__)

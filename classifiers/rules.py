@@ -58,7 +58,7 @@ import fnmatch
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -103,17 +103,28 @@ class Rule:
             self.needs = frozenset([w["follows"]["first"]])
 
 
-@dataclass
 class Hit:
-    rule: Rule
-    evidence: list[Evidence] = field(default_factory=list)
-    # whether the hit rests on more than the crash header: a line or frame of this crash it matched (computed
-    # from ``evidence`` when not given; ``RuleSet.evaluate`` gives it: its evidence is ordered by role)
-    decisive: bool = None  # type: ignore[assignment]
+    """A rule that held on a view, with its evidence. ``decisive``: whether the hit rests on more than the crash
+    header, a line or frame of this crash it matched (computed from ``evidence`` when not given;
+    ``RuleSet.evaluate`` gives it: its evidence is ordered by role). A plain slotted class: a report makes one or
+    two, and a dataclass's ``__post_init__`` is a call more each."""
 
-    def __post_init__(self) -> None:
-        if self.decisive is None:
-            self.decisive = any(e.get("role") != "context" for e in self.evidence)
+    __slots__ = ("rule", "evidence", "decisive")
+
+    def __init__(self, rule: Rule, evidence: list[Evidence] | None = None, decisive: bool | None = None):
+        self.rule = rule
+        self.evidence = [] if evidence is None else evidence
+        self.decisive = any(e.get("role") != "context" for e in self.evidence) if decisive is None else decisive
+
+    def __repr__(self) -> str:
+        return f"Hit(rule={self.rule!r}, evidence={self.evidence!r}, decisive={self.decisive!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Hit):
+            return NotImplemented
+        return (self.rule, self.evidence, self.decisive) == (other.rule, other.evidence, other.decisive)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule.id, "label": self.rule.label, "confidence": self.rule.confidence,
@@ -160,7 +171,9 @@ class NameSet:
 
 
 def _line_ev(view: ReportView, n: int | None, why: str, text: str | None = None, role: str = "evidence") -> Evidence:
-    return {"kind": "line", "line": n, "text": (view.text(n) if text is None else text).strip(), "matched": why,
+    if text is None:
+        text = view.lines.get(n, "") if n is not None else ""        # view.text(n), inline: a call less
+    return {"kind": "line", "line": n, "text": text.strip(), "matched": why,
             "role": role}
 
 
@@ -358,7 +371,8 @@ class RuleSet:
 
     def evaluate(self, view: ReportView) -> list[Hit]:
         hits = []
-        key = (view.crash_kind, view.marker_kinds())
+        kinds = view._kinds
+        key = (view.crash_kind, view.marker_kinds() if kinds is None else kinds)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plan(key)        # rules needing marker kinds the log lacks are not tried
@@ -373,7 +387,8 @@ class RuleSet:
                     continue
             ev = check(view, memo)
             if ev is not None:
-                ev = _dedup(ev)          # ordered by role: decisive when the first is more than context
+                if len(ev) > 1:
+                    ev = _dedup(ev)      # ordered by role: decisive when the first is more than context
                 hits.append(Hit(rule, ev, bool(ev) and ev[0].get("role") != "context"))
         return hits
 
@@ -652,7 +667,8 @@ def _p_marker(rs: RuleSet, spec: dict[str, Any]) -> Check:
     before = spec.get("before")
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
-        if kind_set.isdisjoint(view.marker_kinds()):
+        present = view._kinds
+        if kind_set.isdisjoint(view.marker_kinds() if present is None else present):
             return None
         out: list[Evidence] = []
         for m in view.markers:

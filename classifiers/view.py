@@ -257,7 +257,9 @@ def _build(report: Any) -> ReportView:
                 continue
             if d.get("line"):
                 lines[n] = d["line"]
-    if markers:
+    if not markers:
+        view._kinds = _NO_KINDS
+    else:
         view_markers: list[Marker] = []
         view.markers = view_markers
         for m in markers:
