@@ -31,6 +31,7 @@ from records import ReportText
 from scrapers.archives import walk
 from triage.pipeline import Pipeline
 from triage.store import open_db
+from triage.store.schema import StoreBusy
 
 TRIAGE = [sys.executable, "-m", "triage"]
 WAITING = "triage: waiting for another triage process writing "
@@ -120,6 +121,36 @@ def test_a_writer_held_up_past_the_busy_timeout_fails_whole_in_one_line(tmp_path
         assert conn.execute("SELECT count(*) FROM reviews WHERE state <> 'new'").fetchone()[0] == 0
 
 
+def _new_store_locked(path: Path) -> sqlite3.Connection:
+    """A new store file in rollback-journal mode whose write lock this connection holds, as a process that
+    created it first holds it while it migrates."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("CREATE TABLE other_writer (a)")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO other_writer VALUES (1)")
+    return conn
+
+
+def test_a_new_store_locked_by_another_writer_opens_once_it_is_free(tmp_path, monkeypatch):
+    """Switching to WAL fails at once while another connection holds the write lock (SQLite skips its busy
+    handler there): two imports creating one store at once lost one of them to 'database is locked'."""
+    monkeypatch.delenv("TRIAGE_BUSY_TIMEOUT", raising=False)
+    other = _new_store_locked(tmp_path / "new.db")
+    threading.Timer(0.5, other.execute, ("COMMIT",)).start()
+    db = open_db(tmp_path / "new.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert "reports" in db.table_names() and "other_writer" in db.table_names()
+
+
+def test_a_new_store_locked_past_the_busy_timeout_is_store_busy(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIAGE_BUSY_TIMEOUT", "1")
+    other = _new_store_locked(tmp_path / "new.db")
+    with pytest.raises(StoreBusy, match=r"new\.db: another triage process kept it locked for more than 1 s"):
+        open_db(tmp_path / "new.db")
+    other.execute("COMMIT")
+    assert other.execute("SELECT count(*) FROM other_writer").fetchone()[0] == 1
+
+
 @pytest.mark.slow
 def test_review_commands_during_a_whole_archive_import_all_complete(tmp_path):
     """``triage label`` / ``ack`` / ``mute`` over and over while ``triage import --public-inbox`` stores a whole
@@ -207,6 +238,7 @@ KILL_AT_REPORT = """
 import os, signal, sys
 import triage.pipeline as pipeline
 from triage.store import open_db
+from triage.store.schema import StoreBusy
 from scrapers.archives import walk
 
 seen = 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -1024,7 +1025,7 @@ def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHE
         db = sqlite_utils.Database(conn, execute_plugins=False)
         if on_wait is not None:
             _ON_WAIT[db] = on_wait
-        db.execute("PRAGMA journal_mode = WAL")
+        _journal_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         db.execute("PRAGMA foreign_keys = ON")
@@ -1032,6 +1033,26 @@ def open_db(path: str | Path, *, read_only: bool = False, migrate_to: int = SCHE
         return db
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a usable database ({exc})") from exc
+
+
+def _journal_wal(db: sqlite_utils.Database) -> None:
+    """WAL mode (kept in the file: a no-op once set). Switching a new store to it needs the file to itself, and
+    SQLite fails the switch at once, without its busy handler, while another connection holds the write lock
+    (two processes creating one store: the first may be in its first migration); so it is retried for the
+    busy timeout, then ``StoreBusy``."""
+    deadline = time.monotonic() + busy_timeout()
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"{db_file(db)}: another triage process kept it locked for more than "
+                                f"{busy_timeout():g} s; nothing was written (run the command again when it is "
+                                "done)") from exc
+        time.sleep(0.005)
 
 
 class Reader:
