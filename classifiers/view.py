@@ -201,30 +201,33 @@ def _build(report: Any) -> ReportView:
             title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
                 [getattr(report, name, None) for name in _FIELDS]
     lines: dict[int, str] = {}
-    view = ReportView(title, ctype, bool(corrupted), lines, kernel=kernel)
-    if trace:
-        view.frames = trace
-    if crash:
+    if crash:       # the primary crash's fields as the constructor's arguments (a store each, not two)
         n = crash["lineno"]
-        view.crash_kind, view.crash_line, view.in_irq = crash["kind"], n, bool(crash.get("in_irq"))
         lines[n] = crash["line"]
-        function = crash.get("function")
+        function = crash.get("function") or None
+        function_line = None
         if function:
-            view.crash_function, view.crash_function_line = function, crash.get("function_lineno")
+            function_line = crash.get("function_lineno")
             if crash.get("function_line"):
                 lines[crash["function_lineno"]] = crash["function_line"]
-        view.crash_file = crash.get("file")
         task = crash.get("task")
+        pid = comm = None
         if task:
             pid = task.get("pid")
-            view.crash_pid, view.crash_comm = pid if isinstance(pid, int) else None, task.get("comm")
+            pid, comm = pid if isinstance(pid, int) else None, task.get("comm")
+        task_line = None
         if crash.get("task_line"):
-            view.crash_task_line = crash["task_lineno"]
-            lines[crash["task_lineno"]] = crash["task_line"]
+            task_line = crash["task_lineno"]
+            lines[task_line] = crash["task_line"]
         before = crash.get("before")
         if before:
-            view.before = [n for n, _ in before]
             lines.update(before)
+        view = ReportView(title, ctype, bool(corrupted), lines, crash["kind"], n, function, function_line,
+                          crash.get("file"), pid, comm, task_line, [b for b, _ in before] if before else (),
+                          (), (), frozenset(), kernel, trace or (), in_irq=bool(crash.get("in_irq")))
+    else:
+        view = ReportView(title, ctype, bool(corrupted), lines, "none", None, None, None, None, None, None, None,
+                          (), (), (), frozenset(), kernel, trace or ())
     if events:
         headers: list[tuple[int, str]] = []
         pids: list[int | None] = []
