@@ -80,21 +80,6 @@ def _strongest(strong: list[Hit]) -> str:
     return min((h.rule.label for h in strong), key=PRECEDENCE.__getitem__)
 
 
-def _decisive(ok: list[Hit], label: str) -> dict[str, Any] | None:
-    """The first evidence line of the most confident of the usable hits ``ok`` of ``label``."""
-    best = None
-    for h in ok:                      # the first of the most confident (as ``max``)
-        if h.rule.label == label and h.evidence and (best is None or h.rule.confidence > best.rule.confidence):
-            best = h
-    if best is None:
-        return None
-    first = best.evidence[0]
-    out = {"rule": best.rule.id, "line": first.get("line"), "text": first["text"], "role": first.get("role")}
-    if "event" in first:
-        out["event"] = first["event"]
-    return out
-
-
 def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool = False,
             model_version: str | None = None) -> Verdict:
     """One verdict from the rule hits and the model's class probabilities (None when there is no model)."""
@@ -166,9 +151,19 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
 
 
 def _finish(v: Verdict, ok: list[Hit]) -> Verdict:
-    decisive = _decisive(ok, v.label)
-    if decisive is not None:
-        v.evidence["decisive"] = decisive
+    """``v`` with ``evidence["decisive"]``: the first evidence line of the most confident of the usable hits
+    ``ok`` of its label (the first of them, as ``max``), when there is one."""
+    label = v.label
+    best = None
+    for h in ok:
+        if h.rule.label == label and h.evidence and (best is None or h.rule.confidence > best.rule.confidence):
+            best = h
+    if best is not None:
+        first = best.evidence[0]
+        out = {"rule": best.rule.id, "line": first.get("line"), "text": first["text"], "role": first.get("role")}
+        if "event" in first:
+            out["event"] = first["event"]
+        v.evidence["decisive"] = out
     return v
 
 
