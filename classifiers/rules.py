@@ -522,7 +522,7 @@ def _p_header(rs: RuleSet, rx: str) -> Check:
     why = f"header ~ {rx}"
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
-        if view.crash_line is None or not search(view.text(view.crash_line)):
+        if view.crash_line is None or not search(view.lines.get(view.crash_line, "")):   # view.text, inline
             return None
         return [_line_ev(view, view.crash_line, why, role="context")]
     return check
