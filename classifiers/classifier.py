@@ -70,13 +70,13 @@ class Classifier:
         return [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
 
     def classify_views(self, views: Sequence[ReportView]) -> list[Verdict]:
+        hits = list(map(self.rules.evaluate, views))     # first: the features reuse the stacks' names they read
         probs = self.probabilities(views)
         mv = self.model.version if self.model is not None else None
         version = self.version
         out = []
-        evaluate = self.rules.evaluate
-        for view, p in zip(views, probs, strict=True):
-            v = combine(evaluate(view), p, corrupted=view.corrupted, model_version=mv)
+        for view, h, p in zip(views, hits, probs, strict=True):
+            v = combine(h, p, corrupted=view.corrupted, model_version=mv)
             v.evidence["event"] = describe_event(view, v)
             v.version = version
             out.append(v)

@@ -17,9 +17,11 @@ the frame features (most of a report's, most unknown to the model).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from itertools import filterfalse, islice
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import chain, filterfalse, islice
 from operator import itemgetter
+from typing import Any
 
 from classifiers.view import ReportView
 
@@ -59,6 +61,17 @@ class FeatureIndex:
     fn: dict[str, int]                          # fn:NAME: NAME -> column
     pair: dict[tuple[str, str], int]            # pair:CALLER>CALLEE: (caller, callee) -> column
     sfn: dict[str, dict[str, int]]              # sfn:KIND:NAME: "sfn:KIND:" -> name -> column
+    # The same tables holding column + 1 (``_shifted``), so that ``filter(None, map(table.get, parts))`` keeps
+    # the known ones in C; ``family``: "title:" / "at:" / ... -> the rest of the name -> column + 1
+    fn1: dict[str, int] = field(default_factory=dict, repr=False)
+    pair1: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+    sfn1: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    family: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    locks: dict[str, int] = field(default_factory=dict, repr=False)   # lockdep lock name -> column + 1, 0
+
+
+def _shifted(table: dict[Any, int]) -> dict[Any, int]:
+    return {k: j + 1 for k, j in table.items()}
 
 
 def feature_index(names: list[str]) -> FeatureIndex:
@@ -68,6 +81,7 @@ def feature_index(names: list[str]) -> FeatureIndex:
     fn: dict[str, int] = {}
     pair: dict[tuple[str, str], int] = {}
     sfn: dict[str, dict[str, int]] = {}
+    family: dict[str, dict[str, int]] = {}
     for name, j in cols.items():
         if name.startswith("fn:"):
             fn[name[3:]] = j
@@ -79,7 +93,15 @@ def feature_index(names: list[str]) -> FeatureIndex:
             for i, c in enumerate(name):
                 if c == ":" and i > 3:
                     sfn.setdefault(name[:i + 1], {})[name[i + 1:]] = j
-    return FeatureIndex(cols, fn, pair, sfn)
+        i = name.find(":")
+        if i > 0:
+            family.setdefault(name[:i + 1], {})[name[i + 1:]] = j + 1
+    return FeatureIndex(cols, fn, pair, sfn, _shifted(fn), _shifted(pair),
+                        {k: _shifted(v) for k, v in sfn.items()}, family)
+
+
+_NONE: dict[str, int] = {}
+_LOCKS_MAX = 1 << 16          # lock names remembered per index (they recur across reports)
 
 
 def features(view: ReportView) -> dict[str, float]:
@@ -133,17 +155,86 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
     """The model columns of ``features(view)``: each known feature's column once, in the order ``features``
     gives them (the order the model adds them in), found by their parts: the frame features' names (most of
     a report's, most unknown to the model) are never built."""
-    # the frames' names are walked by C iterators (map, filter, islice): a report prints dozens of frames
-    crash = list(islice(filterfalse(_BORING.__contains__, view.names("crash")), CRASH_DEPTH))
-    out = [j for j in map(index.fn.get, crash) if j is not None]
-    out += [j for j in map(index.pair.get, zip(crash[1:], crash, strict=False)) if j is not None]
-    for name in view.stacks():
-        if name == "crash":
-            continue
-        names = index.sfn.get(f"sfn:{_stack_kind(name)}:")
-        if names is None:
-            continue                    # the model knows no function of this kind of stack
-        out += [j for j in map(names.get, filterfalse(_BORING.__contains__, view.names(name)[:OTHER_DEPTH]))
-                if j is not None]
-    out += [j for j in map(index.names.get, _named(view)) if j is not None]
-    return list(dict.fromkeys(out))
+    # the frames' names are walked by C iterators (map, filter, islice) over the tables of column + 1 (0 / None:
+    # unknown, dropped by filter(None, ...)); only the few known columns are seen by Python code
+    crash = _first_unboring(view.head_names("crash"), CRASH_DEPTH)
+    out = list(filter(None, map(index.fn1.get, crash)))
+    out += filter(None, map(index.pair1.get, zip(crash[1:], crash, strict=False)))
+    stacks = view.stacks()
+    if len(stacks) > 1 or "crash" not in stacks:
+        for name in stacks:
+            if name == "crash":
+                continue
+            names = index.sfn1.get(f"sfn:{_stack_kind(name)}:")
+            if names is None:
+                continue                    # the model knows no function of this kind of stack
+            head = list(islice(view.head_names(name), OTHER_DEPTH))
+            if not _BORING.isdisjoint(head):
+                head = list(filterfalse(_BORING.__contains__, head))
+            out += filter(None, map(names.get, head))
+    family = index.family
+    get = family.get
+    if view.title:
+        out += filter(None, map(get("title:", _NONE).get, _TOKEN.findall(view.title.lower())))
+    out += filter(None, (get("type:", _NONE).get(str(view.crash_type or "none")),
+                         get("kind:", _NONE).get(view.crash_kind)))
+    if view.crash_function:
+        out += filter(None, (get("at:", _NONE).get(view.crash_function),))
+    if view.crash_file:
+        out += filter(None, (get("file:", _NONE).get(view.crash_file),))
+    if view.in_irq or view.corrupted or view.markers:
+        known = index.names.get
+        out += [j + 1 for j in map(known, _flags_and_markers(view)) if j is not None]
+    if view.gfp:
+        out += filter(None, map(get("gfp:", _NONE).get, [g for g, _ in view.gfp]))
+    if view.locks:
+        locks = index.locks
+        got = list(map(locks.get, [name for name, _ in view.locks]))
+        if None in got:
+            lock_cols = get("lock:", _NONE)
+            for k, (name, _) in enumerate(view.locks):
+                if got[k] is None:
+                    if len(locks) >= _LOCKS_MAX:
+                        locks.clear()
+                    got[k] = locks[name] = lock_cols.get(_LOCK_NORM.sub("", name), 0)
+        out += filter(None, got)
+    if view.usages:
+        out += filter(None, map(get("usage:", _NONE).get, [u for u, _ in view.usages]))
+    return [j - 1 for j in dict.fromkeys(out)]
+
+
+_LEAD = 8          # boring frames (dump_stack, __warn, ...) lead a stack: this many are passed over cheaply
+
+
+def _first_unboring(names: Iterable[str], depth: int) -> list[str]:
+    """The first ``depth`` of ``names`` that are not ``_BORING``. Boring frames lead a dump: past them, a run
+    of names holding none is found by one set operation (the names are not tested one by one)."""
+    it = iter(names)
+    head = list(islice(it, depth + _LEAD))
+    lead = 0
+    for name in head:
+        if name not in _BORING:
+            break
+        lead += 1
+    got = head[lead:lead + depth]
+    if (len(head) < depth + _LEAD or lead + depth <= len(head)) and _BORING.isdisjoint(got):
+        return got
+    return list(islice(filterfalse(_BORING.__contains__, chain(head, it)), depth))
+
+
+def _flags_and_markers(view: ReportView) -> list[str]:
+    """The names of ``_named``'s irq, corrupted and marker features, in its order."""
+    out = []
+    if view.in_irq:
+        out.append("irq")
+    if view.corrupted:
+        out.append("corrupted")
+    for m in view.markers:
+        out.append("marker:" + m.kind)
+        if view.crash_line is None or (m.line is not None and m.line < view.crash_line):
+            out.append("marker+:" + m.kind)
+        if m.pid and m.pid == view.crash_pid:
+            out.append("marker=task:" + m.kind)
+        if m.error is not None:
+            out.append(f"marker:{m.kind}:err{m.error}")
+    return out

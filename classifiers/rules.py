@@ -58,7 +58,8 @@ import fnmatch
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,8 @@ class Rule:
     confidence: float
     why: str
     when: dict[str, Any]
-    # the marker kinds the rule's top-level ``marker`` / ``follows`` need (a view with none of them is skipped)
+    # the marker kinds the rule's top-level ``marker`` / ``follows`` need (``RuleSet._needs`` finds every
+    # need, nested ones too: a view lacking one is not tried)
     needs: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
@@ -101,15 +103,28 @@ class Rule:
             self.needs = frozenset([w["follows"]["first"]])
 
 
-@dataclass
 class Hit:
-    rule: Rule
-    evidence: list[Evidence] = field(default_factory=list)
+    """A rule that held on a view, with its evidence. ``decisive``: whether the hit rests on more than the crash
+    header, a line or frame of this crash it matched (computed from ``evidence`` when not given;
+    ``RuleSet.evaluate`` gives it: its evidence is ordered by role). A plain slotted class: a report makes one or
+    two, and a dataclass's ``__post_init__`` is a call more each."""
 
-    @property
-    def decisive(self) -> bool:
-        """Whether the hit rests on more than the crash header: a line or frame of this crash it matched."""
-        return any(e.get("role") != "context" for e in self.evidence)
+    __slots__ = ("rule", "evidence", "decisive")
+
+    def __init__(self, rule: Rule, evidence: list[Evidence] | None = None, decisive: bool | None = None):
+        self.rule = rule
+        self.evidence = [] if evidence is None else evidence
+        self.decisive = any(e.get("role") != "context" for e in self.evidence) if decisive is None else decisive
+
+    def __repr__(self) -> str:
+        return f"Hit(rule={self.rule!r}, evidence={self.evidence!r}, decisive={self.decisive!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Hit):
+            return NotImplemented
+        return (self.rule, self.evidence, self.decisive) == (other.rule, other.evidence, other.decisive)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule.id, "label": self.rule.label, "confidence": self.rule.confidence,
@@ -156,7 +171,9 @@ class NameSet:
 
 
 def _line_ev(view: ReportView, n: int | None, why: str, text: str | None = None, role: str = "evidence") -> Evidence:
-    return {"kind": "line", "line": n, "text": (view.text(n) if text is None else text).strip(), "matched": why,
+    if text is None:
+        text = view.lines.get(n, "") if n is not None else ""        # view.text(n), inline: a call less
+    return {"kind": "line", "line": n, "text": text.strip(), "matched": why,
             "role": role}
 
 
@@ -204,11 +221,18 @@ class RuleSet:
         for name in self.conditions:
             self._compile_cond(name)
         self._checks = [self.compile(rule.when)[0] for rule in self.rules]
-        # rules by the crash kind of the view: those naming the kind (or none) among ``crash``, in file order
-        plan = [(r, c, r.when.get("crash"), r.needs) for r, c in zip(self.rules, self._checks, strict=True)]
+        # rules by the crash kind of the view: those naming the kind (or none) among ``crash``, in file order,
+        # each with the marker kinds it needs (``_needs``: every set must meet the view's kinds)
+        plan = [(r, c, r.when.get("crash"), self._needs(r.when)) for r, c in zip(self.rules, self._checks,
+                                                                                  strict=True)]
         kinds = set(CRASH_KINDS) | {"none"} | {k for _, _, ks, _ in plan if ks is not None for k in ks}
         self._by_kind = {k: [(r, c, n) for r, c, ks, n in plan if ks is None or k in ks] for k in kinds}
         self._any_kind = [(r, c, n) for r, c, ks, n in plan if ks is None]
+        # (crash kind, marker kinds) -> the rules that can hold on such a view (``_plan``): (rule, check, the
+        # names the crash function must be among when the rule's table names them, else None)
+        self._plans: dict[tuple[str, frozenset[str]], list[tuple[Rule, Check, NameSet | None]]] = {}
+        self._gates = {r.id: self.names(r.when["crash_function"]) if "crash_function" in r.when else None
+                       for r in self.rules}
 
     def __reduce__(self) -> tuple[type[RuleSet], tuple[dict[str, Any], str]]:
         """Pickled as its table and compiled again where it lands (closures do not pickle): a worker pool
@@ -309,6 +333,37 @@ class RuleSet:
             got = self._conds[name] = (check, cost)
         return got
 
+    def _needs(self, cond: dict[str, Any]) -> list[frozenset[str]]:
+        """The marker kinds ``cond`` needs: it cannot hold on a view whose kinds miss one of these sets (a
+        ``marker`` needs one of its kinds, ``follows`` its first; a table needs what each of its parts needs,
+        ``any`` one of what each alternative needs; ``not`` needs nothing)."""
+        out: list[frozenset[str]] = []
+        for key, arg in cond.items():
+            if key == "marker":
+                out.append(frozenset(_as_list(arg["kind"])))
+            elif key == "follows":
+                out.append(frozenset([arg["first"]]))
+            elif key == "cond":
+                out += self._needs(self.conditions[arg])
+            elif key == "all":
+                for sub in arg:
+                    out += self._needs(sub)
+            elif key == "any":
+                alts = [self._needs(sub) for sub in arg]
+                if alts and all(alts):      # each alternative needs something: one of them is needed
+                    out.append(frozenset().union(*(min(a, key=len) for a in alts)))
+        return list(dict.fromkeys(out))
+
+    def _plan(self, key: tuple[str, frozenset[str]]) -> list[tuple[Rule, Check, NameSet | None]]:
+        """The rules of crash kind ``key[0]`` whose needed marker kinds are all among ``key[1]``, in file order."""
+        kind, present = key
+        got = [(r, c, self._gates[r.id]) for r, c, needs in self._by_kind.get(kind, self._any_kind)
+               if not any(n.isdisjoint(present) for n in needs)]
+        if len(self._plans) >= 4096:        # kinds x marker-kind combinations: few, but bounded
+            self._plans.clear()
+        self._plans[key] = got
+        return got
+
     # -- evaluation --------------------------------------------------------------------------------
     def holds(self, cond: dict[str, Any], view: ReportView) -> list[Evidence] | None:
         """Evidence if ``cond`` holds on ``view`` (possibly empty), None if it does not."""
@@ -316,14 +371,25 @@ class RuleSet:
 
     def evaluate(self, view: ReportView) -> list[Hit]:
         hits = []
-        present = view.marker_kinds()
+        kinds = view._kinds
+        key = (view.crash_kind, view.marker_kinds() if kinds is None else kinds)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(key)        # rules needing marker kinds the log lacks are not tried
         memo: dict[str, Any] = {}
-        for rule, check, needs in self._by_kind.get(view.crash_kind, self._any_kind):
-            if needs is not None and needs.isdisjoint(present):
-                continue                      # the marker kinds the rule needs are not in the log
+        fn = view.crash_function
+        for rule, check, gate in plan:
+            if gate is not None:          # the rule names the crash function: test it here, by the set's memo
+                if not fn:
+                    continue
+                known = gate._memo.get(fn)
+                if not (gate._test(fn) if known is None else known):
+                    continue
             ev = check(view, memo)
             if ev is not None:
-                hits.append(Hit(rule, _dedup(ev)))
+                if len(ev) > 1:
+                    ev = _dedup(ev)      # ordered by role: decisive when the first is more than context
+                hits.append(Hit(rule, ev, bool(ev) and ev[0].get("role") != "context"))
         return hits
 
 
@@ -456,7 +522,7 @@ def _p_header(rs: RuleSet, rx: str) -> Check:
     why = f"header ~ {rx}"
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
-        if view.crash_line is None or not search(view.text(view.crash_line)):
+        if view.crash_line is None or not search(view.lines.get(view.crash_line, "")):   # view.text, inline
             return None
         return [_line_ev(view, view.crash_line, why, role="context")]
     return check
@@ -503,13 +569,18 @@ def _p_frames(rs: RuleSet, spec: dict[str, Any]) -> Check:
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
         out: list[Evidence] = []
         for name, frames in _selected(view, which):
-            names = view.names(name)
-            seen = names[:top] if top else names
+            if top:         # the first frames only: their names read, the whole stack's only to find a caller
+                names = None
+                seen = list(islice(view.head_names(name), top))
+            else:
+                seen = names = view.names(name)
             i = want.first(seen)
             while i >= 0:
                 if callers is None:
                     out.append(_frame_ev(frames[i], f"frame in {name}"))
                     break
+                if names is None:
+                    names = view.names(name)
                 j = callers.first(names, i + 1)
                 if j >= 0:
                     caller = frames[j]
@@ -596,7 +667,8 @@ def _p_marker(rs: RuleSet, spec: dict[str, Any]) -> Check:
     before = spec.get("before")
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
-        if kind_set.isdisjoint(view.marker_kinds()):
+        present = view._kinds
+        if kind_set.isdisjoint(view.marker_kinds() if present is None else present):
             return None
         out: list[Evidence] = []
         for m in view.markers:

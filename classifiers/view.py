@@ -19,9 +19,11 @@ A report stored by an older parser (no console fields) is re-parsed from its tex
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from triage.report.context import kernel_tuple
@@ -35,6 +37,7 @@ Frame = dict[str, Any]
 
 
 _STACK = itemgetter("stack")
+_NO_KINDS: frozenset[str] = frozenset()
 _FUNCTION = itemgetter("function")
 
 # Kernel releases are compared as (major, minor); the open ends of a range.
@@ -73,18 +76,20 @@ class ReportView:
     crash_pid: int | None = None
     crash_comm: str | None = None
     crash_task_line: int | None = None
-    before: list[int] = field(default_factory=list)               # the lines just above the crash header
-    headers: list[tuple[int, str]] = field(default_factory=list)   # every crash header (line, kind)
-    header_pids: list[int | None] = field(default_factory=list)     # the task of each header, when named
-    repeats: set[int] = field(default_factory=set)                  # headers that repeat an earlier one
+    # The sequences below default to empty tuples (a view is read, never changed: most reports have no
+    # markers, gfp masks or repeated headers, and a view is built per report)
+    before: Sequence[int] = ()                       # the lines just above the crash header
+    headers: Sequence[tuple[int, str]] = ()          # every crash header (line, kind)
+    header_pids: Sequence[int | None] = ()           # the task of each header, when named
+    repeats: AbstractSet[int] = frozenset()          # headers that repeat an earlier one
     kernel: str | None = None
-    frames: list[Frame] = field(default_factory=list)
-    locks: list[tuple[str, int]] = field(default_factory=list)     # (lock name, line)
-    usages: list[tuple[str, int]] = field(default_factory=list)    # (usage state, line)
-    markers: list[Marker] = field(default_factory=list)
-    gfp: list[tuple[str, int | None]] = field(default_factory=list)  # (flag, line)
+    frames: Sequence[Frame] = ()
+    locks: Sequence[tuple[str, int]] = ()            # (lock name, line)
+    usages: Sequence[tuple[str, int]] = ()           # (usage state, line)
+    markers: Sequence[Marker] = ()
+    gfp: Sequence[tuple[str, int | None]] = ()       # (flag, line)
     in_irq: bool = False
-    _stacks: dict[str, list[Frame]] | None = field(default=None, repr=False)
+    _stacks: dict[str, Sequence[Frame]] | None = field(default=None, repr=False)
     _names: dict[str, list[str]] | None = field(default=None, repr=False)
     _kinds: frozenset[str] | None = field(default=None, repr=False)
     _kernel_range: tuple[tuple[int, int], tuple[int, int]] | None = field(default=None, repr=False)
@@ -93,15 +98,15 @@ class ReportView:
     def stack(self, name: str) -> list[Frame]:
         return [f for f in self.frames if f["stack"] == name]
 
-    def stacks(self) -> dict[str, list[Frame]]:
+    def stacks(self) -> dict[str, Sequence[Frame]]:
         """Frames by stack, in print order (callee first); computed once."""
         if self._stacks is None:
             frames = self.frames
             of = list(map(_STACK, frames))
             if not of:
                 self._stacks = {}
-            elif of.count(of[0]) == len(of):           # one stack (most reports)
-                self._stacks = {of[0]: list(frames)}
+            elif of.count(of[0]) == len(of):           # one stack (most reports): the report's list, read only
+                self._stacks = {of[0]: frames}
             else:
                 stacks: dict[str, list[Frame]] = {}
                 for name, run in groupby(frames, _STACK):    # a stack's frames are printed together
@@ -122,9 +127,15 @@ class ReportView:
             got = self._names[stack] = list(map(_FUNCTION, self.stacks().get(stack, ())))
         return got
 
+    def head_names(self, stack: str) -> Iterable[str]:
+        """``names(stack)`` when already built, else its names read only as far as the caller iterates (the
+        features read the first few dozen frames of a stack that may print hundreds)."""
+        got = self._names.get(stack) if self._names is not None else None
+        return got if got is not None else map(_FUNCTION, self.stacks().get(stack, ()))
+
     def marker_kinds(self) -> frozenset[str]:
         if self._kinds is None:
-            self._kinds = frozenset(m.kind for m in self.markers)
+            self._kinds = frozenset([m.kind for m in self.markers]) if self.markers else _NO_KINDS
         return self._kinds
 
     @property
@@ -158,6 +169,7 @@ class ReportView:
 # The parser's fields the view reads, in the order ``_build`` takes them.
 _FIELDS = ("title", "type", "corrupted", "crash", "events", "trace", "kernel", "locks", "markers", "gfp")
 _READ_DICT = itemgetter(*_FIELDS)
+_READ_REPORT = attrgetter(*_FIELDS)
 _FIELD_SET = frozenset(_FIELDS)
 
 
@@ -183,43 +195,59 @@ def _build(report: Any) -> ReportView:
         title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
             _READ_DICT(report) if report.keys() >= _FIELD_SET else map(report.get, _FIELDS)
     else:
-        title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
-            [getattr(report, name, None) for name in _FIELDS]
+        try:
+            title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = _READ_REPORT(report)
+        except AttributeError:              # an object with only some of the fields
+            title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
+                [getattr(report, name, None) for name in _FIELDS]
     lines: dict[int, str] = {}
-    view = ReportView(title, ctype, bool(corrupted), lines, frames=trace or [], kernel=kernel)
-    if crash:
+    if crash:       # the primary crash's fields as the constructor's arguments (a store each, not two)
         n = crash["lineno"]
-        view.crash_kind, view.crash_line, view.in_irq = crash["kind"], n, bool(crash.get("in_irq"))
         lines[n] = crash["line"]
-        function = crash.get("function")
+        function = crash.get("function") or None
+        function_line = None
         if function:
-            view.crash_function, view.crash_function_line = function, crash.get("function_lineno")
+            function_line = crash.get("function_lineno")
             if crash.get("function_line"):
                 lines[crash["function_lineno"]] = crash["function_line"]
-        view.crash_file = crash.get("file")
         task = crash.get("task")
+        pid = comm = None
         if task:
             pid = task.get("pid")
-            view.crash_pid, view.crash_comm = pid if isinstance(pid, int) else None, task.get("comm")
+            pid, comm = pid if isinstance(pid, int) else None, task.get("comm")
+        task_line = None
         if crash.get("task_line"):
-            view.crash_task_line = crash["task_lineno"]
-            lines[crash["task_lineno"]] = crash["task_line"]
+            task_line = crash["task_lineno"]
+            lines[task_line] = crash["task_line"]
         before = crash.get("before")
         if before:
-            view.before = [n for n, _ in before]
             lines.update(before)
+        view = ReportView(title, ctype, bool(corrupted), lines, crash["kind"], n, function, function_line,
+                          crash.get("file"), pid, comm, task_line, [b for b, _ in before] if before else (),
+                          (), (), frozenset(), kernel, trace or (), in_irq=bool(crash.get("in_irq")))
+    else:
+        view = ReportView(title, ctype, bool(corrupted), lines, "none", None, None, None, None, None, None, None,
+                          (), (), (), frozenset(), kernel, trace or ())
     if events:
-        headers, pids = view.headers, view.header_pids
+        headers: list[tuple[int, str]] = []
+        pids: list[int | None] = []
+        view.headers, view.header_pids = headers, pids
         for k, e in enumerate(events):
             n = e["lineno"]
             headers.append((n, e["kind"]))
-            pids.append(_pid(e.get("task")))
+            task = e.get("task")
+            pid = task.get("pid") if type(task) is dict else None
+            pids.append(pid if type(pid) is int else _pid(task))
             if "repeat_of" in e:
+                if not view.repeats:
+                    view.repeats = set()
                 view.repeats.add(k)
             if n not in lines:
                 lines[n] = e.get("line") or ""
     if locks:
-        view_locks, usages = view.locks, view.usages
+        view_locks: list[tuple[str, int]] = []
+        usages: list[tuple[str, int]] = []
+        view.locks, view.usages = view_locks, usages
         for d in locks:
             role, n = d.get("role"), d.get("lineno")
             if role in _LOCK_ROLES and d.get("lock"):
@@ -232,8 +260,11 @@ def _build(report: Any) -> ReportView:
                 continue
             if d.get("line"):
                 lines[n] = d["line"]
-    if markers:
-        view_markers = view.markers
+    if not markers:
+        view._kinds = _NO_KINDS
+    else:
+        view_markers: list[Marker] = []
+        view.markers = view_markers
         for m in markers:
             task = m.get("task") or {}
             err = m.get("error")
@@ -246,7 +277,8 @@ def _build(report: Any) -> ReportView:
             if mk.task_line is not None and m.get("task_line"):
                 lines[mk.task_line] = m["task_line"]
     if gfp:
-        view_gfp = view.gfp
+        view_gfp: list[tuple[str, int | None]] = []
+        view.gfp = view_gfp
         for g in gfp:
             n = g.get("lineno")
             for flag in g.get("flags") or []:
