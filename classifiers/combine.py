@@ -83,7 +83,7 @@ def _strongest(strong: list[Hit]) -> str:
 def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool = False,
             model_version: str | None = None) -> Verdict:
     """One verdict from the rule hits and the model's class probabilities (None when there is no model)."""
-    # each hit as ``Hit.as_dict`` shows it, built here (a call less a hit)
+    # each hit as the verdict shows it (its rule, label, confidence, why, decisive flag and evidence lines)
     evidence: dict[str, Any] = {"rules": [{"rule": h.rule.id, "label": h.rule.label, "confidence": h.rule.confidence,
                                            "why": h.rule.why, "decisive": h.decisive, "matches": h.evidence}
                                           for h in hits]}

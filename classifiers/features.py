@@ -133,18 +133,7 @@ def _named(view: ReportView) -> list[str]:
         out.append("at:" + view.crash_function)
     if view.crash_file:
         out.append("file:" + view.crash_file)
-    if view.in_irq:
-        out.append("irq")
-    if view.corrupted:
-        out.append("corrupted")
-    for m in view.markers:
-        out.append("marker:" + m.kind)
-        if view.crash_line is None or (m.line is not None and m.line < view.crash_line):
-            out.append("marker+:" + m.kind)
-        if m.pid and m.pid == view.crash_pid:
-            out.append("marker=task:" + m.kind)
-        if m.error is not None:
-            out.append(f"marker:{m.kind}:err{m.error}")
+    out += _flags_and_markers(view)
     out += ["gfp:" + g for g, _ in view.gfp]
     out += ["lock:" + _LOCK_NORM.sub("", name) for name, _ in view.locks]
     out += ["usage:" + u for u, _ in view.usages]

@@ -90,17 +90,7 @@ class Rule:
     label: str
     confidence: float
     why: str
-    when: dict[str, Any]
-    # the marker kinds the rule's top-level ``marker`` / ``follows`` need (``RuleSet._needs`` finds every
-    # need, nested ones too: a view lacking one is not tried)
-    needs: frozenset[str] | None = None
-
-    def __post_init__(self) -> None:
-        w = self.when
-        if "marker" in w:
-            self.needs = frozenset(_as_list(w["marker"]["kind"]))
-        elif "follows" in w:
-            self.needs = frozenset([w["follows"]["first"]])
+    when: dict[str, Any]      # (the marker kinds it needs: ``RuleSet._needs``)
 
 
 class Hit:
@@ -125,10 +115,6 @@ class Hit:
         return (self.rule, self.evidence, self.decisive) == (other.rule, other.evidence, other.decisive)
 
     __hash__ = None  # type: ignore[assignment]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule.id, "label": self.rule.label, "confidence": self.rule.confidence,
-                "why": self.rule.why, "decisive": self.decisive, "matches": self.evidence}
 
 
 class NameSet:

@@ -211,10 +211,7 @@ def _build(report: Any) -> ReportView:
             if crash.get("function_line"):
                 lines[crash["function_lineno"]] = crash["function_line"]
         task = crash.get("task")
-        pid = comm = None
-        if task:
-            pid = task.get("pid")
-            pid, comm = pid if isinstance(pid, int) else None, task.get("comm")
+        pid, comm = (_pid(task), task.get("comm")) if task else (None, None)
         task_line = None
         if crash.get("task_line"):
             task_line = crash["task_lineno"]
@@ -235,9 +232,7 @@ def _build(report: Any) -> ReportView:
         for k, e in enumerate(events):
             n = e["lineno"]
             headers.append((n, e["kind"]))
-            task = e.get("task")
-            pid = task.get("pid") if type(task) is dict else None
-            pids.append(pid if type(pid) is int else _pid(task))
+            pids.append(_pid(e.get("task")))
             if "repeat_of" in e:
                 if not view.repeats:
                     view.repeats = set()
