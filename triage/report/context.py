@@ -49,7 +49,7 @@ def kernel_version(text: str) -> str | None:
         return None
     for start, end in lines_with(text, _VERSION_WORDS):
         line = _message(text[start:end])
-        if "ainted" not in line and "Linux version" not in line:
+        if not any(map(line.__contains__, _VERSION_WORDS)):
             continue
         for rx in _VERSION_RES:
             m = rx.search(line)

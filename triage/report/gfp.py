@@ -100,7 +100,7 @@ def find_gfp(text: str, kernel: str | None = None) -> list[dict]:
     texts = messages(text).texts
     for i in sorted(candidates):
         line = texts[i]
-        if "gfp" not in line and "mode:" not in line:
+        if not any(map(line.__contains__, _LINE_WORDS)):
             continue
         if _CUT.search(line) and i + 1 < len(texts):
             line = f"{line.rstrip()} {texts[i + 1].strip()}"    # a mail client wrapped it after "gfp_mask"

@@ -433,6 +433,8 @@ _ANY_LOCKDEP_LINE = _union(*(rx.pattern for rx in (_CHAIN_LINK, _TRYING, _HOLDIN
 
 
 
+# A line without any of these starts nothing: "{" (every lock and usage state), then the words of the headers of
+# _ANY_LOCKDEP_LINE
 _LOCKDEP_WORDS = ("{", "lock:", "holding", "Chain", "Possible", "held by", "takes:", "has:", "this lock",
                   "lock dependency")
 
@@ -506,11 +508,8 @@ def lockdep_locks(text: str) -> list[dict]:
                     entry["lock"] = m.group("name").strip()
                 out.append(entry)
             continue
-        # a line without any of these words (_LOCKDEP_WORDS) starts nothing (one test per word: no generator per
-        # line); past "{" (every lock and usage state), the words of the headers of _ANY_LOCKDEP_LINE
-        if mode is None and not ("{" in line or "lock:" in line or "holding" in line or "Chain" in line
-                                 or "Possible" in line or "held by" in line or "takes:" in line or "has:" in line
-                                 or "this lock" in line or "lock dependency" in line):
+        # a line without any of _LOCKDEP_WORDS starts nothing (its raw text may hold one its message lacks)
+        if mode is None and not any(map(line.__contains__, _LOCKDEP_WORDS)):
             continue
         if mode is not None and stripped:
             lock = _lock_of(line)
