@@ -238,7 +238,6 @@ KILL_AT_REPORT = """
 import os, signal, sys
 import triage.pipeline as pipeline
 from triage.store import open_db
-from triage.store.schema import StoreBusy
 from scrapers.archives import walk
 
 seen = 0

@@ -924,8 +924,13 @@ def _begin_immediate(db: sqlite_utils.Database) -> None:
                 return
     finally:
         conn.execute(f"PRAGMA busy_timeout = {limit}")
-    raise StoreBusy(f"{db_file(db)}: another triage process kept it locked for more than {limit / 1000:g} s; "
-                    "nothing was written (run the command again when it is done)")
+    raise _busy(db, limit / 1000)
+
+
+def _busy(db: sqlite_utils.Database, seconds: float) -> StoreBusy:
+    """Why a writer gave up after waiting ``seconds`` for another, in one line."""
+    return StoreBusy(f"{db_file(db)}: another triage process kept it locked for more than {seconds:g} s; "
+                     "nothing was written (run the command again when it is done)")
 
 
 def _try_begin(conn: sqlite3.Connection, wait_ms: int) -> bool:
@@ -1049,9 +1054,7 @@ def _journal_wal(db: sqlite_utils.Database) -> None:
             if not _is_busy(exc):
                 raise
             if time.monotonic() >= deadline:
-                raise StoreBusy(f"{db_file(db)}: another triage process kept it locked for more than "
-                                f"{busy_timeout():g} s; nothing was written (run the command again when it is "
-                                "done)") from exc
+                raise _busy(db, busy_timeout()) from exc
         time.sleep(0.005)
 
 
