@@ -147,6 +147,12 @@ _label = re.compile(r"[A-Za-z_][\w.$]*:").match
 _INLINE_FRAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*) +[A-Za-z0-9_./-]+:[0-9]+(?::[0-9]+)? +\[inline\]$")
 
 
+def _may_be_frame(s: str) -> bool:
+    """Whether ``_frame_shape`` may read the (stripped, non-empty) line ``s`` as a frame: it starts as a frame does
+    ("[<addr>]", "? ", a name: ``_FRAME_START``) and not with a name and a colon (``_label``)."""
+    return (s[0] in _FRAME_START or s[0].isidentifier()) and not _label(s)
+
+
 def _frame_shape(s: str) -> tuple[int, str, bool] | None:
     """What a (stripped) line is as a frame: None if no frame; else (form, function without compiler suffixes
     (``strip_suffix``), unreliable). An ``_INLINE`` frame ("func file.c:LINE [inline]") right after a header is
@@ -418,42 +424,23 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
         s = s.strip()
         if not s:
             continue
-        # ``_frame_shape(s)``: only a line with one of its words can be a frame, the usual ones read by a match;
-        # any other starts as a frame does ("[<addr>]", "? ", a name: ``_FRAME_START``)
+        # ``_frame_shape(s)``: only a line with one of its words can be a frame, the usual ones read by a match
+        shape = None
         if "+0x" in s:
             m = plain(s)
             if m is not None:
                 q, f = m.groups()
-                if q is None and w.prev_header != i - 1:
-                    # the usual frame: a reliable one not right after a header, ``_Walk.frame`` inlined
-                    if len(frames) < MAX_FRAMES:
-                        stack = w.stack
-                        frames.append({"function": _strip(f), "stack": stack, "lineno": i + 1, "line": s})
-                        w.in_stack += 1
-                        if w.in_irq and stack == "crash":
-                            w.crash_irq = True
-                    continue
                 shape = (_PLAIN, _strip(f), q is not None)
-            else:
-                shape = _frame_shape(s) if (s[0] in _FRAME_START or s[0].isidentifier()) and not _label(s) else None
+            elif _may_be_frame(s):
+                shape = _frame_shape(s)
         elif "[inline]" in s:
             m = inline(s)
             if m is not None:
-                if w.prev_header != i - 1:
-                    if len(frames) < MAX_FRAMES:
-                        stack = w.stack
-                        frames.append({"function": _strip(m[1]), "stack": stack, "lineno": i + 1, "line": s})
-                        w.in_stack += 1
-                        if w.in_irq and stack == "crash":
-                            w.crash_irq = True
-                    continue
                 shape = (_INLINE, _strip(m[1]), False)
-            else:
-                shape = _frame_shape(s) if (s[0] in _FRAME_START or s[0].isidentifier()) and not _label(s) else None
+            elif _may_be_frame(s):
+                shape = _frame_shape(s)
         elif ") from [<" in s:
             shape = _frame_shape(s)
-        else:
-            shape = None
         if shape is not None:
             if w.prev_header != i - 1:
                 # a frame line not right after a header (``try_frame`` of every form), ``_Walk.frame`` inlined
