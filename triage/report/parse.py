@@ -139,12 +139,8 @@ def drop_inline_headers(text: str) -> str:
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
-        if not prefixed:
-            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
-            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
-                continue
         nxt_end = text.find("\n", line_end + 1)
-        if prefixed and text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+        if not prefixed or text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
             # no console prefix on either line: the head test below, on the text itself (most lines end here)
             word_end = _HEAD_WORD.match(text, line_start, line_end).end()
             if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
