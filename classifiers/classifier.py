@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.combine import Verdict, combine, describe_event
-from classifiers.features import FeatureIndex, columns, feature_index, features
+from classifiers.features import FeatureIndex, columns1, feature_index, features
 from classifiers.rules import RULES_FILE, Hit, RuleSet
 from classifiers.view import ReportView
 
@@ -58,14 +58,14 @@ class Classifier:
             return [None] * len(views)
         if self._index is None or self._index[0] is not self.model:
             names = getattr(self.model, "features", None)       # a model without a vocabulary sees every feature
-            index = feature_index(names) if isinstance(names, list) and hasattr(self.model, "predict_columns") \
+            index = feature_index(names) if isinstance(names, list) and hasattr(self.model, "predict_columns1") \
                 else None
             self._index = (self.model, index)
         index = self._index[1]
         if index is None:
             matrix = self.model.predict_proba([features(v) for v in views])
         else:
-            matrix = self.model.predict_columns([columns(v, index) for v in views])
+            matrix = self.model.predict_columns1([columns1(v, index) for v in views])
         classes = self.model.classes
         return [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
 

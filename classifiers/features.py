@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain, filterfalse, islice
+from itertools import chain, compress, filterfalse, islice
 from operator import itemgetter
 from typing import Any
 
@@ -68,6 +68,11 @@ class FeatureIndex:
     sfn1: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     family: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     locks: dict[str, int] = field(default_factory=dict, repr=False)   # lockdep lock name -> column + 1, 0
+    # a crash frame's name -> its fn: column + 1, -1 when _BORING (such a name is never a feature); and whether
+    # every pair's two names are fn: columns (trained models: a pair is seen only with its two functions), so
+    # that only the pairs of two known neighbours are looked up
+    crash1: dict[str, int] = field(default_factory=dict, repr=False)
+    pairs_known: bool = False
 
 
 def _shifted(table: dict[Any, int]) -> dict[Any, int]:
@@ -96,8 +101,11 @@ def feature_index(names: list[str]) -> FeatureIndex:
         i = name.find(":")
         if i > 0:
             family.setdefault(name[:i + 1], {})[name[i + 1:]] = j + 1
-    return FeatureIndex(cols, fn, pair, sfn, _shifted(fn), _shifted(pair),
-                        {k: _shifted(v) for k, v in sfn.items()}, family)
+    fn1 = _shifted(fn)
+    crash1 = {**fn1, **dict.fromkeys(_BORING, -1)}
+    pairs_known = all(crash1.get(a, -1) > 0 and crash1.get(b, -1) > 0 for a, b in pair)
+    return FeatureIndex(cols, fn, pair, sfn, fn1, _shifted(pair), {k: _shifted(v) for k, v in sfn.items()}, family,
+                        crash1=crash1, pairs_known=pairs_known)
 
 
 _NONE: dict[str, int] = {}
@@ -144,12 +152,17 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
     """The model columns of ``features(view)``: each known feature's column once, in the order ``features``
     gives them (the order the model adds them in), found by their parts: the frame features' names (most of
     a report's, most unknown to the model) are never built."""
+    return [j - 1 for j in columns1(view, index)]
+
+
+def columns1(view: ReportView, index: FeatureIndex) -> list[int]:
+    """``columns(view, index)``, each plus one (``Model.predict_columns1`` reads them so: no shift per report)."""
     # the frames' names are walked by C iterators (map, filter, islice) over the tables of column + 1 (0 / None:
     # unknown, dropped by filter(None, ...)); only the few known columns are seen by Python code
-    crash = _first_unboring(view.head_names("crash"), CRASH_DEPTH)
-    out = list(filter(None, map(index.fn1.get, crash)))
-    out += filter(None, map(index.pair1.get, zip(crash[1:], crash, strict=False)))
-    stacks = view.stacks()
+    out = _crash_columns1(view, index)
+    stacks = view._stacks
+    if stacks is None:
+        stacks = view.stacks()
     if len(stacks) > 1 or "crash" not in stacks:
         for name in stacks:
             if name == "crash":
@@ -189,7 +202,45 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
         out += filter(None, got)
     if view.usages:
         out += filter(None, map(get("usage:", _NONE).get, [u for u, _ in view.usages]))
-    return [j - 1 for j in dict.fromkeys(out)]
+    return list(dict.fromkeys(out))
+
+
+def _crash_columns1(view: ReportView, index: FeatureIndex) -> list[int]:
+    """The fn: then pair: columns (plus one) of the crash stack's first ``CRASH_DEPTH`` names that are not
+    ``_BORING``. The names are looked up once (``index.crash1``: known, boring or neither); the pairs only where
+    two known names are neighbours, when the model's every pair is of known names (``index.pairs_known``)."""
+    built = view._names.get("crash") if view._names is not None else None
+    if built is not None:
+        head = built[:CRASH_DEPTH + _LEAD]
+    else:
+        head = list(islice(view.head_names("crash"), CRASH_DEPTH + _LEAD))
+    codes = list(map(index.crash1.get, head))
+    lead = 0
+    if codes and codes[0] == -1:            # boring frames (dump_stack, __warn, ...) lead a dump
+        for c in codes:
+            if c != -1:
+                break
+            lead += 1
+    got = codes[lead:lead + CRASH_DEPTH]
+    if (len(head) < CRASH_DEPTH + _LEAD or lead + CRASH_DEPTH <= len(head)) and -1 not in got:
+        out = list(filter(None, got))
+        if len(out) > 1:
+            pair1 = index.pair1
+            if index.pairs_known:
+                known = list(compress(range(lead, lead + len(got)), got))     # where the known names are
+                for a, b in zip(known, known[1:]):
+                    if b == a + 1:
+                        j = pair1.get((head[b], head[a]))
+                        if j:
+                            out.append(j)
+            else:
+                crash = head[lead:lead + CRASH_DEPTH]
+                out += filter(None, map(pair1.get, zip(crash[1:], crash, strict=False)))
+        return out
+    crash = _first_unboring(view.head_names("crash"), CRASH_DEPTH)     # boring frames further down: name by name
+    out = list(filter(None, map(index.fn1.get, crash)))
+    out += filter(None, map(index.pair1.get, zip(crash[1:], crash, strict=False)))
+    return out
 
 
 _LEAD = 8          # boring frames (dump_stack, __warn, ...) lead a stack: this many are passed over cheaply
