@@ -228,7 +228,7 @@ def _crash_columns1(view: ReportView, index: FeatureIndex) -> list[int]:
             pair1 = index.pair1
             if index.pairs_known:
                 known = list(compress(range(lead, lead + len(got)), got))     # where the known names are
-                for a, b in zip(known, known[1:]):
+                for a, b in zip(known, known[1:], strict=False):
                     if b == a + 1:
                         j = pair1.get((head[b], head[a]))
                         if j:
