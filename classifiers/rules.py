@@ -150,10 +150,7 @@ class NameSet:
             for k, name in enumerate(rest):
                 if got[k] is None:
                     got[k] = bool(name) and self._test(name)
-        try:
-            return start + got.index(True)
-        except ValueError:
-            return -1
+        return start + got.index(True) if True in got else -1       # (a miss raises no ValueError)
 
 
 def _line_ev(view: ReportView, n: int | None, why: str, text: str | None = None, role: str = "evidence") -> Evidence:
@@ -554,26 +551,33 @@ def _p_frames(rs: RuleSet, spec: dict[str, Any]) -> Check:
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
         out: list[Evidence] = []
-        for name, frames in _selected(view, which):
+        if which == "crash":            # (most rules: the crash stack alone, no selection)
+            frames = (view._stacks if view._stacks is not None else view.stacks()).get("crash")
+            if frames is None:
+                return None
+            selected: Any = (("crash", frames),)
+        else:
+            selected = _selected(view, which)
+        for name, frames in selected:
             if top:         # the first frames only: their names read, the whole stack's only to find a caller
                 names = None
                 seen = list(islice(view.head_names(name), top))
             else:
                 seen = names = view.names(name)
             i = want.first(seen)
-            while i >= 0:
-                if callers is None:
-                    out.append(_frame_ev(frames[i], f"frame in {name}"))
-                    break
-                if names is None:
-                    names = view.names(name)
-                j = callers.first(names, i + 1)
-                if j >= 0:
-                    caller = frames[j]
-                    out += [_frame_ev(frames[i], f"frame in {name}"),
-                            _frame_ev(caller, f"called from {caller['function']}")]
-                    break
-                i = want.first(seen, i + 1)
+            if i < 0:
+                continue
+            if callers is None:
+                out.append(_frame_ev(frames[i], f"frame in {name}"))
+                continue
+            if names is None:
+                names = view.names(name)
+            # the first caller below the first wanted frame: none below it, none below a later one either
+            j = callers.first(names, i + 1)
+            if j >= 0:
+                caller = frames[j]
+                out += [_frame_ev(frames[i], f"frame in {name}"),
+                        _frame_ev(caller, f"called from {caller['function']}")]
         return out or None
     return check
 
