@@ -63,6 +63,28 @@ def round4(x: float) -> float:
     return round(x, 4)
 
 
+# From this many rows ``round4_rows`` rounds with numpy (below it, numpy's import costs more)
+ROUND_BATCH = 256
+
+
+def round4_rows(rows: list[list[float]]) -> list[list[float]]:
+    """``round4`` of every value of ``rows`` (the model's probabilities of a batch); a batch of ``ROUND_BATCH``
+    rows or more in one numpy pass of round4's very operations (the same floats), the values round4 leaves to
+    ``round`` by ``round``."""
+    if len(rows) < ROUND_BATCH:
+        return [list(map(round4, row)) for row in rows]
+    import numpy as np
+
+    x = np.array(rows, dtype=np.float64)
+    y = x * 10000.0
+    k = np.floor(y)
+    f = y - k
+    out = ((k + (f > 0.5)) / 10000.0).tolist()
+    for i, j in zip(*np.nonzero(~((x > 0.0) & (x <= 1.0) & (np.abs(f - 0.5) > 1e-6))), strict=True):
+        out[i][j] = round(rows[i][j], 4)
+    return out
+
+
 def usable(hits: list[Hit]) -> list[Hit]:
     """The hits that may decide: every ``other`` hit, and consequence hits with decisive evidence."""
     return [h for h in hits if h.rule.label == OTHER or h.decisive]
@@ -81,8 +103,9 @@ def _strongest(strong: list[Hit]) -> str:
 
 
 def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool = False,
-            model_version: str | None = None) -> Verdict:
-    """One verdict from the rule hits and the model's class probabilities (None when there is no model)."""
+            model_version: str | None = None, rounded: list[float] | None = None) -> Verdict:
+    """One verdict from the rule hits and the model's class probabilities (None when there is no model);
+    ``rounded``: their ``round4``, when the caller rounded a batch (``round4_rows``)."""
     # each hit as the verdict shows it (its rule, label, confidence, why, decisive flag and evidence lines)
     evidence: dict[str, Any] = {"rules": [{"rule": h.rule.id, "label": h.rule.label, "confidence": h.rule.confidence,
                                            "why": h.rule.why, "decisive": h.decisive, "matches": h.evidence}
@@ -91,8 +114,8 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
     if probs:
         model_label = max(probs, key=probs.__getitem__)
         p_top = probs[model_label]
-        rounded = dict(zip(probs, map(round4, probs.values()), strict=True))
-        evidence["model"] = {"label": model_label, "probabilities": rounded, "version": model_version}
+        shown = dict(zip(probs, map(round4, probs.values()) if rounded is None else rounded, strict=True))
+        evidence["model"] = {"label": model_label, "probabilities": shown, "version": model_version}
     ok: list[Hit] = []                # usable()
     strong: list[Hit] = []
     weak: list[Hit] = []
