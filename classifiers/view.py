@@ -38,6 +38,7 @@ Frame = dict[str, Any]
 
 _STACK = itemgetter("stack")
 _NO_KINDS: frozenset[str] = frozenset()
+_NO_REPEATS: frozenset[int] = frozenset()
 _FUNCTION = itemgetter("function")
 
 # Kernel releases are compared as (major, minor); the open ends of a range.
@@ -80,7 +81,6 @@ class ReportView:
     # markers, gfp masks or repeated headers, and a view is built per report)
     before: Sequence[int] = ()                       # the lines just above the crash header
     headers: Sequence[tuple[int, str]] = ()          # every crash header (line, kind)
-    header_pids: Sequence[int | None] = ()           # the task of each header, when named
     repeats: AbstractSet[int] = frozenset()          # headers that repeat an earlier one
     kernel: str | None = None
     frames: Sequence[Frame] = ()
@@ -200,45 +200,56 @@ def _build(report: Any) -> ReportView:
         except AttributeError:              # an object with only some of the fields
             title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
                 [getattr(report, name, None) for name in _FIELDS]
-    lines: dict[int, str] = {}
     if crash:       # the primary crash's fields as the constructor's arguments (a store each, not two)
+        get = crash.get
         n = crash["lineno"]
-        lines[n] = crash["line"]
-        function = crash.get("function") or None
+        lines: dict[int, str] = {n: crash["line"]}
+        function = get("function") or None
         function_line = None
         if function:
-            function_line = crash.get("function_lineno")
-            if crash.get("function_line"):
-                lines[crash["function_lineno"]] = crash["function_line"]
-        task = crash.get("task")
+            function_line = get("function_lineno")
+            text = get("function_line")
+            if text:
+                lines[crash["function_lineno"]] = text
+        task = get("task")
         pid, comm = (_pid(task), task.get("comm")) if task else (None, None)
         task_line = None
-        if crash.get("task_line"):
+        text = get("task_line")
+        if text:
             task_line = crash["task_lineno"]
-            lines[task_line] = crash["task_line"]
-        before = crash.get("before")
+            lines[task_line] = text
+        before = get("before")
         if before:
             lines.update(before)
         view = ReportView(title, ctype, bool(corrupted), lines, crash["kind"], n, function, function_line,
-                          crash.get("file"), pid, comm, task_line, [b for b, _ in before] if before else (),
-                          (), (), frozenset(), kernel, trace or (), in_irq=bool(crash.get("in_irq")))
+                          get("file"), pid, comm, task_line, [b for b, _ in before] if before else (),
+                          (), _NO_REPEATS, kernel, trace or (), in_irq=bool(get("in_irq")))
     else:
+        lines = {}
         view = ReportView(title, ctype, bool(corrupted), lines, "none", None, None, None, None, None, None, None,
-                          (), (), (), frozenset(), kernel, trace or ())
+                          (), (), _NO_REPEATS, kernel, trace or ())
     if events:
-        headers: list[tuple[int, str]] = []
-        pids: list[int | None] = []
-        view.headers, view.header_pids = headers, pids
-        for k, e in enumerate(events):
+        if len(events) == 1:        # most reports: one crash header
+            e = events[0]
             n = e["lineno"]
-            headers.append((n, e["kind"]))
-            pids.append(_pid(e.get("task")))
+            view.headers = [(n, e["kind"])]
             if "repeat_of" in e:
-                if not view.repeats:
-                    view.repeats = set()
-                view.repeats.add(k)
+                view.repeats = {0}
             if n not in lines:
                 lines[n] = e.get("line") or ""
+        else:
+            headers: list[tuple[int, str]] = []
+            view.headers = headers
+            repeats: set[int] | None = None
+            for k, e in enumerate(events):
+                n = e["lineno"]
+                headers.append((n, e["kind"]))
+                if "repeat_of" in e:
+                    if repeats is None:
+                        repeats = view.repeats = set()
+                    repeats.add(k)
+                if n not in lines:
+                    lines[n] = e.get("line") or ""
     if locks:
         view_locks: list[tuple[str, int]] = []
         usages: list[tuple[str, int]] = []
