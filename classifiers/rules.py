@@ -340,8 +340,17 @@ class RuleSet:
     def _plan(self, key: tuple[str, frozenset[str]]) -> list[tuple[Rule, Check, NameSet | None]]:
         """The rules of crash kind ``key[0]`` whose needed marker kinds are all among ``key[1]``, in file order."""
         kind, present = key
-        got = [(r, c, self._gates[r.id]) for r, c, needs in self._by_kind.get(kind, self._any_kind)
-               if not any(n.isdisjoint(present) for n in needs)]
+        got = []
+        for r, c, needs in self._by_kind.get(kind, self._any_kind):
+            if any(n.isdisjoint(present) for n in needs):
+                continue
+            absent = _absent_kinds(r.when)
+            if absent is not None:
+                if not absent.isdisjoint(present):
+                    continue                # ``not = {marker = {kind = ...}}`` of a kind the log holds
+                if r.when.keys() == {"crash", "not"}:
+                    c = _crash_context      # holds on every such view: its evidence is the crash header's
+            got.append((r, c, self._gates[r.id]))
         if len(self._plans) >= 4096:        # kinds x marker-kind combinations: few, but bounded
             self._plans.clear()
         self._plans[key] = got
@@ -374,6 +383,21 @@ class RuleSet:
                     ev = _dedup(ev)      # ordered by role: decisive when the first is more than context
                 hits.append(Hit(rule, ev, bool(ev) and ev[0].get("role") != "context"))
         return hits
+
+
+def _absent_kinds(when: dict[str, Any]) -> frozenset[str] | None:
+    """The marker kinds a rule's ``not = {marker = {kind = ...}}`` (a bare kind test) says the log must lack."""
+    cond = when.get("not")
+    if isinstance(cond, dict) and cond.keys() == {"marker"}:
+        spec = cond["marker"]
+        if isinstance(spec, dict) and spec.keys() == {"kind"}:
+            return frozenset(_as_list(spec["kind"]))
+    return None
+
+
+def _crash_context(view: ReportView, memo: dict[str, Any]) -> list[Evidence]:
+    """The evidence of ``crash = [...]`` on a view of one of its kinds (``_p_crash``): the header, as context."""
+    return [_line_ev(view, view.crash_line, "crash header", role="context")] if view.crash_line is not None else []
 
 
 def _all_of(parts: list[tuple[Check, int]]) -> tuple[Check, int]:
@@ -503,6 +527,14 @@ def _p_crash(rs: RuleSet, kinds: list[str]) -> Check:
 def _p_header(rs: RuleSet, rx: str) -> Check:
     search = rs.regex(rx).search
     why = f"header ~ {rx}"
+    if rx.startswith("^") and re.escape(rx[1:]) == rx[1:]:      # a literal start: the same test, no regexp run
+        start = rx[1:]
+
+        def starts(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+            if view.crash_line is None or not view.lines.get(view.crash_line, "").startswith(start):
+                return None
+            return [_line_ev(view, view.crash_line, why, role="context")]
+        return starts
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
         if view.crash_line is None or not search(view.lines.get(view.crash_line, "")):   # view.text, inline
