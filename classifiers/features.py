@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import chain, compress, filterfalse, islice
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Any
 
 from classifiers.view import ReportView
@@ -226,13 +226,11 @@ def _crash_columns1(view: ReportView, index: FeatureIndex) -> list[int]:
         out = list(filter(None, got))
         if len(out) > 1:
             pair1 = index.pair1
-            if index.pairs_known:
-                known = list(compress(range(lead, lead + len(got)), got))     # where the known names are
-                for a, b in zip(known, known[1:], strict=False):
-                    if b == a + 1:
-                        j = pair1.get((head[b], head[a]))
-                        if j:
-                            out.append(j)
+            if index.pairs_known:          # the known names, each with the next known one when its neighbour
+                known = list(compress(range(len(got)), got))
+                names = list(compress(head[lead:lead + CRASH_DEPTH], got))
+                adjacent = map(_ONE.__eq__, map(sub, known[1:], known))
+                out += filter(None, map(pair1.get, compress(zip(names[1:], names, strict=False), adjacent)))
             else:
                 crash = head[lead:lead + CRASH_DEPTH]
                 out += filter(None, map(pair1.get, zip(crash[1:], crash, strict=False)))
@@ -243,6 +241,7 @@ def _crash_columns1(view: ReportView, index: FeatureIndex) -> list[int]:
     return out
 
 
+_ONE = 1
 _LEAD = 8          # boring frames (dump_stack, __warn, ...) lead a stack: this many are passed over cheaply
 
 
