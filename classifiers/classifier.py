@@ -23,6 +23,7 @@ from classifiers.combine import Verdict, combine, describe_event, round4_rows
 from classifiers.features import FeatureIndex, columns1, feature_index, features
 from classifiers.rules import RULES_FILE, Hit, RuleSet
 from classifiers.view import ReportView
+from classifiers.view import _build as build_view
 
 _DEFAULT: Classifier | None = None
 
@@ -48,7 +49,7 @@ class Classifier:
         return f"rules-{self._rules_digest}+model-{mv}"
 
     def views(self, reports: Sequence[Any]) -> list[ReportView]:
-        return [ReportView.build(rep) for rep in reports]
+        return list(map(build_view, reports))
 
     def hits(self, view: ReportView) -> list[Hit]:
         return self.rules.evaluate(view)
@@ -68,10 +69,8 @@ class Classifier:
             self._index = (self.model, index)
         index = self._index[1]
         if index is None:
-            matrix = self.model.predict_proba([features(v) for v in views])
-        else:
-            matrix = self.model.predict_columns1([columns1(v, index) for v in views])
-        return [list(map(float, row)) for row in matrix]
+            return [list(map(float, row)) for row in self.model.predict_proba([features(v) for v in views])]
+        return self.model.predict_columns1([columns1(v, index) for v in views])     # lists of floats already
 
     def classify_views(self, views: Sequence[ReportView]) -> list[Verdict]:
         hits = list(map(self.rules.evaluate, views))     # first: the features reuse the stacks' names they read

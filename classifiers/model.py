@@ -143,7 +143,8 @@ class Model:
         return [self._proba_binary([self._by_column[j] for j in row]) for row in rows]
 
     def predict_columns1(self, rows: list[list[int]]) -> list[list[float]]:
-        """``predict_columns`` of rows whose every column is given plus one (``classifiers.features.columns1``)."""
+        """``predict_columns`` of rows whose every column is given plus one (``classifiers.features.columns1``): a
+        list of Python floats per row."""
         if len(rows) >= BATCH_MIN:
             return self._proba_rows(rows, 1)
         by = self._by_column
