@@ -22,8 +22,7 @@ from typing import Any
 from classifiers.combine import Verdict, combine, describe_event, round4_rows
 from classifiers.features import FeatureIndex, columns1, feature_index, features
 from classifiers.rules import RULES_FILE, Hit, RuleSet
-from classifiers.view import ReportView
-from classifiers.view import _build as build_view
+from classifiers.view import ReportView, build_view
 
 _DEFAULT: Classifier | None = None
 

@@ -163,10 +163,10 @@ class ReportView:
 
     @classmethod
     def build(cls, report: Any) -> ReportView:
-        return _build(report)
+        return build_view(report)
 
 
-# The parser's fields the view reads, in the order ``_build`` takes them.
+# The parser's fields the view reads, in the order ``build_view`` takes them.
 _FIELDS = ("title", "type", "corrupted", "crash", "events", "trace", "kernel", "locks", "markers", "gfp")
 _READ_DICT = itemgetter(*_FIELDS)
 _READ_REPORT = attrgetter(*_FIELDS)
@@ -190,7 +190,8 @@ def _kernel_range(kernel: str | None, frames: list[Frame]) -> tuple[tuple[int, i
     return (lo, hi) if lo <= hi else (OLDEST, NEWEST)
 
 
-def _build(report: Any) -> ReportView:
+def build_view(report: Any) -> ReportView:
+    """``ReportView.build(report)``."""
     if isinstance(report, dict):            # a stored parse (``store_rows``): every field read, present or not
         title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
             _READ_DICT(report) if report.keys() >= _FIELD_SET else map(report.get, _FIELDS)
