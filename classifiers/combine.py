@@ -196,26 +196,33 @@ def describe_event(view: Any, verdict: Verdict) -> dict[str, Any]:
     write printed by a bio completion after a panic, a data-loss line in a log without a crash: that line).
     ``primary_crash`` names the primary crash when the verdict is about something else; ``crashes``: how
     many distinct crash headers the log holds, when more than one."""
-    decisive = verdict.evidence.get("decisive") or {}
+    decisive = verdict.evidence.get("decisive") or _NO_DECISIVE
     crash = None
-    if view.crash_line is not None:
-        crash = {"kind": view.crash_kind, "line": view.crash_line, "text": view.text(view.crash_line)}
+    n = view.crash_line
+    if n is not None:
+        crash = {"kind": view.crash_kind, "line": n, "text": view.lines.get(n, "")}     # view.text(n)
         if view.crash_pid is not None or view.crash_comm:
             crash["task"] = {"comm": view.crash_comm, "pid": view.crash_pid}
     k = decisive.get("event", 0) if verdict.label != OTHER else 0
-    if isinstance(k, int) and 0 < k < len(view.headers):
-        line, kind = view.headers[k]
+    headers = view.headers
+    if isinstance(k, int) and 0 < k < len(headers):
+        line, kind = headers[k]
         out = {"kind": kind, "line": line, "text": view.text(line) or None, "primary": False}
     elif k is None:
         out = {"kind": "log-line", "line": decisive.get("line"), "text": decisive.get("text"),
                "primary": crash is None}
     elif crash is not None:
-        out = {**crash, "primary": True}
+        crash["primary"] = True         # the primary crash itself (most verdicts): no copy
+        out = crash
+        crash = None
     else:
         out = {"kind": "none", "primary": True}
     if crash is not None and not out["primary"]:
         out["primary_crash"] = crash
-    distinct = len(view.headers) - len(view.repeats)
+    distinct = len(headers) - len(view.repeats)
     if distinct > 1:
         out["crashes"] = distinct
     return out
+
+
+_NO_DECISIVE: dict[str, Any] = {}
