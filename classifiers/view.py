@@ -256,17 +256,22 @@ def build_view(report: Any) -> ReportView:
         usages: list[tuple[str, int]] = []
         view.locks, view.usages = view_locks, usages
         for d in locks:
-            role, n = d.get("role"), d.get("lineno")
-            if role in _LOCK_ROLES and d.get("lock"):
-                view_locks.append((d["lock"].strip(), n))
+            get = d.get
+            role, n = get("role"), get("lineno")
+            if role in _LOCK_ROLES:
+                lock = get("lock")
+                if not lock:
+                    continue
+                view_locks.append((lock.strip(), n))
             elif role == "usage":
                 usages += [(d["from"], n), (d["to"], n)]
             elif role == "registered":
                 usages.append((d["state"], n))
             else:
                 continue
-            if d.get("line"):
-                lines[n] = d["line"]
+            text = get("line")
+            if text:
+                lines[n] = text
     if not markers:
         view._kinds = _NO_KINDS
     else:
