@@ -214,7 +214,12 @@ class Model:
             total[:m] += matrix[index[:m, k]] * scale[:m]
         scores = np.empty_like(total)
         scores[order] = np.array(self.intercept) + total
-        return [_probabilities(row) for row in scores.tolist()]
+        if n == 0 or scores.shape[1] < 2:         # two classes: the logistic of the one score
+            return [_probabilities(row) for row in scores.tolist()]
+        # the softmax as ``_probabilities`` does it, the same floats: the subtraction of each row's top and the
+        # division are exact IEEE operations numpy does alike; exp and the sum stay Python's (math.exp, sum)
+        exps = [list(map(math.exp, row)) for row in (scores - scores.max(axis=1, keepdims=True)).tolist()]
+        return (np.array(exps) / np.array(list(map(sum, exps)))[:, None]).tolist()
 
     # -- persistence (JSON data only) ----------------------------------------------------------------
     def to_json(self, include_meta: bool = True) -> dict[str, Any]:
