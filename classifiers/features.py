@@ -73,6 +73,7 @@ class FeatureIndex:
     # that only the pairs of two known neighbours are looked up
     crash1: dict[str, int] = field(default_factory=dict, repr=False)
     pairs_known: bool = False
+    sfn_of: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)   # stack name -> its sfn1 table
 
 
 def _shifted(table: dict[Any, int]) -> dict[Any, int]:
@@ -164,13 +165,18 @@ def columns1(view: ReportView, index: FeatureIndex) -> list[int]:
     if stacks is None:
         stacks = view.stacks()
     if len(stacks) > 1 or "crash" not in stacks:
-        for name in stacks:
+        kinds = index.sfn_of
+        for name, frames in stacks.items():
             if name == "crash":
                 continue
-            names = index.sfn1.get(f"sfn:{_stack_kind(name)}:")
+            names = kinds.get(name)
             if names is None:
+                if len(kinds) >= _LOCKS_MAX:
+                    kinds.clear()
+                names = kinds[name] = index.sfn1.get(f"sfn:{_stack_kind(name)}:", _NONE)
+            if not names:
                 continue                    # the model knows no function of this kind of stack
-            head = list(islice(view.head_names(name), OTHER_DEPTH))
+            head = list(map(_FUNCTION, frames[:OTHER_DEPTH]))
             if not _BORING.isdisjoint(head):
                 head = list(filterfalse(_BORING.__contains__, head))
             out += filter(None, map(names.get, head))
