@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import attrgetter, itemgetter
+from itertools import compress, count
+from operator import attrgetter, itemgetter, ne
 from typing import Any
 
 from triage.report.context import kernel_tuple
@@ -107,14 +107,16 @@ class ReportView:
                 self._stacks = {}
             elif of.count(of[0]) == len(of):           # one stack (most reports): the report's list, read only
                 self._stacks = {of[0]: frames}
-            else:
+            else:           # a stack's frames are printed together: cut where the stack's name changes
                 stacks: dict[str, list[Frame]] = {}
-                for name, run in groupby(frames, _STACK):    # a stack's frames are printed together
+                cuts = [0, *compress(count(1), map(ne, of[1:], of)), len(of)]
+                for a, b in zip(cuts, cuts[1:], strict=False):
+                    name = of[a]
                     got = stacks.get(name)
                     if got is None:
-                        stacks[name] = list(run)
+                        stacks[name] = frames[a:b]
                     else:
-                        got.extend(run)
+                        got += frames[a:b]
                 self._stacks = stacks
         return self._stacks
 
@@ -183,7 +185,7 @@ def _kernel_range(kernel: str | None, frames: list[Frame]) -> tuple[tuple[int, i
     if known is not None:
         return known, known
     lo, hi = OLDEST, NEWEST
-    names = {f["function"] for f in frames}
+    names = set(map(_FUNCTION, frames))
     for name, since, until in _ERA_FRAMES:
         if name in names:
             lo, hi = max(lo, since), min(hi, until)
