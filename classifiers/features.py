@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain, compress, filterfalse, islice
-from operator import itemgetter, sub
+from itertools import chain, filterfalse, islice
+from operator import itemgetter
 from typing import Any
 
 from classifiers.view import ReportView
@@ -68,11 +68,6 @@ class FeatureIndex:
     sfn1: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     family: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     locks: dict[str, int] = field(default_factory=dict, repr=False)   # lockdep lock name -> column + 1, 0
-    # a crash frame's name -> its fn: column + 1, -1 when _BORING (such a name is never a feature); and whether
-    # every pair's two names are fn: columns (trained models: a pair is seen only with its two functions), so
-    # that only the pairs of two known neighbours are looked up
-    crash1: dict[str, int] = field(default_factory=dict, repr=False)
-    pairs_known: bool = False
     sfn_of: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)   # stack name -> its sfn1 table
 
 
@@ -102,11 +97,8 @@ def feature_index(names: list[str]) -> FeatureIndex:
         i = name.find(":")
         if i > 0:
             family.setdefault(name[:i + 1], {})[name[i + 1:]] = j + 1
-    fn1 = _shifted(fn)
-    crash1 = {**fn1, **dict.fromkeys(_BORING, -1)}
-    pairs_known = all(crash1.get(a, -1) > 0 and crash1.get(b, -1) > 0 for a, b in pair)
-    return FeatureIndex(cols, fn, pair, sfn, fn1, _shifted(pair), {k: _shifted(v) for k, v in sfn.items()}, family,
-                        crash1=crash1, pairs_known=pairs_known)
+    return FeatureIndex(cols, fn, pair, sfn, _shifted(fn), _shifted(pair), {k: _shifted(v) for k, v in sfn.items()},
+                        family)
 
 
 _NONE: dict[str, int] = {}
@@ -213,42 +205,13 @@ def columns1(view: ReportView, index: FeatureIndex) -> list[int]:
 
 def _crash_columns1(view: ReportView, index: FeatureIndex) -> list[int]:
     """The fn: then pair: columns (plus one) of the crash stack's first ``CRASH_DEPTH`` names that are not
-    ``_BORING``. The names are looked up once (``index.crash1``: known, boring or neither); the pairs only where
-    two known names are neighbours, when the model's every pair is of known names (``index.pairs_known``)."""
-    built = view._names.get("crash") if view._names is not None else None
-    if built is not None:
-        head = built[:CRASH_DEPTH + _LEAD]
-    else:
-        head = list(islice(view.head_names("crash"), CRASH_DEPTH + _LEAD))
-    codes = list(map(index.crash1.get, head))
-    lead = 0
-    if codes and codes[0] == -1:            # boring frames (dump_stack, __warn, ...) lead a dump
-        for c in codes:
-            if c != -1:
-                break
-            lead += 1
-    got = codes[lead:lead + CRASH_DEPTH]
-    if (len(head) < CRASH_DEPTH + _LEAD or lead + CRASH_DEPTH <= len(head)) and \
-            _BORING.isdisjoint(head[lead:lead + CRASH_DEPTH]):          # (a set test: None == -1 is slow)
-        out = list(filter(None, got))
-        if len(out) > 1:
-            pair1 = index.pair1
-            if index.pairs_known:          # the known names, each with the next known one when its neighbour
-                known = list(compress(range(len(got)), got))
-                names = list(compress(head[lead:lead + CRASH_DEPTH], got))
-                adjacent = map(_ONE.__eq__, map(sub, known[1:], known))
-                out += filter(None, map(pair1.get, compress(zip(names[1:], names, strict=False), adjacent)))
-            else:
-                crash = head[lead:lead + CRASH_DEPTH]
-                out += filter(None, map(pair1.get, zip(crash[1:], crash, strict=False)))
-        return out
-    crash = _first_unboring(view.head_names("crash"), CRASH_DEPTH)     # boring frames further down: name by name
+    ``_BORING``."""
+    crash = _first_unboring(view.head_names("crash"), CRASH_DEPTH)
     out = list(filter(None, map(index.fn1.get, crash)))
     out += filter(None, map(index.pair1.get, zip(crash[1:], crash, strict=False)))
     return out
 
 
-_ONE = 1
 _LEAD = 8          # boring frames (dump_stack, __warn, ...) lead a stack: this many are passed over cheaply
 
 
