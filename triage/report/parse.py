@@ -34,7 +34,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical_name, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
-from triage.report.wordset import WordSet, literal_search, required_literals
+from triage.report.wordset import WordSet, finds, literal_search, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -439,8 +439,7 @@ _GO_ARG = re.compile(r"%\[(\d+)\]v")
 def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
     """Whether a frame name is on the skip list ``skip`` (remembered per name), None for an empty list."""
     if skip not in _SKIP_RES:
-        _SKIP_RES[skip] = by_name(lambda name, rx=re.compile("|".join(skip)): rx.search(name) is not None) \
-            if skip else None
+        _SKIP_RES[skip] = by_name(finds("|".join(skip))) if skip else None
     return _SKIP_RES[skip]
 
 
