@@ -34,7 +34,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical_name, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
-from triage.report.wordset import WordSet, finds, literal_search, required_literals
+from triage.report.wordset import WordSet, finds, literal_search, re2_set, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -753,10 +753,37 @@ _ANY_REPLACEMENT = re.compile("|".join(f"(?:{r.rx.pattern})" for r in fm.TITLE_R
 _MAY_REPLACE = re.compile(r"\d|[a-f]{6}")
 
 
+# Which replacements match a title (one RE2 pass for all): only those are applied, and the title is searched again
+# only after one changed it (a replacement then may match where it did not).
+_REPLACEMENT_SET = re2_set(tuple(r.rx.pattern for r in fm.TITLE_REPLACEMENTS))
+_REPLACEMENTS = tuple(enumerate(fm.TITLE_REPLACEMENTS))
+
+
 def replace_dynamic(title: str, era: str | None = None) -> str:
-    if _MAY_REPLACE.search(title) is None or _ANY_REPLACEMENT.search(title) is None:
+    if _MAY_REPLACE.search(title) is None:
         return title
-    for r in fm.TITLE_REPLACEMENTS:
+    if _REPLACEMENT_SET is not None and title.isascii() and "\n" not in title:
+        found = _REPLACEMENT_SET.Match(title)
+        if found is None:
+            return title
+        for i, r in _REPLACEMENTS:
+            if i not in found or (r.since or r.until) and not active(era, r.since, r.until):
+                continue
+            new = r.rx.sub(r.repl, title)
+            if new != title:
+                title = new
+                if not title.isascii() or "\n" in title:
+                    return _replace_from(title, era, i + 1)
+                found = _REPLACEMENT_SET.Match(title) or ()
+        return title
+    if _ANY_REPLACEMENT.search(title) is None:
+        return title
+    return _replace_from(title, era, 0)
+
+
+def _replace_from(title: str, era: str | None, first: int) -> str:
+    """The replacements from the ``first`` on, each applied to what the one before left."""
+    for r in fm.TITLE_REPLACEMENTS[first:]:
         if (r.since or r.until) and not active(era, r.since, r.until):
             continue
         title = r.rx.sub(r.repl, title)

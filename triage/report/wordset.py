@@ -131,27 +131,41 @@ class WordSet:
         return {w for w in self.words if w in text}
 
 
-# Escapes whose meaning differs between ``re`` (str patterns: Unicode, and ``\s`` takes \v and \x1c-\x1f even in
-# ASCII) and RE2, and groups RE2 lacks (lookaround, back-references, inline flags): a pattern holding one is
-# searched by ``re`` alone.
-_NOT_RE2 = re.compile(r"\\[sSZAdDwWbB0-9]|\(\?(?!:)")
+# What ``re`` (str patterns) and RE2 may read differently, even in an ASCII text: ``\s`` (``re`` takes \v and
+# \x1c-\x1f too), back-references and octal escapes, groups RE2 lacks (lookaround, inline flags), POSIX classes
+# (a plain set to ``re``) and ``{,n}`` (a repetition to ``re``, a literal to RE2). A pattern holding one is searched
+# by ``re`` alone. (``\d``, ``\w``, ``\b`` and their complements read an ASCII text alike.)
+_NOT_RE2 = re.compile(r"\\[sS0-9]|\(\?(?!:)|\[:|\{,")
+
+
+def re2_set(patterns: tuple[str, ...]):
+    """An RE2 search set of ``patterns`` (``Match(text)``: the positions of those with a match in ``text``, None if
+    none), to be asked only of an ASCII text without a line break (where it answers as ``re`` does: ``$`` of ``re``
+    also matches before a final line break). None without the package or for a pattern RE2 may read otherwise."""
+    try:
+        import re2
+    except ImportError:  # pragma: no cover
+        return None
+    if any(_NOT_RE2.search(p) is not None for p in patterns):
+        return None
+    found = re2.Set.SearchSet()
+    try:
+        for p in patterns:
+            found.Add(p)
+        found.Compile()
+    except re2.error:
+        return None
+    return found
 
 
 def finds(pattern: str) -> Callable[[str], bool]:
     """``re.compile(pattern).search(text) is not None``, answered by RE2 (one DFA pass) for an ASCII text without a
-    line break (where the two engines agree: ``$`` of ``re`` also matches before a final line break). ``re`` tries
-    an alternation of many words at every character (an alternation of 200 frame-skip patterns: ~20 us a name);
-    RE2 reads the text once. Without the package, or for a pattern RE2 may read otherwise, ``re`` answers."""
+    line break (``re2_set``). ``re`` tries an alternation of many words at every character (an alternation of 200
+    frame-skip patterns: ~20 us a name); RE2 reads the text once. Otherwise ``re`` answers."""
     rx = re.compile(pattern)
-    try:
-        import re2
-    except ImportError:  # pragma: no cover
-        re2 = None
-    if re2 is None or _NOT_RE2.search(pattern) is not None:
+    found = re2_set((pattern,))
+    if found is None:
         return lambda text: rx.search(text) is not None
-    found = re2.Set.SearchSet()
-    found.Add(pattern)
-    found.Compile()
     match = found.Match
 
     def test(text: str) -> bool:
