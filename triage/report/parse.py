@@ -34,7 +34,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical_name, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
-from triage.report.wordset import WordSet, finds, literal_search, re2_set, required_literals
+from triage.report.wordset import RegexpSet, WordSet, literal_search, re2_set, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -446,10 +446,39 @@ _GO_ARG = re.compile(r"%\[(\d+)\]v")
 
 
 def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
-    """Whether a frame name is on the skip list ``skip`` (remembered per name), None for an empty list."""
+    """Whether a frame name is on the skip list ``skip``, None for an empty list. The patterns of every list a
+    name matches are found once per name (``_skip_hits``: one RE2 pass for all of the tables' patterns), so the
+    lists of every format and era share that pass; ``re`` answers for a name RE2 cannot take (remembered per name)."""
     if skip not in _SKIP_RES:
-        _SKIP_RES[skip] = by_name(finds("|".join(skip))) if skip else None
+        _SKIP_RES[skip] = _skip_test(skip) if skip else None
     return _SKIP_RES[skip]
+
+
+# Every frame-skip pattern of the tables, once each (their position: what ``_skip_hits`` answers with).
+_ALL_SKIPS = tuple(dict.fromkeys([*fm.SKIP_PATTERNS, *fm.STALL_SKIP, *(
+    p for o in fm.OOPSES for f in o.formats if f.stack is not None for p in f.stack.skip)]))
+_SKIP_POS = {p: i for i, p in enumerate(_ALL_SKIPS)}
+_SKIP_SET = RegexpSet(_ALL_SKIPS)
+_skip_hits = by_name(_SKIP_SET.matching)
+
+
+def _skip_test(skip: tuple[str, ...]) -> Callable[[str], bool]:
+    rx: list[re.Pattern[str]] = []            # (compiled when first needed: most lists never need it)
+
+    def search(name: str) -> bool:
+        if not rx:
+            rx.append(re.compile("|".join(skip)))
+        return rx[0].search(name) is not None
+    slow = by_name(search)
+    pos = [_SKIP_POS.get(p) for p in skip]
+    if None in pos or not all(map(_SKIP_SET.usable, pos)):
+        return slow             # (a pattern not in the tables, or one RE2 reads otherwise)
+    ids = frozenset(pos)
+
+    def test(name: str) -> bool:
+        hits = _skip_hits(name)
+        return slow(name) if hits is None else not ids.isdisjoint(hits)
+    return test
 
 
 @functools.lru_cache(maxsize=512)

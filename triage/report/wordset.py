@@ -158,18 +158,49 @@ def re2_set(patterns: tuple[str, ...]):
     return found
 
 
-def finds(pattern: str) -> Callable[[str], bool]:
-    """``re.compile(pattern).search(text) is not None``, answered by RE2 (one DFA pass) for an ASCII text without a
-    line break (``re2_set``). ``re`` tries an alternation of many words at every character (an alternation of 200
-    frame-skip patterns: ~20 us a name); RE2 reads the text once. Otherwise ``re`` answers."""
-    rx = re.compile(pattern)
-    found = re2_set((pattern,))
-    if found is None:
-        return lambda text: rx.search(text) is not None
-    match = found.Match
+class RegexpSet:
+    """Which of a list of regexps have a match in a text, from one RE2 pass for all of them (``re`` tries an
+    alternation of 200 frame-skip patterns at every character of a name: ~20 us a name). ``matching(text)``: the
+    positions of those with a match, asked only of an ASCII text without a line break (``re2_set``); None when RE2
+    cannot answer (no package, or such a text). ``usable(i)``: whether pattern ``i`` is in the set (RE2 reads it as
+    ``re`` does; for another, ``re`` must answer). Compiled on first use: importing stays light."""
 
-    def test(text: str) -> bool:
-        if text.isascii() and "\n" not in text:
-            return match(text) is not None
-        return rx.search(text) is not None
-    return test
+    def __init__(self, patterns: tuple[str, ...]):
+        self.patterns = patterns
+        self._set = None
+        self._index: dict[int, int] = {}         # a pattern's position -> its position in the RE2 set
+        self._ids: list[int] = []                # the RE2 set's positions -> the patterns'
+
+    def _compile(self) -> None:
+        try:
+            import re2
+        except ImportError:  # pragma: no cover
+            self._set = False
+            return
+        opts = re2.Options()
+        opts.max_mem = 64 << 20                  # (RE2's default, 8 MiB, may not hold the DFA of 200 patterns)
+        found = re2.Set.SearchSet(opts)
+        for i, p in enumerate(self.patterns):
+            if _NOT_RE2.search(p) is not None:
+                continue
+            try:
+                k = found.Add(p)
+            except re2.error:
+                continue
+            self._index[i] = k
+            self._ids.append(i)
+        found.Compile()
+        self._set = found
+
+    def usable(self, i: int) -> bool:
+        if self._set is None:
+            self._compile()
+        return i in self._index
+
+    def matching(self, text: str) -> frozenset[int] | None:
+        if self._set is None:
+            self._compile()
+        if not self._set or not text.isascii() or "\n" in text:
+            return None
+        ids = self._ids
+        return frozenset(ids[k] for k in self._set.Match(text) or ())
