@@ -65,8 +65,15 @@ class LinesPattern:
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         m = self.head.search(text, pos)
-        if m is None:
-            return None
+        return None if m is None else self._from(text, m)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        """``re.match``: the match starting at the text's start, if any (HEAD there, then the parts as ``search``)."""
+        m = self.head.match(text)
+        return None if m is None else self._from(text, m)
+
+    def _from(self, text: str, m: re.Match[str]) -> re.Match[str] | None:
+        """The match starting where the head match ``m`` does, if the parts follow (none otherwise)."""
         end = m.end()
         for part, inner, need in zip(self.parts, self.inner, self.needs, strict=True):
             nl = text.find("\n", end)

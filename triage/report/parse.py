@@ -715,49 +715,57 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None,
     rows = _ROWS_NOW.get(id(oops)) if era is None else None
     if rows is None:
         rows = [(f, _TITLE_TEXT.get(id(f))) for f in oops.formats if active(era, f.since, f.until)]
-    for f, need in rows:
-        if need is not None and (need not in present if present is not None else need not in report):
-            continue
-        m = f.title.search(report)
-        if m is None or m.start() > start_pos:
-            continue
-        if m.start() == start_pos and best.title:
-            continue
-        if m.start() < start_pos:
-            best = Extracted()
-            start_pos = m.start()
-        matched_title = True
-        if f.report is not None:
-            m = f.report.search(report)
-            if m is None:
+    # First the rows matching at the report's start (its header line, most reports: an anchored match fails at once
+    # where a search reads the whole report): the earliest row among them wins, whatever the others match. Only
+    # when none does are the rows searched (nothing was changed by the first pass then).
+    for anchored in (True, False):
+        for f, need in rows:
+            if start_pos == 0 and best.title:
+                break               # (no later row can match before it, and a tie goes to the earlier row)
+            if need is not None and (need not in present if present is not None else need not in report):
                 continue
-        args = [g or "" for g in m.groups()]
-        corrupted = ""
-        variants: list[str] = []
-        frame = ""
-        skipped: list[str] = []
-        if f.stack is not None:
-            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped, may_fail)
-            if not name:
-                name = "corrupted"
-                corrupted = corrupted or _CORRUPTED_NO_FRAMES
-                variants = [name]
-            else:
-                variants = strip_variants(raw)
-                if f.stack.extractor:
-                    canon = _canon(name)
-                    if canon not in variants:
-                        variants.append(canon)
-                    name = canon
-            frame = raw or name
-            args.append(name)
-        title = _go_format(f.fmt, args)
-        alts = [_go_format(a, args) for a in f.alt]
-        for v in variants:
-            va = args[:-1] + [v]
-            alts.append(_go_format(f.fmt, va))
-            alts.extend(_go_format(a, va) for a in f.alt)
-        best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame, skipped=skipped)
+            m = f.title.match(report) if anchored else f.title.search(report)
+            if m is None or m.start() > start_pos:
+                continue
+            if m.start() == start_pos and best.title:
+                continue
+            if m.start() < start_pos:
+                best = Extracted()
+                start_pos = m.start()
+            matched_title = True
+            if f.report is not None:
+                m = f.report.search(report)
+                if m is None:
+                    continue
+            args = [g or "" for g in m.groups()]
+            corrupted = ""
+            variants: list[str] = []
+            frame = ""
+            skipped: list[str] = []
+            if f.stack is not None:
+                name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped, may_fail)
+                if not name:
+                    name = "corrupted"
+                    corrupted = corrupted or _CORRUPTED_NO_FRAMES
+                    variants = [name]
+                else:
+                    variants = strip_variants(raw)
+                    if f.stack.extractor:
+                        canon = _canon(name)
+                        if canon not in variants:
+                            variants.append(canon)
+                        name = canon
+                frame = raw or name
+                args.append(name)
+            title = _go_format(f.fmt, args)
+            alts = [_go_format(a, args) for a in f.alt]
+            for v in variants:
+                va = args[:-1] + [v]
+                alts.append(_go_format(f.fmt, va))
+                alts.extend(_go_format(a, va) for a in f.alt)
+            best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame, skipped=skipped)
+        if start_pos == 0:
+            break
     if not best.title:
         best = Extracted()
         if matched_title:
