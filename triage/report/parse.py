@@ -124,7 +124,10 @@ _INLINE_MARK = "[inline]"
 _IDENT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_."
 _IDENT = frozenset(_IDENT_CHARS)
 _IDENT_RUN = re.compile(r"[a-zA-Z0-9_.]*")
-_HEAD_WORD = re.compile(r"\s*[a-zA-Z0-9_.]*")        # a line's blanks (those of str.strip) and first word
+# The head test of ``drop_inline_headers`` in one match at a line's start: the line's blanks (those of str.strip but
+# the line break) and first word, taken whole (atomic: as a match of those alone ends), and the character after them
+# start the next line too.
+_REPEATED_HEAD = re.compile(r"((?>[^\S\n]*[a-zA-Z0-9_.]*)[^\n])[^\n]*\n\1")
 
 
 def drop_inline_headers(text: str) -> str:
@@ -143,11 +146,15 @@ def drop_inline_headers(text: str) -> str:
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
-        nxt_end = text.find("\n", line_end + 1)
-        if not prefixed or text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+        if not prefixed:
             # no console prefix on either line: the head test below, on the text itself (most lines end here)
-            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
-            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
+            if _REPEATED_HEAD.match(text, line_start) is None:
+                continue
+            nxt_end = text.find("\n", line_end + 1)
+        else:
+            nxt_end = text.find("\n", line_end + 1)
+            if text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0 and \
+                    _REPEATED_HEAD.match(text, line_start) is None:
                 continue
         line = text[line_start:line_end]
         nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
@@ -550,7 +557,10 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
     ``first_only``: the caller takes the first frame, so the walk may stop there when it cannot go unclean (no
     ``should_fail`` in the text); ``skipped`` then holds the frames passed over before it, the only ones an
     older era's skip lists (a subset of today's) could have taken instead."""
-    lines = text.split("\n")
+    # The lines, split as the walk reaches them (it mostly stops within a few dozen): the last element holds the
+    # rest of the text while ``more``; before a line is read, it and the next one are split off.
+    lines = text.split("\n", _SPLIT_LINES)
+    more = len(lines) > _SPLIT_LINES
     i, n = 0, len(lines)
     frames: list[tuple[str, str]] = []
     ok = True
@@ -563,6 +573,9 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             seen_frame = False
             next_gate = _gate(parts[idx + 1]) if idx != len(parts) - 1 else None
             while i < n:
+                if more and i + 2 >= n:
+                    lines[-1:] = rest = lines[-1].split("\n", _SPLIT_LINES)
+                    more, n = len(rest) > _SPLIT_LINES, len(lines)
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
@@ -591,6 +604,9 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
         else:
             gate = _gate(part)
             while i < n:
+                if more and i + 2 >= n:
+                    lines[-1:] = rest = lines[-1].split("\n", _SPLIT_LINES)
+                    more, n = len(rest) > _SPLIT_LINES, len(lines)
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
@@ -610,6 +626,9 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             break
         idx += 1
     return frames, ok
+
+
+_SPLIT_LINES = 32            # lines ``_stack_frames`` splits off the text at a time
 
 
 _GATES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}

@@ -104,14 +104,35 @@ def looks_wrapped(lines: list[str]) -> bool:
     return long * 50 < len(lines) and len(lines) >= 5
 
 
+_LONG_NEXT = re.compile(rf"\n[^\n]{{{_WRAP_WIDTH + 1}}}")     # a line longer than the wrap width, but the first
+
+
+def _looks_wrapped_text(text: str) -> bool:
+    """``looks_wrapped(text.split("\\n"))`` without splitting: the long lines are found by a search that skips from
+    line break to line break, and counted only until there are too many."""
+    n = text.count("\n") + 1
+    if n < 5:
+        return False
+    first = text.find("\n")
+    long = first > _WRAP_WIDTH
+    if long * 50 >= n:
+        return False
+    for _ in _LONG_NEXT.finditer(text, first):
+        long += 1
+        if long * 50 >= n:
+            return False
+    return True
+
+
 # The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header.
 _CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "KASAN: ", "KMSAN: ", "KCSAN: ", "UBSAN: ",
               "general protection fault, probably for non-canonical address")
 
 
-def _join_cut_headers(text: str, lines: list[str]) -> str:
+def _join_cut_headers(text: str, lines: list[str] | None) -> str:
     """``unwrap`` of a text without timestamps: each cut header line (``_cut_header``) joined with its rest, the
-    next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at."""
+    next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at.
+    ``lines``: ``text.split("\\n")``, or None (then split only if a header is joined)."""
     heads: set[int] = set()
     for word in _CUT_WORDS:
         pos = text.find(word)
@@ -126,12 +147,16 @@ def _join_cut_headers(text: str, lines: list[str]) -> str:
     for start in sorted(heads):
         i += text.count("\n", last, start)        # the line number of ``start``
         last = start
-        if i + 1 < len(lines) and (not joined or joined[-1] != i - 1) and _cut_header(lines[i], lines[i + 1]) \
-                and not _PROGRAM_OUTPUT.match(lines[i + 1].lstrip()):
+        end = text.find("\n", start)
+        if end < 0 or joined and joined[-1] == i - 1:
+            continue                    # (the last line: no rest follows it)
+        after = text.find("\n", end + 1)
+        line, rest = text[start:end], text[end + 1:after if after >= 0 else len(text)]
+        if _cut_header(line, rest) and not _PROGRAM_OUTPUT.match(rest.lstrip()):
             joined.append(i)
     if not joined:
         return text
-    out = lines[:]
+    out = text.split("\n") if lines is None else lines[:]
     for i in reversed(joined):
         out[i:i + 2] = [out[i].rstrip() + " " + out[i + 1].strip()]
     return "\n".join(out)
@@ -145,9 +170,12 @@ def unwrap(text: str) -> str:
     # substring search skips through the text, the regexp's search steps through every character)
     if "general protection fault, probably for non-canonical address" in text and _GPF_CUT.search(text):
         text = _GPF_CUT.sub(r"\1 \2", text)
-    lines = text.split("\n")
-    if not looks_wrapped(lines):
+    if not _looks_wrapped_text(text):
         return text
+    if text[:1] != "[" and "\n[" not in text and text.strip():
+        # no line starts with "[" (so none with a timestamp) and one is not blank: not timestamped (below)
+        return _join_cut_headers(text, None)
+    lines = text.split("\n")
     filled = len(lines) - lines.count("") - sum(map(str.isspace, lines))     # lines that are not blank
     # (a timestamp starts with "[": with too few lines starting so, no need to match them)
     timestamped = ((text[:1] == "[") + text.count("\n[")) * 3 >= filled and \
