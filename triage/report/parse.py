@@ -158,20 +158,20 @@ def drop_inline_headers(text: str) -> str:
                 continue
         line = text[line_start:line_end]
         nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
-        if "] " in line or "] " in nxt:     # (``console_match`` is None for a line without "] ")
+        # A head ends past a character that is neither blank nor of a name: the lines must share the text up to
+        # the first such character past the first word (not so in the usual frame pair: only blanks, a name's start).
+        if prefixed and ("] " in line or "] " in nxt):     # (``console_match`` is None for a line without "] ")
             cm, cn = console_match(line), console_match(nxt)
             if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
                 continue                # not the same printk context: two lines, not one repeated
             console = cm.group(0) if cm is not None else ""
             body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
+            lead = len(body) - len(body.lstrip())
+            word_end = _IDENT_RUN.match(body, lead).end()
+            if word_end == len(body) or not nbody.startswith(body[:word_end + 1]):
+                continue
         else:
-            console, body, nbody = "", line, nxt
-        # A head ends past a character that is neither blank nor of a name: the lines must share the text up to
-        # the first such character past the first word (not so in the usual frame pair: only blanks, a name's start).
-        lead = len(body) - len(body.lstrip())
-        word_end = _IDENT_RUN.match(body, lead).end()
-        if word_end == len(body) or not nbody.startswith(body[:word_end + 1]):
-            continue
+            console, body, nbody = "", line, nxt        # (``_REPEATED_HEAD`` made that test above)
         k = len(body[:_common_prefix(body, nbody)].rstrip(_IDENT_CHARS))     # (back to the start of a name)
         head = body[:k]
         if head.strip() and not head.strip().startswith("?") and k < len(body) and body[k] in _IDENT:
