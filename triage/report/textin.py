@@ -258,10 +258,10 @@ def mask_code(text: str) -> str:
     """``text`` with the lines that quote kernel source blanked: diff hunks (the lines an ``@@ -a,b +c,d @@``
     header counts, and the file headers before it) and source lines naming crash headers (``is_source_line``).
     Mail quoting is looked through; the number of lines stays the same."""
-    if "@@ -" not in text and '"' not in text and "%" not in text:
-        return text
-    if "@@ -" not in text:
-        return _mask_source_lines(text)
+    # (a hunk header's "@" looked for first: one character is found at memchr speed, "@@ -" read at every blank)
+    hunk = "@" in text and "@@ -" in text
+    if not hunk:
+        return _mask_source_lines(text) if '"' in text or "%" in text else text
     lines = text.split("\n")
     changed = False
     i, n = 0, len(lines)
@@ -353,8 +353,10 @@ _DMESG_LEVEL = re.compile(r"^((?:[ \t]*>)*[ \t]*)(?:(kern)|user|mail|daemon|auth
                           r"authpriv|ftp|local[0-7]) *:(?:emerg|alert|crit|err|warn|notice|info|debug) *: (.*)$", re.M)
 
 
-# What a ``_DMESG_LEVEL`` line holds: a level right after a colon.
+# What a ``_DMESG_LEVEL`` line holds: a level right after a colon (one search for all: a substring test per word
+# read the text eight times).
 _DMESG_WORDS = (":emerg", ":alert", ":crit", ":err", ":warn", ":notice", ":info", ":debug")
+_DMESG_WORD = re.compile("|".join(map(re.escape, _DMESG_WORDS)))
 # A line ending in ")": the end of every decoded line (a ")" is rarer than the "." ``_DECODED_END`` starts with).
 _PAREN_END = re.compile(r"\)[ \t]*$", re.M)
 
@@ -375,7 +377,7 @@ def undecode(text: str) -> str:
     Line count unchanged."""
     if ":" not in text:
         return text
-    if " :" in text and any(w in text for w in _DMESG_WORDS) and _DMESG_LEVEL.search(text):
+    if _DMESG_WORD.search(text) is not None and " :" in text and _DMESG_LEVEL.search(text):
         # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
         # the kernel's: blanked
         text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)
