@@ -713,6 +713,8 @@ _TITLE_TEXTS = {id(o): WordSet(tuple({t for f in o.formats if (t := _TITLE_TEXT[
 
 # Each oops' rows in force today, with their required texts.
 _ROWS_NOW = {id(o): [(f, _TITLE_TEXT[id(f)]) for f in o.formats if active(None, f.since, f.until)] for o in fm.OOPSES}
+# Each oops' rows, with their required texts and the eras they are in use (for an era's rows).
+_ROWS_ALL = {id(o): [(f, _TITLE_TEXT[id(f)], f.since, f.until) for f in o.formats] for o in fm.OOPSES}
 
 
 def extract_description(report: str, oops: fm.Oops, era: str | None = None,
@@ -733,7 +735,12 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None,
     may_fail = "should_fail" in report if words is None or "should_fail" in words else False
     rows = _ROWS_NOW.get(id(oops)) if era is None else None
     if rows is None:
-        rows = [(f, _TITLE_TEXT.get(id(f))) for f in oops.formats if active(era, f.since, f.until)]
+        dated = _ROWS_ALL.get(id(oops)) if era is not None else None
+        if dated is not None:           # (``active``, inlined: a call per row cost more than the rest of the test)
+            rows = [(f, need) for f, need, since, until in dated
+                    if (since is None or era >= since) and (until is None or era < until)]
+        else:
+            rows = [(f, _TITLE_TEXT.get(id(f))) for f in oops.formats if active(era, f.since, f.until)]
     # First the rows matching at the report's start (its header line, most reports: an anchored match fails at once
     # where a search reads the whole report): the earliest row among them wins, whatever the others match. Only
     # when none does are the rows searched (nothing was changed by the first pass then).
