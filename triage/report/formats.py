@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from triage.report.wordset import alternatives, required_literals
+from triage.report.wordset import RegexpSet, alternatives, required_literals
 
 
 def compile_re(rx: str) -> re.Pattern[str]:
@@ -297,10 +297,20 @@ def linux_stall_extractor(frames: list[str]) -> tuple[str, int]:
     for i, frame in enumerate(frames):
         if "smp_call_function" in frame:
             return frame, i
-        if any(a.search(frame) for a in STALL_ANCHORS):
+        if _stall_anchor(frame):
             return prev, prev_idx
         prev, prev_idx = frame, i
     return frames[0], 0
+
+
+_STALL_ANCHOR_SET = RegexpSet(tuple(a.pattern for a in STALL_ANCHORS))
+
+
+def _stall_anchor(frame: str) -> bool:
+    """``any(a.search(frame) for a in STALL_ANCHORS)``: one RE2 pass for all the anchors (50 searches a frame
+    otherwise), where RE2 answers for every anchor and the frame."""
+    hits = _STALL_ANCHOR_SET.matching(frame) if _STALL_ANCHOR_SET.usable_all() else None
+    return bool(hits) if hits is not None else any(a.search(frame) for a in STALL_ANCHORS)
 
 
 _HANG_ANCHORS = ("rtnl_lock", "synchronize_rcu", "synchronize_srcu", "synchronize_net", "synchronize_sched")

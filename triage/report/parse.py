@@ -499,8 +499,13 @@ def strip_variants(frame: str) -> list[str]:
     return list(_variants(frame))
 
 
+_ANY_STRIP_PREFIX = tuple(fm.STRIP_FRAME_PREFIXES)
+
+
 @by_name
 def _variants(frame: str) -> tuple[str, ...]:
+    if not frame.startswith(_ANY_STRIP_PREFIX):
+        return (frame,)         # (no step below applies: each tests the frame as it is, unchanged)
     out = [frame]
     for prefix in fm.STRIP_FRAME_PREFIXES:
         if frame.startswith(prefix) and len(frame) > len(prefix):
@@ -920,6 +925,9 @@ _TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "sho
                                     *(w for o in fm.OOPSES for w in _TITLE_TEXTS[id(o)].words)})))
 
 
+_TEXT_WORD_SET = frozenset(_TEXT_WORDS.words)
+
+
 def FRAME_RES_ANY(line: str) -> bool:  # noqa: N802
     return _frame_re(line) is not None
 
@@ -966,14 +974,19 @@ def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
 _DATED_ROWS = {id(o): [f for f in o.formats if f.since or f.until] for o in fm.OOPSES}
 
 
-def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted) -> bool:
+def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: set[str] | None = None) -> bool:
     """Whether the era's rows or skip lists could give this report another title than today's: an era row
-    of this oops matching the report, or a frame today's skip lists passed over that the era's did not."""
+    of this oops matching the report, or a frame today's skip lists passed over that the era's did not.
+    ``words``: as ``extract_description``'s (a row whose required text the report lacks is not searched)."""
     if ex.corrupted == _CORRUPTED_NO_FRAMES and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
         return True
     for f in _DATED_ROWS[id(oops)]:
-        if active(era, f.since, f.until) != active(None, f.since, f.until) and f.title.search(report):
-            return True
+        if active(era, f.since, f.until) != active(None, f.since, f.until):
+            need = _TITLE_TEXT.get(id(f))
+            if words is not None and need is not None and need in _TEXT_WORD_SET and need not in words:
+                continue
+            if f.title.search(report):
+                return True
     skip = _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
     return skip is not None and any(skip(name) for name in ex.skipped)
 
@@ -1025,7 +1038,7 @@ def parse(text: str | bytes) -> Report:
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
         if oops.since and not active(era, oops.since, None):   # a header syzkaller did not know then
             era_title = _era_title_from(text, era)
-        elif _rules_differ(oops, era, report, ex):
+        elif _rules_differ(oops, era, report, ex, found.holds()):
             era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
         else:                                               # same rows and frames: only the replacements
             era_title = clean_title(ex.title, era)

@@ -197,6 +197,12 @@ class RegexpSet:
             self._compile()
         return i in self._index
 
+    def usable_all(self) -> bool:
+        """Whether every pattern is in the set."""
+        if self._set is None:
+            self._compile()
+        return len(self._ids) == len(self.patterns)
+
     def matching(self, text: str) -> frozenset[int] | None:
         if self._set is None:
             self._compile()
