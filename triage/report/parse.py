@@ -86,9 +86,13 @@ _OVERLAPPING = {h for h in _BY_HEADER for o in _BY_HEADER if o != h and o in h}
 
 def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
     """The first oops (table order) this line announces, if any (of those syzkaller knew in ``era``)."""
-    found = set(_HEADER_RE.findall(line))
+    # The headers the line holds, from one RE2 pass (``_HEADER_RE`` tries its 70 headers at every character): none
+    # (most lines asked), or one, which is then all ``findall`` would find; only for more is ``findall`` asked.
+    found = _HEADER_WORDS.present(line)
     if not found:
         return None
+    if len(found) > 1:
+        found = set(_HEADER_RE.findall(line))
     if len(found) > 1 or found & _OVERLAPPING:
         idx = sorted(i for h in _BY_HEADER if h in line for i in _BY_HEADER[h])
     else:
@@ -139,28 +143,24 @@ def drop_inline_headers(text: str) -> str:
         return text
     edits: list[tuple[int, int, str]] = []
     n = len(text)
-    prefixed = "] " in text             # (without, no line has a console prefix: not looked for line by line)
     pos = text.find(_INLINE_MARK)
     while pos >= 0:                     # each line holding the mark
         line_start = text.rfind("\n", 0, pos) + 1
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
-        if not prefixed:
-            # no console prefix on either line: the head test below, on the text itself (most lines end here)
-            if _REPEATED_HEAD.match(text, line_start) is None:
-                continue
-            nxt_end = text.find("\n", line_end + 1)
-        else:
-            nxt_end = text.find("\n", line_end + 1)
-            if text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0 and \
-                    _REPEATED_HEAD.match(text, line_start) is None:
-                continue
+        nxt_end = text.find("\n", line_end + 1)
+        nxt_end = n if nxt_end < 0 else nxt_end
+        # A console prefix on either line (``console_match`` is None for a line without "] "): looked for in the
+        # two lines (reading the whole text for one first cost more than this search in the lines holding the mark).
+        prefixed = text.find("] ", line_start, nxt_end) >= 0
+        if not prefixed and _REPEATED_HEAD.match(text, line_start) is None:
+            continue        # no console prefix on either line: the head test below, on the text itself (most end here)
         line = text[line_start:line_end]
-        nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
+        nxt = text[line_end + 1:nxt_end]
         # A head ends past a character that is neither blank nor of a name: the lines must share the text up to
         # the first such character past the first word (not so in the usual frame pair: only blanks, a name's start).
-        if prefixed and ("] " in line or "] " in nxt):     # (``console_match`` is None for a line without "] ")
+        if prefixed:
             cm, cn = console_match(line), console_match(nxt)
             if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
                 continue                # not the same printk context: two lines, not one repeated

@@ -377,7 +377,7 @@ def undecode(text: str) -> str:
     Line count unchanged."""
     if ":" not in text:
         return text
-    if _DMESG_WORD.search(text) is not None and " :" in text and _DMESG_LEVEL.search(text):
+    if " :" in text and _DMESG_WORD.search(text) is not None and _DMESG_LEVEL.search(text):
         # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
         # the kernel's: blanked
         text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)
