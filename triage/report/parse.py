@@ -143,19 +143,27 @@ def drop_inline_headers(text: str) -> str:
         return text
     edits: list[tuple[int, int, str]] = []
     n = len(text)
+    any_prefix = "] " in text           # (without, no line has a console prefix: not looked for line by line)
     pos = text.find(_INLINE_MARK)
     while pos >= 0:                     # each line holding the mark
         line_start = text.rfind("\n", 0, pos) + 1
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
-        nxt_end = text.find("\n", line_end + 1)
-        nxt_end = n if nxt_end < 0 else nxt_end
-        # A console prefix on either line (``console_match`` is None for a line without "] "): looked for in the
-        # two lines (reading the whole text for one first cost more than this search in the lines holding the mark).
-        prefixed = text.find("] ", line_start, nxt_end) >= 0
-        if not prefixed and _REPEATED_HEAD.match(text, line_start) is None:
-            continue        # no console prefix on either line: the head test below, on the text itself (most end here)
+        if not any_prefix:
+            # no console prefix on either line: the head test below, on the text itself (most lines end here)
+            if _REPEATED_HEAD.match(text, line_start) is None:
+                continue
+            nxt_end = text.find("\n", line_end + 1)
+            nxt_end = n if nxt_end < 0 else nxt_end
+            prefixed = False
+        else:
+            nxt_end = text.find("\n", line_end + 1)
+            nxt_end = n if nxt_end < 0 else nxt_end
+            # a console prefix on either line (``console_match`` is None for a line without "] ")
+            prefixed = text.find("] ", line_start, nxt_end) >= 0
+            if not prefixed and _REPEATED_HEAD.match(text, line_start) is None:
+                continue
         line = text[line_start:line_end]
         nxt = text[line_end + 1:nxt_end]
         # A head ends past a character that is neither blank nor of a name: the lines must share the text up to
