@@ -571,7 +571,8 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
     ``should_fail`` in the text); ``skipped`` then holds the frames passed over before it, the only ones an
     older era's skip lists (a subset of today's) could have taken instead."""
     # The lines, split as the walk reaches them (it mostly stops within a few dozen): the last element holds the
-    # rest of the text while ``more``; before a line is read, it and the next one are split off.
+    # rest of the text while ``more``; before a line is read, it and the next one are split off, with as many more
+    # lines as are split already (each split copies the rest: doubling, a character is copied a few times at most).
     lines = text.split("\n", _SPLIT_LINES)
     more = len(lines) > _SPLIT_LINES
     i, n = 0, len(lines)
@@ -587,8 +588,8 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             next_gate = _gate(parts[idx + 1]) if idx != len(parts) - 1 else None
             while i < n:
                 if more and i + 2 >= n:
-                    lines[-1:] = rest = lines[-1].split("\n", _SPLIT_LINES)
-                    more, n = len(rest) > _SPLIT_LINES, len(lines)
+                    lines[-1:] = rest = lines[-1].split("\n", n)
+                    more, n = len(rest) > n, len(lines)
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
@@ -618,8 +619,8 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             gate = _gate(part)
             while i < n:
                 if more and i + 2 >= n:
-                    lines[-1:] = rest = lines[-1].split("\n", _SPLIT_LINES)
-                    more, n = len(rest) > _SPLIT_LINES, len(lines)
+                    lines[-1:] = rest = lines[-1].split("\n", n)
+                    more, n = len(rest) > n, len(lines)
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
@@ -641,7 +642,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
     return frames, ok
 
 
-_SPLIT_LINES = 32            # lines ``_stack_frames`` splits off the text at a time
+_SPLIT_LINES = 32            # lines ``_stack_frames`` splits off the text first
 
 
 _GATES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
