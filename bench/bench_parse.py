@@ -13,11 +13,15 @@ compiles the era-dated regexps). Each round starts with the parser's per-name an
 (``triage.report.memo``) empty, as a fresh process would: the rounds repeat the same texts, and a table warmed by
 the round before would measure the table, not the parser. Exit 1 when over the limit.
 
-Instructions, steady on a loaded machine (collected only inside the ``functools.reduce`` that parses every 4th
-report once, in a fresh process; divide the "Collected" figure by the 266 reports):
+Instructions, steady on a loaded machine: collected only inside the ``functools.reduce`` that parses every 4th
+report once (divide the "Collected" figure by the 266 reports), after one round over all 1,062 and with the
+tables emptied, as a timed round is; with ``--fresh``, in a fresh process instead (one report parsed before), so
+that the figure also holds the regexps and sets compiled on first use (what ``triage parse FILE`` pays):
 
-    PYTHONHASHSEED=0 PYTHONPATH=. valgrind --tool=callgrind --collect-atstart=no \
-        --toggle-collect=functools_reduce --callgrind-out-file=/dev/null python bench/bench_parse.py --callgrind
+    PYTHONHASHSEED=0 PYTHONPATH=. valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce \
+        --callgrind-out-file=/dev/null python bench/bench_parse.py --callgrind [--fresh]
+
+The same for the limit's regexp pass: ``--callgrind --pass``.
 """
 
 from __future__ import annotations
@@ -73,15 +77,20 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--limit", type=float, default=2.5, help="parse time / regexp-pass time allowed")
     ap.add_argument("--callgrind", action="store_true", help="parse every 4th report once, for valgrind to count")
+    ap.add_argument("--fresh", action="store_true", help="with --callgrind: in a fresh process, not after a round")
+    ap.add_argument("--pass", dest="pass_", action="store_true", help="with --callgrind: the regexp pass, not parse")
     args = ap.parse_args()
     sample = sorted((DATA / "syzbot-sample").glob("*.txt"))
     if not sample:
         sys.exit(f"real data not available: {DATA / 'syzbot-sample'}")
     logs = [p.read_bytes() for p in sample]
     if args.callgrind:
-        parse(logs[-1])                       # the regexps compiled, no report's lines remembered
-        functools.reduce(lambda _, log: parse(log), logs[::4], None)
-        print(f"parsed {len(logs[::4])} reports once")
+        fn = frame_pass if args.pass_ else parse
+        for log in logs[-1:] if args.fresh else logs:
+            fn(log)                           # fresh: the module-level regexps compiled; else a whole round
+        memo.clear()
+        functools.reduce(lambda _, log: fn(log), logs[::4], None)
+        print(f"{'read' if args.pass_ else 'parsed'} {len(logs[::4])} reports once")
         return 0
     size = sum(len(x) for x in logs) / len(logs)
     base = seconds(frame_pass, logs, args.rounds)

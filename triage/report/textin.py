@@ -96,6 +96,15 @@ def _cut_header(line: str, rest: str) -> bool:
 
 _GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical address)[ \t]*\n[ \t]*"
                       r"(0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\])")
+# An ARM backtrace line (``[<pc>] (func) from [<lr>] (caller+0x34/0x70)``) cut after "from" or after its second
+# address: no kernel line starts with the caller's "(name...)" or ends in "from", wherever the cut falls.
+_ARM_CUT = re.compile(r"(\) from \[<[0-9a-f]+>\])[ \t]*\n[ \t]*(\([^()\n]*\))"
+                      r"|(\) from)[ \t]*\n[ \t]*(\[<[0-9a-f]+>\] \([^()\n]*\))")
+
+
+def _joined(m: re.Match[str]) -> str:
+    """An ``_ARM_CUT`` match as the one line the kernel printed."""
+    return f"{m[1]} {m[2]}" if m[1] is not None else f"{m[3]} {m[4]}"
 
 
 def looks_wrapped(lines: list[str]) -> bool:
@@ -170,6 +179,8 @@ def unwrap(text: str) -> str:
     # substring search skips through the text, the regexp's search steps through every character)
     if "general protection fault, probably for non-canonical address" in text and _GPF_CUT.search(text):
         text = _GPF_CUT.sub(r"\1 \2", text)
+    if ") from" in text and _ARM_CUT.search(text):
+        text = _ARM_CUT.sub(_joined, text)
     if not _looks_wrapped_text(text):
         return text
     if text[:1] != "[" and "\n[" not in text and text.strip():
