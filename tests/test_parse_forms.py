@@ -111,3 +111,31 @@ def test_wrapped_paste_reads_like_the_log():
             "[  124.740003]  xfs_uuid_mount+0x1a/0x2b\n[  124.740004]  xfs_mountfs+0x1a/0x2b\n"
             "[  124.740005]  xfs_fs_fill_super+0x1a/0x2b\n")
     assert parse(text).title == "WARNING in rmqueue"
+
+
+def test_arm_backtrace_cut_by_a_mail_client_reads_whole():
+    # An ARM backtrace quoted in a reply whose client wrapped it: each "[<pc>] (func) from [<lr>] (caller+off/size)"
+    # line is cut after "from" or after its second address. The whole mail is mostly prose, so the timestamped
+    # unwrapping does not apply; the hung task's first frame is the overlayfs function on a continuation line.
+    prose = "".join(f"Some more words of the reply, line {i}, that explain the setup.\n" for i in range(40))
+    text = (prose +
+            "> [ 1103.834869] INFO: task nfsd:1029 blocked for more than 122 seconds.\n"
+            "> [ 1103.834901] \"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.\n"
+            "> [ 1103.834915] task:nfsd            state:D stack:    0 pid: 1029\n"
+            "> [ 1103.834945] Backtrace:\n"
+            "> [ 1103.834992] [<809f9df0>] (__schedule) from [<809fa7c8>] (schedule+0x68/0xe4)\n"
+            "> [ 1103.835056] [<809fa760>] (schedule) from [<8017bcac>]\n"
+            "> (rwsem_down_write_slowpath+0x318/0x518)\n"
+            "> [ 1103.835094] [<8017b994>] (rwsem_down_write_slowpath) from\n"
+            "> [<809fd700>] (down_write+0x6c/0x70)\n"
+            "> [ 1103.835195] [<809fd694>] (down_write) from [<7f6676b8>]\n"
+            "> (ovl_dir_release+0x34/0x70 [overlay])\n"
+            "> [ 1103.835267] [<7f667684>] (ovl_dir_release [overlay]) from\n"
+            "> [<803359f0>] (__fput+0x90/0x25c)\n"
+            "> [ 1103.835307] [<80335960>] (__fput) from [<80335c24>] (delayed_fput+0x4c/0x58)\n"
+            "> [ 1103.835348] [<80335bd8>] (delayed_fput) from [<80335c4c>]\n"
+            "> (flush_delayed_fput+0x1c/0x20)\n" + prose)
+    rep = parse(text)
+    assert rep.title == "INFO: task hung in ovl_dir_release"
+    assert rep.guilty_frame == "ovl_dir_release"
+    assert "[<809fd694>] (down_write) from [<7f6676b8>] (ovl_dir_release+0x34/0x70 [overlay])" in rep.report

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-PARSER_VERSION = "1.4"   # 1.4: headers need corroborating kernel output; event types
+PARSER_VERSION = "1.5"   # 1.5: ARM backtrace lines cut by a mail client joined; 1.4: headers need corroborating
+#                          kernel output; event types
 
 
 @dataclass

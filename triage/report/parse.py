@@ -34,7 +34,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical_name, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
-from triage.report.wordset import WordSet, literal_search, required_literals
+from triage.report.wordset import RegexpSet, WordSet, literal_search, re2_set, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -86,9 +86,13 @@ _OVERLAPPING = {h for h in _BY_HEADER for o in _BY_HEADER if o != h and o in h}
 
 def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
     """The first oops (table order) this line announces, if any (of those syzkaller knew in ``era``)."""
-    found = set(_HEADER_RE.findall(line))
+    # The headers the line holds, from one RE2 pass (``_HEADER_RE`` tries its 70 headers at every character): none
+    # (most lines asked), or one, which is then all ``findall`` would find; only for more is ``findall`` asked.
+    found = _HEADER_WORDS.present(line)
     if not found:
         return None
+    if len(found) > 1:
+        found = set(_HEADER_RE.findall(line))
     if len(found) > 1 or found & _OVERLAPPING:
         idx = sorted(i for h in _BY_HEADER if h in line for i in _BY_HEADER[h])
     else:
@@ -101,9 +105,13 @@ def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
 
 
 def _common_prefix(a: str, b: str) -> int:
-    """The length of the longest common prefix of ``a`` and ``b`` (compared 64 characters at a time, then by
-    halves of the last 64: a few slice comparisons, no step per character)."""
+    """The length of the longest common prefix of ``a`` and ``b``: for ASCII texts, where the two as big-endian
+    numbers first differ (the highest bit of their XOR, a few C-level calls); else compared 64 characters at a
+    time, then by halves of the last 64 (a few slice comparisons, no step per character)."""
     k, limit = 0, min(len(a), len(b))
+    if a.isascii() and b.isascii():
+        x = int.from_bytes(a[:limit].encode(), "big") ^ int.from_bytes(b[:limit].encode(), "big")
+        return limit - (x.bit_length() + 7) // 8
     while k + 64 <= limit and a[k:k + 64] == b[k:k + 64]:
         k += 64
     hi = min(k + 64, limit)         # a[:k] == b[:k]; the first difference is at k..hi (or none: hi)
@@ -120,7 +128,10 @@ _INLINE_MARK = "[inline]"
 _IDENT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_."
 _IDENT = frozenset(_IDENT_CHARS)
 _IDENT_RUN = re.compile(r"[a-zA-Z0-9_.]*")
-_HEAD_WORD = re.compile(r"\s*[a-zA-Z0-9_.]*")        # a line's blanks (those of str.strip) and first word
+# The head test of ``drop_inline_headers`` in one match at a line's start: the line's blanks (those of str.strip but
+# the line break) and first word, taken whole (atomic: as a match of those alone ends), and the character after them
+# start the next line too.
+_REPEATED_HEAD = re.compile(r"((?>[^\S\n]*[a-zA-Z0-9_.]*)[^\n])[^\n]*\n\1")
 
 
 def drop_inline_headers(text: str) -> str:
@@ -132,35 +143,43 @@ def drop_inline_headers(text: str) -> str:
         return text
     edits: list[tuple[int, int, str]] = []
     n = len(text)
-    prefixed = "] " in text             # (without, no line has a console prefix: not looked for line by line)
+    any_prefix = "] " in text           # (without, no line has a console prefix: not looked for line by line)
     pos = text.find(_INLINE_MARK)
     while pos >= 0:                     # each line holding the mark
         line_start = text.rfind("\n", 0, pos) + 1
         line_end = text.find("\n", pos)
         line_end = n if line_end < 0 else line_end
         pos = text.find(_INLINE_MARK, line_end)
-        nxt_end = text.find("\n", line_end + 1)
-        if not prefixed or text.find("] ", line_start, n if nxt_end < 0 else nxt_end) < 0:
+        if not any_prefix:
             # no console prefix on either line: the head test below, on the text itself (most lines end here)
-            word_end = _HEAD_WORD.match(text, line_start, line_end).end()
-            if word_end == line_end or not text.startswith(text[line_start:word_end + 1], line_end + 1):
+            if _REPEATED_HEAD.match(text, line_start) is None:
+                continue
+            nxt_end = text.find("\n", line_end + 1)
+            nxt_end = n if nxt_end < 0 else nxt_end
+            prefixed = False
+        else:
+            nxt_end = text.find("\n", line_end + 1)
+            nxt_end = n if nxt_end < 0 else nxt_end
+            # a console prefix on either line (``console_match`` is None for a line without "] ")
+            prefixed = text.find("] ", line_start, nxt_end) >= 0
+            if not prefixed and _REPEATED_HEAD.match(text, line_start) is None:
                 continue
         line = text[line_start:line_end]
-        nxt = text[line_end + 1:nxt_end if nxt_end >= 0 else n]
-        if "] " in line or "] " in nxt:     # (``console_match`` is None for a line without "] ")
+        nxt = text[line_end + 1:nxt_end]
+        # A head ends past a character that is neither blank nor of a name: the lines must share the text up to
+        # the first such character past the first word (not so in the usual frame pair: only blanks, a name's start).
+        if prefixed:
             cm, cn = console_match(line), console_match(nxt)
             if (cm is None) != (cn is None) or (cm is not None and cm.group(1) != cn.group(1)):
                 continue                # not the same printk context: two lines, not one repeated
             console = cm.group(0) if cm is not None else ""
             body, nbody = line[len(console):], nxt[cn.end():] if cn is not None else nxt
+            lead = len(body) - len(body.lstrip())
+            word_end = _IDENT_RUN.match(body, lead).end()
+            if word_end == len(body) or not nbody.startswith(body[:word_end + 1]):
+                continue
         else:
-            console, body, nbody = "", line, nxt
-        # A head ends past a character that is neither blank nor of a name: the lines must share the text up to
-        # the first such character past the first word (not so in the usual frame pair: only blanks, a name's start).
-        lead = len(body) - len(body.lstrip())
-        word_end = _IDENT_RUN.match(body, lead).end()
-        if word_end == len(body) or not nbody.startswith(body[:word_end + 1]):
-            continue
+            console, body, nbody = "", line, nxt        # (``_REPEATED_HEAD`` made that test above)
         k = len(body[:_common_prefix(body, nbody)].rstrip(_IDENT_CHARS))     # (back to the start of a name)
         head = body[:k]
         if head.strip() and not head.strip().startswith("?") and k < len(body) and body[k] in _IDENT:
@@ -281,7 +300,8 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             prefix.append(stripped)
     prefix = prefix[-max_prefix:]
 
-    out: list[str] = []
+    out: list[str] = []             # the report's pieces: a line or a run of lines, each ending in a line break
+    lines_out = 0                   # the lines they hold
     size = 0
     report_end = 0
     second = False
@@ -315,15 +335,18 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
                 mark = next(runs, n)
             if mark > pos:              # plain lines up to ``mark``: taken whole
                 run = text[pos:mark]
-                taken = run[:-1].split("\n") if run[-1] == "\n" else run.split("\n")
-                grow = len(run) if run[-1] == "\n" else len(run) + 1
-                if max(map(len, taken)) > MAX_LINE or not skip_text and \
-                        (size + grow > MAX_REPORT or len(out) + len(taken) > MAX_REPORT_LINES):
+                if run[-1] != "\n":
+                    run += "\n"
+                grow, taken = len(run), run.count("\n")
+                # (a line longer than MAX_LINE makes the run longer than MAX_LINE + 1: only then is it looked for)
+                if grow > MAX_LINE + 1 and max(map(len, run.split("\n"))) > MAX_LINE or not skip_text and \
+                        (size + grow > MAX_REPORT or lines_out + taken > MAX_REPORT_LINES):
                     slow_until = mark   # a line to cut, or the limit is reached inside: line by line
                 else:
-                    text_lines += len(taken)
+                    text_lines += taken
                     if not skip_text:
-                        out.extend(taken)
+                        out.append(run)     # (whole: not split into lines and joined again)
+                        lines_out += taken
                         size += grow
                         if not second:
                             report_end = size
@@ -375,13 +398,14 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             # panic_on_warn's own panic stack repeats the report: drop it.
             skip_text = skip_line = True
         if not skip_line:
-            out.append(stripped)
+            out.append(stripped + "\n")
+            lines_out += 1
             size += len(stripped) + 1
             if not second or ctx_kind:
                 report_end = size
-        if size > MAX_REPORT or len(out) > MAX_REPORT_LINES:
+        if size > MAX_REPORT or lines_out > MAX_REPORT_LINES:
             break
-    report = "\n".join(out) + "\n" if out else ""
+    report = "".join(out)
     return Found(report=report, report_end=min(report_end, len(report)), prefix=prefix, end_pos=end_pos, words=words)
 
 
@@ -437,11 +461,39 @@ _GO_ARG = re.compile(r"%\[(\d+)\]v")
 
 
 def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
-    """Whether a frame name is on the skip list ``skip`` (remembered per name), None for an empty list."""
+    """Whether a frame name is on the skip list ``skip``, None for an empty list. The patterns of every list a
+    name matches are found once per name (``_skip_hits``: one RE2 pass for all of the tables' patterns), so the
+    lists of every format and era share that pass; ``re`` answers for a name RE2 cannot take (remembered per name)."""
     if skip not in _SKIP_RES:
-        _SKIP_RES[skip] = by_name(lambda name, rx=re.compile("|".join(skip)): rx.search(name) is not None) \
-            if skip else None
+        _SKIP_RES[skip] = _skip_test(skip) if skip else None
     return _SKIP_RES[skip]
+
+
+# Every frame-skip pattern of the tables, once each (their position: what ``_skip_hits`` answers with).
+_ALL_SKIPS = tuple(dict.fromkeys([*fm.SKIP_PATTERNS, *fm.STALL_SKIP, *(
+    p for o in fm.OOPSES for f in o.formats if f.stack is not None for p in f.stack.skip)]))
+_SKIP_POS = {p: i for i, p in enumerate(_ALL_SKIPS)}
+_SKIP_SET = RegexpSet(_ALL_SKIPS)
+_skip_hits = by_name(_SKIP_SET.matching)
+
+
+def _skip_test(skip: tuple[str, ...]) -> Callable[[str], bool]:
+    rx: list[re.Pattern[str]] = []            # (compiled when first needed: most lists never need it)
+
+    def search(name: str) -> bool:
+        if not rx:
+            rx.append(re.compile("|".join(skip)))
+        return rx[0].search(name) is not None
+    slow = by_name(search)
+    pos = [_SKIP_POS.get(p) for p in skip]
+    if None in pos or not all(map(_SKIP_SET.usable, pos)):
+        return slow             # (a pattern not in the tables, or one RE2 reads otherwise)
+    ids = frozenset(pos)
+
+    def test(name: str) -> bool:
+        hits = _skip_hits(name)
+        return slow(name) if hits is None else not ids.isdisjoint(hits)
+    return test
 
 
 @functools.lru_cache(maxsize=512)
@@ -455,8 +507,13 @@ def strip_variants(frame: str) -> list[str]:
     return list(_variants(frame))
 
 
+_ANY_STRIP_PREFIX = tuple(fm.STRIP_FRAME_PREFIXES)
+
+
 @by_name
 def _variants(frame: str) -> tuple[str, ...]:
+    if not frame.startswith(_ANY_STRIP_PREFIX):
+        return (frame,)         # (no step below applies: each tests the frame as it is, unchanged)
     out = [frame]
     for prefix in fm.STRIP_FRAME_PREFIXES:
         if frame.startswith(prefix) and len(frame) > len(prefix):
@@ -513,7 +570,11 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
     ``first_only``: the caller takes the first frame, so the walk may stop there when it cannot go unclean (no
     ``should_fail`` in the text); ``skipped`` then holds the frames passed over before it, the only ones an
     older era's skip lists (a subset of today's) could have taken instead."""
-    lines = text.split("\n")
+    # The lines, split as the walk reaches them (it mostly stops within a few dozen): the last element holds the
+    # rest of the text while ``more``; before a line is read, it and the next one are split off, with as many more
+    # lines as are split already (each split copies the rest: doubling, a character is copied a few times at most).
+    lines = text.split("\n", _SPLIT_LINES)
+    more = len(lines) > _SPLIT_LINES
     i, n = 0, len(lines)
     frames: list[tuple[str, str]] = []
     ok = True
@@ -526,6 +587,9 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             seen_frame = False
             next_gate = _gate(parts[idx + 1]) if idx != len(parts) - 1 else None
             while i < n:
+                if more and i + 2 >= n:
+                    lines[-1:] = rest = lines[-1].split("\n", n)
+                    more, n = len(rest) > n, len(lines)
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
@@ -554,6 +618,9 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
         else:
             gate = _gate(part)
             while i < n:
+                if more and i + 2 >= n:
+                    lines[-1:] = rest = lines[-1].split("\n", n)
+                    more, n = len(rest) > n, len(lines)
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
@@ -573,6 +640,9 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             break
         idx += 1
     return frames, ok
+
+
+_SPLIT_LINES = 32            # lines ``_stack_frames`` splits off the text first
 
 
 _GATES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
@@ -657,6 +727,8 @@ _TITLE_TEXTS = {id(o): WordSet(tuple({t for f in o.formats if (t := _TITLE_TEXT[
 
 # Each oops' rows in force today, with their required texts.
 _ROWS_NOW = {id(o): [(f, _TITLE_TEXT[id(f)]) for f in o.formats if active(None, f.since, f.until)] for o in fm.OOPSES}
+# Each oops' rows, with their required texts and the eras they are in use (for an era's rows).
+_ROWS_ALL = {id(o): [(f, _TITLE_TEXT[id(f)], f.since, f.until) for f in o.formats] for o in fm.OOPSES}
 
 
 def extract_description(report: str, oops: fm.Oops, era: str | None = None,
@@ -677,50 +749,63 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None,
     may_fail = "should_fail" in report if words is None or "should_fail" in words else False
     rows = _ROWS_NOW.get(id(oops)) if era is None else None
     if rows is None:
-        rows = [(f, _TITLE_TEXT.get(id(f))) for f in oops.formats if active(era, f.since, f.until)]
-    for f, need in rows:
-        if need is not None and (need not in present if present is not None else need not in report):
-            continue
-        m = f.title.search(report)
-        if m is None or m.start() > start_pos:
-            continue
-        if m.start() == start_pos and best.title:
-            continue
-        if m.start() < start_pos:
-            best = Extracted()
-            start_pos = m.start()
-        matched_title = True
-        if f.report is not None:
-            m = f.report.search(report)
-            if m is None:
+        dated = _ROWS_ALL.get(id(oops)) if era is not None else None
+        if dated is not None:           # (``active``, inlined: a call per row cost more than the rest of the test)
+            rows = [(f, need) for f, need, since, until in dated
+                    if (since is None or era >= since) and (until is None or era < until)]
+        else:
+            rows = [(f, _TITLE_TEXT.get(id(f))) for f in oops.formats if active(era, f.since, f.until)]
+    # First the rows matching at the report's start (its header line, most reports: an anchored match fails at once
+    # where a search reads the whole report): the earliest row among them wins, whatever the others match. Only
+    # when none does are the rows searched (nothing was changed by the first pass then).
+    for anchored in (True, False):
+        for f, need in rows:
+            if start_pos == 0 and best.title:
+                break               # (no later row can match before it, and a tie goes to the earlier row)
+            if need is not None and (need not in present if present is not None else need not in report):
                 continue
-        args = [g or "" for g in m.groups()]
-        corrupted = ""
-        variants: list[str] = []
-        frame = ""
-        skipped: list[str] = []
-        if f.stack is not None:
-            name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped, may_fail)
-            if not name:
-                name = "corrupted"
-                corrupted = corrupted or _CORRUPTED_NO_FRAMES
-                variants = [name]
-            else:
-                variants = strip_variants(raw)
-                if f.stack.extractor:
-                    canon = _canon(name)
-                    if canon not in variants:
-                        variants.append(canon)
-                    name = canon
-            frame = raw or name
-            args.append(name)
-        title = _go_format(f.fmt, args)
-        alts = [_go_format(a, args) for a in f.alt]
-        for v in variants:
-            va = args[:-1] + [v]
-            alts.append(_go_format(f.fmt, va))
-            alts.extend(_go_format(a, va) for a in f.alt)
-        best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame, skipped=skipped)
+            m = f.title.match(report) if anchored else f.title.search(report)
+            if m is None or m.start() > start_pos:
+                continue
+            if m.start() == start_pos and best.title:
+                continue
+            if m.start() < start_pos:
+                best = Extracted()
+                start_pos = m.start()
+            matched_title = True
+            if f.report is not None:
+                m = f.report.search(report)
+                if m is None:
+                    continue
+            args = [g or "" for g in m.groups()]
+            corrupted = ""
+            variants: list[str] = []
+            frame = ""
+            skipped: list[str] = []
+            if f.stack is not None:
+                name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped, may_fail)
+                if not name:
+                    name = "corrupted"
+                    corrupted = corrupted or _CORRUPTED_NO_FRAMES
+                    variants = [name]
+                else:
+                    variants = strip_variants(raw)
+                    if f.stack.extractor:
+                        canon = _canon(name)
+                        if canon not in variants:
+                            variants.append(canon)
+                        name = canon
+                frame = raw or name
+                args.append(name)
+            title = _go_format(f.fmt, args)
+            alts = [_go_format(a, args) for a in f.alt]
+            for v in variants:
+                va = args[:-1] + [v]
+                alts.append(_go_format(f.fmt, va))
+                alts.extend(_go_format(a, va) for a in f.alt)
+            best = Extracted(title=title, corrupted=corrupted, alt=alts, fmt=f, frame=frame, skipped=skipped)
+        if start_pos == 0:
+            break
     if not best.title:
         best = Extracted()
         if matched_title:
@@ -745,10 +830,37 @@ _ANY_REPLACEMENT = re.compile("|".join(f"(?:{r.rx.pattern})" for r in fm.TITLE_R
 _MAY_REPLACE = re.compile(r"\d|[a-f]{6}")
 
 
+# Which replacements match a title (one RE2 pass for all): only those are applied, and the title is searched again
+# only after one changed it (a replacement then may match where it did not).
+_REPLACEMENT_SET = re2_set(tuple(r.rx.pattern for r in fm.TITLE_REPLACEMENTS))
+_REPLACEMENTS = tuple(enumerate(fm.TITLE_REPLACEMENTS))
+
+
 def replace_dynamic(title: str, era: str | None = None) -> str:
-    if _MAY_REPLACE.search(title) is None or _ANY_REPLACEMENT.search(title) is None:
+    if _MAY_REPLACE.search(title) is None:
         return title
-    for r in fm.TITLE_REPLACEMENTS:
+    if _REPLACEMENT_SET is not None and title.isascii() and "\n" not in title:
+        found = _REPLACEMENT_SET.Match(title)
+        if found is None:
+            return title
+        for i, r in _REPLACEMENTS:
+            if i not in found or (r.since or r.until) and not active(era, r.since, r.until):
+                continue
+            new = r.rx.sub(r.repl, title)
+            if new != title:
+                title = new
+                if not title.isascii() or "\n" in title:
+                    return _replace_from(title, era, i + 1)
+                found = _REPLACEMENT_SET.Match(title) or ()
+        return title
+    if _ANY_REPLACEMENT.search(title) is None:
+        return title
+    return _replace_from(title, era, 0)
+
+
+def _replace_from(title: str, era: str | None, first: int) -> str:
+    """The replacements from the ``first`` on, each applied to what the one before left."""
+    for r in fm.TITLE_REPLACEMENTS[first:]:
         if (r.since or r.until) and not active(era, r.since, r.until):
             continue
         title = r.rx.sub(r.repl, title)
@@ -822,6 +934,9 @@ _TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "sho
                                     *(w for o in fm.OOPSES for w in _TITLE_TEXTS[id(o)].words)})))
 
 
+_TEXT_WORD_SET = frozenset(_TEXT_WORDS.words)
+
+
 def FRAME_RES_ANY(line: str) -> bool:  # noqa: N802
     return _frame_re(line) is not None
 
@@ -868,14 +983,19 @@ def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
 _DATED_ROWS = {id(o): [f for f in o.formats if f.since or f.until] for o in fm.OOPSES}
 
 
-def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted) -> bool:
+def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: set[str] | None = None) -> bool:
     """Whether the era's rows or skip lists could give this report another title than today's: an era row
-    of this oops matching the report, or a frame today's skip lists passed over that the era's did not."""
+    of this oops matching the report, or a frame today's skip lists passed over that the era's did not.
+    ``words``: as ``extract_description``'s (a row whose required text the report lacks is not searched)."""
     if ex.corrupted == _CORRUPTED_NO_FRAMES and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
         return True
     for f in _DATED_ROWS[id(oops)]:
-        if active(era, f.since, f.until) != active(None, f.since, f.until) and f.title.search(report):
-            return True
+        if active(era, f.since, f.until) != active(None, f.since, f.until):
+            need = _TITLE_TEXT.get(id(f))
+            if words is not None and need is not None and need in _TEXT_WORD_SET and need not in words:
+                continue
+            if f.title.search(report):
+                return True
     skip = _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
     return skip is not None and any(skip(name) for name in ex.skipped)
 
@@ -927,7 +1047,7 @@ def parse(text: str | bytes) -> Report:
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
         if oops.since and not active(era, oops.since, None):   # a header syzkaller did not know then
             era_title = _era_title_from(text, era)
-        elif _rules_differ(oops, era, report, ex):
+        elif _rules_differ(oops, era, report, ex, found.holds()):
             era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
         else:                                               # same rows and frames: only the replacements
             era_title = clean_title(ex.title, era)

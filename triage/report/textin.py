@@ -36,7 +36,7 @@ def to_text(data: str | bytes) -> str:
 
 def unquote(text: str) -> str:
     """Remove mail quote markers (``> ``, ``>> ``, ``> > ``) from quoted lines; other lines stay."""
-    if not _has_quoted_line(text):
+    if ">" not in text or not _has_quoted_line(text):     # (one character: found at memchr speed)
         return text
     # ``_QUOTE.sub("", text)``, with the search skipping from line break to line break (see ``_has_quoted_line``)
     m = _QUOTE_FIRST.match(text)
@@ -96,6 +96,15 @@ def _cut_header(line: str, rest: str) -> bool:
 
 _GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical address)[ \t]*\n[ \t]*"
                       r"(0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\])")
+# An ARM backtrace line (``[<pc>] (func) from [<lr>] (caller+0x34/0x70)``) cut after "from" or after its second
+# address: no kernel line starts with the caller's "(name...)" or ends in "from", wherever the cut falls.
+_ARM_CUT = re.compile(r"(\) from \[<[0-9a-f]+>\])[ \t]*\n[ \t]*(\([^()\n]*\))"
+                      r"|(\) from)[ \t]*\n[ \t]*(\[<[0-9a-f]+>\] \([^()\n]*\))")
+
+
+def _joined(m: re.Match[str]) -> str:
+    """An ``_ARM_CUT`` match as the one line the kernel printed."""
+    return f"{m[1]} {m[2]}" if m[1] is not None else f"{m[3]} {m[4]}"
 
 
 def looks_wrapped(lines: list[str]) -> bool:
@@ -104,14 +113,35 @@ def looks_wrapped(lines: list[str]) -> bool:
     return long * 50 < len(lines) and len(lines) >= 5
 
 
+_LONG_NEXT = re.compile(rf"\n[^\n]{{{_WRAP_WIDTH + 1}}}")     # a line longer than the wrap width, but the first
+
+
+def _looks_wrapped_text(text: str) -> bool:
+    """``looks_wrapped(text.split("\\n"))`` without splitting: the long lines are found by a search that skips from
+    line break to line break, and counted only until there are too many."""
+    n = text.count("\n") + 1
+    if n < 5:
+        return False
+    first = text.find("\n")
+    long = first > _WRAP_WIDTH
+    if long * 50 >= n:
+        return False
+    for _ in _LONG_NEXT.finditer(text, first):
+        long += 1
+        if long * 50 >= n:
+            return False
+    return True
+
+
 # The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header.
 _CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "KASAN: ", "KMSAN: ", "KCSAN: ", "UBSAN: ",
               "general protection fault, probably for non-canonical address")
 
 
-def _join_cut_headers(text: str, lines: list[str]) -> str:
+def _join_cut_headers(text: str, lines: list[str] | None) -> str:
     """``unwrap`` of a text without timestamps: each cut header line (``_cut_header``) joined with its rest, the
-    next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at."""
+    next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at.
+    ``lines``: ``text.split("\\n")``, or None (then split only if a header is joined)."""
     heads: set[int] = set()
     for word in _CUT_WORDS:
         pos = text.find(word)
@@ -126,12 +156,16 @@ def _join_cut_headers(text: str, lines: list[str]) -> str:
     for start in sorted(heads):
         i += text.count("\n", last, start)        # the line number of ``start``
         last = start
-        if i + 1 < len(lines) and (not joined or joined[-1] != i - 1) and _cut_header(lines[i], lines[i + 1]) \
-                and not _PROGRAM_OUTPUT.match(lines[i + 1].lstrip()):
+        end = text.find("\n", start)
+        if end < 0 or joined and joined[-1] == i - 1:
+            continue                    # (the last line: no rest follows it)
+        after = text.find("\n", end + 1)
+        line, rest = text[start:end], text[end + 1:after if after >= 0 else len(text)]
+        if _cut_header(line, rest) and not _PROGRAM_OUTPUT.match(rest.lstrip()):
             joined.append(i)
     if not joined:
         return text
-    out = lines[:]
+    out = text.split("\n") if lines is None else lines[:]
     for i in reversed(joined):
         out[i:i + 2] = [out[i].rstrip() + " " + out[i + 1].strip()]
     return "\n".join(out)
@@ -145,9 +179,14 @@ def unwrap(text: str) -> str:
     # substring search skips through the text, the regexp's search steps through every character)
     if "general protection fault, probably for non-canonical address" in text and _GPF_CUT.search(text):
         text = _GPF_CUT.sub(r"\1 \2", text)
-    lines = text.split("\n")
-    if not looks_wrapped(lines):
+    if ") from" in text and _ARM_CUT.search(text):
+        text = _ARM_CUT.sub(_joined, text)
+    if not _looks_wrapped_text(text):
         return text
+    if text[:1] != "[" and "\n[" not in text and text.strip():
+        # no line starts with "[" (so none with a timestamp) and one is not blank: not timestamped (below)
+        return _join_cut_headers(text, None)
+    lines = text.split("\n")
     filled = len(lines) - lines.count("") - sum(map(str.isspace, lines))     # lines that are not blank
     # (a timestamp starts with "[": with too few lines starting so, no need to match them)
     timestamped = ((text[:1] == "[") + text.count("\n[")) * 3 >= filled and \
@@ -230,10 +269,10 @@ def mask_code(text: str) -> str:
     """``text`` with the lines that quote kernel source blanked: diff hunks (the lines an ``@@ -a,b +c,d @@``
     header counts, and the file headers before it) and source lines naming crash headers (``is_source_line``).
     Mail quoting is looked through; the number of lines stays the same."""
-    if "@@ -" not in text and '"' not in text and "%" not in text:
-        return text
-    if "@@ -" not in text:
-        return _mask_source_lines(text)
+    # (a hunk header's "@" looked for first: one character is found at memchr speed, "@@ -" read at every blank)
+    hunk = "@" in text and "@@ -" in text
+    if not hunk:
+        return _mask_source_lines(text) if '"' in text or "%" in text else text
     lines = text.split("\n")
     changed = False
     i, n = 0, len(lines)
@@ -325,8 +364,10 @@ _DMESG_LEVEL = re.compile(r"^((?:[ \t]*>)*[ \t]*)(?:(kern)|user|mail|daemon|auth
                           r"authpriv|ftp|local[0-7]) *:(?:emerg|alert|crit|err|warn|notice|info|debug) *: (.*)$", re.M)
 
 
-# What a ``_DMESG_LEVEL`` line holds: a level right after a colon.
+# What a ``_DMESG_LEVEL`` line holds: a level right after a colon (one search for all: a substring test per word
+# read the text eight times).
 _DMESG_WORDS = (":emerg", ":alert", ":crit", ":err", ":warn", ":notice", ":info", ":debug")
+_DMESG_WORD = re.compile("|".join(map(re.escape, _DMESG_WORDS)))
 # A line ending in ")": the end of every decoded line (a ")" is rarer than the "." ``_DECODED_END`` starts with).
 _PAREN_END = re.compile(r"\)[ \t]*$", re.M)
 
@@ -347,7 +388,7 @@ def undecode(text: str) -> str:
     Line count unchanged."""
     if ":" not in text:
         return text
-    if " :" in text and any(w in text for w in _DMESG_WORDS) and _DMESG_LEVEL.search(text):
+    if " :" in text and _DMESG_WORD.search(text) is not None and _DMESG_LEVEL.search(text):
         # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
         # the kernel's: blanked
         text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)

@@ -129,3 +129,84 @@ class WordSet:
             except UnicodeError:
                 pass
         return {w for w in self.words if w in text}
+
+
+# What ``re`` (str patterns) and RE2 may read differently, even in an ASCII text: ``\s`` (``re`` takes \v and
+# \x1c-\x1f too), back-references and octal escapes, groups RE2 lacks (lookaround, inline flags), POSIX classes
+# (a plain set to ``re``) and ``{,n}`` (a repetition to ``re``, a literal to RE2). A pattern holding one is searched
+# by ``re`` alone. (``\d``, ``\w``, ``\b`` and their complements read an ASCII text alike.)
+_NOT_RE2 = re.compile(r"\\[sS0-9]|\(\?(?!:)|\[:|\{,")
+
+
+def re2_set(patterns: tuple[str, ...]):
+    """An RE2 search set of ``patterns`` (``Match(text)``: the positions of those with a match in ``text``, None if
+    none), to be asked only of an ASCII text without a line break (where it answers as ``re`` does: ``$`` of ``re``
+    also matches before a final line break). None without the package or for a pattern RE2 may read otherwise."""
+    try:
+        import re2
+    except ImportError:  # pragma: no cover
+        return None
+    if any(_NOT_RE2.search(p) is not None for p in patterns):
+        return None
+    found = re2.Set.SearchSet()
+    try:
+        for p in patterns:
+            found.Add(p)
+        found.Compile()
+    except re2.error:
+        return None
+    return found
+
+
+class RegexpSet:
+    """Which of a list of regexps have a match in a text, from one RE2 pass for all of them (``re`` tries an
+    alternation of 200 frame-skip patterns at every character of a name: ~20 us a name). ``matching(text)``: the
+    positions of those with a match, asked only of an ASCII text without a line break (``re2_set``); None when RE2
+    cannot answer (no package, or such a text). ``usable(i)``: whether pattern ``i`` is in the set (RE2 reads it as
+    ``re`` does; for another, ``re`` must answer). Compiled on first use: importing stays light."""
+
+    def __init__(self, patterns: tuple[str, ...]):
+        self.patterns = patterns
+        self._set = None
+        self._index: dict[int, int] = {}         # a pattern's position -> its position in the RE2 set
+        self._ids: list[int] = []                # the RE2 set's positions -> the patterns'
+
+    def _compile(self) -> None:
+        try:
+            import re2
+        except ImportError:  # pragma: no cover
+            self._set = False
+            return
+        opts = re2.Options()
+        opts.max_mem = 64 << 20                  # (RE2's default, 8 MiB, may not hold the DFA of 200 patterns)
+        found = re2.Set.SearchSet(opts)
+        for i, p in enumerate(self.patterns):
+            if _NOT_RE2.search(p) is not None:
+                continue
+            try:
+                k = found.Add(p)
+            except re2.error:
+                continue
+            self._index[i] = k
+            self._ids.append(i)
+        found.Compile()
+        self._set = found
+
+    def usable(self, i: int) -> bool:
+        if self._set is None:
+            self._compile()
+        return i in self._index
+
+    def usable_all(self) -> bool:
+        """Whether every pattern is in the set."""
+        if self._set is None:
+            self._compile()
+        return len(self._ids) == len(self.patterns)
+
+    def matching(self, text: str) -> frozenset[int] | None:
+        if self._set is None:
+            self._compile()
+        if not self._set or not text.isascii() or "\n" in text:
+            return None
+        ids = self._ids
+        return frozenset(ids[k] for k in self._set.Match(text) or ())
