@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from classifiers.combine import Verdict, combine, describe_event
-from classifiers.features import FeatureIndex, columns, feature_index, features
+from classifiers.combine import Verdict, combine, describe_event, round4_rows
+from classifiers.features import FeatureIndex, columns1, feature_index, features
 from classifiers.rules import RULES_FILE, Hit, RuleSet
-from classifiers.view import ReportView
+from classifiers.view import ReportView, build_view
 
 _DEFAULT: Classifier | None = None
 
@@ -48,7 +48,7 @@ class Classifier:
         return f"rules-{self._rules_digest}+model-{mv}"
 
     def views(self, reports: Sequence[Any]) -> list[ReportView]:
-        return [ReportView.build(rep) for rep in reports]
+        return list(map(build_view, reports))
 
     def hits(self, view: ReportView) -> list[Hit]:
         return self.rules.evaluate(view)
@@ -56,27 +56,37 @@ class Classifier:
     def probabilities(self, views: Sequence[ReportView]) -> list[dict[str, float] | None]:
         if self.model is None:
             return [None] * len(views)
+        classes = self.model.classes
+        return [dict(zip(classes, row, strict=True)) for row in self._scores(views)]
+
+    def _scores(self, views: Sequence[ReportView]) -> list[list[float]]:
+        """The model's class probabilities of each view, as floats in ``model.classes`` order."""
         if self._index is None or self._index[0] is not self.model:
             names = getattr(self.model, "features", None)       # a model without a vocabulary sees every feature
-            index = feature_index(names) if isinstance(names, list) and hasattr(self.model, "predict_columns") \
+            index = feature_index(names) if isinstance(names, list) and hasattr(self.model, "predict_columns1") \
                 else None
             self._index = (self.model, index)
         index = self._index[1]
         if index is None:
-            matrix = self.model.predict_proba([features(v) for v in views])
-        else:
-            matrix = self.model.predict_columns([columns(v, index) for v in views])
-        classes = self.model.classes
-        return [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
+            return [list(map(float, row)) for row in self.model.predict_proba([features(v) for v in views])]
+        return self.model.predict_columns1([columns1(v, index) for v in views])     # lists of floats already
 
     def classify_views(self, views: Sequence[ReportView]) -> list[Verdict]:
         hits = list(map(self.rules.evaluate, views))     # first: the features reuse the stacks' names they read
-        probs = self.probabilities(views)
-        mv = self.model.version if self.model is not None else None
         version = self.version
         out = []
-        for view, h, p in zip(views, hits, probs, strict=True):
-            v = combine(h, p, corrupted=view.corrupted, model_version=mv)
+        if self.model is None:
+            probs: list[dict[str, float] | None] = [None] * len(views)
+            rounded: list[list[float] | None] = [None] * len(views)
+            mv = None
+        else:
+            scores = self._scores(views)
+            classes = self.model.classes
+            probs = [dict(zip(classes, row, strict=True)) for row in scores]
+            rounded = round4_rows(scores)
+            mv = self.model.version
+        for view, h, p, r in zip(views, hits, probs, rounded, strict=True):
+            v = combine(h, p, corrupted=view.corrupted, model_version=mv, rounded=r)
             v.evidence["event"] = describe_event(view, v)
             v.version = version
             out.append(v)

@@ -63,6 +63,28 @@ def round4(x: float) -> float:
     return round(x, 4)
 
 
+# From this many rows ``round4_rows`` rounds with numpy (below it, numpy's import costs more)
+ROUND_BATCH = 256
+
+
+def round4_rows(rows: list[list[float]]) -> list[list[float]]:
+    """``round4`` of every value of ``rows`` (the model's probabilities of a batch); a batch of ``ROUND_BATCH``
+    rows or more in one numpy pass of round4's very operations (the same floats), the values round4 leaves to
+    ``round`` by ``round``."""
+    if len(rows) < ROUND_BATCH:
+        return [list(map(round4, row)) for row in rows]
+    import numpy as np
+
+    x = np.array(rows, dtype=np.float64)
+    y = x * 10000.0
+    k = np.floor(y)
+    f = y - k
+    out = ((k + (f > 0.5)) / 10000.0).tolist()
+    for i, j in zip(*np.nonzero(~((x > 0.0) & (x <= 1.0) & (np.abs(f - 0.5) > 1e-6))), strict=True):
+        out[i][j] = round(rows[i][j], 4)
+    return out
+
+
 def usable(hits: list[Hit]) -> list[Hit]:
     """The hits that may decide: every ``other`` hit, and consequence hits with decisive evidence."""
     return [h for h in hits if h.rule.label == OTHER or h.decisive]
@@ -81,8 +103,9 @@ def _strongest(strong: list[Hit]) -> str:
 
 
 def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool = False,
-            model_version: str | None = None) -> Verdict:
-    """One verdict from the rule hits and the model's class probabilities (None when there is no model)."""
+            model_version: str | None = None, rounded: list[float] | None = None) -> Verdict:
+    """One verdict from the rule hits and the model's class probabilities (None when there is no model);
+    ``rounded``: their ``round4``, when the caller rounded a batch (``round4_rows``)."""
     # each hit as the verdict shows it (its rule, label, confidence, why, decisive flag and evidence lines)
     evidence: dict[str, Any] = {"rules": [{"rule": h.rule.id, "label": h.rule.label, "confidence": h.rule.confidence,
                                            "why": h.rule.why, "decisive": h.decisive, "matches": h.evidence}
@@ -91,8 +114,8 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
     if probs:
         model_label = max(probs, key=probs.__getitem__)
         p_top = probs[model_label]
-        rounded = dict(zip(probs, map(round4, probs.values()), strict=True))
-        evidence["model"] = {"label": model_label, "probabilities": rounded, "version": model_version}
+        shown = dict(zip(probs, map(round4, probs.values()) if rounded is None else rounded, strict=True))
+        evidence["model"] = {"label": model_label, "probabilities": shown, "version": model_version}
     ok: list[Hit] = []                # usable()
     strong: list[Hit] = []
     weak: list[Hit] = []
@@ -173,26 +196,33 @@ def describe_event(view: Any, verdict: Verdict) -> dict[str, Any]:
     write printed by a bio completion after a panic, a data-loss line in a log without a crash: that line).
     ``primary_crash`` names the primary crash when the verdict is about something else; ``crashes``: how
     many distinct crash headers the log holds, when more than one."""
-    decisive = verdict.evidence.get("decisive") or {}
+    decisive = verdict.evidence.get("decisive") or _NO_DECISIVE
     crash = None
-    if view.crash_line is not None:
-        crash = {"kind": view.crash_kind, "line": view.crash_line, "text": view.text(view.crash_line)}
+    n = view.crash_line
+    if n is not None:
+        crash = {"kind": view.crash_kind, "line": n, "text": view.lines.get(n, "")}     # view.text(n)
         if view.crash_pid is not None or view.crash_comm:
             crash["task"] = {"comm": view.crash_comm, "pid": view.crash_pid}
     k = decisive.get("event", 0) if verdict.label != OTHER else 0
-    if isinstance(k, int) and 0 < k < len(view.headers):
-        line, kind = view.headers[k]
+    headers = view.headers
+    if isinstance(k, int) and 0 < k < len(headers):
+        line, kind = headers[k]
         out = {"kind": kind, "line": line, "text": view.text(line) or None, "primary": False}
     elif k is None:
         out = {"kind": "log-line", "line": decisive.get("line"), "text": decisive.get("text"),
                "primary": crash is None}
     elif crash is not None:
-        out = {**crash, "primary": True}
+        crash["primary"] = True         # the primary crash itself (most verdicts): no copy
+        out = crash
+        crash = None
     else:
         out = {"kind": "none", "primary": True}
     if crash is not None and not out["primary"]:
         out["primary_crash"] = crash
-    distinct = len(view.headers) - len(view.repeats)
+    distinct = len(headers) - len(view.repeats)
     if distinct > 1:
         out["crashes"] = distinct
     return out
+
+
+_NO_DECISIVE: dict[str, Any] = {}

@@ -68,6 +68,7 @@ class FeatureIndex:
     sfn1: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     family: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     locks: dict[str, int] = field(default_factory=dict, repr=False)   # lockdep lock name -> column + 1, 0
+    sfn_of: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)   # stack name -> its sfn1 table
 
 
 def _shifted(table: dict[Any, int]) -> dict[Any, int]:
@@ -96,8 +97,8 @@ def feature_index(names: list[str]) -> FeatureIndex:
         i = name.find(":")
         if i > 0:
             family.setdefault(name[:i + 1], {})[name[i + 1:]] = j + 1
-    return FeatureIndex(cols, fn, pair, sfn, _shifted(fn), _shifted(pair),
-                        {k: _shifted(v) for k, v in sfn.items()}, family)
+    return FeatureIndex(cols, fn, pair, sfn, _shifted(fn), _shifted(pair), {k: _shifted(v) for k, v in sfn.items()},
+                        family)
 
 
 _NONE: dict[str, int] = {}
@@ -144,20 +145,30 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
     """The model columns of ``features(view)``: each known feature's column once, in the order ``features``
     gives them (the order the model adds them in), found by their parts: the frame features' names (most of
     a report's, most unknown to the model) are never built."""
+    return [j - 1 for j in columns1(view, index)]
+
+
+def columns1(view: ReportView, index: FeatureIndex) -> list[int]:
+    """``columns(view, index)``, each plus one (``Model.predict_columns1`` reads them so: no shift per report)."""
     # the frames' names are walked by C iterators (map, filter, islice) over the tables of column + 1 (0 / None:
     # unknown, dropped by filter(None, ...)); only the few known columns are seen by Python code
-    crash = _first_unboring(view.head_names("crash"), CRASH_DEPTH)
-    out = list(filter(None, map(index.fn1.get, crash)))
-    out += filter(None, map(index.pair1.get, zip(crash[1:], crash, strict=False)))
-    stacks = view.stacks()
+    out = _crash_columns1(view, index)
+    stacks = view._stacks
+    if stacks is None:
+        stacks = view.stacks()
     if len(stacks) > 1 or "crash" not in stacks:
-        for name in stacks:
+        kinds = index.sfn_of
+        for name, frames in stacks.items():
             if name == "crash":
                 continue
-            names = index.sfn1.get(f"sfn:{_stack_kind(name)}:")
+            names = kinds.get(name)
             if names is None:
+                if len(kinds) >= _LOCKS_MAX:
+                    kinds.clear()
+                names = kinds[name] = index.sfn1.get(f"sfn:{_stack_kind(name)}:", _NONE)
+            if not names:
                 continue                    # the model knows no function of this kind of stack
-            head = list(islice(view.head_names(name), OTHER_DEPTH))
+            head = list(map(_FUNCTION, frames[:OTHER_DEPTH]))
             if not _BORING.isdisjoint(head):
                 head = list(filterfalse(_BORING.__contains__, head))
             out += filter(None, map(names.get, head))
@@ -189,7 +200,16 @@ def columns(view: ReportView, index: FeatureIndex) -> list[int]:
         out += filter(None, got)
     if view.usages:
         out += filter(None, map(get("usage:", _NONE).get, [u for u, _ in view.usages]))
-    return [j - 1 for j in dict.fromkeys(out)]
+    return list(dict.fromkeys(out))
+
+
+def _crash_columns1(view: ReportView, index: FeatureIndex) -> list[int]:
+    """The fn: then pair: columns (plus one) of the crash stack's first ``CRASH_DEPTH`` names that are not
+    ``_BORING``."""
+    crash = _first_unboring(view.head_names("crash"), CRASH_DEPTH)
+    out = list(filter(None, map(index.fn1.get, crash)))
+    out += filter(None, map(index.pair1.get, zip(crash[1:], crash, strict=False)))
+    return out
 
 
 _LEAD = 8          # boring frames (dump_stack, __warn, ...) lead a stack: this many are passed over cheaply

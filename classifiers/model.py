@@ -142,6 +142,14 @@ class Model:
             return self._proba_rows(rows)
         return [self._proba_binary([self._by_column[j] for j in row]) for row in rows]
 
+    def predict_columns1(self, rows: list[list[int]]) -> list[list[float]]:
+        """``predict_columns`` of rows whose every column is given plus one (``classifiers.features.columns1``): a
+        list of Python floats per row."""
+        if len(rows) >= BATCH_MIN:
+            return self._proba_rows(rows, 1)
+        by = self._by_column
+        return [self._proba_binary([by[j - 1] for j in row]) for row in rows]
+
     def _proba(self, feat: dict[str, float]) -> list[float]:
         weights = self._weights
         if list(feat.values()).count(1.0) == len(feat):       # binary features (``classifiers.features``)
@@ -178,20 +186,22 @@ class Model:
             out[i] = self._proba(feats[i])
         return out
 
-    def _proba_rows(self, rows: list[list[int]]) -> list[list[float]]:
-        """The probabilities of binary reports given as their known columns, in one numpy pass: each report's
-        columns (in its features' order) padded to the batch's widest with a zero row, and column k of every
-        report added at step k, so each sum runs in the one-by-one order."""
+    def _proba_rows(self, rows: list[list[int]], shift: int = 0) -> list[list[float]]:
+        """The probabilities of binary reports given as their known columns (each plus ``shift``: 0 or 1), in one
+        numpy pass: each report's columns (in its features' order) padded to the batch's widest with a zero row,
+        and column k of every report added at step k, so each sum runs in the one-by-one order."""
         import numpy as np
 
-        if self._matrix is None:          # (features + 1) x rows: a feature's coefficients, then a zero row
-            self._matrix = np.vstack([np.array(self.coef, dtype=np.float64).T, np.zeros((1, len(self.coef)))])
+        if self._matrix is None:          # (1 + features + 1) x rows: a zero row, the coefficients, a zero row
+            zero = np.zeros((1, len(self.coef)))
+            self._matrix = np.vstack([zero, np.array(self.coef, dtype=np.float64).T, zero])
+        matrix = self._matrix[1 - shift:]          # row j + shift: column j's coefficients; last row zero
         n = len(rows)
         lengths = np.fromiter(map(len, rows), dtype=np.intp, count=n)
         order = np.argsort(-lengths, kind="stable")          # the longest first: step k adds to a prefix
         lengths = lengths[order]
         width = int(lengths[0]) if n else 0
-        index = np.full((n, width), len(self.features), dtype=np.intp)
+        index = np.full((n, width), len(self.features) + shift, dtype=np.intp)
         index[np.arange(width) < lengths[:, None]] = np.fromiter(chain.from_iterable(rows[i] for i in order.tolist()),
                                                                  dtype=np.intp, count=int(lengths.sum()))
         scale = np.ones(n)
@@ -199,12 +209,17 @@ class Model:
         scale[known] = 1.0 / np.sqrt(lengths[known].astype(np.float64))
         scale = scale[:, None]
         active = np.searchsorted(-lengths, -np.arange(width), side="left")   # reports with more than k columns
-        total = np.zeros((n, self._matrix.shape[1]))
+        total = np.zeros((n, matrix.shape[1]))
         for k, m in enumerate(active.tolist()):
-            total[:m] += self._matrix[index[:m, k]] * scale[:m]
+            total[:m] += matrix[index[:m, k]] * scale[:m]
         scores = np.empty_like(total)
         scores[order] = np.array(self.intercept) + total
-        return [_probabilities(row) for row in scores.tolist()]
+        if n == 0 or scores.shape[1] < 2:         # two classes: the logistic of the one score
+            return [_probabilities(row) for row in scores.tolist()]
+        # the softmax as ``_probabilities`` does it, the same floats: the subtraction of each row's top and the
+        # division are exact IEEE operations numpy does alike; exp and the sum stay Python's (math.exp, sum)
+        exps = [list(map(math.exp, row)) for row in (scores - scores.max(axis=1, keepdims=True)).tolist()]
+        return (np.array(exps) / np.array(list(map(sum, exps)))[:, None]).tolist()
 
     # -- persistence (JSON data only) ----------------------------------------------------------------
     def to_json(self, include_meta: bool = True) -> dict[str, Any]:

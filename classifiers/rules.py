@@ -59,7 +59,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
+from itertools import compress, count, islice
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,8 @@ class NameSet:
         globs = [fnmatch.translate(n) for n in names if n not in self.exact]
         self.rx = re.compile("|".join(globs)) if globs else None
         self._memo: dict[str, bool] = {}
+        self._seen: set[str] = set()      # the names of ``_memo`` (and empty names), and those in the set
+        self._hits: set[str] = set()
 
     def __contains__(self, name: str | None) -> bool:
         if not name:
@@ -137,23 +139,36 @@ class NameSet:
     def _test(self, name: str) -> bool:
         got = name in self.exact or bool(self.rx and self.rx.match(name))
         if len(self._memo) >= self._MEMO_MAX:
-            self._memo.clear()
+            self._clear()
         self._memo[name] = got
+        self._seen.add(name)
+        if got:
+            self._hits.add(name)
         return got
 
+    def _clear(self) -> None:
+        self._memo.clear()
+        self._seen.clear()
+        self._hits.clear()
+
     def first(self, names: list[str], start: int = 0) -> int:
-        """The index of the first of ``names[start:]`` in the set, -1 if none (the remembered answers looked
-        up in one pass)."""
+        """The index of the first of ``names[start:]`` in the set, -1 if none (the names not seen yet tested
+        first; then two set operations answer most calls)."""
         rest = names[start:] if start else names
-        got = list(map(self._memo.get, rest))
-        if None in got:                     # names not seen yet
-            for k, name in enumerate(rest):
-                if got[k] is None:
-                    got[k] = bool(name) and self._test(name)
-        try:
-            return start + got.index(True)
-        except ValueError:
+        seen = self._seen
+        if not seen.issuperset(rest):       # names not seen yet
+            if len(self._memo) + len(rest) >= self._MEMO_MAX:
+                self._clear()
+            for name in rest:
+                if name not in seen:
+                    if name:
+                        self._test(name)
+                    else:
+                        seen.add(name)      # an empty name is in no set
+        hits = self._hits
+        if hits.isdisjoint(rest):
             return -1
+        return start + next(compress(count(), map(hits.__contains__, rest)))
 
 
 def _line_ev(view: ReportView, n: int | None, why: str, text: str | None = None, role: str = "evidence") -> Evidence:
@@ -343,8 +358,17 @@ class RuleSet:
     def _plan(self, key: tuple[str, frozenset[str]]) -> list[tuple[Rule, Check, NameSet | None]]:
         """The rules of crash kind ``key[0]`` whose needed marker kinds are all among ``key[1]``, in file order."""
         kind, present = key
-        got = [(r, c, self._gates[r.id]) for r, c, needs in self._by_kind.get(kind, self._any_kind)
-               if not any(n.isdisjoint(present) for n in needs)]
+        got = []
+        for r, c, needs in self._by_kind.get(kind, self._any_kind):
+            if any(n.isdisjoint(present) for n in needs):
+                continue
+            absent = _absent_kinds(r.when)
+            if absent is not None:
+                if not absent.isdisjoint(present):
+                    continue                # ``not = {marker = {kind = ...}}`` of a kind the log holds
+                if r.when.keys() == {"crash", "not"}:
+                    c = _crash_context      # holds on every such view: its evidence is the crash header's
+            got.append((r, c, self._gates[r.id]))
         if len(self._plans) >= 4096:        # kinds x marker-kind combinations: few, but bounded
             self._plans.clear()
         self._plans[key] = got
@@ -377,6 +401,21 @@ class RuleSet:
                     ev = _dedup(ev)      # ordered by role: decisive when the first is more than context
                 hits.append(Hit(rule, ev, bool(ev) and ev[0].get("role") != "context"))
         return hits
+
+
+def _absent_kinds(when: dict[str, Any]) -> frozenset[str] | None:
+    """The marker kinds a rule's ``not = {marker = {kind = ...}}`` (a bare kind test) says the log must lack."""
+    cond = when.get("not")
+    if isinstance(cond, dict) and cond.keys() == {"marker"}:
+        spec = cond["marker"]
+        if isinstance(spec, dict) and spec.keys() == {"kind"}:
+            return frozenset(_as_list(spec["kind"]))
+    return None
+
+
+def _crash_context(view: ReportView, memo: dict[str, Any]) -> list[Evidence]:
+    """The evidence of ``crash = [...]`` on a view of one of its kinds (``_p_crash``): the header, as context."""
+    return [_line_ev(view, view.crash_line, "crash header", role="context")] if view.crash_line is not None else []
 
 
 def _all_of(parts: list[tuple[Check, int]]) -> tuple[Check, int]:
@@ -506,6 +545,14 @@ def _p_crash(rs: RuleSet, kinds: list[str]) -> Check:
 def _p_header(rs: RuleSet, rx: str) -> Check:
     search = rs.regex(rx).search
     why = f"header ~ {rx}"
+    if rx.startswith("^") and re.escape(rx[1:]) == rx[1:]:      # a literal start: the same test, no regexp run
+        start = rx[1:]
+
+        def starts(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
+            if view.crash_line is None or not view.lines.get(view.crash_line, "").startswith(start):
+                return None
+            return [_line_ev(view, view.crash_line, why, role="context")]
+        return starts
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
         if view.crash_line is None or not search(view.lines.get(view.crash_line, "")):   # view.text, inline
@@ -554,26 +601,33 @@ def _p_frames(rs: RuleSet, spec: dict[str, Any]) -> Check:
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
         out: list[Evidence] = []
-        for name, frames in _selected(view, which):
+        if which == "crash":            # (most rules: the crash stack alone, no selection)
+            frames = (view._stacks if view._stacks is not None else view.stacks()).get("crash")
+            if frames is None:
+                return None
+            selected: Any = (("crash", frames),)
+        else:
+            selected = _selected(view, which)
+        for name, frames in selected:
             if top:         # the first frames only: their names read, the whole stack's only to find a caller
                 names = None
                 seen = list(islice(view.head_names(name), top))
             else:
                 seen = names = view.names(name)
             i = want.first(seen)
-            while i >= 0:
-                if callers is None:
-                    out.append(_frame_ev(frames[i], f"frame in {name}"))
-                    break
-                if names is None:
-                    names = view.names(name)
-                j = callers.first(names, i + 1)
-                if j >= 0:
-                    caller = frames[j]
-                    out += [_frame_ev(frames[i], f"frame in {name}"),
-                            _frame_ev(caller, f"called from {caller['function']}")]
-                    break
-                i = want.first(seen, i + 1)
+            if i < 0:
+                continue
+            if callers is None:
+                out.append(_frame_ev(frames[i], f"frame in {name}"))
+                continue
+            if names is None:
+                names = view.names(name)
+            # the first caller below the first wanted frame: none below it, none below a later one either
+            j = callers.first(names, i + 1)
+            if j >= 0:
+                caller = frames[j]
+                out += [_frame_ev(frames[i], f"frame in {name}"),
+                        _frame_ev(caller, f"called from {caller['function']}")]
         return out or None
     return check
 

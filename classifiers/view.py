@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import attrgetter, itemgetter
+from itertools import compress, count
+from operator import attrgetter, itemgetter, ne
 from typing import Any
 
 from triage.report.context import kernel_tuple
@@ -38,6 +38,7 @@ Frame = dict[str, Any]
 
 _STACK = itemgetter("stack")
 _NO_KINDS: frozenset[str] = frozenset()
+_NO_REPEATS: frozenset[int] = frozenset()
 _FUNCTION = itemgetter("function")
 
 # Kernel releases are compared as (major, minor); the open ends of a range.
@@ -80,7 +81,6 @@ class ReportView:
     # markers, gfp masks or repeated headers, and a view is built per report)
     before: Sequence[int] = ()                       # the lines just above the crash header
     headers: Sequence[tuple[int, str]] = ()          # every crash header (line, kind)
-    header_pids: Sequence[int | None] = ()           # the task of each header, when named
     repeats: AbstractSet[int] = frozenset()          # headers that repeat an earlier one
     kernel: str | None = None
     frames: Sequence[Frame] = ()
@@ -107,14 +107,16 @@ class ReportView:
                 self._stacks = {}
             elif of.count(of[0]) == len(of):           # one stack (most reports): the report's list, read only
                 self._stacks = {of[0]: frames}
-            else:
+            else:           # a stack's frames are printed together: cut where the stack's name changes
                 stacks: dict[str, list[Frame]] = {}
-                for name, run in groupby(frames, _STACK):    # a stack's frames are printed together
+                cuts = [0, *compress(count(1), map(ne, of[1:], of)), len(of)]
+                for a, b in zip(cuts, cuts[1:], strict=False):
+                    name = of[a]
                     got = stacks.get(name)
                     if got is None:
-                        stacks[name] = list(run)
+                        stacks[name] = frames[a:b]
                     else:
-                        got.extend(run)
+                        got += frames[a:b]
                 self._stacks = stacks
         return self._stacks
 
@@ -163,10 +165,10 @@ class ReportView:
 
     @classmethod
     def build(cls, report: Any) -> ReportView:
-        return _build(report)
+        return build_view(report)
 
 
-# The parser's fields the view reads, in the order ``_build`` takes them.
+# The parser's fields the view reads, in the order ``build_view`` takes them.
 _FIELDS = ("title", "type", "corrupted", "crash", "events", "trace", "kernel", "locks", "markers", "gfp")
 _READ_DICT = itemgetter(*_FIELDS)
 _READ_REPORT = attrgetter(*_FIELDS)
@@ -183,14 +185,15 @@ def _kernel_range(kernel: str | None, frames: list[Frame]) -> tuple[tuple[int, i
     if known is not None:
         return known, known
     lo, hi = OLDEST, NEWEST
-    names = {f["function"] for f in frames}
+    names = set(map(_FUNCTION, frames))
     for name, since, until in _ERA_FRAMES:
         if name in names:
             lo, hi = max(lo, since), min(hi, until)
     return (lo, hi) if lo <= hi else (OLDEST, NEWEST)
 
 
-def _build(report: Any) -> ReportView:
+def build_view(report: Any) -> ReportView:
+    """``ReportView.build(report)``."""
     if isinstance(report, dict):            # a stored parse (``store_rows``): every field read, present or not
         title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
             _READ_DICT(report) if report.keys() >= _FIELD_SET else map(report.get, _FIELDS)
@@ -200,61 +203,77 @@ def _build(report: Any) -> ReportView:
         except AttributeError:              # an object with only some of the fields
             title, ctype, corrupted, crash, events, trace, kernel, locks, markers, gfp = \
                 [getattr(report, name, None) for name in _FIELDS]
-    lines: dict[int, str] = {}
     if crash:       # the primary crash's fields as the constructor's arguments (a store each, not two)
+        get = crash.get
         n = crash["lineno"]
-        lines[n] = crash["line"]
-        function = crash.get("function") or None
+        lines: dict[int, str] = {n: crash["line"]}
+        function = get("function") or None
         function_line = None
         if function:
-            function_line = crash.get("function_lineno")
-            if crash.get("function_line"):
-                lines[crash["function_lineno"]] = crash["function_line"]
-        task = crash.get("task")
+            function_line = get("function_lineno")
+            text = get("function_line")
+            if text:
+                lines[crash["function_lineno"]] = text
+        task = get("task")
         pid, comm = (_pid(task), task.get("comm")) if task else (None, None)
         task_line = None
-        if crash.get("task_line"):
+        text = get("task_line")
+        if text:
             task_line = crash["task_lineno"]
-            lines[task_line] = crash["task_line"]
-        before = crash.get("before")
+            lines[task_line] = text
+        before = get("before")
         if before:
             lines.update(before)
         view = ReportView(title, ctype, bool(corrupted), lines, crash["kind"], n, function, function_line,
-                          crash.get("file"), pid, comm, task_line, [b for b, _ in before] if before else (),
-                          (), (), frozenset(), kernel, trace or (), in_irq=bool(crash.get("in_irq")))
+                          get("file"), pid, comm, task_line, [b for b, _ in before] if before else (),
+                          (), _NO_REPEATS, kernel, trace or (), in_irq=bool(get("in_irq")))
     else:
+        lines = {}
         view = ReportView(title, ctype, bool(corrupted), lines, "none", None, None, None, None, None, None, None,
-                          (), (), (), frozenset(), kernel, trace or ())
+                          (), (), _NO_REPEATS, kernel, trace or ())
     if events:
-        headers: list[tuple[int, str]] = []
-        pids: list[int | None] = []
-        view.headers, view.header_pids = headers, pids
-        for k, e in enumerate(events):
+        if len(events) == 1:        # most reports: one crash header
+            e = events[0]
             n = e["lineno"]
-            headers.append((n, e["kind"]))
-            pids.append(_pid(e.get("task")))
+            view.headers = [(n, e["kind"])]
             if "repeat_of" in e:
-                if not view.repeats:
-                    view.repeats = set()
-                view.repeats.add(k)
+                view.repeats = {0}
             if n not in lines:
                 lines[n] = e.get("line") or ""
+        else:
+            headers: list[tuple[int, str]] = []
+            view.headers = headers
+            repeats: set[int] | None = None
+            for k, e in enumerate(events):
+                n = e["lineno"]
+                headers.append((n, e["kind"]))
+                if "repeat_of" in e:
+                    if repeats is None:
+                        repeats = view.repeats = set()
+                    repeats.add(k)
+                if n not in lines:
+                    lines[n] = e.get("line") or ""
     if locks:
         view_locks: list[tuple[str, int]] = []
         usages: list[tuple[str, int]] = []
         view.locks, view.usages = view_locks, usages
         for d in locks:
-            role, n = d.get("role"), d.get("lineno")
-            if role in _LOCK_ROLES and d.get("lock"):
-                view_locks.append((d["lock"].strip(), n))
+            get = d.get
+            role, n = get("role"), get("lineno")
+            if role in _LOCK_ROLES:
+                lock = get("lock")
+                if not lock:
+                    continue
+                view_locks.append((lock.strip(), n))
             elif role == "usage":
                 usages += [(d["from"], n), (d["to"], n)]
             elif role == "registered":
                 usages.append((d["state"], n))
             else:
                 continue
-            if d.get("line"):
-                lines[n] = d["line"]
+            text = get("line")
+            if text:
+                lines[n] = text
     if not markers:
         view._kinds = _NO_KINDS
     else:

@@ -229,3 +229,13 @@ def test_round4_is_round_to_four_places_bit_for_bit():
     bits = struct.Struct("<d").pack
     assert [bits(round4(x)) for x in xs] == [bits(round(x, 4)) for x in xs]
     assert math.isnan(round4(math.nan))
+    # a batch's rows rounded in one numpy pass: the very same floats, NaN where round gives NaN
+    from classifiers.combine import ROUND_BATCH, round4_rows
+
+    rows = [xs[i:i + 5] for i in range(0, len(xs) - 5, 5)]
+    assert len(rows) >= ROUND_BATCH
+    for batch in (rows, rows[:ROUND_BATCH - 1], [[math.nan, 0.5, 1.0]] * ROUND_BATCH):
+        got = round4_rows(batch)
+        want = [[round(x, 4) for x in row] for row in batch]
+        assert [[bits(x) if x == x else "nan" for x in row] for row in got] == \
+            [[bits(x) if x == x else "nan" for x in row] for row in want]

@@ -261,3 +261,20 @@ def test_a_pickled_classifier_gives_the_same_verdicts():
         return [json.dumps(asdict(v), sort_keys=True, default=str) for v in clf.classify_many(reports)]
 
     assert dump(copy) == dump(original)
+
+
+def test_a_name_sets_first_is_the_first_name_in_it_from_a_start():
+    """``NameSet.first`` (the frames primitive's search): the index of the first name of ``names[start:]`` the
+    set holds by name or glob, -1 when none; names seen before and new ones, empty names in no set; the same
+    answers after its memory was cleared."""
+    from classifiers.rules import NameSet
+
+    ns = NameSet(["schedule", "wait_for_completion*", "*_iowait"])
+    names = ["", "foo", "bar_iowait", "schedule", None, "wait_for_completion_timeout", "baz"]
+    want = [2, 2, 2, 3, 5, 5, -1, -1]
+    assert [ns.first(names, s) for s in range(len(names) + 1)] == want
+    assert [ns.first(names, s) for s in range(len(names) + 1)] == want     # from what it remembers
+    assert "foo" not in ns and "bar_iowait" in ns and "" not in ns
+    ns._clear()
+    assert [ns.first(names, s) for s in reversed(range(len(names) + 1))] == want[::-1]
+    assert ns.first([]) == -1 and ns.first(["x"] * 3) == -1
