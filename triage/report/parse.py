@@ -34,7 +34,7 @@ from triage.report.model import Report
 from triage.report.normalize import canonical_name, signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
-from triage.report.wordset import RegexpSet, WordSet, literal_search, re2_set, required_literals
+from triage.report.wordset import RegexpSet, WordSet, literal_search, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
@@ -588,8 +588,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             next_gate = _gate(parts[idx + 1]) if idx != len(parts) - 1 else None
             while i < n:
                 if more and i + 2 >= n:
-                    lines[-1:] = rest = lines[-1].split("\n", n)
-                    more, n = len(rest) > n, len(lines)
+                    more, n = _split_further(lines), len(lines)
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
@@ -619,8 +618,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
             gate = _gate(part)
             while i < n:
                 if more and i + 2 >= n:
-                    lines[-1:] = rest = lines[-1].split("\n", n)
-                    more, n = len(rest) > n, len(lines)
+                    more, n = _split_further(lines), len(lines)
                 ln = lines[i]
                 i += 1
                 if may_fail and _corrupted_line(ln):
@@ -643,6 +641,14 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
 
 
 _SPLIT_LINES = 32            # lines ``_stack_frames`` splits off the text first
+
+
+def _split_further(lines: list[str]) -> bool:
+    """Split as many lines off ``lines``' last element (the rest of the text) as ``lines`` holds; whether a rest
+    is left to split."""
+    n = len(lines)
+    lines[-1:] = rest = lines[-1].split("\n", n)
+    return len(rest) > n
 
 
 _GATES: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
@@ -832,26 +838,24 @@ _MAY_REPLACE = re.compile(r"\d|[a-f]{6}")
 
 # Which replacements match a title (one RE2 pass for all): only those are applied, and the title is searched again
 # only after one changed it (a replacement then may match where it did not).
-_REPLACEMENT_SET = re2_set(tuple(r.rx.pattern for r in fm.TITLE_REPLACEMENTS))
+_REPLACEMENT_SET = RegexpSet(tuple(r.rx.pattern for r in fm.TITLE_REPLACEMENTS))
 _REPLACEMENTS = tuple(enumerate(fm.TITLE_REPLACEMENTS))
 
 
 def replace_dynamic(title: str, era: str | None = None) -> str:
     if _MAY_REPLACE.search(title) is None:
         return title
-    if _REPLACEMENT_SET is not None and title.isascii() and "\n" not in title:
-        found = _REPLACEMENT_SET.Match(title)
-        if found is None:
-            return title
+    found = _REPLACEMENT_SET.matching(title) if _REPLACEMENT_SET.usable_all() else None
+    if found is not None:
         for i, r in _REPLACEMENTS:
             if i not in found or (r.since or r.until) and not active(era, r.since, r.until):
                 continue
             new = r.rx.sub(r.repl, title)
             if new != title:
                 title = new
-                if not title.isascii() or "\n" in title:
+                found = _REPLACEMENT_SET.matching(title)
+                if found is None:           # (RE2 cannot read the new title)
                     return _replace_from(title, era, i + 1)
-                found = _REPLACEMENT_SET.Match(title) or ()
         return title
     if _ANY_REPLACEMENT.search(title) is None:
         return title

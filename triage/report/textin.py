@@ -107,18 +107,12 @@ def _joined(m: re.Match[str]) -> str:
     return f"{m[1]} {m[2]}" if m[1] is not None else f"{m[3]} {m[4]}"
 
 
-def looks_wrapped(lines: list[str]) -> bool:
-    """A text whose lines were re-wrapped by a mail client: hardly any line is longer than the wrap width."""
-    long = sum(map(_WRAP_WIDTH.__lt__, map(len, lines)))
-    return long * 50 < len(lines) and len(lines) >= 5
-
-
 _LONG_NEXT = re.compile(rf"\n[^\n]{{{_WRAP_WIDTH + 1}}}")     # a line longer than the wrap width, but the first
 
 
-def _looks_wrapped_text(text: str) -> bool:
-    """``looks_wrapped(text.split("\\n"))`` without splitting: the long lines are found by a search that skips from
-    line break to line break, and counted only until there are too many."""
+def _looks_wrapped(text: str) -> bool:
+    """A text whose lines were re-wrapped by a mail client: at least 5 lines, and fewer than one in 50 longer than
+    the wrap width (found by a search that skips from line break to line break, counted only until too many)."""
     n = text.count("\n") + 1
     if n < 5:
         return False
@@ -181,7 +175,7 @@ def unwrap(text: str) -> str:
         text = _GPF_CUT.sub(r"\1 \2", text)
     if ") from" in text and _ARM_CUT.search(text):
         text = _ARM_CUT.sub(_joined, text)
-    if not _looks_wrapped_text(text):
+    if not _looks_wrapped(text):
         return text
     if text[:1] != "[" and "\n[" not in text and text.strip():
         # no line starts with "[" (so none with a timestamp) and one is not blank: not timestamped (below)

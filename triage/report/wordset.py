@@ -138,32 +138,13 @@ class WordSet:
 _NOT_RE2 = re.compile(r"\\[sS0-9]|\(\?(?!:)|\[:|\{,")
 
 
-def re2_set(patterns: tuple[str, ...]):
-    """An RE2 search set of ``patterns`` (``Match(text)``: the positions of those with a match in ``text``, None if
-    none), to be asked only of an ASCII text without a line break (where it answers as ``re`` does: ``$`` of ``re``
-    also matches before a final line break). None without the package or for a pattern RE2 may read otherwise."""
-    try:
-        import re2
-    except ImportError:  # pragma: no cover
-        return None
-    if any(_NOT_RE2.search(p) is not None for p in patterns):
-        return None
-    found = re2.Set.SearchSet()
-    try:
-        for p in patterns:
-            found.Add(p)
-        found.Compile()
-    except re2.error:
-        return None
-    return found
-
-
 class RegexpSet:
     """Which of a list of regexps have a match in a text, from one RE2 pass for all of them (``re`` tries an
     alternation of 200 frame-skip patterns at every character of a name: ~20 us a name). ``matching(text)``: the
-    positions of those with a match, asked only of an ASCII text without a line break (``re2_set``); None when RE2
-    cannot answer (no package, or such a text). ``usable(i)``: whether pattern ``i`` is in the set (RE2 reads it as
-    ``re`` does; for another, ``re`` must answer). Compiled on first use: importing stays light."""
+    positions of those with a match, asked only of an ASCII text without a line break (where RE2 answers as ``re``
+    does: ``$`` of ``re`` also matches before a final line break); None when RE2 cannot answer (no package, or such a
+    text). ``usable(i)``: whether pattern ``i`` is in the set (RE2 reads it as ``re`` does; for another, ``re`` must
+    answer). Compiled on first use: importing stays light."""
 
     def __init__(self, patterns: tuple[str, ...]):
         self.patterns = patterns
