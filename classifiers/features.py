@@ -9,9 +9,9 @@ Feature families (prefix = family):
   ``marker:`` markers (and ``marker+:`` when before the crash, ``marker=task:`` when printed by the crashing task)
   ``gfp:`` gfp flags;  ``lock:`` lockdep lock names (class names without instance suffixes);  ``usage:``
 
-A model scores only the features it was trained on: ``columns(view, feature_index(model.features))`` gives a
-report's known features as the model's column indices, in ``features``' order, without building the names of
-the frame features (most of a report's, most unknown to the model).
+A model scores only the features it was trained on: ``columns1(view, feature_index(model.features))`` gives a
+report's known features as the model's column indices plus one, in ``features``' order, without building the names
+of the frame features (most of a report's, most unknown to the model).
 """
 
 from __future__ import annotations
@@ -141,15 +141,11 @@ def _named(view: ReportView) -> list[str]:
     return out
 
 
-def columns(view: ReportView, index: FeatureIndex) -> list[int]:
-    """The model columns of ``features(view)``: each known feature's column once, in the order ``features``
-    gives them (the order the model adds them in), found by their parts: the frame features' names (most of
-    a report's, most unknown to the model) are never built."""
-    return [j - 1 for j in columns1(view, index)]
-
-
 def columns1(view: ReportView, index: FeatureIndex) -> list[int]:
-    """``columns(view, index)``, each plus one (``Model.predict_columns1`` reads them so: no shift per report)."""
+    """The model columns of ``features(view)``, each plus one (``Model.predict_columns1`` reads them so: no shift
+    per report): each known feature's column once, in the order ``features`` gives them (the order the model adds
+    them in), found by their parts: the frame features' names (most of a report's, most unknown to the model)
+    are never built."""
     # the frames' names are walked by C iterators (map, filter, islice) over the tables of column + 1 (0 / None:
     # unknown, dropped by filter(None, ...)); only the few known columns are seen by Python code
     out = _crash_columns1(view, index)

@@ -135,18 +135,11 @@ class Model:
             return self._proba_batch(feats)
         return [self._proba(f) for f in feats]
 
-    def predict_columns(self, rows: list[list[int]]) -> list[list[float]]:
-        """``predict_proba`` of binary reports given as the columns of their known features, each once, in their
-        features' order (``classifiers.features.columns``): the very same floats."""
+    def predict_columns1(self, rows: list[list[int]]) -> list[list[float]]:
+        """``predict_proba`` of binary reports given as the columns of their known features plus one, each once, in
+        their features' order (``classifiers.features.columns1``): the very same floats, a list per row."""
         if len(rows) >= BATCH_MIN:
             return self._proba_rows(rows)
-        return [self._proba_binary([self._by_column[j] for j in row]) for row in rows]
-
-    def predict_columns1(self, rows: list[list[int]]) -> list[list[float]]:
-        """``predict_columns`` of rows whose every column is given plus one (``classifiers.features.columns1``): a
-        list of Python floats per row."""
-        if len(rows) >= BATCH_MIN:
-            return self._proba_rows(rows, 1)
         by = self._by_column
         return [self._proba_binary([by[j - 1] for j in row]) for row in rows]
 
@@ -177,7 +170,7 @@ class Model:
         general: list[int] = []
         for i, f in enumerate(feats):
             if list(f.values()).count(1.0) == len(f):
-                rows.append([j for j in map(columns.get, f) if j is not None])
+                rows.append([j + 1 for j in map(columns.get, f) if j is not None])
             else:
                 rows.append([])
                 general.append(i)
@@ -186,22 +179,22 @@ class Model:
             out[i] = self._proba(feats[i])
         return out
 
-    def _proba_rows(self, rows: list[list[int]], shift: int = 0) -> list[list[float]]:
-        """The probabilities of binary reports given as their known columns (each plus ``shift``: 0 or 1), in one
-        numpy pass: each report's columns (in its features' order) padded to the batch's widest with a zero row,
-        and column k of every report added at step k, so each sum runs in the one-by-one order."""
+    def _proba_rows(self, rows: list[list[int]]) -> list[list[float]]:
+        """The probabilities of binary reports given as their known columns plus one, in one numpy pass: each
+        report's columns (in its features' order) padded to the batch's widest with a zero row, and column k of
+        every report added at step k, so each sum runs in the one-by-one order."""
         import numpy as np
 
         if self._matrix is None:          # (1 + features + 1) x rows: a zero row, the coefficients, a zero row
             zero = np.zeros((1, len(self.coef)))
             self._matrix = np.vstack([zero, np.array(self.coef, dtype=np.float64).T, zero])
-        matrix = self._matrix[1 - shift:]          # row j + shift: column j's coefficients; last row zero
+        matrix = self._matrix                      # row j + 1: column j's coefficients; last row zero
         n = len(rows)
         lengths = np.fromiter(map(len, rows), dtype=np.intp, count=n)
         order = np.argsort(-lengths, kind="stable")          # the longest first: step k adds to a prefix
         lengths = lengths[order]
         width = int(lengths[0]) if n else 0
-        index = np.full((n, width), len(self.features) + shift, dtype=np.intp)
+        index = np.full((n, width), len(self.features) + 1, dtype=np.intp)
         index[np.arange(width) < lengths[:, None]] = np.fromiter(chain.from_iterable(rows[i] for i in order.tolist()),
                                                                  dtype=np.intp, count=int(lengths.sum()))
         scale = np.ones(n)

@@ -157,11 +157,11 @@ def test_binary_features_score_as_the_general_arithmetic():
 
 
 def test_a_reports_columns_are_its_known_features_in_order():
-    """``columns(view, index)`` finds a report's model columns from the parts of its feature names, without
+    """``columns1(view, index)`` finds a report's model columns (plus one) from the parts of its feature names, without
     building the names: the columns of exactly ``features(view)``'s known names, each once, in their order; and
     the model scores them as it scores the feature dict, one by one and as a batch."""
     from classifiers.classifier import Classifier
-    from classifiers.features import columns, feature_index, features
+    from classifiers.features import columns1, feature_index, features
     from classifiers.model import BATCH_MIN
     from triage.report import parse
 
@@ -175,13 +175,13 @@ def test_a_reports_columns_are_its_known_features_in_order():
     rows, feats = [], []
     for view in views:
         f = features(view)
-        rows.append(columns(view, index))
+        rows.append(columns1(view, index))
         feats.append(f)
-        assert rows[-1] == [where[k] for k in f if k in where]
+        assert rows[-1] == [where[k] + 1 for k in f if k in where]
     assert sum(map(len, rows)) > len(rows) * 5
     assert len(rows) >= BATCH_MIN
-    assert model.predict_columns(rows) == model.predict_proba(feats)
-    assert model.predict_columns(rows[:50]) == model.predict_proba(feats[:50])
+    assert model.predict_columns1(rows) == model.predict_proba(feats)
+    assert model.predict_columns1(rows[:50]) == model.predict_proba(feats[:50])
     odd = feature_index(["fn:a>b", "pair:x>y>z", "sfn:task:f:g", "title:x"])   # every split of a name is indexed
     assert odd.fn == {"a>b": 0} and odd.pair == {("x", "y>z"): 1, ("x>y", "z"): 1}
     assert odd.sfn == {"sfn:task:": {"f:g": 2}, "sfn:task:f:": {"g": 2}}
