@@ -60,6 +60,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import compress, count, islice
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -543,19 +544,13 @@ def _p_crash(rs: RuleSet, kinds: list[str]) -> Check:
 
 
 def _p_header(rs: RuleSet, rx: str) -> Check:
-    search = rs.regex(rx).search
     why = f"header ~ {rx}"
-    if rx.startswith("^") and re.escape(rx[1:]) == rx[1:]:      # a literal start: the same test, no regexp run
-        start = rx[1:]
-
-        def starts(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
-            if view.crash_line is None or not view.lines.get(view.crash_line, "").startswith(start):
-                return None
-            return [_line_ev(view, view.crash_line, why, role="context")]
-        return starts
+    literal = rx[1:] if rx.startswith("^") and re.escape(rx[1:]) == rx[1:] else None
+    # a literal start: the same test, by str.startswith (no regexp run)
+    holds = methodcaller("startswith", literal) if literal is not None else rs.regex(rx).search
 
     def check(view: ReportView, memo: dict[str, Any]) -> list[Evidence] | None:
-        if view.crash_line is None or not search(view.lines.get(view.crash_line, "")):   # view.text, inline
+        if view.crash_line is None or not holds(view.lines.get(view.crash_line, "")):   # view.text, inline
             return None
         return [_line_ev(view, view.crash_line, why, role="context")]
     return check
