@@ -440,7 +440,9 @@ LOCKDEP_WORDS = ("{", "lock:", "holding", "Chain", "Possible", "held by", "takes
 
 
 def _lock_of(line: str) -> dict | None:
-    m = _LOCK.search(line)
+    # (every lock holds ")\{": a line without it is none, without the search, which tries up to 300 characters
+    # past each "(" of the line)
+    m = _LOCK.search(line) if "){" in line else None
     if not m:
         return None
     d = {"lock": m.group("name"), "state": m.group("state")}
@@ -571,7 +573,7 @@ def lockdep_locks(text: str, present: set[str] | None = None) -> list[dict]:
                 held_task = {"comm": m.group("comm"), "pid": int(m.group("pid"))}
                 mode = "held"
                 continue
-        for lk in _LOCK.finditer(line):
+        for lk in _LOCK.finditer(line) if "){" in line else ():
             last = out[-1] if out else None
             if last is not None and last.get("lock") == lk.group("name") and (
                     last["lineno"] == lineno - 1 or (fold[0] is last and fold[1] == lineno - 1)):
