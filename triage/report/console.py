@@ -436,7 +436,17 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
             m = plain(s)
             if m is not None:
                 q, f = m.groups()
-                shape = (_PLAIN, _strip(f) if "." in f else f, q is not None)     # (most names have no dot)
+                if q is None and w.prev_header != i - 1:
+                    # the usual frame line: a reliable ``_PLAIN`` frame not right after a header (as below)
+                    if len(frames) < MAX_FRAMES:
+                        stack = w.stack
+                        frames.append({"function": _strip(f) if "." in f else f, "stack": stack, "lineno": i + 1,
+                                       "line": s})     # (most names have no dot)
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
+                    continue
+                shape = (_PLAIN, _strip(f) if "." in f else f, q is not None)
             elif _may_be_frame(s):
                 shape = _frame_shape(s)
         elif "[inline]" in s:
