@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 
 from triage.report import markers as mk
 from triage.report.frames import strip_suffix
-from triage.report.gfp import find_gfp
+from triage.report.gfp import LINE_WORDS, find_gfp
 from triage.report.lines import LineView, Messages, messages
-from triage.report.memo import by_name
-from triage.report.stacks import ARM32_FRAME, lockdep_locks
+from triage.report.stacks import ARM32_FRAME, LOCKDEP_WORDS, lockdep_locks
+from triage.report.wordset import WordSet
 
 # The crash headers, first match wins: (regexp, kind). The kinds are the words rules.toml's ``crash`` uses.
 CRASH_KINDS: list[tuple[re.Pattern[str], str]] = [
@@ -107,6 +107,11 @@ MAX_EVENTS = 1_000
 MAX_MARKERS = 2_000
 MAX_LOCKS = 2_000
 MAX_GFP = 1_000
+# The words the reading's whole-text searches ask about, found by one pass of a word set: the marker table's gates
+# (``mk.hints``), the words of a gfp mask's line (``find_gfp`` reads none without one) and of lockdep's lines
+# (``lockdep_locks`` searches only those the text holds); a text without "{" has no lockdep lock, one without
+# "fs_reclaim" no fs_reclaim marker.
+_TEXT_WORDS = WordSet(tuple(dict.fromkeys((*mk.GATE_WORDS, *LINE_WORDS, *LOCKDEP_WORDS, "fs_reclaim"))))
 
 
 @dataclass
@@ -130,7 +135,7 @@ def header_kind(line: str) -> str | None:
 
 
 _PLAIN, _INLINE, _ARM = 0, 1, 2       # frame line forms (``_frame_shape``)
-_strip = by_name(strip_suffix)        # a function name without compiler suffixes, remembered per name
+_strip = strip_suffix                 # a function name without compiler suffixes (remembered per name)
 
 # The two usual frame lines as one match each of the stripped line reads them (a subset of the lines
 # ``_frame_shape``'s string tests accept, with the same reading: ASCII names, spaces between the parts): a line
@@ -208,7 +213,8 @@ class _Walk:
         self.event_task_open: dict | None = None     # the last event, until a CPU line names its task
         self.prev_header = -1                        # index of the last header line
         self.ctx: dict = {"kernel": kernel, "tag_pid": None, "delalloc": None}
-        self.gate = mk.hints(text)
+        self.found = _TEXT_WORDS.present(text)       # (``_TEXT_WORDS``)
+        self.gate = mk.hints(text, self.found)
         # the lines a message marker may be on (its gate's words found in the text, a superset): one search
         self.gate_lines = self.gate.message_lines(text) if self.gate.message is not None else ()
 
@@ -430,13 +436,24 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
             m = plain(s)
             if m is not None:
                 q, f = m.groups()
-                shape = (_PLAIN, _strip(f), q is not None)
+                if q is None and w.prev_header != i - 1:
+                    # the usual frame line: a reliable ``_PLAIN`` frame not right after a header (as below)
+                    if len(frames) < MAX_FRAMES:
+                        stack = w.stack
+                        frames.append({"function": _strip(f) if "." in f else f, "stack": stack, "lineno": i + 1,
+                                       "line": s})     # (most names have no dot)
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
+                    continue
+                shape = (_PLAIN, _strip(f) if "." in f else f, q is not None)
             elif _may_be_frame(s):
                 shape = _frame_shape(s)
         elif "[inline]" in s:
             m = inline(s)
             if m is not None:
-                shape = (_INLINE, _strip(m[1]), False)
+                f = m[1]
+                shape = (_INLINE, _strip(f) if "." in f else f, False)
             elif _may_be_frame(s):
                 shape = _frame_shape(s)
         elif ") from [<" in s:
@@ -473,12 +490,14 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) ->
         for f in out.frames:              # a bare call trace: its frames are the crash
             if f["stack"] == "stack":
                 f["stack"] = "crash"
-    if "{" in text:
-        out.locks = lockdep_locks(text)[:MAX_LOCKS]
-        if "fs_reclaim" in text:
+    found = w.found
+    if "{" in found:
+        out.locks = lockdep_locks(text, found)[:MAX_LOCKS]
+        if "fs_reclaim" in found:
             out.markers += mk.fs_reclaim_markers(out.locks, w.lines)
             out.markers.sort(key=lambda d: d["lineno"])
-    out.gfp = find_gfp(text, kernel)[:MAX_GFP]
+    if not found.isdisjoint(LINE_WORDS):
+        out.gfp = find_gfp(text, kernel)[:MAX_GFP]
     attribute(out)
     if first_lineno != 1:
         _shift(out, first_lineno - 1)

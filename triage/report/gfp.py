@@ -77,7 +77,7 @@ _MASK = re.compile(
     r"(?:\s?\((?P<names>[\w|]{0,400})\))?"
 )
 _HINTS = ("gfp", "mode:0x")         # a text holds one of them when a mask is read from it
-_LINE_WORDS = ("gfp", "mode:")
+LINE_WORDS = ("gfp", "mode:")     # a line holds one of them when a mask is read from it
 _CUT = re.compile(r"(?<![\w])(?:gfp_mask|gfp_flags|gfpflags|gfp|mode:)[:=]?\s*$")
 
 
@@ -93,14 +93,14 @@ def find_gfp(text: str, kernel: str | None = None) -> list[dict]:
     if not isinstance(text, str):
         return []
     # the lines holding "gfp" or "mode:" (none: neither hint is in the text, no more scan of it)
-    candidates = word_lines(text, _LINE_WORDS)
+    candidates = word_lines(text, LINE_WORDS)
     if not candidates or not any(map(text.__contains__, _HINTS)):
         return []
     found: list[tuple[int, str, re.Match[str]]] = []
     texts = messages(text).texts
     for i in sorted(candidates):
         line = texts[i]
-        if not any(map(line.__contains__, _LINE_WORDS)):
+        if not any(map(line.__contains__, LINE_WORDS)):
             continue
         if _CUT.search(line) and i + 1 < len(texts):
             line = f"{line.rstrip()} {texts[i + 1].strip()}"    # a mail client wrapped it after "gfp_mask"

@@ -88,7 +88,7 @@ def messages(text: str) -> Messages:
     no CR), and the few others are found by one search of the text."""
     global _last_messages
     cached_text, cached = _last_messages
-    if text is cached_text:
+    if text is cached_text or text == cached_text:      # (an equal text: a report excerpt that is all the input)
         return cached
     raws = text.split("\n")
     tags: list[str | None] | None = None

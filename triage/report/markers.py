@@ -427,7 +427,7 @@ def _needed(row: Row) -> tuple[tuple[str, ...] | None, bool]:
 _MESSAGE_ROWS = [(r, *_needed(r)) for r in MARKERS if r.on != "header"]
 _HEADER_ROWS = [(r, *_needed(r)) for r in MARKERS if r.on != "message"]
 # Words one of which a line holds when a row may match it.
-_WORDS = tuple(sorted({k for r in MARKERS for k in r.keys} | {
+GATE_WORDS = tuple(sorted({k for r in MARKERS for k in r.keys} | {
     "FAULT_INJ", "lost", "Data will", "unwritten", "discard", "Memory failure", "I/O error", "Delayed", "error",
     "Corrupt", "corrupt", "allocate", "ENOMEM", "should not", "Structure needs"}, key=len, reverse=True))
 _HEADER_WORDS = tuple({k for r, _, _ in _HEADER_ROWS for k in r.keys})
@@ -452,21 +452,23 @@ def _gate(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, words))) if words else None
 
 
-_WORD_SET = WordSet(_WORDS)
+_WORD_SET = WordSet(GATE_WORDS)
 _NO_HINTS = Hints(None, None, ())       # a text without any word of the table
 
 
-def hints(text: str) -> Hints:
+def hints(text: str, found: set[str] | None = None) -> Hints:
     """The words of the table ``text`` holds, as gates (one pass of a word set over the whole text, then one
-    small alternation per line instead of the whole table's)."""
-    found = _WORD_SET.present(text)
-    if not found:
+    small alternation per line instead of the whole table's). ``found``: the words of ``text`` a caller's own pass
+    found, when it searched all of ``GATE_WORDS`` (it may hold other words too): no second pass."""
+    if found is None:
+        found = _WORD_SET.present(text)
+    words = tuple(w for w in GATE_WORDS if w in found)
+    if not words:
         return _NO_HINTS
-    words = tuple(w for w in _WORDS if w in found)
     return Hints(_gate(words), _gate(tuple(w for w in _HEADER_WORDS if w in found)), words)
 
 
-_ALL = hints(" ".join(_WORDS))
+_ALL = hints(" ".join(GATE_WORDS))
 
 
 def matches(line: str, window: str, header: bool = False, gate: Hints = _ALL) -> Iterator[tuple[Row, re.Match[str]]]:

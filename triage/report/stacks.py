@@ -435,12 +435,14 @@ _ANY_LOCKDEP_LINE = _union(*(rx.pattern for rx in (_CHAIN_LINK, _TRYING, _HOLDIN
 
 # A line without any of these starts nothing: "{" (every lock and usage state), then the words of the headers of
 # _ANY_LOCKDEP_LINE
-_LOCKDEP_WORDS = ("{", "lock:", "holding", "Chain", "Possible", "held by", "takes:", "has:", "this lock",
-                  "lock dependency")
+LOCKDEP_WORDS = ("{", "lock:", "holding", "Chain", "Possible", "held by", "takes:", "has:", "this lock",
+                 "lock dependency")
 
 
 def _lock_of(line: str) -> dict | None:
-    m = _LOCK.search(line)
+    # (every lock holds ")\{": a line without it is none, without the search, which tries up to 300 characters
+    # past each "(" of the line)
+    m = _LOCK.search(line) if "){" in line else None
     if not m:
         return None
     d = {"lock": m.group("name"), "state": m.group("state")}
@@ -452,7 +454,7 @@ def _lock_of(line: str) -> dict | None:
     return d
 
 
-def lockdep_locks(text: str) -> list[dict]:
+def lockdep_locks(text: str, present: set[str] | None = None) -> list[dict]:
     """Locks named by a lockdep report, in order, as dicts with a ``role``:
 
     - ``acquiring`` / ``holding``: the new lock and the held one (``is trying to acquire`` / ``already holding``)
@@ -466,9 +468,13 @@ def lockdep_locks(text: str) -> list[dict]:
     Every dict has the ``lineno`` it was read from and that ``line`` (cleaned, stripped). Lock names keep their
     text (``fs_reclaim``, ``&ei->xattr_sem``, ``(wq_completion)events``); each dict also has ``state``
     (``+.+.``), ``wait`` (``0:0``) and ``at`` (the function) when printed.
+
+    ``present``: the words of ``LOCKDEP_WORDS`` ``text`` holds (and maybe others), when the caller knows them (one
+    pass of a word set): only those are searched for.
     """
     if not isinstance(text, str) or "{" not in text:
         return []
+    words = LOCKDEP_WORDS if present is None else tuple(w for w in LOCKDEP_WORDS if w in present)
     out: list[dict] = []
     mode: str | None = None         # which lock line the previous header announced
     held_task: dict | None = None
@@ -478,10 +484,10 @@ def lockdep_locks(text: str) -> list[dict]:
     in_scenario = False
     chain_exists = False
     fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
-    starts = word_lines(text, _LOCKDEP_WORDS)   # the lines that may hold one (one search per word)
+    starts = word_lines(text, words)   # the lines that may hold one (one search per word)
     for lineno, line in enumerate(messages(text).texts, 1):
         if lineno - 1 not in starts and mode is None and not chain_exists and not in_scenario:
-            continue                            # (a line without any of _LOCKDEP_WORDS, see below)
+            continue                            # (a line without any of LOCKDEP_WORDS, see below)
         stripped = line.strip()
         if chain_exists:
             if stripped:
@@ -508,8 +514,8 @@ def lockdep_locks(text: str) -> list[dict]:
                     entry["lock"] = m.group("name").strip()
                 out.append(entry)
             continue
-        # a line without any of _LOCKDEP_WORDS starts nothing (its raw text may hold one its message lacks)
-        if mode is None and not any(map(line.__contains__, _LOCKDEP_WORDS)):
+        # a line without any of LOCKDEP_WORDS starts nothing (its raw text may hold one its message lacks)
+        if mode is None and not any(map(line.__contains__, words)):
             continue
         if mode is not None and stripped:
             lock = _lock_of(line)
@@ -567,7 +573,7 @@ def lockdep_locks(text: str) -> list[dict]:
                 held_task = {"comm": m.group("comm"), "pid": int(m.group("pid"))}
                 mode = "held"
                 continue
-        for lk in _LOCK.finditer(line):
+        for lk in _LOCK.finditer(line) if "){" in line else ():
             last = out[-1] if out else None
             if last is not None and last.get("lock") == lk.group("name") and (
                     last["lineno"] == lineno - 1 or (fold[0] is last and fold[1] == lineno - 1)):
