@@ -206,6 +206,12 @@ def _trace_line_fields(line: str) -> tuple | None:
     """``Frame``'s fields but the stack, of a trace line, and last whether the line is a plain frame line (its
     first character past blanks neither "?" nor "[": the frames a trace takes without a look at anything else);
     remembered per line (see ``frames.frame_fields``)."""
+    m = _USUAL_FRAME.match(line)
+    if m is not None:
+        func, off, size, module, file, lineno, inline = m.groups()
+        if off or file:
+            return func, strip_suffix(func) if "." in func else func, off, size, file, \
+                int(lineno) if lineno else None, inline is not None, module, True
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
         return None
@@ -234,6 +240,12 @@ def _trace_line_fields(line: str) -> tuple | None:
 
 
 _NOT_PLAIN = ("?", "[")
+# The usual frame line, read whole (four in five distinct frame lines): blanks, then ``FRAME_RE``'s fields with a
+# blank for each ``\s+``, an ASCII line ending at its last field (any other form takes the general path, which
+# reads the same fields from a line this matches)
+_USUAL_FRAME = re.compile(r" +([A-Za-z_.$][A-Za-z0-9_.$]*)(?:\+(0x[0-9a-fA-F]+)/(0x[0-9a-fA-F]+))?"
+                          r"(?: \[([A-Za-z0-9_-]+)\])?(?: ([A-Za-z0-9_./+-]+\.[chS]|[A-Za-z0-9_./+-]+\.rs):([0-9]+))?"
+                          r"( \[inline\])?\Z")
 _frame_fields = by_name(_trace_line_fields)
 
 
