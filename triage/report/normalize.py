@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import islice, takewhile
-from operator import attrgetter
+from itertools import filterfalse, groupby, islice, takewhile
+from operator import attrgetter, itemgetter
 
 from triage.report.frames import COMPILER_SUFFIXES, strip_suffix, strip_tokens
 from triage.report.memo import by_name
@@ -177,6 +177,8 @@ _CRASH_LABELS = frozenset({"crash", "irq", "nmi"})
 _FUNCTION = attrgetter("function")
 _STACK = attrgetter("stack")
 _IS_FRAME = Frame.__instancecheck__      # ``isinstance(f, Frame)``
+_IS_STR = str.__instancecheck__
+_FIRST = itemgetter(0)
 _TITLE_FUNC = re.compile(r"\bin ([A-Za-z_][\w.]*)\s*$")
 
 
@@ -202,14 +204,11 @@ def signature(frames: Iterable[Frame], title: str | None = None, length: int = S
         frames = list(filter(_IS_FRAME, frames))
     except TypeError:
         frames = []
-    names: list[str] = []
-    last = None
-    for func in map(_FUNCTION, _crash_run(frames)):
-        name = _canonical(func) if isinstance(func, str) else ""    # ``canonical``
-        if not name or name == last or _skipped(name):
-            continue                          # (equal to the last: inline expansions and renamed twins)
-        names.append(name)
-        last = name
+    funcs = list(map(_FUNCTION, _crash_run(frames)))
+    # the canonical names but the empty and the skipped ones, each run of equal names once (inline expansions and
+    # renamed twins); one pipeline of C-level steps, no Python step a frame (``canonical`` only for a non-str name)
+    canon = _canonical if all(map(_IS_STR, funcs)) else canonical
+    names = list(map(_FIRST, groupby(filterfalse(_skipped, filter(None, map(canon, funcs))))))
     title_func = None
     if isinstance(title, str):
         m = _TITLE_FUNC.search(title[:500])
