@@ -104,9 +104,10 @@ def _union(*patterns: str) -> re.Pattern[str]:
 
 _OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
 # Any line _step_outside acts on (one test instead of a dozen matches for the lines it ignores): the expressions
-# anchored at the start in one match, the three that may match anywhere each after a substring they contain.
+# anchored at the start in one match (but _TASK_OLD: half its cost, and only a line holding "0x" can match it), the
+# others each after a substring they contain.
 _OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtrace):?\s*$", _HUNG.pattern,
-                           r"^task:", _TASK_OLD.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
+                           r"^task:", _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 
@@ -114,7 +115,8 @@ _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 def _acts_outside(line: str) -> bool:
     """Whether ``_step_outside`` acts on ``line`` (remembered per line: half the lines it is asked about are
     lines of other reports of the same build, "Call Trace:", inline frames outside a trace)."""
-    return (_OUTSIDE_AT_START.match(line) is not None or ("+0x" in line and _OFFSET.search(line) is not None)
+    return (("+0x" in line and _OFFSET.search(line) is not None) or _OUTSIDE_AT_START.match(line) is not None
+            or ("0x" in line and _TASK_OLD.match(line) is not None)
             or ("CPU: " in line and _CPU_LINE.search(line) is not None)
             or ("race:" in line and _CALL_TRACE.search(line) is not None))
 _MAX_GAP = 3          # unknown non-frame lines tolerated inside a trace before it is closed
@@ -347,6 +349,8 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
             if f is not None:
                 s.add(f)
         return True
+    if "race" not in line and _NOISE.match(line):
+        return True                      # (first: no line _NOISE matches is one of _ENDERS or _OPENER_ANY)
     if _ENDERS.match(line):
         s.resumable = (s.label, s.base, s.tag)     # "Kernel panic" from another CPU may cut a trace in two
         s.close()
