@@ -216,8 +216,8 @@ def _ip_frame(m: re.Match[str], label: str) -> Frame | None:
 
 def _trace_line_fields(line: str) -> tuple:
     """``Frame``'s fields but the stack (``norm_function`` the canonical name), of a trace line, and last whether
-    the line is a plain frame line (its first character past blanks neither "?" nor "[": the frames a trace takes
-    without a look at anything else); ``_NO_FRAME`` for a line that is not a frame. Remembered per line (see
+    the line is a plain frame line (not an unreliable one, ``? func`` or ``[<addr>] ? func``: the frames a trace
+    takes without a look at anything else); ``_NO_FRAME`` for a line that is not a frame. Remembered per line (see
     ``frames.frame_fields``)."""
     m = _USUAL_FRAME.match(line)
     if m is not None:
@@ -229,11 +229,13 @@ def _trace_line_fields(line: str) -> tuple:
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
         return _NO_FRAME
     first = line.lstrip()[:1]
+    # a plain frame line: what ``_step_in_trace`` does not take as unreliable
+    plain = first != "?" and (first != "[" or _UNRELIABLE.match(line.strip()) is None)
     if ") from [<" in line:
         m = ARM32_FRAME.match(line)
         if m:
             func = m.group("func")
-            return func, canonical_name(func), None, None, None, None, False, None, first not in _NOT_PLAIN
+            return func, canonical_name(func), None, None, None, None, False, None, plain
     read = line
     if first == "[" and line.lstrip()[:2] != "[<":
         m = _PPC.match(line)
@@ -252,10 +254,9 @@ def _trace_line_fields(line: str) -> tuple:
     if fields is None:
         return _NO_FRAME
     func, _norm, off, size, file, lineno, inline, module = fields
-    return func, canonical_name(func), off, size, file, lineno, inline, module, first not in _NOT_PLAIN
+    return func, canonical_name(func), off, size, file, lineno, inline, module, plain
 
 
-_NOT_PLAIN = ("?", "[")
 # ``_trace_line_fields`` of a line that is not a frame: a tuple (its last field false, as a frame line's that is not
 # plain), so that ``_PLAIN`` can read any line's fields
 _NO_FRAME = (None, None, None, None, None, None, False, None, False)
