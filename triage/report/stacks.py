@@ -263,10 +263,12 @@ _NO_FRAME = (None, None, None, None, None, None, False, None, False)
 _PLAIN = itemgetter(8)
 # The usual frame line, read whole (four in five distinct frame lines): blanks, then ``FRAME_RE``'s fields with a
 # blank for each ``\s+``, an ASCII line ending at its last field (any other form takes the general path, which
-# reads the same fields from a line this matches)
-_USUAL_FRAME = re.compile(r" +([A-Za-z_.$][A-Za-z0-9_.$]*)(?:\+(0x[0-9a-fA-F]+)/(0x[0-9a-fA-F]+))?"
-                          r"(?: \[([A-Za-z0-9_-]+)\])?(?: ([A-Za-z0-9_./+-]+\.[chS]|[A-Za-z0-9_./+-]+\.rs):([0-9]+))?"
-                          r"( \[inline\])?\Z")
+# reads the same fields from a line this matches). Written for ``re``'s matcher, same matches and groups: an
+# optional part as ``(?:X|)`` (a greedy ``?`` of a group runs its general repeat, a third of the cost), a run no
+# backtracking can shorten possessive (``++``, ``*+``: each is followed by a character it does not hold).
+_USUAL_FRAME = re.compile(r" ++([A-Za-z_.$][A-Za-z0-9_.$]*+)(?:\+(0x[0-9a-fA-F]++)/(0x[0-9a-fA-F]++)|)"
+                          r"(?: \[([A-Za-z0-9_-]++)\]|)(?: ([A-Za-z0-9_./+-]+\.[chS]|[A-Za-z0-9_./+-]+\.rs):([0-9]++)|)"
+                          r"(?:( \[inline\])|)\Z")
 _frame_fields = by_name(_trace_line_fields)
 
 
