@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import islice, takewhile
-from operator import attrgetter
+from itertools import filterfalse, groupby, islice, takewhile
+from operator import attrgetter, itemgetter
 
 from triage.report.frames import COMPILER_SUFFIXES, strip_suffix, strip_tokens
 from triage.report.memo import by_name
@@ -171,12 +171,46 @@ SKIP_TABLE: dict[str, str] = {
 }
 SKIP_PATTERNS: list[str] = [p for group in SKIP_TABLE.values() for p in group.split()]
 SKIP = re.compile("(?:" + "|".join(SKIP_PATTERNS) + r")\Z")
-_skipped = by_name(lambda name: SKIP.match(name) is not None)     # (one alternation of ~100 names: once per name)
+
+
+def _literal_head(alt: str) -> str | None:
+    """The first character of the regexp ``alt`` when it is a letter, digit or "_" matched once, else None."""
+    c = alt[:1]
+    if c.isascii() and (c.isalnum() or c == "_") and alt[1:2] not in ("*", "+", "?", "{"):
+        return c
+    return None
+
+
+def _factored(alternatives: list[str]) -> str:
+    """The alternation of ``alternatives``, those that start with the same literal character written as one
+    (``ab|ac`` -> ``a(?:b|c)``, and so on down): ``re`` tries the alternatives of a branch in turn, so a name is
+    tested against the ~30 first characters, not the 257 patterns."""
+    tails: dict[str, list[str]] = {}
+    order: list[str] = []
+    for alt in alternatives:
+        c = _literal_head(alt)
+        if c is None:
+            order.append(alt)
+        elif c in tails:
+            tails[c].append(alt[1:])
+        else:
+            tails[c] = [alt[1:]]
+            order.append(c)
+    return "|".join(alt if _literal_head(alt) != alt or alt not in tails else
+                    alt + tails[alt][0] if len(tails[alt]) == 1 else alt + "(?:" + _factored(tails[alt]) + ")"
+                    for alt in order)
+
+
+# SKIP with its alternatives factored (the same names: 8.6 -> 4.6 k instructions a name)
+_SKIP_FACTORED = re.compile("(?:" + _factored(SKIP_PATTERNS) + r")\Z")
+_skipped = by_name(lambda name: _SKIP_FACTORED.match(name) is not None)     # (once per name)
 
 _CRASH_LABELS = frozenset({"crash", "irq", "nmi"})
 _FUNCTION = attrgetter("function")
 _STACK = attrgetter("stack")
 _IS_FRAME = Frame.__instancecheck__      # ``isinstance(f, Frame)``
+_IS_STR = str.__instancecheck__
+_FIRST = itemgetter(0)
 _TITLE_FUNC = re.compile(r"\bin ([A-Za-z_][\w.]*)\s*$")
 
 
@@ -202,14 +236,11 @@ def signature(frames: Iterable[Frame], title: str | None = None, length: int = S
         frames = list(filter(_IS_FRAME, frames))
     except TypeError:
         frames = []
-    names: list[str] = []
-    last = None
-    for func in map(_FUNCTION, _crash_run(frames)):
-        name = _canonical(func) if isinstance(func, str) else ""    # ``canonical``
-        if not name or name == last or _skipped(name):
-            continue                          # (equal to the last: inline expansions and renamed twins)
-        names.append(name)
-        last = name
+    funcs = list(map(_FUNCTION, _crash_run(frames)))
+    # the canonical names but the empty and the skipped ones, each run of equal names once (inline expansions and
+    # renamed twins); one pipeline of C-level steps, no Python step a frame (``canonical`` only for a non-str name)
+    canon = _canonical if all(map(_IS_STR, funcs)) else canonical
+    names = list(map(_FIRST, groupby(filterfalse(_skipped, filter(None, map(canon, funcs))))))
     title_func = None
     if isinstance(title, str):
         m = _TITLE_FUNC.search(title[:500])

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import attrgetter
 
 from triage.report import formats as fm
 from triage.report.console import read_console
@@ -31,7 +28,7 @@ from triage.report.events import bare_trace_event, find_event, leak_report
 from triage.report.guilty import guilty_file
 from triage.report.memo import by_name
 from triage.report.model import Report
-from triage.report.normalize import canonical_name, signature
+from triage.report.normalize import signature
 from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode
 from triage.report.wordset import RegexpSet, WordSet, literal_search, required_literals
@@ -1104,9 +1101,9 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     rep.task = crash_task(crash_text) or (crash_task(text) if text is not crash_text else None)
     # Stacks from the oops line on: the prefix lines before it differ between a console log (50 lines of
     # the same task) and an excerpt, and may hold another stack (a fault-injection dump) cut anywhere.
-    rep.frames = frames = extract_frames(crash_text)
-    # renamed functions unified, so SQL over frames finds every version's report (one map: no loop step a frame)
-    deque(map(setattr, frames, repeat("norm_function"), map(canonical_name, map(_FUNCTION, frames))), 0)
+    # (each frame's norm_function the canonical name: renamed functions unified, so SQL over frames finds every
+    # version's report)
+    rep.frames = extract_frames(crash_text)
     rep.signature = signature(rep.frames, rep.title)
     whole = text if whole is None else whole
     part, first_lineno = _console_part(whole)
@@ -1114,9 +1111,6 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     rep.crash, rep.events, rep.trace = con.crash, con.events, con.frames
     rep.markers, rep.locks, rep.gfp = con.markers, con.locks, con.gfp
     return rep
-
-
-_FUNCTION = attrgetter("function")
 
 
 def _console_part(whole: str) -> tuple[str, int]:

@@ -1,7 +1,7 @@
 """Every stack in a kernel report, each frame attributed to the stack it belongs to.
 
-``extract_frames(text)`` scans the report line by line (linear time) and returns ``Frame`` objects whose
-``stack`` says where they come from:
+``extract_frames(text)`` scans the report line by line (linear time) and returns ``Frame`` objects (their
+``norm_function`` the canonical name, ``normalize.canonical``) whose ``stack`` says where they come from:
 
     crash                         the crashing task's trace; the kernel RIP / pc / IP frame first
     crash-2, crash-3, ...         later traces printed by the same task (a second WARN/BUG in the excerpt)
@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import re
 from itertools import islice, repeat, takewhile
+from operator import itemgetter
 
-from triage.report.frames import frame_fields, parse_frame_line, read_frame_fields, strip_suffix
+from triage.report.frames import frame_fields, parse_frame_line, read_frame_fields
 from triage.report.lines import messages, word_lines
 from triage.report.memo import by_name
 from triage.report.model import Frame
+from triage.report.normalize import canonical_name
 
 # ---------------------------------------------------------------------------------------------------------
 # Lines that open a stack, with the label of the stack they open. First match wins.
@@ -102,9 +104,10 @@ def _union(*patterns: str) -> re.Pattern[str]:
 
 _OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
 # Any line _step_outside acts on (one test instead of a dozen matches for the lines it ignores): the expressions
-# anchored at the start in one match, the three that may match anywhere each after a substring they contain.
+# anchored at the start in one match (but _TASK_OLD: half its cost, and only a line holding "0x" can match it), the
+# others each after a substring they contain.
 _OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtrace):?\s*$", _HUNG.pattern,
-                           r"^task:", _TASK_OLD.pattern, _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
+                           r"^task:", _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 
@@ -112,7 +115,8 @@ _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 def _acts_outside(line: str) -> bool:
     """Whether ``_step_outside`` acts on ``line`` (remembered per line: half the lines it is asked about are
     lines of other reports of the same build, "Call Trace:", inline frames outside a trace)."""
-    return (_OUTSIDE_AT_START.match(line) is not None or ("+0x" in line and _OFFSET.search(line) is not None)
+    return (("+0x" in line and _OFFSET.search(line) is not None) or _OUTSIDE_AT_START.match(line) is not None
+            or ("0x" in line and _TASK_OLD.match(line) is not None)
             or ("CPU: " in line and _CPU_LINE.search(line) is not None)
             or ("race:" in line and _CALL_TRACE.search(line) is not None))
 _MAX_GAP = 3          # unknown non-frame lines tolerated inside a trace before it is closed
@@ -196,31 +200,48 @@ def _irq_label(base: str, kind: str) -> str:
 def _frame(line: str, label: str) -> Frame | None:
     """A frame from a trace line (x86/arm64 forms through ``parse_frame_line``, arm32 ``(f) from (g)``)."""
     fields = _frame_fields(line)
-    if fields is None:
+    if fields is _NO_FRAME:
         return None
     func, norm, off, size, file, lineno, inline, module, _plain = fields
     return Frame(func, norm, label, off, size, file, lineno, inline, module)
 
 
-def _trace_line_fields(line: str) -> tuple | None:
-    """``Frame``'s fields but the stack, of a trace line, and last whether the line is a plain frame line (its
-    first character past blanks neither "?" nor "[": the frames a trace takes without a look at anything else);
-    remembered per line (see ``frames.frame_fields``)."""
+def _ip_frame(m: re.Match[str], label: str) -> Frame | None:
+    """The frame of an ``_IP`` line's match (its ``norm_function`` the canonical name, as every frame here)."""
+    f = parse_frame_line(" " + m.group("rest").strip(), label)
+    if f is not None:
+        f.norm_function = canonical_name(f.function)
+    return f
+
+
+def _trace_line_fields(line: str) -> tuple:
+    """``Frame``'s fields but the stack (``norm_function`` the canonical name), of a trace line, and last whether
+    the line is a plain frame line (not an unreliable one, ``? func`` or ``[<addr>] ? func``: the frames a trace
+    takes without a look at anything else); ``_NO_FRAME`` for a line that is not a frame. Remembered per line (see
+    ``frames.frame_fields``)."""
+    m = _USUAL_FRAME.match(line)
+    if m is not None:
+        func, off, size, module, file, lineno, inline = m.groups()
+        if off or file:
+            return func, canonical_name(func), off, size, file, int(lineno) if lineno else None, \
+                inline is not None, module, True
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
-        return None
+        return _NO_FRAME
     first = line.lstrip()[:1]
+    # a plain frame line: what ``_step_in_trace`` does not take as unreliable
+    plain = first != "?" and (first != "[" or _UNRELIABLE.match(line.strip()) is None)
     if ") from [<" in line:
         m = ARM32_FRAME.match(line)
         if m:
             func = m.group("func")
-            return func, strip_suffix(func), None, None, None, None, False, None, first not in _NOT_PLAIN
+            return func, canonical_name(func), None, None, None, None, False, None, plain
     read = line
     if first == "[" and line.lstrip()[:2] != "[<":
         m = _PPC.match(line)
         if m:
             if line.endswith("(unreliable)"):
-                return None
+                return _NO_FRAME
             read = " " + line[m.end():]
     fields = read_frame_fields(read)         # (not ``frame_fields``: this function's table remembers the line)
     if fields is None and ("[" in read or read.count(":") > 1):
@@ -230,10 +251,24 @@ def _trace_line_fields(line: str) -> tuple | None:
         fixed = _DOUBLE_LOC.sub(r"\1", fixed) if _DOUBLE_LOC.search(fixed) else fixed
         if fixed != read:
             fields = frame_fields(fixed)
-    return None if fields is None else (*fields, first not in _NOT_PLAIN)
+    if fields is None:
+        return _NO_FRAME
+    func, _norm, off, size, file, lineno, inline, module = fields
+    return func, canonical_name(func), off, size, file, lineno, inline, module, plain
 
 
-_NOT_PLAIN = ("?", "[")
+# ``_trace_line_fields`` of a line that is not a frame: a tuple (its last field false, as a frame line's that is not
+# plain), so that ``_PLAIN`` can read any line's fields
+_NO_FRAME = (None, None, None, None, None, None, False, None, False)
+_PLAIN = itemgetter(8)
+# The usual frame line, read whole (four in five distinct frame lines): blanks, then ``FRAME_RE``'s fields with a
+# blank for each ``\s+``, an ASCII line ending at its last field (any other form takes the general path, which
+# reads the same fields from a line this matches). Written for ``re``'s matcher, same matches and groups: an
+# optional part as ``(?:X|)`` (a greedy ``?`` of a group runs its general repeat, a third of the cost), a run no
+# backtracking can shorten possessive (``++``, ``*+``: each is followed by a character it does not hold).
+_USUAL_FRAME = re.compile(r" ++([A-Za-z_.$][A-Za-z0-9_.$]*+)(?:\+(0x[0-9a-fA-F]++)/(0x[0-9a-fA-F]++)|)"
+                          r"(?: \[([A-Za-z0-9_-]++)\]|)(?: ([A-Za-z0-9_./+-]+\.[chS]|[A-Za-z0-9_./+-]+\.rs):([0-9]++)|)"
+                          r"(?:( \[inline\])|)\Z")
 _frame_fields = by_name(_trace_line_fields)
 
 
@@ -254,7 +289,7 @@ def extract_frames(text: str) -> list[Frame]:
                 continue                     # another CPU's line interleaved into this trace
             # the usual line of a trace, a reliable frame, read here (``_step_in_trace`` does the rest)
             fields = fields_of(line)
-            if fields is not None and fields[8]:      # ``_Scan.add``, inlined
+            if fields[8]:                             # ``_Scan.add``, inlined
                 s.reliable += 1
                 s.gap = 0
                 if s.ip_frame is not None:
@@ -264,7 +299,7 @@ def extract_frames(text: str) -> list[Frame]:
                 frames.append(Frame(fields[0], fields[1], label, *fields[2:8]))
                 if tags is None:
                     # the plain frame lines that follow (most of a trace): taken together, no step per line
-                    run = list(takewhile(_plain_frame, map(fields_of, islice(texts, i + 1, None))))
+                    run = list(takewhile(_PLAIN, map(fields_of, islice(texts, i + 1, None))))
                     if run:
                         s.reliable += len(run)
                         func, norm, off, size, file, lineno, inline, module, _ = zip(*run, strict=True)
@@ -313,10 +348,12 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
     m = _IP.match(line) if _may_be_ip(line) else None
     if m:
         if not line.startswith("RIP: 0033"):
-            f = parse_frame_line(" " + m.group("rest").strip(), s.label or "stack")
+            f = _ip_frame(m, s.label or "stack")
             if f is not None:
                 s.add(f)
         return True
+    if "race" not in line and _NOISE.match(line):
+        return True                      # (first: no line _NOISE matches is one of _ENDERS or _OPENER_ANY)
     if _ENDERS.match(line):
         s.resumable = (s.label, s.base, s.tag)     # "Kernel panic" from another CPU may cut a trace in two
         s.close()
@@ -334,11 +371,6 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
 
 
 _OUT_FIRST = frozenset("-AaFfSLpIbtT?RPENWs{")
-
-
-def _plain_frame(fields: tuple | None) -> bool:
-    """``_frame_fields`` of a plain frame line."""
-    return fields is not None and fields[8]
 
 
 def _maybe_header(line: str) -> bool:
@@ -394,7 +426,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
     m = _IP.match(line) if _may_be_ip(line) else None
     if m:
         if not line.startswith("RIP: 0033"):
-            f = parse_frame_line(" " + m.group("rest").strip(), "crash")
+            f = _ip_frame(m, "crash")
             if f is not None:
                 s.pending_ip = f
         return
