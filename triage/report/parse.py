@@ -28,7 +28,7 @@ from triage.report.context import crash_task, kernel_version
 from triage.report.corroborate import corroborated
 from triage.report.era import active, kernel_date
 from triage.report.events import bare_trace_event, find_event, leak_report
-from triage.report.guilty import guilty_file
+from triage.report.guilty import UNNORMAL, guilty_file
 from triage.report.memo import by_name
 from triage.report.model import Report
 from triage.report.normalize import canonical_name, signature
@@ -84,11 +84,18 @@ for _i, _o in enumerate(fm.OOPSES):
 _OVERLAPPING = {h for h in _BY_HEADER for o in _BY_HEADER if o != h and o in h}
 
 
-def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
-    """The first oops (table order) this line announces, if any (of those syzkaller knew in ``era``)."""
-    # The headers the line holds, from one RE2 pass (``_HEADER_RE`` tries its 70 headers at every character): none
-    # (most lines asked), or one, which is then all ``findall`` would find; only for more is ``findall`` asked.
-    found = _HEADER_WORDS.present(line)
+def line_oops(line: str, era: str | None = None, headers: frozenset[str] | None = None) -> fm.Oops | None:
+    """The first oops (table order) this line announces, if any (of those syzkaller knew in ``era``). ``headers``:
+    a set holding every oops header the line holds (those of the text it is a line of), if known."""
+    # The headers the line holds, from one RE2 pass (``_HEADER_RE`` tries its 70 headers at every character), or
+    # from a substring test for each of the text's (a few: cheaper than the pass): none (most lines asked), or one,
+    # which is then all ``findall`` would find; only for more is ``findall`` asked.
+    if headers is None:
+        found = _HEADER_WORDS.present(line)
+    elif headers:
+        found = {h for h in headers if h in line}
+    else:
+        return None
     if not found:
         return None
     if len(found) > 1:
@@ -195,16 +202,24 @@ def drop_inline_headers(text: str) -> str:
     return "".join(parts)
 
 
-def _starts_report(line: str) -> bool:
-    """A line with a header of its own (not one that follows a report's header, like ``invalid opcode:``)."""
-    return line_oops(line) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES)
+def _starts_report(line: str, headers: frozenset[str] | None = None) -> bool:
+    """A line with a header of its own (not one that follows a report's header, like ``invalid opcode:``).
+    ``headers``: as ``line_oops``'."""
+    return line_oops(line, None, headers) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES)
 
 
-def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, int]:
+def find_first_oops(text: str, era: str | None = None, words: set[str] | None = None) -> tuple[fm.Oops | None, int]:
     """The first oops line (its start offset) that is kernel output (``corroborate``: not a crash named in
-    prose); searching the whole text with one regexp keeps it fast."""
+    prose); searching the whole text with one regexp keeps it fast. ``words``: the ``_TEXT_WORDS`` the text holds
+    (a set holding each), if read: then the headers are looked for only where those occur."""
     pos = 0
     nexts: dict[str, int] | None = None
+    headers = None
+    starts_report = _starts_report
+    if words is not None:       # (the text's headers known: each one's next occurrence, without a regexp search)
+        headers = _HEADER_SET.intersection(words)
+        nexts = {h: text.find(h) for h in headers}
+        starts_report = functools.partial(_starts_report, headers=headers)
     while True:
         at = _next_header(text, pos, nexts)
         if at is None:
@@ -216,13 +231,14 @@ def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, 
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)
         end = len(text) if end < 0 else end
-        oops = line_oops(text[start:min(end, start + MAX_LINE)], era)
-        if oops is not None and corroborated(text, start, at, _starts_report):
+        oops = line_oops(text[start:min(end, start + MAX_LINE)], era, headers)
+        if oops is not None and corroborated(text, start, at, starts_report):
             return oops, start
         pos = end + 1
 
 
 _HEADER_WORDS = WordSet(tuple(_BY_HEADER))
+_HEADER_SET = frozenset(_BY_HEADER)
 _NEAR = 2048                # characters ``_next_header`` searches with ``_HEADER_RE`` before asking the word set
 _LONGEST_HEADER = max(map(len, _BY_HEADER))
 
@@ -285,8 +301,8 @@ class Found:
         return self.words
 
 
-def find_report(text: str, start: int, context: str, questionable_ok: bool) -> Found:
-    """Collect the report lines that follow the oops line at ``start``."""
+def find_report(text: str, start: int, context: str, questionable_ok: bool, words: set[str] | None = None) -> Found:
+    """Collect the report lines that follow the oops line at ``start``. ``words``: as ``find_first_oops``'."""
     ctx_kind = context if context not in ("", CONTEXT_CONSOLE) else ""
     max_prefix = 50 if TASK_CONTEXT.match(context or "") else 5
     # Prefix: a few preceding lines of the same context (they often say what the crash was doing).
@@ -315,7 +331,10 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     pos, n = start, len(text)
     # The words of the tables (the walk's, the title formats', the stack starts') the text holds from the oops line
     # on: one pass, which the skip rules below, ``_plain_runs`` and the title and corruption tests share.
-    words = _TEXT_WORDS.present(text[start:]) if n - start <= _RUN_CHUNK else None
+    # (the caller's, of the whole text, hold those: a word only before ``start`` is then looked for in vain)
+    if words is None and n - start <= _RUN_CHUNK:
+        words = _TEXT_WORDS.present(text[start:])
+    headers = None if words is None else _HEADER_SET.intersection(words)
     # the words of the skip rules below, looked for once in the text instead of in every line
     if words is None:
         may_skip = "FAULT_" in text or "vmalloc" in text
@@ -363,7 +382,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             if runs is None and next_header < line_pos:       # (with runs, a line with a header is walked)
                 m = _HEADER_RE.search(text, line_pos)
                 next_header = m.start() if m is not None else n
-            if (runs is not None or next_header < line_pos + len(line)) and line_oops(line) is not None \
+            if (runs is not None or next_header < line_pos + len(line)) and line_oops(line, None, headers) is not None \
                     and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
                 second = True
                 end_pos = line_pos
@@ -934,7 +953,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None, words: set[st
 
 
 # Every word of the tables a report is tested for (``Found.words``): one RE2 pass reads a text for all of them.
-_TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "should_fail",
+_TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "should_fail", *UNNORMAL,
                                     *(w for o in fm.OOPSES for w in _TITLE_TEXTS[id(o)].words)})))
 
 
@@ -1004,14 +1023,15 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: se
     return skip is not None and any(skip(name) for name in ex.skipped)
 
 
-def _era_title_from(text: str, era: str) -> str | None:
-    """The era title when the era's syzkaller would have started from another oops line."""
-    oops, start = find_first_oops(text, era)
+def _era_title_from(text: str, era: str, words: set[str] | None = None) -> str | None:
+    """The era title when the era's syzkaller would have started from another oops line. ``words``: as
+    ``find_first_oops``'."""
+    oops, start = find_first_oops(text, era, words)
     if oops is None:
         return None
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
-    found = find_report(text, start, context, questionable_ok=False)
+    found = find_report(text, start, context, questionable_ok=False, words=words)
     return _title(_describe(found, oops, era), text, start, line_end, oops, era)
 
 
@@ -1030,7 +1050,10 @@ def parse(text: str | bytes) -> Report:
     masked = mask_code(to_text(text))
     raw = undecode(masked)          # diff hunks and quoted source blanked; decoded frames re-encoded
     text = drop_inline_headers(clean_text(raw, mask=False, decoded=raw is masked))
-    oops, start = find_first_oops(text)
+    # The tables' words the text holds (one RE2 pass, which the oops search, the report's walk and the title,
+    # corruption and guilty-file tests share); a huge text is read in parts as the walk needs them instead.
+    words = _TEXT_WORDS.present(text) if len(text) <= _RUN_CHUNK else None
+    oops, start = find_first_oops(text, None, words)
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
         # and a data-loss event syzkaller does not title (triage.report.events).
@@ -1040,7 +1063,7 @@ def parse(text: str | bytes) -> Report:
         return rep
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
-    found = find_report(text, start, context, questionable_ok=False)
+    found = find_report(text, start, context, questionable_ok=False, words=words)
     ex = _describe(found, oops)
     report = found.report
     title = _title(ex, text, start, line_end, oops, None)
@@ -1050,7 +1073,7 @@ def parse(text: str | bytes) -> Report:
     era_title = title
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
         if oops.since and not active(era, oops.since, None):   # a header syzkaller did not know then
-            era_title = _era_title_from(text, era)
+            era_title = _era_title_from(text, era, words)
         elif _rules_differ(oops, era, report, ex, found.holds()):
             era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
         else:                                               # same rows and frames: only the replacements
@@ -1070,7 +1093,7 @@ def parse(text: str | bytes) -> Report:
         guilty_frame=ex.frame or None,
         report=full,
     )
-    rep.guilty_file = guilty_file(title, report)
+    rep.guilty_file = guilty_file(title, report, found.holds())
     add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw, kernel_read=True)
     return rep
 
