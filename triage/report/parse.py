@@ -357,8 +357,9 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
                 if run[-1] != "\n":
                     run += "\n"
                 grow, taken = len(run), run.count("\n")
-                # (a line longer than MAX_LINE makes the run longer than MAX_LINE + 1: only then is it looked for)
-                if grow > MAX_LINE + 1 and max(map(len, run.split("\n"))) > MAX_LINE or not skip_text and \
+                # (a line longer than MAX_LINE makes the run longer than MAX_LINE + 1: only then is it looked for,
+                # from the line break before the run, ``pos`` a line's start past the oops line)
+                if grow > MAX_LINE + 1 and _LONG_LINE.search(text, pos - 1, mark) is not None or not skip_text and \
                         (size + grow > MAX_REPORT or lines_out + taken > MAX_REPORT_LINES):
                     slow_until = mark   # a line to cut, or the limit is reached inside: line by line
                 else:
@@ -435,6 +436,7 @@ _WALK_WORDS = ("] ", " ? ", "\r", "FAULT_", "vmalloc", "Disabling lock debugging
 _RUN_WORDS = _WALK_WORDS + tuple(sorted({o.header for o in fm.OOPSES}))
 _RUN_WORD_SET = frozenset(_RUN_WORDS)
 _RUN_CHUNK = 1 << 20
+_LONG_LINE = re.compile(rf"\n[^\n]{{{MAX_LINE + 1}}}")      # a line longer than MAX_LINE (not the first)
 
 
 def _plain_runs(text: str, start: int, words: set[str] | None = None):
