@@ -1021,8 +1021,15 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: se
                 continue
             if f.title.search(report):
                 return True
-    skip = _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
-    return skip is not None and any(skip(name) for name in ex.skipped)
+    skip = _era_skip(era)
+    return skip is not None and any(map(skip, ex.skipped))
+
+
+@by_name
+def _era_skip(era: str) -> Callable[[str], bool] | None:
+    """Whether a frame is on a skip list today's syzkaller has and that of ``era`` had not (None: no such list),
+    remembered per era."""
+    return _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
 
 
 def _era_title_from(text: str, era: str, words: set[str] | None = None) -> str | None:
