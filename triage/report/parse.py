@@ -1077,7 +1077,9 @@ def parse(text: str | bytes) -> Report:
     report = found.report
     title = _title(ex, text, start, line_end, oops, None)
     full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
-    kernel = kernel_version(report) or (kernel_version(full) if full is not report else None)
+    # (``full``'s lines are the prefix lines, then the report's: when none of the report's names a release, only the
+    # prefix lines are read again)
+    kernel = kernel_version(report) or (kernel_version(full[:len(full) - len(report)]) if full is not report else None)
     era = _release_date(kernel) if kernel is not None else None
     era_title = title
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
@@ -1090,7 +1092,8 @@ def parse(text: str | bytes) -> Report:
     corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt, found.holds())
     if fm.CONSOLE_HANGUP in text:
         corrupted = corrupted or "console hang-up (VM disconnected)"
-    alts = sorted({clean_title(a) for a in ex.alt} - {title, ""})
+    # (each alternative once; the raw title's is the title, left out below anyway)
+    alts = sorted({clean_title(a) for a in set(ex.alt) if a != ex.title} - {title, ""})
     rep = Report(
         title=title,
         era=era,
