@@ -56,7 +56,7 @@ _MARK = re.compile(r"\.(?:c|h|rs):")          # what a line naming a source file
 # than a directory holds the directory's name and "/".
 UNNORMAL = ("./", "//")
 _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./")
-_PATH_RUN = re.compile(r"[a-zA-Z0-9_\-./]*")
+_DEEPER = re.compile(r"[a-zA-Z0-9_\-.]*/")       # a run of path characters holding a "/" (its start up to the first)
 
 
 def _line_file(line: str) -> str | None:
@@ -113,10 +113,10 @@ def _guilty(report: str, unnormal: tuple[str, ...] = UNNORMAL) -> str | None:
     # holds a "/" past it: other places of the name are passed over.
     starts = set()
     for needle in (deepest + "/", *unnormal):
+        plain = needle not in UNNORMAL
         at = report.find(needle, pos)
         while at >= 0:
-            if needle not in UNNORMAL and (report[at - 1] in _PATH_CHARS or "/" not in _PATH_RUN.match(
-                    report, at + len(needle)).group()):
+            if plain and (report[at - 1] in _PATH_CHARS or _DEEPER.match(report, at + len(needle)) is None):
                 at = report.find(needle, at + 1)
                 continue
             lo = report.rfind("\n", 0, at) + 1
