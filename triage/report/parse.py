@@ -867,6 +867,10 @@ _ANY_REPLACEMENT = re.compile("|".join(f"(?:{r.rx.pattern})" for r in fm.TITLE_R
 # Every replacement's match holds a digit (``\d``; ``[0-9]`` is part of it) or six hex letters in a row (the address
 # row's ``[0-9a-f]{6,}`` without a digit): a title with neither (most) is not searched by ``_ANY_REPLACEMENT``.
 _MAY_REPLACE = re.compile(r"\d|[a-f]{6}")
+# The same for an ASCII title (``\d`` is then [0-9]), in two searches: one of a class (which ``re`` scans for fast) and
+# one for the letters, each cheaper than the alternation's attempt at every digit or letter a-f.
+_DIGIT = re.compile(r"[0-9]")
+_HEX_LETTERS = re.compile(r"[a-f]{6}")
 
 
 # Which replacements match a title (one RE2 pass for all): only those are applied, and the title is searched again
@@ -876,7 +880,11 @@ _REPLACEMENTS = tuple(enumerate(fm.TITLE_REPLACEMENTS))
 
 
 def replace_dynamic(title: str, era: str | None = None) -> str:
-    if _MAY_REPLACE.search(title) is None:
+    if title.isascii():
+        may = _DIGIT.search(title) is not None or _HEX_LETTERS.search(title) is not None
+    else:
+        may = _MAY_REPLACE.search(title) is not None
+    if not may:
         return title
     found = _REPLACEMENT_SET.matching(title) if _REPLACEMENT_SET.usable_all() else None
     if found is not None:
