@@ -84,6 +84,15 @@ def corroborates(line: str) -> bool:
 
 # The header line alone is enough: syzkaller's own executor failures, netdev's refcount wait, a reboot.
 SELF = re.compile(r"SYZFAIL:|SYZFATAL:|Usage count = -?\d+|^Booting the kernel")
+
+
+def _self(line: str) -> bool:
+    """``SELF.search(line)`` of a line (no line break): only a line holding one of its texts (or starting as its last
+    row, anchored at the start) is searched (its alternation is tried at every character)."""
+    return ("SYZF" in line or "Usage count = " in line or line.startswith("Booting the kernel")) \
+        and SELF.search(line) is not None
+
+
 ADDRESS = re.compile(r"\b(?:0x)?[0-9a-f]{8,16}\b")       # on a header line that starts the line
 LOGIN = re.compile(r"^.* login: ")                         # syzkaller strips a login prompt the same way
 PRINTK_PREFIX = re.compile(r"^(?:[\w.()/-]+: ?)+$")        # "rcu:", "BFS-fs: bfs_fill_super():"
@@ -122,7 +131,7 @@ def corroborated(text: str, start: int, header_at: int, other_header: Callable[[
     """Whether the header found at offset ``header_at`` of the line starting at ``start`` is kernel output.
     ``other_header(line)``: the line starts another report (its own header, not one that belongs to this)."""
     line, pos = _line_at(text, start)
-    if SYZKALLER_CONSOLE.match(line) or corroborates(line) or SELF.search(line):
+    if SYZKALLER_CONSOLE.match(line) or corroborates(line) or _self(line):
         return True
     lead = line[:max(0, header_at - start)]
     m = LOGIN.match(lead)

@@ -54,9 +54,9 @@ _normpath = by_name(posixpath.normpath)
 _MARK = re.compile(r"\.(?:c|h|rs):")          # what a line naming a source file holds (``FILENAME_RE`` ends so)
 # A path ``normpath`` changes holds one of these (it ends in a file name, never in "/" or "."): any other path deeper
 # than a directory holds the directory's name and "/".
-_UNNORMAL = ("./", "//")
+UNNORMAL = ("./", "//")
 _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./")
-_PATH_RUN = re.compile(r"[a-zA-Z0-9_\-./]*")
+_DEEPER = re.compile(r"[a-zA-Z0-9_\-.]*/")       # a run of path characters holding a "/" (its start up to the first)
 
 
 def _line_file(line: str) -> str | None:
@@ -78,11 +78,12 @@ def _held_lock_line(line: str) -> bool:
     return ("irqs" in line or "Register" in line or "#" in line) and GUILTY_LINE_IGNORE.search(line) is not None
 
 
-def _guilty(report: str) -> str | None:
+def _guilty(report: str, unnormal: tuple[str, ...] = UNNORMAL) -> str | None:
     """First file that is not plumbing; then a deeper file under the same directory further down the stack
     (``net/socket.c`` -> ``net/tipc/topsrv.c``: the generic layer called the specific one). Only the lines that
     can change the answer are read: those with a file (``_MARK``, found in C) up to the guilty one, then those
-    naming a path under its directory (or one ``normpath`` may move there)."""
+    naming a path under its directory (or one ``normpath`` may move there). ``unnormal``: those of ``UNNORMAL``
+    the report may hold."""
     first = guilty = None
     n = len(report)
     mark = _MARK.search(report)
@@ -111,11 +112,11 @@ def _guilty(report: str) -> str | None:
     # A normal path deeper than the directory starts with its name (so where a run of path characters starts) and
     # holds a "/" past it: other places of the name are passed over.
     starts = set()
-    for needle in (deepest + "/", *_UNNORMAL):
+    for needle in (deepest + "/", *unnormal):
+        plain = needle not in UNNORMAL
         at = report.find(needle, pos)
         while at >= 0:
-            if needle not in _UNNORMAL and (report[at - 1] in _PATH_CHARS or "/" not in _PATH_RUN.match(
-                    report, at + len(needle)).group()):
+            if plain and (report[at - 1] in _PATH_CHARS or _DEEPER.match(report, at + len(needle)) is None):
                 at = report.find(needle, at + 1)
                 continue
             lo = report.rfind("\n", 0, at) + 1
@@ -136,13 +137,15 @@ def _guilty(report: str) -> str | None:
     return guilty
 
 
-def guilty_file(title: str | None, report: str) -> str | None:
-    """The source file most likely at fault, or None if the report has no file:line at all."""
+def guilty_file(title: str | None, report: str, words: set[str] | None = None) -> str | None:
+    """The source file most likely at fault, or None if the report has no file:line at all. ``words``: a set
+    holding each of ``UNNORMAL`` the report holds, if known (the others are not looked for)."""
+    unnormal = UNNORMAL if words is None else tuple(w for w in UNNORMAL if w in words)
     if title and title.startswith("INFO: rcu detected stall"):
         for entry in _STALL_ENTRIES:
             pos = report.find(entry)
             if pos >= 0:
-                found = _guilty(report[pos:])
+                found = _guilty(report[pos:], unnormal)
                 if found:
                     return found
-    return _guilty(report)
+    return _guilty(report, unnormal)

@@ -25,7 +25,7 @@ from triage.report.context import crash_task, kernel_version
 from triage.report.corroborate import corroborated
 from triage.report.era import active, kernel_date
 from triage.report.events import bare_trace_event, find_event, leak_report
-from triage.report.guilty import guilty_file
+from triage.report.guilty import UNNORMAL, guilty_file
 from triage.report.memo import by_name
 from triage.report.model import Report
 from triage.report.normalize import signature
@@ -81,11 +81,18 @@ for _i, _o in enumerate(fm.OOPSES):
 _OVERLAPPING = {h for h in _BY_HEADER for o in _BY_HEADER if o != h and o in h}
 
 
-def line_oops(line: str, era: str | None = None) -> fm.Oops | None:
-    """The first oops (table order) this line announces, if any (of those syzkaller knew in ``era``)."""
-    # The headers the line holds, from one RE2 pass (``_HEADER_RE`` tries its 70 headers at every character): none
-    # (most lines asked), or one, which is then all ``findall`` would find; only for more is ``findall`` asked.
-    found = _HEADER_WORDS.present(line)
+def line_oops(line: str, era: str | None = None, headers: frozenset[str] | None = None) -> fm.Oops | None:
+    """The first oops (table order) this line announces, if any (of those syzkaller knew in ``era``). ``headers``:
+    a set holding every oops header the line holds (those of the text it is a line of), if known."""
+    # The headers the line holds, from one RE2 pass (``_HEADER_RE`` tries its 70 headers at every character), or
+    # from a substring test for each of the text's (a few: cheaper than the pass): none (most lines asked), or one,
+    # which is then all ``findall`` would find; only for more is ``findall`` asked.
+    if headers is None:
+        found = _HEADER_WORDS.present(line)
+    elif headers:
+        found = {h for h in headers if h in line}
+    else:
+        return None
     if not found:
         return None
     if len(found) > 1:
@@ -192,16 +199,24 @@ def drop_inline_headers(text: str) -> str:
     return "".join(parts)
 
 
-def _starts_report(line: str) -> bool:
-    """A line with a header of its own (not one that follows a report's header, like ``invalid opcode:``)."""
-    return line_oops(line) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES)
+def _starts_report(line: str, headers: frozenset[str] | None = None) -> bool:
+    """A line with a header of its own (not one that follows a report's header, like ``invalid opcode:``).
+    ``headers``: as ``line_oops``'."""
+    return line_oops(line, None, headers) is not None and not any(r.search(line) for r in fm.REPORT_START_IGNORES)
 
 
-def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, int]:
+def find_first_oops(text: str, era: str | None = None, words: set[str] | None = None) -> tuple[fm.Oops | None, int]:
     """The first oops line (its start offset) that is kernel output (``corroborate``: not a crash named in
-    prose); searching the whole text with one regexp keeps it fast."""
+    prose); searching the whole text with one regexp keeps it fast. ``words``: the ``_TEXT_WORDS`` the text holds
+    (a set holding each), if read: then the headers are looked for only where those occur."""
     pos = 0
     nexts: dict[str, int] | None = None
+    headers = None
+    starts_report = _starts_report
+    if words is not None:       # (the text's headers known: each one's next occurrence, without a regexp search)
+        headers = _HEADER_SET.intersection(words)
+        nexts = {h: text.find(h) for h in headers}
+        starts_report = functools.partial(_starts_report, headers=headers)
     while True:
         at = _next_header(text, pos, nexts)
         if at is None:
@@ -213,13 +228,14 @@ def find_first_oops(text: str, era: str | None = None) -> tuple[fm.Oops | None, 
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)
         end = len(text) if end < 0 else end
-        oops = line_oops(text[start:min(end, start + MAX_LINE)], era)
-        if oops is not None and corroborated(text, start, at, _starts_report):
+        oops = line_oops(text[start:min(end, start + MAX_LINE)], era, headers)
+        if oops is not None and corroborated(text, start, at, starts_report):
             return oops, start
         pos = end + 1
 
 
 _HEADER_WORDS = WordSet(tuple(_BY_HEADER))
+_HEADER_SET = frozenset(_BY_HEADER)
 _NEAR = 2048                # characters ``_next_header`` searches with ``_HEADER_RE`` before asking the word set
 _LONGEST_HEADER = max(map(len, _BY_HEADER))
 
@@ -282,8 +298,8 @@ class Found:
         return self.words
 
 
-def find_report(text: str, start: int, context: str, questionable_ok: bool) -> Found:
-    """Collect the report lines that follow the oops line at ``start``."""
+def find_report(text: str, start: int, context: str, questionable_ok: bool, words: set[str] | None = None) -> Found:
+    """Collect the report lines that follow the oops line at ``start``. ``words``: as ``find_first_oops``'."""
     ctx_kind = context if context not in ("", CONTEXT_CONSOLE) else ""
     max_prefix = 50 if TASK_CONTEXT.match(context or "") else 5
     # Prefix: a few preceding lines of the same context (they often say what the crash was doing).
@@ -312,7 +328,10 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
     pos, n = start, len(text)
     # The words of the tables (the walk's, the title formats', the stack starts') the text holds from the oops line
     # on: one pass, which the skip rules below, ``_plain_runs`` and the title and corruption tests share.
-    words = _TEXT_WORDS.present(text[start:]) if n - start <= _RUN_CHUNK else None
+    # (the caller's, of the whole text, hold those: a word only before ``start`` is then looked for in vain)
+    if words is None and n - start <= _RUN_CHUNK:
+        words = _TEXT_WORDS.present(text[start:])
+    headers = None if words is None else _HEADER_SET.intersection(words)
     # the words of the skip rules below, looked for once in the text instead of in every line
     if words is None:
         may_skip = "FAULT_" in text or "vmalloc" in text
@@ -335,8 +354,9 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
                 if run[-1] != "\n":
                     run += "\n"
                 grow, taken = len(run), run.count("\n")
-                # (a line longer than MAX_LINE makes the run longer than MAX_LINE + 1: only then is it looked for)
-                if grow > MAX_LINE + 1 and max(map(len, run.split("\n"))) > MAX_LINE or not skip_text and \
+                # (a line longer than MAX_LINE makes the run longer than MAX_LINE + 1: only then is it looked for,
+                # from the line break before the run, ``pos`` a line's start past the oops line)
+                if grow > MAX_LINE + 1 and _LONG_LINE.search(text, pos - 1, mark) is not None or not skip_text and \
                         (size + grow > MAX_REPORT or lines_out + taken > MAX_REPORT_LINES):
                     slow_until = mark   # a line to cut, or the limit is reached inside: line by line
                 else:
@@ -360,7 +380,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool) -> F
             if runs is None and next_header < line_pos:       # (with runs, a line with a header is walked)
                 m = _HEADER_RE.search(text, line_pos)
                 next_header = m.start() if m is not None else n
-            if (runs is not None or next_header < line_pos + len(line)) and line_oops(line) is not None \
+            if (runs is not None or next_header < line_pos + len(line)) and line_oops(line, None, headers) is not None \
                     and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
                 second = True
                 end_pos = line_pos
@@ -413,6 +433,7 @@ _WALK_WORDS = ("] ", " ? ", "\r", "FAULT_", "vmalloc", "Disabling lock debugging
 _RUN_WORDS = _WALK_WORDS + tuple(sorted({o.header for o in fm.OOPSES}))
 _RUN_WORD_SET = frozenset(_RUN_WORDS)
 _RUN_CHUNK = 1 << 20
+_LONG_LINE = re.compile(rf"\n[^\n]{{{MAX_LINE + 1}}}")      # a line longer than MAX_LINE (not the first)
 
 
 def _plain_runs(text: str, start: int, words: set[str] | None = None):
@@ -450,11 +471,23 @@ def _go_format(fmt: str, args: list[str]) -> str:
     """Go's ``%[N]v`` with N counted from 1; a missing argument reads like Go's ``%!v(BADINDEX)``."""
     if "%[" not in fmt:
         return fmt
-    return _GO_ARG.sub(lambda m: args[int(m.group(1)) - 1] if int(m.group(1)) <= len(args)
-                       else "%!v(BADINDEX)", fmt)
+    texts, numbers = _go_pieces(fmt)
+    out = [texts[0]]
+    for n, text in zip(numbers, texts[1:], strict=True):
+        out.append(args[n - 1] if n <= len(args) else "%!v(BADINDEX)")
+        out.append(text)
+    return "".join(out)
 
 
 _GO_ARG = re.compile(r"%\[(\d+)\]v")
+
+
+@functools.cache
+def _go_pieces(fmt: str) -> tuple[list[str], list[int]]:
+    """A format's texts around its ``%[N]v`` and their Ns, split once per format (the tables' formats: a few
+    hundred), not searched again for every title."""
+    parts = _GO_ARG.split(fmt)
+    return parts[0::2], [int(n) for n in parts[1::2]]
 
 
 def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
@@ -831,6 +864,10 @@ _ANY_REPLACEMENT = re.compile("|".join(f"(?:{r.rx.pattern})" for r in fm.TITLE_R
 # Every replacement's match holds a digit (``\d``; ``[0-9]`` is part of it) or six hex letters in a row (the address
 # row's ``[0-9a-f]{6,}`` without a digit): a title with neither (most) is not searched by ``_ANY_REPLACEMENT``.
 _MAY_REPLACE = re.compile(r"\d|[a-f]{6}")
+# The same for an ASCII title (``\d`` is then [0-9]), in two searches: one of a class (which ``re`` scans for fast) and
+# one for the letters, each cheaper than the alternation's attempt at every digit or letter a-f.
+_DIGIT = re.compile(r"[0-9]")
+_HEX_LETTERS = re.compile(r"[a-f]{6}")
 
 
 # Which replacements match a title (one RE2 pass for all): only those are applied, and the title is searched again
@@ -840,7 +877,11 @@ _REPLACEMENTS = tuple(enumerate(fm.TITLE_REPLACEMENTS))
 
 
 def replace_dynamic(title: str, era: str | None = None) -> str:
-    if _MAY_REPLACE.search(title) is None:
+    if title.isascii():
+        may = _DIGIT.search(title) is not None or _HEX_LETTERS.search(title) is not None
+    else:
+        may = _MAY_REPLACE.search(title) is not None
+    if not may:
         return title
     found = _REPLACEMENT_SET.matching(title) if _REPLACEMENT_SET.usable_all() else None
     if found is not None:
@@ -931,7 +972,7 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None, words: set[st
 
 
 # Every word of the tables a report is tested for (``Found.words``): one RE2 pass reads a text for all of them.
-_TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "should_fail",
+_TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "should_fail", *UNNORMAL,
                                     *(w for o in fm.OOPSES for w in _TITLE_TEXTS[id(o)].words)})))
 
 
@@ -997,18 +1038,26 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: se
                 continue
             if f.title.search(report):
                 return True
-    skip = _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
-    return skip is not None and any(skip(name) for name in ex.skipped)
+    skip = _era_skip(era)
+    return skip is not None and any(map(skip, ex.skipped))
 
 
-def _era_title_from(text: str, era: str) -> str | None:
-    """The era title when the era's syzkaller would have started from another oops line."""
-    oops, start = find_first_oops(text, era)
+@by_name
+def _era_skip(era: str) -> Callable[[str], bool] | None:
+    """Whether a frame is on a skip list today's syzkaller has and that of ``era`` had not (None: no such list),
+    remembered per era."""
+    return _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
+
+
+def _era_title_from(text: str, era: str, words: set[str] | None = None) -> str | None:
+    """The era title when the era's syzkaller would have started from another oops line. ``words``: as
+    ``find_first_oops``'."""
+    oops, start = find_first_oops(text, era, words)
     if oops is None:
         return None
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
-    found = find_report(text, start, context, questionable_ok=False)
+    found = find_report(text, start, context, questionable_ok=False, words=words)
     return _title(_describe(found, oops, era), text, start, line_end, oops, era)
 
 
@@ -1027,7 +1076,10 @@ def parse(text: str | bytes) -> Report:
     masked = mask_code(to_text(text))
     raw = undecode(masked)          # diff hunks and quoted source blanked; decoded frames re-encoded
     text = drop_inline_headers(clean_text(raw, mask=False, decoded=raw is masked))
-    oops, start = find_first_oops(text)
+    # The tables' words the text holds (one RE2 pass, which the oops search, the report's walk and the title,
+    # corruption and guilty-file tests share); a huge text is read in parts as the walk needs them instead.
+    words = _TEXT_WORDS.present(text) if len(text) <= _RUN_CHUNK else None
+    oops, start = find_first_oops(text, None, words)
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
         # and a data-loss event syzkaller does not title (triage.report.events).
@@ -1037,17 +1089,19 @@ def parse(text: str | bytes) -> Report:
         return rep
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
-    found = find_report(text, start, context, questionable_ok=False)
+    found = find_report(text, start, context, questionable_ok=False, words=words)
     ex = _describe(found, oops)
     report = found.report
     title = _title(ex, text, start, line_end, oops, None)
     full = "".join(line + "\n" for line in found.prefix) + report    # syzkaller's Report: prefix + report
-    kernel = kernel_version(report) or (kernel_version(full) if full is not report else None)
+    # (``full``'s lines are the prefix lines, then the report's: when none of the report's names a release, only the
+    # prefix lines are read again)
+    kernel = kernel_version(report) or (kernel_version(full[:len(full) - len(report)]) if full is not report else None)
     era = _release_date(kernel) if kernel is not None else None
     era_title = title
     if era is not None and era < fm.LAST_RULE_CHANGE:     # syzkaller's rules differed then: title by those
         if oops.since and not active(era, oops.since, None):   # a header syzkaller did not know then
-            era_title = _era_title_from(text, era)
+            era_title = _era_title_from(text, era, words)
         elif _rules_differ(oops, era, report, ex, found.holds()):
             era_title = _title(_describe(found, oops, era), text, start, line_end, oops, era)
         else:                                               # same rows and frames: only the replacements
@@ -1055,7 +1109,8 @@ def parse(text: str | bytes) -> Report:
     corrupted = ex.corrupted or is_corrupted(title, report, ex.fmt, found.holds())
     if fm.CONSOLE_HANGUP in text:
         corrupted = corrupted or "console hang-up (VM disconnected)"
-    alts = sorted({clean_title(a) for a in ex.alt} - {title, ""})
+    # (each alternative once; the raw title's is the title, left out below anyway)
+    alts = sorted({clean_title(a) for a in set(ex.alt) if a != ex.title} - {title, ""})
     rep = Report(
         title=title,
         era=era,
@@ -1067,7 +1122,7 @@ def parse(text: str | bytes) -> Report:
         guilty_frame=ex.frame or None,
         report=full,
     )
-    rep.guilty_file = guilty_file(title, report)
+    rep.guilty_file = guilty_file(title, report, found.holds())
     add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw, kernel_read=True)
     return rep
 

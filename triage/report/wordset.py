@@ -138,6 +138,9 @@ class WordSet:
 _NOT_RE2 = re.compile(r"\\[sS0-9]|\(\?(?!:)|\[:|\{,")
 
 
+_NONE: frozenset[int] = frozenset()
+
+
 class RegexpSet:
     """Which of a list of regexps have a match in a text, from one RE2 pass for all of them (``re`` tries an
     alternation of 200 frame-skip patterns at every character of a name: ~20 us a name). ``matching(text)``: the
@@ -151,6 +154,7 @@ class RegexpSet:
         self._set = None
         self._index: dict[int, int] = {}         # a pattern's position -> its position in the RE2 set
         self._ids: list[int] = []                # the RE2 set's positions -> the patterns'
+        self._whole = False                      # every pattern is in the set (then at its own position)
 
     def _compile(self) -> None:
         try:
@@ -172,6 +176,7 @@ class RegexpSet:
             self._ids.append(i)
         found.Compile()
         self._set = found
+        self._whole = len(self._ids) == len(self.patterns)
 
     def usable(self, i: int) -> bool:
         if self._set is None:
@@ -189,5 +194,8 @@ class RegexpSet:
             self._compile()
         if not self._set or not text.isascii() or "\n" in text:
             return None
-        ids = self._ids
-        return frozenset(ids[k] for k in self._set.Match(text) or ())
+        found = self._set.Match(text)
+        if not found:
+            return _NONE
+        # (every pattern in the set: its positions are the patterns')
+        return frozenset(found) if self._whole else frozenset(map(self._ids.__getitem__, found))
