@@ -26,8 +26,10 @@ _PREFIX_START = frozenset("[<>")
 # First characters of a line that cannot start a prefix (nor blanks before one): letters, digits, most signs.
 _PLAIN_START = frozenset(chr(c) for c in range(33, 127)) - _PREFIX_START
 # The lines whose ``vocab.console.PREFIX`` may be more than empty: past blanks a quote (">"), a level ("<4>"), a
-# timestamp, caller tag or logger date ("[" and a digit, "T" or "C"); not "[<ffffffff81...>]" nor "<TASK>".
-_PREFIXED = r"[ \t]*(?:>|<\d|\[[ \t\u00a0]*[\dTC])"
+# timestamp, caller tag or logger date ("[" and a digit, "T" or "C"); not "[<ffffffff81...>]" nor "<TASK>". The
+# blanks are taken possessively ("*+": what follows them is no blank, so giving one back never makes a match; ``re``
+# then skips its backtracking repeat, the most of a failed try at each line break).
+_PREFIXED = r"[ \t]*+(?:>|<\d|\[[ \t\u00a0]*+[\dTC])"
 _MAY_PREFIX = re.compile("\n" + _PREFIXED)      # (past the first line; a literal start is searched fast)
 _MAY_PREFIX_FIRST = re.compile(_PREFIXED)
 
