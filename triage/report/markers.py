@@ -399,7 +399,9 @@ MARKERS: list[Row] = [
     _row("page-alloc-warning", r"WARNING: (?:CPU: \d+ PID: (?P<pid>\d+) at (?P<file>mm/page_alloc\.c):(?P<ln>\d+)"
          r" (?P<func>\S+)" + _WARN_NEW.format(file=r"mm/page_alloc\.c"), ("mm/page_alloc.c",), _page_alloc_warning,
          on="header"),
-    _row("panic-on-warn", r"panic_on_warn set|\bpanic_on_warn=1\b", ("panic_on_warn",), _panic_on_warn, on="any"),
+    # "panic_on_warn set|\bpanic_on_warn=1\b" with its common start first (``re`` then finds it by a literal scan)
+    _row("panic-on-warn", r"panic_on_warn(?: set|(?<=\bpanic_on_warn)=1\b)", ("panic_on_warn",), _panic_on_warn,
+         on="any"),
 ]
 
 
