@@ -497,10 +497,14 @@ def hints(text: str, found: set[str] | None = None) -> Hints:
     found, when it searched all of ``GATE_WORDS`` (it may hold other words too): no second pass."""
     if found is None:
         found = _WORD_SET.present(text)
-    words = tuple(w for w in GATE_WORDS if w in found)
-    if not words:
+    if found.isdisjoint(GATE_WORDS):
         return _NO_HINTS
-    return Hints(_gate(words), _gate(tuple(w for w in _HEADER_WORDS if w in found)), words)
+    return _hints_of(tuple(filter(found.__contains__, GATE_WORDS)), tuple(filter(found.__contains__, _HEADER_WORDS)))
+
+
+@lru_cache(maxsize=256)
+def _hints_of(words: tuple[str, ...], header_words: tuple[str, ...]) -> Hints:
+    return Hints(_gate(words), _gate(header_words), words)
 
 
 _ALL = hints(" ".join(GATE_WORDS))
