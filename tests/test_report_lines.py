@@ -42,3 +42,13 @@ def test_messages_match_clean_on_real_reports():
     folder = shared_data("syzkaller-reports", "report")
     for path in sorted(folder.iterdir())[:300]:
         _check(path.read_bytes().decode("utf-8", "replace"))
+
+
+def test_long_line_found_wherever_it_lies():
+    """``_long_line`` is True whenever a line is longer than MAX_LINE, wherever it starts (blocks of MAX_LINE // 2)."""
+    n = L.MAX_LINE
+    for before in range(0, 2 * n + 3, 97):
+        for size in (n - 1, n, n + 1, n + 2, 2 * n):
+            text = "a\n" * (before // 2) + "x" * size + "\nb"
+            assert L._long_line(text) or max(map(len, text.split("\n"))) <= n, (before, size)
+    assert not L._long_line(("x" * (n // 2 - 1) + "\n") * 20)

@@ -166,6 +166,23 @@ def test_fs_errors_and_corruption_hints():
     assert b["kind"] == "fs-error" and b["corruption"] is False
 
 
+def test_row_texts_filter_only_what_cannot_match():
+    """A window without a row's texts (``markers._needed``) is not searched: each row has texts, a case-insensitive
+    part reads the window lower-cased, and a non-ASCII window is searched as it is."""
+    from triage.report.markers import _ALL, _MESSAGE_ROWS, matches
+
+    assert all(texts for row, texts, _ in _MESSAGE_ROWS)
+    folded = {row.kind: texts for row, texts, case in _MESSAGE_ROWS if case}
+    assert set(folded) == {"hwpoison-dirty", "fs-error", "alloc-failure"}
+    for line in ["EXT4-fs (sda): lost CHECKSUM MISMATCH in inode 12", "Foo: CAN'T ALLOCATE buffer, error -5",
+                 "Memory failure: 0x1234: recovery action for DIRTY LRU page: Recovered",
+                 "XFS (loop0): Corruption detected. Unmount and run xfs_repair",
+                 "EXT4-fs error (sda): CHECKSUM MISMATCH \u212a", "Memory failure: \u0131 DIRTY PAGE"]:
+        expect = [row.kind for row, _, _ in _MESSAGE_ROWS if _ALL.message.search(line) and row.pattern.search(line)]
+        assert expect
+        assert [row.kind for row, _ in matches(line, line)] == expect, line
+
+
 def test_panic_on_warn_both_forms():
     ms = find_markers("Kernel command line: root=/dev/sda1 panic_on_warn=1 nmi_watchdog=panic\n"
                       "Kernel panic - not syncing: panic_on_warn set ...\n")

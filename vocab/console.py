@@ -21,14 +21,16 @@ import re
 
 QUOTE = r"(?:[ \t\u00a0]*>[ \t]?)*"                                      # "> ", "> > ", ">> "
 SYSLOG = (r"(?:(?:[A-Z][a-z]{2}[ ][ \d]\d[ ]\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.,+-]{8,40})"
-          r"(?:[ ]\S{1,64})?[ ]kernel:[ ])?")                           # "Feb 24 20:39:18 host kernel: "
-LOGGER_DATE = r"(?:\[\d{4}-\d\d-\d\d[ T][\d:.,]{5,20}\][ \t]*)?"       # "[2023-10-13 02:51:09] "
-LEVEL = r"(?:<\d{1,2}>)?"                                               # "<4>"
+          r"(?:[ ]\S{1,64}|)[ ]kernel:[ ]|)")                           # "Feb 24 20:39:18 host kernel: "
+LOGGER_DATE = r"(?:\[\d{4}-\d\d-\d\d[ T][\d:.,]{5,20}\][ \t]*|)"       # "[2023-10-13 02:51:09] "
+LEVEL = r"(?:<\d{1,2}>|)"                                               # "<4>"
 TIME = r"\[[ \t\u00a0]*\d+\.\d+\]"                                      # "[  12.345678]"
 CALLER = r"\[[ \t\u00a0]*(?P<tag>[TC]\d+)\]"                            # "[ T1234]" / "[    C0]"
 
 # A quoted console line may be indented after its "> " (mail clients re-indent pasted logs).
-PREFIX = re.compile("^" + QUOTE + SYSLOG + LOGGER_DATE + LEVEL + f"(?:[ \t\u00a0]*{TIME})?(?:{CALLER})?")
+# (an optional part is written "(?:X|)": X, else nothing - the same matches and groups as "(?:X)?", which ``re`` runs
+# as its general repeat, in cheap steps)
+PREFIX = re.compile("^" + QUOTE + SYSLOG + LOGGER_DATE + LEVEL + f"(?:[ \t\u00a0]*{TIME}|)(?:{CALLER}|)")
 STAMP = re.compile("^" + TIME + "(?:" + CALLER.replace("?P<tag>", "") + ")? ?", re.M)
 SYZKALLER_CONSOLE = re.compile(
     r"^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:<[0-9]+>)?"

@@ -140,16 +140,19 @@ _strip = strip_suffix                 # a function name without compiler suffixe
 # The two usual frame lines as one match each of the stripped line reads them (a subset of the lines
 # ``_frame_shape``'s string tests accept, with the same reading: ASCII names, spaces between the parts): a line
 # with "+0x" "[[<addr>] ][? ]func+0xOFF/0xSIZE..." (``q``: the "?" of an unreliable frame), one without
-# "func file.c:LINE [inline]". Any other line is left to ``_frame_shape``.
-_PLAIN_FRAME = re.compile(r"(?:\[<[0-9a-fA-F]+>\] +)?(?:(?P<q>\?) +)?"
-                          r"(?P<f>[A-Za-z_][A-Za-z0-9_.]*)\+0x[0-9a-fA-F]{1,34}/0x")
+# "func file.c:LINE [inline]". Any other line is left to ``_frame_shape``. Written for ``re``'s cheap steps, with
+# the same matches and groups: an optional part as "(?:X|)" (X, else nothing: ``re`` runs "(?:X)?" as its general
+# repeat), and a run the character after it can never continue taken possessively ("*+", "++", "{1,34}+": giving a
+# character back never makes a match).
+_PLAIN_FRAME = re.compile(r"(?:\[<[0-9a-fA-F]++>\] ++|)(?:(?P<q>\?) ++|)"
+                          r"(?P<f>[A-Za-z_][A-Za-z0-9_.]*+)\+0x[0-9a-fA-F]{1,34}+/0x")
 # The first character of a (stripped) line ``_frame_shape`` may read as a frame, past an identifier's first: its
 # function's when it has no prefix ("." is "_" to its test), the "[<addr>]" or "?" prefix (``_FRAME``, arm32's).
 _FRAME_START = frozenset("[?.")
 # A line that starts with a name and a colon ("RIP:", "BUG:", "WARNING:"): no reading of ``_frame_shape`` takes it
 # (its function would hold the colon, or follow a prefix other than "?" or "[<addr>]"; arm32's starts with "[<")
 _label = re.compile(r"[A-Za-z_][\w.$]*:").match
-_INLINE_FRAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*) +[A-Za-z0-9_./-]+:[0-9]+(?::[0-9]+)? +\[inline\]$")
+_INLINE_FRAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*+) ++[A-Za-z0-9_./-]++:[0-9]++(?::[0-9]++|) ++\[inline\]$")
 
 
 def _may_be_frame(s: str) -> bool:

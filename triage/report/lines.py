@@ -26,8 +26,10 @@ _PREFIX_START = frozenset("[<>")
 # First characters of a line that cannot start a prefix (nor blanks before one): letters, digits, most signs.
 _PLAIN_START = frozenset(chr(c) for c in range(33, 127)) - _PREFIX_START
 # The lines whose ``vocab.console.PREFIX`` may be more than empty: past blanks a quote (">"), a level ("<4>"), a
-# timestamp, caller tag or logger date ("[" and a digit, "T" or "C"); not "[<ffffffff81...>]" nor "<TASK>".
-_PREFIXED = r"[ \t]*(?:>|<\d|\[[ \t\u00a0]*[\dTC])"
+# timestamp, caller tag or logger date ("[" and a digit, "T" or "C"); not "[<ffffffff81...>]" nor "<TASK>". The
+# blanks are taken possessively ("*+": what follows them is no blank, so giving one back never makes a match; ``re``
+# then skips its backtracking repeat, the most of a failed try at each line break).
+_PREFIXED = r"[ \t]*+(?:>|<\d|\[[ \t\u00a0]*+[\dTC])"
 _MAY_PREFIX = re.compile("\n" + _PREFIXED)      # (past the first line; a literal start is searched fast)
 _MAY_PREFIX_FIRST = re.compile(_PREFIXED)
 
@@ -102,7 +104,7 @@ def messages(text: str) -> Messages:
             tags = None
     else:
         texts = raws
-        if "\r" in text or (len(text) > MAX_LINE and max(map(len, raws)) > MAX_LINE):
+        if "\r" in text or (len(text) > MAX_LINE and _long_line(text) and max(map(len, raws)) > MAX_LINE):
             texts = [raw[:MAX_LINE].rstrip("\r\n") for raw in raws]
         first = _MAY_PREFIX_FIRST.match(raws[0]) is not None
         for i in ([0] if first else []), _prefixed(text):
@@ -125,6 +127,15 @@ def _prefixed(text: str) -> Iterator[int]:
         i += text.count("\n", pos, m.end())
         pos = m.end()
         yield i
+
+
+def _long_line(text: str) -> bool:
+    """False when no line of ``text`` is longer than ``MAX_LINE``: such a line holds a whole block of
+    ``MAX_LINE // 2`` characters starting at a multiple of it, and each block holds a line break (a few
+    ``str.find``); True when one may be."""
+    block = MAX_LINE // 2
+    find = text.find
+    return any(find("\n", j, j + block) < 0 for j in range(0, len(text) - block + 1, block))
 
 
 def message(raw: str, syslog: bool) -> str:

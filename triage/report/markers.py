@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from triage.report.gfp import find_gfp, has_flag
 from triage.report.lines import Line, word_lines
-from triage.report.wordset import WordSet, required_literals
+from triage.report.wordset import WordSet
 from vocab.markers import BY_KIND
 
 # errno values a marker may print, and which of them mean "the filesystem image is corrupted".
@@ -399,27 +399,62 @@ MARKERS: list[Row] = [
     _row("page-alloc-warning", r"WARNING: (?:CPU: \d+ PID: (?P<pid>\d+) at (?P<file>mm/page_alloc\.c):(?P<ln>\d+)"
          r" (?P<func>\S+)" + _WARN_NEW.format(file=r"mm/page_alloc\.c"), ("mm/page_alloc.c",), _page_alloc_warning,
          on="header"),
-    _row("panic-on-warn", r"panic_on_warn set|\bpanic_on_warn=1\b", ("panic_on_warn",), _panic_on_warn, on="any"),
+    # "panic_on_warn set|\bpanic_on_warn=1\b" with its common start first (``re`` then finds it by a literal scan)
+    _row("panic-on-warn", r"panic_on_warn(?: set|(?<=\bpanic_on_warn)=1\b)", ("panic_on_warn",), _panic_on_warn,
+         on="any"),
 ]
 
 
+def _any_of(seq: list, sre) -> list[str] | None:
+    """Literal texts one of which every match of the parsed sequence ``seq`` holds: its longest run of plain
+    characters, or the texts of a group it passes through once (a group's alternatives: one text each, any of them);
+    the choice whose shortest text is longest. None when it has none."""
+    best: list[str] | None = None
+    run = ""
+    for op, arg in [*seq, (None, None)]:
+        if op is sre.LITERAL:
+            run += chr(arg)
+            continue
+        for found in ([run] if run.strip() else None), _group_any_of(op, arg, sre):
+            if found and (best is None or min(map(len, found)) > min(map(len, best))):
+                best = found
+        run = ""
+    return best
+
+
+def _group_any_of(op, arg, sre) -> list[str] | None:
+    """``_any_of`` of an item passed through once: a group (its sequence) or an alternation (one text each)."""
+    if op is sre.SUBPATTERN:
+        return _any_of(list(arg[-1]), sre)
+    if op is sre.BRANCH:
+        out: list[str] = []
+        for alt in arg[1]:
+            found = _any_of(list(alt), sre)
+            if found is None:
+                return None
+            out += found
+        return out
+    return None
+
+
 def _needed(row: Row) -> tuple[tuple[str, ...] | None, bool]:
-    """(``row.keys``, False) when every match of the row holds one of them (each alternative's literal text,
-    ``required_literals``, holds a key): a text without them is no match, without a search. For a case-insensitive
-    row, (its keys lower-cased, True) when each alternative's literal holds one in any case and no key has a letter
-    a non-ASCII character matches in any case (i, k, s): a match's text lower-cased holds one. (None, False) when
-    neither is sure."""
-    if row.pattern.flags & re.IGNORECASE:
-        literals = required_literals(re.compile(row.pattern.pattern, row.pattern.flags & ~re.IGNORECASE))
-        keys = tuple(k.lower() for k in row.keys)
-        if literals is None or not all(k.isascii() and not set(k) & set("iks") for k in keys) or \
-                not all(any(k in lit.lower() for k in keys) for lit in literals):
-            return None, False
-        return keys, True
-    literals = required_literals(row.pattern)
-    if literals is None or not all(any(k in lit for k in row.keys) for lit in literals):
+    """(texts, False) when every match of the row holds one of the texts (``_any_of`` its pattern: each
+    alternative's longest literal run, or one text of each alternative of a group it must pass): a window without
+    them is no match, without a search. For a row with a case-insensitive part (``re.I``, ``(?i:...)``),
+    (the texts lower-cased, True): an ASCII window lower-cased holds one when the row matches it (in an ASCII text
+    a case-insensitive ASCII literal matches its ASCII case variants only, and ``str.lower`` keeps every position);
+    a window with another character is searched. (None, False) when the pattern holds no such texts."""
+    try:
+        from re import _parser as sre  # Python >= 3.11
+    except ImportError:  # pragma: no cover
         return None, False
-    return row.keys, False
+    pattern = row.pattern
+    folded = bool(pattern.flags & re.IGNORECASE) or "(?i" in pattern.pattern
+    found = _any_of(list(sre.parse(pattern.pattern, pattern.flags & ~re.IGNORECASE)), sre)
+    if found is None or (folded and not all(t.isascii() for t in found)):
+        return None, False
+    texts = tuple(dict.fromkeys(t.lower() if folded else t for t in found))
+    return texts, folded
 
 
 # (row, the words one of which a window must hold for the row to match it, whether in the window lower-cased:
@@ -462,10 +497,14 @@ def hints(text: str, found: set[str] | None = None) -> Hints:
     found, when it searched all of ``GATE_WORDS`` (it may hold other words too): no second pass."""
     if found is None:
         found = _WORD_SET.present(text)
-    words = tuple(w for w in GATE_WORDS if w in found)
-    if not words:
+    if found.isdisjoint(GATE_WORDS):
         return _NO_HINTS
-    return Hints(_gate(words), _gate(tuple(w for w in _HEADER_WORDS if w in found)), words)
+    return _hints_of(tuple(filter(found.__contains__, GATE_WORDS)), tuple(filter(found.__contains__, _HEADER_WORDS)))
+
+
+@lru_cache(maxsize=256)
+def _hints_of(words: tuple[str, ...], header_words: tuple[str, ...]) -> Hints:
+    return Hints(_gate(words), _gate(header_words), words)
 
 
 _ALL = hints(" ".join(GATE_WORDS))
@@ -483,8 +522,8 @@ def matches(line: str, window: str, header: bool = False, gate: Hints = _ALL) ->
         if needed is not None:
             if folded:
                 if low is None:
-                    low = window.lower()
-                if not any(map(low.__contains__, needed)):
+                    low = window.lower() if window.isascii() else ""
+                if low and not any(map(low.__contains__, needed)):
                     continue
             elif not any(map(window.__contains__, needed)):
                 continue
