@@ -443,15 +443,15 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
 # lockdep: the locks a report names.
 
 # "(ptrval)" / "(____ptrval____)": the hashed address 4.15-4.17 printed before the lock name.
-_LOCK = re.compile(r"\((?!(?:____)?ptrval(?:____)?\))(?P<name>[^{}\n]{1,300}?)\)\{(?P<state>[^{}\s]{0,16})\}"
-                   r"(?:-\{(?P<wait>\d+:\d+)\})?")
-_AT = re.compile(r", at: (?:\[<[0-9a-f]+>\] )?(?P<func>[A-Za-z_][\w.]*)")
-_TRYING = re.compile(r"^(?P<task>\S+/\d+) (?:\[\S*\] )?is trying to acquire lock:")
+_LOCK = re.compile(r"\((?!(?:____)?ptrval(?:____)?\))(?P<name>[^{}\n]{1,300})\)\{(?P<state>[^{}\s]{0,16})\}"
+                   r"(?:-\{(?P<wait>\d+:\d+)\}|)")
+_AT = re.compile(r", at: (?:\[<[0-9a-f]+>\] |)(?P<func>[A-Za-z_][\w.]*)")
+_TRYING = re.compile(r"^(?P<task>\S+/\d+) (?:\[\S*\] |)is trying to acquire lock:")
 _HOLDING = re.compile(r"^but task is already holding lock:|^but this lock (?:took|was taken by)")
 _CHAIN_LINK = re.compile(r"^-> #(?P<n>\d+) ")
 _CHAIN_EXISTS = re.compile(r"^Chain exists of:")
 _SCENARIO = re.compile(r"^\s*Possible (?:unsafe locking scenario|interrupt unsafe locking scenario)")
-_SCEN_HEADER = re.compile(r"^\s*CPU0(?:\s+CPU1)?\s*$")
+_SCEN_HEADER = re.compile(r"^\s*CPU0(?:\s+CPU1|)\s*$")
 _SCEN_LOCK = re.compile(r"(?P<op>lock|rlock|rlock_shared|lock_shared|<Interrupt>)\((?P<name>.{1,300}?)\);|<Interrupt>")
 _INCONSISTENT = re.compile(r"^inconsistent \{(?P<from>[A-Z_-]+)\} -> \{(?P<to>[A-Z_-]+)\} usage\.")
 _USAGE_REG = re.compile(r"^\{(?P<state>[A-Z_-]+)\} state was registered at:")
