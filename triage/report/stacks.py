@@ -516,10 +516,24 @@ def lockdep_locks(text: str, present: set[str] | None = None) -> list[dict]:
     in_scenario = False
     chain_exists = False
     fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
-    starts = word_lines(text, words)   # the lines that may hold one (one search per word)
-    for lineno, line in enumerate(messages(text).texts, 1):
-        if lineno - 1 not in starts and mode is None and not chain_exists and not in_scenario:
-            continue                            # (a line without any of LOCKDEP_WORDS, see below)
+    # the lines that may hold one (one search per word), in order: between two lines of a header's run, the loop
+    # goes to the next of these directly (a line without any of LOCKDEP_WORDS, see below) without a step per line
+    starts = sorted(word_lines(text, words))
+    texts = messages(text).texts
+    n, n_starts = len(texts), len(starts)
+    i = k = 0                                   # the next line's index; the first of ``starts`` not below it
+    while True:
+        if mode is None and not chain_exists and not in_scenario:
+            while k < n_starts and starts[k] < i:
+                k += 1
+            if k == n_starts:
+                break
+            i = starts[k]
+        if i >= n:
+            break
+        line = texts[i]
+        i += 1
+        lineno = i
         stripped = line.strip()
         if chain_exists:
             if stripped:
