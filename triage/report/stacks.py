@@ -477,9 +477,10 @@ def _lock_of(line: str) -> dict | None:
     m = _LOCK.search(line) if "){" in line else None
     if not m:
         return None
-    d = {"lock": m.group("name"), "state": m.group("state")}
-    if m.group("wait"):
-        d["wait"] = m.group("wait")
+    name, state, wait = m.group("name", "state", "wait")
+    d = {"lock": name, "state": state}
+    if wait:
+        d["wait"] = wait
     at = _AT.search(line, m.end())
     if at:
         d["at"] = at.group("func")
@@ -506,7 +507,7 @@ def lockdep_locks(text: str, present: set[str] | None = None) -> list[dict]:
     """
     if not isinstance(text, str) or "{" not in text:
         return []
-    words = LOCKDEP_WORDS if present is None else tuple(w for w in LOCKDEP_WORDS if w in present)
+    words = LOCKDEP_WORDS if present is None else tuple(filter(present.__contains__, LOCKDEP_WORDS))
     out: list[dict] = []
     mode: str | None = None         # which lock line the previous header announced
     held_task: dict | None = None
