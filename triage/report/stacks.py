@@ -443,7 +443,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
 # lockdep: the locks a report names.
 
 # "(ptrval)" / "(____ptrval____)": the hashed address 4.15-4.17 printed before the lock name.
-_LOCK = re.compile(r"\((?!(?:____)?ptrval(?:____)?\))(?P<name>[^{}\n]{1,300})\)\{(?P<state>[^{}\s]{0,16})\}"
+_LOCK = re.compile(r"\((?!(?:____|)ptrval(?:____|)\))(?P<name>[^{}\n]{1,300})\)\{(?P<state>[^{}\s]{0,16})\}"
                    r"(?:-\{(?P<wait>\d+:\d+)\}|)")
 _AT = re.compile(r", at: (?:\[<[0-9a-f]+>\] |)(?P<func>[A-Za-z_][\w.]*)")
 _TRYING = re.compile(r"^(?P<task>\S+/\d+) (?:\[\S*\] |)is trying to acquire lock:")
