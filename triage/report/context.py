@@ -14,7 +14,7 @@ import re
 
 from triage.report.lines import lines_with, message
 
-_REL = r"(?P<rel>\d+\.\d+(?:\.\d+)?[\w.+~-]*)"
+_REL = r"(?P<rel>\d+\.\d+(?:\.\d+|)[\w.+~-]*)"
 # First match wins, in this order of trust.
 _VERSION_RES: list[re.Pattern[str]] = [
     re.compile(r"\bNot tainted " + _REL),                                   # CPU: / hung-task lines
@@ -26,10 +26,10 @@ _VERSION_WORDS = ("ainted", "Linux version")          # a line none of the expre
 
 _TASK_RES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more than|can't die)"), "hung"),
-    (re.compile(r"CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>\S.*?)(?: (?:Not tainted|Tainted:)|$)"),
+    (re.compile(r"CPU: \d+ (?:UID: \d+ |)PID: (?P<pid>\d+) Comm: (?P<comm>\S.*?)(?: (?:Not tainted|Tainted:)|$)"),
      "cpu"),
     (re.compile(r"^(?:Read|Write) of size \d+ at addr \S+ by task (?P<comm>.+)/(?P<pid>\d+)\s*$"), "kasan"),
-    (re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) (?:\[\S*\] )?is trying to acquire lock:"), "lockdep"),
+    (re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) (?:\[\S*\] |)is trying to acquire lock:"), "lockdep"),
     (re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) \[\S*\] (?:takes|has):"), "lockdep"),
     (re.compile(r"^(?P<comm>\S+)/(?P<pid>\d+) is trying to (?:lock|release lock)"), "lockdep"),
 ]
@@ -75,7 +75,7 @@ def crash_task(text: str) -> dict | None:
         return None
     for start, end in lines_with(text, _TASK_HINT):
         line = _message(text[start:end])
-        if not any(h in line for h in _TASK_HINT):
+        if not any(map(line.__contains__, _TASK_HINT)):
             continue
         for rx, _kind in _TASK_RES:
             m = rx.search(line)

@@ -151,18 +151,22 @@ def lines_with(text: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
     by substring searches (no regexp tried at every character). A word is searched only up to the line found so
     far: a caller that stops at the first line does not read the whole text once per word."""
     n = len(text)
+    find = text.find
     found: list[int] = [-1] * len(words)     # each word's occurrence found at or after ``lo`` (-1: none yet)
     lo = [0] * len(words)                    # no occurrence of the word starts in [the cursor, lo) but ``found``
+    tails = [len(w) - 1 for w in words]
     pos = 0                                  # where the next line starts
     while True:
         best = n
         for k, w in enumerate(words):
             at = found[k]
             if at < pos:                     # not searched yet past the cursor: up to ``best`` (an occurrence
-                start = max(lo[k], pos)      # starting past it is not the earliest)
+                start = lo[k]                # starting past it is not the earliest; find clamps an end past n)
+                if start < pos:
+                    start = pos
                 if start >= best:
                     continue
-                at = text.find(w, start, min(n, best + len(w) - 1))
+                at = find(w, start, best + tails[k])
                 found[k] = at
                 if at < 0:
                     lo[k] = best

@@ -443,15 +443,15 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
 # lockdep: the locks a report names.
 
 # "(ptrval)" / "(____ptrval____)": the hashed address 4.15-4.17 printed before the lock name.
-_LOCK = re.compile(r"\((?!(?:____)?ptrval(?:____)?\))(?P<name>[^{}\n]{1,300}?)\)\{(?P<state>[^{}\s]{0,16})\}"
-                   r"(?:-\{(?P<wait>\d+:\d+)\})?")
-_AT = re.compile(r", at: (?:\[<[0-9a-f]+>\] )?(?P<func>[A-Za-z_][\w.]*)")
-_TRYING = re.compile(r"^(?P<task>\S+/\d+) (?:\[\S*\] )?is trying to acquire lock:")
+_LOCK = re.compile(r"\((?!(?:____|)ptrval(?:____|)\))(?P<name>[^{}\n]{1,300})\)\{(?P<state>[^{}\s]{0,16})\}"
+                   r"(?:-\{(?P<wait>\d+:\d+)\}|)")
+_AT = re.compile(r", at: (?:\[<[0-9a-f]+>\] |)(?P<func>[A-Za-z_][\w.]*)")
+_TRYING = re.compile(r"^(?P<task>\S+/\d+) (?:\[\S*\] |)is trying to acquire lock:")
 _HOLDING = re.compile(r"^but task is already holding lock:|^but this lock (?:took|was taken by)")
 _CHAIN_LINK = re.compile(r"^-> #(?P<n>\d+) ")
 _CHAIN_EXISTS = re.compile(r"^Chain exists of:")
 _SCENARIO = re.compile(r"^\s*Possible (?:unsafe locking scenario|interrupt unsafe locking scenario)")
-_SCEN_HEADER = re.compile(r"^\s*CPU0(?:\s+CPU1)?\s*$")
+_SCEN_HEADER = re.compile(r"^\s*CPU0(?:\s+CPU1|)\s*$")
 _SCEN_LOCK = re.compile(r"(?P<op>lock|rlock|rlock_shared|lock_shared|<Interrupt>)\((?P<name>.{1,300}?)\);|<Interrupt>")
 _INCONSISTENT = re.compile(r"^inconsistent \{(?P<from>[A-Z_-]+)\} -> \{(?P<to>[A-Z_-]+)\} usage\.")
 _USAGE_REG = re.compile(r"^\{(?P<state>[A-Z_-]+)\} state was registered at:")
@@ -477,9 +477,10 @@ def _lock_of(line: str) -> dict | None:
     m = _LOCK.search(line) if "){" in line else None
     if not m:
         return None
-    d = {"lock": m.group("name"), "state": m.group("state")}
-    if m.group("wait"):
-        d["wait"] = m.group("wait")
+    name, state, wait = m.group("name", "state", "wait")
+    d = {"lock": name, "state": state}
+    if wait:
+        d["wait"] = wait
     at = _AT.search(line, m.end())
     if at:
         d["at"] = at.group("func")
@@ -506,7 +507,7 @@ def lockdep_locks(text: str, present: set[str] | None = None) -> list[dict]:
     """
     if not isinstance(text, str) or "{" not in text:
         return []
-    words = LOCKDEP_WORDS if present is None else tuple(w for w in LOCKDEP_WORDS if w in present)
+    words = LOCKDEP_WORDS if present is None else tuple(filter(present.__contains__, LOCKDEP_WORDS))
     out: list[dict] = []
     mode: str | None = None         # which lock line the previous header announced
     held_task: dict | None = None
@@ -516,10 +517,24 @@ def lockdep_locks(text: str, present: set[str] | None = None) -> list[dict]:
     in_scenario = False
     chain_exists = False
     fold: tuple[dict | None, int] = (None, 0)    # the entry a run of repeated lock lines folds into, its last line
-    starts = word_lines(text, words)   # the lines that may hold one (one search per word)
-    for lineno, line in enumerate(messages(text).texts, 1):
-        if lineno - 1 not in starts and mode is None and not chain_exists and not in_scenario:
-            continue                            # (a line without any of LOCKDEP_WORDS, see below)
+    # the lines that may hold one (one search per word), in order: between two lines of a header's run, the loop
+    # goes to the next of these directly (a line without any of LOCKDEP_WORDS, see below) without a step per line
+    starts = sorted(word_lines(text, words))
+    texts = messages(text).texts
+    n, n_starts = len(texts), len(starts)
+    i = k = 0                                   # the next line's index; the first of ``starts`` not below it
+    while True:
+        if mode is None and not chain_exists and not in_scenario:
+            while k < n_starts and starts[k] < i:
+                k += 1
+            if k == n_starts:
+                break
+            i = starts[k]
+        if i >= n:
+            break
+        line = texts[i]
+        i += 1
+        lineno = i
         stripped = line.strip()
         if chain_exists:
             if stripped:
