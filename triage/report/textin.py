@@ -43,8 +43,8 @@ def unquote(text: str) -> str:
     return _QUOTE_NEXT.sub("\n", text[m.end():] if m is not None else text)
 
 
-_QUOTE_FIRST = re.compile(r"[ \t]*(?:>[ \t]?)+")         # ``_QUOTE`` on the first line
-_QUOTE_NEXT = re.compile(r"\n[ \t]*(?:>[ \t]?)+")       # on any other, with the line break before it
+_QUOTE_FIRST = re.compile(r"[ \t]*+(?:>[ \t]?+)++")         # ``_QUOTE`` on the first line
+_QUOTE_NEXT = re.compile(r"\n[ \t]*+(?:>[ \t]?+)++")       # on any other, with the line break before it
 
 
 def _has_quoted_line(text: str) -> bool:
