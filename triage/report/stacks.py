@@ -83,6 +83,7 @@ _NOISE = re.compile(
     r"x\d+\s*:|sp :|lr :|pstate|PKRU|RAX|Hardware name|irq event stamp|hardirqs|softirqs|"
     r"task:|Workqueue:|NMI backtrace|\[<[0-9a-f]+>\]\s*$|r\d+\s*:|Exception stack|Function entered at)"
 )
+_NOISE_FIRST = frozenset("RFCDOExslpPHihtWN[r")     # the first characters of ``_NOISE``'s alternatives
 ARM32_FRAME = re.compile(r"^\s*\[<[0-9a-f]+>\] \((?P<func>[A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<")
 _UNRELIABLE = re.compile(r"^\s*(?:\[<[0-9a-fA-Fx]+>\]\s*)?\? ")
 _MODULE_BUILD_ID = re.compile(r"\[([\w-]+) [0-9a-f]{16,64}\]")
@@ -111,6 +112,7 @@ _OPENER_ANY = re.compile(
     r"|Last (?:potentially related work creation|call_rcu\(\) call trace)"
     r"|page (?:last allocated via order|allocated via order|last freed? (?:stack trace|pid \d+ tgid \d+ stack trace))"
     r"|\{[A-Z_-]+\} state was registered at:)")
+_OPENER_FIRST = frozenset("-AaFfSLp{")       # the first characters of its alternatives
 # Any line _step_outside acts on (one test instead of a dozen matches for the lines it ignores): the expressions
 # anchored at the start in one match (but _TASK_OLD: half its cost, and only a line holding "0x" can match it), the
 # others each after a substring they contain.
@@ -365,16 +367,17 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
             if f is not None:
                 s.add(f)
         return True
-    if "race" not in line and _NOISE.match(line):
+    noise = stripped[0] in _NOISE_FIRST and _NOISE.match(line) is not None    # (past blanks: what strip drops)
+    if "race" not in line and noise:
         return True                      # (first: no line _NOISE matches is one of _ENDERS or _OPENER_ANY)
     if _ENDERS.match(line):
         s.resumable = (s.label, s.base, s.tag)     # "Kernel panic" from another CPU may cut a trace in two
         s.close()
         return False
-    if _OPENER_ANY.match(line) or ("race" in line and _CALL_TRACE.search(line)):
+    if (line[:1] in _OPENER_FIRST and _OPENER_ANY.match(line)) or ("race" in line and _CALL_TRACE.search(line)):
         s.close()
         return False
-    if _NOISE.match(line):
+    if noise:
         return True
     s.gap += 1
     if s.gap > _MAX_GAP:
@@ -409,7 +412,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
             return
     s.resumable = None
     # Each expression below is tried only on a line holding a text it needs (most lines here are frames).
-    if _OPENER_ANY.match(line):
+    if line[:1] in _OPENER_FIRST and _OPENER_ANY.match(line):
         for rx, label in _OPENERS:
             m = rx.match(line)
             if m:

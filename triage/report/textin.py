@@ -54,8 +54,8 @@ def _has_quoted_line(text: str) -> bool:
     return _QUOTED_FIRST.match(text) is not None or _QUOTED_NEXT.search(text) is not None
 
 
-_QUOTED_FIRST = re.compile(r"[ \t]*>")           # the first line
-_QUOTED_NEXT = re.compile(r"\n[ \t]*>")          # any other
+_QUOTED_FIRST = re.compile(r"[ \t]*+>")           # the first line
+_QUOTED_NEXT = re.compile(r"\n[ \t]*+>")          # any other
 
 
 _PROGRAM_OUTPUT = re.compile(r"^(?:\d{4}/\d\d/\d\d |\[[ \d*]|executing program|syzkaller login)")
@@ -227,7 +227,7 @@ def unwrap(text: str) -> str:
 
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _DIFF_HEAD = re.compile(r"^(?:diff --git |--- |\+\+\+ |index [0-9a-f]+\.\.)")
-_QUOTE_PREFIX = re.compile(r"^(?:[ \t\u00a0]*>[ \t]?)*")
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t\u00a0]*+>[ \t]?+)*+")
 # a printf conversion (kernel output never carries one): %s, %d, %lu, %llx, %pd, %*ph, %-8s ...
 _PRINTF = re.compile(r"%[-+#0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[sdiuxXpc]")
 _MAX_HUNK = 100_000        # lines one hunk header can claim
