@@ -98,13 +98,15 @@ _GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical ad
                       r"(0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\])")
 # An ARM backtrace line (``[<pc>] (func) from [<lr>] (caller+0x34/0x70)``) cut after "from" or after its second
 # address: no kernel line starts with the caller's "(name...)" or ends in "from", wherever the cut falls.
-_ARM_CUT = re.compile(r"(\) from \[<[0-9a-f]+>\])[ \t]*\n[ \t]*(\([^()\n]*\))"
-                      r"|(\) from)[ \t]*\n[ \t]*(\[<[0-9a-f]+>\] \([^()\n]*\))")
+# (") from" ahead of both alternatives: a literal start the search skips to, where a group first is tried at every
+# character.)
+_ARM_CUT = re.compile(r"\) from(?:( \[<[0-9a-f]+>\])[ \t]*\n[ \t]*(\([^()\n]*\))"
+                      r"|[ \t]*\n[ \t]*(\[<[0-9a-f]+>\] \([^()\n]*\)))")
 
 
 def _joined(m: re.Match[str]) -> str:
     """An ``_ARM_CUT`` match as the one line the kernel printed."""
-    return f"{m[1]} {m[2]}" if m[1] is not None else f"{m[3]} {m[4]}"
+    return f") from{m[1]} {m[2]}" if m[1] is not None else f") from {m[3]}"
 
 
 _LONG_NEXT = re.compile(rf"\n[^\n]{{{_WRAP_WIDTH + 1}}}")     # a line longer than the wrap width, but the first
