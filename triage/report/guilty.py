@@ -56,7 +56,7 @@ _MARK = re.compile(r"\.(?:c|h|rs):")          # what a line naming a source file
 # than a directory holds the directory's name and "/".
 UNNORMAL = ("./", "//")
 _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./")
-_DEEPER = re.compile(r"[a-zA-Z0-9_\-.]*/")       # a run of path characters holding a "/" (its start up to the first)
+_DEEPER = re.compile(r"[a-zA-Z0-9_\-.]*+/")       # a run of path characters holding a "/" (its start up to the first)
 
 
 def _line_file(line: str) -> str | None:

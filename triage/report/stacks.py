@@ -53,7 +53,7 @@ _OPENERS: list[tuple[re.Pattern[str], str]] = [
 
 # "Call Trace:" ends the line; a console race can glue it to the previous message ("...0000Call Trace:").
 _CALL_TRACE = re.compile(r"(?:^|[\s\w])Call [Tt]race:\s*$|^\s*(?:Backtrace|Stack backtrace):?\s*$")
-_CPU_LINE = re.compile(r"CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>\S.*?)(?: (?:Not tainted|Tainted:)|$)")
+_CPU_LINE = re.compile(r"CPU: \d+ (?:UID: \d+ |)PID: (?P<pid>\d+) Comm: (?P<comm>\S.*?)(?: (?:Not tainted|Tainted:)|$)")
 _HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more than|can't die)")
 # sched_show_task(): "task:syz-executor state:D stack:0 pid:1234 ..." (5.x+) and the old column format
 # "syz-executor6   D21192  4522      1 0x00000004" (comm, state, free stack, pid, ppid, flags).
@@ -62,8 +62,8 @@ _TASK_OLD = re.compile(r"^(?P<comm>\S.{0,15}?)\s+[RSDTtXZPIWK]\s*\d+\s+(?P<pid>\
 
 # The crashing instruction: x86 RIP/IP, arm64 pc, arm PC.
 _IP = re.compile(
-    r"^\s*(?:RIP: (?:[0-9a-f]{4}:)?|IP: |pc : |PC is at |EIP: (?:[0-9a-f]{4}:)?)"
-    r"(?:\[<[0-9a-fx]+>\]\s*)*(?P<rest>.*)$"
+    r"^\s*+(?:RIP: (?:[0-9a-f]{4}:|)|IP: |pc : |PC is at |EIP: (?:[0-9a-f]{4}:|))"
+    r"(?:\[<[0-9a-fx]++>\]\s*+)*+(?P<rest>.*)$"
 )
 # Markers inside a trace.
 _IRQ_START = re.compile(r"^\s*<(?P<kind>IRQ|NMI|SOFTIRQ)>\s*$")
@@ -79,10 +79,11 @@ _ENDERS = re.compile(
 )
 # Lines a trace may contain that are not frames (registers, code bytes, user-mode RIP, module lists).
 _NOISE = re.compile(
-    r"^\s*(?:R[SABCD]X|R[SD]I|RBP|RSP|R\d{1,2}|FS|CS|CR2|DR[0-7]|Code|ORIG_RAX|EFLAGS|RIP: 0033|"
+    r"^\s*+(?:R[SABCD]X|R[SD]I|RBP|RSP|R\d{1,2}|FS|CS|CR2|DR[0-7]|Code|ORIG_RAX|EFLAGS|RIP: 0033|"
     r"x\d+\s*:|sp :|lr :|pstate|PKRU|RAX|Hardware name|irq event stamp|hardirqs|softirqs|"
     r"task:|Workqueue:|NMI backtrace|\[<[0-9a-f]+>\]\s*$|r\d+\s*:|Exception stack|Function entered at)"
 )
+_NOISE_FIRST = frozenset("RFCDOExslpPHihtWN[r")     # the first characters of ``_NOISE``'s alternatives
 ARM32_FRAME = re.compile(r"^\s*\[<[0-9a-f]+>\] \((?P<func>[A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<")
 _UNRELIABLE = re.compile(r"^\s*(?:\[<[0-9a-fA-Fx]+>\]\s*)?\? ")
 _MODULE_BUILD_ID = re.compile(r"\[([\w-]+) [0-9a-f]{16,64}\]")
@@ -102,12 +103,26 @@ def _union(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join("(?:" + re.sub(r"\(\?P<\w+>", "(?:", p) + ")" for p in patterns))
 
 
-_OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
+# Whether any of ``_OPENERS`` matches, in one expression written for ``re``'s matcher (the same lines match,
+# checked on the real lines and random mixes of their parts): one "^", then alternatives each starting with a literal
+# character (``re`` skips an alternative whose first character differs); ``-?\d+`` ending an opener is ``-?\d``.
+_OPENER_ANY = re.compile(
+    r"^(?:-> #\d+ |Allocat(?:ed by task -?\d|ion by task -?\d|ed in )|allocated by task \d|Freed (?:by task -?\d|in )"
+    r"|freed by task \d|Second to last (?:potentially related work creation|call_rcu\(\) call trace)"
+    r"|Last (?:potentially related work creation|call_rcu\(\) call trace)"
+    r"|page (?:last allocated via order|allocated via order|last freed? (?:stack trace|pid \d+ tgid \d+ stack trace))"
+    r"|\{[A-Z_-]+\} state was registered at:)")
+_OPENER_FIRST = frozenset("-AaFfSLp{")       # the first characters of its alternatives
 # Any line _step_outside acts on (one test instead of a dozen matches for the lines it ignores): the expressions
 # anchored at the start in one match (but _TASK_OLD: half its cost, and only a line holding "0x" can match it), the
 # others each after a substring they contain.
-_OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtrace):?\s*$", _HUNG.pattern,
-                           r"^task:", _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
+# Written as ``_OPENER_ANY`` (one "^", alternatives after literal characters, blanks a possessive run): ``_IP``'s
+# part after its marker matches any line (it ends ``.*$``, and a line holds no line break), so only the marker is
+# tested.
+_OUTSIDE_AT_START = re.compile(
+    _OPENER_ANY.pattern[:-1] + r"|INFO: task .+:\d+ (?:blocked for more than|can't die)|task:"
+    r"|WARNING: CPU: \d+ PID: \d+ at |NMI backtrace for cpu \d|stack backtrace:"
+    r"|\s*+(?:(?:Backtrace|Stack backtrace):?\s*$|RIP: |IP: |pc : |PC is at |EIP: |\? ))")
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 
@@ -352,16 +367,17 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
             if f is not None:
                 s.add(f)
         return True
-    if "race" not in line and _NOISE.match(line):
+    noise = stripped[0] in _NOISE_FIRST and _NOISE.match(line) is not None    # (past blanks: what strip drops)
+    if "race" not in line and noise:
         return True                      # (first: no line _NOISE matches is one of _ENDERS or _OPENER_ANY)
     if _ENDERS.match(line):
         s.resumable = (s.label, s.base, s.tag)     # "Kernel panic" from another CPU may cut a trace in two
         s.close()
         return False
-    if _OPENER_ANY.match(line) or ("race" in line and _CALL_TRACE.search(line)):
+    if (line[:1] in _OPENER_FIRST and _OPENER_ANY.match(line)) or ("race" in line and _CALL_TRACE.search(line)):
         s.close()
         return False
-    if _NOISE.match(line):
+    if noise:
         return True
     s.gap += 1
     if s.gap > _MAX_GAP:
@@ -396,7 +412,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
             return
     s.resumable = None
     # Each expression below is tried only on a line holding a text it needs (most lines here are frames).
-    if _OPENER_ANY.match(line):
+    if line[:1] in _OPENER_FIRST and _OPENER_ANY.match(line):
         for rx, label in _OPENERS:
             m = rx.match(line)
             if m:

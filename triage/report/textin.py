@@ -43,8 +43,8 @@ def unquote(text: str) -> str:
     return _QUOTE_NEXT.sub("\n", text[m.end():] if m is not None else text)
 
 
-_QUOTE_FIRST = re.compile(r"[ \t]*(?:>[ \t]?)+")         # ``_QUOTE`` on the first line
-_QUOTE_NEXT = re.compile(r"\n[ \t]*(?:>[ \t]?)+")       # on any other, with the line break before it
+_QUOTE_FIRST = re.compile(r"[ \t]*+(?:>[ \t]?+)++")         # ``_QUOTE`` on the first line
+_QUOTE_NEXT = re.compile(r"\n[ \t]*+(?:>[ \t]?+)++")       # on any other, with the line break before it
 
 
 def _has_quoted_line(text: str) -> bool:
@@ -54,8 +54,8 @@ def _has_quoted_line(text: str) -> bool:
     return _QUOTED_FIRST.match(text) is not None or _QUOTED_NEXT.search(text) is not None
 
 
-_QUOTED_FIRST = re.compile(r"[ \t]*>")           # the first line
-_QUOTED_NEXT = re.compile(r"\n[ \t]*>")          # any other
+_QUOTED_FIRST = re.compile(r"[ \t]*+>")           # the first line
+_QUOTED_NEXT = re.compile(r"\n[ \t]*+>")          # any other
 
 
 _PROGRAM_OUTPUT = re.compile(r"^(?:\d{4}/\d\d/\d\d |\[[ \d*]|executing program|syzkaller login)")
@@ -98,13 +98,15 @@ _GPF_CUT = re.compile(r"(general protection fault, probably for non-canonical ad
                       r"(0x[0-9a-f]+: [0-9a-f]{4} \[#\d+\])")
 # An ARM backtrace line (``[<pc>] (func) from [<lr>] (caller+0x34/0x70)``) cut after "from" or after its second
 # address: no kernel line starts with the caller's "(name...)" or ends in "from", wherever the cut falls.
-_ARM_CUT = re.compile(r"(\) from \[<[0-9a-f]+>\])[ \t]*\n[ \t]*(\([^()\n]*\))"
-                      r"|(\) from)[ \t]*\n[ \t]*(\[<[0-9a-f]+>\] \([^()\n]*\))")
+# (") from" ahead of both alternatives: a literal start the search skips to, where a group first is tried at every
+# character.)
+_ARM_CUT = re.compile(r"\) from(?:( \[<[0-9a-f]+>\])[ \t]*\n[ \t]*(\([^()\n]*\))"
+                      r"|[ \t]*\n[ \t]*(\[<[0-9a-f]+>\] \([^()\n]*\)))")
 
 
 def _joined(m: re.Match[str]) -> str:
     """An ``_ARM_CUT`` match as the one line the kernel printed."""
-    return f"{m[1]} {m[2]}" if m[1] is not None else f"{m[3]} {m[4]}"
+    return f") from{m[1]} {m[2]}" if m[1] is not None else f") from {m[3]}"
 
 
 _LONG_NEXT = re.compile(rf"\n[^\n]{{{_WRAP_WIDTH + 1}}}")     # a line longer than the wrap width, but the first
@@ -227,7 +229,7 @@ def unwrap(text: str) -> str:
 
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _DIFF_HEAD = re.compile(r"^(?:diff --git |--- |\+\+\+ |index [0-9a-f]+\.\.)")
-_QUOTE_PREFIX = re.compile(r"^(?:[ \t\u00a0]*>[ \t]?)*")
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t\u00a0]*+>[ \t]?+)*+")
 # a printf conversion (kernel output never carries one): %s, %d, %lu, %llx, %pd, %*ph, %-8s ...
 _PRINTF = re.compile(r"%[-+#0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[sdiuxXpc]")
 _MAX_HUNK = 100_000        # lines one hunk header can claim
