@@ -237,3 +237,20 @@ def test_trace_pasted_without_header():
 def test_repeated_frames_kept_except_the_ip_twin():
     text = ("RIP: 0010:f+0x1/0x10 a.c:1\nCall Trace:\n f+0x1/0x10 a.c:1\n g+0x2/0x10 a.c:2\n g+0x2/0x10 a.c:2\n")
     assert [f.function for f in extract_frames(text)] == ["f", "g", "g"]
+
+
+def test_opener_first_characters_admit_every_opener_line():
+    """``_OPENER_FIRST`` (the gate before ``_OPENER_ANY``) is written by hand: every line of the real reports that
+    an opener of ``_OPENERS`` matches starts with one of its characters, and each opener has such a line."""
+    from triage.report import stacks
+
+    seen: set[str] = set()
+    for sub in ("syzbot-sample", "labelled/reports"):
+        for path in sorted(shared_data(*sub.split("/")).glob("*.txt")):
+            for line in path.read_text(errors="replace").splitlines():
+                for rx, label in stacks._OPENERS:
+                    if rx.match(line):
+                        assert line[:1] in stacks._OPENER_FIRST, (label, line)
+                        assert stacks._OPENER_ANY.match(line)
+                        seen.add(label)
+    assert len(seen) >= 6, seen

@@ -103,26 +103,16 @@ def _union(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join("(?:" + re.sub(r"\(\?P<\w+>", "(?:", p) + ")" for p in patterns))
 
 
-# Whether any of ``_OPENERS`` matches, in one expression written for ``re``'s matcher (the same lines match,
-# checked on the real lines and random mixes of their parts): one "^", then alternatives each starting with a literal
-# character (``re`` skips an alternative whose first character differs); ``-?\d+`` ending an opener is ``-?\d``.
-_OPENER_ANY = re.compile(
-    r"^(?:-> #\d+ |Allocat(?:ed by task -?\d|ion by task -?\d|ed in )|allocated by task \d|Freed (?:by task -?\d|in )"
-    r"|freed by task \d|Second to last (?:potentially related work creation|call_rcu\(\) call trace)"
-    r"|Last (?:potentially related work creation|call_rcu\(\) call trace)"
-    r"|page (?:last allocated via order|allocated via order|last freed? (?:stack trace|pid \d+ tgid \d+ stack trace))"
-    r"|\{[A-Z_-]+\} state was registered at:)")
-_OPENER_FIRST = frozenset("-AaFfSLp{")       # the first characters of its alternatives
+_OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
+# The first characters of the lines ``_OPENER_ANY`` may match (each opener's alternatives start "^" and one of these):
+# a line starting otherwise is not tried (the union has no literal start: ``re`` tries each alternative at a line).
+# tests/test_report_stacks.py checks it against every opener's lines in the real reports.
+_OPENER_FIRST = frozenset("-AaFfSLp{")
 # Any line _step_outside acts on (one test instead of a dozen matches for the lines it ignores): the expressions
 # anchored at the start in one match (but _TASK_OLD: half its cost, and only a line holding "0x" can match it), the
 # others each after a substring they contain.
-# Written as ``_OPENER_ANY`` (one "^", alternatives after literal characters, blanks a possessive run): ``_IP``'s
-# part after its marker matches any line (it ends ``.*$``, and a line holds no line break), so only the marker is
-# tested.
-_OUTSIDE_AT_START = re.compile(
-    _OPENER_ANY.pattern[:-1] + r"|INFO: task .+:\d+ (?:blocked for more than|can't die)|task:"
-    r"|WARNING: CPU: \d+ PID: \d+ at |NMI backtrace for cpu \d|stack backtrace:"
-    r"|\s*+(?:(?:Backtrace|Stack backtrace):?\s*$|RIP: |IP: |pc : |PC is at |EIP: |\? ))")
+_OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtrace):?\s*$", _HUNG.pattern,
+                           r"^task:", _RESET_IP.pattern, _IP.pattern, r"^\s*\? ")
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 
