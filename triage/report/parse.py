@@ -380,8 +380,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
             if runs is None and next_header < line_pos:       # (with runs, a line with a header is walked)
                 m = _HEADER_RE.search(text, line_pos)
                 next_header = m.start() if m is not None else n
-            if (runs is not None or next_header < line_pos + len(line)) and line_oops(line, None, headers) is not None \
-                    and not any(r.search(line) for r in fm.REPORT_START_IGNORES):
+            if (runs is not None or next_header < line_pos + len(line)) and _starts_report(line, headers):
                 second = True
                 end_pos = line_pos
         if ctx_kind:
