@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from triage.report.gfp import find_gfp, has_flag
 from triage.report.lines import Line, word_lines
-from triage.report.wordset import WordSet
+from triage.report.wordset import WordSet, match_texts
 from vocab.markers import BY_KIND
 
 # errno values a marker may print, and which of them mean "the filesystem image is corrupted".
@@ -405,52 +405,16 @@ MARKERS: list[Row] = [
 ]
 
 
-def _any_of(seq: list, sre) -> list[str] | None:
-    """Literal texts one of which every match of the parsed sequence ``seq`` holds: its longest run of plain
-    characters, or the texts of a group it passes through once (a group's alternatives: one text each, any of them);
-    the choice whose shortest text is longest. None when it has none."""
-    best: list[str] | None = None
-    run = ""
-    for op, arg in [*seq, (None, None)]:
-        if op is sre.LITERAL:
-            run += chr(arg)
-            continue
-        for found in ([run] if run.strip() else None), _group_any_of(op, arg, sre):
-            if found and (best is None or min(map(len, found)) > min(map(len, best))):
-                best = found
-        run = ""
-    return best
-
-
-def _group_any_of(op, arg, sre) -> list[str] | None:
-    """``_any_of`` of an item passed through once: a group (its sequence) or an alternation (one text each)."""
-    if op is sre.SUBPATTERN:
-        return _any_of(list(arg[-1]), sre)
-    if op is sre.BRANCH:
-        out: list[str] = []
-        for alt in arg[1]:
-            found = _any_of(list(alt), sre)
-            if found is None:
-                return None
-            out += found
-        return out
-    return None
-
-
 def _needed(row: Row) -> tuple[tuple[str, ...] | None, bool]:
-    """(texts, False) when every match of the row holds one of the texts (``_any_of`` its pattern: each
+    """(texts, False) when every match of the row holds one of the texts (``wordset.match_texts`` of its pattern: each
     alternative's longest literal run, or one text of each alternative of a group it must pass): a window without
     them is no match, without a search. For a row with a case-insensitive part (``re.I``, ``(?i:...)``),
     (the texts lower-cased, True): an ASCII window lower-cased holds one when the row matches it (in an ASCII text
     a case-insensitive ASCII literal matches its ASCII case variants only, and ``str.lower`` keeps every position);
     a window with another character is searched. (None, False) when the pattern holds no such texts."""
-    try:
-        from re import _parser as sre  # Python >= 3.11
-    except ImportError:  # pragma: no cover
-        return None, False
     pattern = row.pattern
     folded = bool(pattern.flags & re.IGNORECASE) or "(?i" in pattern.pattern
-    found = _any_of(list(sre.parse(pattern.pattern, pattern.flags & ~re.IGNORECASE)), sre)
+    found = match_texts(pattern.pattern, pattern.flags & ~re.IGNORECASE)
     if found is None or (folded and not all(t.isascii() for t in found)):
         return None, False
     texts = tuple(dict.fromkeys(t.lower() if folded else t for t in found))

@@ -3,7 +3,7 @@
 The parser asks this of every input for its tables' words (the marker table's 47 gate words, the oops headers):
 a substring test per word reads the text once per word; an RE2 set (google-re2) reads it once for all of them.
 Without the package, or for a text RE2 cannot take (a lone surrogate is no UTF-8), the substring tests answer.
-``required_literals`` reads such words out of a regexp: the literal text every match of it holds.
+``required_literals`` and ``match_texts`` read such words out of a regexp: literal texts every match of it holds.
 """
 
 from __future__ import annotations
@@ -39,6 +39,48 @@ def required_literals(pattern: re.Pattern[str]) -> list[str] | None:
             return None
         out.append(best)
     return out
+
+
+def match_texts(pattern: str, flags: int = 0) -> list[str] | None:
+    """Literal texts one of which every match of the regexp ``pattern`` holds: its longest run of plain characters,
+    or the texts of a group it passes through once (an alternation's: one text each, any of them), the choice whose
+    shortest text is longest; None when it has none (or Python's parser of patterns is not there). The general form
+    of ``required_literals`` (which reads only the runs of each top-level alternative)."""
+    try:
+        from re import _parser as sre  # Python >= 3.11
+    except ImportError:  # pragma: no cover
+        return None
+    return _any_of(list(sre.parse(pattern, flags)), sre)
+
+
+def _any_of(seq: list, sre) -> list[str] | None:
+    """``match_texts`` of the parsed sequence ``seq`` (``sre``: Python's parser of patterns)."""
+    best: list[str] | None = None
+    run = ""
+    for op, arg in [*seq, (None, None)]:
+        if op is sre.LITERAL:
+            run += chr(arg)
+            continue
+        for found in ([run] if run.strip() else None), _group_any_of(op, arg, sre):
+            if found and (best is None or min(map(len, found)) > min(map(len, best))):
+                best = found
+        run = ""
+    return best
+
+
+def _group_any_of(op, arg, sre) -> list[str] | None:
+    """``match_texts`` of an item passed through once: a group (its sequence) or an alternation (one text each)."""
+    if op is sre.SUBPATTERN:
+        return _any_of(list(arg[-1]), sre)
+    if op is sre.BRANCH:
+        out: list[str] = []
+        for alt in arg[1]:
+            found = _any_of(list(alt), sre)
+            if found is None:
+                return None
+            out += found
+        return out
+    return None
 
 
 def alternatives(pattern: str) -> list[str]:
