@@ -263,3 +263,24 @@ def test_markers_belong_to_the_crash_of_their_task():
     ms = find_markers(_read("labelled", "reports", "040.txt"))
     assert [m["event"] for m in ms if m["kind"] == "hung-task"] == [0, 1, 2, 3, 4]
     assert all(m["event"] is None for m in ms if m["kind"] == "lost-write")   # bio completions: no task
+
+
+def test_the_console_reading_given_parses_words_reads_what_its_own_pass_reads():
+    """``parse`` hands the console reading the words its own pass found when the cleaned text is the input: over
+    the labelled reports, that reading is the one the console's own word pass gives (the set holds them all), and
+    the shortcut is taken for some of them (an input needing no cleaning)."""
+    import importlib
+
+    from triage.report.console import TEXT_WORDS, read_console
+
+    parse_mod = importlib.import_module("triage.report.parse")
+    assert set(TEXT_WORDS) <= set(parse_mod._TEXT_WORDS.words)
+    taken = 0
+    for _, text in _labelled():
+        cleaned = parse_mod.drop_inline_headers(parse_mod.clean_text(text))
+        if cleaned != text:
+            continue
+        taken += 1
+        words = parse_mod._TEXT_WORDS.present(text)
+        assert read_console(text, None, 1, words) == read_console(text), text[:200]
+    assert taken >= 10

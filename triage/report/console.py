@@ -112,6 +112,7 @@ MAX_GFP = 1_000
 # (``lockdep_locks`` searches only those the text holds); a text without "{" has no lockdep lock, one without
 # "fs_reclaim" no fs_reclaim marker.
 _TEXT_WORDS = WordSet(tuple(dict.fromkeys((*mk.GATE_WORDS, *LINE_WORDS, *LOCKDEP_WORDS, "fs_reclaim"))))
+TEXT_WORDS: tuple[str, ...] = _TEXT_WORDS.words      # what a caller's own pass must search to answer for this one
 
 
 @dataclass
@@ -203,7 +204,7 @@ def _task(comm: str | None, pid: str | int | None) -> dict:
 class _Walk:
     """State of one pass (the stack being printed, the primary crash, the open fault injection)."""
 
-    def __init__(self, text: str, kernel: str | None):
+    def __init__(self, text: str, kernel: str | None, words: set[str] | None = None):
         self.texts, self.tags = messages(text)
         self.out = Console()
         self.stack = "stack"
@@ -216,7 +217,7 @@ class _Walk:
         self.event_task_open: dict | None = None     # the last event, until a CPU line names its task
         self.prev_header = -1                        # index of the last header line
         self.ctx: dict = {"kernel": kernel, "tag_pid": None, "delalloc": None}
-        self.found = _TEXT_WORDS.present(text)       # (``_TEXT_WORDS``)
+        self.found = _TEXT_WORDS.present(text) if words is None else words      # (``_TEXT_WORDS``)
         self.gate = mk.hints(text, self.found)
         # the lines a message marker may be on (its gate's words found in the text, a superset): one search
         self.gate_lines = self.gate.message_lines(text) if self.gate.message is not None else ()
@@ -417,13 +418,15 @@ class _Walk:
         self.out.markers.append(d)
 
 
-def read_console(text: str, kernel: str | None = None, first_lineno: int = 1) -> Console:
+def read_console(text: str, kernel: str | None = None, first_lineno: int = 1,
+                 words: set[str] | None = None) -> Console:
     """Events, the primary crash, frames by stack, markers, locks and gfp masks of the whole ``text`` (see the
     module doc). ``kernel``: the release the gfp masks are decoded for; ``first_lineno``: the input line
-    number of ``text``'s first line (when it is a part of a bigger input)."""
+    number of ``text``'s first line (when it is a part of a bigger input); ``words``: the ``TEXT_WORDS`` ``text``
+    holds (it may hold other words too), when the caller's own pass read them."""
     if not isinstance(text, str):
         return Console()
-    w = _Walk(text, kernel)
+    w = _Walk(text, kernel, words)
     out = w.out
     frames, gate_lines = out.frames, w.gate_lines
     try_frame, other = w.try_frame, w.line

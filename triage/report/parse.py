@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from triage.report import formats as fm
+from triage.report.console import TEXT_WORDS as CONSOLE_WORDS
 from triage.report.console import read_console
 from triage.report.context import crash_task, kernel_version
 from triage.report.corroborate import corroborated
@@ -970,9 +971,10 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None, words: set[st
     return ""
 
 
-# Every word of the tables a report is tested for (``Found.words``): one RE2 pass reads a text for all of them.
+# Every word of the tables a report is tested for (``Found.words``): one RE2 pass reads a text for all of them;
+# with the console reading's words, which it answers too when the cleaned text is the input (no second pass)
 _TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "should_fail", *UNNORMAL,
-                                    *(w for o in fm.OOPSES for w in _TITLE_TEXTS[id(o)].words)})))
+                                    *(w for o in fm.OOPSES for w in _TITLE_TEXTS[id(o)].words), *CONSOLE_WORDS})))
 
 
 _TEXT_WORD_SET = frozenset(_TEXT_WORDS.words)
@@ -1082,7 +1084,7 @@ def parse(text: str | bytes) -> Report:
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
         # and a data-loss event syzkaller does not title (triage.report.events).
-        rep = add_structure(Report(), text[-MAX_REPORT:], whole=raw)
+        rep = add_structure(Report(), text[-MAX_REPORT:], whole=raw, words=words if text == raw else None)
         rep.event = find_event(text) or _leak_event(text) or bare_trace_event(rep.frames, rep.signature, rep.trace,
                                                                               text)
         return rep
@@ -1122,7 +1124,8 @@ def parse(text: str | bytes) -> Report:
         report=full,
     )
     rep.guilty_file = guilty_file(title, report, found.holds())
-    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw, kernel_read=True)
+    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw, kernel_read=True,
+                  words=words if text == raw else None)
     return rep
 
 
@@ -1145,10 +1148,11 @@ MAX_CONSOLE = 4 * 1024 * 1024     # characters of the input the console reading 
 
 
 def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel: str | None = None,
-                  whole: str | None = None, kernel_read: bool = False) -> Report:
+                  whole: str | None = None, kernel_read: bool = False, words: set[str] | None = None) -> Report:
     """Stacks with attribution, kernel, task and signature of the report ``text``; the console structure
     (crash, events, trace, markers, locks, gfp masks) of the ``whole`` input (default: ``text``). ``kernel_read``:
-    ``kernel`` is what ``crash_text`` and ``text`` say (None: neither names one), not to be read again."""
+    ``kernel`` is what ``crash_text`` and ``text`` say (None: neither names one), not to be read again.
+    ``words``: the ``_TEXT_WORDS`` ``whole`` holds, when the caller read them (the console's need no second pass)."""
     crash_text = text if crash_text is None else crash_text
     rep.kernel = kernel if kernel_read else kernel or kernel_version(crash_text) or \
         (kernel_version(text) if text is not crash_text else None)       # (one text: read once)
@@ -1161,7 +1165,7 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     rep.signature = signature(rep.frames, rep.title)
     whole = text if whole is None else whole
     part, first_lineno = _console_part(whole)
-    con = read_console(part, rep.kernel, first_lineno)
+    con = read_console(part, rep.kernel, first_lineno, words if part is whole else None)
     rep.crash, rep.events, rep.trace = con.crash, con.events, con.frames
     rep.markers, rep.locks, rep.gfp = con.markers, con.locks, con.gfp
     return rep
