@@ -198,15 +198,6 @@ def _irq_label(base: str, kind: str) -> str:
     return kind if base == "crash" else f"{base}/{kind}"
 
 
-def _frame(line: str, label: str) -> Frame | None:
-    """A frame from a trace line (x86/arm64 forms through ``parse_frame_line``, arm32 ``(f) from (g)``)."""
-    fields = _frame_fields(line)
-    if fields is _NO_FRAME:
-        return None
-    func, norm, off, size, file, lineno, inline, module, _plain = fields
-    return Frame(func, norm, label, off, size, file, lineno, inline, module)
-
-
 def _ip_frame(m: re.Match[str], label: str) -> Frame | None:
     """The frame of an ``_IP`` line's match (its ``norm_function`` the canonical name, as every frame here)."""
     f = parse_frame_line(" " + m.group("rest").strip(), label)
@@ -327,7 +318,7 @@ def _step_in_trace(s: _Scan, line: str, fields: tuple) -> bool:
         s.close()
         return True
     if stripped[0] == "?" or (stripped[0] == "[" and _UNRELIABLE.match(stripped)):
-        # unreliable: left out unless the trace has nothing else (``_frame``, inlined)
+        # unreliable: left out unless the trace has nothing else
         if fields[0] is not None and len(s.unreliable) < 200:
             s.unreliable.append(Frame(fields[0], fields[1], s.label or "stack", *fields[2:8]))
         return True
@@ -390,11 +381,11 @@ def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
 def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
     """``_step_outside`` of a line it acts on."""
     if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
-        frame = _frame(line, "stack")
-        if frame is not None and frame.offset is not None:
+        fields = _frame_fields(line)
+        if fields[2] is not None:                   # a frame with an offset
             s.label, s.base, s.tag = s.resumable    # the trace an interleaved line or blank had cut
             s.resumable = None
-            s.add(frame)
+            s.add(Frame(fields[0], fields[1], "stack", *fields[2:8]))
             return
     s.resumable = None
     # Each expression below is tried only on a line holding a text it needs (most lines here are frames), but
@@ -436,10 +427,10 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
     if "? " in line and _UNRELIABLE.match(line):
         return
     # A trace pasted without its header (mail excerpts): frames with offsets open an anonymous trace.
-    frame = _frame(line, "stack")
-    if frame is not None and frame.offset is not None:
+    fields = _frame_fields(line)
+    if fields[2] is not None:
         s.open(s.label_for_task(s.cur_task), tag)
-        s.add(frame)
+        s.add(Frame(fields[0], fields[1], "stack", *fields[2:8]))
 
 
 # ---------------------------------------------------------------------------------------------------------
