@@ -60,7 +60,8 @@ _HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more t
 _TASK_NEW = re.compile(r"^task:(?P<comm>.+?)\s+state:\S+ .*?\bpid:\s*(?P<pid>\d+)")
 _TASK_OLD = re.compile(r"^(?P<comm>\S.{0,15}?)\s+[RSDTtXZPIWK]\s*\d+\s+(?P<pid>\d+)\s+\d+\s+0x[0-9a-f]+\s*$")
 
-# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC.
+# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC. (Tried on a line without a test of its words first: a
+# match fails at the line's first characters, for fewer instructions than a call that looks for the words.)
 _IP = re.compile(
     r"^\s*+(?:RIP: (?:[0-9a-f]{4}:|)|IP: |pc : |PC is at |EIP: (?:[0-9a-f]{4}:|))"
     r"(?:\[<[0-9a-fx]++>\]\s*+)*+(?P<rest>.*)$"
@@ -91,11 +92,6 @@ _DOUBLE_LOC = re.compile(r"(\.(?:[chS]|rs):\d+(?: \[inline\])?)(?: [\w./+-]{1,20
 _PPC = re.compile(r"^\s*\[[0-9a-f]{8,16}\]\s+\[[0-9a-f]{8,16}\]\s+")
 _RESET_IP = re.compile(r"^(?:WARNING: CPU: \d+ PID: \d+ at |NMI backtrace for cpu \d+|stack backtrace:)")
 _RESET_IP_STARTS = ("WARNING: CPU: ", "NMI backtrace for cpu ", "stack backtrace:")
-
-
-def _may_be_ip(line: str) -> bool:
-    """Whether ``_IP`` may match: the line holds "IP: " (RIP, IP, EIP), "pc : " or "PC is at "."""
-    return "IP: " in line or "pc : " in line or "PC is at " in line
 
 
 def _union(*patterns: str) -> re.Pattern[str]:
@@ -202,15 +198,6 @@ def _irq_label(base: str, kind: str) -> str:
     return kind if base == "crash" else f"{base}/{kind}"
 
 
-def _frame(line: str, label: str) -> Frame | None:
-    """A frame from a trace line (x86/arm64 forms through ``parse_frame_line``, arm32 ``(f) from (g)``)."""
-    fields = _frame_fields(line)
-    if fields is _NO_FRAME:
-        return None
-    func, norm, off, size, file, lineno, inline, module, _plain = fields
-    return Frame(func, norm, label, off, size, file, lineno, inline, module)
-
-
 def _ip_frame(m: re.Match[str], label: str) -> Frame | None:
     """The frame of an ``_IP`` line's match (its ``norm_function`` the canonical name, as every frame here)."""
     f = parse_frame_line(" " + m.group("rest").strip(), label)
@@ -311,7 +298,7 @@ def extract_frames(text: str) -> list[Frame]:
                         frames.extend(map(Frame, func, norm, repeat(label), off, size, file, lineno, inline, module))
                         next(islice(lines, len(run) - 1, None), None)     # (the loop goes on past them)
                 continue
-            if _step_in_trace(s, line):
+            if _step_in_trace(s, line, fields):
                 continue
         elif not (line.lstrip()[:1] in out_first or "CPU: " in line or "race:" in line or " 0x" in line
                   or "+0x" in line):
@@ -322,21 +309,21 @@ def extract_frames(text: str) -> list[Frame]:
     return s.frames
 
 
-def _step_in_trace(s: _Scan, line: str) -> bool:
-    """Handle one line while a trace is open; False if the line closed it and must be looked at again."""
+def _step_in_trace(s: _Scan, line: str, fields: tuple) -> bool:
+    """Handle one line while a trace is open (``fields``: its ``_frame_fields``); False if the line closed it and
+    must be looked at again."""
     stripped = line.strip()
     if not stripped:
         s.resumable = (s.label, s.base, s.tag)     # frames right after a blank line continue this trace
         s.close()
         return True
     if stripped[0] == "?" or (stripped[0] == "[" and _UNRELIABLE.match(stripped)):
-        frame = _frame(line, s.label or "stack")     # unreliable: left out unless the trace has nothing else
-        if frame is not None and len(s.unreliable) < 200:
-            s.unreliable.append(frame)
+        # unreliable: left out unless the trace has nothing else
+        if fields[0] is not None and len(s.unreliable) < 200:
+            s.unreliable.append(Frame(fields[0], fields[1], s.label or "stack", *fields[2:8]))
         return True
-    frame = _frame(line, s.label or "stack")
-    if frame is not None:
-        s.add(frame)
+    if fields[0] is not None:
+        s.add(Frame(fields[0], fields[1], s.label or "stack", *fields[2:8]))
         s.gap = 0
         return True
     if stripped[0] == "<":
@@ -350,7 +337,7 @@ def _step_in_trace(s: _Scan, line: str) -> bool:
         if _TASK_END.match(stripped):
             s.close()
             return True
-    m = _IP.match(line) if _may_be_ip(line) else None
+    m = _IP.match(line)
     if m:
         if not line.startswith("RIP: 0033"):
             f = _ip_frame(m, s.label or "stack")
@@ -394,14 +381,15 @@ def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
 def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
     """``_step_outside`` of a line it acts on."""
     if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
-        frame = _frame(line, "stack")
-        if frame is not None and frame.offset is not None:
+        fields = _frame_fields(line)
+        if fields[2] is not None:                   # a frame with an offset
             s.label, s.base, s.tag = s.resumable    # the trace an interleaved line or blank had cut
             s.resumable = None
-            s.add(frame)
+            s.add(Frame(fields[0], fields[1], "stack", *fields[2:8]))
             return
     s.resumable = None
-    # Each expression below is tried only on a line holding a text it needs (most lines here are frames).
+    # Each expression below is tried only on a line holding a text it needs (most lines here are frames), but
+    # ``_IP`` (see there).
     if line[:1] in _OPENER_FIRST and _OPENER_ANY.match(line):
         for rx, label in _OPENERS:
             m = rx.match(line)
@@ -429,7 +417,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
     if line.startswith(_RESET_IP_STARTS) and _RESET_IP.match(line):
         s.pending_ip = None
         return
-    m = _IP.match(line) if _may_be_ip(line) else None
+    m = _IP.match(line)
     if m:
         if not line.startswith("RIP: 0033"):
             f = _ip_frame(m, "crash")
@@ -439,10 +427,10 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
     if "? " in line and _UNRELIABLE.match(line):
         return
     # A trace pasted without its header (mail excerpts): frames with offsets open an anonymous trace.
-    frame = _frame(line, "stack")
-    if frame is not None and frame.offset is not None:
+    fields = _frame_fields(line)
+    if fields[2] is not None:
         s.open(s.label_for_task(s.cur_task), tag)
-        s.add(frame)
+        s.add(Frame(fields[0], fields[1], "stack", *fields[2:8]))
 
 
 # ---------------------------------------------------------------------------------------------------------
