@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from triage.report.wordset import alternatives, required_literals
+from triage.report.wordset import RegexpSet, alternatives, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
 AFTER = 30
@@ -71,12 +71,22 @@ def _gated(pattern: str) -> tuple[str, re.Pattern[str]]:
 
 
 _GATED = [_gated(alt) for p in CORROBORATIONS for alt in alternatives(p)]
+# The alternatives RE2 reads as ``re`` does, asked in one pass; the others (``\s``: RE2 reads it otherwise) are
+# searched as below.
+_SET = RegexpSet(tuple(rx.pattern for _, rx in _GATED))
+_RE_ONLY: list[list[tuple[str, re.Pattern[str]]]] = []      # (those, once the set is compiled)
 
 
 def corroborates(line: str) -> bool:
     """``CORROBORATION.search(line) is not None``: the whole alternation tries each of its 25 rows at every
-    character (~0.5 us a character); here each alternative is searched only in a line holding its text."""
-    for text, rx in _GATED:
+    character (~0.5 us a character); here each alternative is searched only in a line holding its text, and
+    those RE2 can answer for are asked of it at once (a line RE2 cannot read: each searched so)."""
+    found = _SET.matching(line)
+    if found:
+        return True
+    if found is not None and not _RE_ONLY:
+        _RE_ONLY.append([g for i, g in enumerate(_GATED) if not _SET.usable(i)])
+    for text, rx in _GATED if found is None else _RE_ONLY[0]:
         if text in line and rx.search(line) is not None:
             return True
     return False

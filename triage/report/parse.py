@@ -308,9 +308,12 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
     window = text[max(0, start - MAX_PREFIX_SCAN * 200):start]
     before = [ln[:MAX_LINE] for ln in window.split("\n")[-MAX_PREFIX_SCAN - 1:-1]] if start else []
     for line in before:
-        c1 = extract_context(line)
-        stripped, q = strip_prefix(line, c1, questionable_ok)
-        if c1 == context and stripped and not q:
+        cm = console_match(line)            # (``extract_context``, its match given to ``strip_prefix``)
+        c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
+        if c1 != context:
+            continue
+        stripped, q = strip_prefix(line, c1, questionable_ok, cm)
+        if stripped and not q:
             prefix.append(stripped)
     prefix = prefix[-max_prefix:]
 

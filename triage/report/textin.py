@@ -48,12 +48,27 @@ _QUOTE_NEXT = re.compile(r"\n[ \t]*+(?:>[ \t]?+)++")       # on any other, with 
 
 
 def _has_quoted_line(text: str) -> bool:
-    """``_QUOTED_LINE.search(text)``: a line whose first character past blanks is ">". Searched from each line
-    break (``_QUOTED_NEXT``: a literal start the search skips to; ``re.M``'s "^" is tried at every character of
-    the text: 10 times slower)."""
-    return _QUOTED_FIRST.match(text) is not None or _QUOTED_NEXT.search(text) is not None
+    """``_QUOTED_LINE.search(text)``: a line whose first character past blanks is ">". The first few ">" are
+    looked at where they are (most texts hold a few: "<IRQ>", "->"); past those, searched from each line break
+    (``_QUOTED_NEXT``: a literal start the search skips to; ``re.M``'s "^" is tried at every character of the text:
+    10 times slower; and the search reads every line, where ">" is found at memchr speed)."""
+    at = text.find(">")
+    for _ in range(_QUOTE_LOOKS):
+        if at < 0:
+            return False
+        # (the character before it first: most are "<IRQ>"'s or "->"'s, after a name)
+        if at == 0 or text[at - 1] in " \t\n" and not text[text.rfind("\n", 0, at) + 1:at].strip(" \t"):
+            return True
+        at = text.find(">", at + 1)
+    if at < 0:
+        return False
+    start = text.rfind("\n", 0, at)        # (no ">" before ``at`` starts a quoted line: searched from its line on)
+    if start < 0:
+        return _QUOTED_FIRST.match(text) is not None or _QUOTED_NEXT.search(text) is not None
+    return _QUOTED_NEXT.search(text, start) is not None
 
 
+_QUOTE_LOOKS = 16
 _QUOTED_FIRST = re.compile(r"[ \t]*+>")           # the first line
 _QUOTED_NEXT = re.compile(r"\n[ \t]*+>")          # any other
 
@@ -368,12 +383,25 @@ _DMESG_WORD = re.compile("|".join(map(re.escape, _DMESG_WORDS)))
 _PAREN_END = re.compile(r"\)[ \t]*$", re.M)
 
 
-def _has_decoded_line(text: str) -> bool:
-    """``_DECODED_END.search(text)``: only the lines ending in ")" are searched."""
+def _recode(text: str) -> str:
+    """``_DECODED.sub`` (decoded frames in symbolized form) of ``text``, read only in the lines ending in ")" (the
+    end of every decoded line), those whose end is a decoded one's (``_DECODED_END``); ``text`` itself if none is.
+    (A match lies within one line and ends at its end: searched in that line alone, the search's "^" and look-behind
+    still see the text before it.)"""
+    parts: list[str] = []
+    done = 0
     for m in _PAREN_END.finditer(text):
-        if _DECODED_END.search(text, text.rfind("\n", 0, m.start()) + 1, m.end()) is not None:
-            return True
-    return False
+        start = text.rfind("\n", 0, m.start()) + 1
+        if _DECODED_END.search(text, start, m.end()) is None:
+            continue
+        d = _DECODED.search(text, start, m.end())
+        if d is not None:
+            parts += text[done:d.start()], f"{d.group('func')}+0x0/0x0 {d.group('src')}"
+            done = d.end()
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def undecode(text: str) -> str:
@@ -388,9 +416,7 @@ def undecode(text: str) -> str:
         # a line of another facility (a test suite writing to /dev/kmsg: "user  :notice: ... TINFO: ...") is not
         # the kernel's: blanked
         text = _DMESG_LEVEL.sub(lambda m: m.group(1) + m.group(3) if m.group(2) else "", text)
-    if " (" not in text or not _has_decoded_line(text):
-        return text
-    return _DECODED.sub(lambda m: f"{m.group('func')}+0x0/0x0 {m.group('src')}", text)
+    return _recode(text) if " (" in text else text
 
 
 def clean_text(data: str | bytes, mask: bool = True, decoded: bool = False) -> str:
