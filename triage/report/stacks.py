@@ -104,7 +104,7 @@ _OPENER_ANY = _union(*(rx.pattern for rx, _ in _OPENERS))
 # a line starting otherwise is not tried (the union has no literal start: ``re`` tries each alternative at a line).
 # tests/test_report_stacks.py checks it against every opener's lines in the real reports.
 _OPENER_FIRST = frozenset("-AaFfSLp{")
-# Any line _step_outside acts on (one test instead of a dozen matches for the lines it ignores): the expressions
+# Any line _act_outside acts on (one test instead of a dozen matches for the lines it ignores): the expressions
 # anchored at the start in one match (but _TASK_OLD: half its cost, and only a line holding "0x" can match it), the
 # others each after a substring they contain.
 _OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtrace):?\s*$", _HUNG.pattern,
@@ -114,7 +114,7 @@ _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 @by_name
 def _acts_outside(line: str) -> bool:
-    """Whether ``_step_outside`` acts on ``line`` (remembered per line: half the lines it is asked about are
+    """Whether ``_act_outside`` acts on ``line`` (remembered per line: half the lines it is asked about are
     lines of other reports of the same build, "Call Trace:", inline frames outside a trace)."""
     return (("+0x" in line and _OFFSET.search(line) is not None) or _OUTSIDE_AT_START.match(line) is not None
             or ("0x" in line and _TASK_OLD.match(line) is not None)
@@ -302,7 +302,7 @@ def extract_frames(text: str) -> list[Frame]:
                 continue
         elif not (line.lstrip()[:1] in out_first or "CPU: " in line or "race:" in line or " 0x" in line
                   or "+0x" in line):
-            continue                         # ``_maybe_header``: nothing ``_step_outside`` acts on
+            continue                         # (``_OUT_FIRST``): nothing ``_act_outside`` acts on
         if _acts_outside(line):
             _act_outside(s, line, tag)
     s.close()
@@ -363,23 +363,14 @@ def _step_in_trace(s: _Scan, line: str, fields: tuple) -> bool:
     return True
 
 
+# The first characters (past blanks) of the lines ``_act_outside`` may act on, but those found by the substrings
+# ``extract_frames`` tests beside them ("CPU: ", "race:", " 0x", "+0x"): most console lines outside a trace are none.
 _OUT_FIRST = frozenset("-AaFfSLpIbtT?RPENWs{")
 
 
-def _maybe_header(line: str) -> bool:
-    """Cheap test: can ``line`` be a header ``_step_outside`` acts on? (most console lines cannot)"""
-    c = line.lstrip()[:1]
-    return (c in _OUT_FIRST and c != "") or "CPU: " in line or "race:" in line or " 0x" in line or "+0x" in line
-
-
-def _step_outside(s: _Scan, line: str, tag: str | None) -> None:
-    """Handle one line while no trace is open: headers that say whose trace comes next."""
-    if _maybe_header(line) and _acts_outside(line):
-        _act_outside(s, line, tag)
-
-
 def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
-    """``_step_outside`` of a line it acts on."""
+    """A line while no trace is open (one ``_acts_outside`` says it acts on): headers that say whose trace comes
+    next, a frame that resumes a cut trace or opens an anonymous one."""
     if s.resumable is not None and "+0x" in line and not _UNRELIABLE.match(line):
         fields = _frame_fields(line)
         if fields[2] is not None:                   # a frame with an offset
