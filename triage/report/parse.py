@@ -629,7 +629,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                     if seen_frame:
                         break
                     continue
-                if idx != len(parts) - 1 and (next_gate is None or any(g in ln for g in next_gate)):
+                if idx != len(parts) - 1 and (next_gate is None or any(map(ln.__contains__, next_gate))):
                     m = parts[idx + 1].search(ln)
                     if m:
                         _append_frames(frames, m, skip, skipped)
@@ -653,7 +653,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                 if may_fail and _corrupted_line(ln):
                     ok = False
                     break
-                if gate is not None and not any(g in ln for g in gate):
+                if gate is not None and not any(map(ln.__contains__, gate)):
                     continue        # (the part cannot match a line without one of its texts)
                 if ln.endswith(_INLINE_MARK) and i < n and _frame_line_follows(lines[i]):
                     continue        # the symbolizer's inline frame: the raw log had only the next line
