@@ -470,7 +470,9 @@ def _go_format(fmt: str, args: list[str]) -> str:
     """Go's ``%[N]v`` with N counted from 1; a missing argument reads like Go's ``%!v(BADINDEX)``."""
     if "%[" not in fmt:
         return fmt
-    texts, numbers = _go_pieces(fmt)
+    fill, most, texts, numbers = _go_pieces(fmt)
+    if fill is not None and most <= len(args):
+        return fill(*args)              # (every argument there: one C-level ``str.format``)
     out = [texts[0]]
     for n, text in zip(numbers, texts[1:], strict=True):
         out.append(args[n - 1] if n <= len(args) else "%!v(BADINDEX)")
@@ -482,11 +484,17 @@ _GO_ARG = re.compile(r"%\[(\d+)\]v")
 
 
 @functools.cache
-def _go_pieces(fmt: str) -> tuple[list[str], list[int]]:
+def _go_pieces(fmt: str) -> tuple[Callable[..., str] | None, int, list[str], list[int]]:
     """A format's texts around its ``%[N]v`` and their Ns, split once per format (the tables' formats: a few
-    hundred), not searched again for every title."""
+    hundred), not searched again for every title; first the ``str.format`` of the same text and the highest N
+    (None for an N below 1, which ``str.format`` cannot say, or none)."""
     parts = _GO_ARG.split(fmt)
-    return parts[0::2], [int(n) for n in parts[1::2]]
+    texts, numbers = parts[0::2], [int(n) for n in parts[1::2]]
+    if not numbers or min(numbers) < 1:
+        return None, 0, texts, numbers
+    template = "".join(t.replace("{", "{{").replace("}", "}}") + (f"{{{n - 1}}}" if k < len(numbers) else "")
+                       for k, (t, n) in enumerate(zip(texts, [*numbers, 0], strict=True)))
+    return template.format, max(numbers), texts, numbers
 
 
 def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
