@@ -14,6 +14,7 @@ Everything is line-oriented and bounded (``MAX_REPORT``), so a 50 MB log parses 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable
@@ -1028,8 +1029,9 @@ def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
     return ex
 
 
-# Each oops' rows that are in use only in some eras.
-_DATED_ROWS = {id(o): [f for f in o.formats if f.since or f.until] for o in fm.OOPSES}
+# Each oops' rows that are in use only in some eras, with their eras and whether they are in use today.
+_DATED_ROWS = {id(o): [(f, f.since, f.until, active(None, f.since, f.until)) for f in o.formats if f.since or f.until]
+               for o in fm.OOPSES}
 
 
 def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: set[str] | None = None) -> bool:
@@ -1038,8 +1040,9 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: se
     ``words``: as ``extract_description``'s (a row whose required text the report lacks is not searched)."""
     if ex.corrupted == _CORRUPTED_NO_FRAMES and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
         return True
-    for f in _DATED_ROWS[id(oops)]:
-        if active(era, f.since, f.until) != active(None, f.since, f.until):
+    for f, since, until, now in _DATED_ROWS[id(oops)]:
+        # (``active(era, since, until)``, inlined: two calls a row cost more than the rest of the test)
+        if ((since is None or era >= since) and (until is None or era < until)) != now:
             need = _TITLE_TEXT.get(id(f))
             if words is not None and need is not None and need in _TEXT_WORD_SET and need not in words:
                 continue
@@ -1053,7 +1056,13 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: se
 def _era_skip(era: str) -> Callable[[str], bool] | None:
     """Whether a frame is on a skip list today's syzkaller has and that of ``era`` had not (None: no such list),
     remembered per era."""
-    return _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
+    return _skip_re(_NEWER_SKIPS[bisect.bisect_right(_SKIP_DAYS, era)])
+
+
+# The skip patterns added after an era (``era < since``): the same list for every era between two of the days
+# they were added, built once per such span instead of read from the table for each era.
+_SKIP_DAYS = sorted(set(fm.SKIP_SINCE.values()))
+_NEWER_SKIPS = [tuple(p for p, since in fm.SKIP_SINCE.items() if since > day) for day in ["", *_SKIP_DAYS]]
 
 
 def _era_title_from(text: str, era: str, words: set[str] | None = None) -> str | None:
