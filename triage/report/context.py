@@ -45,6 +45,7 @@ def _needed(rx: re.Pattern[str]) -> str:
 
 # Each expression with a text every match of it holds: a line without that text is not searched (a regexp call each).
 _TASK_GATED = [(rx, _needed(rx)) for rx, _kind in _TASK_RES]
+_VERSION_GATED = [(rx, _needed(rx)) for rx in _VERSION_RES]
 
 
 def _message(raw: str) -> str:
@@ -62,8 +63,8 @@ def kernel_version(text: str) -> str | None:
         line = _message(text[start:end])
         if not any(map(line.__contains__, _VERSION_WORDS)):
             continue
-        for rx in _VERSION_RES:
-            m = rx.search(line)
+        for rx, need in _VERSION_GATED:
+            m = rx.search(line) if need in line else None
             if m:
                 return m.group("rel")
     return None
