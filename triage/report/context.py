@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from triage.report.lines import lines_with, message
+from triage.report.wordset import required_literals
 
 _REL = r"(?P<rel>\d+\.\d+(?:\.\d+|)[\w.+~-]*)"
 # First match wins, in this order of trust.
@@ -36,6 +37,17 @@ _TASK_RES: list[tuple[re.Pattern[str], str]] = [
 _TASK_HINT = ("PID:", "INFO: task", " by task ", "is trying to", "takes:", "has:")
 
 
+def _needed(rx: re.Pattern[str]) -> str:
+    """A text every match of ``rx`` holds ("" if none is known: every line holds that)."""
+    texts = required_literals(rx)
+    return texts[0] if texts is not None and len(texts) == 1 else ""
+
+
+# Each expression with a text every match of it holds: a line without that text is not searched (a regexp call each).
+_TASK_GATED = [(rx, _needed(rx)) for rx, _kind in _TASK_RES]
+_VERSION_GATED = [(rx, _needed(rx)) for rx in _VERSION_RES]
+
+
 def _message(raw: str) -> str:
     """``message(raw, " kernel: " in text)`` of a line ``raw`` of ``text`` (its message: its console prefix stripped),
     without reading the whole text: the flag changes the message of a line only when the line itself holds
@@ -51,8 +63,8 @@ def kernel_version(text: str) -> str | None:
         line = _message(text[start:end])
         if not any(map(line.__contains__, _VERSION_WORDS)):
             continue
-        for rx in _VERSION_RES:
-            m = rx.search(line)
+        for rx, need in _VERSION_GATED:
+            m = rx.search(line) if need in line else None
             if m:
                 return m.group("rel")
     return None
@@ -77,8 +89,8 @@ def crash_task(text: str) -> dict | None:
         line = _message(text[start:end])
         if not any(map(line.__contains__, _TASK_HINT)):
             continue
-        for rx, _kind in _TASK_RES:
-            m = rx.search(line)
+        for rx, need in _TASK_GATED:
+            m = rx.search(line) if need in line else None
             if m:
                 return {"comm": m.group("comm").strip(), "pid": int(m.group("pid"))}
     return None

@@ -15,6 +15,7 @@ Mainline dates are the tagging days of the releases (kernel.org).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 
@@ -51,6 +52,9 @@ def _day(s: str) -> dt.date:
     return dt.date.fromisoformat(s)
 
 
+_DAYS = {ver: _day(day) for ver, day in RELEASES.items()}      # (each release's day parsed once)
+
+
 def kernel_date(release: str | None) -> str | None:
     """ISO day the kernel ``release`` was (about) built, or None if it cannot be dated."""
     if not isinstance(release, str):
@@ -67,15 +71,15 @@ def kernel_date(release: str | None) -> str | None:
     ver = (int(m.group(1)), int(m.group(2)))
     sub, rc = int(m.group(3) or 0), m.group(4)
     if rc is not None:
-        earlier = [r for r in _ORDER if r < ver]
-        if not earlier or ver < _ORDER[1]:
+        below = bisect.bisect_left(_ORDER, ver)     # the releases before ``ver`` (``_ORDER`` is sorted)
+        if not below or ver < _ORDER[1]:
             return None
-        base = _day(RELEASES[earlier[-1]])
+        base = _DAYS[_ORDER[below - 1]]
         return (base + dt.timedelta(days=MERGE_WINDOW + RC_WEEK * (max(int(rc), 1) - 1))).isoformat()
     if ver not in RELEASES:
         return None
     days = AFTER_RELEASE if sub == 0 else STABLE_STEP * sub
-    return (_day(RELEASES[ver]) + dt.timedelta(days=days)).isoformat()
+    return (_DAYS[ver] + dt.timedelta(days=days)).isoformat()
 
 
 def active(era: str | None, since: str | None, until: str | None) -> bool:

@@ -19,8 +19,8 @@ gather every damaged report of a list).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from itertools import filterfalse, groupby, islice, takewhile
+from collections.abc import Iterable, Iterator
+from itertools import compress, count, filterfalse, groupby, islice, takewhile
 from operator import attrgetter, itemgetter
 
 from triage.report.frames import COMPILER_SUFFIXES, strip_suffix, strip_tokens
@@ -211,19 +211,25 @@ _STACK = attrgetter("stack")
 _IS_FRAME = Frame.__instancecheck__      # ``isinstance(f, Frame)``
 _IS_STR = str.__instancecheck__
 _FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 _TITLE_FUNC = re.compile(r"\bin ([A-Za-z_][\w.]*)\s*$")
 
 
-def _crash_run(frames: list[Frame]) -> list[Frame]:
-    """The crashing trace: the first contiguous run of crash/irq/nmi frames (else the first stack)."""
-    start = next((i for i, f in enumerate(frames) if f.stack in _CRASH_LABELS), None)
+def _crash_run(frames: list[Frame]) -> Iterator[Frame]:
+    """The crashing trace: the first contiguous run of crash/irq/nmi frames (else the first stack), read as the
+    caller goes (the signature needs its first few frames only)."""
+    stacks = list(map(_STACK, frames))
+    # (the first crash/irq/nmi label: C-level steps, no Python step a frame)
+    start = next(compress(count(), map(_CRASH_LABELS.__contains__, stacks)), None)
     if start is None:
         if not frames:
-            return []
-        start, labels = 0, {frames[0].stack}
+            return iter(())
+        start, labels = 0, {stacks[0]}
     else:
         labels = _CRASH_LABELS
-    return frames[start:start + len(list(takewhile(labels.__contains__, map(_STACK, islice(frames, start, None)))))]
+    # each frame while its label is one of ``labels`` (``zip`` stops with the labels' ``takewhile``, the shorter)
+    return map(_SECOND, zip(takewhile(labels.__contains__, islice(stacks, start, None)), islice(frames, start, None),
+                            strict=False))
 
 
 def signature(frames: Iterable[Frame], title: str | None = None, length: int = SIGNATURE_LEN) -> list[str]:
@@ -237,20 +243,29 @@ def signature(frames: Iterable[Frame], title: str | None = None, length: int = S
     except TypeError:
         frames = []
     funcs = list(map(_FUNCTION, _crash_run(frames)))
-    # the canonical names but the empty and the skipped ones, each run of equal names once (inline expansions and
-    # renamed twins); one pipeline of C-level steps, no Python step a frame (``canonical`` only for a non-str name)
     canon = _canonical if all(map(_IS_STR, funcs)) else canonical
-    names = list(map(_FIRST, groupby(filterfalse(_skipped, filter(None, map(canon, funcs))))))
+    # the canonical names but the empty ones; the skip test (a regexp of ~250 names, per name) only for those the
+    # signature reads: from the title's function on (it is one of the names kept, no skipped one, when present),
+    # up to ``length`` names kept; each run of equal names once (inline expansions and renamed twins). C-level
+    # steps (``islice`` over ``groupby``), no Python step a frame.
+    canon_names = list(filter(None, map(canon, funcs)))
     title_func = None
     if isinstance(title, str):
         m = _TITLE_FUNC.search(title[:500])
         if m:
             title_func = canonical(m.group(1))
-    if title_func and title_func in names:
-        names = names[names.index(title_func):]
-    elif not names and title_func and title_func != "corrupted":
+    if length <= 0:                 # (none, or a count from the end: every name read, as the slices say)
+        names = list(map(_FIRST, groupby(filterfalse(_skipped, canon_names))))
+        if title_func and title_func in names:
+            return names[names.index(title_func):][:length]
+        return [title_func] if not names and title_func and title_func != "corrupted" else names[:length]
+    first = 0
+    if title_func and title_func in canon_names and not _skipped(title_func):
+        first = canon_names.index(title_func)   # (its first place: no equal name before it to run into)
+    names = list(map(_FIRST, islice(groupby(filterfalse(_skipped, islice(canon_names, first, None))), length)))
+    if not names and title_func and title_func != "corrupted":
         names = [title_func]
-    return names[:length]
+    return names
 
 
 _CORRUPTED_TITLE = re.compile(r"\bin corrupted\b|^corrupted report")

@@ -14,6 +14,7 @@ Everything is line-oriented and bounded (``MAX_REPORT``), so a 50 MB log parses 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable
@@ -474,7 +475,9 @@ def _go_format(fmt: str, args: list[str]) -> str:
     """Go's ``%[N]v`` with N counted from 1; a missing argument reads like Go's ``%!v(BADINDEX)``."""
     if "%[" not in fmt:
         return fmt
-    texts, numbers = _go_pieces(fmt)
+    fill, most, texts, numbers = _go_pieces(fmt)
+    if fill is not None and most <= len(args):
+        return fill(*args)              # (every argument there: one C-level ``str.format``)
     out = [texts[0]]
     for n, text in zip(numbers, texts[1:], strict=True):
         out.append(args[n - 1] if n <= len(args) else "%!v(BADINDEX)")
@@ -486,11 +489,17 @@ _GO_ARG = re.compile(r"%\[(\d+)\]v")
 
 
 @functools.cache
-def _go_pieces(fmt: str) -> tuple[list[str], list[int]]:
+def _go_pieces(fmt: str) -> tuple[Callable[..., str] | None, int, list[str], list[int]]:
     """A format's texts around its ``%[N]v`` and their Ns, split once per format (the tables' formats: a few
-    hundred), not searched again for every title."""
+    hundred), not searched again for every title; first the ``str.format`` of the same text and the highest N
+    (None for an N below 1, which ``str.format`` cannot say, or none)."""
     parts = _GO_ARG.split(fmt)
-    return parts[0::2], [int(n) for n in parts[1::2]]
+    texts, numbers = parts[0::2], [int(n) for n in parts[1::2]]
+    if not numbers or min(numbers) < 1:
+        return None, 0, texts, numbers
+    template = "".join(t.replace("{", "{{").replace("}", "}}") + (f"{{{n - 1}}}" if k < len(numbers) else "")
+                       for k, (t, n) in enumerate(zip(texts, [*numbers, 0], strict=True)))
+    return template.format, max(numbers), texts, numbers
 
 
 def _skip_re(skip: tuple[str, ...]) -> Callable[[str], bool] | None:
@@ -633,7 +642,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                     if seen_frame:
                         break
                     continue
-                if idx != len(parts) - 1 and (next_gate is None or any(g in ln for g in next_gate)):
+                if idx != len(parts) - 1 and (next_gate is None or any(map(ln.__contains__, next_gate))):
                     m = parts[idx + 1].search(ln)
                     if m:
                         _append_frames(frames, m, skip, skipped)
@@ -657,7 +666,7 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                 if may_fail and _corrupted_line(ln):
                     ok = False
                     break
-                if gate is not None and not any(g in ln for g in gate):
+                if gate is not None and not any(map(ln.__contains__, gate)):
                     continue        # (the part cannot match a line without one of its texts)
                 if ln.endswith(_INLINE_MARK) and i < n and _frame_line_follows(lines[i]):
                     continue        # the symbolizer's inline frame: the raw log had only the next line
@@ -1025,8 +1034,9 @@ def _describe(found: Found, oops: fm.Oops, era: str | None = None) -> Extracted:
     return ex
 
 
-# Each oops' rows that are in use only in some eras.
-_DATED_ROWS = {id(o): [f for f in o.formats if f.since or f.until] for o in fm.OOPSES}
+# Each oops' rows that are in use only in some eras, with their eras and whether they are in use today.
+_DATED_ROWS = {id(o): [(f, f.since, f.until, active(None, f.since, f.until)) for f in o.formats if f.since or f.until]
+               for o in fm.OOPSES}
 
 
 def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: set[str] | None = None) -> bool:
@@ -1035,8 +1045,9 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: se
     ``words``: as ``extract_description``'s (a row whose required text the report lacks is not searched)."""
     if ex.corrupted == _CORRUPTED_NO_FRAMES and active(era, *fm.ERA_READ_PAST_SECOND_REPORT):
         return True
-    for f in _DATED_ROWS[id(oops)]:
-        if active(era, f.since, f.until) != active(None, f.since, f.until):
+    for f, since, until, now in _DATED_ROWS[id(oops)]:
+        # (``active(era, since, until)``, inlined: two calls a row cost more than the rest of the test)
+        if ((since is None or era >= since) and (until is None or era < until)) != now:
             need = _TITLE_TEXT.get(id(f))
             if words is not None and need is not None and need in _TEXT_WORD_SET and need not in words:
                 continue
@@ -1050,7 +1061,13 @@ def _rules_differ(oops: fm.Oops, era: str, report: str, ex: Extracted, words: se
 def _era_skip(era: str) -> Callable[[str], bool] | None:
     """Whether a frame is on a skip list today's syzkaller has and that of ``era`` had not (None: no such list),
     remembered per era."""
-    return _skip_re(tuple(p for p, since in fm.SKIP_SINCE.items() if era < since))
+    return _skip_re(_NEWER_SKIPS[bisect.bisect_right(_SKIP_DAYS, era)])
+
+
+# The skip patterns added after an era (``era < since``): the same list for every era between two of the days
+# they were added, built once per such span instead of read from the table for each era.
+_SKIP_DAYS = sorted(set(fm.SKIP_SINCE.values()))
+_NEWER_SKIPS = [tuple(p for p, since in fm.SKIP_SINCE.items() if since > day) for day in ["", *_SKIP_DAYS]]
 
 
 def _era_title_from(text: str, era: str, words: set[str] | None = None) -> str | None:
