@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from triage.report.lines import lines_with, message
-from triage.report.wordset import required_literals
+from triage.report.wordset import gate_text
 
 _REL = r"(?P<rel>\d+\.\d+(?:\.\d+|)[\w.+~-]*)"
 # First match wins, in this order of trust.
@@ -37,15 +37,9 @@ _TASK_RES: list[tuple[re.Pattern[str], str]] = [
 _TASK_HINT = ("PID:", "INFO: task", " by task ", "is trying to", "takes:", "has:")
 
 
-def _needed(rx: re.Pattern[str]) -> str:
-    """A text every match of ``rx`` holds ("" if none is known: every line holds that)."""
-    texts = required_literals(rx)
-    return texts[0] if texts is not None and len(texts) == 1 else ""
-
-
 # Each expression with a text every match of it holds: a line without that text is not searched (a regexp call each).
-_TASK_GATED = [(rx, _needed(rx)) for rx, _kind in _TASK_RES]
-_VERSION_GATED = [(rx, _needed(rx)) for rx in _VERSION_RES]
+_TASK_GATED = [(rx, gate_text(rx)) for rx, _kind in _TASK_RES]
+_VERSION_GATED = [(rx, gate_text(rx)) for rx in _VERSION_RES]
 
 
 def _message(raw: str) -> str:

@@ -21,10 +21,11 @@ The lines looked at are bounded, so the check is linear in the input.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
-from triage.report.wordset import RegexpSet, alternatives, required_literals
+from triage.report.wordset import RegexpSet, alternatives, gate_text
 from vocab.console import SYZKALLER_CONSOLE
 
 AFTER = 30
@@ -62,19 +63,17 @@ CORROBORATIONS = (
 CORROBORATION = re.compile("|".join(f"(?:{p})" for p in CORROBORATIONS))
 
 
-def _gated(pattern: str) -> tuple[str, re.Pattern[str]]:
-    """One alternative of a row of ``CORROBORATIONS``: a text every match of it holds (from ``required_literals``;
-    none known: the empty text, which every line holds) and its regexp."""
-    rx = re.compile(pattern)
-    texts = required_literals(rx)
-    return (texts[0] if texts is not None and len(texts) == 1 else ""), rx
-
-
-_GATED = [_gated(alt) for p in CORROBORATIONS for alt in alternatives(p)]
+# Each alternative of a row of ``CORROBORATIONS``: a text every match of it holds (``gate_text``) and its regexp.
+_GATED = [(gate_text(rx), rx) for rx in (re.compile(alt) for p in CORROBORATIONS for alt in alternatives(p))]
 # The alternatives RE2 reads as ``re`` does, asked in one pass; the others (``\s``: RE2 reads it otherwise) are
 # searched as below.
 _SET = RegexpSet(tuple(rx.pattern for _, rx in _GATED))
-_RE_ONLY: list[list[tuple[str, re.Pattern[str]]]] = []      # (those, once the set is compiled)
+
+
+@functools.cache
+def _re_only() -> list[tuple[str, re.Pattern[str]]]:
+    """The alternatives ``_SET`` does not hold (asked once it is compiled: importing stays light)."""
+    return [g for i, g in enumerate(_GATED) if not _SET.usable(i)]
 
 
 def corroborates(line: str) -> bool:
@@ -84,9 +83,7 @@ def corroborates(line: str) -> bool:
     found = _SET.matching(line)
     if found:
         return True
-    if found is not None and not _RE_ONLY:
-        _RE_ONLY.append([g for i, g in enumerate(_GATED) if not _SET.usable(i)])
-    for text, rx in _GATED if found is None else _RE_ONLY[0]:
+    for text, rx in _GATED if found is None else _re_only():
         if text in line and rx.search(line) is not None:
             return True
     return False

@@ -261,7 +261,11 @@ def _next_header(text: str, pos: int, nexts: dict[str, int] | None) -> int | Non
 
 
 def extract_context(line: str) -> str:
-    m = console_match(line)
+    return _context_of(console_match(line))
+
+
+def _context_of(m: re.Match[str] | None) -> str:
+    """``extract_context`` of a line whose ``console_match`` is ``m``."""
     if m is None:
         return ""
     return m.group(1).replace(" ", "") if m.group(1) else CONTEXT_CONSOLE
@@ -310,7 +314,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
     before = [ln[:MAX_LINE] for ln in window.split("\n")[-MAX_PREFIX_SCAN - 1:-1]] if start else []
     for line in before:
         cm = console_match(line)            # (``extract_context``, its match given to ``strip_prefix``)
-        c1 = "" if cm is None else (cm.group(1).replace(" ", "") if cm.group(1) else CONTEXT_CONSOLE)
+        c1 = _context_of(cm)
         if c1 != context:
             continue
         stripped, q = strip_prefix(line, c1, questionable_ok, cm)

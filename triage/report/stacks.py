@@ -264,6 +264,11 @@ _USUAL_FRAME = re.compile(r" ++([A-Za-z_.$][A-Za-z0-9_.$]*+)(?:\+(0x[0-9a-fA-F]+
 _frame_fields = by_name(_trace_line_fields)
 
 
+def _frame_of(fields: tuple, label: str) -> Frame:
+    """The frame of a line's ``_frame_fields`` (a frame's), in the stack ``label``."""
+    return Frame(fields[0], fields[1], label, *fields[2:8])
+
+
 def extract_frames(text: str) -> list[Frame]:
     """All frames of all stacks in ``text``, in order, each with its ``stack`` label (see module doc)."""
     if not isinstance(text, str) or ("+0x" not in text and ".c:" not in text):
@@ -288,7 +293,7 @@ def extract_frames(text: str) -> list[Frame]:
                     last, s.ip_frame = s.ip_frame, None
                     if last.function == fields[0] and last.offset == fields[2] and last.line == fields[5]:
                         continue              # arm64: "pc :" repeats as the first Call trace frame
-                frames.append(Frame(fields[0], fields[1], label, *fields[2:8]))
+                frames.append(_frame_of(fields, label))
                 if tags is None:
                     # the plain frame lines that follow (most of a trace): taken together, no step per line
                     run = list(takewhile(_PLAIN, map(fields_of, islice(texts, i + 1, None))))
@@ -320,10 +325,10 @@ def _step_in_trace(s: _Scan, line: str, fields: tuple) -> bool:
     if stripped[0] == "?" or (stripped[0] == "[" and _UNRELIABLE.match(stripped)):
         # unreliable: left out unless the trace has nothing else
         if fields[0] is not None and len(s.unreliable) < 200:
-            s.unreliable.append(Frame(fields[0], fields[1], s.label or "stack", *fields[2:8]))
+            s.unreliable.append(_frame_of(fields, s.label or "stack"))
         return True
     if fields[0] is not None:
-        s.add(Frame(fields[0], fields[1], s.label or "stack", *fields[2:8]))
+        s.add(_frame_of(fields, s.label or "stack"))
         s.gap = 0
         return True
     if stripped[0] == "<":
@@ -376,7 +381,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
         if fields[2] is not None:                   # a frame with an offset
             s.label, s.base, s.tag = s.resumable    # the trace an interleaved line or blank had cut
             s.resumable = None
-            s.add(Frame(fields[0], fields[1], "stack", *fields[2:8]))
+            s.add(_frame_of(fields, "stack"))
             return
     s.resumable = None
     # Each expression below is tried only on a line holding a text it needs (most lines here are frames), but
@@ -421,7 +426,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
     fields = _frame_fields(line)
     if fields[2] is not None:
         s.open(s.label_for_task(s.cur_task), tag)
-        s.add(Frame(fields[0], fields[1], "stack", *fields[2:8]))
+        s.add(_frame_of(fields, "stack"))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -41,6 +41,13 @@ def required_literals(pattern: re.Pattern[str]) -> list[str] | None:
     return out
 
 
+def gate_text(pattern: re.Pattern[str]) -> str:
+    """A text every match of ``pattern`` holds (``required_literals``' when it gives one), else "" (every text holds
+    that): a line without it needs no search."""
+    texts = required_literals(pattern)
+    return texts[0] if texts is not None and len(texts) == 1 else ""
+
+
 def match_texts(pattern: str, flags: int = 0) -> list[str] | None:
     """Literal texts one of which every match of the regexp ``pattern`` holds: its longest run of plain characters,
     or the texts of a group it passes through once (an alternation's: one text each, any of them), the choice whose
@@ -229,7 +236,7 @@ class RegexpSet:
         """Whether every pattern is in the set."""
         if self._set is None:
             self._compile()
-        return len(self._ids) == len(self.patterns)
+        return self._whole
 
     def matching(self, text: str) -> frozenset[int] | None:
         if self._set is None:
