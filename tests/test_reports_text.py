@@ -194,3 +194,39 @@ def test_gated_corroboration_agrees_with_the_alternation():
     hits = [corroborates(ln) for ln in lines]
     assert hits == [CORROBORATION.search(ln) is not None for ln in lines]
     assert 0 < sum(hits) < len(lines)
+
+
+KASAN_ROWS = """BUG: KASAN: use-after-free in nilfs_lookup+0x1d/0x90 fs/nilfs2/namei.c:58
+Read of size 8 at addr ffff888012345608 by task syz-executor/5123
+Memory state around the buggy address:
+ ffff888012345500: fb fb fb fb fb fb fb fb fb fb fb fb fb fb fb fb
+ ffff888012345580: fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc fc
+>ffff888012345600: fa fb fb fb fb fb fb fb fb fb fb fb fb fb fb fb
+                      ^
+ ffff888012345680: fb fb fb fb fb fb fb fb fb fb fb fb fb fb fb fb
+==================================================================
+"""
+
+
+def test_kasan_buggy_row_mark_is_kernel_output_not_a_mail_quote():
+    """KASAN prints its shadow dump's row of the buggy address as ">%px: " (mm/kasan/report.c), where a mail quote
+    would be: the report keeps that ">" as syzkaller's does; one quote level around it is still undone."""
+    row = ">ffff888012345600: fa fb fb fb fb fb fb fb fb fb fb fb fb fb fb fb"
+    assert row in parse(KASAN_ROWS).report.split("\n")
+    quoted = "".join(f"> {line}\n" for line in KASAN_ROWS.split("\n"))
+    assert row in parse(quoted).report.split("\n")
+    assert row in parse(quoted.replace("> ", ">")).report.split("\n")
+
+
+def test_every_syzbot_report_keeps_its_buggy_row_mark():
+    """The 217 syzbot-sample reports whose shadow dump marks a row: the parsed report holds the row as printed."""
+    seen = 0
+    for path in sorted(shared_data("syzbot-sample").glob("*.txt")):
+        text = path.read_text(errors="replace")
+        rows = [ln for ln in text.split("\n") if ln.startswith(">ffff")]
+        if not rows:
+            continue
+        report = parse(text).report.split("\n")
+        assert all(r in report for r in rows), path.name
+        seen += 1
+    assert seen >= 200

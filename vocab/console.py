@@ -4,7 +4,8 @@ A kernel line reaches us as ``[  12.345678][ T1234] msg`` (a console log: timest
 the task ``T1234`` or CPU ``C0`` that printed it), ``<4>msg`` (printk level), ``Feb 24 20:39:18 host kernel: msg``
 or ``2024-02-24T20:39:18+01:00 host kernel: msg`` (syslog / journal; the host may be missing),
 ``[2023-10-13 02:51:09] msg`` (a logger's date), and in mail replies as ``> msg`` / ``> > msg``, possibly
-indented after the quote. Everything that reads kernel text strips these with the expressions below:
+indented after the quote (``QUOTE_MARK``: a ">" that quotes; KASAN's buggy-row ">ffff...: " does not).
+Everything that reads kernel text strips these with the expressions below:
 
     PREFIX.match(line)       every prefix one line may carry, in the order they nest; group ``tag`` = T1234 / C0
     STAMP                    the console timestamp and caller tag at the start of a line (``re.M``: over a text)
@@ -19,7 +20,11 @@ from __future__ import annotations
 
 import re
 
-QUOTE = r"(?:[ \t\u00a0]*>[ \t]?)*"                                      # "> ", "> > ", ">> "
+# A ">" that quotes: not KASAN's mark of the buggy address's row in its shadow dump, printed in the quote's place
+# (">ffff888012345600: fb fb ...", mm/kasan/report.c print_memory_metadata: ">%px: " for that row, " %px: " for the
+# others): a ">" right before a hex address and ": " is kernel output, kept as the kernel printed it.
+QUOTE_MARK = r">(?![0-9a-f]{8,16}: )"
+QUOTE = rf"(?:[ \t\u00a0]*{QUOTE_MARK}[ \t]?)*"                              # "> ", "> > ", ">> "
 SYSLOG = (r"(?:(?:[A-Z][a-z]{2}[ ][ \d]\d[ ]\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.,+-]{8,40})"
           r"(?:[ ]\S{1,64}|)[ ]kernel:[ ]|)")                           # "Feb 24 20:39:18 host kernel: "
 LOGGER_DATE = r"(?:\[\d{4}-\d\d-\d\d[ T][\d:.,]{5,20}\][ \t]*|)"       # "[2023-10-13 02:51:09] "

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-PARSER_VERSION = "1.5"   # 1.5: ARM backtrace lines cut by a mail client joined; 1.4: headers need corroborating
-#                          kernel output; event types
+PARSER_VERSION = "1.6"   # 1.6: KASAN's buggy-row ">" kept in the report (not a mail quote); 1.5: ARM backtrace
+#                          lines cut by a mail client joined; 1.4: headers need corroborating kernel output; event
+#                          types
 
 
 @dataclass

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 
+from vocab.console import QUOTE_MARK as _MARK
 from vocab.console import STAMP as _TS
 
-_QUOTE = re.compile(r"^[ \t]*((?:>[ \t]?)+)", re.M)
-_QUOTED_LINE = re.compile(r"^[ \t]*>", re.M)
+_QUOTE = re.compile(rf"^[ \t]*((?:{_MARK}[ \t]?)+)", re.M)
+_QUOTED_LINE = re.compile(rf"^[ \t]*{_MARK}", re.M)
 
 
 def to_text(data: str | bytes) -> str:
@@ -43,12 +44,12 @@ def unquote(text: str) -> str:
     return _QUOTE_NEXT.sub("\n", text[m.end():] if m is not None else text)
 
 
-_QUOTE_FIRST = re.compile(r"[ \t]*+(?:>[ \t]?+)++")         # ``_QUOTE`` on the first line
-_QUOTE_NEXT = re.compile(r"\n[ \t]*+(?:>[ \t]?+)++")       # on any other, with the line break before it
+_QUOTE_FIRST = re.compile(rf"[ \t]*+(?:{_MARK}[ \t]?+)++")         # ``_QUOTE`` on the first line
+_QUOTE_NEXT = re.compile(rf"\n[ \t]*+(?:{_MARK}[ \t]?+)++")       # on any other, with the line break before it
 
 
 def _has_quoted_line(text: str) -> bool:
-    """``_QUOTED_LINE.search(text)``: a line whose first character past blanks is ">". The first few ">" are
+    """``_QUOTED_LINE.search(text)``: a line whose first character past blanks is a quoting ">". The first few ">" are
     looked at where they are (most texts hold a few: "<IRQ>", "->"); past those, searched from each line break
     (``_QUOTED_NEXT``: a literal start the search skips to; ``re.M``'s "^" is tried at every character of the text:
     10 times slower; and the search reads every line, where ">" is found at memchr speed)."""
@@ -57,7 +58,8 @@ def _has_quoted_line(text: str) -> bool:
         if at < 0:
             return False
         # (the character before it first: most are "<IRQ>"'s or "->"'s, after a name)
-        if at == 0 or text[at - 1] in " \t\n" and not text[text.rfind("\n", 0, at) + 1:at].strip(" \t"):
+        if (at == 0 or text[at - 1] in " \t\n" and not text[text.rfind("\n", 0, at) + 1:at].strip(" \t")) \
+                and _IS_MARK(text, at) is not None:
             return True
         at = text.find(">", at + 1)
     if at < 0:
@@ -69,8 +71,9 @@ def _has_quoted_line(text: str) -> bool:
 
 
 _QUOTE_LOOKS = 16
-_QUOTED_FIRST = re.compile(r"[ \t]*+>")           # the first line
-_QUOTED_NEXT = re.compile(r"\n[ \t]*+>")          # any other
+_IS_MARK = re.compile(_MARK).match              # (the ">" at a position quotes)
+_QUOTED_FIRST = re.compile(rf"[ \t]*+{_MARK}")           # the first line
+_QUOTED_NEXT = re.compile(rf"\n[ \t]*+{_MARK}")          # any other
 
 
 _PROGRAM_OUTPUT = re.compile(r"^(?:\d{4}/\d\d/\d\d |\[[ \d*]|executing program|syzkaller login)")
@@ -244,7 +247,7 @@ def unwrap(text: str) -> str:
 
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _DIFF_HEAD = re.compile(r"^(?:diff --git |--- |\+\+\+ |index [0-9a-f]+\.\.)")
-_QUOTE_PREFIX = re.compile(r"^(?:[ \t\u00a0]*+>[ \t]?+)*+")
+_QUOTE_PREFIX = re.compile(rf"^(?:[ \t\u00a0]*+{_MARK}[ \t]?+)*+")
 # a printf conversion (kernel output never carries one): %s, %d, %lu, %llx, %pd, %*ph, %-8s ...
 _PRINTF = re.compile(r"%[-+#0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[sdiuxXpc]")
 _MAX_HUNK = 100_000        # lines one hunk header can claim
@@ -371,7 +374,7 @@ _DECODED_END = re.compile(r"\.(?:[chS]|rs):\d+(?: \(discriminator \d+\))?\)[ \t]
 
 
 # ``dmesg --decode`` (the kernel test robot's logs): "kern  :warn  : [  407.44] msg"
-_DMESG_LEVEL = re.compile(r"^((?:[ \t]*>)*[ \t]*)(?:(kern)|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|"
+_DMESG_LEVEL = re.compile(rf"^((?:[ \t]*{_MARK})*[ \t]*)(?:(kern)|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|"
                           r"authpriv|ftp|local[0-7]) *:(?:emerg|alert|crit|err|warn|notice|info|debug) *: (.*)$", re.M)
 
 
