@@ -144,9 +144,10 @@ def _looks_wrapped(text: str) -> bool:
     return True
 
 
-# The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header.
-_CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "KASAN: ", "KMSAN: ", "KCSAN: ", "UBSAN: ",
-              "general protection fault, probably for non-canonical address")
+# The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header. ("SAN: " stands for
+# the sanitizers' four, each a search of the whole text, mostly in vain: the two letters before it are tested.)
+_CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "SAN: ", "general protection fault, probably for non-canonical address")
+_SANITIZERS = ("KA", "KM", "KC", "UB")        # KASAN, KMSAN, KCSAN, UBSAN
 
 
 def _join_cut_headers(text: str, lines: list[str] | None) -> str:
@@ -157,6 +158,9 @@ def _join_cut_headers(text: str, lines: list[str] | None) -> str:
     for word in _CUT_WORDS:
         pos = text.find(word)
         while pos >= 0:
+            if word == "SAN: " and (pos < 2 or text[pos - 2:pos] not in _SANITIZERS):
+                pos = text.find(word, pos + 1)
+                continue
             heads.add(text.rfind("\n", 0, pos) + 1)
             end = text.find("\n", pos)
             if end < 0:
