@@ -150,10 +150,11 @@ _CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "SAN: ", "general protection fault
 _SANITIZERS = ("KA", "KM", "KC", "UB")        # KASAN, KMSAN, KCSAN, UBSAN
 
 
-def _join_cut_headers(text: str, lines: list[str] | None) -> str:
+def _join_cut_headers(text: str, lines: list[str] | None, ask_wrapped: bool = False) -> str:
     """``unwrap`` of a text without timestamps: each cut header line (``_cut_header``) joined with its rest, the
     next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at.
-    ``lines``: ``text.split("\\n")``, or None (then split only if a header is joined)."""
+    ``lines``: ``text.split("\\n")``, or None (then split only if a header is joined). ``ask_wrapped``: whether the
+    text looks wrapped (``_looks_wrapped``) is not known yet: asked only when a header would be joined."""
     heads: set[int] = set()
     for word in _CUT_WORDS:
         pos = text.find(word)
@@ -178,7 +179,7 @@ def _join_cut_headers(text: str, lines: list[str] | None) -> str:
         line, rest = text[start:end], text[end + 1:after if after >= 0 else len(text)]
         if _cut_header(line, rest) and not _PROGRAM_OUTPUT.match(rest.lstrip()):
             joined.append(i)
-    if not joined:
+    if not joined or ask_wrapped and not _looks_wrapped(text):
         return text
     out = text.split("\n") if lines is None else lines[:]
     for i in reversed(joined):
@@ -196,11 +197,12 @@ def unwrap(text: str) -> str:
         text = _GPF_CUT.sub(r"\1 \2", text)
     if ") from" in text and _ARM_CUT.search(text):
         text = _ARM_CUT.sub(_joined, text)
+    if text[:1] != "[" and "\n[" not in text and text.strip():
+        # no line starts with "[" (so none with a timestamp) and one is not blank: not timestamped (below); whether
+        # it looks wrapped (a pass over its lines) asked only when it holds a cut header (most texts hold none)
+        return _join_cut_headers(text, None, ask_wrapped=True)
     if not _looks_wrapped(text):
         return text
-    if text[:1] != "[" and "\n[" not in text and text.strip():
-        # no line starts with "[" (so none with a timestamp) and one is not blank: not timestamped (below)
-        return _join_cut_headers(text, None)
     lines = text.split("\n")
     filled = len(lines) - lines.count("") - sum(map(str.isspace, lines))     # lines that are not blank
     # (a timestamp starts with "[": with too few lines starting so, no need to match them)
