@@ -130,6 +130,31 @@ def test_unwrap_joins_the_rest_of_a_cut_header_once():
     assert unwrap(long) == long
 
 
+def test_unwrap_joins_cut_sanitizer_headers_only():
+    # the four sanitizers' words are looked for as "SAN: " and the two letters before it
+    for name in ("KASAN", "KMSAN", "KCSAN", "UBSAN"):
+        text = "SAN: x in\nfoo\nMYSAN: y in\nfoo\n" + "a\n" * 10 + f"{name}: z in\nfoo+0x1/0x2\n"
+        lines = unwrap(text).split("\n")
+        assert lines[:4] == ["SAN: x in", "foo", "MYSAN: y in", "foo"]
+        assert f"{name}: z in foo+0x1/0x2" in lines
+    # not wrapped (a line past the wrap width in every ten): the cut header is left as it is
+    text = ("a" * 120 + "\n" + "a\n" * 9) * 2 + "UBSAN: z in\nfoo+0x1/0x2\n"
+    assert unwrap(text) == text
+
+
+def test_report_lines_longer_than_max_line_are_cut_in_runs_of_plain_lines():
+    from triage.report.parse import MAX_LINE, find_report
+
+    head = "BUG: KASAN: use-after-free in foo+0x1/0x2\n" + " a+0x1/0x2\n" * 3
+    tail = " b+0x1/0x2 fs/b.c:1\n" * 400
+    # (a run of plain lines longer than MAX_LINE, without and with a line longer than that, at each place in a block)
+    assert find_report(head + tail, 0, "", False).report == head + tail
+    for cut in range(0, 2 * MAX_LINE, 509):
+        text = head + tail[:cut - cut % 20] + "x" * (MAX_LINE + 7) + "\n" + tail
+        report = find_report(text, 0, "", False).report
+        assert "\n" + "x" * MAX_LINE + "\n" in report and "x" * (MAX_LINE + 1) not in report
+
+
 def test_literal_search_is_the_regexps_search():
     """``literal_search`` finds a pattern by its literal (at a fixed distance from the match start) and matches there:
     the same match as ``re``'s search, which tried a pattern starting with a class at every character."""

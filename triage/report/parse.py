@@ -365,7 +365,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
                 grow, taken = len(run), run.count("\n")
                 # (a line longer than MAX_LINE makes the run longer than MAX_LINE + 1: only then is it looked for,
                 # from the line break before the run, ``pos`` a line's start past the oops line)
-                if grow > MAX_LINE + 1 and _LONG_LINE.search(text, pos - 1, mark) is not None or not skip_text and \
+                if grow > MAX_LINE + 1 and _long_line(text, pos, mark) or not skip_text and \
                         (size + grow > MAX_REPORT or lines_out + taken > MAX_REPORT_LINES):
                     slow_until = mark   # a line to cut, or the limit is reached inside: line by line
                 else:
@@ -442,6 +442,18 @@ _RUN_WORDS = _WALK_WORDS + tuple(sorted({o.header for o in fm.OOPSES}))
 _RUN_WORD_SET = frozenset(_RUN_WORDS)
 _RUN_CHUNK = 1 << 20
 _LONG_LINE = re.compile(rf"\n[^\n]{{{MAX_LINE + 1}}}")      # a line longer than MAX_LINE (not the first)
+_HALF_LINE = MAX_LINE // 2
+
+
+def _long_line(text: str, lo: int, hi: int) -> bool:
+    """Whether ``text[lo:hi]`` (``lo`` a line's start past the first) holds a line longer than ``MAX_LINE``
+    (``_LONG_LINE.search(text, lo - 1, hi)``). Such a line holds one of the blocks of ``MAX_LINE // 2`` characters
+    from ``lo`` on whole: only when one of them holds no line break is the text searched (the search tries every
+    line; a block is one substring search, most ending within a line's length)."""
+    for at in range(lo, hi - _HALF_LINE + 1, _HALF_LINE):
+        if text.find("\n", at, at + _HALF_LINE) < 0:
+            return _LONG_LINE.search(text, lo - 1, hi) is not None
+    return False
 
 
 def _plain_runs(text: str, start: int, words: set[str] | None = None):

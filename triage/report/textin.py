@@ -147,19 +147,24 @@ def _looks_wrapped(text: str) -> bool:
     return True
 
 
-# The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header.
-_CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "KASAN: ", "KMSAN: ", "KCSAN: ", "UBSAN: ",
-              "general protection fault, probably for non-canonical address")
+# The words one of ``_CUT_HEADERS``' headers holds: only a line holding one can be a cut header. ("SAN: " stands for
+# the sanitizers' four, each a search of the whole text, mostly in vain: the two letters before it are tested.)
+_CUT_WORDS = ("BUG: ", "WARNING: ", "INFO: ", "SAN: ", "general protection fault, probably for non-canonical address")
+_SANITIZERS = ("KA", "KM", "KC", "UB")        # KASAN, KMSAN, KCSAN, UBSAN
 
 
-def _join_cut_headers(text: str, lines: list[str] | None) -> str:
+def _join_cut_headers(text: str, lines: list[str] | None, ask_wrapped: bool = False) -> str:
     """``unwrap`` of a text without timestamps: each cut header line (``_cut_header``) joined with its rest, the
     next line (once: the joined line is complete). Only the lines holding one of ``_CUT_WORDS`` are looked at.
-    ``lines``: ``text.split("\\n")``, or None (then split only if a header is joined)."""
+    ``lines``: ``text.split("\\n")``, or None (then split only if a header is joined). ``ask_wrapped``: whether the
+    text looks wrapped (``_looks_wrapped``) is not known yet: asked only when a header would be joined."""
     heads: set[int] = set()
     for word in _CUT_WORDS:
         pos = text.find(word)
         while pos >= 0:
+            if word == "SAN: " and (pos < 2 or text[pos - 2:pos] not in _SANITIZERS):
+                pos = text.find(word, pos + 1)
+                continue
             heads.add(text.rfind("\n", 0, pos) + 1)
             end = text.find("\n", pos)
             if end < 0:
@@ -177,7 +182,7 @@ def _join_cut_headers(text: str, lines: list[str] | None) -> str:
         line, rest = text[start:end], text[end + 1:after if after >= 0 else len(text)]
         if _cut_header(line, rest) and not _PROGRAM_OUTPUT.match(rest.lstrip()):
             joined.append(i)
-    if not joined:
+    if not joined or ask_wrapped and not _looks_wrapped(text):
         return text
     out = text.split("\n") if lines is None else lines[:]
     for i in reversed(joined):
@@ -195,11 +200,12 @@ def unwrap(text: str) -> str:
         text = _GPF_CUT.sub(r"\1 \2", text)
     if ") from" in text and _ARM_CUT.search(text):
         text = _ARM_CUT.sub(_joined, text)
+    if text[:1] != "[" and "\n[" not in text and text.strip():
+        # no line starts with "[" (so none with a timestamp) and one is not blank: not timestamped (below); whether
+        # it looks wrapped (a pass over its lines) asked only when it holds a cut header (most texts hold none)
+        return _join_cut_headers(text, None, ask_wrapped=True)
     if not _looks_wrapped(text):
         return text
-    if text[:1] != "[" and "\n[" not in text and text.strip():
-        # no line starts with "[" (so none with a timestamp) and one is not blank: not timestamped (below)
-        return _join_cut_headers(text, None)
     lines = text.split("\n")
     filled = len(lines) - lines.count("") - sum(map(str.isspace, lines))     # lines that are not blank
     # (a timestamp starts with "[": with too few lines starting so, no need to match them)
