@@ -211,6 +211,8 @@ def _trace_line_fields(line: str) -> tuple:
     the line is a plain frame line (not an unreliable one, ``? func`` or ``[<addr>] ? func``: the frames a trace
     takes without a look at anything else); ``_NO_FRAME`` for a line that is not a frame. Remembered per line (see
     ``frames.frame_fields``)."""
+    if "+0x" not in line and "." not in line and "[" not in line:
+        return _NO_FRAME                     # (a register or code line: every frame form needs one of these)
     m = _USUAL_FRAME.match(line)
     if m is not None:
         func, off, size, module, file, lineno, inline = m.groups()
@@ -219,6 +221,8 @@ def _trace_line_fields(line: str) -> tuple:
                 inline is not None, module, True
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
+        return _NO_FRAME
+    if _NOT_FRAME.match(line):
         return _NO_FRAME
     first = line.lstrip()[:1]
     # a plain frame line: what ``_step_in_trace`` does not take as unreliable
@@ -249,6 +253,10 @@ def _trace_line_fields(line: str) -> tuple:
     return func, canonical_name(func), off, size, file, lineno, inline, module, plain
 
 
+# A line no frame form reads (``_USUAL_FRAME``, ``frames.FRAME_RE`` with or without the fixes, arm32's, ppc's): past
+# blanks a "#" (" #0: ... (lock){...}, at: f+0x1/0x2") or a label and its colon ("BUG: ... in f+0x1/0x2", "RIP: ...",
+# "lr : ...": a function name is never followed by ":"; no console prefix starts so)
+_NOT_FRAME = re.compile(r"\s*+(?:#|[A-Za-z_][A-Za-z0-9_]*+ ?:)")
 # ``_trace_line_fields`` of a line that is not a frame: a tuple (its last field false, as a frame line's that is not
 # plain), so that ``_PLAIN`` can read any line's fields
 _NO_FRAME = (None, None, None, None, None, None, False, None, False)
