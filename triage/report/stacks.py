@@ -32,7 +32,7 @@ from operator import itemgetter
 
 from triage.report.frames import frame_fields, parse_frame_line, read_frame_fields
 from triage.report.lines import messages, word_lines
-from triage.report.memo import by_name
+from triage.report.memo import MAX_KEY, MAX_SIZE, Table, by_name
 from triage.report.model import Frame
 from triage.report.normalize import canonical_name
 
@@ -60,12 +60,14 @@ _HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more t
 _TASK_NEW = re.compile(r"^task:(?P<comm>.+?)\s+state:\S+ .*?\bpid:\s*(?P<pid>\d+)")
 _TASK_OLD = re.compile(r"^(?P<comm>\S.{0,15}?)\s+[RSDTtXZPIWK]\s*\d+\s+(?P<pid>\d+)\s+\d+\s+0x[0-9a-f]+\s*$")
 
-# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC. (Tried on a line without a test of its words first: a
-# match fails at the line's first characters, for fewer instructions than a call that looks for the words.)
+# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC.
 _IP = re.compile(
     r"^\s*+(?:RIP: (?:[0-9a-f]{4}:|)|IP: |pc : |PC is at |EIP: (?:[0-9a-f]{4}:|))"
     r"(?:\[<[0-9a-fx]++>\]\s*+)*+(?P<rest>.*)$"
 )
+# What every (stripped) line ``_IP`` matches starts with: a trace's other lines ("RAX: ...", "Code: ...") are not
+# tried (a match call costs more than the test, even one that fails at the first character)
+_IP_STARTS = ("RIP:", "IP:", "pc :", "PC is at", "EIP:")
 # Markers inside a trace.
 _IRQ_START = re.compile(r"^\s*<(?P<kind>IRQ|NMI|SOFTIRQ)>\s*$")
 _IRQ_END = re.compile(r"^\s*(?:</(?:IRQ|NMI|SOFTIRQ)>|<EOI>)\s*$")
@@ -206,19 +208,33 @@ def _ip_frame(m: re.Match[str], label: str) -> Frame | None:
     return f
 
 
-def _trace_line_fields(line: str) -> tuple:
-    """``Frame``'s fields but the stack (``norm_function`` the canonical name), of a trace line, and last whether
-    the line is a plain frame line (not an unreliable one, ``? func`` or ``[<addr>] ? func``: the frames a trace
-    takes without a look at anything else); ``_NO_FRAME`` for a line that is not a frame. Remembered per line (see
-    ``frames.frame_fields``)."""
-    if "+0x" not in line and "." not in line and "[" not in line:
-        return _NO_FRAME                     # (a register or code line: every frame form needs one of these)
-    m = _USUAL_FRAME.match(line)
-    if m is not None:
-        func, off, size, module, file, lineno, inline = m.groups()
-        if off or file:
-            return func, canonical_name(func), off, size, file, int(lineno) if lineno else None, \
-                inline is not None, module, True
+class _LineFields(Table):
+    """A trace line's ``Frame`` fields but the stack (``norm_function`` the canonical name), and last whether the line
+    is a plain frame line (not an unreliable one, ``? func`` or ``[<addr>] ? func``: the frames a trace takes without
+    a look at anything else); ``_NO_FRAME`` for a line that is not a frame. Remembered per line (see
+    ``frames.frame_fields``); the usual lines read here, the others by ``_other_line_fields``."""
+
+    def __missing__(self, line: str) -> tuple:
+        if "+0x" not in line and "." not in line and "[" not in line:
+            value = _NO_FRAME                 # (a register or code line: every frame form needs one of these)
+        else:
+            m = _USUAL_FRAME.match(line)
+            if m is not None and (m[2] or m[5]):
+                func, off, size, module, file, lineno, inline = m.groups()
+                value = func, canonical_name(func), off, size, file, int(lineno) if lineno else None, \
+                    inline is not None, module, True
+            else:
+                value = _other_line_fields(line)
+        # (``memo._Table.__missing__``'s rule, written out: a call less a miss)
+        if len(line) <= MAX_KEY:
+            if len(self) >= MAX_SIZE:
+                self.clear()
+            self[line] = value
+        return value
+
+
+def _other_line_fields(line: str) -> tuple:
+    """``_LineFields`` of a line ``_USUAL_FRAME`` does not read."""
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
         return _NO_FRAME
@@ -257,7 +273,7 @@ def _trace_line_fields(line: str) -> tuple:
 # blanks a "#" (" #0: ... (lock){...}, at: f+0x1/0x2") or a label and its colon ("BUG: ... in f+0x1/0x2", "RIP: ...",
 # "lr : ...": a function name is never followed by ":"; no console prefix starts so)
 _NOT_FRAME = re.compile(r"\s*+(?:#|[A-Za-z_][A-Za-z0-9_]*+ ?:)")
-# ``_trace_line_fields`` of a line that is not a frame: a tuple (its last field false, as a frame line's that is not
+# ``_LineFields`` of a line that is not a frame: a tuple (its last field false, as a frame line's that is not
 # plain), so that ``_PLAIN`` can read any line's fields
 _NO_FRAME = (None, None, None, None, None, None, False, None, False)
 _PLAIN = itemgetter(8)
@@ -269,7 +285,7 @@ _PLAIN = itemgetter(8)
 _USUAL_FRAME = re.compile(r" ++([A-Za-z_.$][A-Za-z0-9_.$]*+)(?:\+(0x[0-9a-fA-F]++)/(0x[0-9a-fA-F]++)|)"
                           r"(?: \[([A-Za-z0-9_-]++)\]|)(?: ([A-Za-z0-9_./+-]+\.[chS]|[A-Za-z0-9_./+-]+\.rs):([0-9]++)|)"
                           r"(?:( \[inline\])|)\Z")
-_frame_fields = by_name(_trace_line_fields)
+_frame_fields = _LineFields().__getitem__
 
 
 def _frame_of(fields: tuple, label: str) -> Frame:
@@ -350,7 +366,7 @@ def _step_in_trace(s: _Scan, line: str, fields: tuple) -> bool:
         if _TASK_END.match(stripped):
             s.close()
             return True
-    m = _IP.match(line)
+    m = _IP.match(line) if stripped.startswith(_IP_STARTS) else None
     if m:
         if not line.startswith("RIP: 0033"):
             f = _ip_frame(m, s.label or "stack")
@@ -392,8 +408,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
             s.add(_frame_of(fields, "stack"))
             return
     s.resumable = None
-    # Each expression below is tried only on a line holding a text it needs (most lines here are frames), but
-    # ``_IP`` (see there).
+    # Each expression below is tried only on a line holding a text it needs (most lines here are frames).
     if line[:1] in _OPENER_FIRST and _OPENER_ANY.match(line):
         for rx, label in _OPENERS:
             m = rx.match(line)
