@@ -459,6 +459,16 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1,
             m = inline(s)
             if m is not None:
                 f = m[1]
+                if w.prev_header != i - 1:
+                    # the usual inlined frame line, not right after a header: as the usual frame line above
+                    if len(frames) < MAX_FRAMES:
+                        stack = w.stack
+                        frames.append({"function": _strip(f) if "." in f else f, "stack": stack, "lineno": i + 1,
+                                       "line": s})
+                        w.in_stack += 1
+                        if w.in_irq and stack == "crash":
+                            w.crash_irq = True
+                    continue
                 shape = (_INLINE, _strip(f) if "." in f else f, False)
             elif _may_be_frame(s):
                 shape = _frame_shape(s)
