@@ -32,7 +32,7 @@ from operator import itemgetter
 
 from triage.report.frames import frame_fields, parse_frame_line, read_frame_fields
 from triage.report.lines import messages, word_lines
-from triage.report.memo import MAX_KEY, MAX_SIZE, Table, by_name
+from triage.report.memo import MAX_KEY, MAX_SIZE, Table
 from triage.report.model import Frame
 from triage.report.normalize import canonical_name
 
@@ -59,6 +59,7 @@ _HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more t
 # "syz-executor6   D21192  4522      1 0x00000004" (comm, state, free stack, pid, ppid, flags).
 _TASK_NEW = re.compile(r"^task:(?P<comm>.+?)\s+state:\S+ .*?\bpid:\s*(?P<pid>\d+)")
 _TASK_OLD = re.compile(r"^(?P<comm>\S.{0,15}?)\s+[RSDTtXZPIWK]\s*\d+\s+(?P<pid>\d+)\s+\d+\s+0x[0-9a-f]+\s*$")
+_HEX = "0123456789abcdef"     # (a line ``_TASK_OLD`` matches ends with "0x", these, then blanks)
 
 # The crashing instruction: x86 RIP/IP, arm64 pc, arm PC.
 _IP = re.compile(
@@ -114,14 +115,23 @@ _OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtra
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 
-@by_name
-def _acts_outside(line: str) -> bool:
-    """Whether ``_act_outside`` acts on ``line`` (remembered per line: half the lines it is asked about are
-    lines of other reports of the same build, "Call Trace:", inline frames outside a trace)."""
-    return (("+0x" in line and _OFFSET.search(line) is not None) or _OUTSIDE_AT_START.match(line) is not None
-            or ("0x" in line and _TASK_OLD.match(line) is not None)
-            or ("CPU: " in line and _CPU_LINE.search(line) is not None)
-            or ("race:" in line and _CALL_TRACE.search(line) is not None))
+class _ActsOutside(Table):
+    """Whether ``_act_outside`` acts on a line (remembered per line: half the lines it is asked about are lines of
+    other reports of the same build, "Call Trace:", inline frames outside a trace)."""
+
+    def __missing__(self, line: str) -> bool:
+        value = (("+0x" in line and _OFFSET.search(line) is not None) or _OUTSIDE_AT_START.match(line) is not None
+                 or ("0x" in line and _TASK_OLD.match(line) is not None)
+                 or ("CPU: " in line and _CPU_LINE.search(line) is not None)
+                 or ("race:" in line and _CALL_TRACE.search(line) is not None))
+        if len(line) <= MAX_KEY:              # (``memo._Table.__missing__``'s rule, written out: a call less a miss)
+            if len(self) >= MAX_SIZE:
+                self.clear()
+            self[line] = value
+        return value
+
+
+_acts_outside = _ActsOutside().__getitem__
 _MAX_GAP = 3          # unknown non-frame lines tolerated inside a trace before it is closed
 
 
@@ -424,7 +434,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
             s.expect = (m.group("comm"), m.group("pid"))
         return
     m = (_TASK_NEW.match(line) if line.startswith("task:") else None) or \
-        (_TASK_OLD.match(line) if "0x" in line else None)
+        (_TASK_OLD.match(line) if line.rstrip().rstrip(_HEX).endswith("0x") else None)
     if m:
         s.cur_task = (m.group("comm").strip(), m.group("pid"))
         s.pending_ip = None
