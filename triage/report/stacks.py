@@ -61,7 +61,9 @@ _TASK_NEW = re.compile(r"^task:(?P<comm>.+?)\s+state:\S+ .*?\bpid:\s*(?P<pid>\d+
 _TASK_OLD = re.compile(r"^(?P<comm>\S.{0,15}?)\s+[RSDTtXZPIWK]\s*\d+\s+(?P<pid>\d+)\s+\d+\s+0x[0-9a-f]+\s*$")
 _HEX = "0123456789abcdef"     # (a line ``_TASK_OLD`` matches ends with "0x", these, then blanks)
 
-# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC.
+# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC. (``_act_outside`` tries it on a line without a test of its
+# words first: a match fails at the line's first characters, for fewer instructions than a call that looks for the
+# words; ``_step_in_trace``, which has the stripped line, after a test of its start.)
 _IP = re.compile(
     r"^\s*+(?:RIP: (?:[0-9a-f]{4}:|)|IP: |pc : |PC is at |EIP: (?:[0-9a-f]{4}:|))"
     r"(?:\[<[0-9a-fx]++>\]\s*+)*+(?P<rest>.*)$"
@@ -418,7 +420,8 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
             s.add(_frame_of(fields, "stack"))
             return
     s.resumable = None
-    # Each expression below is tried only on a line holding a text it needs (most lines here are frames).
+    # Each expression below is tried only on a line holding a text it needs (most lines here are frames), but
+    # ``_IP`` (see there).
     if line[:1] in _OPENER_FIRST and _OPENER_ANY.match(line):
         for rx, label in _OPENERS:
             m = rx.match(line)
