@@ -208,8 +208,8 @@ class _Walk:
         self.texts, self.tags = messages(text)
         self.out = Console()
         self.stack = "stack"
-        # the reliable frames read before the stack's start (``switch``) and before the interrupt state's (``settle``):
-        # counts of reliable frames taken when the stack changes, none per frame
+        # the count of reliable frames read when the stack began (``switch``) and when it or the interrupt state last
+        # changed (``settle``): what a stack read is told from these, with no step per frame
         self.mark = self.irq_mark = 0
         self.n_crash = self.n_fi = 0
         self.in_irq = self.rip_seen = False
