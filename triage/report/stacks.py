@@ -71,11 +71,10 @@ _IP = re.compile(
 # What every (stripped) line ``_IP`` matches starts with: a trace's other lines ("RAX: ...", "Code: ...") are not
 # tried (a match call costs more than the test, even one that fails at the first character)
 _IP_STARTS = ("RIP:", "IP:", "pc :", "PC is at", "EIP:")
-# Markers inside a trace.
-_IRQ_START = re.compile(r"^\s*<(?P<kind>IRQ|NMI|SOFTIRQ)>\s*$")
-_IRQ_END = re.compile(r"^\s*(?:</(?:IRQ|NMI|SOFTIRQ)>|<EOI>)\s*$")
-_TASK_START = re.compile(r"^\s*<TASK>\s*$")
-_TASK_END = re.compile(r"^\s*</TASK>\s*$")
+# Markers inside a trace, each a whole (stripped) line: the start of an interrupt section (its kind), the end of one
+# or the start of the task's part (""), the end of the trace (None).
+_TRACE_MARKS: dict[str, str | None] = {"<IRQ>": "IRQ", "<NMI>": "NMI", "<SOFTIRQ>": "SOFTIRQ", "</IRQ>": "",
+                                       "</NMI>": "", "</SOFTIRQ>": "", "<EOI>": "", "<TASK>": "", "</TASK>": None}
 # Lines that end any open trace.
 _ENDERS = re.compile(
     r"^(?:---\[ end |Kernel panic|Kernel Offset|Rebooting in|Dumping ftrace|Showing all locks held|"
@@ -367,17 +366,15 @@ def _step_in_trace(s: _Scan, line: str, fields: tuple) -> bool:
         s.add(_frame_of(fields, s.label or "stack"))
         s.gap = 0
         return True
-    if stripped[0] == "<":
-        m = _IRQ_START.match(stripped)
-        if m:
-            s.label = _irq_label(s.base or "stack", m.group("kind"))
-            return True
-        if _IRQ_END.match(stripped) or _TASK_START.match(stripped):
-            s.label = s.base
-            return True
-        if _TASK_END.match(stripped):
+    if stripped in _TRACE_MARKS:
+        kind = _TRACE_MARKS[stripped]
+        if kind:
+            s.label = _irq_label(s.base or "stack", kind)
+        elif kind is None:
             s.close()
-            return True
+        else:
+            s.label = s.base
+        return True
     m = _IP.match(line) if stripped.startswith(_IP_STARTS) else None
     if m:
         if not line.startswith("RIP: 0033"):
