@@ -254,3 +254,39 @@ def test_opener_first_characters_admit_every_opener_line():
                         assert stacks._OPENER_ANY.match(line)
                         seen.add(label)
     assert len(seen) >= 6, seen
+
+
+def test_hand_written_short_cuts_agree_with_the_regexps():
+    """The tests written by hand before a regexp, over every line of the real reports: a line ``_NOT_FRAME`` turns
+    away is no frame to ``read_frame_fields`` nor arm32's; every ``_IP`` line starts with one of ``_IP_STARTS``;
+    every ``_TASK_OLD`` line ends "0x<hex>"; ``_TRACE_MARKS`` holds the stripped lines of the anchored marker
+    expressions it stands for. And ``memo.clear`` empties the per-line tables (``memo.Table``)."""
+    import re
+
+    from triage.report import memo, stacks
+    from triage.report.frames import read_frame_fields
+
+    irq_start = re.compile(r"^\s*<(?P<kind>IRQ|NMI|SOFTIRQ)>\s*$")
+    irq_end_or_task = re.compile(r"^\s*(?:</(?:IRQ|NMI|SOFTIRQ)>|<EOI>|<TASK>)\s*$")
+    turned_away = 0
+    for sub in ("syzbot-sample", "labelled/reports"):
+        for path in sorted(shared_data(*sub.split("/")).glob("*.txt")):
+            for line in path.read_text(errors="replace").splitlines():
+                if stacks._NOT_FRAME.match(line):
+                    turned_away += 1
+                    assert read_frame_fields(line) is None, line
+                    assert not stacks.ARM32_FRAME.match(line), line
+                if stacks._IP.match(line):
+                    assert line.strip().startswith(stacks._IP_STARTS), line
+                if stacks._TASK_OLD.match(line):
+                    assert line.rstrip().rstrip(stacks._HEX).endswith("0x"), line
+                stripped = line.strip()
+                m = irq_start.match(stripped)
+                kind = m.group("kind") if m else "" if irq_end_or_task.match(stripped) else \
+                    None if stripped == "</TASK>" else "-"
+                assert stacks._TRACE_MARKS.get(stripped, "-") == kind, line
+    assert turned_away > 1000
+    stacks._frame_fields(" f+0x1/0x2 a.c:1")
+    stacks._acts_outside(" f+0x1/0x2 a.c:1")
+    memo.clear()
+    assert not stacks._frame_fields.__self__ and not stacks._acts_outside.__self__

@@ -208,7 +208,9 @@ class _Walk:
         self.texts, self.tags = messages(text)
         self.out = Console()
         self.stack = "stack"
-        self.in_stack = 0                 # reliable frames read since the last header / stack switch
+        # the count of reliable frames read when the stack began (``switch``) and when it or the interrupt state last
+        # changed (``settle``): what a stack read is told from these, with no step per frame
+        self.mark = self.irq_mark = 0
         self.n_crash = self.n_fi = 0
         self.in_irq = self.rip_seen = False
         self.crash_irq = False
@@ -237,10 +239,23 @@ class _Walk:
             frame["unreliable"] = True
             self.n_unreliable += 1
         self.out.frames.append(frame)
-        if not unreliable:
-            self.in_stack += 1
-            if self.in_irq and self.stack == "crash":
-                self.crash_irq = True
+
+    def settle(self) -> None:
+        """Before the stack or the interrupt state changes: ``crash_irq`` if the crash's stack read a reliable frame
+        in interrupt context since the state began."""
+        total = len(self.out.frames) - self.n_unreliable
+        if total > self.irq_mark and self.in_irq and self.stack == "crash":
+            self.crash_irq = True
+        self.irq_mark = total
+
+    def switch(self, stack: str) -> None:
+        """The stack the frames that follow belong to."""
+        self.settle()
+        self.stack, self.mark = stack, self.irq_mark
+
+    def no_frame(self) -> bool:
+        """Whether the stack has no reliable frame yet."""
+        return len(self.out.frames) - self.n_unreliable == self.mark
 
     def header_frame(self, i: int, func: str) -> bool:
         """A frame line right after a header cut by a mail client at "at FILE:LINE": the header's function (``func``:
@@ -303,18 +318,18 @@ class _Walk:
                 crash["task"] = dict(event["task"])
             self.out.crash = crash
             self.n_crash = 1
-            self.stack, self.in_stack = "crash", 0
-        elif self.in_stack == 0 and self.stack.startswith("crash"):
+            self.switch("crash")
+        elif self.stack.startswith("crash") and self.no_frame():
             # another header line of the same crash (inline expansion, KASAN line): the event it repeats
             if len(self.out.events) >= 2 and self.out.events[-1] is event:
                 prev = self.out.events[-2]
                 event["repeat_of"] = prev.get("repeat_of", len(self.out.events) - 2)
         elif kind == "hang":
-            self.stack = f"other-task:{hung.group('comm')}/{hung.group('pid')}" if hung else "other-task"
-            self.in_stack = 0
+            self.switch(f"other-task:{hung.group('comm')}/{hung.group('pid')}" if hung else "other-task")
         else:
             self.n_crash += 1
-            self.stack, self.in_stack = f"crash-{self.n_crash}", 0
+            self.switch(f"crash-{self.n_crash}")
+        self.settle()
         self.in_irq = False
 
     # -- the pass ----------------------------------------------------------------------------------------
@@ -325,8 +340,10 @@ class _Walk:
             return
         if first == "<":
             if s.startswith(("<IRQ>", "<SOFTIRQ>", "<NMI>")):
+                self.settle()
                 self.in_irq = True
             elif s.startswith(("</IRQ>", "</SOFTIRQ>", "</NMI>", "<TASK>")):
+                self.settle()
                 self.in_irq = False
             return
         kind = header_kind(s) if first in _HEADER_FIRST else None
@@ -339,21 +356,21 @@ class _Walk:
         if first == "-" and s.startswith("-> #"):
             m = _CHAIN.match(s)
             if m:
-                self.stack, self.in_stack = f"lockdep-chain-{m.group('n')}", 0
+                self.switch(f"lockdep-chain-{m.group('n')}")
         elif first == "s" and s.startswith("stack backtrace:"):
             if crash is not None:
-                self.stack, self.in_stack = "crash", 0
+                self.switch("crash")
         elif first == "t" and s.startswith("task:"):
             m = _TASK_DUMP.match(s)
-            if m and not (self.stack == "crash" and self.in_stack == 0):
+            if m and not (self.stack == "crash" and self.no_frame()):
                 name = m.group("comm") + (f"/{m.group('pid')}" if m.group("pid") else "")
-                self.stack, self.in_stack = f"other-task:{name}", 0
+                self.switch(f"other-task:{name}")
         elif first == "N" and s.startswith("NMI backtrace for cpu"):
             m = _NMI.match(s)           # a running CPU's stack, not a blocked task's nor the crash's
-            self.stack, self.in_stack = f"nmi:cpu{m.group('cpu') if m else '?'}", 0
+            self.switch(f"nmi:cpu{m.group('cpu') if m else '?'}")
         elif "state was registered at:" in s:
             m = _USAGE_STACK.match(s)
-            self.stack, self.in_stack = (f"lockdep-usage:{m.group('state')}" if m else "lockdep-usage"), 0
+            self.switch(f"lockdep-usage:{m.group('state')}" if m else "lockdep-usage")
         # the RIP of the primary crash names the function it fired in
         if first in "RpPe" and self.stack == "crash" and not self.rip_seen:
             m = _RIP.match(s)
@@ -413,7 +430,7 @@ class _Walk:
             return
         if d["kind"] == "fault-injection":
             self.n_fi += 1
-            self.stack, self.in_stack = f"fault-injection-{self.n_fi}", 0
+            self.switch(f"fault-injection-{self.n_fi}")
             self.last_fi = d
         self.out.markers.append(d)
 
@@ -445,12 +462,8 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1,
                 if q is None and w.prev_header != i - 1:
                     # the usual frame line: a reliable ``_PLAIN`` frame not right after a header (as below)
                     if len(frames) < MAX_FRAMES:
-                        stack = w.stack
-                        frames.append({"function": _strip(f) if "." in f else f, "stack": stack, "lineno": i + 1,
+                        frames.append({"function": _strip(f) if "." in f else f, "stack": w.stack, "lineno": i + 1,
                                        "line": s})     # (most names have no dot)
-                        w.in_stack += 1
-                        if w.in_irq and stack == "crash":
-                            w.crash_irq = True
                     continue
                 shape = (_PLAIN, _strip(f) if "." in f else f, q is not None)
             elif _may_be_frame(s):
@@ -459,6 +472,12 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1,
             m = inline(s)
             if m is not None:
                 f = m[1]
+                if w.prev_header != i - 1:
+                    # the usual inlined frame line, not right after a header: as the usual frame line above
+                    if len(frames) < MAX_FRAMES:
+                        frames.append({"function": _strip(f) if "." in f else f, "stack": w.stack, "lineno": i + 1,
+                                       "line": s})
+                    continue
                 shape = (_INLINE, _strip(f) if "." in f else f, False)
             elif _may_be_frame(s):
                 shape = _frame_shape(s)
@@ -475,9 +494,6 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1,
                         w.n_unreliable += 1
                     else:
                         frames.append({"function": shape[1], "stack": stack, "lineno": i + 1, "line": s})
-                        w.in_stack += 1
-                        if w.in_irq and stack == "crash":
-                            w.crash_irq = True
                 continue
             if try_frame(i, s, shape):
                 continue
@@ -486,6 +502,7 @@ def read_console(text: str, kernel: str | None = None, first_lineno: int = 1,
               and ("/" not in s or out.crash is None or out.crash["task_lineno"] is not None)) or s[:4] in _DUMP_LINES:
             continue                    # a line ``_Walk.line`` does nothing with (the crash's task line: "comm/pid")
         other(i, s)
+    w.settle()
     if out.crash is not None:
         out.crash["in_irq"] = w.crash_irq
     # unreliable "? func" frames are dropped, unless a stack has nothing else (some dumps print only those)

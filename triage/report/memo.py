@@ -36,6 +36,16 @@ class _Table(dict):
         return value
 
 
+class Table(dict):
+    """A table ``clear`` empties, for a hot path whose subclass's ``__missing__`` computes a name's value itself and
+    keeps it as ``by_name``'s table does (``MAX_KEY``, ``MAX_SIZE``): a miss is one Python call, not ``by_name``'s
+    two (its table's ``__missing__``, then the function)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _TABLES.append(self)
+
+
 def by_name(fn: Callable[[str], T]) -> Callable[[str], T]:
     """``fn`` with its results remembered per name (``fn`` must be pure and its result never mutated)."""
     table = _Table(fn)

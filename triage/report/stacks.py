@@ -32,7 +32,7 @@ from operator import itemgetter
 
 from triage.report.frames import frame_fields, parse_frame_line, read_frame_fields
 from triage.report.lines import messages, word_lines
-from triage.report.memo import by_name
+from triage.report.memo import MAX_KEY, MAX_SIZE, Table
 from triage.report.model import Frame
 from triage.report.normalize import canonical_name
 
@@ -59,18 +59,22 @@ _HUNG = re.compile(r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:blocked for more t
 # "syz-executor6   D21192  4522      1 0x00000004" (comm, state, free stack, pid, ppid, flags).
 _TASK_NEW = re.compile(r"^task:(?P<comm>.+?)\s+state:\S+ .*?\bpid:\s*(?P<pid>\d+)")
 _TASK_OLD = re.compile(r"^(?P<comm>\S.{0,15}?)\s+[RSDTtXZPIWK]\s*\d+\s+(?P<pid>\d+)\s+\d+\s+0x[0-9a-f]+\s*$")
+_HEX = "0123456789abcdef"     # (a line ``_TASK_OLD`` matches ends with "0x", these, then blanks)
 
-# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC. (Tried on a line without a test of its words first: a
-# match fails at the line's first characters, for fewer instructions than a call that looks for the words.)
+# The crashing instruction: x86 RIP/IP, arm64 pc, arm PC. (``_act_outside`` tries it on a line without a test of its
+# words first: a match fails at the line's first characters, for fewer instructions than a call that looks for the
+# words; ``_step_in_trace``, which has the stripped line, after a test of its start.)
 _IP = re.compile(
     r"^\s*+(?:RIP: (?:[0-9a-f]{4}:|)|IP: |pc : |PC is at |EIP: (?:[0-9a-f]{4}:|))"
     r"(?:\[<[0-9a-fx]++>\]\s*+)*+(?P<rest>.*)$"
 )
-# Markers inside a trace.
-_IRQ_START = re.compile(r"^\s*<(?P<kind>IRQ|NMI|SOFTIRQ)>\s*$")
-_IRQ_END = re.compile(r"^\s*(?:</(?:IRQ|NMI|SOFTIRQ)>|<EOI>)\s*$")
-_TASK_START = re.compile(r"^\s*<TASK>\s*$")
-_TASK_END = re.compile(r"^\s*</TASK>\s*$")
+# What every (stripped) line ``_IP`` matches starts with: a trace's other lines ("RAX: ...", "Code: ...") are not
+# tried (a match call costs more than the test, even one that fails at the first character)
+_IP_STARTS = ("RIP:", "IP:", "pc :", "PC is at", "EIP:")
+# Markers inside a trace, each a whole (stripped) line: the start of an interrupt section (its kind), the end of one
+# or the start of the task's part (""), the end of the trace (None).
+_TRACE_MARKS: dict[str, str | None] = {"<IRQ>": "IRQ", "<NMI>": "NMI", "<SOFTIRQ>": "SOFTIRQ", "</IRQ>": "",
+                                       "</NMI>": "", "</SOFTIRQ>": "", "<EOI>": "", "<TASK>": "", "</TASK>": None}
 # Lines that end any open trace.
 _ENDERS = re.compile(
     r"^(?:---\[ end |Kernel panic|Kernel Offset|Rebooting in|Dumping ftrace|Showing all locks held|"
@@ -112,14 +116,23 @@ _OUTSIDE_AT_START = _union(_OPENER_ANY.pattern, r"^\s*(?:Backtrace|Stack backtra
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x")
 
 
-@by_name
-def _acts_outside(line: str) -> bool:
-    """Whether ``_act_outside`` acts on ``line`` (remembered per line: half the lines it is asked about are
-    lines of other reports of the same build, "Call Trace:", inline frames outside a trace)."""
-    return (("+0x" in line and _OFFSET.search(line) is not None) or _OUTSIDE_AT_START.match(line) is not None
-            or ("0x" in line and _TASK_OLD.match(line) is not None)
-            or ("CPU: " in line and _CPU_LINE.search(line) is not None)
-            or ("race:" in line and _CALL_TRACE.search(line) is not None))
+class _ActsOutside(Table):
+    """Whether ``_act_outside`` acts on a line (remembered per line: half the lines it is asked about are lines of
+    other reports of the same build, "Call Trace:", inline frames outside a trace)."""
+
+    def __missing__(self, line: str) -> bool:
+        value = (("+0x" in line and _OFFSET.search(line) is not None) or _OUTSIDE_AT_START.match(line) is not None
+                 or ("0x" in line and _TASK_OLD.match(line) is not None)
+                 or ("CPU: " in line and _CPU_LINE.search(line) is not None)
+                 or ("race:" in line and _CALL_TRACE.search(line) is not None))
+        if len(line) <= MAX_KEY:              # (``memo._Table.__missing__``'s rule, written out: a call less a miss)
+            if len(self) >= MAX_SIZE:
+                self.clear()
+            self[line] = value
+        return value
+
+
+_acts_outside = _ActsOutside().__getitem__
 _MAX_GAP = 3          # unknown non-frame lines tolerated inside a trace before it is closed
 
 
@@ -206,19 +219,37 @@ def _ip_frame(m: re.Match[str], label: str) -> Frame | None:
     return f
 
 
-def _trace_line_fields(line: str) -> tuple:
-    """``Frame``'s fields but the stack (``norm_function`` the canonical name), of a trace line, and last whether
-    the line is a plain frame line (not an unreliable one, ``? func`` or ``[<addr>] ? func``: the frames a trace
-    takes without a look at anything else); ``_NO_FRAME`` for a line that is not a frame. Remembered per line (see
-    ``frames.frame_fields``)."""
-    m = _USUAL_FRAME.match(line)
-    if m is not None:
-        func, off, size, module, file, lineno, inline = m.groups()
-        if off or file:
-            return func, canonical_name(func), off, size, file, int(lineno) if lineno else None, \
-                inline is not None, module, True
+class _LineFields(Table):
+    """A trace line's ``Frame`` fields but the stack (``norm_function`` the canonical name), and last whether the line
+    is a plain frame line (not an unreliable one, ``? func`` or ``[<addr>] ? func``: the frames a trace takes without
+    a look at anything else); ``_NO_FRAME`` for a line that is not a frame. Remembered per line (see
+    ``frames.frame_fields``); the usual lines read here, the others by ``_other_line_fields``."""
+
+    def __missing__(self, line: str) -> tuple:
+        if "+0x" not in line and "." not in line and "[" not in line:
+            value = _NO_FRAME                 # (a register or code line: every frame form needs one of these)
+        else:
+            m = _USUAL_FRAME.match(line)
+            if m is not None and (m[2] or m[5]):
+                func, off, size, module, file, lineno, inline = m.groups()
+                value = func, canonical_name(func), off, size, file, int(lineno) if lineno else None, \
+                    inline is not None, module, True
+            else:
+                value = _other_line_fields(line)
+        # (``memo._Table.__missing__``'s rule, written out: a call less a miss)
+        if len(line) <= MAX_KEY:
+            if len(self) >= MAX_SIZE:
+                self.clear()
+            self[line] = value
+        return value
+
+
+def _other_line_fields(line: str) -> tuple:
+    """``_LineFields`` of a line ``_USUAL_FRAME`` does not read."""
     if "+0x" not in line and "[inline]" not in line and ".c:" not in line and ".h:" not in line \
             and ".S:" not in line and ".rs:" not in line and ") from [<" not in line:
+        return _NO_FRAME
+    if _NOT_FRAME.match(line):
         return _NO_FRAME
     first = line.lstrip()[:1]
     # a plain frame line: what ``_step_in_trace`` does not take as unreliable
@@ -249,7 +280,11 @@ def _trace_line_fields(line: str) -> tuple:
     return func, canonical_name(func), off, size, file, lineno, inline, module, plain
 
 
-# ``_trace_line_fields`` of a line that is not a frame: a tuple (its last field false, as a frame line's that is not
+# A line no frame form reads (``_USUAL_FRAME``, ``frames.FRAME_RE`` with or without the fixes, arm32's, ppc's): past
+# blanks a "#" (" #0: ... (lock){...}, at: f+0x1/0x2") or a label and its colon ("BUG: ... in f+0x1/0x2", "RIP: ...",
+# "lr : ...": a function name is never followed by ":"; no console prefix starts so)
+_NOT_FRAME = re.compile(r"\s*+(?:#|[A-Za-z_][A-Za-z0-9_]*+ ?:)")
+# ``_LineFields`` of a line that is not a frame: a tuple (its last field false, as a frame line's that is not
 # plain), so that ``_PLAIN`` can read any line's fields
 _NO_FRAME = (None, None, None, None, None, None, False, None, False)
 _PLAIN = itemgetter(8)
@@ -261,7 +296,7 @@ _PLAIN = itemgetter(8)
 _USUAL_FRAME = re.compile(r" ++([A-Za-z_.$][A-Za-z0-9_.$]*+)(?:\+(0x[0-9a-fA-F]++)/(0x[0-9a-fA-F]++)|)"
                           r"(?: \[([A-Za-z0-9_-]++)\]|)(?: ([A-Za-z0-9_./+-]+\.[chS]|[A-Za-z0-9_./+-]+\.rs):([0-9]++)|)"
                           r"(?:( \[inline\])|)\Z")
-_frame_fields = by_name(_trace_line_fields)
+_frame_fields = _LineFields().__getitem__
 
 
 def _frame_of(fields: tuple, label: str) -> Frame:
@@ -331,18 +366,16 @@ def _step_in_trace(s: _Scan, line: str, fields: tuple) -> bool:
         s.add(_frame_of(fields, s.label or "stack"))
         s.gap = 0
         return True
-    if stripped[0] == "<":
-        m = _IRQ_START.match(stripped)
-        if m:
-            s.label = _irq_label(s.base or "stack", m.group("kind"))
-            return True
-        if _IRQ_END.match(stripped) or _TASK_START.match(stripped):
-            s.label = s.base
-            return True
-        if _TASK_END.match(stripped):
+    if stripped in _TRACE_MARKS:
+        kind = _TRACE_MARKS[stripped]
+        if kind:
+            s.label = _irq_label(s.base or "stack", kind)
+        elif kind is None:
             s.close()
-            return True
-    m = _IP.match(line)
+        else:
+            s.label = s.base
+        return True
+    m = _IP.match(line) if stripped.startswith(_IP_STARTS) else None
     if m:
         if not line.startswith("RIP: 0033"):
             f = _ip_frame(m, s.label or "stack")
@@ -401,7 +434,7 @@ def _act_outside(s: _Scan, line: str, tag: str | None) -> None:
             s.expect = (m.group("comm"), m.group("pid"))
         return
     m = (_TASK_NEW.match(line) if line.startswith("task:") else None) or \
-        (_TASK_OLD.match(line) if "0x" in line else None)
+        (_TASK_OLD.match(line) if line.rstrip().rstrip(_HEX).endswith("0x") else None)
     if m:
         s.cur_task = (m.group("comm").strip(), m.group("pid"))
         s.pending_ip = None
