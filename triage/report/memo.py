@@ -19,7 +19,16 @@ MAX_SIZE = 65_536
 _TABLES: list[dict] = []
 
 
-class _Table(dict):
+class Table(dict):
+    """A table ``clear`` empties. A hot path's subclass may compute a name's value in its own ``__missing__`` (and keep
+    it as ``_Table`` does: ``MAX_KEY``, ``MAX_SIZE``): a miss is then one Python call, not ``by_name``'s two."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _TABLES.append(self)
+
+
+class _Table(Table):
     """A name's remembered result; a name not in the table is computed by ``__missing__`` (a hit is one C-level
     dict lookup, no Python call)."""
 
@@ -36,21 +45,9 @@ class _Table(dict):
         return value
 
 
-class Table(dict):
-    """A table ``clear`` empties, for a hot path whose subclass's ``__missing__`` computes a name's value itself and
-    keeps it as ``by_name``'s table does (``MAX_KEY``, ``MAX_SIZE``): a miss is one Python call, not ``by_name``'s
-    two (its table's ``__missing__``, then the function)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        _TABLES.append(self)
-
-
 def by_name(fn: Callable[[str], T]) -> Callable[[str], T]:
     """``fn`` with its results remembered per name (``fn`` must be pure and its result never mutated)."""
-    table = _Table(fn)
-    _TABLES.append(table)
-    return table.__getitem__
+    return _Table(fn).__getitem__
 
 
 def clear() -> None:
