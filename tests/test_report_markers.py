@@ -284,3 +284,38 @@ def test_the_console_reading_given_parses_words_reads_what_its_own_pass_reads():
         words = parse_mod._TEXT_WORDS.present(text)
         assert read_console(text, None, 1, words) == read_console(text), text[:200]
     assert taken >= 10
+
+
+def test_the_console_reading_given_words_after_inline_headers_cut_reads_what_its_own_pass_reads():
+    """When cleaning changed only the symbolizer's repeated inline headers, ``parse`` hands the console reading its
+    own words and those of the lines the cuts changed (read in the input): a superset of the input's words (none
+    spans a line break), and the reading it gives is the console's own; over the syzbot sample, where most reports
+    repeat an inline header."""
+    import importlib
+
+    from triage.report.console import read_console
+    from triage.report.textin import clean_text, mask_code, to_text, undecode
+
+    parse_mod = importlib.import_module("triage.report.parse")
+    taken = 0
+    for path in sorted(shared_data("syzbot-sample").glob("*.txt")):
+        masked = mask_code(to_text(path.read_bytes()))
+        raw = undecode(masked)
+        cleaned = clean_text(raw, mask=False, decoded=raw is masked)
+        cuts = parse_mod._inline_header_cuts(cleaned)
+        if not cuts or cleaned != raw:
+            continue
+        taken += 1
+        text = parse_mod._dropped(cleaned, cuts)
+        words = parse_mod._TEXT_WORDS.present(text) | parse_mod._TEXT_WORDS.present(parse_mod._cut_lines(raw, cuts))
+        assert words >= parse_mod._TEXT_WORDS.present(raw), path.name
+        assert read_console(raw, None, 1, words) == read_console(raw), path.name
+    assert taken >= 300
+    # a word that spans a cut head and the name after it is only in the cut line as the input has it
+    from triage.report.wordset import WordSet
+
+    raw = "foo bar backtrace_a x.c:1 [inline]\nfoo bar backtrace_b x.c:2\n"
+    cuts = parse_mod._inline_header_cuts(raw)
+    spanning = WordSet(("bar backtrace_a",))
+    assert cuts and not spanning.present(parse_mod._dropped(raw, cuts))
+    assert spanning.present(parse_mod._cut_lines(raw, cuts)) == {"bar backtrace_a"}

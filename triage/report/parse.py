@@ -145,9 +145,36 @@ def drop_inline_headers(text: str) -> str:
     same line naming the next function (same oops header, same ``RIP:``, same lock ``at:``), the repeated head
     is cut from the inlined line, which becomes a plain inline-frame line. A symbolized excerpt then reads
     like the raw log it came from (one header), and no file name is lost."""
-    if "[inline]" not in text:
+    return _dropped(text, _inline_header_cuts(text))
+
+
+def _dropped(text: str, cuts: list[tuple[int, int]]) -> str:
+    """``text`` with each ``(a, b)`` of ``cuts`` (in order) replaced by a blank."""
+    if not cuts:
         return text
-    edits: list[tuple[int, int, str]] = []
+    parts, pos = [], 0
+    for a, b in cuts:
+        parts.append(text[pos:a])
+        parts.append(" ")
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _cut_lines(text: str, cuts: list[tuple[int, int]]) -> str:
+    """The lines of ``text`` that ``cuts`` cut, joined by line breaks."""
+    lines = []
+    for a, _ in cuts:
+        end = text.find("\n", a)
+        lines.append(text[text.rfind("\n", 0, a) + 1:end if end >= 0 else len(text)])
+    return "\n".join(lines)
+
+
+def _inline_header_cuts(text: str) -> list[tuple[int, int]]:
+    """The repeated heads ``drop_inline_headers`` cuts: (start, end) in ``text``, in order."""
+    if "[inline]" not in text:
+        return []
+    edits: list[tuple[int, int]] = []
     n = len(text)
     any_prefix = "] " in text           # (without, no line has a console prefix: not looked for line by line)
     pos = text.find(_INLINE_MARK)
@@ -189,16 +216,8 @@ def drop_inline_headers(text: str) -> str:
         k = len(body[:_common_prefix(body, nbody)].rstrip(_IDENT_CHARS))     # (back to the start of a name)
         head = body[:k]
         if head.strip() and not head.strip().startswith("?") and k < len(body) and body[k] in _IDENT:
-            edits.append((line_start + len(console), line_start + len(console) + k, " "))
-    if not edits:
-        return text
-    parts, pos = [], 0
-    for a, b, repl in edits:
-        parts.append(text[pos:a])
-        parts.append(repl)
-        pos = b
-    parts.append(text[pos:])
-    return "".join(parts)
+            edits.append((line_start + len(console), line_start + len(console) + k))
+    return edits
 
 
 def _starts_report(line: str, headers: frozenset[str] | None = None) -> bool:
@@ -1112,15 +1131,22 @@ def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
     masked = mask_code(to_text(text))
     raw = undecode(masked)          # diff hunks and quoted source blanked; decoded frames re-encoded
-    text = drop_inline_headers(clean_text(raw, mask=False, decoded=raw is masked))
+    cleaned = clean_text(raw, mask=False, decoded=raw is masked)
+    cuts = _inline_header_cuts(cleaned)
+    text = _dropped(cleaned, cuts)
     # The tables' words the text holds (one RE2 pass, which the oops search, the report's walk and the title,
     # corruption and guilty-file tests share); a huge text is read in parts as the walk needs them instead.
     words = _TEXT_WORDS.present(text) if len(text) <= _RUN_CHUNK else None
+    # and those the input holds, for the console reading: the same when cleaning changed nothing but the inline
+    # headers; then a word of the input is on a line the cuts left as it was (a line of ``text``) or on one they
+    # cut (read here): ``words`` and those, a superset the console's readers take (none spans a line break)
+    raw_words = words if text == raw or words is None else \
+        words | _TEXT_WORDS.present(_cut_lines(raw, cuts)) if cuts and cleaned == raw else None
     oops, start = find_first_oops(text, None, words)
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),
         # and a data-loss event syzkaller does not title (triage.report.events).
-        rep = add_structure(Report(), text[-MAX_REPORT:], whole=raw, words=words if text == raw else None)
+        rep = add_structure(Report(), text[-MAX_REPORT:], whole=raw, words=raw_words)
         rep.event = find_event(text) or _leak_event(text) or bare_trace_event(rep.frames, rep.signature, rep.trace,
                                                                               text)
         return rep
@@ -1160,8 +1186,7 @@ def parse(text: str | bytes) -> Report:
         report=full,
     )
     rep.guilty_file = guilty_file(title, report, found.holds())
-    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw, kernel_read=True,
-                  words=words if text == raw else None)
+    add_structure(rep, full, crash_text=report, kernel=kernel, whole=raw, kernel_read=True, words=raw_words)
     return rep
 
 
@@ -1188,7 +1213,8 @@ def add_structure(rep: Report, text: str, crash_text: str | None = None, kernel:
     """Stacks with attribution, kernel, task and signature of the report ``text``; the console structure
     (crash, events, trace, markers, locks, gfp masks) of the ``whole`` input (default: ``text``). ``kernel_read``:
     ``kernel`` is what ``crash_text`` and ``text`` say (None: neither names one), not to be read again.
-    ``words``: the ``_TEXT_WORDS`` ``whole`` holds, when the caller read them (the console's need no second pass)."""
+    ``words``: the ``_TEXT_WORDS`` ``whole`` holds (or a superset: the console's readers look for each where the
+    text holds it), when the caller read them (the console's need no second pass)."""
     crash_text = text if crash_text is None else crash_text
     rep.kernel = kernel if kernel_read else kernel or kernel_version(crash_text) or \
         (kernel_version(text) if text is not crash_text else None)       # (one text: read once)
