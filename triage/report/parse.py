@@ -1137,11 +1137,14 @@ def parse(text: str | bytes) -> Report:
     # The tables' words the text holds (one RE2 pass, which the oops search, the report's walk and the title,
     # corruption and guilty-file tests share); a huge text is read in parts as the walk needs them instead.
     words = _TEXT_WORDS.present(text) if len(text) <= _RUN_CHUNK else None
-    # and those the input holds, for the console reading: the same when cleaning changed nothing but the inline
-    # headers; then a word of the input is on a line the cuts left as it was (a line of ``text``) or on one they
-    # cut (read here): ``words`` and those, a superset the console's readers take (none spans a line break)
-    raw_words = words if text == raw or words is None else \
-        words | _TEXT_WORDS.present(_cut_lines(raw, cuts)) if cuts and cleaned == raw else None
+    # and those the input holds, for the console reading (None: it reads them itself). When cleaning changed nothing
+    # but the inline headers, a word of the input is on a line the cuts left as it was (a line of ``text``) or on
+    # one they cut (read here): ``words`` and those, a superset the console's readers take (none spans a line break)
+    raw_words = None
+    if text == raw or words is None:
+        raw_words = words
+    elif cuts and cleaned == raw:
+        raw_words = words | _TEXT_WORDS.present(_cut_lines(raw, cuts))
     oops, start = find_first_oops(text, None, words)
     if oops is None:
         # No crash, but the text may still carry evidence (I/O errors, lost writes, gfp masks, stacks),

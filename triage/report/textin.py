@@ -20,9 +20,6 @@ import re
 from vocab.console import QUOTE_MARK as _MARK
 from vocab.console import STAMP as _TS
 
-_QUOTE = re.compile(rf"^[ \t]*((?:{_MARK}[ \t]?)+)", re.M)
-_QUOTED_LINE = re.compile(rf"^[ \t]*{_MARK}", re.M)
-
 
 def to_text(data: str | bytes) -> str:
     if isinstance(data, bytes | bytearray):
@@ -39,17 +36,18 @@ def unquote(text: str) -> str:
     """Remove mail quote markers (``> ``, ``>> ``, ``> > ``) from quoted lines; other lines stay."""
     if ">" not in text or not _has_quoted_line(text):     # (one character: found at memchr speed)
         return text
-    # ``_QUOTE.sub("", text)``, with the search skipping from line break to line break (see ``_has_quoted_line``)
+    # every line's quote prefix (blanks, then quoting ">"s, each maybe with a blank) removed, the search skipping
+    # from line break to line break (see ``_has_quoted_line``)
     m = _QUOTE_FIRST.match(text)
     return _QUOTE_NEXT.sub("\n", text[m.end():] if m is not None else text)
 
 
-_QUOTE_FIRST = re.compile(rf"[ \t]*+(?:{_MARK}[ \t]?+)++")         # ``_QUOTE`` on the first line
+_QUOTE_FIRST = re.compile(rf"[ \t]*+(?:{_MARK}[ \t]?+)++")         # a quote prefix on the first line
 _QUOTE_NEXT = re.compile(rf"\n[ \t]*+(?:{_MARK}[ \t]?+)++")       # on any other, with the line break before it
 
 
 def _has_quoted_line(text: str) -> bool:
-    """``_QUOTED_LINE.search(text)``: a line whose first character past blanks is a quoting ">". The first few ">" are
+    """Whether a line's first character past blanks is a quoting ">" (``QUOTE_MARK``). The first few ">" are
     looked at where they are (most texts hold a few: "<IRQ>", "->"); past those, searched from each line break
     (``_QUOTED_NEXT``: a literal start the search skips to; ``re.M``'s "^" is tried at every character of the text:
     10 times slower; and the search reads every line, where ">" is found at memchr speed)."""
