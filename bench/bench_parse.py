@@ -56,7 +56,7 @@ def titles_only(text: bytes) -> str | None:
     if oops is None:
         return None
     end = t.find("\n", start)
-    found = find_report(t, start, extract_context(t[start:end if end >= 0 else len(t)]), False)
+    found = find_report(t, start, extract_context(t[start:end if end >= 0 else len(t)]))
     return extract_description(found.report[:found.report_end], oops).title
 
 

@@ -1,4 +1,4 @@
-"""Agreement with syzkaller's golden files (title, corrupted flag, guilty file) and syzbot's titles.
+"""Agreement with syzkaller's golden files (title, corrupted flag, guilty file, report text) and syzbot's titles.
 
     PYTHONPATH=. python bench/golden_agreement.py [--list]
 """
@@ -25,6 +25,7 @@ def main() -> int:
     print(f"corrupted agreement: {rep.corrupted_ok}/{rep.total} = {rep.rate('corrupted_ok'):.1%}")
     print(f"guilty file:         {gui.title_ok}/{gui.total} = {gui.rate('title_ok'):.1%}")
     print(f"(alt titles: {rep.rate('alt_ok'):.1%}, type: {rep.rate('type_ok'):.1%})")
+    print(f"report text:         {rep.report_ok}/{rep.reports} (the files that give syzkaller's extracted report)")
     syz = syzbot_agreement(base.parent / "syzbot-sample")
     print(f"syzbot sample titles: {syz.title_ok}/{syz.total} = {syz.rate('title_ok'):.1%} (era_title, ignoring ' (N)');"
           f" today's title: {syz.alt_ok}/{syz.total} = {syz.rate('alt_ok'):.1%}")

@@ -148,10 +148,10 @@ def test_report_lines_longer_than_max_line_are_cut_in_runs_of_plain_lines():
     head = "BUG: KASAN: use-after-free in foo+0x1/0x2\n" + " a+0x1/0x2\n" * 3
     tail = " b+0x1/0x2 fs/b.c:1\n" * 400
     # (a run of plain lines longer than MAX_LINE, without and with a line longer than that, at each place in a block)
-    assert find_report(head + tail, 0, "", False).report == head + tail
+    assert find_report(head + tail, 0, "").report == head + tail
     for cut in range(0, 2 * MAX_LINE, 509):
         text = head + tail[:cut - cut % 20] + "x" * (MAX_LINE + 7) + "\n" + tail
-        report = find_report(text, 0, "", False).report
+        report = find_report(text, 0, "").report
         assert "\n" + "x" * MAX_LINE + "\n" in report and "x" * (MAX_LINE + 1) not in report
 
 

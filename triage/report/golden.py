@@ -21,6 +21,7 @@ class Golden:
     headers: dict[str, str]
     alts: list[str]
     log: bytes
+    report: str | None = None       # the report syzkaller extracts (after ``REPORT:``); None where the file gives none
 
     @property
     def title(self) -> str | None:
@@ -42,10 +43,11 @@ def read_golden(path: Path) -> Golden:
             alts.append(value.strip())
         elif key:
             headers[key] = value.strip()
+    report = None
     pos = body.find(b"\nREPORT:\n")
     if pos >= 0:
-        body = body[:pos + 1]
-    return Golden(name=Path(path).name, headers=headers, alts=alts, log=body)
+        body, report = body[:pos + 1], body[pos + 9:].decode("utf-8", "replace")
+    return Golden(name=Path(path).name, headers=headers, alts=alts, log=body, report=report)
 
 
 def golden_files(directory: Path) -> list[Path]:
@@ -61,6 +63,8 @@ class Agreement:
     corrupted_ok: int = 0
     alt_ok: int = 0
     type_ok: int = 0
+    reports: int = 0            # files giving the report text syzkaller extracts
+    report_ok: int = 0          # ... and ours is the same (line for line, trailing blank lines aside)
     disagreements: list[dict] = field(default_factory=list)
 
     def rate(self, what: str) -> float:
@@ -68,7 +72,8 @@ class Agreement:
 
 
 def report_agreement(directory: Path) -> Agreement:
-    """Title / corrupted / alt titles / type agreement over the ``report`` golden files."""
+    """Title / corrupted / alt titles / type agreement over the ``report`` golden files, and the report text's
+    where a file gives it."""
     out = Agreement()
     for path in golden_files(directory):
         g = read_golden(path)
@@ -79,6 +84,13 @@ def report_agreement(directory: Path) -> Agreement:
         out.corrupted_ok += c_ok
         out.alt_ok += sorted(g.alts) == rep.alt_titles
         out.type_ok += (g.headers.get("TYPE") or None) == rep.type
+        if g.report is not None:
+            out.reports += 1
+            r_ok = (rep.report or "").rstrip("\n") == g.report.rstrip("\n")
+            out.report_ok += r_ok
+            if not r_ok:
+                out.disagreements.append({"file": g.name, "report_lines": g.report.count("\n"),
+                                          "got_lines": (rep.report or "").count("\n")})
         if not (t_ok and c_ok):
             out.disagreements.append({"file": g.name, "want": g.title, "got": rep.title,
                                       "want_corrupted": g.corrupted, "got_corrupted": rep.corrupted,

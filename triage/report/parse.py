@@ -50,7 +50,6 @@ def console_match(line: str) -> re.Match[str] | None:
     return CONSOLE_RE.match(line) if "] " in line else None
 
 TASK_CONTEXT = re.compile(r"\[ *T[0-9]+\]")
-QUESTIONABLE = re.compile(r"(?:\[<[0-9a-f]+>\])? \? ")
 CONTEXT_CONSOLE = "console"
 
 _HEADER_RE = re.compile("|".join(re.escape(o.header) for o in fm.OOPSES))
@@ -290,20 +289,25 @@ def _context_of(m: re.Match[str] | None) -> str:
     return m.group(1).replace(" ", "") if m.group(1) else CONTEXT_CONSOLE
 
 
-def strip_prefix(line: str, context: str, questionable_ok: bool,
-                 m: re.Match[str] | None | bool = False) -> tuple[str | None, bool]:
-    """The line without its console prefix; None if it must be left out. Second value: a '?' frame line."""
+def strip_prefix(line: str, context: str, m: re.Match[str] | None | bool = False) -> tuple[str | None, bool]:
+    """The line without its console prefix; None if it must be left out. Second value: a questionable frame line
+    (``_questionable``), left out."""
     if m is False:
         m = console_match(line)
-    if m is not None:
-        line = line[m.end():]
-    elif context:
-        return None, False          # the report has timestamps: lines without one are other output
-    if " ? " in line and QUESTIONABLE.match(line) and "<EOI>" not in line:
-        if not questionable_ok:
-            return None, True
-        line = QUESTIONABLE.sub(" ", line, count=1)
+    if m is None:
+        return (None if context else line.rstrip("\r")), False     # timestamps: a line without one is other output
+    line = line[m.end():]
+    if _questionable(line):
+        return None, True
     return line.rstrip("\r"), False
+
+
+def _questionable(line: str) -> bool:
+    """Whether a line past its console prefix is a frame the unwinder was unsure of, which syzkaller leaves out of
+    the report (``stripLinePrefix``; a line without a console prefix never is). Its expression, an optional
+    "[<address>]" then " ? ", is searched for, so it holds wherever " ? " does: "? func+0x1/0x2", and the older
+    "[<ffffffff81429500>] ? func+0x90/0x90". Also a line ending in " (unreliable)" (powerpc); never an "<EOI>" line."""
+    return (" ? " in line or line.endswith(" (unreliable)")) and "<EOI>" not in line
 
 
 @dataclass
@@ -323,7 +327,7 @@ class Found:
         return self.words
 
 
-def find_report(text: str, start: int, context: str, questionable_ok: bool, words: set[str] | None = None) -> Found:
+def find_report(text: str, start: int, context: str, words: set[str] | None = None) -> Found:
     """Collect the report lines that follow the oops line at ``start``. ``words``: as ``find_first_oops``'."""
     ctx_kind = context if context not in ("", CONTEXT_CONSOLE) else ""
     max_prefix = 50 if TASK_CONTEXT.match(context or "") else 5
@@ -336,7 +340,7 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
         c1 = _context_of(cm)
         if c1 != context:
             continue
-        stripped, q = strip_prefix(line, c1, questionable_ok, cm)
+        stripped, q = strip_prefix(line, c1, cm)
         if stripped and not q:
             prefix.append(stripped)
     prefix = prefix[-max_prefix:]
@@ -364,14 +368,18 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
     if words is None:
         may_skip = "FAULT_" in text or "vmalloc" in text
         may_taint = "Disabling lock debugging due to kernel taint" in text
-        may_panic = "Kernel panic - not syncing" in text
+        may_panic = "Kernel panic - not syncing" in text or _CIRCULAR in text
     else:
         may_skip = "FAULT_" in words or "vmalloc" in words
         may_taint = "Disabling lock debugging due to kernel taint" in words
-        may_panic = "Kernel panic - not syncing" in words
+        may_panic = "Kernel panic - not syncing" in words or _CIRCULAR in words
     # A report without console prefixes (``context`` ""): the runs of lines that hold none of the texts the walk
     # reacts to (``_plain_runs``) are taken whole; only the other lines are walked one by one.
     runs = _plain_runs(text, start, words) if context == "" else None
+    # the report's own lines before a panic or deadlock report cuts it (syzkaller's ``reportMinLines``: a KMSAN report
+    # has no "Call Trace:" and fewer other lines)
+    eol = text.find("\n", start)
+    min_lines = 16 if "BUG: KMSAN:" in text[start:eol if eol >= 0 else n] else 22
     mark = slow_until = start           # the next line the walk reads itself; below slow_until: every line
     while pos < n:                      # the lines from ``start``, each cut to MAX_LINE
         if runs is not None and pos > start and pos >= slow_until:
@@ -421,14 +429,12 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
         # ``strip_prefix``, inlined: a line of a timestamped report without a console prefix is other output
         if cm is not None:
             stripped = line[cm.end():]
+            if _questionable(stripped):
+                continue
         elif context:
             continue
         else:
             stripped = line
-        if " ? " in stripped and "<EOI>" not in stripped and QUESTIONABLE.match(stripped):
-            if not questionable_ok:
-                continue
-            stripped = QUESTIONABLE.sub(" ", stripped, count=1)
         if "\r" in stripped:
             stripped = stripped.rstrip("\r")
         text_lines += 1
@@ -438,8 +444,10 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
             skip_text = True        # an unrelated stack (fault injection, vmalloc failure) follows
         if may_taint and "Disabling lock debugging due to kernel taint" in stripped:
             skip_line = True
-        elif may_panic and text_lines > 25 and "Kernel panic - not syncing" in stripped:
-            # panic_on_warn's own panic stack repeats the report: drop it.
+        elif may_panic and text_lines > min_lines and ("Kernel panic - not syncing" in stripped
+                                                       or _CIRCULAR in stripped):
+            # panic_on_warn's own panic stack repeats the report, and a deadlock report the oops's locking set off
+            # is another report: once the report has enough lines of its own, they and all after are left out
             skip_text = skip_line = True
         if not skip_line:
             out.append(stripped + "\n")
@@ -453,10 +461,12 @@ def find_report(text: str, start: int, context: str, questionable_ok: bool, word
     return Found(report=report, report_end=min(report_end, len(report)), prefix=prefix, end_pos=end_pos, words=words)
 
 
+# A deadlock report an oops's own locking often sets off: past the report's first lines, cut as the panic is
+_CIRCULAR = "WARNING: possible circular locking dependency detected"
 # What makes ``find_report`` look at a line of a report without console prefixes: a console prefix or caller tag
-# ("] "), a questionable frame, a CR, the skip rules' words; or an oops header.
-_WALK_WORDS = ("] ", " ? ", "\r", "FAULT_", "vmalloc", "Disabling lock debugging due to kernel taint",
-               "Kernel panic - not syncing")
+# ("] "), a CR, the skip rules' words; or an oops header.
+_WALK_WORDS = ("] ", "\r", "FAULT_", "vmalloc", "Disabling lock debugging due to kernel taint",
+               "Kernel panic - not syncing", _CIRCULAR)
 _RUN_WORDS = _WALK_WORDS + tuple(sorted({o.header for o in fm.OOPSES}))
 _RUN_WORD_SET = frozenset(_RUN_WORDS)
 _RUN_CHUNK = 1 << 20
@@ -1113,7 +1123,7 @@ def _era_title_from(text: str, era: str, words: set[str] | None = None) -> str |
         return None
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
-    found = find_report(text, start, context, questionable_ok=False, words=words)
+    found = find_report(text, start, context, words=words)
     return _title(_describe(found, oops, era), text, start, line_end, oops, era)
 
 
@@ -1155,7 +1165,7 @@ def parse(text: str | bytes) -> Report:
         return rep
     line_end = text.find("\n", start)
     context = extract_context(text[start:min(line_end if line_end >= 0 else len(text), start + MAX_LINE)])
-    found = find_report(text, start, context, questionable_ok=False, words=words)
+    found = find_report(text, start, context, words=words)
     ex = _describe(found, oops)
     report = found.report
     title = _title(ex, text, start, line_end, oops, None)
@@ -1199,7 +1209,7 @@ def _leak_event(text: str) -> dict | None:
     if leak is None:
         return None
     oops = line_oops("BUG: memory leak")
-    found = find_report(leak, 0, "", questionable_ok=False)
+    found = find_report(leak, 0, "")
     ex = _describe(found, oops)
     if not ex.title or ex.corrupted:
         return None
