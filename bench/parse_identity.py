@@ -3,12 +3,12 @@
     PYTHONPATH=. python bench/parse_identity.py save BASE.jsonl      # before the change (e.g. on main)
     PYTHONPATH=. python bench/parse_identity.py compare BASE.jsonl   # after it: exit 1 when any output moved
 
-The texts (16,132 today): syzkaller's golden reports, the syzbot sample, the labelled reports, the lore and syzbot
-page fixtures, and the body of every message of the three public-inbox archives (their bundles cloned into a
-temporary directory). Each line of BASE is one text's key and ``parse(text).to_dict()``; ``compare`` names the
-first texts whose parse differs and the fields that moved. BASE holds report texts of that data: keep it out of
-the project (a temporary file). A speed change must keep every line; a change meant to move results shows here
-what it moved, text by text.
+The texts (16,656 today): syzkaller's golden reports (their logs), the syzbot sample, the labelled reports, the lore
+and syzbot page fixtures, and the body of every message of the three public-inbox archives (their bundles cloned
+into a temporary directory). Each line of BASE is one text's key and ``parse(text).to_dict()``; ``compare`` names
+the first texts whose parse differs and the fields that moved. BASE holds report texts of that data: keep it out of
+the project (a temporary file). A speed change must keep every line; a change meant to move results shows here what
+it moved, text by text.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from records.mail import parse_bytes
 from scrapers.public_inbox import blobs, epochs, new_commits
 from triage.report import parse
+from triage.report.golden import golden_files, read_golden
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ARCHIVES = ("linux-nilfs", "linux-unionfs", "reiserfs-devel")
@@ -31,7 +32,10 @@ ARCHIVES = ("linux-nilfs", "linux-unionfs", "reiserfs-devel")
 
 def texts(tmp: Path) -> Iterator[tuple[str, bytes | str]]:
     """(key, text) of every real text, in a fixed order."""
-    for sub in ("syzkaller-reports", "syzbot-sample", "labelled"):
+    for sub in ("report", "guilty"):            # (named by number, no suffix: the log of each, as the tests read it)
+        for p in golden_files(DATA / "syzkaller-reports" / sub):
+            yield str(p.relative_to(DATA)), read_golden(p).log
+    for sub in ("syzbot-sample", "labelled"):
         for p in sorted((DATA / sub).rglob("*.txt")):
             yield str(p.relative_to(DATA)), p.read_bytes()
     for p in sorted((DATA / "lore").rglob("*")):
