@@ -74,7 +74,11 @@ _QUOTED_FIRST = re.compile(rf"[ \t]*+{_MARK}")           # the first line
 _QUOTED_NEXT = re.compile(rf"\n[ \t]*+{_MARK}")          # any other
 
 
-_PROGRAM_OUTPUT = re.compile(r"^(?:\d{4}/\d\d/\d\d |\[[ \d*]|executing program|syzkaller login)")
+# A line of a program's own (never the rest of a wrapped kernel line): syz-fuzzer's log, a console timestamp, a call
+# of the syzkaller program being run ("mmap(&(0x7f0000557000/0x2000)=nil, 0x2000, ...)", "r2 = socket$inet(...)"),
+# which the executor prints between console lines
+_PROGRAM_OUTPUT = re.compile(r"^(?:\d{4}/\d\d/\d\d |\[[ \d*]|executing program|syzkaller login"
+                             r"|(?:r\d+ = )?[a-z_][a-z0-9_]*+(?:\$[A-Za-z0-9_]+)?\(.*\)\s*$)")
 _MIN_WRAP = 60             # a break is a wrap only if the next word would not have fit in this many columns
 _WRAP_WIDTH = 100          # mail clients wrap at 72-80 columns; kernel consoles print RIP/Code lines far longer
 _FUNC_REST = r"^[A-Za-z_][\w.]*(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \S+:\d+)?(?: \[inline\])?\s*$"
