@@ -1,4 +1,5 @@
-"""Agreement with syzkaller's golden files (title, corrupted flag, guilty file, report text) and syzbot's titles.
+"""Agreement with syzkaller's golden files (title, corrupted flag, guilty file, report text) and syzbot's titles
+(the syzbot sample's, and those of syzbot's report mails in the three list archives).
 
     PYTHONPATH=. python bench/golden_agreement.py [--list]
 """
@@ -6,10 +7,15 @@
 from __future__ import annotations
 
 import collections
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from triage.report.golden import guilty_agreement, report_agreement, syzbot_agreement
+from records.mail import parse_bytes
+from scrapers.public_inbox import blobs, epochs, new_commits
+from triage.report.golden import guilty_agreement, report_agreement, syzbot_agreement, titled_agreement
+from triage.store.messages import syzbot_title
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "syzkaller-reports"
 
@@ -31,7 +37,32 @@ def main() -> int:
           f" today's title: {syz.alt_ok}/{syz.total} = {syz.rate('alt_ok'):.1%}")
     for kind, n in collections.Counter(d["kind"] for d in syz.disagreements).most_common():
         print(f"  {n:4d}  {kind}")
+    archives = base.parent / "public-inbox"
+    if archives.is_dir():
+        print("syzbot's report mails in the list archives, titled as the mail titles them (era_title):")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in ARCHIVES:
+                a = titled_agreement(_titled_mails(archives / f"{name}.bundle", Path(tmp) / name))
+                print(f"  {name:15s} {a.title_ok}/{a.total} = {a.rate('title_ok'):.1%}")
+                if "--list" in sys.argv:
+                    for d in a.disagreements:
+                        print(f"    {d['want']}  |  {d['got']}  (era {d['era']})")
     return 0
+
+
+ARCHIVES = ("linux-nilfs", "linux-unionfs", "reiserfs-devel")
+
+
+def _titled_mails(bundle: Path, repo: Path):
+    """(the title syzbot gave, the body) of each syzbot report mail of a public-inbox archive's bundle."""
+    subprocess.run(["git", "clone", "-q", str(bundle), str(repo)], check=True)
+    for r in epochs(repo):
+        for _, blob in blobs(r, new_commits(r, None)):
+            if blob:
+                mail = parse_bytes(blob)
+                title = syzbot_title(mail)
+                if title is not None:
+                    yield title, mail.body
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ def test_no_fold_on_an_empty_or_degenerate_signature(db):
     # the same real crash twice (a wrapped copy of it): one line
     add(db, REPORT, "r1", days_ago=1)
     add(db, REPORT.replace("Modules linked in:\n", "Modules linked in: loop\n"), "r2", days_ago=0)
-    folded = [it for it in lines(db) if it.title == "WARNING in drop_nlink"]
+    folded = [it for it in lines(db) if it.title == "WARNING in nilfs_rmdir"]
     assert len(folded) == 1 and folded[0].duplicates == 2
 
 

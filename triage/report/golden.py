@@ -9,6 +9,8 @@ Used by the golden tests and ``bench/golden_agreement.py``.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,20 +134,42 @@ def disagreement_kind(want: str, got: str | None) -> str:
     return "other title format change"
 
 
+def titled_agreement(titled: Iterable[tuple[str, str | bytes]]) -> Agreement:
+    """Agreement of ``Report.era_title`` with the title syzbot gave each report, over ``(title, text)`` pairs (the
+    ' (N)' recurrence suffix ignored): the report mails of a list archive, each with its subject's title. A text
+    in which the parser finds no crash is left out (``total`` counts the others)."""
+    out = Agreement()
+    for title, text in titled:
+        rep = parse(text)
+        if rep.title is None:
+            continue
+        want = _RECURRENCE.sub("", title)
+        out.total += 1
+        out.alt_ok += rep.title == want
+        if rep.era_title == want:
+            out.title_ok += 1
+        else:
+            out.disagreements.append({"want": want, "got": rep.era_title, "era": rep.era,
+                                      "kind": disagreement_kind(want, rep.era_title)})
+    return out
+
+
+_RECURRENCE = re.compile(r" \(\d+\)$")     # syzbot's "(2)" for the second bug of one title
+
+
 def syzbot_agreement(directory: Path) -> Agreement:
     """Title agreement with syzbot's titles (index.jsonl), ignoring the ' (N)' recurrence suffix.
 
     syzbot titled each bug with the syzkaller of its day, so ``Report.era_title`` (the rules of the era the
     report's kernel dates to) is compared; ``alt_ok`` counts agreement of today's ``Report.title``."""
     import json
-    import re
 
     out = Agreement()
     for line in (Path(directory) / "index.jsonl").read_text().splitlines():
         if not line.strip():
             continue
         item = json.loads(line)
-        want = re.sub(r" \(\d+\)$", "", item["title"])
+        want = _RECURRENCE.sub("", item["title"])
         rep = parse((Path(directory) / f"{item['id']}.txt").read_bytes())
         out.total += 1
         out.alt_ok += rep.title == want
