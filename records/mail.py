@@ -157,7 +157,46 @@ def simple_mail(raw: bytes) -> Mail | None:
         body = storable_text(payload.decode(charset, "replace"))
     except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
         body = payload.decode("utf-8", "replace")
-    return _mail(hdrs, _CRLF.sub("\n", body) if "\r" in body else body, raw)
+    body = _CRLF.sub("\n", body) if "\r" in body else body
+    if ctype == "text/plain" and ctype_field is not None and "flowed" in ctype_field.lower():
+        body = unflow(body, _DELSP.search(ctype_field) is not None) if _FLOWED.search(ctype_field) else body
+    return _mail(hdrs, body, raw)
+
+
+# RFC 3676's parameters of a text/plain Content-Type
+_FLOWED = re.compile(r";\s*format\s*=\s*\"?flowed\b", re.I)
+_DELSP = re.compile(r";\s*delsp\s*=\s*\"?yes\b", re.I)
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """The text a ``format=flowed`` body stands for (RFC 3676), as the sender wrote it: a line ending in a space (a
+    soft break its mail client made; not the signature separator "-- ") is joined with the next line of the same
+    quote depth (the ">" it starts with), less that space when ``delsp``; an unquoted line loses the space the client
+    put before a line starting with a blank, ">" or "From " (space-stuffing: a kernel's " func+0x1/0x2" frame line
+    arrives as "  func+0x1/0x2"). Quote marks are kept as sent, and every line not so joined is left as it is."""
+    out: list[str] = []
+    para: list[str] | None = None        # the pieces of a line being joined, and its quote depth
+    para_depth = 0
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        body = line[depth + 1:] if line[depth:depth + 1] == " " else line[depth:]      # less the stuffing
+        if depth == 0:
+            line = body
+        if para is not None and depth == para_depth:
+            para.append(body)
+        else:
+            if para is not None:        # a soft break before another quote depth: the line ended there
+                out.append("".join(para))
+            para, para_depth = [line], depth
+        if body.endswith(" ") and body != "-- ":
+            if delsp:
+                para[-1] = para[-1][:-1]
+            continue
+        out.append("".join(para))
+        para = None
+    if para is not None:
+        out.append("".join(para))
+    return "\n".join(out)
 
 
 def read_mail(raw: bytes, location: str) -> Mail:
@@ -307,9 +346,13 @@ def body_text(msg: EmailMessage) -> str:
             payload = b""
         charset = _charset(part) or "utf-8"
         try:
-            parts.append(storable_text(payload.decode(charset, "replace")))
+            text = storable_text(payload.decode(charset, "replace"))
         except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
-            parts.append(payload.decode("utf-8", "replace"))
+            text = payload.decode("utf-8", "replace")
+        if ctype == "text/plain" and str(part.get_param("format", "")).lower() == "flowed":
+            text = unflow(_CRLF.sub("\n", text) if "\r" in text else text,
+                          str(part.get_param("delsp", "")).lower() == "yes")
+        parts.append(text)
     text = "\n".join(parts)
     return _CRLF.sub("\n", text) if "\r" in text else text
 
