@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import shared_data
 from triage.report import formats as fm
 from triage.report import parse
 from triage.report.era import active, kernel_date
@@ -85,6 +86,17 @@ def test_skip_lists_and_header_titles_by_era():
     assert parse(KASAN.format(release="4.13.0+")).era_title == "KASAN: use-after-free Read in __list_add_valid"
     new = parse(KASAN.format(release="5.4.0-rc1+"))
     assert new.era_title == new.title == "KASAN: use-after-free Read in dev_add_pack"
+
+
+def test_inconsistent_lock_state_is_named_by_the_crash_stack():
+    # Two of syzbot's own reports of autumn 2022, titled as syzbot titled them: by the stack (the lock's "at:" line
+    # names kmem_cache_alloc_trace in the first, the stack fs_reclaim_acquire), and with the atomic_* frames not
+    # yet skipped then (the second's today's title, as syzkaller's golden report 665 of the same bug: ntfs_fill_super)
+    rep = parse(shared_data("labelled", "reports", "063.txt").read_bytes())
+    assert rep.era_title == rep.title == "inconsistent lock state in fs_reclaim_acquire"     # syzbot: "... (3)"
+    rep = parse(shared_data("syzbot-sample", "d902dcadd547a6f50b7f45c70331c15c6a759f42.txt").read_bytes())
+    assert rep.era_title == "inconsistent lock state in _atomic_dec_and_lock"
+    assert rep.title == "inconsistent lock state in ntfs_fill_super"
 
 
 def test_number_replacement_by_era():

@@ -588,8 +588,10 @@ OOPSES: list[Oops] = [
         F(r"WARNING: possible recursive locking detected", "possible deadlock in %[1]v",
           report=r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
                  r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}", type=LOCKDEP),
-        # "WARNING: inconsistent lock state" (Apr 2018), "inconsistent lock state in ax25_rt_autobind" (June 2019).
-        F(r"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v", since=ERA_LOCK_STATE_IN,
+        # "WARNING: inconsistent lock state" (Apr 2018), "inconsistent lock state in ax25_rt_autobind" (June 2019):
+        # the crash's stack names it, not the lock's "at:" line ("... in fs_reclaim_acquire (3)", Sept 2022, whose
+        # "at:" is kmem_cache_alloc_trace)
+        F(r"WARNING: inconsistent lock state", "inconsistent lock state in %[2]v", since=ERA_LOCK_STATE_IN,
           report=r"WARNING: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}",
           stack=call_stack(), type=LOCKDEP),
         # "suspicious RCU usage at ./include/linux/rcupdate.h:LINE" (Dec 2017), "... in trace_call_bpf" (Aug 2018).
@@ -892,6 +894,8 @@ SKIP_SINCE: dict[str, str] = {
     "read_cache_page": "2020-10-01",        # 2020-08 INFO: task hung in do_read_cache_page / -
     "alloc_page": "2020-12-20",             # 2020-06 ... NULL pointer dereference in alloc_pages_vma / 2021-07
     "k?v?(?:m|z|c)alloc": "2021-06-01",     # 2020-02 ... in __kmalloc, 2021-05 ... in __vmalloc_node_range / 2021-07
+    "atomic(64)?_(dec|inc|read|set|or|xor|and|add|sub|fetch|xchg|cmpxchg|try)": "2023-01-01",   # 2022-10 ...
+    #                                         inconsistent lock state in _atomic_dec_and_lock / -
     "ref_tracker": "2022-06-01",            # 2021-12 general protection fault in ref_tracker_alloc / 2022-12
     "__filemap_get_folio": "2022-07-01",    # 2022-04 kernel BUG in __filemap_get_folio / -
     "hex_dump": "2023-01-01",               # 2022-09 KASAN: slab-out-of-bounds Read in hex_dump_to_buffer / -
