@@ -483,7 +483,9 @@ OOPSES: list[Oops] = [
           "BUG: Dentry still in use [%[1]v of %[2]v]", until=ERA_DENTRY_IN),
         F(r"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]",
           "BUG: Dentry still in use in %[1]v", alt=["BUG: Dentry still in use [%[1]v of %[2]v]"]),
-        F(r"BUG: Bad page (state|map)", "BUG: Bad page %[1]v in %[2]v",
+        # (a bad page map is reported with the page table entry, not where the page came from: no frame to name)
+        F(r"BUG: Bad page map", "BUG: Bad page map"),
+        F(r"BUG: Bad page (state|cache)", "BUG: Bad page %[1]v in %[2]v",
           stack=StackFmt(parts=[compile_re(r"page last allocated"), PARSE_STACK], parts2=[CALL_TRACE, PARSE_STACK],
                          skip=["free_", "_free", "put_page", "release_pages", "page_remove_rmap", "zap_",
                                "unmap_", "bad_page", "check_new_page", "free_unref", "print_bad_pte",
@@ -761,24 +763,17 @@ OOPSES: list[Oops] = [
         F(r"VFS: Close: file count is 0", "VFS: Close: file count is zero (use-after-free)",
           no_stack=True),
     ], [], "DoS"),
+    # (arm and arm64: the faulting pc's frame, then the call trace or backtrace; an "LR is at (null)" is no frame)
     Oops("Internal error:", [
         F(r"Internal error:", "Internal error in %[1]v", alt=["bad-access in %[1]v"],
-          stack=StackFmt(parts=[compile_re(r"pc : (?:{{PC}} +)?{{FUNC}}"), compile_re(r"lr : (?:{{PC}} +)?{{FUNC}}"),
-                                CALL_TRACE, PARSE_STACK],
-                         parts2=[compile_re(r"PC is at {{FUNC}}"), compile_re(r"LR is at {{FUNC}}"),
-                                 CALL_TRACE, PARSE_STACK])),
+          stack=StackFmt(parts=[RIP_FRAME, CALL_TRACE, PARSE_STACK])),
     ], [], "DoS"),
     Oops("Unhandled fault:", [
         F(r"Unhandled fault:", "Unhandled fault in %[1]v", alt=["bad-access in %[1]v"],
-          stack=StackFmt(parts=[compile_re(r"pc : (?:{{PC}} +)?{{FUNC}}"), compile_re(r"lr : (?:{{PC}} +)?{{FUNC}}"),
-                                CALL_TRACE, PARSE_STACK],
-                         parts2=[compile_re(r"PC is at {{FUNC}}"), compile_re(r"LR is at {{FUNC}}"),
-                                 CALL_TRACE, PARSE_STACK])),
+          stack=StackFmt(parts=[RIP_FRAME, CALL_TRACE, PARSE_STACK])),
     ], [], "DoS"),
     Oops("Alignment trap:", [
-        F(r"Alignment trap:", "Alignment trap in %[1]v",
-          stack=StackFmt(parts=[compile_re(r"pc : (?:{{PC}} +)?{{FUNC}}"), compile_re(r"lr : (?:{{PC}} +)?{{FUNC}}")],
-                         parts2=[compile_re(r"PC is at {{FUNC}}"), compile_re(r"LR is at {{FUNC}}")])),
+        F(r"Alignment trap:", "Alignment trap in %[1]v", stack=StackFmt(parts=[RIP_FRAME, CALL_TRACE, PARSE_STACK])),
     ], [], "DoS"),
     Oops("trusty: panic", [
         F(r"trusty: panic.*ASSERT FAILED at \(.*?\): (.*)", "trusty: ASSERT FAILED: %[1]v", no_stack=True),
