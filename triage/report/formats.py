@@ -376,9 +376,9 @@ def F(title: str, fmt: str, report: str | None = None, **kw) -> OopsFormat:  # n
     return OopsFormat(title=compile_re(title), fmt=fmt, report=compile_re(report) if report else None, **kw)
 
 
-# "is trying to release lock (x) at:" then the releasing frame, then the stack.
-UNLOCK_STACK = StackFmt(parts=[compile_re(r"is trying to release lock"), compile_re(r"(?:{{PC}} +)?{{FUNC}}"),
-                               PARSE_STACK])
+# The releasing frame (the "[<address>] func+0x1/0x2" line after "is trying to release lock (x) at:"), then the call
+# trace: as syzkaller reads it (a stack's part ends at the next stack's start, so the call trace is a part of its own)
+UNLOCK_STACK = StackFmt(parts=[compile_re(r"{{PC}} +{{FUNC}}"), CALL_TRACE, PARSE_STACK])
 LOCKDEP = "LOCKDEP"
 HANG = "HANG"
 

@@ -671,7 +671,6 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
     while idx < len(parts):
         part = parts[idx]
         if part is fm.PARSE_STACK:
-            seen_frame = False
             next_gate = _gate(parts[idx + 1]) if idx != len(parts) - 1 else None
             while i < n:
                 if more and i + 2 >= n:
@@ -681,12 +680,10 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                 if may_fail and _corrupted_line(ln):
                     ok = False
                     break
-                # ``_stack_start``, inlined
+                # ``_stack_start``, inlined: another stack starts, this part ends (syzkaller's ``continue nextPart``)
                 if ("race" in ln or "Allocated" in ln or "Freed" in ln or "Uninit" in ln) \
                         and fm.STACK_START_ANY.search(ln) is not None:
-                    if seen_frame:
-                        break
-                    continue
+                    break
                 if idx != len(parts) - 1 and (next_gate is None or any(map(ln.__contains__, next_gate))):
                     m = parts[idx + 1].search(ln)
                     if m:
@@ -697,7 +694,6 @@ def _stack_frames(text: str, parts: list[re.Pattern[str]], skip: Callable[[str],
                         break
                 m = _frame_re(ln)
                 if m:
-                    seen_frame = True
                     _append_frames(frames, m, skip, skipped)
                     if first_only and frames:
                         return frames, ok
