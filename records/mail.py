@@ -158,14 +158,21 @@ def simple_mail(raw: bytes) -> Mail | None:
     except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
         body = payload.decode("utf-8", "replace")
     body = _CRLF.sub("\n", body) if "\r" in body else body
-    if ctype == "text/plain" and ctype_field is not None and "flowed" in ctype_field.lower():
-        body = unflow(body, _DELSP.search(ctype_field) is not None) if _FLOWED.search(ctype_field) else body
+    if ctype == "text/plain" and (delsp := _flowed(ctype_field)) is not None:
+        body = unflow(body, delsp)
     return _mail(hdrs, body, raw)
 
 
-# RFC 3676's parameters of a text/plain Content-Type
-_FLOWED = re.compile(r";\s*format\s*=\s*\"?flowed\b", re.I)
-_DELSP = re.compile(r";\s*delsp\s*=\s*\"?yes\b", re.I)
+def _flowed(content_type: str | None) -> bool | None:
+    """Of a text/plain part with this Content-Type value: None unless it is ``format=flowed`` (RFC 3676), else
+    whether it says ``delsp=yes`` (read as ``Message.get_param`` reads them)."""
+    if content_type is None or "flowed" not in content_type.lower():
+        return None
+    msg = Message()
+    msg.set_raw("Content-Type", content_type)
+    if str(msg.get_param("format", "")).lower() != "flowed":
+        return None
+    return str(msg.get_param("delsp", "")).lower() == "yes"
 
 
 def unflow(text: str, delsp: bool = False) -> str:
@@ -349,9 +356,9 @@ def body_text(msg: EmailMessage) -> str:
             text = storable_text(payload.decode(charset, "replace"))
         except (LookupError, UnicodeError):    # an unknown charset, or a codec that fails anyway (utf-7)
             text = payload.decode("utf-8", "replace")
-        if ctype == "text/plain" and str(part.get_param("format", "")).lower() == "flowed":
-            text = unflow(_CRLF.sub("\n", text) if "\r" in text else text,
-                          str(part.get_param("delsp", "")).lower() == "yes")
+        value = part.get("content-type")
+        if ctype == "text/plain" and (delsp := _flowed(value if type(value) is str else None)) is not None:
+            text = unflow(_CRLF.sub("\n", text) if "\r" in text else text, delsp)
         parts.append(text)
     text = "\n".join(parts)
     return _CRLF.sub("\n", text) if "\r" in text else text
