@@ -44,6 +44,8 @@ def main() -> int:
             for name in ARCHIVES:
                 a = titled_agreement(_titled_mails(archives / f"{name}.bundle", Path(tmp) / name))
                 print(f"  {name:15s} {a.title_ok}/{a.total} = {a.rate('title_ok'):.1%}")
+                for kind, n in collections.Counter(d["kind"] for d in a.disagreements).most_common():
+                    print(f"  {n:6d}  {kind}")
                 if "--list" in sys.argv:
                     for d in a.disagreements:
                         print(f"    {d['want']}  |  {d['got']}  (era {d['era']})")

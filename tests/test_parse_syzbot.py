@@ -48,8 +48,8 @@ def test_most_disagreements_are_explained(syzbot):
 
 # Each list archive's floor: the share of syzbot's report mails (and its "still triggering" replies) whose crash
 # ``era_title`` names as syzbot titled it in the mail. Measured 2026-12-04: linux-nilfs 105/109, linux-unionfs
-# 72/73, reiserfs-devel 124/133 (the rest: a mail whose text holds a different first crash than syzbot titled, a
-# report with no kernel release to date its rules by, a skip pattern syzbot's list gained after 2025-11).
+# 72/73, reiserfs-devel 125/133 (the rest: mostly a crash syzbot filed under an open bug of another kind in the same
+# function, by an alternative title; reports with no kernel release to date their rules by).
 MAIL_FLOOR = {"reiserfs-devel": 0.90, "linux-nilfs": 0.93, "linux-unionfs": 0.95}
 
 

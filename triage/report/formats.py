@@ -901,6 +901,7 @@ SKIP_SINCE: dict[str, str] = {
     # 2023-06 WARNING in mark_buffer_dirty (a linux-nilfs syzbot mail) / golden report 758 (a WARNING format of
     # 2025-11); not yet in syzkaller's list of after 2025-11-10 (the version that added that format)
     "mark_buffer_dirty": "2025-12-01",
+    "__phys_addr": "2023-10-01",            # 2023-07 kernel BUG in __phys_addr (a reiserfs-devel syzbot mail) / -
 }
 
 
