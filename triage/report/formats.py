@@ -299,11 +299,20 @@ STALL_ANCHORS = [re.compile(r) for r in (
     # generic syscalls (after syscall-prefix stripping): the caller says which device / file
     r"^(?:ioctl|read|write|readv|writev|pread64|pwrite64|splice|sendfile64|setsockopt|getsockopt)$",
     r"^tasklet_action", r"^tasklet_hi_action",
+    # syzkaller's list has these too (timers, boot and idle entries, more file and socket operations, page faults,
+    # the exit-to-user callbacks)
+    r"_run_timers", r"run_timer_softirq", r"hrtimer_run", r"smpboot_thread_fn", r"start_secondary",
+    r"cpu_startup_entry", r"vfs_iter_read", r"vfs_iter_write", r"call_read_iter", r"call_write_iter", r"ksys_ioctl",
+    r"compat_sys_ioctl", r"blkdev_driver_ioctl", r"^call_mmap", r"mmap_region", r"do_mmap", r"vfs_open",
+    r"^sock_recvmsg", r"^sock_release", r"^__sock_release", r"kernel_setsockopt", r"^listen$", r"kernel_listen",
+    r"sk_common_release", r"^sock_mmap", r"^accept$", r"kernel_accept", r"^compat_sock_ioctl",
+    r"^(sys_)?(socketpair|connect|ioctl)", r"do_page_fault", r"^page_fault$", r"__fput", r"exit_to_usermode",
 )]
 
 
 def linux_stall_extractor(frames: list[str]) -> tuple[str, int]:
-    """Stalls loop over several functions; take the frame just above the first dispatch point (anchor)."""
+    """Stalls loop over several functions; take the frame just above the first dispatch point (anchor), or none
+    (("", -1): the stack is taken as corrupted) when no dispatch point is in it."""
     prev, prev_idx = frames[0], 0
     for i, frame in enumerate(frames):
         if "smp_call_function" in frame:
@@ -311,7 +320,7 @@ def linux_stall_extractor(frames: list[str]) -> tuple[str, int]:
         if _stall_anchor(frame):
             return prev, prev_idx
         prev, prev_idx = frame, i
-    return frames[0], 0
+    return "", -1
 
 
 _STALL_ANCHOR_SET = RegexpSet(tuple(a.pattern for a in STALL_ANCHORS))
