@@ -443,7 +443,8 @@ OOPSES: list[Oops] = [
                          skip=["alloc_skb", "netlink_ack", "netlink_rcv_skb", "_encrypt$",
                                "^(?:crypto|cipher|drbg|rng)_"]), type="KMSAN"),
         F(r"BUG: KMSAN: (.*)", "KMSAN: %[1]v", corrupted=True, type="KMSAN"),
-        F(r"BUG: KCSAN: data-race", "KCSAN: %[1]v", report=r"BUG: KCSAN: (data-race in .* / .*)",
+        # (a race with one known side names one function: "data-race in f", "race at unknown origin" below it)
+        F(r"BUG: KCSAN: data-race", "KCSAN: %[1]v", report=r"BUG: KCSAN: (data-race in .*)",
           no_stack=True, type="KCSAN-DATARACE"),
         F(r"BUG: KCSAN: (.*)", "KCSAN: %[1]v", no_stack=True, type="KCSAN-DATARACE", corrupted=True),
         F(r"BUG: KFENCE: (use-after-free|out-of-bounds) ([a-z]+) in {{FUNC}}", "KFENCE: %[1]v %[2]v in %[4]v",

@@ -1017,7 +1017,9 @@ def is_corrupted(title: str, report: str, f: fm.OopsFormat | None, words: set[st
                 break
         if not found:
             return "no frames in a stack trace"
-    if not has_stack and sum(1 for ln in report.split("\n", 40)[:40] if FRAME_RES_ANY(ln)) < 2:
+    # (without a stack's header: two frame lines are a stack; a release line "4.10.0+ #179" is none, its "4." read
+    # as a frame by the expression)
+    if not has_stack and sum(1 for ln in report.split("\n", 40)[:40] if _named_frame(ln)) < 2:
         return "no stack trace in report"
     return ""
 
@@ -1031,8 +1033,10 @@ _TEXT_WORDS = WordSet(tuple(sorted({*_RUN_WORDS, *_STACK_START_WORDS.words, "sho
 _TEXT_WORD_SET = frozenset(_TEXT_WORDS.words)
 
 
-def FRAME_RES_ANY(line: str) -> bool:  # noqa: N802
-    return _frame_re(line) is not None
+def _named_frame(line: str) -> bool:
+    """A frame line whose function name starts as a C identifier does (not a digit)."""
+    m = _frame_re(line)
+    return m is not None and not m.group(1)[:1].isdigit()
 
 
 def report_type(oops: fm.Oops, f: fm.OopsFormat | None, title: str) -> str:
