@@ -1,5 +1,6 @@
-"""Golden files from syzkaller (pkg/report/testdata/linux): our titles, corrupted flags and guilty files
-must agree with syzkaller's on at least 95 % / 90 % / 85 % of them. Disagreements are printed."""
+"""Golden files from syzkaller (pkg/report/testdata/linux): our titles, corrupted flags, alternative titles and
+guilty files must agree with syzkaller's on at least 99 % of them (2026-12-04: 485, 485 and 485 of 486, 38 of 38),
+the crash types on 98 %. Disagreements are printed."""
 
 from __future__ import annotations
 
@@ -28,23 +29,23 @@ def _show(agreement) -> str:
 def test_title_agreement(reports):
     print(f"\ntitle agreement {reports.rate('title_ok'):.1%}; disagreements:\n{_show(reports)}")
     assert reports.total >= 400
-    assert reports.rate("title_ok") >= 0.95, _show(reports)
+    assert reports.rate("title_ok") >= 0.99, _show(reports)
 
 
 def test_corrupted_agreement(reports):
-    assert reports.rate("corrupted_ok") >= 0.90, _show(reports)
+    assert reports.rate("corrupted_ok") >= 0.99, _show(reports)
 
 
 def test_alt_titles_and_types_mostly_agree(reports):
-    # Not a milestone figure, but a regression guard for the alias titles and crash types.
-    assert reports.rate("alt_ok") >= 0.90
-    assert reports.rate("type_ok") >= 0.90
+    # A regression guard for the alias titles and crash types.
+    assert reports.rate("alt_ok") >= 0.99
+    assert reports.rate("type_ok") >= 0.98
 
 
 def test_guilty_file_agreement(guilty):
     print(f"\nguilty agreement {guilty.rate('title_ok'):.1%}; disagreements:\n{_show(guilty)}")
     assert guilty.total >= 30
-    assert guilty.rate("title_ok") >= 0.85, _show(guilty)
+    assert guilty.rate("title_ok") >= 0.97, _show(guilty)
 
 
 def test_no_crash_logs_give_no_title():

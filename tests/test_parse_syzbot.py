@@ -31,7 +31,7 @@ def test_syzbot_title_agreement(syzbot):
     print(f"\nsyzbot title agreement {syzbot.rate('title_ok'):.1%} (today's titles {syzbot.rate('alt_ok'):.1%})"
           f"\n{_kinds(syzbot)}")
     assert syzbot.total >= 1000
-    assert syzbot.rate("title_ok") >= 0.90, _kinds(syzbot)
+    assert syzbot.rate("title_ok") >= 0.92, _kinds(syzbot)      # (2026-12-04: 985 of 1,062)
 
 
 def test_todays_titles_still_agree_where_rules_did_not_change(syzbot):
