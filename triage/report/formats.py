@@ -274,6 +274,15 @@ STRIP_FRAME_PREFIXES = [
     "___sys_", "__sys_", "__do_sys_", "compat_SYSC_", "compat_SyS_", "ksys_",
 ]
 
+# The crash type a title gives where its format's own cannot tell (syzkaller types a crash by its title,
+# crash.TitleToType): arm's "Unable to handle kernel ..." row titles NULL dereferences and paging requests alike, and
+# the unwinder's complaints about a stack are printk()s of no crash type ("": none).
+TITLE_TYPES: list[tuple[str, str]] = [
+    ("BUG: unable to handle kernel NULL pointer dereference in", "NULL-POINTER-DEREFERENCE"),
+    ("WARNING: kernel stack regs has bad", ""),
+    ("WARNING: kernel stack frame pointer has bad value", ""),
+]
+
 # Frame names unified so that one root cause gets one title.
 FRAME_CANON = [
     (re.compile(r"^_*synchronize_(?:rcu|srcu|net|sched).*"), "synchronize_rcu"),

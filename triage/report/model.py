@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, fields
 
 PARSER_VERSION = "1.8"   # 1.8: titles by syzkaller's newer frame-skip list (iput, drop_nlink, ...), KMSAN's encryption
                          # skips, "... corrupted" for a bare header, inconsistent lock state by its stack, arm faults by
-                         # pc and backtrace, a bad page map frameless, era dates checked on syzbot's mails; 1.7: the
-                         # report ends where syzkaller's does (a panic or deadlock report past its first 22 lines, 16
-                         # for KMSAN; questionable frames in every form, only past a console prefix; a syzkaller program
-                         # line between console lines not a wrapped line's rest); 1.6: KASAN's buggy-row ">" kept in the
-                         # report (not a mail quote); 1.5: ARM backtrace lines cut by a mail client joined; 1.4: headers
-                         # need corroborating kernel output; event types
+                         # pc and backtrace, a bad page map frameless, a crash type by its title where the format cannot
+                         # tell, era dates checked on syzbot's mails; 1.7: the report ends where syzkaller's does (a
+                         # panic or deadlock report past its first 22 lines, 16 for KMSAN; questionable frames in every
+                         # form, only past a console prefix; a syzkaller program line between console lines not a
+                         # wrapped line's rest); 1.6: KASAN's buggy-row ">" kept in the report (not a mail quote); 1.5:
+                         # ARM backtrace lines cut by a mail client joined; 1.4: headers need corroborating kernel
+                         # output; event types
 
 
 @dataclass
