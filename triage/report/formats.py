@@ -251,16 +251,13 @@ SKIP_PATTERNS = [
     "__do_kernel_fault", "do_tag_check_fault", "do_mem_abort", "el1_abort", "el1_sync", "el1h_64_sync", "do_bad_area",
     "do_translation_fault", "wait_for_completion", "insert_work", "find_lock_entries", "truncate_inode_pages", "dput",
     "mark_buffer_dirty",
-    # syzkaller's list has since gained these (pkg/report/linux.go after 2025-11-10): the frames of generic code that
-    # reports of many bugs pass through (inode and dentry puts, delayed work, timers, MMIO accessors, ...)
-    "__alloc_frozen_pages_noprof", "down_read_trylock", "down_write_trylock", "tty_unregister_device",
-    "dummy_urb_enqueue", "usb_kill_urb", "usb_kill_anchored_urbs", "usb_hcd_submit_urb", "^complete$", "kfree_skb",
-    "readb$", "readw$", "readl$", "readq$", "writeb$", "writew$", "writel$", "writeq$", "logic_in", "logic_out",
-    "crc_itu_t", "__might_resched", "assertfail", "^iput$", "^iput_final$", "^ihold$", "print_hex_dump",
-    "(trace|lockdep)_(hard|soft)irq", "^(un)?lock_page", "stack_trace_consume_entry", "arch_stack_walk",
-    "__queue_delayed_work", "queue_delayed_work_on", "ida_free", "do_(kernel|translation)_fault", "print_tainted",
-    "xas_(?:start|load|find)", "__fortify_report", "cleanup_srcu_struct", "rhashtable_lookup",
-    "extract_(user|iter)_to_sg", "drop_nlink", "^get_taint$", "lock_timer_base", "__timer_delete_sync",
+    # syzkaller's list has since gained these (pkg/report/linux.go after 2025-11-10; those a pattern above does not
+    # already hold): the frames of generic code many reports pass through (inode puts, delayed work, timers, MMIO)
+    "tty_unregister_device", "dummy_urb_enqueue", "usb_kill_urb", "usb_kill_anchored_urbs", "usb_hcd_submit_urb",
+    "^complete$", "readb$", "readw$", "readl$", "readq$", "writeb$", "writew$", "writel$", "writeq$", "logic_in",
+    "logic_out", "assertfail", "^iput$", "^iput_final$", "^ihold$", "(trace|lockdep)_(hard|soft)irq",
+    "^(un)?lock_page", "__queue_delayed_work", "queue_delayed_work_on", "ida_free", "do_(kernel|translation)_fault",
+    "cleanup_srcu_struct", "rhashtable_lookup", "extract_(user|iter)_to_sg", "drop_nlink", "lock_timer_base",
     "sk_stop_timer_sync", "__mod_timer",
 ]
 
@@ -272,15 +269,6 @@ CORRUPTED_LINE_ANY = re.compile("|".join(f"(?:{r.pattern})" for r in CORRUPTED_L
 STRIP_FRAME_PREFIXES = [
     "SYSC_", "SyS_", "__se_", "sys_", "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "____sys_",
     "___sys_", "__sys_", "__do_sys_", "compat_SYSC_", "compat_SyS_", "ksys_",
-]
-
-# The crash type a title gives where its format's own cannot tell (syzkaller types a crash by its title,
-# crash.TitleToType): arm's "Unable to handle kernel ..." row titles NULL dereferences and paging requests alike, and
-# the unwinder's complaints about a stack are printk()s of no crash type ("": none).
-TITLE_TYPES: list[tuple[str, str]] = [
-    ("BUG: unable to handle kernel NULL pointer dereference in", "NULL-POINTER-DEREFERENCE"),
-    ("WARNING: kernel stack regs has bad", ""),
-    ("WARNING: kernel stack frame pointer has bad value", ""),
 ]
 
 # Frame names unified so that one root cause gets one title.
@@ -621,18 +609,19 @@ OOPSES: list[Oops] = [
         F(r"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[2]v",
           report=r"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}",
           stack=call_stack("rcu", "kmem", "slab"), type=LOCKDEP),
+        # (the unwinder's complaints about a stack: printk()s of no crash type, "")
         F(r"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad '([^']+)' value",
-          "WARNING: kernel stack regs has bad '%[1]v' value", no_stack=True),
+          "WARNING: kernel stack regs has bad '%[1]v' value", no_stack=True, type=""),
         F(r"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value",
-          "WARNING: kernel stack frame pointer has bad value", no_stack=True),
+          "WARNING: kernel stack frame pointer has bad value", no_stack=True, type=""),
         F(r"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in %[1]v", stack=UNLOCK_STACK,
           type=LOCKDEP),
         F(r"WARNING: held lock freed!", "WARNING: held lock freed in %[1]v",
           report=r"WARNING: held lock freed!(?:.*\n)+?.*at:(?: {{PC}})? +{{FUNC}}", type=LOCKDEP),
         F(r"WARNING: kernel stack regs .* has bad 'bp' value", "WARNING: kernel stack regs has bad value",
-          no_stack=True),
+          no_stack=True, type=""),
         F(r"WARNING: kernel stack frame pointer .* has bad value", "WARNING: kernel stack regs has bad value",
-          no_stack=True),
+          no_stack=True, type=""),
         F(r"WARNING: ([a-zA-Z0-9_]+) is trying to free .*", "WARNING: %[1]v is trying to free", no_stack=True),
         F(r"WARNING:\s*(?:\n|\Z)", "WARNING: corrupted", corrupted=True),
     ], [
@@ -703,7 +692,10 @@ OOPSES: list[Oops] = [
         compile_re(r"INFO: NMI backtrace"),
     ], ""),
     Oops("Unable to handle kernel", [
-        F(r"Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)",
+        F(r"Unable to handle kernel (NULL pointer dereference)",
+          "BUG: unable to handle kernel %[1]v in %[2]v", alt=["bad-access in %[2]v"], stack=rip_stack(),
+          type="NULL-POINTER-DEREFERENCE"),
+        F(r"Unable to handle kernel (paging request|access to user memory)",
           "BUG: unable to handle kernel %[1]v in %[2]v", alt=["bad-access in %[2]v"], stack=rip_stack(),
           type="MEMORY_SAFETY_BUG"),
     ], [], ""),

@@ -1040,11 +1040,7 @@ def _named_frame(line: str) -> bool:
 
 
 def report_type(oops: fm.Oops, f: fm.OopsFormat | None, title: str) -> str:
-    """The crash type: the title's where ``formats.TITLE_TYPES`` names one, else the format's or the oops's ("":
-    none)."""
-    for prefix, crash_type in fm.TITLE_TYPES:
-        if title.startswith(prefix):
-            return crash_type
+    """The crash type: the format's, else the oops's ("": none); a sanitizer's read off the title's words."""
     t = f.type if f is not None and f.type is not None else oops.type
     if t in ("KASAN", "KFENCE", "KMSAN"):
         return _sanitizer_type(t, title)
