@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triage.report.model import Report
 from triage.report.parse import parse
 
 
@@ -135,28 +136,33 @@ def disagreement_kind(want: str, got: str | None) -> str:
 
 
 def titled_agreement(titled: Iterable[tuple[str, str | bytes]]) -> Agreement:
-    """Agreement of ``Report.era_title`` with the title syzbot gave each report, over ``(title, text)`` pairs (the
-    ' (N)' recurrence suffix ignored): the report mails of a list archive, each with its subject's title. A text
-    in which the parser finds no crash is left out (``total`` counts the others)."""
+    """Agreement of ``Report.era_title`` with the title syzbot gave each report, over ``(title, text)`` pairs (as
+    ``syzbot_agreement``): the report mails of a list archive, each with its subject's title. A text in which the
+    parser finds no crash is left out (``total`` counts the others)."""
     out = Agreement()
     for title, text in titled:
         rep = parse(text)
-        if rep.title is None:
-            continue
-        want = _RECURRENCE.sub("", title)
-        out.total += 1
-        out.alt_ok += rep.title == want
-        if rep.era_title == want:
-            out.title_ok += 1
-        else:
-            frame = want.rpartition(" in ")[2]
-            # syzbot files a crash under an open bug one of its alternative titles names ("bad-access in f" for a
-            # KASAN report and a general protection fault in f alike): the mail carries the bug's title
-            kind = ("syzbot filed the crash under a bug of its alternative title" if " in " in want
-                    and rep.era_title.endswith(" in " + frame) and f"bad-access in {frame}" in rep.alt_titles
-                    else disagreement_kind(want, rep.era_title))
-            out.disagreements.append({"want": want, "got": rep.era_title, "era": rep.era, "kind": kind})
+        if rep.title is not None:
+            _tally(out, _RECURRENCE.sub("", title), rep)
     return out
+
+
+def _tally(out: Agreement, want: str, rep: Report, **key: str) -> None:
+    """Count one report against the title syzbot gave it: ``title_ok`` its ``era_title``, ``alt_ok`` today's title;
+    a disagreement (with ``key``, which names the report) sorted by kind."""
+    out.total += 1
+    out.alt_ok += rep.title == want
+    if rep.era_title == want:
+        out.title_ok += 1
+        return
+    frame = want.rpartition(" in ")[2]
+    # syzbot files a crash under an open bug one of its alternative titles names ("bad-access in f" for a KASAN
+    # report and a general protection fault in f alike): the mail carries the bug's title
+    filed = (" in " in want and not any(p in want for p in SYZBOT_PREFIX) and rep.era_title is not None
+             and rep.era_title.endswith(" in " + frame) and f"bad-access in {frame}" in rep.alt_titles)
+    kind = "syzbot filed the crash under a bug of its alternative title" if filed else \
+        disagreement_kind(want, rep.era_title)
+    out.disagreements.append({**key, "want": want, "got": rep.era_title, "era": rep.era, "kind": kind})
 
 
 _RECURRENCE = re.compile(r" \(\d+\)$")     # syzbot's "(2)" for the second bug of one title
@@ -174,13 +180,6 @@ def syzbot_agreement(directory: Path) -> Agreement:
         if not line.strip():
             continue
         item = json.loads(line)
-        want = _RECURRENCE.sub("", item["title"])
         rep = parse((Path(directory) / f"{item['id']}.txt").read_bytes())
-        out.total += 1
-        out.alt_ok += rep.title == want
-        if rep.era_title == want:
-            out.title_ok += 1
-        else:
-            out.disagreements.append({"id": item["id"], "want": want, "got": rep.era_title, "era": rep.era,
-                                      "kind": disagreement_kind(want, rep.era_title)})
+        _tally(out, _RECURRENCE.sub("", item["title"]), rep, id=item["id"])
     return out
