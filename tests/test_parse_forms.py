@@ -1,7 +1,8 @@
 """The same crash gives the same title and signature whichever way it reaches us: the labelled reports (raw
 logs, syzbot excerpts, quoted replies, mail-wrapped pastes) as they are, quoted in a reply, quoted twice,
-as a console log with other CPUs' lines interleaved, inside a syzbot e-mail, with CRLF line ends, and as a
-console log re-wrapped at 76 columns by a mail client."""
+quoted by a mail client that sends indentation as no-break spaces, as a console log with other CPUs' lines
+interleaved, inside a syzbot e-mail, with CRLF line ends, and as a console log re-wrapped at 76 columns by a mail
+client."""
 
 from __future__ import annotations
 
@@ -42,6 +43,15 @@ def mail(t: str) -> str | bytes:
     return report_text(raw.encode())
 
 
+def no_break_spaces(t: str) -> str:
+    """Quoted by a mail client that sends blank runs as no-break and plain spaces by turns (Evolution's, Apple
+    Mail's): a trace's indentation, the blanks after a timestamp."""
+    return quoted(_BLANK_RUN.sub(lambda m: ("\xa0 " * len(m[0]))[:len(m[0])], t))
+
+
+_BLANK_RUN = re.compile(r"^ +| {2,}", re.M)
+
+
 def wrapped(t: str) -> str:
     out: list[str] = []
     for ln in console(t).split("\n"):
@@ -52,6 +62,7 @@ def wrapped(t: str) -> str:
 FORMS = {
     "quoted": quoted,
     "quoted twice": lambda t: quoted(quoted(t)),
+    "quoted with no-break spaces": no_break_spaces,
     "console log": console,
     "e-mail": mail,
     "CRLF": lambda t: t.replace("\n", "\r\n"),

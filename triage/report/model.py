@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-PARSER_VERSION = "1.8"   # 1.8: titles by syzkaller's newer frame-skip list (iput, drop_nlink, ...), KMSAN's encryption
+PARSER_VERSION = "1.9"   # 1.9: no-break spaces read as blanks (a mail client's indentation of a pasted trace);
+                         # 1.8: titles by syzkaller's newer frame-skip list (iput, drop_nlink, ...), KMSAN's encryption
                          # skips, "... corrupted" for a bare header, inconsistent lock state by its stack, arm faults by
                          # pc and backtrace, a bad page map frameless, a crash type by its title where the format cannot
                          # tell, era dates checked on syzbot's mails; 1.7: the report ends where syzkaller's does (a

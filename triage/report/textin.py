@@ -431,10 +431,17 @@ def undecode(text: str) -> str:
 
 
 def clean_text(data: str | bytes, mask: bool = True, decoded: bool = False) -> str:
-    """Decoded, LF-only, unquoted and unwrapped text, the lines quoting kernel source blanked (unless ``mask``
-    is False: the caller masked them already). ``decoded``: ``data`` is a str ``undecode`` leaves as it is
-    (the caller's ``undecode`` returned it unchanged), so a text nothing here changes is not decoded again."""
+    """Decoded, LF-only, unquoted and unwrapped text with plain blanks, the lines quoting kernel source blanked
+    (unless ``mask`` is False: the caller masked them already). ``decoded``: ``data`` is a str ``undecode`` leaves
+    as it is (the caller's ``undecode`` returned it unchanged), so a text nothing here changes is not decoded
+    again."""
     text = to_text(data)
+    if not text.isascii() and "\xa0" in text:      # (``isascii``: a flag of the string, no scan)
+        # The kernel prints no no-break space (U+00A0); mail clients (Evolution, Apple Mail) send a pasted trace's
+        # indentation as no-break and plain spaces by turns, and syzkaller's frame expressions take blanks only
+        # (" *"): read as sent, a quoted trace has no frame and the title's frame comes from the prose after it.
+        # (The console reading keeps the input's lines as they are: its evidence quotes them.)
+        text = text.replace("\xa0", " ")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
