@@ -110,6 +110,25 @@ def test_no_fold_on_an_empty_or_degenerate_signature(db):
     assert len(folded) == 1 and folded[0].duplicates == 2
 
 
+def test_a_reply_quoting_a_header_without_its_trace_folds_into_its_threads_report_of_that_kind(db):
+    header = REPORT.split("Modules linked in:")[0]          # "cut here" and the WARNING line: no frame to title by
+    null = "BUG: kernel NULL pointer dereference, address: 0000000000000058\n#PF: supervisor read access in kernel\n"
+    reply = "Re: [syzbot] [nilfs?] WARNING in nilfs_rmdir (2)"
+    run(db, syzbot_thread()[0],
+        mail("header@x", reply, "On Wed, syzbot wrote:\n" + quote(header) + "\nThe WARN_ON in drop_nlink.\n",
+             date="Thu, 21 Nov 2024 10:00:00 +0000", reply_to="report@google.com"),
+        mail("null@x", reply, "Unrelated, but I also hit:\n\n" + null, date="Fri, 22 Nov 2024 10:00:00 +0000",
+             reply_to="report@google.com"),
+        mail("elsewhere@x", "WARN_ON seen in my tests", "Seen here:\n\n" + header,
+             date="Fri, 22 Nov 2024 11:00:00 +0000"))
+    titles = dict(db.execute("SELECT message_id, title FROM reports").fetchall())
+    assert titles["header@x"] == titles["elsewhere@x"] == "WARNING in corrupted"
+    assert titles["null@x"] == "BUG: unable to handle kernel NULL pointer dereference in corrupted"
+    got = sorted((it.title, it.duplicates) for it in lines(db))
+    # the quoted header is the thread's WARNING; the NULL dereference another crash; a header in another thread its own
+    assert got == [(titles["null@x"], 1), ("WARNING in corrupted", 1), ("WARNING in nilfs_rmdir (2)", 2)], got
+
+
 def patch_and_replies(extid: str) -> list[MailRecord]:
     return [
         mail("fix@x", "[PATCH] nilfs2: fix nlink underflow in nilfs_rmdir",

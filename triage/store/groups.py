@@ -8,7 +8,9 @@ A report's key, first rule that applies:
 2. a syzbot bug known for the same signature (``signature_hash``: only signatures that say enough to fold on,
    ``normalize.foldable``);
 3. the key of an earlier report of the same mail thread about the same crash (same title up to syzbot's ``(N)``,
-   or same foldable signature): a reply that quotes or re-pastes a report folds into it;
+   or same foldable signature): a reply that quotes or re-pastes a report folds into it; and a report whose
+   frame syzkaller could not read (``WARNING in corrupted``: a reply quoting a header without its trace) into the
+   thread's first report of the same kind (``WARNING in ...``);
 4. its signature (``signature_hash``);
 5. itself (``report:ID``): a report without a readable trace never folds with another.
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:       # annotations only: a reader of the store does not impor
 
 CHUNK = 500
 _RECURRENCE = re.compile(r"\s+\(\d+\)$")
+# a title whose frame syzkaller could not read ("extracted no stack frame"): its kind, up to the frame
+_NO_FRAME = re.compile(r"^(.* in )corrupted$")
 
 
 def base_title(title: str | None) -> str:
@@ -110,12 +114,15 @@ def _thread_key(db: sqlite_utils.Database, rid: int, thread: str, title: str | N
                 when: str) -> str | None:
     """The key of the earliest earlier report of ``thread`` about the same crash, if any."""
     base = base_title(title)
+    m = _NO_FRAME.match(base)
+    kind = m.group(1) if m else None
     for other, otitle, oshash, okey in db.execute(
             "SELECT r.id, r.title, r.signature_hash, r.dup_key FROM reports r JOIN messages m "
             "ON m.message_id = r.message_id WHERE m.thread_id = ? AND r.id != ? "
             "AND (COALESCE(r.reported_at, '') < ? OR (COALESCE(r.reported_at, '') = ? AND r.id < ?)) "
             "ORDER BY COALESCE(r.reported_at, ''), r.id", [thread, rid, when, when, rid]):
-        if (shash and oshash == shash) or (base and base_title(otitle) == base):
+        obase = base_title(otitle)
+        if (shash and oshash == shash) or (base and obase == base) or (kind and obase.startswith(kind)):
             return okey or oshash or own_key(other)
     return None
 

@@ -866,10 +866,22 @@ def _v13_confident_first(db: sqlite_utils.Database) -> None:
     rebuild(db)
 
 
+def _v14_frameless_replies_fold(db: sqlite_utils.Database) -> None:
+    """A report whose frame syzkaller could not read (``WARNING in corrupted``: a reply quoting a header without
+    its trace) folds into its thread's first report of the same kind (``triage.store.groups``, rule 3): the
+    stored keys of those reports and of their threads' are recomputed, and their groups' rows."""
+    from triage.store.groups import refresh, settle
+
+    ids = [rid for (rid,) in db.execute("SELECT id FROM reports WHERE title LIKE '% in corrupted%'")]
+    if ids:
+        refresh(db, ids)
+        settle(db)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
-    _v11_stored_groups, _v12_narrow_reads, _v13_confident_first,
+    _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
