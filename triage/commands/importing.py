@@ -32,6 +32,7 @@ def import_cmd(
     from triage import sources
     from triage.commands.progress import Bar
     from triage.pipeline import Pipeline
+    from triage.reparse import stale_count
 
     if not paths and not public_inbox:
         die("nothing to import: give PATH... or --public-inbox DIR", EXIT_USAGE)
@@ -51,6 +52,10 @@ def import_cmd(
             from triage.classify_store import reclassify
 
             summary.counts["reclassified"] = reclassify(db)["reclassified"]
+        stale = stale_count(db)
+        if stale:
+            summary.notes.append(f"{stale} stored reports were parsed by an older syz-triage: `triage reparse` "
+                                 "reads them with this one (review state and labels stay)")
     except sqlite3.Error as exc:   # e.g. another writer held the database past the busy timeout
         die(f"database error, the batch in progress was not stored ({exc}); run the import again")
     finish_summary(summary, IMPORT_KEYS, json_out)

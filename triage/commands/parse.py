@@ -1,4 +1,4 @@
-"""``triage parse``: parse kernel reports and print what was found."""
+"""``triage parse``: parse kernel reports and print what was found; ``triage reparse``: the stored ones again."""
 
 from __future__ import annotations
 
@@ -45,5 +45,34 @@ def parse_cmd(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+def reparse_cmd(
+    everything: bool = typer.Option(False, "--all", help="Parse every stored report, not only an older parser's."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Parse again the stored reports an older syz-triage parsed (after an upgrade): titles, stacks, signatures,
+    groups and verdicts follow today's parser; ids, review state and your labels stay."""
+    import sqlite3
+
+    from triage.commands.common import die, open_store
+    from triage.reparse import reparse
+
+    db = open_store()
+    try:
+        result = reparse(db, everything=everything)
+    except sqlite3.Error as exc:
+        die(f"database error, the batch in progress was not stored ({exc}); run reparse again")
+    if json_out:
+        emit_json(result)
+        return
+    typer.echo(f"re-parsed {result['reparsed']} reports with parser {result['parser_version']}: "
+               f"{result['changed']} changed, {result['reclassified']} re-classified")
+    if result["no_crash"]:
+        warn(f"{result['no_crash']} reports in which the parser finds no crash now were left as they were "
+             "(`triage query` on parser_version lists them; `triage mute ID` hides one)")
+    if result["hash_kept"]:
+        warn(f"{result['hash_kept']} reports now read as the same crash text as another stored report: both kept")
+
+
 def register(app: typer.Typer) -> None:
     app.command("parse")(parse_cmd)
+    app.command("reparse")(reparse_cmd)

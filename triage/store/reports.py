@@ -28,7 +28,7 @@ if TYPE_CHECKING:       # annotations only: the import's worker processes prepar
 CHUNK = 500                # ids or hashes per IN (...) list
 MAX_STORED_TEXT = 2_000_000  # bytes of input kept with a report; larger logs keep the extracted report only
 
-_FRAMES_INSERT = ("INSERT OR IGNORE INTO frames (report_id, stack, pos, function, norm_function, offset, size, "
+FRAMES_INSERT = ("INSERT OR IGNORE INTO frames (report_id, stack, pos, function, norm_function, offset, size, "
                   "file, line, inline, module) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 
 
@@ -168,7 +168,7 @@ def store_reports(db: sqlite_utils.Database, reps: Sequence[PreparedReport]) -> 
         cols = list(rows[0])
         db.conn.executemany(f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                             [[r[c] for c in cols] for r in rows])
-        db.conn.executemany(_FRAMES_INSERT, frames)
+        db.conn.executemany(FRAMES_INSERT, frames)
         db.conn.executemany("INSERT OR IGNORE INTO reviews (report_id, state, updated_at) VALUES (?, 'new', ?)",
                             reviews)
     db.conn.executemany("INSERT OR IGNORE INTO sources (report_id, kind, location, message_id, seen_at) "

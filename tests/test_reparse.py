@@ -1,0 +1,117 @@
+"""After an upgrade, ``triage reparse`` gives a store an older parser wrote what today's parser reads: the same
+rows as a fresh import of the same mails (reports, frames, groups, verdicts), with every report's id, review
+state and human label kept, and an origin's own title (syzbot's) kept."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import shared_data
+from store_dump import differences, dump
+
+from triage import sources
+from triage.pipeline import Pipeline
+from triage.reparse import reparse
+from triage.report import PARSER_VERSION, parse
+from triage.review import set_label, set_state
+from triage.store import open_db, transaction
+from triage.store.groups import rebuild, refresh_all
+from triage.store.schema import db_file
+
+SAME_BATCHES = {"batch_seconds": float("inf"), "lock_seconds": float("inf")}
+
+
+def parser_title(parsed: str) -> str | None:
+    data = json.loads(parsed)
+    return data.get("title") or (data.get("event") or {}).get("title")
+
+
+def age(db) -> int:
+    """Make every report read as an older parser's that got it wrong: its title (where the parser gave it),
+    signature, guilty frame and file, subsystems and frames replaced, its groups keyed on those; returns how
+    many titles were the parser's."""
+    own = 0
+    with transaction(db):
+        for rid, title, parsed in db.execute("SELECT id, title, parsed FROM reports").fetchall():
+            data = json.loads(parsed)
+            if title == parser_title(parsed):
+                own += 1
+                title = f"WARNING in termination {rid}"
+            data["title"], data["event"] = f"WARNING in termination {rid}", None
+            db.execute("UPDATE reports SET title = ?, parsed = ?, signature = 'old', signature_hash = NULL, "
+                       "guilty_frame = 'termination', guilty_file = NULL, subsystems = '[]', parser_version = '1.0' "
+                       "WHERE id = ?", [title, json.dumps(data), rid])
+        db.execute("DELETE FROM frames")
+        refresh_all(db)
+        rebuild(db)
+    return own
+
+
+@pytest.mark.slow
+def test_a_store_an_older_parser_wrote_reads_after_reparse_as_a_fresh_import(tmp_path, list_archive):
+    shared_data("labelled")                      # the classifier's corpus
+    repo = list_archive("linux-unionfs")
+    fresh = open_db(tmp_path / "fresh.db")
+    Pipeline(fresh, workers=0, **SAME_BATCHES).run(sources.public_inbox(fresh, repo))
+    # the maintainer's review before the upgrade, on both stores
+    ids = [r for (r,) in fresh.execute("SELECT id FROM reports ORDER BY id")]
+    set_state(fresh, ids[:3], "acked")
+    set_label(fresh, ids[3], "data-loss", note="seen it lose a write")
+    with sqlite3.connect(tmp_path / "old.db") as copy:          # (the WAL's pages too)
+        fresh.conn.backup(copy)
+    old = open_db(tmp_path / "old.db")
+    titled = age(old)
+    assert titled > 100 and differences(dump(old), dump(fresh))      # the aged store reads otherwise
+
+    got = reparse(old)
+    assert got["reparsed"] == len(ids) and got["no_crash"] == 0 and got["hash_kept"] == 0
+    assert got["changed"] == len(ids) and got["parser_version"] == PARSER_VERSION
+    assert not differences(dump(old), dump(fresh))
+    syzbot = old.execute("SELECT COUNT(*) FROM reports r JOIN messages m ON m.message_id = r.message_id "
+                         "WHERE m.author_email LIKE 'syzbot%' AND m.subject NOT LIKE 'Re:%'").fetchone()[0]
+    assert syzbot > 20 and titled < len(ids)                  # syzbot's own titles were kept, not re-derived
+    # done once: nothing is stale any more
+    assert reparse(old)["reparsed"] == 0
+
+
+def test_review_state_labels_and_a_report_with_no_crash_now_are_kept(db, cli):
+    text = ("BUG: kernel NULL pointer dereference, address: 0000000000000058\nRIP: 0010:__lock_acquire+0x35/0x490\n"
+            "Call Trace:\n <TASK>\n lock_acquire+0xd8/0x1f0\n d_path+0xd1/0x1f0\n audit_log_d_path+0x65/0x130\n"
+            " </TASK>\n")
+    quoted = "".join("> " + ("\xa0" + ln[1:] if ln.startswith(" ") else ln) + "\n" for ln in text.split("\n"))
+    for i, body in enumerate((quoted, text.replace("d_path", "d_walk"))):
+        Pipeline(db, classify=False).run(sources.files([_write(db, i, body)]))
+    (a, b) = [r for (r,) in db.execute("SELECT id FROM reports ORDER BY id")]
+    title = parse(quoted).title
+    assert title == "BUG: unable to handle kernel NULL pointer dereference in d_path"
+    set_state(db, [a], "acked")
+    set_label(db, a, "data-loss", note="lost a write")
+    with transaction(db):
+        db.execute("UPDATE reports SET parser_version = '1.8', title = 'BUG: in termination', "
+                   "parsed = json_set(parsed, '$.title', 'BUG: in termination') WHERE id = ?", [a])
+        db.execute("UPDATE reports SET parser_version = '1.8', text = 'no crash in this text' WHERE id = ?", [b])
+    res = cli("import", _write(db, 2, "nothing here"))
+    assert "2 stored reports were parsed by an older syz-triage: `triage reparse`" in res.stderr
+    res = cli("reparse", "--json")
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    assert (got["reparsed"], got["changed"], got["no_crash"]) == (1, 1, 1)
+    row = db.execute("SELECT title, parser_version FROM reports WHERE id = ?", [a]).fetchone()
+    assert tuple(row) == (title, PARSER_VERSION)
+    assert db.execute("SELECT state FROM reviews WHERE report_id = ?", [a]).fetchone()[0] == "acked"
+    assert db.execute("SELECT label FROM verdicts WHERE report_id = ? AND source = 'human'", [a]).fetchone()[0] \
+        == "data-loss"
+    assert db.execute("SELECT COUNT(*) FROM frames WHERE report_id = ?", [a]).fetchone()[0] > 0
+    # the report the parser finds no crash in now: as it was, and said so
+    assert db.execute("SELECT parser_version FROM reports WHERE id = ?", [b]).fetchone()[0] == "1.8"
+    res = cli("reparse")
+    assert "re-parsed 0 reports" in res.stdout and "1 reports in which the parser finds no crash" in res.stderr
+
+
+def _write(db, i: int, body: str) -> str:
+    path = Path(db_file(db)).parent / f"report{i}.txt"
+    path.write_text(body)
+    return str(path)

@@ -1,0 +1,158 @@
+"""Stored reports read again by today's parser: what an upgrade of syz-triage brings to a store made before it.
+
+An import parses each text once and skips a mail it has stored already, so a report keeps the parse of the
+version that imported it (``reports.parser_version``). ``reparse`` parses the stored text of every report an
+older parser read (or of all with ``everything``) and writes what the parse decides in place, in batches (each
+parsed outside the write lock, then written in one short transaction):
+
+- the parse's columns (title, crash type, corrupted flag, kernel, guilty frame and file, signature and its hash,
+  subsystems, the parsed JSON) and the report's frames; the content hash too, unless another stored report has
+  that crash text already (the two stay as they are: nothing is merged or deleted);
+- the title only where the parser gave it: a title the report's origin gave (syzbot's, on its own mail) stays;
+- what follows from the parse: the duplicate groups of the reports and their threads, and the combined verdicts
+  (a human label stays, as every review state does: the report keeps its id).
+
+A report in whose text the parser finds no crash any more is left as it was and counted (``no_crash``): it may be
+a crash its origin titled (a syzbot crash log) or a false report of an older parser; ``triage mute`` hides one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from triage.report import PARSER_VERSION, parse
+from triage.store import transaction
+from triage.store.groups import refresh, settle
+from triage.store.reports import CHUNK, FRAMES_INSERT, prepare
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+BATCH = 200            # reports parsed, then written in one transaction
+# the ``reports`` columns a parse decides (``store.reports.prepare``), but the title and the content hash
+PARSE_COLUMNS = ("crash_type", "corrupted", "kernel", "guilty_frame", "guilty_file", "signature", "signature_hash",
+                 "subsystems", "parser_version", "parsed")
+# the columns a user reads (a report whose parse moves one of these is ``changed``)
+SHOWN = ("title", "crash_type", "corrupted", "kernel", "guilty_frame", "guilty_file", "signature", "subsystems")
+
+
+def stale_ids(db: sqlite_utils.Database, everything: bool = False) -> list[int]:
+    """The reports an older parser read (all of them with ``everything``), in id order."""
+    if everything:
+        return [r for (r,) in db.execute("SELECT id FROM reports ORDER BY id")]
+    return [r for (r,) in db.execute("SELECT id FROM reports WHERE parser_version IS NOT ? ORDER BY id",
+                                     [PARSER_VERSION])]
+
+
+def stale_count(db: sqlite_utils.Database) -> int:
+    """How many reports an older parser read."""
+    return db.execute("SELECT COUNT(*) FROM reports WHERE parser_version IS NOT ?", [PARSER_VERSION]).fetchone()[0]
+
+
+def _parser_title(parsed: str | None) -> str | None:
+    """The title the stored parse gave (its ``display_title``), None if it cannot be read."""
+    try:
+        data = json.loads(parsed or "")
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return data.get("title") or (data.get("event") or {}).get("title")
+
+
+def _read(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple]:
+    rows: list[tuple] = []
+    for i in range(0, len(ids), CHUNK):
+        part = list(ids[i:i + CHUNK])
+        rows += db.execute(
+            "SELECT id, text, title, parsed, source_kind, source, message_id, reported_at, bug_extid "
+            f"FROM reports WHERE id IN ({','.join('?' * len(part))}) ORDER BY id", part).fetchall()
+    return rows
+
+
+class _Parse(NamedTuple):
+    """A stored report parsed again, as what to write."""
+
+    rid: int
+    content_hash: str
+    columns: dict            # ``PARSE_COLUMNS`` and the title
+    frames: list[tuple]      # its ``frames`` rows
+    text: str
+
+
+def _parsed(rows: list[tuple]) -> tuple[list[_Parse], list[int]]:
+    """Each row parsed again, and the ids of those in which the parser finds no crash."""
+    out, none = [], []
+    for rid, text, title, parsed, kind, location, mid, when, bug in rows:
+        rep = parse(text or "")
+        if rep.display_title is None:
+            none.append(rid)
+            continue
+        # the stored title is the parser's when it is what the stored parse titled; else the origin's: kept
+        own = title is None or title == _parser_title(parsed)
+        new = prepare(rep, kind=kind, location=location, message_id=mid, reported_at=when, bug_extid=bug,
+                      full_text=text, title=None if own else title)
+        cols = {c: new.row[c] for c in PARSE_COLUMNS}
+        cols["title"] = new.row["title"]
+        out.append(_Parse(rid, new.content_hash, cols, [(rid, *f) for f in new.frames], text))
+    return out, none
+
+
+def _write(db: sqlite_utils.Database, parsed: list[_Parse]) -> tuple[int, int]:
+    """Write a batch's parses (inside the caller's transaction); (changed reports, content hashes kept because
+    another report holds the new one)."""
+    changed = kept = 0
+    for rid, chash, cols, frames, _ in parsed:
+        old = dict(zip(("content_hash", *SHOWN), db.execute(
+            f"SELECT content_hash, {', '.join(SHOWN)} FROM reports WHERE id = ?", [rid]).fetchone(), strict=True))
+        other = db.execute("SELECT id FROM reports WHERE content_hash = ? AND id != ?", [chash, rid]).fetchone()
+        if other is not None:
+            chash, kept = old["content_hash"], kept + 1
+        values = {"content_hash": chash, **cols}
+        if any(old[c] != values[c] for c in SHOWN):
+            changed += 1
+        db.execute(f"UPDATE reports SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?",
+                   [*values.values(), rid])
+        db.execute("DELETE FROM frames WHERE report_id = ?", [rid])
+        db.conn.executemany(FRAMES_INSERT, frames)
+    return changed, kept
+
+
+def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool = True,
+            classifier: Any = None) -> dict[str, Any]:
+    """Parse again the reports an older parser read (all with ``everything``) and write the results in place
+    (module doc). Returns the counts: ``reparsed``, ``changed`` (a column moved), ``no_crash`` (left as they
+    were), ``hash_kept``, ``reclassified`` and the ``parser_version``."""
+    from triage.classify_store import load_classifier, verdicts_for, write_verdicts
+    from triage.store import now
+    from triage.store.verdicts import verdict_row
+
+    ids = stale_ids(db, everything)
+    clf = load_classifier(classifier) if classify and ids else None
+    counts = {"reparsed": 0, "changed": 0, "no_crash": 0, "hash_kept": 0, "reclassified": 0}
+    for start in range(0, len(ids), BATCH):
+        parsed, none = _parsed(_read(db, ids[start:start + BATCH]))
+        done = [p.rid for p in parsed]
+        verdicts = []
+        if clf is not None and done:     # the combined verdicts of the new parses (a human label is another row)
+            stamp = now()
+            found = verdicts_for([(p.text, p.columns["parsed"]) for p in parsed], clf)
+            verdicts = [verdict_row(p.rid, v, stamp) for p, v in zip(parsed, found, strict=True)]
+        with transaction(db):
+            mark = ("INSERT OR IGNORE INTO dirty_groups SELECT COALESCE(dup_key, 'report:' || id) FROM reports "
+                    f"WHERE id IN ({','.join('?' * len(done))})")
+            if done:
+                db.execute(mark, done)          # their groups' rows (subsystems, labels) are computed again
+            changed, kept = _write(db, parsed)
+            refresh(db, done)
+            if done:
+                db.execute(mark, done)
+            settle(db)
+            counts["reclassified"] += write_verdicts(db, verdicts)
+        counts["reparsed"] += len(done)
+        counts["changed"] += changed
+        counts["hash_kept"] += kept
+        counts["no_crash"] += len(none)
+    return {**counts, "parser_version": PARSER_VERSION}
