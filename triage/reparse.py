@@ -8,7 +8,7 @@ parsed outside the write lock, then written in one short transaction):
 - the parse's columns (title, crash type, corrupted flag, kernel, guilty frame and file, signature and its hash,
   subsystems, the parsed JSON) and the report's frames; the content hash too, unless another stored report has
   that crash text already (the two stay as they are: nothing is merged or deleted);
-- the title only where the parser gave it: a title the report's origin gave (syzbot's, on its own mail) stays;
+- the title as the import gives it: the parser's, or the one its origin gave (syzbot's, on its own mail);
 - what follows from the parse: the duplicate groups of the reports and their threads, and the combined verdicts
   (a human label stays, as every review state does: the report keeps its id).
 
@@ -18,13 +18,14 @@ a crash its origin titled (a syzbot crash log) or a false report of an older par
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from records.mail import Mail
 from triage.report import PARSER_VERSION, parse
 from triage.store import transaction
 from triage.store.groups import refresh, settle
+from triage.store.messages import is_syzbot, syzbot_title
 from triage.store.reports import CHUNK, FRAMES_INSERT, prepare
 
 if TYPE_CHECKING:
@@ -51,24 +52,18 @@ def stale_count(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT COUNT(*) FROM reports WHERE parser_version IS NOT ?", [PARSER_VERSION]).fetchone()[0]
 
 
-def _parser_title(parsed: str | None) -> str | None:
-    """The title the stored parse gave (its ``display_title``), None if it cannot be read."""
-    try:
-        data = json.loads(parsed or "")
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    return data.get("title") or (data.get("event") or {}).get("title")
-
-
 def _read(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple]:
+    """The reports' rows, each with the title its origin gave it (syzbot's, on its own mail), as the import did."""
     rows: list[tuple] = []
     for i in range(0, len(ids), CHUNK):
         part = list(ids[i:i + CHUNK])
-        rows += db.execute(
-            "SELECT id, text, title, parsed, source_kind, source, message_id, reported_at, bug_extid "
-            f"FROM reports WHERE id IN ({','.join('?' * len(part))}) ORDER BY id", part).fetchall()
+        for rid, text, kind, location, mid, when, bug, subject, author, body in db.execute(
+                "SELECT r.id, r.text, r.source_kind, r.source, r.message_id, r.reported_at, r.bug_extid, m.subject, "
+                "m.author_email, m.body FROM reports r LEFT JOIN messages m ON m.message_id = r.message_id "
+                f"WHERE r.id IN ({','.join('?' * len(part))}) ORDER BY r.id", part):
+            origin = syzbot_title(Mail(mid, subject or "", author_email=author or "", body=body or "")) \
+                if mid is not None and is_syzbot(author or "") else None
+            rows.append((rid, text, origin, kind, location, mid, when, bug))
     return rows
 
 
@@ -85,15 +80,13 @@ class _Parse(NamedTuple):
 def _parsed(rows: list[tuple]) -> tuple[list[_Parse], list[int]]:
     """Each row parsed again, and the ids of those in which the parser finds no crash."""
     out, none = [], []
-    for rid, text, title, parsed, kind, location, mid, when, bug in rows:
+    for rid, text, origin, kind, location, mid, when, bug in rows:
         rep = parse(text or "")
         if rep.display_title is None:
             none.append(rid)
             continue
-        # the stored title is the parser's when it is what the stored parse titled; else the origin's: kept
-        own = title is None or title == _parser_title(parsed)
         new = prepare(rep, kind=kind, location=location, message_id=mid, reported_at=when, bug_extid=bug,
-                      full_text=text, title=None if own else title)
+                      full_text=text, title=origin)
         cols = {c: new.row[c] for c in PARSE_COLUMNS}
         cols["title"] = new.row["title"]
         out.append(_Parse(rid, new.content_hash, cols, [(rid, *f) for f in new.frames], text))
