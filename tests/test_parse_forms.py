@@ -1,8 +1,8 @@
 """The same crash gives the same title and signature whichever way it reaches us: the labelled reports (raw
 logs, syzbot excerpts, quoted replies, mail-wrapped pastes) as they are, quoted in a reply, quoted twice,
-quoted by a mail client that sends indentation as no-break spaces, as a console log with other CPUs' lines
-interleaved, inside a syzbot e-mail, with CRLF line ends, and as a console log re-wrapped at 76 columns by a mail
-client."""
+quoted by a mail client that sends indentation as no-break spaces, as a web mailer's escaped HTML, as a console
+log with other CPUs' lines interleaved, inside a syzbot e-mail, with CRLF line ends, and as a console log
+re-wrapped at 76 columns by a mail client."""
 
 from __future__ import annotations
 
@@ -52,6 +52,13 @@ def no_break_spaces(t: str) -> str:
 _BLANK_RUN = re.compile(r"^ +| {2,}", re.M)
 
 
+def web_mailer(t: str) -> str:
+    """Sent as a web mailer (qq.com's) sends the "plain" part it writes from HTML: character references left in
+    ("-&gt; #1 (&amp;ei-&gt;i_lock)"), blank runs as "&nbsp;"."""
+    t = t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BLANK_RUN.sub(lambda m: "&nbsp;" * (len(m[0]) - 1) + " ", t)
+
+
 def wrapped(t: str) -> str:
     out: list[str] = []
     for ln in console(t).split("\n"):
@@ -63,6 +70,7 @@ FORMS = {
     "quoted": quoted,
     "quoted twice": lambda t: quoted(quoted(t)),
     "quoted with no-break spaces": no_break_spaces,
+    "a web mailer's escaped HTML": web_mailer,
     "console log": console,
     "e-mail": mail,
     "CRLF": lambda t: t.replace("\n", "\r\n"),

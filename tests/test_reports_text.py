@@ -231,3 +231,17 @@ def test_every_syzbot_report_keeps_its_buggy_row_mark():
         assert all(r in report for r in rows), path.name
         seen += 1
     assert seen >= 200
+
+
+def test_a_web_mailers_character_references_are_read_as_the_characters_the_kernel_printed():
+    from triage.report.textin import unescape_html
+
+    sent = ("WARNING: possible circular locking dependency detected\n"
+            "-&gt; #1 (&amp;ei-&gt;i_lock){+.+.}-{3:3}:\n&nbsp;&nbsp; lock_acquire+0x1/0x2\n&amp;gt; &lt;TASK&gt;\n")
+    got = unescape_html(sent)
+    assert got == ("WARNING: possible circular locking dependency detected\n"
+                   "-> #1 (&ei->i_lock){+.+.}-{3:3}:\n\xa0\xa0 lock_acquire+0x1/0x2\n&gt; <TASK>\n")   # one pass
+    assert got.count("\n") == sent.count("\n")              # lines stay where the input has them
+    # kernel output holds "&" (lock names) and maybe a stray "&amp;" (a fuzzed file name): left as it is
+    for text in ("(&ei->i_lock){+.+.}", "EXT4-fs error: name 'a&amp;b'"):
+        assert unescape_html(text) is text

@@ -32,7 +32,7 @@ from triage.report.memo import by_name
 from triage.report.model import Report
 from triage.report.normalize import signature
 from triage.report.stacks import extract_frames
-from triage.report.textin import clean_text, mask_code, to_text, undecode
+from triage.report.textin import clean_text, mask_code, to_text, undecode, unescape_html
 from triage.report.wordset import RegexpSet, WordSet, literal_search, required_literals
 from vocab.console import SYZKALLER_CONSOLE
 
@@ -1138,7 +1138,7 @@ _release_date = by_name(kernel_date)     # a release's day (a pure function of t
 
 def parse(text: str | bytes) -> Report:
     """The first crash in ``text`` (a console log, a report excerpt or a mail body); title None if none."""
-    masked = mask_code(to_text(text))
+    masked = mask_code(unescape_html(to_text(text)))
     raw = undecode(masked)          # diff hunks and quoted source blanked; decoded frames re-encoded
     cleaned = clean_text(raw, mask=False, decoded=raw is masked)
     cuts = _inline_header_cuts(cleaned)
