@@ -18,7 +18,7 @@ a crash its origin titled (a syzbot crash log) or a false report of an older par
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from records.mail import Mail
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 BATCH = 200            # reports parsed, then written in one transaction
+Progress = Callable[[str, int | None], None]     # as ``commands.progress.Bar``
 # the ``reports`` columns a parse decides (``store.reports.prepare``), but the title and the content hash
 PARSE_COLUMNS = ("crash_type", "corrupted", "kernel", "guilty_frame", "guilty_file", "signature", "signature_hash",
                  "subsystems", "parser_version", "parsed")
@@ -77,10 +78,12 @@ class _Parse(NamedTuple):
     text: str
 
 
-def _parsed(rows: list[tuple]) -> tuple[list[_Parse], list[int]]:
+def _parsed(rows: list[tuple], progress: Progress | None = None) -> tuple[list[_Parse], list[int]]:
     """Each row parsed again, and the ids of those in which the parser finds no crash."""
     out, none = [], []
     for rid, text, origin, kind, location, mid, when, bug in rows:
+        if progress is not None:
+            progress("", None)
         rep = parse(text or "")
         if rep.display_title is None:
             none.append(rid)
@@ -114,19 +117,22 @@ def _write(db: sqlite_utils.Database, parsed: list[_Parse]) -> tuple[int, int]:
 
 
 def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool = True,
-            classifier: Any = None) -> dict[str, Any]:
+            classifier: Any = None, progress: Progress | None = None) -> dict[str, Any]:
     """Parse again the reports an older parser read (all with ``everything``) and write the results in place
     (module doc). Returns the counts: ``reparsed``, ``changed`` (a column moved), ``no_crash`` (left as they
-    were), ``hash_kept``, ``reclassified`` and the ``parser_version``."""
+    were), ``hash_kept``, ``reclassified`` and the ``parser_version``. ``progress``: told the number of reports
+    first (``progress("re-parsing", n)``), then each one (``progress("", None)``)."""
     from triage.classify_store import load_classifier, verdicts_for, write_verdicts
     from triage.store import now
     from triage.store.verdicts import verdict_row
 
     ids = stale_ids(db, everything)
     clf = load_classifier(classifier) if classify and ids else None
+    if progress is not None and ids:
+        progress("re-parsing", len(ids))
     counts = {"reparsed": 0, "changed": 0, "no_crash": 0, "hash_kept": 0, "reclassified": 0}
     for start in range(0, len(ids), BATCH):
-        parsed, none = _parsed(_read(db, ids[start:start + BATCH]))
+        parsed, none = _parsed(_read(db, ids[start:start + BATCH]), progress)
         done = [p.rid for p in parsed]
         verdicts = []
         if clf is not None and done:     # the combined verdicts of the new parses (a human label is another row)

@@ -54,11 +54,13 @@ def reparse_cmd(
     import sqlite3
 
     from triage.commands.common import die, open_store
+    from triage.commands.progress import Bar
     from triage.reparse import reparse
 
     db = open_store()
     try:
-        result = reparse(db, everything=everything)
+        with Bar(not json_out) as bar:
+            result = reparse(db, everything=everything, progress=bar)
     except sqlite3.Error as exc:
         die(f"database error, the batch in progress was not stored ({exc}); run reparse again")
     if json_out:
