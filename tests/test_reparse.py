@@ -79,7 +79,8 @@ def test_review_state_labels_and_a_report_with_no_crash_now_are_kept(db, cli):
     with transaction(db):
         db.execute("UPDATE reports SET parser_version = '1.8', title = 'BUG: in termination', "
                    "parsed = json_set(parsed, '$.title', 'BUG: in termination') WHERE id = ?", [a])
-        db.execute("UPDATE reports SET parser_version = '1.8', text = 'no crash in this text' WHERE id = ?", [b])
+        db.execute("UPDATE reports SET parser_version = '1.8', text = ? WHERE id = ?",
+                   ["no crash in this text\n" * 40, b])     # (as many lines as its parse read)
     res = cli("import", _write(db, 2, "nothing here"))
     assert "2 stored reports were parsed by an older syz-triage: `triage reparse`" in res.stderr
     res = cli("reparse", "--json")
@@ -102,3 +103,25 @@ def _write(db, i: int, body: str) -> str:
     path = Path(db_file(db)).parent / f"report{i}.txt"
     path.write_text(body)
     return str(path)
+
+
+def test_a_log_too_large_to_keep_whole_is_not_parsed_again_from_its_crash_alone(db, monkeypatch):
+    import triage.store.reports as stored
+
+    crash = ("WARNING: CPU: 0 PID: 42 at fs/ext4/inode.c:100 ext4_write_begin+0x1/0x2\nModules linked in:\n"
+             "CPU: 0 PID: 42 Comm: syz-executor Not tainted 6.1.0 #1\nRIP: 0010:ext4_write_begin+0x1/0x2\n"
+             "Call Trace:\n <TASK>\n generic_perform_write+0x1/0x2\n ext4_buffered_write_iter+0x1/0x2\n"
+             " vfs_write+0x1/0x2\n </TASK>\n")
+    log = ("FAULT_INJECTION: forcing a failure.\nname failslab, interval 1, probability 0, space 0, times 0\n"
+           "CPU: 0 PID: 42 Comm: syz-executor Not tainted 6.1.0 #1\n"
+           + "".join(f"audit: type=1400 audit({i}): avc: denied\n" for i in range(200)) + crash)
+    monkeypatch.setattr(stored, "MAX_STORED_TEXT", 2_000)          # (2 MB: this log stands for one above it)
+    Pipeline(db, classify=False).run(sources.files([_write(db, 0, log)]))
+    text, parsed = db.execute("SELECT text, parsed FROM reports").fetchone()
+    assert len(text) < 2_000 < len(log)                                 # the store kept the crash alone
+    assert "fault-injection" in {m["kind"] for m in json.loads(parsed)["markers"]}
+    with transaction(db):
+        db.execute("UPDATE reports SET parser_version = '1.0'")
+    got = reparse(db, classify=False)
+    assert (got["reparsed"], got["partial"]) == (0, 1)
+    assert db.execute("SELECT parsed FROM reports").fetchone()[0] == parsed     # what the whole log said, kept

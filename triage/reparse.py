@@ -13,11 +13,14 @@ parsed outside the write lock, then written in one short transaction):
   (a human label stays, as every review state does: the report keeps its id).
 
 A report in whose text the parser finds no crash any more is left as it was and counted (``no_crash``): it may be
-a crash its origin titled (a syzbot crash log) or a false report of an older parser; ``triage mute`` hides one.
+a crash its origin titled (a syzbot crash log) or a false report of an older parser; ``triage mute`` hides one. So
+is a report of a log too large to keep whole, whose stored text is its crash alone (``partial``): parsed again,
+it would lose what the log printed around the crash.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -58,14 +61,29 @@ def _read(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple]:
     rows: list[tuple] = []
     for i in range(0, len(ids), CHUNK):
         part = list(ids[i:i + CHUNK])
-        for rid, text, kind, location, mid, when, bug, subject, author, body in db.execute(
-                "SELECT r.id, r.text, r.source_kind, r.source, r.message_id, r.reported_at, r.bug_extid, m.subject, "
-                "m.author_email, m.body FROM reports r LEFT JOIN messages m ON m.message_id = r.message_id "
+        for rid, text, parsed, kind, location, mid, when, bug, subject, author, body in db.execute(
+                "SELECT r.id, r.text, r.parsed, r.source_kind, r.source, r.message_id, r.reported_at, r.bug_extid, "
+                "m.subject, m.author_email, m.body FROM reports r LEFT JOIN messages m ON m.message_id = r.message_id "
                 f"WHERE r.id IN ({','.join('?' * len(part))}) ORDER BY r.id", part):
             origin = syzbot_title(Mail(mid, subject or "", author_email=author or "", body=body or "")) \
                 if mid is not None and is_syzbot(author or "") else None
-            rows.append((rid, text, origin, kind, location, mid, when, bug))
+            rows.append((rid, text or "", origin, kind, location, mid, when, bug, _read_past(parsed, text or "")))
     return rows
+
+
+def _read_past(parsed: str | None, text: str) -> bool:
+    """Whether the stored parse read lines past the end of the stored text: the input was a log too large to keep
+    (``store.reports.MAX_STORED_TEXT``) and the text is its crash alone; parsed again, the lines around the crash
+    (a fault injection before it, the I/O errors after it) would be lost."""
+    try:
+        data = json.loads(parsed or "")
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    last = text.count("\n") + 1
+    items = [data.get("crash"), *(item for key in ("events", "markers", "trace") for item in data.get(key) or [])]
+    return any(isinstance(d, dict) and isinstance(d.get("lineno"), int) and d["lineno"] > last for d in items)
 
 
 class _Parse(NamedTuple):
@@ -78,13 +96,17 @@ class _Parse(NamedTuple):
     text: str
 
 
-def _parsed(rows: list[tuple], progress: Progress | None = None) -> tuple[list[_Parse], list[int]]:
-    """Each row parsed again, and the ids of those in which the parser finds no crash."""
-    out, none = [], []
-    for rid, text, origin, kind, location, mid, when, bug in rows:
+def _parsed(rows: list[tuple], progress: Progress | None = None) -> tuple[list[_Parse], list[int], list[int]]:
+    """Each row parsed again; the ids of those in which the parser finds no crash, and of those whose stored text is
+    a part of what was parsed (``_read_past``): both left as they are."""
+    out, none, partial = [], [], []
+    for rid, text, origin, kind, location, mid, when, bug, past in rows:
         if progress is not None:
             progress("", None)
-        rep = parse(text or "")
+        if past:
+            partial.append(rid)
+            continue
+        rep = parse(text)
         if rep.display_title is None:
             none.append(rid)
             continue
@@ -93,7 +115,7 @@ def _parsed(rows: list[tuple], progress: Progress | None = None) -> tuple[list[_
         cols = {c: new.row[c] for c in PARSE_COLUMNS}
         cols["title"] = new.row["title"]
         out.append(_Parse(rid, new.content_hash, cols, [(rid, *f) for f in new.frames], text))
-    return out, none
+    return out, none, partial
 
 
 def _write(db: sqlite_utils.Database, parsed: list[_Parse]) -> tuple[int, int]:
@@ -119,9 +141,9 @@ def _write(db: sqlite_utils.Database, parsed: list[_Parse]) -> tuple[int, int]:
 def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool = True,
             classifier: Any = None, progress: Progress | None = None) -> dict[str, Any]:
     """Parse again the reports an older parser read (all with ``everything``) and write the results in place
-    (module doc). Returns the counts: ``reparsed``, ``changed`` (a column moved), ``no_crash`` (left as they
-    were), ``hash_kept``, ``reclassified`` and the ``parser_version``. ``progress``: told the number of reports
-    first (``progress("re-parsing", n)``), then each one (``progress("", None)``)."""
+    (module doc). Returns the counts: ``reparsed``, ``changed`` (a column moved), ``no_crash`` and ``partial``
+    (left as they were), ``hash_kept``, ``reclassified`` and the ``parser_version``. ``progress``: told the number
+    of reports first (``progress("re-parsing", n)``), then each one (``progress("", None)``)."""
     from triage.classify_store import load_classifier, verdicts_for, write_verdicts
     from triage.store import now
     from triage.store.verdicts import verdict_row
@@ -130,9 +152,9 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
     clf = load_classifier(classifier) if classify and ids else None
     if progress is not None and ids:
         progress("re-parsing", len(ids))
-    counts = {"reparsed": 0, "changed": 0, "no_crash": 0, "hash_kept": 0, "reclassified": 0}
+    counts = {"reparsed": 0, "changed": 0, "no_crash": 0, "partial": 0, "hash_kept": 0, "reclassified": 0}
     for start in range(0, len(ids), BATCH):
-        parsed, none = _parsed(_read(db, ids[start:start + BATCH]), progress)
+        parsed, none, partial = _parsed(_read(db, ids[start:start + BATCH]), progress)
         done = [p.rid for p in parsed]
         verdicts = []
         if clf is not None and done:     # the combined verdicts of the new parses (a human label is another row)
@@ -154,4 +176,5 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
         counts["changed"] += changed
         counts["hash_kept"] += kept
         counts["no_crash"] += len(none)
+        counts["partial"] += len(partial)
     return {**counts, "parser_version": PARSER_VERSION}

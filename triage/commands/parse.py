@@ -71,6 +71,9 @@ def reparse_cmd(
     if result["no_crash"]:
         warn(f"{result['no_crash']} reports in which the parser finds no crash now were left as they were "
              "(`triage query` on parser_version lists them; `triage mute ID` hides one)")
+    if result["partial"]:
+        warn(f"{result['partial']} reports of logs too large to keep whole were left as they were (the store kept "
+             "their crash alone: parsed again, the log's lines around it would be lost)")
     if result["hash_kept"]:
         warn(f"{result['hash_kept']} reports now read as the same crash text as another stored report: both kept")
 
