@@ -878,10 +878,17 @@ def _v14_frameless_replies_fold(db: sqlite_utils.Database) -> None:
         settle(db)
 
 
+def _v15_parser_version_index(db: sqlite_utils.Database) -> None:
+    """The reports an older parser read (``triage.reparse``) found from an index: ``triage import`` asks after each
+    run whether there are any, and a scan of a million reports would cost it seconds."""
+    db.execute("CREATE INDEX reports_parser_version ON reports(parser_version)")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
     _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
+    _v15_parser_version_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
