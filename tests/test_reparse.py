@@ -64,10 +64,13 @@ def test_a_store_an_older_parser_wrote_reads_after_reparse_as_a_fresh_import(tmp
     assert reparse(old)["reparsed"] == 0
 
 
+REPORT = ("BUG: kernel NULL pointer dereference, address: 0000000000000058\nRIP: 0010:__lock_acquire+0x35/0x490\n"
+          "Call Trace:\n <TASK>\n lock_acquire+0xd8/0x1f0\n d_path+0xd1/0x1f0\n audit_log_d_path+0x65/0x130\n"
+          " </TASK>\n")
+
+
 def test_review_state_labels_and_a_report_with_no_crash_now_are_kept(db, cli):
-    text = ("BUG: kernel NULL pointer dereference, address: 0000000000000058\nRIP: 0010:__lock_acquire+0x35/0x490\n"
-            "Call Trace:\n <TASK>\n lock_acquire+0xd8/0x1f0\n d_path+0xd1/0x1f0\n audit_log_d_path+0x65/0x130\n"
-            " </TASK>\n")
+    text = REPORT
     quoted = "".join("> " + ("\xa0" + ln[1:] if ln.startswith(" ") else ln) + "\n" for ln in text.split("\n"))
     for i, body in enumerate((quoted, text.replace("d_path", "d_walk"))):
         Pipeline(db, classify=False).run(sources.files([_write(db, i, body)]))
@@ -125,3 +128,29 @@ def test_a_log_too_large_to_keep_whole_is_not_parsed_again_from_its_crash_alone(
     got = reparse(db, classify=False)
     assert (got["reparsed"], got["partial"]) == (0, 1)
     assert db.execute("SELECT parsed FROM reports").fetchone()[0] == parsed     # what the whole log said, kept
+
+
+def test_a_report_the_parser_fails_on_is_named_and_left_and_the_others_go_on(db, cli, monkeypatch):
+    import triage.reparse as reparsing
+
+    for i, func in enumerate(("d_path", "d_walk", "d_lookup")):
+        Pipeline(db, classify=False).run(sources.files([_write(db, i, REPORT.replace("d_path", func))]))
+    with transaction(db):
+        db.execute("UPDATE reports SET parser_version = '1.8', title = 'stale', parsed = json_set(parsed, '$.title', "
+                   "'stale')")
+    bad = db.execute("SELECT id FROM reports WHERE text LIKE '%d_walk%'").fetchone()[0]
+
+    def parse(text: str):
+        if "d_walk" in text:
+            raise ValueError("a parser bug")
+        return real(text)
+
+    real = reparsing.parse
+    monkeypatch.setattr(reparsing, "parse", parse)
+    res = cli("reparse", "--json")
+    assert res.exit_code == 1
+    assert res.stderr.strip() == f"triage: report {bad}: could not parse (ValueError: a parser bug)"
+    got = json.loads(res.stdout)
+    assert got["reparsed"] == 2 and len(got["errors"]) == 1
+    titles = dict(db.execute("SELECT id, title FROM reports"))
+    assert titles.pop(bad) == "stale" and all(t.endswith(("in d_path", "in d_lookup")) for t in titles.values())

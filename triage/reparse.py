@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from records.mail import Mail
@@ -100,26 +101,38 @@ class _Parse(NamedTuple):
     text: str
 
 
-def _parsed(rows: list[tuple], progress: Progress | None = None) -> tuple[list[_Parse], list[int], list[int]]:
-    """Each row parsed again; the ids of those in which the parser finds no crash, and of those whose stored text is
-    a part of what was parsed (``_read_past``): both left as they are."""
-    out, none, partial = [], [], []
+@dataclass
+class _Left:
+    """The reports of a batch left as they were, by why."""
+
+    no_crash: list[int] = field(default_factory=list)    # the parser finds no crash in the text now
+    partial: list[int] = field(default_factory=list)     # the text is a part of what was parsed (``_read_past``)
+    errors: list[str] = field(default_factory=list)      # the parser failed: one line each, naming the report
+
+
+def _parsed(rows: list[tuple], progress: Progress | None = None) -> tuple[list[_Parse], _Left]:
+    """Each row parsed again, and those left as they are."""
+    out, left = [], _Left()
     for rid, text, origin, kind, location, mid, when, bug, past in rows:
         if progress is not None:
             progress("", None)
         if past:
-            partial.append(rid)
+            left.partial.append(rid)
             continue
-        rep = parse(text)
+        try:
+            rep = parse(text)
+        except Exception as exc:  # a parser bug must not stop the others: named, and the report left as it was
+            left.errors.append(f"report {rid}: could not parse ({type(exc).__name__}: {exc})")
+            continue
         if rep.display_title is None:
-            none.append(rid)
+            left.no_crash.append(rid)
             continue
         new = prepare(rep, kind=kind, location=location, message_id=mid, reported_at=when, bug_extid=bug,
                       full_text=text, title=origin)
         cols = {c: new.row[c] for c in PARSE_COLUMNS}
         cols["title"] = new.row["title"]
         out.append(_Parse(rid, new.content_hash, cols, [(rid, *f) for f in new.frames], text))
-    return out, none, partial
+    return out, left
 
 
 def _write(db: sqlite_utils.Database, parsed: list[_Parse]) -> tuple[int, int]:
@@ -146,7 +159,8 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
             classifier: Any = None, progress: Progress | None = None) -> dict[str, Any]:
     """Parse again the reports an older parser read (all with ``everything``) and write the results in place
     (module doc). Returns the counts: ``reparsed``, ``changed`` (a column moved), ``no_crash`` and ``partial``
-    (left as they were), ``hash_kept``, ``reclassified`` and the ``parser_version``. ``progress``: told the number
+    (left as they were), ``hash_kept``, ``reclassified``; the ``errors`` (a line per report the parser failed on,
+    left as it was) and the ``parser_version``. ``progress``: told the number
     of reports first (``progress("re-parsing", n)``), then each one (``progress("", None)``)."""
     from triage.classify_store import load_classifier, verdicts_for, write_verdicts
     from triage.store import now
@@ -157,8 +171,9 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
     if progress is not None and ids:
         progress("re-parsing", len(ids))
     counts = {"reparsed": 0, "changed": 0, "no_crash": 0, "partial": 0, "hash_kept": 0, "reclassified": 0}
+    errors: list[str] = []
     for start in range(0, len(ids), BATCH):
-        parsed, none, partial = _parsed(_read(db, ids[start:start + BATCH]), progress)
+        parsed, left = _parsed(_read(db, ids[start:start + BATCH]), progress)
         done = [p.rid for p in parsed]
         verdicts = []
         if clf is not None and done:     # the combined verdicts of the new parses (a human label is another row)
@@ -179,6 +194,7 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
         counts["reparsed"] += len(done)
         counts["changed"] += changed
         counts["hash_kept"] += kept
-        counts["no_crash"] += len(none)
-        counts["partial"] += len(partial)
-    return {**counts, "parser_version": PARSER_VERSION}
+        counts["no_crash"] += len(left.no_crash)
+        counts["partial"] += len(left.partial)
+        errors += left.errors
+    return {**counts, "errors": errors, "parser_version": PARSER_VERSION}

@@ -63,9 +63,18 @@ def reparse_cmd(
             result = reparse(db, everything=everything, progress=bar)
     except sqlite3.Error as exc:
         die(f"database error, the batch in progress was not stored ({exc}); run reparse again")
+    for line in result["errors"]:
+        warn(line)
     if json_out:
         emit_json(result)
-        return
+    else:
+        _say_reparsed(result)
+    if result["errors"]:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _say_reparsed(result: dict) -> None:
+    """What ``reparse`` did, a line; what it left as it was, on stderr."""
     typer.echo(f"re-parsed {result['reparsed']} reports with parser {result['parser_version']}: "
                f"{result['changed']} changed, {result['reclassified']} re-classified")
     if result["no_crash"]:
