@@ -333,7 +333,8 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
 }
 
 TABLE_DOCS: dict[str, str] = {
-    "reports": "One crash report: its text, where it came from, the parsed result and the normalized signature.",
+    "reports": "One crash report: its text, where it came from, the parsed result and the normalized signature, "
+               "and the parser_version that read it (triage reparse updates an older one's).",
     "sources": "Every place a report was seen (file, e-mail, syzbot crash, lore message).",
     "frames": "One row per stack frame of every parsed report; norm_function is indexed.",
     "bugs": "syzbot bugs: extid, status, subsystems, crash counts, fix and cause commits.",
@@ -345,7 +346,8 @@ TABLE_DOCS: dict[str, str] = {
     "label_ranks": "The labels, worst first, with their inbox severity.",
     "report_labels": "The effective label of every report: the human label if any, else the combined verdict.",
     "report_groups": "The duplicate group of every report (same syzbot bug, same crash in a mail thread, or same "
-                     "normalized signature; a report without a readable trace is a group of its own).",
+                     "normalized signature; a reply quoting a crash's header without its trace joins its thread's "
+                     "report of that kind; any other report without a readable trace is a group of its own).",
     "inbox_reports": "One row per report with its effective label, review state and syzbot bug.",
     "inbox_groups": "One row per duplicate group: what `triage inbox` lists (visible = not acked/muted/snoozed).",
     "report_frames": "Frames with their report's title and label; guilty = the frame blamed for the crash.",
