@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import collections
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from records.mail import parse_bytes
-from scrapers.public_inbox import blobs, epochs, new_commits
+from parse_identity import ARCHIVES, archive_mails
+
 from triage.report.golden import guilty_agreement, report_agreement, syzbot_agreement, titled_agreement
 from triage.store.messages import syzbot_title
 
@@ -41,8 +40,9 @@ def main() -> int:
     if archives.is_dir():
         print("syzbot's report mails in the list archives, titled as the mail titles them (era_title):")
         with tempfile.TemporaryDirectory() as tmp:
-            for name in ARCHIVES:
-                a = titled_agreement(_titled_mails(archives / f"{name}.bundle", Path(tmp) / name))
+            for name in ARCHIVES:        # (syzbot's report mails: those it gave a title)
+                a = titled_agreement((title, mail.body) for _, mail in archive_mails(name, Path(tmp))
+                                     if (title := syzbot_title(mail)) is not None)
                 print(f"  {name:15s} {a.title_ok}/{a.total} = {a.rate('title_ok'):.1%}")
                 for kind, n in collections.Counter(d["kind"] for d in a.disagreements).most_common():
                     print(f"  {n:6d}  {kind}")
@@ -50,21 +50,6 @@ def main() -> int:
                     for d in a.disagreements:
                         print(f"    {d['want']}  |  {d['got']}  (era {d['era']})")
     return 0
-
-
-ARCHIVES = ("linux-nilfs", "linux-unionfs", "reiserfs-devel")
-
-
-def _titled_mails(bundle: Path, repo: Path):
-    """(the title syzbot gave, the body) of each syzbot report mail of a public-inbox archive's bundle."""
-    subprocess.run(["git", "clone", "-q", str(bundle), str(repo)], check=True)
-    for r in epochs(repo):
-        for _, blob in blobs(r, new_commits(r, None)):
-            if blob:
-                mail = parse_bytes(blob)
-                title = syzbot_title(mail)
-                if title is not None:
-                    yield title, mail.body
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from records.mail import parse_bytes
+from records.mail import Mail, parse_bytes
 from scrapers.public_inbox import blobs, epochs, new_commits
 from triage.report import parse
 from triage.report.golden import golden_files, read_golden
@@ -45,12 +45,19 @@ def texts(tmp: Path) -> Iterator[tuple[str, bytes | str]]:
         if p.is_file() and "/text/" in str(p):
             yield str(p.relative_to(DATA)), p.read_bytes()
     for name in ARCHIVES:
-        repo = tmp / name
-        subprocess.run(["git", "clone", "-q", str(DATA / "public-inbox" / f"{name}.bundle"), str(repo)], check=True)
-        for r in epochs(repo):
-            for commit, blob in blobs(r, new_commits(r, None)):
-                if blob:
-                    yield f"{name}/{commit}", parse_bytes(blob).body
+        for commit, mail in archive_mails(name, tmp):
+            yield f"{name}/{commit}", mail.body
+
+
+def archive_mails(name: str, tmp: Path) -> Iterator[tuple[str, Mail]]:
+    """(commit, mail) of every message of a list archive of ../shared/data/public-inbox, its bundle cloned into
+    ``tmp``, in commit order."""
+    repo = tmp / name
+    subprocess.run(["git", "clone", "-q", str(DATA / "public-inbox" / f"{name}.bundle"), str(repo)], check=True)
+    for r in epochs(repo):
+        for commit, blob in blobs(r, new_commits(r, None)):
+            if blob:
+                yield commit, parse_bytes(blob)
 
 
 def outputs() -> Iterator[str]:
