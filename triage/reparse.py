@@ -29,7 +29,7 @@ from records.mail import Mail
 from triage.report import PARSER_VERSION, parse
 from triage.store import transaction
 from triage.store.groups import refresh, settle
-from triage.store.messages import is_syzbot, syzbot_title
+from triage.store.messages import syzbot_title
 from triage.store.reports import CHUNK, FRAMES_INSERT, prepare
 
 if TYPE_CHECKING:
@@ -66,13 +66,14 @@ def _read(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple]:
     rows: list[tuple] = []
     for i in range(0, len(ids), CHUNK):
         part = list(ids[i:i + CHUNK])
-        for rid, text, parsed, kind, location, mid, when, bug, subject, author, body in db.execute(
+        for rid, text, parsed, kind, location, mid, when, bug, subject, author in db.execute(
                 "SELECT r.id, r.text, r.parsed, r.source_kind, r.source, r.message_id, r.reported_at, r.bug_extid, "
-                "m.subject, m.author_email, m.body FROM reports r LEFT JOIN messages m ON m.message_id = r.message_id "
+                "m.subject, m.author_email FROM reports r LEFT JOIN messages m ON m.message_id = r.message_id "
                 f"WHERE r.id IN ({','.join('?' * len(part))}) ORDER BY r.id", part):
-            origin = syzbot_title(Mail(mid, subject or "", author_email=author or "", body=body or "")) \
-                if mid is not None and is_syzbot(author or "") else None
-            rows.append((rid, text or "", origin, kind, location, mid, when, bug, _read_past(parsed, text or "")))
+            text = text or ""
+            # (a mail's report text is its body, as the import parsed it: what syzbot_title reads of a reply)
+            origin = syzbot_title(Mail(mid, subject or "", author_email=author or "", body=text)) if mid else None
+            rows.append((rid, text, origin, kind, location, mid, when, bug, _read_past(parsed, text)))
     return rows
 
 
@@ -183,12 +184,10 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
         with transaction(db):
             mark = ("INSERT OR IGNORE INTO dirty_groups SELECT COALESCE(dup_key, 'report:' || id) FROM reports "
                     f"WHERE id IN ({','.join('?' * len(done))})")
-            if done:
-                db.execute(mark, done)          # their groups' rows (subsystems, labels) are computed again
+            if done:        # their groups' rows (subsystems, labels) computed again; a key refresh moves is marked
+                db.execute(mark, done)      # by its trigger (old and new)
             changed, kept = _write(db, parsed)
             refresh(db, done)
-            if done:
-                db.execute(mark, done)
             settle(db)
             counts["reclassified"] += write_verdicts(db, verdicts)
         counts["reparsed"] += len(done)

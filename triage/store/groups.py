@@ -39,7 +39,7 @@ if TYPE_CHECKING:       # annotations only: a reader of the store does not impor
 CHUNK = 500
 _RECURRENCE = re.compile(r"\s+\(\d+\)$")
 # a title whose frame syzkaller could not read ("extracted no stack frame"): its kind, up to the frame
-_NO_FRAME = re.compile(r"^(.* in )corrupted$")
+_FRAMELESS = re.compile(r"^(.* in )corrupted$")
 
 
 def base_title(title: str | None) -> str:
@@ -114,7 +114,7 @@ def _thread_key(db: sqlite_utils.Database, rid: int, thread: str, title: str | N
                 when: str) -> str | None:
     """The key of the earliest earlier report of ``thread`` about the same crash, if any."""
     base = base_title(title)
-    m = _NO_FRAME.match(base)
+    m = _FRAMELESS.match(base)
     kind = m.group(1) if m else None
     for other, otitle, oshash, okey in db.execute(
             "SELECT r.id, r.title, r.signature_hash, r.dup_key FROM reports r JOIN messages m "
