@@ -35,6 +35,10 @@ TITLE_EXCEPTIONS = {
 }
 
 
+# the subsystem each archive's list is (syzbot's name; nilfs was "nilfs2" in its subjects of 2022)
+LIST_SUBSYSTEM = {"reiserfs-devel": "reiserfs", "linux-nilfs": "nilfs", "linux-unionfs": "overlayfs"}
+
+
 def _import(tmp_path_factory, name: str):
     bundle = shared_data("public-inbox", f"{name}.bundle")
     work = tmp_path_factory.mktemp(name)
@@ -117,6 +121,17 @@ def check_archive(db, name: str) -> None:
                              "ORDER BY r.reported_at LIMIT 1", [item.bug_extid]).fetchone()
             if syz:
                 assert item.title == syz[0], (item.title, syz[0])
+
+    # a subscriber of the list's subsystem sees every bug syzbot's report tagged with it (no maintainer moved)
+    sub = LIST_SUBSYSTEM[name]
+    tagged = {e for (e,) in db.execute(
+        "SELECT DISTINCT bug_extid FROM messages m WHERE author_email LIKE 'syzbot%' AND subject LIKE '[syzbot]%' "
+        "AND (instr(subject, ?) OR instr(subject, ?)) AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.bug_extid = "
+        "m.bug_extid AND c.syz_commands LIKE '%subsystems%') AND EXISTS (SELECT 1 FROM reports r WHERE r.bug_extid "
+        "= m.bug_extid)", [f"[{sub}?]", f"[{sub}2?]"])}
+    area = {item.bug_extid for item in query(db, InboxFilter(subsystems=[sub], limit=0, include_all=True,
+                                                             include_closed=True))}
+    assert tagged and tagged <= area, f"{name}: bugs tagged {sub} missing from its area: {sorted(tagged - area)}"
 
 
 def test_reiserfs_devel_against_its_judgements(reiserfs):

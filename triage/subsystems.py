@@ -8,8 +8,9 @@ The table is data: ``subsystems.txt`` beside this module, in the kernel's MAINTA
 3. every filesystem its crash stack passes through (a frame's file under an entry's ``fs/<name>/``, else its
    function matched by the entry's ``K:`` prefix, ``^xfs_``),
 
-in that order, without repeats. A syzbot bug's own subsystems, when known, take precedence over these
-(``triage.inbox``); a report with none is shown to every subscriber.
+in that order, without repeats. A syzbot bug's own subsystems, when known, take precedence over these: its
+dashboard's (``bugs.subsystems``, read first by ``triage.inbox``), else what its mails say, which the import
+writes to its reports (``triage.store.bug_subsystems``). A report with none is shown to every subscriber.
 """
 
 from __future__ import annotations
@@ -129,6 +130,24 @@ def _keywords() -> tuple[re.Pattern[str] | None, tuple[tuple[str, re.Pattern[str
 def names() -> list[str]:
     """Every subsystem the table knows, sorted."""
     return sorted(e.name for e in table())
+
+
+def syzbot_name(name: str) -> str:
+    """The table's name for a subsystem name syzbot used: the name itself, or for a filesystem named by its
+    directory (``nilfs2``: syzbot's name before it took the table's ``nilfs``) the entry of ``fs/<name>/``."""
+    return _fs_dirs().get(name, name) if name not in _names() else name
+
+
+@cache
+def _names() -> frozenset[str]:
+    return frozenset(e.name for e in table())
+
+
+@cache
+def _fs_dirs() -> dict[str, str]:
+    """A filesystem entry's own directory name (``fs/nilfs2/``: ``nilfs2``) -> the entry's name."""
+    return {f.split("/")[1]: e.name for e in table() if e.filesystem for f in e.files
+            if f.startswith("fs/") and f.count("/") == 2 and f.endswith("/")}
 
 
 def entry(name: str) -> Entry | None:

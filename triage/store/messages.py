@@ -126,7 +126,12 @@ def is_digest(mail: Mail) -> bool:
     return is_syzbot(mail.author_email) and SYZBOT_DIGEST.search(mail.subject or "") is not None
 
 
-SYZBOT_SUBJECT_TAGS = re.compile(r"^\s*(?:\[syzbot\]\s*)?(?:\[[^\]]*\?\]\s*)*")
+# A syzbot report's subject tags its bug with subsystems: ``[syzbot] [nilfs?] [btrfs?] TITLE``, a "?" on each syzbot
+# guessed, none on those a maintainer set (docs/formats.md); an older subject has no tags.
+SUBSYSTEM_TAG = re.compile(r"\[([a-z0-9][a-z0-9_.-]*)(\??)\]\s*")
+SYZBOT_SUBJECT_TAGS = re.compile(r"^\s*(?:\[syzbot\]\s*(?:\[[a-z0-9][a-z0-9_.-]*\??\]\s*)*|(?:\[[^\]]*\?\]\s*)*)")
+SET_SUBSYSTEMS = re.compile(r"^subsystems\s*:?\s*(.*)$", re.I)
+SUBSYSTEM_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 SYZBOT_STILL = re.compile(r"reproducer is still triggering an issue:\n([^\n]+)\n")
 
 
@@ -151,6 +156,32 @@ def syzbot_subject_title(subject: str | None) -> str | None:
     if not subj.startswith("[syzbot]"):
         return None
     return SYZBOT_SUBJECT_TAGS.sub("", subj).strip() or None
+
+
+def subject_subsystems(subject: str | None) -> tuple[list[str], bool] | None:
+    """The subsystems a syzbot subject tags its bug with (``Re: [syzbot] [nilfs?] [btrfs?] TITLE``: nilfs, btrfs)
+    and whether a maintainer set them (no tag has a "?"); None for a subject with no tag."""
+    subj = base_subject(subject or "")
+    if not subj.startswith("[syzbot]"):
+        return None
+    rest, pos, names, guessed = subj[len("[syzbot]"):].lstrip(), 0, [], False
+    while (m := SUBSYSTEM_TAG.match(rest, pos)) is not None:
+        names.append(m.group(1))
+        guessed = guessed or bool(m.group(2))
+        pos = m.end()
+    return (names, not guessed) if names else None
+
+
+def set_subsystems(commands: Iterable[dict]) -> list[str] | None:
+    """The subsystems the last ``#syz set subsystems: a, b`` among ``commands`` (a message's) gives its bug; None
+    when none sets them."""
+    last = None
+    for cmd in commands:
+        m = SET_SUBSYSTEMS.match(str(cmd.get("args") or "").strip()) if cmd.get("command") == "set" else None
+        if m:
+            names = [n for n in re.split(r"[\s,]+", m.group(1).lower()) if SUBSYSTEM_NAME.match(n)]
+            last = list(dict.fromkeys(names)) or last
+    return last
 
 
 def patch_bodies(db: sqlite_utils.Database, message_ids: list[str]) -> list[str]:

@@ -884,11 +884,22 @@ def _v15_parser_version_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX reports_parser_version ON reports(parser_version)")
 
 
+def _v16_bug_subsystems_from_mail(db: sqlite_utils.Database) -> None:
+    """A syzbot bug's reports are in the subsystems its mails say (``triage.store.bug_subsystems``: the last
+    ``#syz set subsystems``, else its subjects' tags), not only those their text suggests: written for every
+    stored bug a mail tags, and the groups they move computed again."""
+    from triage.store.bug_subsystems import apply
+    from triage.store.groups import settle
+
+    if apply(db, [e for (e,) in db.execute("SELECT DISTINCT bug_extid FROM messages WHERE bug_extid IS NOT NULL")]):
+        settle(db)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
     _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
-    _v15_parser_version_index,
+    _v15_parser_version_index, _v16_bug_subsystems_from_mail,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
