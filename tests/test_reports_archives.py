@@ -133,6 +133,16 @@ def check_archive(db, name: str) -> None:
                                                              include_closed=True))}
     assert tagged and tagged <= area, f"{name}: bugs tagged {sub} missing from its area: {sorted(tagged - area)}"
 
+    # a bug whose syzbot mails link a C reproducer says so on its line
+    with_c = {e for (e,) in db.execute(
+        "SELECT DISTINCT bug_extid FROM messages WHERE author_email LIKE 'syzbot%' AND (body LIKE 'C repro%' OR "
+        "instr(body, char(10) || 'C reproducer:   http') OR instr(body, char(10) || 'C repro:   http'))")}
+    lines = {item.bug_extid: item.repro for item in query(db, InboxFilter(limit=0, include_all=True,
+                                                                            include_closed=True)) if item.bug_extid}
+    assert with_c & lines.keys(), name
+    wrong = {e: lines[e] for e in with_c & lines.keys() if lines[e] != "C"}
+    assert not wrong, f"{name}: bugs with a C reproducer not shown so: {wrong}"
+
 
 def test_reiserfs_devel_against_its_judgements(reiserfs):
     check_archive(reiserfs, "reiserfs-devel")

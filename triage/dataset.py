@@ -335,7 +335,8 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
 TABLE_DOCS: dict[str, str] = {
     "reports": "One crash report: its text, where it came from, the parsed result and the normalized signature, "
                "and the parser_version that read it (triage reparse updates an older one's). subsystems: its "
-               "syzbot bug's as the bug's mails say (#syz set subsystems, the subject's tags), else its own.",
+               "syzbot bug's as the bug's mails say (#syz set subsystems, the subject's tags), else its own. "
+               "repro: its syzbot bug's reproducer as syzbot's mails link it (C, syz, empty: none yet).",
     "sources": "Every place a report was seen (file, e-mail, syzbot crash, lore message).",
     "frames": "One row per stack frame of every parsed report; norm_function is indexed.",
     "bugs": "syzbot bugs: extid, status, subsystems, crash counts, fix and cause commits.",

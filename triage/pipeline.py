@@ -55,8 +55,8 @@ from records import (
 )
 from triage.mail_reports import quoted_from, quoted_in, report_text
 from triage.store import now, transaction
-from triage.store.bug_subsystems import apply_reports as stated_subsystems
-from triage.store.bug_subsystems import may_say
+from triage.store.bug_mail import apply_reports as stated_subsystems
+from triage.store.bug_mail import may_say
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
 from triage.store.fts import index_new

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from records.mail import Mail
 from triage.report import PARSER_VERSION, parse
 from triage.store import transaction
-from triage.store.bug_subsystems import apply_reports as stated_subsystems
+from triage.store.bug_mail import apply_reports as stated_subsystems
 from triage.store.groups import refresh, settle
 from triage.store.messages import syzbot_title
 from triage.store.reports import CHUNK, FRAMES_INSERT, prepare

@@ -49,7 +49,8 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
     """Everything ``triage show`` prints, as a JSON-able dict."""
     rep = _rows(db, "SELECT id, title, crash_type, corrupted, kernel, guilty_frame, guilty_file, signature, "
                     "signature_hash, bug_extid, source_kind, source, message_id, reported_at, parsed, "
-                    "(SELECT subsystems FROM inbox_reports WHERE report_id = reports.id) AS subsystems "
+                    "(SELECT subsystems FROM inbox_reports WHERE report_id = reports.id) AS subsystems, "
+                    "(SELECT repro FROM inbox_reports WHERE report_id = reports.id) AS repro "
                     "FROM reports WHERE id = ?", [report_id])
     if not rep:
         raise ReviewError(f"no report with id {report_id}")
@@ -206,6 +207,8 @@ def render(d: dict, width: int | None = None) -> str:
     if st:
         out.append(f"  status: {st['status']}" + (f": {line(st['detail'])}" if st.get("detail") else "")
                    + f" (from {'syzbot' if st['source'] == 'syzbot' else 'a #syz command'})")
+    if r.get("bug_extid") and r.get("repro") is not None and not d["bugs"]:       # (a synced bug says so below)
+        out.append(f"  syzbot's reproducer: {line(r['repro']) or 'none yet'} (as its mails say)")
     out += [
         f"  type: {r['crash_type'] or '-'}   kernel: {line(r['kernel']) or '-'}   reported: {r['reported_at'] or '-'}",
         f"  subsystems: {', '.join(map(line, r['subsystems'])) or '? (unknown: shown to every subscriber)'}   "

@@ -10,7 +10,7 @@ The table is data: ``subsystems.txt`` beside this module, in the kernel's MAINTA
 
 in that order, without repeats. A syzbot bug's own subsystems, when known, take precedence over these: its
 dashboard's (``bugs.subsystems``, read first by ``triage.inbox``), else what its mails say, which the import
-writes to its reports (``triage.store.bug_subsystems``). A report with none is shown to every subscriber.
+writes to its reports (``triage.store.bug_mail``). A report with none is shown to every subscriber.
 """
 
 from __future__ import annotations

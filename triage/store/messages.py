@@ -172,6 +172,29 @@ def subject_subsystems(subject: str | None) -> tuple[list[str], bool] | None:
     return (names, not guessed) if names else None
 
 
+# syzbot's word on its bug's reproducer, in its own mails about the bug (a report, "found a reproducer", a
+# bisection): "C reproducer:   URL", "syz repro:      URL" ("C repro:" in older ones; "[OBSOLETE] " before a revoked
+# one's URL), or that it has none yet (docs/formats.md 2.2); a quoted line (">") is another mail's
+REPRO_LINE = re.compile(r"^(C reproducer|C repro|syz repro):[ \t]+(\[OBSOLETE\][ \t]*)?https?://", re.M)
+NO_REPRO = re.compile(r"^Unfortunately, I don't have any reproducer for this (?:issue|crash|bug) yet", re.M)
+REPRO_RANK = {"": 0, "syz": 1, "C": 2}      # the best reproducer a bug has: a C program beats a syz one
+
+
+def syzbot_repro(body: str | None) -> str | None:
+    """The reproducer a syzbot mail says its bug has: ``C``, ``syz``, ``''`` (none yet), None (it does not say)."""
+    body = body or ""
+    if "repro" not in body:
+        return None
+    best = None
+    for m in REPRO_LINE.finditer(body):
+        if not m.group(2):
+            kind = "syz" if m.group(1) == "syz repro" else "C"
+            best = kind if best is None or REPRO_RANK[kind] > REPRO_RANK[best] else best
+    if best is None and NO_REPRO.search(body):
+        return ""
+    return best
+
+
 def set_subsystems(commands: Iterable[dict]) -> list[str] | None:
     """The subsystems the last ``#syz set subsystems: a, b`` among ``commands`` (a message's) gives its bug; None
     when none sets them."""

@@ -885,21 +885,62 @@ def _v15_parser_version_index(db: sqlite_utils.Database) -> None:
 
 
 def _v16_bug_subsystems_from_mail(db: sqlite_utils.Database) -> None:
-    """A syzbot bug's reports are in the subsystems its mails say (``triage.store.bug_subsystems``: the last
+    """A syzbot bug's reports are in the subsystems its mails say (``triage.store.bug_mail``: the last
     ``#syz set subsystems``, else its subjects' tags), not only those their text suggests: written for every
     stored bug a mail tags, and the groups they move computed again."""
-    from triage.store.bug_subsystems import apply
+    from triage.store.bug_mail import apply
     from triage.store.groups import settle
 
-    if apply(db, [e for (e,) in db.execute("SELECT DISTINCT bug_extid FROM messages WHERE bug_extid IS NOT NULL")]):
+    if apply(db, _mail_bugs(db), columns=("subsystems",)):
         settle(db)
+
+
+def _mail_bugs(db: sqlite_utils.Database) -> list[str]:
+    """Every syzbot bug a stored mail is about."""
+    return [e for (e,) in db.execute("SELECT DISTINCT bug_extid FROM messages WHERE bug_extid IS NOT NULL")]
+
+
+def _v17_report_repro(db: sqlite_utils.Database) -> None:
+    """A syzbot bug's reports carry the reproducer its mails say it has (``reports.repro``: C, syz, '' for none yet;
+    ``triage.store.bug_mail``), which ``inbox_reports.repro`` gives for a bug ``triage sync`` did not store: the
+    inbox said "-" for every bug of a list archive, 67 of linux-nilfs' 113 having a C reproducer."""
+    from triage.store.bug_mail import apply
+
+    _script(
+        db,
+        """
+        ALTER TABLE reports ADD COLUMN repro TEXT;          -- its syzbot bug's reproducer, as the bug's mails say
+        DROP VIEW inbox_reports;
+        CREATE VIEW inbox_reports AS
+        SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(h.label, c.label, 'unclassified') AS label,
+               COALESCE(h.confidence, c.confidence) AS confidence,
+               CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
+               CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
+               COALESCE(lr.rank, 3) AS label_rank,
+               COALESCE(v.state, 'new') AS state, v.snooze_until, v.seen_at,
+               r.reported_at, r.bug_extid, r.message_id, r.signature_hash, r.guilty_frame, r.guilty_file,
+               b.status AS bug_status,
+               CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems
+                    ELSE COALESCE(r.subsystems, '[]') END AS subsystems,
+               b.num_crashes, CASE WHEN b.extid IS NOT NULL THEN b.repro ELSE r.repro END AS repro,
+               b.link AS bug_link
+        FROM reports r
+        JOIN report_groups g ON g.report_id = r.id
+        LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
+        LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined'
+        LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
+        LEFT JOIN reviews v ON v.report_id = r.id
+        LEFT JOIN bugs b ON b.extid = r.bug_extid;
+        """
+    )
+    apply(db, _mail_bugs(db), columns=("repro",))
 
 
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
     _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
-    _v15_parser_version_index, _v16_bug_subsystems_from_mail,
+    _v15_parser_version_index, _v16_bug_subsystems_from_mail, _v17_report_repro,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

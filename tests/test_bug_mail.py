@@ -1,5 +1,5 @@
-"""A syzbot bug's subsystems as its mails say (``triage.store.bug_subsystems``): its subject's tags, a maintainer's
-``#syz set subsystems``; what the inbox's subsystem filter shows a subscriber of a list archive."""
+"""What a syzbot bug's mails say of it (``triage.store.bug_mail``): its subsystems (its subject's tags, a maintainer's
+``#syz set subsystems``: what the inbox's subsystem filter shows a subscriber of a list archive) and its reproducer."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from test_inbox_data import synthetic
 
 from triage.store import open_db
-from triage.store.bug_subsystems import stated
-from triage.store.messages import set_subsystems, subject_subsystems, syzbot_subject_title
+from triage.store.bug_mail import stated
+from triage.store.messages import set_subsystems, subject_subsystems, syzbot_repro, syzbot_subject_title
 
 SYZBOT = "syzbot <syzbot+0123456789abcdef0123@syzkaller.appspotmail.com>"
 
@@ -38,17 +38,38 @@ def _cmd(args: str) -> str:
     return json.dumps([{"command": "set", "args": args}])
 
 
+def _subs(mails) -> list[str] | None:
+    return stated((subject, commands, None) for subject, commands in mails).subsystems
+
+
 def test_the_latest_word_of_the_mails():
     guess = ("[syzbot] [nilfs2?] [btrfs?] WARNING in x", "[]")
-    assert stated([guess]) == ["nilfs", "btrfs"]          # syzbot's old name of nilfs made the table's
-    assert stated([guess, ("Re: [syzbot] [nilfs2?] [btrfs?] WARNING in x", _cmd("subsystems: nilfs"))]) == ["nilfs"]
+    assert _subs([guess]) == ["nilfs", "btrfs"]          # syzbot's old name of nilfs made the table's
+    assert _subs([guess, ("Re: [syzbot] [nilfs2?] [btrfs?] WARNING in x", _cmd("subsystems: nilfs"))]) == ["nilfs"]
     # a subject showing a maintainer's setting (made elsewhere) beats syzbot's guess, a command beats both
     human = ("Re: [syzbot] [fs] WARNING in x", "[]")
-    assert stated([guess, human]) == ["fs"]
-    assert stated([guess, ("Re: x", _cmd("subsystems: ext4")), human]) == ["ext4"]
+    assert _subs([guess, human]) == ["fs"]
+    assert _subs([guess, ("Re: x", _cmd("subsystems: ext4")), human]) == ["ext4"]
     # a later reply quoting the guessed subject does not undo either
-    assert stated([guess, human, guess]) == ["fs"]
-    assert stated([("Re: x", "[]"), ("[syzbot] WARNING in x", "not json")]) is None
+    assert _subs([guess, human, guess]) == ["fs"]
+    assert _subs([("Re: x", "[]"), ("[syzbot] WARNING in x", "not json")]) is None
+
+
+NO_REPRO = "Unfortunately, I don't have any reproducer for this issue yet.\n"
+LINKS = ("syz repro:      https://syzkaller.appspot.com/x/repro.syz?x=1\n"
+         "C reproducer:   https://syzkaller.appspot.com/x/repro.c?x=2\n")
+
+
+def test_reproducer_syzbot_says_its_bug_has():
+    assert syzbot_repro(LINKS) == "C" and syzbot_repro(LINKS.split("C ")[0]) == "syz"
+    assert syzbot_repro("C repro:   https://syzkaller.appspot.com/x/repro.c?x=2\n") == "C"     # 2018 mails
+    assert syzbot_repro(NO_REPRO) == "" and syzbot_repro("Hello,\n") is None
+    assert syzbot_repro("syz repro:      [OBSOLETE] https://syzkaller.appspot.com/x/repro.syz?x=1\n") is None
+    assert syzbot_repro("> C reproducer:   https://syzkaller.appspot.com/x/repro.c?x=2\n") is None   # quoted
+    # the best any of syzbot's mails says: its report had none, then it found one; a human's mail says nothing
+    assert stated([("[syzbot] x", "[]", NO_REPRO), ("Re: [syzbot] x", "[]", LINKS)]).repro == "C"
+    assert stated([("[syzbot] x", "[]", LINKS), ("Re: [syzbot] x", "[]", NO_REPRO)]).repro == "C"
+    assert stated([("Re: [syzbot] x", "[]", None)]).repro is None
 
 
 def _mail(n: int, subject: str, body: str, sender: str = SYZBOT, reply_to: int | None = None) -> EmailMessage:
@@ -78,10 +99,15 @@ def _area(cli, sub: str) -> list[str]:
     return [json.loads(line)["title"] for line in out.stdout.splitlines()]
 
 
+def _repro(cli, title: str) -> str | None:
+    out = cli("inbox", "--json", "--limit", "0")
+    return next(json.loads(line)["repro"] for line in out.stdout.splitlines() if json.loads(line)["title"] == title)
+
+
 def test_a_list_archive_puts_a_bug_where_syzbot_does(cli, db_path, tmp_path):
     # an ext4-looking crash syzbot sent to the nilfs list, tagged nilfs (by its old name) and btrfs
     title = "KASAN: use-after-free Read in nilfs_thing"
-    report = _mail(1, f"[syzbot] [nilfs2?] [btrfs?] {title}", synthetic("nilfs_thing"))
+    report = _mail(1, f"[syzbot] [nilfs2?] [btrfs?] {title}", NO_REPRO + synthetic("nilfs_thing"))
     other = _mail(2, "[syzbot] KASAN: use-after-free Read in other_thing", synthetic("other_thing").replace(
         "0123456789abcdef0123", "x"), sender="syzbot <syzbot+fedcba9876543210fedc@syzkaller.appspotmail.com>")
     assert cli("import", _mbox(tmp_path / "a.mbox", report, other)).exit_code == 0
@@ -90,6 +116,16 @@ def test_a_list_archive_puts_a_bug_where_syzbot_does(cli, db_path, tmp_path):
     assert json.loads(subs[title]) == ["nilfs", "btrfs"]
     assert json.loads(subs["KASAN: use-after-free Read in other_thing"]) == ["ext4"]     # no tag: its own
     assert title in _area(cli, "nilfs") and title in _area(cli, "btrfs") and title not in _area(cli, "ext4")
+    assert _repro(cli, title) is None and db.execute(        # syzbot said it has none yet
+        "SELECT repro FROM reports WHERE title = ?", [title]).fetchone()[0] == ""
+
+    # then it found one: its mail (a report too) gives the bug's line its C reproducer
+    found = _mail(4, f"Re: [syzbot] [nilfs2?] [btrfs?] {title}", "syzbot has found a reproducer for the following "
+                  "issue on:\n\n" + LINKS + "\n" + synthetic("nilfs_thing", variant=1), reply_to=1)
+    assert cli("import", _mbox(tmp_path / "c.mbox", found)).exit_code == 0
+    assert _repro(cli, title) == "C"
+    assert "syzbot's reproducer: C (as its mails say)" in cli("show", str(db.execute(
+        "SELECT id FROM reports WHERE title = ?", [title]).fetchone()[0])).stdout
 
     # a maintainer moves it: the next import writes it to the bug's reports (and their inbox groups)
     move = _mail(3, f"Re: [syzbot] [nilfs2?] [btrfs?] {title}", "#syz set subsystems: ext4\n",
@@ -102,14 +138,32 @@ def test_a_list_archive_puts_a_bug_where_syzbot_does(cli, db_path, tmp_path):
                                                [title]).fetchone()[0]) == ["ext4"]
 
 
-def test_a_store_migrated_to_16_puts_its_bugs_where_their_mails_say(cli, db_path, tmp_path):
+def test_a_store_migrated_to_16_puts_its_bugs_where_their_mails_say(cli, db_path, tmp_path, monkeypatch):
     from triage.pipeline import import_paths
+    from triage.store import bug_mail
 
     title = "KASAN: use-after-free Read in nilfs_thing"
     old = open_db(db_path, migrate_to=15)
-    import_paths(old, [str(_mbox(tmp_path / "a.mbox", _mail(1, f"[syzbot] [nilfs?] {title}",
-                                                             synthetic("nilfs_thing"))))], classify=False)
-    old.execute("UPDATE reports SET subsystems = '[\"ext4\"]'")         # what an older import wrote
+    with monkeypatch.context() as m:
+        m.setattr(bug_mail, "COLUMNS", ())         # an import of schema 15: what the report's text suggests
+        import_paths(old, [str(_mbox(tmp_path / "a.mbox", _mail(1, f"[syzbot] [nilfs?] {title}",
+                                                                 LINKS + synthetic("nilfs_thing"))))], classify=False)
+    assert old.execute("SELECT subsystems FROM reports").fetchone()[0] == '["ext4"]'
     old.conn.commit()
     old.conn.close()
     assert title in _area(cli, "nilfs") and title not in _area(cli, "ext4")
+
+
+def test_a_store_migrated_to_17_shows_the_reproducers_its_mails_link(cli, db_path, tmp_path, monkeypatch):
+    from triage.pipeline import import_paths
+    from triage.store import bug_mail
+
+    title = "KASAN: use-after-free Read in nilfs_thing"
+    old = open_db(db_path, migrate_to=16)
+    with monkeypatch.context() as m:
+        m.setattr(bug_mail, "COLUMNS", ("subsystems",))      # an import of schema 16: no reproducer column
+        import_paths(old, [str(_mbox(tmp_path / "a.mbox", _mail(1, f"[syzbot] [nilfs?] {title}",
+                                                                 LINKS + synthetic("nilfs_thing"))))], classify=False)
+    old.conn.commit()
+    old.conn.close()
+    assert _repro(cli, title) == "C"
