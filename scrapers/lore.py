@@ -22,10 +22,10 @@ from records import Checkpoint, InputError, MailRecord, Record, SyncStopped, Thr
 from records.inputs import gunzip
 from records.mail import mbox_messages, read_mail
 from scrapers.http import Http, HttpError, NotFound, Site, Unreachable
+from vocab.lore import msgid_path
 
 DEFAULT_BASE = "https://lore.kernel.org"
 LORE_LINK = re.compile(r"^https?://lore\.kernel\.org/([^/]+)/(.+?)/(?:T/|t/|raw|t\.mbox\.gz)?(?:#.*)?$")
-MSGID_SAFE = "@!$&'()*+,;=:~-._"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -64,7 +64,7 @@ class LoreSource:
         self.cursor_key = f"lore:{self.base_url}"
 
     def url(self, inbox: str, msgid: str, view: str) -> str:
-        return self.site.url(f"{inbox}/{quote(msgid, safe=MSGID_SAFE)}/{view}")
+        return self.site.url(f"{inbox}/{msgid_path(msgid)}/{view}")
 
     # -- what to fetch ---------------------------------------------------------------------------
     def search_targets(self, query: str) -> list[Target]:
@@ -130,7 +130,7 @@ class LoreSource:
             except InputError as exc:
                 yield exc
                 continue
-            yield MailRecord(mail, "lore", self.site.url(f"all/{quote(mail.message_id, safe=MSGID_SAFE)}/"))
+            yield MailRecord(mail, "lore", self.site.url(f"all/{msgid_path(mail.message_id)}/"))
 
     # -- the whole sync --------------------------------------------------------------------------
     def records(self, links: Iterable[tuple[str, str]] = (), query: str | None = None,

@@ -85,3 +85,14 @@ def test_every_marker_name_comes_from_the_vocabulary():
             named |= set(re.findall(r"'([^']+)'", kinds))
     assert named and named <= set(KINDS)
     assert set(CRASH_TYPE_LABELS.values()) | {lab for _, lab in TITLE_KEYWORDS} <= set(LABELS)
+
+
+def test_lore_links_escape_message_ids_as_public_inbox_does():
+    from vocab.lore import message_link
+
+    # bugzilla's message-ids end in "/": unescaped, the link named another page
+    assert message_link("<bug-219497-695@https.bugzilla.kernel.org/>") == \
+        "https://lore.kernel.org/all/bug-219497-695@https.bugzilla.kernel.org%2F/"
+    assert message_link("CAKFNMokpj+TkVwrYZ=mYmHKxx4eaKDEUyy_y+zqC+z0o2UmgBQ@mail.gmail.com") == \
+        "https://lore.kernel.org/all/CAKFNMokpj+TkVwrYZ=mYmHKxx4eaKDEUyy_y+zqC+z0o2UmgBQ@mail.gmail.com/"
+    assert message_link("a%b?c#d@x", inbox="linux-nilfs") == "https://lore.kernel.org/linux-nilfs/a%25b%3Fc%23d@x/"

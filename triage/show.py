@@ -17,9 +17,9 @@ from triage.inbox import subsystems_of, thread_message_ids_sql
 from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
 from triage.status import bug_status
+from vocab.lore import message_link
 
 SYZBOT = "https://syzkaller.appspot.com"
-LORE = "https://lore.kernel.org/all"
 
 
 def _json(value: str | None, default: Any = None) -> Any:
@@ -38,7 +38,7 @@ def _rows(db: sqlite_utils.Database, sql: str, params: list | dict) -> list[dict
 
 
 def lore_link(message_id: str) -> str:
-    return f"{LORE}/{message_id.strip('<>')}/"
+    return message_link(message_id)
 
 
 def bug_link(extid: str, link: str | None = None) -> str:
