@@ -55,7 +55,7 @@ from records import (
 )
 from triage.mail_reports import quoted_from, quoted_in, report_text
 from triage.store import now, transaction
-from triage.store.bug_mail import apply_reports as stated_subsystems
+from triage.store.bug_mail import apply_reports as apply_bug_mail
 from triage.store.bug_mail import may_say
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
@@ -422,8 +422,8 @@ class Pipeline:
                 counts["threads_new"] += resolve(self.db, batch.hints or None, linked=linked)
             if new_ids or linked:
                 refresh_groups(self.db, new_ids + linked)
-            # the subsystems the mails of the bugs they touch say (a new report, a new ``#syz set subsystems``)
-            stated_subsystems(self.db, new_ids + linked, (r["bug_extid"] for r in rows if may_say(r)))
+            # what the mails of the bugs they touch say of them (a new report, a new ``#syz set subsystems``)
+            apply_bug_mail(self.db, new_ids + linked, (r["bug_extid"] for r in rows if may_say(r)))
             for source, cursor in batch.checkpoints.items():
                 save_cursor(self.db, source, cursor)
             settle(self.db)                     # the stored rows of the groups this batch changed

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from records.mail import Mail
 from triage.report import PARSER_VERSION, parse
 from triage.store import transaction
-from triage.store.bug_mail import apply_reports as stated_subsystems
+from triage.store.bug_mail import apply_reports as apply_bug_mail
 from triage.store.groups import refresh, settle
 from triage.store.messages import syzbot_title
 from triage.store.reports import CHUNK, FRAMES_INSERT, prepare
@@ -189,7 +189,7 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
                 db.execute(mark, done)      # by its trigger (old and new)
             changed, kept = _write(db, parsed)
             refresh(db, done)
-            stated_subsystems(db, done)     # a syzbot bug's reports: the subsystems its mails say, not the parse's
+            apply_bug_mail(db, done)     # a syzbot bug's reports: the subsystems its mails say, not the parse's
             settle(db)
             counts["reclassified"] += write_verdicts(db, verdicts)
         counts["reparsed"] += len(done)

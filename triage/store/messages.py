@@ -128,10 +128,11 @@ def is_digest(mail: Mail) -> bool:
 
 # A syzbot report's subject tags its bug with subsystems: ``[syzbot] [nilfs?] [btrfs?] TITLE``, a "?" on each syzbot
 # guessed, none on those a maintainer set (docs/formats.md); an older subject has no tags.
-SUBSYSTEM_TAG = re.compile(r"\[([a-z0-9][a-z0-9_.-]*)(\??)\]\s*")
-SYZBOT_SUBJECT_TAGS = re.compile(r"^\s*(?:\[syzbot\]\s*(?:\[[a-z0-9][a-z0-9_.-]*\??\]\s*)*|(?:\[[^\]]*\?\]\s*)*)")
+_NAME = r"[a-z0-9][a-z0-9_.-]*"          # a subsystem's name as syzbot writes it
+SUBSYSTEM_TAG = re.compile(rf"\[({_NAME})(\??)\]\s*")
+SYZBOT_SUBJECT_TAGS = re.compile(rf"^\s*(?:\[syzbot\]\s*(?:\[{_NAME}\??\]\s*)*|(?:\[[^\]]*\?\]\s*)*)")
 SET_SUBSYSTEMS = re.compile(r"^subsystems\s*:?\s*(.*)$", re.I)
-SUBSYSTEM_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+SUBSYSTEM_NAME = re.compile(rf"^{_NAME}$")
 SYZBOT_STILL = re.compile(r"reproducer is still triggering an issue:\n([^\n]+)\n")
 
 
