@@ -53,6 +53,9 @@ def test_the_latest_word_of_the_mails():
     # a later reply quoting the guessed subject does not undo either
     assert _subs([guess, human, guess]) == ["fs"]
     assert _subs([("Re: x", "[]"), ("[syzbot] WARNING in x", "not json")]) is None
+    # hostile mail: as many names as a report's own at most, none longer than a name
+    assert _subs([("[syzbot] " + "".join(f"[s{i}?] " for i in range(10_000)) + "x", "[]")]) == ["s0", "s1", "s2", "s3"]
+    assert _subs([("[syzbot] [" + "a" * 100 + "?] x", "[]")]) is None
 
 
 NO_REPRO = "Unfortunately, I don't have any reproducer for this issue yet.\n"

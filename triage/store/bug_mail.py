@@ -10,7 +10,8 @@ which syzbot's subjects carry the tags without "?". The bug is in:
    or the dashboard);
 3. else the tags of its first tagged subject (syzbot's guess, in its report);
 
-a name syzbot no longer uses made the table's (``triage.subsystems.syzbot_name``).
+a name syzbot no longer uses made the table's (``triage.subsystems.syzbot_name``); at most ``MAX_SUBSYSTEMS``, as a
+report's own.
 
 Reproducer. syzbot's own mails about the bug (its report, "found a reproducer", a bisection) link the reproducers
 it has (``C reproducer:``, ``syz repro:``) or say it has none yet (``messages.syzbot_repro``): the bug's is the best
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 from triage.store.messages import REPRO_RANK, is_syzbot, set_subsystems, subject_subsystems, syzbot_repro
-from triage.subsystems import syzbot_name
+from triage.subsystems import MAX_SUBSYSTEMS, syzbot_name
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -67,7 +68,7 @@ def stated(mails: Iterable[tuple[str | None, str | None, str | None]]) -> Word:
         if said is not None and (repro is None or REPRO_RANK[said] > REPRO_RANK[repro]):
             repro = said
     names = command or human or guess
-    return Word(list(dict.fromkeys(map(syzbot_name, names))) if names else None, repro)
+    return Word(list(dict.fromkeys(map(syzbot_name, names)))[:MAX_SUBSYSTEMS] if names else None, repro)
 
 
 def may_say(row: dict) -> bool:

@@ -128,7 +128,7 @@ def is_digest(mail: Mail) -> bool:
 
 # A syzbot report's subject tags its bug with subsystems: ``[syzbot] [nilfs?] [btrfs?] TITLE``, a "?" on each syzbot
 # guessed, none on those a maintainer set (docs/formats.md); an older subject has no tags.
-_NAME = r"[a-z0-9][a-z0-9_.-]*"          # a subsystem's name as syzbot writes it
+_NAME = r"[a-z0-9][a-z0-9_.-]{0,63}"     # a subsystem's name as syzbot writes it (a longer one is none)
 SUBSYSTEM_TAG = re.compile(rf"\[({_NAME})(\??)\]\s*")
 SYZBOT_SUBJECT_TAGS = re.compile(rf"^\s*(?:\[syzbot\]\s*(?:\[{_NAME}\??\]\s*)*|(?:\[[^\]]*\?\]\s*)*)")
 SET_SUBSYSTEMS = re.compile(r"^subsystems\s*:?\s*(.*)$", re.I)
