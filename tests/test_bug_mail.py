@@ -127,7 +127,7 @@ def test_a_list_archive_puts_a_bug_where_syzbot_does(cli, db_path, tmp_path):
                   "issue on:\n\n" + LINKS + "\n" + synthetic("nilfs_thing", variant=1), reply_to=1)
     assert cli("import", _mbox(tmp_path / "c.mbox", found)).exit_code == 0
     assert _repro(cli, title) == "C"
-    assert "syzbot's reproducer: C (as its mails say)" in cli("show", str(db.execute(
+    assert "syzbot: reproducer C (as its mails say)" in cli("show", str(db.execute(
         "SELECT id FROM reports WHERE title = ?", [title]).fetchone()[0])).stdout
 
     # a maintainer moves it: the next import writes it to the bug's reports (and their inbox groups)
@@ -170,3 +170,81 @@ def test_a_store_migrated_to_17_shows_the_reproducers_its_mails_link(cli, db_pat
     old.conn.commit()
     old.conn.close()
     assert _repro(cli, title) == "C"
+
+
+MONTHLY = """Hello nilfs maintainers/developers,
+
+This is a 31-day syzbot report for the nilfs subsystem.
+
+Some of the still happening issues:
+
+Ref Crashes Repro Title
+<1> {n}    Yes   KASAN: use-after-free Read in nilfs_thing
+                 https://syzkaller.appspot.com/bug?extid=0123456789abcdef0123
+<2> 12      No    WARNING in nilfs_rename (2)
+                 https://syzkaller.appspot.com/bug?extid=f6c7e1f1809f235eeb90
+"""
+
+
+def test_crash_counts_of_syzbot_monthly_reports():
+    from triage.store.messages import digest_counts
+
+    sender = "syzbot+list91fd19ac4f0e1b0d9d06@syzkaller.appspotmail.com"
+    assert digest_counts("[syzbot] Monthly nilfs report (Sep 2025)", sender, MONTHLY.format(n=2519)) == \
+        {"0123456789abcdef0123": 2519, "f6c7e1f1809f235eeb90": 12}
+    # the 2023 layout: no reference column
+    assert digest_counts("[syzbot] Monthly nilfs report", sender, "Crashes Repro Title\n1236    Yes   INFO: task hung\n"
+                         "              https://syzkaller.appspot.com/bug?extid=221d75710bde87fa0e97\n") == \
+        {"221d75710bde87fa0e97": 1236}
+    # anyone else's mail, or a reply quoting the table, counts nothing
+    assert digest_counts("[syzbot] Monthly nilfs report", "a@example.org", MONTHLY.format(n=1)) == {}
+    assert digest_counts("Re: [syzbot] Monthly nilfs report", sender, MONTHLY.format(n=1)) == {}
+
+
+def _monthly(n: int, month: int, crashes: int) -> EmailMessage:
+    msg = _mail(n, f"[syzbot] Monthly nilfs report (month {month})", MONTHLY.format(n=crashes),
+                sender="syzbot <syzbot+list91fd19ac4f0e1b0d9d06@syzkaller.appspotmail.com>")
+    msg.replace_header("Date", f"Mon, 01 {['Jan', 'Feb', 'Mar', 'Apr'][month]} 2026 10:00:00 +0000")
+    return msg
+
+
+def _crashes(cli, title: str) -> int:
+    out = cli("inbox", "--json", "--limit", "0")
+    return next(json.loads(line)["crashes"] for line in out.stdout.splitlines() if json.loads(line)["title"] == title)
+
+
+def test_a_bug_counts_the_crashes_syzbot_last_listed(cli, db_path, tmp_path):
+    title = "KASAN: use-after-free Read in nilfs_thing"
+    assert cli("import", _mbox(tmp_path / "a.mbox", _mail(1, f"[syzbot] [nilfs?] {title}",
+                                                           synthetic("nilfs_thing")))).exit_code == 0
+    assert _crashes(cli, title) == 1                      # only the report stored
+    assert cli("import", _mbox(tmp_path / "b.mbox", _monthly(10, 2, 2519))).exit_code == 0
+    assert _crashes(cli, title) == 2519
+    # an older report imported later does not undo the newer count; a newer one replaces it
+    assert cli("import", _mbox(tmp_path / "c.mbox", _monthly(11, 1, 900))).exit_code == 0
+    assert _crashes(cli, title) == 2519
+    assert cli("import", _mbox(tmp_path / "d.mbox", _monthly(12, 3, 3000))).exit_code == 0
+    assert _crashes(cli, title) == 3000
+    assert _area_crashes(cli, "nilfs", title) == 3000     # the subsystem filter's rows too
+    rid = open_db(db_path).execute("SELECT id FROM reports WHERE title = ?", [title]).fetchone()[0]
+    assert "3000 crashes by 2026-04-01 (as its mails say)" in cli("show", str(rid)).stdout
+
+
+def _area_crashes(cli, sub: str, title: str) -> int:
+    out = cli("inbox", "--json", "-s", sub, "--limit", "0")
+    return next(json.loads(line)["crashes"] for line in out.stdout.splitlines() if json.loads(line)["title"] == title)
+
+
+def test_a_store_migrated_to_18_counts_the_crashes_its_monthly_reports_list(cli, db_path, tmp_path, monkeypatch):
+    from triage import pipeline
+
+    title = "KASAN: use-after-free Read in nilfs_thing"
+    old = open_db(db_path, migrate_to=17)
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "record_counts", lambda db, rows: 0)      # an import of schema 17: no counts kept
+        pipeline.import_paths(old, [str(_mbox(tmp_path / "a.mbox", _mail(1, f"[syzbot] [nilfs?] {title}",
+                                                                          synthetic("nilfs_thing")),
+                                              _monthly(10, 2, 2519)))], classify=False)
+    old.conn.commit()
+    old.conn.close()
+    assert _crashes(cli, title) == 2519

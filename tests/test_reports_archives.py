@@ -143,6 +143,18 @@ def check_archive(db, name: str) -> None:
     wrong = {e: lines[e] for e in with_c & lines.keys() if lines[e] != "C"}
     assert not wrong, f"{name}: bugs with a C reproducer not shown so: {wrong}"
 
+    # a bug syzbot's monthly reports list counts at least the crashes the latest gives it
+    import re
+
+    listed = {e for (body,) in db.execute("SELECT body FROM messages WHERE subject LIKE '[syzbot] Monthly%' AND "
+                                          "author_email LIKE 'syzbot%'") for e in re.findall(r"extid=(\w+)", body)}
+    counts = dict(db.execute("SELECT extid, crashes FROM bug_counts"))
+    assert listed and counts.keys() == listed, name
+    crashes = {item.bug_extid: item.crashes for item in query(db, InboxFilter(limit=0, include_all=True,
+                                                                              include_closed=True)) if item.bug_extid}
+    low = {e: (crashes[e], counts[e]) for e in counts.keys() & crashes.keys() if crashes[e] < counts[e]}
+    assert counts.keys() & crashes.keys() and not low, f"{name}: lines counting fewer crashes than listed: {low}"
+
 
 def test_reiserfs_devel_against_its_judgements(reiserfs):
     check_archive(reiserfs, "reiserfs-devel")

@@ -340,6 +340,7 @@ TABLE_DOCS: dict[str, str] = {
     "sources": "Every place a report was seen (file, e-mail, syzbot crash, lore message).",
     "frames": "One row per stack frame of every parsed report; norm_function is indexed.",
     "bugs": "syzbot bugs: extid, status, subsystems, crash counts, fix and cause commits.",
+    "bug_counts": "A syzbot bug's crash count in the latest of syzbot's monthly reports that lists it (from mail).",
     "threads": "Mailing-list threads (root message-id) and the bug they discuss.",
     "messages": "Mailing-list messages: author, date, #syz commands, trailer tags, patches.",
     "verdicts": "Classifier output (source = combined) and human labels (source = human) with evidence.",

@@ -480,13 +480,14 @@ ROWS = f"""
            CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
            COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
            r.reported_at, r.bug_extid, r.message_id,
-           b.status AS bug_status, b.num_crashes, {SUBSYSTEMS}
+           b.status AS bug_status, COALESCE(b.num_crashes, bc.crashes) AS num_crashes, {SUBSYSTEMS}
     FROM reports r INDEXED BY reports_group_cols
     LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
     LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'
     LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
     LEFT JOIN reviews v ON v.report_id = r.id
-    LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid"""
+    LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid
+    LEFT JOIN bug_counts bc ON bc.extid = r.bug_extid"""
 
 
 def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: dict, candidates: str | None

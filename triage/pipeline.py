@@ -56,7 +56,7 @@ from records import (
 from triage.mail_reports import quoted_from, quoted_in, report_text
 from triage.store import now, transaction
 from triage.store.bug_mail import apply_reports as apply_bug_mail
-from triage.store.bug_mail import may_say
+from triage.store.bug_mail import may_say, record_counts
 from triage.store.bugs import save_bug
 from triage.store.cursors import save_cursor
 from triage.store.fts import index_new
@@ -424,6 +424,7 @@ class Pipeline:
                 refresh_groups(self.db, new_ids + linked)
             # what the mails of the bugs they touch say of them (a new report, a new ``#syz set subsystems``)
             apply_bug_mail(self.db, new_ids + linked, (r["bug_extid"] for r in rows if may_say(r)))
+            record_counts(self.db, rows)        # the crash counts syzbot's monthly reports among them give
             for source, cursor in batch.checkpoints.items():
                 save_cursor(self.db, source, cursor)
             settle(self.db)                     # the stored rows of the groups this batch changed

@@ -50,7 +50,9 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
     rep = _rows(db, "SELECT id, title, crash_type, corrupted, kernel, guilty_frame, guilty_file, signature, "
                     "signature_hash, bug_extid, source_kind, source, message_id, reported_at, parsed, "
                     "(SELECT subsystems FROM inbox_reports WHERE report_id = reports.id) AS subsystems, "
-                    "(SELECT repro FROM inbox_reports WHERE report_id = reports.id) AS repro "
+                    "(SELECT repro FROM inbox_reports WHERE report_id = reports.id) AS repro, "
+                    "(SELECT crashes FROM bug_counts WHERE extid = reports.bug_extid) AS listed_crashes, "
+                    "(SELECT date FROM bug_counts WHERE extid = reports.bug_extid) AS listed_at "
                     "FROM reports WHERE id = ?", [report_id])
     if not rep:
         raise ReviewError(f"no report with id {report_id}")
@@ -207,8 +209,11 @@ def render(d: dict, width: int | None = None) -> str:
     if st:
         out.append(f"  status: {st['status']}" + (f": {line(st['detail'])}" if st.get("detail") else "")
                    + f" (from {'syzbot' if st['source'] == 'syzbot' else 'a #syz command'})")
-    if r.get("bug_extid") and r.get("repro") is not None and not d["bugs"]:       # (a synced bug says so below)
-        out.append(f"  syzbot's reproducer: {line(r['repro']) or 'none yet'} (as its mails say)")
+    if r.get("bug_extid") and not d["bugs"]:          # (a synced bug says so below, from the dashboard)
+        said = ([f"reproducer {line(r['repro']) or 'none yet'}"] if r.get("repro") is not None else []) + (
+            [f"{r['listed_crashes']} crashes by {line(r['listed_at'])[:10]}"] if r.get("listed_crashes") else [])
+        if said:
+            out.append(f"  syzbot: {', '.join(said)} (as its mails say)")
     out += [
         f"  type: {r['crash_type'] or '-'}   kernel: {line(r['kernel']) or '-'}   reported: {r['reported_at'] or '-'}",
         f"  subsystems: {', '.join(map(line, r['subsystems'])) or '? (unknown: shown to every subscriber)'}   "

@@ -17,10 +17,15 @@ Reproducer. syzbot's own mails about the bug (its report, "found a reproducer", 
 it has (``C reproducer:``, ``syz repro:``) or say it has none yet (``messages.syzbot_repro``): the bug's is the best
 any says (C, else syz, else none), unknown when none says.
 
-The import (and ``triage reparse``) writes these to every report of the bug (``reports.subsystems``, in place of
-what the report's own text suggests, as it writes syzbot's title in place of the parser's; ``reports.repro``): the
-inbox, its subsystem filter, the digest and the dataset then show the bug as syzbot does. A bug ``triage sync``
-stored is read from the dashboard first (``bugs.subsystems``, ``bugs.repro``); what no mail says is left as it is.
+Crash count. syzbot's monthly report of a subsystem's open bugs lists the most frequent with their crash counts
+(``messages.digest_counts``): each bug's latest is kept in ``bug_counts`` (``record_counts``), which the inbox and
+digest read beside the dashboard's count (``bugs.num_crashes`` first, at least the reports stored).
+
+The import (and ``triage reparse``) writes the subsystems and reproducer to every report of the bug
+(``reports.subsystems``, in place of what the report's own text suggests, as it writes syzbot's title in place of
+the parser's; ``reports.repro``): the inbox, its subsystem filter, the digest and the dataset then show the bug as
+syzbot does. A bug ``triage sync`` stored is read from the dashboard first (``bugs.subsystems``, ``bugs.repro``);
+what no mail says is left as it is.
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-from triage.store.messages import REPRO_RANK, is_syzbot, set_subsystems, subject_subsystems, syzbot_repro
+from triage.store.messages import (
+    REPRO_RANK,
+    digest_counts,
+    is_syzbot,
+    set_subsystems,
+    subject_subsystems,
+    syzbot_repro,
+)
 from triage.subsystems import MAX_SUBSYSTEMS, syzbot_name
 
 if TYPE_CHECKING:
@@ -106,3 +118,19 @@ def apply_reports(db: sqlite_utils.Database, ids: list[int], extids: Iterable[st
             f"SELECT DISTINCT bug_extid FROM reports WHERE id IN ({','.join('?' * len(part))}) "
             "AND bug_extid IS NOT NULL", part))
     return apply(db, bugs)
+
+
+# each bug's latest count: a report listing it later than the stored one replaces it, an earlier one does not
+_COUNT_UPSERT = """INSERT INTO bug_counts (extid, crashes, date, message_id) VALUES (?, ?, ?, ?)
+    ON CONFLICT (extid) DO UPDATE SET crashes = excluded.crashes, date = excluded.date, message_id = excluded.message_id
+    WHERE excluded.date > bug_counts.date"""
+
+
+def record_counts(db: sqlite_utils.Database, rows: Iterable[dict]) -> int:
+    """Keep the crash counts syzbot's monthly reports among these ``messages`` rows give (module doc); returns how
+    many rows they listed (a changed count marks the bug's groups, by trigger)."""
+    values = [(extid, n, row["date"] or "", row["message_id"]) for row in rows
+              for extid, n in digest_counts(row["subject"], row["author_email"], row["body"]).items()]
+    if values:
+        db.conn.executemany(_COUNT_UPSERT, values)
+    return len(values)

@@ -196,6 +196,19 @@ def syzbot_repro(body: str | None) -> str | None:
     return best
 
 
+# A row of syzbot's monthly report of a subsystem's open bugs ("Ref Crashes Repro Title", the reference "<N>" since
+# late 2023), then the bug's dashboard link on the next line
+DIGEST_ROW = re.compile(r"^(?:<\d+>[ \t]+)?(\d{1,9})[ \t]+(?:Yes|No)[ \t]+\S[^\n]*\n[ \t]+"
+                        r"https?://syzkaller\.appspot\.com/bug\?extid=([0-9a-f]{8,40})\b", re.M)
+
+
+def digest_counts(subject: str | None, author: str | None, body: str | None) -> dict[str, int]:
+    """The crash count of each bug syzbot's monthly report (``is_digest``) lists, by extid; empty for another mail."""
+    if not is_syzbot(author or "") or SYZBOT_DIGEST.search(subject or "") is None:
+        return {}
+    return {extid: int(n) for n, extid in DIGEST_ROW.findall(body or "")}
+
+
 def set_subsystems(commands: Iterable[dict]) -> list[str] | None:
     """The subsystems the last ``#syz set subsystems: a, b`` among ``commands`` (a message's) gives its bug; None
     when none sets them."""

@@ -579,34 +579,40 @@ _GROUP_VIEWS = """CREATE VIEW group_stats AS
         FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;"""
 
 
-def _dirty_group_stats(needs_review: str) -> str:
+# a member's syzbot crash count: the dashboard's (migration 11); migration 18 adds the latest monthly report's
+_BUG_CRASHES = "b.num_crashes"
+_BUG_CRASHES_18 = "COALESCE(b.num_crashes, bc.crashes)"
+_COUNTS_JOIN = "\n        LEFT JOIN bug_counts bc ON bc.extid = r.bug_extid"
+
+
+def _dirty_group_stats(needs_review: str, crashes: str = _BUG_CRASHES, join: str = "") -> str:
     """The view of each marked group's row computed now (migration 11; 13 recreates it with the review flag
-    ``_GROUP_REVIEW`` as ``needs_review``)."""
+    ``_GROUP_REVIEW`` as ``needs_review``, 18 with a member's ``crashes`` from ``bug_counts`` too, its ``join``)."""
     return f"""CREATE VIEW dirty_group_stats AS
         SELECT m.dup_key, MIN(r.id) AS first_report, COUNT(*) AS reports,
                COALESCE(MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END),
                         MIN(COALESCE(lr.rank, 3))) AS label_rank,
                MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
-               MAX(COALESCE(MAX(b.num_crashes), 0), COUNT(*)) AS crashes,
+               MAX(COALESCE(MAX({crashes}), 0), COUNT(*)) AS crashes,
                MAX(r.bug_extid) AS bug_extid, {needs_review} AS needs_review,
                {_MEMBER_STATES}
-        {_DIRTY_MEMBERS}
+        {_DIRTY_MEMBERS}{join}
         GROUP BY m.dup_key;"""
 
 
-def _dirty_group_areas(review_rank: str = "") -> str:
+def _dirty_group_areas(review_rank: str = "", crashes: str = _BUG_CRASHES, join: str = "") -> str:
     """The view of each marked group's rows by area computed now (migration 12; 13 recreates it with
-    ``review_rank``, given as its column's text)."""
+    ``review_rank``, given as its column's text; 18 as ``_dirty_group_stats``)."""
     extra = f",\n               {review_rank}" if review_rank else ""
     return f"""CREATE VIEW dirty_group_areas AS
         SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
                MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END) AS human_rank,
                MIN(COALESCE(lr.rank, 3)) AS best_rank,
                MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
-               COALESCE(MAX(b.num_crashes), 0) AS max_crashes,
+               COALESCE(MAX({crashes}), 0) AS max_crashes,
                {_MEMBER_STATES},
                COUNT(*) OVER (PARTITION BY m.dup_key) AS parts{extra}
-        {_DIRTY_MEMBERS}
+        {_DIRTY_MEMBERS}{join}
         GROUP BY 1, m.dup_key;"""
 
 
@@ -936,11 +942,56 @@ def _v17_report_repro(db: sqlite_utils.Database) -> None:
     apply(db, _mail_bugs(db), columns=("repro",))
 
 
+def _v18_bug_counts(db: sqlite_utils.Database) -> None:
+    """A syzbot bug's crash count as syzbot's latest monthly report listing it gives it (``bug_counts``, kept by the
+    import: ``triage.store.bug_mail``): the inbox's and digest's count of a bug ``triage sync`` did not store, which
+    was only the reports stored (1 for a bug that crashed 2,519 times). Stored monthly reports are read now; the
+    groups of the bugs they list are computed again."""
+    from triage.store.bug_mail import record_counts
+    from triage.store.groups import settle
+
+    mark = """INSERT INTO dirty_groups SELECT DISTINCT COALESCE(dup_key, 'report:' || id) AS k FROM reports
+            WHERE bug_extid = new.extid AND k NOT IN (SELECT dup_key FROM dirty_groups);"""
+    _script(
+        db,
+        f"""
+        CREATE TABLE bug_counts (
+            extid TEXT PRIMARY KEY,                 -- a syzbot bug
+            crashes INTEGER NOT NULL,               -- its crash count in the latest monthly report listing it
+            date TEXT NOT NULL,                     -- that report's Date
+            message_id TEXT                         -- that report
+        ) WITHOUT ROWID;
+        CREATE TRIGGER bug_counts_group_ai AFTER INSERT ON bug_counts BEGIN
+          {mark}
+        END;
+        CREATE TRIGGER bug_counts_group_au AFTER UPDATE OF crashes ON bug_counts
+        WHEN old.crashes IS NOT new.crashes BEGIN
+          {mark}
+        END;
+
+        DROP VIEW inbox_groups;
+        DROP VIEW group_stats;
+        DROP VIEW dirty_group_stats;
+        DROP VIEW dirty_group_areas;
+        {_dirty_group_stats(_GROUP_REVIEW, _BUG_CRASHES_18, _COUNTS_JOIN)}
+
+        {_GROUP_VIEWS}
+
+        {_dirty_group_areas(_AREA_REVIEW, _BUG_CRASHES_18, _COUNTS_JOIN)}
+        """
+    )
+    record_counts(db, (dict(zip(("message_id", "date", "subject", "author_email", "body"), row, strict=True))
+                       for row in db.execute("SELECT message_id, date, subject, author_email, body FROM messages "
+                                             "WHERE subject LIKE '%[syzbot]%' AND author_email LIKE 'syzbot%'")))
+    settle(db)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
     _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
     _v15_parser_version_index, _v16_bug_subsystems_from_mail, _v17_report_repro,
+    _v18_bug_counts,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
