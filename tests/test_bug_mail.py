@@ -228,6 +228,9 @@ def test_a_bug_counts_the_crashes_syzbot_last_listed(cli, db_path, tmp_path):
     assert _area_crashes(cli, "nilfs", title) == 3000     # the subsystem filter's rows too
     rid = open_db(db_path).execute("SELECT id FROM reports WHERE title = ?", [title]).fetchone()[0]
     assert "3000 crashes by 2026-04-01 (as its mails say)" in cli("show", str(rid)).stdout
+    # and the dataset's view of the report says the same
+    assert open_db(db_path).execute("SELECT num_crashes FROM inbox_reports WHERE report_id = ?",
+                                    [rid]).fetchone()[0] == 3000
 
 
 def _area_crashes(cli, sub: str, title: str) -> int:

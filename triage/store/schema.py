@@ -906,18 +906,10 @@ def _mail_bugs(db: sqlite_utils.Database) -> list[str]:
     return [e for (e,) in db.execute("SELECT DISTINCT bug_extid FROM messages WHERE bug_extid IS NOT NULL")]
 
 
-def _v17_report_repro(db: sqlite_utils.Database) -> None:
-    """A syzbot bug's reports carry the reproducer its mails say it has (``reports.repro``: C, syz, '' for none yet;
-    ``triage.store.bug_mail``), which ``inbox_reports.repro`` gives for a bug ``triage sync`` did not store: the
-    inbox said "-" for every bug of a list archive, 67 of linux-nilfs' 113 having a C reproducer."""
-    from triage.store.bug_mail import apply
-
-    _script(
-        db,
-        """
-        ALTER TABLE reports ADD COLUMN repro TEXT;          -- its syzbot bug's reproducer, as the bug's mails say
-        DROP VIEW inbox_reports;
-        CREATE VIEW inbox_reports AS
+def _inbox_reports(crashes: str = "b.num_crashes", join: str = "") -> str:
+    """``inbox_reports`` as migration 17 made it (the reproducer its mails say for a bug not synced); 19 gives
+    ``num_crashes`` from ``bug_counts`` too (``crashes``, its ``join``)."""
+    return f"""        CREATE VIEW inbox_reports AS
         SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(h.label, c.label, 'unclassified') AS label,
                COALESCE(h.confidence, c.confidence) AS confidence,
                CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
@@ -928,7 +920,7 @@ def _v17_report_repro(db: sqlite_utils.Database) -> None:
                b.status AS bug_status,
                CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems
                     ELSE COALESCE(r.subsystems, '[]') END AS subsystems,
-               b.num_crashes, CASE WHEN b.extid IS NOT NULL THEN b.repro ELSE r.repro END AS repro,
+               {crashes} AS num_crashes, CASE WHEN b.extid IS NOT NULL THEN b.repro ELSE r.repro END AS repro,
                b.link AS bug_link
         FROM reports r
         JOIN report_groups g ON g.report_id = r.id
@@ -936,7 +928,21 @@ def _v17_report_repro(db: sqlite_utils.Database) -> None:
         LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined'
         LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
         LEFT JOIN reviews v ON v.report_id = r.id
-        LEFT JOIN bugs b ON b.extid = r.bug_extid;
+        LEFT JOIN bugs b ON b.extid = r.bug_extid{join};"""
+
+
+def _v17_report_repro(db: sqlite_utils.Database) -> None:
+    """A syzbot bug's reports carry the reproducer its mails say it has (``reports.repro``: C, syz, '' for none yet;
+    ``triage.store.bug_mail``), which ``inbox_reports.repro`` gives for a bug ``triage sync`` did not store: the
+    inbox said "-" for every bug of a list archive, 67 of linux-nilfs' 113 having a C reproducer."""
+    from triage.store.bug_mail import apply
+
+    _script(
+        db,
+        f"""
+        ALTER TABLE reports ADD COLUMN repro TEXT;          -- its syzbot bug's reproducer, as the bug's mails say
+        DROP VIEW inbox_reports;
+        {_inbox_reports()}
         """
     )
     apply(db, _mail_bugs(db), columns=("repro",))
@@ -986,12 +992,21 @@ def _v18_bug_counts(db: sqlite_utils.Database) -> None:
     settle(db)
 
 
+def _v19_inbox_reports_counts(db: sqlite_utils.Database) -> None:
+    """``inbox_reports.num_crashes`` is a bug's count as the inbox says it: the dashboard's, else the latest
+    monthly report's (``bug_counts``, migration 18), not NULL for a bug known only from mail."""
+    _script(db, f"""
+        DROP VIEW inbox_reports;
+        {_inbox_reports(_BUG_CRASHES_18, _COUNTS_JOIN)}
+        """)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
     _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
     _v15_parser_version_index, _v16_bug_subsystems_from_mail, _v17_report_repro,
-    _v18_bug_counts,
+    _v18_bug_counts, _v19_inbox_reports_counts,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
