@@ -127,8 +127,19 @@ def test_a_list_archive_puts_a_bug_where_syzbot_does(cli, db_path, tmp_path):
                   "issue on:\n\n" + LINKS + "\n" + synthetic("nilfs_thing", variant=1), reply_to=1)
     assert cli("import", _mbox(tmp_path / "c.mbox", found)).exit_code == 0
     assert _repro(cli, title) == "C"
-    assert "syzbot: reproducer C (as its mails say)" in cli("show", str(db.execute(
-        "SELECT id FROM reports WHERE title = ?", [title]).fetchone()[0])).stdout
+    rid = str(db.execute("SELECT id FROM reports WHERE title = ?", [title]).fetchone()[0])
+    assert "syzbot: reproducer C (as its mails say)" in cli("show", rid).stdout
+
+    # its cause bisection: the commit syzbot's mail blames (a maintainer's patch citing another commit is not it)
+    assert "bisected to" not in cli("show", rid).stdout
+    bisected = _mail(5, f"Re: [syzbot] [nilfs2?] [btrfs?] {title}", "syzbot has bisected this issue to:\n\n"
+                     "commit 4a445b7b6178d88956192c0202463063f52e8667\n\nReported-by: syzbot+0123456789abcdef0123"
+                     "@syzkaller.appspotmail.com\nFixes: 4a445b7b6178 (\"btrfs: don't merge pages into bio\")\n",
+                     reply_to=1)
+    patch = _mail(6, "Re: [syzbot] x", "Fixes: 0123456789ab (\"another commit\")\n",
+                  sender="A Maintainer <maint@example.org>", reply_to=1)
+    assert cli("import", _mbox(tmp_path / "e.mbox", bisected, patch)).exit_code == 0
+    assert 'bisected to: 4a445b7b6178 ("btrfs: don\'t merge pages into bio")' in cli("show", rid).stdout
 
     # a maintainer moves it: the next import writes it to the bug's reports (and their inbox groups)
     move = _mail(3, f"Re: [syzbot] [nilfs2?] [btrfs?] {title}", "#syz set subsystems: ext4\n",

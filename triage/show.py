@@ -45,6 +45,24 @@ def bug_link(extid: str, link: str | None = None) -> str:
     return link or f"{SYZBOT}/bug?extid={extid}"
 
 
+def _cause(db: sqlite_utils.Database, bugs: list[dict], extid: str | None) -> dict | None:
+    """The commit syzbot's cause bisection blames (``hash``, ``title``, ``source``): the synced bug's, else the
+    last its own mails give (``messages.syzbot_cause``); None when neither says."""
+    from triage.store.messages import is_syzbot, syzbot_cause
+
+    for b in bugs:
+        c = b.get("cause_commit")
+        if isinstance(c, dict) and (c.get("hash") or c.get("title")):
+            return {"hash": c.get("hash") or "", "title": c.get("title") or "", "source": "syzbot"}
+    found = None
+    if extid and not bugs:
+        for author, body in db.execute("SELECT author_email, body FROM messages WHERE bug_extid = ? AND "
+                                       "author_email LIKE 'syzbot%' ORDER BY date", [extid]):
+            said = syzbot_cause(body) if is_syzbot(author or "") else None
+            found = {**said, "source": "its mails"} if said else found
+    return found
+
+
 def details(db: sqlite_utils.Database, report_id: int) -> dict:
     """Everything ``triage show`` prints, as a JSON-able dict."""
     rep = _rows(db, "SELECT id, title, crash_type, corrupted, kernel, guilty_frame, guilty_file, signature, "
@@ -96,6 +114,7 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
                         f"syz_repro_link, c_repro_link, config_link, report_id FROM crashes "
                         f"WHERE bug_extid IN ({','.join('?' * len(bugs_ext))}) ORDER BY time DESC",
                         bugs_ext) if bugs_ext else []
+    cause = _cause(db, bugs, r["bug_extid"])
     links = [b["link"] for b in bugs]
     if r["bug_extid"] and not bugs:
         links.append(bug_link(r["bug_extid"]))
@@ -106,6 +125,7 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
         "label": label, "verdicts": verdicts, "review": review,
         "status": {"status": status.status, "detail": status.detail, "source": status.source,
                    "date": status.date} if status else None,
+        "cause": cause,
         "duplicates": [m for m in members if m != report_id],
         "frames": frames, "markers": parsed.get("markers", []), "gfp": parsed.get("gfp", []),
         "lockdep": lockdep_summary(parsed.get("report")), "bugs": bugs, "crashes": crashes,
@@ -214,6 +234,10 @@ def render(d: dict, width: int | None = None) -> str:
             [f"{r['listed_crashes']} crashes by {line(r['listed_at'])[:10]}"] if r.get("listed_crashes") else [])
         if said:
             out.append(f"  syzbot: {', '.join(said)} (as its mails say)")
+    cause = d.get("cause")
+    if cause:
+        out.append(f"  bisected to: {line(cause['hash'][:12])} (\"{line(cause['title'])}\") (syzbot's cause "
+                   f"bisection, as {'the dashboard' if cause['source'] == 'syzbot' else 'its mails'} say)")
     out += [
         f"  type: {r['crash_type'] or '-'}   kernel: {line(r['kernel']) or '-'}   reported: {r['reported_at'] or '-'}",
         f"  subsystems: {', '.join(map(line, r['subsystems'])) or '? (unknown: shown to every subscriber)'}   "

@@ -209,6 +209,17 @@ def digest_counts(subject: str | None, author: str | None, body: str | None) -> 
     return {extid: int(n) for n, extid in DIGEST_ROW.findall(body or "")}
 
 
+# The commit syzbot's cause bisection blames, as its mails give it (the bisection result, a report bisected before it
+# was sent): 'Fixes: 4a445b7b6178 ("btrfs: don't merge pages ...")'; an inconclusive bisection gives none
+CAUSE_LINE = re.compile(r'^Fixes: ([0-9a-f]{12,40}) \("(.{1,300})"\)[ \t]*$', re.M)
+
+
+def syzbot_cause(body: str | None) -> dict | None:
+    """The commit a syzbot mail says its cause bisection found (``{"hash", "title"}``), or None."""
+    found = CAUSE_LINE.findall(body) if body and "Fixes: " in body else []
+    return {"hash": found[-1][0], "title": found[-1][1]} if found else None
+
+
 def set_subsystems(commands: Iterable[dict]) -> list[str] | None:
     """The subsystems the last ``#syz set subsystems: a, b`` among ``commands`` (a message's) gives its bug; None
     when none sets them."""
