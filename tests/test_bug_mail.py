@@ -262,3 +262,49 @@ def test_a_store_migrated_to_18_counts_the_crashes_its_monthly_reports_list(cli,
     old.conn.commit()
     old.conn.close()
     assert _crashes(cli, title) == 2519
+
+
+SUSPECT = """syzbot suspects this issue was fixed by commit:
+
+commit d24396c5290ba8ab04ba505176874c4e04a2d53c
+Author: Rustam Kovhaev <rkovhaev@gmail.com>
+
+    reiserfs: add check for an invalid ih_entry_count
+
+If the result looks correct, please mark the issue as fixed by replying with:
+
+#syz fix: reiserfs: add check for an invalid ih_entry_count
+"""
+
+
+def _line(cli, title: str) -> dict:
+    out = cli("inbox", "--json", "--limit", "0", "--all")
+    return next(d for d in map(json.loads, out.stdout.splitlines()) if d["title"] == title)
+
+
+def test_a_fix_syzbot_suspects_until_a_maintainer_says(cli, db_path, tmp_path):
+    from triage.store.messages import syzbot_fix_suspect
+
+    assert syzbot_fix_suspect(SUSPECT) == {"hash": "d24396c5290ba8ab04ba505176874c4e04a2d53c",
+                                           "title": "reiserfs: add check for an invalid ih_entry_count"}
+    assert syzbot_fix_suspect(LINKS) is None
+    title = "KASAN: use-after-free Read in nilfs_thing"
+    report = _mail(1, f"[syzbot] [nilfs?] {title}", synthetic("nilfs_thing"))
+    assert cli("import", _mbox(tmp_path / "a.mbox", report)).exit_code == 0
+    assert _line(cli, title)["status"] is None
+    suspect = _mail(2, f"Re: [syzbot] [nilfs?] {title}", SUSPECT, reply_to=1)
+    assert cli("import", _mbox(tmp_path / "b.mbox", suspect)).exit_code == 0
+    line = _line(cli, title)
+    assert (line["status"], line["status_detail"]) == ("fix suspected",
+                                                       "reiserfs: add check for an invalid ih_entry_count")
+    rid = str(line["id"])
+    assert f"triage reply {rid} --fix 'reiserfs: add check for an invalid ih_entry_count'" in cli("show", rid).stdout
+    # a maintainer's later word is the status: confirmed, then taken back
+    fix = _mail(3, f"Re: [syzbot] [nilfs?] {title}", "#syz fix: reiserfs: add check for an invalid ih_entry_count\n",
+                sender="A Maintainer <maint@example.org>", reply_to=2)
+    assert cli("import", _mbox(tmp_path / "c.mbox", fix)).exit_code == 0
+    assert _line(cli, title)["status"] == "fix pending"
+    unfix = _mail(4, f"Re: [syzbot] [nilfs?] {title}", "#syz unfix\n", sender="A Maintainer <maint@example.org>",
+                  reply_to=3)
+    assert cli("import", _mbox(tmp_path / "d.mbox", unfix)).exit_code == 0
+    assert _line(cli, title)["status"] in (None, "open")

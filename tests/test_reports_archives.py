@@ -143,6 +143,16 @@ def check_archive(db, name: str) -> None:
     wrong = {e: lines[e] for e in with_c & lines.keys() if lines[e] != "C"}
     assert not wrong, f"{name}: bugs with a C reproducer not shown so: {wrong}"
 
+    # a bug syzbot's fix bisection suspects fixed, which no maintainer's mail has spoken of, says so on its line
+    suspected = {e for (e,) in db.execute(
+        "SELECT DISTINCT m.bug_extid FROM messages m WHERE m.author_email LIKE 'syzbot%' AND instr(m.body, "
+        "'syzbot suspects this issue was fixed by commit:') AND NOT EXISTS (SELECT 1 FROM messages c WHERE "
+        "c.bug_extid = m.bug_extid AND (c.syz_commands NOT IN ('', '[]') OR c.patch_subject IS NOT NULL))")}
+    status = {item.bug_extid: item.status for item in query(db, InboxFilter(limit=0, include_all=True,
+                                                                            include_closed=True)) if item.bug_extid}
+    unsaid = {e: status[e] for e in suspected & status.keys() if status[e] != "fix suspected"}
+    assert not unsaid, f"{name}: bugs syzbot suspects fixed not shown so: {unsaid}"
+
     # a bug syzbot's monthly reports list counts at least the crashes the latest gives it
     import re
 

@@ -8,6 +8,7 @@ what, ``#syz`` commands, patches), the reproducer runs, and links to syzbot and 
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 import sqlite_utils
@@ -16,7 +17,7 @@ from triage.columns import wrap
 from triage.inbox import subsystems_of, thread_message_ids_sql
 from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
-from triage.status import bug_status
+from triage.status import FIX_SUSPECTED, bug_status
 from vocab.lore import message_link
 
 SYZBOT = "https://syzkaller.appspot.com"
@@ -226,7 +227,10 @@ def render(d: dict, width: int | None = None) -> str:
         f"  label: {lab.get('label') or 'unclassified'}{conf} ({lab.get('source') or 'no verdict'}){flags}",
     ]
     st = d.get("status")
-    if st:
+    if st and st["status"] == FIX_SUSPECTED:
+        out.append(f"  status: {st['status']}: {line(st['detail'])} (syzbot's fix bisection; if it is right: "
+                   f"triage reply {r['id']} --fix {line(shlex.quote(st['detail']))})")
+    elif st:
         out.append(f"  status: {st['status']}" + (f": {line(st['detail'])}" if st.get("detail") else "")
                    + f" (from {'syzbot' if st['source'] == 'syzbot' else 'a #syz command'})")
     if r.get("bug_extid") and not d["bugs"]:          # (a synced bug says so below, from the dashboard)

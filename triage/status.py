@@ -7,6 +7,10 @@ is a fix posted: *fix pending*, and stays so when replies say it was applied / q
 so) until the fix is in a tree, which only syzbot says (``triage sync syzbot``: its *fixed*). The latest word
 wins: a mail newer than the last sync of the bug overrides syzbot's status, an older one does not.
 
+syzbot's fix bisection ("syzbot suspects this issue was fixed by commit:") makes an open bug *fix suspected*, with the
+title to confirm it with (``triage reply ID --fix TITLE``), until a later word; the bug stays open (syzbot waits for
+the command).
+
 ``CLOSED`` statuses (fixed, dup, invalid) keep a bug out of the default inbox; ``closed_overrides`` gives the
 bugs whose mail changes what syzbot's stored status says about that, for the inbox's SQL.
 """
@@ -24,6 +28,7 @@ if TYPE_CHECKING:       # annotations only: a reader of the store does not impor
 
 
 STATUSES = ("open", "fix pending", "fixed", "dup", "invalid")
+FIX_SUSPECTED = "fix suspected"       # syzbot's fix bisection found a commit; open until a maintainer confirms it
 CLOSED = ("fixed", "dup", "invalid")
 # ``#syz`` verb -> the status it leaves the bug in (other verbs: test, set, uncc, ... change nothing)
 VERB_STATUS = {"fix": "fix pending", "unfix": "open", "dup": "dup", "undup": "open", "invalid": "invalid"}
@@ -172,7 +177,26 @@ def bug_status(db: sqlite_utils.Database, bugs: list[str], message_ids: list[str
         mail = from_commands((date, _json_list(raw)) for date, raw in rows)
     if mail is not None and mail.status == "fix pending" and mail.source == "mail":
         mail.detail = _applied(db, bugs, mail)
-    return merge(syzbot, mail)
+    now = merge(syzbot, mail)
+    if bugs and (now is None or now.status == "open"):
+        suspect = _fix_suspect(db, bugs)
+        if suspect is not None and (now is None or (suspect.date or "") > (now.date or "")):
+            return suspect
+    return now
+
+
+def _fix_suspect(db: sqlite_utils.Database, bugs: list[str]) -> BugStatus | None:
+    """The commit syzbot's latest fix bisection of these bugs found, from its mail (``FIX_SUSPECTED``)."""
+    from triage.store.messages import FIX_SUSPECT, is_syzbot, syzbot_fix_suspect
+
+    marks = ",".join("?" * len(bugs))
+    for date, author, body in db.execute(
+            f"SELECT date, author_email, body FROM messages WHERE bug_extid IN ({marks}) AND author_email LIKE "
+            f"'syzbot%' AND instr(body, ?) ORDER BY date DESC", [*bugs, FIX_SUSPECT]):
+        found = syzbot_fix_suspect(body) if is_syzbot(author or "") else None
+        if found:
+            return BugStatus(FIX_SUSPECTED, found["title"], "syzbot's mail", date)
+    return None
 
 
 def _applied(db: sqlite_utils.Database, bugs: list[str], fix: BugStatus) -> str:

@@ -220,6 +220,23 @@ def syzbot_cause(body: str | None) -> dict | None:
     return {"hash": found[-1][0], "title": found[-1][1]} if found else None
 
 
+# syzbot's fix bisection: "syzbot suspects this issue was fixed by commit:", the commit, and the command it asks a
+# maintainer to reply with if the result looks right ("#syz fix: TITLE", in its help text)
+FIX_SUSPECT = "syzbot suspects this issue was fixed by commit:"
+_SUSPECT_COMMIT = re.compile(r"^commit ([0-9a-f]{12,40})$", re.M)
+_SUSPECT_TITLE = re.compile(r"^#syz fix: (.{1,300}?)[ \t]*$", re.M)
+
+
+def syzbot_fix_suspect(body: str | None) -> dict | None:
+    """The commit a syzbot mail says its fix bisection found (``{"hash", "title"}``: the title to reply
+    ``#syz fix:`` with), or None."""
+    at = (body or "").find(FIX_SUSPECT)
+    if at < 0:
+        return None
+    commit, title = _SUSPECT_COMMIT.search(body, at), _SUSPECT_TITLE.search(body, at)
+    return {"hash": commit.group(1) if commit else "", "title": title.group(1)} if title else None
+
+
 def set_subsystems(commands: Iterable[dict]) -> list[str] | None:
     """The subsystems the last ``#syz set subsystems: a, b`` among ``commands`` (a message's) gives its bug; None
     when none sets them."""
