@@ -103,6 +103,23 @@ def test_digest_content(db, week):
     assert build(db, timedelta(days=7), now=NOW, stale_max=0).stale == []
 
 
+def test_a_stale_bug_syzbot_suspects_fixed_says_how_to_confirm_it(db, week):
+    from triage.digest.mail import render
+
+    db.execute("DELETE FROM bugs WHERE extid = 'bugStale'")         # known from mail only: syzbot's mail says
+    db["messages"].insert({"message_id": "<fixbisect@x>", "subject": "Re: [syzbot] x", "date": iso(40),
+                           "author_email": "syzbot+bugStale@syzkaller.appspotmail.com", "bug_extid": "bugStale",
+                           "syz_commands": "[]", "tags": "{}", "source": "test",
+                           "body": "syzbot suspects this issue was fixed by commit:\n\ncommit 0123456789abcdef\n\n"
+                                   "#syz fix: ext4: stop the stale thing\n"})
+    d = build(db, timedelta(days=7), now=NOW)
+    assert [n.item.status for n in d.stale] == ["fix suspected"]
+    text, html = render(d)
+    assert (f'syzbot suspects it fixed by "ext4: stop the stale thing": triage reply {week["stale"]} --fix TITLE'
+            in text)
+    assert "syzbot suspects it fixed by &ldquo;ext4: stop the stale thing&rdquo;" in html
+
+
 def test_digest_sent_to_a_real_smtp_server(cli, db, week, smtp_server, tmp_path):
     controller, handler = smtp_server
     db.execute("UPDATE reports SET title = ? WHERE id = ?", [HOSTILE, week["dl"]])
