@@ -66,13 +66,11 @@ def _cause(db: sqlite_utils.Database, bugs: list[dict], extid: str | None) -> di
 
 def details(db: sqlite_utils.Database, report_id: int) -> dict:
     """Everything ``triage show`` prints, as a JSON-able dict."""
-    rep = _rows(db, "SELECT id, title, crash_type, corrupted, kernel, guilty_frame, guilty_file, signature, "
-                    "signature_hash, bug_extid, source_kind, source, message_id, reported_at, parsed, "
-                    "(SELECT subsystems FROM inbox_reports WHERE report_id = reports.id) AS subsystems, "
-                    "(SELECT repro FROM inbox_reports WHERE report_id = reports.id) AS repro, "
-                    "(SELECT crashes FROM bug_counts WHERE extid = reports.bug_extid) AS listed_crashes, "
-                    "(SELECT date FROM bug_counts WHERE extid = reports.bug_extid) AS listed_at "
-                    "FROM reports WHERE id = ?", [report_id])
+    rep = _rows(db, "SELECT r.id, r.title, r.crash_type, r.corrupted, r.kernel, r.guilty_frame, r.guilty_file, "
+                    "r.signature, r.signature_hash, r.bug_extid, r.source_kind, r.source, r.message_id, "
+                    "r.reported_at, r.parsed, ir.subsystems, ir.repro, bc.crashes AS listed_crashes, "
+                    "bc.date AS listed_at FROM reports r JOIN inbox_reports ir ON ir.report_id = r.id "
+                    "LEFT JOIN bug_counts bc ON bc.extid = r.bug_extid WHERE r.id = ?", [report_id])
     if not rep:
         raise ReviewError(f"no report with id {report_id}")
     r = rep[0]

@@ -186,14 +186,10 @@ def syzbot_repro(body: str | None) -> str | None:
     body = body or ""
     if "repro" not in body:
         return None
-    best = None
-    for m in REPRO_LINE.finditer(body):
-        if not m.group(2):
-            kind = "syz" if m.group(1) == "syz repro" else "C"
-            best = kind if best is None or REPRO_RANK[kind] > REPRO_RANK[best] else best
-    if best is None and NO_REPRO.search(body):
-        return ""
-    return best
+    linked = {"syz" if m.group(1) == "syz repro" else "C" for m in REPRO_LINE.finditer(body) if not m.group(2)}
+    if linked:
+        return max(linked, key=REPRO_RANK.__getitem__)
+    return "" if NO_REPRO.search(body) else None
 
 
 # A row of syzbot's monthly report of a subsystem's open bugs ("Ref Crashes Repro Title", the reference "<N>" since

@@ -405,20 +405,10 @@ def _v6_inbox_speed(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v7_report_subsystems(db: sqlite_utils.Database) -> None:
-    """Each report's subsystems derived from the report (``triage.subsystems``: guilty file against a
-    MAINTAINERS-style table, filesystem messages and frames), stored reports backfilled; ``inbox_reports``
-    says the effective ones: the syzbot bug's when it names any, else the report's."""
-    from triage.subsystems import backfill
-
-    db.execute("ALTER TABLE reports ADD COLUMN subsystems TEXT")   # a JSON list; [] = nothing says
-    backfill(db)
-    _script(
-        db,
-        """
-        DROP VIEW inbox_groups;
-        DROP VIEW inbox_reports;
-        CREATE VIEW inbox_reports AS
+def _inbox_reports(repro: str = "b.repro", crashes: str = "b.num_crashes", join: str = "") -> str:
+    """``inbox_reports`` as migration 7 made it (the effective subsystems); 17 gives the ``repro`` its mails say for
+    a bug not synced, 19 ``num_crashes`` from ``bug_counts`` too (``crashes``, its ``join``)."""
+    return f"""        CREATE VIEW inbox_reports AS
         SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(h.label, c.label, 'unclassified') AS label,
                COALESCE(h.confidence, c.confidence) AS confidence,
                CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
@@ -429,14 +419,31 @@ def _v7_report_subsystems(db: sqlite_utils.Database) -> None:
                b.status AS bug_status,
                CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems
                     ELSE COALESCE(r.subsystems, '[]') END AS subsystems,
-               b.num_crashes, b.repro, b.link AS bug_link
+               {crashes} AS num_crashes, {repro} AS repro,
+               b.link AS bug_link
         FROM reports r
         JOIN report_groups g ON g.report_id = r.id
         LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
         LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined'
         LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
         LEFT JOIN reviews v ON v.report_id = r.id
-        LEFT JOIN bugs b ON b.extid = r.bug_extid;
+        LEFT JOIN bugs b ON b.extid = r.bug_extid{join};"""
+
+
+def _v7_report_subsystems(db: sqlite_utils.Database) -> None:
+    """Each report's subsystems derived from the report (``triage.subsystems``: guilty file against a
+    MAINTAINERS-style table, filesystem messages and frames), stored reports backfilled; ``inbox_reports``
+    says the effective ones: the syzbot bug's when it names any, else the report's."""
+    from triage.subsystems import backfill
+
+    db.execute("ALTER TABLE reports ADD COLUMN subsystems TEXT")   # a JSON list; [] = nothing says
+    backfill(db)
+    _script(
+        db,
+        f"""
+        DROP VIEW inbox_groups;
+        DROP VIEW inbox_reports;
+        {_inbox_reports()}
 
         CREATE VIEW inbox_groups AS
         SELECT g.*, lr.label, (SELECT title FROM reports WHERE id = g.first_report) AS title
@@ -906,29 +913,8 @@ def _mail_bugs(db: sqlite_utils.Database) -> list[str]:
     return [e for (e,) in db.execute("SELECT DISTINCT bug_extid FROM messages WHERE bug_extid IS NOT NULL")]
 
 
-def _inbox_reports(crashes: str = "b.num_crashes", join: str = "") -> str:
-    """``inbox_reports`` as migration 17 made it (the reproducer its mails say for a bug not synced); 19 gives
-    ``num_crashes`` from ``bug_counts`` too (``crashes``, its ``join``)."""
-    return f"""        CREATE VIEW inbox_reports AS
-        SELECT r.id AS report_id, g.dup_key, r.title, COALESCE(h.label, c.label, 'unclassified') AS label,
-               COALESCE(h.confidence, c.confidence) AS confidence,
-               CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
-               CASE WHEN h.label IS NOT NULL THEN 'human' WHEN c.label IS NOT NULL THEN 'combined' END AS label_source,
-               COALESCE(lr.rank, 3) AS label_rank,
-               COALESCE(v.state, 'new') AS state, v.snooze_until, v.seen_at,
-               r.reported_at, r.bug_extid, r.message_id, r.signature_hash, r.guilty_frame, r.guilty_file,
-               b.status AS bug_status,
-               CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems
-                    ELSE COALESCE(r.subsystems, '[]') END AS subsystems,
-               {crashes} AS num_crashes, CASE WHEN b.extid IS NOT NULL THEN b.repro ELSE r.repro END AS repro,
-               b.link AS bug_link
-        FROM reports r
-        JOIN report_groups g ON g.report_id = r.id
-        LEFT JOIN verdicts h ON h.report_id = r.id AND h.source = 'human'
-        LEFT JOIN verdicts c ON c.report_id = r.id AND c.source = 'combined'
-        LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
-        LEFT JOIN reviews v ON v.report_id = r.id
-        LEFT JOIN bugs b ON b.extid = r.bug_extid{join};"""
+# a report's reproducer (migration 17): the synced bug's, else what its mails say
+_REPRO_17 = "CASE WHEN b.extid IS NOT NULL THEN b.repro ELSE r.repro END"
 
 
 def _v17_report_repro(db: sqlite_utils.Database) -> None:
@@ -942,7 +928,7 @@ def _v17_report_repro(db: sqlite_utils.Database) -> None:
         f"""
         ALTER TABLE reports ADD COLUMN repro TEXT;          -- its syzbot bug's reproducer, as the bug's mails say
         DROP VIEW inbox_reports;
-        {_inbox_reports()}
+        {_inbox_reports(_REPRO_17)}
         """
     )
     apply(db, _mail_bugs(db), columns=("repro",))
@@ -997,7 +983,7 @@ def _v19_inbox_reports_counts(db: sqlite_utils.Database) -> None:
     monthly report's (``bug_counts``, migration 18), not NULL for a bug known only from mail."""
     _script(db, f"""
         DROP VIEW inbox_reports;
-        {_inbox_reports(_BUG_CRASHES_18, _COUNTS_JOIN)}
+        {_inbox_reports(_REPRO_17, _BUG_CRASHES_18, _COUNTS_JOIN)}
         """)
 
 
