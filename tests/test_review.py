@@ -152,6 +152,40 @@ def test_show_prints_everything_and_seen_marks_it_seen(cli, db):
     assert db.execute("SELECT state FROM reviews WHERE report_id = ?", [rid]).fetchone()[0] == "acked"
 
 
+# Three crashes syzkaller read no frame of (a reply quoting a header without its trace): titled "... in corrupted"
+_FRAMELESS = {
+    "warn-iomap": "------------[ cut here ]------------\nWARNING: CPU: 0 PID: 7023 at fs/iomap/apply.c:51 "
+                  "iomap_apply+0xa0c/0xcb0 fs/iomap/apply.c:51\nKernel panic - not syncing: panic_on_warn set ...\n",
+    "warn-mm": "------------[ cut here ]------------\nWARNING: CPU: 1 PID: 15 at mm/page-writeback.c:2604 "
+               "folio_account_dirtied+0x51/0x60 mm/page-writeback.c:2604\nKernel panic - not syncing: panic_on_warn "
+               "set ...\n",
+    "paging": "BUG: unable to handle page fault for address: ffffffff83b36da8\n#PF: supervisor read access in kernel "
+              "mode\n#PF: error_code(0x0000) - not-present page\nOops: 0000 [#1] SMP PTI\nCPU: 1 PID: 1 Comm: systemd "
+              "Not tainted 5.7.0 #1\n",
+}
+
+
+def test_reports_syzkaller_read_no_frame_of_are_not_similar_by_their_title(cli, db, tmp_path):
+    """'WARNING in corrupted' names no function: another report so titled, or one of another kind whose frame is
+    'corrupted' too, is no similar report (show) nor a near one (classify); a report named by a real frame still
+    finds its like."""
+    ids = {name: store_text(db, text, kind="file", location=name) for name, text in _FRAMELESS.items()}
+    titles = dict(db.execute("SELECT id, title FROM reports").fetchall())
+    assert [titles[ids[n]] for n in _FRAMELESS] == ["WARNING in corrupted", "WARNING in corrupted",
+                                                     "BUG: unable to handle kernel paging request in corrupted"]
+    for rid in ids.values():
+        assert json.loads(cli("show", "--json", rid).output)["similar"] == []
+    path = tmp_path / "quoted.txt"
+    path.write_text(_FRAMELESS["warn-iomap"].replace("7023", "7024"))       # the same quote, another task
+    assert json.loads(cli("classify", "--json", path).output)["similar"] == []
+    # the control: two reports of one named crash are alike by title and frame
+    named = [store_text(db, labelled_text(n), kind="file", location=f"{n}") for n in (1, 3)]
+    db.execute("UPDATE reports SET title = 'WARNING in f', guilty_frame = 'f', signature_hash = NULL, "
+               "dup_key = 'report:' || id WHERE id IN (?, ?)", named)
+    db.conn.commit()
+    assert [s["id"] for s in json.loads(cli("show", "--json", named[0]).output)["similar"]] == [named[1]]
+
+
 def test_config_command_shows_path_and_content(cli, db, tmp_path, monkeypatch):
     cfg = tmp_path / "conf" / "config.toml"
     monkeypatch.setenv("TRIAGE_CONFIG", str(cfg))

@@ -22,6 +22,7 @@ from triage.store import now, transaction
 from triage.store.groups import settle
 from triage.store.reports import signature_hash
 from triage.store.verdicts import save_verdicts, verdict_row
+from vocab.titles import frameless
 
 if TYPE_CHECKING:       # annotations only: the import's worker processes classify without sqlite-utils
     import sqlite_utils
@@ -172,6 +173,8 @@ def similar(db: sqlite_utils.Database, report: Any, limit: int = 5, exclude_hash
     queries = []
     if shash:
         queries.append((sql + "WHERE r.signature_hash = ? LIMIT 50", [shash]))
+    if frameless(title):
+        title = ""                     # (it names no function: no report is like this one by it)
     if title:
         queries.append((sql + "WHERE r.title = ? LIMIT 50", [title]))
     if stack:

@@ -19,6 +19,7 @@ from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
 from triage.status import FIX_SUSPECTED, bug_status
 from vocab.lore import message_link
+from vocab.titles import UNREAD_FRAME, frameless
 
 SYZBOT = "https://syzkaller.appspot.com"
 
@@ -175,9 +176,12 @@ def lockdep_summary(text: str | None) -> str | None:
 
 
 def similar(db: sqlite_utils.Database, r: dict, members: list[int], limit: int = 10) -> list[dict]:
-    """Past reports outside this group with the same signature, title or guilty frame, one per group."""
+    """Past reports outside this group with the same signature, title or guilty frame, one per group. A report whose
+    title names no frame (``WARNING in corrupted``: syzkaller read none) is like another only by its signature: its
+    title and its frame name no function two reports could share."""
     conds, params = [], []
-    for col in ("signature_hash", "title", "guilty_frame"):
+    named = not frameless(r.get("title")) and r.get("guilty_frame") != UNREAD_FRAME
+    for col in ("signature_hash", "title", "guilty_frame") if named else ("signature_hash",):
         if r.get(col):
             conds.append(f"ir.{col} = ?")
             params.append(r[col])

@@ -26,6 +26,7 @@ from operator import attrgetter, itemgetter
 from triage.report.frames import COMPILER_SUFFIXES, strip_suffix, strip_tokens
 from triage.report.memo import by_name
 from triage.report.model import Frame
+from vocab.titles import UNREAD_FRAME, frameless
 
 SIGNATURE_LEN = 6
 MIN_FOLD_FRAMES = 2
@@ -258,21 +259,18 @@ def signature(frames: Iterable[Frame], title: str | None = None, length: int = S
         names = list(map(_FIRST, groupby(filterfalse(_skipped, canon_names))))
         if title_func and title_func in names:
             return names[names.index(title_func):][:length]
-        return [title_func] if not names and title_func and title_func != "corrupted" else names[:length]
+        return [title_func] if not names and title_func and title_func != UNREAD_FRAME else names[:length]
     first = 0
     if title_func and title_func in canon_names and not _skipped(title_func):
         first = canon_names.index(title_func)   # (its first place: no equal name before it to run into)
     names = list(map(_FIRST, islice(groupby(filterfalse(_skipped, islice(canon_names, first, None))), length)))
-    if not names and title_func and title_func != "corrupted":
+    if not names and title_func and title_func != UNREAD_FRAME:
         names = [title_func]
     return names
 
 
-_CORRUPTED_TITLE = re.compile(r"\bin corrupted\b|^corrupted report")
-
-
 def foldable(signature: list[str], title: str | None) -> bool:
     """Whether the signature says enough to fold reports on it (see the module doc)."""
-    if len([f for f in signature if f and f != "corrupted"]) < MIN_FOLD_FRAMES:
+    if len([f for f in signature if f and f != UNREAD_FRAME]) < MIN_FOLD_FRAMES:
         return False
-    return not (isinstance(title, str) and _CORRUPTED_TITLE.search(title))
+    return not frameless(title)

@@ -35,6 +35,7 @@ from triage.report.stacks import extract_frames
 from triage.report.textin import clean_text, mask_code, to_text, undecode, unescape_html
 from triage.report.wordset import RegexpSet, WordSet, literal_search, required_literals
 from vocab.console import SYZKALLER_CONSOLE
+from vocab.titles import UNREAD_FRAME
 
 MAX_REPORT = 512 * 1024           # bytes of report text looked at after the oops line
 MAX_REPORT_LINES = 6000
@@ -872,7 +873,7 @@ def extract_description(report: str, oops: fm.Oops, era: str | None = None,
             if f.stack is not None:
                 name, raw, corrupted = extract_stack_frame(f.stack, report[m.start():], era, skipped, may_fail)
                 if not name:
-                    name = "corrupted"
+                    name = UNREAD_FRAME
                     corrupted = corrupted or _CORRUPTED_NO_FRAMES
                     variants = [name]
                 else:

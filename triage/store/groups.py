@@ -32,6 +32,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from vocab.titles import UNREAD_FRAME
+
 if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
     import sqlite_utils
 
@@ -39,7 +41,7 @@ if TYPE_CHECKING:       # annotations only: a reader of the store does not impor
 CHUNK = 500
 _RECURRENCE = re.compile(r"\s+\(\d+\)$")
 # a title whose frame syzkaller could not read ("extracted no stack frame"): its kind, up to the frame
-_FRAMELESS = re.compile(r"^(.* in )corrupted$")
+_FRAMELESS = re.compile(rf"^(.* in ){UNREAD_FRAME}$")
 
 
 def base_title(title: str | None) -> str:
