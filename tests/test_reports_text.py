@@ -181,6 +181,59 @@ def test_patches_and_digests_hold_no_report_a_review_quoting_its_changelog_neith
     assert report_text(_mail("Re: [PATCH v2] nilfs2: prevent use of deleted inode", review)) == review
 
 
+def _ci_mail(findings: list[str]) -> Mail:
+    """A syzbot ci mail (its form: the series, the findings' titles, each finding after "***", a closing part)."""
+    titles = [f.split("\n", 1)[0] for f in findings]
+    body = ("syzbot ci has tested the following series\n\n[v2] nilfs2: do things\nhttps://lore.kernel.org/all/x@y\n"
+            "* [PATCH v2 1/2] nilfs2: do one thing\n\nand found the following issues:\n"
+            + "".join(f"* {t}\n" for t in titles) + "\nFull report is available here:\nhttps://ci.syzbot.org/series/1"
+            + "".join(f"\n\n***\n\n{f}" for f in findings)
+            + "\n\n***\n\nIf these findings have caused you to resend the series or submit a\nseparate fix, "
+              "please add the following tag to your commit message:\n"
+              "  Tested-by: syzbot@syzkaller.appspotmail.com\n")
+    return _mail("[syzbot ci] Re: nilfs2: do things", body,
+                 author="syzbot+ci0123456789abcdef@syzkaller.appspotmail.com")
+
+
+def test_each_finding_of_a_syzbot_ci_mail_is_a_report_titled_as_the_mail_titles_it():
+    from triage.mail_reports import report_texts
+
+    head = "\n\ntree:      torvalds\narch:      amd64\n{repro}\n"
+    warning = "WARNING in nilfs_rmdir" + head.format(repro="C repro:   https://ci.syzbot.org/findings/1/c_repro\n"
+                                                             "syz repro: https://ci.syzbot.org/findings/1/syz_repro")
+    deadlock = "possible deadlock in nilfs_rmdir" + head.format(repro="syz repro: https://ci.syzbot.org/f/2/syz_repro")
+    texts = report_texts(_ci_mail([warning + SYZBOT_WARNING, deadlock + SYZBOT_WARNING.replace("PID: 5824", "PID: 1")]))
+    assert [(t.title, t.repro) for t in texts] == [("WARNING in nilfs_rmdir", "C"),
+                                                   ("possible deadlock in nilfs_rmdir", "syz")]
+    assert [title(t.text) for t in texts] == ["WARNING in nilfs_rmdir"] * 2 and "***" not in texts[0].text
+    assert "Tested-by" not in texts[1].text and "found the following issues" not in texts[0].text
+    # another mail is one text, its body; a patch none
+    body = "Hi,\n\n" + SYZBOT_WARNING
+    assert report_texts(_mail("Re: WARNING in nilfs_rmdir", body)) == [(body, None, None)]
+    assert report_texts(_mail("[PATCH] nilfs2: fix it", body + "diff --git a/x b/x\n")) == []
+
+
+def test_a_syzbot_ci_mail_imports_as_its_findings(cli, db):
+    """A real syzbot ci mail (linux-ext4, five KASAN findings on one patch series): five reports, each with its title
+    and reproducer, all of the one message; imported before as one report, the first."""
+    raw = shared_data("lore", "lore.kernel.org", "linux-ext4", "69a6922a.050a0220.21ae90.0005.GAE@google.com", "raw")
+    from triage.pipeline import import_paths
+
+    summary = import_paths(db, [str(raw)])
+    assert summary.reports_new == 5 and summary.errors == [], summary.as_dict()
+    rows = db.execute("SELECT title, repro, message_id, bug_extid FROM reports ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["KASAN: slab-out-of-bounds Read in ext4_xattr_block_csum_set",
+                                    "KASAN: slab-use-after-free Read in ext4_xattr_block_csum_set",
+                                    "KASAN: slab-use-after-free Read in ext4_xattr_set_entry",
+                                    "KASAN: use-after-free Read in ext4_xattr_block_csum_set",
+                                    "KASAN: use-after-free Read in ext4_xattr_set_entry"]
+    assert {r[2] for r in rows} == {"69a6922a.050a0220.21ae90.0005.GAE@google.com"} and {r[3] for r in rows} == {None}
+    assert [r[1] for r in rows] == ["syz", "C", "syz", "C", "C"]
+    # each its own line of the inbox: five crashes, not one
+    lines = [ln for ln in cli("inbox").output.splitlines()[1:] if ln.strip()]
+    assert len(lines) == 5
+
+
 def test_gated_corroboration_agrees_with_the_alternation():
     """``corroborates`` searches each alternative only in a line holding its required text: on every line of the
     real reports (and lines made to sit on the gates' edges) it answers as the one alternation does."""

@@ -8,9 +8,10 @@ replies to, known only to the process that writes (the store, and the batch bein
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, NamedTuple
 
-from triage.store.messages import is_digest, is_patch
+from triage.store.messages import is_digest, is_patch, is_syzbot, syzbot_repro, syzbot_title
 
 if TYPE_CHECKING:
     from records.mail import Mail
@@ -28,6 +29,41 @@ def report_text(mail: Mail) -> str | None:
     if is_patch(mail) or is_digest(mail):
         return None
     return mail.body
+
+
+# syzbot ci tests a patch series under review and mails every crash it found in one mail: an introduction listing
+# their titles, then each finding after a line "***" (its title, the tree and reproducer lines, the crash), then a
+# closing part (linux-ext4, 69a6922a.050a0220.21ae90.0005.GAE@google.com: five findings)
+CI_INTRO = "syzbot ci has tested the following series"
+CI_FOUND = "found the following issues:"           # then a line "* TITLE" per finding
+_CI_LISTED = re.compile(r"^\* (.+?)[ \t]*$", re.M)
+_PART_BREAK = re.compile(r"^\*\*\*[ \t]*$", re.M)
+MAX_FINDINGS = 50
+
+
+class MailText(NamedTuple):
+    """A text of a mail that may hold a crash report, and what its origin says of the crash."""
+
+    text: str
+    title: str | None = None        # the title its origin gave it (syzbot's), stored instead of the parser's
+    repro: str | None = None        # the reproducer the text links (``messages.syzbot_repro``; None: not said)
+
+
+def report_texts(mail: Mail) -> list[MailText]:
+    """The texts of a mail that may each hold a crash report: none for a patch or a digest (``report_text``); each
+    finding of a syzbot ci mail, with the title and the reproducer the mail gives it; else the body, with syzbot's
+    title on syzbot's own report (its bug's reproducer is the bug's mails' word: ``store.bug_mail``)."""
+    body = report_text(mail)
+    if body is None:
+        return []
+    if is_syzbot(mail.author_email) and CI_INTRO in body:
+        intro, *parts = (p.strip("\n") for p in _PART_BREAK.split(body)[:MAX_FINDINGS + 2])
+        listed = set(_CI_LISTED.findall(intro.partition(CI_FOUND)[2]))
+        findings = [MailText(p, t, syzbot_repro(p)) for p in parts
+                    if (t := p.split("\n", 1)[0].strip()) in listed and "\n" in p]
+        if findings:
+            return findings
+    return [MailText(body, syzbot_title(mail))]
 
 
 MIN_QUOTED = 16        # characters of a report line compared with a patch's lines

@@ -372,10 +372,10 @@ class Pipeline:
                     rows.append(r.row)
                     if r.row["patch_subject"]:
                         patches[r.message_id] = r.row["body"] or ""
-                    rep = r.report
-                    if isinstance(rep, PreparedReport) and rep.replies_to and self._quotes_patch(rep, patches):
-                        rep = None          # a review quoting the oops its patch's changelog pasted
-                    report(rep)
+                    for rep in r.reports:
+                        if isinstance(rep, PreparedReport) and rep.replies_to and self._quotes_patch(rep, patches):
+                            continue        # a review quoting the oops its patch's changelog pasted
+                        report(rep)
             elif isinstance(unit, _Text):
                 job = batch.jobs[unit.job]
                 report(results[unit.job], job.location if job.kind == "file" else None)

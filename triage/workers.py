@@ -6,9 +6,10 @@ A ``Job`` is one text that may hold a report, with its origin; a ``MailJob`` one
 
 - for a ``Job``: a ``PreparedReport`` (with its ``verdict`` when classifying), None (no report in the text), or
   a one-line error (the parser failed on it);
-- for a ``MailJob``: a ``MailResult`` (message-id, ``messages`` row, the report of its body as for a ``Job``;
-  none for a patch or a digest, ``triage.mail_reports``), or a one-line error (the mail cannot be read). The
-  report of a reply to a patch carries what the writer needs to tell whether it only quotes the patch's oops.
+- for a ``MailJob``: a ``MailResult`` (message-id, ``messages`` row, the report of each text of its body as for a
+  ``Job``: none for a patch or a digest, one per finding of a syzbot ci mail, else its body's,
+  ``triage.mail_reports``), or a one-line error (the mail cannot be read). The report of a reply to a patch
+  carries what the writer needs to tell whether it only quotes the patch's oops.
 
 ``prefilter`` skips the parse of texts that cannot hold a report (``triage.prefilter``). ``Workers`` runs lists
 of jobs in a process pool (``concurrent.futures``), so a large import uses every core while the importing
@@ -34,7 +35,7 @@ from typing import Any, NamedTuple
 
 from records import InputError
 from records.mail import Mail, read_mail
-from triage.mail_reports import quote_lines, report_text
+from triage.mail_reports import quote_lines, report_texts
 from triage.prefilter import may_hold_report
 from triage.store.reports import PreparedReport
 
@@ -51,6 +52,7 @@ class Job(NamedTuple):
     title: str | None = None            # the origin's own title (syzbot), used if the parser finds none
     stored_title: str | None = None     # the title to store instead of the parser's (syzbot's, on its own mail)
     replies_to: tuple[str, ...] = ()    # a reply to a patch: the mails it names (``mail_reports.quoted_in``)
+    repro: str | None = None            # the reproducer the origin links (a syzbot ci finding: C, syz, '')
 
 
 class MailJob(NamedTuple):
@@ -65,7 +67,7 @@ class MailJob(NamedTuple):
 class MailResult(NamedTuple):
     message_id: str
     row: dict                           # its ``messages`` row
-    report: PreparedReport | str | None
+    reports: tuple[PreparedReport | str | None, ...]      # of its body's texts (``mail_reports.report_texts``)
 
 
 Result = PreparedReport | MailResult | str | None
@@ -86,7 +88,7 @@ def prepare_job(job: Job, prefilter: bool = True) -> PreparedReport | str | None
             return None
         out = prepare(rep, kind=job.kind, location=job.location, message_id=job.message_id,
                       reported_at=job.reported_at, bug_extid=job.bug_extid, full_text=job.text,
-                      title=job.stored_title)
+                      title=job.stored_title, repro=job.repro)
         if job.replies_to:
             out.replies_to, out.quote_lines = job.replies_to, quote_lines(rep)
         return out
@@ -96,22 +98,23 @@ def prepare_job(job: Job, prefilter: bool = True) -> PreparedReport | str | None
 
 def prepare_mail(job: MailJob, prefilter: bool = True) -> MailResult | str:
     """The mail's ``messages`` row and the report of its body; an error line if the mail cannot be read."""
-    from triage.store.messages import is_patch_reply, is_syzbot, message_row, syzbot_title
+    from triage.store.messages import is_patch_reply, is_syzbot, message_row
 
     try:
         mail = job.mail if job.mail is not None else read_mail(job.raw or b"", job.location)
     except InputError as exc:
         return str(exc)
     row = message_row(mail, source=job.location)
-    if report_text(mail) is None:
-        return MailResult(mail.message_id, row, None)
+    texts = report_texts(mail)
+    if not texts:
+        return MailResult(mail.message_id, row, ())
     # only syzbot's own mail says its crash is the bug's; another mail's report joins the bug when threading
     # finds it is that bug's crash (threads.link_reports)
     bug = row["bug_extid"] if is_syzbot(mail.author_email) else None
     replies_to = tuple(m for m in dict.fromkeys([mail.in_reply_to, *mail.refs]) if m) if is_patch_reply(mail) else ()
-    report = prepare_job(Job(mail.body, job.kind, job.location, mail.message_id, mail.date, bug,
-                             stored_title=syzbot_title(mail), replies_to=replies_to), prefilter)
-    return MailResult(mail.message_id, row, report)
+    return MailResult(mail.message_id, row, tuple(
+        prepare_job(Job(t.text, job.kind, job.location, mail.message_id, mail.date, bug, stored_title=t.title,
+                        replies_to=replies_to, repro=t.repro), prefilter) for t in texts))
 
 
 _CLASSIFIER: Any = None        # a worker's classifier (``Workers(classifier=...)``), None: the default one
@@ -133,7 +136,7 @@ def prepare_jobs(jobs: Sequence[Job | MailJob], classify: bool = True, classifie
     results: list[Result] = [prepare_mail(j, prefilter) if isinstance(j, MailJob) else prepare_job(j, prefilter)
                              for j in jobs]
     if classify:
-        reports = [r.report if isinstance(r, MailResult) else r for r in results]
+        reports = [rep for r in results for rep in (r.reports if isinstance(r, MailResult) else (r,))]
         classify_prepared([r for r in reports if isinstance(r, PreparedReport)], classifier)
     return results
 

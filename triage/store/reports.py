@@ -80,12 +80,13 @@ class PreparedReport:
 
 def prepare(rep: Report, *, kind: str, location: str, message_id: str | None = None,
             reported_at: str | None = None, bug_extid: str | None = None,
-            full_text: str | None = None, title: str | None = None) -> PreparedReport:
+            full_text: str | None = None, title: str | None = None, repro: str | None = None) -> PreparedReport:
     """The rows of a parsed report (``rep.display_title`` must be set).
 
     The report is keyed by its extracted crash text; the stored ``text`` is the whole input when it is not
     huge, so the lines printed before the crash (fault injection, I/O errors) stay with it. ``title``: the
-    title the crash's origin gave it (syzbot's, on its own mail), stored instead of the parser's.
+    title the crash's origin gave it (syzbot's, on its own mail), stored instead of the parser's; ``repro``: the
+    reproducer it links (``messages.syzbot_repro``: a syzbot ci finding's).
     """
     crash_text = rep.report or (rep.event or {}).get("text") or ""
     text = full_text if full_text is not None and len(full_text) <= MAX_STORED_TEXT else crash_text
@@ -101,6 +102,8 @@ def prepare(rep: Report, *, kind: str, location: str, message_id: str | None = N
         "parser_version": PARSER_VERSION, "parsed": json.dumps(rep.to_dict(), ensure_ascii=False), "text": text,
         "subsystems": subsystems_json(rep),
     }
+    if repro is not None:
+        row["repro"] = repro
     frames = [(f.stack, i, f.function, f.norm_function, f.offset, f.size, f.file, f.line, int(bool(f.inline)),
                f.module) for i, f in enumerate(rep.frames)]
     return PreparedReport(chash, row, frames, kind, location, message_id)
@@ -165,9 +168,9 @@ def store_reports(db: sqlite_utils.Database, reps: Sequence[PreparedReport]) -> 
         sources.append((rid, rep.kind, rep.location, rep.message_id, stamp))
         out.append((rid, new))
     if rows:
-        cols = list(rows[0])
+        cols = list(dict.fromkeys(c for r in rows for c in r))     # (a column only some rows have: NULL in others)
         db.conn.executemany(f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                            [[r[c] for c in cols] for r in rows])
+                            [[r.get(c) for c in cols] for r in rows])
         db.conn.executemany(FRAMES_INSERT, frames)
         db.conn.executemany("INSERT OR IGNORE INTO reviews (report_id, state, updated_at) VALUES (?, 'new', ?)",
                             reviews)
