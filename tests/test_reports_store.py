@@ -159,7 +159,7 @@ def test_status_from_the_archive_and_closed_bugs_out_of_the_default_inbox(db, cl
     assert count(db, InboxFilter(include_closed=True)) == count(db, InboxFilter()) + 1
     db.conn.commit()
     res = cli("inbox")
-    assert "1 fixed, dup or invalid hidden: --all shows them" in res.output, res.output
+    assert "1 fixed, dup, invalid or superseded hidden: --all shows them" in res.output, res.output
     assert "invalid" in cli("inbox", "--all").output
     # syzbot's word wins when it is newer: synced open after the mail
     bug(db, EXTID, status="open", title="WARNING in nilfs_rmdir (2)")

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from triage.review import stamp, utcnow
-from triage.status import CLOSED, bug_status, closed_overrides
+from triage.status import CLOSED, bug_status, closed_overrides, superseded_groups
 from triage.store.groups import members
 
 if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
@@ -258,8 +258,10 @@ def _wanted(flt: InboxFilter, ranks: dict[int, str]) -> list[int]:
 
 def _closed(db: sqlite_utils.Database, params: dict, max_status: str) -> str:
     """The condition leaving out groups whose bug is closed (``triage.status``: syzbot's status, ``max_status``
-    over the group's bugs, unless a newer mail reopened it; or a newer mail closed it)."""
+    over the group's bugs, unless a newer mail reopened it; or a newer mail closed it) and the lines of superseded
+    syzbot ci findings."""
     closed, reopened = closed_overrides(db)
+    closed += superseded_groups(db)
     params["closed"], params["reopened"] = json.dumps(closed), json.dumps(reopened)
     return ("NOT (dup_key IN (SELECT value FROM json_each(:closed)) OR "
             f"(COALESCE({max_status}, '') IN {CLOSED_SQL} "

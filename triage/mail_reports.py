@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
-from triage.store.messages import is_digest, is_patch, is_syzbot, syzbot_repro, syzbot_title
+from triage.store.messages import CI_INTRO, is_digest, is_patch, is_syzbot, syzbot_repro, syzbot_title
 
 if TYPE_CHECKING:
     from records.mail import Mail
@@ -34,7 +34,6 @@ def report_text(mail: Mail) -> str | None:
 # syzbot ci tests a patch series under review and mails every crash it found in one mail: an introduction listing
 # their titles, then each finding after a line "***" (its title, the tree and reproducer lines, the crash), then a
 # closing part (linux-ext4, 69a6922a.050a0220.21ae90.0005.GAE@google.com: five findings)
-CI_INTRO = "syzbot ci has tested the following series"
 CI_FOUND = "found the following issues:"           # then a line "* TITLE" per finding
 _CI_LISTED = re.compile(r"^\* (.+?)[ \t]*$", re.M)
 _PART_BREAK = re.compile(r"^\*\*\*[ \t]*$", re.M)

@@ -17,7 +17,7 @@ from triage.columns import wrap
 from triage.inbox import subsystems_of, thread_message_ids_sql
 from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
-from triage.status import FIX_SUSPECTED, bug_status
+from triage.status import FIX_SUSPECTED, SUPERSEDED, bug_status
 from vocab.lore import message_link
 from vocab.titles import UNREAD_FRAME, frameless
 
@@ -232,6 +232,9 @@ def render(d: dict, width: int | None = None) -> str:
     if st and st["status"] == FIX_SUSPECTED:
         out.append(f"  status: {st['status']}: {line(st['detail'])} (syzbot's fix bisection; if it is right: "
                    f"triage reply {r['id']} --fix {line(shlex.quote(st['detail']))})")
+    elif st and st["status"] == SUPERSEDED:
+        out.append(f"  status: {st['status']}: {line(st['detail'])} (syzbot ci found this on an older version of "
+                   f"the series; it tests each version and mails again what a newer one still shows)")
     elif st:
         out.append(f"  status: {st['status']}" + (f": {line(st['detail'])}" if st.get("detail") else "")
                    + f" (from {'syzbot' if st['source'] == 'syzbot' else 'a #syz command'})")

@@ -11,8 +11,13 @@ syzbot's fix bisection ("syzbot suspects this issue was fixed by commit:") makes
 title to confirm it with (``triage reply ID --fix TITLE``), until a later word; the bug stays open (syzbot waits for
 the command).
 
+A finding syzbot ci mailed about a version of a patch series under review is *superseded* once a newer version of
+the series is posted (a patch mail of the series' title with a higher ``vN``): syzbot ci tests each version it sees
+and mails again what the newer one still shows, so the older finding says nothing of the series as it now stands.
+
 ``CLOSED`` statuses (fixed, dup, invalid) keep a bug out of the default inbox; ``closed_overrides`` gives the
-bugs whose mail changes what syzbot's stored status says about that, for the inbox's SQL.
+bugs whose mail changes what syzbot's stored status says about that, and ``superseded_groups`` the lines of
+superseded findings, for the inbox's SQL.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ if TYPE_CHECKING:       # annotations only: a reader of the store does not impor
 
 STATUSES = ("open", "fix pending", "fixed", "dup", "invalid")
 FIX_SUSPECTED = "fix suspected"       # syzbot's fix bisection found a commit; open until a maintainer confirms it
+SUPERSEDED = "superseded"             # a syzbot ci finding on a series version a newer version replaced (closed)
 CLOSED = ("fixed", "dup", "invalid")
 # ``#syz`` verb -> the status it leaves the bug in (other verbs: test, set, uncc, ... change nothing)
 VERB_STATUS = {"fix": "fix pending", "unfix": "open", "dup": "dup", "undup": "open", "invalid": "invalid"}
@@ -178,6 +184,10 @@ def bug_status(db: sqlite_utils.Database, bugs: list[str], message_ids: list[str
     if mail is not None and mail.status == "fix pending" and mail.source == "mail":
         mail.detail = _applied(db, bugs, mail)
     now = merge(syzbot, mail)
+    if not bugs and message_ids and (now is None or now.status == "open"):
+        found = superseded(db, message_ids)
+        if found and len(found) == len(set(message_ids)):      # every report of the line a superseded finding
+            return max(found.values(), key=lambda s: s.date or "")
     if bugs and (now is None or now.status == "open"):
         suspect = _fix_suspect(db, bugs)
         if suspect is not None and (now is None or (suspect.date or "") > (now.date or "")):
@@ -228,3 +238,50 @@ def _json_dict(raw: str | None) -> dict:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def superseded(db: sqlite_utils.Database, message_ids: list[str] | None = None) -> dict[str, BugStatus]:
+    """The syzbot ci mails (among ``message_ids``, default all) whose tested series has a newer version posted, each
+    with its ``SUPERSEDED`` status (the detail names the version; the date is its mail's)."""
+    from triage.store.messages import CI_SUBJECT, ci_series, is_syzbot, patch_version
+
+    after = CI_SUBJECT[:-1] + chr(ord(CI_SUBJECT[-1]) + 1)      # (subjects starting CI_SUBJECT: a range of the index)
+    # (the series is named in the mail's first lines: a ci mail's findings are not read)
+    sql = "SELECT message_id, author_email, substr(body, 1, 2000) FROM messages WHERE subject >= ? AND subject < ?"
+    params: list = [CI_SUBJECT, after]
+    if message_ids is not None:
+        if not message_ids:
+            return {}
+        sql += f" AND message_id IN ({','.join('?' * len(message_ids))})"
+        params += list(message_ids)
+    out: dict[str, BugStatus] = {}
+    for mid, author, body in db.execute(sql, params).fetchall():
+        series = ci_series(body) if is_syzbot(author or "") else None
+        if series is None:
+            continue
+        version, title = series
+        for subject, date in db.execute("SELECT subject, date FROM messages WHERE patch_subject = ? ORDER BY date",
+                                        [title]):
+            newer = patch_version(subject)
+            if newer > version:
+                out[mid] = BugStatus(SUPERSEDED, f"v{newer} posted", "mail", date)
+                break
+    return out
+
+
+def superseded_groups(db: sqlite_utils.Database) -> list[str]:
+    """The duplicate groups (``dup_key``) every report of which is a superseded syzbot ci finding (``superseded``)."""
+    found = superseded(db)
+    if not found:
+        return []
+    mids = sorted(found)
+    marks = ",".join("?" * len(mids))
+    keys = {k for (k,) in db.execute(f"SELECT COALESCE(dup_key, 'report:' || id) FROM reports "
+                                     f"WHERE message_id IN ({marks})", mids)}
+    out = []
+    for key in sorted(keys):
+        rows = db.execute("SELECT message_id FROM reports WHERE dup_key = ? UNION ALL SELECT message_id FROM reports "
+                          "WHERE 'report:' || id = ? AND dup_key IS NULL", [key, key]).fetchall()
+        if rows and all(mid in found for (mid,) in rows):
+            out.append(key)
+    return out

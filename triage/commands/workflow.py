@@ -75,7 +75,7 @@ def inbox_cmd(
     label: list[str] = typer.Option(None, "--label", "-l", metavar="L", help="Only this label (repeatable)."),
     since: str = typer.Option(None, "--since", metavar="SPAN", help="Only groups reported since: 14d, 2w, DATE."),
     show_all: bool = typer.Option(False, "--all", help="Also show acked, muted and snoozed reports, and bugs that "
-                                  "are fixed, dup or invalid."),
+                                  "are fixed, dup, invalid or superseded."),
     limit: int = typer.Option(50, "--limit", "-n", min=0, help="At most N lines (0: no limit)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -115,7 +115,8 @@ def inbox_cmd(
 
 
 def _say_hidden(db, flt, shown: int) -> None:
-    """``30 of 175 shown (--limit 30; ...); 12 fixed, dup or invalid hidden (--all shows them)`` on stderr."""
+    """``30 of 175 shown (--limit 30; ...); 12 fixed, dup, invalid or superseded hidden (--all shows them)``, on
+    stderr."""
     from dataclasses import replace
 
     from triage.inbox import count, count_closed
@@ -129,7 +130,7 @@ def _say_hidden(db, flt, shown: int) -> None:
     if total > shown:
         parts.append(f"--limit {flt.limit}; --limit 0 shows all")
     if closed > 0:
-        parts.append(f"{closed} fixed, dup or invalid hidden: --all shows them")
+        parts.append(f"{closed} fixed, dup, invalid or superseded hidden: --all shows them")
     if parts:
         sys.stdout.flush()
         typer.echo(f"{shown} of {total + max(closed, 0)} shown ({'; '.join(parts)})", err=True)
@@ -164,7 +165,7 @@ def _say_empty(db, flt, subsystem, label, since, cfg) -> None:
         if reviewed:
             _echo(f"{reviewed} acked, muted or snoozed: triage inbox --all shows them.")
         if closed:
-            _echo(f"{closed} fixed, dup or invalid: triage inbox --all shows them.")
+            _echo(f"{closed} fixed, dup, invalid or superseded: triage inbox --all shows them.")
 
 
 # SGR codes of the label colours and the header (what rich printed here; rich's import is ~20 ms of each inbox)

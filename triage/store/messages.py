@@ -223,6 +223,27 @@ _SUSPECT_COMMIT = re.compile(r"^commit ([0-9a-f]{12,40})$", re.M)
 _SUSPECT_TITLE = re.compile(r"^#syz fix: (.{1,300}?)[ \t]*$", re.M)
 
 
+# syzbot ci tests a patch series under review; its mail names the series it tested, then lists what it found:
+# "syzbot ci has tested the following series\n\n[v5] TITLE\nhttps://lore.../COVER\n* [PATCH v5 01/14] ..."
+CI_SUBJECT = "[syzbot ci]"
+CI_INTRO = "syzbot ci has tested the following series"
+_CI_SERIES = re.compile(r"\s*\[v(\d{1,4})\][ \t]+(\S.{0,300}?)[ \t]*$", re.M)
+_PATCH_VERSION = re.compile(r"\[[^\]]*\bPATCH\b[^\]]*?\bv(\d{1,4})\b[^\]]*\]", re.I)
+
+
+def ci_series(body: str | None) -> tuple[int, str] | None:
+    """The version and title of the series a syzbot ci mail says it tested (``[v5] TITLE``), or None."""
+    k = (body or "").find(CI_INTRO)
+    m = _CI_SERIES.match(body, k + len(CI_INTRO)) if k >= 0 else None
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def patch_version(subject: str | None) -> int:
+    """A patch's version in its subject (``[PATCH v6 03/15]`` -> 6; none written: 1)."""
+    m = _PATCH_VERSION.search(subject or "")
+    return int(m.group(1)) if m else 1
+
+
 def syzbot_fix_suspect(body: str | None) -> dict | None:
     """The commit a syzbot mail says its fix bisection found (``{"hash", "title"}``: the title to reply
     ``#syz fix:`` with), or None."""

@@ -987,12 +987,18 @@ def _v19_inbox_reports_counts(db: sqlite_utils.Database) -> None:
         """)
 
 
+def _v20_patch_subject_index(db: sqlite_utils.Database) -> None:
+    """The patch mails of a series title, by index: what tells a syzbot ci finding superseded by a newer version of
+    the series it tested (``triage.status.superseded``), asked by every inbox."""
+    _script(db, "CREATE INDEX messages_patch ON messages(patch_subject) WHERE patch_subject IS NOT NULL;")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
     _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
     _v15_parser_version_index, _v16_bug_subsystems_from_mail, _v17_report_repro,
-    _v18_bug_counts, _v19_inbox_reports_counts,
+    _v18_bug_counts, _v19_inbox_reports_counts, _v20_patch_subject_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,87 @@
+"""syzbot ci's findings on a patch series under review: each a report, and closed ('superseded') once a newer version
+of the series is posted (syzbot ci tests that one itself and mails again what it still shows)."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from email.message import EmailMessage
+
+from test_inbox_data import synthetic
+
+from triage.store.messages import ci_series, patch_version
+
+CI = "syzbot ci <syzbot+ci0123456789abcdef@syzkaller.appspotmail.com>"
+DEV = "Dev <dev@example.org>"
+SERIES = "nilfs2: rework the segment constructor"
+
+
+def _ci_body(version: int, funcs: list[str]) -> str:
+    titles = [f"KASAN: use-after-free Read in {f}" for f in funcs]
+    return (f"syzbot ci has tested the following series\n\n[v{version}] {SERIES}\n"
+            f"https://lore.kernel.org/all/cover-v{version}@example.org\n"
+            f"* [PATCH v{version} 1/2] nilfs2: one\n* [PATCH v{version} 2/2] nilfs2: two\n\n"
+            "and found the following issues:\n" + "".join(f"* {t}\n" for t in titles)
+            + "\nFull report is available here:\nhttps://ci.syzbot.org/series/1\n"
+            + "".join(f"\n***\n\n{t}\n\ntree:      torvalds\narch:      amd64\n"
+                      f"syz repro: https://ci.syzbot.org/findings/{k}/syz_repro\n\n{synthetic(f, k)}"
+                      for k, (t, f) in enumerate(zip(titles, funcs, strict=True)))
+            + "\n***\n\nIf these findings have caused you to resend the series or submit a\nseparate fix, please add "
+              "the following tag to your commit message:\n  Tested-by: syzbot@syzkaller.appspotmail.com\n")
+
+
+def _mail(n: int, sender: str, subject: str, body: str, reply_to: int | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "linux-nilfs@vger.kernel.org", subject
+    msg["Date"] = f"Mon, {n + 1:02d} Sep 2025 10:00:00 +0000"
+    msg["Message-ID"] = f"<ci-{n}@example.org>"
+    if reply_to is not None:
+        msg["In-Reply-To"] = f"<ci-{reply_to}@example.org>"
+    msg.set_content(body)
+    return msg
+
+
+def _import(cli, path, *mails: EmailMessage) -> None:
+    box = mailbox.mbox(str(path))
+    for m in mails:
+        box.add(m)
+    box.close()
+    res = cli("import", path)
+    assert res.exit_code == 0, res.output
+
+
+def _lines(cli, *args: str) -> dict[str, str | None]:
+    out = cli("inbox", "--json", "--limit", "0", *args)
+    assert out.exit_code == 0, out.output
+    return {(d := json.loads(line))["title"]: d["status"] for line in out.stdout.splitlines()}
+
+
+def test_the_series_a_ci_mail_tested_and_a_patch_version():
+    assert ci_series(_ci_body(3, ["nilfs_a"])) == (3, SERIES)
+    assert ci_series("Hello,\n\n[v3] not syzbot ci\n") is None
+    assert [patch_version(s) for s in ("[PATCH v6 00/15] x", "[PATCH] x", "[RFC PATCH v2 1/3] x", "[PATCH 1/3 v4] x",
+                                       "[PATCHv5] x")] == [6, 1, 2, 4, 1]
+
+
+def test_findings_on_a_series_version_a_newer_one_replaced_are_superseded(cli, tmp_path):
+    cover = _mail(0, DEV, f"[PATCH v2 0/2] {SERIES}", "Two patches.\n")
+    found = _mail(1, CI, f"[syzbot ci] Re: {SERIES}", _ci_body(2, ["nilfs_a", "nilfs_b"]), reply_to=0)
+    _import(cli, tmp_path / "a.mbox", cover, found)
+    lines = _lines(cli)
+    assert lines == {"KASAN: use-after-free Read in nilfs_a": None, "KASAN: use-after-free Read in nilfs_b": None}
+    # another patch of the series, or a reply, replaces nothing; its next version does
+    _import(cli, tmp_path / "b.mbox", _mail(2, DEV, f"Re: [PATCH v2 0/2] {SERIES}", "Thanks.\n", reply_to=1),
+            _mail(3, DEV, f"[PATCH v2 1/2] {SERIES}", "One.\n"))
+    assert set(_lines(cli)) == set(lines)
+    assert "Read in nilfs_a" in cli("digest").output          # open and quiet: in the weekly mail's stale list
+    _import(cli, tmp_path / "c.mbox", _mail(4, DEV, f"[PATCH v3 0/2] {SERIES}", "Reworked.\n"))
+    assert _lines(cli) == {}
+    assert "Read in nilfs_a" not in cli("digest").output
+    assert _lines(cli, "--all") == {t: "superseded" for t in lines}
+    shown = cli("show", "1").output
+    assert "status: superseded: v3 posted (syzbot ci found this on an older version of the series" in shown
+    res = cli("inbox")
+    assert "2 fixed, dup, invalid or superseded: triage inbox --all shows them" in res.output, res.output
+    # what syzbot ci then finds on v3 is open again: its own line
+    _import(cli, tmp_path / "d.mbox", _mail(5, CI, f"[syzbot ci] Re: {SERIES}", _ci_body(3, ["nilfs_c"]), reply_to=4))
+    assert _lines(cli) == {"KASAN: use-after-free Read in nilfs_c": None}
