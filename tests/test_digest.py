@@ -103,6 +103,22 @@ def test_digest_content(db, week):
     assert build(db, timedelta(days=7), now=NOW, stale_max=0).stale == []
 
 
+def test_reviews_of_the_series_a_stale_report_was_posted_in_are_no_reply_to_it(db, week):
+    """A robot's report posted as a reply to a patch series: the series' later reviews are no human reply to the
+    crash (it stays in the stale list); a reply under the report is one."""
+    cover = "<cover@x>"
+    message(db, cover, None, 70, author="Dev", subject="[PATCH 0/1] ext4: rework", thread=cover)
+    rid = add(db, synthetic("robot_fn"), "robot", days_ago=60, message_id="<robot@x>")
+    verdict(db, rid, "other")
+    message(db, "<robot@x>", None, 60, author="kernel test robot", thread=cover, parent=cover)
+    message(db, "<review@x>", None, 5, author="Dave Chinner", body="looks good", thread=cover, parent=cover)
+    db.conn.commit()
+    assert rid in [n.item.id for n in build(db, timedelta(days=7), now=NOW).stale]
+    message(db, "<answer@x>", None, 5, author="Dev", body="fixed in v2", thread=cover, parent="<robot@x>")
+    db.conn.commit()
+    assert rid not in [n.item.id for n in build(db, timedelta(days=7), now=NOW).stale]
+
+
 def test_a_stale_bug_syzbot_suspects_fixed_says_how_to_confirm_it(db, week):
     from triage.digest.mail import render
 

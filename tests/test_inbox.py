@@ -87,6 +87,26 @@ def test_new_crash_brings_an_acked_bug_back_but_not_a_muted_one(db):
     assert [it.id for it in items] == [a2] and items[0].duplicates == 2
 
 
+def test_a_report_posted_in_a_patch_series_thread_counts_the_replies_under_it_not_the_series(db):
+    """A robot's report replying to a series' cover letter: the series' patches and their reviews sit beside it in
+    the thread; its replies are the messages under it (by parent, or by References past a mail the archive lacks)."""
+    cover = "<cover@x>"
+    message(db, cover, None, 20, author="Dev", subject="[PATCH v2 0/3] ext4: rework", thread=cover)
+    for i in range(1, 4):
+        message(db, f"<p{i}@x>", None, 20, author="Dev", subject=f"[PATCH v2 {i}/3] ext4: part {i}", thread=cover,
+                parent=cover)
+        message(db, f"<review{i}@x>", None, 15, subject=f"Re: [PATCH v2 {i}/3] ext4: part {i}", thread=cover,
+                parent=f"<p{i}@x>")
+    rid = add(db, synthetic("robot_fn"), "robot", days_ago=18, message_id="<robot@x>")
+    message(db, "<robot@x>", None, 18, author="kernel test robot", subject="Re: [PATCH v2 0/3] ext4: rework",
+            thread=cover, parent=cover)
+    assert query(db, InboxFilter())[0].new_replies == 0
+    message(db, "<answer@x>", None, 17, author="Dev", thread=cover, parent="<robot@x>")
+    message(db, "<deeper@x>", None, 16, thread=cover, parent="<off-list@x>", refs=[cover, "<robot@x>", "<off-list@x>"])
+    assert [it.new_replies for it in query(db, InboxFilter())] == [2]
+    assert query(db, InboxFilter())[0].id == rid
+
+
 def test_new_replies_since_last_seen_and_repro_run(db):
     """Replies in the report's own thread count; a patch series elsewhere that names the bug does not."""
     from triage.review import mark_seen

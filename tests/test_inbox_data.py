@@ -75,9 +75,11 @@ def bug(db, extid: str, status: str = "open", crashes: int = 1, subsystems: tupl
 
 def message(db, mid: str, bug_extid: str | None, days_ago: float, author: str = "Jan Kara", body: str = "",
             thread: str | None = None, subject: str = "Re: report", syz: list | None = None,
-            list_id: str = "linux-ext4.vger.kernel.org") -> None:
+            list_id: str = "linux-ext4.vger.kernel.org", parent: str | None = None,
+            refs: list[str] | None = None) -> None:
     db["messages"].insert(
-        {"message_id": mid, "thread_id": thread, "subject": subject, "author_name": author,
+        {"message_id": mid, "thread_id": thread, "parent_id": parent, "in_reply_to": parent,
+         "refs": json.dumps(refs or ([parent] if parent else [])), "subject": subject, "author_name": author,
          "author_email": author.lower().replace(" ", ".") + "@example.org", "date": iso(days_ago),
          "list": list_id, "body": body, "syz_commands": json.dumps(syz or []), "tags": "{}",
          "bug_extid": bug_extid, "source": "test"},

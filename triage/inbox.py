@@ -608,31 +608,69 @@ def thread_message_ids_sql(bugs: list[str], mids: list[str]) -> tuple[str, list]
     return ("(" + " OR ".join(conds) + ")" if conds else "0"), params
 
 
-def own_threads_sql(bugs: list[str], mids: list[str]) -> tuple[str, list]:
-    """SQL condition on ``m`` selecting the messages of the report's own threads: the threads its report mails
-    are in, else (a report synced from syzbot) the threads about its bugs that are not a patch's. A patch series
-    that names the bug in its trailers is not the report's thread."""
-    if mids:
-        mm = ",".join("?" * len(mids))
-        return f"m.thread_id IN (SELECT thread_id FROM messages WHERE message_id IN ({mm}))", list(mids)
-    if bugs:
-        bm = ",".join("?" * len(bugs))
-        return (f"m.thread_id IN (SELECT t.thread_id FROM threads t LEFT JOIN messages root ON root.message_id = "
-                f"t.thread_id WHERE t.bug_extid IN ({bm}) AND root.patch_subject IS NULL)", list(bugs))
-    return "0", []
+def bug_threads_sql(bugs: list[str]) -> tuple[str, list]:
+    """SQL condition on ``m`` selecting the messages of the threads about these bugs that are not a patch's (a
+    patch series that names a bug in its trailers is not the report's thread): a synced report's own threads."""
+    if not bugs:
+        return "0", []
+    bm = ",".join("?" * len(bugs))
+    return (f"m.thread_id IN (SELECT t.thread_id FROM threads t LEFT JOIN messages root ON root.message_id = "
+            f"t.thread_id WHERE t.bug_extid IN ({bm}) AND root.patch_subject IS NULL)", list(bugs))
+
+
+def replies_to(db: sqlite_utils.Database, mids: list[str]) -> list[str]:
+    """The replies to the report mails ``mids``: every other message of the thread a report mail starts; under a
+    report mail inside a thread, the messages below it (by parent, ``In-Reply-To`` or ``References``, at any depth).
+    A report posted in a patch series' thread (a robot's or syzbot ci's reply to the cover letter) has the series'
+    patches and reviews beside it, not under it."""
+    if not mids:
+        return []
+    marks = ",".join("?" * len(mids))
+    rows = db.execute(f"SELECT message_id, thread_id, parent_id, in_reply_to, refs FROM messages WHERE thread_id IN "
+                      f"(SELECT thread_id FROM messages WHERE message_id IN ({marks}))", mids).fetchall()
+    reports = set(mids)
+    roots = {thread for mid, thread, *_ in rows if mid in reports and mid == thread}
+    inner = reports - roots                # report mails that are replies in a thread
+    found: dict[str, None] = {mid: None for mid, thread, *_ in rows if thread in roots and mid not in reports}
+    if inner:
+        children: dict[str, set[str]] = {}
+        for mid, _, parent, reply_to, refs in rows:
+            for up in {parent, reply_to, *_refs(refs)} - {None, mid}:
+                children.setdefault(up, set()).add(mid)
+        todo = list(inner)
+        while todo:
+            for kid in children.get(todo.pop(), ()):
+                if kid not in found and kid not in reports:
+                    found[kid] = None
+                    todo.append(kid)
+    return list(found)
+
+
+def _refs(raw: str | None) -> list[str]:
+    """A ``messages.refs`` value (a JSON list of message-ids) as a list; anything else as none."""
+    try:
+        refs = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
 
 
 def new_replies(db: sqlite_utils.Database, bugs: list[str], mids: list[str], seen_at: str) -> int:
-    """Messages in the report's own threads dated after ``seen_at`` (the report mails themselves and the
-    user's own replies excluded)."""
-    cond, params = own_threads_sql(bugs, mids)
-    if cond == "0":
-        return 0
+    """Replies to the report dated after ``seen_at``, the user's own excluded: those under its mails
+    (``replies_to``), else (a report synced from syzbot) the messages of the threads about its bugs."""
     from triage.store.messages import OUTGOING
 
-    exclude = f" AND m.message_id NOT IN ({','.join('?' * len(mids))})" if mids else ""
-    row = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {cond} AND COALESCE(m.date, '') > ?{exclude} "
-                     "AND COALESCE(m.source, '') <> ?", [*params, seen_at or "", *mids, OUTGOING]).fetchone()
+    if mids:
+        replies = replies_to(db, mids)
+        if not replies:
+            return 0
+        cond, params = "m.message_id IN (SELECT value FROM json_each(?))", [json.dumps(replies)]
+    else:
+        cond, params = bug_threads_sql(bugs)
+        if cond == "0":
+            return 0
+    row = db.execute(f"SELECT COUNT(*) FROM messages m WHERE {cond} AND COALESCE(m.date, '') > ? "
+                     "AND COALESCE(m.source, '') <> ?", [*params, seen_at or "", OUTGOING]).fetchone()
     return int(row[0])
 
 

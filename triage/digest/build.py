@@ -12,7 +12,17 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from triage.inbox import InboxFilter, InboxItem, area_sql, count, groups, item, rank_table, thread_message_ids_sql
+from triage.inbox import (
+    InboxFilter,
+    InboxItem,
+    area_sql,
+    count,
+    groups,
+    item,
+    rank_table,
+    replies_to,
+    thread_message_ids_sql,
+)
 from triage.review import stamp, utcnow
 from triage.show import bug_link, lore_link
 
@@ -140,7 +150,13 @@ def _human_replied(db: sqlite_utils.Database, it: InboxItem, since: datetime) ->
     mids = [m for (m,) in db.execute(
         f"SELECT message_id FROM reports WHERE id IN ({','.join('?' * len(it.report_ids))}) "
         "AND message_id IS NOT NULL", it.report_ids)]
-    cond, params = thread_message_ids_sql([it.bug_extid] if it.bug_extid else [], mids)
+    # (the bug's messages, and the replies under its report mails: not a patch series' reviews beside a report
+    # posted in the series' thread)
+    cond, params = thread_message_ids_sql([it.bug_extid] if it.bug_extid else [], [])
+    replies = replies_to(db, mids)
+    if replies:
+        cond = f"({cond} OR m.message_id IN (SELECT value FROM json_each(?)))"
+        params = [*params, json.dumps(replies)]
     if cond == "0":
         return False
     bots = " AND ".join("LOWER(COALESCE(m.author_email, '') || COALESCE(m.author_name, '')) NOT LIKE ?"
