@@ -152,6 +152,25 @@ def test_show_prints_everything_and_seen_marks_it_seen(cli, db):
     assert db.execute("SELECT state FROM reviews WHERE report_id = ?", [rid]).fetchone()[0] == "acked"
 
 
+def test_show_of_a_report_posted_in_a_patch_series_thread_gives_its_part_of_the_thread(cli, db):
+    """The mails it answers, the report and the replies under it; the series' other patches and reviews are
+    counted, and ``triage mbox`` has them."""
+    cover = "<cover@x>"
+    message(db, cover, None, 20, author="Dev", subject="[PATCH v2 0/2] ext4: rework", thread=cover)
+    for i in (1, 2):
+        message(db, f"<p{i}@x>", None, 20, author="Dev", subject=f"[PATCH v2 {i}/2] ext4: part {i}", thread=cover,
+                parent=cover)
+        message(db, f"<review{i}@x>", None, 15, author="Reviewer", thread=cover, parent=f"<p{i}@x>")
+    rid = add(db, synthetic("robot_fn"), "robot", days_ago=18, message_id="<robot@x>")
+    message(db, "<robot@x>", None, 18, author="kernel test robot", thread=cover, parent=cover)
+    message(db, "<answer@x>", None, 17, author="Dev", thread=cover, parent="<robot@x>")
+    db.conn.commit()
+    d = json.loads(cli("show", "--json", rid).output)
+    assert [m["author_name"] for m in d["thread"]] == ["Dev", "kernel test robot", "Dev"] and d["thread_omitted"] == 4
+    assert "Thread: (the report's part; 4 other messages of it, about the patch series it was posted in: triage " \
+           f"mbox {rid})" in cli("show", rid).output
+
+
 # Three crashes syzkaller read no frame of (a reply quoting a header without its trace): titled "... in corrupted"
 _FRAMELESS = {
     "warn-iomap": "------------[ cut here ]------------\nWARNING: CPU: 0 PID: 7023 at fs/iomap/apply.c:51 "

@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from triage.columns import wrap
-from triage.inbox import subsystems_of, thread_message_ids_sql
+from triage.inbox import replies_to, subsystems_of, thread_message_ids_sql
 from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
 from triage.status import FIX_SUSPECTED, SUPERSEDED, bug_status
@@ -105,6 +105,7 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
     thread = _rows(db, f"SELECT message_id, thread_id, parent_id, date, author_name, author_email, subject, "
                        f"syz_commands, patch_subject, tags, list FROM messages m WHERE {cond} "
                        f"ORDER BY date, message_id", params) if cond != "0" else []
+    thread, omitted = _about_report(thread, mids, replies_to(db, mids))
     for m in thread:
         m["syz_commands"] = _json(m["syz_commands"], [])
         m["tags"] = _json(m["tags"], {})
@@ -129,7 +130,8 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
         "duplicates": [m for m in members if m != report_id],
         "frames": frames, "markers": parsed.get("markers", []), "gfp": parsed.get("gfp", []),
         "lockdep": lockdep_summary(parsed.get("report")), "bugs": bugs, "crashes": crashes,
-        "similar": similar(db, r, members), "thread": thread, "repro_runs": runs, "links": links,
+        "similar": similar(db, r, members), "thread": thread, "thread_omitted": omitted, "repro_runs": runs,
+        "links": links,
     }
 
 
@@ -173,6 +175,24 @@ def lockdep_summary(text: str | None) -> str | None:
         parts.append(f"inconsistent {{{usage.get('from')}}} -> {{{usage.get('to')}}} usage"
                      + (f" of {name(bad)}" if bad else ""))
     return "; ".join(parts) or None
+
+
+def _about_report(thread: list[dict], mids: list[str], replies: list[str]) -> tuple[list[dict], int]:
+    """The messages of ``thread`` about the report (its mails ``mids``; ``replies``: those under them): every message
+    of a thread a report mail starts; of a thread it was posted inside (a patch series'), the mails it answers (up
+    to the thread's start), the report and the replies under it. And how many messages were left out."""
+    by_id = {m["message_id"]: m for m in thread}
+    inner = [mid for mid in mids if mid in by_id and by_id[mid]["thread_id"] not in (mid, None)]
+    whole = {by_id[mid]["thread_id"] for mid in mids if mid in by_id} - {by_id[mid]["thread_id"] for mid in inner}
+    keep = {*mids, *replies}
+    for mid in inner:
+        up = by_id[mid]["parent_id"]
+        while up in by_id and up not in keep:
+            keep.add(up)
+            up = by_id[up]["parent_id"]
+    inside = {by_id[mid]["thread_id"] for mid in inner} - whole
+    kept = [m for m in thread if m["thread_id"] not in inside or m["message_id"] in keep]
+    return kept, len(thread) - len(kept)
 
 
 def similar(db: sqlite_utils.Database, r: dict, members: list[int], limit: int = 10) -> list[dict]:
@@ -292,7 +312,8 @@ def render(d: dict, width: int | None = None) -> str:
                        f"{'; fix: ' + line(fix) if fix else ''})")
     if d["thread"]:
         out.append("")
-        out.append("Thread:")
+        out.append("Thread:" + (f" (the report's part; {d['thread_omitted']} other messages of it, about the patch "
+                                f"series it was posted in: triage mbox {r['id']})" if d.get("thread_omitted") else ""))
         depth: dict[str, int] = {}
         for m in d["thread"]:
             depth[m["message_id"]] = depth.get(m["parent_id"] or "", -1) + 1 if m["parent_id"] in depth else 0
