@@ -26,6 +26,11 @@ The same for the limit's regexp pass: ``--callgrind --pass``. With ``--cache-sim
 valgrind's options, the same runs count instruction-cache misses and branch mispredictions, which tell why the
 parse's time ratio is about twice its instruction ratio.
 
+``--stages`` times, beside the pass, what the parse is made of, each alone: the text's preparation (HTML entities,
+masking, undecoding, cleaning), the title (preparation, oops, report extent, description: ``titles_only``), the two
+line walks (``stacks.extract_frames`` and ``console.read_console`` over the prepared text) and the ``--floor``
+skeleton: how much of the limit each part leaves to the others.
+
 ``--floor`` times, beside the pass, a one-walk skeleton of what the parse must at least produce: each line holding
 "+0x" read by the usual frame expression, and a ``Frame`` and a console frame entry built per frame. This is no
 parser. It measures how far below the limit the output itself lies; the rest of the parse's time is its logic.
@@ -43,11 +48,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from triage.report import memo, parse
+from triage.report.console import read_console
 from triage.report.golden import golden_files, read_golden
 from triage.report.model import Frame
 from triage.report.parse import extract_context, extract_description, find_first_oops, find_report
-from triage.report.stacks import _USUAL_FRAME
-from triage.report.textin import clean_text
+from triage.report.stacks import _USUAL_FRAME, extract_frames
+from triage.report.textin import clean_text, mask_code, to_text, undecode, unescape_html
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FRAME_TOKEN = re.compile(r"[A-Za-z_][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+")
@@ -78,6 +84,18 @@ def titles_only(text: bytes) -> str | None:
     end = t.find("\n", start)
     found = find_report(t, start, extract_context(t[start:end if end >= 0 else len(t)]))
     return extract_description(found.report[:found.report_end], oops).title
+
+
+def prepared(text: bytes) -> str:
+    """``--stages``: the text as the parse prepares it before reading it (entities, masking, undecoding, cleaning)."""
+    masked = mask_code(unescape_html(to_text(text)))
+    raw = undecode(masked)
+    return clean_text(raw, mask=False, decoded=raw is masked)
+
+
+def walks(text: str) -> int:
+    """``--stages``: the two line walks over a prepared text."""
+    return len(extract_frames(text)) + len(read_console(text).frames)
 
 
 def seconds(fn: Callable[[bytes], object], logs: list[bytes], rounds: int) -> float:
@@ -120,6 +138,7 @@ def main() -> int:
     ap.add_argument("--fresh", action="store_true", help="with --callgrind: in a fresh process, not after a round")
     ap.add_argument("--pass", dest="pass_", action="store_true", help="with --callgrind: the regexp pass, not parse")
     ap.add_argument("--floor", action="store_true", help="time a one-walk skeleton of the parse's output instead")
+    ap.add_argument("--stages", action="store_true", help="time the parse's stages alone instead")
     args = ap.parse_args()
     sample = sorted((DATA / "syzbot-sample").glob("*.txt"))
     if not sample:
@@ -134,6 +153,18 @@ def main() -> int:
         print(f"{'read' if args.pass_ else 'parsed'} {len(logs[::4])} reports once")
         return 0
     size = sum(len(x) for x in logs) / len(logs)
+    if args.stages:
+        texts = {id(log): prepared(log) for log in logs}
+        fns = (frame_pass, prepared, titles_only, lambda log: walks(texts[id(log)]), skeleton, parse)
+        names = ("the frame-token pass (the limit's unit)", "text preparation", "the title (titles_only)",
+                 "the two line walks (extract_frames + read_console)", "--floor: the walks' output alone",
+                 "full parse")
+        runs = side_by_side(fns, logs, args.rounds)
+        print(f"syzbot-sample: {len(logs)} reports, {args.rounds} rounds, CPU time; each stage alone, as a multiple "
+              "of the pass timed in the same round (median of the rounds)")
+        for name, took in zip(names, runs, strict=True):
+            print(f"  {name:52s} {statistics.median(t / b for t, b in zip(took, runs[0], strict=True)):5.2f}x")
+        return 0
     if args.floor:
         bases, floors = side_by_side((frame_pass, skeleton), logs, args.rounds)
         ratios = sorted(t / b for b, t in zip(bases, floors, strict=True))
