@@ -96,3 +96,16 @@ def test_lore_links_escape_message_ids_as_public_inbox_does():
     assert message_link("CAKFNMokpj+TkVwrYZ=mYmHKxx4eaKDEUyy_y+zqC+z0o2UmgBQ@mail.gmail.com") == \
         "https://lore.kernel.org/all/CAKFNMokpj+TkVwrYZ=mYmHKxx4eaKDEUyy_y+zqC+z0o2UmgBQ@mail.gmail.com/"
     assert message_link("a%b?c#d@x", inbox="linux-nilfs") == "https://lore.kernel.org/linux-nilfs/a%25b%3Fc%23d@x/"
+
+
+def test_a_lore_link_names_its_message():
+    from vocab.lore import linked_message, message_link
+
+    for mid in ("202408062249.2194d51b-lkp@intel.com", "bug-219497-695@https.bugzilla.kernel.org/", "a%b?c#d@x"):
+        assert linked_message(message_link(mid)) == mid
+        assert linked_message(message_link(mid, inbox="oe-lkp")) == mid
+    assert linked_message("https://lore.kernel.org/r/000000000000694ba505ba42aa9b@google.com") == \
+        "000000000000694ba505ba42aa9b@google.com"
+    assert linked_message("<https://lore.kernel.org/all/x@y/T/#u>") == "x@y"
+    assert linked_message("https://lore.kernel.org/linux-nilfs/") is None
+    assert linked_message("https://syzkaller.appspot.com/bug?extid=0123456789abcdef0123") is None

@@ -341,6 +341,8 @@ TABLE_DOCS: dict[str, str] = {
     "frames": "One row per stack frame of every parsed report; norm_function is indexed.",
     "bugs": "syzbot bugs: extid, status, subsystems, crash counts, fix and cause commits.",
     "bug_counts": "A syzbot bug's crash count in the latest of syzbot's monthly reports that lists it (from mail).",
+    "message_links": "The messages a mail's Closes: / Link: trailers name by their lore link (a fix naming its "
+                     "report).",
     "threads": "Mailing-list threads (root message-id) and the bug they discuss.",
     "messages": "Mailing-list messages: author, date, #syz commands, trailer tags, patches.",
     "verdicts": "Classifier output (source = combined) and human labels (source = human) with evidence.",

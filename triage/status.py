@@ -3,9 +3,11 @@
 syzbot closes a bug on mail commands (``#syz fix: TITLE``, ``#syz dup: TITLE``, ``#syz invalid``,
 ``#syz undup`` / ``#syz unfix``); the store holds those commands (``messages.syz_commands``, including the
 replies ``triage reply`` records). A patch posted with ``Reported-by: syzbot+EXTID`` or ``Closes: ...extid=EXTID``
-is a fix posted: *fix pending*, and stays so when replies say it was applied / queued / merged (the detail says
-so) until the fix is in a tree, which only syzbot says (``triage sync syzbot``: its *fixed*). The latest word
-wins: a mail newer than the last sync of the bug overrides syzbot's status, an older one does not.
+is a fix posted: *fix pending* (so is a patch whose ``Closes:`` / ``Link:`` trailer names a report's mail by its
+lore link, ``message_links``: the fix of a report no syzbot bug names, as regzbot tracks one), and stays so when
+replies say it was applied / queued / merged (the detail says so) until the fix is in a tree, which only syzbot
+says (``triage sync syzbot``: its *fixed*). The latest word wins: a mail newer than the last sync of the bug
+overrides syzbot's status, an older one does not.
 
 syzbot's fix bisection ("syzbot suspects this issue was fixed by commit:") makes an open bug *fix suspected*, with the
 title to confirm it with (``triage reply ID --fix TITLE``), until a later word; the bug stays open (syzbot waits for
@@ -181,6 +183,9 @@ def bug_status(db: sqlite_utils.Database, bugs: list[str], message_ids: list[str
                           "AND m.syz_commands IS NOT NULL AND m.syz_commands NOT IN ('', '[]') "
                           "ORDER BY m.date, m.rowid", params).fetchall()
         mail = from_commands((date, _json_list(raw)) for date, raw in rows)
+    linked = _linked_fix(db, message_ids) if message_ids else None
+    if linked is not None and (mail is None or (linked.date or "") > (mail.date or "")):
+        mail = linked
     if mail is not None and mail.status == "fix pending" and mail.source == "mail":
         mail.detail = _applied(db, bugs, mail)
     now = merge(syzbot, mail)
@@ -209,15 +214,27 @@ def _fix_suspect(db: sqlite_utils.Database, bugs: list[str]) -> BugStatus | None
     return None
 
 
+def _linked_fix(db: sqlite_utils.Database, message_ids: list[str]) -> BugStatus | None:
+    """A fix posted for the report mails ``message_ids``: the first patch whose ``Closes:`` / ``Link:`` trailer
+    names one of them by its lore link (``message_links``), as a fix pending."""
+    marks = ",".join("?" * len(message_ids))
+    row = db.execute(f"SELECT m.date, m.patch_subject FROM message_links l JOIN messages m ON m.message_id = "
+                     f"l.message_id WHERE l.target IN ({marks}) AND m.patch_subject IS NOT NULL "
+                     f"ORDER BY m.date, m.message_id LIMIT 1", message_ids).fetchone()
+    return BugStatus("fix pending", row[1], "mail", row[0]) if row else None
+
+
 def _applied(db: sqlite_utils.Database, bugs: list[str], fix: BugStatus) -> str:
-    """A posted fix's title, with ``(applied)`` when a reply to it says it was applied / queued / merged."""
-    if not fix.detail or not bugs:
+    """A posted fix's title, with ``(applied)`` when a reply to it says it was applied / queued / merged (the fix:
+    a patch of that title about these bugs, or one that names a report by its lore link)."""
+    if not fix.detail:
         return fix.detail
     marks = ",".join("?" * len(bugs))
+    about = f"(p.bug_extid IN ({marks}) OR " if bugs else "("
     for (body,) in db.execute(
             f"SELECT r.body FROM messages p JOIN messages r ON r.in_reply_to = p.message_id "
-            f"WHERE p.bug_extid IN ({marks}) AND p.patch_subject = ? AND r.author_email IS NOT p.author_email",
-            [*bugs, fix.detail]):
+            f"WHERE {about}p.message_id IN (SELECT message_id FROM message_links)) AND p.patch_subject = ? "
+            f"AND r.author_email IS NOT p.author_email", [*bugs, fix.detail]):
         own = "\n".join(ln for ln in (body or "").split("\n")[:40] if not ln.lstrip().startswith(">"))
         if _APPLIED.search(own):
             return f"{fix.detail} (applied)"

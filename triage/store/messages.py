@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from triage.store.schema import now
+from vocab.lore import linked_message
 
 if TYPE_CHECKING:       # annotations only: the readers of the store (the inbox) load neither the mail model
     import sqlite_utils  # (email, dateutil) nor sqlite-utils
@@ -361,10 +362,38 @@ def insert_message(db: sqlite_utils.Database, row: dict) -> bool:
 
 
 def insert_messages(db: sqlite_utils.Database, rows: list[dict]) -> int:
-    """Store ``messages`` rows in order (``thread_id`` unresolved), one statement; returns how many were new
-    (a message-id stored already is left as it is)."""
+    """Store ``messages`` rows in order (``thread_id`` unresolved), one statement, and the messages their trailers
+    link (``message_links``); returns how many were new (a message-id stored already is left as it is)."""
     stamp = now()
     cur = db.conn.executemany(
         f"INSERT OR IGNORE INTO messages ({', '.join(_COLUMNS)}, imported_at) "
         f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?)", [[row[c] for c in _COLUMNS] + [stamp] for row in rows])
-    return max(cur.rowcount, 0)
+    new = max(cur.rowcount, 0)
+    links = [link for row in rows for link in message_links(row["message_id"], row["tags"])]
+    if links:
+        db.conn.executemany(LINKS_INSERT, links)
+    return new
+
+
+LINK_TAGS = ("Closes", "Link")        # the trailers by which a patch names the report it fixes
+LINKS_INSERT = "INSERT OR IGNORE INTO message_links (target, message_id, tag) VALUES (?, ?, ?)"
+
+
+def message_links(message_id: str, tags: str | dict | None) -> list[tuple[str, str, str]]:
+    """(target, message_id, tag): each message a mail's ``Closes:`` / ``Link:`` trailers name by its lore link
+    (``tags``: the mail's ``trailer_tags``, or their JSON)."""
+    if isinstance(tags, str):
+        try:
+            tags = json.loads(tags)
+        except ValueError:
+            return []
+    if not isinstance(tags, dict):
+        return []
+    out = []
+    for tag in LINK_TAGS:
+        values = tags.get(tag)
+        for value in values if isinstance(values, list) else ():
+            target = linked_message(str(value)) if "lore.kernel.org" in str(value) else None
+            if target and target != message_id:
+                out.append((target, message_id, tag))
+    return out

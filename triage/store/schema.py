@@ -993,12 +993,29 @@ def _v20_patch_subject_index(db: sqlite_utils.Database) -> None:
     _script(db, "CREATE INDEX messages_patch ON messages(patch_subject) WHERE patch_subject IS NOT NULL;")
 
 
+def _v21_message_links(db: sqlite_utils.Database) -> None:
+    """``message_links``: the messages a mail's ``Closes:`` / ``Link:`` trailers name (a fix patch naming the report
+    it fixes, by its lore link), read from the stored mails' trailers."""
+    from triage.store.messages import LINKS_INSERT, message_links
+
+    _script(db, """
+        CREATE TABLE message_links (
+            target TEXT NOT NULL,                   -- the message named (a report's mail, when it is one)
+            message_id TEXT NOT NULL,               -- the mail naming it
+            tag TEXT NOT NULL,                      -- by its Closes: or Link: trailer
+            PRIMARY KEY (target, message_id, tag)
+        ) WITHOUT ROWID;
+        """)
+    rows = db.execute("SELECT message_id, tags FROM messages WHERE instr(tags, 'lore.kernel.org')").fetchall()
+    db.conn.executemany(LINKS_INSERT, (link for mid, tags in rows for link in message_links(mid, tags)))
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
     _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
     _v15_parser_version_index, _v16_bug_subsystems_from_mail, _v17_report_repro,
-    _v18_bug_counts, _v19_inbox_reports_counts, _v20_patch_subject_index,
+    _v18_bug_counts, _v19_inbox_reports_counts, _v20_patch_subject_index, _v21_message_links,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
