@@ -7,7 +7,7 @@ import json
 import mailbox
 from email.message import EmailMessage
 
-from test_inbox_data import synthetic
+from test_inbox_data import mail, synthetic
 
 from triage.store import open_db
 from triage.store.bug_mail import stated
@@ -76,16 +76,9 @@ def test_reproducer_syzbot_says_its_bug_has():
 
 
 def _mail(n: int, subject: str, body: str, sender: str = SYZBOT, reply_to: int | None = None) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "linux-nilfs@vger.kernel.org, syzbot+0123456789abcdef0123@syzkaller.appspotmail.com"
-    msg["Subject"] = subject
-    msg["Date"] = f"Mon, {n + 1:02d} Sep 2025 10:00:00 +0000"
-    msg["Message-ID"] = f"<bs-{n}@example.org>"
-    if reply_to is not None:
-        msg["In-Reply-To"] = f"<bs-{reply_to}@example.org>"
-    msg.set_content(body)
-    return msg
+    return mail(f"bs-{n}@example.org", sender, subject, body, n + 1,
+                reply_to=f"bs-{reply_to}@example.org" if reply_to is not None else None,
+                to="linux-nilfs@vger.kernel.org, syzbot+0123456789abcdef0123@syzkaller.appspotmail.com")
 
 
 def _mbox(path, *mails: EmailMessage):

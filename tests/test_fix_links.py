@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import mailbox
-from email.message import EmailMessage
 
-from test_inbox_data import synthetic
+from test_inbox_data import import_mails, synthetic
+from test_inbox_data import mail as _mail
 
 from triage.store import open_db
 from vocab.lore import message_link
@@ -18,32 +18,12 @@ DEV = "Dev <dev@example.org>"
 REPORT = "202408062249.2194d51b-lkp@intel.com"
 
 
-def _mail(mid: str, sender: str, subject: str, body: str, day: int, reply_to: str | None = None) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, "linux-ext4@vger.kernel.org", subject
-    msg["Date"] = f"Mon, {day:02d} Sep 2025 10:00:00 +0000"
-    msg["Message-ID"] = f"<{mid}>"
-    if reply_to is not None:
-        msg["In-Reply-To"] = f"<{reply_to}>"
-    msg.set_content(body)
-    return msg
-
-
-def _import(cli, path, *mails: EmailMessage) -> None:
-    box = mailbox.mbox(str(path))
-    for m in mails:
-        box.add(m)
-    box.close()
-    res = cli("import", path)
-    assert res.exit_code == 0, res.output
-
-
 def _status(cli) -> list[tuple[str | None, str]]:
     out = cli("inbox", "--json", "--limit", "0")
     return [((d := json.loads(line))["status"], d["status_detail"]) for line in out.stdout.splitlines()]
 
 
-def _patch(mid: str, trailer: str, day: int, title: str = "ext4: check the buddy's bitmap") -> EmailMessage:
+def _patch(mid: str, trailer: str, day: int, title: str = "ext4: check the buddy's bitmap"):
     return _mail(mid, DEV, f"[PATCH] {title}", f"The fix.\n\n{trailer}\nSigned-off-by: Dev <dev@example.org>\n"
                  "---\n fs/ext4/mballoc.c | 2 +-\n\ndiff --git a/fs/ext4/mballoc.c b/fs/ext4/mballoc.c\n", day)
 
@@ -54,13 +34,13 @@ def test_a_patch_closing_a_reports_lore_link_makes_it_fix_pending(cli, db_path, 
     other = _mail("other@x", ROBOT, "[linux-next:master] [ext4] 5678ef01: KASAN:use-after-free",
                   "Hello,\n\n" + synthetic("ext4_other_fn"), 2)
     # a patch citing another page of lore, and one naming the report in prose only: neither is its fix
-    _import(cli, tmp_path / "a.mbox", report, other,
+    import_mails(cli, tmp_path / "a.mbox", report, other,
             _patch("unrelated@x", "Link: https://lore.kernel.org/linux-ext4/", 3),
             _patch("prose@x", f"This fixes the report {REPORT}.", 3, "ext4: another thing"))
     assert _status(cli) == [(None, ""), (None, "")]
-    _import(cli, tmp_path / "b.mbox", _patch("fix@x", f"Closes: {message_link(REPORT, 'oe-lkp')}", 4))
+    import_mails(cli, tmp_path / "b.mbox", _patch("fix@x", f"Closes: {message_link(REPORT, 'oe-lkp')}", 4))
     assert set(_status(cli)) == {(None, ""), ("fix pending", "ext4: check the buddy's bitmap")}
-    _import(cli, tmp_path / "c.mbox", _mail("applied@x", "Maintainer <m@example.org>",
+    import_mails(cli, tmp_path / "c.mbox", _mail("applied@x", "Maintainer <m@example.org>",
                                             "Re: [PATCH] ext4: check the buddy's bitmap", "Applied, thanks!\n", 5,
                                             reply_to="fix@x"))
     assert ("fix pending", "ext4: check the buddy's bitmap (applied)") in _status(cli)

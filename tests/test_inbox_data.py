@@ -7,7 +7,9 @@ are written directly, the way the classifier, the scrapers and the simulator wil
 from __future__ import annotations
 
 import json
+import mailbox
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 from conftest import shared_data
 
@@ -92,3 +94,26 @@ def repro_run(db, rid: int, outcome: str, scenario: str = "ext4-evict-nofail") -
     db["repro_runs"].insert({"report_id": rid, "scenario": scenario, "variant": "buggy", "params": "{}",
                              "seed": 1, "outcome": outcome, "evidence": json.dumps({"detector": outcome}),
                              "console": "", "sim_version": "t", "created_at": iso()})
+
+
+def mail(mid: str, sender: str, subject: str, body: str, day: int, reply_to: str | None = None,
+         to: str = "linux-ext4@vger.kernel.org") -> EmailMessage:
+    """A mail of day ``day`` of September 2025 (``mid``, ``reply_to``: message-ids without their ``<>``)."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg["Date"] = f"Mon, {day:02d} Sep 2025 10:00:00 +0000"
+    msg["Message-ID"] = f"<{mid}>"
+    if reply_to is not None:
+        msg["In-Reply-To"] = f"<{reply_to}>"
+    msg.set_content(body)
+    return msg
+
+
+def import_mails(cli, path, *mails: EmailMessage) -> None:
+    """``triage import`` of an mbox at ``path`` holding ``mails``."""
+    box = mailbox.mbox(str(path))
+    for m in mails:
+        box.add(m)
+    box.close()
+    res = cli("import", path)
+    assert res.exit_code == 0, res.output

@@ -4,10 +4,8 @@ of the series is posted (syzbot ci tests that one itself and mails again what it
 from __future__ import annotations
 
 import json
-import mailbox
-from email.message import EmailMessage
 
-from test_inbox_data import synthetic
+from test_inbox_data import import_mails, mail, synthetic
 
 from triage.store.messages import ci_series, patch_version
 
@@ -30,24 +28,9 @@ def _ci_body(version: int, funcs: list[str]) -> str:
               "the following tag to your commit message:\n  Tested-by: syzbot@syzkaller.appspotmail.com\n")
 
 
-def _mail(n: int, sender: str, subject: str, body: str, reply_to: int | None = None) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, "linux-nilfs@vger.kernel.org", subject
-    msg["Date"] = f"Mon, {n + 1:02d} Sep 2025 10:00:00 +0000"
-    msg["Message-ID"] = f"<ci-{n}@example.org>"
-    if reply_to is not None:
-        msg["In-Reply-To"] = f"<ci-{reply_to}@example.org>"
-    msg.set_content(body)
-    return msg
-
-
-def _import(cli, path, *mails: EmailMessage) -> None:
-    box = mailbox.mbox(str(path))
-    for m in mails:
-        box.add(m)
-    box.close()
-    res = cli("import", path)
-    assert res.exit_code == 0, res.output
+def _mail(n: int, sender: str, subject: str, body: str, reply_to: int | None = None):
+    return mail(f"ci-{n}@example.org", sender, subject, body, n + 1, to="linux-nilfs@vger.kernel.org",
+                reply_to=f"ci-{reply_to}@example.org" if reply_to is not None else None)
 
 
 def _lines(cli, *args: str) -> dict[str, str | None]:
@@ -66,15 +49,15 @@ def test_the_series_a_ci_mail_tested_and_a_patch_version():
 def test_findings_on_a_series_version_a_newer_one_replaced_are_superseded(cli, tmp_path):
     cover = _mail(0, DEV, f"[PATCH v2 0/2] {SERIES}", "Two patches.\n")
     found = _mail(1, CI, f"[syzbot ci] Re: {SERIES}", _ci_body(2, ["nilfs_a", "nilfs_b"]), reply_to=0)
-    _import(cli, tmp_path / "a.mbox", cover, found)
+    import_mails(cli, tmp_path / "a.mbox", cover, found)
     lines = _lines(cli)
     assert lines == {"KASAN: use-after-free Read in nilfs_a": None, "KASAN: use-after-free Read in nilfs_b": None}
     # another patch of the series, or a reply, replaces nothing; its next version does
-    _import(cli, tmp_path / "b.mbox", _mail(2, DEV, f"Re: [PATCH v2 0/2] {SERIES}", "Thanks.\n", reply_to=1),
+    import_mails(cli, tmp_path / "b.mbox", _mail(2, DEV, f"Re: [PATCH v2 0/2] {SERIES}", "Thanks.\n", reply_to=1),
             _mail(3, DEV, f"[PATCH v2 1/2] {SERIES}", "One.\n"))
     assert set(_lines(cli)) == set(lines)
     assert "Read in nilfs_a" in cli("digest").output          # open and quiet: in the weekly mail's stale list
-    _import(cli, tmp_path / "c.mbox", _mail(4, DEV, f"[PATCH v3 0/2] {SERIES}", "Reworked.\n"))
+    import_mails(cli, tmp_path / "c.mbox", _mail(4, DEV, f"[PATCH v3 0/2] {SERIES}", "Reworked.\n"))
     assert _lines(cli) == {}
     assert "Read in nilfs_a" not in cli("digest").output
     assert _lines(cli, "--all") == {t: "superseded" for t in lines}
@@ -83,5 +66,6 @@ def test_findings_on_a_series_version_a_newer_one_replaced_are_superseded(cli, t
     res = cli("inbox")
     assert "2 fixed, dup, invalid or superseded: triage inbox --all shows them" in res.output, res.output
     # what syzbot ci then finds on v3 is open again: its own line
-    _import(cli, tmp_path / "d.mbox", _mail(5, CI, f"[syzbot ci] Re: {SERIES}", _ci_body(3, ["nilfs_c"]), reply_to=4))
+    import_mails(cli, tmp_path / "d.mbox",
+                 _mail(5, CI, f"[syzbot ci] Re: {SERIES}", _ci_body(3, ["nilfs_c"]), reply_to=4))
     assert _lines(cli) == {"KASAN: use-after-free Read in nilfs_c": None}
