@@ -229,6 +229,9 @@ def test_a_syzbot_ci_mail_imports_as_its_findings(cli, db):
                                     "KASAN: use-after-free Read in ext4_xattr_set_entry"]
     assert {r[2] for r in rows} == {"69a6922a.050a0220.21ae90.0005.GAE@google.com"} and {r[3] for r in rows} == {None}
     assert [r[1] for r in rows] == ["syz", "C", "syz", "C", "C"]
+    # the mail is the source of each of them
+    sources = db.execute("SELECT COUNT(DISTINCT report_id) FROM sources WHERE message_id = ?", [rows[0][2]])
+    assert sources.fetchone() == (5,)
     # each its own line of the inbox: five crashes, not one
     lines = [ln for ln in cli("inbox").output.splitlines()[1:] if ln.strip()]
     assert len(lines) == 5
@@ -298,3 +301,20 @@ def test_a_web_mailers_character_references_are_read_as_the_characters_the_kerne
     # kernel output holds "&" (lock names) and maybe a stray "&amp;" (a fuzzed file name): left as it is
     for text in ("(&ei->i_lock){+.+.}", "EXT4-fs error: name 'a&amp;b'"):
         assert unescape_html(text) is text
+
+
+def test_a_store_migrated_to_22_gives_each_finding_of_a_mail_its_source(db_path):
+    """Before migration 22 a message could be the source of one report: a syzbot ci mail's other findings were
+    stored without a source row."""
+    from triage.pipeline import import_paths
+    from triage.store import open_db
+
+    raw = shared_data("lore", "lore.kernel.org", "linux-ext4", "69a6922a.050a0220.21ae90.0005.GAE@google.com", "raw")
+    old = open_db(db_path, migrate_to=21)
+    assert import_paths(old, [str(raw)], classify=False).reports_new == 5
+    assert old.execute("SELECT COUNT(*) FROM sources").fetchone() == (1,)
+    old.conn.commit()
+    old.conn.close()
+    db = open_db(db_path)
+    assert db.execute("SELECT COUNT(DISTINCT report_id) FROM sources WHERE message_id = "
+                      "'69a6922a.050a0220.21ae90.0005.GAE@google.com'").fetchone() == (5,)

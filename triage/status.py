@@ -288,17 +288,19 @@ def superseded(db: sqlite_utils.Database, message_ids: list[str] | None = None) 
 
 def superseded_groups(db: sqlite_utils.Database) -> list[str]:
     """The duplicate groups (``dup_key``) every report of which is a superseded syzbot ci finding (``superseded``)."""
+    from triage.store.groups import members
+
     found = superseded(db)
     if not found:
         return []
     mids = sorted(found)
-    marks = ",".join("?" * len(mids))
-    keys = {k for (k,) in db.execute(f"SELECT COALESCE(dup_key, 'report:' || id) FROM reports "
-                                     f"WHERE message_id IN ({marks})", mids)}
+    keys = {k for (k,) in db.execute(
+        f"SELECT COALESCE(r.dup_key, 'report:' || r.id) FROM sources s JOIN reports r ON r.id = s.report_id "
+        f"WHERE s.message_id IN ({','.join('?' * len(mids))})", mids)}
     out = []
     for key in sorted(keys):
-        rows = db.execute("SELECT message_id FROM reports WHERE dup_key = ? UNION ALL SELECT message_id FROM reports "
-                          "WHERE 'report:' || id = ? AND dup_key IS NULL", [key, key]).fetchall()
+        ids = members(db, key)
+        rows = db.execute(f"SELECT message_id FROM reports WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
         if rows and all(mid in found for (mid,) in rows):
             out.append(key)
     return out

@@ -1010,12 +1010,26 @@ def _v21_message_links(db: sqlite_utils.Database) -> None:
     db.conn.executemany(LINKS_INSERT, (link for mid, tags in rows for link in message_links(mid, tags)))
 
 
+def _v22_sources_of_a_message(db: sqlite_utils.Database) -> None:
+    """A mail may be the source of several reports (each finding of a syzbot ci mail): ``sources.message_id`` is
+    indexed, no longer unique (a second finding's source was dropped), and the reports left without a source
+    row get theirs."""
+    _script(db, """
+        DROP INDEX sources_message_id;
+        CREATE INDEX sources_message_id ON sources(message_id) WHERE message_id IS NOT NULL;
+        INSERT OR IGNORE INTO sources (report_id, kind, location, message_id, seen_at)
+            SELECT r.id, r.source_kind, r.source, r.message_id, r.imported_at FROM reports r
+            WHERE r.message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.report_id = r.id);
+        """)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_base, _v2_search, _v3_crashes_threading, _v4_workflow, _v5_dataset, _v6_inbox_speed,
     _v7_report_subsystems, _v8_repro_links_and_fixes, _v9_report_dup_key, _v10_bulk_search_index,
     _v11_stored_groups, _v12_narrow_reads, _v13_confident_first, _v14_frameless_replies_fold,
     _v15_parser_version_index, _v16_bug_subsystems_from_mail, _v17_report_repro,
     _v18_bug_counts, _v19_inbox_reports_counts, _v20_patch_subject_index, _v21_message_links,
+    _v22_sources_of_a_message,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
