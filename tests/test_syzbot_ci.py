@@ -69,3 +69,19 @@ def test_findings_on_a_series_version_a_newer_one_replaced_are_superseded(cli, t
     import_mails(cli, tmp_path / "d.mbox",
                  _mail(5, CI, f"[syzbot ci] Re: {SERIES}", _ci_body(3, ["nilfs_c"]), reply_to=4))
     assert _lines(cli) == {"KASAN: use-after-free Read in nilfs_c": None}
+
+
+def test_reparse_keeps_the_title_syzbot_ci_gave_a_finding(cli, db_path, tmp_path):
+    """As the import stores it: the mail's title for the finding, not the parser's (here they differ)."""
+    named = "KASAN: use-after-free Read in nilfs_named_by_ci"
+    from triage.reparse import reparse
+    from triage.store import open_db
+
+    body = _ci_body(2, ["nilfs_a"]).replace("Read in nilfs_a\n", "Read in nilfs_named_by_ci\n")
+    import_mails(cli, tmp_path / "a.mbox", _mail(1, CI, f"[syzbot ci] Re: {SERIES}", body))
+    db = open_db(db_path)
+    assert [t for (t,) in db.execute("SELECT title FROM reports")] == [named]
+    db.execute("UPDATE reports SET parser_version = '0.1', title = 'scrambled'")
+    db.conn.commit()
+    assert reparse(db, classify=False)["reparsed"] == 1
+    assert [t for (t,) in db.execute("SELECT title FROM reports")] == [named]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
-from triage.store.messages import CI_INTRO, is_digest, is_patch, is_syzbot, syzbot_repro, syzbot_title
+from triage.store.messages import CI_INTRO, CI_SUBJECT, is_digest, is_patch, is_syzbot, syzbot_repro, syzbot_title
 
 if TYPE_CHECKING:
     from records.mail import Mail
@@ -38,6 +38,14 @@ CI_FOUND = "found the following issues:"           # then a line "* TITLE" per f
 _CI_LISTED = re.compile(r"^\* (.+?)[ \t]*$", re.M)
 _PART_BREAK = re.compile(r"^\*\*\*[ \t]*$", re.M)
 MAX_FINDINGS = 50
+
+
+def ci_finding_title(subject: str | None, author: str | None, text: str) -> str | None:
+    """The title a syzbot ci mail gave the finding ``text`` is (a part ``report_texts`` cut: its first line), or
+    None when the mail is no syzbot ci mail or ``text`` is a whole one (a store imported before they were cut)."""
+    if not (subject or "").startswith(CI_SUBJECT) or not is_syzbot(author or "") or CI_INTRO in text:
+        return None
+    return text.split("\n", 1)[0].strip() or None
 
 
 class MailText(NamedTuple):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from records.mail import Mail
+from triage.mail_reports import ci_finding_title
 from triage.report import PARSER_VERSION, parse
 from triage.store import transaction
 from triage.store.bug_mail import apply_reports as apply_bug_mail
@@ -73,7 +74,8 @@ def _read(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple]:
                 f"WHERE r.id IN ({','.join('?' * len(part))}) ORDER BY r.id", part):
             text = text or ""
             # (a mail's report text is its body, as the import parsed it: what syzbot_title reads of a reply)
-            origin = syzbot_title(Mail(mid, subject or "", author_email=author or "", body=text)) if mid else None
+            origin = (syzbot_title(Mail(mid, subject or "", author_email=author or "", body=text))
+                      or ci_finding_title(subject, author, text)) if mid else None
             rows.append((rid, text, origin, kind, location, mid, when, bug, _read_past(parsed, text)))
     return rows
 
