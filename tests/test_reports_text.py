@@ -211,6 +211,11 @@ def test_each_finding_of_a_syzbot_ci_mail_is_a_report_titled_as_the_mail_titles_
     body = "Hi,\n\n" + SYZBOT_WARNING
     assert report_texts(_mail("Re: WARNING in nilfs_rmdir", body)) == [(body, None, None)]
     assert report_texts(_mail("[PATCH] nilfs2: fix it", body + "diff --git a/x b/x\n")) == []
+    # a hostile list line (a title with 200,000 blanks) is no title, read in linear time
+    hostile = _ci_mail([warning + SYZBOT_WARNING]).body.replace("* WARNING in nilfs_rmdir\n",
+                                                                  "* WARNING" + " " * 200_000 + "x\n")
+    assert report_texts(_mail("[syzbot ci] Re: nilfs2: do things", hostile,
+                              author="syzbot+ci0123456789abcdef@syzkaller.appspotmail.com"))[0].title is None
 
 
 def test_a_syzbot_ci_mail_imports_as_its_findings(cli, db):

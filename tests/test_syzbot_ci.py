@@ -43,7 +43,8 @@ def test_the_series_a_ci_mail_tested_and_a_patch_version():
     assert ci_series(_ci_body(3, ["nilfs_a"])) == (3, SERIES)
     assert ci_series("Hello,\n\n[v3] not syzbot ci\n") is None
     assert [patch_version(s) for s in ("[PATCH v6 00/15] x", "[PATCH] x", "[RFC PATCH v2 1/3] x", "[PATCH 1/3 v4] x",
-                                       "[PATCHv5] x")] == [6, 1, 2, 4, 1]
+                                       "[PATCHv5] x", "[patch v7] x", "Re: x")] == [6, 1, 2, 4, 5, 7, 1]
+    assert patch_version("[" + "PATCH " * 20000) == 1       # (no closing bracket: no tag, read in linear time)
 
 
 def test_findings_on_a_series_version_a_newer_one_replaced_are_superseded(cli, tmp_path):

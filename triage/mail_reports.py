@@ -35,7 +35,7 @@ def report_text(mail: Mail) -> str | None:
 # their titles, then each finding after a line "***" (its title, the tree and reproducer lines, the crash), then a
 # closing part (linux-ext4, 69a6922a.050a0220.21ae90.0005.GAE@google.com: five findings)
 CI_FOUND = "found the following issues:"           # then a line "* TITLE" per finding
-_CI_LISTED = re.compile(r"^\* (.+?)[ \t]*$", re.M)
+_CI_LISTED = re.compile(r"^\* ([^\n]{1,300})$", re.M)
 _PART_BREAK = re.compile(r"^\*\*\*[ \t]*$", re.M)
 MAX_FINDINGS = 50
 
@@ -65,7 +65,7 @@ def report_texts(mail: Mail) -> list[MailText]:
         return []
     if is_syzbot(mail.author_email) and CI_INTRO in body:
         intro, *parts = (p.strip("\n") for p in _PART_BREAK.split(body)[:MAX_FINDINGS + 2])
-        listed = set(_CI_LISTED.findall(intro.partition(CI_FOUND)[2]))
+        listed = {t.strip() for t in _CI_LISTED.findall(intro.partition(CI_FOUND)[2])}
         findings = [MailText(p, t, syzbot_repro(p)) for p in parts
                     if (t := p.split("\n", 1)[0].strip()) in listed and "\n" in p]
         if findings:

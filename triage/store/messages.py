@@ -229,7 +229,8 @@ _SUSPECT_TITLE = re.compile(r"^#syz fix: (.{1,300}?)[ \t]*$", re.M)
 CI_SUBJECT = "[syzbot ci]"
 CI_INTRO = "syzbot ci has tested the following series"
 _CI_SERIES = re.compile(r"\s*\[v(\d{1,4})\][ \t]+(\S.{0,300}?)[ \t]*$", re.M)
-_PATCH_VERSION = re.compile(r"\[[^\]]*\bPATCH\b[^\]]*?\bv(\d{1,4})\b[^\]]*\]", re.I)
+_SUBJECT_TAG = re.compile(r"\[([^\]\[]{0,200})\]")          # a subject's bracketed tag: "[PATCH v6 03/15]"
+_VERSION = re.compile(r"(?:\b|(?<=PATCH))v(\d{1,4})\b", re.I)     # (also "[PATCHv2]")
 
 
 def ci_series(body: str | None) -> tuple[int, str] | None:
@@ -241,8 +242,11 @@ def ci_series(body: str | None) -> tuple[int, str] | None:
 
 def patch_version(subject: str | None) -> int:
     """A patch's version in its subject (``[PATCH v6 03/15]`` -> 6; none written: 1)."""
-    m = _PATCH_VERSION.search(subject or "")
-    return int(m.group(1)) if m else 1
+    for tag in _SUBJECT_TAG.finditer((subject or "")[:1000]):
+        if "PATCH" in tag.group(1).upper():
+            m = _VERSION.search(tag.group(1))
+            return int(m.group(1)) if m else 1
+    return 1
 
 
 def syzbot_fix_suspect(body: str | None) -> dict | None:
