@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from triage.review import stamp, utcnow
 from triage.status import CLOSED, bug_status, closed_overrides, superseded_groups
 from triage.store.groups import members
+from triage.store.schema import BUG_COUNTS_JOIN, BUG_CRASHES
 
 if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
     import sqlite_utils
@@ -482,14 +483,13 @@ ROWS = f"""
            CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
            COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
            r.reported_at, r.bug_extid, r.message_id,
-           b.status AS bug_status, COALESCE(b.num_crashes, bc.crashes) AS num_crashes, {SUBSYSTEMS}
+           b.status AS bug_status, {BUG_CRASHES} AS num_crashes, {SUBSYSTEMS}
     FROM reports r INDEXED BY reports_group_cols
     LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
     LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'
     LEFT JOIN label_ranks lr ON lr.label = COALESCE(h.label, c.label, 'unclassified')
     LEFT JOIN reviews v ON v.report_id = r.id
-    LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid
-    LEFT JOIN bug_counts bc ON bc.extid = r.bug_extid"""
+    LEFT JOIN bugs b INDEXED BY bugs_inbox ON b.extid = r.bug_extid{BUG_COUNTS_JOIN}"""
 
 
 def _groups(db: sqlite_utils.Database, where: str, having: list[str], params: dict, candidates: str | None
@@ -626,8 +626,16 @@ def replies_to(db: sqlite_utils.Database, mids: list[str]) -> list[str]:
     if not mids:
         return []
     marks = ",".join("?" * len(mids))
-    rows = db.execute(f"SELECT message_id, thread_id, parent_id, in_reply_to, refs FROM messages WHERE thread_id IN "
+    rows = db.execute(f"SELECT {', '.join(THREAD_LINKS)} FROM messages WHERE thread_id IN "
                       f"(SELECT thread_id FROM messages WHERE message_id IN ({marks}))", mids).fetchall()
+    return replies_in(rows, mids)
+
+
+THREAD_LINKS = ("message_id", "thread_id", "parent_id", "in_reply_to", "refs")    # what ``replies_in`` reads
+
+
+def replies_in(rows: list[tuple], mids: list[str]) -> list[str]:
+    """``replies_to`` over ``rows``, the ``THREAD_LINKS`` of (at least) every message of the report mails' threads."""
     reports = set(mids)
     roots = {thread for mid, thread, *_ in rows if mid in reports and mid == thread}
     inner = reports - roots                # report mails that are replies in a thread

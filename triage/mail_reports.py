@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
-from triage.store.messages import CI_INTRO, CI_SUBJECT, is_digest, is_patch, is_syzbot, syzbot_repro, syzbot_title
+from triage.store.messages import CI_INTRO, is_ci_mail, is_digest, is_patch, syzbot_repro, syzbot_title
 
 if TYPE_CHECKING:
     from records.mail import Mail
@@ -43,7 +43,7 @@ MAX_FINDINGS = 50
 def ci_finding_title(subject: str | None, author: str | None, text: str) -> str | None:
     """The title a syzbot ci mail gave the finding ``text`` is (a part ``report_texts`` cut: its first line), or
     None when the mail is no syzbot ci mail or ``text`` is a whole one (a store imported before they were cut)."""
-    if not (subject or "").startswith(CI_SUBJECT) or not is_syzbot(author or "") or CI_INTRO in text:
+    if not is_ci_mail(subject, author) or CI_INTRO in text:
         return None
     return text.split("\n", 1)[0].strip() or None
 
@@ -63,7 +63,7 @@ def report_texts(mail: Mail) -> list[MailText]:
     body = report_text(mail)
     if body is None:
         return []
-    if is_syzbot(mail.author_email) and CI_INTRO in body:
+    if is_ci_mail(mail.subject, mail.author_email) and CI_INTRO in body:
         intro, *parts = (p.strip("\n") for p in _PART_BREAK.split(body)[:MAX_FINDINGS + 2])
         listed = {t.strip() for t in _CI_LISTED.findall(intro.partition(CI_FOUND)[2])}
         findings = [MailText(p, t, syzbot_repro(p)) for p in parts

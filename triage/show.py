@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from triage.columns import wrap
-from triage.inbox import replies_to, subsystems_of, thread_message_ids_sql
+from triage.inbox import THREAD_LINKS, replies_in, subsystems_of, thread_message_ids_sql
 from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
 from triage.status import FIX_SUSPECTED, SUPERSEDED, bug_status
@@ -102,10 +102,13 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
             b[key] = _json(b[key], b[key])
         b["link"] = bug_link(b["extid"], b["link"])
     cond, params = thread_message_ids_sql(bugs_ext, mids)
-    thread = _rows(db, f"SELECT message_id, thread_id, parent_id, date, author_name, author_email, subject, "
-                       f"syz_commands, patch_subject, tags, list FROM messages m WHERE {cond} "
+    thread = _rows(db, f"SELECT message_id, thread_id, parent_id, in_reply_to, refs, date, author_name, "
+                       f"author_email, subject, syz_commands, patch_subject, tags, list FROM messages m WHERE {cond} "
                        f"ORDER BY date, message_id", params) if cond != "0" else []
-    thread, omitted = _about_report(thread, mids, replies_to(db, mids))
+    # (the messages of the report mails' threads are all here: the replies under them are read from these rows)
+    replies = replies_in([tuple(m.pop(k) if k in ("in_reply_to", "refs") else m[k] for k in THREAD_LINKS)
+                          for m in thread], mids)
+    thread, omitted = _about_report(thread, mids, replies)
     for m in thread:
         m["syz_commands"] = _json(m["syz_commands"], [])
         m["tags"] = _json(m["tags"], {})

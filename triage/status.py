@@ -260,11 +260,12 @@ def _json_dict(raw: str | None) -> dict:
 def superseded(db: sqlite_utils.Database, message_ids: list[str] | None = None) -> dict[str, BugStatus]:
     """The syzbot ci mails (among ``message_ids``, default all) whose tested series has a newer version posted, each
     with its ``SUPERSEDED`` status (the detail names the version; the date is its mail's)."""
-    from triage.store.messages import CI_SUBJECT, ci_series, is_syzbot, patch_version
+    from triage.store.messages import CI_SUBJECT, ci_series, is_ci_mail, patch_version
 
     after = CI_SUBJECT[:-1] + chr(ord(CI_SUBJECT[-1]) + 1)      # (subjects starting CI_SUBJECT: a range of the index)
     # (the series is named in the mail's first lines: a ci mail's findings are not read)
-    sql = "SELECT message_id, author_email, substr(body, 1, 2000) FROM messages WHERE subject >= ? AND subject < ?"
+    sql = ("SELECT message_id, subject, author_email, substr(body, 1, 2000) FROM messages "
+           "WHERE subject >= ? AND subject < ?")
     params: list = [CI_SUBJECT, after]
     if message_ids is not None:
         if not message_ids:
@@ -272,8 +273,8 @@ def superseded(db: sqlite_utils.Database, message_ids: list[str] | None = None) 
         sql += f" AND message_id IN ({','.join('?' * len(message_ids))})"
         params += list(message_ids)
     out: dict[str, BugStatus] = {}
-    for mid, author, body in db.execute(sql, params).fetchall():
-        series = ci_series(body) if is_syzbot(author or "") else None
+    for mid, subject, author, body in db.execute(sql, params).fetchall():
+        series = ci_series(body) if is_ci_mail(subject, author) else None
         if series is None:
             continue
         version, title = series

@@ -97,7 +97,8 @@ def prepare_job(job: Job, prefilter: bool = True) -> PreparedReport | str | None
 
 
 def prepare_mail(job: MailJob, prefilter: bool = True) -> MailResult | str:
-    """The mail's ``messages`` row and the report of its body; an error line if the mail cannot be read."""
+    """The mail's ``messages`` row and the report of each text of its body (``mail_reports.report_texts``); an error
+    line if the mail cannot be read."""
     from triage.store.messages import is_patch_reply, is_syzbot, message_row
 
     try:

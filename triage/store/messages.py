@@ -224,6 +224,16 @@ _SUSPECT_COMMIT = re.compile(r"^commit ([0-9a-f]{12,40})$", re.M)
 _SUSPECT_TITLE = re.compile(r"^#syz fix: (.{1,300}?)[ \t]*$", re.M)
 
 
+def syzbot_fix_suspect(body: str | None) -> dict | None:
+    """The commit a syzbot mail says its fix bisection found (``{"hash", "title"}``: the title to reply
+    ``#syz fix:`` with), or None."""
+    at = (body or "").find(FIX_SUSPECT)
+    if at < 0:
+        return None
+    commit, title = _SUSPECT_COMMIT.search(body, at), _SUSPECT_TITLE.search(body, at)
+    return {"hash": commit.group(1) if commit else "", "title": title.group(1)} if title else None
+
+
 # syzbot ci tests a patch series under review; its mail names the series it tested, then lists what it found:
 # "syzbot ci has tested the following series\n\n[v5] TITLE\nhttps://lore.../COVER\n* [PATCH v5 01/14] ..."
 CI_SUBJECT = "[syzbot ci]"
@@ -231,6 +241,11 @@ CI_INTRO = "syzbot ci has tested the following series"
 _CI_SERIES = re.compile(r"\s*\[v(\d{1,4})\][ \t]+(\S.{0,300}?)[ \t]*$", re.M)
 _SUBJECT_TAG = re.compile(r"\[([^\]\[]{0,200})\]")          # a subject's bracketed tag: "[PATCH v6 03/15]"
 _VERSION = re.compile(r"(?:\b|(?<=PATCH))v(\d{1,4})\b", re.I)     # (also "[PATCHv2]")
+
+
+def is_ci_mail(subject: str | None, author: str | None) -> bool:
+    """Whether a mail is syzbot ci's (its subject, its sender)."""
+    return (subject or "").startswith(CI_SUBJECT) and is_syzbot(author or "")
 
 
 def ci_series(body: str | None) -> tuple[int, str] | None:
@@ -247,16 +262,6 @@ def patch_version(subject: str | None) -> int:
             m = _VERSION.search(tag.group(1))
             return int(m.group(1)) if m else 1
     return 1
-
-
-def syzbot_fix_suspect(body: str | None) -> dict | None:
-    """The commit a syzbot mail says its fix bisection found (``{"hash", "title"}``: the title to reply
-    ``#syz fix:`` with), or None."""
-    at = (body or "").find(FIX_SUSPECT)
-    if at < 0:
-        return None
-    commit, title = _SUSPECT_COMMIT.search(body, at), _SUSPECT_TITLE.search(body, at)
-    return {"hash": commit.group(1) if commit else "", "title": title.group(1)} if title else None
 
 
 def set_subsystems(commands: Iterable[dict]) -> list[str] | None:
@@ -387,6 +392,8 @@ def message_links(message_id: str, tags: str | dict | None) -> list[tuple[str, s
     """(target, message_id, tag): each message a mail's ``Closes:`` / ``Link:`` trailers name by its lore link
     (``tags``: the mail's ``trailer_tags``, or their JSON)."""
     if isinstance(tags, str):
+        if "lore.kernel.org" not in tags:       # (most mails name none: their trailers are not read)
+            return []
         try:
             tags = json.loads(tags)
         except ValueError:

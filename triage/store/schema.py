@@ -586,10 +586,11 @@ _GROUP_VIEWS = """CREATE VIEW group_stats AS
         FROM group_stats g LEFT JOIN label_ranks lr ON lr.rank = g.label_rank;"""
 
 
-# a member's syzbot crash count: the dashboard's (migration 11); migration 18 adds the latest monthly report's
+# a member's syzbot crash count: the dashboard's (migration 11); migration 18 adds the latest monthly report's, read
+# through ``BUG_COUNTS_JOIN`` (``r`` a report, ``b`` its bug): what the inbox's own query reads too (``inbox.ROWS``)
 _BUG_CRASHES = "b.num_crashes"
-_BUG_CRASHES_18 = "COALESCE(b.num_crashes, bc.crashes)"
-_COUNTS_JOIN = "\n        LEFT JOIN bug_counts bc ON bc.extid = r.bug_extid"
+BUG_CRASHES = "COALESCE(b.num_crashes, bc.crashes)"
+BUG_COUNTS_JOIN = "\n        LEFT JOIN bug_counts bc ON bc.extid = r.bug_extid"
 
 
 def _dirty_group_stats(needs_review: str, crashes: str = _BUG_CRASHES, join: str = "") -> str:
@@ -965,11 +966,11 @@ def _v18_bug_counts(db: sqlite_utils.Database) -> None:
         DROP VIEW group_stats;
         DROP VIEW dirty_group_stats;
         DROP VIEW dirty_group_areas;
-        {_dirty_group_stats(_GROUP_REVIEW, _BUG_CRASHES_18, _COUNTS_JOIN)}
+        {_dirty_group_stats(_GROUP_REVIEW, BUG_CRASHES, BUG_COUNTS_JOIN)}
 
         {_GROUP_VIEWS}
 
-        {_dirty_group_areas(_AREA_REVIEW, _BUG_CRASHES_18, _COUNTS_JOIN)}
+        {_dirty_group_areas(_AREA_REVIEW, BUG_CRASHES, BUG_COUNTS_JOIN)}
         """
     )
     record_counts(db, (dict(zip(("message_id", "date", "subject", "author_email", "body"), row, strict=True))
@@ -983,7 +984,7 @@ def _v19_inbox_reports_counts(db: sqlite_utils.Database) -> None:
     monthly report's (``bug_counts``, migration 18), not NULL for a bug known only from mail."""
     _script(db, f"""
         DROP VIEW inbox_reports;
-        {_inbox_reports(_REPRO_17, _BUG_CRASHES_18, _COUNTS_JOIN)}
+        {_inbox_reports(_REPRO_17, BUG_CRASHES, BUG_COUNTS_JOIN)}
         """)
 
 
