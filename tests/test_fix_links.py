@@ -44,6 +44,12 @@ def test_a_patch_closing_a_reports_lore_link_makes_it_fix_pending(cli, db_path, 
                                             "Re: [PATCH] ext4: check the buddy's bitmap", "Applied, thanks!\n", 5,
                                             reply_to="fix@x"))
     assert ("fix pending", "ext4: check the buddy's bitmap (applied)") in _status(cli)
+    # show names the patch as what said so, with its date, not a #syz command nobody sent
+    fixed = [d["id"] for d in map(json.loads, cli("inbox", "--json", "--limit", "0").stdout.splitlines())
+             if d["status"]]
+    shown = cli("show", str(fixed[0]), "--json").stdout
+    assert json.loads(shown)["status"]["source"] == "patch"
+    assert "(applied) (from a posted patch, 20" in cli("show", str(fixed[0])).stdout
     db = open_db(db_path)
     assert db.execute("SELECT target, message_id, tag FROM message_links").fetchall() == [(REPORT, "fix@x", "Closes")]
 

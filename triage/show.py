@@ -17,7 +17,7 @@ from triage.columns import wrap
 from triage.inbox import THREAD_LINKS, replies_in, subsystems_of, thread_message_ids_sql
 from triage.repro import run_lines, runs_for
 from triage.review import ReviewError, group_ids
-from triage.status import FIX_SUSPECTED, SUPERSEDED, bug_status
+from triage.status import FIX_SUSPECTED, SOURCES, SUPERSEDED, bug_status
 from vocab.lore import message_link
 from vocab.titles import UNREAD_FRAME, frameless
 
@@ -259,8 +259,9 @@ def render(d: dict, width: int | None = None) -> str:
         out.append(f"  status: {st['status']}: {line(st['detail'])} (syzbot ci found this on an older version of "
                    f"the series; it tests each version and mails again what a newer one still shows)")
     elif st:
+        when = f", {line(st['date'])[:10]}" if st.get("date") else ""
         out.append(f"  status: {st['status']}" + (f": {line(st['detail'])}" if st.get("detail") else "")
-                   + f" (from {'syzbot' if st['source'] == 'syzbot' else 'a #syz command'})")
+                   + f" (from {SOURCES.get(st['source'], line(st['source']))}{when})")
     if r.get("bug_extid") and not d["bugs"]:          # (a synced bug says so below, from the dashboard)
         said = ([f"reproducer {line(r['repro']) or 'none yet'}"] if r.get("repro") is not None else []) + (
             [f"{r['listed_crashes']} crashes by {line(r['listed_at'])[:10]}"] if r.get("listed_crashes") else [])

@@ -44,14 +44,21 @@ _EXTID = re.compile(r"syzbot\+([0-9a-f]{8,40})@|[?&]extid=([0-9a-f]{8,40})")
 _APPLIED = re.compile(r"\b(?:applied|queued|merged|picked up|pushed)\b", re.I)
 # the messages that can say something about a bug's status (a partial index of the store covers them)
 STATUS_MESSAGES = "(m.syz_commands NOT IN ('', '[]') OR m.patch_subject IS NOT NULL)"
+# who said a status (``BugStatus.source``) -> how ``triage show`` names it
+SOURCES = {
+    "syzbot": "syzbot's dashboard",
+    "command": "a #syz command",
+    "patch": "a posted patch",          # a fix's trailers name the bug or report; a newer version of a series
+    "syzbot's mail": "syzbot's mail",    # its fix bisection
+}
 
 
 @dataclass
 class BugStatus:
     status: str                 # one of STATUSES
     detail: str = ""            # the fix's commit title, the dup's title
-    source: str = "syzbot"      # syzbot | mail
-    date: str | None = None     # when it was said (the command's mail Date, the bug's last sync)
+    source: str = "syzbot"      # a key of SOURCES
+    date: str | None = None     # when it was said (the mail's Date, the bug's last sync)
 
     def __str__(self) -> str:
         return self.status + (f": {self.detail}" if self.detail else "")
@@ -64,7 +71,7 @@ def from_commands(mails: Iterable[tuple[str | None, list]]) -> BugStatus | None:
         for cmd in commands or []:
             verb = cmd.get("command") if isinstance(cmd, dict) else None
             if verb in VERB_STATUS:
-                last = BugStatus(VERB_STATUS[verb], str(cmd.get("args") or "").strip(), "mail", date)
+                last = BugStatus(VERB_STATUS[verb], str(cmd.get("args") or "").strip(), "command", date)
     return last
 
 
@@ -85,7 +92,7 @@ def from_mail(rows: Iterable[tuple], extid: str) -> BugStatus | None:
         cmds = _json_list(raw_cmds)
         got = from_commands([(date, cmds)])
         if patch and fixes_bug(_json_dict(raw_tags), cmds, extid):
-            got = BugStatus("fix pending", patch, "mail", date)
+            got = BugStatus("fix pending", patch, "patch", date)
         last = got or last
     return last
 
@@ -186,7 +193,7 @@ def bug_status(db: sqlite_utils.Database, bugs: list[str], message_ids: list[str
     linked = _linked_fix(db, message_ids) if message_ids else None
     if linked is not None and (mail is None or (linked.date or "") > (mail.date or "")):
         mail = linked
-    if mail is not None and mail.status == "fix pending" and mail.source == "mail":
+    if mail is not None and mail.status == "fix pending":
         mail.detail = _applied(db, bugs, mail)
     now = merge(syzbot, mail)
     if not bugs and message_ids and (now is None or now.status == "open"):
@@ -221,7 +228,7 @@ def _linked_fix(db: sqlite_utils.Database, message_ids: list[str]) -> BugStatus 
     row = db.execute(f"SELECT m.date, m.patch_subject FROM message_links l JOIN messages m ON m.message_id = "
                      f"l.message_id WHERE l.target IN ({marks}) AND m.patch_subject IS NOT NULL "
                      f"ORDER BY m.date, m.message_id LIMIT 1", message_ids).fetchone()
-    return BugStatus("fix pending", row[1], "mail", row[0]) if row else None
+    return BugStatus("fix pending", row[1], "patch", row[0]) if row else None
 
 
 def _applied(db: sqlite_utils.Database, bugs: list[str], fix: BugStatus) -> str:
@@ -282,7 +289,7 @@ def superseded(db: sqlite_utils.Database, message_ids: list[str] | None = None) 
                                         [title]):
             newer = patch_version(subject)
             if newer > version:
-                out[mid] = BugStatus(SUPERSEDED, f"v{newer} posted", "mail", date)
+                out[mid] = BugStatus(SUPERSEDED, f"v{newer} posted", "patch", date)
                 break
     return out
 
