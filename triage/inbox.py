@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from triage.review import stamp, utcnow
 from triage.status import CLOSED, bug_status, closed_overrides, superseded_groups
 from triage.store.groups import members
-from triage.store.schema import BUG_COUNTS_JOIN, BUG_CRASHES
+from triage.store.schema import BUG_COUNTS_JOIN, BUG_CRASHES, SUBSYSTEMS
 
 if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
     import sqlite_utils
@@ -473,9 +473,6 @@ def _candidates(label: str) -> str:
 
 # What ``inbox_reports`` says of a report, limited to the columns the ranking reads, through covering
 # indexes: without planner statistics SQLite would fetch the (large) report rows by rowid instead.
-# the effective subsystems (as ``inbox_reports`` says): the syzbot bug's when it names any, else the report's
-SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
-              "ELSE COALESCE(r.subsystems, '[]') END AS subsystems")
 DUP_KEY = "COALESCE(r.dup_key, 'report:' || r.id)"
 ROWS = f"""
     SELECT r.id AS report_id, {DUP_KEY} AS dup_key,
@@ -483,7 +480,7 @@ ROWS = f"""
            CASE WHEN h.label IS NOT NULL THEN 0 ELSE COALESCE(c.needs_review, 0) END AS needs_review,
            COALESCE(lr.rank, 3) AS label_rank, COALESCE(v.state, 'new') AS state, v.snooze_until,
            r.reported_at, r.bug_extid, r.message_id,
-           b.status AS bug_status, {BUG_CRASHES} AS num_crashes, {SUBSYSTEMS}
+           b.status AS bug_status, {BUG_CRASHES} AS num_crashes, {SUBSYSTEMS} AS subsystems
     FROM reports r INDEXED BY reports_group_cols
     LEFT JOIN verdicts h INDEXED BY verdicts_report_label ON h.report_id = r.id AND h.source = 'human'
     LEFT JOIN verdicts c INDEXED BY verdicts_report_label ON c.report_id = r.id AND c.source = 'combined'

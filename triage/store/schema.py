@@ -405,6 +405,12 @@ def _v6_inbox_speed(db: sqlite_utils.Database) -> None:
     )
 
 
+# a report's effective subsystems (migration 7): its syzbot bug's when it names any, else its own (``b``: the bug,
+# ``r``: the report); ``inbox_reports`` and the inbox's ranking read it
+SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
+              "ELSE COALESCE(r.subsystems, '[]') END")
+
+
 def _inbox_reports(repro: str = "b.repro", crashes: str = "b.num_crashes", join: str = "") -> str:
     """``inbox_reports`` as migration 7 made it (the effective subsystems); 17 gives the ``repro`` its mails say for
     a bug not synced, 19 ``num_crashes`` from ``bug_counts`` too (``crashes``, its ``join``)."""
@@ -417,8 +423,7 @@ def _inbox_reports(repro: str = "b.repro", crashes: str = "b.num_crashes", join:
                COALESCE(v.state, 'new') AS state, v.snooze_until, v.seen_at,
                r.reported_at, r.bug_extid, r.message_id, r.signature_hash, r.guilty_frame, r.guilty_file,
                b.status AS bug_status,
-               CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems
-                    ELSE COALESCE(r.subsystems, '[]') END AS subsystems,
+               {SUBSYSTEMS} AS subsystems,
                {crashes} AS num_crashes, {repro} AS repro,
                b.link AS bug_link
         FROM reports r
@@ -613,7 +618,7 @@ def _dirty_group_areas(review_rank: str = "", crashes: str = _BUG_CRASHES, join:
     ``review_rank``, given as its column's text; 18 as ``_dirty_group_stats``)."""
     extra = f",\n               {review_rank}" if review_rank else ""
     return f"""CREATE VIEW dirty_group_areas AS
-        SELECT {_SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
+        SELECT {SUBSYSTEMS} AS subsystems, m.dup_key, COUNT(*) AS reports,
                MIN(CASE WHEN l.source = 'human' THEN COALESCE(lr.rank, 3) END) AS human_rank,
                MIN(COALESCE(lr.rank, 3)) AS best_rank,
                MIN(r.reported_at) AS first_reported, MAX(r.reported_at) AS last_reported,
@@ -775,9 +780,6 @@ def _v11_stored_groups(db: sqlite_utils.Database) -> None:
 
 
 
-# a report's effective subsystems, as ``inbox_reports`` says (migration 7): its syzbot bug's, else its own
-_SUBSYSTEMS = ("CASE WHEN b.subsystems IS NOT NULL AND b.subsystems NOT IN ('', '[]') THEN b.subsystems "
-               "ELSE COALESCE(r.subsystems, '[]') END")
 
 
 def _v12_narrow_reads(db: sqlite_utils.Database) -> None:
