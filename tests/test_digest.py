@@ -243,6 +243,12 @@ def test_subsystem_filter_and_helpers(db, week):
     assert evidence_line(json.dumps({"rules": [{"id": "r1", "sentence": "NOFAIL from reclaim"}]})) == \
         "NOFAIL from reclaim"
     assert evidence_line("plain words") == "plain words" and evidence_line(None) == ""
+    # a verdict no rule found a line for: the model's suggestion, flagged for review, never the evidence's JSON
+    suspected = {"rules": [], "model": {"label": "data-loss", "probabilities": {"data-loss": 0.81, "other": 0.08}},
+                 "decided_by": "suggestion", "suggestion": {"label": "data-loss", "probability": 0.8077},
+                 "event": {"kind": "none", "primary": True}}
+    assert evidence_line(json.dumps(suspected)) == \
+        "suggestion: data-loss (0.81) from the model alone, no evidence line: review"
     assert iso(0) <= NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

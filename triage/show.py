@@ -451,10 +451,8 @@ def _verdict_lines(ev: Any) -> list[str]:
         crash = event.get("primary_crash") or {}
         out.append(f"about: {event['kind']} at line {event.get('line')}, not the primary crash"
                    + (f" ({crash.get('kind')} at line {crash.get('line')})" if crash else ""))
-    sug = ev.get("suggestion") or {}
-    if sug.get("label"):
-        out.append(f"suggestion: {sug['label']} ({sug.get('probability', 0):.2f}) from the model alone, no evidence "
-                   f"line: review")
+    if suggestion_line(ev):
+        out.append(suggestion_line(ev))
     for hit in ev.get("rules") or []:
         out.append(f"rule {hit.get('rule')} -> {hit.get('label')} ({hit.get('confidence')}): {hit.get('why', '')}")
         for m in hit.get("matches") or []:
@@ -468,6 +466,17 @@ def _verdict_lines(ev: Any) -> list[str]:
         if ev.get(key):
             out.append(f"{key.replace('_', ' ')}: {ev[key]}")
     return out
+
+
+def suggestion_line(ev: dict) -> str:
+    """What the model alone suggests of a classifier verdict (its ``suggestion``: no rule found a line that shows
+    it), as a line to review, or ''."""
+    sug = ev.get("suggestion") if isinstance(ev, dict) else None
+    if not isinstance(sug, dict) or not sug.get("label"):
+        return ""
+    prob = sug.get("probability")
+    return (f"suggestion: {sug['label']}" + (f" ({prob:.2f})" if isinstance(prob, int | float) else "")
+            + " from the model alone, no evidence line: review")
 
 
 def _evidence_lines(ev: Any) -> list[str]:

@@ -24,7 +24,7 @@ from triage.inbox import (
     thread_message_ids_sql,
 )
 from triage.review import stamp, utcnow
-from triage.show import bug_link, lore_link
+from triage.show import bug_link, lore_link, suggestion_line
 
 SPARKS = "▁▂▃▄▅▆▇█"
 TREND_WEEKS = 8
@@ -119,6 +119,8 @@ def evidence_line(evidence: str | None, limit: int = 200) -> str:
     if isinstance(ev, dict):
         if ev.get("by") and "note" in ev:           # a human label
             return f"labelled by {ev['by']}" + (f": {ev['note']}" if ev.get("note") else "")
+        if not (ev.get("decisive") or {}).get("text") and suggestion_line(ev):
+            return suggestion_line(ev)              # no evidence line: the model's suspicion, to review
         for key in EVIDENCE_KEYS:
             if ev.get(key):
                 ev = ev[key]
