@@ -59,6 +59,33 @@ def test_duplicates_fold_by_bug_and_by_signature(db):
     assert sorted(second.report_ids) == [r4, r5] and second.crashes == 2 and second.id == r4
 
 
+def test_a_line_gives_the_id_of_the_report_its_title_names_not_a_later_quote(db):
+    # syzbot's report of bug B, then in its thread: a crash syzbot's patch test hit (another title) and a
+    # developer's reply quoting the report; all three fold into B's line, newest last
+    syz = "syzbot+b0@syzkaller.appspotmail.com"
+    message(db, "report@g", "bugB", 3, author="syzbot", subject="[syzbot] [ext4?] KASAN: use-after-free Read in "
+            "ext4_named")
+    db.execute("UPDATE messages SET author_email = ? WHERE message_id = 'report@g'", [syz])
+    report = add(db, synthetic("ext4_named", 1), "report", days_ago=3, bug="bugB", message_id="report@g")
+    message(db, "tested@g", "bugB", 2, author="syzbot", subject="Re: [syzbot] [ext4?] KASAN: use-after-free Read in "
+            "ext4_named", parent="report@g")
+    db.execute("UPDATE messages SET author_email = ? WHERE message_id = 'tested@g'", [syz])
+    tested = add(db, synthetic("netdev_other", 2), "tested", days_ago=2, bug="bugB", message_id="tested@g")
+    message(db, "quote@x", "bugB", 1, subject="Re: [syzbot] [ext4?] KASAN: use-after-free Read in ext4_named",
+            parent="report@g")
+    quote = add(db, synthetic("ext4_named", 3), "quote", days_ago=1, bug="bugB", message_id="quote@x")
+    bug(db, "bugB", title="KASAN: use-after-free Read in ext4_named (2)")
+    for rid in (report, tested, quote):
+        verdict(db, rid, "other", confidence=0.8 if rid == report else 0.5, needs_review=rid != report)
+    [line] = query(db, InboxFilter())
+    assert sorted(line.report_ids) == sorted([report, tested, quote])
+    assert line.title == "KASAN: use-after-free Read in ext4_named (2)"
+    assert line.id == report and line.confidence == 0.8     # syzbot's report: its title (without the "(2)")
+    # a human label still picks its report
+    set_label(db, tested, "other")
+    assert query(db, InboxFilter())[0].id == tested
+
+
 def test_acked_muted_snoozed_hidden_unless_all(db):
     ids = [add(db, synthetic(f"fn_{i}"), f"r{i}", days_ago=i) for i in range(4)]
     for rid in ids:

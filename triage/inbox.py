@@ -26,6 +26,7 @@ from triage.review import stamp, utcnow
 from triage.status import CLOSED, bug_status, closed_overrides, superseded_groups
 from triage.store.groups import members
 from triage.store.schema import BUG_COUNTS_JOIN, BUG_CRASHES, SUBSYSTEMS
+from vocab.titles import base_title
 
 if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
     import sqlite_utils
@@ -527,18 +528,23 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
     marks = ",".join("?" * len(ids))
     rows = [dict(zip(_MEMBER_COLS, r, strict=True)) for r in db.execute(
         f"SELECT {', '.join(_MEMBER_COLS)} FROM inbox_reports WHERE report_id IN ({marks})", ids)]
-    # the representative: the member that carries the group's label, human first, most recent
-    rows.sort(key=lambda r: r["reported_at"] or "", reverse=True)
-    rows.sort(key=lambda r: (r["label_rank"] != grank, r["label_source"] != "human"))
-    rep = rows[0]
     bugs = sorted({r["bug_extid"] for r in rows if r["bug_extid"]})
+    mails = _mails(db, rows)
+    title = group_title(db, rows, bugs, mails)
+    # the representative, whose ID the line gives: the member that carries the group's label (human first), is
+    # the crash the line's title names, and is an original report rather than a reply's quote; the most recent
+    named = base_title(title)
+    rows.sort(key=lambda r: r["reported_at"] or "", reverse=True)
+    rows.sort(key=lambda r: (r["label_rank"] != grank, r["label_source"] != "human",
+                             base_title(r["title"]) != named, not _original(mails, r)))
+    rep = rows[0]
     mids = sorted({r["message_id"] for r in rows if r["message_id"]})
     seen = max((r["seen_at"] for r in rows if r["seen_at"]), default="")
     status = bug_status(db, bugs, mids)
     return InboxItem(
         id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
         needs_review=bool(group.review), label_source=rep["label_source"],
-        title=group_title(db, rows, bugs), subsystems=subsystems_of(rep["subsystems"]),
+        title=title, subsystems=subsystems_of(rep["subsystems"]),
         reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
         repro=next((r["repro"] for r in rows if r["repro"]), None), repro_run=_repro_run(db, ids),
         new_replies=new_replies(db, bugs, mids, seen), state=_group_state(rows), snooze_until=rep["snooze_until"],
@@ -548,10 +554,28 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
     )
 
 
-def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str]) -> str:
+def _mails(db: sqlite_utils.Database, rows: list[dict]) -> dict[str, tuple[str, str]]:
+    """The subject and author of the mail of each member report (``rows``) that came from one."""
+    mids = [r["message_id"] for r in rows if r["message_id"]]
+    if not mids:
+        return {}
+    marks = ",".join("?" * len(mids))
+    return {m: (subj or "", author or "") for m, subj, author in db.execute(
+        f"SELECT message_id, subject, author_email FROM messages WHERE message_id IN ({marks})", mids)}
+
+
+def _original(mails: dict[str, tuple[str, str]], r: dict) -> bool:
+    """Whether report ``r`` is an original report, not a reply's quote: its mail is not a ``Re:``, or is syzbot's."""
+    from triage.store.messages import is_reply_subject, is_syzbot
+
+    subj, author = mails.get(r["message_id"], ("", ""))
+    return not is_reply_subject(subj) or is_syzbot(author)
+
+
+def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str],
+                mails: dict[str, tuple[str, str]] | None = None) -> str:
     """The syzbot bug's title when the bug is known (synced, or named by syzbot's own report mail), else the title
-    of the group's earliest original report: one that is not a reply's quote (its mail is not a ``Re:``, or it
-    is syzbot's own), else the earliest."""
+    of the group's earliest original report (``_original``), else of the earliest (``mails``: ``_mails(rows)``)."""
     from triage.store.messages import is_reply_subject, is_syzbot
 
     if bugs:
@@ -560,24 +584,15 @@ def group_title(db: sqlite_utils.Database, rows: list[dict], bugs: list[str]) ->
                          "ORDER BY status = 'open' DESC, updated_at DESC LIMIT 1", bugs).fetchone()
         if row:
             return row[0]
-    mids = [r["message_id"] for r in rows if r["message_id"]]
-    mails = {}
-    if mids:
-        marks = ",".join("?" * len(mids))
-        mails = {m: (subj, author) for m, subj, author in db.execute(
-            f"SELECT message_id, subject, author_email FROM messages WHERE message_id IN ({marks})", mids)}
-
-    def original(r: dict) -> bool:
-        subj, author = mails.get(r["message_id"], ("", ""))
-        return not is_reply_subject(subj or "") or is_syzbot(author or "")
+    mails = _mails(db, rows) if mails is None else mails
 
     def syzbot_report(r: dict) -> bool:        # syzbot's own report mail of the bug: it carries syzbot's title
         subj, author = mails.get(r["message_id"], ("", ""))
-        return r["bug_extid"] in bugs and is_syzbot(author or "") and not is_reply_subject(subj or "")
+        return r["bug_extid"] in bugs and is_syzbot(author) and not is_reply_subject(subj)
 
     ordered = sorted(rows, key=lambda r: (r["reported_at"] or "9999", r["report_id"]))
-    first = next((r for r in ordered if syzbot_report(r)), None) or next((r for r in ordered if original(r)),
-                                                                           ordered[0])
+    first = next((r for r in ordered if syzbot_report(r)), None) or next(
+        (r for r in ordered if _original(mails, r)), ordered[0])
     return first["title"] or ""
 
 

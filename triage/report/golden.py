@@ -9,13 +9,13 @@ Used by the golden tests and ``bench/golden_agreement.py``.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.report.model import Report
 from triage.report.parse import parse
+from vocab.titles import base_title
 
 
 @dataclass
@@ -143,7 +143,7 @@ def titled_agreement(titled: Iterable[tuple[str, str | bytes]]) -> Agreement:
     for title, text in titled:
         rep = parse(text)
         if rep.title is not None:
-            _tally(out, _RECURRENCE.sub("", title), rep)
+            _tally(out, base_title(title), rep)
     return out
 
 
@@ -165,7 +165,6 @@ def _tally(out: Agreement, want: str, rep: Report, **key: str) -> None:
     out.disagreements.append({**key, "want": want, "got": rep.era_title, "era": rep.era, "kind": kind})
 
 
-_RECURRENCE = re.compile(r" \(\d+\)$")     # syzbot's "(2)" for the second bug of one title
 
 
 def syzbot_agreement(directory: Path) -> Agreement:
@@ -181,5 +180,5 @@ def syzbot_agreement(directory: Path) -> Agreement:
             continue
         item = json.loads(line)
         rep = parse((Path(directory) / f"{item['id']}.txt").read_bytes())
-        _tally(out, _RECURRENCE.sub("", item["title"]), rep, id=item["id"])
+        _tally(out, base_title(item["title"]), rep, id=item["id"])
     return out

@@ -32,21 +32,15 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from vocab.titles import UNREAD_FRAME
+from vocab.titles import UNREAD_FRAME, base_title
 
 if TYPE_CHECKING:       # annotations only: a reader of the store does not import sqlite-utils
     import sqlite_utils
 
 
 CHUNK = 500
-_RECURRENCE = re.compile(r"\s+\(\d+\)$")
 # a title whose frame syzkaller could not read ("extracted no stack frame"): its kind, up to the frame
 _FRAMELESS = re.compile(rf"^(.* in ){UNREAD_FRAME}$")
-
-
-def base_title(title: str | None) -> str:
-    """A title without syzbot's recurrence suffix ``(2)`` and extra whitespace."""
-    return _RECURRENCE.sub("", " ".join((title or "").split()))
 
 
 def own_key(report_id: int) -> str:

@@ -199,7 +199,7 @@ def link_reports(db: sqlite_utils.Database, thread_id: str, bug: str) -> list[in
     are that bug's crash: syzbot's own mail (its report, its patch-test result), the same title up to syzbot's
     ``(N)`` as the bug or a report already linked to it, or the same foldable signature. Another crash pasted
     in the thread (an e2fsck run, a different splat) stays out of the bug. Returns the reports linked."""
-    from triage.store.groups import base_title
+    from vocab.titles import base_title
 
     rows = db.execute(
         "SELECT r.id, r.title, r.signature_hash, m.author_email, m.bug_extid, m.subject FROM reports r "
@@ -227,7 +227,7 @@ def link_reports(db: sqlite_utils.Database, thread_id: str, bug: str) -> list[in
 def _bug_crash(db: sqlite_utils.Database, bug: str) -> tuple[set[str], set[str]]:
     """What a bug's crash looks like: its titles (syzbot's, and those of the reports linked to it, without
     ``(N)``) and the signatures of those reports."""
-    from triage.store.groups import base_title
+    from vocab.titles import base_title
 
     titles = {base_title(t) for (t,) in db.execute("SELECT title FROM bugs WHERE extid = ?", [bug]) if t}
     hashes = set()
