@@ -12,6 +12,7 @@ import pytest
 from test_inbox_data import NOW, add, bug, iso, message, repro_run, synthetic, verdict
 
 from triage.digest import build, evidence_line, sparkline
+from triage.inbox import InboxFilter, query
 from triage.review import set_state
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -119,6 +120,18 @@ def test_reviews_of_the_series_a_stale_report_was_posted_in_are_no_reply_to_it(d
     assert rid not in [n.item.id for n in build(db, timedelta(days=7), now=NOW).stale]
 
 
+def test_a_stale_bug_with_a_fix_posted_leaves_the_stale_list(db, week):
+    """A bug whose fix was named long ago (``#syz fix``, 50 days back) is handled, not forgotten: it stays in the inbox
+    as fix pending but leaves the digest's list of open bugs nobody answers."""
+    assert week["stale"] in [n.item.id for n in build(db, timedelta(days=7), now=NOW).stale]
+    db.execute("UPDATE bugs SET updated_at = ? WHERE extid = 'bugStale'", [iso(55)])     # synced before the command
+    message(db, "<fix@x>", "bugStale", 50, author="Dev", body="#syz fix: ext4: stop the stale thing",
+            syz=[{"command": "fix", "args": "ext4: stop the stale thing"}])
+    db.conn.commit()
+    assert [it.status for it in query(db, InboxFilter()) if it.id == week["stale"]] == ["fix pending"]
+    assert week["stale"] not in [n.item.id for n in build(db, timedelta(days=7), now=NOW).stale]
+
+
 def test_a_stale_bug_syzbot_suspects_fixed_says_how_to_confirm_it(db, week):
     from triage.digest.mail import render
 
@@ -157,7 +170,7 @@ def test_digest_sent_to_a_real_smtp_server(cli, db, week, smtp_server, tmp_path)
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     assert "[ *NEW* ]" in text and HOSTILE in text              # plain text is shown as-is
-    assert "ext4: keep the dirty pages" in text and "Open and quiet" in text
+    assert "ext4: keep the dirty pages" in text and "Open, no fix posted, quiet" in text
     assert any(ch in text for ch in "▁▂▃▄▅▆▇█")
     # the hostile title and evidence arrive inert in the HTML part
     assert "<script>" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
@@ -263,7 +276,7 @@ def test_digest_settings_from_the_config(cli, db, week, smtp_server, tmp_path, m
     (mail_from, rcpts, raw), = handler.messages
     assert mail_from == "bot@example.org" and rcpts == ["me@example.org"]
     text = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content()
-    assert "(ext4)" in text and "Open and quiet" not in text
+    assert "(ext4)" in text and "Open, no fix posted, quiet" not in text
 
 
 def test_a_preview_never_sends(cli, db, week, smtp_server, tmp_path, monkeypatch):

@@ -234,7 +234,7 @@ def build(db: sqlite_utils.Database, since: timedelta = timedelta(days=7), *, su
         if len(stale) >= stale_max:
             break
         it = item(db, group, now, ranks)
-        if not _human_replied(db, it, quiet_since):
+        if it.status != "fix pending" and not _human_replied(db, it, quiet_since):    # (a fix posted: handled)
             stale.append(_digest_item(db, it, severities))
     return Digest(start=start, end=now, subsystems=subsystems, counts=counts, trend=trend, new=new,
                   new_total=new_total, fixed=fixed, stale=stale, stale_days=stale_days,
