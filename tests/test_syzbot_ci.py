@@ -7,6 +7,8 @@ import json
 
 from test_inbox_data import import_mails, mail, synthetic
 
+from triage.mail_reports import ci_listed
+from triage.store import open_db
 from triage.store.messages import ci_series, patch_version
 
 CI = "syzbot ci <syzbot+ci0123456789abcdef@syzkaller.appspotmail.com>"
@@ -86,3 +88,15 @@ def test_reparse_keeps_the_title_syzbot_ci_gave_a_finding(cli, db_path, tmp_path
     db.conn.commit()
     assert reparse(db, classify=False)["reparsed"] == 1
     assert [t for (t,) in db.execute("SELECT title FROM reports")] == [named]
+
+
+def test_a_ci_mail_of_one_finding_is_cut_too(cli, db_path, tmp_path):
+    """Of one finding syzbot ci writes "found the following issue:" and the title alone on the next line
+    (linux-unionfs, 68a8c4d7.050a0220.37038e.005c.GAE@google.com): the finding is cut from the mail as well, with its
+    title and reproducer."""
+    body = _ci_body(6, ["ovl_weird"]).replace("found the following issues:\n* ", "found the following issue:\n")
+    assert ci_listed(body) == {"KASAN: use-after-free Read in ovl_weird"}
+    import_mails(cli, tmp_path / "a.mbox", _mail(1, CI, f"[syzbot ci] Re: {SERIES}", body))
+    rows = open_db(db_path).execute("SELECT title, repro, instr(text, 'syzbot ci has tested') FROM reports").fetchall()
+    assert rows == [("KASAN: use-after-free Read in ovl_weird", "syz", 0)]
+    assert ci_listed("found the following issues:\n" + "* x\n" * 100) == {"x"}       # (at most 50 lines read)

@@ -34,10 +34,24 @@ def report_text(mail: Mail) -> str | None:
 # syzbot ci tests a patch series under review and mails every crash it found in one mail: an introduction listing
 # their titles, then each finding after a line "***" (its title, the tree and reproducer lines, the crash), then a
 # closing part (linux-ext4, 69a6922a.050a0220.21ae90.0005.GAE@google.com: five findings)
-CI_FOUND = "found the following issues:"           # then a line "* TITLE" per finding
-_CI_LISTED = re.compile(r"^\* ([^\n]{1,300})$", re.M)
+CI_FOUND = re.compile(r"found the following issues?:")   # then a line "* TITLE" per finding; of one: "TITLE"
 _PART_BREAK = re.compile(r"^\*\*\*[ \t]*$", re.M)
 MAX_FINDINGS = 50
+
+
+def ci_listed(intro: str) -> set[str]:
+    """The titles the introduction of a syzbot ci mail lists: the lines after ``CI_FOUND`` up to a blank one,
+    each ``* TITLE`` (``TITLE`` alone when it found one issue)."""
+    found = CI_FOUND.search(intro)
+    if found is None:
+        return set()
+    lines = intro[found.end():].split("\n", MAX_FINDINGS + 1)[1:MAX_FINDINGS + 1]
+    listed = []
+    for line in lines:
+        if not line.strip():
+            break
+        listed.append(line.strip().removeprefix("* ").strip()[:300])
+    return set(listed)
 
 
 def ci_finding_title(subject: str | None, author: str | None, text: str) -> str | None:
@@ -65,7 +79,7 @@ def report_texts(mail: Mail) -> list[MailText]:
         return []
     if is_ci_mail(mail.subject, mail.author_email) and CI_INTRO in body:
         intro, *parts = (p.strip("\n") for p in _PART_BREAK.split(body)[:MAX_FINDINGS + 2])
-        listed = {t.strip() for t in _CI_LISTED.findall(intro.partition(CI_FOUND)[2])}
+        listed = ci_listed(intro)
         findings = [MailText(p, t, syzbot_repro(p)) for p in parts
                     if (t := p.split("\n", 1)[0].strip()) in listed and "\n" in p]
         if findings:
