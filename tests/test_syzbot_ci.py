@@ -7,7 +7,8 @@ import json
 
 from test_inbox_data import import_mails, mail, synthetic
 
-from triage.mail_reports import ci_listed
+from triage import workers
+from triage.mail_reports import MailText, ci_listed
 from triage.store import open_db
 from triage.store.messages import ci_series, patch_version
 
@@ -88,6 +89,34 @@ def test_reparse_keeps_the_title_syzbot_ci_gave_a_finding(cli, db_path, tmp_path
     db.conn.commit()
     assert reparse(db, classify=False)["reparsed"] == 1
     assert [t for (t,) in db.execute("SELECT title FROM reports")] == [named]
+
+
+def test_a_store_imported_before_findings_were_cut_gets_them_from_reparse(cli, db_path, tmp_path, monkeypatch):
+    """A store whose import kept a ci mail whole (one report, titled by its first crash): ``triage reparse`` cuts it
+    as an import does now. The report keeps its id and review state, and becomes the first finding; the others
+    are new reports of the mail, each with its title and reproducer."""
+    found = _mail(1, CI, f"[syzbot ci] Re: {SERIES}", _ci_body(2, ["nilfs_a", "nilfs_b", "nilfs_c"]))
+    with monkeypatch.context() as m:        # the import of before: the body, whole
+        m.setattr(workers, "report_texts", lambda mail: [MailText(mail.body)])
+        import_mails(cli, tmp_path / "a.mbox", found)
+    db = open_db(db_path)
+    [(rid, title)] = db.execute("SELECT id, title FROM reports").fetchall()
+    assert title == "KASAN: use-after-free Read in nilfs_a"
+    assert cli("ack", str(rid)).exit_code == 0
+    out = cli("reparse")                    # (no --all: such a report counts as stale whatever parser read it)
+    assert out.exit_code == 0 and "2 findings of syzbot ci mails stored whole" in out.stdout, out.output
+    rows = db.execute("SELECT r.id, r.title, r.repro, v.state, instr(r.text, 'syzbot ci has tested') FROM reports r "
+                      "JOIN reviews v ON v.report_id = r.id ORDER BY r.id").fetchall()
+    assert [r[1] for r in rows] == [f"KASAN: use-after-free Read in nilfs_{x}" for x in "abc"]
+    assert rows[0][0] == rid and rows[0][3] == "acked" and [r[3] for r in rows[1:]] == ["new", "new"]
+    assert [r[2] for r in rows] == ["syz"] * 3 and [r[4] for r in rows] == [0, 0, 0]
+    assert db.execute("SELECT COUNT(*) FROM sources WHERE message_id = 'ci-1@example.org'").fetchone()[0] == 3
+    assert db.execute("SELECT COUNT(*) FROM verdicts WHERE source = 'combined'").fetchone()[0] == 3
+    assert db.execute("SELECT COUNT(*) FROM reports_fts WHERE reports_fts MATCH 'nilfs_c'").fetchone()[0] == 1
+    # once cut, nothing is stale and a second reparse changes nothing
+    again = cli("reparse", "--json")
+    assert json.loads(again.stdout)["findings_added"] == 0
+    assert db.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 3
 
 
 def test_a_ci_mail_of_one_finding_is_cut_too(cli, db_path, tmp_path):

@@ -10,7 +10,10 @@ parsed outside the write lock, then written in one short transaction):
   that crash text already (the two stay as they are: nothing is merged or deleted);
 - the title as the import gives it: the parser's, or the one its origin gave (syzbot's, on its own mail);
 - what follows from the parse: the duplicate groups of the reports and their threads, and the combined verdicts
-  (a human label stays, as every review state does: the report keeps its id).
+  (a human label stays, as every review state does: the report keeps its id);
+- a report that is a whole syzbot ci mail (imported before each finding of one became its own report,
+  ``mail_reports.report_texts``) becomes its first finding, and its other findings are stored as new reports of
+  that mail, as an import gives them now. Such reports count as stale whatever parser read them.
 
 A report in whose text the parser finds no crash any more is left as it was and counted (``no_crash``): it may be
 a crash its origin titled (a syzbot crash log) or a false report of an older parser; ``triage mute`` hides one. So
@@ -26,13 +29,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from records.mail import Mail
-from triage.mail_reports import ci_finding_title
+from triage.mail_reports import MailText, ci_finding_title, report_texts
 from triage.report import PARSER_VERSION, parse
 from triage.store import transaction
 from triage.store.bug_mail import apply_reports as apply_bug_mail
+from triage.store.fts import index_new
 from triage.store.groups import refresh, settle
-from triage.store.messages import syzbot_title
-from triage.store.reports import CHUNK, FRAMES_INSERT, prepare
+from triage.store.messages import CI_INTRO, CI_SUBJECT, is_ci_mail, syzbot_title
+from triage.store.reports import CHUNK, FRAMES_INSERT, PreparedReport, prepare, store_reports
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -49,23 +53,48 @@ SHOWN = ("title", "crash_type", "corrupted", "kernel", "guilty_frame", "guilty_f
 # A report another parser read: as ranges of the ``parser_version`` index (``IS NOT ?`` would read all of it), so
 # that a store of a million current reports answers from a few index pages (``triage import`` asks at each run).
 _STALE = "parser_version < ? OR parser_version > ? OR parser_version IS NULL"
+# A report that is a whole syzbot ci mail: its mail found by a range of the subject index, the report by its mail
+_WHOLE_CI = ("SELECT r.id FROM messages m JOIN reports r ON r.message_id = m.message_id "
+             "WHERE m.subject >= ? AND m.subject < ? AND instr(r.text, ?) > 0")
+_CI_RANGE = [CI_SUBJECT, CI_SUBJECT[:-1] + chr(ord(CI_SUBJECT[-1]) + 1), CI_INTRO]
 
 
 def stale_ids(db: sqlite_utils.Database, everything: bool = False) -> list[int]:
-    """The reports an older parser read (all of them with ``everything``), in id order."""
+    """The reports an older parser read and those that are a whole syzbot ci mail (all of them with
+    ``everything``), in id order."""
     if everything:
         return [r for (r,) in db.execute("SELECT id FROM reports ORDER BY id")]
-    return sorted(r for (r,) in db.execute(f"SELECT id FROM reports WHERE {_STALE}", [PARSER_VERSION] * 2))
+    return sorted({r for (r,) in db.execute(f"SELECT id FROM reports WHERE {_STALE} UNION {_WHOLE_CI}",
+                                             [PARSER_VERSION] * 2 + _CI_RANGE)})
 
 
 def stale_count(db: sqlite_utils.Database) -> int:
-    """How many reports an older parser read."""
-    return db.execute(f"SELECT COUNT(*) FROM reports WHERE {_STALE}", [PARSER_VERSION] * 2).fetchone()[0]
+    """How many reports ``stale_ids`` gives."""
+    return db.execute(f"SELECT COUNT(*) FROM (SELECT id FROM reports WHERE {_STALE} UNION {_WHOLE_CI})",
+                      [PARSER_VERSION] * 2 + _CI_RANGE).fetchone()[0]
 
 
-def _read(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple]:
-    """The reports' rows, each with the title its origin gave it (syzbot's, on its own mail), as the import did."""
-    rows: list[tuple] = []
+class _Row(NamedTuple):
+    """A stored report to parse again, with what its origin says."""
+
+    rid: int
+    text: str
+    origin: str | None              # the title its origin gave it (syzbot's, syzbot ci's)
+    kind: str
+    location: str
+    mid: str | None
+    when: str | None
+    bug: str | None
+    past: bool                      # its parse read past its stored text (``_read_past``)
+    cut: bool = False               # the row is the first finding cut from a whole syzbot ci mail
+    repro: str | None = None        # that finding's reproducer
+    more: tuple[MailText, ...] = ()     # the other findings of that mail, to store as new reports
+
+
+def _read(db: sqlite_utils.Database, ids: Sequence[int]) -> list[_Row]:
+    """The reports' rows, each with the title its origin gave it (syzbot's, on its own mail), as the import did;
+    a whole syzbot ci mail cut into its findings as the import does now (``report_texts``)."""
+    rows: list[_Row] = []
     for i in range(0, len(ids), CHUNK):
         part = list(ids[i:i + CHUNK])
         for rid, text, parsed, kind, location, mid, when, bug, subject, author in db.execute(
@@ -73,10 +102,17 @@ def _read(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple]:
                 "m.subject, m.author_email FROM reports r LEFT JOIN messages m ON m.message_id = r.message_id "
                 f"WHERE r.id IN ({','.join('?' * len(part))}) ORDER BY r.id", part):
             text = text or ""
+            if mid and is_ci_mail(subject, author) and CI_INTRO in text:
+                found = report_texts(Mail(mid, subject or "", author_email=author or "", body=text))
+                if found:
+                    first, *more = found
+                    rows.append(_Row(rid, first.text, first.title, kind, location, mid, when, bug, False, True,
+                                     first.repro, tuple(more)))
+                    continue
             # (a mail's report text is its body, as the import parsed it: what syzbot_title reads of a reply)
             origin = (syzbot_title(Mail(mid, subject or "", author_email=author or "", body=text))
                       or ci_finding_title(subject, author, text)) if mid else None
-            rows.append((rid, text, origin, kind, location, mid, when, bug, _read_past(parsed, text)))
+            rows.append(_Row(rid, text, origin, kind, location, mid, when, bug, _read_past(parsed, text)))
     return rows
 
 
@@ -114,13 +150,15 @@ class _Left:
     errors: list[str] = field(default_factory=list)      # the parser failed: one line each, naming the report
 
 
-def _parsed(rows: list[tuple], progress: Progress | None = None) -> tuple[list[_Parse], _Left]:
-    """Each row parsed again, and those left as they are."""
-    out, left = [], _Left()
-    for rid, text, origin, kind, location, mid, when, bug, past in rows:
+def _parsed(rows: list[_Row], progress: Progress | None = None) -> tuple[list[_Parse], _Left, list[PreparedReport]]:
+    """Each row parsed again, those left as they are, and the new reports of the other findings of the whole
+    syzbot ci mails among them."""
+    out, left, added = [], _Left(), []
+    for row in rows:
+        rid, text = row.rid, row.text
         if progress is not None:
             progress("", None)
-        if past:
+        if row.past:
             left.partial.append(rid)
             continue
         try:
@@ -131,12 +169,25 @@ def _parsed(rows: list[tuple], progress: Progress | None = None) -> tuple[list[_
         if rep.display_title is None:
             left.no_crash.append(rid)
             continue
-        new = prepare(rep, kind=kind, location=location, message_id=mid, reported_at=when, bug_extid=bug,
-                      full_text=text, title=origin)
+        where = {"kind": row.kind, "location": row.location, "message_id": row.mid, "reported_at": row.when,
+                 "bug_extid": row.bug}
+        new = prepare(rep, **where, full_text=text, title=row.origin, repro=row.repro)
         cols = {c: new.row[c] for c in PARSE_COLUMNS}
         cols["title"] = new.row["title"]
+        if row.cut:         # from a whole ci mail: the finding's text and reproducer replace the mail's
+            cols["text"], cols["repro"] = new.row["text"], row.repro
         out.append(_Parse(rid, new.content_hash, cols, [(rid, *f) for f in new.frames], text))
-    return out, left
+        for finding in row.more:
+            try:
+                other = parse(finding.text)
+            except Exception as exc:  # (as above: named, and the finding left out)
+                left.errors.append(f"report {rid}: a finding of its ci mail could not be parsed "
+                                   f"({type(exc).__name__}: {exc})")
+                continue
+            if other.display_title is not None:
+                added.append(prepare(other, **where, full_text=finding.text, title=finding.title,
+                                     repro=finding.repro))
+    return out, left, added
 
 
 def _write(db: sqlite_utils.Database, parsed: list[_Parse]) -> tuple[int, int]:
@@ -174,26 +225,36 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
     clf = load_classifier(classifier) if classify and ids else None
     if progress is not None and ids:
         progress("re-parsing", len(ids))
-    counts = {"reparsed": 0, "changed": 0, "no_crash": 0, "partial": 0, "hash_kept": 0, "reclassified": 0}
+    counts = {"reparsed": 0, "changed": 0, "no_crash": 0, "partial": 0, "hash_kept": 0, "reclassified": 0,
+              "findings_added": 0}
     errors: list[str] = []
     for start in range(0, len(ids), BATCH):
-        parsed, left = _parsed(_read(db, ids[start:start + BATCH]), progress)
+        parsed, left, added = _parsed(_read(db, ids[start:start + BATCH]), progress)
         done = [p.rid for p in parsed]
-        verdicts = []
+        verdicts, found_new = [], []
         if clf is not None and done:     # the combined verdicts of the new parses (a human label is another row)
             stamp = now()
             found = verdicts_for([(p.text, p.columns["parsed"]) for p in parsed], clf)
             verdicts = [verdict_row(p.rid, v, stamp) for p, v in zip(parsed, found, strict=True)]
+            found_new = verdicts_for([(a.row["text"], a.row["parsed"]) for a in added], clf) if added else []
         with transaction(db):
             mark = ("INSERT OR IGNORE INTO dirty_groups SELECT COALESCE(dup_key, 'report:' || id) FROM reports "
                     f"WHERE id IN ({','.join('?' * len(done))})")
             if done:        # their groups' rows (subsystems, labels) computed again; a key refresh moves is marked
                 db.execute(mark, done)      # by its trigger (old and new)
             changed, kept = _write(db, parsed)
-            refresh(db, done)
-            apply_bug_mail(db, done)     # a syzbot bug's reports: the subsystems its mails say, not the parse's
+            stored = store_reports(db, added)
+            new_ids = [rid for rid, new in stored if new]
+            if found_new:       # (the new findings' verdicts: not counted as re-classified)
+                stamp = now()
+                write_verdicts(db, [verdict_row(rid, v, stamp) for (rid, new), v in zip(stored, found_new, strict=True)
+                                    if new])
+            index_new(db)
+            refresh(db, done + new_ids)
+            apply_bug_mail(db, done + new_ids)   # a syzbot bug's reports: the subsystems its mails say, not the parse's
             settle(db)
             counts["reclassified"] += write_verdicts(db, verdicts)
+        counts["findings_added"] += len(new_ids)
         counts["reparsed"] += len(done)
         counts["changed"] += changed
         counts["hash_kept"] += kept

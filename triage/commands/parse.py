@@ -77,6 +77,10 @@ def _say_reparsed(result: dict) -> None:
     """What ``reparse`` did, a line; what it left as it was, on stderr."""
     typer.echo(f"re-parsed {result['reparsed']} reports with parser {result['parser_version']}: "
                f"{result['changed']} changed, {result['reclassified']} re-classified")
+    if result.get("findings_added"):
+        n = result["findings_added"]
+        typer.echo(f"{n} finding{'s' if n != 1 else ''} of syzbot ci mails stored whole (before each finding became "
+                   "its own report): now a report each")
     if result["no_crash"]:
         warn(f"{result['no_crash']} reports in which the parser finds no crash now were left as they were "
              "(`triage query` on parser_version lists them; `triage mute ID` hides one)")
