@@ -9,6 +9,7 @@ from test_inbox_data import NOW, add, bug, labelled_text, message, repro_run, sy
 
 from triage.inbox import ORDER, InboxFilter, count, query
 from triage.review import set_label, set_state, snooze
+from triage.show import details, render
 from triage.store.groups import settle
 from triage.subsystems import of_file
 
@@ -81,6 +82,12 @@ def test_a_line_gives_the_id_of_the_report_its_title_names_not_a_later_quote(db)
     assert sorted(line.report_ids) == sorted([report, tested, quote])
     assert line.title == "KASAN: use-after-free Read in ext4_named (2)"
     assert line.id == report and line.confidence == 0.8     # syzbot's report: its title (without the "(2)")
+    # the line is flagged for review by its other members: show says which, each with its title
+    assert line.needs_review
+    shown = details(db, report)
+    assert [(x["id"], x["needs_review"]) for x in shown["duplicate_reports"]] == [(tested, True), (quote, True)]
+    text = render(shown)
+    assert f"#{tested}  other 0.50 needs-review  " in text and "netdev_other" in text
     # a human label still picks its report
     set_label(db, tested, "other")
     assert query(db, InboxFilter())[0].id == tested

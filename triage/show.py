@@ -39,6 +39,9 @@ def _rows(db: sqlite_utils.Database, sql: str, params: list | dict) -> list[dict
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
+MAX_DUPLICATES_LISTED = 10      # duplicates listed a line each (more: their ids on one line)
+
+
 def lore_link(message_id: str) -> str:
     return message_link(message_id)
 
@@ -124,13 +127,19 @@ def details(db: sqlite_utils.Database, report_id: int) -> dict:
         links.append(bug_link(r["bug_extid"]))
     links += [lore_link(m) for m in mids]
     status = bug_status(db, bugs_ext, mids)
+    others = [m for m in members if m != report_id]
+    dups = _rows(db, f"SELECT r.id, r.title, l.label, l.confidence, l.needs_review, r.reported_at FROM reports r "
+                     f"JOIN report_labels l ON l.report_id = r.id WHERE r.id IN ({','.join('?' * len(others))}) "
+                     f"ORDER BY r.reported_at, r.id", others) if others else []
+    for x in dups:
+        x["needs_review"] = bool(x["needs_review"])
     return {
         "report": {**r, "subsystems": subsystems_of(r["subsystems"])},
         "label": label, "verdicts": verdicts, "review": review,
         "status": {"status": status.status, "detail": status.detail, "source": status.source,
                    "date": status.date} if status else None,
         "cause": cause,
-        "duplicates": [m for m in members if m != report_id],
+        "duplicates": others, "duplicate_reports": dups,
         "frames": frames, "markers": parsed.get("markers", []), "gfp": parsed.get("gfp", []),
         "lockdep": lockdep_summary(parsed.get("report")), "bugs": bugs, "crashes": crashes,
         "similar": similar(db, r, members), "thread": thread, "thread_omitted": omitted, "repro_runs": runs,
@@ -278,8 +287,17 @@ def render(d: dict, width: int | None = None) -> str:
         f"  review: {rv.get('state')}" + (f", snoozed until {rv['snooze_until']}" if rv.get("snooze_until") else "")
         + (f", last seen {rv['seen_at']}" if rv.get("seen_at") else ""),
     ]
-    if d["duplicates"]:
-        out.append(f"  duplicates: {', '.join('#' + str(i) for i in d['duplicates'])}")
+    dups = d.get("duplicate_reports") or []
+    if len(dups) > MAX_DUPLICATES_LISTED or not dups:
+        if d["duplicates"]:
+            out.append(f"  duplicates: {', '.join('#' + str(i) for i in d['duplicates'])}")
+    else:       # each with what it is: the line's label may be one member's, its review flag another's
+        out.append("  duplicates:")
+        for x in dups:
+            conf_x = f" {x['confidence']:.2f}" if isinstance(x["confidence"], int | float) else ""
+            out.append(f"    #{x['id']}  {x['label'] or 'unclassified'}{conf_x}"
+                       f"{' needs-review' if x['needs_review'] else ''}  {(x['reported_at'] or '?')[:10]}  "
+                       f"{line(x['title'])}")
     if r["guilty_frame"]:
         out.append(f"  guilty: {line(r['guilty_frame'])} ({line(r['guilty_file']) or '?'})")
     if d.get("lockdep"):
