@@ -120,6 +120,22 @@ def test_reviews_of_the_series_a_stale_report_was_posted_in_are_no_reply_to_it(d
     assert rid not in [n.item.id for n in build(db, timedelta(days=7), now=NOW).stale]
 
 
+def test_a_line_flagged_by_another_member_says_which_one(db):
+    """A line shows its titled report (confident) and is flagged for review by another member: the digest's evidence
+    names that member and its evidence, not the confident verdict that does not explain the flag."""
+    shown = add(db, synthetic("ext4_named", 1), "shown", days_ago=2, bug="bugF")
+    other = add(db, synthetic("netdev_other", 2), "other", days_ago=1, bug="bugF")
+    bug(db, "bugF", title="KASAN: use-after-free Read in ext4_named")
+    verdict(db, shown, "other", 0.8, evidence={"rule": "an ordinary warning"})
+    verdict(db, other, "other", 0.5, needs_review=True, evidence={"rule": "the model disagrees"})
+    [new] = build(db, timedelta(days=7), now=NOW).new
+    assert new.item.id == shown and new.item.needs_review
+    assert new.evidence == (f"#{other} (KASAN: use-after-free Read in netdev_other) needs review: "
+                            "the model disagrees")
+    verdict(db, shown, "other", 0.5, needs_review=True, evidence={"rule": "its own doubt"})
+    assert build(db, timedelta(days=7), now=NOW).new[0].evidence == "its own doubt"
+
+
 def test_a_stale_bug_with_a_fix_posted_leaves_the_stale_list(db, week):
     """A bug whose fix was named long ago (``#syz fix``, 50 days back) is handled, not forgotten: it stays in the inbox
     as fix pending but leaves the digest's list of open bugs nobody answers."""
