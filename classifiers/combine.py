@@ -13,7 +13,11 @@
   evidence for, the verdict is ``other``, ``needs_review``, with the model's choice kept as
   ``evidence["suggestion"]`` (``decided_by = "suggestion"``);
 - the verdict ``needs_review`` when rules and model disagree, when the winning probability is low
-  (< ``LOW``), when only the model speaks, or when the report is corrupted and no confident rule decided;
+  (< ``LOW``), when only the model speaks, or when the report is corrupted and no confident rule decided; but
+  not when a confident ``other`` rule that decided *excludes* the model's label (``Rule.excludes``: its condition
+  is one of LABELS.md's "not this label" cases, such as a lockdep cycle with no reclaim edge for
+  ``reclaim-deadlock``) and no rule found evidence of that label: the model's preference is then kept as
+  ``evidence["excluded"]``, ruled out, and does not lower the rule's confidence;
 - ``evidence["decisive"]`` is the first line of the deciding hit (the one a maintainer checks first), and
   ``evidence["event"]`` the crash or log line the verdict is about (``describe_event``);
 - a human label (``Verdict.human``) overrides all of this (the store layer applies it).
@@ -137,6 +141,11 @@ def combine(hits: list[Hit], probs: dict[str, float] | None, *, corrupted: bool 
             label = _strongest(strong)
             conf = max([h.rule.confidence for h in strong if h.rule.label == label])
         agree = model_label is None or model_label == label
+        if not agree and label == OTHER and all(h.rule.label != model_label for h in ok):
+            ruled_out = next((h for h in strong if model_label in h.rule.excludes), None)
+            if ruled_out is not None:       # the model prefers a label this crash cannot have (LABELS.md)
+                evidence["excluded"] = {"label": model_label, "rule": ruled_out.rule.id, "why": ruled_out.rule.why}
+                agree = True
         if not agree:
             conf = (conf + probs.get(label, 0.0)) / 2
         evidence["decided_by"] = "rule"

@@ -92,6 +92,8 @@ class Rule:
     confidence: float
     why: str
     when: dict[str, Any]      # (the marker kinds it needs: ``RuleSet._needs``)
+    # an ``other`` rule whose condition is one of LABELS.md's "not this label" cases: the labels it rules out
+    excludes: tuple[str, ...] = ()
 
 
 class Hit:
@@ -209,11 +211,15 @@ class RuleSet:
         ids = set()
         for raw in data.get("rules", []):
             try:
-                rule = Rule(raw["id"], raw["label"], float(raw["confidence"]), raw["why"], raw["when"])
+                rule = Rule(raw["id"], raw["label"], float(raw["confidence"]), raw["why"], raw["when"],
+                            tuple(raw.get("excludes", ())))
             except KeyError as exc:
                 raise RuleError(f"{source}: rule {raw.get('id', '?')} lacks {exc}") from exc
             if rule.label not in LABELS:
                 raise RuleError(f"{source}: rule {rule.id}: unknown label {rule.label!r}")
+            if rule.excludes and (rule.label != "other" or not set(rule.excludes) <= set(LABELS) - {"other"}):
+                raise RuleError(f"{source}: rule {rule.id}: only an 'other' rule excludes, and only consequence "
+                                f"labels ({', '.join(rule.excludes)})")
             if rule.id in ids:
                 raise RuleError(f"{source}: duplicate rule id {rule.id}")
             ids.add(rule.id)

@@ -404,6 +404,55 @@ def test_a_model_alone_suggests_and_flags_but_never_labels():
     assert v.evidence["decided_by"] == "suggestion" and v.evidence["suggestion"]["label"] == "data-loss"
 
 
+class _Prefers(_Model):
+    """A model that ranks ``label`` first."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def predict_proba(self, feats):
+        return [[0.9 if c == self.label else 0.025 for c in self.classes] for _ in feats]
+
+
+# (our own text) a lock-order cycle between two filesystem locks, no fs_reclaim, no reclaim frame
+ABBA = """WARNING: possible circular locking dependency detected
+syz-executor.0/5000 is trying to acquire lock:
+ffff888012345678 (&sb->s_type->i_mutex_key#10){+.+.}-{3:3}, at: zork_setattr+0x1/0x2 fs/zork/inode.c:10
+
+but task is already holding lock:
+ffff888087654321 (&zi->lock){+.+.}-{3:3}, at: zork_write+0x1/0x2 fs/zork/file.c:20
+
+the existing dependency chain (in reverse order) is:
+
+-> #1 (&zi->lock){+.+.}-{3:3}:
+       __mutex_lock+0x1/0x2 kernel/locking/mutex.c:603
+       zork_write+0x1/0x2 fs/zork/file.c:20
+
+-> #0 (&sb->s_type->i_mutex_key#10){+.+.}-{3:3}:
+       down_write+0x1/0x2 kernel/locking/rwsem.c:1573
+       zork_setattr+0x1/0x2 fs/zork/inode.c:10
+
+stack backtrace:
+CPU: 0 PID: 5000 Comm: syz-executor.0 Not tainted 6.1.0-syzkaller #0
+Call Trace:
+ zork_setattr+0x1/0x2 fs/zork/inode.c:10
+ notify_change+0x1/0x2 fs/attr.c:482
+"""
+
+
+def test_a_rule_that_rules_a_label_out_is_not_doubted_by_a_model_preferring_it():
+    """LABELS.md: a lockdep cycle with no reclaim edge is no reclaim-deadlock. When the rule that establishes that
+    decides, a model ranking reclaim-deadlock first does not flag the verdict nor lower its confidence (the
+    preference is kept, ruled out); a model ranking a label the rule does not rule out still flags it."""
+    rep = parse(ABBA)
+    v = Classifier(model=_Prefers("reclaim-deadlock")).classify(rep)
+    assert (v.label, v.confidence, v.needs_review) == ("other", 0.85, False)
+    assert v.evidence["excluded"]["label"] == "reclaim-deadlock"
+    assert v.evidence["excluded"]["rule"] == "ot-lockdep-no-reclaim"
+    v = Classifier(model=_Prefers("data-loss")).classify(rep)
+    assert v.label == "other" and v.needs_review and "excluded" not in v.evidence and v.confidence < 0.85
+
+
 def test_iomap_writeback_error_is_a_lost_write():
     """(our own text) iomap ends the folios of a failed writeback clean: the data waits only for an fsync."""
     text = ("blk_update_request: I/O error, dev sdc, sector 1024 op 0x1:(WRITE) flags 0x0 phys_seg 1 prio class 0\n"

@@ -480,6 +480,9 @@ def _verdict_lines(ev: Any) -> list[str]:
     if model.get("probabilities"):
         probs = sorted(model["probabilities"].items(), key=lambda kv: -kv[1])
         out.append("model: " + ", ".join(f"{k} {v:.2f}" for k, v in probs))
+    excluded = ev.get("excluded") or {}
+    if excluded.get("label"):
+        out.append(f"model's {excluded['label']}: ruled out by {excluded.get('rule')} (not this label, LABELS.md)")
     for key in ("decided_by", "by", "note"):
         if ev.get(key):
             out.append(f"{key.replace('_', ' ')}: {ev[key]}")
