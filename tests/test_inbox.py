@@ -93,6 +93,27 @@ def test_a_line_gives_the_id_of_the_report_its_title_names_not_a_later_quote(db)
     assert query(db, InboxFilter())[0].id == tested
 
 
+def test_a_flagged_line_names_what_the_model_suspects(cli, db, monkeypatch):
+    """A line flagged for review says which label the model prefers (its suggestion, else its first label): the
+    inbox's '[needs-review: data-loss?]', --json's 'suspected'; nothing when the model agrees, or a rule ruled its
+    label out."""
+    rid = add(db, synthetic("suspect_fn"), "s", days_ago=1)
+    verdict(db, rid, "other", 0.1, needs_review=True, evidence={
+        "rules": [], "model": {"label": "data-loss"}, "suggestion": {"label": "data-loss", "probability": 0.8}})
+    assert query(db, InboxFilter())[0].suspected == "data-loss"
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "[needs-review: data-loss?] KASAN: use-after-free Read in suspect_fn" in cli("inbox").output
+    assert json.loads(cli("inbox", "--json").stdout.splitlines()[0])["suspected"] == "data-loss"
+    verdict(db, rid, "other", 0.5, needs_review=True, evidence={"rules": [], "model": {"label": "other"}})
+    assert query(db, InboxFilter())[0].suspected is None
+    verdict(db, rid, "other", 0.5, needs_review=True, evidence={
+        "rules": [], "model": {"label": "reclaim-deadlock"}, "excluded": {"label": "reclaim-deadlock"}})
+    assert query(db, InboxFilter())[0].suspected is None
+    verdict(db, rid, "other", 0.9, evidence={"rules": [], "model": {"label": "data-loss"}})     # not flagged
+    [line] = query(db, InboxFilter())
+    assert not line.needs_review and line.suspected is None
+
+
 def test_acked_muted_snoozed_hidden_unless_all(db):
     ids = [add(db, synthetic(f"fn_{i}"), f"r{i}", days_ago=i) for i in range(4)]
     for rid in ids:

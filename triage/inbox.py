@@ -102,6 +102,7 @@ class InboxItem:
     status_detail: str                 # the fix's title, the dup's title
     link: str | None
     report_ids: list[int]
+    suspected: str | None = None       # a line flagged for review: the label the model prefers to the line's
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -551,7 +552,30 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
         bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"],
         status=status.status if status else None, status_detail=status.detail if status else "",
         link=rep["bug_link"], report_ids=ids,
+        suspected=_suspected(db, rows, rep, ranks.get(grank, rep["label"])) if group.review else None,
     )
+
+
+def _suspected(db: sqlite_utils.Database, rows: list[dict], rep: dict, label: str) -> str | None:
+    """The label the classifier's model prefers for a flagged line (``rows``: its members, ``rep``: the one it
+    shows, ``label``: its label), read from the verdict of the member that flags it (the shown one when it is
+    flagged, else the most recent flagged one): the model's suggestion, else its first label; None when that is
+    the line's label or a rule ruled it out."""
+    flagged = rep if rep["needs_review"] else next(
+        (r for r in sorted(rows, key=lambda r: r["reported_at"] or "", reverse=True)
+         if r["needs_review"] and r["label"] == label), None)
+    if flagged is None or flagged["label_source"] == "human":
+        return None
+    row = db.execute("SELECT evidence FROM verdicts WHERE report_id = ? AND source = 'combined'",
+                     [flagged["report_id"]]).fetchone()
+    try:
+        ev = json.loads(row[0]) if row and row[0] else {}
+    except ValueError:
+        return None
+    part = ev.get("suggestion") or ev.get("model") if isinstance(ev, dict) else None
+    found = part.get("label") if isinstance(part, dict) else None
+    ruled_out = (ev.get("excluded") or {}).get("label")
+    return found if isinstance(found, str) and found not in (label, ruled_out) else None
 
 
 def _mails(db: sqlite_utils.Database, rows: list[dict]) -> dict[str, tuple[str, str]]:

@@ -198,7 +198,8 @@ def print_inbox(items) -> None:
                Column("repro", 7), Column("run", 7), Column("new", 5, right=True), Column("title", flex=True)]
     rows = []
     for it in items:
-        flags = [f for f, on in (("needs-review", it.needs_review), (it.state, it.state != "new"),
+        review = f"needs-review: {line(it.suspected)}?" if it.suspected else "needs-review"
+        flags = [f for f, on in ((review, it.needs_review), (it.state, it.state != "new"),
                                  ("human", it.label_source == "human")) if on]
         title = " ".join(f"[{f}]" for f in flags) + (" " if flags else "") + line(it.title)
         title += f" (+{it.duplicates - 1} dup)" if it.duplicates > 1 else ""
