@@ -453,6 +453,21 @@ def test_a_rule_that_rules_a_label_out_is_not_doubted_by_a_model_preferring_it()
     assert v.label == "other" and v.needs_review and "excluded" not in v.evidence and v.confidence < 0.85
 
 
+def test_a_lost_sync_page_write_alone_is_a_returned_error_not_data_loss():
+    """(our own text, the shape of a journal replay that failed on a dying device) Only a synchronous write was
+    lost: the writer got the error and refused the mount. A model that ranks data-loss first is ruled out; the same
+    log with an asynchronous lost write is data-loss."""
+    log = ("REISERFS (device dm-1): checking transaction log (dm-1)\n"
+           "blk_update_request: I/O error, dev loop5, sector 65936 op 0x1:(WRITE) flags 0x800 phys_seg 1 prio class 0\n"
+           "Buffer I/O error on dev dm-1, logical block 8210, lost sync page write\n"
+           "REISERFS warning (device dm-1): journal-837 _update_journal_header_block: IO error during journal replay\n"
+           "REISERFS warning (device dm-1): reiserfs-2006 journal_init: Replay Failure, unable to mount\n")
+    v = Classifier(model=_Prefers("data-loss")).classify(parse(log))
+    assert (v.label, v.needs_review, v.evidence["excluded"]["rule"]) == ("other", False, "ot-sync-write-error")
+    assert "lost sync page write" in v.evidence["decisive"]["text"]
+    assert classify(log.replace("lost sync page write", "lost async page write")).label == "data-loss"
+
+
 def test_iomap_writeback_error_is_a_lost_write():
     """(our own text) iomap ends the folios of a failed writeback clean: the data waits only for an fsync."""
     text = ("blk_update_request: I/O error, dev sdc, sector 1024 op 0x1:(WRITE) flags 0x0 phys_seg 1 prio class 0\n"
