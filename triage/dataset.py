@@ -345,7 +345,9 @@ TABLE_DOCS: dict[str, str] = {
                      "report).",
     "threads": "Mailing-list threads (root message-id) and the bug they discuss.",
     "messages": "Mailing-list messages: author, date, #syz commands, trailer tags, patches.",
-    "verdicts": "Classifier output (source = combined) and human labels (source = human) with evidence.",
+    "verdicts": "Classifier output (source = combined) and human labels (source = human) with evidence: the rule "
+                "hits and their lines, the model's probabilities, its suggestion, a label a rule ruled out "
+                "(evidence.excluded).",
     "repro_runs": "Companion-simulator runs reproducing a report's mechanism, with outcome and console log.",
     "reviews": "The maintainer's review state per report (new / seen / acked / muted, snoozes). Never touched by sync.",
     "label_ranks": "The labels, worst first, with their inbox severity.",
