@@ -468,6 +468,24 @@ def test_a_lost_sync_page_write_alone_is_a_returned_error_not_data_loss():
     assert classify(log.replace("lost sync page write", "lost async page write")).label == "data-loss"
 
 
+def test_a_divide_error_is_a_crash_of_the_console_reading():
+    """(our own text, the shape of syzbot's reiserfs reports) A "divide error:" trap names its crash as the title does
+    ("divide error in f"): the console reading has it as the primary crash (an oops) with its function and task, and
+    the rule for an ordinary crash decides it, not the model alone."""
+    text = ("divide error: 0000 [#1] PREEMPT SMP KASAN\n"
+            "CPU: 1 PID: 6731 Comm: syz-executor.2 Not tainted 6.5.0-syzkaller #0\n"
+            "RIP: 0010:flush_journal_list+0x1/0x2 fs/reiserfs/journal.c:1592\n"
+            "Call Trace:\n <TASK>\n flush_used_journal_lists+0x1/0x2 fs/reiserfs/journal.c:1728\n"
+            " do_journal_end+0x1/0x2 fs/reiserfs/journal.c:4023\n </TASK>\n")
+    rep = parse(text)
+    assert rep.title == "divide error in flush_journal_list"
+    crash = rep.to_dict()["crash"]
+    assert (crash["kind"], crash["function"], crash["task"]["pid"]) == ("oops", "flush_journal_list", 6731)
+    v = classify(text)
+    assert (v.label, v.evidence["decided_by"]) == ("other", "rule")
+    assert any(h["rule"] == "ot-crash-without-markers" for h in v.evidence["rules"])
+
+
 def test_iomap_writeback_error_is_a_lost_write():
     """(our own text) iomap ends the folios of a failed writeback clean: the data waits only for an fsync."""
     text = ("blk_update_request: I/O error, dev sdc, sector 1024 op 0x1:(WRITE) flags 0x0 phys_seg 1 prio class 0\n"

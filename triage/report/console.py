@@ -52,7 +52,8 @@ CRASH_KINDS: list[tuple[re.Pattern[str], str]] = [
         (r"^BUG: (?:KASAN|KMSAN|KCSAN|KFENCE)|^KASAN:|^UBSAN:", "memory-safety"),
         (r"^BUG: memory leak", "leak"),
         (r"^(?:BUG: unable to handle|BUG: kernel NULL pointer dereference|Unable to handle kernel"
-         r"|general protection fault|Oops: general protection|Oops[: ]|BUG: stack guard page)", "oops"),
+         r"|general protection fault|Oops: general protection|Oops[: ]|BUG: stack guard page"
+         r"|divide error: )", "oops"),
         (r"^(?:kernel BUG at|------------\[ cut here \]------------\s*kernel BUG|BUG: Bad page|BUG: )", "bug"),
         (r"^WARNING: (?:CPU: |kmalloc bug|.* at [\w./-]+:\d+|[\w./-]+:\d+ at \S)", "warning"),
         (r"^Kernel panic|^kernel panic", "panic"),
@@ -62,11 +63,12 @@ KINDS: tuple[str, ...] = (*dict.fromkeys(kind for _, kind in CRASH_KINDS), "none
 # CRASH_KINDS as one match: group ``kN`` is row N (an alternation takes its first alternative that matches)
 _CRASH_ANY = re.compile("|".join(f"(?P<k{n}>{rx.pattern})" for n, (rx, _) in enumerate(CRASH_KINDS)))
 _CRASH_KIND = {f"k{n}": kind for n, (_, kind) in enumerate(CRASH_KINDS)}
-_HEADER_FIRST = frozenset("WBIKUOugkrw[")
+_HEADER_FIRST = frozenset("WBIKUOugkrw[d")
 # First characters of the lines ``_Walk.line`` may act on without a word tested for it: "<IRQ>"..., headers,
 # "-> #", "stack backtrace:", "task:", "NMI backtrace", "RIP:" / "pc :" / "PC is at" / "epc :".
 _ACTS_FIRST = _HEADER_FIRST | frozenset("<-stNRpPe")
-_HEADER_HINT = re.compile(r"^(?:WARNING|BUG|INFO|KASAN|UBSAN|Oops|Unable|general|kernel|Kernel|rcu|watchdog|\[ BUG)")
+_HEADER_HINT = re.compile(
+    r"^(?:WARNING|BUG|INFO|KASAN|UBSAN|Oops|Unable|general|kernel|Kernel|rcu|watchdog|\[ BUG|divide)")
 
 _FRAME = re.compile(
     r"""^\s*

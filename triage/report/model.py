@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-PARSER_VERSION = "1.10"  # 1.10: a web mailer's character references read as the characters ("-&gt; #1" is "-> #1");
+PARSER_VERSION = "1.11"  # 1.11: a "divide error:" trap is a crash (an oops) of the console reading, as of the title;
+                         # 1.10: a web mailer's character references read as the characters ("-&gt; #1" is "-> #1");
                          # 1.9: no-break spaces read as blanks (a mail client's indentation of a pasted trace);
                          # 1.8: titles by syzkaller's newer frame-skip list (iput, drop_nlink, ...), KMSAN's encryption
                          # skips, "... corrupted" for a bare header, inconsistent lock state by its stack, arm faults by
