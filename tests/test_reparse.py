@@ -62,6 +62,9 @@ def test_a_store_an_older_parser_wrote_reads_after_reparse_as_a_fresh_import(tmp
                        "WHERE m.author_email LIKE 'syzbot%' AND r.title LIKE '%(_)'").fetchone()[0] > 5
     # done once: nothing is stale any more
     assert reparse(old)["reparsed"] == 0
+    # and parsed again whole, nothing changes: a syzbot bug's subsystems its mails set are no change of the parse
+    again = reparse(old, everything=True)
+    assert again["reparsed"] == len(ids) and again["changed"] == 0, again
 
 
 REPORT = ("BUG: kernel NULL pointer dereference, address: 0000000000000058\nRIP: 0010:__lock_acquire+0x35/0x490\n"

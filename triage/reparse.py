@@ -190,24 +190,32 @@ def _parsed(rows: list[_Row], progress: Progress | None = None) -> tuple[list[_P
     return out, left, added
 
 
-def _write(db: sqlite_utils.Database, parsed: list[_Parse]) -> tuple[int, int]:
-    """Write a batch's parses (inside the caller's transaction); (changed reports, content hashes kept because
-    another report holds the new one)."""
-    changed = kept = 0
+def _write(db: sqlite_utils.Database, parsed: list[_Parse]) -> int:
+    """Write a batch's parses (inside the caller's transaction); how many content hashes were kept because another
+    report holds the new one."""
+    kept = 0
     for rid, chash, cols, frames, _ in parsed:
-        old = dict(zip(("content_hash", *SHOWN), db.execute(
-            f"SELECT content_hash, {', '.join(SHOWN)} FROM reports WHERE id = ?", [rid]).fetchone(), strict=True))
         other = db.execute("SELECT id FROM reports WHERE content_hash = ? AND id != ?", [chash, rid]).fetchone()
         if other is not None:
-            chash, kept = old["content_hash"], kept + 1
+            chash = db.execute("SELECT content_hash FROM reports WHERE id = ?", [rid]).fetchone()[0]
+            kept += 1
         values = {"content_hash": chash, **cols}
-        if any(old[c] != values[c] for c in SHOWN):
-            changed += 1
         db.execute(f"UPDATE reports SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?",
                    [*values.values(), rid])
         db.execute("DELETE FROM frames WHERE report_id = ?", [rid])
         db.conn.executemany(FRAMES_INSERT, frames)
-    return changed, kept
+    return kept
+
+
+def _shown(db: sqlite_utils.Database, ids: list[int]) -> dict[int, tuple]:
+    """The columns a user reads (``SHOWN``) of the reports ``ids``."""
+    out: dict[int, tuple] = {}
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i:i + CHUNK]
+        for rid, *values in db.execute(f"SELECT id, {', '.join(SHOWN)} FROM reports "
+                                       f"WHERE id IN ({','.join('?' * len(part))})", part):
+            out[rid] = tuple(values)
+    return out
 
 
 def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool = True,
@@ -242,7 +250,8 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
                     f"WHERE id IN ({','.join('?' * len(done))})")
             if done:        # their groups' rows (subsystems, labels) computed again; a key refresh moves is marked
                 db.execute(mark, done)      # by its trigger (old and new)
-            changed, kept = _write(db, parsed)
+            before = _shown(db, done)
+            kept = _write(db, parsed)
             stored = store_reports(db, added)
             new_ids = [rid for rid, new in stored if new]
             if found_new:       # (the new findings' verdicts: not counted as re-classified)
@@ -254,6 +263,8 @@ def reparse(db: sqlite_utils.Database, everything: bool = False, classify: bool 
             apply_bug_mail(db, done + new_ids)   # a syzbot bug's reports: the subsystems its mails say, not the parse's
             settle(db)
             counts["reclassified"] += write_verdicts(db, verdicts)
+            # (read after the bug mails had their say: subsystems a bug's mails set are not a change of the parse)
+            changed = sum(before[rid] != after for rid, after in _shown(db, done).items())
         counts["findings_added"] += len(new_ids)
         counts["reparsed"] += len(done)
         counts["changed"] += changed
