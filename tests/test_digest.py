@@ -148,6 +148,18 @@ def test_a_stale_bug_with_a_fix_posted_leaves_the_stale_list(db, week):
     assert week["stale"] not in [n.item.id for n in build(db, timedelta(days=7), now=NOW).stale]
 
 
+def test_the_new_items_in_full_and_the_one_line_ones_are_apart(db, week):
+    """A blank line ends each item given in full (critical, high, flagged), the one-line items after it included."""
+    from triage.digest.mail import render
+
+    text, _ = render(build(db, timedelta(days=7), now=NOW))
+    lines = text.split("\n")
+    short = [i for i, line in enumerate(lines) if line.startswith("[ *NEW* ] ") and ": " in line
+             and line.split(":")[0].split()[-1].islower()]
+    assert short, text
+    assert lines[short[0] - 1] == "", text       # (the item before it is given in full, links last)
+
+
 def test_a_stale_bug_syzbot_suspects_fixed_says_how_to_confirm_it(db, week):
     from triage.digest.mail import render
 
