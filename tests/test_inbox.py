@@ -109,6 +109,8 @@ def test_a_flagged_line_names_what_the_model_suspects(cli, db, monkeypatch):
     verdict(db, rid, "other", 0.5, needs_review=True, evidence={
         "rules": [], "model": {"label": "reclaim-deadlock"}, "excluded": {"label": "reclaim-deadlock"}})
     assert query(db, InboxFilter())[0].suspected is None
+    db.execute("UPDATE verdicts SET evidence = '[1, 2]' WHERE report_id = ?", [rid])      # not what a verdict holds
+    assert query(db, InboxFilter())[0].suspected is None
     verdict(db, rid, "other", 0.9, evidence={"rules": [], "model": {"label": "data-loss"}})     # not flagged
     [line] = query(db, InboxFilter())
     assert not line.needs_review and line.suspected is None

@@ -572,9 +572,12 @@ def _suspected(db: sqlite_utils.Database, rows: list[dict], rep: dict, label: st
         ev = json.loads(row[0]) if row and row[0] else {}
     except ValueError:
         return None
-    part = ev.get("suggestion") or ev.get("model") if isinstance(ev, dict) else None
+    if not isinstance(ev, dict):
+        return None
+    part = ev.get("suggestion") or ev.get("model")
     found = part.get("label") if isinstance(part, dict) else None
-    ruled_out = (ev.get("excluded") or {}).get("label")
+    excluded = ev.get("excluded")
+    ruled_out = excluded.get("label") if isinstance(excluded, dict) else None
     return found if isinstance(found, str) and found not in (label, ruled_out) else None
 
 
