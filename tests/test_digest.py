@@ -290,6 +290,7 @@ def test_subsystem_filter_and_helpers(db, week):
                  "event": {"kind": "none", "primary": True}}
     assert evidence_line(json.dumps(suspected)) == \
         "suggestion: data-loss (0.81) from the model alone, no evidence line: review"
+    assert evidence_line(json.dumps({**suspected, "decisive": "a line"})).startswith("suggestion: data-loss")
     assert iso(0) <= NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

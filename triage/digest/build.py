@@ -119,7 +119,8 @@ def evidence_line(evidence: str | None, limit: int = 200) -> str:
     if isinstance(ev, dict):
         if ev.get("by") and "note" in ev:           # a human label
             return f"labelled by {ev['by']}" + (f": {ev['note']}" if ev.get("note") else "")
-        if not (ev.get("decisive") or {}).get("text") and suggestion_line(ev):
+        decisive = ev.get("decisive")
+        if not (isinstance(decisive, dict) and decisive.get("text")) and suggestion_line(ev):
             return suggestion_line(ev)              # no evidence line: the model's suspicion, to review
         for key in EVIDENCE_KEYS:
             if ev.get(key):
