@@ -480,8 +480,8 @@ def _verdict_lines(ev: Any) -> list[str]:
     if model.get("probabilities"):
         probs = sorted(model["probabilities"].items(), key=lambda kv: -kv[1])
         out.append("model: " + ", ".join(f"{k} {v:.2f}" for k, v in probs))
-    excluded = ev.get("excluded") or {}
-    if excluded.get("label"):
+    excluded = ev.get("excluded")
+    if isinstance(excluded, dict) and excluded.get("label"):
         out.append(f"model's {excluded['label']}: ruled out by {excluded.get('rule')} (not this label, LABELS.md)")
     for key in ("decided_by", "by", "note"):
         if ev.get(key):
