@@ -103,6 +103,7 @@ class InboxItem:
     link: str | None
     report_ids: list[int]
     suspected: str | None = None       # a line flagged for review: the label the model prefers to the line's
+    flagged_id: int | None = None      # a line flagged for review: the member whose verdict flags it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -539,11 +540,13 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
     rows.sort(key=lambda r: (r["label_rank"] != grank, r["label_source"] != "human",
                              base_title(r["title"]) != named, not _original(mails, r)))
     rep = rows[0]
+    label = ranks.get(grank, rep["label"])
+    flagged = _flagging(rows, rep, label) if group.review else None
     mids = sorted({r["message_id"] for r in rows if r["message_id"]})
     seen = max((r["seen_at"] for r in rows if r["seen_at"]), default="")
     status = bug_status(db, bugs, mids)
     return InboxItem(
-        id=rep["report_id"], label=ranks.get(grank, rep["label"]), confidence=rep["confidence"],
+        id=rep["report_id"], label=label, confidence=rep["confidence"],
         needs_review=bool(group.review), label_source=rep["label_source"],
         title=title, subsystems=subsystems_of(rep["subsystems"]),
         reported_at=last, first_reported_at=first, age=age(last, now), crashes=int(crashes), duplicates=int(n),
@@ -552,22 +555,26 @@ def item(db: sqlite_utils.Database, group: Group, now: datetime, ranks: dict[int
         bug_extid=bugs[0] if bugs else None, bug_status=rep["bug_status"],
         status=status.status if status else None, status_detail=status.detail if status else "",
         link=rep["bug_link"], report_ids=ids,
-        suspected=_suspected(db, rows, rep, ranks.get(grank, rep["label"])) if group.review else None,
+        suspected=_suspected(db, flagged["report_id"], label) if flagged else None,
+        flagged_id=flagged["report_id"] if flagged else None,
     )
 
 
-def _suspected(db: sqlite_utils.Database, rows: list[dict], rep: dict, label: str) -> str | None:
-    """The label the classifier's model prefers for a flagged line (``rows``: its members, ``rep``: the one it
-    shows, ``label``: its label), read from the verdict of the member that flags it (the shown one when it is
-    flagged, else the most recent flagged one): the model's suggestion, else its first label; None when that is
-    the line's label or a rule ruled it out."""
+def _flagging(rows: list[dict], rep: dict, label: str) -> dict | None:
+    """The member whose verdict flags a flagged line for review (``rows``: its members, ``rep``: the one it shows,
+    ``label``: its label): the shown one when it is flagged, else the most recent flagged one at that label."""
     flagged = rep if rep["needs_review"] else next(
         (r for r in sorted(rows, key=lambda r: r["reported_at"] or "", reverse=True)
          if r["needs_review"] and r["label"] == label), None)
-    if flagged is None or flagged["label_source"] == "human":
-        return None
+    return flagged if flagged is not None and flagged["label_source"] != "human" else None
+
+
+def _suspected(db: sqlite_utils.Database, report_id: int, label: str) -> str | None:
+    """The label the classifier's model prefers for a flagged line (``label``), read from the verdict of the member
+    that flags it (``report_id``, ``_flagging``): the model's suggestion, else its first label; None when that is
+    the line's label or a rule ruled it out."""
     row = db.execute("SELECT evidence FROM verdicts WHERE report_id = ? AND source = 'combined'",
-                     [flagged["report_id"]]).fetchone()
+                     [report_id]).fetchone()
     try:
         ev = json.loads(row[0]) if row and row[0] else {}
     except ValueError:

@@ -35,8 +35,9 @@ from triage.store import transaction
 from triage.store.bug_mail import apply_reports as apply_bug_mail
 from triage.store.fts import index_new
 from triage.store.groups import refresh, settle
-from triage.store.messages import CI_INTRO, CI_SUBJECT, is_ci_mail, syzbot_title
+from triage.store.messages import CI_INTRO, CI_SUBJECTS, is_ci_mail, syzbot_title
 from triage.store.reports import CHUNK, FRAMES_INSERT, PreparedReport, prepare, store_reports
+from triage.workers import Job, prepare_job
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -56,7 +57,7 @@ _STALE = "parser_version < ? OR parser_version > ? OR parser_version IS NULL"
 # A report that is a whole syzbot ci mail: its mail found by a range of the subject index, the report by its mail
 _WHOLE_CI = ("SELECT r.id FROM messages m JOIN reports r ON r.message_id = m.message_id "
              "WHERE m.subject >= ? AND m.subject < ? AND instr(r.text, ?) > 0")
-_CI_RANGE = [CI_SUBJECT, CI_SUBJECT[:-1] + chr(ord(CI_SUBJECT[-1]) + 1), CI_INTRO]
+_CI_RANGE = [*CI_SUBJECTS, CI_INTRO]
 
 
 def stale_ids(db: sqlite_utils.Database, everything: bool = False) -> list[int]:
@@ -177,16 +178,13 @@ def _parsed(rows: list[_Row], progress: Progress | None = None) -> tuple[list[_P
         if row.cut:         # from a whole ci mail: the finding's text and reproducer replace the mail's
             cols["text"], cols["repro"] = new.row["text"], row.repro
         out.append(_Parse(rid, new.content_hash, cols, [(rid, *f) for f in new.frames], text))
-        for finding in row.more:
-            try:
-                other = parse(finding.text)
-            except Exception as exc:  # (as above: named, and the finding left out)
-                left.errors.append(f"report {rid}: a finding of its ci mail could not be parsed "
-                                   f"({type(exc).__name__}: {exc})")
-                continue
-            if other.display_title is not None:
-                added.append(prepare(other, **where, full_text=finding.text, title=finding.title,
-                                     repro=finding.repro))
+        for finding in row.more:        # (as the import prepares a finding)
+            got = prepare_job(Job(finding.text, row.kind, row.location, row.mid, row.when, row.bug,
+                                  stored_title=finding.title, repro=finding.repro))
+            if isinstance(got, str):
+                left.errors.append(f"report {rid}, a finding of its ci mail: {got}")
+            elif got is not None:
+                added.append(got)
     return out, left, added
 
 

@@ -469,8 +469,8 @@ def _verdict_lines(ev: Any) -> list[str]:
         crash = event.get("primary_crash") or {}
         out.append(f"about: {event['kind']} at line {event.get('line')}, not the primary crash"
                    + (f" ({crash.get('kind')} at line {crash.get('line')})" if crash else ""))
-    if suggestion_line(ev):
-        out.append(suggestion_line(ev))
+    if suggested := suggestion_line(ev):
+        out.append(suggested)
     for hit in ev.get("rules") or []:
         out.append(f"rule {hit.get('rule')} -> {hit.get('label')} ({hit.get('confidence')}): {hit.get('why', '')}")
         for m in hit.get("matches") or []:

@@ -267,13 +267,12 @@ def _json_dict(raw: str | None) -> dict:
 def superseded(db: sqlite_utils.Database, message_ids: list[str] | None = None) -> dict[str, BugStatus]:
     """The syzbot ci mails (among ``message_ids``, default all) whose tested series has a newer version posted, each
     with its ``SUPERSEDED`` status (the detail names the version; the date is its mail's)."""
-    from triage.store.messages import CI_SUBJECT, ci_series, is_ci_mail, patch_version
+    from triage.store.messages import CI_SUBJECTS, ci_series, is_ci_mail, patch_version
 
-    after = CI_SUBJECT[:-1] + chr(ord(CI_SUBJECT[-1]) + 1)      # (subjects starting CI_SUBJECT: a range of the index)
     # (the series is named in the mail's first lines: a ci mail's findings are not read)
     sql = ("SELECT message_id, subject, author_email, substr(body, 1, 2000) FROM messages "
            "WHERE subject >= ? AND subject < ?")
-    params: list = [CI_SUBJECT, after]
+    params: list = list(CI_SUBJECTS)
     if message_ids is not None:
         if not message_ids:
             return {}

@@ -120,8 +120,8 @@ def evidence_line(evidence: str | None, limit: int = 200) -> str:
         if ev.get("by") and "note" in ev:           # a human label
             return f"labelled by {ev['by']}" + (f": {ev['note']}" if ev.get("note") else "")
         decisive = ev.get("decisive")
-        if not (isinstance(decisive, dict) and decisive.get("text")) and suggestion_line(ev):
-            return suggestion_line(ev)              # no evidence line: the model's suspicion, to review
+        if not (isinstance(decisive, dict) and decisive.get("text")) and (suggested := suggestion_line(ev)):
+            return suggested                        # no evidence line: the model's suspicion, to review
         for key in EVIDENCE_KEYS:
             if ev.get(key):
                 ev = ev[key]
@@ -142,30 +142,16 @@ def _digest_item(db: sqlite_utils.Database, it: InboxItem, severities: dict[str,
     ev = db.execute("SELECT evidence FROM verdicts WHERE report_id = ? ORDER BY source = 'human' DESC LIMIT 1",
                     [it.id]).fetchone()
     evidence = evidence_line(ev[0] if ev else None)
-    if it.needs_review:
-        flagged = _flagged_member(db, it)
-        if flagged is not None:         # the line's review flag is another member's: its evidence says why
-            fid, title, fev = flagged
-            evidence = evidence_line(f"#{fid} ({' '.join(title.split())}) needs review: {evidence_line(fev)}")
+    if it.flagged_id is not None and it.flagged_id != it.id:    # the line's review flag is another member's
+        title, fev = db.execute("SELECT r.title, v.evidence FROM reports r LEFT JOIN verdicts v ON v.report_id = "
+                                "r.id AND v.source = 'combined' WHERE r.id = ?", [it.flagged_id]).fetchone()
+        evidence = evidence_line(f"#{it.flagged_id} ({' '.join((title or '').split())}) needs review: "
+                                 f"{evidence_line(fev)}")
     links = [bug_link(it.bug_extid, it.link)] if it.bug_extid else []
     mid = db.execute("SELECT message_id FROM reports WHERE id = ?", [it.id]).fetchone()[0]
     if mid:
         links.append(lore_link(mid))
     return DigestItem(item=it, severity=severities.get(it.label, ""), evidence=evidence, links=links)
-
-
-def _flagged_member(db: sqlite_utils.Database, it: InboxItem) -> tuple[int, str, str | None] | None:
-    """The most recent member of a flagged line, other than the one it shows, whose verdict at the line's label is
-    flagged for review, when the shown one's is not: (id, title, evidence)."""
-    marks = ",".join("?" * len(it.report_ids))
-    shown = db.execute("SELECT needs_review FROM report_labels WHERE report_id = ?", [it.id]).fetchone()
-    if shown is None or shown[0]:
-        return None
-    row = db.execute(f"SELECT r.id, r.title, v.evidence FROM report_labels l JOIN reports r ON r.id = l.report_id "
-                     f"LEFT JOIN verdicts v ON v.report_id = r.id AND v.source = l.source "
-                     f"WHERE l.report_id IN ({marks}) AND l.needs_review AND l.label = ? "
-                     f"ORDER BY r.reported_at DESC, r.id DESC LIMIT 1", [*it.report_ids, it.label]).fetchone()
-    return (row[0], row[1] or "", row[2]) if row else None
 
 
 def _human_replied(db: sqlite_utils.Database, it: InboxItem, since: datetime) -> bool:

@@ -165,8 +165,6 @@ def _tally(out: Agreement, want: str, rep: Report, **key: str) -> None:
     out.disagreements.append({**key, "want": want, "got": rep.era_title, "era": rep.era, "kind": kind})
 
 
-
-
 def syzbot_agreement(directory: Path) -> Agreement:
     """Title agreement with syzbot's titles (index.jsonl), ignoring the ' (N)' recurrence suffix.
 

@@ -237,6 +237,8 @@ def syzbot_fix_suspect(body: str | None) -> dict | None:
 # syzbot ci tests a patch series under review; its mail names the series it tested, then lists what it found:
 # "syzbot ci has tested the following series\n\n[v5] TITLE\nhttps://lore.../COVER\n* [PATCH v5 01/14] ..."
 CI_SUBJECT = "[syzbot ci]"
+# the subjects starting CI_SUBJECT, as a range of the subject index: subject >= [0] AND subject < [1]
+CI_SUBJECTS = (CI_SUBJECT, CI_SUBJECT[:-1] + chr(ord(CI_SUBJECT[-1]) + 1))
 CI_INTRO = "syzbot ci has tested the following series"
 _CI_SERIES = re.compile(r"\s*\[v(\d{1,4})\][ \t]+(\S.{0,300}?)[ \t]*$", re.M)
 _SUBJECT_TAG = re.compile(r"\[([^\]\[]{0,200})\]")          # a subject's bracketed tag: "[PATCH v6 03/15]"
